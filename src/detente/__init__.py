@@ -1,0 +1,45 @@
+"""detente — forecast multi-actor negotiations and crises.
+
+The few names most users need:
+
+>>> import detente
+>>> s = detente.Scenario(actors=[detente.Actor(id="A"), detente.Actor(id="B")],
+...                      issues=[detente.Issue(id="x")],
+...                      stances=[detente.Stance(actor="A", issue="x", position=20, salience=50),
+...                               detente.Stance(actor="B", issue="x", position=80, salience=50)])
+>>> detente.forecast(s, "compromise").forecast("x")
+50.0
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from detente.errors import DetenteError, InputError, Problem, RunError
+from detente.scenario import Actor, Issue, Relation, Scenario, Stance
+
+__all__ = [
+    "__version__", "Actor", "Issue", "Stance", "Relation", "Scenario",
+    "DetenteError", "InputError", "Problem", "RunError", "forecast", "load", "save",
+]
+
+
+def forecast(scenario, model: str = "compromise", **kwargs):
+    """Run a registered model; see :func:`detente.models.registry.run_model`."""
+    from detente.models.registry import run_model
+
+    return run_model(scenario, model, **kwargs)
+
+
+def load(path, **kwargs):
+    """Read a scenario from any supported file; see :func:`detente.formats.load`."""
+    from detente.formats import load as _load
+
+    return _load(path, **kwargs)
+
+
+def save(scenario, path, **kwargs):
+    """Write a scenario; see :func:`detente.formats.save`."""
+    from detente.formats import save as _save
+
+    return _save(scenario, path, **kwargs)

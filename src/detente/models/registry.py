@@ -1,0 +1,194 @@
+"""Registry of models by short name, with the capabilities each declares.
+
+Every model module exposes ``SPEC`` (a :class:`ModelSpec`) and a function
+``run(scenario, params, *, rng) -> RunResult``. The registry maps short names to
+``"module:attribute"`` locations and imports a model only when it is asked for, so
+importing detente stays cheap and free of side effects.
+
+Examples
+--------
+>>> from detente.models.registry import get, names
+>>> "compromise" in names()
+True
+>>> get("median").multi_issue
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from detente.errors import InputError, Problem, UnknownModelError
+from detente.models.result import RunResult
+
+__all__ = ["ModelSpec", "get", "names", "available", "run_model", "make_params"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model is and what it supports.
+
+    Attributes
+    ----------
+    name
+        Short registry name (``"bdm"``).
+    summary
+        One line for ``detente models``.
+    params_class
+        pydantic model of the parameters (``extra="forbid"``).
+    run
+        ``run(scenario, params, *, rng) -> RunResult``.
+    multi_issue
+        Handles scenarios with several issues (jointly or one by one).
+    dynamics
+        Produces per-round trajectories.
+    stochastic
+        Uses the random generator (results depend on the seed).
+    variants
+        Named variants; the first is the default. Empty if the model has none.
+    citation
+        Main reference(s).
+    """
+
+    name: str
+    summary: str
+    params_class: type[BaseModel]
+    run: Callable[..., RunResult]
+    multi_issue: bool = True
+    dynamics: bool = False
+    stochastic: bool = False
+    variants: tuple[str, ...] = ()
+    citation: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def default_variant(self) -> str | None:
+        return self.variants[0] if self.variants else None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "multi_issue": self.multi_issue,
+            "dynamics": self.dynamics,
+            "stochastic": self.stochastic,
+            "variants": list(self.variants),
+            "default_variant": self.default_variant,
+            "citation": self.citation,
+            "params": self.params_class.model_json_schema(),
+        }
+
+
+# name -> "module:attribute" of its ModelSpec. Add a line here when a model lands.
+_BUILTIN: dict[str, str] = {
+    "compromise": "detente.models.baseline:COMPROMISE",
+    "median": "detente.models.baseline:MEDIAN",
+    "nbs": "detente.models.baseline:NBS",
+}
+
+_cache: dict[str, ModelSpec] = {}
+
+
+def names() -> list[str]:
+    """Registered model names, in registration order."""
+    return list(_BUILTIN)
+
+
+def get(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` of a registered model.
+
+    Raises
+    ------
+    UnknownModelError
+        If no model has that name.
+    """
+    if name in _cache:
+        return _cache[name]
+    loc = _BUILTIN.get(name)
+    if loc is None:
+        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(_BUILTIN)}")
+    mod, attr = loc.split(":")
+    spec = getattr(importlib.import_module(mod), attr)
+    _cache[name] = spec
+    return spec
+
+
+def available() -> list[ModelSpec]:
+    """Specs of every registered model."""
+    return [get(n) for n in _BUILTIN]
+
+
+def make_params(spec: ModelSpec, params: Mapping[str, Any] | BaseModel | None = None, **overrides: Any) -> BaseModel:
+    """Validate parameters for a model, reporting every bad field as a :class:`Problem`."""
+    if isinstance(params, BaseModel):
+        data = params.model_dump()
+    else:
+        data = dict(params or {})
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return spec.params_class.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            Problem(
+                message=e["msg"],
+                column=".".join(str(x) for x in e["loc"]) or None,
+                value=e.get("input") if not isinstance(e.get("input"), dict) else None,
+                expected=f"a valid parameter of model {spec.name!r}",
+            )
+            for e in exc.errors()
+        ]
+        raise InputError(problems, file="<params>") from None
+
+
+def run_model(
+    scenario: Any,
+    model: str,
+    *,
+    variant: str | None = None,
+    params: Mapping[str, Any] | BaseModel | None = None,
+    seed: int | None = None,
+    rng: np.random.Generator | None = None,
+    **overrides: Any,
+) -> RunResult:
+    """Run a registered model on a scenario.
+
+    Parameters
+    ----------
+    scenario
+        A :class:`~detente.scenario.Scenario`.
+    model
+        Registered name (see :func:`names`).
+    variant
+        Variant name; the model's default when omitted.
+    params
+        Parameters (mapping or the model's params object); validated.
+    seed
+        Root seed; the generator is ``numpy.random.default_rng(seed)`` unless ``rng`` is given.
+    **overrides
+        Extra parameters (e.g. ``rounds=10``), applied over ``params`` when not ``None``.
+
+    Returns
+    -------
+    RunResult
+    """
+    spec = get(model)
+    if variant is not None:
+        if not spec.variants:
+            raise InputError(Problem(f"model {model!r} has no variants", column="variant", value=variant, expected="no --variant"))
+        if variant not in spec.variants:
+            raise InputError(Problem(f"unknown variant of model {model!r}", column="variant", value=variant, expected=" | ".join(spec.variants)))
+        overrides["variant"] = variant
+    fields = spec.params_class.model_fields
+    for k, v in overrides.items():
+        if v is not None and k not in fields:
+            raise InputError(Problem(f"model {model!r} has no parameter {k!r}", column=k, value=v, expected=", ".join(fields) or "no parameters"))
+    p = make_params(spec, params, **overrides)
+    if rng is None:
+        rng = np.random.default_rng(seed)
+    result = spec.run(scenario, p, rng=rng)
+    return result.with_seed(seed)

@@ -1,0 +1,200 @@
+"""Results of model runs: frozen records shared by every model.
+
+The JSON form (:meth:`RunResult.to_json_dict`) is the ``--json`` contract of
+``detente forecast``; it is documented in ``docs/json-contract.md`` and may only change
+compatibly (new keys allowed, existing keys keep their meaning).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+__all__ = ["RoundRecord", "IssueResult", "RunResult", "detente_version", "run_key"]
+
+
+def detente_version() -> str:
+    from detente import __version__
+
+    return __version__
+
+
+def _clean(x: Any) -> Any:
+    """Turn numpy scalars/arrays, tuples and non-finite floats into plain JSON values."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover
+        np = None  # type: ignore[assignment]
+    if isinstance(x, Mapping):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if np is not None:
+        if isinstance(x, np.ndarray):
+            return _clean(x.tolist())
+        if isinstance(x, np.generic):
+            return _clean(x.item())
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if hasattr(x, "model_dump"):
+        return _clean(x.model_dump(mode="json"))
+    return x
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """State after one round of a dynamic model.
+
+    Attributes
+    ----------
+    positions
+        Actor → position on the issue's own scale.
+    median, mean
+        The model's median rule and the capability × salience weighted mean of the positions.
+    extra
+        Model-specific round data (risk exponents, events, exchanges, …), JSON-serialisable.
+    """
+
+    positions: Mapping[str, float]
+    median: float | None = None
+    mean: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "positions": _clean(dict(self.positions)),
+            "median": _clean(self.median),
+            "mean": _clean(self.mean),
+        }
+        for k, v in self.extra.items():
+            d.setdefault(k, _clean(v))
+        return d
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    """A model's forecast on one issue (on the issue's own scale), with optional rounds."""
+
+    forecast: float | None
+    rounds: tuple[RoundRecord, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"forecast": _clean(self.forecast)}
+        if self.rounds:
+            d["rounds"] = [r.to_json_dict() for r in self.rounds]
+        for k, v in self.extra.items():
+            d.setdefault(k, _clean(v))
+        return d
+
+
+def run_key(input_hash: str, model: str, variant: str | None, params: Mapping[str, Any], seed: int | None) -> str:
+    """Content hash identifying a run: scenario hash + model + variant + params + seed."""
+    blob = json.dumps(
+        {"input": input_hash, "model": model, "variant": variant, "params": _clean(dict(params)), "seed": seed},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The record of one model run.
+
+    Attributes
+    ----------
+    model, variant
+        Registered model name and variant (``None`` when the model has no variants).
+    params
+        Every parameter the run used, defaults included (JSON-serialisable).
+    seed
+        Root seed of the random stream, ``None`` for deterministic runs without a seed.
+    version
+        detente version that produced the result.
+    input_hash
+        SHA-256 of the scenario's canonical JSON.
+    issues
+        Issue id → :class:`IssueResult`.
+    notes
+        Statements about the run a reader must know (e.g. "positions normalised to 0-1
+        internally", "salience rescaled").
+    extra
+        Model-specific, JSON-serialisable results (perception tables, ensembles, …).
+    """
+
+    model: str
+    variant: str | None
+    params: Mapping[str, Any]
+    seed: int | None
+    version: str
+    input_hash: str
+    issues: Mapping[str, IssueResult]
+    notes: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        model: str,
+        scenario: Any,
+        params: Any,
+        issues: Mapping[str, IssueResult],
+        variant: str | None = None,
+        seed: int | None = None,
+        notes: tuple[str, ...] | list[str] = (),
+        extra: Mapping[str, Any] | None = None,
+    ) -> "RunResult":
+        """Make a result, filling version and input hash from the scenario."""
+        p = params.model_dump(mode="json") if hasattr(params, "model_dump") else dict(params or {})
+        return cls(
+            model=model,
+            variant=variant,
+            params=p,
+            seed=seed,
+            version=detente_version(),
+            input_hash=scenario.content_hash(),
+            issues=dict(issues),
+            notes=tuple(notes),
+            extra=dict(extra or {}),
+        )
+
+    def with_seed(self, seed: int | None) -> "RunResult":
+        return replace(self, seed=seed)
+
+    @property
+    def key(self) -> str:
+        """Content hash of scenario + model + variant + params + seed (the store key)."""
+        return run_key(self.input_hash, self.model, self.variant, self.params, self.seed)
+
+    def forecast(self, issue: str | None = None) -> float | None:
+        """The forecast on ``issue`` (or on the only issue)."""
+        if issue is None:
+            if len(self.issues) != 1:
+                raise ValueError("several issues: name one")
+            issue = next(iter(self.issues))
+        return self.issues[issue].forecast
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The ``--json`` contract (see ``docs/json-contract.md``)."""
+        d: dict[str, Any] = {
+            "model": self.model,
+            "variant": self.variant,
+            "params": _clean(dict(self.params)),
+            "seed": self.seed,
+            "issues": {k: v.to_json_dict() for k, v in self.issues.items()},
+            "version": self.version,
+            "input_hash": self.input_hash,
+            "run_key": self.key,
+            "notes": list(self.notes),
+        }
+        if self.extra:
+            d["extra"] = _clean(dict(self.extra))
+        return d
+
+    def to_json(self, **kw: Any) -> str:
+        return json.dumps(self.to_json_dict(), allow_nan=False, **kw)
