@@ -18,6 +18,7 @@ MAX_BYTES = 20 * 1024 * 1024
 FORMATS: dict[str, tuple[str | None, str | None]] = {
     "yaml": ("detente.formats.yamlfmt:read_yaml", "detente.formats.yamlfmt:write_yaml"),
     "json": ("detente.formats.yamlfmt:read_yaml", "detente.formats.yamlfmt:write_json"),
+    "deu": ("detente.formats.deu:read_deu", None),
 }
 
 
