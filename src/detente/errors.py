@@ -25,6 +25,7 @@ __all__ = [
     "RunError",
     "UnknownModelError",
     "StoreError",
+    "UnknownRunError",
 ]
 
 
@@ -133,3 +134,7 @@ class RunError(DetenteError, RuntimeError):
 
 class StoreError(DetenteError):
     """The run store could not read or write what was asked."""
+
+
+class UnknownRunError(StoreError, InputError):
+    """A run id or key prefix that matches no stored run, or more than one (invalid input)."""

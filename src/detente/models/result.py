@@ -73,6 +73,12 @@ class RoundRecord:
             d.setdefault(k, _clean(v))
         return d
 
+    @classmethod
+    def from_json_dict(cls, d: Mapping[str, Any]) -> "RoundRecord":
+        """Inverse of :meth:`to_json_dict` (keys other than the three named ones go to ``extra``)."""
+        rest = {k: v for k, v in d.items() if k not in ("positions", "median", "mean")}
+        return cls(positions=dict(d.get("positions") or {}), median=d.get("median"), mean=d.get("mean"), extra=rest)
+
 
 @dataclass(frozen=True)
 class IssueResult:
@@ -89,6 +95,13 @@ class IssueResult:
         for k, v in self.extra.items():
             d.setdefault(k, _clean(v))
         return d
+
+    @classmethod
+    def from_json_dict(cls, d: Mapping[str, Any]) -> "IssueResult":
+        """Inverse of :meth:`to_json_dict` (keys other than ``forecast``/``rounds`` go to ``extra``)."""
+        rest = {k: v for k, v in d.items() if k not in ("forecast", "rounds")}
+        rounds = tuple(RoundRecord.from_json_dict(r) for r in d.get("rounds") or ())
+        return cls(forecast=d.get("forecast"), rounds=rounds, extra=rest)
 
 
 def run_key(input_hash: str, model: str, variant: str | None, params: Mapping[str, Any], seed: int | None) -> str:
@@ -198,3 +211,33 @@ class RunResult:
 
     def to_json(self, **kw: Any) -> str:
         return json.dumps(self.to_json_dict(), allow_nan=False, **kw)
+
+    @classmethod
+    def from_json_dict(cls, d: Mapping[str, Any]) -> "RunResult":
+        """Rebuild a result from its :meth:`to_json_dict` form (used by the run store).
+
+        ``RunResult.from_json_dict(r.to_json_dict()).to_json_dict() == r.to_json_dict()``;
+        keys the contract does not know (``run_id``, ...) are ignored.
+
+        Raises
+        ------
+        ValueError
+            If a required key is missing or ``run_key`` does not match the content.
+        """
+        try:
+            res = cls(
+                model=d["model"],
+                variant=d.get("variant"),
+                params=dict(d.get("params") or {}),
+                seed=d.get("seed"),
+                version=d["version"],
+                input_hash=d["input_hash"],
+                issues={k: IssueResult.from_json_dict(v) for k, v in (d.get("issues") or {}).items()},
+                notes=tuple(d.get("notes") or ()),
+                extra=dict(d.get("extra") or {}),
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a run result: {exc!r}") from None
+        if d.get("run_key") is not None and d["run_key"] != res.key:
+            raise ValueError("run_key does not match the result's content")
+        return res

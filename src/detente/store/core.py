@@ -1,0 +1,738 @@
+"""The run store: a SQLite catalogue of runs, Parquet parts for bulk results, DuckDB queries.
+
+Layout under the store root (``$DETENTE_HOME`` or ``~/.detente``)::
+
+    catalog.sqlite                      runs + chunks tables (WAL journal)
+    parts/<run_id>/part-000000.parquet  bulk results of a run, one file per chunk
+    parts/<run_id>/trajectory.parquet   per-round positions (issue, round, actor, position)
+
+A run is identified by the content hash :attr:`RunResult.key` (scenario + model + variant +
+params + seed); its ``run_id`` is the shortest unused prefix of that key of at least 12 hex
+digits, so saving the same run twice returns the same id and stores nothing new. Any unique
+prefix of the key (at least 4 characters) finds the run again.
+
+Parquet files are written to a hidden temporary file in the same directory and renamed into
+place, so a reader never sees half a part. Catalogue changes run in transactions; the store
+never deletes or rewrites a catalogue it cannot read.
+
+Resumable sweeps use the run/chunk API: :meth:`Store.open_run` once (idempotent on the key),
+then :meth:`Store.write_part` per finished chunk (which marks the chunk ``done``), and on a
+restart :meth:`Store.missing_chunks` says which chunks are still to do; finally
+:meth:`Store.finish_run`.
+
+Examples
+--------
+>>> import tempfile, detente
+>>> from detente.store import Store
+>>> s = detente.Scenario(actors=[detente.Actor(id="A"), detente.Actor(id="B")],
+...                      issues=[detente.Issue(id="x")],
+...                      stances=[detente.Stance(actor="A", issue="x", position=20, salience=50),
+...                               detente.Stance(actor="B", issue="x", position=80, salience=50)])
+>>> res = detente.forecast(s, "compromise")
+>>> with tempfile.TemporaryDirectory() as d:
+...     store = Store(d)
+...     run_id = store.save(res, scenario=s)
+...     run_id == store.save(res, scenario=s), store.get(run_id[:6]) == res
+(True, True)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from detente.errors import InputError, Problem, StoreError, UnknownRunError
+from detente.models.result import RunResult, detente_version
+
+__all__ = ["Store", "RunInfo", "default_root", "CHUNK_STATUSES", "RUN_STATUSES", "TRAJECTORY_COLUMNS"]
+
+#: Status values of a chunk row.
+CHUNK_STATUSES = ("pending", "running", "done", "failed")
+#: Status values of a run row.
+RUN_STATUSES = ("running", "done", "failed")
+#: Columns of a run's trajectory part.
+TRAJECTORY_COLUMNS = ("issue", "round", "actor", "position")
+
+_SCHEMA_VERSION = 1
+_MIN_ID = 12  # hex digits of the key used as run id
+_MIN_PREFIX = 4
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id        TEXT PRIMARY KEY,
+    key           TEXT NOT NULL UNIQUE,
+    kind          TEXT NOT NULL DEFAULT 'forecast',
+    model         TEXT NOT NULL,
+    variant       TEXT,
+    seed          TEXT,
+    params        TEXT NOT NULL,
+    input_hash    TEXT,
+    scenario_name TEXT,
+    label         TEXT,
+    created       TEXT NOT NULL,
+    updated       TEXT NOT NULL,
+    version       TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    result        TEXT,
+    scenario      TEXT,
+    meta          TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_model ON runs(model);
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
+CREATE TABLE IF NOT EXISTS chunks (
+    run_id  TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    chunk   INTEGER NOT NULL,
+    status  TEXT NOT NULL,
+    n_rows  INTEGER,
+    created TEXT NOT NULL,
+    PRIMARY KEY (run_id, chunk)
+);
+"""
+
+# columns of `runs` returned by list()/info() (everything but the large JSON blobs)
+_INFO_COLS = ("run_id", "key", "kind", "model", "variant", "seed", "params", "input_hash",
+              "scenario_name", "label", "created", "updated", "version", "status", "meta")
+
+
+def default_root() -> Path:
+    """The store root: ``$DETENTE_HOME`` if set, else ``~/.detente``."""
+    env = os.environ.get("DETENTE_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".detente"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _seed_text(seed: int | None) -> str | None:
+    # seeds may exceed SQLite's 64-bit integers; keep them as decimal text
+    return None if seed is None else str(seed)
+
+
+def _seed_value(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Catalogue metadata of one stored run (what ``detente runs list`` shows).
+
+    Attributes
+    ----------
+    run_id
+        Short id (prefix of ``key``).
+    key
+        Full content hash (:attr:`RunResult.key`).
+    kind
+        ``"forecast"`` for single model runs; other producers (sweeps, crisis runs) name theirs.
+    model, variant, seed, params
+        As in the result.
+    input_hash, scenario_name
+        Scenario content hash and name (name ``None`` when the scenario was not given).
+    label
+        Free text given when saving.
+    created, updated
+        UTC timestamps (ISO 8601).
+    version
+        detente version that produced the run.
+    status
+        ``"running"``, ``"done"`` or ``"failed"``.
+    meta
+        Producer-specific JSON metadata (chunk size, number of chunks, ...).
+    """
+
+    run_id: str
+    key: str
+    kind: str
+    model: str
+    variant: str | None
+    seed: int | None
+    params: Mapping[str, Any]
+    input_hash: str | None
+    scenario_name: str | None
+    label: str | None
+    created: str
+    updated: str
+    version: str
+    status: str
+    meta: Mapping[str, Any]
+
+    @classmethod
+    def _from_row(cls, row: sqlite3.Row) -> "RunInfo":
+        return cls(
+            run_id=row["run_id"], key=row["key"], kind=row["kind"], model=row["model"],
+            variant=row["variant"], seed=_seed_value(row["seed"]),
+            params=json.loads(row["params"] or "{}"), input_hash=row["input_hash"],
+            scenario_name=row["scenario_name"], label=row["label"], created=row["created"],
+            updated=row["updated"], version=row["version"], status=row["status"],
+            meta=json.loads(row["meta"] or "{}"),
+        )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "key": self.key, "kind": self.kind, "model": self.model,
+            "variant": self.variant, "seed": self.seed, "params": dict(self.params),
+            "input_hash": self.input_hash, "scenario": self.scenario_name, "label": self.label,
+            "created": self.created, "updated": self.updated, "version": self.version,
+            "status": self.status, "meta": dict(self.meta),
+        }
+
+
+class Store:
+    """A run store rooted at a directory (created if missing).
+
+    Parameters
+    ----------
+    root
+        Directory of the store; :func:`default_root` when ``None``.
+
+    Raises
+    ------
+    StoreError
+        If the root cannot be created or its catalogue is not a readable SQLite database
+        (the file is then left untouched).
+    """
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root).expanduser() if root is not None else default_root()
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"store root {self.root} exists and is not a directory")
+        try:
+            (self.root / "parts").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store at {self.root}: {exc.strerror or exc}") from None
+        self.catalog_path = self.root / "catalog.sqlite"
+        self._init_schema()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ sqlite plumbing
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            con = sqlite3.connect(self.catalog_path, timeout=30, isolation_level=None)
+            con.row_factory = sqlite3.Row
+            con.execute("PRAGMA foreign_keys=ON")
+            con.execute("PRAGMA busy_timeout=30000")
+            return con
+        except sqlite3.Error as exc:
+            raise self._db_error(exc) from None
+
+    def _db_error(self, exc: BaseException) -> StoreError:
+        msg = str(exc)
+        if isinstance(exc, sqlite3.DatabaseError) and ("not a database" in msg or "malformed" in msg):
+            return StoreError(
+                f"the run catalogue {self.catalog_path} is not a readable SQLite database ({msg}); "
+                "it was left untouched — move it aside (or use another --store / DETENTE_HOME) "
+                "to start a new catalogue"
+            )
+        return StoreError(f"run catalogue {self.catalog_path}: {msg}")
+
+    @contextmanager
+    def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A connection inside a transaction (``BEGIN IMMEDIATE`` for writes); rolled back on error."""
+        con = self._connect()
+        try:
+            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise self._db_error(exc) from None
+        finally:
+            con.close()
+
+    def _init_schema(self) -> None:
+        con = self._connect()
+        try:
+            mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":  # pragma: no cover - e.g. some network file systems
+                raise StoreError(f"could not switch {self.catalog_path} to WAL mode (got {mode!r})")
+            ver = con.execute("PRAGMA user_version").fetchone()[0]
+            if ver > _SCHEMA_VERSION:
+                raise StoreError(
+                    f"the run catalogue {self.catalog_path} has schema version {ver}, newer than this "
+                    f"detente ({detente_version()}) understands ({_SCHEMA_VERSION}); upgrade detente"
+                )
+            if ver < _SCHEMA_VERSION:
+                con.execute("BEGIN IMMEDIATE")
+                for stmt in _SCHEMA.split(";"):  # not executescript: it would commit first
+                    if stmt.strip():
+                        con.execute(stmt)
+                con.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise self._db_error(exc) from None
+        finally:
+            con.close()
+
+    def journal_mode(self) -> str:
+        """The catalogue's SQLite journal mode (``"wal"``)."""
+        con = self._connect()
+        try:
+            return str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        except sqlite3.Error as exc:
+            raise self._db_error(exc) from None
+        finally:
+            con.close()
+
+    # ------------------------------------------------------------------ ids
+    def _allocate_id(self, con: sqlite3.Connection, key: str) -> str:
+        for n in range(_MIN_ID, len(key) + 1):
+            cand = key[:n]
+            row = con.execute("SELECT key FROM runs WHERE run_id=?", (cand,)).fetchone()
+            if row is None or row["key"] == key:
+                return cand
+        raise StoreError(f"cannot allocate a run id for key {key}")  # pragma: no cover
+
+    def resolve(self, ref: str) -> str:
+        """The run id of ``ref``: a run id, a full key, or a unique key prefix (>= 4 chars).
+
+        Raises
+        ------
+        UnknownRunError
+            If nothing or more than one run matches.
+        """
+        r = str(ref).strip().lower()
+        if len(r) < _MIN_PREFIX or not _HEX.match(r):
+            raise UnknownRunError(Problem(
+                "not a run id", column="run", value=str(ref),
+                expected=f"a run id or a prefix of at least {_MIN_PREFIX} hex digits (see `detente runs list`)",
+            ))
+        with self._tx(write=False) as con:
+            exact = con.execute("SELECT run_id FROM runs WHERE run_id=? OR key=?", (r, r)).fetchone()
+            if exact is not None:
+                return exact["run_id"]
+            rows = con.execute("SELECT run_id FROM runs WHERE key LIKE ? ORDER BY created LIMIT 6",
+                               (r + "%",)).fetchall()
+        if not rows:
+            raise UnknownRunError(Problem("no stored run has this id", column="run", value=str(ref),
+                                          expected=f"a run in {self.root} (see `detente runs list`)"))
+        if len(rows) > 1:
+            ids = ", ".join(x["run_id"] for x in rows[:5]) + (", ..." if len(rows) > 5 else "")
+            raise UnknownRunError(Problem(f"ambiguous run id prefix: matches {ids}", column="run",
+                                          value=str(ref), expected="a longer prefix"))
+        return rows[0]["run_id"]
+
+    # ------------------------------------------------------------------ runs
+    def save(self, result: RunResult, scenario: Any = None, label: str | None = None) -> str:
+        """Store a finished run; return its run id.
+
+        Idempotent: a run whose key is already stored is not stored again (its id is
+        returned; a missing label or scenario is filled in). The per-round trajectory, if
+        the result has rounds, is written to ``parts/<run_id>/trajectory.parquet``.
+
+        Parameters
+        ----------
+        result
+            The run result.
+        scenario
+            The :class:`~detente.scenario.Scenario` it ran on (stored with the run, so the run
+            can be re-run or reported); its hash must match ``result.input_hash``.
+        label
+            Free text to find the run by.
+        """
+        if not isinstance(result, RunResult):
+            raise StoreError(f"can only save a RunResult, not {type(result).__name__}")
+        scn_json = scn_name = None
+        if scenario is not None:
+            if scenario.content_hash() != result.input_hash:
+                raise StoreError("the scenario given does not match the result's input hash")
+            scn_json, scn_name = scenario.canonical_json(), scenario.name
+        key = result.key
+        res_json = result.to_json()
+        with self._tx() as con:
+            row = con.execute("SELECT run_id, status, result FROM runs WHERE key=?", (key,)).fetchone()
+            existing = row is not None and row["status"] == "done" and row["result"] is not None
+            if existing:
+                run_id = row["run_id"]
+                con.execute(
+                    "UPDATE runs SET label=COALESCE(label, ?), scenario=COALESCE(scenario, ?), "
+                    "scenario_name=COALESCE(scenario_name, ?) WHERE run_id=?",
+                    (label, scn_json, scn_name, run_id),
+                )
+            else:
+                run_id = row["run_id"] if row is not None else self._allocate_id(con, key)
+                # the trajectory is written before the row commits: a failure leaves no half run
+                self._write_trajectory(run_id, result)
+                now = _now()
+                con.execute(
+                    "INSERT INTO runs (run_id, key, kind, model, variant, seed, params, input_hash, "
+                    "scenario_name, label, created, updated, version, status, result, scenario, meta) "
+                    "VALUES (?, ?, 'forecast', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, '{}') "
+                    "ON CONFLICT(run_id) DO UPDATE SET status='done', result=excluded.result, "
+                    "updated=excluded.updated, label=COALESCE(runs.label, excluded.label), "
+                    "scenario=COALESCE(runs.scenario, excluded.scenario), "
+                    "scenario_name=COALESCE(runs.scenario_name, excluded.scenario_name)",
+                    (run_id, key, result.model, result.variant, _seed_text(result.seed),
+                     json.dumps(result.to_json_dict()["params"], sort_keys=True), result.input_hash,
+                     scn_name, label, now, now, result.version, res_json, scn_json),
+                )
+        if existing and _has_rounds(result) and not self._trajectory_path(run_id).exists():
+            self._write_trajectory(run_id, result)  # stored earlier, trajectory file lost: rewrite
+        return run_id
+
+    def open_run(
+        self,
+        key: str,
+        *,
+        model: str,
+        kind: str = "sweep",
+        variant: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        input_hash: str | None = None,
+        scenario: Any = None,
+        label: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create (or find again) a run that will be filled chunk by chunk; return its run id.
+
+        Idempotent on ``key``: calling it again after a crash returns the same run id, so a
+        sweep can resume with :meth:`missing_chunks`. The run has status ``"running"`` until
+        :meth:`finish_run`.
+
+        Parameters
+        ----------
+        key
+            Hex content hash identifying the run (the caller's: e.g. a hash of the scenario,
+            design, chunk size and root seed). At least 12 hex digits.
+        model, kind, variant, params, seed, input_hash, label
+            Catalogue metadata.
+        scenario
+            The scenario, stored with the run (``input_hash`` is taken from it when not given).
+        meta
+            JSON-serialisable metadata for the producer (chunk size, n_chunks, design, ...).
+        """
+        key = str(key).lower()
+        if len(key) < _MIN_ID or not _HEX.match(key):
+            raise StoreError(f"run key must be at least {_MIN_ID} hex digits, got {key!r}")
+        scn_json = scn_name = None
+        if scenario is not None:
+            scn_json, scn_name = scenario.canonical_json(), scenario.name
+            input_hash = input_hash or scenario.content_hash()
+        with self._tx() as con:
+            row = con.execute("SELECT run_id FROM runs WHERE key=?", (key,)).fetchone()
+            if row is not None:
+                return row["run_id"]
+            run_id = self._allocate_id(con, key)
+            now = _now()
+            con.execute(
+                "INSERT INTO runs (run_id, key, kind, model, variant, seed, params, input_hash, "
+                "scenario_name, label, created, updated, version, status, result, scenario, meta) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', NULL, ?, ?)",
+                (run_id, key, kind, model, variant, _seed_text(seed),
+                 json.dumps(dict(params or {}), sort_keys=True, default=str), input_hash, scn_name,
+                 label, now, now, detente_version(), scn_json,
+                 json.dumps(dict(meta or {}), sort_keys=True, default=str)),
+            )
+        return run_id
+
+    def finish_run(self, run_id: str, status: str = "done", result: RunResult | None = None) -> None:
+        """Set a run's final status (``"done"`` or ``"failed"``), optionally with a summary result."""
+        if status not in RUN_STATUSES:
+            raise StoreError(f"unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}")
+        run_id = self.resolve(run_id)
+        if result is not None:
+            self._write_trajectory(run_id, result)
+        with self._tx() as con:
+            con.execute("UPDATE runs SET status=?, updated=?, result=COALESCE(?, result) WHERE run_id=?",
+                        (status, _now(), result.to_json() if result is not None else None, run_id))
+
+    def _row(self, run_id: str, cols: str = "*") -> sqlite3.Row:
+        with self._tx(write=False) as con:
+            row = con.execute(f"SELECT {cols} FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if row is None:  # deleted in between
+            raise UnknownRunError(Problem("no stored run has this id", column="run", value=run_id))
+        return row
+
+    def get(self, ref: str) -> RunResult:
+        """The :class:`RunResult` of a run (by run id, key or unique key prefix).
+
+        Raises
+        ------
+        UnknownRunError
+            No run or several runs match ``ref``.
+        StoreError
+            The run has no result (still running, failed) or its stored JSON is damaged.
+        """
+        run_id = self.resolve(ref)
+        row = self._row(run_id, "status, result")
+        if row["result"] is None:
+            raise StoreError(f"run {run_id} has no result (status {row['status']})")
+        try:
+            return RunResult.from_json_dict(json.loads(row["result"]))
+        except ValueError as exc:
+            raise StoreError(f"run {run_id}: stored result is damaged ({exc})") from None
+
+    def info(self, ref: str) -> RunInfo:
+        """Catalogue metadata of a run."""
+        return RunInfo._from_row(self._row(self.resolve(ref), ", ".join(_INFO_COLS)))
+
+    def scenario(self, ref: str) -> Any:
+        """The :class:`~detente.scenario.Scenario` stored with a run, or ``None``."""
+        from detente.scenario import Scenario
+
+        run_id = self.resolve(ref)
+        text = self._row(run_id, "scenario")["scenario"]
+        if text is None:
+            return None
+        try:
+            return Scenario.model_validate_json(text)
+        except ValueError as exc:
+            raise StoreError(f"run {run_id}: stored scenario cannot be read ({exc})") from None
+
+    def list(
+        self,
+        model: str | None = None,
+        *,
+        kind: str | None = None,
+        status: str | None = None,
+        limit: int | None = 50,
+    ) -> list[RunInfo]:
+        """Stored runs, newest first, optionally filtered by model, kind and status."""
+        where, args = [], []
+        for col, val in (("model", model), ("kind", kind), ("status", status)):
+            if val is not None:
+                where.append(f"{col}=?")
+                args.append(val)
+        sql = f"SELECT {', '.join(_INFO_COLS)} FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created DESC, rowid DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        with self._tx(write=False) as con:
+            rows = con.execute(sql, args).fetchall()
+        return [RunInfo._from_row(r) for r in rows]
+
+    def count(self) -> int:
+        """Number of stored runs."""
+        with self._tx(write=False) as con:
+            return int(con.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+    def delete(self, ref: str) -> str:
+        """Delete a run, its chunk rows and its Parquet parts; return its run id."""
+        run_id = self.resolve(ref)
+        with self._tx() as con:
+            con.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+        # files go after the catalogue row: a crash leaves orphan files, never a run without data
+        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+        return run_id
+
+    # ------------------------------------------------------------------ parts and chunks
+    def run_dir(self, run_id: str) -> Path:
+        """Directory of a run's Parquet files (``parts/<run_id>``)."""
+        return self.root / "parts" / run_id
+
+    def part_path(self, run_id: str, chunk: int) -> Path:
+        return self.run_dir(run_id) / f"part-{int(chunk):06d}.parquet"
+
+    def parts_glob(self, run_id: str) -> str:
+        """Glob of a run's part files, for ``read_parquet`` in DuckDB or pandas/pyarrow."""
+        return str(self.run_dir(run_id) / "part-*.parquet")
+
+    def part_files(self, run_id: str) -> list[Path]:
+        """A run's part files, in chunk order (temporary files excluded)."""
+        return sorted(self.run_dir(run_id).glob("part-*.parquet"))
+
+    def write_part(self, run_id: str, chunk: int, table: Any) -> Path:
+        """Write one chunk of a run's bulk results atomically and mark the chunk ``done``.
+
+        Parameters
+        ----------
+        run_id
+            A stored run (see :meth:`open_run`).
+        chunk
+            Chunk number (>= 0); writing the same chunk again replaces it.
+        table
+            A ``pyarrow.Table`` or a pandas ``DataFrame`` (its index is dropped).
+
+        Returns
+        -------
+        Path
+            ``parts/<run_id>/part-<chunk:06d>.parquet``.
+        """
+        import pyarrow as pa
+
+        chunk = int(chunk)
+        if chunk < 0:
+            raise StoreError(f"chunk numbers start at 0, got {chunk}")
+        run_id = self.resolve(run_id)
+        if not isinstance(table, pa.Table):
+            try:
+                table = pa.Table.from_pandas(table, preserve_index=False)
+            except Exception as exc:  # noqa: BLE001 - pyarrow raises many types
+                raise StoreError(f"chunk {chunk} of run {run_id}: cannot convert to an Arrow table ({exc})") from None
+        path = self.part_path(run_id, chunk)
+        self._atomic_parquet(table, path)
+        self.mark_chunk(run_id, chunk, "done", n_rows=table.num_rows)
+        return path
+
+    def read_part(self, run_id: str, chunk: int) -> Any:
+        """One part as a pandas DataFrame."""
+        import pyarrow.parquet as pq
+
+        path = self.part_path(self.resolve(run_id), chunk)
+        if not path.exists():
+            raise StoreError(f"run {run_id} has no part {chunk}")
+        return pq.read_table(path).to_pandas()
+
+    def mark_chunk(self, run_id: str, chunk: int, status: str, n_rows: int | None = None) -> None:
+        """Record the status of a chunk (``pending``, ``running``, ``done``, ``failed``)."""
+        if status not in CHUNK_STATUSES:
+            raise StoreError(f"unknown chunk status {status!r}; expected one of {', '.join(CHUNK_STATUSES)}")
+        run_id = self.resolve(run_id)
+        with self._tx() as con:
+            con.execute(
+                "INSERT INTO chunks (run_id, chunk, status, n_rows, created) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(run_id, chunk) DO UPDATE SET status=excluded.status, "
+                "n_rows=COALESCE(excluded.n_rows, chunks.n_rows), created=excluded.created",
+                (run_id, int(chunk), status, n_rows, _now()),
+            )
+
+    def chunks(self, run_id: str) -> list[dict[str, Any]]:
+        """Chunk rows of a run: ``{"chunk", "status", "n_rows", "created"}``, in chunk order."""
+        run_id = self.resolve(run_id)
+        with self._tx(write=False) as con:
+            rows = con.execute("SELECT chunk, status, n_rows, created FROM chunks WHERE run_id=? ORDER BY chunk",
+                               (run_id,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def missing_chunks(self, run_id: str, n_chunks: int) -> list[int]:
+        """Chunks in ``range(n_chunks)`` still to do: not marked ``done``, or whose part file is gone."""
+        run_id = self.resolve(run_id)
+        done = {c["chunk"] for c in self.chunks(run_id) if c["status"] == "done"}
+        present = {int(p.stem.split("-")[1]) for p in self.part_files(run_id)}
+        return [c for c in range(int(n_chunks)) if c not in done or c not in present]
+
+    def _atomic_parquet(self, table: Any, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                pq.write_table(table, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except Exception as exc:
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise StoreError(f"cannot write {path}: {exc}") from None
+
+    # ------------------------------------------------------------------ trajectories
+    def _trajectory_path(self, run_id: str) -> Path:
+        return self.run_dir(run_id) / "trajectory.parquet"
+
+    def _write_trajectory(self, run_id: str, result: RunResult) -> None:
+        if not _has_rounds(result):
+            return
+        self._atomic_parquet(trajectory_table(result), self._trajectory_path(run_id))
+
+    def trajectory(self, ref: str) -> Any:
+        """A run's per-round positions as a long DataFrame (``issue, round, actor, position``);
+        empty for models without rounds. Round numbers start at 1."""
+        import pandas as pd
+        import pyarrow.parquet as pq
+
+        path = self._trajectory_path(self.resolve(ref))
+        if not path.exists():
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
+                                 zip(TRAJECTORY_COLUMNS, ("object", "int64", "object", "float64"))})
+        return pq.read_table(path).to_pandas()
+
+    # ------------------------------------------------------------------ queries
+    def query(self, sql: str, run_id: str | None = None) -> Any:
+        """Run a DuckDB SQL query; return a pandas DataFrame.
+
+        Views available to the query: ``runs`` (the catalogue metadata, one row per run) and,
+        when ``run_id`` is given, ``parts`` (all part files of that run, columns unioned by
+        name) and ``trajectory`` (its per-round positions). Each call uses a fresh in-memory
+        DuckDB database, so queries cannot change the store.
+
+        Raises
+        ------
+        InputError
+            The SQL is invalid.
+        StoreError
+            The run has no parts but the query reads ``parts``, or a file cannot be read.
+        """
+        import duckdb
+        import pandas as pd
+
+        con = duckdb.connect(":memory:")
+        try:
+            infos = [i.to_json_dict() for i in self.list(limit=None)]
+            runs_df = pd.DataFrame(infos, columns=list(RunInfo.__dataclass_fields__.keys()) if not infos else None)
+            if infos:
+                runs_df["params"] = runs_df["params"].map(lambda p: json.dumps(p, sort_keys=True))
+                runs_df["meta"] = runs_df["meta"].map(lambda p: json.dumps(p, sort_keys=True))
+                runs_df["seed"] = runs_df["seed"].map(lambda s: None if s is None else str(s))
+            con.register("_runs_df", runs_df)
+            con.execute("CREATE VIEW runs AS SELECT * FROM _runs_df")
+            if run_id is not None:
+                rid = self.resolve(run_id)
+                files = [str(p) for p in self.part_files(rid)]
+                if files:
+                    con.read_parquet(files, union_by_name=True).create_view("parts")
+                traj = self._trajectory_path(rid)
+                if traj.exists():
+                    con.read_parquet(str(traj)).create_view("trajectory")
+            try:
+                return con.execute(sql).df()
+            except duckdb.CatalogException as exc:
+                if run_id is not None and "parts" in str(exc) and not self.part_files(self.resolve(run_id)):
+                    raise StoreError(f"run {run_id} has no parts to query") from None
+                raise InputError(Problem(f"invalid query: {exc}", column="sql", value=sql)) from None
+            except (duckdb.ParserException, duckdb.BinderException) as exc:
+                raise InputError(Problem(f"invalid query: {exc}", column="sql", value=sql)) from None
+            except duckdb.Error as exc:
+                raise StoreError(f"query failed: {exc}") from None
+        finally:
+            con.close()
+
+
+def _has_rounds(result: RunResult) -> bool:
+    return any(ir.rounds for ir in result.issues.values())
+
+
+def trajectory_table(result: RunResult) -> Any:
+    """The long ``issue, round, actor, position`` Arrow table of a result's rounds (rounds from 1)."""
+    import pyarrow as pa
+
+    issue, rnd, actor, pos = [], [], [], []
+    for iid, ir in result.issues.items():
+        for k, rr in enumerate(ir.rounds, start=1):
+            for a, x in rr.positions.items():
+                issue.append(iid)
+                rnd.append(k)
+                actor.append(str(a))
+                pos.append(None if x is None else float(x))
+    return pa.table({
+        "issue": pa.array(issue, pa.string()),
+        "round": pa.array(rnd, pa.int64()),
+        "actor": pa.array(actor, pa.string()),
+        "position": pa.array(pos, pa.float64()),
+    })
