@@ -1,20 +1,67 @@
-"""Shared reader machinery: turn raw data plus a map of where each value came from into a
-validated :class:`Scenario`, reporting every problem with file, line, column and value."""
+"""Shared reader machinery.
+
+* :func:`build_scenario` turns raw data plus a map of where each value came from into a
+  validated :class:`~detente.scenario.Scenario`, reporting every field-level and
+  cross-reference problem at once with file, line, column and value.
+* :func:`read_text` decodes a text file (UTF-8, optionally Windows-1252) with a clear error
+  for UTF-16, binary data or undecodable bytes.
+* :func:`read_table` reads a delimited text file or an ``.xlsx`` sheet into a :class:`Table`
+  whose rows remember their line (spreadsheet row) numbers.
+* :func:`infer_salience_scale` and :func:`infer_bounds` implement the documented guesses
+  the table formats make when the file does not say.
+
+Examples
+--------
+>>> data = {"actors": [{"id": "A", "capability": -1}, {"id": "B"}, {"id": "B"}],
+...         "issues": [{"id": "x"}],
+...         "stances": [{"actor": "C", "issue": "x", "position": 5, "salience": 50}]}
+>>> try:
+...     build_scenario(data, file="s.yaml")
+... except InputError as exc:
+...     print(len(exc.problems))
+3
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Sequence
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from detente.errors import InputError, Problem
-from detente.scenario import Scenario
+from detente.scenario import Actor, Issue, Relation, Scenario, Stance
 
-__all__ = ["Locator", "build_scenario", "read_text"]
+__all__ = [
+    "Locator",
+    "Table",
+    "build_scenario",
+    "read_text",
+    "read_table",
+    "read_csv_table",
+    "read_xlsx_table",
+    "parse_float",
+    "infer_salience_scale",
+    "infer_bounds",
+    "check_size",
+    "fmt_number",
+]
 
-#: Maps a field path such as ("stances", 3, "position") to (line, column name) in the file.
-Locator = Callable[[tuple], "tuple[int | None, str | None]"]
+#: Maps a field path such as ("stances", 3, "position") to ``(line, column name)`` in the
+#: file, or to ``(file, line, column name)`` when the value came from another file (a table
+#: referenced from a YAML scenario).
+Locator = Callable[[tuple], "tuple[Any, ...]"]
+
+_ITEM_MODELS: dict[str, type[BaseModel]] = {
+    "actors": Actor,
+    "issues": Issue,
+    "stances": Stance,
+    "relations": Relation,
+}
 
 
 def _no_loc(path: tuple) -> tuple[int | None, str | None]:
@@ -26,12 +73,20 @@ def _expected_from(err: dict[str, Any]) -> str | None:
     ctx = err.get("ctx") or {}
     if t == "missing":
         return "a value"
-    if t in ("float_parsing", "float_type"):
+    if t in ("float_parsing", "float_type", "int_parsing", "int_type"):
         return "a number"
+    if t in ("string_type",):
+        return "text"
+    if t in ("list_type",):
+        return "a list"
+    if t in ("dict_type", "model_type", "model_attributes_type"):
+        return "a mapping"
+    if t == "string_too_short":
+        return "a non-empty text"
     if t == "greater_than_equal":
-        return f"a number >= {ctx.get('ge')}"
+        return f"a number >= {_g(ctx.get('ge'))}"
     if t == "less_than_equal":
-        return f"a number <= {ctx.get('le')}"
+        return f"a number <= {_g(ctx.get('le'))}"
     if t == "extra_forbidden":
         return "no such field"
     if t == "literal_error":
@@ -39,48 +94,211 @@ def _expected_from(err: dict[str, Any]) -> str | None:
     return None
 
 
-def build_scenario(data: dict[str, Any], *, file: str | Path | None = None, locate: Locator | None = None) -> Scenario:
-    """Validate ``data`` into a :class:`Scenario`.
+def _g(x: Any) -> str:
+    return f"{x:g}" if isinstance(x, (int, float)) else str(x)
 
-    Field-level errors (pydantic) and cross-reference problems (unknown actors, positions
-    outside bounds, duplicates) are all collected, located with ``locate`` and raised
-    together as one :class:`InputError`.
+
+def _locate(loc: Locator, path: tuple, default_file: str | None) -> tuple[str | None, int | None, str | None]:
+    found = loc(path)
+    if len(found) == 3:
+        f, line, col = found
+        return (str(f) if f is not None else default_file), line, col
+    line, col = found
+    return default_file, line, col
+
+
+def _pydantic_problems(exc: ValidationError, prefix: tuple, loc: Locator, fname: str | None) -> list[Problem]:
+    out: list[Problem] = []
+    for e in exc.errors():
+        path = prefix + tuple(e["loc"])
+        f, line, col = _locate(loc, path, fname)
+        val = e.get("input")
+        if isinstance(val, (dict, list, BaseModel)):
+            val = None
+        msg = e["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        if e.get("type") == "extra_forbidden":
+            msg = f"unknown field {str(path[-1])!r}"
+        out.append(Problem(message=msg, file=f, line=line, column=col, value=val, expected=_expected_from(e)))
+    return out
+
+
+def build_scenario(
+    data: dict[str, Any],
+    *,
+    file: str | Path | None = None,
+    locate: Locator | None = None,
+    problems: Iterable[Problem] = (),
+) -> Scenario:
+    """Validate ``data`` into a :class:`Scenario`, reporting every problem at once.
+
+    Each actor, issue, stance and relation is validated on its own, so that a field-level
+    error in one item (a negative capability, a text where a number belongs) does not hide
+    the errors of the others nor the cross-reference problems (unknown actor or issue,
+    duplicates, positions outside the issue's bounds). Cross-reference checks that would
+    only repeat an item's own error are left out (a stance on an issue that failed to
+    validate is not reported as naming an "unknown issue").
+
+    Parameters
+    ----------
+    data
+        The scenario as plain data (what :meth:`Scenario.model_validate` accepts).
+    file
+        Name of the file the data came from (used in the problems).
+    locate
+        Maps a field path such as ``("stances", 3, "position")`` to ``(line, column)`` or
+        ``(file, line, column)``.
+    problems
+        Problems the reader already found; they are reported together with the others,
+        sorted by file and line.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario.
+
+    Raises
+    ------
+    InputError
+        Listing every problem (file, line, column, value, expected).
+
+    Examples
+    --------
+    >>> s = build_scenario({"actors": [{"id": "A"}], "issues": [{"id": "x"}],
+    ...                     "stances": [{"actor": "A", "issue": "x", "position": 1, "salience": 1}]})
+    >>> s.actor_ids
+    ['A']
     """
     loc = locate or _no_loc
     fname = str(file) if file is not None else None
-    problems: list[Problem] = []
-    try:
-        scn = Scenario.model_validate(data, context={"defer_cross_checks": True})
-    except ValidationError as exc:
-        for e in exc.errors():
-            path = tuple(e["loc"])
-            line, col = loc(path)
-            val = e.get("input")
-            if isinstance(val, (dict, list)):
-                val = None
-            msg = e["msg"]
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
-            problems.append(Problem(message=msg, file=fname, line=line, column=col, value=val, expected=_expected_from(e)))
-        raise InputError(problems) from None
-    for p in scn.problems():
-        line, col = loc(p.path)
-        problems.append(Problem(message=p.message, file=fname, line=line, column=col, value=p.value, expected=p.expected))
-    if problems:
-        raise InputError(problems)
+    out: list[Problem] = list(problems)
+    if not isinstance(data, dict):
+        out.append(Problem("a scenario must be a mapping", file=fname, value=type(data).__name__,
+                           expected="a mapping with actors, issues, stances"))
+        raise InputError(_sorted(out))
+
+    top: dict[str, Any] = dict(data)
+    index_map: dict[str, list[int]] = {}
+    bad_ids: dict[str, set[str]] = {"actors": set(), "issues": set()}
+    dropped: dict[str, int] = {}
+    for key, model in _ITEM_MODELS.items():
+        items = data.get(key)
+        if not isinstance(items, list):
+            continue  # missing (default) or wrong type: left to the top-level validation
+        good: list[Any] = []
+        kept: list[int] = []
+        for i, item in enumerate(items):
+            try:
+                good.append(model.model_validate(item))
+                kept.append(i)
+            except ValidationError as exc:
+                out.extend(_pydantic_problems(exc, (key, i), loc, fname))
+                dropped[key] = dropped.get(key, 0) + 1
+                if key in bad_ids and isinstance(item, dict) and isinstance(item.get("id"), str):
+                    bad_ids[key].add(item["id"])
+        top[key] = good
+        index_map[key] = kept
+
+    failed_top: set[str] = set()
+    scn: Scenario | None = None
+    for _attempt in range(3):
+        try:
+            scn = Scenario.model_validate(top, context={"defer_cross_checks": True})
+            break
+        except ValidationError as exc:
+            errs = exc.errors()
+            out.extend(_pydantic_problems(exc, (), loc, fname))
+            for e in errs:
+                if e["loc"]:
+                    k = e["loc"][0]
+                    failed_top.add(str(k))
+                    top.pop(k, None)
+            if not any(e["loc"] for e in errs):
+                break
+    if scn is not None:
+        for p in scn.problems():
+            path = p.path
+            if path and path[0] in index_map and len(path) > 1 and isinstance(path[1], int):
+                path = (path[0], index_map[path[0]][path[1]]) + tuple(path[2:])
+            if path == ("actors",) and (dropped.get("actors") or "actors" in failed_top):
+                continue  # actors exist but are invalid: already reported
+            if p.message == "unknown actor" and "actors" in failed_top:
+                continue
+            if p.message == "unknown issue" and "issues" in failed_top:
+                continue
+            if path[-1:] == ("salience",) and "salience_scale" in failed_top:
+                continue
+            if p.message == "unknown actor" and p.value in bad_ids["actors"]:
+                continue
+            if p.message == "unknown issue" and p.value in bad_ids["issues"]:
+                continue
+            f, line, col = _locate(loc, path, fname)
+            out.append(Problem(message=p.message, file=f, line=line, column=col, value=p.value, expected=p.expected))
+    if out:
+        raise InputError(_sorted(out))
+    assert scn is not None
     return scn
 
 
-def read_text(path: str | Path, *, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -> tuple[str, str]:
-    """Read a text file trying each encoding in turn; returns (text, encoding used).
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    # stable: problems without a line keep their place after the located ones of their file
+    return sorted(problems, key=lambda p: (p.file or "", p.line if p.line is not None else math.inf))
 
-    Raises an :class:`InputError` naming the byte offset (line and column) of the first
-    undecodable byte if none of the encodings fits.
+
+# --------------------------------------------------------------------------- text
+def check_size(path: str | Path, max_bytes: int) -> None:
+    """Refuse a file larger than ``max_bytes`` before reading it.
+
+    Raises
+    ------
+    InputError
+        When the file is too large (nothing is read).
+    """
+    size = Path(path).stat().st_size
+    if size > max_bytes:
+        raise InputError(Problem(f"file too large ({size / 1e6:.1f} MB); the limit is {max_bytes / 1e6:.1f} MB",
+                                 file=str(path), expected="a smaller file, or a larger max_bytes"))
+
+
+def read_text(path: str | Path, *, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -> tuple[str, str]:
+    """Read a text file trying each encoding in turn.
+
+    Parameters
+    ----------
+    path
+        The file.
+    encodings
+        Encodings to try, in order (Python codec names).
+
+    Returns
+    -------
+    (str, str)
+        The text and the encoding that decoded it.
+
+    Raises
+    ------
+    InputError
+        For UTF-16/UTF-32 files, binary data (NUL bytes) or, if no encoding fits, naming
+        the line and column of the first undecodable byte.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "t.csv")
+    >>> _ = open(p, "wb").write("Größe".encode("cp1252"))
+    >>> read_text(p)
+    ('Größe', 'cp1252')
     """
     raw = Path(path).read_bytes()
-    if b"\x00" in raw[:4096]:
-        raise InputError(Problem("binary file or unsupported encoding (NUL bytes found)", file=str(path),
-                                 expected="a UTF-8 or Windows-1252 text file"))
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError(Problem("the file is UTF-16 (or UTF-32) encoded", file=str(path), line=1,
+                                 expected="a text file encoded as " + " or ".join(_enc_names(encodings))))
+    if b"\x00" in raw[:65536]:
+        pos = raw.index(b"\x00")
+        line = raw.count(b"\n", 0, pos) + 1
+        raise InputError(Problem("binary file or unsupported encoding (NUL bytes found)", file=str(path), line=line,
+                                 expected="a text file encoded as " + " or ".join(_enc_names(encodings))))
     first_err: UnicodeDecodeError | None = None
     for enc in encodings:
         try:
@@ -91,5 +309,295 @@ def read_text(path: str | Path, *, encodings: tuple[str, ...] = ("utf-8-sig", "c
     pos = first_err.start
     line = raw.count(b"\n", 0, pos) + 1
     col = pos - (raw.rfind(b"\n", 0, pos) + 1) + 1
-    raise InputError(Problem(f"cannot decode byte 0x{raw[pos]:02x} at column {col}", file=str(path), line=line,
-                             value=repr(raw[max(0, pos - 10):pos + 10]), expected="text in " + " or ".join(encodings)))
+    raise InputError(Problem(f"cannot decode byte 0x{raw[pos]:02x} at character {col}", file=str(path), line=line,
+                             value=repr(raw[max(0, pos - 10):pos + 10]),
+                             expected="text encoded as " + " or ".join(_enc_names(encodings))))
+
+
+def _enc_names(encodings: Sequence[str]) -> list[str]:
+    names = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
+    out: list[str] = []
+    for e in encodings:
+        n = names.get(e.lower(), e)
+        if n not in out:
+            out.append(n)
+    return out
+
+
+# --------------------------------------------------------------------------- tables
+@dataclass
+class Table:
+    """Rows of a delimited text file or spreadsheet sheet, with their line numbers.
+
+    ``header`` holds the header cells as written; ``rows`` pairs each data row's 1-based
+    line (spreadsheet row) with its cells (text, number or ``None`` for empty cells).
+    Completely empty rows are left out.
+    """
+
+    file: str
+    header: list[str]
+    rows: list[tuple[int, list[Any]]]
+    header_line: int = 1
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def columns(self, aliases: dict[str, Sequence[str]], *, required: Sequence[str] = ()) -> dict[str, int]:
+        """Map canonical column names to header indices, case- and space-insensitively.
+
+        Parameters
+        ----------
+        aliases
+            canonical name -> accepted header spellings (lower case).
+        required
+            Canonical names that must be present.
+
+        Raises
+        ------
+        InputError
+            Naming every missing required column and every column given twice.
+        """
+        norm = [_norm_header(h) for h in self.header]
+        found: dict[str, int] = {}
+        problems: list[Problem] = []
+        for canon, names in aliases.items():
+            accepted = {_norm_header(n) for n in (canon, *names)}
+            hits = [i for i, h in enumerate(norm) if h in accepted]
+            if len(hits) > 1:
+                problems.append(Problem(f"column {canon!r} appears more than once", file=self.file,
+                                        line=self.header_line, column=self.header[hits[1]],
+                                        expected="each column once"))
+            if hits:
+                found[canon] = hits[0]
+        for canon in required:
+            if canon not in found:
+                spellings = ", ".join(repr(n) for n in (canon, *aliases.get(canon, ())))
+                problems.append(Problem(f"missing column {canon!r}", file=self.file, line=self.header_line,
+                                        value=",".join(self.header), expected=f"a column named {spellings}"))
+        if problems:
+            raise InputError(problems)
+        return found
+
+    def unknown_columns(self, known: dict[str, int]) -> list[str]:
+        used = set(known.values())
+        return [h for i, h in enumerate(self.header) if i not in used and str(h).strip()]
+
+
+def _norm_header(h: Any) -> str:
+    return " ".join(str(h if h is not None else "").replace("_", " ").split()).lower()
+
+
+def read_table(path: str | Path, *, sheet: str | int | None = None, encoding: str | None = None,
+               delimiter: str | None = None, max_bytes: int | None = None) -> Table:
+    """Read a CSV/TSV/TXT file or an XLSX sheet into a :class:`Table` (header = first row).
+
+    Parameters
+    ----------
+    path
+        The file; ``.xlsx``/``.xlsm`` files are read with openpyxl, everything else as text.
+    sheet
+        Sheet name or 0-based index for spreadsheets (default: the first sheet).
+    encoding
+        Text encoding (default: UTF-8, then Windows-1252).
+    delimiter
+        Field delimiter (default: guessed from the header among ``,`` ``;`` tab).
+    max_bytes
+        Refuse larger files.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(Problem("file not found" if not p.exists() else "not a regular file", file=str(path)))
+    if max_bytes is not None:
+        check_size(p, max_bytes)
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        return read_xlsx_table(p, sheet=sheet)
+    return read_csv_table(p, encoding=encoding, delimiter=delimiter)
+
+
+def read_csv_table(path: str | Path, *, encoding: str | None = None, delimiter: str | None = None) -> Table:
+    """Read a delimited text file; see :func:`read_table`.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "t.csv")
+    >>> _ = open(p, "w").write("a;b\\n1;2\\n\\n3;4\\n")
+    >>> t = read_csv_table(p)
+    >>> t.header, t.rows
+    (['a', 'b'], [(2, ['1', '2']), (4, ['3', '4'])])
+    """
+    text, enc = read_text(path, encodings=(encoding,) if encoding else ("utf-8-sig", "cp1252"))
+    rows = split_rows(text, delimiter=delimiter)
+    if not rows:
+        raise InputError(Problem("no rows in the file", file=str(path), expected="a header row and data rows"))
+    (hline, header), *data = rows
+    return Table(file=str(path), header=[h.strip() for h in header], rows=data, header_line=hline,
+                 encoding=enc, delimiter=delimiter or guess_delimiter(text))
+
+
+def guess_delimiter(text: str, candidates: str = ",;\t") -> str:
+    """The candidate delimiter occurring most often in the first non-empty line (default ``,``)."""
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    counts = {d: first.count(d) for d in candidates}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def split_rows(text: str, *, delimiter: str | None = None, quotechar: str = '"',
+               skipinitialspace: bool = True) -> list[tuple[int, list[str]]]:
+    """Split delimited text into ``(line, cells)`` pairs, skipping empty lines.
+
+    Cells are stripped of surrounding white space; the line is the 1-based line on which
+    the row starts.
+    """
+    d = delimiter or guess_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=d, quotechar=quotechar,
+                        skipinitialspace=skipinitialspace, strict=False)
+    out: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for cells in reader:
+            line = start
+            start = reader.line_num + 1
+            cells = [c.strip() for c in cells]
+            if not any(cells):
+                continue
+            out.append((line, cells))
+    except csv.Error as exc:  # pragma: no cover - strict=False makes this rare
+        raise InputError(Problem(f"malformed delimited text: {exc}", line=reader.line_num)) from None
+    return out
+
+
+def read_xlsx_table(path: str | Path, *, sheet: str | int | None = None) -> Table:
+    """Read one sheet of an ``.xlsx`` workbook; see :func:`read_table`."""
+    import zipfile
+
+    import openpyxl
+
+    file = str(path)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputError(Problem(f"not a readable .xlsx workbook ({type(exc).__name__})", file=file,
+                                 expected="an Excel .xlsx file")) from None
+    try:
+        names = wb.sheetnames
+        if sheet is None:
+            ws = wb[names[0]]
+        elif isinstance(sheet, int):
+            if not 0 <= sheet < len(names):
+                raise InputError(Problem("no such sheet", file=file, value=sheet,
+                                         expected=f"a sheet index in 0..{len(names) - 1}"))
+            ws = wb[names[sheet]]
+        else:
+            if sheet not in names:
+                raise InputError(Problem("no such sheet", file=file, value=sheet,
+                                         expected="one of " + ", ".join(repr(n) for n in names)))
+            ws = wb[sheet]
+        rows: list[tuple[int, list[Any]]] = []
+        for r, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = [v.strip() if isinstance(v, str) else v for v in values]
+            cells = [None if c == "" else c for c in cells]
+            if all(c is None for c in cells):
+                continue
+            rows.append((r, cells))
+        title = ws.title
+    finally:
+        wb.close()
+    if not rows:
+        raise InputError(Problem("the sheet is empty", file=file, column=None, value=title,
+                                 expected="a header row and data rows"))
+    (hline, header), *data = rows
+    while header and header[-1] is None:
+        header = header[:-1]
+    return Table(file=file, header=["" if h is None else str(h).strip() for h in header], rows=data,
+                 header_line=hline, sheet=title)
+
+
+# --------------------------------------------------------------------------- values
+def parse_float(cell: Any, *, file: str | None, line: int | None, column: str | None,
+                problems: list[Problem], required: bool = True, what: str | None = None) -> float | None:
+    """Convert a cell to a finite float, appending a :class:`Problem` instead of raising.
+
+    Empty cells give ``None`` (and a "missing value" problem when ``required``).
+
+    Examples
+    --------
+    >>> errs = []
+    >>> parse_float(" 2.5 ", file="f", line=2, column="x", problems=errs)
+    2.5
+    >>> parse_float("nan", file="f", line=3, column="x", problems=errs) is None
+    True
+    >>> print(errs[0])
+    f:3: column 'x': value 'nan': not a finite number (expected a finite number)
+    """
+    name = what or column or "value"
+    if cell is None or (isinstance(cell, str) and not cell.strip()):
+        if required:
+            problems.append(Problem(f"missing {name}", file=file, line=line, column=column, expected="a number"))
+        return None
+    if isinstance(cell, bool):
+        problems.append(Problem("not a number", file=file, line=line, column=column, value=cell, expected="a number"))
+        return None
+    if isinstance(cell, (int, float)):
+        x = float(cell)
+    else:
+        try:
+            x = float(str(cell).strip())
+        except ValueError:
+            problems.append(Problem("not a number", file=file, line=line, column=column, value=str(cell),
+                                    expected="a number"))
+            return None
+    if not math.isfinite(x):
+        problems.append(Problem("not a finite number", file=file, line=line, column=column, value=str(cell),
+                                expected="a finite number"))
+        return None
+    return x
+
+
+def infer_salience_scale(saliences: Iterable[float | None]) -> str:
+    """``"unit"`` when every salience is at most 1, else ``"percent"``.
+
+    Examples
+    --------
+    >>> infer_salience_scale([0.2, 1.0]), infer_salience_scale([0.5, 40])
+    ('unit', 'percent')
+    """
+    vals = [s for s in saliences if s is not None]
+    return "unit" if vals and all(s <= 1.0 for s in vals) else "percent"
+
+
+def infer_bounds(positions: Iterable[float | None]) -> tuple[float, float]:
+    """Default issue bounds: the smallest and largest position.
+
+    When all positions are equal (or there are none) a unit-wide interval is used:
+    ``[0, 100]`` when the common position lies in it, else ``[x - 0.5, x + 0.5]``.
+
+    Examples
+    --------
+    >>> infer_bounds([4, 10, 7]), infer_bounds([3, 3]), infer_bounds([250.0])
+    ((4.0, 10.0), (0.0, 100.0), (249.5, 250.5))
+    """
+    vals = [float(x) for x in positions if x is not None]
+    if not vals:
+        return 0.0, 100.0
+    lo, hi = min(vals), max(vals)
+    if lo < hi:
+        return lo, hi
+    if 0.0 <= lo <= 100.0:
+        return 0.0, 100.0
+    return lo - 0.5, lo + 0.5
+
+
+def fmt_number(x: float) -> str:
+    """Shortest text that reads back as the same float (integers without ``.0``).
+
+    Examples
+    --------
+    >>> fmt_number(4.0), fmt_number(0.1), fmt_number(1e-20)
+    ('4', '0.1', '1e-20')
+    """
+    if float(x).is_integer() and abs(x) < 1e16:
+        return str(int(x))
+    return repr(float(x))
