@@ -89,6 +89,8 @@ _BUILTIN: dict[str, str] = {
     "compromise": "detente.models.baseline:COMPROMISE",
     "median": "detente.models.baseline:MEDIAN",
     "nbs": "detente.models.baseline:NBS",
+    "procedural": "detente.models.procedural:SPEC",
+    "deu_candidate": "detente.models.deu_candidate:SPEC",
 }
 
 _cache: dict[str, ModelSpec] = {}

@@ -1,0 +1,442 @@
+"""The DEU model tournament (issue 7): score every registered model on every scoreable issue
+of a DEU file, with paired bootstrap comparisons against the compromise model; and the
+fitting/selection procedure of the pre-registered candidate
+(``preregistration/deu_candidate.md``).
+
+Scoring rule (DEU README): an issue is scored iff its outcome is present in 0–100 and at
+least 3 actors hold a position. Error = |forecast − outcome| on the 0–100 scale.
+
+Each tournament entry is a registered model with a configuration (variant, parameters,
+capability weighting, unit of analysis — one issue, or one proposal for multi-issue models
+such as ``exchange``). The entries are derived from the model registry
+(:func:`default_entries`), so models that land later are scored automatically; a model that
+fails on an issue gets no forecast there and the reason is reported.
+
+Examples
+--------
+>>> from detente.experiments.deu_benchmark import bootstrap_ci
+>>> lo, hi = bootstrap_ci([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], n_boot=100, seed=0)
+>>> (lo, hi)
+(0.0, 0.0)
+
+References
+----------
+.. [1] Thomson, R., Stokman, F. N., Achen, C. H. & König, T. (eds.) (2006). *The European
+   Union Decides*. CUP.
+.. [2] Achen, C. H. (2006). "Evaluating political decision-making models", ibid., ch. 10.
+.. [3] Schneider, G., Finke, D. & Bailer, S. (2010). *Political Studies* 58(1).
+.. [4] Arregui, J. & Perarnaud, C. (2021). DEU III dataset, *JEPP*; doi:10.34810/data53 (CC BY 4.0).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from detente.errors import DetenteError
+from detente.formats.deu import group_by_proposal, load_deu, load_deu_proposals, scoreable
+from detente.scenario import Scenario
+
+__all__ = [
+    "Entry",
+    "default_entries",
+    "run_tournament",
+    "bootstrap_ci",
+    "leaderboard_rows",
+    "leaderboard_figure",
+    "candidate_dataset",
+    "fit_lad",
+    "fit_preregistered",
+    "REFERENCE",
+]
+
+REFERENCE = "compromise"
+BREAKDOWNS = ("wave", "proc", "counvte")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One tournament contestant: a registered model with a configuration."""
+
+    name: str
+    model: str
+    variant: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    weights: str = "council"  # capability weighting of the scenarios: council | equal | shapley
+    unit: str = "issue"  # issue | proposal
+    seed: int | None = 0
+    description: str = ""
+
+
+def default_entries(models: Iterable[str] | None = None) -> list[Entry]:
+    """Entries for every registered model (or the ``models`` named), with the per-model
+    variants of issue 7. Unknown models get one entry with default parameters."""
+    from detente.models.registry import get, names
+
+    chosen = list(models) if models is not None else names()
+    out: list[Entry] = []
+    for m in chosen:
+        try:
+            spec = get(m)
+        except DetenteError:
+            continue
+        if m == "compromise":
+            out += [
+                Entry("compromise", m, description="Council votes x salience (Achen 2006)"),
+                Entry("compromise:equal", m, weights="equal", description="equal capability x salience"),
+                Entry("compromise:shapley", m, weights="shapley", description="Shapley-Shubik index x salience"),
+                Entry("mean", m, params={"weights": "equal"}, description="unweighted mean of positions"),
+            ]
+        elif m == "median":
+            out += [
+                Entry("median", m, params={"weights": "equal"}, description="median actor (unweighted)"),
+                Entry("median:council", m, description="Council votes x salience weighted median"),
+            ]
+        elif m == "nbs":
+            out += [Entry("nbs", m, description="asymmetric NBS, status quo as disagreement point")]
+        elif m == "exchange" or (spec.extra or {}).get("unit") == "proposal":
+            for v in spec.variants or (None,):
+                out.append(Entry(f"{m}:{v}" if v else m, m, variant=v, unit="proposal",
+                                 description="multi-issue, per proposal"))
+        elif spec.variants:
+            for v in spec.variants:
+                out.append(Entry(f"{m}:{v}", m, variant=v))
+        else:
+            out.append(Entry(m, m))
+    return out
+
+
+# ------------------------------------------------------------------ statistics
+
+
+def bootstrap_ci(err: Any, ref: Any, *, n_boot: int = 2000, seed: int = 0, clusters: Any = None,
+                 level: float = 0.95) -> tuple[float, float]:
+    """Percentile CI of ``mean(err) − mean(ref)`` under a paired bootstrap over issues (or over
+    ``clusters``, e.g. proposal ids, resampled whole)."""
+    e = np.asarray(err, float) - np.asarray(ref, float)
+    if len(e) == 0:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    if clusters is None:
+        idx = rng.integers(0, len(e), size=(n_boot, len(e)))
+        stats = e[idx].mean(axis=1)
+    else:
+        cl = np.asarray(clusters)
+        uniq, inv = np.unique(cl, return_inverse=True)
+        sums = np.bincount(inv, weights=e)
+        cnts = np.bincount(inv).astype(float)
+        idx = rng.integers(0, len(uniq), size=(n_boot, len(uniq)))
+        stats = sums[idx].sum(axis=1) / cnts[idx].sum(axis=1)
+    a = (1 - level) / 2
+    lo, hi = np.quantile(stats, [a, 1 - a])
+    return (round(float(lo), 10), round(float(hi), 10))
+
+
+def _summary(err: np.ndarray) -> dict[str, float]:
+    if len(err) == 0:
+        return {"n": 0, "mae": None, "rmse": None, "medae": None}
+    return {"n": int(len(err)), "mae": float(err.mean()), "rmse": float(np.sqrt((err**2).mean())),
+            "medae": float(np.median(err))}
+
+
+# ------------------------------------------------------------------ tournament
+
+
+def _run_entry(entry: Entry, issues: list[Scenario], proposals: list[Scenario] | None,
+               keep: set[str], time_budget: float | None) -> tuple[dict[str, float], dict[str, str], float]:
+    from detente.models.registry import run_model
+
+    forecasts: dict[str, float] = {}
+    failures: dict[str, str] = {}
+    t0 = time.perf_counter()
+    units = proposals if entry.unit == "proposal" else issues
+    assert units is not None
+    consecutive = 0
+    for scn in units:
+        ids = [i.id for i in scn.issues if i.id in keep]
+        if not ids:
+            continue
+        if time_budget is not None and time.perf_counter() - t0 > time_budget:
+            for i in ids:
+                failures[i] = f"time budget of {time_budget:g} s exhausted"
+            continue
+        try:
+            res = run_model(scn, entry.model, variant=entry.variant, params=dict(entry.params), seed=entry.seed)
+            consecutive = 0
+        except Exception as exc:  # a model under development may fail anywhere: report, go on
+            msg = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+            for i in ids:
+                failures[i] = msg
+            consecutive += 1
+            if consecutive >= 5 and not forecasts:
+                for s in units:
+                    for i in s.issues:
+                        if i.id in keep and i.id not in failures:
+                            failures[i.id] = f"skipped after 5 failures in a row ({msg})"
+                break
+            continue
+        for i in ids:
+            ir = res.issues.get(i)
+            f = None if ir is None else ir.forecast
+            if f is None or not math.isfinite(f):
+                failures[i] = str((ir.extra or {}).get("reason", "no forecast")) if ir is not None else "no forecast"
+            else:
+                forecasts[i] = float(f)
+    return forecasts, failures, time.perf_counter() - t0
+
+
+def run_tournament(
+    path: str | Path,
+    *,
+    entries: list[Entry] | None = None,
+    weights_file: str | Path | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    time_budget: float | None = 30.0,
+    issue_filter: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """Score every entry on every scoreable issue of a DEU file.
+
+    Parameters
+    ----------
+    path
+        A DEU CSV (any file with the DEU columns).
+    entries
+        Contestants; :func:`default_entries` when omitted.
+    weights_file
+        ``wave,actor,weight`` CSV for the ``council`` weighting (default: beside the file or
+        the built-in copy).
+    n_boot, seed
+        Paired bootstrap resamples and seed for the CIs against the compromise model.
+    time_budget
+        Seconds allowed per entry; issues not reached are reported as failures.
+    issue_filter
+        Score only these issue ids (e.g. one side of a split).
+
+    Returns
+    -------
+    dict
+        ``{"n_issues", "reference", "models": {NAME: {"mae", "rmse", "medae", "n",
+        "ci_vs_compromise", "by": {...}, "forecasts": {isnr: x}, "failures": {...}}}, ...}``
+    """
+    entries = entries if entries is not None else default_entries()
+    council = weights_file if weights_file is not None else "council"
+    cache: dict[tuple[str, str], list[Scenario]] = {}
+
+    def scen(weights: str, unit: str) -> list[Scenario]:
+        key = (weights, unit)
+        if key not in cache:
+            w = council if weights == "council" else weights
+            cache[key] = (load_deu_proposals if unit == "proposal" else load_deu)(path, weights=w)
+        return cache[key]
+
+    base = scen("council", "issue")
+    only = set(issue_filter) if issue_filter is not None else None
+    scored = [s for s in base if scoreable(s) and (only is None or s.name in only)]
+    keep = {s.name for s in scored}
+    truth = {s.name: float(s.issues[0].outcome) for s in scored}  # type: ignore[arg-type]
+    attrs = {s.name: {"wave": s.metadata.get("wave"), "proc": s.metadata.get("proc"),
+                      "counvte": s.metadata.get("counvte"), "prnr": s.metadata.get("prnr")} for s in scored}
+    order = [s.name for s in scored]
+
+    results: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        issues = scen(e.weights, "issue") if e.unit == "issue" else None
+        props = scen(e.weights, "proposal") if e.unit == "proposal" else None
+        fc, fail, secs = _run_entry(e, issues or [], props, keep, time_budget)
+        results[e.name] = {"entry": e, "forecasts": fc, "failures": fail, "seconds": secs}
+
+    ref = results.get(REFERENCE)
+    models: dict[str, Any] = {}
+    for name, r in results.items():
+        fc = r["forecasts"]
+        ids = [i for i in order if i in fc]
+        err = np.array([abs(fc[i] - truth[i]) for i in ids])
+        d: dict[str, Any] = _summary(err)
+        d["ci_vs_compromise"] = None
+        d["diff_vs_compromise"] = None
+        if ref is not None:
+            common = [i for i in ids if i in ref["forecasts"]]
+            if common:
+                e1 = np.array([abs(fc[i] - truth[i]) for i in common])
+                e0 = np.array([abs(ref["forecasts"][i] - truth[i]) for i in common])
+                d["diff_vs_compromise"] = float(e1.mean() - e0.mean())
+                d["ci_vs_compromise"] = list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed))
+                d["n_common"] = len(common)
+        by: dict[str, dict[str, Any]] = {}
+        for key in BREAKDOWNS:
+            groups: dict[str, list[float]] = {}
+            for i, x in zip(ids, err):
+                groups.setdefault(str(attrs[i][key]), []).append(float(x))
+            by[key] = {g: _summary(np.array(v)) for g, v in sorted(groups.items())}
+        d["by"] = by
+        e = r["entry"]
+        d.update({"model": e.model, "variant": e.variant, "params": dict(e.params), "capability_weights": e.weights,
+                  "unit": e.unit, "description": e.description, "seconds": round(r["seconds"], 3),
+                  "n_failed": len(r["failures"]),
+                  "failures": dict(list(r["failures"].items())[:20]),
+                  "failure_reasons": sorted(set(r["failures"].values()))[:5],
+                  "forecasts": {i: round(fc[i], 6) for i in ids}})
+        models[name] = d
+    return {
+        "n_issues": len(order),
+        "file": str(path),
+        "reference": REFERENCE,
+        "scoring": "outcome in 0-100 and n_actors >= 3; error = |forecast - out| (0-100)",
+        "bootstrap": {"n_boot": n_boot, "seed": seed, "level": 0.95, "paired_over": "issues"},
+        "outcomes": {i: truth[i] for i in order},
+        "models": models,
+    }
+
+
+def leaderboard_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Models sorted by MAE (models without forecasts last)."""
+    rows = [{"name": k, **v} for k, v in result["models"].items()]
+    return sorted(rows, key=lambda r: (r["mae"] is None, r["mae"] if r["mae"] is not None else 0.0))
+
+
+def leaderboard_figure(result: Mapping[str, Any], path: str | Path) -> Path:
+    """Horizontal bar chart of MAE with the paired 95 % CI of the difference to the
+    compromise model drawn around the compromise MAE + difference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in leaderboard_rows(result) if r["mae"] is not None]
+    ref = result["models"].get(REFERENCE, {}).get("mae")
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1.2))
+    ys = np.arange(len(rows))[::-1]
+    ax.barh(ys, [r["mae"] for r in rows], color=["#c44" if r["name"] == REFERENCE else "#48a" for r in rows])
+    for y, r in zip(ys, rows):
+        ci = r.get("ci_vs_compromise")
+        if ci and ref is not None and r["name"] != REFERENCE and None not in ci:
+            ax.plot([ref + ci[0], ref + ci[1]], [y, y], color="k", lw=1.5)
+        ax.text(r["mae"] + 0.2, y, f"{r['mae']:.2f} (n={r['n']})", va="center", fontsize=7)
+    ax.set_yticks(ys, [r["name"] for r in rows], fontsize=8)
+    if ref is not None:
+        ax.axvline(ref, color="#c44", lw=0.8, ls="--")
+    ax.set_xlabel("MAE on the 0-100 scale (line: compromise MAE + paired 95% CI of the difference)")
+    ax.set_title(f"DEU tournament, {result['n_issues']} issues")
+    fig.tight_layout()
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=120)
+    plt.close(fig)
+    return p
+
+
+def to_json_contract(result: Mapping[str, Any], *, full: bool = True) -> dict[str, Any]:
+    """The ``--json`` object of ``detente benchmark deu`` (documented in docs/json-contract.md)."""
+    keys = ("mae", "rmse", "medae", "n", "n_common", "ci_vs_compromise", "diff_vs_compromise", "model", "variant",
+            "params", "capability_weights", "unit", "seconds", "n_failed", "failure_reasons", "by", "forecasts")
+    return {
+        "n_issues": result["n_issues"],
+        "reference": result["reference"],
+        "scoring": result["scoring"],
+        "bootstrap": result["bootstrap"],
+        "outcomes": result["outcomes"],
+        "models": {k: {kk: v.get(kk) for kk in keys if kk in v or kk in ("ci_vs_compromise",)} for k, v in result["models"].items()},
+    }
+
+
+# ------------------------------------------------------------------ the pre-registered candidate
+
+
+def candidate_dataset(path: str | Path) -> list[dict[str, Any]]:
+    """Features, outcome, ids and actor positions of every scoreable issue (0–100 scale)."""
+    from detente.models.deu_candidate import features
+
+    rows = []
+    for s in load_deu(path):
+        if not scoreable(s):
+            continue
+        iid = s.name
+        f = features(s, iid)
+        assert f is not None
+        rows.append({"isnr": iid, "prnr": s.metadata["prnr"], "wave": s.metadata["wave"], "y": float(s.issues[0].outcome),
+                     "f": f, "positions": s.issue_arrays(iid).position.tolist()})
+    return rows
+
+
+def fit_lad(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least absolute deviations: argmin_β Σ|y − Xβ|, exactly, as a linear programme (HiGHS).
+
+    Examples
+    --------
+    >>> X = np.c_[np.ones(5), np.arange(5.0)]
+    >>> fit_lad(X, 2 + 3 * np.arange(5.0)).round(6).tolist()
+    [2.0, 3.0]
+    """
+    from scipy.optimize import linprog
+
+    n, p = X.shape
+    # variables: beta+ (p), beta- (p), u+ (n), u- (n) >= 0; X(b+ - b-) + u+ - u- = y
+    c = np.r_[np.zeros(2 * p), np.ones(2 * n)]
+    A = np.c_[X, -X, np.eye(n), -np.eye(n)]
+    res = linprog(c, A_eq=A, b_eq=y, bounds=(0, None), method="highs")
+    if not res.success:  # pragma: no cover
+        raise RuntimeError(f"LAD fit failed: {res.message}")
+    return res.x[:p] - res.x[p:2 * p]
+
+
+def fit_preregistered(path: str | Path, split_path: str | Path, *, n_boot: int = 10000,
+                      seed: int = 20250607) -> dict[str, Any]:
+    """Run the procedure of ``preregistration/deu_candidate.md``: fit S1–S5 on the train side,
+    score them on the validation side, select, and bootstrap the selected one against the
+    compromise model."""
+    import csv
+
+    from detente.models.deu_candidate import SPEC_COLUMNS, design, predict
+
+    with open(split_path, newline="", encoding="utf-8") as fh:
+        side = {r["prnr"]: r["side"] for r in csv.DictReader(fh)}
+    data = candidate_dataset(path)
+    train = [r for r in data if side.get(r["prnr"]) == "train"]
+    val = [r for r in data if side.get(r["prnr"]) == "validation"]
+    ytr = np.array([r["y"] for r in train])
+    yva = np.array([r["y"] for r in val])
+
+    def mae(rows, spec, coef, delta=0.0):
+        return float(np.mean([abs(predict(r["f"], spec, coef, delta, r["positions"]) - r["y"]) for r in rows]))
+
+    specs: dict[str, Any] = {}
+    for spec in ("S1", "S2", "S3", "S4"):
+        X = np.array([design(r["f"], spec) for r in train])
+        coef = fit_lad(X, ytr)
+        specs[spec] = {"coef": coef.tolist(), "delta": 0.0, "n_params": len(coef)}
+    grid = (0.0, 2.5, 5.0, 10.0, 15.0, 20.0)
+    c3 = specs["S3"]["coef"]
+    tr5 = [mae(train, "S5", c3, d) for d in grid]
+    best = grid[int(np.argmin(np.round(tr5, 12)))]
+    specs["S5"] = {"coef": c3, "delta": best, "n_params": len(c3) + 1, "train_mae_by_delta": dict(zip(map(str, grid), tr5))}
+    for spec, d in specs.items():
+        d["columns"] = list(SPEC_COLUMNS[spec])
+        d["train_mae"] = mae(train, spec, d["coef"], d["delta"])
+        d["val_mae"] = mae(val, spec, d["coef"], d["delta"])
+    comp_tr = float(np.mean([abs(r["f"]["C"] - r["y"]) for r in train]))
+    comp_va = float(np.mean([abs(r["f"]["C"] - r["y"]) for r in val]))
+    lowest = min(d["val_mae"] for d in specs.values())
+    eligible = [s for s, d in specs.items() if d["val_mae"] <= lowest + 0.25]
+    chosen = min(eligible, key=lambda s: (specs[s]["n_params"], specs[s]["val_mae"]))
+    d = specs[chosen]
+    e1 = np.array([abs(predict(r["f"], chosen, d["coef"], d["delta"], r["positions"]) - r["y"]) for r in val])
+    e0 = np.array([abs(r["f"]["C"] - r["y"]) for r in val])
+    return {
+        "n_train": len(train), "n_validation": len(val),
+        "compromise_train_mae": comp_tr, "compromise_val_mae": comp_va,
+        "specs": specs, "selected": chosen,
+        "val_diff": float(e1.mean() - e0.mean()),
+        "val_ci_issues": list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed)),
+        "val_ci_proposals": list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed, clusters=[r["prnr"] for r in val])),
+        "val_forecasts": {r["isnr"]: predict(r["f"], chosen, d["coef"], d["delta"], r["positions"]) for r in val},
+        "yva_mean": float(yva.mean()),
+    }
+
+
+__all__ += ["to_json_contract", "group_by_proposal"]
