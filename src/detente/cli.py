@@ -8,15 +8,17 @@ stdout as ``{"error": ..., "problems": [...]}`` as well, so scripts can read the
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from detente.errors import DetenteError, InputError, UnknownModelError
+from detente.errors import DetenteError, InputError, Problem, StoreError, UnknownModelError
 
 app = typer.Typer(
     name="detente",
@@ -51,14 +53,56 @@ def guarded(fn: Callable[[], Any], *, as_json: bool = False) -> Any:
         if as_json:
             print_json({"error": "invalid input", "problems": [{"message": str(exc)}]})
         else:
-            err.print(f"[bold red]invalid input[/]: {exc}")
+            err.print(f"[bold red]invalid input[/]: {_esc(exc)}")
         raise typer.Exit(EXIT_INVALID)
+    except StoreError as exc:
+        if as_json:
+            print_json({"error": "store error", "message": str(exc)})
+        else:
+            err.print(f"[bold red]store error[/]: {_esc(exc)}")
+        raise typer.Exit(EXIT_FAILED)
     except DetenteError as exc:
         if as_json:
             print_json({"error": "run failed", "message": str(exc)})
         else:
-            err.print(f"[bold red]run failed[/]: {exc}")
+            err.print(f"[bold red]run failed[/]: {_esc(exc)}")
         raise typer.Exit(EXIT_FAILED)
+    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        raise
+    except Exception as exc:  # a bug: say so briefly, keep the traceback for DETENTE_DEBUG=1
+        if os.environ.get("DETENTE_DEBUG"):
+            raise
+        msg = f"{type(exc).__name__}: {exc}"
+        if as_json:
+            print_json({"error": "internal error", "message": msg})
+        else:
+            err.print(f"[bold red]internal error[/]: {_esc(msg)} (set DETENTE_DEBUG=1 for the traceback)")
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _esc(x: Any) -> str:
+    from rich.markup import escape
+
+    return escape(str(x))
+
+
+#: ``--store PATH`` option shared by every command that reads or writes the run store.
+STORE_OPT = typer.Option(None, "--store", help="Run store directory (default: $DETENTE_HOME or ~/.detente).")
+
+
+def open_store(path: Optional[Path] = None, *, as_json: bool = False):
+    """The run store at ``path`` (default root otherwise); errors become exit codes."""
+    from detente.store import Store
+
+    return guarded(lambda: Store(path), as_json=as_json)
+
+
+def result_json(res: Any, run_id: Optional[str]) -> dict[str, Any]:
+    """The ``forecast --json`` object: the result's JSON form, ``extra`` always present, plus ``run_id``."""
+    d = res.to_json_dict()
+    d.setdefault("extra", {})
+    d["run_id"] = run_id
+    return d
 
 
 @app.command("models")
@@ -112,8 +156,11 @@ def forecast_cmd(
     param: list[str] = typer.Option([], "--param", "-p", help="Model parameter NAME=VALUE (JSON value), repeatable."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Force the input format."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see docs/json-contract.md)."),
+    no_store: bool = typer.Option(False, "--no-store", help="Do not save the run in the run store."),
+    label: Optional[str] = typer.Option(None, "--label", help="Free-text label stored with the run."),
+    store: Optional[Path] = STORE_OPT,
 ) -> None:
-    """Forecast the outcome of every issue of a scenario with one model."""
+    """Forecast the outcome of every issue of a scenario with one model (saved in the run store)."""
     from detente.formats import load
     from detente.models.registry import run_model
 
@@ -133,8 +180,12 @@ def forecast_cmd(
         return scn, run_model(scn, model, variant=variant, params=params, seed=seed, **extra)
 
     scn, res = guarded(go, as_json=as_json)
+    run_id = None
+    if not no_store:
+        st = open_store(store, as_json=as_json)
+        run_id = guarded(lambda: st.save(res, scenario=scn, label=label), as_json=as_json)
     if as_json:
-        print_json(res.to_json_dict())
+        print_json(result_json(res, run_id))
         return
     title = f"{res.model}" + (f" ({res.variant})" if res.variant else "")
     t = Table("issue", "forecast", "scale", title=f"{scn.name}: {title}")
@@ -144,7 +195,51 @@ def forecast_cmd(
         t.add_row(iss.label, f, f"{iss.lower:g}–{iss.upper:g}")
     out.print(t)
     for n in res.notes:
-        out.print(f"[dim]note: {n}[/]")
+        out.print(f"[dim]note: {_esc(n)}[/]")
+    if run_id is not None:
+        out.print(f"[dim]run {run_id} saved (detente runs show {run_id})[/]")
+
+
+@app.command("convert")
+def convert_cmd(
+    src: Path = typer.Argument(..., metavar="IN", help="Scenario file to read."),
+    dst: Path = typer.Argument(..., metavar="OUT", help="File to write (format from its extension or --to)."),
+    from_fmt: Optional[str] = typer.Option(None, "--from", help="Input format (guessed from IN otherwise)."),
+    to_fmt: Optional[str] = typer.Option(None, "--to", help="Output format (from OUT's extension otherwise)."),
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite OUT if it exists."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Convert a scenario between file formats (YAML, JSON, CSV, XLSX, KTAB, Decide, ...)."""
+    from detente.formats import load, save
+
+    def go():
+        if dst.exists() and not force:
+            raise InputError(Problem("output file exists", file=str(dst), expected="another path, or --force"))
+        if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+            raise InputError(Problem("input and output are the same file", file=str(dst)))
+        scn = load(src, format=from_fmt)
+        try:
+            written = save(scn, dst, format=to_fmt)
+        except OSError as exc:
+            raise InputError(Problem(f"cannot write: {exc.strerror or exc}", file=str(dst))) from None
+        return scn, Path(written or dst)
+
+    scn, written = guarded(go, as_json=as_json)
+    summary = {
+        "input": str(src),
+        "output": str(written),
+        "from": from_fmt,
+        "to": to_fmt,
+        "name": scn.name,
+        "actors": len(scn.actors),
+        "issues": len(scn.issues),
+        "stances": len(scn.stances),
+        "input_hash": scn.content_hash(),
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        out.print(f"wrote {_esc(written)} — {summary['actors']} actors, {summary['issues']} issues, {summary['stances']} stances")
 
 
 @app.command("schema")
@@ -179,6 +274,124 @@ def demo_cmd(
     lines += [f"| {m} | {r.forecast(iss.id):.6g} |" for m, r in results.items()]
     rep.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out.print(f"report written to {rep.resolve()}")
+
+
+# --------------------------------------------------------------------------- runs
+runs_app = typer.Typer(help="Stored runs: list, show, delete.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+def _short_time(ts: str) -> str:
+    return ts[:19].replace("T", " ") if ts else "-"
+
+
+@runs_app.command("list")
+def runs_list_cmd(
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Only runs of this model."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many runs (newest first)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    store: Optional[Path] = STORE_OPT,
+) -> None:
+    """List stored runs, newest first."""
+    st = open_store(store, as_json=as_json)
+    infos, total = guarded(lambda: (st.list(model=model, limit=limit), st.count()), as_json=as_json)
+    if as_json:
+        print_json({"store": str(st.root), "total": total, "runs": [i.to_json_dict() for i in infos]})
+        return
+    if not infos:
+        out.print(f"no stored runs{' of model ' + model if model else ''} in {_esc(st.root)}")
+        return
+    show_kind = any(i.kind != "forecast" for i in infos)
+    t = Table(title=f"runs in {_esc(st.root)} ({len(infos)} of {total})")
+    t.add_column("run", no_wrap=True)
+    t.add_column("created (UTC)", no_wrap=True)
+    for c in (["kind"] if show_kind else []) + ["model", "variant", "seed", "scenario", "label", "status"]:
+        t.add_column(c)
+    for i in infos:
+        t.add_row(i.run_id, _short_time(i.created)[:16], *([i.kind] if show_kind else []), i.model, i.variant or "-",
+                  "-" if i.seed is None else str(i.seed), _esc(i.scenario_name or "-"), _esc(i.label or "-"), i.status)
+    out.print(t)
+
+
+@runs_app.command("show")
+def runs_show_cmd(
+    run: str = typer.Argument(..., metavar="ID", help="Run id or a unique prefix of its key."),
+    max_rounds: int = typer.Option(10, "--rounds", min=2, help="Show at most this many rounds per issue (first and last)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    store: Optional[Path] = STORE_OPT,
+) -> None:
+    """Show a stored run: metadata, forecasts and per-round trajectories."""
+    st = open_store(store, as_json=as_json)
+
+    def go():
+        info = st.info(run)
+        res = st.get(info.run_id) if info.status == "done" else None
+        chunks = st.chunks(info.run_id)
+        traj = st.trajectory(info.run_id) if res is not None and not as_json else None
+        return info, res, chunks, traj
+
+    info, res, chunks, traj = guarded(go, as_json=as_json)
+    chunk_summary = {
+        "total": len(chunks),
+        "done": sum(c["status"] == "done" for c in chunks),
+        "failed": sum(c["status"] == "failed" for c in chunks),
+        "rows": sum(c["n_rows"] or 0 for c in chunks if c["status"] == "done"),
+    }
+    if as_json:
+        print_json({"run": info.to_json_dict(),
+                    "result": None if res is None else result_json(res, info.run_id),
+                    "chunks": chunk_summary})
+        return
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    for k, v in (("run", info.run_id), ("key", info.key), ("kind", info.kind), ("model", info.model),
+                 ("variant", info.variant or "-"), ("seed", "-" if info.seed is None else str(info.seed)),
+                 ("params", json.dumps(dict(info.params), sort_keys=True)), ("scenario", info.scenario_name or "-"),
+                 ("input hash", info.input_hash or "-"), ("label", info.label or "-"),
+                 ("created", _short_time(info.created) + " UTC"), ("version", info.version), ("status", info.status)):
+        head.add_row(k, _esc(v))
+    if chunks:
+        head.add_row("chunks", f"{chunk_summary['done']}/{chunk_summary['total']} done, "
+                               f"{chunk_summary['failed']} failed, {chunk_summary['rows']} rows")
+    out.print(head)
+    if res is None:
+        return
+    t = Table("issue", "forecast", "rounds", title="forecasts")
+    for iid, ir in res.issues.items():
+        t.add_row(_esc(iid), "-" if ir.forecast is None else f"{ir.forecast:.6g}", str(len(ir.rounds)) if ir.rounds else "-")
+    out.print(t)
+    if traj is not None and len(traj):
+        for iid, g in traj.groupby("issue", sort=False):
+            wide = g.pivot(index="actor", columns="round", values="position")
+            wide = wide.loc[list(dict.fromkeys(g["actor"]))]
+            cols = list(wide.columns)
+            if len(cols) > max_rounds:
+                cols = cols[: max_rounds // 2] + [None] + cols[-(max_rounds - max_rounds // 2):]
+            tt = Table(title=f"trajectory: {_esc(iid)} (position by round)")
+            tt.add_column("actor", no_wrap=True)
+            for c in cols:
+                tt.add_column("…" if c is None else str(c), justify="right", no_wrap=True)
+            for a, row in wide.iterrows():
+                tt.add_row(_esc(a), *["…" if c is None else ("-" if row[c] != row[c] else f"{row[c]:.4g}") for c in cols])
+            out.print(tt)
+    for n in res.notes:
+        out.print(f"[dim]note: {_esc(n)}[/]")
+
+
+@runs_app.command("delete")
+def runs_delete_cmd(
+    run: str = typer.Argument(..., metavar="ID", help="Run id or a unique prefix of its key."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    store: Optional[Path] = STORE_OPT,
+) -> None:
+    """Delete a stored run and its Parquet parts."""
+    st = open_store(store, as_json=as_json)
+    run_id = guarded(lambda: st.delete(run), as_json=as_json)
+    if as_json:
+        print_json({"deleted": run_id})
+    else:
+        out.print(f"deleted run {run_id}")
 
 
 def main() -> None:  # console-script entry point
