@@ -1,0 +1,533 @@
+"""The local web UI of detente (FastAPI, server-rendered pages, Plotly.js charts).
+
+``create_app()`` builds the application; ``detente serve`` runs it with uvicorn on
+127.0.0.1 unless ``--host`` is given. Pages:
+
+* ``/`` — scenario library: bundled examples and the user's files (the library directory);
+* ``/upload`` — upload a detente YAML, CSV/XLSX, KTAB or Decide file; validation problems
+  are shown at the offending cell of the file's table, which can be fixed in place;
+* ``/scenario/{source}/{name}`` — an editable actor × issue table, model runs as
+  background jobs with progress, and charts;
+* ``/runs`` and ``/runs/{id}`` — run history from the store, charts, downloads;
+* ``/compare?ids=a,b`` — models side by side.
+
+JSON API under ``/api/...`` (documented by the OpenAPI schema at ``/openapi.json``).
+Plotly.js is served from the installed ``plotly`` package (``/static/plotly.min.js``), never
+from a CDN.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, ConfigDict, Field
+
+from detente import examples
+from detente.errors import InputError, Problem
+from detente.formats import load as load_scenario
+from detente.formats import save as save_scenario
+from detente.models.registry import available, get as get_model, run_model
+from detente.models.result import RunResult
+from detente.scenario import Scenario
+from detente.web.jobs import JobManager
+from detente.web.security import DEFAULT_UPLOAD_LIMIT, SAFE_NAME, CsrfGuard, safe_join
+
+__all__ = ["create_app", "WebConfig"]
+
+UPLOAD_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".txt", ".xlsx", ".xml", ".tsv")
+
+
+@dataclass
+class WebConfig:
+    """Settings of one app instance."""
+
+    library_dir: Path
+    store_root: Path | None = None
+    upload_limit: int = DEFAULT_UPLOAD_LIMIT
+    workers: int = 2
+
+
+def _default_library() -> Path:
+    home = Path(os.environ.get("DETENTE_HOME", Path.home() / ".detente"))
+    return home / "library"
+
+
+class RunRequest(BaseModel):
+    """Body of ``POST /api/jobs``: run one model on one scenario of the library."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(pattern="^(examples|library)$", description="Where the scenario lives.")
+    name: str = Field(description="Scenario file name (library) or example name.")
+    model: str = Field(description="Registered model name.")
+    variant: str | None = None
+    rounds: int | None = Field(None, ge=0, le=10_000)
+    seed: int | None = Field(None, ge=0)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class EditRequest(BaseModel):
+    """Body of ``POST /api/scenarios/{name}/cells``: change numbers of a library scenario."""
+
+    model_config = ConfigDict(extra="forbid")
+    cells: list[dict[str, Any]] = Field(
+        description="Changes: {'actor': A, 'issue': I, 'field': 'position'|'salience'|'capability', 'value': x} "
+        "or {'actor': A, 'field': 'capability', 'value': x} for the actor's default."
+    )
+
+
+def create_app(config: WebConfig | None = None) -> FastAPI:
+    """Build the web application.
+
+    Parameters
+    ----------
+    config
+        Library directory, store location and limits; defaults to ``$DETENTE_HOME/library``
+        and the default store.
+    """
+    cfg = config or WebConfig(library_dir=_default_library())
+    cfg.library_dir.mkdir(parents=True, exist_ok=True)
+    jobs = JobManager(workers=cfg.workers)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        jobs.shutdown()
+
+    app = FastAPI(title="detente", version=_version(), docs_url="/api/docs", redoc_url=None, lifespan=lifespan)
+    env = Environment(loader=PackageLoader("detente.web", "templates"), autoescape=select_autoescape(["html"]))
+    csrf = CsrfGuard()
+    app.state.config, app.state.jobs, app.state.csrf = cfg, jobs, csrf
+
+    def store():
+        from detente.store import Store
+
+        return Store(cfg.store_root) if cfg.store_root is not None else Store()
+
+    app.state.store_factory = store
+
+    # ------------------------------------------------------------ helpers
+    def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        nonce = request.cookies.get(csrf.cookie_name) or csrf.new_nonce()
+        html = env.get_template(template).render(
+            request=request, csrf_field=csrf.field_name, csrf_token=csrf.token_for(nonce), **ctx
+        )
+        resp = HTMLResponse(html, status_code=status)
+        resp.set_cookie(csrf.cookie_name, nonce, httponly=True, samesite="strict")
+        return resp
+
+    def check_form_csrf(request: Request, token: str | None) -> None:
+        if not csrf.check(request.cookies.get(csrf.cookie_name), token):
+            raise HTTPException(403, "missing or invalid CSRF token; reload the page and try again")
+
+    def check_origin(request: Request) -> None:
+        origin = request.headers.get("origin") or request.headers.get("referer")
+        if origin:
+            host = request.headers.get("host", "")
+            from urllib.parse import urlparse
+
+            if urlparse(origin).netloc not in (host, ""):
+                raise HTTPException(403, "cross-site request refused")
+
+    def scenario_path(source: str, name: str) -> Path:
+        if source == "examples":
+            try:
+                return examples.path(name.rsplit(".", 1)[0] if name.endswith((".yaml", ".yml")) else name)
+            except KeyError:
+                raise HTTPException(404, f"no bundled example {name!r}") from None
+        if source == "library":
+            p = safe_join(cfg.library_dir, name)
+            if p is None:
+                raise HTTPException(400, f"invalid file name {name!r}")
+            if not p.is_file():
+                raise HTTPException(404, f"no library file {name!r}")
+            return p
+        raise HTTPException(404, f"unknown source {source!r}")
+
+    def get_scenario(source: str, name: str) -> Scenario:
+        try:
+            return load_scenario(scenario_path(source, name))
+        except InputError as exc:
+            raise HTTPException(422, exc.to_dict()) from None
+
+    def library_entries() -> list[dict[str, Any]]:
+        out = [{"source": "examples", "name": n, "label": n} for n in examples.names()]
+        for p in sorted(cfg.library_dir.iterdir()):
+            if p.is_file() and p.suffix.lower() in UPLOAD_SUFFIXES and SAFE_NAME.match(p.name):
+                out.append({"source": "library", "name": p.name, "label": p.name})
+        return out
+
+    def model_entries() -> list[dict[str, Any]]:
+        return [{"name": s.name, "variants": list(s.variants), "dynamics": s.dynamics, "summary": s.summary} for s in available()]
+
+    async def read_upload(upload: UploadFile) -> bytes:
+        data = bytearray()
+        while True:
+            chunk = await upload.read(64 * 1024)
+            if not chunk:
+                break
+            data.extend(chunk)
+            if len(data) > cfg.upload_limit:
+                raise HTTPException(413, f"upload larger than the limit of {cfg.upload_limit} bytes")
+        return bytes(data)
+
+    def validate_bytes(name: str, data: bytes) -> tuple[Scenario | None, InputError | None]:
+        suffix = Path(name).suffix.lower()
+        with tempfile.TemporaryDirectory() as td:
+            p = Path(td) / f"upload{suffix}"
+            p.write_bytes(data)
+            try:
+                return load_scenario(p), None
+            except InputError as exc:
+                probs = [Problem(q.message, name, q.line, q.column, q.value, q.expected) for q in exc.problems]
+                return None, InputError(probs)
+
+    def grid_of(name: str, data: bytes, err: InputError) -> dict[str, Any] | None:
+        """The uploaded table as rows of cells with the problems placed on their cells."""
+        if Path(name).suffix.lower() in (".xlsx", ".xml", ".yaml", ".yml", ".json"):
+            return None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+        first = text.splitlines()[0] if text.strip() else ""
+        delim = "\t" if "\t" in first else (";" if first.count(";") > first.count(",") else ",")
+        rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+        if not rows:
+            return None
+        width = max(len(r) for r in rows)
+        cells: dict[tuple[int, int], list[str]] = {}
+        unplaced: list[str] = []
+        header_rows = [[c.strip().lower() for c in r] for r in rows[:2]]
+        for p in err.problems:
+            placed = False
+            if p.line is not None and 1 <= p.line <= len(rows):
+                r = p.line - 1
+                c = None
+                if p.column is not None:
+                    col = str(p.column).strip().lower()
+                    for hdr in header_rows:
+                        if col in hdr:
+                            c = hdr.index(col)
+                            break
+                    if c is None and col.isdigit():
+                        c = int(col) - 1
+                if c is None and p.value is not None:
+                    sv = str(p.value).strip()
+                    for j, cell in enumerate(rows[r]):
+                        if cell.strip().strip("'\"") == sv or _num_eq(cell, sv):
+                            c = j
+                            break
+                if c is not None and c < width:
+                    cells.setdefault((r, c), []).append(str(p))
+                    placed = True
+            if not placed:
+                unplaced.append(str(p))
+        table = [
+            [{"text": (row[j] if j < len(row) else ""), "problems": cells.get((i, j), []), "row": i, "col": j}
+             for j in range(width)]
+            for i, row in enumerate(rows)
+        ]
+        return {"rows": table, "delimiter": delim, "unplaced": unplaced, "width": width}
+
+    # ------------------------------------------------------------ static
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        import plotly
+
+        p = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+        return FileResponse(p, media_type="application/javascript", headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/static/detente.js", include_in_schema=False)
+    def detente_js() -> Response:
+        from importlib import resources
+
+        js = resources.files("detente.web").joinpath("static/detente.js").read_text(encoding="utf-8")
+        return Response(js, media_type="application/javascript")
+
+    # ------------------------------------------------------------ pages
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index(request: Request) -> HTMLResponse:
+        return render(request, "library.html", entries=library_entries(), title="Scenario library")
+
+    @app.get("/scenario/{source}/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def scenario_page(request: Request, source: str, name: str) -> HTMLResponse:
+        scn = get_scenario(source, name)
+        return render(request, "scenario.html", scenario=scn, source=source, name=name,
+                      table=_stance_table(scn), models=model_entries(), title=scn.name,
+                      is_crisis=bool(scn.dynamics))
+
+    @app.get("/upload", response_class=HTMLResponse, include_in_schema=False)
+    def upload_page(request: Request) -> HTMLResponse:
+        return render(request, "upload.html", title="Upload a scenario", limit=cfg.upload_limit)
+
+    @app.post("/upload", response_class=HTMLResponse, include_in_schema=False)
+    async def upload_form(request: Request, file: UploadFile = File(...), csrf_token: str = Form("")) -> Response:
+        check_form_csrf(request, csrf_token)
+        name = Path(file.filename or "").name
+        if not SAFE_NAME.match(name) or Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+            return render(request, "upload.html", status=400, title="Upload a scenario", limit=cfg.upload_limit,
+                          message=f"refused file name {name!r}: use letters, digits, '._-' and one of {', '.join(UPLOAD_SUFFIXES)}")
+        data = await read_upload(file)
+        return finish_upload(request, name, data)
+
+    @app.post("/upload/fix", response_class=HTMLResponse, include_in_schema=False)
+    async def upload_fix(request: Request) -> Response:
+        form = await request.form()
+        check_form_csrf(request, str(form.get(csrf.field_name, "")))
+        name = Path(str(form.get("name", ""))).name
+        if not SAFE_NAME.match(name):
+            raise HTTPException(400, "invalid file name")
+        delim = str(form.get("delimiter", ","))
+        if delim not in (",", ";", "\t"):
+            raise HTTPException(400, "invalid delimiter")
+        nrows, ncols = int(str(form.get("nrows", "0"))), int(str(form.get("ncols", "0")))
+        if not (0 < nrows <= 100_000 and 0 < ncols <= 1000):
+            raise HTTPException(400, "invalid table size")
+        buf = io.StringIO()
+        w = csv.writer(buf, delimiter=delim, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        for i in range(nrows):
+            row = [str(form.get(f"c_{i}_{j}", "")) for j in range(ncols)]
+            while row and row[-1] == "" and len(row) > 1 and delim != ",":
+                row.pop()
+            w.writerow(row)
+        data = buf.getvalue().encode("utf-8")
+        if len(data) > cfg.upload_limit:
+            raise HTTPException(413, "table larger than the upload limit")
+        return finish_upload(request, name, data)
+
+    def finish_upload(request: Request, name: str, data: bytes) -> Response:
+        scn, err = validate_bytes(name, data)
+        if err is not None:
+            return render(request, "upload.html", status=422, title="Upload a scenario", limit=cfg.upload_limit,
+                          name=name, problems=[str(p) for p in err.problems], grid=grid_of(name, data, err))
+        dest = safe_join(cfg.library_dir, name)
+        assert dest is not None
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(dest)
+        return RedirectResponse(f"/scenario/library/{name}", status_code=303)
+
+    @app.get("/runs", response_class=HTMLResponse, include_in_schema=False)
+    def runs_page(request: Request) -> HTMLResponse:
+        return render(request, "runs.html", runs=_list_runs(store()), jobs=[j.to_json_dict() for j in jobs.list()], title="Runs")
+
+    @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
+    def run_page(request: Request, run_id: str) -> HTMLResponse:
+        res = _get_run(store(), run_id)
+        return render(request, "run.html", run_id=run_id, result=res.to_json_dict(), title=f"Run {run_id[:10]}")
+
+    @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
+    def compare_page(request: Request, ids: str = Query(..., description="Comma-separated run ids")) -> HTMLResponse:
+        idl = [i for i in ids.split(",") if i][:8]
+        results = {i: _get_run(store(), i).to_json_dict() for i in idl}
+        return render(request, "compare.html", results=results, title="Compare runs")
+
+    # ------------------------------------------------------------ API
+    @app.get("/api/scenarios", tags=["scenarios"])
+    def api_scenarios() -> dict[str, Any]:
+        """The scenario library: bundled examples and the user's files."""
+        return {"scenarios": library_entries()}
+
+    @app.get("/api/scenarios/{source}/{name}", tags=["scenarios"])
+    def api_scenario(source: str, name: str) -> dict[str, Any]:
+        """One scenario as a detente document."""
+        scn = get_scenario(source, name)
+        return {"source": source, "name": name, "scenario": scn.model_dump(mode="json")}
+
+    @app.post("/api/validate", tags=["scenarios"])
+    async def api_validate(request: Request, file: UploadFile = File(...)) -> JSONResponse:
+        """Validate an uploaded file without storing it; returns every problem found."""
+        check_origin(request)
+        name = Path(file.filename or "upload.csv").name
+        if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+            return JSONResponse({"valid": False, "problems": [{"message": f"unsupported file type {Path(name).suffix!r}"}]}, status_code=422)
+        data = await read_upload(file)
+        scn, err = validate_bytes(name, data)
+        if err is not None:
+            return JSONResponse({"valid": False, **err.to_dict()}, status_code=422)
+        assert scn is not None
+        return JSONResponse({"valid": True, "actors": len(scn.actors), "issues": len(scn.issues), "stances": len(scn.stances)})
+
+    @app.post("/api/scenarios/{name}/cells", tags=["scenarios"])
+    def api_edit(request: Request, name: str, body: EditRequest) -> dict[str, Any]:
+        """Edit positions, saliences or capabilities of a library scenario (saved as YAML)."""
+        check_origin(request)
+        p = scenario_path("library", name)
+        scn = get_scenario("library", name)
+        doc = scn.model_dump(mode="python")
+        for k, cell in enumerate(body.cells):
+            fld, actor, issue = cell.get("field"), cell.get("actor"), cell.get("issue")
+            try:
+                value = float(cell.get("value"))
+            except (TypeError, ValueError):
+                raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "not a number", "column": f"cells.{k}.value", "value": str(cell.get("value"))}]}) from None
+            if issue is None and fld == "capability":
+                hits = [a for a in doc["actors"] if a["id"] == actor]
+                if not hits:
+                    raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "unknown actor", "value": actor}]})
+                hits[0]["capability"] = value
+                continue
+            hits = [s for s in doc["stances"] if s["actor"] == actor and s["issue"] == issue]
+            if fld not in ("position", "salience", "capability"):
+                raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "unknown field", "value": fld}]})
+            if hits:
+                hits[0][fld] = value
+            else:
+                raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "no stance of this actor on this issue", "value": f"{actor}/{issue}"}]})
+        try:
+            new = Scenario.model_validate(doc)
+        except Exception as exc:  # pydantic ValidationError or cross-check failure
+            raise HTTPException(422, {"error": "invalid input", "problems": [{"message": str(exc)}]}) from None
+        target = p if p.suffix.lower() in (".yaml", ".yml") else p.with_suffix(".yaml")
+        save_scenario(new, target)
+        return {"saved": target.name, "input_hash": new.content_hash()}
+
+    @app.get("/api/models", tags=["models"])
+    def api_models() -> dict[str, Any]:
+        """Registered models and their capabilities."""
+        return {"models": model_entries()}
+
+    @app.post("/api/jobs", tags=["runs"], status_code=202)
+    def api_run(request: Request, body: RunRequest) -> dict[str, Any]:
+        """Start a model run in the background; poll ``/api/jobs/{id}``."""
+        check_origin(request)
+        try:
+            spec = get_model(body.model)
+        except KeyError:
+            raise HTTPException(422, {"error": "invalid input", "problems": [{"message": f"unknown model {body.model!r}"}]}) from None
+        scn = get_scenario(body.source, body.name)
+
+        def work(report) -> str:
+            report(0.05, f"running {spec.name}")
+            extra = {"rounds": body.rounds} if body.rounds is not None else {}
+            res = run_model(scn, body.model, variant=body.variant or None, params=body.params, seed=body.seed, **extra)
+            report(0.9, "storing")
+            return _save_run(store(), res, scn, label=f"{body.source}/{body.name}")
+
+        job = jobs.submit("forecast", f"{body.model} on {body.name}", work)
+        return job.to_json_dict()
+
+    @app.get("/api/jobs", tags=["runs"])
+    def api_jobs() -> dict[str, Any]:
+        """All jobs of this server process, newest first."""
+        return {"jobs": [j.to_json_dict() for j in jobs.list()]}
+
+    @app.get("/api/jobs/{job_id}", tags=["runs"])
+    def api_job(job_id: str) -> dict[str, Any]:
+        """Status and progress of one job."""
+        j = jobs.get(job_id)
+        if j is None:
+            raise HTTPException(404, f"no job {job_id!r}")
+        return j.to_json_dict()
+
+    @app.get("/api/runs", tags=["runs"])
+    def api_runs(limit: int = Query(100, ge=1, le=10_000)) -> dict[str, Any]:
+        """Run history from the store."""
+        return {"runs": _list_runs(store())[:limit]}
+
+    @app.get("/api/runs/{run_id}", tags=["runs"])
+    def api_run_get(run_id: str) -> dict[str, Any]:
+        """One run in the ``--json`` contract form."""
+        return _get_run(store(), run_id).to_json_dict()
+
+    @app.get("/api/runs/{run_id}/download", tags=["runs"])
+    def api_download(run_id: str, format: str = Query("json", pattern="^(json|csv|parquet)$")) -> Response:
+        """Download a run: JSON (contract form), CSV or Parquet (long table)."""
+        res = _get_run(store(), run_id)
+        fname = f"detente-run-{run_id[:12]}"
+        if format == "json":
+            return Response(res.to_json(indent=2), media_type="application/json",
+                            headers={"Content-Disposition": f'attachment; filename="{fname}.json"'})
+        df = _long_table(res)
+        if format == "csv":
+            return Response(df.to_csv(index=False), media_type="text/csv",
+                            headers={"Content-Disposition": f'attachment; filename="{fname}.csv"'})
+        bio = io.BytesIO()
+        df.to_parquet(bio, index=False)
+        return Response(bio.getvalue(), media_type="application/vnd.apache.parquet",
+                        headers={"Content-Disposition": f'attachment; filename="{fname}.parquet"'})
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            detail = exc.detail if isinstance(exc.detail, dict) else {"error": str(exc.detail)}
+            return JSONResponse(detail, status_code=exc.status_code)
+        msg = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        return render(request, "error.html", status=exc.status_code, title=f"Error {exc.status_code}", message=msg)
+
+    return app
+
+
+# ---------------------------------------------------------------- module helpers
+
+
+def _version() -> str:
+    from detente import __version__
+
+    return __version__
+
+
+def _num_eq(a: str, b: str) -> bool:
+    try:
+        return float(a.strip().strip("'\"")) == float(b)
+    except ValueError:
+        return False
+
+
+def _stance_table(scn: Scenario) -> dict[str, Any]:
+    by = {(s.actor, s.issue): s for s in scn.stances}
+    rows = []
+    for a in scn.actors:
+        cells = []
+        for i in scn.issues:
+            s = by.get((a.id, i.id))
+            cells.append(None if s is None else {"position": s.position, "salience": s.salience})
+        rows.append({"actor": a, "cells": cells})
+    return {"issues": scn.issues, "rows": rows}
+
+
+def _long_table(res: RunResult):
+    import pandas as pd
+
+    recs = []
+    for iid, ir in res.issues.items():
+        recs.append({"issue": iid, "round": None, "actor": None, "kind": "forecast", "value": ir.forecast})
+        for k, r in enumerate(ir.rounds):
+            for a, x in r.positions.items():
+                recs.append({"issue": iid, "round": k, "actor": a, "kind": "position", "value": x})
+    return pd.DataFrame.from_records(recs, columns=["issue", "round", "actor", "kind", "value"])
+
+
+def _save_run(store, res: RunResult, scn: Scenario, label: str) -> str:
+    return store.save(res, scenario=scn, label=label)
+
+
+def _list_runs(store) -> list[dict[str, Any]]:
+    rows = store.list(limit=500)
+    out = []
+    for r in rows:
+        d = r.to_json_dict() if hasattr(r, "to_json_dict") else dict(r)
+        out.append({k: v for k, v in d.items() if isinstance(v, (str, int, float, type(None)))})
+    return out
+
+
+def _get_run(store, run_id: str) -> RunResult:
+    from detente.errors import StoreError
+
+    if not SAFE_NAME.match(run_id):
+        raise HTTPException(400, f"invalid run id {run_id!r}")
+    try:
+        return store.get(run_id)
+    except (StoreError, KeyError, LookupError) as exc:
+        raise HTTPException(404, f"no run {run_id!r}: {exc}") from None

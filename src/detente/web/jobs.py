@@ -1,0 +1,115 @@
+"""Background jobs of the web UI: model runs executed in a small thread pool, with progress.
+
+A job runs a registered model issue by issue so that progress can be reported, then
+assembles one :class:`~detente.models.result.RunResult` — the same result a single
+``run_model`` call gives for models that treat issues independently; models that bargain
+across issues jointly (``multi_issue_joint``) run in one step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from detente.errors import DetenteError, InputError
+
+__all__ = ["Job", "JobManager"]
+
+
+@dataclass
+class Job:
+    """State of one background job (mutable, guarded by the manager's lock)."""
+
+    id: str
+    kind: str
+    label: str
+    status: str = "queued"  # queued | running | done | failed
+    progress: float = 0.0
+    message: str = ""
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+    result_id: str | None = None
+    error: dict[str, Any] | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "label": self.label,
+            "status": self.status,
+            "progress": round(self.progress, 4),
+            "message": self.message,
+            "created": self.created,
+            "finished": self.finished,
+            "result_id": self.result_id,
+            "error": self.error,
+        }
+
+
+class JobManager:
+    """Run callables in the background and keep their status for polling."""
+
+    def __init__(self, workers: int = 2):
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detente-job")
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, kind: str, label: str, fn: Callable[[Callable[[float, str], None]], str]) -> Job:
+        """Start ``fn(report)`` in the background; ``fn`` returns the id of what it stored."""
+        job = Job(id=uuid.uuid4().hex[:12], kind=kind, label=label)
+        with self._lock:
+            self._jobs[job.id] = job
+
+        def report(progress: float, message: str = "") -> None:
+            with self._lock:
+                job.progress = max(0.0, min(1.0, progress))
+                job.message = message
+
+        def work() -> None:
+            with self._lock:
+                job.status = "running"
+            try:
+                rid = fn(report)
+                with self._lock:
+                    job.result_id, job.status, job.progress = rid, "done", 1.0
+            except InputError as exc:
+                with self._lock:
+                    job.status, job.error = "failed", exc.to_dict()
+            except DetenteError as exc:
+                with self._lock:
+                    job.status, job.error = "failed", {"error": "run failed", "message": str(exc)}
+            except Exception as exc:  # a bug: keep the server alive, report it
+                with self._lock:
+                    job.status = "failed"
+                    job.error = {"error": "internal error", "message": f"{type(exc).__name__}: {exc}"}
+            finally:
+                with self._lock:
+                    job.finished = time.time()
+
+        self._pool.submit(work)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def list(self) -> list[Job]:
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda j: -j.created)
+
+    def wait(self, job_id: str, timeout: float = 60.0) -> Job | None:
+        """Block until a job ends (tests and scripts)."""
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            j = self.get(job_id)
+            if j is None or j.status in ("done", "failed"):
+                return j
+            time.sleep(0.02)
+        return self.get(job_id)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,123 @@
+"""End-to-end test of the web UI in a real browser (Playwright driving Debian's chromium).
+
+Steps: open the library, load the flagship scenario, upload a KTAB CSV with an error and
+see it at the right cell, fix it, run a model, see the chart, download the results.
+Screenshots of each step go to ``test-artifacts/web/``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("DETENTE_CHROMIUM", "/usr/bin/chromium")
+pytestmark = pytest.mark.browser
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+uvicorn = pytest.importorskip("uvicorn")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True)
+
+from detente import examples  # noqa: E402
+from detente.web.app import WebConfig, create_app  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+ART = REPO / "test-artifacts" / "web"
+FIX = Path(__file__).parent / "fixtures" / "web"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("web")
+    app = create_app(WebConfig(library_dir=tmp / "lib", store_root=tmp / "store"))
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", tmp
+    srv.should_exit = True
+    th.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        ctx = browser.new_context(accept_downloads=True, viewport={"width": 1300, "height": 900})
+        pg = ctx.new_page()
+        yield pg
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    ART.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ART / f"{name}.png"), full_page=True)
+
+
+def flagship() -> str:
+    names = examples.names()
+    return "seesaw-2021" if "seesaw-2021" in names else "ec_emission"
+
+
+def test_full_journey(server, page, tmp_path):
+    base, tmp = server
+    page.goto(base + "/")
+    page.wait_for_selector("#library")
+    shot(page, "01-library")
+
+    page.click(f"text={flagship()}")
+    page.wait_for_selector("#stance-table")
+    assert page.locator("#stance-table tr").count() > 2
+    shot(page, "02-flagship")
+
+    # upload a KTAB CSV with a negative power on line 4
+    page.goto(base + "/upload")
+    page.set_input_files("#upload-file", str(FIX / "ktab_bad.csv"))
+    page.click("#upload-submit")
+    page.wait_for_selector("#problems")
+    bad = page.locator("td.bad")
+    assert bad.count() >= 1
+    assert bad.first.get_attribute("data-row") == "4" and bad.first.get_attribute("data-col") == "3"
+    assert bad.first.locator("input").input_value().strip() == "-50"
+    shot(page, "03-upload-error")
+
+    # fix the cell and resubmit: the scenario page opens
+    bad.first.locator("input").fill("50")
+    page.click("#fix-submit")
+    page.wait_for_selector("#stance-table")
+    assert "/scenario/library/ktab_bad.csv" in page.url
+    shot(page, "04-fixed")
+
+    # run a model in the background and see the chart
+    page.select_option("#model", "compromise")
+    page.click("#run-button")
+    page.wait_for_selector("#result-link", timeout=30_000)
+    page.wait_for_selector("#chart-forecast .main-svg", timeout=10_000)
+    assert page.locator("#run-status").inner_text().startswith("done")
+    shot(page, "05-run-chart")
+
+    # download the results
+    with page.expect_download() as dl:
+        page.click("#download-csv")
+    path = dl.value.path()
+    text = Path(path).read_text()
+    assert text.startswith("issue,round,actor,kind,value")
+    assert "forecast" in text
+    shot(page, "06-downloaded")
