@@ -91,6 +91,8 @@ _BUILTIN: dict[str, str] = {
     "nbs": "detente.models.baseline:NBS",
     "procedural": "detente.models.procedural:SPEC",
     "deu_candidate": "detente.models.deu_candidate:SPEC",
+    "smp": "detente.models.smp:SPEC",
+    "bdm": "detente.models.bdm:SPEC",
 }
 
 _cache: dict[str, ModelSpec] = {}
