@@ -89,6 +89,23 @@ __all__ = [
     "ShiftThresholds", "preventive_war_threshold", "OneStepCondition",
     "preventive_war_one_step", "ContinuousApprox", "preventive_war_continuous_approx",
     "preventive_war_phi_scan", "flow_to_lump_sum", "monthly_delta", "WAR_MARGIN",
+    # crisis bargaining
+    "fearon_bargaining_range", "RiskReturn", "risk_return", "risk_return_payoff",
+    # alternating offers, stalling
+    "rubinstein", "rubinstein_continuous", "outside_option", "stahl_finite_horizon",
+    "AbreuGul", "abreu_gul", "WarOfAttrition", "war_of_attrition",
+    # triangle, balance, alliances, information
+    "ALLIANCE_RELIABILITY_PRIOR", "TriangleScores", "triangle_scores", "BalanceDynamics",
+    "balance_dynamics", "landscape_energy", "landscape_minimum", "stag_hunt_threshold",
+    "Wedge", "wedge_affordability", "leak_posterior", "leak_bayes", "leak_posterior_verified",
+    "persuasion_bound", "crawford_sobel_partition",
+    # escalation, allies, hazards
+    "Richardson", "richardson", "brinkmanship_risk", "protege_provokes",
+    "entrapment_probability", "flashpoint_hazard", "cumulative_hazard", "CompetingRisks",
+    "competing_risks_continuous", "competing_risks", "competing_risks_discrete",
+    # expert groups
+    "expert_group_progress", "expert_group_commitment", "expert_group_hazard_damping",
+    "expert_group_momentum",
 ]
 
 #: Margin in the war test of :func:`preventive_war` (spec §4.3): war iff value > bound + margin.
@@ -493,3 +510,671 @@ def preventive_war_phi_scan(
         Rmin = np.where(war, MR[t], np.maximum(MR[t], d * Rmin))
     peaceful = np.flatnonzero(~any_war)
     return round(float(phis[peaceful[0]]), 3) if peaceful.size else None
+
+
+# ---------------------------------------------------------------------------------------
+# §3 crisis bargaining and the risk–return trade-off
+# ---------------------------------------------------------------------------------------
+
+def fearon_bargaining_range(p: float, c_A: float, c_B: float) -> tuple[float, float]:
+    """Bargaining range ``[p − c_A, p + c_B] ∩ [0, 1]`` that both sides prefer to war (§3).
+
+    Two risk-neutral states split a unit good; war gives A ``p − c_A`` and B ``1 − p − c_B``.
+    With positive costs the range is never empty, so war needs private information,
+    commitment problems or indivisibility (Fearon 1995, *International Organization* 49(3)).
+
+    >>> fearon_bargaining_range(0.6, 0.1, 0.15)
+    (0.5, 0.75)
+    """
+    if c_A < 0 or c_B < 0:
+        raise ValueError("costs of war must be non-negative")
+    return max(0.0, float(p) - float(c_A)), min(1.0, float(p) + float(c_B))
+
+
+class RiskReturn(NamedTuple):
+    """Optimal take-it-or-leave-it demand ``x_star`` and the resulting war probability."""
+
+    x_star: float
+    p_war: float
+
+
+def risk_return(p: float, c_A: float, c_bar: float) -> RiskReturn:
+    """Risk–return trade-off of a take-it-or-leave-it demand (spec §3, [derived]).
+
+    A demands ``x``; B's cost ``c_B ~ U[0, c̄]`` is private and B fights iff
+    ``c_B < x − p``. A maximises ``(1 − (x − p)/c̄)·x + ((x − p)/c̄)·(p − c_A)``, giving
+    ``x* = p + (c̄ − c_A)/2`` and ``P(war) = (c̄ − c_A)/(2c̄)`` when ``c_A < c̄`` (``x`` capped
+    at 1, then ``P(war) = (1 − p)/c̄``); otherwise ``x* = p`` and no war. P(war) does not
+    depend on ``p`` (neutrality; Benson, Meirowitz & Ramsay) and lies in ``[0, ½]``.
+
+    References: Fearon (1995); Powell, R. (2002). Bargaining theory and international
+    conflict. *Annual Review of Political Science* 5, 1–30.
+
+    >>> risk_return(0.5, 0.1, 0.4)
+    RiskReturn(x_star=0.65, p_war=0.37500000000000006)
+    """
+    p, c_A, c_bar = float(p), float(c_A), float(c_bar)
+    if not 0.0 <= p <= 1.0 or c_A < 0.0 or c_bar <= 0.0:
+        raise ValueError("need p in [0, 1], c_A >= 0 and c_bar > 0")
+    if c_A >= c_bar:
+        return RiskReturn(x_star=p, p_war=0.0)
+    x = min(p + (c_bar - c_A) / 2.0, 1.0)
+    return RiskReturn(x_star=x, p_war=(x - p) / c_bar)
+
+
+def risk_return_payoff(p: float, c_A: float, c_bar: float, x: float | None = None) -> float:
+    """A's expected utility of demand ``x`` (default: the optimal ``x*``) in :func:`risk_return`.
+
+    >>> round(risk_return_payoff(0.5, 0.1, 0.4), 10)
+    0.55625
+    """
+    if x is None:
+        x = risk_return(p, c_A, c_bar).x_star
+    pw = min(max((float(x) - p) / c_bar, 0.0), 1.0)
+    return (1.0 - pw) * float(x) + pw * (p - c_A)
+
+
+# ---------------------------------------------------------------------------------------
+# §6 alternating offers, deadlines, stalling
+# ---------------------------------------------------------------------------------------
+
+def rubinstein(delta_1: float, delta_2: float) -> float:
+    """Proposer's share ``x₁ = (1 − δ₂)/(1 − δ₁δ₂)`` in Rubinstein's game (§6.1).
+
+    Rubinstein, A. (1982). Perfect equilibrium in a bargaining model. *Econometrica* 50(1).
+
+    >>> round(rubinstein(0.95, 0.9), 6)
+    0.689655
+    """
+    for dl in (delta_1, delta_2):
+        _check_delta(dl)
+    return (1.0 - delta_2) / (1.0 - delta_1 * delta_2)
+
+
+def rubinstein_continuous(r_1: float, r_2: float) -> tuple[float, float]:
+    """Continuous-time limit with discount rates ``r_i``: shares ``(r₂, r₁)/(r₁ + r₂)``.
+
+    The more patient side (lower ``r``) gets more; returns ``(share_1, share_2)``.
+
+    >>> round(rubinstein_continuous(0.2, 0.1)[1], 12)
+    0.666666666667
+    """
+    if r_1 <= 0 or r_2 <= 0:
+        raise ValueError("discount rates must be positive")
+    return r_2 / (r_1 + r_2), r_1 / (r_1 + r_2)
+
+
+def outside_option(delta: float, w_responder: float) -> tuple[float, float]:
+    """Outside-option principle: ``(proposer, responder)`` shares (§6.1).
+
+    The responder's option ``w`` binds only if it beats its inside share ``δ/(1 + δ)``;
+    the responder gets ``max(inside, w)``. Shaked & Sutton (1984); Binmore, Shaked &
+    Sutton (1989, *QJE* 104(4)).
+
+    >>> outside_option(0.9, 0.6)
+    (0.4, 0.6)
+    """
+    inside = 1.0 - rubinstein(delta, delta)
+    resp = max(inside, float(w_responder))
+    return 1.0 - resp, resp
+
+
+def stahl_finite_horizon(delta: float, T: int) -> float:
+    """First proposer's share with ``T`` offer rounds: ``(1 − (−δ)^T)/(1 + δ)`` (Ståhl 1972).
+
+    Who makes the last offer matters; agreement is still immediate, so a deadline alone
+    does not create delay (§6.1).
+
+    >>> round(stahl_finite_horizon(0.9, 3), 12)
+    0.91
+    """
+    _check_delta(delta)
+    if int(T) != T or T < 1:
+        raise ValueError("T must be a positive integer")
+    return (1.0 - (-delta) ** int(T)) / (1.0 + delta)
+
+
+@dataclass(frozen=True)
+class AbreuGul:
+    """Equilibrium of Abreu–Gul reputational bargaining (two sides, continuous time).
+
+    ``lambda_i`` concession hazard of side i's rational type; ``T_i = −ln z_i/λ_i`` the
+    date by which i is revealed obstinate; ``T_star = min(T₁, T₂)``; ``c_i`` probability that
+    i concedes at time 0 (positive only for the side with the larger ``T_i``).
+    """
+
+    lambda_1: float
+    lambda_2: float
+    T_1: float
+    T_2: float
+    T_star: float
+    c_1: float
+    c_2: float
+
+    def p_agreement_by(self, t: float) -> float:
+        """P(some side has conceded by ``t``), obstinate types included.
+
+        Each side's concession probability by ``t ≤ T*`` is ``1 − (1 − c_i)e^(−λ_i t)``;
+        the two are independent; at ``T*`` the rational types have all conceded.
+        """
+        t = min(max(float(t), 0.0), self.T_star)
+        s1 = (1.0 - self.c_1) * math.exp(-self.lambda_1 * t)
+        s2 = (1.0 - self.c_2) * math.exp(-self.lambda_2 * t)
+        return 1.0 - s1 * s2
+
+
+def abreu_gul(r_1: float, r_2: float, a_1: float, a_2: float, z_1: float, z_2: float) -> AbreuGul:
+    """Reputational bargaining with obstinate types (Abreu & Gul 2000, §6.3).
+
+    Side i is obstinate with probability ``z_i`` and then always demands ``a_i``
+    (``a₁ + a₂ > 1``). Rational types imitate, then concede at the constant hazard
+    ``λ_i = r_j(1 − a_i)/(a₁ + a₂ − 1)`` that keeps the opponent indifferent. Reputations
+    reach 1 at ``T_i = −ln z_i/λ_i``; the game ends by ``T* = min(T₁, T₂)``, so the side
+    with the larger ``T_i`` concedes at once with probability ``c_i = 1 − z_i e^(λ_i T*)``.
+    Stalling maps to a higher ``z`` (looks committed) and lower ``r`` (looks patient).
+
+    Abreu, D. & Gul, F. (2000). Bargaining and reputation. *Econometrica* 68(1), 85–117.
+
+    >>> g = abreu_gul(0.1, 0.1, 0.6, 0.6, 0.1, 0.2)
+    >>> round(g.T_star, 5), round(g.c_1, 6), g.c_2
+    (8.04719, 0.5, 0.0)
+    """
+    if a_1 + a_2 <= 1.0:
+        raise ValueError("obstinate demands must be incompatible: a_1 + a_2 > 1")
+    for z in (z_1, z_2):
+        if not 0.0 < z < 1.0:
+            raise ValueError("z_i must lie in (0, 1)")
+    if r_1 <= 0 or r_2 <= 0:
+        raise ValueError("discount rates must be positive")
+    k = a_1 + a_2 - 1.0
+    lam1 = r_2 * (1.0 - a_1) / k
+    lam2 = r_1 * (1.0 - a_2) / k
+    T1 = -math.log(z_1) / lam1 if lam1 > 0 else math.inf
+    T2 = -math.log(z_2) / lam2 if lam2 > 0 else math.inf
+    Ts = min(T1, T2)
+    c1 = 1.0 - z_1 * math.exp(lam1 * Ts) if T1 > T2 else 0.0
+    c2 = 1.0 - z_2 * math.exp(lam2 * Ts) if T2 > T1 else 0.0
+    return AbreuGul(lambda_1=lam1, lambda_2=lam2, T_1=T1, T_2=T2, T_star=Ts,
+                    c_1=max(c1, 0.0), c_2=max(c2, 0.0))
+
+
+class WarOfAttrition(NamedTuple):
+    """Symmetric war of attrition: per-side quit hazard, mean duration, P(still running)."""
+
+    hazard_each: float
+    mean_duration: float
+    p_running_at_t: float | None
+
+
+def war_of_attrition(V: float, c: float, t: float | None = None) -> WarOfAttrition:
+    """Symmetric war of attrition with prize ``V`` and flow cost ``c`` (§6.3).
+
+    Each side quits at hazard ``λ = c/V``; the contest ends at rate ``2λ``: mean duration
+    ``V/(2c)`` and ``P(running at t) = e^(−2λt)``. Maynard Smith (1974, *J. Theor. Biol.*
+    47); Hendricks, Weiss & Wilson (1988, *Int. Econ. Rev.* 29(4)).
+
+    >>> war_of_attrition(10.0, 0.5).mean_duration
+    10.0
+    """
+    if V <= 0 or c <= 0:
+        raise ValueError("V and c must be positive")
+    lam = float(c) / float(V)
+    return WarOfAttrition(lam, 1.0 / (2.0 * lam),
+                          None if t is None else math.exp(-2.0 * lam * float(t)))
+
+
+# ---------------------------------------------------------------------------------------
+# §5 triangle, balance, wedges, alliances, information
+# ---------------------------------------------------------------------------------------
+
+#: Prior that an ally honours its commitment (Leeds, Long & Mitchell 2000, *JCR* 44(5); Leeds 2003).
+ALLIANCE_RELIABILITY_PRIOR = 0.745
+
+
+@dataclass(frozen=True)
+class TriangleScores:
+    """Scores of a signed strategic triangle (spec §5.1, T15).
+
+    ``configuration`` is Dittmer's label (``menage``, ``romantic``, ``marriage``,
+    ``unit_veto``); ``pivot`` the actor with two friendly ties in a romantic triangle,
+    ``outcast`` the actor with two hostile ties in a stable marriage.
+    """
+
+    balanced: bool
+    own_ties: dict
+    wu_style: dict
+    configuration: str
+    pivot: str | None
+    outcast: str | None
+
+
+def triangle_scores(sign_ab: int, sign_ac: int, sign_bc: int,
+                    names: Sequence[str] = ("US", "RU", "CN")) -> TriangleScores:
+    """Dittmer configuration, structural balance and role scores of a triangle (§5.1).
+
+    Signs are +1 (amity) or −1 (enmity) for the pairs (a, b), (a, c), (b, c) of ``names``.
+    Balanced iff the product of signs is positive (Heider 1946; Cartwright & Harary 1956,
+    *Psychological Review* 63(5)). Own ties: sum of an actor's two ties; Wu-style
+    [configurable, after Yu-Shan Wu]: own ties minus the tie between the other two.
+    Dittmer, L. (1981). The strategic triangle. *World Politics* 33(4), 485–515.
+
+    >>> s = triangle_scores(1, 1, -1)
+    >>> s.configuration, s.pivot, s.balanced, s.wu_style["US"]
+    ('romantic', 'US', False, 3)
+    """
+    signs = (int(sign_ab), int(sign_ac), int(sign_bc))
+    if any(x not in (-1, 1) for x in signs):
+        raise ValueError("triangle signs must be +1 or -1")
+    a, b, c = names
+    tie = {frozenset((a, b)): signs[0], frozenset((a, c)): signs[1], frozenset((b, c)): signs[2]}
+    own, wu = {}, {}
+    for x in names:
+        y, z = (n for n in names if n != x)
+        own[x] = tie[frozenset((x, y))] + tie[frozenset((x, z))]
+        wu[x] = own[x] - tie[frozenset((y, z))]
+    n_pos = signs.count(1)
+    label = {3: "menage", 2: "romantic", 1: "marriage", 0: "unit_veto"}[n_pos]
+    pivot = next((x for x in names if own[x] == 2), None) if n_pos == 2 else None
+    outcast = next((x for x in names if own[x] == -2), None) if n_pos == 1 else None
+    return TriangleScores(balanced=signs[0] * signs[1] * signs[2] > 0, own_ties=own,
+                          wu_style=wu, configuration=label, pivot=pivot, outcast=outcast)
+
+
+@dataclass(frozen=True)
+class BalanceDynamics:
+    """Continuous structural balance ``dX/dt = X²`` from a symmetric ``X₀`` (§5.2, T16)."""
+
+    lambda_max: float
+    t_star: float
+    camps: tuple[tuple[int, ...], tuple[int, ...]]
+    X0: np.ndarray
+
+    def at(self, t: float) -> np.ndarray:
+        """Closed-form solution ``X(t) = X₀(I − tX₀)⁻¹`` (valid for ``t < t*``)."""
+        n = self.X0.shape[0]
+        return self.X0 @ np.linalg.inv(np.eye(n) - float(t) * self.X0)
+
+
+def balance_dynamics(X0) -> BalanceDynamics:
+    """Blow-up time and camps of ``dX/dt = X²`` (Marvel, Kleinberg, Kleinberg & Strogatz 2011).
+
+    The solution ``X(t) = X₀(I − tX₀)⁻¹`` blows up at ``t* = 1/λ_max(X₀)``; the system then
+    splits into two camps given by the sign pattern of the leading eigenvector
+    (*PNAS* 108(5), 1771–1776). ``camps`` holds index tuples, the first containing index 0.
+
+    >>> b = balance_dynamics([[0, -0.3, -0.2], [-0.3, 0, 0.5], [-0.2, 0.5, 0]])
+    >>> round(b.t_star, 5), b.camps
+    (1.46218, ((0,), (1, 2)))
+    """
+    X = np.asarray(X0, dtype=float)
+    if X.ndim != 2 or X.shape[0] != X.shape[1] or not np.allclose(X, X.T):
+        raise ValueError("X0 must be a symmetric square matrix")
+    vals, vecs = np.linalg.eigh(X)
+    lam = float(vals[-1])
+    v = vecs[:, -1]
+    side = v >= 0 if v[0] >= 0 else v < 0
+    first = tuple(int(i) for i in np.flatnonzero(side))
+    second = tuple(int(i) for i in np.flatnonzero(~side))
+    return BalanceDynamics(lambda_max=lam, t_star=1.0 / lam if lam > 0 else math.inf,
+                           camps=(first, second), X0=X)
+
+
+def landscape_energy(sizes, propensity, camp) -> float:
+    """Frustration ``E = Σ_{i<j} s_i s_j p_ij d_ij`` of a two-camp partition (§5.2).
+
+    ``d_ij = 1`` iff i and j are in different camps; ``camp`` is a sequence of 0/1 labels.
+    Axelrod, R. & Bennett, D. S. (1993). A landscape theory of aggregation. *BJPS* 23(2).
+
+    >>> landscape_energy([1, 1, 1], [[0, 1, -1], [1, 0, -1], [-1, -1, 0]], [0, 0, 1])
+    -2.0
+    """
+    s = np.asarray(sizes, dtype=float)
+    P = np.asarray(propensity, dtype=float)
+    g = np.asarray(camp)
+    D = (g[:, None] != g[None, :]).astype(float)
+    return float(np.sum(np.triu(np.outer(s, s) * P * D, k=1)))
+
+
+def landscape_minimum(sizes, propensity) -> tuple[tuple[int, ...], float]:
+    """Enumerate the 2^(n−1) two-camp partitions; return ``(labels, energy)`` of the minimum.
+
+    Ties resolve to the first partition in enumeration order (actor 0 always in camp 0).
+
+    >>> landscape_minimum([1, 1, 1], [[0, 1, -1], [1, 0, -1], [-1, -1, 0]])
+    ((0, 0, 1), -2.0)
+    """
+    n = len(sizes)
+    best: tuple[tuple[int, ...], float] | None = None
+    for mask in range(2 ** (n - 1)):
+        labels = (0,) + tuple((mask >> i) & 1 for i in range(n - 1))
+        e = landscape_energy(sizes, propensity, labels)
+        if best is None or e < best[1] - 1e-15:
+            best = (labels, e)
+    assert best is not None
+    return best
+
+
+def stag_hunt_threshold(R: float, T: float, P: float, S: float, s: float = 0.0) -> float:
+    """Belief threshold for loyalty in the alliance stag hunt (§5.4, T11).
+
+    Payoffs: R both loyal > T you deal, partner loyal ≥ P both deal > S you loyal, partner
+    deals. A side payment ``s`` from the divider raises T to ``T + s``. Loyalty is a best
+    response iff ``μ ≥ μ* = (P − S)/((R − T − s) + (P − S))``; μ* is also the mixed-equilibrium
+    probability of loyalty. Returns ``inf`` when ``T + s > R`` (dealing dominant).
+
+    >>> stag_hunt_threshold(4, 3, 1, 0), stag_hunt_threshold(4, 3, 1, 0, s=1.0)
+    (0.5, 1.0)
+    """
+    if not P > S:
+        raise ValueError("a stag hunt needs P > S")
+    gain = float(R) - (float(T) + float(s))
+    if gain < 0:
+        return math.inf
+    return (P - S) / (gain + (P - S))
+
+
+class Wedge(NamedTuple):
+    """Crawford's wedge as inequalities: inducement needed and whether the divider can pay."""
+
+    s_star: float
+    feasible: bool
+
+
+def wedge_affordability(u_align: float, u_neutral: float, B_D: float,
+                        coercion: float = 0.0) -> Wedge:
+    """Selective accommodation (Crawford 2011, *International Security* 35(4)) [proposal form].
+
+    The target stays with its partner iff ``u_align − u_neutral > s``; the wedge works iff
+    ``s* = u_align − u_neutral + ε ≤ B_D``, where ``ε ≥ 0`` is the extra alignment value
+    created by coercion (Izumikawa 2013: coercion pushes targets together).
+
+    >>> wedge_affordability(5.0, 3.0, 1.5)
+    Wedge(s_star=2.0, feasible=False)
+    """
+    s_star = float(u_align) - float(u_neutral) + float(coercion)
+    return Wedge(s_star=s_star, feasible=bool(s_star <= float(B_D)))
+
+
+def leak_posterior(mu0: float, a: float, b: float) -> float:
+    """Posterior that the partner is loyal after a leak "the partner is dealing" (§5.5).
+
+    The leak arrives with probability ``a`` if the partner is disloyal and ``b`` if loyal:
+    ``μ′ = μ₀b/(μ₀b + (1 − μ₀)a)``. With cheap fabrication (``b = a``) the posterior equals
+    the prior; a fake-leak wedge then works only through a receiver that believes a
+    smaller ``b`` than the true one (pass the *believed* likelihoods here).
+
+    >>> round(leak_posterior(0.8, 0.9, 0.4), 12)
+    0.64
+    """
+    mu0, a, b = float(mu0), float(a), float(b)
+    if not (0.0 <= mu0 <= 1.0 and 0.0 <= a <= 1.0 and 0.0 <= b <= 1.0):
+        raise ValueError("mu0, a and b must be probabilities")
+    den = mu0 * b + (1.0 - mu0) * a
+    if den == 0.0:
+        return mu0  # the leak has probability zero under both types: no update defined
+    return mu0 * b / den
+
+
+#: Spec §10 name of :func:`leak_posterior`.
+leak_bayes = leak_posterior
+
+
+def leak_posterior_verified(mu0: float, a: float, b: float, *, v: float, fake: bool) -> float:
+    """Expected posterior when the receiver checks a leak with probability ``v`` (§5.5).
+
+    A checked fake leak is discarded (the receiver keeps ``μ₀``; Milgrom 1981, Grossman 1981);
+    an unchecked or genuine leak updates by :func:`leak_posterior`. [proposal]
+
+    >>> round(leak_posterior_verified(0.8, 0.9, 0.4, v=0.5, fake=True), 12)
+    0.72
+    """
+    post = leak_posterior(mu0, a, b)
+    if not fake:
+        return post
+    return float(v) * float(mu0) + (1.0 - float(v)) * post
+
+
+def persuasion_bound(mu0: float, mu_star: float, v: float = 0.0) -> float:
+    """Highest probability of defection a committed sender can induce (§5.5, binary case).
+
+    The receiver defects iff its posterior ``μ < μ*``. If ``μ₀ > μ*``, Bayesian persuasion
+    (Kamenica & Gentzkow 2011, *AER* 101(6)) splits the prior into posteriors ``μ*`` and 1,
+    so defection has probability at most ``(1 − μ₀)/(1 − μ*)``; if ``μ₀ ≤ μ*`` the receiver
+    defects anyway (1). Verification with probability ``v`` scales persuasion by ``1 − v``
+    [proposal].
+
+    >>> round(persuasion_bound(0.8, 2 / 3), 12)
+    0.6
+    """
+    mu0, mu_star = float(mu0), float(mu_star)
+    if mu0 <= mu_star:
+        return 1.0
+    return (1.0 - float(v)) * (1.0 - mu0) / (1.0 - mu_star)
+
+
+def crawford_sobel_partition(bias: float) -> int:
+    """Largest number of message classes in uniform-quadratic cheap talk (§5.5).
+
+    ``N(b)`` is the largest N with ``2N(N − 1)b < 1``, i.e. ``⌈−½ + ½√(1 + 2/b)⌉``;
+    ``b ≥ ¼`` leaves only babbling (N = 1). Crawford, V. & Sobel, J. (1982). Strategic
+    information transmission. *Econometrica* 50(6), 1431–1451.
+
+    >>> [crawford_sobel_partition(b) for b in (0.01, 0.1, 0.25)]
+    [7, 2, 1]
+    """
+    b = float(bias)
+    if b <= 0:
+        raise ValueError("bias must be positive (N is unbounded at b = 0)")
+    n = max(1, math.ceil(-0.5 + 0.5 * math.sqrt(1.0 + 2.0 / b)))
+    while n > 1 and 2 * n * (n - 1) * b >= 1.0:  # guard against rounding at exact integers
+        n -= 1
+    while 2 * (n + 1) * n * b < 1.0:
+        n += 1
+    return n
+
+
+# ---------------------------------------------------------------------------------------
+# §7 escalation, allies, hazards
+# ---------------------------------------------------------------------------------------
+
+class Richardson(NamedTuple):
+    """Richardson arms race equilibrium; ``x_star``/``y_star`` are NaN when unstable."""
+
+    stable: bool
+    x_star: float
+    y_star: float
+
+
+def richardson(k: float, l: float, a: float, b: float, g: float, h: float) -> Richardson:  # noqa: E741
+    """Equilibrium of ``dx/dt = ky − ax + g``, ``dy/dt = lx − by + h`` (§7.1).
+
+    Stable iff ``ab > kl``; then ``x* = (bg + kh)/(ab − kl)``, ``y* = (ah + lg)/(ab − kl)``.
+    Richardson, L. F. (1960). *Arms and Insecurity*.
+
+    >>> richardson(0.5, 0.5, 1.0, 1.0, 0.1, 0.1).stable
+    True
+    """
+    det = a * b - k * l
+    if det <= 0:
+        return Richardson(False, math.nan, math.nan)
+    return Richardson(True, (b * g + k * h) / det, (a * h + l * g) / det)
+
+
+def brinkmanship_risk(risks: Sequence[float]) -> float:
+    """Cumulative uncontrolled risk of escalation steps, ``1 − Π(1 − r_k)`` (Schelling 1966).
+
+    >>> round(brinkmanship_risk([0.1, 0.1]), 12)
+    0.19
+    """
+    return 1.0 - float(np.prod(1.0 - np.asarray(risks, dtype=float)))
+
+
+def protege_provokes(p0: float, dp: float, q: float, V: float, c_A: float, v_sq: float) -> bool:
+    """Protégé war-party decision [proposal, §7.2]: provoke iff ``(p₀ + qΔp)V − c_A > v_SQ``.
+
+    ``q`` is the perceived probability that the patron intervenes (moral hazard: patron
+    signals raise ``q``). Snyder (1984, *World Politics* 36(4)); Benson (2012).
+
+    >>> protege_provokes(0.3, 0.5, 0.8, 1.0, 0.1, 0.5)
+    True
+    """
+    return (p0 + q * dp) * V - c_A > v_sq
+
+
+def entrapment_probability(p_provoke: float, q_true: float) -> float:
+    """Probability the patron is entrapped: ``P(protégé provokes) · q_true`` (§7.2).
+
+    >>> entrapment_probability(0.5, 0.745)
+    0.3725
+    """
+    return float(p_provoke) * float(q_true)
+
+
+def flashpoint_hazard(lambda0: float, beta, x) -> tuple[float, float]:
+    """Hazard layer (§7.4): rate ``λ = λ₀ exp(β·x)`` and monthly probability ``1 − e^(−λ)``.
+
+    Monotone in each ``β_k x_k``. Returns ``(rate, probability)``.
+
+    >>> lam, h = flashpoint_hazard(0.01, [1.0], [0.0])
+    >>> lam, round(h, 8)
+    (0.01, 0.00995017)
+    """
+    lam = float(lambda0) * math.exp(float(np.dot(np.asarray(beta, float), np.asarray(x, float))))
+    return lam, -math.expm1(-lam)
+
+
+def cumulative_hazard(h_month, months: int | None = None) -> float:
+    """P(war by T) ``= 1 − Π_t (1 − h_t)`` from monthly probabilities (§7.4, T18).
+
+    ``h_month`` is a constant (with ``months``) or a sequence of monthly probabilities.
+
+    >>> round(cumulative_hazard(0.02, 48), 6)
+    0.620815
+    """
+    h = np.asarray(h_month, dtype=float)
+    if h.ndim == 0:
+        if months is None:
+            raise ValueError("a constant hazard needs months")
+        return 1.0 - (1.0 - float(h)) ** int(months)
+    return 1.0 - float(np.prod(1.0 - h))
+
+
+@dataclass(frozen=True)
+class CompetingRisks:
+    """Weakest link by competing risks: ``p_first[j]`` sums to ``p_any``."""
+
+    p_any: float
+    shares: dict
+    p_first: dict
+
+
+def competing_risks_continuous(rates: Mapping[str, float], T: float) -> CompetingRisks:
+    """Constant-rate competing risks (§7.4, T19).
+
+    With ``Λ = Σλ_j``: ``P(any by T) = 1 − e^(−ΛT)`` and
+    ``P(first war at j by T) = (λ_j/Λ)(1 − e^(−ΛT))``.
+
+    >>> c = competing_risks_continuous({"UA": 0.03, "TW": 0.01, "BY": 0.005}, 48)
+    >>> round(c.p_first["UA"], 6)
+    0.589783
+    """
+    lam = {k: float(v) for k, v in rates.items()}
+    if any(v < 0 for v in lam.values()):
+        raise ValueError("rates must be non-negative")
+    total = sum(lam.values())
+    p_any = -math.expm1(-total * float(T))
+    shares = {k: (v / total if total > 0 else 0.0) for k, v in lam.items()}
+    return CompetingRisks(p_any=p_any, shares=shares,
+                          p_first={k: s * p_any for k, s in shares.items()})
+
+
+#: Name used in the task brief for :func:`competing_risks_continuous`.
+competing_risks = competing_risks_continuous
+
+
+def competing_risks_discrete(monthly_probs: Mapping[str, object], months: int) -> CompetingRisks:
+    """Discrete-month competing risks with the proportional tie rule (§7.4, T19b).
+
+    Each month ``P(any) = 1 − Π_j(1 − h_j)``, attributed to j with share ``h_j/Σh``;
+    survival is multiplied by ``1 − P(any)``. Values may be constants or sequences of
+    length ``months`` (time-varying hazards). ``shares`` reports ``p_first[j]/p_any``.
+
+    >>> c = competing_risks_discrete({"UA": 0.03, "TW": 0.01, "BY": 0.005}, 48)
+    >>> round(c.p_any, 6), round(c.p_first["UA"], 6)
+    (0.887529, 0.591686)
+    """
+    keys = list(monthly_probs)
+    H = np.empty((len(keys), int(months)))
+    for i, k in enumerate(keys):
+        H[i] = np.broadcast_to(np.asarray(monthly_probs[k], dtype=float), (int(months),))
+    if np.any(H < 0) or np.any(H > 1):
+        raise ValueError("monthly probabilities must lie in [0, 1]")
+    surv = 1.0
+    first = np.zeros(len(keys))
+    for t in range(int(months)):
+        h = H[:, t]
+        tot = h.sum()
+        p_any_t = 1.0 - float(np.prod(1.0 - h))
+        if tot > 0:
+            first += surv * p_any_t * h / tot
+        surv *= 1.0 - p_any_t
+    p_any = 1.0 - surv
+    p_first = {k: float(first[i]) for i, k in enumerate(keys)}
+    shares = {k: (v / p_any if p_any > 0 else 0.0) for k, v in p_first.items()}
+    return CompetingRisks(p_any=p_any, shares=shares, p_first=p_first)
+
+
+# ---------------------------------------------------------------------------------------
+# §8 expert groups [proposal]
+# ---------------------------------------------------------------------------------------
+
+def expert_group_progress(months: int, *, eta: float, a0: float = 0.0, omega: float = 0.0,
+                          held: Sequence[bool] | None = None) -> np.ndarray:
+    """Progress stock path ``a(0 … months)`` of one expert group [proposal, §8.2, T21].
+
+    A held meeting moves ``a ← a + η(1 − a)``; a postponed one ``a ← a(1 − ω)``. ``held``
+    defaults to a meeting every month, giving ``a(n) = 1 − (1 − a₀)(1 − η)^n``.
+    Templates: Bendor & Moe (1985, *APSR* 79(3)); Kelly & Amburgey (1991).
+
+    >>> round(float(expert_group_progress(12, eta=0.1)[12]), 6)
+    0.71757
+    """
+    n = int(months)
+    flags = [True] * n if held is None else [bool(x) for x in held]
+    if len(flags) != n:
+        raise ValueError("held must have one entry per month")
+    a = np.empty(n + 1)
+    a[0] = float(a0)
+    for t, met in enumerate(flags):
+        a[t + 1] = a[t] + eta * (1.0 - a[t]) if met else a[t] * (1.0 - omega)
+    return a
+
+
+def expert_group_commitment(stocks: Sequence[float], phi_max: float) -> float:
+    """Channel 1: commitment capacity ``φ = φ_max · mean_k a_k`` fed into §4.3 (0 if none).
+
+    >>> expert_group_commitment([0.5, 1.0], 0.8)
+    0.6000000000000001
+    """
+    a = np.asarray(stocks, dtype=float)
+    return float(phi_max) * float(a.mean()) if a.size else 0.0
+
+
+def expert_group_hazard_damping(theta: float, g: float) -> float:
+    """Channel 2: hazard multiplier ``exp(−θg)``, g = active groups (or Σa_k); ≤ 1 for θ, g ≥ 0.
+
+    >>> round(expert_group_hazard_damping(0.2, 2), 6)
+    0.67032
+    """
+    return math.exp(-float(theta) * float(g))
+
+
+def expert_group_momentum(h0: float, gamma: float, n: int) -> float:
+    """Channel 3: hazard of the next concession step ``h₀ exp(γn)`` after n earlier steps.
+
+    Momentum after Kelly & Amburgey (1991, *AMJ* 34(3)).
+
+    >>> round(expert_group_momentum(0.05, 0.3, 3), 6)
+    0.12298
+    """
+    return float(h0) * math.exp(float(gamma) * float(n))
