@@ -234,7 +234,8 @@ def build_scenario(
             if p.message == "unknown issue" and p.value in bad_ids["issues"]:
                 continue
             f, line, col = _locate(loc, path, fname)
-            out.append(Problem(message=p.message, file=f, line=line, column=col, value=p.value, expected=p.expected))
+            value = fmt_number(p.value) if isinstance(p.value, float) and math.isfinite(p.value) else p.value
+            out.append(Problem(message=p.message, file=f, line=line, column=col, value=value, expected=p.expected))
     if out:
         raise InputError(_sorted(out))
     assert scn is not None
