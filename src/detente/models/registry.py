@@ -93,6 +93,7 @@ _BUILTIN: dict[str, str] = {
     "deu_candidate": "detente.models.deu_candidate:SPEC",
     "smp": "detente.models.smp:SPEC",
     "bdm": "detente.models.bdm:SPEC",
+    "exchange": "detente.models.exchange:SPEC",
 }
 
 _cache: dict[str, ModelSpec] = {}
