@@ -306,7 +306,7 @@ def runs_list_cmd(
     t.add_column("run", no_wrap=True)
     t.add_column("created (UTC)", no_wrap=True)
     for c in (["kind"] if show_kind else []) + ["model", "variant", "seed", "scenario", "label", "status"]:
-        t.add_column(c)
+        t.add_column(c, no_wrap=c in ("model", "status"))
     for i in infos:
         t.add_row(i.run_id, _short_time(i.created)[:16], *([i.kind] if show_kind else []), i.model, i.variant or "-",
                   "-" if i.seed is None else str(i.seed), _esc(i.scenario_name or "-"), _esc(i.label or "-"), i.status)
