@@ -154,11 +154,24 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             return p
         raise HTTPException(404, f"unknown source {source!r}")
 
+    cache: dict[Path, tuple[tuple[int, int], Scenario]] = {}
+
     def get_scenario(source: str, name: str) -> Scenario:
+        """Load (or reuse, while the file is unchanged) a scenario of the library."""
+        p = scenario_path(source, name)
+        st = p.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        hit = cache.get(p)
+        if hit is not None and hit[0] == stamp:
+            return hit[1].model_copy(deep=True)
         try:
-            return load_scenario(scenario_path(source, name))
+            scn = load_scenario(p)
         except InputError as exc:
             raise HTTPException(422, exc.to_dict()) from None
+        if len(cache) > 64:
+            cache.clear()
+        cache[p] = (stamp, scn)
+        return scn.model_copy(deep=True)
 
     def library_entries() -> list[dict[str, Any]]:
         out = [{"source": "examples", "name": n, "label": n} for n in examples.names()]
