@@ -27,6 +27,8 @@ FORMATS: dict[str, tuple[str | None, str | None]] = {
     "bdm_xlsx": ("detente.formats.bdmtable:read_bdm_xlsx", None),
     # KTAB SMP CSV (formats/ktab_csv.py)
     "ktab_csv": ("detente.formats.ktab_csv:read_ktab_csv", "detente.formats.ktab_csv:write_ktab_csv"),
+    # KTAB SMP XML, with model parameters and ideal adjustments (formats/ktab_xml.py)
+    "ktab_xml": ("detente.formats.ktab_xml:read_ktab_xml", None),
     # Decide #A/#P/#M/#D files (formats/decide.py)
     "decide": ("detente.formats.decide:read_decide", "detente.formats.decide:write_decide"),
 }
