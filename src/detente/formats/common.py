@@ -236,6 +236,25 @@ def build_scenario(
             f, line, col = _locate(loc, path, fname)
             value = fmt_number(p.value) if isinstance(p.value, float) and math.isfinite(p.value) else p.value
             out.append(Problem(message=p.message, file=f, line=line, column=col, value=value, expected=p.expected))
+    # references held by items that failed their own validation are still checked
+    known = {"actor": {a.id for a in top.get("actors", []) if isinstance(a, Actor)} | bad_ids["actors"],
+             "issue": {i.id for i in top.get("issues", []) if isinstance(i, Issue)} | bad_ids["issues"]}
+    refs = {"stances": (("actor", "actor"), ("issue", "issue")),
+            "relations": (("source", "actor"), ("target", "actor"))}
+    for key, pairs in refs.items():
+        items = data.get(key)
+        if not isinstance(items, list) or key in failed_top or scn is None:
+            continue
+        kept = set(index_map.get(key, ()))
+        for i, item in enumerate(items):
+            if i in kept or not isinstance(item, dict):
+                continue
+            for fld, kind in pairs:
+                v = item.get(fld)
+                if isinstance(v, str) and v and v not in known[kind] and f"{kind}s" not in failed_top:
+                    f, line, col = _locate(loc, (key, i, fld), fname)
+                    out.append(Problem(f"unknown {kind}", file=f, line=line, column=col, value=v,
+                                       expected=f"one of the declared {kind}s"))
     if out:
         raise InputError(_sorted(out))
     assert scn is not None

@@ -49,7 +49,7 @@ def _fn(loc: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(mod), attr)
 
 
-def sniff_format(path: str | Path, *, for_writing: bool = False) -> str:
+def sniff_format(path: str | Path, *, for_writing: bool = False, sheet: str | int | None = None) -> str:
     """Guess a file's format from its extension and, for existing text tables, its content.
 
     Text tables (``.csv``, ``.tsv``, ``.txt`` or no extension) are told apart by their
@@ -66,6 +66,8 @@ def sniff_format(path: str | Path, *, for_writing: bool = False) -> str:
         The file (need not exist when ``for_writing``).
     for_writing
         Decide from the extension only.
+    sheet
+        The spreadsheet sheet that will be read (default: the first).
 
     Returns
     -------
@@ -89,7 +91,7 @@ def sniff_format(path: str | Path, *, for_writing: bool = False) -> str:
         if ext in ("", ".csv", ".tsv", ".txt", ".dat", ".dec"):
             fmt = _sniff_text(p) or fmt
         elif ext in (".xlsx", ".xlsm"):
-            fmt = _sniff_xlsx(p) or fmt
+            fmt = _sniff_xlsx(p, sheet) or fmt
     if fmt is None or fmt not in FORMATS:
         raise InputError(Problem("unrecognised file type", file=str(path), value=ext or p.name,
                                  expected="a file of one of the formats " + ", ".join(sorted(FORMATS))
@@ -125,11 +127,11 @@ def _sniff_text(p: Path) -> str | None:
     return None
 
 
-def _sniff_xlsx(p: Path) -> str | None:
+def _sniff_xlsx(p: Path, sheet: str | int | None = None) -> str | None:
     try:
         from detente.formats.common import read_xlsx_table
 
-        header = [" ".join(h.replace("_", " ").split()).lower() for h in read_xlsx_table(p).header]
+        header = [" ".join(h.replace("_", " ").split()).lower() for h in read_xlsx_table(p, sheet=sheet).header]
     except (InputError, Exception):  # noqa: BLE001 - the reader reports the real problem
         return None
     if "issue" in header or "issue id" in header or "dimension" in header:
@@ -173,7 +175,7 @@ def load(path: str | Path, *, format: str | None = None, max_bytes: int = MAX_BY
                                  file=str(path), expected="a smaller file, or a larger max_bytes"))
     if size == 0:
         raise InputError(Problem("file is empty", file=str(path), expected="a scenario"))
-    fmt = format or sniff_format(p)
+    fmt = format or sniff_format(p, sheet=options.get("sheet"))
     if fmt not in FORMATS or FORMATS[fmt][0] is None:
         raise InputError(Problem("no reader for this format", file=str(path), value=fmt,
                                  expected=", ".join(k for k, v in FORMATS.items() if v[0])))
