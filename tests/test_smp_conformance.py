@@ -188,7 +188,7 @@ def test_stochastic_draw_follows_queue_probabilities():
     counts = np.zeros(len(probs))
     n = 400
     for s in range(n):
-        tr = smp.simulate(cap, pos, sal, p, rng=np.random.default_rng(s))
+        tr = smp.simulate(cap, pos, sal, p, rng=np.random.default_rng(s), report=False)
         qq = tr.turns[0]["queues"][k]
         counts[[None, *qq["entries"][1:]].index(qq["chosen"]) if qq["chosen"] is not None else 0] += 1
     assert np.all(np.abs(counts / n - probs) < 4 * np.sqrt(probs * (1 - probs) / n) + 0.01)
