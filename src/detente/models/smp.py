@@ -627,11 +627,14 @@ class _Engine:
 
     def report(self, st: _State) -> tuple[np.ndarray, list[tuple[int, list[int], float]]]:
         pos = st.pos
+        diff = pos[:, None, :] - pos[None, :, :]
+        close = (np.sqrt(np.sum(diff * diff, axis=2)) < EQUIV_TOL).tolist()
         reps: list[int] = []
         members: dict[int, list[int]] = {}
         for i in range(self.n):
+            row = close[i]
             for r in reps:
-                if np.linalg.norm(pos[i] - pos[r]) < EQUIV_TOL:
+                if row[r]:
                     members[r].append(i)
                     break
             else:
@@ -641,11 +644,9 @@ class _Engine:
         pr = scalar_pce(self.cap, st.uown[:, reps], p.voting_rule, p.victory_prob_model, p.pce_model)
         out = np.empty(self.n)
         for i in range(self.n):
-            val = None
-            for r, pv in zip(reps, pr):
-                if np.linalg.norm(pos[i] - pos[r]) < EQUIV_TOL:
-                    val = pv
-            out[i] = val
+            row = close[i]
+            last = [k for k, r in enumerate(reps) if row[r]][-1]  # i is within reach of its own rep
+            out[i] = pr[last]
         classes = [(r, members[r], float(pv)) for r, pv in zip(reps, pr)]
         return out, classes
 
