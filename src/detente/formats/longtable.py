@@ -150,6 +150,7 @@ def table_to_scenario(
     issue_pos: dict[str, list[float]] = {}
     stances: list[dict[str, Any]] = []
     stance_line: list[int] = []
+    pair_line: dict[tuple[str, str], int] = {}
     for line, cells in table.rows:
         a = cell(cells, "actor")
         a = None if a is None else str(a).strip()
@@ -197,6 +198,14 @@ def table_to_scenario(
                 elif k not in issues[iid]:
                     issues[iid][k] = v
                     issue_line[iid][k] = line
+        if a and iid and (a, iid) in pair_line:
+            what = "actor" if single_issue is not None else f"stance of {a!r} on issue {iid!r}"
+            problems.append(Problem(f"duplicate {what} (first on line {pair_line[(a, iid)]})", file=file, line=line,
+                                    column=head["actor"], value=a,
+                                    expected="one row per actor" + (" and issue" if single_issue is None else "")))
+            continue
+        if a and iid:
+            pair_line[(a, iid)] = line
         if a and iid and pos is not None and sal is not None:
             st: dict[str, Any] = {"actor": a, "issue": iid, "position": pos, "salience": sal}
             if cap is not None and actors[a].get("capability", 1.0) != cap:
