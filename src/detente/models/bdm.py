@@ -144,6 +144,9 @@ class BDMParams(BaseModel):
     offer_threshold: Optional[float] = Field(
         None, description="D7: a proposer makes an offer when its own expected utility exceeds this "
         "(masad2014: 0, masad2016: 1e-4); not used by the scholz2011 rule.")
+    eu_tolerance: Optional[float] = Field(
+        None, ge=0, description="D6: expected utilities with |E| below this are treated as exactly 0, so "
+        "floating-point noise (e.g. -5.6e-17) cannot decide a category (detente: 1e-12; references: 0).")
     # D8 conflicts
     conflict: Optional[Literal["loser_moves", "mutual_draw"]] = Field(
         None, description="D8: 'loser_moves' = the receiver of a confrontation moves to the proposer "
@@ -175,25 +178,25 @@ VARIANT_DEFAULTS: dict[str, dict[str, Any]] = {
     "detente": dict(
         probability="printed", voter_exponent=False, perspective="receiver", ub_uw="both", q_sign="printed",
         reference_point="median", median_rule="weighted", risk="security", offers="detente",
-        capitulation_reachable=True, relabel_quirk=False, offer_threshold=1e-9, conflict="mutual_draw",
+        capitulation_reachable=True, relabel_quirk=False, offer_threshold=1e-9, eu_tolerance=1e-12, conflict="mutual_draw",
         conflict_winner="draw", renege=True,
     ),
     "scholz2011": dict(
         probability="all_pairs", voter_exponent=True, perspective="receiver", ub_uw="none", q_sign="printed",
         reference_point="median", median_rule="sequential", risk="security", offers="scholz2011",
-        capitulation_reachable=False, relabel_quirk=False, offer_threshold=0.0, conflict="loser_moves",
+        capitulation_reachable=False, relabel_quirk=False, offer_threshold=0.0, eu_tolerance=0.0, conflict="loser_moves",
         conflict_winner="likelier", renege=False,
     ),
     "masad2014": dict(
         probability="net_vote", voter_exponent=False, perspective="own", ub_uw="challenger", q_sign="flipped",
         reference_point="median_then_mean", median_rule="largest_margin", risk="security", offers="masad2014",
-        capitulation_reachable=True, relabel_quirk=False, offer_threshold=0.0, conflict="loser_moves",
+        capitulation_reachable=True, relabel_quirk=False, offer_threshold=0.0, eu_tolerance=0.0, conflict="loser_moves",
         conflict_winner="likelier", renege=False,
     ),
     "masad2016": dict(
         probability="printed", voter_exponent=False, perspective="receiver", ub_uw="both", q_sign="printed",
         reference_point="median", median_rule="largest_margin", risk="security", offers="masad2016",
-        capitulation_reachable=True, relabel_quirk=True, offer_threshold=1e-4, conflict="mutual_draw",
+        capitulation_reachable=True, relabel_quirk=True, offer_threshold=1e-4, eu_tolerance=0.0, conflict="mutual_draw",
         conflict_winner="draw", renege=True,
     ),
 }
@@ -216,6 +219,7 @@ class _Opts:
     capitulation_reachable: bool
     relabel_quirk: bool
     offer_threshold: float
+    eu_tolerance: float
     conflict: str
     conflict_winner: str
     renege: bool
@@ -413,9 +417,11 @@ def _eu_pass(y, w, s, r_row, delta, mu, P, o: _Opts, Q, T):
     return d, D, sign
 
 
-def _eu_matrix(d, D, sign, P, s, R, Q, T, same):
+def _eu_matrix(d, D, sign, P, s, R, Q, T, same, tol=0.0):
     e = expected_utility(d, P, s[None, :], R, Q=Q, T=T, D=D, q_sign=sign)
     e[same] = 0.0
+    if tol > 0:
+        e[np.abs(e) < tol] = 0.0
     return e
 
 
@@ -484,7 +490,7 @@ def _step(
     # 2. second pass with the new exponents
     P = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=r if o.voter_exponent else None)
     d, D, sign = _eu_pass(y, w, s, None, delta, mu2, P, o, Q, T)
-    E_row = _eu_matrix(d, D, sign, P, s, r[:, None], Q, T, same)  # E^i(U_ij), challenger's own r
+    E_row = _eu_matrix(d, D, sign, P, s, r[:, None], Q, T, same, o.eu_tolerance)  # E^i(U_ij), challenger's own r
     if record_eu:
         out.eu = E_row
     diag = np.eye(n, dtype=bool)
@@ -495,7 +501,7 @@ def _step(
     if o.perspective == "own":
         e_j = E_row.T
     else:
-        E_col = _eu_matrix(d, D, sign, P, s, r[None, :], Q, T, same)  # exponent of the target
+        E_col = _eu_matrix(d, D, sign, P, s, r[None, :], Q, T, same, o.eu_tolerance)  # exponent of the target
         e_j = E_col.T  # E(U_ji) with exponent r_i
     xj = np.broadcast_to(y[None, :], (n, n))
     xi = np.broadcast_to(y[:, None], (n, n))
@@ -565,7 +571,7 @@ def _step(
     # masad2016 / detente: credible threats, least-movement selection, mutual conflicts
     credible = offer & (e_j >= 0)
     is_conf = e_i > 0
-    is_comp = ~is_conf & (np.abs(e_i) <= e_j) if o.offers == "detente" else ~is_conf & (np.abs(e_i) <= e_j)
+    is_comp = ~is_conf & (np.abs(e_i) <= e_j)
     cand_pos = np.where(is_conf, P * xi + (1.0 - P) * xj, np.where(is_comp, comp_pos, xj))
     move = np.where(credible, np.abs(cand_pos - xi), np.inf)
     opponent = np.full(n, -1)
@@ -585,7 +591,7 @@ def _step(
             a = e_i[i, np.flatnonzero(credible[i])[-1]]
         if a > 0:
             kind = "conflict"
-        elif abs(a) < b or (abs(a) == b):
+        elif abs(a) <= b:  # the reference raises on |e_i| = e_j; we call it a compromise (moves to x_j)
             kind = "compromise"
         else:
             kind = "capitulation"
