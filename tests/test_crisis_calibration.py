@@ -105,6 +105,14 @@ def test_mini_mid_rates(mini):
     assert sd["US-RU"]["years"] == [2000, 2010]
 
 
+def test_mini_base_hazards_and_lookups(mini):
+    b = mini["base_hazard_m"]
+    assert b["UA"]["value"] == pytest.approx(0.5 / 72, rel=1e-11)  # 0 wars in 6 dyad-years
+    assert b["BY-PL"]["value"] is None  # no Russia-Poland rows in the synthetic NMC
+    assert mini["cinc"]["share"]["RU"] == 0.05
+    assert mini["cinc"]["growth_m"]["US"] == pytest.approx(-0.01 / 12, abs=1e-12)
+
+
 def test_mini_icb(mini):
     i = mini["icb"]
     assert i["war_share"]["successes"] == 1 and i["war_share"]["trials"] == 3

@@ -51,7 +51,8 @@ from scipy import stats
 __all__ = [
     "ACTORS", "MAJOR_POWERS", "SCENARIO_DYADS", "DAYS_PER_MONTH", "derive", "load_shipped",
     "rate_estimate", "proportion_estimate", "wilson_interval", "cinc_shares", "cinc_growth",
-    "hostility_level", "dyadic_mid_onsets", "dyad_year_exposure", "mid_rates", "icb_escalation",
+    "hostility_level", "dyadic_mid_onsets", "dyad_year_exposure", "mid_rates",
+    "base_hazards", "FLASHPOINT_REFERENCE", "icb_escalation",
     "war_onsets", "ucdp_interstate_onsets", "main",
 ]
 
@@ -418,6 +419,38 @@ def ucdp_interstate_onsets(ucdp: pd.DataFrame) -> dict:
             "interstate_war_level": rate_estimate(int(war.size), 12.0 * (hi - lo + 1))}
 
 
+#: Reference class of each seesaw flashpoint for its base war hazard (see :func:`base_hazards`).
+FLASHPOINT_REFERENCE = {
+    "UA": ("major_minor_rivalry_dyads", "major power vs minor rival (Russia-Ukraine type)"),
+    "TW": ("major_minor_rivalry_dyads", "major power vs minor rival (China-Taiwan is one)"),
+    "BY-PL": ("scenario_dyads.RU-PL", "Russia-Poland record (Belarus as Russia's ally)"),
+}
+
+
+def base_hazards(mid: dict) -> dict:
+    """Monthly base war hazards ``λ₀`` per seesaw flashpoint from :func:`mid_rates`.
+
+    Each flashpoint takes the dyadic war-onset rate of a reference class
+    (``FLASHPOINT_REFERENCE``; 1946–2010): ``value`` is the Jeffreys posterior mean
+    ``(k + ½)/E`` (finite and positive even with zero wars), with the 90 % interval.
+    A modelling choice, documented in ``docs/calibration.md``; swap the class to test it.
+    """
+    out = {}
+    for fp, (ref, why) in FLASHPOINT_REFERENCE.items():
+        block = mid
+        for part in ref.split("."):
+            block = block.get(part) if isinstance(block, dict) else None
+        if block is None:  # reference class absent from the data
+            out[fp] = {"value": None, "reference": f"mid_onsets.{ref}.war", "why": why}
+            continue
+        war = block["war"]
+        out[fp] = {"value": _r((war["count"] + 0.5) / war["exposure_months"]),
+                   "ci90": war["ci90"], "count": war["count"],
+                   "exposure_months": war["exposure_months"],
+                   "reference": f"mid_onsets.{ref}.war", "why": why}
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 # entry points
 # ---------------------------------------------------------------------------------------
@@ -434,6 +467,13 @@ def derive(path) -> dict:
         raise FileNotFoundError(f"{path}: missing {', '.join(missing)}")
     t = {k: _read(path, k) for k in FILES}
     onsets = dyadic_mid_onsets(t["mid_part"])
+    mids = mid_rates(onsets, t["rivalries"], t["nmc"])
+    cinc = cinc_shares(t["nmc"])
+    growth = cinc_growth(t["nmc"])
+    # flat look-ups used by scenario files (``calibrated: cinc.share.US`` etc.)
+    cinc["share"] = {k: v["cinc"] for k, v in cinc["actors"].items()}
+    cinc["growth_m"] = {k: (None if v is None else v["g_monthly"])
+                        for k, v in growth["actors"].items()}
     return {
         "provenance": {
             "function": "detente.crisis.calibration.derive",
@@ -444,9 +484,10 @@ def derive(path) -> dict:
             "uncertainty": "rates: Jeffreys Gamma(k+1/2, E) 90% interval; proportions: "
                            "Jeffreys Beta(k+1/2, n-k+1/2) 90% interval and Wilson 95%",
         },
-        "cinc": cinc_shares(t["nmc"]),
-        "cinc_growth": cinc_growth(t["nmc"]),
-        "mid_onsets": mid_rates(onsets, t["rivalries"], t["nmc"]),
+        "cinc": cinc,
+        "cinc_growth": growth,
+        "base_hazard_m": base_hazards(mids),
+        "mid_onsets": mids,
         "icb": icb_escalation(t["icb1"], t["icb2"]),
         "cow_war_onsets": war_onsets(t["cow_war"], t["rivalries"]),
         "ucdp": ucdp_interstate_onsets(t["ucdp"]),
