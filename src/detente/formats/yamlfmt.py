@@ -312,7 +312,7 @@ def scenario_to_document(scenario: Scenario, *, compact: bool = False) -> dict[s
         cols = ["actor", "issue", "position", "salience"]
         if any(s.capability is not None for s in scenario.stances):
             cols.append("capability")
-        doc["stances"] = {"columns": cols,
+        doc["stances"] = {"columns": _Flow(cols),
                           "rows": [_Flow([getattr(s, c) for c in cols]) for s in scenario.stances]}
     return doc
 
