@@ -1,0 +1,814 @@
+"""The time-stepped crisis engine, vectorised over Monte-Carlo runs.
+
+One call of :func:`run` simulates ``runs`` independent histories of a crisis scenario
+(``Scenario.dynamics``, validated by :mod:`detente.crisis.spec`) over ``horizon_months``
+with a monthly (default) or weekly step. The loop runs over time only; every state
+variable is a numpy array over the runs of a chunk. Chunks draw from
+``SeedSequence(root, spawn_key=(chunk,))`` with a recorded ``chunk_size``, so results do
+not depend on how chunks are scheduled (serial or worker processes).
+
+Step order (specs/crisis.md §9.3):
+
+1. capabilities — ``P_i ← P_i·exp(g_i·Δ + σ_i√Δ·ε)``;
+2. diplomacy — calendar meetings, postponements (stalling), online format, expert groups
+   (progress stocks ``a_k``), commitment capacity φ per dyad;
+3. information — seesaw offer, true and fake leaks from any side, Bayesian updating with
+   believed likelihoods and verification, stag-hunt loyalty test, balance dynamics of the
+   US–RU–CN triangle and its Dittmer configuration;
+4. bargaining — per dyad and direction the preventive-war backward pass over the believed
+   power path (with a believed cliff); risk–return P(war) for flashpoints in crisis;
+   Abreu–Gul concessions per negotiation track with momentum, deadlines and holdout;
+5. escalation — Richardson forces, escalation rungs, allies' lagged requests, perceived
+   patron support q and the protégé war party's moral hazard;
+6. hazard — λ_j = λ₀_j·exp(Σβx) split into cause-specific parts with initiators, competing
+   risks with the proportional tie rule, onsets drawn;
+7. record.
+
+References are given in :mod:`detente.crisis.kernels` and ``docs/crisis.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from detente.crisis import kernels as K
+from detente.crisis.result import CrisisResult
+from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
+from detente.errors import InputError, Problem
+
+__all__ = ["CrisisParams", "run", "compile_spec"]
+
+WEEK_MONTHS = 12.0 / 52.0
+
+
+class CrisisParams(BaseModel):
+    """Run parameters of the crisis engine (anything left ``None`` comes from the scenario)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runs: int | None = Field(None, ge=1)
+    horizon_months: int | None = Field(None, ge=1, le=240)
+    step: Literal["month", "week"] | None = None
+    chunk_size: int = Field(8192, ge=1, description="Runs per random stream (recorded; results depend on it).")
+    hypothesis: str | None = None
+    set: dict[str, Any] = Field(default_factory=dict, description="Extra dotted-path overrides of the dynamics.")
+    information_cutoff: dt.date | Literal["all"] | None = Field(
+        None, description="Calendar events known after this date are ignored; None = scenario start; 'all' = hindsight.")
+    record_paths: bool = True
+    workers: int = Field(1, ge=1, le=64)
+
+
+# ====================================================================== compilation
+def _months_between(a: dt.date, b: dt.date) -> float:
+    return (b.year - a.year) * 12 + (b.month - a.month) + (b.day - a.day) / 30.4375
+
+
+def _add_months(d: dt.date, k: int) -> dt.date:
+    y, m = divmod(d.month - 1 + k, 12)
+    return dt.date(d.year + y, m + 1, 1)
+
+
+def _month_end(d: dt.date) -> dt.date:
+    return _add_months(dt.date(d.year, d.month, 1), 1) - dt.timedelta(days=1)
+
+
+@dataclass
+class _Compiled:
+    spec: CrisisSpec
+    notes: list[str]
+    fixed: dict[str, float]
+    drawn: list[tuple[str, float, float]]
+    actors: list[str]
+    aidx: dict[str, int]
+    dt: float
+    n_steps: int
+    step_start: list[dt.date]
+    step_end: list[dt.date]
+    month_ends: list[dt.date]
+    month_end_step: list[int]
+    delta_m: float
+    events: list[Any]
+    shocks: list[Any]
+
+
+def compile_spec(spec: CrisisSpec, params: CrisisParams) -> _Compiled:
+    """Resolve numbers (calibration, draws), the time grid and the visible calendar."""
+    notes: list[str] = []
+    fixed: dict[str, float] = {}
+    drawn: list[tuple[str, float, float]] = []
+    for path, num in spec.num_items():
+        v = resolve(num, notes, path)
+        fixed[path] = v
+        if num.drawn:
+            lo, hi = num.assumption.range  # type: ignore[union-attr]
+            drawn.append((path, lo, hi))
+    st = spec.settings
+    horizon = params.horizon_months or st.horizon_months
+    step = params.step or st.step
+    dtm = 1.0 if step == "month" else WEEK_MONTHS
+    start = st.start
+    if step == "month":
+        n_steps = horizon
+        s_start = [_add_months(dt.date(start.year, start.month, 1), k) for k in range(n_steps)]
+        s_end = [_month_end(d) for d in s_start]
+    else:
+        end = _month_end(_add_months(start, horizon - 1))
+        n_steps = math.ceil(((end - start).days + 1) / 7)
+        s_start = [start + dt.timedelta(days=7 * k) for k in range(n_steps)]
+        s_end = [d + dt.timedelta(days=6) for d in s_start]
+    month_ends = [_month_end(_add_months(start, k)) for k in range(horizon)]
+    me_step = []
+    for me in month_ends:
+        idx = max((k for k, e in enumerate(s_end) if e <= me), default=-1)
+        me_step.append(idx)
+    cutoff = params.information_cutoff
+    if cutoff is None:
+        cutoff = start
+    if cutoff == "all":
+        events = list(spec.calendar)
+        shocks = list(spec.shocks)
+    else:
+        events = [e for e in spec.calendar if e.known_by <= cutoff]
+        shocks = [s for s in spec.shocks if s.known_by <= cutoff]
+    delta_m = fixed["settings.delta_annual"] ** (1.0 / 12.0)
+    actors = list(spec.actors)
+    return _Compiled(spec, notes, fixed, drawn, actors, {a: i for i, a in enumerate(actors)}, dtm, n_steps,
+                     s_start, s_end, month_ends, me_step, delta_m, events, shocks)
+
+
+# ====================================================================== the chunk simulation
+class _Vals:
+    """Per-run parameter values of one chunk: floats, or arrays for drawn assumptions."""
+
+    def __init__(self, c: _Compiled, rng: np.random.Generator, n: int):
+        self.v: dict[str, Any] = dict(c.fixed)
+        for path, lo, hi in c.drawn:
+            self.v[path] = rng.uniform(lo, hi, n)
+
+    def __getitem__(self, path: str) -> Any:
+        return self.v[path]
+
+    def get(self, path: str, default: Any = None) -> Any:
+        return self.v.get(path, default)
+
+
+def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths: bool) -> dict[str, Any]:
+    spec = c.spec
+    st = spec.settings
+    V = _Vals(c, rng, n)
+    A = len(c.actors)
+    aidx = c.aidx
+    T = c.n_steps
+    dtm = c.dt
+    start = st.start
+    f32 = np.float32
+
+    # ---------------- capabilities
+    P = np.empty((n, A))
+    g = np.zeros(A)
+    gsd = np.zeros(A)
+    for a, ad in spec.actors.items():
+        i = aidx[a]
+        P[:, i] = V[f"actors.{a}.capability"]
+        g[i] = np.mean(V[f"actors.{a}.growth_m"])
+        gsd[i] = np.mean(V[f"actors.{a}.growth_sd_m"]) if ad.growth_sd_m is not None else 0.0
+
+    noisy = np.nonzero(gsd > 0)[0]
+
+    # ---------------- followers' cohesion (allies follow the patron with a lag)
+    fol = list(spec.followers)
+    coh = np.empty((n, len(fol)))
+    for k, f in enumerate(fol):
+        coh[:, k] = V[f"followers.{f}.reliability_prior"]
+
+    def cohesion(actor: str) -> Any:
+        if actor in fol:
+            return coh[:, fol.index(actor)]
+        return 1.0
+
+    # ---------------- triangle (pivot, partner 1, partner 2)
+    tri = spec.triangle
+    t0, t1, t2 = tri.actors
+    ini = {frozenset(k.split("-")): k for k in tri.initial}
+
+    def tri_init(a: str, b: str) -> Any:
+        key = ini.get(frozenset((a, b)))
+        if key is None:
+            raise InputError(Problem(f"triangle.initial needs the tie {a}-{b}", column="dynamics.triangle.initial"))
+        return np.broadcast_to(np.asarray(V[f"triangle.initial.{key}"], float), (n,)).copy()
+
+    x01, x02, x12 = tri_init(t0, t1), tri_init(t0, t2), tri_init(t1, t2)
+    mu_prior = V["triangle.belief_prior"]
+    mu1 = np.broadcast_to(np.asarray(mu_prior, float), (n,)).copy()  # partner 1's belief that partner 2 is loyal
+    mu2 = mu1.copy()
+    deal1 = np.zeros(n, bool)
+    deal2 = np.zeros(n, bool)
+    noise = np.zeros(n)
+    sh = tri.stag_hunt
+    R_, T_, P_, S_ = (float(np.mean(V[f"triangle.stag_hunt.{k}"])) for k in "RTPS")
+
+    # ---------------- dyads and directions
+    dyads = spec.dyads
+    dyad_ids = [d.id for d in dyads]
+    directions: list[tuple[int, str, str]] = []
+    for di, d in enumerate(dyads):
+        directions.append((di, d.a, d.b))
+        directions.append((di, d.b, d.a))
+    ndir = len(directions)
+    forced = np.zeros((n, ndir), bool)
+    prox = np.zeros((n, ndir))
+    kmon = np.full((n, ndir), np.inf)  # months until the earliest forced date, as last evaluated
+    reeval = st.reeval_months
+    phi = np.zeros((n, len(dyads)))
+    delta = c.delta_m
+    tot = 1.0 / (1.0 - delta)
+    L = st.lookahead_months
+    cliff_k: dict[tuple[int, str], tuple[Any, Any]] = {}
+    belief_drift: dict[tuple[int, str], Any] = {}
+    for di, d in enumerate(dyads):
+        for bi, b in enumerate(d.beliefs):
+            base = f"dyads[{d.id}].beliefs.{bi}"
+            if b.drift_m is not None:
+                belief_drift[(di, b.believer)] = V[f"{base}.drift_m"]
+            if b.cliff is not None:
+                kc = _months_between(start, b.cliff.date)
+                if b.cliff.shift_months is not None:
+                    kc = kc + V[f"{base}.cliff.shift_months"]
+                cliff_k[(di, b.believer)] = (np.round(kc), V[f"{base}.cliff.size"])
+    tau_prox = 6.0
+
+    def eff_cap(di: int, side: str) -> Any:
+        d = dyads[di]
+        cap = P[:, aidx[side]].copy()
+        for si, s in enumerate(d.support):
+            if s.side != side:
+                continue
+            w = V[f"dyads[{d.id}].support.{si}.weight"]
+            for a in s.actors:
+                if s.via == "alignment":
+                    ties = {frozenset((t0, t1)): x01, frozenset((t0, t2)): x02, frozenset((t1, t2)): x12}
+                    tie = ties.get(frozenset((side, a)))
+                    level = np.maximum(tie, 0.0) if tie is not None else 1.0
+                else:
+                    level = cohesion(a)
+                cap += w * level * P[:, aidx[a]]
+        return cap
+
+    # ---------------- tracks and expert groups
+    tracks = spec.tracks
+    NK = len(tracks)
+    stall = spec.policies.stall if (spec.policies.stall and spec.policies.stall.enabled) else None
+    gmax = max([len(t.groups) for t in tracks] + [stall.max_groups if stall else 0, 1])
+    gstock = np.zeros((n, NK, gmax))
+    gactive = np.zeros((n, NK, gmax), bool)
+    for k, t in enumerate(tracks):
+        gactive[:, k, : len(t.groups)] = True
+        if t.created is not None and t.groups:
+            # groups set up before the start met once
+            gstock[:, k, : len(t.groups)] = V[f"tracks[{t.id}].eta"] if np.ndim(V[f"tracks[{t.id}].eta"]) == 0 \
+                else V[f"tracks[{t.id}].eta"][:, None]
+    nsteps_track = np.zeros((n, NK))
+    agreed = np.zeros((n, NK), bool)
+    agree_step = np.full((n, NK), -1, np.int16)
+    obst = np.zeros((n, NK, 2), bool)
+    lam_ag = np.zeros((n, NK, 2))
+    init_mass = np.zeros((n, NK, 2))
+    started = np.zeros((n, NK), bool)
+    for k, t in enumerate(tracks):
+        a1, a2 = (V[f"tracks[{t.id}].demands.{p}"] for p in t.parties)
+        r1, r2 = (V[f"tracks[{t.id}].rate_m.{p}"] for p in t.parties)
+        z = [np.broadcast_to(np.asarray(V[f"tracks[{t.id}].obstinate.{p}"], float), (n,)).copy() for p in t.parties]
+        if stall is not None and stall.track == t.id and stall.actor in t.parties:
+            j = t.parties.index(stall.actor)
+            z[j] = np.clip(z[j] + V["policies.stall.obstinacy_boost"], 0.0, 0.99)
+            if j == 0:
+                r1 = r1 * V["policies.stall.patience"]
+            else:
+                r2 = r2 * V["policies.stall.patience"]
+        l1, l2 = K.abreu_gul_rates(a1, a2, r1, r2)
+        l1 = np.broadcast_to(l1, (n,))
+        l2 = np.broadcast_to(l2, (n,))
+        lam_ag[:, k, 0], lam_ag[:, k, 1] = l1, l2
+        T1 = -np.log(np.maximum(z[0], 1e-9)) / np.maximum(l1, 1e-12)
+        T2 = -np.log(np.maximum(z[1], 1e-9)) / np.maximum(l2, 1e-12)
+        Ts = np.minimum(T1, T2)
+        # the side with the longer finishing time concedes at once with prob 1 - z e^{λ T*}
+        init_mass[:, k, 0] = np.where(T1 > T2, 1.0 - z[0] * np.exp(l1 * Ts), 0.0)
+        init_mass[:, k, 1] = np.where(T2 > T1, 1.0 - z[1] * np.exp(l2 * Ts), 0.0)
+        for j in range(2):
+            obst[:, k, j] = rng.random(n) < z[j]
+
+    # ---------------- flashpoints
+    fps = spec.flashpoints
+    J = len(fps)
+    rung = np.zeros((n, J), np.int16)
+    fx = np.zeros((n, J))
+    fy = np.zeros((n, J))
+    f_eq = np.ones((n, J))
+    for j, f in enumerate(fps):
+        rung[:, j] = f.escalation.start_rung
+        if f.richardson is not None:
+            b = f"flashpoints[{f.id}].richardson"
+            kR, lR, aR, bR, gR, hR = (V[f"{b}.{x}"] for x in ("k", "l", "a", "b", "g", "h"))
+            den = aR * bR - kR * lR
+            xs = np.where(np.asarray(den) > 0, (bR * gR + kR * hR) / np.where(np.asarray(den) > 0, den, 1), 1.0)
+            ys = np.where(np.asarray(den) > 0, (aR * hR + lR * gR) / np.where(np.asarray(den) > 0, den, 1), 1.0)
+            fx[:, j], fy[:, j] = xs, ys
+            f_eq[:, j] = np.maximum(np.asarray(xs + ys, float), 1e-9)
+    alive = np.ones((n, J), bool)
+    onset_step = np.full((n, J), -1, np.int16)
+    onset_init = np.full((n, J), -1, np.int8)
+    onset_cause = np.full((n, J), -1, np.int8)
+    first_step = np.full(n, -1, np.int16)
+    first_fp = np.full(n, -1, np.int8)
+    first_init = np.full(n, -1, np.int8)
+    allowed = np.ones(A, bool)
+    if st.initiators_allowed != "all":
+        allowed[:] = False
+        for a in st.initiators_allowed:
+            allowed[aidx[a]] = True
+
+    # ---------------- allies (patron → protégé requests with lags, perceived support q)
+    alls = spec.alliances
+    NA = len(alls)
+    q = np.zeros((n, NA))
+    pending = np.zeros((n, NA), np.int32)
+    for i, al in enumerate(alls):
+        q[:, i] = V[f"alliances.{i}.reliability_prior"]
+    pressure_of = {}
+    for pi, ap in enumerate(spec.policies.ally_pressure):
+        for i, al in enumerate(alls):
+            if al.patron == ap.patron and al.protege == ap.protege:
+                pressure_of[i] = pi
+
+    # ---------------- leaks
+    leaks = spec.policies.leaks
+    seesaw = spec.policies.seesaw if (spec.policies.seesaw and spec.policies.seesaw.enabled) else None
+
+    # ---------------- records
+    hz = np.zeros((n, T, J), f32) if record_paths else None
+    rc_path = np.zeros((n, T), f32) if record_paths else None
+    cfg_path = np.zeros((n, T), np.int8) if record_paths else None
+    split_step = np.full(n, -1, np.int16)
+    diag_names = ["meetings_held", "postponed", "online", "groups_active", "group_stock", "leaks", "fake_leaks",
+                  "verified_fakes", "deals_" + t1, "deals_" + t2, "p_any"]
+    diag = {k: np.zeros(T) for k in diag_names}
+    diag_dir_forced = np.zeros((T, ndir))
+    diag_dir_prox = np.zeros((T, ndir))
+    diag_phi = np.zeros((T, len(dyads)))
+    diag_rung = np.zeros((T, J))
+    diag_q = np.zeros((T, max(NA, 1)))
+    diag_cause = np.zeros((T, J, 5))  # background, preventive, crisis, moral hazard, escalation
+
+    bgs = []
+    for f in fps:
+        bg = np.zeros(A)
+        for a in f.background_initiators:
+            bg[aidx[a]] = np.mean(V[f"flashpoints[{f.id}].background_initiators.{a}"])
+        bg = bg * allowed
+        bgs.append(bg / bg.sum() if bg.sum() > 0 else bg)
+
+    ev_by_step: dict[int, list[Any]] = {}
+    for e in c.events:
+        for s in range(T):
+            if c.step_start[s] <= e.date <= c.step_end[s]:
+                ev_by_step.setdefault(s, []).append(e)
+                break
+    fidx = {f.id: j for j, f in enumerate(fps)}
+    tidx = {t.id: k for k, t in enumerate(tracks)}
+    didx = {d: i for i, d in enumerate(dyad_ids)}
+
+    for s in range(T):
+        tau = s * dtm  # months since start
+        # 1. capabilities -------------------------------------------------------------
+        P *= np.exp(g * dtm)
+        if noisy.size:
+            P[:, noisy] *= np.exp(gsd[noisy] * math.sqrt(dtm) * rng.standard_normal((n, noisy.size)))
+        for k, f in enumerate(fol):
+            lag = V[f"followers.{f}.lag_mean_m"]
+            target = V[f"followers.{f}.follows_patron"]
+            coh[:, k] += (target - coh[:, k]) * (1.0 - np.exp(-dtm / lag))
+
+        # 2. diplomacy ----------------------------------------------------------------
+        evs = ev_by_step.get(s, [])
+        met = np.zeros((n, NK), bool)
+        postponed = np.zeros((n, NK), bool)
+        online = np.zeros((n, NK), bool)
+        rung_push = np.zeros((n, J))
+        for k, t in enumerate(tracks):
+            sched = [e for e in evs if e.track == t.id]
+            p_meet = 1.0 - math.exp(-np.mean(V[f"tracks[{t.id}].meet_prob_m"]) * dtm)
+            scheduled = np.full(n, bool(sched)) | (rng.random(n) < p_meet)
+            if stall is not None and stall.actor in t.parties:
+                pp = V["policies.stall.postpone_prob"]
+                pst = scheduled & (rng.random(n) < pp)
+                on = np.full(n, stall.online_only)
+            else:
+                pst = np.zeros(n, bool)
+                on = np.zeros(n, bool)
+            if sched and any(e.format in ("video", "online") for e in sched):
+                on |= True
+            met[:, k] = scheduled & ~pst & ~agreed[:, k]
+            postponed[:, k] = pst
+            online[:, k] = on & met[:, k]
+            eta, om, omi = (V[f"tracks[{t.id}].{x}"] for x in ("eta", "omega", "omega_idle"))
+            gk = gstock[:, k, :]
+            eta_ = eta if np.ndim(eta) == 0 else eta[:, None]
+            om_ = om if np.ndim(om) == 0 else om[:, None]
+            omi_ = omi if np.ndim(omi) == 0 else omi[:, None]
+            gstock[:, k, :] = np.where(gactive[:, k, :], K.group_step(gk, met[:, k, None], postponed[:, k, None],
+                                                                         eta_, om_ * dtm, omi_ * dtm), 0.0)
+            if stall is not None and stall.track == t.id:
+                rate = V["policies.stall.new_groups_per_quarter"] / 3.0
+                newg = rng.random(n) < (1.0 - np.exp(-rate * dtm))
+                nact = gactive[:, k, :].sum(axis=1)
+                can = newg & (nact < min(stall.max_groups, gmax))
+                if can.any():
+                    rows = np.nonzero(can)[0]
+                    gactive[rows, k, nact[rows]] = True
+        nact_all = gactive.sum(axis=2)
+        mean_stock = np.where(nact_all > 0, gstock.sum(axis=2) / np.maximum(nact_all, 1), 0.0)
+        phi[:] = 0.0
+        for di, d in enumerate(dyads):
+            phi[:, di] = V[f"dyads[{d.id}].phi_base"]
+        g_damp = np.zeros((n, J))
+        agreed_fp = np.zeros((n, J))
+        track_phi = np.zeros((n, NK))
+        for k, t in enumerate(tracks):
+            track_phi[:, k] = V[f"tracks[{t.id}].phi_max"] * mean_stock[:, k]
+            extra = track_phi[:, k] + V[f"tracks[{t.id}].agreement_phi"] * agreed[:, k]
+            for d in t.dyads:
+                phi[:, didx[d]] += extra
+            for fid in t.flashpoints:
+                g_damp[:, fidx[fid]] += gstock[:, k, :].sum(axis=1)
+                agreed_fp[:, fidx[fid]] = np.maximum(agreed_fp[:, fidx[fid]], agreed[:, k])
+        np.clip(phi, 0.0, 1.0, out=phi)
+
+        # 3. information and the triangle ----------------------------------------------
+        if seesaw is not None:
+            period = V["policies.seesaw.period_months"]
+            courted_first = (np.floor(tau / period) % 2) == 0
+            s_off = V["policies.seesaw.offer_s"]
+            s1 = np.where(courted_first, s_off, 0.0)
+            s2 = np.where(courted_first, 0.0, s_off)
+        else:
+            courted_first = np.zeros(n, bool)
+            s1 = s2 = np.zeros(n)
+        nleak = np.zeros(n)
+        nfake = np.zeros(n)
+        nver = np.zeros(n)
+        online_any = online.any(axis=1)
+        for li, lk in enumerate(leaks):
+            pairs = {(t1, t2): 1, (t2, t1): 2}
+            which = pairs.get((lk.receiver, lk.about))
+            rate = V[f"policies.leaks.{li}.rate_m"]
+            fs = V[f"policies.leaks.{li}.fake_share"]
+            f_rate = 1.0 - np.exp(-rate * fs * dtm)
+            t_rate = (1.0 - np.exp(-rate * (1.0 - fs) * dtm)) * V["triangle.true_leak_prob"]
+            about_dealing = deal2 if which == 1 else deal1 if which == 2 else np.zeros(n, bool)
+            is_true = about_dealing & (rng.random(n) < t_rate) if lk.claim == "dealing" \
+                else (~about_dealing) & (rng.random(n) < t_rate)
+            is_fake = (~is_true) & (rng.random(n) < f_rate)
+            got = is_true | is_fake
+            nleak += got
+            nfake += is_fake
+            if which is None:
+                continue
+            recv = spec.actors[lk.receiver]
+            v0 = V[f"actors.{lk.receiver}.verify"] if recv.verify is not None else 0.0
+            cred = V[f"actors.{lk.receiver}.credulity"] if recv.credulity is not None else 0.0
+            v_eff = v0 + (1.0 - v0) * V["triangle.online_verify"] * online_any
+            checked = rng.random(n) < v_eff
+            caught = is_fake & checked
+            nver += caught
+            noise += is_fake & ~checked
+            f_bel = f_rate * (1.0 - cred)
+            p_dis = 1.0 - (1.0 - t_rate) * (1.0 - f_bel)  # believed P(leak | the claim is true)
+            if lk.claim == "dealing":
+                a_l, b_l = p_dis, f_bel
+            else:
+                a_l, b_l = f_bel, p_dis
+            upd = got & ~caught
+            mu = mu1 if which == 1 else mu2
+            post = K.leak_posterior(mu, a_l, b_l)
+            np.copyto(mu, post, where=upd)
+        mem = V["triangle.belief_memory"]
+        mu1 += (mu_prior - mu1) * (1.0 - np.exp(-mem * dtm))
+        mu2 += (mu_prior - mu2) * (1.0 - np.exp(-mem * dtm))
+        deal1 = mu1 < K.stag_hunt_mu_star(R_, T_ + s1, P_, S_)
+        deal2 = mu2 < K.stag_hunt_mu_star(R_, T_ + s2, P_, S_)
+        dstep = V["triangle.defect_step"] * dtm
+        rec = V["triangle.loyal_recovery"] * dtm
+        x12 = np.where(deal1 | deal2, x12 - dstep * (deal1.astype(float) + deal2), x12 + rec * (1.0 - x12))
+        if seesaw is not None:
+            cg = V["policies.seesaw.courting_gain"] * dtm
+            x01 = x01 + np.where(courted_first, cg, -cg) * (1.0 + deal1)
+            x02 = x02 + np.where(courted_first, -cg, cg) * (1.0 + deal2)
+        x01, x02, x12 = K.balance_step(np.clip(x01, -1, 1), np.clip(x02, -1, 1), np.clip(x12, -1, 1),
+                                       V["triangle.balance_rate"] * dtm)
+        noise *= math.exp(-0.5 * dtm)
+        newly_split = (x12 <= 0) & (split_step < 0)
+        split_step[newly_split] = s
+
+        # 4. bargaining: preventive test per direction ----------------------------------
+        kmon -= dtm
+        periodic = (s % max(1, round(reeval / dtm))) == 0
+        for r, (di, D, R) in enumerate(directions):
+            d = dyads[di]
+            kD = V[f"dyads[{d.id}].kappa.{D}"] if D in d.kappa else 0.1
+            kR = V[f"dyads[{d.id}].kappa.{R}"] if R in d.kappa else 0.1
+            m = V[f"dyads[{d.id}].exponent"]
+            gdiff = m * (g[aidx[R]] - g[aidx[D]])
+            drift = belief_drift.get((di, D), 0.0)
+            cl = cliff_k.get((di, D))
+            # exact screen: without a cliff, the largest one-step decline is bounded by
+            # |drift| + m·max(gR−gD, 0)/4; no war anywhere if it stays below (1−δ)κ_D/δ
+            bound = np.maximum(-np.asarray(drift), 0.0) + np.maximum(gdiff, 0.0) / 4.0
+            if cl is None and np.all(bound * delta <= (1.0 - delta) * np.asarray(kD)):
+                kmon[:, r] = np.inf
+                continue
+            # run-level screen (necessary for war under any φ): a believed cliff inside the
+            # look-ahead, or a smooth decline steeper than the Markov one-step threshold
+            need = np.broadcast_to(bound * delta > (1.0 - delta) * np.asarray(kD), (n,)).copy()
+            if cl is not None:
+                kc, size = cl
+                rel = np.broadcast_to(np.asarray(kc) - tau, (n,))
+                need |= (rel >= 1) & (rel <= L - 1) & (np.broadcast_to(size, (n,)) > 0)
+            kmon[~need, r] = np.inf
+            # re-evaluate every `reeval_months`, and every step where a forced date is near
+            ev = need if periodic else need & (kmon[:, r] <= reeval)
+            if not ev.any():
+                continue
+            rows = np.nonzero(ev)[0]
+            cD = np.broadcast_to(np.asarray(kD) / (1.0 - delta), (n,))
+            cR = np.broadcast_to(np.asarray(kR) / (1.0 - delta), (n,))
+            ratio = np.power(eff_cap(di, R)[rows] / eff_cap(di, D)[rows], m if np.ndim(m) == 0 else m[rows])
+            sub = (lambda x: x[rows] if np.ndim(x) else x)
+            first = K.preventive_first_war(
+                ratio, float(np.mean(gdiff)), sub(np.asarray(drift, float)),
+                None if cl is None else rel[rows], sub(np.asarray(cl[1], float)) if cl is not None else 0.0,
+                L=L, delta=delta, c_D=cD[rows], c_R=cR[rows], phi=phi[rows, di])
+            kmon[rows, r] = np.where(first >= 0, first.astype(float), np.inf)
+        forced = (kmon > -1e-9) & (kmon < 1.0 - 1e-9)
+        prox = np.where(kmon > -1e-9, np.exp(-np.maximum(kmon, 0.0) / tau_prox), 0.0)
+
+        # crisis bargaining (risk–return) per flashpoint
+        pwar = np.zeros((n, J))
+        for j, f in enumerate(fps):
+            b = f"flashpoints[{f.id}].crisis"
+            cbar = V[f"{b}.c_bar"] * (1.0 + V[f"{b}.fake_noise"] * noise)
+            pwar[:, j] = np.where(rung[:, j] >= f.crisis.rung, K.risk_return_pwar(V[f"{b}.c_A"], cbar), 0.0)
+
+        # negotiation tracks: Abreu–Gul concessions with momentum, deadline, holdout
+        for k, t in enumerate(tracks):
+            mk = met[:, k] & ~agreed[:, k]
+            first_meet = mk & ~started[:, k]
+            started[:, k] |= mk
+            h0, gam, hold, dlb = (V[f"tracks[{t.id}].{x}"] for x in ("h0", "gamma", "holdout", "deadline_boost"))
+            momentum = np.exp(gam * nsteps_track[:, k])
+            step_p = 1.0 - np.exp(-h0 * momentum * dtm)
+            nsteps_track[:, k] += mk & (rng.random(n) < step_p)
+            mult = momentum * np.exp(-hold * track_phi[:, k])
+            if t.deadline is not None:
+                to_dl = _months_between(c.step_end[s], t.deadline)
+                mult = mult * (1.0 + dlb * math.exp(-abs(to_dl) / 3.0) * (to_dl >= -1))
+            conc = np.zeros(n, bool)
+            for j in range(2):
+                pj = 1.0 - np.exp(-lam_ag[:, k, j] * mult * dtm)
+                now = (rng.random(n) < pj) | (first_meet & (rng.random(n) < init_mass[:, k, j]))
+                conc |= mk & ~obst[:, k, j] & now
+            newly = conc & ~agreed[:, k]
+            agreed[:, k] |= newly
+            agree_step[newly, k] = s
+
+        # 5. escalation, allies -------------------------------------------------------------
+        for ev in evs:
+            if ev.flashpoint is not None and ev.rung_push is not None:
+                rung_push[:, fidx[ev.flashpoint]] += resolve(ev.rung_push)
+        for i, al in enumerate(alls):
+            pi = pressure_of.get(i)
+            if pi is not None:
+                rr = V[f"policies.ally_pressure.{pi}.request_rate_m"]
+                pending[:, i] += rng.random(n) < (1.0 - np.exp(-rr * dtm))
+                lag = V[f"alliances.{i}.lag_mean_m"]
+                deliver = rng.binomial(pending[:, i], np.broadcast_to(1.0 - np.exp(-dtm / lag), (n,)))
+                pending[:, i] -= deliver
+                qg = V[f"policies.ally_pressure.{pi}.q_gain"]
+                q[:, i] = 1.0 - (1.0 - q[:, i]) * np.power(1.0 - qg, deliver)
+                acts = (deliver > 0) & (rng.random(n) < V[f"alliances.{i}.follows_patron"])
+                for j, f in enumerate(fps):
+                    if f.local == al.protege or al.protege in f.hawks:
+                        rung_push[:, j] += acts
+        mh = np.zeros((n, J))
+        for j, f in enumerate(fps):
+            for i, al in enumerate(alls):
+                if al.protege == f.local or al.protege in f.hawks:
+                    hs_num = spec.actors[al.protege].hawk_share
+                    hs = V[f"actors.{al.protege}.hawk_share"] if hs_num is not None else 0.0
+                    p0, dp, cst = (V[f"alliances.{i}.{x}"] for x in ("provoke_p0", "provoke_dp", "provoke_cost"))
+                    mh[:, j] += hs * np.maximum(0.0, p0 + q[:, i] * dp - cst) / np.maximum(dp, 1e-9)
+        forces = np.zeros((n, J))
+        for j, f in enumerate(fps):
+            e = f"flashpoints[{f.id}].escalation"
+            adv_prox = np.zeros(n)
+            for r, (di, D, R) in enumerate(directions):
+                if dyad_ids[di] in f.dyads:
+                    adv_prox = np.maximum(adv_prox, prox[:, r])
+            if f.richardson is not None:
+                b = f"flashpoints[{f.id}].richardson"
+                kR, lR, aR, bR, gR, hR, gp = (V[f"{b}.{x}"] for x in ("k", "l", "a", "b", "g", "h", "g_pressure"))
+                dx = kR * fy[:, j] - aR * fx[:, j] + gR + gp * adv_prox
+                dy = lR * fx[:, j] - bR * fy[:, j] + hR
+                fx[:, j] = np.maximum(fx[:, j] + dx * dtm, 0.0)
+                fy[:, j] = np.maximum(fy[:, j] + dy * dtm, 0.0)
+                forces[:, j] = np.log((fx[:, j] + fy[:, j]) / f_eq[:, j])
+            up = 1.0 - np.exp(-(V[f"{e}.up_m"] + V[f"{e}.up_pressure"] * adv_prox) * dtm)
+            up = 1.0 - (1.0 - up) * np.power(0.5, rung_push[:, j])
+            down = 1.0 - np.exp(-(V[f"{e}.down_m"] + V[f"{e}.down_groups"] * g_damp[:, j]) * dtm)
+            u = rng.random(n)
+            step_r = np.where(u < up, 1, np.where(u > 1.0 - down, -1, 0))
+            rung[:, j] = np.clip(rung[:, j] + step_r, 0, f.escalation.rungs - 1)
+
+        # 6. hazards, causes, initiators, onsets ------------------------------------------
+        fp_parts: list[list[tuple[int, Any, Any]]] = []
+        lam_fp = np.zeros((n, J))
+        causes = np.zeros((J, 5))
+        for j, f in enumerate(fps):
+            b = f"flashpoints[{f.id}].beta"
+            lam0 = V[f"flashpoints[{f.id}].base_hazard_m"]
+            neg = -V[f"{b}.groups"] * g_damp[:, j] + V[f"{b}.agreement"] * agreed_fp[:, j]
+            smult = 1.0
+            for shk in c.shocks:
+                if f.id in shk.hazard_mult and shk.window[0] <= c.step_end[s] and c.step_start[s] <= shk.window[1]:
+                    # a window covering part of the step scales the hazard for that part only
+                    days = (min(shk.window[1], c.step_end[s]) - max(shk.window[0], c.step_start[s])).days + 1
+                    frac = days / ((c.step_end[s] - c.step_start[s]).days + 1)
+                    smult = smult * (1.0 - frac + frac * resolve(shk.hazard_mult[f.id]))
+            lam_b = lam0 * np.exp(neg) * smult * alive[:, j]
+            terms: list[tuple[int, Any, Any]] = []  # (cause, exponent term, initiator index or shares)
+            for r, (di, D, R) in enumerate(directions):
+                if dyad_ids[di] in f.dyads and D in f.involves:
+                    terms.append((1, V[f"{b}.forced"] * forced[:, r] + V[f"{b}.pressure"] * prox[:, r], aidx[D]))
+            terms.append((2, V[f"{b}.crisis_pwar"] * pwar[:, j], aidx[f.crisis.demander]))
+            terms.append((3, V[f"{b}.moral_hazard"] * mh[:, j], aidx[f.local]))
+            esc = V[f"{b}.rung"] * rung[:, j] / (f.escalation.rungs - 1) + V[f"{b}.forces"] * np.maximum(forces[:, j], 0)
+            terms.append((4, esc, bgs[j]))
+            total_e = np.zeros(n)
+            for _, term, _ in terms:
+                total_e += np.maximum(term, 0.0)
+            excess = lam_b * np.expm1(total_e) / np.where(total_e > 0, total_e, 1.0)
+            parts = [(0, lam_b * bgs[j].sum(), bgs[j])]
+            for cause, term, who in terms:
+                w = who.sum() if isinstance(who, np.ndarray) else float(allowed[who])
+                if w > 0:
+                    parts.append((cause, excess * np.maximum(term, 0.0) * w, who))
+            for cause, lam, _ in parts:
+                lam_fp[:, j] += lam
+                causes[j, cause] += float(np.sum(lam))
+            fp_parts.append(parts)
+        h_fp = K.hazard_prob(lam_fp, dtm)
+        p_any, _ = K.competing_risks_step(h_fp)
+        u = rng.random(n)
+        onset = u < p_any
+        if onset.any():
+            rows = np.nonzero(onset)[0]
+            hsum = h_fp[rows].cumsum(axis=1)
+            pick = np.minimum((rng.random(len(rows))[:, None] * hsum[:, -1:] > hsum).sum(axis=1), J - 1)
+            u_who = rng.random(len(rows))
+            u_cause = rng.random(len(rows))
+            who = np.zeros(len(rows), np.int64)
+            cause_of = np.zeros(len(rows), np.int64)
+            for j in range(J):
+                sel = np.nonzero(pick == j)[0]
+                if not len(sel):
+                    continue
+                rr = rows[sel]
+                W = np.zeros((len(sel), A))
+                Cw = np.zeros((len(sel), 5))
+                for cause, lam, whom in fp_parts[j]:
+                    lv = lam[rr] if np.ndim(lam) else np.full(len(sel), lam)
+                    if isinstance(whom, np.ndarray):
+                        W += lv[:, None] * (whom / max(whom.sum(), 1e-300))[None, :]
+                    else:
+                        W[:, whom] += lv
+                    Cw[:, cause] += lv
+                cw = W.cumsum(axis=1)
+                who[sel] = np.minimum((u_who[sel, None] * cw[:, -1:] > cw).sum(axis=1), A - 1)
+                cc = Cw.cumsum(axis=1)
+                cause_of[sel] = np.minimum((u_cause[sel, None] * cc[:, -1:] > cc).sum(axis=1), 4)
+            onset_step[rows, pick] = s
+            onset_init[rows, pick] = who
+            onset_cause[rows, pick] = cause_of
+            alive[rows, pick] = False
+            fresh = first_step[rows] < 0
+            first_step[rows[fresh]] = s
+            first_fp[rows[fresh]] = pick[fresh]
+            first_init[rows[fresh]] = who[fresh]
+            if st.after_first_war == "stop":
+                alive[rows, :] = False
+
+        # 7. record ----------------------------------------------------------------------
+        if record_paths:
+            hz[:, s, :] = h_fp
+            rc_path[:, s] = x12
+            cfg_path[:, s] = K.triangle_config(x01, x02, x12)
+        diag["meetings_held"][s] = met.sum()
+        diag["postponed"][s] = postponed.sum()
+        diag["online"][s] = online.sum()
+        diag["groups_active"][s] = nact_all.sum()
+        diag["group_stock"][s] = gstock.sum()
+        diag["leaks"][s] = nleak.sum()
+        diag["fake_leaks"][s] = nfake.sum()
+        diag["verified_fakes"][s] = nver.sum()
+        diag["deals_" + t1][s] = deal1.sum()
+        diag["deals_" + t2][s] = deal2.sum()
+        diag["p_any"][s] = p_any.sum()
+        diag_dir_forced[s] = forced.sum(axis=0)
+        diag_dir_prox[s] = prox.sum(axis=0)
+        diag_phi[s] = phi.sum(axis=0)
+        diag_rung[s] = rung.sum(axis=0)
+        if NA:
+            diag_q[s] = q.sum(axis=0)
+        diag_cause[s] = causes
+
+    return {
+        "onset_step": onset_step, "onset_init": onset_init, "onset_cause": onset_cause,
+        "first_step": first_step, "first_fp": first_fp, "first_init": first_init,
+        "split_step": split_step, "agree_step": agree_step,
+        "hazard": hz, "rc": rc_path, "config": cfg_path,
+        "diag": diag, "diag_dir_forced": diag_dir_forced, "diag_dir_prox": diag_dir_prox, "diag_phi": diag_phi,
+        "diag_rung": diag_rung, "diag_q": diag_q, "diag_cause": diag_cause,
+        "directions": [f"{D}>{R}" for _, D, R in directions],
+    }
+
+
+def _chunk_worker(args: tuple) -> dict[str, Any]:
+    c, n, root, chunk, record = args
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(root, spawn_key=(chunk,))))
+    return _simulate_chunk(c, n, rng, record)
+
+
+def _root_seed(rng: np.random.Generator | int | None, seed: int | None, default: int) -> int:
+    if seed is not None:
+        return int(seed)
+    if isinstance(rng, (int, np.integer)):
+        return int(rng)
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(0, 2**63 - 1))
+    return int(default)
+
+
+def run(scenario: Any, params: CrisisParams | dict | None = None, *,
+        rng: np.random.Generator | int | None = None, seed: int | None = None) -> CrisisResult:
+    """Simulate a crisis scenario over Monte-Carlo runs.
+
+    Parameters
+    ----------
+    scenario
+        A :class:`detente.scenario.Scenario` whose ``dynamics`` holds a crisis description.
+    params
+        :class:`CrisisParams` (or a dict of its fields).
+    rng, seed
+        The root of the random streams: an integer ``seed`` (recorded), or a
+        ``numpy.random.Generator`` from which one root integer is drawn; if neither is
+        given the scenario's ``settings.seed`` is used.
+
+    Returns
+    -------
+    CrisisResult
+        Frozen record with per-run arrays and summaries (see :mod:`detente.crisis.result`).
+
+    Examples
+    --------
+    >>> from detente import examples
+    >>> from detente.crisis import run
+    >>> res = run(examples.load("seesaw-2021"), {"runs": 200, "horizon_months": 6}, seed=1)
+    >>> 0.0 <= res.p_war_by()["2022-02-28"] <= 1.0
+    True
+    """
+    if params is None:
+        params = CrisisParams()
+    elif isinstance(params, dict):
+        params = CrisisParams.model_validate(params)
+    spec = load_spec(scenario.dynamics, file=getattr(scenario, "name", None), hypothesis=params.hypothesis,
+                     extra=params.set or None)
+    c = compile_spec(spec, params)
+    runs = params.runs or spec.settings.runs
+    root = _root_seed(rng, seed, spec.settings.seed)
+    cs = params.chunk_size
+    jobs = [(c, min(cs, runs - i * cs), root, i, params.record_paths) for i in range((runs + cs - 1) // cs)]
+    if params.workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=params.workers) as ex:
+            parts = list(ex.map(_chunk_worker, jobs))
+    else:
+        parts = [_chunk_worker(j) for j in jobs]
+    return CrisisResult.from_parts(parts, compiled=c, params=params, root_seed=root, runs=runs,
+                                   input_hash=scenario.content_hash(), scenario_name=scenario.name)

@@ -1,0 +1,269 @@
+"""Vectorised mechanism kernels of the crisis engine (arrays over Monte-Carlo runs).
+
+Each function is pure: numpy arrays (or floats) in, arrays out, no global state. They are
+the batch counterparts of the scalar closed forms in :mod:`detente.crisis.theory` and are
+cross-tested against them (``tests/test_crisis_kernels.py``).
+
+References
+----------
+Fearon, J. (1995). Rationalist explanations for war. *International Organization* 49(3).
+Powell, R. (2006). War as a commitment problem. *International Organization* 60(1).
+Krainin, C. (2017). Preventive war as a result of long-term shifts in power. *PSRM* 5(1).
+Abreu, D. & Gul, F. (2000). Bargaining and reputation. *Econometrica* 68(1).
+Marvel, S., Kleinberg, J., Kleinberg, R. & Strogatz, S. (2011). Continuous-time model of
+structural balance. *PNAS* 108(5).
+Kamenica, E. & Gentzkow, M. (2011). Bayesian persuasion. *AER* 101(6).
+Dittmer, L. (1981). The strategic triangle. *World Politics* 33(4).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "markov_path_batch", "preventive_first_war", "contest_p", "risk_return_pwar", "leak_posterior", "stag_hunt_mu_star",
+    "abreu_gul_rates", "group_step", "hazard_prob", "competing_risks_step", "triangle_config",
+    "CONFIGS", "balance_step",
+]
+
+CONFIGS = ("menage", "romantic_pivot0", "romantic_pivot1", "romantic_pivot2",
+           "marriage_outcast0", "marriage_outcast1", "marriage_outcast2", "unit_veto")
+
+
+def markov_path_batch(MD: np.ndarray, MR: np.ndarray, *, delta: float, tot: float, C: np.ndarray,
+                      phi: np.ndarray) -> np.ndarray:
+    """First forced-war index of the partial-commitment backward pass, for many paths at once.
+
+    Parameters
+    ----------
+    MD, MR
+        War values of the declining and rising side along the look-ahead, shape ``(L, n)``:
+        ``M_D(k) = p_k/(1-δ) - c_D``, ``M_R(k) = (1-p_k)/(1-δ) - c_R`` (lump-sum costs).
+    delta, tot
+        Per-step discount factor and ``1/(1-δ)``.
+    C, phi
+        Total cost ``c_D + c_R`` and commitment capacity φ ∈ [0, 1], shape ``(n,)``.
+
+    Returns
+    -------
+    numpy.ndarray of int32, shape ``(n,)``: the smallest ``k`` with war, ``-1`` for peace.
+
+    Notes
+    -----
+    The recursion of specs/crisis.md §4.3 (Powell 2006; Krainin 2017): war at ``k`` iff
+    ``M_D(k) > (1-φ)(1+δV) + φ(1+δS-max(M_R(k), δR_min)) + 1e-12``; forced wars reset
+    ``V``, the surplus ``S`` (to ``tot - C``) and ``R_min`` so that later wars cut what can
+    be promised earlier. Same numbers as :func:`detente.crisis.theory.markov_path`.
+    """
+    L, n = MD.shape
+    V = MD[-1].copy()
+    S = np.full(n, tot)
+    Rmin = MR[-1].copy()
+    first = np.full(n, -1, dtype=np.int32)
+    phi = np.broadcast_to(np.asarray(phi, dtype=float), (n,))
+    omp = 1.0 - phi
+    totC = np.broadcast_to(tot - np.asarray(C, dtype=float), (n,))
+    m = np.empty(n)
+    a = np.empty(n)
+    b = np.empty(n)
+    war = np.empty(n, dtype=bool)
+    for k in range(L - 2, -1, -1):
+        mr = MR[k]
+        md = MD[k]
+        np.multiply(Rmin, delta, out=m)
+        np.maximum(mr, m, out=m)                      # max(M_R(k), δ R_min(k+1))
+        np.multiply(V, omp, out=a)
+        np.multiply(S, phi, out=b)
+        a += b
+        a *= delta
+        np.multiply(m, phi, out=b)
+        a -= b
+        a += 1.0 + 1e-12                              # (1-φ)·lo + φ·hi + margin
+        np.greater(md, a, out=war)
+        V *= delta
+        np.maximum(V, md, out=V)
+        np.copyto(V, md, where=war)
+        S *= delta
+        S += 1.0
+        np.copyto(S, totC, where=war)
+        np.copyto(Rmin, m)
+        np.copyto(Rmin, mr, where=war)
+        np.copyto(first, k, where=war)
+    return first
+
+
+def preventive_first_war(ratio: np.ndarray, gdiff: float, drift: np.ndarray | float, cliff_at: np.ndarray | None,
+                         cliff_size: np.ndarray | float, *, L: int, delta: float, c_D: np.ndarray, c_R: np.ndarray,
+                         phi: np.ndarray) -> np.ndarray:
+    """:func:`markov_path_batch` on believed contest paths built row by row (cache-friendly).
+
+    The believed path of the declining side D, for ``k = 0 … L-1`` months ahead, is
+    ``p_k = 1/(1 + ratio·e^{gdiff·k}) + drift·k − size·[k ≥ cliff_at]`` clipped to
+    ``[1e-4, 1 − 1e-4]`` (``ratio = (A_R/A_D)^m`` now, ``gdiff = m(g_R − g_D)``).
+    Identical numbers to building the ``(L, n)`` path and calling :func:`markov_path_batch`.
+    """
+    n = ratio.shape[0]
+    tot = 1.0 / (1.0 - delta)
+    c_D = np.broadcast_to(np.asarray(c_D, dtype=float), (n,))
+    c_R = np.broadcast_to(np.asarray(c_R, dtype=float), (n,))
+    totC = tot - c_D - c_R
+    drift = np.asarray(drift, dtype=float)
+    size = np.asarray(cliff_size, dtype=float)
+    phi = np.broadcast_to(np.asarray(phi, dtype=float), (n,))
+    omp = 1.0 - phi
+    p = np.empty(n)
+    md = np.empty(n)
+    mr = np.empty(n)
+    msk = np.empty(n, dtype=bool)
+
+    def row(k: int) -> None:
+        np.multiply(ratio, math.exp(gdiff * k), out=p)
+        np.add(p, 1.0, out=p)
+        np.reciprocal(p, out=p)
+        if drift.ndim or drift != 0.0:
+            np.add(p, drift * k, out=p)
+        if cliff_at is not None:
+            np.less_equal(cliff_at, k, out=msk)
+            np.subtract(p, size, out=p, where=msk)
+        np.clip(p, 1e-4, 1.0 - 1e-4, out=p)
+        np.multiply(p, tot, out=md)
+        np.subtract(md, c_D, out=md)
+        np.subtract(totC, md, out=mr)
+
+    row(L - 1)
+    V = md.copy()
+    S = np.full(n, tot)
+    Rmin = mr.copy()
+    first = np.full(n, -1, dtype=np.int32)
+    m = np.empty(n)
+    a = np.empty(n)
+    b = np.empty(n)
+    war = np.empty(n, dtype=bool)
+    for k in range(L - 2, -1, -1):
+        row(k)
+        np.multiply(Rmin, delta, out=m)
+        np.maximum(mr, m, out=m)
+        np.multiply(V, omp, out=a)
+        np.multiply(S, phi, out=b)
+        a += b
+        a *= delta
+        np.multiply(m, phi, out=b)
+        a -= b
+        a += 1.0 + 1e-12
+        np.greater(md, a, out=war)
+        V *= delta
+        np.maximum(V, md, out=V)
+        np.copyto(V, md, where=war)
+        S *= delta
+        S += 1.0
+        np.copyto(S, totC, where=war)
+        np.copyto(Rmin, m)
+        np.copyto(Rmin, mr, where=war)
+        np.copyto(first, k, where=war)
+    return first
+
+
+def contest_p(Pa: np.ndarray, Pb: np.ndarray, m: float | np.ndarray = 1.0) -> np.ndarray:
+    """Contest success function p_a = P_a^m / (P_a^m + P_b^m) (Tullock; Hirshleifer 1989)."""
+    a = np.power(Pa, m)
+    return a / (a + np.power(Pb, m))
+
+
+def risk_return_pwar(c_A: np.ndarray | float, c_bar: np.ndarray | float) -> np.ndarray:
+    """P(war) of a take-it-or-leave-it demand with B's cost ~ U[0, c̄] (Fearon 1995; Powell 2002).
+
+    ``(c̄ − c_A)/(2c̄)`` if ``c_A < c̄`` else 0 — independent of p (the neutrality result).
+    Always in ``[0, 1/2]``.
+    """
+    c_A = np.asarray(c_A, dtype=float)
+    c_bar = np.asarray(c_bar, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pw = (c_bar - c_A) / (2.0 * c_bar)
+    return np.where(c_A < c_bar, np.clip(pw, 0.0, 0.5), 0.0)
+
+
+def leak_posterior(mu: np.ndarray, a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
+    """Bayes on a leak "partner is dealing": μ' = μb / (μb + (1-μ)a).
+
+    ``a`` = believed P(leak | disloyal), ``b`` = believed P(leak | loyal). With ``a == b``
+    the leak carries no information and μ' = μ.
+    """
+    mu = np.asarray(mu, dtype=float)
+    num = mu * b
+    den = num + (1.0 - mu) * a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(den > 0, num / np.where(den > 0, den, 1.0), mu)
+    return out
+
+
+def stag_hunt_mu_star(R: float, T: np.ndarray | float, P: float, S: float) -> np.ndarray:
+    """Loyalty threshold μ* = (P − S)/((R − T) + (P − S)); 1 when dealing is dominant (T ≥ R)."""
+    T = np.asarray(T, dtype=float)
+    den = (R - T) + (P - S)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = np.where((R - T) > 0, (P - S) / np.where(den > 0, den, 1.0), 1.0)
+    return np.clip(mu, 0.0, 1.0)
+
+
+def abreu_gul_rates(a1, a2, r1, r2):
+    """Concession hazards of the rational types, λ_i = r_j (1 − a_i)/(a_1 + a_2 − 1) (Abreu & Gul 2000)."""
+    excess = np.maximum(np.asarray(a1) + np.asarray(a2) - 1.0, 1e-9)
+    return r2 * (1.0 - np.asarray(a1)) / excess, r1 * (1.0 - np.asarray(a2)) / excess
+
+
+def group_step(a: np.ndarray, met: np.ndarray, postponed: np.ndarray, eta: float, omega: float,
+               omega_idle: float) -> np.ndarray:
+    """Expert-group progress stocks (specs §8.2): meet → a + η(1−a); postponed → a(1−ω); idle → a(1−ω_idle)."""
+    mult = np.where(met, 1.0 - eta, np.where(postponed, 1.0 - omega, 1.0 - omega_idle))
+    add = np.where(met, eta, 0.0)
+    return a * mult + add
+
+
+def hazard_prob(lam: np.ndarray, dt: float = 1.0) -> np.ndarray:
+    """h = 1 − exp(−λ·dt)."""
+    return -np.expm1(-lam * dt)
+
+
+def competing_risks_step(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One discrete step of competing risks with the proportional tie rule.
+
+    ``h`` has the cause axis last. Returns ``(p_any, shares)`` with
+    ``p_any = 1 − Π(1 − h)`` and ``shares = p_any · h/Σh`` (sums to ``p_any``).
+    """
+    h = np.asarray(h, dtype=float)
+    p_any = -np.expm1(np.log1p(-np.clip(h, 0.0, 1.0 - 1e-15)).sum(axis=-1))
+    tot = h.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(tot[..., None] > 0, h / np.where(tot > 0, tot, 1.0)[..., None], 0.0)
+    return p_any, share * p_any[..., None]
+
+
+def triangle_config(x01: np.ndarray, x02: np.ndarray, x12: np.ndarray) -> np.ndarray:
+    """Dittmer configuration code (index into :data:`CONFIGS`) from the three tie values.
+
+    Ties ``> 0`` count as amity. ``romantic_pivotK``: K friendly with both, the other pair
+    hostile; ``marriage_outcastK``: the other two friendly, both hostile to K.
+    """
+    s01, s02, s12 = x01 > 0, x02 > 0, x12 > 0
+    npos = s01.astype(np.int8) + s02 + s12
+    code = np.full(np.shape(x01), 7, dtype=np.int8)
+    code[npos == 3] = 0
+    two = npos == 2
+    code[two & ~s12] = 1
+    code[two & ~s02] = 2
+    code[two & ~s01] = 3
+    one = npos == 1
+    code[one & s12] = 4
+    code[one & s02] = 5
+    code[one & s01] = 6
+    return code
+
+
+def balance_step(x01: np.ndarray, x02: np.ndarray, x12: np.ndarray, dt: float):
+    """Euler step of dX/dt = X² (Marvel et al. 2011) for a 3-actor symmetric X, clipped to [−1, 1]."""
+    n01 = np.clip(x01 + dt * x02 * x12, -1.0, 1.0)
+    n02 = np.clip(x02 + dt * x01 * x12, -1.0, 1.0)
+    n12 = np.clip(x12 + dt * x01 * x02, -1.0, 1.0)
+    return n01, n02, n12

@@ -1,0 +1,642 @@
+"""Validated description of a crisis scenario: the ``dynamics`` block of a :class:`Scenario`.
+
+The scenario layer keeps ``Scenario.dynamics`` as a free dictionary so that it does not
+depend on the engine; this module gives that dictionary a strict shape (pydantic v2,
+``extra="forbid"``) and turns validation errors into :class:`detente.errors.InputError`
+problems that name the file, the field path and the value.
+
+Every number that feeds the engine is a :class:`Num`: a value with *either* a ``source``
+(data, publication, or the calibration file) *or* an ``assumption`` with a plausible
+``range``.  An assumption may ask to be drawn per Monte-Carlo run (``draw: uniform``),
+which is how belief and parameter uncertainty enters the simulation.
+
+Hypotheses are named overlays of the base description: ``set:`` maps dotted paths into
+``dynamics`` to new values (``flashpoints[UA].base_hazard_m.value``, ``policies.stall.enabled``).
+Inside a hypothesis bare numbers are allowed; they become assumptions of that hypothesis.
+
+Examples
+--------
+>>> Num.model_validate({"value": 0.5, "assumption": {"range": [0.2, 0.8]}}).value
+0.5
+>>> Num.model_validate({"value": 0.5}, context={"allow_bare": False})
+Traceback (most recent call last):
+...
+pydantic_core._pydantic_core.ValidationError: 1 validation error for Num
+  Value error, a number must be annotated: give `source:` or `assumption: {range: [lo, hi]}` [type=value_error, input_value={'value': 0.5}, input_type=dict]
+...
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+
+from detente.errors import InputError, Problem
+
+__all__ = [
+    "Num", "Assumption", "Settings", "ActorDyn", "Cliff", "Belief", "Support", "Dyad",
+    "Escalation", "CrisisBargain", "Richardson", "Beta", "Flashpoint", "Alliance", "Follower", "Track",
+    "StallPolicy", "SeesawPolicy", "LeakPolicy", "AllyPressure", "Policies", "StagHunt",
+    "Triangle", "CalendarEvent", "Shock", "Hypothesis", "CrisisSpec", "load_spec",
+    "apply_patch", "resolve", "CALIBRATION_PATH",
+]
+
+CALIBRATION_PATH = Path(__file__).resolve().parent.parent / "data" / "calibration.json"
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- annotated numbers
+class Assumption(_M):
+    """An assumed number: plausible ``range`` and optionally a per-run ``draw`` from it."""
+
+    range: tuple[float, float]
+    draw: Literal["fixed", "uniform"] = "fixed"
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Assumption":
+        lo, hi = self.range
+        if not lo <= hi:
+            raise ValueError(f"assumption range [{lo}, {hi}] must have lo <= hi")
+        return self
+
+
+class Num(_M):
+    """A number with provenance: ``source`` (data/paper/calibration) or ``assumption``.
+
+    ``calibrated`` names a key of ``data/calibration.json`` (dotted path); when the file
+    and key exist, the derived value replaces ``value`` at resolve time (see
+    :func:`resolve`), otherwise ``value`` is used and the fallback is reported.
+    """
+
+    value: float
+    source: str | None = None
+    assumption: Assumption | None = None
+    calibrated: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            if info.context and info.context.get("allow_bare"):
+                note = info.context.get("bare_note", "bare number")
+                return {"value": float(data), "assumption": {"range": [float(data), float(data)], "note": note}}
+            return {"value": data}
+        return data
+
+    @model_validator(mode="after")
+    def _annotated(self, info: ValidationInfo) -> "Num":
+        if self.source is None and self.assumption is None and self.calibrated is None:
+            raise ValueError("a number must be annotated: give `source:` or `assumption: {range: [lo, hi]}`")
+        if self.assumption is not None:
+            lo, hi = self.assumption.range
+            if not lo - 1e-12 <= self.value <= hi + 1e-12:
+                raise ValueError(f"value {self.value} outside its assumption range [{lo}, {hi}]")
+        return self
+
+    @property
+    def drawn(self) -> bool:
+        return self.assumption is not None and self.assumption.draw == "uniform"
+
+
+def _num(v: float, note: str = "engine default") -> Num:
+    return Num(value=v, assumption=Assumption(range=(v, v), note=note))
+
+
+# ---------------------------------------------------------------- settings and actors
+class Settings(_M):
+    start: dt.date
+    horizon_months: int = Field(48, ge=1, le=240)
+    step: Literal["month", "week"] = "month"
+    runs: int = Field(2000, ge=1)
+    seed: int = Field(20211201, ge=0)
+    delta_annual: Num
+    lookahead_months: int = Field(48, ge=2, le=120)
+    reeval_months: int = Field(
+        1, ge=1, le=12,
+        description="Believed power paths are re-evaluated every step for runs whose earliest forced "
+                    "date is within this many months, and for all runs every this many months.")
+    after_first_war: Literal["continue", "stop"] = "continue"
+    initiators_allowed: list[str] | Literal["all"] = "all"
+    russia: str = Field("RU", description="Actor whose '48 months' are reported.")
+
+
+class ActorDyn(_M):
+    capability: Num
+    growth_m: Num
+    growth_sd_m: Num | None = None
+    verify: Num | None = None
+    credulity: Num | None = None
+    hawk_share: Num | None = None
+
+
+class Cliff(_M):
+    """A believed discontinuity: at ``date`` (+ a per-run shift) the believer's p drops by ``size``."""
+
+    date: dt.date
+    shift_months: Num | None = None
+    size: Num
+
+
+class Belief(_M):
+    """How ``believer`` projects its own win probability p in the dyad."""
+
+    believer: str
+    drift_m: Num | None = None
+    cliff: Cliff | None = None
+
+
+class Support(_M):
+    """Third parties whose capability adds to ``side`` (weight × cohesion or alignment)."""
+
+    side: str
+    actors: list[str]
+    weight: Num
+    via: Literal["cohesion", "alignment"] = "cohesion"
+
+
+class Dyad(_M):
+    id: str
+    a: str
+    b: str
+    exponent: Num
+    kappa: dict[str, Num]
+    phi_base: Num
+    beliefs: list[Belief] = Field(default_factory=list)
+    support: list[Support] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- flashpoints
+class Escalation(_M):
+    rungs: int = Field(5, ge=2, le=12)
+    start_rung: int = Field(1, ge=0)
+    up_m: Num
+    down_m: Num
+    up_pressure: Num
+    down_groups: Num
+
+
+class CrisisBargain(_M):
+    """Risk–return bargaining when the rung is at least ``rung``: P(war) = (c̄ − c_A)/(2c̄)."""
+
+    rung: int = Field(2, ge=0)
+    demander: str
+    c_A: Num
+    c_bar: Num
+    fake_noise: Num
+
+
+class Richardson(_M):
+    k: Num
+    l: Num
+    a: Num
+    b: Num
+    g: Num
+    h: Num
+    g_pressure: Num
+
+
+class Beta(_M):
+    """Hazard coefficients: λ = λ₀ exp(Σ β·x); ``groups`` is the damping θ (enters as −θ·Σa)."""
+
+    forced: Num
+    pressure: Num
+    crisis_pwar: Num
+    moral_hazard: Num
+    rung: Num
+    forces: Num
+    groups: Num
+    agreement: Num
+
+
+class Flashpoint(_M):
+    id: str
+    name: str | None = None
+    local: str
+    adversary: str
+    patron: str | None = None
+    involves: list[str]
+    base_hazard_m: Num
+    background_initiators: dict[str, Num]
+    dyads: list[str] = Field(default_factory=list)
+    hawks: list[str] = Field(default_factory=list)
+    beta: Beta
+    escalation: Escalation
+    crisis: CrisisBargain
+    richardson: Richardson | None = None
+
+
+class Alliance(_M):
+    patron: str
+    protege: str
+    kind: str = "partner"
+    reliability_prior: Num
+    lag_mean_m: Num
+    follows_patron: Num
+    provoke_p0: Num
+    provoke_dp: Num
+    provoke_cost: Num
+
+
+class Follower(_M):
+    """An ally that follows its patron's line with a lag: cohesion moves from ``reliability_prior``
+    toward ``follows_patron`` at rate 1/``lag_mean_m``."""
+
+    patron: str
+    reliability_prior: Num
+    lag_mean_m: Num
+    follows_patron: Num
+
+
+# ---------------------------------------------------------------- negotiation tracks
+class Track(_M):
+    id: str
+    name: str | None = None
+    parties: tuple[str, str]
+    created: dt.date | None = None
+    groups: list[str] = Field(default_factory=list)
+    meet_prob_m: Num
+    eta: Num
+    omega: Num
+    omega_idle: Num
+    demands: dict[str, Num]
+    obstinate: dict[str, Num]
+    rate_m: dict[str, Num]
+    deadline: dt.date | None = None
+    deadline_boost: Num
+    h0: Num
+    gamma: Num
+    holdout: Num
+    phi_max: Num
+    dyads: list[str] = Field(default_factory=list)
+    flashpoints: list[str] = Field(default_factory=list)
+    agreement_phi: Num
+
+
+class StallPolicy(_M):
+    enabled: bool = True
+    actor: str
+    track: str
+    postpone_prob: Num
+    online_only: bool = True
+    new_groups_per_quarter: Num
+    max_groups: int = Field(6, ge=0, le=32)
+    obstinacy_boost: Num
+    patience: Num
+
+
+class SeesawPolicy(_M):
+    enabled: bool = True
+    actor: str
+    targets: tuple[str, str]
+    period_months: Num
+    offer_s: Num
+    courting_gain: Num
+
+
+class LeakPolicy(_M):
+    sender: str
+    receiver: str
+    about: str
+    claim: Literal["dealing", "loyal"] = "dealing"
+    rate_m: Num
+    fake_share: Num
+
+
+class AllyPressure(_M):
+    patron: str
+    protege: str
+    request_rate_m: Num
+    q_gain: Num
+
+
+class Policies(_M):
+    stall: StallPolicy | None = None
+    seesaw: SeesawPolicy | None = None
+    leaks: list[LeakPolicy] = Field(default_factory=list)
+    ally_pressure: list[AllyPressure] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- triangle / information
+class StagHunt(_M):
+    R: Num
+    T: Num
+    P: Num
+    S: Num
+
+
+class Triangle(_M):
+    """The US–RU–CN triangle (order: pivot candidate, partner 1, partner 2)."""
+
+    actors: tuple[str, str, str]
+    initial: dict[str, Num]
+    balance_rate: Num
+    stag_hunt: StagHunt
+    belief_prior: Num
+    belief_memory: Num
+    defect_step: Num
+    loyal_recovery: Num
+    true_leak_prob: Num
+    online_verify: Num
+
+
+# ---------------------------------------------------------------- calendar, shocks
+class CalendarEvent(_M):
+    date: dt.date
+    kind: str
+    known_by: dt.date
+    track: str | None = None
+    format: Literal["in_person", "video", "phone", "online"] | None = None
+    flashpoint: str | None = None
+    rung_push: Num | None = None
+    note: str | None = None
+
+
+class Shock(_M):
+    window: tuple[dt.date, dt.date]
+    kind: str
+    known_by: dt.date
+    hazard_mult: dict[str, Num]
+
+
+class Hypothesis(_M):
+    label: str
+    description: str = ""
+    set: dict[str, Any] = Field(default_factory=dict)
+
+
+class CrisisSpec(_M):
+    """The whole crisis description (``Scenario.dynamics``)."""
+
+    engine: Literal["crisis"] = "crisis"
+    settings: Settings
+    actors: dict[str, ActorDyn]
+    dyads: list[Dyad]
+    flashpoints: list[Flashpoint]
+    alliances: list[Alliance] = Field(default_factory=list)
+    followers: dict[str, Follower] = Field(default_factory=dict)
+    tracks: list[Track] = Field(default_factory=list)
+    policies: Policies = Field(default_factory=Policies)
+    triangle: Triangle
+    calendar: list[CalendarEvent] = Field(default_factory=list)
+    shocks: list[Shock] = Field(default_factory=list)
+    hypotheses: dict[str, Hypothesis] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _refs(self) -> "CrisisSpec":
+        errs: list[str] = []
+        actors = set(self.actors)
+        dyads = {d.id for d in self.dyads}
+        fps = {f.id for f in self.flashpoints}
+        tracks = {t.id for t in self.tracks}
+
+        def need(v: str, where: str, pool: set[str], what: str) -> None:
+            if v not in pool:
+                errs.append(f"{where}: unknown {what} {v!r} (known: {', '.join(sorted(pool))})")
+
+        for i, d in enumerate(self.dyads):
+            need(d.a, f"dyads.{i}.a", actors, "actor")
+            need(d.b, f"dyads.{i}.b", actors, "actor")
+            for k in d.kappa:
+                need(k, f"dyads.{i}.kappa", {d.a, d.b}, "dyad member")
+            for j, b in enumerate(d.beliefs):
+                need(b.believer, f"dyads.{i}.beliefs.{j}.believer", {d.a, d.b}, "dyad member")
+            for j, s in enumerate(d.support):
+                need(s.side, f"dyads.{i}.support.{j}.side", {d.a, d.b}, "dyad member")
+                for a in s.actors:
+                    need(a, f"dyads.{i}.support.{j}.actors", actors, "actor")
+        for i, f in enumerate(self.flashpoints):
+            for fld in ("local", "adversary"):
+                need(getattr(f, fld), f"flashpoints.{i}.{fld}", actors, "actor")
+            for d in f.dyads:
+                need(d, f"flashpoints.{i}.dyads", dyads, "dyad")
+            for a in list(f.background_initiators) + f.hawks + f.involves + [f.crisis.demander]:
+                need(a, f"flashpoints.{i}", actors, "actor")
+            if f.escalation.start_rung >= f.escalation.rungs:
+                errs.append(f"flashpoints.{i}.escalation.start_rung: must be below rungs ({f.escalation.rungs})")
+        for i, t in enumerate(self.tracks):
+            for a in t.parties:
+                need(a, f"tracks.{i}.parties", actors, "actor")
+            for dct in ("demands", "obstinate", "rate_m"):
+                if set(getattr(t, dct)) != set(t.parties):
+                    errs.append(f"tracks.{i}.{dct}: needs exactly the parties {list(t.parties)}")
+            for d in t.dyads:
+                need(d, f"tracks.{i}.dyads", dyads, "dyad")
+            for f in t.flashpoints:
+                need(f, f"tracks.{i}.flashpoints", fps, "flashpoint")
+        for i, a in enumerate(self.alliances):
+            need(a.patron, f"alliances.{i}.patron", actors, "actor")
+            need(a.protege, f"alliances.{i}.protege", actors, "actor")
+        for k, a in self.followers.items():
+            need(k, "followers", actors, "actor")
+            need(a.patron, f"followers.{k}.patron", actors, "actor")
+        p = self.policies
+        if p.stall:
+            need(p.stall.actor, "policies.stall.actor", actors, "actor")
+            need(p.stall.track, "policies.stall.track", tracks, "track")
+        if p.seesaw:
+            need(p.seesaw.actor, "policies.seesaw.actor", actors, "actor")
+        for i, lk in enumerate(p.leaks):
+            for fld in ("sender", "receiver", "about"):
+                need(getattr(lk, fld), f"policies.leaks.{i}.{fld}", actors, "actor")
+        for i, ap in enumerate(p.ally_pressure):
+            need(ap.patron, f"policies.ally_pressure.{i}.patron", actors, "actor")
+            need(ap.protege, f"policies.ally_pressure.{i}.protege", actors, "actor")
+        for a in self.triangle.actors:
+            need(a, "triangle.actors", actors, "actor")
+        for i, e in enumerate(self.calendar):
+            if e.track is not None:
+                need(e.track, f"calendar.{i}.track", tracks, "track")
+            if e.flashpoint is not None:
+                need(e.flashpoint, f"calendar.{i}.flashpoint", fps, "flashpoint")
+        for i, s in enumerate(self.shocks):
+            for f in s.hazard_mult:
+                need(f, f"shocks.{i}.hazard_mult", fps, "flashpoint")
+        ia = self.settings.initiators_allowed
+        if ia != "all":
+            for a in ia:
+                need(a, "settings.initiators_allowed", actors, "actor")
+        if errs:
+            raise ValueError("; ".join(errs))
+        return self
+
+    def num_items(self) -> list[tuple[str, Num]]:
+        """Every annotated number with its dotted path (for reports and audits)."""
+        out: list[tuple[str, Num]] = []
+
+        def walk(obj: Any, path: str) -> None:
+            if isinstance(obj, Num):
+                out.append((path, obj))
+            elif isinstance(obj, BaseModel):
+                for name in type(obj).model_fields:
+                    if name == "hypotheses":
+                        continue
+                    walk(getattr(obj, name), f"{path}.{name}" if path else name)
+            elif isinstance(obj, dict):
+                for k, v in obj.items():
+                    walk(v, f"{path}.{k}")
+            elif isinstance(obj, (list, tuple)):
+                for i, v in enumerate(obj):
+                    key = getattr(v, "id", None)
+                    walk(v, f"{path}[{key}]" if key else f"{path}.{i}")
+
+        walk(self, "")
+        return out
+
+
+# ---------------------------------------------------------------- patches (hypotheses)
+_SEG = re.compile(r"([^.\[\]]+)|\[([^\]]+)\]")
+
+
+def _segments(path: str) -> list[str | tuple[str]]:
+    segs: list[str | tuple[str]] = []
+    for m in _SEG.finditer(path):
+        if m.group(1) is not None:
+            segs.append(m.group(1))
+        else:
+            segs.append((m.group(2),))
+    return segs
+
+
+def _tree_copy(obj: Any) -> Any:
+    """Copy dicts and lists without sharing (YAML anchors/aliases become independent copies)."""
+    if isinstance(obj, dict):
+        return {k: _tree_copy(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_tree_copy(v) for v in obj]
+    return obj
+
+
+def apply_patch(doc: dict[str, Any], updates: dict[str, Any], *, where: str) -> dict[str, Any]:
+    """Return a copy of ``doc`` with each ``dotted.path[id].key: value`` of ``updates`` set.
+
+    ``[ID]`` selects the element of a list whose ``id`` equals ``ID``; a plain integer
+    segment indexes a list. Unknown paths raise :class:`InputError` naming ``where``.
+    """
+    out = _tree_copy(doc)
+    problems: list[Problem] = []
+    for path, value in updates.items():
+        node: Any = out
+        segs = _segments(path)
+        ok = bool(segs)
+        for i, seg in enumerate(segs):
+            last = i == len(segs) - 1
+            key: Any
+            if isinstance(seg, tuple):
+                if not isinstance(node, list):
+                    ok = False
+                    break
+                idx = [j for j, el in enumerate(node) if isinstance(el, dict) and str(el.get("id")) == seg[0]]
+                if not idx:
+                    ok = False
+                    break
+                key = idx[0]
+            elif isinstance(node, list):
+                if not seg.isdigit() or int(seg) >= len(node):
+                    ok = False
+                    break
+                key = int(seg)
+            elif isinstance(node, dict):
+                key = seg
+                if key not in node and not last:
+                    node[key] = {}
+            else:
+                ok = False
+                break
+            if last:
+                if isinstance(node, dict) and isinstance(node.get(key), dict) and "value" in node[key] \
+                        and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    # a bare number replacing an annotated one: keep it annotated as a hypothesis assumption
+                    node[key] = {"value": float(value), "assumption": {"range": [float(value), float(value)],
+                                                                       "note": f"set by {where}"}}
+                else:
+                    node[key] = _tree_copy(value)
+            else:
+                node = node[key]
+        if not ok:
+            problems.append(Problem(f"{where}: path {path!r} does not exist in the scenario dynamics",
+                                    column=path, value=value, expected="a path such as flashpoints[UA].base_hazard_m"))
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def load_spec(dynamics: dict[str, Any] | None, *, file: str | None = None,
+              hypothesis: str | None = None, extra: dict[str, Any] | None = None) -> CrisisSpec:
+    """Validate ``dynamics`` (optionally patched by a named hypothesis and ``extra`` paths).
+
+    Raises :class:`InputError` with one problem per validation error, located by path.
+    """
+    if not dynamics:
+        raise InputError(Problem("the scenario has no `dynamics:` block for the crisis engine", file=file,
+                                 column="dynamics", expected="a crisis dynamics mapping (see docs/crisis.md)"))
+    doc = _tree_copy(dict(dynamics))
+    allow_bare = False
+    if hypothesis is not None:
+        hyps = doc.get("hypotheses") or {}
+        if hypothesis not in hyps:
+            raise InputError(Problem(f"unknown hypothesis {hypothesis!r}", file=file, column="hypotheses",
+                                     value=hypothesis, expected=", ".join(sorted(hyps)) or "a declared hypothesis"))
+        doc = apply_patch(doc, (hyps[hypothesis] or {}).get("set", {}), where=f"hypothesis {hypothesis!r}")
+        allow_bare = True
+    if extra:
+        doc = apply_patch(doc, extra, where="--set")
+        allow_bare = True
+    try:
+        return CrisisSpec.model_validate(doc, context={"allow_bare": allow_bare,
+                                                       "bare_note": f"hypothesis {hypothesis}"})
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            path = ".".join(str(x) for x in ("dynamics",) + tuple(e["loc"]))
+            msg = e["msg"].removeprefix("Value error, ")
+            val = e.get("input")
+            if isinstance(val, (dict, list)):
+                val = None
+            if hypothesis:
+                msg = f"(hypothesis {hypothesis!r}) {msg}"
+            problems.append(Problem(msg, file=file, column=path, value=val))
+        raise InputError(problems) from None
+
+
+# ---------------------------------------------------------------- calibration
+def _calibration() -> dict[str, Any] | None:
+    import json
+
+    if not CALIBRATION_PATH.exists():
+        return None
+    try:
+        return json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _lookup(d: Any, key: str) -> float | None:
+    for part in key.split("."):
+        if isinstance(d, dict) and part in d:
+            d = d[part]
+        else:
+            return None
+    if isinstance(d, dict) and "value" in d:
+        d = d["value"]
+    return float(d) if isinstance(d, (int, float)) and not isinstance(d, bool) else None
+
+
+def resolve(num: Num, notes: list[str] | None = None, path: str = "") -> float:
+    """The number to use: the calibrated value when available, else ``value``."""
+    if num.calibrated:
+        cal = _calibration()
+        v = _lookup(cal, num.calibrated) if cal else None
+        if v is not None:
+            return v
+        if notes is not None:
+            notes.append(f"{path}: calibration key {num.calibrated!r} not available, used {num.value:g}")
+    return num.value
