@@ -71,6 +71,7 @@ class Entry:
     unit: str = "issue"  # issue | proposal
     seed: int | None = 0
     description: str = ""
+    drop_zero_salience: bool = False  # leave out stances with salience 0 (models that need s > 0)
 
 
 def default_entries(models: Iterable[str] | None = None) -> list[Entry]:
@@ -106,9 +107,19 @@ def default_entries(models: Iterable[str] | None = None) -> list[Entry]:
         elif spec.variants:
             for v in spec.variants:
                 out.append(Entry(f"{m}:{v}", m, variant=v))
+        elif m == "smp":
+            out.append(Entry("smp", m, drop_zero_salience=True,
+                             description="zero-salience stances left out (smp needs s > 0)"))
         else:
             out.append(Entry(m, m))
     return out
+
+
+def _positive_salience(scn: Scenario) -> Scenario:
+    """The scenario without zero-salience stances (and without actors left with none)."""
+    st = [s for s in scn.stances if s.salience > 0]
+    used = {s.actor for s in st}
+    return scn.model_copy(update={"stances": st, "actors": [a for a in scn.actors if a.id in used]})
 
 
 # ------------------------------------------------------------------ statistics
@@ -153,7 +164,7 @@ def _run_entry(entry: Entry, issues: list[Scenario], proposals: list[Scenario] |
 
     forecasts: dict[str, float] = {}
     failures: dict[str, str] = {}
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: the budget does not depend on other load on the machine
     units = proposals if entry.unit == "proposal" else issues
     assert units is not None
     consecutive = 0
@@ -161,11 +172,13 @@ def _run_entry(entry: Entry, issues: list[Scenario], proposals: list[Scenario] |
         ids = [i.id for i in scn.issues if i.id in keep]
         if not ids:
             continue
-        if time_budget is not None and time.perf_counter() - t0 > time_budget:
+        if time_budget is not None and time.process_time() - t0 > time_budget:
             for i in ids:
-                failures[i] = f"time budget of {time_budget:g} s exhausted"
+                failures[i] = f"CPU time budget of {time_budget:g} s exhausted"
             continue
         try:
+            if entry.drop_zero_salience:
+                scn = _positive_salience(scn)
             res = run_model(scn, entry.model, variant=entry.variant, params=dict(entry.params), seed=entry.seed)
             consecutive = 0
         except Exception as exc:  # a model under development may fail anywhere: report, go on
@@ -187,7 +200,25 @@ def _run_entry(entry: Entry, issues: list[Scenario], proposals: list[Scenario] |
                 failures[i] = str((ir.extra or {}).get("reason", "no forecast")) if ir is not None else "no forecast"
             else:
                 forecasts[i] = float(f)
-    return forecasts, failures, time.perf_counter() - t0
+    return forecasts, failures, time.process_time() - t0
+
+
+_SCEN_CACHE: dict[tuple[str, str, str, str], list[Scenario]] = {}
+
+
+def _scenarios(path: str | Path, weights: str, unit: str, council: Any) -> list[Scenario]:
+    key = (str(path), str(council), weights, unit)
+    if key not in _SCEN_CACHE:
+        w = council if weights == "council" else weights
+        _SCEN_CACHE[key] = (load_deu_proposals if unit == "proposal" else load_deu)(path, weights=w)
+    return _SCEN_CACHE[key]
+
+
+def _entry_job(path: str | Path, council: Any, entry: Entry, keep: set[str],
+               time_budget: float | None) -> tuple[dict[str, float], dict[str, str], float]:
+    issues = _scenarios(path, entry.weights, "issue", council) if entry.unit == "issue" else []
+    props = _scenarios(path, entry.weights, "proposal", council) if entry.unit == "proposal" else None
+    return _run_entry(entry, issues, props, keep, time_budget)
 
 
 def run_tournament(
@@ -197,8 +228,9 @@ def run_tournament(
     weights_file: str | Path | None = None,
     n_boot: int = 2000,
     seed: int = 0,
-    time_budget: float | None = 30.0,
+    time_budget: float | None = 15.0,
     issue_filter: Iterable[str] | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Score every entry on every scoreable issue of a DEU file.
 
@@ -217,6 +249,8 @@ def run_tournament(
         Seconds allowed per entry; issues not reached are reported as failures.
     issue_filter
         Score only these issue ids (e.g. one side of a split).
+    jobs
+        Entries run in this many worker processes (results do not depend on it).
 
     Returns
     -------
@@ -226,16 +260,7 @@ def run_tournament(
     """
     entries = entries if entries is not None else default_entries()
     council = weights_file if weights_file is not None else "council"
-    cache: dict[tuple[str, str], list[Scenario]] = {}
-
-    def scen(weights: str, unit: str) -> list[Scenario]:
-        key = (weights, unit)
-        if key not in cache:
-            w = council if weights == "council" else weights
-            cache[key] = (load_deu_proposals if unit == "proposal" else load_deu)(path, weights=w)
-        return cache[key]
-
-    base = scen("council", "issue")
+    base = _scenarios(path, "council", "issue", council)
     only = set(issue_filter) if issue_filter is not None else None
     scored = [s for s in base if scoreable(s) and (only is None or s.name in only)]
     keep = {s.name for s in scored}
@@ -245,10 +270,15 @@ def run_tournament(
     order = [s.name for s in scored]
 
     results: dict[str, dict[str, Any]] = {}
-    for e in entries:
-        issues = scen(e.weights, "issue") if e.unit == "issue" else None
-        props = scen(e.weights, "proposal") if e.unit == "proposal" else None
-        fc, fail, secs = _run_entry(e, issues or [], props, keep, time_budget)
+    if jobs > 1 and len(entries) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as ex:
+            futs = [ex.submit(_entry_job, path, council, e, keep, time_budget) for e in entries]
+            outs = [f.result() for f in futs]
+    else:
+        outs = [_entry_job(path, council, e, keep, time_budget) for e in entries]
+    for e, (fc, fail, secs) in zip(entries, outs):
         results[e.name] = {"entry": e, "forecasts": fc, "failures": fail, "seconds": secs}
 
     ref = results.get(REFERENCE)

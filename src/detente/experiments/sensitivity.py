@@ -1,0 +1,177 @@
+"""Global sensitivity analysis of a model's forecasts with SALib (Sobol and Morris), plus
+one-at-a-time tornado data.
+
+The sample comes from the sweep machinery (design ``sobol`` or ``morris``), so it is
+chunked, stored and resumable like any sweep; the analysis reads the stored forecasts.
+
+References
+----------
+.. [1] Sobol', I. M. (2001). "Global sensitivity indices for nonlinear mathematical models
+   and their Monte Carlo estimates." *Mathematics and Computers in Simulation* 55.
+.. [2] Saltelli, A. et al. (2010). "Variance based sensitivity analysis of model output."
+   *Computer Physics Communications* 181(2).
+.. [3] Morris, M. D. (1991). "Factorial sampling plans for preliminary computational
+   experiments." *Technometrics* 33(2); Campolongo, Cariboni & Saltelli (2007) for mu*.
+.. [4] Herman, J. & Usher, W. (2017). "SALib: an open-source Python library for
+   sensitivity analysis." *JOSS* 2(9).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from detente.errors import InputError, Problem
+from detente.experiments.distributions import ScenarioArrays, expand_factors
+from detente.experiments.runner import SweepResult, run_sweep
+from detente.experiments.sweep import SweepSpec, apply_design, _scenario_from, _prepared
+
+__all__ = ["SensitivityResult", "run_sensitivity", "tornado"]
+
+
+@dataclass
+class SensitivityResult:
+    """Indices per issue and factor, with confidence intervals, and tornado data.
+
+    ``indices[issue]`` is a list of rows: Sobol ``{"factor", "S1", "S1_conf", "ST", "ST_conf"}``
+    or Morris ``{"factor", "mu", "mu_star", "mu_star_conf", "sigma"}``. ``tornado[issue]``
+    rows are ``{"factor", "low", "high", "output_low", "output_high", "swing"}`` sorted by
+    swing, with ``baseline[issue]`` the forecast with every factor at its median.
+    """
+
+    method: str
+    run_id: str
+    n_runs: int
+    factors: list[str]
+    indices: dict[str, list[dict[str, float]]]
+    tornado: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    baseline: dict[str, float] = field(default_factory=dict)
+    confidence_level: float = 0.95
+
+    def to_df(self):
+        import pandas as pd
+
+        return pd.DataFrame([{"issue": i, **row} for i, rows in self.indices.items() for row in rows])
+
+    def to_json_dict(self) -> dict[str, Any]:
+        def clean(x):
+            if isinstance(x, dict):
+                return {k: clean(v) for k, v in x.items()}
+            if isinstance(x, list):
+                return [clean(v) for v in x]
+            if isinstance(x, (float, np.floating)):
+                return None if not np.isfinite(x) else float(x)
+            return x
+
+        return clean({"method": self.method, "run_id": self.run_id, "runs": self.n_runs, "factors": self.factors,
+                      "confidence_level": self.confidence_level, "indices": self.indices, "tornado": self.tornado,
+                      "baseline": self.baseline})
+
+    def plot(self, issue: str | None = None):
+        """Tornado chart (bars from output at factor low to high) for one issue."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        issue = issue or next(iter(self.tornado or self.indices))
+        rows = list(reversed(self.tornado.get(issue, [])))
+        fig, ax = plt.subplots(figsize=(6, 0.4 * max(3, len(rows)) + 1))
+        base = self.baseline.get(issue, 0.0)
+        for k, r in enumerate(rows):
+            lo, hi = sorted((r["output_low"], r["output_high"]))
+            ax.barh(k, hi - lo, left=lo, color="#3465a4")
+        ax.axvline(base, color="black", lw=1)
+        ax.set_yticks(range(len(rows)), [r["factor"] for r in rows])
+        ax.set_xlabel(f"forecast on {issue}")
+        ax.set_title(f"Tornado ({self.method} study {self.run_id[:10]})")
+        fig.tight_layout()
+        return fig
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>{self.method}</b> sensitivity, {self.n_runs} runs</p>" + self.to_df().to_html(index=False, float_format=lambda x: f"{x:.4g}")
+
+
+def tornado(spec: SweepSpec, scenario: Any, *, low_q: float = 0.05, high_q: float = 0.95) -> tuple[dict[str, float], dict[str, list[dict[str, Any]]]]:
+    """One-at-a-time swings: each design column at its ``low_q`` and ``high_q`` quantile,
+    the others at their medians. Returns (baseline per issue, rows per issue)."""
+    spec_n, scn, base, cols, mspec, params = _prepared(spec.model_dump_json(), scenario.model_dump_json())
+    dists = [spec.factors[c.factor].dist for c in cols]
+    med = np.array([d.median() for d in dists])
+    rows = [med]
+    for j, d in enumerate(dists):
+        for q in (low_q, high_q):
+            v = med.copy()
+            v[j] = float(d.ppf(np.array([q]))[0])
+            rows.append(v)
+    V = np.vstack(rows)
+    pert = apply_design(base, spec.factors, cols, V)
+    from detente.models.registry import make_params
+
+    outs = []
+    for r in range(V.shape[0]):
+        p = params if not pert.params[r] else make_params(mspec, params, **pert.params[r])
+        res = mspec.run(_scenario_from(scn, base, pert, r), p, rng=np.random.default_rng(spec.seed))
+        outs.append({k: ir.forecast for k, ir in res.issues.items()})
+    baseline = {k: float(v) if v is not None else float("nan") for k, v in outs[0].items()}
+    table: dict[str, list[dict[str, Any]]] = {}
+    for iss in baseline:
+        t = []
+        for j, c in enumerate(cols):
+            lo, hi = outs[1 + 2 * j][iss], outs[2 + 2 * j][iss]
+            t.append({"factor": c.label, "low": float(V[1 + 2 * j, j]), "high": float(V[2 + 2 * j, j]),
+                      "output_low": lo, "output_high": hi,
+                      "swing": abs((hi if hi is not None else np.nan) - (lo if lo is not None else np.nan))})
+        table[iss] = sorted(t, key=lambda r: -r["swing"] if np.isfinite(r["swing"]) else 0)
+    return baseline, table
+
+
+def run_sensitivity(spec: SweepSpec, *, method: Literal["sobol", "morris"] = "sobol", n: int | None = None,
+                    store: Any = None, executor: Any = None, progress=None, confidence_level: float = 0.95,
+                    with_tornado: bool = True) -> SensitivityResult:
+    """Sample with SALib, run the model over the sample (a stored sweep), analyse per issue.
+
+    Parameters
+    ----------
+    spec
+        A sweep spec; its design is replaced by a ``sobol``/``morris`` design of ``n`` base
+        samples / trajectories (``n`` defaults to the spec's ``design.n`` or 256 / 20).
+    """
+    if not spec.factors:
+        raise InputError(Problem("a sensitivity analysis needs at least one factor", column="factors"))
+    d = spec.design
+    n = n or (d.n if d.kind == method and d.n else (256 if method == "sobol" else 20))
+    design = d.model_copy(update={"kind": method, "n": n, "runs": None})
+    spec = spec.model_copy(update={"design": design, "trace": "summary"})
+    res: SweepResult = run_sweep(spec, store=store, executor=executor, progress=progress)
+    df = res.to_df(forecasts_only=True)
+    scn = res.store.scenario(res.run_id)
+    base = ScenarioArrays.from_scenario(scn)
+    cols = expand_factors(spec.factors, base)
+    labels = [c.label for c in cols]
+    problem = {"num_vars": len(labels), "names": labels, "bounds": [[0.0, 1.0]] * len(labels)}
+    indices: dict[str, list[dict[str, float]]] = {}
+    for iss, g in df.groupby("issue", sort=True):
+        g = g.sort_values("run")
+        Y = g["value"].to_numpy(dtype=float)
+        if method == "sobol":
+            from SALib.analyze import sobol
+
+            r = sobol.analyze(problem, Y, calc_second_order=design.second_order, conf_level=confidence_level,
+                              seed=spec.seed, print_to_console=False)
+            indices[str(iss)] = [{"factor": labels[j], "S1": float(r["S1"][j]), "S1_conf": float(r["S1_conf"][j]),
+                                  "ST": float(r["ST"][j]), "ST_conf": float(r["ST_conf"][j])} for j in range(len(labels))]
+        else:
+            from SALib.analyze import morris
+            from SALib.sample import morris as morris_sample
+
+            X = morris_sample.sample(problem, n, num_levels=design.morris_levels, seed=spec.seed)
+            r = morris.analyze(problem, X, Y, conf_level=confidence_level, num_levels=design.morris_levels,
+                               seed=spec.seed, print_to_console=False)
+            indices[str(iss)] = [{"factor": labels[j], "mu": float(r["mu"][j]), "mu_star": float(r["mu_star"][j]),
+                                  "mu_star_conf": float(r["mu_star_conf"][j]), "sigma": float(r["sigma"][j])}
+                                 for j in range(len(labels))]
+    baseline, torn = tornado(spec, scn) if with_tornado else ({}, {})
+    return SensitivityResult(method, res.run_id, res.n_runs, labels, indices, torn, baseline, confidence_level)
