@@ -284,3 +284,23 @@ def test_two_store_objects_share_catalogue(tmp_path, scn):
     rid = a.save(detente.forecast(scn, "nbs"))
     assert b.get(rid) == a.get(rid)
     assert os.path.exists(tmp_path / "s" / "catalog.sqlite")
+
+
+def test_concurrent_saves_from_threads(tmp_path, scn):
+    from concurrent.futures import ThreadPoolExecutor
+
+    res = detente.forecast(scn, "compromise")
+    root = tmp_path / "c"
+    Store(root)
+
+    def save(seed):
+        return Store(root).save(res.with_seed(seed % 6))  # duplicates on purpose
+
+    with ThreadPoolExecutor(8) as ex:
+        ids = list(ex.map(save, range(24)))
+    assert len(set(ids)) == 6 and Store(root).count() == 6
+
+
+def test_query_on_empty_store(store):
+    df = store.query("SELECT count(*) AS n FROM runs")
+    assert df["n"][0] == 0
