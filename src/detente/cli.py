@@ -450,30 +450,6 @@ def _register_extensions() -> None:
 _register_extensions()
 
 
-@app.command("serve")
-def serve_cmd(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; loopback unless you say otherwise."),
-    port: int = typer.Option(8765, "--port", min=1, max=65535, help="TCP port."),
-    library: Optional[Path] = typer.Option(None, "--library", help="Directory of the user's scenario files."),
-    store_root: Optional[Path] = typer.Option(None, "--store", help="Run store directory."),
-    upload_limit_mb: float = typer.Option(5.0, "--upload-limit-mb", min=0.01, help="Largest accepted upload."),
-) -> None:
-    """Start the local web UI (FastAPI) on http://HOST:PORT."""
-    try:
-        import uvicorn
-
-        from detente.web.app import WebConfig, _default_library, create_app
-    except ImportError as exc:  # the `web` extra is missing
-        err.print(f"[bold red]the web UI needs the `web` extra[/]: pip install 'detente[web]' ({exc})")
-        raise typer.Exit(EXIT_FAILED)
-    cfg = WebConfig(library_dir=library or _default_library(), store_root=store_root,
-                    upload_limit=int(upload_limit_mb * 1024 * 1024))
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        err.print(f"[yellow]warning[/]: serving on {host}; anyone who can reach it can run models and upload files")
-    out.print(f"detente UI on http://{host}:{port}/ (library {cfg.library_dir})")
-    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning")
-
-
 benchmark_app = typer.Typer(help="Benchmarks of the models against observed outcomes.", no_args_is_help=True)
 app.add_typer(benchmark_app, name="benchmark")
 
