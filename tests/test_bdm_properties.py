@@ -253,7 +253,8 @@ def test_json_contract_shape():
     assert abs(iss["forecast"] - 9.610859134120188) < 1e-9
     r1 = iss["rounds"][1]
     assert {"positions", "median", "mean", "risk_exponents", "events", "eu", "weighted_median"} <= set(r1)
-    assert any("Luxembourg loses a confrontation to Belgium and moves to 7.0" in s for s in d["extra"]["explain"])
+    from detente.models.bdm import explain
+    assert any("Luxembourg loses a confrontation to Belgium and moves to 7.0" in s for s in explain(res))
 
 
 def test_unknown_parameter_rejected():

@@ -60,7 +60,7 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Optional
 
 import numpy as np
@@ -921,10 +921,8 @@ def run(scenario, params: BDMParams, *, rng: np.random.Generator, resolver: Conf
         for wmsg in res.extra.get("warnings", []):
             notes.append(f"issue {iss.id}: {wmsg}")
         issues[iss.id] = res
-    extra = {"options": resolved_options(params), "explain": None}
-    result = RunResult.build(model="bdm", scenario=scenario, params=params, issues=issues,
-                             variant=params.variant, notes=notes, extra=extra)
-    return replace(result, extra={**result.extra, "explain": explain(result)})
+    return RunResult.build(model="bdm", scenario=scenario, params=params, issues=issues,
+                           variant=params.variant, notes=notes, extra={"options": resolved_options(params)})
 
 
 def _fmt(x: float) -> str:
@@ -992,4 +990,5 @@ SPEC = ModelSpec(
     stochastic=True,
     variants=("detente", "scholz2011", "masad2014", "masad2016"),
     citation="Bueno de Mesquita (1994, 2002); Scholz, Calbert & Smith (2011), JTP 23(4); Masad (2014, 2016)",
+    extra={"explain": explain},
 )
