@@ -225,3 +225,12 @@ def test_corrected_bargain_variants_run():
         res = smp.run(scn, smp.SMPParams(bargn_model=bm))
         assert res.params["bargn_model"] == bm
         assert 3 <= res.extra["num_states"] <= 101
+
+
+def test_formats_ktab_csv_reader_gives_c01():
+    """The formats layer's KTAB CSV reader feeds the model the same numbers (C01)."""
+    pytest.importorskip("detente.formats.ktab_csv")
+    from detente.formats import load
+
+    res = run_model(load(FIX / "dummyData_3Dim.csv"), "smp")
+    check_against(res, json.loads((FIX / "C01_d3_default.json").read_text()))
