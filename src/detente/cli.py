@@ -275,27 +275,49 @@ def schema_cmd() -> None:
 @app.command("demo")
 def demo_cmd(
     out_dir: Path = typer.Option(Path("reports"), "--out", help="Directory for the report."),
+    runs: int = typer.Option(2000, "--runs", min=1, help="Monte-Carlo runs per hypothesis."),
 ) -> None:
-    """Run the bundled flagship example and write its report (what `make run` does)."""
-    from detente import examples
-    from detente.models.registry import run_model
+    """Run the flagship crisis scenario `seesaw-2021` and write its report (what `make run` does)."""
+    _crisis_run("seesaw-2021", hypothesis=[], runs=runs, seed=None, as_json=False, out_dir=out_dir,
+                sets=[], counterfactual_runs=min(runs, 1000))
+
+
+def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: Optional[int], as_json: bool,
+                out_dir: Optional[Path], sets: list[str], counterfactual_runs: Optional[int] = None) -> None:
+    from detente.report.crisis_cli import crisis_run
 
     def go():
-        scn = examples.load("ec_emission")
-        return scn, {m: run_model(scn, m) for m in ("compromise", "median", "nbs")}
+        return crisis_run(name, hypotheses=hypothesis, runs=runs, seed=seed, out_dir=None if as_json else out_dir,
+                          sets=sets, cf_runs=counterfactual_runs)
 
-    scn, results = guarded(go)
-    iss = scn.issues[0]
-    t = Table("model", "forecast", title=f"{scn.name}: {iss.label} ({iss.lower:g}–{iss.upper:g})")
-    for m, r in results.items():
-        t.add_row(m, f"{r.forecast(iss.id):.6g}")
+    obj, rep = guarded(go, as_json=as_json)
+    if as_json:
+        print_json(obj)
+        return
+    t = Table("hypothesis", "P(war by 2022-02-28)", "P(war, 48 m)", "P(no RU war, 48 m)", "RU months of peace",
+              "Brier", "log score", "P(record)", "verdict", title=f"{obj['scenario']}: {obj['runs']} runs, seed {obj['seed']}")
+    for h, b in obj["hypotheses"].items():
+        bt = b["backtest"]
+        t.add_row(h, f"{b['p_war_by'].get('2022-02-28', float('nan')):.3f}", f"{list(b['p_war_by'].values())[-1]:.3f}",
+                  f"{b['p_no_war_ru_48']:.3f}", f"{b['months_of_peace_ru_48']:.1f}", f"{bt['brier']:.3f}",
+                  f"{bt['log_score']:.3f}", f"{bt['p_record']:.4f}", "rejected" if bt["rejected"] else "-")
     out.print(t)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rep = out_dir / f"{scn.name}.md"
-    lines = [f"# {scn.name}", "", scn.description or "", "", "| model | forecast |", "|---|---:|"]
-    lines += [f"| {m} | {r.forecast(iss.id):.6g} |" for m, r in results.items()]
-    rep.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out.print(f"report written to {rep.resolve()}")
+    if rep is not None:
+        out.print(f"report written to {rep.resolve()}")
+
+
+@app.command("run")
+def run_cmd(
+    scenario: str = typer.Argument(..., help="Bundled crisis scenario name (e.g. seesaw-2021) or a scenario file."),
+    hypothesis: list[str] = typer.Option([], "--hypothesis", "-H", help="Hypothesis name or YAML file (repeatable); default: all."),
+    runs: Optional[int] = typer.Option(None, "--runs", "-n", min=1, help="Monte-Carlo runs per hypothesis."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Root random seed."),
+    sets: list[str] = typer.Option([], "--set", help="Override PATH=VALUE in the dynamics (JSON value), repeatable."),
+    out_dir: Path = typer.Option(Path("reports"), "--out", help="Directory for the report."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see docs/json-contract.md)."),
+) -> None:
+    """Run a crisis scenario's hypotheses, back-test them and write a report."""
+    _crisis_run(scenario, hypothesis=hypothesis, runs=runs, seed=seed, as_json=as_json, out_dir=out_dir, sets=sets)
 
 
 # --------------------------------------------------------------------------- runs
@@ -478,18 +500,24 @@ def benchmark_deu_cmd(
     res = guarded(go, as_json=as_json)
     if figure is not None:
         leaderboard_figure(res, figure)
-    # NOTE (bdm developer): the lines below were rebuilt after this uncommitted hunk was
-    # accidentally overwritten; the lines above are verbatim. Owner: please check this ending.
     if as_json:
         print_json(to_json_contract(res))
         return
-    t = Table("model", "MAE", "RMSE", "n", "95% CI vs compromise", title=f"DEU benchmark ({res['n_issues']} issues)")
+    t = Table("model", "n", "MAE", "RMSE", "MedAE", "Δ vs compromise [95% CI]", "DEU I", "DEU II", "DEU III", "CPU s",
+              title=f"DEU tournament: {file.name}, {res['n_issues']} scoreable issues")
+    f2 = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
     for r in leaderboard_rows(res):
         ci = r.get("ci_vs_compromise")
-        fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
-        t.add_row(r["name"], fmt(r.get("mae")), fmt(r.get("rmse")), str(r.get("n", "-")),
-                  "-" if not ci or None in ci else f"[{ci[0]:.2f}, {ci[1]:.2f}]")
-    out.print(t)
+        d = r.get("diff_vs_compromise")
+        cis = "-" if d is None or not ci or None in ci else f"{d:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]"
+        wv = r["by"]["wave"]
+        t.add_row(r["name"], str(r["n"]), f2(r["mae"]), f2(r["rmse"]), f2(r["medae"]), cis,
+                  *(f2(wv.get(w, {}).get("mae")) for w in ("DEU I", "DEU II", "DEU III")), f"{r['seconds']:.1f}")
+    Console(highlight=False, width=max(out.width, 150)).print(t)
+    for r in leaderboard_rows(res):
+        if r["n_failed"]:
+            out.print(f"{r['name']}: no forecast on {r['n_failed']} issue(s): {'; '.join(r['failure_reasons'][:2])}",
+                      markup=False)
     if figure is not None:
         out.print(f"figure written to {figure}")
 

@@ -1,0 +1,90 @@
+"""DEU tournament, procedural model, frozen candidate and the benchmark CLI (fast: fixture only)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from detente.cli import app
+from detente.experiments.deu_benchmark import Entry, bootstrap_ci, default_entries, fit_lad, run_tournament
+from detente.formats.deu import load_deu
+from detente.models.deu_candidate import FROZEN, SPEC_COLUMNS
+from detente.models.registry import names, run_model
+
+FAST = ["compromise", "median", "nbs", "procedural", "deu_candidate"]
+
+
+@pytest.fixture
+def sample(fixtures):
+    return fixtures / "deu" / "deu_sample.csv"
+
+
+def test_tournament_on_fixture(sample):
+    res = run_tournament(sample, entries=default_entries(FAST), n_boot=200)
+    assert res["n_issues"] == 10
+    m = res["models"]
+    assert {"compromise", "compromise:equal", "compromise:shapley", "mean", "median", "median:council", "nbs",
+            "procedural:codecision", "procedural:setter", "deu_candidate"} <= set(m)
+    assert m["compromise"]["ci_vs_compromise"] == [0.0, 0.0]
+    for v in m.values():
+        assert v["n"] == 10 and len(v["forecasts"]) == 10
+        errs = [abs(v["forecasts"][i] - res["outcomes"][i]) for i in v["forecasts"]]
+        assert v["mae"] == pytest.approx(np.mean(errs))
+        assert set(v["by"]) == {"wave", "proc", "counvte"}
+
+
+def test_failing_model_is_reported_not_fatal(sample):
+    bad = Entry("broken", "compromise", params={"weights": "nonsense"})
+    res = run_tournament(sample, entries=[Entry("compromise", "compromise"), bad], n_boot=100)
+    assert res["models"]["broken"]["n"] == 0 and res["models"]["broken"]["n_failed"] == 10
+    assert res["models"]["broken"]["failure_reasons"]
+
+
+def test_registry_and_candidate_frozen():
+    assert {"procedural", "deu_candidate"} <= set(names())
+    assert FROZEN["spec"] in SPEC_COLUMNS and len(FROZEN["coef"]) == len(SPEC_COLUMNS[FROZEN["spec"]])
+
+
+def test_procedural_unanimity_keeps_status_quo(sample):
+    s = load_deu(sample)[0]
+    # everyone at 100 except one member at the status quo 0 -> under unanimity nothing moves
+    st = [x.model_copy(update={"position": 100.0}) if x.actor != "DE" else x.model_copy(update={"position": 0.0})
+          for x in s.stances]
+    iss = s.issues[0].model_copy(update={"decision_rule": "unanimity", "status_quo": 0.0})
+    u = s.model_copy(update={"stances": st, "issues": [iss]})
+    assert run_model(u, "procedural", variant="setter").forecast() == 0.0
+    q = u.model_copy(update={"issues": [iss.model_copy(update={"decision_rule": "qmv"})]})
+    assert run_model(q, "procedural", variant="setter").forecast() == 100.0
+
+
+def test_bootstrap_and_lad():
+    lo, hi = bootstrap_ci([2.0, 3.0, 4.0, 5.0], [1.0, 1.0, 1.0, 1.0], n_boot=500, seed=1)
+    assert 1.0 <= lo <= hi <= 4.0
+    lo, hi = bootstrap_ci([2.0, 3.0], [1.0, 1.0], n_boot=500, seed=1, clusters=["a", "b"])
+    assert 1.0 <= lo <= hi <= 2.0
+    X = np.c_[np.ones(7), np.arange(7.0)]
+    y = 1 + 2 * np.arange(7.0)
+    y[3] += 50  # an outlier does not move a LAD fit
+    assert fit_lad(X, y) == pytest.approx([1.0, 2.0], abs=1e-8)
+
+
+def test_cli_json(sample):
+    r = CliRunner().invoke(app, ["benchmark", "deu", str(sample), "--json", "--models", "compromise,median",
+                                 "--bootstrap", "200", "--jobs", "1"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["n_issues"] == 10
+    c = d["models"]["compromise"]
+    assert {"mae", "rmse", "ci_vs_compromise", "forecasts"} <= set(c)
+    assert set(c["forecasts"]) == set(d["outcomes"])
+
+
+def test_cli_bad_file(tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_text("prnr,isnr\n1,2\n")
+    r = CliRunner().invoke(app, ["benchmark", "deu", str(f), "--json"])
+    assert r.exit_code == 2
+    assert json.loads(r.stdout)["error"] == "invalid input"
