@@ -211,7 +211,8 @@ def design_values(spec: SweepSpec, cols: list[FactorColumn], factors: list[Facto
         if missing:
             raise InputError(Problem("design table lacks columns", file=str(path), line=1, value=", ".join(missing),
                                      expected="one column per design column: " + ", ".join(labels)))
-        vals = df[labels].to_numpy(dtype=float, na_value=np.nan)
+        vals = np.column_stack([pd.to_numeric(df[x], errors="coerce").to_numpy(dtype=float, na_value=np.nan) for x in labels]) \
+            if labels else np.zeros((len(df), 0))
         bad = np.argwhere(~np.isfinite(vals))
         if len(bad):
             probs = [Problem("not a finite number", file=str(path), line=int(r) + 2, column=labels[c], value=str(df[labels[c]].iloc[r]))
