@@ -265,14 +265,13 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     NK = len(tracks)
     stall = spec.policies.stall if (spec.policies.stall and spec.policies.stall.enabled) else None
     gmax = max([len(t.groups) for t in tracks] + [stall.max_groups if stall else 0, 1])
-    gstock = np.zeros((n, NK, gmax))
-    gactive = np.zeros((n, NK, gmax), bool)
+    gstock = np.zeros((NK, gmax, n))        # layout (track, group slot, run): contiguous per slot
+    nact = np.zeros((NK, n), np.int64)       # groups active per track (slots 0 … nact-1)
     for k, t in enumerate(tracks):
-        gactive[:, k, : len(t.groups)] = True
+        nact[k] = len(t.groups)
         if t.created is not None and t.groups:
-            # groups set up before the start met once
-            gstock[:, k, : len(t.groups)] = V[f"tracks[{t.id}].eta"] if np.ndim(V[f"tracks[{t.id}].eta"]) == 0 \
-                else V[f"tracks[{t.id}].eta"][:, None]
+            # groups set up before the start have met once
+            gstock[k, : len(t.groups), :] = V[f"tracks[{t.id}].eta"]
     nsteps_track = np.zeros((n, NK))
     agreed = np.zeros((n, NK), bool)
     agree_step = np.full((n, NK), -1, np.int16)
@@ -418,22 +417,17 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             postponed[:, k] = pst
             online[:, k] = on & met[:, k]
             eta, om, omi = (V[f"tracks[{t.id}].{x}"] for x in ("eta", "omega", "omega_idle"))
-            gk = gstock[:, k, :]
-            eta_ = eta if np.ndim(eta) == 0 else eta[:, None]
-            om_ = om if np.ndim(om) == 0 else om[:, None]
-            omi_ = omi if np.ndim(omi) == 0 else omi[:, None]
-            gstock[:, k, :] = np.where(gactive[:, k, :], K.group_step(gk, met[:, k, None], postponed[:, k, None],
-                                                                         eta_, om_ * dtm, omi_ * dtm), 0.0)
+            top = int(nact[k].max()) if n else 0
+            for slot in range(top):
+                gstock[k, slot] = np.where(nact[k] > slot, K.group_step(gstock[k, slot], met[:, k], postponed[:, k],
+                                                                        eta, om * dtm, omi * dtm), 0.0)
             if stall is not None and stall.track == t.id:
                 rate = V["policies.stall.new_groups_per_quarter"] / 3.0
                 newg = rng.random(n) < (1.0 - np.exp(-rate * dtm))
-                nact = gactive[:, k, :].sum(axis=1)
-                can = newg & (nact < min(stall.max_groups, gmax))
-                if can.any():
-                    rows = np.nonzero(can)[0]
-                    gactive[rows, k, nact[rows]] = True
-        nact_all = gactive.sum(axis=2)
-        mean_stock = np.where(nact_all > 0, gstock.sum(axis=2) / np.maximum(nact_all, 1), 0.0)
+                nact[k] += newg & (nact[k] < min(stall.max_groups, gmax))
+        nact_all = nact.T
+        gsum = gstock.sum(axis=1).T  # (n, NK)
+        mean_stock = np.where(nact_all > 0, gsum / np.maximum(nact_all, 1), 0.0)
         phi[:] = 0.0
         for di, d in enumerate(dyads):
             phi[:, di] = V[f"dyads[{d.id}].phi_base"]
@@ -446,7 +440,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             for d in t.dyads:
                 phi[:, didx[d]] += extra
             for fid in t.flashpoints:
-                g_damp[:, fidx[fid]] += gstock[:, k, :].sum(axis=1)
+                g_damp[:, fidx[fid]] += gsum[:, k]
                 agreed_fp[:, fidx[fid]] = np.maximum(agreed_fp[:, fidx[fid]], agreed[:, k])
         np.clip(phi, 0.0, 1.0, out=phi)
 
@@ -722,7 +716,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         diag["postponed"][s] = postponed.sum()
         diag["online"][s] = online.sum()
         diag["groups_active"][s] = nact_all.sum()
-        diag["group_stock"][s] = gstock.sum()
+        diag["group_stock"][s] = gsum.sum()
         diag["leaks"][s] = nleak.sum()
         diag["fake_leaks"][s] = nfake.sum()
         diag["verified_fakes"][s] = nver.sum()

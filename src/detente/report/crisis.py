@@ -1,0 +1,179 @@
+"""The crisis report: markdown with matplotlib figures for a :func:`run_hypotheses` object.
+
+:func:`write_report` takes the ``detente run --json`` object (plus, optionally, the
+:class:`~detente.crisis.result.CrisisResult` objects for richer figures) and writes
+``<out_dir>/<scenario>.md`` with PNG figures next to it. It never prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["write_report", "backtest_rows"]
+
+
+def _fmt(x: Any, nd: int = 3) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        return f"{x:.{nd}f}"
+    return str(x)
+
+
+def backtest_rows(obj: dict[str, Any]) -> list[list[str]]:
+    """Rows of the back-test table (hypothesis, Brier, log score, P(record), events…, verdict)."""
+    rows = []
+    for r in obj.get("backtest_table", []):
+        h = r["hypothesis"]
+        rows.append([h, _fmt(r["brier"]), _fmt(r["log_score"]), _fmt(r["p_record"], 4),
+                     _fmt(r.get("p_war_ru")), _fmt(r.get("p_war_at_UA")), _fmt(r.get("p_initiator_RU")),
+                     _fmt(r.get("p_war_at_TW")), _fmt(r.get("p_war_at_BY-PL")), _fmt(r.get("p_no_ru_cn_split")),
+                     "**rejected**" if r["rejected"] else "not rejected"])
+    return rows
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import datetime as dt
+
+    figs: dict[str, str] = {}
+    hyps = obj["hypotheses"]
+    dates = lambda d: [dt.date.fromisoformat(k) for k in d]  # noqa: E731
+
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    for h, b in hyps.items():
+        ax.plot(dates(b["p_war_by"]), list(b["p_war_by"].values()), label=h)
+    ax.axvline(dt.date(2022, 2, 24), color="k", lw=0.8, ls="--")
+    ax.set_ylabel("P(war by date)")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    ax.set_title("Cumulative probability of war (any flashpoint)")
+    fig.autofmt_xdate()
+    p = out_dir / f"{stem}-p_war_by.png"
+    fig.savefig(p, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    figs["p_war_by"] = p.name
+
+    for h, b in hyps.items():
+        hz = b.get("hazard_by_flashpoint") or {}
+        if not hz:
+            continue
+        fig, ax = plt.subplots(figsize=(8, 4.2))
+        for f, row in hz.items():
+            if not row:
+                continue
+            x = dates(row)
+            ax.plot(x, [v["mean"] for v in row.values()], label=f"{f} mean")
+            ax.fill_between(x, [v["q10"] for v in row.values()], [v["q90"] for v in row.values()], alpha=0.2)
+        ax.set_ylabel("monthly hazard")
+        ax.set_title(f"Monthly hazard per flashpoint, 10–90 % band — {h}")
+        ax.legend(fontsize=8)
+        fig.autofmt_xdate()
+        p = out_dir / f"{stem}-hazard-{h}.png"
+        fig.savefig(p, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        figs[f"hazard-{h}"] = p.name
+
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    for h, b in hyps.items():
+        al = b.get("ru_cn_alignment") or {}
+        if al:
+            ax.plot(dates(al), [v["mean"] for v in al.values()], label=h)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_ylabel("RU–CN tie (mean)")
+    ax.set_ylim(-1, 1)
+    ax.legend(fontsize=8)
+    ax.set_title("Russia–China alignment")
+    fig.autofmt_xdate()
+    p = out_dir / f"{stem}-alignment.png"
+    fig.savefig(p, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    figs["alignment"] = p.name
+
+    main = "article" if "article" in hyps else next(iter(hyps))
+    ag = hyps[main].get("p_agreement_by") or {}
+    if ag:
+        fig, ax = plt.subplots(figsize=(8, 4.2))
+        for t, row in ag.items():
+            ax.plot(dates(row), list(row.values()), label=t)
+        ax.set_ylabel("P(agreement by date)")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=8)
+        ax.set_title(f"Negotiation tracks — {main}")
+        fig.autofmt_xdate()
+        p = out_dir / f"{stem}-agreement.png"
+        fig.savefig(p, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        figs["agreement"] = p.name
+    return figs
+
+
+def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = True) -> Path:
+    """Write the markdown report of a :func:`detente.crisis.analysis.run_hypotheses` object."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = obj["scenario"]
+    figs = _figures(obj, out_dir, stem) if figures else {}
+    hyps = obj["hypotheses"]
+    L: list[str] = [f"# {stem}: crisis report", "",
+                    f"{obj['runs']} Monte-Carlo runs per hypothesis, root seed {obj['seed']} "
+                    f"(chunk size {obj.get('chunk_size')}), start {obj.get('start')}.", ""]
+    L += ["## Russia's 48 months", ""]
+    L += _table(["hypothesis", "P(war by 2022-02-28)", "P(war by 48 months)", "P(no war involving RU, 48 m)",
+                 "E[months of peace for RU, ≤ 48]"],
+                [[h, _fmt(b["p_war_by"].get("2022-02-28")), _fmt(list(b["p_war_by"].values())[-1]),
+                  _fmt(b["p_no_war_ru_48"]), _fmt(b["months_of_peace_ru_48"], 1)] for h, b in hyps.items()])
+    L += ["", "## Back-test against December 2021 – February 2022", "",
+          "Scored events by 2022-02-28 (outcome in brackets): war involving Russia [1], war in Ukraine [1], "
+          "war initiated by Russia [1], war in the Taiwan Strait [0], war on the Belarus–Poland border [0], "
+          "no RU–CN split [1]. Brier: lower is better; log score: higher is better. P(record) is the "
+          "simulated probability of the whole observed record; a hypothesis is rejected when it is below 0.01.", ""]
+    L += _table(["hypothesis", "Brier", "log score", "P(record)", "war RU", "war UA", "init. RU", "war TW",
+                 "war BY-PL", "no split", "verdict"], backtest_rows(obj))
+    rej = obj.get("rejected_by_record") or []
+    L += ["", f"**The record rejects:** {', '.join(rej) if rej else 'none of the hypotheses'}.", ""]
+    L += ["## Where it breaks and who starts it (whole horizon)", ""]
+    for h, b in hyps.items():
+        loc = ", ".join(f"{k} {v:.2f}" for k, v in (b.get("locations") or {}).items())
+        ini = ", ".join(f"{k} {v:.2f}" for k, v in sorted((b.get("initiators") or {}).items(), key=lambda kv: -kv[1]))
+        cau = ", ".join(f"{k} {v:.2f}" for k, v in (b.get("causes") or {}).items() if v > 0)
+        L.append(f"* **{h}** ({b.get('label', '')}): first war at {loc or '–'}; initiators {ini or '–'}; causes {cau or '–'}.")
+    L += ["", "## Counterfactuals (common random numbers)", ""]
+    rows = []
+    for h, b in hyps.items():
+        cf = b.get("counterfactuals") or {}
+        for name in ("stalling", "seesaw"):
+            c = cf.get(name)
+            if c:
+                rows.append([h, name, _fmt(c["months_of_peace_ru_48_with"], 2), _fmt(c["months_of_peace_ru_48_without"], 2),
+                             _fmt(c["months_gained"], 2), _fmt(c["p_ru_cn_split_48_with"]), _fmt(c["p_ru_cn_split_48_without"])])
+    L += _table(["hypothesis", "policy", "RU months of peace with", "without", "months gained",
+                 "P(RU–CN split) with", "without"], rows) if rows else ["(none)"]
+    L += ["", "## Triangle configuration at the horizon", ""]
+    for h, b in hyps.items():
+        tri = b.get("triangle") or {}
+        if tri:
+            last = list(tri.values())[-1]
+            L.append(f"* **{h}**: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(last.items(), key=lambda kv: -kv[1])))
+    if figs:
+        L += ["", "## Figures", ""]
+        for k, name in figs.items():
+            L += [f"![{k}]({name})", ""]
+    notes = sorted({n for b in hyps.values() for n in b.get("notes", [])})
+    if notes:
+        L += ["## Notes", ""] + [f"* {n}" for n in notes]
+    p = out_dir / f"{stem}.md"
+    p.write_text("\n".join(L) + "\n", encoding="utf-8")
+    return p

@@ -1,0 +1,108 @@
+"""What ``detente run`` and ``detente demo`` do for crisis scenarios, without any printing.
+
+``crisis_run`` resolves the scenario (bundled name or file), adds user hypotheses given as
+YAML files, applies ``--set PATH=VALUE`` overrides, runs every requested hypothesis with the
+back-test (:func:`detente.crisis.analysis.run_hypotheses`) and writes the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from detente.errors import InputError, Problem
+
+__all__ = ["crisis_run", "find_timeline", "load_scenario"]
+
+
+def find_timeline() -> Path | None:
+    """``$DETENTE_FACTS/timeline_2021_2022.csv`` or ``../shared/facts/…`` from the working directory."""
+    cands = []
+    if os.environ.get("DETENTE_FACTS"):
+        cands.append(Path(os.environ["DETENTE_FACTS"]) / "timeline_2021_2022.csv")
+    here = Path.cwd()
+    for base in (here, *here.parents):
+        cands.append(base / "shared" / "facts" / "timeline_2021_2022.csv")
+        cands.append(base.parent / "shared" / "facts" / "timeline_2021_2022.csv")
+        if len(cands) > 12:
+            break
+    for c in cands:
+        if c.is_file():
+            return c
+    return None
+
+
+def load_scenario(name: str):
+    from detente import examples
+    from detente.formats import load
+
+    p = Path(name)
+    if p.suffix in (".yaml", ".yml", ".json") and p.exists():
+        return load(p)
+    try:
+        return examples.load(name)
+    except KeyError as exc:
+        raise InputError(Problem(str(exc).strip("'\""), column="scenario", value=name,
+                                 expected="a bundled scenario name or a scenario file")) from None
+
+
+def _user_hypothesis(path: Path) -> tuple[str, dict[str, Any]]:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(Problem(f"cannot read hypothesis file: {exc}", file=str(path))) from None
+    if not isinstance(doc, dict) or "name" not in doc:
+        raise InputError(Problem("a hypothesis file needs `name:`, `label:` and `set:`", file=str(path)))
+    name = str(doc.pop("name"))
+    doc.setdefault("label", name)
+    return name, doc
+
+
+def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | None = None, seed: int | None = None,
+               out_dir: str | Path | None = "reports", sets: list[str] | None = None,
+               cf_runs: int | None = None) -> tuple[dict[str, Any], Path | None]:
+    """Run a crisis scenario's hypotheses and (optionally) write the report.
+
+    Returns the ``--json`` object and the report path (``None`` when ``out_dir`` is ``None``).
+    """
+    from detente.crisis.analysis import load_timeline, run_hypotheses
+    from detente.report.crisis import write_report
+
+    scn = load_scenario(name)
+    dyn = dict(scn.dynamics or {})
+    hyps = dict(dyn.get("hypotheses") or {})
+    chosen: list[str] = []
+    for h in hypotheses or []:
+        p = Path(h)
+        if p.suffix in (".yaml", ".yml") and p.exists():
+            hn, doc = _user_hypothesis(p)
+            hyps[hn] = doc
+            chosen.append(hn)
+        else:
+            chosen.append(h)
+    dyn["hypotheses"] = hyps
+    scn = scn.model_copy(update={"dynamics": dyn})
+    extra: dict[str, Any] = {}
+    for item in sets or []:
+        if "=" not in item:
+            raise InputError(Problem(f"--set {item!r}: expected PATH=VALUE", column="--set", value=item))
+        k, v = item.split("=", 1)
+        try:
+            extra[k] = json.loads(v)
+        except json.JSONDecodeError:
+            extra[k] = v
+    for h in chosen:
+        if h not in hyps:
+            raise InputError(Problem(f"unknown hypothesis {h!r}", column="--hypothesis", value=h,
+                                     expected=", ".join(sorted(hyps))))
+    tl_path = find_timeline()
+    timeline = load_timeline(tl_path) if tl_path else None
+    obj = run_hypotheses(scn, hypotheses=chosen or None, runs=runs, seed=seed, timeline=timeline,
+                         extra_set=extra or None, cf_runs=cf_runs)
+    obj["timeline"] = str(tl_path) if tl_path else None
+    rep = write_report(obj, out_dir) if out_dir is not None else None
+    return obj, rep

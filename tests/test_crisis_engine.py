@@ -1,0 +1,234 @@
+"""Crisis engine: vectorised kernels vs the scalar theory, spec property tests, determinism,
+validation, and the ``detente run --json`` contract (small run counts only)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from detente import examples
+from detente.crisis import CrisisParams, load_spec, run
+from detente.crisis import kernels as K
+from detente.errors import InputError
+
+theory = pytest.importorskip("detente.crisis.theory")
+
+D_M = 0.9 ** (1 / 12)
+TOT = 1 / (1 - D_M)
+
+
+@pytest.fixture(scope="module")
+def scn():
+    return examples.load("seesaw-2021")
+
+
+def _t5_path(T=60):
+    t = np.arange(T)
+    return np.where(t <= 36, 0.60 - 0.002 * t, 0.35)
+
+
+def _batch_first(p, kD, kR, phi):
+    p = np.asarray(p, float)
+    P = p[:, None] if p.ndim == 1 else p
+    n = P.shape[1]
+    cD = np.broadcast_to(np.asarray(kD, float) / (1 - D_M), (n,))
+    cR = np.broadcast_to(np.asarray(kR, float) / (1 - D_M), (n,))
+    MD = P * TOT - cD
+    MR = (1 - P) * TOT - cR
+    return K.markov_path_batch(MD, MR, delta=D_M, tot=TOT, C=cD + cR, phi=np.broadcast_to(phi, (n,)))
+
+
+# ------------------------------------------------------------------ kernels = theory
+@pytest.mark.parametrize("kappa,phi,expected", [(0.05, 0.0, 36), (0.05, 1.0, 36), (0.10, 0.5, 36), (0.10, 1.0, None)])
+def test_markov_batch_reproduces_T5(kappa, phi, expected):
+    f = _batch_first(_t5_path(), kappa, kappa, phi)[0]
+    assert (None if f < 0 else int(f)) == expected
+
+
+def test_markov_batch_equals_scalar_theory_on_random_paths():
+    rng = np.random.default_rng(3)
+    L, n = 30, 40
+    steps = rng.uniform(-0.02, 0.01, (L, n))
+    steps[rng.integers(5, 25, n), np.arange(n)] -= rng.uniform(0, 0.3, n)
+    P = np.clip(0.6 + np.cumsum(steps, axis=0), 0.01, 0.99)
+    kD, kR, phi = rng.uniform(0.02, 0.2, n), rng.uniform(0.02, 0.2, n), rng.uniform(0, 1, n)
+    got = _batch_first(P, kD, kR, phi)
+    for i in range(n):
+        date, _ = theory.markov_path(P[:, i], D_M, kD[i] / (1 - D_M), kR[i] / (1 - D_M), phi[i])
+        assert (-1 if date is None else date) == got[i]
+
+
+def test_fused_preventive_kernel_equals_path_kernel():
+    rng = np.random.default_rng(5)
+    n, L = 64, 40
+    ratio = rng.uniform(0.3, 3, n)
+    drift = rng.uniform(-0.004, 0, n)
+    cliff = rng.integers(1, L, n).astype(float)
+    size = rng.uniform(0, 0.3, n)
+    kD, kR, phi = rng.uniform(0.02, 0.2, n), rng.uniform(0.02, 0.2, n), rng.uniform(0, 1, n)
+    g = 0.002
+    k = np.arange(L)[:, None]
+    P = 1 / (1 + ratio * np.exp(g * k)) + drift * k - size * (k >= cliff)
+    P = np.clip(P, 1e-4, 1 - 1e-4)
+    want = _batch_first(P, kD, kR, phi)
+    got = K.preventive_first_war(ratio, g, drift, cliff, size, L=L, delta=D_M, c_D=kD / (1 - D_M),
+                                 c_R=kR / (1 - D_M), phi=phi)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_other_kernels_equal_theory():
+    assert float(K.risk_return_pwar(0.1, 0.4)) == pytest.approx(theory.risk_return(0.5, 0.1, 0.4).p_war, abs=1e-12)
+    assert float(K.leak_posterior(0.8, 0.9, 0.4)) == pytest.approx(theory.leak_posterior(0.8, 0.9, 0.4), abs=1e-12)
+    for T, s in ((3, 0.0), (3, 0.5), (2, 0.0)):
+        assert float(K.stag_hunt_mu_star(4, T + s, 1, 0)) == pytest.approx(theory.stag_hunt_threshold(4, T, 1, 0, s), abs=1e-12)
+    ag = theory.abreu_gul(0.1, 0.1, 0.6, 0.6, 0.1, 0.2)
+    l1, l2 = K.abreu_gul_rates(0.6, 0.6, 0.1, 0.1)
+    assert (float(l1), float(l2)) == pytest.approx((0.2, 0.2))
+    assert float(l1) == pytest.approx(getattr(ag, "lambda_1", 0.2))
+    a, out = 0.0, []
+    for _ in range(24):
+        a = float(K.group_step(np.array(a), np.array(True), np.array(False), 0.1, 0.0, 0.0))
+        out.append(a)
+    assert out[11] == pytest.approx(0.71757, abs=1e-5) and out[23] == pytest.approx(0.920234, abs=1e-6)
+
+
+def test_competing_risks_discrete_T19b():
+    h = np.array([0.03, 0.01, 0.005])
+    surv, first_ua = 1.0, 0.0
+    for _ in range(48):
+        p_any, shares = K.competing_risks_step(h)
+        first_ua += surv * shares[0]
+        surv *= 1 - p_any
+    assert 1 - surv == pytest.approx(0.887529, abs=1e-6)
+    assert first_ua == pytest.approx(0.591686, abs=1e-6)
+
+
+# ------------------------------------------------------------------ property tests (spec §9.5)
+def test_more_commitment_or_cost_never_brings_forced_war_earlier():
+    rng = np.random.default_rng(11)
+    L, n = 48, 300
+    ratio = rng.uniform(0.3, 3, n)
+    drift = rng.uniform(-0.006, 0.0, n)
+    cliff = rng.integers(1, L, n).astype(float)
+    size = rng.uniform(0, 0.4, n)
+    kD, kR, phi = rng.uniform(0.01, 0.2, n), rng.uniform(0.01, 0.2, n), rng.uniform(0, 0.9, n)
+
+    def first(kd, kr, ph):
+        f = K.preventive_first_war(ratio, 0.001, drift, cliff, size, L=L, delta=D_M, c_D=kd / (1 - D_M),
+                                   c_R=kr / (1 - D_M), phi=ph)
+        return np.where(f < 0, 10**6, f)
+
+    base = first(kD, kR, phi)
+    assert np.all(first(kD, kR, np.minimum(phi + rng.uniform(0, 0.5, n), 1)) >= base)
+    assert np.all(first(kD + rng.uniform(0, 0.1, n), kR, phi) >= base)
+    assert np.all(first(kD, kR + rng.uniform(0, 0.1, n), phi) >= base)
+
+
+def test_competing_risk_shares_sum_to_total():
+    rng = np.random.default_rng(2)
+    h = rng.uniform(0, 0.6, (1000, 3))
+    p_any, shares = K.competing_risks_step(h)
+    np.testing.assert_allclose(shares.sum(axis=1), p_any, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(p_any, 1 - np.prod(1 - h, axis=1), atol=1e-14)
+
+
+def test_engine_first_war_incidence_sums_to_total(scn):
+    res = run(scn, {"runs": 300, "horizon_months": 12, "hypothesis": "combined"}, seed=4)
+    tot = res.p_war_by()
+    per = res.p_war_by_flashpoint()
+    for d, p in tot.items():
+        assert sum(per[f][d] for f in per) == pytest.approx(p, abs=1e-12)
+        assert sum(v[d] for v in res.p_war_by_initiator().values()) == pytest.approx(p, abs=1e-12)
+
+
+def test_posterior_equals_prior_for_uninformative_leak():
+    mu = np.linspace(0.01, 0.99, 50)
+    np.testing.assert_allclose(K.leak_posterior(mu, 0.7, 0.7), mu, atol=1e-15)
+    assert theory.leak_posterior(0.8, 0.9, 0.9) == pytest.approx(0.8)
+
+
+def test_risk_return_in_zero_half():
+    rng = np.random.default_rng(0)
+    pw = K.risk_return_pwar(rng.uniform(0, 1, 1000), rng.uniform(0.01, 2, 1000))
+    assert pw.min() >= 0 and pw.max() <= 0.5
+
+
+def test_more_groups_never_raise_hazard(scn):
+    """Channel 2 of expert groups: damping exp(-θ Σa) with θ ≥ 0 only lowers λ (same runs)."""
+    a = run(scn, {"runs": 200, "horizon_months": 6, "set": {"flashpoints[UA].beta.groups": 0.0}}, seed=9)
+    b = run(scn, {"runs": 200, "horizon_months": 6, "set": {"flashpoints[UA].beta.groups": 0.4}}, seed=9)
+    assert b.hazard[:, 0, 0].mean() <= a.hazard[:, 0, 0].mean() + 1e-12
+
+
+# ------------------------------------------------------------------ determinism
+def test_same_seed_same_bytes(scn):
+    p = {"runs": 150, "horizon_months": 8, "chunk_size": 64}
+    a, b = run(scn, p, seed=123), run(scn, p, seed=123)
+    for name in ("onset_step", "onset_initiator", "first_step", "split_step", "agree_step", "hazard", "rc_alignment"):
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes()
+    c = run(scn, {**p, "workers": 2}, seed=123)
+    assert a.hazard.tobytes() == c.hazard.tobytes() and a.first_step.tobytes() == c.first_step.tobytes()
+    d = run(scn, p, rng=np.random.default_rng(5))
+    assert d.root_seed == run(scn, p, rng=np.random.default_rng(5)).root_seed
+
+
+def test_weekly_step_runs(scn):
+    res = run(scn, {"runs": 100, "horizon_months": 3, "step": "week"}, seed=1)
+    assert res.step == "week" and len(res.p_war_by()) == 3
+    assert 0 <= res.p_war_by()["2022-02-28"] <= 1
+
+
+# ------------------------------------------------------------------ validation
+def test_shipped_scenario_every_number_annotated(scn):
+    spec = load_spec(scn.dynamics)
+    items = spec.num_items()
+    assert len(items) > 200
+    for path, num in items:
+        assert num.source or num.assumption or num.calibrated, path
+    for h in spec.hypotheses:
+        load_spec(scn.dynamics, hypothesis=h)
+    assert {"article", "ru_preventive", "private_info", "ally_moral_hazard"} <= set(spec.hypotheses)
+
+
+def test_unannotated_number_is_an_error(scn):
+    dyn = dict(scn.dynamics)
+    dyn["settings"] = {**dyn["settings"], "delta_annual": {"value": 0.9}}
+    with pytest.raises(InputError) as ei:
+        load_spec(dyn, file="x.yaml")
+    p = ei.value.problems[0]
+    assert p.file == "x.yaml" and "delta_annual" in p.column and "annotated" in p.message
+
+
+def test_bad_hypothesis_path_names_the_path(scn):
+    with pytest.raises(InputError) as ei:
+        run(scn, {"runs": 10, "set": {"flashpoints[XX].base_hazard_m": 0.1}}, seed=1)
+    assert "flashpoints[XX].base_hazard_m" in str(ei.value)
+    with pytest.raises(InputError):
+        run(scn, {"runs": 10, "hypothesis": "nope"}, seed=1)
+
+
+# ------------------------------------------------------------------ JSON contract and back-test
+def test_run_hypotheses_json_contract(scn):
+    import json
+
+    from detente.crisis.analysis import run_hypotheses
+
+    obj = run_hypotheses(scn, hypotheses=["article", "ru_preventive"], runs=200, seed=7, cf_runs=100)
+    json.dumps(obj, allow_nan=False)
+    assert {"scenario", "runs", "seed", "hypotheses"} <= set(obj)
+    art = obj["hypotheses"]["article"]
+    for key in ("p_war_by", "p_war_by_flashpoint", "p_war_by_initiator", "p_no_war_ru_48", "months_of_peace_ru_48",
+                "backtest"):
+        assert key in art
+    assert "2022-02-28" in art["p_war_by"] and list(art["p_war_by"])[0] == "2021-12-31"
+    assert set(art["p_war_by_flashpoint"]) == {"UA", "TW", "BY-PL"}
+    bt = art["backtest"]
+    assert {"brier", "log_score", "events"} <= set(bt)
+    # the article lets only the US side start wars: Russia never initiates, so the record rejects it
+    assert bt["events"]["initiator_RU"] == 0.0 and bt["rejected"]
+    assert "RU" not in art["p_war_by_initiator"]
+    assert obj["hypotheses"]["ru_preventive"]["backtest"]["brier"] < bt["brier"]
+    cf = art["counterfactuals"]
+    assert set(cf) == {"stalling", "seesaw"} and "months_gained" in cf["stalling"]
