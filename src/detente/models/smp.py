@@ -735,11 +735,17 @@ class _Engine:
             J = np.array([b[1] for b in bargains])
             uI = bs_util(distances(st.ideal, bI, sal), st.R[:, None]).T  # (nb, N voters)
             uJ = bs_util(distances(st.ideal, bJ, sal), st.R[:, None]).T
-            T = np.broadcast_to(uown, (nb, N, N)).copy()
-            ar = np.arange(nb)
-            T[ar, :, I] = uI
-            T[ar, :, J] = uJ
-            b_val = np.sum(T, axis=2) / N  # (nb, N voters)
+            # each bargain's utility rows with I's and J's positions replaced, summed in the
+            # same order as the status quo's (exact ties stay exact); blocks bound the memory
+            b_val = np.empty((nb, N))
+            step = max(1, _CHUNK // (N * N))
+            for b0 in range(0, nb, step):
+                b1 = min(nb, b0 + step)
+                T = np.broadcast_to(uown, (b1 - b0, N, N)).copy()
+                ar = np.arange(b1 - b0)
+                T[ar, :, I[b0:b1]] = uI[b0:b1]
+                T[ar, :, J[b0:b1]] = uJ[b0:b1]
+                b_val[b0:b1] = np.sum(T, axis=2) / N  # (block, N voters)
         else:
             b_val = np.zeros((0, N))
             I = J = np.zeros(0, dtype=int)
