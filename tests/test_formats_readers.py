@@ -350,3 +350,12 @@ def test_sniff(tmp_path):
     assert "missing column" in str(ei.value)  # falls back to the long-table reader
     with pytest.raises(InputError):
         sniff_format(tmp_path / "x.weird")
+
+
+def test_ktab_quoted_description_with_commas(tmp_path):
+    p = tmp_path / "k.csv"
+    p.write_text('Tiny,"three actors, one error",3,1,\nActor,Description,Power,P1,S1,\n'
+                 'A1,first,100,20,40,\nA2,"second, really",50,60,30,\nA3,third,80,90,50,\n')
+    assert sniff_format(p) == "ktab_csv"
+    s = load(p)
+    assert s.description == "three actors, one error" and s.actor("A2").description == "second, really"

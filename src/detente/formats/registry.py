@@ -112,7 +112,9 @@ def _sniff_text(p: Path) -> str | None:
     tag = first.lstrip("'\"")[:2]
     if tag in ("#A", "#P", "#M", "#D", "#O", "#/"):
         return "decide"
-    cells = [c.strip().strip('"').strip() for c in first.split(",")]
+    import csv
+
+    cells = [c.strip().strip('"').strip() for c in next(csv.reader([first], skipinitialspace=True), [])]
     if len(lines) > 1 and len(cells) >= 4 and all(_is_int(c) for c in cells[2:4]):
         if lines[1].split(",")[0].strip().strip('"').strip().lower() == "actor":
             return "ktab_csv"
