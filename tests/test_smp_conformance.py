@@ -234,3 +234,12 @@ def test_formats_ktab_csv_reader_gives_c01():
 
     res = run_model(load(FIX / "dummyData_3Dim.csv"), "smp")
     check_against(res, json.loads((FIX / "C01_d3_default.json").read_text()))
+
+
+def test_tabular_exports():
+    res = smp.run(load_input(FIX / "dummyData_3Dim.csv"), smp.SMPParams(rounds=3))
+    pos, prob = smp.tables(res)
+    assert list(pos.columns) == ["state", "actor", "dimension", "position", "ideal"]
+    assert len(pos) == 4 * 7 * 3 and len(prob) == 4 * 7
+    first = pos[(pos.state == 0) & (pos.actor == "SActor-00")].position.tolist()
+    assert first == pytest.approx([75.79, 6.37, 70.45])

@@ -73,6 +73,7 @@ __all__ = [
     "interpolate_bargain",
     "simulate",
     "run",
+    "tables",
     "SPEC",
 ]
 
@@ -1106,6 +1107,31 @@ def run(scenario: Any, params: SMPParams, *, rng: np.random.Generator | None = N
     if A is not None:
         notes.append("ideal adjustment (pragmatic affinity) matrix from the scenario")
     return RunResult.build(model="smp", scenario=scenario, params=p, issues=out_issues, notes=notes, extra=extra)
+
+
+def tables(result: RunResult) -> tuple[Any, Any]:
+    """The by-turn exports of an SMP result as two pandas DataFrames.
+
+    Returns
+    -------
+    (positions, probabilities)
+        ``positions`` has columns state, actor, dimension, position, ideal (issue scale);
+        ``probabilities`` has columns state, actor, probability (spec §11, §14).
+    """
+    import pandas as pd
+
+    pos_rows: list[tuple[Any, ...]] = []
+    prob_rows: list[tuple[Any, ...]] = []
+    for k, (iss, ir) in enumerate(result.issues.items()):
+        for rr in ir.rounds:
+            t = rr.extra["state"]
+            ideals = rr.extra["ideals"]
+            for a, x in rr.positions.items():
+                pos_rows.append((t, a, iss, x, ideals[a]))
+                if k == 0:
+                    prob_rows.append((t, a, rr.extra["probabilities"][a]))
+    return (pd.DataFrame(pos_rows, columns=["state", "actor", "dimension", "position", "ideal"]),
+            pd.DataFrame(prob_rows, columns=["state", "actor", "probability"]))
 
 
 SPEC = ModelSpec(
