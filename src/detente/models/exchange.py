@@ -112,10 +112,12 @@ class ExchangeParams(BaseModel):
         "moved (the reference); 'all' = also every other candidate on one of its two issues, so "
         "that no candidate keeps an overshoot limit computed on outdated forecasts (spec D6).",
     )
-    ties: Literal["deterministic", "random"] = Field(
+    ties: Literal["deterministic", "random", "coin"] = Field(
         "deterministic",
         description="Among candidates whose gains tie (relative tolerance tie_tolerance): take "
-        "the first in enumeration order, or a uniformly random one (seeded).",
+        "the first in enumeration order ('deterministic'), a uniformly random one ('random'), or "
+        "the first or second by a fair coin ('coin', the reference's rule without its duplicate "
+        "bug). Random rules use the run's seeded generator.",
     )
     tie_tolerance: float = Field(1e-9, ge=0, description="Relative tolerance for equal gains.")
     fixed_weight: float = Field(0.1, ge=0, le=1, description="f in lambda = f + w (1 - s).")
@@ -321,7 +323,15 @@ _EXT_KEYS = ("own", "inner_positive", "inner_negative", "outer_positive", "outer
 
 
 class _Round:
-    """Candidate exchanges of one round as parallel arrays, and their execution."""
+    """Candidate exchanges of one round as parallel arrays, and their execution.
+
+    Every candidate has two sides: I supplies issue q (the later issue of its pair) and
+    demands p; J supplies p and demands q. Static numbers live in the columns of ``ST``;
+    supply positions change with successive concessions.
+    """
+
+    # columns of ST
+    _COLS = ("sIp", "sIq", "sJp", "sJq", "wIq", "wJp", "Wp", "Wq", "zI", "zJ", "rq", "gf", "x0I", "x0J")
 
     def __init__(self, X0: np.ndarray, S: np.ndarray, C: np.ndarray, P: np.ndarray,
                  params: ExchangeParams, rng: np.random.Generator | None):
@@ -340,10 +350,11 @@ class _Round:
             self.O0 = np.where(self.W > 0, (WS * X0).sum(axis=0) / self.W, np.nan)
         self.Xv = X0.copy()  # live voting positions
         self.Ov = self.O0.copy()
-        self.hist_sum = np.zeros((self.n, self.m))
-        self.hist_sign = np.zeros((self.n, self.m))
+        self.hist_sum = np.zeros(self.n * self.m)  # executed moves per actor-issue (flat)
+        self.hist_sign = np.zeros(self.n * self.m)
         self.ties = 0
         self.overshoots = 0
+        self.executed: list[dict[str, Any]] = []
         self._enumerate()
 
     # -- candidates -------------------------------------------------------------------
@@ -372,306 +383,321 @@ class _Round:
                     ps.append(np.full(len(i), p))
                     qs.append(np.full(len(i), q))
                     kind.append(np.full(len(i), kd))
-        cat = (lambda a: np.concatenate(a) if a else np.zeros(0, int))
+        cat = (lambda a: np.concatenate(a) if a else np.zeros(0, int))  # noqa: E731
         self.I, self.J, self.p, self.q, self.kind = cat(Is), cat(Js), cat(ps), cat(qs), cat(kind)
         N = self.N = len(self.I)
-        I, J, p, q = self.I, self.J, self.p, self.q
-        self.sIp, self.sIq, self.sJp, self.sJq = S[I, p], S[I, q], S[J, p], S[J, q]
-        self.wIq, self.wJp = self.WS[I, q], self.WS[J, p]
-        self.Wp, self.Wq = self.W[p], self.W[q]
-        self.zI = X0[I, p]  # I's own position on p: where J moves to
-        self.zJ = X0[J, q]  # J's own position on q: where I moves to
+        I, J, p, q, m = self.I, self.J, self.p, self.q, self.m
+        sIp, sIq, sJp, sJq = S[I, p], S[I, q], S[J, p], S[J, q]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rq = (sIp + sJp) / (sIq + sJq)  # dOq / dOp under equal gain
+            gf = (sIp * sJq - sIq * sJp) / (sIq + sJq)  # G / dOp
+        self.ST = np.column_stack([sIp, sIq, sJp, sJq, self.WS[I, q], self.WS[J, p], self.W[p], self.W[q],
+                                   X0[I, p], X0[J, q], rq, gf, X0[I, q], X0[J, p]]) if N else np.zeros((0, 14))
+        # keys actor*m + issue of each side's supply and demand, with lookup tables
+        self.kIs, self.kJs, self.kId, self.kJd = I * m + q, J * m + p, I * m + p, J * m + q
+        self._tab = {name: self._table(k) for name, k in
+                     (("Is", self.kIs), ("Js", self.kJs), ("Id", self.kId), ("Jd", self.kJd))}
         self.xI = X0[I, q].copy()  # current supply positions (successive concessions)
         self.xJ = X0[J, p].copy()
         self.alive = np.ones(N, bool)
         f = np.zeros(N)
         self.G = f.copy()
-        self.dOp, self.dOq, self.yI, self.yJ = f.copy(), f.copy(), f.copy(), f.copy()
-        self.nbsI0, self.nbsI1, self.nbsJ0, self.nbsJ1 = f.copy(), f.copy(), f.copy(), f.copy()
-        self.truncI = np.zeros(N, bool)
-        self.truncJ = np.zeros(N, bool)
-        self.euI, self.euJ = f.copy(), f.copy()
-        # stale overshoot bases: forecast on the side's supply issue from start positions plus
-        # the candidate's private updates of *other* actors.
-        self.baseI = self.O0[q].copy() if N else f
+        self.R = np.zeros((10, N))  # dOp, dOq, yI, yJ, bI, bJ, euI, euJ, cI, cJ of the last computation
+        self.baseI = self.O0[q].copy() if N else f  # stale overshoot bases (private updates of others)
         self.baseJ = self.O0[p].copy() if N else f
-        self.priv: dict[tuple[int, int], float] = {}  # (candidate*2 + side, actor) -> position
-        # reference-mode move history per candidate side (sum and signs)
-        self.rsumI, self.rsumJ = f.copy(), f.copy()
+        self.priv: dict[tuple[int, int], float] = {}
+        self.rsumI, self.rsumJ = f.copy(), f.copy()  # reference-mode frozen history
         self.rposI, self.rnegI = np.zeros(N, bool), np.zeros(N, bool)
         self.rposJ, self.rnegJ = np.zeros(N, bool), np.zeros(N, bool)
         self.curI, self.curJ = f.copy(), f.copy()
+        self._mark = np.zeros(N, bool)
         if N:
             z = np.zeros(N, bool)
-            self._compute(np.arange(N), append_I=z, append_J=z)
+            self._compute(np.arange(N), z, z)
+
+    def _table(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(key, kind="stable")
+        starts = np.searchsorted(key[order], np.arange(self.n * self.m + 1))
+        return order, starts
+
+    def _lookup(self, name: str, key: int) -> np.ndarray:
+        order, starts = self._tab[name]
+        return order[starts[key]:starts[key + 1]]
 
     # -- equal gain, overshoot, REX, validity -------------------------------------------
     def _compute(self, idx: np.ndarray, append_I: np.ndarray, append_J: np.ndarray) -> None:
-        """(Re)compute candidates ``idx`` from their current supply positions."""
+        """(Re)compute candidates ``idx`` from their current supply positions (spec §2.4–§2.6)."""
         if len(idx) == 0:
             return
-        sIp, sIq, sJp, sJq = self.sIp[idx], self.sIq[idx], self.sJp[idx], self.sJq[idx]
-        wIq, wJp, Wp, Wq = self.wIq[idx], self.wJp[idx], self.Wp[idx], self.Wq[idx]
-        xI, xJ, zI, zJ = self.xI[idx], self.xJ[idx], self.zI[idx], self.zJ[idx]
-        fullI = np.abs(zJ - xI)
-        fullJ = np.abs(zI - xJ)
-        dirI = np.sign(zJ - xI)
-        dirJ = np.sign(zI - xJ)
-        rq = (sIp + sJp) / (sIq + sJq)  # dOq / dOp under equal gain
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fdOp = fullJ * wJp / Wp
-            fdOq = fullI * wIq / Wq
-            dOp, dOq, mI, mJ, fullmoveI, fullmoveJ = self._split(fdOp, fdOq, rq, wIq, wJp, Wp, Wq, fullI, fullJ)
-            G = dOp * (sIp * sJq - sIq * sJp) / (sIq + sJq)
-        ok = self._valid_core(mI, mJ, G, xI, xJ, dirI, dirJ)
-        # overshoot limit (I first, then J)
+        sIp, sIq, sJp, sJq, wIq, wJp, Wp, Wq, zI, zJ, rq, gf, x0I, x0J = self.ST[idx].T
+        xI, xJ = self.xI[idx], self.xJ[idx]
+        dI, dJ = zJ - xI, zI - xJ
+        sgI, sgJ = np.sign(dI), np.sign(dJ)
+        fullI, fullJ = np.abs(dI), np.abs(dJ)
+        # equal gain: J moves fully on p unless I would then have to move past J on q
+        fdOp = fullJ * wJp / Wp
+        fdOq = fullI * wIq / Wq
+        dOq = fdOp * rq
+        swap = ~(dOq * Wq <= fullI * wIq)
+        dOq = np.where(swap, fdOq, dOq)
+        dOp = np.where(swap, fdOq / rq, fdOp)
+        # forecast before the move, on each side's supply issue
         if self.live:
-            bI = self.Ov[self.q[idx]] + wIq * (xI - self.Xv[self.I[idx], self.q[idx]]) / Wq
-            bJ = self.Ov[self.p[idx]] + wJp * (xJ - self.Xv[self.J[idx], self.p[idx]]) / Wp
+            bI, bJ = self.Ov[self.q[idx]], self.Ov[self.p[idx]]
         else:
-            bI = self.baseI[idx] + wIq * (xI - self.X0[self.I[idx], self.q[idx]]) / Wq
-            bJ = self.baseJ[idx] + wJp * (xJ - self.X0[self.J[idx], self.p[idx]]) / Wp
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dOp, dOq, mI, mJ, fullmoveI, fullmoveJ, tI, tJ = self._overshoot(
-                ok, dOp, dOq, mI, mJ, fullmoveI, fullmoveJ, rq, bI, bJ, zI, zJ, dirI, dirJ, wIq, wJp, Wp, Wq)
-            G = dOp * (sIp * sJq - sIq * sJp) / (sIq + sJq)
-        self.overshoots += int(np.count_nonzero(ok & tI)) + int(np.count_nonzero(ok & tJ))
+            bI = self.baseI[idx] + wIq * (xI - x0I) / Wq
+            bJ = self.baseJ[idx] + wJp * (xJ - x0J) / Wp
+        f, cI, cJ = self._overshoot(dOp, dOq, bI, bJ, zI, zJ, sgI, sgJ)
+        dOp = dOp * f
+        dOq = dOq * f
+        G = dOp * gf
+        mI = dOq * Wq / wIq
+        mJ = dOp * Wp / wJp
+        ok = (mI > _MIN) & (mJ > _MIN) & (G >= _MIN)
+        self.overshoots += int(np.count_nonzero(ok & cI) + np.count_nonzero(ok & cJ))
+        full = f == 1.0
+        fmI, fmJ = swap & full, ~swap & full
         euI = euJ = G
         if self.pr > 0:
-            ok &= self._valid_core(mI, mJ, G, xI, xJ, dirI, dirJ)
             k = np.flatnonzero(ok)
             if len(k):
                 rnd = self.rng.random((len(k), 3)) if self.rng is not None else np.full((len(k), 3), 0.25)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    dOp, dOq, mI, mJ, fullmoveI, fullmoveJ, euI, euJ = self._rex(
-                        k, rnd, G, dOp, dOq, mI, mJ, fullmoveI, fullmoveJ, fdOp, fdOq, sIp, sIq, sJp, sJq,
-                        wIq, wJp, Wp, Wq, bI, bJ, zI, zJ, dirI, dirJ)
-        yI = np.where(fullmoveI, zJ, xI + dirI * mI)
-        yJ = np.where(fullmoveJ, zI, xJ + dirJ * mJ)
-        mI_s = yI - xI
-        mJ_s = yJ - xJ
-        ok &= self._valid_core(mI, mJ, G, xI, xJ, dirI, dirJ)
-        # move history
+                dOp, dOq, mI, mJ, fmI, fmJ, euI, euJ, flip = self._rex(
+                    k, rnd, G, dOp, dOq, mI, mJ, fmI, fmJ, fdOp, fdOq, sIp, sIq, sJp, sJq,
+                    wIq, wJp, Wp, Wq, bI, bJ, zI, zJ, sgI, sgJ)
+                ok &= (mI > _MIN) & (mJ > _MIN)
+                if flip.any():
+                    sgI = np.where(flip, -sgI, sgI)
+                    yI_f = xI + sgI * mI
+                    ok &= ~flip | ((yI_f >= 0.0) & (yI_f <= SCALE))
+        yI = np.where(fmI, zJ, xI + sgI * mI)
+        yJ = np.where(fmJ, zI, xJ + sgJ * mJ)
+        mI_s, mJ_s = yI - xI, yJ - xJ
+        # move history within the round (spec §2.6)
         if self.refhist:
             # the reference's history: at a successive concession the candidate freezes its own
             # last (never executed) move into the history instead of the executed one (spec Q1).
             oI, oJ = self.curI[idx], self.curJ[idx]
-            self.rsumI[idx] += np.where(append_I, oI, 0.0)
-            self.rsumJ[idx] += np.where(append_J, oJ, 0.0)
-            self.rposI[idx] |= append_I & (oI > 0)
-            self.rnegI[idx] |= append_I & (oI < 0)
-            self.rposJ[idx] |= append_J & (oJ > 0)
-            self.rnegJ[idx] |= append_J & (oJ < 0)
-            ok &= (self.rsumI[idx] + mI_s <= SCALE) & (self.rsumJ[idx] + mJ_s <= SCALE)
-            ok &= ~((self.rposI[idx] & (mI_s < 0)) | (self.rnegI[idx] & (mI_s > 0)) | (self.rposI[idx] & self.rnegI[idx]))
-            ok &= ~((self.rposJ[idx] & (mJ_s < 0)) | (self.rnegJ[idx] & (mJ_s > 0)) | (self.rposJ[idx] & self.rnegJ[idx]))
+            rsI = self.rsumI[idx] + np.where(append_I, oI, 0.0)
+            rsJ = self.rsumJ[idx] + np.where(append_J, oJ, 0.0)
+            pI = self.rposI[idx] | (append_I & (oI > 0))
+            nI = self.rnegI[idx] | (append_I & (oI < 0))
+            pJ = self.rposJ[idx] | (append_J & (oJ > 0))
+            nJ = self.rnegJ[idx] | (append_J & (oJ < 0))
+            self.rsumI[idx], self.rsumJ[idx] = rsI, rsJ
+            self.rposI[idx], self.rnegI[idx], self.rposJ[idx], self.rnegJ[idx] = pI, nI, pJ, nJ
+            ok &= (rsI + mI_s <= SCALE) & (rsJ + mJ_s <= SCALE)
+            ok &= ~((pI & (mI_s < 0)) | (nI & (mI_s > 0)) | (pI & nI))
+            ok &= ~((pJ & (mJ_s < 0)) | (nJ & (mJ_s > 0)) | (pJ & nJ))
             self.curI[idx], self.curJ[idx] = mI_s, mJ_s
         else:
-            hI = self.hist_sum[self.I[idx], self.q[idx]]
-            hJ = self.hist_sum[self.J[idx], self.p[idx]]
-            sgI = self.hist_sign[self.I[idx], self.q[idx]]
-            sgJ = self.hist_sign[self.J[idx], self.p[idx]]
+            kI, kJ = self.kIs[idx], self.kJs[idx]
+            hI, hJ = self.hist_sum[kI], self.hist_sum[kJ]
             ok &= (np.abs(hI + mI_s) <= SCALE) & (np.abs(hJ + mJ_s) <= SCALE)
-            ok &= (sgI * mI_s >= 0) & (sgJ * mJ_s >= 0)
-        ok &= np.isfinite(G)
+            ok &= (self.hist_sign[kI] * mI_s >= 0) & (self.hist_sign[kJ] * mJ_s >= 0)
         self.alive[idx] = ok
         self.G[idx] = np.where(ok, G, -np.inf)
-        self.dOp[idx], self.dOq[idx], self.yI[idx], self.yJ[idx] = dOp, dOq, yI, yJ
-        self.nbsI0[idx], self.nbsJ0[idx] = bI, bJ
-        self.nbsI1[idx] = bI + wIq * (yI - xI) / Wq
-        self.nbsJ1[idx] = bJ + wJp * (yJ - xJ) / Wp
-        self.truncI[idx], self.truncJ[idx] = tI, tJ
-        self.euI[idx], self.euJ[idx] = euI, euJ
+        self.R[:, idx] = np.array([dOp, dOq, yI, yJ, bI, bJ, euI, euJ, cI, cJ])
 
     @staticmethod
-    def _split(fdOp, fdOq, rq, wIq, wJp, Wp, Wq, fullI, fullJ):
-        """Equal-gain split: J moves fully unless I would then have to move past J (spec §2.4)."""
-        dOq = fdOp * rq
-        mI = dOq * Wq / wIq
-        swap = ~(mI <= fullI)
-        dOq = np.where(swap, fdOq, dOq)
-        dOp = np.where(swap, fdOq / rq, fdOp)
-        mJ = np.where(swap, dOp * Wp / wJp, fullJ)
-        mI = np.where(swap, fullI, mI)
-        return dOp, dOq, mI, mJ, swap, ~swap
+    def _overshoot(dOp, dOq, bI, bJ, zI, zJ, sgI, sgJ):
+        """Forecast-overshoot limit (spec §2.5) as a common factor on both forecast shifts.
 
-    @staticmethod
-    def _overshoot(ok, dOp, dOq, mI, mJ, fmI, fmJ, rq, bI, bJ, zI, zJ, dirI, dirJ, wIq, wJp, Wp, Wq):
-        """Forecast-overshoot limit (spec §2.5); ``rq`` = dOq/dOp kept when truncating."""
-        # side I moves on q: the forecast there must not pass J's position zJ
-        o1 = bI + dirI * dOq
-        tI = ok & ((bI - zJ) * (o1 - zJ) < 0)
-        dq = np.abs(zJ - bI)
-        dOq = np.where(tI, dq, dOq)
-        dOp = np.where(tI, dq / rq, dOp)
-        mI = np.where(tI, dq * Wq / wIq, mI)
-        mJ = np.where(tI, dOp * Wp / wJp, mJ)
-        fmI = fmI & ~tI
-        fmJ = fmJ & ~tI
-        # side J moves on p: the forecast there must not pass I's position zI
-        o1 = bJ + dirJ * dOp
-        tJ = ok & ((bJ - zI) * (o1 - zI) < 0)
-        dp = np.abs(zI - bJ)
-        dOp = np.where(tJ, dp, dOp)
-        dOq = np.where(tJ, dp * rq, dOq)
-        mJ = np.where(tJ, dp * Wp / wJp, mJ)
-        mI = np.where(tJ, dOq * Wq / wIq, mI)
-        fmI = fmI & ~tJ
-        fmJ = fmJ & ~tJ
-        return dOp, dOq, mI, mJ, fmI, fmJ, tI, tJ
+        Side I (on q) first: the forecast must not pass J's position zJ; then side J (on p)
+        with the reduced shift. Both shifts keep their ratio, so one factor scales moves and
+        gain alike.
+        """
+        aI = bI - zJ
+        cI = aI * (aI + sgI * dOq) < 0
+        fI = np.where(cI, np.abs(aI) / np.where(cI, dOq, 1.0), 1.0)
+        aJ = bJ - zI
+        dp1 = dOp * fI
+        cJ = aJ * (aJ + sgJ * dp1) < 0
+        fJ = np.where(cJ, np.abs(aJ) / np.where(cJ, dp1, 1.0), 1.0)
+        return fI * fJ, cI, cJ
 
     def _rex(self, k, rnd, G, dOp, dOq, mI, mJ, fmI, fmJ, fdOp, fdOq, sIp, sIq, sJp, sJq,
-             wIq, wJp, Wp, Wq, bI, bJ, zI, zJ, dirI, dirJ):
+             wIq, wJp, Wp, Wq, bI, bJ, zI, zJ, sgI, sgJ):
         """Randomized equal gain (spec §2.10) for the valid candidates at positions ``k``.
 
         One side A (I if u < 0.5) is drawn to obtain ``EU_A = G + p z (eu_max_A - G)`` (v < 0.5,
-        "wins") or ``G - p z G`` ("loses"); the moves are recomputed so that A gets EU_A: J moves
-        fully on p unless I would then move past J's position, in which case I moves fully on q.
-        The overshoot limit then scales both forecast shifts down at the drawn rate.
+        "wins") or ``G - p z G`` ("loses"), where eu_max_A is the most A can get while the
+        partner keeps a non-negative gain. The moves are recomputed so that A gets EU_A: J
+        moves fully on p unless I would then move past J's position, in which case I moves
+        fully on q. G (the ranking key) stays the equal-gain gain.
+
+        Corrected mode bounds eu_max by full moves on both issues and applies the overshoot
+        limit to the randomized moves (both shifts scaled at the drawn rate). Reference mode
+        reproduces the reference's behaviour as far as its ensembles show it: eu_max bounded
+        by J's full move only, no overshoot limit on the randomized moves, and I moving *away*
+        from J when it is the side that moves fully.
+
+        Returns the arrays with entries ``k`` replaced, plus the per-side utilities and a flag
+        of the reference's reversed moves.
         """
-        pr = self.pr
+        pr, ref = self.pr, self.refhist
         dOp, dOq, mI, mJ, fmI, fmJ = dOp.copy(), dOq.copy(), mI.copy(), mJ.copy(), fmI.copy(), fmJ.copy()
         euI, euJ = G.copy(), G.copy()
+        flip = np.zeros(len(G), bool)
         u, v, z = rnd[:, 0], rnd[:, 1], rnd[:, 2]
         g = G[k]
         fp, fq = fdOp[k], fdOq[k]
         sip, siq, sjp, sjq = sIp[k], sIq[k], sJp[k], sJq[k]
-        # eu_max: the most one side gets while the other keeps a zero gain, within full moves
-        dpJ = np.minimum(fp, fq * siq / sip)
+        dpJ = fp if ref else np.minimum(fp, fq * siq / sip)
         eumJ = sjq * dpJ * sip / siq - sjp * dpJ
-        dpI = np.minimum(fp, fq * sjq / sjp)
+        dpI = fp if ref else np.minimum(fp, fq * sjq / sjp)
         eumI = sip * dpI - siq * dpI * sjp / sjq
         pickI = u < 0.5
-        win = v < 0.5
         eum = np.where(pickI, eumI, eumJ)
-        EU = np.where(win, g + pr * z * (eum - g), g - pr * z * g)
+        EU = np.where(v < 0.5, g + pr * z * (eum - g), g - pr * z * g)
         dq = np.where(pickI, (sip * fp - EU) / siq, (EU + sjp * fp) / sjq)
         swap = ~(dq <= fq)
         dp = np.where(swap, np.where(pickI, (EU + siq * fq) / sip, (sjq * fq - EU) / sjp), fp)
         dq = np.where(swap, fq, dq)
-        dp = np.maximum(dp, 0.0)
-        dq = np.maximum(dq, 0.0)
-        r = dq / dp
-        rq0 = (sip + sjp) / (siq + sjq)
-        rr = np.where(np.isfinite(r) & (r > 0), r, rq0)
-        mIk = dq * Wq[k] / wIq[k]
-        mJk = dp * Wp[k] / wJp[k]
-        res = self._overshoot(np.ones(len(k), bool), dp, dq, mIk, mJk, swap, ~swap, rr, bI[k], bJ[k],
-                              zI[k], zJ[k], dirI[k], dirJ[k], wIq[k], wJp[k], Wp[k], Wq[k])
-        dp, dq, mIk, mJk, fI, fJ = res[:6]
-        dOp[k], dOq[k], mI[k], mJ[k], fmI[k], fmJ[k] = dp, dq, mIk, mJk, fI, fJ
+        if ref:
+            keep = (dp > 0) & (dq > 0)  # otherwise the equal-gain numbers stand
+            dp = np.where(keep, dp, dOp[k])
+            dq = np.where(keep, dq, dOq[k])
+            fI = keep & swap
+            fJ = keep & ~swap
+            flip[k] = fI
+            fI = fmI[k] & ~keep
+            fJ = np.where(keep, ~swap, fmJ[k])
+        else:
+            dq = np.maximum(dq, 0.0)
+            dp = np.maximum(dp, 0.0)
+            f, _, _ = self._overshoot(dp, dq, bI[k], bJ[k], zI[k], zJ[k], sgI[k], sgJ[k])
+            dp, dq = dp * f, dq * f
+            full = f == 1.0
+            fI, fJ = swap & full, ~swap & full
+        dOp[k], dOq[k] = dp, dq
+        mI[k] = dq * Wq[k] / wIq[k]
+        mJ[k] = dp * Wp[k] / wJp[k]
+        fmI[k], fmJ[k] = fI, fJ
         euI[k] = sip * dp - siq * dq
         euJ[k] = sjq * dq - sjp * dp
-        return dOp, dOq, mI, mJ, fmI, fmJ, euI, euJ
-
-    @staticmethod
-    def _valid_core(mI, mJ, G, xI, xJ, dirI, dirJ):
-        ok = (mI > _MIN) & (mJ > _MIN) & (mI <= SCALE) & (mJ <= SCALE) & (G >= _MIN)
-        yI = xI + dirI * mI
-        yJ = xJ + dirJ * mJ
-        tol = 1e-9
-        ok &= (yI >= -tol) & (yI <= SCALE + tol) & (yJ >= -tol) & (yJ <= SCALE + tol)
-        return ok
+        return dOp, dOq, mI, mJ, fmI, fmJ, euI, euJ, flip
 
     # -- execution ---------------------------------------------------------------------
     def _select(self) -> int:
-        G = self.G
         if self.N == 0:
             return -1
+        G = self.G
         best = int(np.argmax(G))
         gmax = G[best]
-        if not np.isfinite(gmax):
+        if gmax == -np.inf:
             return -1
-        tied = np.flatnonzero(G >= gmax - self.params.tie_tolerance * abs(gmax))
+        thr = gmax - self.params.tie_tolerance * abs(gmax)
+        tied = np.flatnonzero(G >= thr)
         if len(tied) > 1:
             self.ties += 1
             if self.params.ties == "random" and self.rng is not None:
                 return int(tied[self.rng.integers(len(tied))])
+            if self.params.ties == "coin" and self.rng is not None:
+                return int(tied[1] if self.rng.random() < 0.5 else tied[0])
             return int(tied[0])
         return best
 
-    def execute_all(self) -> list[int]:
-        order: list[int] = []
-        N = self.N
-        if N == 0:
-            return order
-        I, J, p, q = self.I, self.J, self.p, self.q
-        while True:
-            r = self._select()
-            if r < 0:
-                break
-            order.append(r)
-            self._record_exec(r)
-            Ir, Jr, pr, qr = I[r], J[r], p[r], q[r]
-            yIr, yJr = self.yI[r], self.yJ[r]
-            mIr, mJr = yIr - self.xI[r], yJr - self.xJ[r]
-            self.alive[r] = False
-            self.G[r] = -np.inf
-            # live votes and forecasts
-            self.Ov[qr] += self.wIq[r] * (yIr - self.Xv[Ir, qr]) / self.Wq[r]
-            self.Ov[pr] += self.wJp[r] * (yJr - self.Xv[Jr, pr]) / self.Wp[r]
-            self.Xv[Ir, qr] = yIr
-            self.Xv[Jr, pr] = yJr
-            self.hist_sum[Ir, qr] += mIr
-            self.hist_sum[Jr, pr] += mJr
-            self.hist_sign[Ir, qr] = np.sign(mIr) if mIr else self.hist_sign[Ir, qr]
-            self.hist_sign[Jr, pr] = np.sign(mJr) if mJr else self.hist_sign[Jr, pr]
-            al = self.alive
-            # successive concessions: same actor on the same supply issue
-            sI = al & (((I == Ir) & (q == qr)) | ((I == Jr) & (q == pr)))
-            sJ = al & (((J == Ir) & (p == qr)) | ((J == Jr) & (p == pr)))
-            self.xI[sI] = np.where(I[sI] == Ir, yIr, yJr)
-            self.xJ[sJ] = np.where(J[sJ] == Ir, yIr, yJr)
-            # private updates: an actor of R demanding the same issue records the supplier's vote
-            # (I_R, q_R) -> y_I for candidates where J_R demands q_R; (J_R, p_R) -> y_J where I_R demands p_R.
-            dI = al & (((I == Jr) & (p == qr)) | ((I == Ir) & (p == pr)))  # side I demands ...
-            dJ = al & (((J == Jr) & (q == qr)) | ((J == Ir) & (q == pr)))  # side J demands ...
-            if not self.live:
-                self._private(np.flatnonzero(dI), side_supplies="J", Ir=Ir, Jr=Jr, pr=pr, qr=qr, yI=yIr, yJ=yJr)
-                self._private(np.flatnonzero(dJ), side_supplies="I", Ir=Ir, Jr=Jr, pr=pr, qr=qr, yI=yIr, yJ=yJr)
-            hit = sI | sJ | dI | dJ
-            if self.recompute_all:
-                hit |= al & ((p == pr) | (p == qr) | (q == pr) | (q == qr))
-            idx = np.flatnonzero(hit)
-            if len(idx):
-                if self.refhist:
-                    self._compute(idx, append_I=sI[idx], append_J=sJ[idx])
-                else:
-                    z = np.zeros(len(idx), bool)
-                    self._compute(idx, append_I=z, append_J=z)
-        return order
+    def execute_all(self) -> None:
+        """Execute candidates best-first until none is left (spec §2.7)."""
+        if self.N == 0:
+            return
+        m = self.m
+        with np.errstate(divide="ignore", invalid="ignore"):
+            while True:
+                r = self._select()
+                if r < 0:
+                    break
+                self._execute(r, m)
 
-    def _private(self, idx: np.ndarray, *, side_supplies: str, Ir, Jr, pr, qr, yI, yJ) -> None:
-        """Record R's supplier's new vote in candidates whose actor demanded that issue (stale mode)."""
+    def _execute(self, r: int, m: int) -> None:
+        I, J, p, q = self.I, self.J, self.p, self.q
+        Ir, Jr, pr, qr = int(I[r]), int(J[r]), int(p[r]), int(q[r])
+        res = self.R[:, r]
+        yIr, yJr = float(res[2]), float(res[3])
+        mIr, mJr = yIr - self.xI[r], yJr - self.xJ[r]
+        self._record(r)
+        self.alive[r] = False
+        self.G[r] = -np.inf
+        # live votes and forecasts
+        st = self.ST[r]
+        self.Ov[qr] += st[4] * (yIr - self.Xv[Ir, qr]) / st[7]
+        self.Ov[pr] += st[5] * (yJr - self.Xv[Jr, pr]) / st[6]
+        self.Xv[Ir, qr] = yIr
+        self.Xv[Jr, pr] = yJr
+        kIq, kJp = Ir * m + qr, Jr * m + pr
+        self.hist_sum[kIq] += mIr
+        self.hist_sum[kJp] += mJr
+        if mIr:
+            self.hist_sign[kIq] = np.sign(mIr)
+        if mJr:
+            self.hist_sign[kJp] = np.sign(mJr)
+        al = self.alive
+        lk = self._lookup
+        # successive concessions: same actor on the same supply issue
+        sI1, sI2 = lk("Is", kIq), lk("Is", kJp)
+        sJ1, sJ2 = lk("Js", kIq), lk("Js", kJp)
+        self.xI[sI1], self.xI[sI2] = yIr, yJr
+        self.xJ[sJ1], self.xJ[sJ2] = yIr, yJr
+        # an actor of R demanding the same issue as in R: R's supplier of that issue moved
+        kJq, kIp = Jr * m + qr, Ir * m + pr
+        dI1, dI2 = lk("Id", kJq), lk("Id", kIp)  # side I demands q_R (as J_R) / p_R (as I_R)
+        dJ1, dJ2 = lk("Jd", kJq), lk("Jd", kIp)
+        if not self.live:
+            self._private(dI1[al[dI1]], "J", Ir, yIr, qr)
+            self._private(dI2[al[dI2]], "J", Jr, yJr, pr)
+            self._private(dJ1[al[dJ1]], "I", Ir, yIr, qr)
+            self._private(dJ2[al[dJ2]], "I", Jr, yJr, pr)
+        parts = [sI1, sI2, sJ1, sJ2, dI1, dI2, dJ1, dJ2]
+        if self.recompute_all:
+            parts.append(np.flatnonzero((p == pr) | (p == qr) | (q == pr) | (q == qr)))
+        cat = np.concatenate(parts)
+        mk = self._mark
+        mk[cat] = True
+        mk &= al
+        hit = np.flatnonzero(mk)
+        mk[cat] = False
+        if len(hit) == 0:
+            return
+        if self.refhist:
+            mk[sI1] = True
+            mk[sI2] = True
+            aI = mk[hit]
+            mk[sI1] = False
+            mk[sI2] = False
+            mk[sJ1] = True
+            mk[sJ2] = True
+            aJ = mk[hit]
+            mk[sJ1] = False
+            mk[sJ2] = False
+        else:
+            aI = aJ = np.zeros(len(hit), bool)
+        self._compute(hit, aI, aJ)
+
+    def _private(self, idx: np.ndarray, side: str, a: int, y: float, d: int) -> None:
+        """Stale mode: candidates ``idx`` whose ``side`` supplies issue d record actor a's vote y."""
         if len(idx) == 0:
             return
-        supply = self.q if side_supplies == "I" else self.p
-        actor = self.I if side_supplies == "I" else self.J
-        base = self.baseI if side_supplies == "I" else self.baseJ
-        W = self.Wq if side_supplies == "I" else self.Wp
-        sd = 0 if side_supplies == "I" else 1
-        for c in idx:
-            d = supply[c]
-            # the partner demands d, which R's supplier of d moved
-            a, y = (Ir, yI) if d == qr else (Jr, yJ)
-            if a == actor[c]:
-                continue  # own position: handled by the successive-concession start
-            key = (2 * int(c) + sd, int(a))
-            old = self.priv.get(key, self.X0[a, d])
+        actor = self.I if side == "I" else self.J
+        base = self.baseI if side == "I" else self.baseJ
+        sd = 0 if side == "I" else 1
+        w = self.WS[a, d] / self.W[d]
+        x0 = self.X0[a, d]
+        for c in idx[actor[idx] != a].tolist():  # own position: handled by the supply start
+            key = (2 * c + sd, a)
+            old = self.priv.get(key, x0)
             self.priv[key] = y
-            base[c] += self.WS[a, d] * (y - old) / W[c]
+            base[c] += w * (y - old)
 
-    def _record_exec(self, r: int) -> None:
-        if not hasattr(self, "executed"):
-            self.executed: list[dict[str, Any]] = []
+    def _record(self, r: int) -> None:
+        dOp, dOq, yI, yJ, bI, bJ, euI, euJ, cI, cJ = self.R[:, r].tolist()
+        st = self.ST[r]
         self.executed.append(dict(
             I=int(self.I[r]), J=int(self.J[r]), p=int(self.p[r]), q=int(self.q[r]), kind=int(self.kind[r]),
-            G=float(self.G[r]), dOp=float(self.dOp[r]), dOq=float(self.dOq[r]),
-            xI=float(self.xI[r]), xJ=float(self.xJ[r]), yI=float(self.yI[r]), yJ=float(self.yJ[r]),
-            zI=float(self.zI[r]), zJ=float(self.zJ[r]),
-            nbsI0=float(self.nbsI0[r]), nbsI1=float(self.nbsI1[r]), nbsJ0=float(self.nbsJ0[r]), nbsJ1=float(self.nbsJ1[r]),
-            truncI=bool(self.truncI[r]), truncJ=bool(self.truncJ[r]),
-            euI=float(self.euI[r]), euJ=float(self.euJ[r]),
+            G=float(self.G[r]), dOp=dOp, dOq=dOq, xI=float(self.xI[r]), xJ=float(self.xJ[r]), yI=yI, yJ=yJ,
+            zI=float(st[8]), zJ=float(st[9]), nbsI0=bI, nbsI1=bI + st[4] * (yI - self.xI[r]) / st[7],
+            nbsJ0=bJ, nbsJ1=bJ + st[5] * (yJ - self.xJ[r]) / st[6], truncI=bool(cI), truncJ=bool(cJ),
+            euI=euI, euJ=euJ,
         ))
 
 
@@ -680,7 +706,7 @@ def _play_round(X0: np.ndarray, S: np.ndarray, C: np.ndarray, P: np.ndarray, par
     rd = _Round(X0, S, C, P, params, rng)
     ncand = rd.N
     rd.execute_all()
-    ex = getattr(rd, "executed", [])
+    ex = rd.executed
     V = X0.copy()
     for e in ex:
         V[e["I"], e["q"]] = e["yI"]
