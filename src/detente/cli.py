@@ -275,11 +275,11 @@ def schema_cmd() -> None:
 @app.command("demo")
 def demo_cmd(
     out_dir: Path = typer.Option(Path("reports"), "--out", help="Directory for the report."),
-    runs: int = typer.Option(2000, "--runs", min=1, help="Monte-Carlo runs per hypothesis."),
+    runs: int = typer.Option(400, "--runs", min=1, help="Monte-Carlo runs per hypothesis."),
 ) -> None:
     """Run the flagship crisis scenario `seesaw-2021` and write its report (what `make run` does)."""
     _crisis_run("seesaw-2021", hypothesis=[], runs=runs, seed=None, as_json=False, out_dir=out_dir,
-                sets=[], counterfactual_runs=min(runs, 1000))
+                sets=[], counterfactual_runs=min(runs, 200))
 
 
 def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: Optional[int], as_json: bool,
