@@ -229,3 +229,17 @@ def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path):
     # identical to an uninterrupted run
     ref = run_sweep(load_sweep_spec(spec_path), store=Store(tmp_path / "ref"))
     assert parts_bytes(st_, info.run_id) == parts_bytes(ref.store, ref.run_id)
+
+
+def test_compromise_batch_kernel_equals_per_run_model(tmp_path):
+    from detente.experiments.sweep import ScenarioArrays, _scenario_from, apply_design, design_values, expand_factors
+    from detente.models.baseline import CompromiseParams, batch_compromise, run_compromise
+
+    s = spec(design={"kind": "lhs", "runs": 50})
+    scn = examples.load("ec_emission")
+    base = ScenarioArrays.from_scenario(scn)
+    cols = expand_factors(s.factors, base)
+    pert = apply_design(base, s.factors, cols, design_values(s, cols, s.factors))
+    fast = batch_compromise(base, pert, CompromiseParams())["emission"]
+    slow = [run_compromise(_scenario_from(scn, base, pert, r), CompromiseParams()).forecast() for r in range(50)]
+    assert np.allclose(fast, slow, rtol=0, atol=1e-12)

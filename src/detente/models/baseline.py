@@ -319,6 +319,33 @@ def run_nbs(scenario: Scenario, params: NBSParams, *, rng: np.random.Generator |
     return RunResult.build(model="nbs", scenario=scenario, params=params, issues=issues, notes=notes)
 
 
+def batch_compromise(base, pert, params: CompromiseParams, *, rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+    """The compromise model over many perturbed copies of a scenario at once (sweeps).
+
+    ``base`` is a :class:`~detente.experiments.distributions.ScenarioArrays`, ``pert`` the
+    perturbed arrays (runs × actors × issues). Returns issue -> forecasts (one per run), equal
+    to :func:`run_compromise` on each copy up to rounding.
+    """
+    out: dict[str, np.ndarray] = {}
+    n = pert.position.shape[0]
+    for i, iid in enumerate(base.issues):
+        has = base.has[:, i]
+        if not has.any():
+            out[iid] = np.full(n, np.nan)
+            continue
+        x = pert.position[:, has, i]
+        sal = pert.salience[:, has, i] / base.salience_max
+        cap = pert.capability[:, has, i]
+        w = {"capability_salience": cap * sal, "capability": cap, "salience": sal}.get(params.weights, np.ones_like(x))
+        tot = w.sum(axis=1)
+        zero = ~(tot > 0)
+        if zero.any() and params.zero_weight == "error":
+            raise RunError(f"compromise: every actor weight on issue {iid!r} is zero in some run")
+        f = np.where(zero, x.mean(axis=1), (w * x).sum(axis=1) / np.where(zero, 1.0, tot))
+        out[iid] = f
+    return out
+
+
 _CITE_COMPROMISE = "Achen (2006), in Thomson et al. (eds.), The European Union Decides, ch. 10"
 
 COMPROMISE = ModelSpec(
@@ -327,6 +354,7 @@ COMPROMISE = ModelSpec(
     params_class=CompromiseParams,
     run=run_compromise,
     citation=_CITE_COMPROMISE,
+    extra={"batch": batch_compromise},
 )
 MEDIAN = ModelSpec(
     name="median",
