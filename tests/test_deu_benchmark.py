@@ -88,3 +88,15 @@ def test_cli_bad_file(tmp_path):
     r = CliRunner().invoke(app, ["benchmark", "deu", str(f), "--json"])
     assert r.exit_code == 2
     assert json.loads(r.stdout)["error"] == "invalid input"
+
+
+def test_json_contract_documents_benchmark_keys(sample):
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "json-contract.md").read_text(encoding="utf-8")
+    sec = re.search(r"^## `benchmark deu`\n(.*?)(?=^### |^## |\Z)", doc, flags=re.M | re.S).group(1)
+    keys = set(re.findall(r"^\| `([^`]+)` \|", sec, flags=re.M))
+    r = CliRunner().invoke(app, ["benchmark", "deu", str(sample), "--json", "--models", "compromise",
+                                 "--bootstrap", "100", "--jobs", "1"])
+    assert set(json.loads(r.stdout)) == keys
