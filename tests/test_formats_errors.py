@@ -269,3 +269,12 @@ def test_mutated_inputs_never_traceback(tmp_path):
                     assert exc.problems
                 n += 1
     assert n > 500
+
+
+def test_malformed_json_and_tabs(tmp_path):
+    (pr,) = problems(write(tmp_path, "m.json", '{\n  "actors": [\n    {"id": "A",}\n  ]\n}\n'))
+    assert pr.message.startswith("malformed JSON") and pr.line == 3
+    p = write(tmp_path, "t.json", '{\n\t"actors": [{"id": "A"}],\n\t"issues": [{"id": "x"}],\n'
+                                 '\t"stances": [\n\t\t{"actor": "A", "issue": "x", "position": 500, "salience": 1}\n\t]\n}\n')
+    (pr,) = problems(p)
+    assert pr.line == 5 and pr.column == "stances.0.position"

@@ -196,3 +196,10 @@ def test_convert_chain_keeps_numbers(shared, tmp_path):
 def test_published_schema_is_current():
     published = json.loads((REPO / "schemas" / "scenario.schema.json").read_text())
     assert published == scenario_json_schema(), "regenerate: detente schema > schemas/scenario.schema.json"
+
+
+def test_json_keeps_json_types(tmp_path):
+    s = load(FX / "full.yaml").model_copy(update={"metadata": {"big": 1e5, "flag": "yes", "n": None}})
+    save(s, tmp_path / "s.json")
+    t = load(tmp_path / "s.json")
+    assert t.metadata == {"big": 1e5, "flag": "yes", "n": None} and t == s

@@ -17,7 +17,7 @@ MAX_BYTES = 20 * 1024 * 1024
 # format name -> (reader "module:function" or None, writer "module:function" or None)
 FORMATS: dict[str, tuple[str | None, str | None]] = {
     "yaml": ("detente.formats.yamlfmt:read_yaml", "detente.formats.yamlfmt:write_yaml"),
-    "json": ("detente.formats.yamlfmt:read_yaml", "detente.formats.yamlfmt:write_json"),
+    "json": ("detente.formats.yamlfmt:read_json", "detente.formats.yamlfmt:write_json"),
     "deu": ("detente.formats.deu:read_deu", None),
     # long table, one row per actor x issue (formats/longtable.py)
     "csv": ("detente.formats.longtable:read_long_csv", "detente.formats.longtable:write_long_csv"),
