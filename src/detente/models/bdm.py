@@ -329,7 +329,7 @@ def risk_exponents(S: np.ndarray) -> tuple[np.ndarray, bool]:
     Examples
     --------
     >>> r, _ = risk_exponents(np.array([0.0, 1.0, 2.0]))
-    >>> r.tolist()
+    >>> np.round(r, 12).tolist()
     [2.0, 1.0, 0.5]
     """
     hi, lo = S.max(), S.min()
