@@ -345,13 +345,16 @@ def leaderboard_figure(result: Mapping[str, Any], path: str | Path) -> Path:
     ax.barh(ys, [r["mae"] for r in rows], color=["#c44" if r["name"] == REFERENCE else "#48a" for r in rows])
     for y, r in zip(ys, rows):
         ci = r.get("ci_vs_compromise")
+        right = r["mae"]
         if ci and ref is not None and r["name"] != REFERENCE and None not in ci:
             ax.plot([ref + ci[0], ref + ci[1]], [y, y], color="k", lw=1.5)
-        ax.text(r["mae"] + 0.2, y, f"{r['mae']:.2f} (n={r['n']})", va="center", fontsize=7)
+            right = max(right, ref + ci[1])
+        ax.text(right + 0.4, y, f"{r['mae']:.2f} (n={r['n']})", va="center", fontsize=7)
     ax.set_yticks(ys, [r["name"] for r in rows], fontsize=8)
     if ref is not None:
         ax.axvline(ref, color="#c44", lw=0.8, ls="--")
-    ax.set_xlabel("MAE on the 0-100 scale (line: compromise MAE + paired 95% CI of the difference)")
+    ax.set_xlabel("MAE (0-100 scale); black: compromise MAE + paired 95% CI of the difference", fontsize=8)
+    ax.set_xlim(0, max(max(r["mae"] for r in rows), ax.get_xlim()[1]) + 8)
     ax.set_title(f"DEU tournament, {result['n_issues']} issues")
     fig.tight_layout()
     p = Path(path)
