@@ -19,7 +19,8 @@ Mapping
 * issue: bounds 0–100, ``status_quo`` = ``rp``, ``outcome`` = ``out``; a value outside 0–100
   (e.g. a ``999`` "no outcome" sentinel) is treated as missing and recorded in
   ``metadata["out_raw"]``/``["rp_raw"]``. ``decision_rule`` = ``unanimity`` when ``counvte``
-  is ``Unan``, ``qmv`` otherwise; ``proc`` (COD/CNS) is in the metadata.
+  is ``Unan``, ``qmv`` otherwise (any value mentioning QMV or Unan is accepted); ``proc``
+  (COD/CNS; any text accepted) is in the metadata.
 * saliences are on the ``percent`` scale.
 * capabilities: ``weights="council"`` (default) — the Council votes of the issue's wave read
   from ``council_weights.csv`` beside the data file (or the copy built into this module);
@@ -224,12 +225,9 @@ def read_deu_rows(path: str | Path) -> list[DeuRow]:
                                     column="isnr", value=f["isnr"], expected="a unique issue id"))
         seen.setdefault(f["isnr"], lineno)
         vote = f["counvte"].strip().lower()
-        if not (vote.startswith("qmv") or vote.startswith("unan")):
+        if not ("qmv" in vote or "unan" in vote):
             problems.append(Problem("unknown Council voting rule", file=file, line=lineno, column="counvte",
                                     value=f["counvte"], expected="QMV, QMV(..) or Unan"))
-        if f["proc"].upper() not in ("COD", "CNS", "OLP", "SLP", "CON", "AVC", "ASS", ""):
-            problems.append(Problem("unknown legislative procedure", file=file, line=lineno, column="proc",
-                                    value=f["proc"], expected="COD or CNS"))
         for a in DEU_ACTORS:
             for kind in ("p", "s"):
                 col = f"{kind}{a}"
@@ -344,7 +342,7 @@ def _issue_meta(row: DeuRow) -> dict[str, Any]:
 
 
 def _issue(row: DeuRow) -> dict[str, Any]:
-    rule = "unanimity" if row.fields["counvte"].lower().startswith("unan") else "qmv"
+    rule = "unanimity" if row.fields["counvte"].lower().startswith("unan") else "qmv"  # e.g. "QMV(10)" -> qmv
     return {
         "id": row.isnr, "name": f"{row.fields.get('prname') or row.prnr}: {row.isnr}", "lower": 0.0, "upper": 100.0,
         "status_quo": row.rp, "outcome": row.out, "decision_rule": rule,
