@@ -203,3 +203,11 @@ def test_json_keeps_json_types(tmp_path):
     save(s, tmp_path / "s.json")
     t = load(tmp_path / "s.json")
     assert t.metadata == {"big": 1e5, "flag": "yes", "n": None} and t == s
+
+
+def test_writer_errors_name_the_output_file(tmp_path):
+    with pytest.raises(InputError) as ei:
+        save(table_scenario(), tmp_path / "k.csv", format="ktab_csv")
+    assert all(p.file == str(tmp_path / "k.csv") for p in ei.value.problems)
+    with pytest.raises(InputError, match="no writer"):
+        save(table_scenario(), tmp_path / "k.csv", format="bdm_xlsx")

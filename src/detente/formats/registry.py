@@ -203,5 +203,8 @@ def save(scenario: Scenario, path: str | Path, *, format: str | None = None, **o
     if fmt not in FORMATS or FORMATS[fmt][1] is None:
         raise InputError(Problem("no writer for this format", file=str(path), value=fmt,
                                  expected=", ".join(k for k, v in FORMATS.items() if v[1])))
-    _fn(FORMATS[fmt][1])(scenario, p, **options)  # type: ignore[arg-type]
+    try:
+        _fn(FORMATS[fmt][1])(scenario, p, **options)  # type: ignore[arg-type]
+    except InputError as exc:  # what the format cannot hold: name the output file
+        raise InputError(exc.problems, file=str(path)) from None
     return p
