@@ -137,3 +137,20 @@ def test_params_by_name_and_code():
         smp.SMPParams(voting_rule="Majority")
     with pytest.raises(Exception):
         smp.SMPParams(bogus=1)
+
+
+@pytest.mark.parametrize("rule", [r for r in VR if r != "ASymProsp"])
+def test_antisymmetric_shortcut_equals_pairwise_evaluation(rule):
+    """The fast path equals KTAB's a > b evaluation bit for bit (exact ties stay exact)."""
+    rng = np.random.default_rng(3)
+    w = rng.uniform(0, 100, 12)
+    u = rng.uniform(0, 1, (12, 9))
+    u[:, 5] = u[:, 2]
+    S = smp.coalitions(w, u, rule)
+    ref = np.full((9, 9), 1e-8)
+    for a in range(9):
+        for b in range(a):
+            v = smp.vote(rule, w, u[:, a], u[:, b])
+            ref[a, b] = 1e-8 + np.sum(np.maximum(v, 0))
+            ref[b, a] = 1e-8 + np.sum(np.maximum(-v, 0))
+    assert np.array_equal(S, ref)

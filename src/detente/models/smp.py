@@ -380,6 +380,15 @@ def coalitions(w: Any, u: Any, rule: str) -> np.ndarray:
     ut = np.ascontiguousarray(u.T)  # (M, n)
     S = np.full((m, m), COAL_FLOOR)
     rows = max(1, _CHUNK // max(1, m * n))
+    if rule != "ASymProsp":
+        # antisymmetric rules: vote(b, a) == -vote(a, b) bit for bit, so the strength of a
+        # against b is the positive part of the (a, b) votes for every ordered pair
+        for a0 in range(0, m, rows):
+            a1 = min(m, a0 + rows)
+            v = vote(rule, w[None, None, :], ut[a0:a1, None, :], ut[None, :, :])
+            S[a0:a1] = COAL_FLOOR + np.sum(np.maximum(v, 0.0), axis=2)
+        np.fill_diagonal(S, COAL_FLOOR)
+        return S
     for a0 in range(1, m, rows):
         a1 = min(m, a0 + rows)
         # pairs (a, b) with b < a only; evaluate against all b then mask
