@@ -97,3 +97,20 @@ def test_zero_weights_defined():
     assert r.forecast() == 20.0 and r.notes
     with pytest.raises(detente.RunError):
         run_model(s, "compromise", params={"zero_weight": "error"})
+
+
+@pytest.mark.parametrize("name,compromise_ref,median_ref", [
+    ("emission.csv", 7.389955686853767, 7.0),
+    ("greece_eu_2015.csv", 82.22222222222223, 100.0),
+    ("russia_ukraine_2022.csv", 68.831169, 80.0),
+])
+def test_bdm_tables_through_the_reader(fixtures, name, compromise_ref, median_ref):
+    s = detente.load(fixtures / name)
+    assert run_model(s, "compromise").forecast() == pytest.approx(compromise_ref, abs=1e-6)
+    assert run_model(s, "median").forecast() == median_ref
+
+
+def test_shared_bdm_inputs_match_local_copies(shared, fixtures):
+    for local, ref in [("emission.csv", "emission_scholz2011_table1.csv"), ("greece_eu_2015.csv", "greece_eu_2015.csv"),
+                       ("russia_ukraine_2022.csv", "russia_ukraine_2022.csv")]:
+        assert (fixtures / local).read_bytes() == (shared / "conformance" / "bdm" / "inputs" / ref).read_bytes()
