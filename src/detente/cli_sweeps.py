@@ -32,6 +32,14 @@ def _progress(enabled: bool):
     return prog, cb
 
 
+def _run_with(prog, fn):
+    """Call ``fn`` with the progress display shown (when there is one)."""
+    if prog is None:
+        return fn()
+    with prog:
+        return fn()
+
+
 def register(app: typer.Typer, runs_app: typer.Typer) -> None:
     """Add the commands to the main app and to the ``runs`` group."""
     from detente.cli import EXIT_INVALID, err, guarded, open_store, out, print_json
@@ -66,11 +74,7 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
                 spec = spec.model_copy(update={"executor": spec.executor.model_copy(update=upd)})
             return run_sweep(spec, store=st, progress=cb)
 
-        if prog is not None:
-            with prog:
-                res = guarded(go, as_json=as_json)
-        else:
-            res = guarded(go, as_json=as_json)
+        res = _run_with(prog, lambda: guarded(go, as_json=as_json))
         if as_json:
             print_json(res.to_json_dict())
             return
@@ -104,11 +108,7 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
         def go():
             return run_sensitivity(load_sweep_spec(spec_file), method=method, n=n, store=st, progress=cb)  # type: ignore[arg-type]
 
-        if prog is not None:
-            with prog:
-                res = guarded(go, as_json=as_json)
-        else:
-            res = guarded(go, as_json=as_json)
+        res = _run_with(prog, lambda: guarded(go, as_json=as_json))
         if as_json:
             print_json(res.to_json_dict())
             return
