@@ -280,7 +280,7 @@ def probability_matrix(
         srt = np.sort(a, axis=1)
         coef = 2.0 * np.arange(n) - n + 1
         pair_sum = 2.0 * (srt * coef[None, :]).sum(axis=1)
-        num, den = pos, np.full_like(pos, float(np.dot(w, pair_sum)))
+        num, den = pos, np.full_like(pos, float((w * pair_sum).sum()))
     else:  # pragma: no cover - validated by pydantic
         raise ValueError(rule)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -356,7 +356,7 @@ def _median_sequential(y: np.ndarray, w: np.ndarray, delta: float) -> float:
 def _median_margin(y: np.ndarray, w: np.ndarray, delta: float) -> float:
     a = _abs_dist(y)  # a[k, i]
     # margin[a, b] = sum_k w_k (|y_k - y_b| - |y_k - y_a|) / delta
-    cost = w @ a  # cost[i] = sum_k w_k |y_k - y_i|
+    cost = (w[:, None] * a).sum(axis=0)  # cost[i] = sum_k w_k |y_k - y_i| (explicit sum, no BLAS: the batch engine reproduces it bit for bit)
     margin = (cost[None, :] - cost[:, None]) / delta
     idx = int(np.argmax(margin))
     return float(y[idx // len(y)])
@@ -477,7 +477,7 @@ def _step(
 
     # reference point(s)
     med = _median(o.median_rule, y, w, delta)
-    mean = float(np.dot(w, y) / w.sum()) if w.sum() > 0 else float(y.mean())
+    mean = float((w * y).sum() / w.sum()) if w.sum() > 0 else float(y.mean())
     mu1 = mean if o.reference_point == "mean" else med
     mu2 = mean if o.reference_point in ("mean", "median_then_mean") else med
 
@@ -707,7 +707,7 @@ def run_issue(
         if not w.sum() > 0:
             w = np.ones(n)
         med = _median(o.median_rule, y, w, data.delta if data.delta > 0 else 1.0)
-        mean = float(np.dot(w, y) / w.sum())
+        mean = float((w * y).sum() / w.sum())
         return med, mean, _median_weighted(y, w)
 
     def record(k, y, s, rd: _Round | None, warnings) -> RoundRecord:
@@ -828,7 +828,7 @@ def _perception(data: _Issue, y: np.ndarray, s: np.ndarray, o: _Opts, params: BD
     med = _median(o.median_rule, y, w, data.delta)
     r, _ = _risk(y, w, s, data.delta, med, o, params.Q, params.T, same)
     P = probability_matrix(y, w, rule=o.probability, delta=data.delta, voter_r=r if o.voter_exponent else None)
-    mean = float(np.dot(w, y) / w.sum())
+    mean = float((w * y).sum() / w.sum())
     mu = mean if o.reference_point in ("mean", "median_then_mean") else med
     d, D, sign = _eu_pass(y, w, s, None, data.delta, mu, P, o, params.Q, params.T)
     E_row = _eu_matrix(d, D, sign, P, s, r[:, None], params.Q, params.T, same)
