@@ -243,3 +243,21 @@ def test_compromise_batch_kernel_equals_per_run_model(tmp_path):
     fast = batch_compromise(base, pert, CompromiseParams())["emission"]
     slow = [run_compromise(_scenario_from(scn, base, pert, r), CompromiseParams()).forecast() for r in range(50)]
     assert np.allclose(fast, slow, rtol=0, atol=1e-12)
+
+
+def test_bundled_sweep_example_runs(tmp_path):
+    from importlib import resources
+
+    path = Path(str(resources.files("detente.examples"))) / "sweeps" / "ec_salience.yaml"
+    s = load_sweep_spec(path)
+    s = s.model_copy(update={"design": s.design.model_copy(update={"runs": 300})})
+    r = run_sweep(s, store=Store(tmp_path))
+    df = r.to_df()
+    assert len(df) == 300 and "salience +-10[UK,emission]" in df.columns and "UK position" in df.columns
+    assert (df["UK position"] <= 0).all()
+    summ = r.summary()
+    assert 4 <= summ["q05"].iloc[0] <= summ["median"].iloc[0] <= summ["q95"].iloc[0] <= 10
+    html = r._repr_html_()
+    assert "<table" in html
+    fig = r.plot()
+    assert fig.axes

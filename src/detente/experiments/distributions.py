@@ -257,7 +257,7 @@ def expand_factors(factors: list[Factor], arrays: ScenarioArrays) -> list[Factor
             for c in cells:
                 an = arrays.actors[c[0]] if c[0] >= 0 else ""
                 inn = arrays.issues[c[1]] if c[1] >= 0 else ""
-                cols.append(FactorColumn(label=f"{f.field}[{','.join(x for x in (an, inn) if x)}]", factor=fi, cells=(c,)))
+                cols.append(FactorColumn(label=f"{f.name or f.field}[{','.join(x for x in (an, inn) if x)}]", factor=fi, cells=(c,)))
         else:
             cols.append(FactorColumn(label=f.label, factor=fi, cells=tuple(cells)))
     labels = [c.label for c in cols]
