@@ -395,6 +395,8 @@ class _Round:
                                    X0[I, p], X0[J, q], rq, gf, X0[I, q], X0[J, p]]) if N else np.zeros((0, 14))
         # keys actor*m + issue of each side's supply and demand, with lookup tables
         self.kIs, self.kJs, self.kId, self.kJd = I * m + q, J * m + p, I * m + p, J * m + q
+        self.KS = np.array([self.kIs, self.kJs]).reshape(2, N)
+        self.QP = np.array([q, p]).reshape(2, N)
         self._tab = {name: self._table(k) for name, k in
                      (("Is", self.kIs), ("Js", self.kJs), ("Id", self.kId), ("Jd", self.kJd))}
         self.xI = X0[I, q].copy()  # current supply positions (successive concessions)
@@ -402,7 +404,8 @@ class _Round:
         self.alive = np.ones(N, bool)
         f = np.zeros(N)
         self.G = f.copy()
-        self.R = np.zeros((10, N))  # dOp, dOq, yI, yJ, bI, bJ, euI, euJ, cI, cJ of the last computation
+        # of the last computation: dOp, dOq, yI, yJ, bI, bJ, euI, euJ, cI, cJ
+        self.R = np.zeros((10, N))
         self.baseI = self.O0[q].copy() if N else f  # stale overshoot bases (private updates of others)
         self.baseJ = self.O0[p].copy() if N else f
         self.priv: dict[tuple[int, int], float] = {}
@@ -438,12 +441,12 @@ class _Round:
         fdOp = fullJ * wJp / Wp
         fdOq = fullI * wIq / Wq
         dOq = fdOp * rq
-        swap = ~(dOq * Wq <= fullI * wIq)
+        swap = ~(dOq <= fdOq)  # I's move would exceed the distance to J
         dOq = np.where(swap, fdOq, dOq)
         dOp = np.where(swap, fdOq / rq, fdOp)
         # forecast before the move, on each side's supply issue
         if self.live:
-            bI, bJ = self.Ov[self.q[idx]], self.Ov[self.p[idx]]
+            bI, bJ = self.Ov[self.QP[:, idx]]
         else:
             bI = self.baseI[idx] + wIq * (xI - x0I) / Wq
             bJ = self.baseJ[idx] + wJp * (xJ - x0J) / Wp
@@ -491,12 +494,13 @@ class _Round:
             ok &= ~((pJ & (mJ_s < 0)) | (nJ & (mJ_s > 0)) | (pJ & nJ))
             self.curI[idx], self.curJ[idx] = mI_s, mJ_s
         else:
-            kI, kJ = self.kIs[idx], self.kJs[idx]
-            hI, hJ = self.hist_sum[kI], self.hist_sum[kJ]
-            ok &= (np.abs(hI + mI_s) <= SCALE) & (np.abs(hJ + mJ_s) <= SCALE)
-            ok &= (self.hist_sign[kI] * mI_s >= 0) & (self.hist_sign[kJ] * mJ_s >= 0)
+            # no reversal of executed moves within the round; with moves towards partners inside
+            # [0, 100] the sum of the history cannot exceed 100 then
+            sg = self.hist_sign[self.KS[:, idx]]
+            ok &= (sg[0] * mI_s >= 0) & (sg[1] * mJ_s >= 0)
         self.alive[idx] = ok
-        self.G[idx] = np.where(ok, G, -np.inf)
+        G[~ok] = -np.inf
+        self.G[idx] = G
         self.R[:, idx] = np.array([dOp, dOq, yI, yJ, bI, bJ, euI, euJ, cI, cJ])
 
     @staticmethod
@@ -588,8 +592,9 @@ class _Round:
         if gmax == -np.inf:
             return -1
         thr = gmax - self.params.tie_tolerance * abs(gmax)
-        tied = np.flatnonzero(G >= thr)
-        if len(tied) > 1:
+        over = G >= thr
+        if np.count_nonzero(over) > 1:
+            tied = np.flatnonzero(over)
             self.ties += 1
             if self.params.ties == "random" and self.rng is not None:
                 return int(tied[self.rng.integers(len(tied))])
@@ -652,13 +657,12 @@ class _Round:
         if self.recompute_all:
             parts.append(np.flatnonzero((p == pr) | (p == qr) | (q == pr) | (q == qr)))
         cat = np.concatenate(parts)
-        mk = self._mark
-        mk[cat] = True
-        mk &= al
-        hit = np.flatnonzero(mk)
-        mk[cat] = False
-        if len(hit) == 0:
+        cat = cat[al[cat]]
+        if len(cat) == 0:
             return
+        cat.sort()
+        hit = cat[np.concatenate(([True], cat[1:] != cat[:-1]))]
+        mk = self._mark
         if self.refhist:
             mk[sI1] = True
             mk[sI2] = True
