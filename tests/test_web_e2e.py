@@ -121,3 +121,54 @@ def test_full_journey(server, page, tmp_path):
     assert text.startswith("issue,round,actor,kind,value")
     assert "forecast" in text
     shot(page, "06-downloaded")
+
+
+def test_chart_pages(server, page):
+    """Run pages of a BDM run, an exchange run, a sweep and a crisis run draw their charts
+    without JavaScript errors; the static HTML report downloads."""
+    from detente.crisis.analysis import run_hypotheses
+    from detente.experiments.runner import run_sweep
+    from detente.experiments.sweep import SweepSpec
+    from detente.formats import load
+    from detente.models.registry import run_model
+    from detente.report.stored import save_crisis
+    from detente.store import Store
+
+    base, tmp = server
+    store = Store(tmp / "store")
+    scn = examples.load("ec_emission")
+    bdm = store.save(run_model(scn, "bdm", seed=0), scenario=scn)
+    xs = load(Path(__file__).parent / "fixtures" / "exchange" / "exchange_4x2.csv")
+    exch = store.save(run_model(xs, "exchange", seed=0), scenario=xs)
+    sw = run_sweep(SweepSpec.model_validate(dict(
+        name="e2e", scenario="example:ec_emission", model="bdm", seed=1, chunk_size=10, trace="positions", params={"rounds": 3},
+        factors=[{"field": "salience", "actors": ["UK"], "dist": {"kind": "uniform", "low": -20, "high": 20}, "clip": [0, 100]}],
+        design={"kind": "montecarlo", "runs": 10})), store=store).run_id
+    crisis = save_crisis(store, run_hypotheses(examples.load("seesaw-2021"), hypotheses=["article"], runs=16,
+                                               with_counterfactuals=False))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    page.goto(f"{base}/runs/{bdm}")
+    page.wait_for_selector("#chart-perception-emission .main-svg", timeout=15_000)
+    page.select_option("select.perception-actor", "UK")
+    shot(page, "07-bdm-perception")
+    with page.expect_download() as dl:
+        page.click("#dl-report")
+    assert Path(dl.value.path()).read_text().startswith("<!doctype html>")
+
+    page.goto(f"{base}/runs/{exch}")
+    page.wait_for_selector("#chart-exchange-network .main-svg", timeout=15_000)
+    shot(page, "08-exchange-network")
+
+    page.goto(f"{base}/runs/{sw}")
+    page.wait_for_selector("#chart-fan-emission .main-svg", timeout=15_000)
+    assert page.locator("#chart-distribution-emission .main-svg").count() >= 1
+    assert page.locator("#chart-tornado-emission .main-svg").count() >= 1
+    shot(page, "09-sweep")
+
+    page.goto(f"{base}/runs/{crisis}")
+    page.wait_for_selector("#chart-triangle .main-svg", timeout=15_000)
+    assert page.locator("#chart-p-war .main-svg").count() >= 1 and page.locator("#chart-hazard .main-svg").count() >= 1
+    shot(page, "10-crisis")
+    assert not errors, errors

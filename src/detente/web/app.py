@@ -76,6 +76,18 @@ class RunRequest(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class CrisisRunRequest(BaseModel):
+    """Body of ``POST /api/crisis-jobs``: run a crisis scenario's hypotheses."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(pattern="^(examples|library)$")
+    name: str
+    runs: int = Field(500, ge=1, le=20_000, description="Monte-Carlo runs per hypothesis.")
+    seed: int | None = Field(None, ge=0)
+    hypotheses: list[str] = Field(default_factory=list, max_length=50, description="Names; empty: all.")
+    counterfactuals: bool = Field(False, description="Also compute the stalling/seesaw counterfactuals (slower).")
+
+
 class EditRequest(BaseModel):
     """Body of ``POST /api/scenarios/{name}/cells``: change numbers of a library scenario."""
 
@@ -101,6 +113,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        available()  # import the model modules at start-up, not during the first page request
         yield
         jobs.shutdown()
 
@@ -337,8 +350,13 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
     @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
     def run_page(request: Request, run_id: str) -> HTMLResponse:
-        res = _get_run(store(), run_id)
-        return render(request, "run.html", run_id=run_id, result=res.to_json_dict(), title=f"Run {run_id[:10]}")
+        info = _get_info(store(), run_id)
+        if info.kind in ("sweep", "crisis"):  # no single result: charts come from /api/runs/{id}/charts
+            return render(request, "run.html", run_id=info.run_id, info=info.to_json_dict(), kind=info.kind,
+                          result=None, title=f"{info.kind.capitalize()} {info.run_id[:10]}")
+        res = _get_run(store(), info.run_id)
+        return render(request, "run.html", run_id=info.run_id, info=info.to_json_dict(), kind=info.kind,
+                      result=res.to_json_dict(), title=f"Run {run_id[:10]}")
 
     @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
     def compare_page(request: Request, ids: str = Query(..., description="Comma-separated run ids")) -> HTMLResponse:
@@ -471,6 +489,50 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         return Response(bio.getvalue(), media_type="application/vnd.apache.parquet",
                         headers={"Content-Disposition": f'attachment; filename="{fname}.parquet"'})
 
+    @app.get("/api/runs/{run_id}/charts", tags=["runs"])
+    def api_charts(run_id: str) -> dict[str, Any]:
+        """Chart data of a run (see ``detente.report.charts``): forecasts, trajectories, BDM
+        perception quadrants and exchange network for model runs; outcome distribution, fan
+        charts and sensitivity for sweeps; P(war), hazard bands and triangle for crisis runs."""
+        return _charts(store(), run_id)
+
+    @app.get("/api/runs/{run_id}/report", tags=["runs"])
+    def api_report(run_id: str) -> Response:
+        """The self-contained static HTML report of a run (as ``detente report RUN --format html``)."""
+        from detente.report.html import run_report
+
+        info = _get_info(store(), run_id)
+        try:
+            text = run_report(store(), info.run_id)
+        except _store_errors() as exc:
+            raise HTTPException(404, f"run {run_id!r} has nothing to report: {exc}") from None
+        return Response(text, media_type="text/html; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="detente-report-{info.run_id}.html"'})
+
+    @app.post("/api/crisis-jobs", tags=["runs"], status_code=202)
+    def api_crisis_run(request: Request, body: CrisisRunRequest) -> dict[str, Any]:
+        """Run the hypotheses of a crisis scenario in the background (stored as a ``crisis`` run)."""
+        check_origin(request)
+        scn = get_scenario(body.source, body.name)
+        if not scn.dynamics:
+            raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "the scenario has no crisis dynamics"}]})
+
+        def work(report) -> str:
+            from detente.crisis.analysis import run_hypotheses
+            from detente.report.stored import save_crisis
+
+            report(0.05, f"running {body.runs} runs per hypothesis")
+            try:
+                obj = run_hypotheses(scn, hypotheses=body.hypotheses or None, runs=body.runs, seed=body.seed,
+                                     with_counterfactuals=body.counterfactuals)
+            except KeyError as exc:
+                raise InputError(Problem(f"unknown hypothesis {exc}", column="hypotheses")) from None
+            report(0.9, "storing")
+            return save_crisis(store(), obj, scenario=scn, label=f"{body.source}/{body.name}")
+
+        job = jobs.submit("crisis", f"crisis on {body.name}", work)
+        return job.to_json_dict()
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if request.url.path.startswith("/api/"):
@@ -533,6 +595,38 @@ def _list_runs(store) -> list[dict[str, Any]]:
         d = r.to_json_dict() if hasattr(r, "to_json_dict") else dict(r)
         out.append({k: v for k, v in d.items() if isinstance(v, (str, int, float, type(None)))})
     return out
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    from detente.errors import StoreError
+
+    return (StoreError, KeyError, LookupError)
+
+
+def _get_info(store, run_id: str):
+    if not SAFE_NAME.match(run_id):
+        raise HTTPException(400, f"invalid run id {run_id!r}")
+    try:
+        return store.info(run_id)
+    except _store_errors() as exc:
+        raise HTTPException(404, f"no run {run_id!r}: {exc}") from None
+
+
+def _charts(store, run_id: str) -> dict[str, Any]:
+    from detente.report import charts as C
+
+    info = _get_info(store, run_id)
+    try:
+        if info.kind == "sweep":
+            return {"kind": "sweep", "run_id": info.run_id, **C.sweep_charts(store, info.run_id)}
+        if info.kind == "crisis":
+            from detente.report.stored import load_crisis
+
+            return {"kind": "crisis", "run_id": info.run_id, **C.crisis_charts(load_crisis(store, info.run_id))}
+        res = store.get(info.run_id)
+    except _store_errors() as exc:
+        raise HTTPException(404, f"run {run_id!r} has no chart data: {exc}") from None
+    return {"kind": info.kind, "run_id": info.run_id, **C.result_charts(res.to_json_dict())}
 
 
 def _get_run(store, run_id: str) -> RunResult:
