@@ -170,16 +170,17 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     f32 = np.float32
 
     # ---------------- capabilities
-    P = np.empty((n, A))
+    P = np.empty((A, n))                   # layout (actor, run): rows contiguous
     g = np.zeros(A)
     gsd = np.zeros(A)
     for a, ad in spec.actors.items():
         i = aidx[a]
-        P[:, i] = V[f"actors.{a}.capability"]
+        P[i] = V[f"actors.{a}.capability"]
         g[i] = np.mean(V[f"actors.{a}.growth_m"])
         gsd[i] = np.mean(V[f"actors.{a}.growth_sd_m"]) if ad.growth_sd_m is not None else 0.0
 
     noisy = np.nonzero(gsd > 0)[0]
+    quiet = np.nonzero(gsd <= 0)[0]
 
     # ---------------- followers' cohesion (allies follow the patron with a lag)
     fol = list(spec.followers)
@@ -221,9 +222,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         directions.append((di, d.a, d.b))
         directions.append((di, d.b, d.a))
     ndir = len(directions)
-    forced = np.zeros((n, ndir), bool)
-    prox = np.zeros((n, ndir))
-    kmon = np.full((n, ndir), np.inf)  # months until the earliest forced date, as last evaluated
+    forced = np.zeros((ndir, n), bool)       # layout (direction, run)
+    prox = np.zeros((ndir, n))
+    kmon = np.full((ndir, n), np.inf)  # months until the earliest forced date, as last evaluated
     reeval = st.reeval_months
     phi = np.zeros((n, len(dyads)))
     delta = c.delta_m
@@ -245,7 +246,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
 
     def eff_cap(di: int, side: str) -> Any:
         d = dyads[di]
-        cap = P[:, aidx[side]].copy()
+        cap = P[aidx[side]].copy()
         for si, s in enumerate(d.support):
             if s.side != side:
                 continue
@@ -257,7 +258,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                     level = np.maximum(tie, 0.0) if tie is not None else 1.0
                 else:
                     level = cohesion(a)
-                cap += w * level * P[:, aidx[a]]
+                cap += w * level * P[aidx[a]]
         return cap
 
     # ---------------- tracks and expert groups
@@ -306,12 +307,12 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     # ---------------- flashpoints
     fps = spec.flashpoints
     J = len(fps)
-    rung = np.zeros((n, J), np.int16)
+    rung = np.zeros((J, n), np.int16)        # layout (flashpoint, run)
     fx = np.zeros((n, J))
     fy = np.zeros((n, J))
     f_eq = np.ones((n, J))
     for j, f in enumerate(fps):
-        rung[:, j] = f.escalation.start_rung
+        rung[j] = f.escalation.start_rung
         if f.richardson is not None:
             b = f"flashpoints[{f.id}].richardson"
             kR, lR, aR, bR, gR, hR = (V[f"{b}.{x}"] for x in ("k", "l", "a", "b", "g", "h"))
@@ -386,9 +387,13 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     for s in range(T):
         tau = s * dtm  # months since start
         # 1. capabilities -------------------------------------------------------------
-        P *= np.exp(g * dtm)
         if noisy.size:
-            P[:, noisy] *= np.exp(gsd[noisy] * math.sqrt(dtm) * rng.standard_normal((n, noisy.size)))
+            eps = rng.standard_normal((noisy.size, n))
+            eps *= (gsd[noisy] * math.sqrt(dtm))[:, None]
+            eps += (g[noisy] * dtm)[:, None]
+            P[noisy] *= np.exp(eps)
+        if quiet.size:
+            P[quiet] *= np.exp(g[quiet] * dtm)[:, None]
         for k, f in enumerate(fol):
             lag = V[f"followers.{f}.lag_mean_m"]
             target = V[f"followers.{f}.follows_patron"]
@@ -525,7 +530,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             # |drift| + m·max(gR−gD, 0)/4; no war anywhere if it stays below (1−δ)κ_D/δ
             bound = np.maximum(-np.asarray(drift), 0.0) + np.maximum(gdiff, 0.0) / 4.0
             if cl is None and np.all(bound * delta <= (1.0 - delta) * np.asarray(kD)):
-                kmon[:, r] = np.inf
+                kmon[r] = np.inf
                 continue
             # run-level screen (necessary for war under any φ): a believed cliff inside the
             # look-ahead, or a smooth decline steeper than the Markov one-step threshold
@@ -534,9 +539,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 kc, size = cl
                 rel = np.broadcast_to(np.asarray(kc) - tau, (n,))
                 need |= (rel >= 1) & (rel <= L - 1) & (np.broadcast_to(size, (n,)) > 0)
-            kmon[~need, r] = np.inf
+            kmon[r, ~need] = np.inf
             # re-evaluate every `reeval_months`, and every step where a forced date is near
-            ev = need if periodic else need & (kmon[:, r] <= reeval)
+            ev = need if periodic else need & (kmon[r] <= reeval)
             if not ev.any():
                 continue
             rows = np.nonzero(ev)[0]
@@ -548,16 +553,23 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 ratio, float(np.mean(gdiff)), sub(np.asarray(drift, float)),
                 None if cl is None else rel[rows], sub(np.asarray(cl[1], float)) if cl is not None else 0.0,
                 L=L, delta=delta, c_D=cD[rows], c_R=cR[rows], phi=phi[rows, di])
-            kmon[rows, r] = np.where(first >= 0, first.astype(float), np.inf)
-        forced = (kmon > -1e-9) & (kmon < 1.0 - 1e-9)
-        prox = np.where(kmon > -1e-9, np.exp(-np.maximum(kmon, 0.0) / tau_prox), 0.0)
+            kmon[r, rows] = np.where(first >= 0, first.astype(float), np.inf)
+        for r in range(ndir):
+            kr = kmon[r]
+            if np.isinf(kr).all():
+                forced[r] = False
+                prox[r] = 0.0
+                continue
+            ok = kr > -1e-9
+            np.logical_and(ok, kr < 1.0 - 1e-9, out=forced[r])
+            np.multiply(np.exp(np.maximum(kr, 0.0) * (-1.0 / tau_prox)), ok, out=prox[r])
 
         # crisis bargaining (risk–return) per flashpoint
         pwar = np.zeros((n, J))
         for j, f in enumerate(fps):
             b = f"flashpoints[{f.id}].crisis"
             cbar = V[f"{b}.c_bar"] * (1.0 + V[f"{b}.fake_noise"] * noise)
-            pwar[:, j] = np.where(rung[:, j] >= f.crisis.rung, K.risk_return_pwar(V[f"{b}.c_A"], cbar), 0.0)
+            pwar[:, j] = np.where(rung[j] >= f.crisis.rung, K.risk_return_pwar(V[f"{b}.c_A"], cbar), 0.0)
 
         # negotiation tracks: Abreu–Gul concessions with momentum, deadline, holdout
         for k, t in enumerate(tracks):
@@ -591,7 +603,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 rr = V[f"policies.ally_pressure.{pi}.request_rate_m"]
                 pending[:, i] += rng.random(n) < (1.0 - np.exp(-rr * dtm))
                 lag = V[f"alliances.{i}.lag_mean_m"]
-                deliver = rng.binomial(pending[:, i], np.broadcast_to(1.0 - np.exp(-dtm / lag), (n,)))
+                deliver = _binomial_small(pending[:, i], 1.0 - np.exp(-dtm / lag), rng.random(n))
                 pending[:, i] -= deliver
                 qg = V[f"policies.ally_pressure.{pi}.q_gain"]
                 q[:, i] = 1.0 - (1.0 - q[:, i]) * np.power(1.0 - qg, deliver)
@@ -613,7 +625,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             adv_prox = np.zeros(n)
             for r, (di, D, R) in enumerate(directions):
                 if dyad_ids[di] in f.dyads:
-                    adv_prox = np.maximum(adv_prox, prox[:, r])
+                    adv_prox = np.maximum(adv_prox, prox[r])
             if f.richardson is not None:
                 b = f"flashpoints[{f.id}].richardson"
                 kR, lR, aR, bR, gR, hR, gp = (V[f"{b}.{x}"] for x in ("k", "l", "a", "b", "g", "h", "g_pressure"))
@@ -627,7 +639,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             down = 1.0 - np.exp(-(V[f"{e}.down_m"] + V[f"{e}.down_groups"] * g_damp[:, j]) * dtm)
             u = rng.random(n)
             step_r = np.where(u < up, 1, np.where(u > 1.0 - down, -1, 0))
-            rung[:, j] = np.clip(rung[:, j] + step_r, 0, f.escalation.rungs - 1)
+            rung[j] = np.clip(rung[j] + step_r, 0, f.escalation.rungs - 1)
 
         # 6. hazards, causes, initiators, onsets ------------------------------------------
         fp_parts: list[list[tuple[int, Any, Any]]] = []
@@ -648,10 +660,10 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             terms: list[tuple[int, Any, Any]] = []  # (cause, exponent term, initiator index or shares)
             for r, (di, D, R) in enumerate(directions):
                 if dyad_ids[di] in f.dyads and D in f.involves:
-                    terms.append((1, V[f"{b}.forced"] * forced[:, r] + V[f"{b}.pressure"] * prox[:, r], aidx[D]))
+                    terms.append((1, V[f"{b}.forced"] * forced[r] + V[f"{b}.pressure"] * prox[r], aidx[D]))
             terms.append((2, V[f"{b}.crisis_pwar"] * pwar[:, j], aidx[f.crisis.demander]))
             terms.append((3, V[f"{b}.moral_hazard"] * mh[:, j], aidx[f.local]))
-            esc = V[f"{b}.rung"] * rung[:, j] / (f.escalation.rungs - 1) + V[f"{b}.forces"] * np.maximum(forces[:, j], 0)
+            esc = V[f"{b}.rung"] * rung[j] / (f.escalation.rungs - 1) + V[f"{b}.forces"] * np.maximum(forces[:, j], 0)
             terms.append((4, esc, bgs[j]))
             total_e = np.zeros(n)
             for _, term, _ in terms:
@@ -667,7 +679,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 causes[j, cause] += float(np.sum(lam))
             fp_parts.append(parts)
         h_fp = K.hazard_prob(lam_fp, dtm)
-        p_any, _ = K.competing_risks_step(h_fp)
+        p_any = K.hazard_prob(lam_fp.sum(axis=1), dtm)  # = 1 − Π_j(1 − h_j), exactly in real arithmetic
         u = rng.random(n)
         onset = u < p_any
         if onset.any():
@@ -723,10 +735,10 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         diag["deals_" + t1][s] = deal1.sum()
         diag["deals_" + t2][s] = deal2.sum()
         diag["p_any"][s] = p_any.sum()
-        diag_dir_forced[s] = forced.sum(axis=0)
-        diag_dir_prox[s] = prox.sum(axis=0)
+        diag_dir_forced[s] = np.count_nonzero(forced, axis=1)
+        diag_dir_prox[s] = prox.sum(axis=1)
         diag_phi[s] = phi.sum(axis=0)
-        diag_rung[s] = rung.sum(axis=0)
+        diag_rung[s] = rung.sum(axis=1)
         if NA:
             diag_q[s] = q.sum(axis=0)
         diag_cause[s] = causes
@@ -740,6 +752,26 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         "diag_rung": diag_rung, "diag_q": diag_q, "diag_cause": diag_cause,
         "directions": [f"{D}>{R}" for _, D, R in directions],
     }
+
+
+def _binomial_small(k: np.ndarray, p: Any, u: np.ndarray) -> np.ndarray:
+    """Binomial(k, p) draws by inversion of one uniform per run (k small non-negative integers)."""
+    p = np.broadcast_to(np.asarray(p, float), k.shape)
+    out = np.zeros(k.shape, np.int32)
+    kmax = int(k.max()) if k.size else 0
+    if kmax == 0:
+        return out
+    q = 1.0 - p
+    pmf = np.power(q, k)                  # P(X = 0)
+    cdf = pmf.copy()
+    for x in range(kmax):
+        more = (u >= cdf) & (k > x)
+        out += more
+        if not more.any():
+            break
+        pmf = pmf * (k - x) / (x + 1) * p / np.where(q > 0, q, 1.0)
+        cdf = cdf + pmf
+    return out
 
 
 def _chunk_worker(args: tuple) -> dict[str, Any]:

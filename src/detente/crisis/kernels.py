@@ -96,14 +96,112 @@ def markov_path_batch(MD: np.ndarray, MR: np.ndarray, *, delta: float, tot: floa
 
 def preventive_first_war(ratio: np.ndarray, gdiff: float, drift: np.ndarray | float, cliff_at: np.ndarray | None,
                          cliff_size: np.ndarray | float, *, L: int, delta: float, c_D: np.ndarray, c_R: np.ndarray,
-                         phi: np.ndarray) -> np.ndarray:
+                         phi: np.ndarray, fast: bool = True) -> np.ndarray:
     """:func:`markov_path_batch` on believed contest paths built row by row (cache-friendly).
 
     The believed path of the declining side D, for ``k = 0 … L-1`` months ahead, is
     ``p_k = 1/(1 + ratio·e^{gdiff·k}) + drift·k − size·[k ≥ cliff_at]`` clipped to
     ``[1e-4, 1 − 1e-4]`` (``ratio = (A_R/A_D)^m`` now, ``gdiff = m(g_R − g_D)``).
     Identical numbers to building the ``(L, n)`` path and calling :func:`markov_path_batch`.
+
+    With ``fast=True`` (default) rows whose smooth part cannot hold a forced war are
+    decided by a short tail pass: a Markov (φ = 0) war at ``t`` needs the one-step
+    condition ``δ(p_t − p_{t+1}) > (1 − δ)(1 − p_t + κ_D)`` (specs/crisis.md §4.1, since
+    ``V(t+1) ≥ M_D(t+1)``), and raising φ never brings the first war earlier (the spec
+    property, tested). If the smooth decline bound ``|drift| + max(gdiff, 0)/4`` fails that
+    condition everywhere, the only candidate is ``t* = cliff_at − 1``; the peaceful tail
+    ``k ≥ cliff_at`` gives ``V``, ``R_min`` (running discounted maxima) and ``S`` (the same
+    scalar recursion as the full pass), and one test at ``t*`` decides. The operations
+    are those of the full pass in the same order, so results are bit-identical; other rows
+    take the full pass.
     """
+    n = ratio.shape[0]
+    if not fast or cliff_at is None or n == 0:
+        return _preventive_full(ratio, gdiff, drift, cliff_at, cliff_size, L=L, delta=delta, c_D=c_D, c_R=c_R, phi=phi)
+    tot = 1.0 / (1.0 - delta)
+    c_D = np.broadcast_to(np.asarray(c_D, dtype=float), (n,))
+    c_R = np.broadcast_to(np.asarray(c_R, dtype=float), (n,))
+    drift_a = np.broadcast_to(np.asarray(drift, dtype=float), (n,))
+    size_a = np.broadcast_to(np.asarray(cliff_size, dtype=float), (n,))
+    phi_a = np.broadcast_to(np.asarray(phi, dtype=float), (n,))
+    kc = np.ceil(np.broadcast_to(np.asarray(cliff_at, dtype=float), (n,)))  # first month with the cliff applied
+    # smooth screen (necessary condition for a forced war at any point other than t*)
+    lo_end = 1.0 / (1.0 + ratio)
+    hi_end = 1.0 / (1.0 + ratio * math.exp(gdiff * (L - 1)))
+    pmax = np.minimum(np.maximum(lo_end, hi_end) + np.maximum(drift_a * (L - 1), 0.0), 1.0 - 1e-4)
+    bound = np.maximum(-drift_a, 0.0) + max(gdiff, 0.0) / 4.0
+    kD = c_D * (1.0 - delta)
+    smooth_ok = delta * bound * (1.0 + 1e-9) + 1e-12 < (1.0 - delta) * (1.0 - pmax + kD)
+    first = np.full(n, -1, dtype=np.int32)
+    slow = np.nonzero(~smooth_ok)[0]
+    if slow.size:
+        sub = lambda x: x[slow]  # noqa: E731
+        first[slow] = _preventive_full(ratio[slow], gdiff, sub(drift_a), sub(kc), sub(size_a), L=L, delta=delta,
+                                       c_D=sub(c_D), c_R=sub(c_R), phi=sub(phi_a))
+    # fast rows with the cliff inside (1 … L-1): candidate t* = kc - 1; others are peaceful
+    cand = np.nonzero(smooth_ok & (kc >= 1) & (kc <= L - 1))[0]
+    if not cand.size:
+        return first
+    order = cand[np.argsort(kc[cand], kind="stable")]
+    kcs = kc[order].astype(np.int64)
+    r_, d_, s_, cD_, cR_, ph_ = (x[order] for x in (ratio, drift_a, size_a, c_D, c_R, phi_a))
+    totC = tot - cD_ - cR_
+    E = np.array([math.exp(gdiff * k) for k in range(L)])
+    S_tab = np.empty(L)
+    S_tab[L - 1] = tot
+    for k in range(L - 2, -1, -1):
+        S_tab[k] = S_tab[k + 1] * delta + 1.0
+
+    def row(k: int, c: int) -> tuple[np.ndarray, np.ndarray]:
+        p = np.multiply(r_[:c], E[k])
+        p += 1.0
+        np.reciprocal(p, out=p)
+        p += d_[:c] * k
+        p -= s_[:c]                       # k >= kc for every active row
+        np.clip(p, 1e-4, 1.0 - 1e-4, out=p)
+        md = np.multiply(p, tot)
+        md -= cD_[:c]
+        return md, np.subtract(totC[:c], md)
+
+    m = len(order)
+    V, Rmin = row(L - 1, m)
+    cnt = np.searchsorted(kcs, np.arange(L), side="right")   # rows with kc <= k form a prefix
+    for k in range(L - 2, int(kcs[0]) - 1, -1):
+        c = int(cnt[k])
+        if c == 0:
+            break
+        md, mr = row(k, c)
+        Vc = V[:c]
+        Vc *= delta
+        np.maximum(Vc, md, out=Vc)
+        Rc = Rmin[:c]
+        Rc *= delta
+        np.maximum(mr, Rc, out=Rc)
+    # the test at t* = kc - 1 (no cliff yet), same arithmetic as the full pass
+    ts = kcs - 1
+    p = r_ * E[ts]
+    p += 1.0
+    np.reciprocal(p, out=p)
+    p += d_ * ts.astype(float)
+    np.clip(p, 1e-4, 1.0 - 1e-4, out=p)
+    md = p * tot
+    md -= cD_
+    mr = totC - md
+    mm = np.maximum(mr, Rmin * delta)
+    a = V * (1.0 - ph_)
+    a += S_tab[kcs] * ph_
+    a *= delta
+    a -= mm * ph_
+    a += 1.0 + 1e-12
+    war = md > a
+    first[order[war]] = ts[war].astype(np.int32)
+    return first
+
+
+def _preventive_full(ratio: np.ndarray, gdiff: float, drift: np.ndarray | float, cliff_at: np.ndarray | None,
+                     cliff_size: np.ndarray | float, *, L: int, delta: float, c_D: np.ndarray, c_R: np.ndarray,
+                     phi: np.ndarray) -> np.ndarray:
+    """The full backward pass of :func:`preventive_first_war` (every row, every month)."""
     n = ratio.shape[0]
     tot = 1.0 / (1.0 - delta)
     c_D = np.broadcast_to(np.asarray(c_D, dtype=float), (n,))
