@@ -465,14 +465,10 @@ class _Round:
             k = np.flatnonzero(ok)
             if len(k):
                 rnd = self.rng.random((len(k), 3)) if self.rng is not None else np.full((len(k), 3), 0.25)
-                dOp, dOq, mI, mJ, fmI, fmJ, euI, euJ, flip = self._rex(
+                dOp, dOq, mI, mJ, fmI, fmJ, euI, euJ = self._rex(
                     k, rnd, G, dOp, dOq, mI, mJ, fmI, fmJ, fdOp, fdOq, sIp, sIq, sJp, sJq,
                     wIq, wJp, Wp, Wq, bI, bJ, zI, zJ, sgI, sgJ)
                 ok &= (mI > _MIN) & (mJ > _MIN)
-                if flip.any():
-                    sgI = np.where(flip, -sgI, sgI)
-                    yI_f = xI + sgI * mI
-                    ok &= ~flip | ((yI_f >= 0.0) & (yI_f <= SCALE))
         yI = np.where(fmI, zJ, xI + sgI * mI)
         yJ = np.where(fmJ, zI, xJ + sgJ * mJ)
         mI_s, mJ_s = yI - xI, yJ - xJ
@@ -532,17 +528,15 @@ class _Round:
 
         Corrected mode bounds eu_max by full moves on both issues and applies the overshoot
         limit to the randomized moves (both shifts scaled at the drawn rate). Reference mode
-        reproduces the reference's behaviour as far as its ensembles show it: eu_max bounded
-        by J's full move only, no overshoot limit on the randomized moves, and I moving *away*
-        from J when it is the side that moves fully.
+        follows the spec's eu_max formula (bounded by J's full move only, as in C6) and applies
+        no overshoot limit to the randomized moves; a draw that would need a negative shift
+        keeps the equal-gain numbers.
 
-        Returns the arrays with entries ``k`` replaced, plus the per-side utilities and a flag
-        of the reference's reversed moves.
+        Returns the arrays with entries ``k`` replaced and the per-side utilities.
         """
         pr, ref = self.pr, self.refhist
         dOp, dOq, mI, mJ, fmI, fmJ = dOp.copy(), dOq.copy(), mI.copy(), mJ.copy(), fmI.copy(), fmJ.copy()
         euI, euJ = G.copy(), G.copy()
-        flip = np.zeros(len(G), bool)
         u, v, z = rnd[:, 0], rnd[:, 1], rnd[:, 2]
         g = G[k]
         fp, fq = fdOp[k], fdOq[k]
@@ -562,10 +556,7 @@ class _Round:
             keep = (dp > 0) & (dq > 0)  # otherwise the equal-gain numbers stand
             dp = np.where(keep, dp, dOp[k])
             dq = np.where(keep, dq, dOq[k])
-            fI = keep & swap
-            fJ = keep & ~swap
-            flip[k] = fI
-            fI = fmI[k] & ~keep
+            fI = np.where(keep, swap, fmI[k])
             fJ = np.where(keep, ~swap, fmJ[k])
         else:
             dq = np.maximum(dq, 0.0)
@@ -580,7 +571,7 @@ class _Round:
         fmI[k], fmJ[k] = fI, fJ
         euI[k] = sip * dp - siq * dq
         euJ[k] = sjq * dq - sjp * dp
-        return dOp, dOq, mI, mJ, fmI, fmJ, euI, euJ, flip
+        return dOp, dOq, mI, mJ, fmI, fmJ, euI, euJ
 
     # -- execution ---------------------------------------------------------------------
     def _select(self) -> int:
