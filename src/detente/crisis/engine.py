@@ -352,9 +352,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     seesaw = spec.policies.seesaw if (spec.policies.seesaw and spec.policies.seesaw.enabled) else None
 
     # ---------------- records
-    hz = np.zeros((n, T, J), f32) if record_paths else None
-    rc_path = np.zeros((n, T), f32) if record_paths else None
-    cfg_path = np.zeros((n, T), np.int8) if record_paths else None
+    hz = np.zeros((T, n, J), f32) if record_paths else None       # written per step, transposed at the end
+    rc_path = np.zeros((T, n), f32) if record_paths else None
+    cfg_path = np.zeros((T, n), np.int8) if record_paths else None
     split_step = np.full(n, -1, np.int16)
     diag_names = ["meetings_held", "postponed", "online", "groups_active", "group_stock", "leaks", "fake_leaks",
                   "verified_fakes", "deals_" + t1, "deals_" + t2, "p_any"]
@@ -423,9 +423,17 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             online[:, k] = on & met[:, k]
             eta, om, omi = (V[f"tracks[{t.id}].{x}"] for x in ("eta", "omega", "omega_idle"))
             top = int(nact[k].max()) if n else 0
-            for slot in range(top):
-                gstock[k, slot] = np.where(nact[k] > slot, K.group_step(gstock[k, slot], met[:, k], postponed[:, k],
-                                                                        eta, om * dtm, omi * dtm), 0.0)
+            if top:
+                # K.group_step for every slot at once: a·mult + add, zero for inactive slots
+                one = np.ones(n)
+                gmult = K.group_step(one, met[:, k], postponed[:, k], eta, om * dtm, omi * dtm)
+                gadd = K.group_step(np.zeros(n), met[:, k], postponed[:, k], eta, om * dtm, omi * dtm)
+                gmult -= gadd
+                for slot in range(top):
+                    gs = gstock[k, slot]
+                    gs *= gmult
+                    gs += gadd
+                    gs *= nact[k] > slot
             if stall is not None and stall.track == t.id:
                 rate = V["policies.stall.new_groups_per_quarter"] / 3.0
                 newg = rng.random(n) < (1.0 - np.exp(-rate * dtm))
@@ -576,21 +584,28 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             mk = met[:, k] & ~agreed[:, k]
             first_meet = mk & ~started[:, k]
             started[:, k] |= mk
-            h0, gam, hold, dlb = (V[f"tracks[{t.id}].{x}"] for x in ("h0", "gamma", "holdout", "deadline_boost"))
-            momentum = np.exp(gam * nsteps_track[:, k])
+            rows = np.nonzero(mk)[0]           # only runs whose track met this step can concede
+            if not rows.size:
+                continue
+            sub = (lambda x: x[rows] if np.ndim(x) else x)  # noqa: E731
+            h0, gam, hold, dlb = (sub(V[f"tracks[{t.id}].{x}"]) for x in ("h0", "gamma", "holdout", "deadline_boost"))
+            u = rng.random((5, rows.size))
+            ns = nsteps_track[rows, k]
+            momentum = np.exp(gam * ns)
             step_p = 1.0 - np.exp(-h0 * momentum * dtm)
-            nsteps_track[:, k] += mk & (rng.random(n) < step_p)
-            mult = momentum * np.exp(-hold * track_phi[:, k])
+            nsteps_track[rows, k] = ns + (u[0] < step_p)
+            mult = momentum * np.exp(-hold * track_phi[rows, k])
             if t.deadline is not None:
                 to_dl = _months_between(c.step_end[s], t.deadline)
                 mult = mult * (1.0 + dlb * math.exp(-abs(to_dl) / 3.0) * (to_dl >= -1))
-            conc = np.zeros(n, bool)
+            fm = first_meet[rows]
+            conc = np.zeros(rows.size, bool)
             for j in range(2):
-                pj = 1.0 - np.exp(-lam_ag[:, k, j] * mult * dtm)
-                now = (rng.random(n) < pj) | (first_meet & (rng.random(n) < init_mass[:, k, j]))
-                conc |= mk & ~obst[:, k, j] & now
-            newly = conc & ~agreed[:, k]
-            agreed[:, k] |= newly
+                pj = 1.0 - np.exp(-lam_ag[rows, k, j] * mult * dtm)
+                now = (u[1 + j] < pj) | (fm & (u[3 + j] < init_mass[rows, k, j]))
+                conc |= ~obst[rows, k, j] & now
+            newly = rows[conc]                 # mk excludes runs already agreed
+            agreed[newly, k] = True
             agree_step[newly, k] = s
 
         # 5. escalation, allies -------------------------------------------------------------
@@ -721,9 +736,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
 
         # 7. record ----------------------------------------------------------------------
         if record_paths:
-            hz[:, s, :] = h_fp
-            rc_path[:, s] = x12
-            cfg_path[:, s] = K.triangle_config(x01, x02, x12)
+            hz[s] = h_fp
+            rc_path[s] = x12
+            cfg_path[s] = K.triangle_config(x01, x02, x12)
         diag["meetings_held"][s] = met.sum()
         diag["postponed"][s] = postponed.sum()
         diag["online"][s] = online.sum()
@@ -747,7 +762,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         "onset_step": onset_step, "onset_init": onset_init, "onset_cause": onset_cause,
         "first_step": first_step, "first_fp": first_fp, "first_init": first_init,
         "split_step": split_step, "agree_step": agree_step,
-        "hazard": hz, "rc": rc_path, "config": cfg_path,
+        "hazard": None if hz is None else np.ascontiguousarray(hz.transpose(1, 0, 2)),
+        "rc": None if rc_path is None else np.ascontiguousarray(rc_path.T),
+        "config": None if cfg_path is None else np.ascontiguousarray(cfg_path.T),
         "diag": diag, "diag_dir_forced": diag_dir_forced, "diag_dir_prox": diag_dir_prox, "diag_phi": diag_phi,
         "diag_rung": diag_rung, "diag_q": diag_q, "diag_cause": diag_cause,
         "directions": [f"{D}>{R}" for _, D, R in directions],
@@ -756,21 +773,26 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
 
 def _binomial_small(k: np.ndarray, p: Any, u: np.ndarray) -> np.ndarray:
     """Binomial(k, p) draws by inversion of one uniform per run (k small non-negative integers)."""
-    p = np.broadcast_to(np.asarray(p, float), k.shape)
     out = np.zeros(k.shape, np.int32)
-    kmax = int(k.max()) if k.size else 0
-    if kmax == 0:
+    rows = np.nonzero(k)[0]
+    if not rows.size:
         return out
+    p = np.broadcast_to(np.asarray(p, float), k.shape)[rows]
+    kk = k[rows].astype(float)
+    uu = u[rows]
     q = 1.0 - p
-    pmf = np.power(q, k)                  # P(X = 0)
+    odds = p / np.where(q > 0, q, 1.0)
+    pmf = np.power(q, kk)                 # P(X = 0)
     cdf = pmf.copy()
-    for x in range(kmax):
-        more = (u >= cdf) & (k > x)
-        out += more
+    x_out = np.zeros(rows.size, np.int32)
+    for x in range(int(kk.max())):
+        more = (uu >= cdf) & (kk > x)
         if not more.any():
             break
-        pmf = pmf * (k - x) / (x + 1) * p / np.where(q > 0, q, 1.0)
+        x_out += more
+        pmf = pmf * (kk - x) / (x + 1) * odds
         cdf = cdf + pmf
+    out[rows] = x_out
     return out
 
 
