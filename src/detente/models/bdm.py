@@ -239,6 +239,12 @@ def resolved_options(params: BDMParams) -> dict[str, Any]:
 # building blocks (vectorised)
 
 
+def _ssum(x: np.ndarray) -> float:
+    """Sum of a 1-D array strictly left to right (numpy's ``sum`` is pairwise; a fixed order
+    lets the batched engine, :mod:`detente.models.bdm_batch`, reproduce every bit)."""
+    return float(np.cumsum(x)[-1]) if len(x) else 0.0
+
+
 def _abs_dist(y: np.ndarray) -> np.ndarray:
     return np.abs(y[:, None] - y[None, :])
 
@@ -269,18 +275,19 @@ def probability_matrix(
     if voter_r is not None:
         a = a ** voter_r[:, None]
     v = w[:, None, None] * (a[:, None, :] - a[:, :, None])  # v[k, i, j]
-    pos = np.where(v > 0, v, 0.0).sum(axis=0)
+    # sums over voters k, strictly in voter order (cumsum), as the batched engine does
+    pos = np.cumsum(np.where(v > 0, v, 0.0), axis=0)[-1]
     if rule == "printed":
-        num, den = pos, np.abs(v).sum(axis=0)
+        num, den = pos, np.cumsum(np.abs(v), axis=0)[-1]
     elif rule == "net_vote":
-        num, den = np.maximum(v.sum(axis=0), 0.0), np.abs(v).sum(axis=0)
+        num, den = np.maximum(np.cumsum(v, axis=0)[-1], 0.0), np.cumsum(np.abs(v), axis=0)[-1]
     elif rule == "all_pairs":
         # sum over a, b of |a_kb - a_ka| per voter, in O(n log n) per voter via sorting
         n = len(y)
         srt = np.sort(a, axis=1)
         coef = 2.0 * np.arange(n) - n + 1
-        pair_sum = 2.0 * (srt * coef[None, :]).sum(axis=1)
-        num, den = pos, np.full_like(pos, float((w * pair_sum).sum()))
+        pair_sum = 2.0 * np.cumsum(srt * coef[None, :], axis=1)[:, -1]
+        num, den = pos, np.full_like(pos, float(_ssum(w * pair_sum)))
     else:  # pragma: no cover - validated by pydantic
         raise ValueError(rule)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -348,7 +355,7 @@ def _median_sequential(y: np.ndarray, w: np.ndarray, delta: float) -> float:
     cand = np.unique(y)
     m = cand[0]
     for c in cand[1:]:
-        if np.sum(w * (np.abs(y - m) - np.abs(y - c)) / delta) > 0:
+        if _ssum(w * (np.abs(y - m) - np.abs(y - c)) / delta) > 0:
             m = c
     return float(m)
 
@@ -356,14 +363,14 @@ def _median_sequential(y: np.ndarray, w: np.ndarray, delta: float) -> float:
 def _median_margin(y: np.ndarray, w: np.ndarray, delta: float) -> float:
     a = _abs_dist(y)  # a[k, i]
     # margin[a, b] = sum_k w_k (|y_k - y_b| - |y_k - y_a|) / delta
-    cost = (w[:, None] * a).sum(axis=0)  # cost[i] = sum_k w_k |y_k - y_i| (explicit sum, no BLAS: the batch engine reproduces it bit for bit)
+    cost = np.cumsum(w[:, None] * a, axis=0)[-1]  # cost[i] = sum_k w_k |y_k - y_i|
     margin = (cost[None, :] - cost[:, None]) / delta
     idx = int(np.argmax(margin))
     return float(y[idx // len(y)])
 
 
 def _median_weighted(y: np.ndarray, w: np.ndarray) -> float:
-    tot = w.sum()
+    tot = _ssum(w)
     order = np.argsort(y, kind="stable")
     ys, cum = y[order], np.cumsum(w[order])
     k = int(np.searchsorted(cum, tot / 2.0 - 1e-12 * tot))
@@ -430,7 +437,7 @@ def _security(y, w, s, delta, mu, o: _Opts, Q, T, same):
     d, D, sign = _eu_pass(y, w, s, None, delta, mu, None, o, Q, T)
     E1 = _eu_matrix(d, D, sign, P1, s, 1.0, Q, T, same)
     np.fill_diagonal(E1, 0.0)
-    return E1.sum(axis=0)  # S_k = sum_j E(U_jk)
+    return np.cumsum(E1, axis=0)[-1]  # S_k = sum_j E(U_jk)
 
 
 def _risk(y, w, s, delta, mu, o: _Opts, Q, T, same) -> tuple[np.ndarray, bool]:
@@ -477,7 +484,7 @@ def _step(
 
     # reference point(s)
     med = _median(o.median_rule, y, w, delta)
-    mean = float((w * y).sum() / w.sum()) if w.sum() > 0 else float(y.mean())
+    mean = float(_ssum(w * y) / _ssum(w)) if _ssum(w) > 0 else float(_ssum(y) / len(y))
     mu1 = mean if o.reference_point == "mean" else med
     mu2 = mean if o.reference_point in ("mean", "median_then_mean") else med
 
@@ -704,10 +711,10 @@ def run_issue(
 
     def summary(y, s) -> tuple[float, float, float]:
         w = data.c * s
-        if not w.sum() > 0:
+        if not _ssum(w) > 0:
             w = np.ones(n)
         med = _median(o.median_rule, y, w, data.delta if data.delta > 0 else 1.0)
-        mean = float((w * y).sum() / w.sum())
+        mean = float(_ssum(w * y) / _ssum(w))
         return med, mean, _median_weighted(y, w)
 
     def record(k, y, s, rd: _Round | None, warnings) -> RoundRecord:
@@ -828,7 +835,7 @@ def _perception(data: _Issue, y: np.ndarray, s: np.ndarray, o: _Opts, params: BD
     med = _median(o.median_rule, y, w, data.delta)
     r, _ = _risk(y, w, s, data.delta, med, o, params.Q, params.T, same)
     P = probability_matrix(y, w, rule=o.probability, delta=data.delta, voter_r=r if o.voter_exponent else None)
-    mean = float((w * y).sum() / w.sum())
+    mean = float(_ssum(w * y) / _ssum(w))
     mu = mean if o.reference_point in ("mean", "median_then_mean") else med
     d, D, sign = _eu_pass(y, w, s, None, data.delta, mu, P, o, params.Q, params.T)
     E_row = _eu_matrix(d, D, sign, P, s, r[:, None], params.Q, params.T, same)

@@ -34,8 +34,8 @@ from detente.models.bdm import _NORMALISED, BDMParams, _Opts, resolved_options
 
 __all__ = ["batch_bdm", "unsupported", "run_batch_issue", "BLOCK"]
 
-#: runs advanced together; blocks keep the (m, n, n, n) vote arrays small enough for the cache
-BLOCK = 128
+#: runs advanced together; blocks keep the (n, n(n-1)/2, runs) vote arrays small enough for the cache
+BLOCK = 256
 
 
 def unsupported(params: BDMParams) -> str | None:
@@ -47,68 +47,101 @@ def unsupported(params: BDMParams) -> str | None:
 
 
 # ------------------------------------------------------------------ building blocks (batched)
+#
+# Layout: actors first, runs last. Positions are (n, m) arrays, pairwise quantities (n, n, m)
+# with [i, j, b] = (row actor i, column actor j, run b), so every numpy loop runs over the
+# contiguous run axis. Sums over actors that the per-run engine does along axis 0 (voters,
+# challengers) are sums over axis 0 here (the same sequential order); sums it does along a
+# contiguous last axis (numpy's pairwise summation) are done on (m, n) copies along axis 1.
 
 
-def _abs_dist(y: np.ndarray) -> np.ndarray:
-    return np.abs(y[:, :, None] - y[:, None, :])  # [b, k, i] = |y_k - y_i|
+def _seq0(v: np.ndarray) -> np.ndarray:
+    """Sum over axis 0 strictly in order (``np.cumsum(v, axis=0)[-1]`` of the per-run engine)."""
+    acc = v[0].copy()
+    for k in range(1, len(v)):
+        acc += v[k]
+    return acc
 
 
-def _probability(a: np.ndarray, w: np.ndarray, same: np.ndarray, rule: str, voter_r: np.ndarray | None) -> np.ndarray:
-    """Batched :func:`detente.models.bdm.probability_matrix` from normalised distances ``a``."""
+def _rsum(x: np.ndarray) -> np.ndarray:
+    """Sum over the last axis strictly in order (the per-run engine's ``_ssum`` per row)."""
+    return np.cumsum(x, axis=-1)[..., -1]
+
+
+def _pick(arr: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """arr[i, j[i, b], b] for arr (n, n, m) and j (n, m)."""
+    n, _, m = arr.shape
+    flat = np.ascontiguousarray(arr).reshape(-1)
+    return flat[(np.arange(n)[:, None] * n + j) * m + np.arange(m)[None, :]]
+
+
+def _pairs_probability(a: np.ndarray, w: np.ndarray, same: np.ndarray, rule: str, voter_r: np.ndarray | None,
+                       ip: np.ndarray, jp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Batched :func:`detente.models.bdm.probability_matrix`: returns ``(P, P.T)``.
+
+    Only the pairs i < j are summed: the vote of k in the contest j vs i is exactly minus its
+    vote in i vs j, so the positive part of one is minus the negative part of the other and
+    ``|v|`` is the same; ``+ 0.0`` turns a ``-0.0`` sum into the per-run engine's ``+0.0``.
+    """
+    n, _, m = a.shape
     if voter_r is not None:
-        a = a ** voter_r[:, :, None]
-    diff = a[:, :, None, :] - a[:, :, :, None]  # [b, k, i, j] = a_kj - a_ki
-    v = np.multiply(w[:, :, None, None], diff, out=diff)
-    den = None
+        a = a ** voter_r[:, None, :]  # voter k's own exponent on its distances
+    v = a[:, jp, :]
+    v -= a[:, ip, :]  # [k, p, b] = a_k,j - a_k,i
+    v *= w[:, None, :]
     if rule == "net_vote":
-        num = np.maximum(v.sum(axis=1), 0.0)
+        sv = _seq0(v)
+        up, lo = np.maximum(sv, 0.0) + 0.0, np.maximum(-sv, 0.0) + 0.0
     else:
-        num = np.where(v > 0, v, 0.0).sum(axis=1)
+        up = _seq0(np.maximum(v, 0.0)) + 0.0
+        lo = -_seq0(np.minimum(v, 0.0)) + 0.0
     if rule == "all_pairs":
-        n = a.shape[1]
-        srt = np.sort(a, axis=2)
+        at = np.ascontiguousarray(a.transpose(2, 0, 1))  # (m, k, i)
+        srt = np.sort(at, axis=2)
         coef = 2.0 * np.arange(n) - n + 1
-        pair_sum = 2.0 * (srt * coef[None, None, :]).sum(axis=2)
-        den = np.broadcast_to((w * pair_sum).sum(axis=1)[:, None, None], num.shape)
+        pair_sum = 2.0 * _rsum(srt * coef)  # (m, k)
+        den = _rsum(w.T * pair_sum)[None, :]
     else:
-        den = np.abs(v, out=v).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-    p[same] = 0.0
-    return p
+        den = _seq0(np.abs(v, out=v))
+    ok = den > 0
+    safe = np.where(ok, den, 1.0)
+    P = np.zeros((n, n, m))
+    P[ip, jp, :] = (up / safe) * ok
+    P[jp, ip, :] = (lo / safe) * ok
+    P *= ~same
+    return P, np.ascontiguousarray(P.transpose(1, 0, 2))
 
 
-def _expected_utility(d, P, s_target, r, Q, T, D, q_sign):
-    """Batched :func:`detente.models.bdm.expected_utility` (same expression order)."""
-    us = 2.0 - 4.0 * (0.5 - 0.5 * d) ** r
-    uf = 2.0 - 4.0 * (0.5 + 0.5 * d) ** r
-    usq = 2.0 - 4.0 * 0.5**r
-    e = s_target * (P * us + (1.0 - P) * uf) + (1.0 - s_target) * us - Q * usq
-    if D is not None and Q != 1.0:
-        ub = 2.0 - 4.0 * np.maximum(0.5 - 0.25 * D, 0.0) ** r
-        uw = 2.0 - 4.0 * (0.5 + 0.25 * D) ** r
+def _eu(s_t, P, us, uf, usq, Q, T, ub_uw, q_sign):
+    """``E = s_t [P U_s + (1-P) U_f] + (1-s_t) U_s - Q U_sq (+/- (1-Q)[T U_b + (1-T) U_w])``,
+    the expression of :func:`detente.models.bdm.expected_utility` with the powers precomputed."""
+    e = s_t * (P * us + (1.0 - P) * uf) + (1.0 - s_t) * us - Q * usq
+    if ub_uw is not None:
+        ub, uw = ub_uw
         e = e + q_sign * (1.0 - Q) * (T * ub + (1.0 - T) * uw)
     return e
 
 
-def _eu_matrix(d, D, sign, P, s, R, Q, T, same, tol=0.0):
-    e = _expected_utility(d, P, s[:, None, :], R, Q, T, D, sign)
+def _zero(e: np.ndarray, same: np.ndarray, tol: float) -> np.ndarray:
     e[same] = 0.0
     if tol > 0:
         e[np.abs(e) < tol] = 0.0
     return e
 
 
-def _take(a: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """a[b, i, j[b, i]] for a (m, n, n), j (m, n)."""
-    return np.take_along_axis(a, j[:, :, None], axis=2)[:, :, 0]
+def _first_min(x: np.ndarray) -> np.ndarray:
+    return x.argmin(axis=1)
+
+
+def _first_max(x: np.ndarray) -> np.ndarray:
+    return x.argmax(axis=1)
 
 
 # ------------------------------------------------------------------ medians (batched)
 
 
 def _median_weighted(y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    tot = w.sum(axis=1)
+    tot = _rsum(w)
     order = np.argsort(y, axis=1, kind="stable")
     ys = np.take_along_axis(y, order, 1)
     cum = np.cumsum(np.take_along_axis(w, order, 1), axis=1)
@@ -123,14 +156,14 @@ def _median_sequential(y: np.ndarray, w: np.ndarray, delta: np.ndarray) -> np.nd
     for k in range(1, y.shape[1]):
         c = ys[:, k]
         fresh = c != ys[:, k - 1]  # visit each distinct position once, ascending
-        val = (w * (np.abs(y - m[:, None]) - np.abs(y - c[:, None])) / delta[:, None]).sum(axis=1)
+        val = _rsum(w * (np.abs(y - m[:, None]) - np.abs(y - c[:, None])) / delta[:, None])
         m = np.where(fresh & (val > 0), c, m)
     return m
 
 
 def _median_margin(y: np.ndarray, w: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    a = _abs_dist(y)
-    cost = (w[:, :, None] * a).sum(axis=1)
+    a = np.abs(y[:, :, None] - y[:, None, :])  # [b, k, i] = |y_k - y_i|
+    cost = np.cumsum(w[:, :, None] * a, axis=1)[:, -1, :]
     margin = (cost[:, None, :] - cost[:, :, None]) / delta[:, None, None]
     n = y.shape[1]
     idx = margin.reshape(len(y), n * n).argmax(axis=1)
@@ -146,17 +179,17 @@ def _median(rule: str, y: np.ndarray, w: np.ndarray, delta: np.ndarray) -> np.nd
 
 
 def _weighted_mean(y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    tot = w.sum(axis=1)
+    tot = _rsum(w)
     ok = tot > 0
-    return np.where(ok, (w * y).sum(axis=1) / np.where(ok, tot, 1.0), y.mean(axis=1))
+    return np.where(ok, _rsum(w * y) / np.where(ok, tot, 1.0), _rsum(y) / y.shape[1])
 
 
 def _summary(y, s, c, delta, rule):
-    """Median (variant's rule) and mean of one state, as ``run_issue``'s ``summary``."""
-    w = c * s
-    w = np.where((w.sum(axis=1) > 0)[:, None], w, 1.0)
+    """Median (variant's rule) and mean of one state ((n, m) arrays), as ``run_issue``'s ``summary``."""
+    y, w = np.ascontiguousarray(y.T), np.ascontiguousarray((c * s).T)
+    w = np.where((_rsum(w) > 0)[:, None], w, 1.0)
     med = _median(rule, y, w, np.where(delta > 0, delta, 1.0))
-    mean = (w * y).sum(axis=1) / w.sum(axis=1)
+    mean = _rsum(w * y) / _rsum(w)
     return med, mean
 
 
@@ -164,60 +197,79 @@ def _summary(y, s, c, delta, rule):
 
 
 def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | None) -> np.ndarray:
-    """One round for m runs at once; mirrors :func:`detente.models.bdm._step`. Returns new y."""
-    m, n = y.shape
+    """One round for m runs at once (``y``, ``s``, ``c``: (n, m); ``delta``: (m,)); mirrors
+    :func:`detente.models.bdm._step` and returns the new positions."""
+    n, m = y.shape
     w = c * s
-    same = y[:, :, None] == y[:, None, :]
-    dl = delta[:, None, None]
-    a = _abs_dist(y) / dl  # distances, also the EU's d
-    d = a
-    needs_mu = Q != 1.0 and o.ub_uw != "none"
-    D1 = D2 = None
+    xi = y[:, None, :]
+    xj = y[None, :, :]
+    same = xi == xj
+    a = np.abs(xi - xj) / delta  # a[i, j] = |y_i - y_j| / delta (symmetric), also the EU's d
+    ip, jp = np.triu_indices(n, 1)
     sign = -1.0 if o.q_sign == "printed" else 1.0
-    if needs_mu:
-        med = _median(o.median_rule, y, w, delta)
-        mean = _weighted_mean(y, w)
+    base_s = 0.5 - 0.5 * a
+    base_f = 0.5 + 0.5 * a
+    D1 = D2 = None
+    if Q != 1.0 and o.ub_uw != "none":
+        yt, wt = np.ascontiguousarray(y.T), np.ascontiguousarray(w.T)
+        med = _median(o.median_rule, yt, wt, delta)
+        mean = _weighted_mean(yt, wt)
         mu1 = mean if o.reference_point == "mean" else med
         mu2 = mean if o.reference_point in ("mean", "median_then_mean") else med
 
         def Dof(mu):
-            dm_ = np.abs(y - mu[:, None])
+            dmu = np.abs(y - mu)
             if o.ub_uw == "challenger":
-                return (dm_[:, :, None] + _abs_dist(y)) / dl
-            return (dm_[:, :, None] + dm_[:, None, :]) / dl
+                return (dmu[:, None, :] + np.abs(xi - xj)) / delta
+            return (dmu[:, None, :] + dmu[None, :, :]) / delta
 
         D1, D2 = Dof(mu1), Dof(mu2)
 
-    # 1. risk exponents from the r = 1 pass
-    P1 = _probability(a, w, same, o.probability, None)
+    def ubw(D, r):
+        if D is None:
+            return None
+        return (2.0 - 4.0 * np.maximum(0.5 - 0.25 * D, 0.0) ** r, 2.0 - 4.0 * (0.5 + 0.25 * D) ** r)
+
+    s_t = s[None, :, :]  # salience of the target (column)
+    # 1. risk exponents from the r = 1 pass (x ** 1.0 == x exactly)
+    P1, P1T = _pairs_probability(a, w, same, o.probability, None, ip, jp)
     if o.risk == "neutral":
-        r = np.ones((m, n))
+        r = np.ones((n, m))
     else:
-        E1 = _eu_matrix(d, D1, sign, P1, s, 1.0, Q, T, same)
-        E1[:, np.arange(n), np.arange(n)] = 0.0
-        S = E1.sum(axis=1)  # S_k = sum_j E(U_jk)
-        hi, lo = S.max(axis=1), S.min(axis=1)
+        us1 = 2.0 - 4.0 * base_s
+        uf1 = 2.0 - 4.0 * base_f
+        usq1 = 2.0 - 4.0 * 0.5**1.0
+        E1 = _zero(_eu(s_t, P1, us1, uf1, usq1, Q, T, ubw(D1, 1.0), sign), same, 0.0)
+        S = _seq0(E1)  # S_k = sum_j E(U_jk), (n, m)
+        hi, lo = S.max(axis=0), S.min(axis=0)
         span = hi - lo
         ok = span > 1e-12 * np.maximum(np.maximum(1.0, np.abs(hi)), np.abs(lo))
-        R = (2.0 * S - hi[:, None] - lo[:, None]) / np.where(ok, span, 1.0)[:, None]
-        r = np.where(ok[:, None], (1.0 - R / 3.0) / (1.0 + R / 3.0), 1.0)
+        R = (2.0 * S - hi - lo) / np.where(ok, span, 1.0)
+        r = np.where(ok, (1.0 - R / 3.0) / (1.0 + R / 3.0), 1.0)
 
     # 2. second pass with the new exponents
-    P = _probability(a, w, same, o.probability, r) if o.voter_exponent else P1
-    E_row = _eu_matrix(d, D2, sign, P, s, r[:, :, None], Q, T, same, o.eu_tolerance)
-    valid = ~same
-    e_i = E_row
-    if o.perspective == "own":
-        e_j = E_row.transpose(0, 2, 1)
+    if o.voter_exponent:
+        P, PT = _pairs_probability(a, w, same, o.probability, r, ip, jp)
     else:
-        E_col = _eu_matrix(d, D2, sign, P, s, r[:, None, :], Q, T, same, o.eu_tolerance)
-        e_j = E_col.transpose(0, 2, 1)
-    xj = y[:, None, :]
-    xi = y[:, :, None]
+        P, PT = P1, P1T
+    rr = r[:, None, :]  # exponent of the row actor
+    us = 2.0 - 4.0 * base_s ** rr
+    uf = 2.0 - 4.0 * base_f ** rr
+    usq = 2.0 - 4.0 * 0.5**rr
+    e_i = _zero(_eu(s_t, P, us, uf, usq, Q, T, ubw(D2, rr), sign), same, o.eu_tolerance)  # E^i(U_ij)
+    e_iT = np.ascontiguousarray(e_i.transpose(1, 0, 2))  # [i, j] = E^j(U_ji), j's own view
+    if o.perspective == "own":
+        e_j = e_iT
+    else:
+        # E(U_ji) with exponent r_i: U_s(d_ji, r_i) = us[i, j] since d is symmetric
+        D2T = None if D2 is None else np.ascontiguousarray(D2.transpose(1, 0, 2))
+        e_j = _zero(_eu(s[:, None, :], PT, us, uf, usq, Q, T, ubw(D2T, rr), sign), same, o.eu_tolerance)
+    nz = e_j != 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.abs(np.where(e_j != 0, e_i / np.where(e_j != 0, e_j, 1.0), 0.0))
+        frac = np.abs(np.where(nz, e_i / np.where(nz, e_j, 1.0), 0.0))
     comp_pos = xi + (xj - xi) * frac
-    new = y.copy()
+    valid = ~same
+    yj = np.broadcast_to(xj, (n, n, m))
 
     if o.offers == "scholz2011":
         conf = valid & (e_j > e_i) & (e_i > 0)
@@ -226,31 +278,27 @@ def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | 
             capit = valid & (e_j > 0) & (e_i < 0) & (np.abs(e_i) >= e_j)
         else:
             capit = np.zeros_like(conf)
-        dist = np.where(conf, np.abs(xi - xj), np.inf)
+        adist = np.abs(xi - xj)
         with np.errstate(invalid="ignore", divide="ignore"):
             wpos = (np.abs(e_i) * xi + np.abs(e_j) * xj) / (np.abs(e_i) + np.abs(e_j))
-        wpos = np.where(comp, wpos, np.inf)
-        cdist = np.where(capit, np.abs(xi - xj), np.inf)
-        jc, jw, jk = dist.argmin(2), wpos.argmin(2), cdist.argmin(2)
-        yj = np.broadcast_to(xj, (m, n, n))
-        new = np.where(conf.any(2), _take(yj, jc),
-                       np.where(comp.any(2), _take(comp_pos, jw), np.where(capit.any(2), _take(yj, jk), y)))
-        return new
+        jc = _first_min(np.where(conf, adist, np.inf))
+        jw = _first_min(np.where(comp, wpos, np.inf))
+        jk = _first_min(np.where(capit, adist, np.inf))
+        return np.where(conf.any(1), np.take_along_axis(y, jc, 0),
+                        np.where(comp.any(1), _pick(comp_pos, jw), np.where(capit.any(1), np.take_along_axis(y, jk, 0), y)))
 
-    offer = valid & (E_row.transpose(0, 2, 1) > o.offer_threshold)
-    yj = np.broadcast_to(xj, (m, n, n))
+    offer = valid & (e_iT > o.offer_threshold)
 
     if o.offers == "masad2014":
         ej = np.where(offer, e_j, -np.inf)
-        best = ej.max(axis=2)
-        cand = offer & (ej == best[:, :, None])
-        j = np.where(cand, np.abs(yj - xi), np.inf).argmin(2)
-        has = offer.any(2)
-        A, Bv = _take(e_i, j), _take(e_j, j)
+        best = ej.max(axis=1)
+        cand = offer & (ej == best[:, None, :])
+        j = _first_min(np.where(cand, np.abs(yj - xi), np.inf))
+        has = offer.any(1)
+        A, Bv = _pick(e_i, j), _pick(e_j, j)
         to_j = ((0 < A) & (A < Bv)) | ((A < 0) & ((np.abs(A) > Bv) | (o.capitulation_reachable & (np.abs(A) == Bv))))
         compm = (A < 0) & (np.abs(A) < Bv)
-        new = np.where(has & compm, _take(comp_pos, j), np.where(has & to_j, _take(yj, j), y))
-        return new
+        return np.where(has & compm, _pick(comp_pos, j), np.where(has & to_j, np.take_along_axis(y, j, 0), y))
 
     # masad2016 / detente: credible threats, least movement, mutual conflicts
     credible = offer & (e_j >= 0)
@@ -258,42 +306,40 @@ def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | 
     is_comp = ~is_conf & (np.abs(e_i) <= e_j)
     cand_pos = np.where(is_conf, P * xi + (1.0 - P) * xj, np.where(is_comp, comp_pos, xj))
     move = np.where(credible, np.abs(cand_pos - xi), np.inf)
-    has = credible.any(2)
-    mv = move.min(axis=2)
-    tied = move == mv[:, :, None]
-    c0 = _take(cand_pos, tied.argmax(2))
-    same_c = tied & (cand_pos == c0[:, :, None])
-    j = np.where(same_c, e_j, -np.inf).argmax(2)
-    A, Bv = _take(e_i, j), _take(e_j, j)
+    has = credible.any(1)
+    tied = move == move.min(axis=1)[:, None, :]
+    c0 = _pick(cand_pos, _first_max(tied))
+    same_c = tied & (cand_pos == c0[:, None, :])
+    j = _first_max(np.where(same_c, e_j, -np.inf))
+    A = _pick(e_i, j)
     if o.relabel_quirk:
-        last = n - 1 - credible[:, :, ::-1].argmax(2)
-        A = _take(e_i, last)
+        A = _pick(e_i, n - 1 - _first_max(credible[:, ::-1, :]))
     conflict = has & (A > 0)
     acc = has & ~(A > 0)
-    target = _take(cand_pos, j)
-    accepted = np.zeros((m, n), dtype=bool)
+    target = _pick(cand_pos, j)
+    accepted = np.zeros((n, m), dtype=bool)
     if o.renege:
-        rr, ii = np.nonzero(acc)
-        accepted[rr, j[rr, ii]] = True
+        ii, bb = np.nonzero(acc)
+        accepted[j[ii, bb], bb] = True
     new = np.where(acc & ~accepted, target, y)
     opp = np.where(conflict, j, -1)
     opp0 = np.maximum(opp, 0)
-    ar = np.arange(n)[None, :]
-    fought = (opp > ar) & (np.take_along_axis(opp, opp0, 1) == ar) & ~accepted & ~np.take_along_axis(accepted, opp0, 1)
+    ar = np.arange(n)[:, None]
+    fought = (opp > ar) & (np.take_along_axis(opp, opp0, 0) == ar) & ~accepted & ~np.take_along_axis(accepted, opp0, 0)
     if fought.any():
-        rr, aa = np.nonzero(fought)
-        bb = opp[rr, aa]
+        aa, rr_ = np.nonzero(fought)
+        bb = opp[aa, rr_]
         if o.probability != "printed" or o.voter_exponent:
-            Pw = _probability(a, w, same, "printed", None)
+            Pw, _ = _pairs_probability(a, w, same, "printed", None, ip, jp)
         else:
             Pw = P
-        pa = Pw[rr, aa, bb]
-        a_wins = pa >= 0.5 if o.conflict_winner == "likelier" else u_fight[rr, aa] < pa
+        pa = Pw[aa, bb, rr_]
+        a_wins = pa >= 0.5 if o.conflict_winner == "likelier" else u_fight[aa, rr_] < pa
         lose = np.where(a_wins, bb, aa)
         win = np.where(a_wins, aa, bb)
-        new[rr, lose] = y[rr, win]
+        new[lose, rr_] = y[win, rr_]
         if fights is not None:
-            fights.append((rr, aa, bb, pa, a_wins))
+            fights.append((rr_, aa, bb, pa, a_wins))
     return new
 
 
@@ -315,12 +361,13 @@ def run_batch_issue(x, c, s, lower: float, width: float, params: BDMParams, rng:
         trace.setdefault("rounds", [])
     for b0 in range(0, Btot, BLOCK):
         sl = slice(b0, min(Btot, b0 + BLOCK))
-        out[sl] = _run_block(x[sl], np.asarray(c[sl], float), np.asarray(s[sl], float).copy(), lower, width,
+        out[sl] = _run_block(x[sl], np.asarray(c[sl], float), np.asarray(s[sl], float), lower, width,
                              params, o, rng, trace, b0)
     return out
 
 
 def _run_block(x, c, s, lower, width, params: BDMParams, o: _Opts, rng, trace, offset) -> np.ndarray:
+    """One block of runs; ``x``, ``c``, ``s`` are (runs, n) and are used (n, runs) inside."""
     B, n = x.shape
     if params.scale_range == "issue":
         lo = np.full(B, float(lower))
@@ -329,9 +376,12 @@ def _run_block(x, c, s, lower, width, params: BDMParams, o: _Opts, rng, trace, o
         lo = x.min(axis=1)
         span = x.max(axis=1) - x.min(axis=1)
     norm = np.full(B, _NORMALISED[params.variant]) & (span > 0)
-    y = np.where(norm[:, None], (x - lo[:, None]) / np.where(norm, span, 1.0)[:, None], x)
+    yb = np.where(norm[:, None], (x - lo[:, None]) / np.where(norm, span, 1.0)[:, None], x)
     delta = np.where(norm, 1.0, span)
-    active = (n > 1) & (delta > 0) & ~np.all(y == y[:, :1], axis=1)
+    y = np.ascontiguousarray(yb.T)  # (n, B)
+    s = np.ascontiguousarray(s.T)
+    c = np.ascontiguousarray(c.T)
+    active = (n > 1) & (delta > 0) & ~np.all(y == y[:1], axis=0)
     stop = params.stop
     track = stop in ("convergence", "discount")
     if track:
@@ -349,39 +399,36 @@ def _run_block(x, c, s, lower, width, params: BDMParams, o: _Opts, rng, trace, o
         if p_shock > 0:
             u_hit = rng.random((B, n))
             u_new = rng.random((B, n))
-            hit = u_hit[idx] < p_shock
-            s[idx] = np.where(hit, u_new[idx], s[idx])
+            hit = u_hit[idx].T < p_shock
+            s[:, idx] = np.where(hit, u_new[idx].T, s[:, idx])
         if draws_fight:
             u_fight = rng.random((B, n))
         fights: list | None = [] if trace is not None else None
-        ya, sa = y[idx], s[idx]
-        new = _step(ya, sa, c[idx], delta[idx], o, params.Q, params.T,
-                    None if u_fight is None else u_fight[idx], fights)
+        ya, sa, ca, da = y[:, idx], s[:, idx], c[:, idx], delta[idx]
+        new = _step(ya, sa, ca, da, o, params.Q, params.T, None if u_fight is None else u_fight[idx].T, fights)
         if trace is not None:
             trace["rounds"].append({
                 "round": k, "runs": idx + offset, "u_hit": None if u_hit is None else u_hit[idx],
                 "u_new": None if u_new is None else u_new[idx],
-                "fights": [(idx[rr] + offset, aa, bb, pa, aw) for rr, aa, bb, pa, aw in fights],
+                "fights": [(idx[r_] + offset, aa, bb, pa, aw) for r_, aa, bb, pa, aw in fights],
             })
-        y[idx] = new
-        done = np.all(new == new[:, :1], axis=1)
+        y[:, idx] = new
+        done = np.all(new == new[:1], axis=0)
         if track:
-            dl = delta[idx]
-            tol = params.tolerance * dl
+            tol = params.tolerance * da
             if stop == "convergence" and k >= 2:
-                cyc = np.all(np.abs(new - h2[idx]) <= tol[:, None], axis=1) & \
-                    ~np.all(np.abs(new - h1[idx]) <= tol[:, None], axis=1)
+                cyc = np.all(np.abs(new - h2[:, idx]) <= tol, axis=0) & ~np.all(np.abs(new - h1[:, idx]) <= tol, axis=0)
                 done |= cyc
-            med, mean = _summary(new, sa, c[idx], dl, o.median_rule)
+            med, mean = _summary(new, sa, ca, da, o.median_rule)
             dm, dx = np.abs(med - med_prev[idx]), np.abs(mean - mean_prev[idx])
             if stop == "convergence":
                 calm[idx] = np.where((dm <= tol) & (dx <= tol), calm[idx] + 1, 0)
                 done |= calm[idx] >= params.patience
             else:
-                done |= dm < params.discount * dl
+                done |= dm < params.discount * da
             med_prev[idx], mean_prev[idx] = med, mean
-            h2[idx] = h1[idx]
-            h1[idx] = new
+            h2[:, idx] = h1[:, idx]
+            h1[:, idx] = new
         active[idx[done]] = False
     med, mean = _summary(y, s, c, delta, o.median_rule)
     v = med if params.forecast == "median" else mean
