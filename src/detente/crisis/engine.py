@@ -102,12 +102,21 @@ def compile_spec(spec: CrisisSpec, params: CrisisParams) -> _Compiled:
     notes: list[str] = []
     fixed: dict[str, float] = {}
     drawn: list[tuple[str, float, float]] = []
+    n_cal = 0
     for path, num in spec.num_items():
+        before = len(notes)
         v = resolve(num, notes, path)
         fixed[path] = v
+        n_cal += bool(num.calibrated) and len(notes) == before
         if num.drawn:
             lo, hi = num.assumption.range  # type: ignore[union-attr]
             drawn.append((path, lo, hi))
+    if n_cal:
+        from detente.crisis.spec import CALIBRATION_PATH, _calibration
+
+        gen = ((_calibration() or {}).get("provenance") or {}).get("generated")
+        notes.append(f"{n_cal} numbers taken from {CALIBRATION_PATH.parent.name}/{CALIBRATION_PATH.name}"
+                     + (f" (generated {gen})" if gen else "") + " (CINC and trends: COW NMC; base hazards: GML MID)")
     st = spec.settings
     horizon = params.horizon_months or st.horizon_months
     step = params.step or st.step
