@@ -297,3 +297,34 @@ def test_decide_reader_output_runs(fixtures):
     sc = decide.read_decide(fixtures / "exchange" / "rex_2x2.csv")  # saliences 10-90: percent scale
     res = run(sc, ExchangeParams(), rng=np.random.default_rng(0))
     assert all(0 <= x <= 100 for ir in res.issues.values() for r in ir.rounds for x in r.positions.values())
+
+
+def test_degenerate_inputs_do_not_warn_or_fail():
+    from detente.scenario import Actor, Issue, Scenario, Stance
+
+    sc = Scenario(salience_scale="unit", actors=[Actor(id="a"), Actor(id="b"), Actor(id="c")],
+                  issues=[Issue(id="p"), Issue(id="q"), Issue(id="z", lower=-5, upper=5)],
+                  stances=[Stance(actor="a", issue="p", position=0, salience=0.9),
+                           Stance(actor="b", issue="p", position=100, salience=0.0),
+                           Stance(actor="a", issue="q", position=0, salience=0.1),
+                           Stance(actor="b", issue="q", position=100, salience=0.8),
+                           Stance(actor="c", issue="q", position=60, salience=0.3),
+                           Stance(actor="c", issue="p", position=30, salience=1.0),
+                           Stance(actor="a", issue="z", position=1, salience=0.0, capability=0),
+                           Stance(actor="c", issue="z", position=-2, salience=0.0)])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for variant in ("equal_gain", "rex"):
+            for mode in ("corrected", "reference"):
+                js = run(sc, ExchangeParams(rounds=3, variant=variant, mode=mode), rng=np.random.default_rng(0)).to_json_dict()
+                assert js["issues"]["z"]["forecast"] is None and "reason" in js["issues"]["z"]
+                assert js["issues"]["p"]["forecast"] == pytest.approx(300 / 19)
+        ens = run(sc, ExchangeParams(rounds=2, ensemble=3), rng=np.random.default_rng(0)).to_json_dict()
+        assert ens["issues"]["z"]["forecast"] is None
+    one = Scenario(salience_scale="unit", actors=[Actor(id="a"), Actor(id="b")], issues=[Issue(id="p")],
+                   stances=[Stance(actor="a", issue="p", position=0, salience=0.5),
+                            Stance(actor="b", issue="p", position=100, salience=0.5)])
+    res = run(one, ExchangeParams(rounds=2), rng=np.random.default_rng(0))
+    assert res.issues["p"].forecast == 50.0 and any("fewer than two issues" in n for n in res.notes)

@@ -416,7 +416,8 @@ class _Round:
         self._mark = np.zeros(N, bool)
         if N:
             z = np.zeros(N, bool)
-            self._compute(np.arange(N), z, z)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._compute(np.arange(N), z, z)
 
     def _table(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         order = np.argsort(key, kind="stable")
@@ -882,8 +883,8 @@ def _ensemble(scenario: Any, data: ExchangeData, params: ExchangeParams, rng: np
     out: dict[str, IssueResult] = {}
     for d, iid in enumerate(data.issues):
         who = np.flatnonzero(P[:, d])
-        if len(who) == 0:
-            out[iid] = IssueResult(forecast=None, extra={"reason": "no actor holds a position"})
+        if len(who) == 0 or not (data.salience[who, d] * data.power[who, d]).sum() > 0:
+            out[iid] = IssueResult(forecast=None, extra={"reason": "no actor with positive power x salience"})
             continue
         sc = lambda v: float(data.to_scale(v, d))  # noqa: E731
         scd = lambda v: float(v) * (data.upper[d] - data.lower[d]) / SCALE  # noqa: E731
