@@ -100,3 +100,36 @@ def test_json_contract_documents_benchmark_keys(sample):
     r = CliRunner().invoke(app, ["benchmark", "deu", str(sample), "--json", "--models", "compromise",
                                  "--bootstrap", "100", "--jobs", "1"])
     assert set(json.loads(r.stdout)) == keys
+
+
+def test_jobs_and_chunking_do_not_change_results(sample):
+    ents = default_entries(["compromise", "median", "procedural", "bdm"])
+    a = run_tournament(sample, entries=ents, n_boot=100, jobs=1)
+    b = run_tournament(sample, entries=ents, n_boot=100, jobs=2)
+    assert b["run"]["tasks"] > a["run"]["tasks"] >= 1
+    for k in a["models"]:
+        assert a["models"][k]["forecasts"] == b["models"][k]["forecasts"]
+        assert a["models"][k]["ci_vs_compromise"] == b["models"][k]["ci_vs_compromise"]
+
+
+@pytest.mark.parametrize("variant", ["detente", "scholz2011", "masad2014", "masad2016"])
+def test_bdm_batched_path_gives_the_per_run_forecasts(sample, variant):
+    from detente.experiments.deu_benchmark import _bdm_batched
+
+    scns = load_deu(sample)
+    keep = {s.name for s in scns}
+    done = _bdm_batched(Entry("b", "bdm", variant=variant), scns, keep)
+    assert done is not None
+    fc, rest = done
+    assert len(fc) + len(rest) == len(scns)
+    for s in scns:
+        if s.name in fc:
+            assert fc[s.name] == pytest.approx(run_model(s, "bdm", variant=variant, seed=0).forecast(), abs=1e-9)
+
+
+def test_identical_configurations_run_once(sample):
+    ents = [Entry("compromise", "compromise"), Entry("again", "compromise")]
+    res = run_tournament(sample, entries=ents, n_boot=100)
+    assert res["run"]["configurations"] == 1
+    assert res["models"]["again"]["same_as"] == "compromise"
+    assert res["models"]["again"]["forecasts"] == res["models"]["compromise"]["forecasts"]

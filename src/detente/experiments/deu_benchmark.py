@@ -101,9 +101,12 @@ def default_entries(models: Iterable[str] | None = None) -> list[Entry]:
         elif m == "nbs":
             out += [Entry("nbs", m, description="asymmetric NBS, status quo as disagreement point")]
         elif m == "exchange" or (spec.extra or {}).get("unit") == "proposal":
+            fields = getattr(spec.params_class, "model_fields", {})
+            # forecasts only: 'summary' skips the per-exchange records (same forecasts, half the CPU)
+            prm = {"detail": "summary"} if "detail" in fields else {}
             for v in spec.variants or (None,):
-                out.append(Entry(f"{m}:{v}" if v else m, m, variant=v, unit="proposal",
-                                 description="multi-issue, per proposal"))
+                out.append(Entry(f"{m}:{v}" if v else m, m, variant=v, unit="proposal", params=prm,
+                                 description="multi-issue, per proposal" + (", detail=summary" if prm else "")))
         elif spec.variants:
             for v in spec.variants:
                 out.append(Entry(f"{m}:{v}", m, variant=v))
@@ -156,17 +159,42 @@ def _summary(err: np.ndarray) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------ tournament
+#
+# Execution plan. Each distinct configuration (entries that differ only by name are run once)
+# is split into chunks of units (issues, or proposals for multi-issue entries); the chunks run
+# in a process pool, most expensive first. Every unit is an independent model run seeded with
+# the entry's seed, so forecasts do not depend on ``jobs``, on the chunking or on completion
+# order. Scenarios are loaded once per process (the parent's cache is inherited by forked
+# workers). BDM entries without Monte Carlo or salience shocks go through the batched engine
+# (``detente.models.bdm_batch``) grouped by number of actors, which gives the per-run engine's
+# numbers; the few issues on which the batched engine drew a conflict winner (variants with
+# ``conflict_winner="draw"``) are re-run by the per-run engine, so every BDM forecast is exactly
+# the per-run engine's forecast with the entry's seed.
+
+#: Relative CPU cost per unit by model (for chunking and scheduling only; unknown models 1).
+COST_HINT: dict[str, float] = {"smp": 40.0, "exchange": 25.0, "bdm": 3.0, "compromise": 0.5, "median": 0.5,
+                               "nbs": 1.0, "procedural": 1.0, "deu_candidate": 1.0}
 
 
-def _run_entry(entry: Entry, issues: list[Scenario], proposals: list[Scenario] | None,
-               keep: set[str], time_budget: float | None) -> tuple[dict[str, float], dict[str, str], float]:
+def _config_key(e: Entry) -> tuple:
+    import json as _json
+
+    return (e.model, e.variant, _json.dumps(dict(e.params), sort_keys=True, default=str), e.weights, e.unit, e.seed,
+            e.drop_zero_salience)
+
+
+def _failure_message(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+
+
+def _run_units(entry: Entry, units: list[Scenario], keep: set[str],
+               time_budget: float | None) -> tuple[dict[str, float], dict[str, str]]:
+    """Per-unit model runs (the generic path)."""
     from detente.models.registry import run_model
 
     forecasts: dict[str, float] = {}
     failures: dict[str, str] = {}
     t0 = time.process_time()  # CPU time: the budget does not depend on other load on the machine
-    units = proposals if entry.unit == "proposal" else issues
-    assert units is not None
     consecutive = 0
     for scn in units:
         ids = [i.id for i in scn.issues if i.id in keep]
@@ -182,7 +210,7 @@ def _run_entry(entry: Entry, issues: list[Scenario], proposals: list[Scenario] |
             res = run_model(scn, entry.model, variant=entry.variant, params=dict(entry.params), seed=entry.seed)
             consecutive = 0
         except Exception as exc:  # a model under development may fail anywhere: report, go on
-            msg = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+            msg = _failure_message(exc)
             for i in ids:
                 failures[i] = msg
             consecutive += 1
@@ -200,7 +228,80 @@ def _run_entry(entry: Entry, issues: list[Scenario], proposals: list[Scenario] |
                 failures[i] = str((ir.extra or {}).get("reason", "no forecast")) if ir is not None else "no forecast"
             else:
                 forecasts[i] = float(f)
-    return forecasts, failures, time.process_time() - t0
+    return forecasts, failures
+
+
+def _bdm_batched(entry: Entry, units: list[Scenario], keep: set[str]) -> tuple[dict[str, float], list[Scenario]] | None:
+    """BDM forecasts of single-issue units through the batched engine, grouped by (number of
+    actors, issue bounds). Returns the forecasts and the units that must go through the
+    per-run engine (multi-issue units, issues without positive weight, non-finite results,
+    and issues on which a conflict winner was drawn), or ``None`` when the parameters are
+    not batchable (Monte Carlo, salience shocks, unsupported options) or the batched engine
+    fails."""
+    try:
+        from detente.models import bdm_batch
+        from detente.models.bdm import resolved_options
+        from detente.models.registry import get, make_params
+
+        p = make_params(get("bdm"), dict(entry.params), variant=entry.variant)
+        if bdm_batch.unsupported(p) is not None or p.monte_carlo > 0 or p.shock_probability > 0:
+            return None
+        draws = resolved_options(p)["conflict_winner"] == "draw"
+        per_run: list[Scenario] = []
+        groups: dict[tuple[int, float, float], list[tuple[Scenario, str, Any]]] = {}
+        for scn in units:
+            ids = [i.id for i in scn.issues if i.id in keep]
+            if not ids:
+                continue
+            if len(scn.issues) != 1:
+                per_run.append(scn)
+                continue
+            iss = scn.issues[0]
+            a = scn.issue_arrays(iss.id)
+            if a.n < 1 or not (a.capability * a.salience).sum() > 0:
+                per_run.append(scn)  # the per-run engine reports these (no forecast / input error)
+                continue
+            groups.setdefault((a.n, float(iss.lower), float(iss.width)), []).append((scn, iss.id, a))
+        forecasts: dict[str, float] = {}
+        for (n, lo, wd), items in groups.items():
+            x = np.array([a.position for _, _, a in items], float)
+            c = np.array([a.capability for _, _, a in items], float)
+            s = np.array([a.salience for _, _, a in items], float)
+            trace: dict[str, Any] = {}
+            f = bdm_batch.run_batch_issue(x, c, s, lo, wd, p, np.random.default_rng(entry.seed), trace=trace)
+            drawn: set[int] = set()
+            if draws:
+                for rd in trace.get("rounds", []):
+                    for fight in rd.get("fights", []):
+                        drawn.update(int(r) for r in np.ravel(fight[0]))
+            for b, (scn, iid, _) in enumerate(items):
+                if b in drawn or not math.isfinite(float(f[b])):
+                    per_run.append(scn)
+                else:
+                    forecasts[iid] = float(f[b])
+        return forecasts, per_run
+    except Exception:  # the batched engine is an optimisation: fall back to the per-run engine
+        return None
+
+
+def _run_entry(entry: Entry, issues: list[Scenario], proposals: list[Scenario] | None,
+               keep: set[str], time_budget: float | None) -> tuple[dict[str, float], dict[str, str], float]:
+    """Run one entry on its units; returns forecasts, failures and CPU seconds."""
+    import warnings
+
+    t0 = time.process_time()
+    units = proposals if entry.unit == "proposal" else issues
+    assert units is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # models under development warn on degenerate input
+        done = _bdm_batched(entry, units, keep) if entry.model == "bdm" and entry.unit == "issue" else None
+        if done is None:
+            fc, fail = _run_units(entry, units, keep, time_budget)
+        else:
+            fc, rest = done
+            fc2, fail = _run_units(entry, rest, keep, None)
+            fc.update(fc2)
+    return fc, fail, time.process_time() - t0
 
 
 _SCEN_CACHE: dict[tuple[str, str, str, str], list[Scenario]] = {}
@@ -214,11 +315,34 @@ def _scenarios(path: str | Path, weights: str, unit: str, council: Any) -> list[
     return _SCEN_CACHE[key]
 
 
-def _entry_job(path: str | Path, council: Any, entry: Entry, keep: set[str],
-               time_budget: float | None) -> tuple[dict[str, float], dict[str, str], float]:
-    issues = _scenarios(path, entry.weights, "issue", council) if entry.unit == "issue" else []
-    props = _scenarios(path, entry.weights, "proposal", council) if entry.unit == "proposal" else None
-    return _run_entry(entry, issues, props, keep, time_budget)
+def _entry_job(path: str | Path, council: Any, entry: Entry, keep: set[str], time_budget: float | None,
+               select: list[int] | None = None) -> tuple[dict[str, float], dict[str, str], float]:
+    """Run ``entry`` on its units (or on the units at positions ``select``); a pool task."""
+    units = _scenarios(path, entry.weights, entry.unit, council)
+    if select is not None:
+        units = [units[k] for k in select]
+    return _run_entry(entry, units if entry.unit == "issue" else [], units if entry.unit == "proposal" else None,
+                      keep, time_budget)
+
+
+def _plan(entries: list[Entry], unit_ids: Mapping[str, list[int]], jobs: int,
+          chunks_per_job: int = 6) -> list[tuple[float, Entry, list[int]]]:
+    """Tasks ``(estimated cost, entry, unit positions)``, most expensive first. Each entry's
+    units are cut into contiguous chunks of about ``total cost / (jobs * chunks_per_job)``."""
+    costs = {id(e): COST_HINT.get(e.model, 1.0) * len(unit_ids[e.unit]) for e in entries}
+    target = max(sum(costs.values()) / max(1, jobs * chunks_per_job), 1e-9)
+    tasks = []
+    for e in entries:
+        idx = unit_ids[e.unit]
+        if not idx:
+            continue
+        k = 1 if jobs <= 1 else max(1, min(len(idx), int(math.ceil(costs[id(e)] / target))))
+        size = int(math.ceil(len(idx) / k))
+        for j in range(0, len(idx), size):
+            part = idx[j:j + size]
+            tasks.append((costs[id(e)] * len(part) / len(idx), e, part))
+    tasks.sort(key=lambda t: -t[0])
+    return tasks
 
 
 def run_tournament(
@@ -228,7 +352,7 @@ def run_tournament(
     weights_file: str | Path | None = None,
     n_boot: int = 2000,
     seed: int = 0,
-    time_budget: float | None = 15.0,
+    time_budget: float | None = None,
     issue_filter: Iterable[str] | None = None,
     jobs: int = 1,
 ) -> dict[str, Any]:
@@ -246,18 +370,22 @@ def run_tournament(
     n_boot, seed
         Paired bootstrap resamples and seed for the CIs against the compromise model.
     time_budget
-        Seconds allowed per entry; issues not reached are reported as failures.
+        CPU seconds allowed per entry (``None``: unlimited, the default); an entry cut into
+        chunks gives each chunk its share. Issues not reached are reported as failures.
     issue_filter
         Score only these issue ids (e.g. one side of a split).
     jobs
-        Entries run in this many worker processes (results do not depend on it).
+        Worker processes; each entry's units are cut into chunks that run in a process pool
+        (results do not depend on ``jobs`` or on the chunking).
 
     Returns
     -------
     dict
         ``{"n_issues", "reference", "models": {NAME: {"mae", "rmse", "medae", "n",
-        "ci_vs_compromise", "by": {...}, "forecasts": {isnr: x}, "failures": {...}}}, ...}``
+        "ci_vs_compromise", "by": {...}, "forecasts": {isnr: x}, "failures": {...}}},
+        "run": {...}, ...}``
     """
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     entries = entries if entries is not None else default_entries()
     council = weights_file if weights_file is not None else "council"
     base = _scenarios(path, "council", "issue", council)
@@ -269,17 +397,57 @@ def run_tournament(
                       "counvte": s.metadata.get("counvte"), "prnr": s.metadata.get("prnr")} for s in scored}
     order = [s.name for s in scored]
 
-    results: dict[str, dict[str, Any]] = {}
-    if jobs > 1 and len(entries) > 1:
+    # one run per distinct configuration
+    first: dict[tuple, Entry] = {}
+    same_as: dict[str, str] = {}
+    for e in entries:
+        k = _config_key(e)
+        if k in first:
+            same_as[e.name] = first[k].name
+        else:
+            first[k] = e
+    uniq = list(first.values())
+    unit_ids: dict[str, list[int]] = {"issue": [k for k, s in enumerate(base) if s.name in keep]}
+    if any(e.unit == "proposal" for e in uniq):
+        props = _scenarios(path, "council", "proposal", council)
+        unit_ids["proposal"] = [k for k, s in enumerate(props) if any(i.id in keep for i in s.issues)]
+    tasks = _plan(uniq, unit_ids, jobs)
+    n_units = {id(e): len(unit_ids[e.unit]) for e in uniq}
+
+    def budget(e: Entry, part: list[int]) -> float | None:
+        return None if time_budget is None else time_budget * len(part) / max(1, n_units[id(e)])
+
+    if jobs > 1 and len(tasks) > 1:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
-            futs = [ex.submit(_entry_job, path, council, e, keep, time_budget) for e in entries]
+        from detente.models.registry import get
+
+        for e in uniq:  # import the models before forking, so workers inherit them
+            try:
+                get(e.model)
+            except DetenteError:
+                pass
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork") if "fork" in methods else None
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as ex:
+            futs = [ex.submit(_entry_job, path, council, e, keep, budget(e, part), part) for _, e, part in tasks]
             outs = [f.result() for f in futs]
     else:
-        outs = [_entry_job(path, council, e, keep, time_budget) for e in entries]
-    for e, (fc, fail, secs) in zip(entries, outs):
-        results[e.name] = {"entry": e, "forecasts": fc, "failures": fail, "seconds": secs}
+        outs = [_entry_job(path, council, e, keep, budget(e, part), part) for _, e, part in tasks]
+    merged: dict[str, dict[str, Any]] = {e.name: {"entry": e, "forecasts": {}, "failures": {}, "seconds": 0.0}
+                                         for e in uniq}
+    for (_, e, _), (fc, fail, secs) in zip(tasks, outs):
+        m = merged[e.name]
+        m["forecasts"].update(fc)
+        m["failures"].update(fail)
+        m["seconds"] += secs
+    results: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        src = merged[same_as.get(e.name, e.name)]
+        results[e.name] = {**src, "entry": e, "same_as": same_as.get(e.name)}
+        if e.name in same_as:
+            results[e.name]["seconds"] = 0.0
 
     ref = results.get(REFERENCE)
     models: dict[str, Any] = {}
@@ -306,11 +474,13 @@ def run_tournament(
             by[key] = {g: _summary(np.array(v)) for g, v in sorted(groups.items())}
         d["by"] = by
         e = r["entry"]
+        fails = {i: r["failures"][i] for i in order if i in r["failures"]}
         d.update({"model": e.model, "variant": e.variant, "params": dict(e.params), "capability_weights": e.weights,
                   "unit": e.unit, "description": e.description, "seconds": round(r["seconds"], 3),
-                  "n_failed": len(r["failures"]),
-                  "failures": dict(list(r["failures"].items())[:20]),
-                  "failure_reasons": sorted(set(r["failures"].values()))[:5],
+                  "same_as": r["same_as"],
+                  "n_failed": len(fails),
+                  "failures": dict(list(fails.items())[:20]),
+                  "failure_reasons": sorted(set(fails.values()))[:5],
                   "forecasts": {i: round(fc[i], 6) for i in ids}})
         models[name] = d
     return {
@@ -321,6 +491,11 @@ def run_tournament(
         "bootstrap": {"n_boot": n_boot, "seed": seed, "level": 0.95, "paired_over": "issues"},
         "outcomes": {i: truth[i] for i in order},
         "models": models,
+        "run": {"jobs": jobs, "tasks": len(tasks), "configurations": len(uniq),
+                "time_budget": time_budget,
+                "wall_seconds": round(time.perf_counter() - wall0, 3),
+                "cpu_seconds_models": round(sum(m["seconds"] for m in merged.values()), 3),
+                "cpu_seconds_main": round(time.process_time() - cpu0, 3)},
     }
 
 
@@ -367,7 +542,7 @@ def leaderboard_figure(result: Mapping[str, Any], path: str | Path) -> Path:
 def to_json_contract(result: Mapping[str, Any], *, full: bool = True) -> dict[str, Any]:
     """The ``--json`` object of ``detente benchmark deu`` (documented in docs/json-contract.md)."""
     keys = ("mae", "rmse", "medae", "n", "n_common", "ci_vs_compromise", "diff_vs_compromise", "model", "variant",
-            "params", "capability_weights", "unit", "seconds", "n_failed", "failure_reasons", "by", "forecasts")
+            "params", "capability_weights", "unit", "seconds", "same_as", "n_failed", "failure_reasons", "by", "forecasts")
     return {
         "n_issues": result["n_issues"],
         "reference": result["reference"],
@@ -375,6 +550,7 @@ def to_json_contract(result: Mapping[str, Any], *, full: bool = True) -> dict[st
         "bootstrap": result["bootstrap"],
         "outcomes": result["outcomes"],
         "models": {k: {kk: v.get(kk) for kk in keys if kk in v or kk in ("ci_vs_compromise",)} for k, v in result["models"].items()},
+        "run": result.get("run"),
     }
 
 
