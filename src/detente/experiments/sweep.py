@@ -401,8 +401,12 @@ def evaluate_chunk(job: ChunkJob) -> pa.Table:
     fac_rows: list[int] = []  # index into V for forecast rows, -1 otherwise
 
     batch = mspec.extra.get("batch") if hasattr(mspec, "extra") else None
+    fc = None
     if batch is not None and spec.trace == "summary" and not any(pert.params):
-        fc = batch(base, pert, params, rng=rng)  # {issue: (n,) forecasts}
+        # {issue: (n,) forecasts}, or None: the kernel declines (e.g. parameters it does not
+        # support) without drawing from rng, and the per-run engine below computes the chunk
+        fc = batch(base, pert, params, rng=rng)
+    if fc is not None:
         for r in range(n):
             for iid in base.issues:
                 runs.append(job.start + r); issues.append(iid); rounds.append(None); actors.append(None)

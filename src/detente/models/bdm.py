@@ -987,6 +987,13 @@ def explain(result: RunResult) -> list[str]:
     return lines
 
 
+def _batch(base, pert, params: BDMParams, *, rng: np.random.Generator):
+    """Sweep batch kernel: :func:`detente.models.bdm_batch.batch_bdm` (imported when used)."""
+    from detente.models.bdm_batch import batch_bdm
+
+    return batch_bdm(base, pert, params, rng=rng)
+
+
 SPEC = ModelSpec(
     name="bdm",
     summary="Bueno de Mesquita's expected-utility model (variants: detente, scholz2011, masad2014, masad2016).",
@@ -997,5 +1004,5 @@ SPEC = ModelSpec(
     stochastic=True,
     variants=("detente", "scholz2011", "masad2014", "masad2016"),
     citation="Bueno de Mesquita (1994, 2002); Scholz, Calbert & Smith (2011), JTP 23(4); Masad (2014, 2016)",
-    extra={"explain": explain},
+    extra={"explain": explain, "batch": _batch},
 )

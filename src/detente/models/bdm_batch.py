@@ -432,6 +432,9 @@ def _run_block(x, c, s, lower, width, params: BDMParams, o: _Opts, rng, trace, o
         active[idx[done]] = False
     med, mean = _summary(y, s, c, delta, o.median_rule)
     v = med if params.forecast == "median" else mean
+    if trace is not None:
+        trace.setdefault("final_internal", []).append(y.T.copy())
+        trace.setdefault("final", []).append(np.where(norm[:, None], lo[:, None] + y.T * span[:, None], y.T))
     return np.where(norm, lo + v * span, v)
 
 
