@@ -485,8 +485,8 @@ def benchmark_deu_cmd(
     weights_file: Optional[Path] = typer.Option(None, "--weights", help="wave,actor,weight CSV for the Council weighting."),
     n_boot: int = typer.Option(2000, "--bootstrap", min=100, help="Paired bootstrap resamples."),
     seed: int = typer.Option(0, "--seed", min=0, help="Bootstrap seed."),
-    time_budget: float = typer.Option(15.0, "--time-budget", min=0, help="CPU seconds per model entry (0 = unlimited)."),
-    jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Worker processes (results do not depend on it)."),
+    time_budget: float = typer.Option(0.0, "--time-budget", min=0, help="CPU seconds per model entry (0 = unlimited, the default)."),
+    jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Worker processes; entries are cut into chunks of issues (results do not depend on it)."),
     figure: Optional[Path] = typer.Option(None, "--figure", help="Write the leaderboard figure (PNG) here."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see docs/json-contract.md)."),
 ) -> None:
@@ -520,6 +520,9 @@ def benchmark_deu_cmd(
         if r["n_failed"]:
             out.print(f"{r['name']}: no forecast on {r['n_failed']} issue(s): {'; '.join(r['failure_reasons'][:2])}",
                       markup=False)
+    rn = res.get("run") or {}
+    out.print(f"{rn.get('wall_seconds', 0):.1f} s wall, {rn.get('cpu_seconds_models', 0):.1f} s CPU in models, "
+              f"{rn.get('jobs')} worker(s), {rn.get('tasks')} tasks", markup=False)
     if figure is not None:
         out.print(f"figure written to {figure}")
 
