@@ -232,3 +232,42 @@ def test_run_hypotheses_json_contract(scn):
     assert obj["hypotheses"]["ru_preventive"]["backtest"]["brier"] < bt["brier"]
     cf = art["counterfactuals"]
     assert set(cf) == {"stalling", "seesaw"} and "months_gained" in cf["stalling"]
+
+
+def test_fast_preventive_path_equals_full_pass():
+    """The tail shortcut (cliff-only rows) gives the full backward pass's dates exactly."""
+    rng = np.random.default_rng(17)
+    for _ in range(40):
+        n, L = 400, int(rng.integers(3, 60))
+        ratio = rng.uniform(0.1, 5, n)
+        drift = rng.uniform(-0.006, 0.002, n) * rng.integers(0, 2, n)
+        cliff = rng.uniform(-5, L + 5, n)
+        size = rng.uniform(-0.1, 0.5, n)
+        kD, kR, phi = rng.uniform(0.0, 0.3, n), rng.uniform(0.0, 0.3, n), rng.uniform(0, 1, n)
+        g = float(rng.uniform(-0.01, 0.01))
+        kw = dict(L=L, delta=D_M, c_D=kD / (1 - D_M), c_R=kR / (1 - D_M), phi=phi)
+        np.testing.assert_array_equal(K.preventive_first_war(ratio, g, drift, cliff, size, **kw),
+                                      K.preventive_first_war(ratio, g, drift, cliff, size, fast=False, **kw))
+
+
+def test_binomial_small_matches_distribution():
+    from detente.crisis.engine import _binomial_small
+
+    rng = np.random.default_rng(1)
+    k = np.full(200_000, 3)
+    x = _binomial_small(k, 0.4, rng.random(k.size))
+    freq = np.bincount(x, minlength=4) / k.size
+    want = [math.comb(3, i) * 0.4**i * 0.6 ** (3 - i) for i in range(4)]
+    np.testing.assert_allclose(freq, want, atol=0.005)
+    assert _binomial_small(np.zeros(5, int), 0.5, rng.random(5)).sum() == 0
+
+
+def test_calibrated_numbers_come_from_the_shipped_file(scn):
+    from detente.crisis.engine import compile_spec
+
+    c = compile_spec(load_spec(scn.dynamics), CrisisParams())
+    assert not any("not available" in n for n in c.notes)
+    assert any("calibration.json" in n for n in c.notes)
+    assert c.fixed["actors.RU.growth_m"] < 0 < c.fixed["actors.CN.growth_m"]   # CINC shares 2012–2022
+    art = compile_spec(load_spec(scn.dynamics, hypothesis="article"), CrisisParams())
+    assert art.fixed["actors.RU.growth_m"] > 0 and art.fixed["actors.CN.growth_m"] > 0  # the article's assumption
