@@ -279,11 +279,12 @@ def demo_cmd(
 ) -> None:
     """Run the flagship crisis scenario `seesaw-2021` and write its report (what `make run` does)."""
     _crisis_run("seesaw-2021", hypothesis=[], runs=runs, seed=None, as_json=False, out_dir=out_dir,
-                sets=[], counterfactual_runs=min(runs, 200))
+                sets=[], counterfactual_runs=min(runs, 200), html=True)
 
 
 def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: Optional[int], as_json: bool,
-                out_dir: Optional[Path], sets: list[str], counterfactual_runs: Optional[int] = None) -> None:
+                out_dir: Optional[Path], sets: list[str], counterfactual_runs: Optional[int] = None,
+                html: bool = False) -> None:
     from detente.report.crisis_cli import crisis_run
 
     def go():
@@ -304,6 +305,11 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: 
     out.print(t)
     if rep is not None:
         out.print(f"report written to {rep.resolve()}")
+    if html and out_dir is not None:
+        from detente.report.html import crisis_report, write_report
+
+        page = guarded(lambda: write_report(crisis_report(obj), out_dir / f"{obj['scenario']}.html"))
+        out.print(f"self-contained HTML report written to {page.resolve()}")
 
 
 @app.command("run")
