@@ -8,13 +8,23 @@ Random instances: positions U[0, 100], saliences U[0.1, 1], one power per actor 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from detente.models.exchange import ExchangeData, ExchangeParams, simulate
+from detente.models.exchange import ExchangeData, ExchangeParams, data_from_scenario, simulate
+
+SHARED = Path(os.environ.get("DETENTE_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+# real data sets of the spec's table: file -> [(variant kwargs, reference model CPU s, label)]
+REAL = {
+    "sample_data.txt": [({}, 1.75, "EG"), ({"variant": "rex", "p": 1.0}, 2.55, "REX p=1")],
+    "copenhagen.csv": [({}, 2.25, "EG")],
+    "cop21.csv": [({}, 21.64, "EG")],
+}
 
 # model CPU seconds of the reference (spec §7), case -> (seconds, rounds it covers)
 REFERENCE = {
@@ -68,6 +78,23 @@ def main(argv: list[str] | None = None) -> int:
             flag = "" if tgt is None else (f"{tgt:5.0f}s " + ("ok" if sec < tgt else "SLOW"))
             print(f"{n:>4} x {m:<3} x {rounds:>2}r {mode:>10} {sec:8.3f} {flag:>7} {ratio:>14}  {cand[0]}/{real[0]}")
             sys.stdout.flush()
+    inputs = SHARED / "conformance" / "exchange" / "inputs"
+    if not inputs.is_dir():
+        print(f"(real data sets skipped: {inputs} not found)")
+        return 0
+    from detente.formats.decide import read_decide
+
+    print(f"{'data set':>22} {'model':>10} {'CPU s':>8} {'reference':>10} {'speed-up':>9}")
+    for name, runs in REAL.items():
+        data = data_from_scenario(read_decide(inputs / name))
+        for kw, ref, label in runs:
+            times = []
+            for r in range(a.repeat):
+                t = time.process_time()
+                simulate(data, ExchangeParams(rounds=10, detail="summary", **kw), rng=np.random.default_rng(r))
+                times.append(time.process_time() - t)
+            sec = statistics.median(times)
+            print(f"{name:>22} {label:>10} {sec:8.3f} {ref:10.2f} {ref / sec:8.0f}x")
     return 0
 
 
