@@ -649,3 +649,116 @@ def fit_preregistered(path: str | Path, split_path: str | Path, *, n_boot: int =
 
 
 __all__ += ["to_json_contract", "group_by_proposal"]
+
+
+# ------------------------------------------------------------------ the second pre-registered candidate
+
+#: Grids of ``preregistration/deu_candidate2.md`` (ascending; lexicographic tie-break order).
+CANDIDATE2_GRID = {
+    "alpha": (0.0, 0.5, 1.0),
+    "gamma": (0.5, 1.0, 2.0),
+    "weight": (0.0, 0.5, 1.0, 2.0, 4.0),  # kappa, eps, eps_cod, eps_cns
+    "lam": (0.0, 0.25, 0.5, 0.75),
+    "delta": (0.0, 2.5, 5.0, 10.0, 15.0, 20.0),
+}
+CANDIDATE2_NPARAMS = {"R1": 2, "R2": 5, "R3": 6, "R4": 7}
+
+
+def candidate2_grid(spec: str) -> list[dict[str, float]]:
+    """Grid points of spec R1–R3 in the pre-registered lexicographic order."""
+    import itertools
+
+    g = CANDIDATE2_GRID
+    W = g["weight"]
+    if spec == "R1":
+        return [{"alpha": 1.0, "gamma": 1.0, "kappa": k, "eps_cod": e, "eps_cns": e, "lam": 0.0, "delta": 0.0}
+                for k, e in itertools.product(W, W)]
+    lams = g["lam"] if spec == "R3" else (0.0,)
+    return [{"alpha": a, "gamma": gm, "kappa": k, "eps_cod": ec, "eps_cns": en, "lam": lam, "delta": 0.0}
+            for a, gm, k, ec, en, lam in itertools.product(g["alpha"], g["gamma"], W, W, W, lams)]
+
+
+def _grid_predictions(d: Any, P: np.ndarray) -> np.ndarray:
+    """Forecasts of one issue for every grid row ``P`` (columns alpha, gamma, kappa, eps_cod,
+    eps_cns, lam; no snapping) — the vectorised form of ``deu_candidate2.predict``."""
+    alpha, gamma, kappa, ec, en, lam = P.T
+    vv = np.where(d.v > 0, d.v, 1.0)
+    vpow = np.where(d.v[None, :] > 0, vv[None, :] ** alpha[:, None], 0.0)
+    eps = ec if d.cod else en
+    a = np.where(d.role[None, :] == 1, kappa[:, None], np.where(d.role[None, :] == 2, eps[:, None], vpow))
+    ss = np.where(d.s > 0, d.s, 1.0)
+    spow = np.where(d.s[None, :] > 0, ss[None, :] ** gamma[:, None], 0.0)
+    w = a * spow
+    den = w.sum(axis=1)
+    f = np.where(den > 0, (w * d.x[None, :]).sum(axis=1) / np.where(den > 0, den, 1.0), d.x.mean())
+    if d.unanimity and d.rp is not None:
+        f = (1.0 - lam) * f + lam * d.rp
+    return f
+
+
+def fit_preregistered2(path: str | Path, split_path: str | Path, *, n_boot: int = 10000,
+                       seed: int = 20250607) -> dict[str, Any]:
+    """Run the procedure of ``preregistration/deu_candidate2.md``: fit R1–R4 on the train side
+    by exhaustive grid search (train MAE), score them on the validation side, select, and
+    bootstrap the selected one against the compromise model."""
+    import csv
+
+    from detente.models.deu_candidate2 import BASELINE, issue_data, predict
+
+    with open(split_path, newline="", encoding="utf-8") as fh:
+        side = {r["prnr"]: r["side"] for r in csv.DictReader(fh)}
+    rows = []
+    for s in load_deu(path):
+        if not scoreable(s):
+            continue
+        rows.append({"isnr": s.name, "prnr": s.metadata["prnr"], "y": float(s.issues[0].outcome),
+                     "d": issue_data(s, s.name), "side": side.get(s.metadata["prnr"])})
+    train = [r for r in rows if r["side"] == "train"]
+    val = [r for r in rows if r["side"] == "validation"]
+    keys = ("alpha", "gamma", "kappa", "eps_cod", "eps_cns", "lam")
+
+    def mae(rs, p):
+        return float(np.mean([abs(predict(r["d"], p) - r["y"]) for r in rs]))
+
+    specs: dict[str, Any] = {}
+    for spec in ("R1", "R2", "R3"):
+        grid = candidate2_grid(spec)
+        P = np.array([[g[k] for k in keys] for g in grid])
+        err = np.zeros(len(grid))
+        for r in train:
+            err += np.abs(_grid_predictions(r["d"], P) - r["y"])
+        tr = err / len(train)
+        best = int(np.flatnonzero(tr <= tr.min() + 1e-9)[0])
+        p = dict(grid[best])
+        specs[spec] = {"params": p, "n_params": CANDIDATE2_NPARAMS[spec], "grid_size": len(grid),
+                       "train_mae_grid_min": float(tr[best])}
+    p3 = specs["R3"]["params"]
+    trd = [mae(train, {**p3, "delta": dl}) for dl in CANDIDATE2_GRID["delta"]]
+    best_d = CANDIDATE2_GRID["delta"][int(np.flatnonzero(np.asarray(trd) <= min(trd) + 1e-9)[0])]
+    specs["R4"] = {"params": {**p3, "delta": best_d}, "n_params": 7,
+                   "train_mae_by_delta": dict(zip(map(str, CANDIDATE2_GRID["delta"]), trd))}
+    for spec, d in specs.items():
+        d["train_mae"] = mae(train, d["params"])
+        d["val_mae"] = mae(val, d["params"])
+    comp_tr, comp_va = mae(train, BASELINE), mae(val, BASELINE)
+    lowest = min(d["val_mae"] for d in specs.values())
+    eligible = [s for s, d in specs.items() if d["val_mae"] <= lowest + 0.25]
+    chosen = min(eligible, key=lambda s: (specs[s]["n_params"], specs[s]["val_mae"]))
+    p = specs[chosen]["params"]
+    e1 = np.array([abs(predict(r["d"], p) - r["y"]) for r in val])
+    e0 = np.array([abs(predict(r["d"], BASELINE) - r["y"]) for r in val])
+    return {
+        "n_train": len(train), "n_validation": len(val),
+        "compromise_train_mae": comp_tr, "compromise_val_mae": comp_va,
+        "specs": specs, "selected": chosen, "frozen": p,
+        "val_mae": float(e1.mean()),
+        "val_diff": float(e1.mean() - e0.mean()),
+        "val_ci_issues": list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed)),
+        "val_ci_proposals": list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed, clusters=[r["prnr"] for r in val])),
+        "val_wins_losses_ties": [int((e1 < e0 - 1e-9).sum()), int((e1 > e0 + 1e-9).sum()),
+                                 int((np.abs(e1 - e0) <= 1e-9).sum())],
+        "val_forecasts": {r["isnr"]: predict(r["d"], p) for r in val},
+    }
+
+
+__all__ += ["fit_preregistered2", "candidate2_grid", "CANDIDATE2_GRID"]

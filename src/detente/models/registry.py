@@ -91,6 +91,7 @@ _BUILTIN: dict[str, str] = {
     "nbs": "detente.models.baseline:NBS",
     "procedural": "detente.models.procedural:SPEC",
     "deu_candidate": "detente.models.deu_candidate:SPEC",
+    "deu_candidate2": "detente.models.deu_candidate2:SPEC",
     "smp": "detente.models.smp:SPEC",
     "bdm": "detente.models.bdm:SPEC",
     "exchange": "detente.models.exchange:SPEC",
