@@ -121,6 +121,12 @@ def models_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSO
     out.print(t)
 
 
+def _scenario_summary(scn: Any) -> dict[str, Any]:
+    """Name, counts and content hash of a scenario (``validate`` and ``convert`` output)."""
+    return {"name": scn.name, "actors": len(scn.actors), "issues": len(scn.issues), "stances": len(scn.stances),
+            "input_hash": scn.content_hash()}
+
+
 @app.command("validate")
 def validate_cmd(
     file: Path = typer.Argument(..., help="Scenario file (YAML, CSV, XLSX, KTAB, Decide, ...)."),
@@ -131,15 +137,7 @@ def validate_cmd(
     from detente.formats import load
 
     scn = guarded(lambda: load(file, format=fmt), as_json=as_json)
-    summary = {
-        "valid": True,
-        "file": str(file),
-        "name": scn.name,
-        "actors": len(scn.actors),
-        "issues": len(scn.issues),
-        "stances": len(scn.stances),
-        "input_hash": scn.content_hash(),
-    }
+    summary = {"valid": True, "file": str(file), **_scenario_summary(scn)}
     if as_json:
         print_json(summary)
     else:
@@ -247,17 +245,7 @@ def convert_cmd(
         return scn, Path(written or dst)
 
     scn, written = guarded(go, as_json=as_json)
-    summary = {
-        "input": str(src),
-        "output": str(written),
-        "from": from_fmt,
-        "to": to_fmt,
-        "name": scn.name,
-        "actors": len(scn.actors),
-        "issues": len(scn.issues),
-        "stances": len(scn.stances),
-        "input_hash": scn.content_hash(),
-    }
+    summary = {"input": str(src), "output": str(written), "from": from_fmt, "to": to_fmt, **_scenario_summary(scn)}
     if as_json:
         print_json(summary)
     else:

@@ -70,28 +70,34 @@ def markov_path_batch(MD: np.ndarray, MR: np.ndarray, *, delta: float, tot: floa
     b = np.empty(n)
     war = np.empty(n, dtype=bool)
     for k in range(L - 2, -1, -1):
-        mr = MR[k]
-        md = MD[k]
-        np.multiply(Rmin, delta, out=m)
-        np.maximum(mr, m, out=m)                      # max(M_R(k), δ R_min(k+1))
-        np.multiply(V, omp, out=a)
-        np.multiply(S, phi, out=b)
-        a += b
-        a *= delta
-        np.multiply(m, phi, out=b)
-        a -= b
-        a += 1.0 + 1e-12                              # (1-φ)·lo + φ·hi + margin
-        np.greater(md, a, out=war)
-        V *= delta
-        np.maximum(V, md, out=V)
-        np.copyto(V, md, where=war)
-        S *= delta
-        S += 1.0
-        np.copyto(S, totC, where=war)
-        np.copyto(Rmin, m)
-        np.copyto(Rmin, mr, where=war)
-        np.copyto(first, k, where=war)
+        _backward_step(k, MD[k], MR[k], V, S, Rmin, first, phi, omp, totC, delta, m, a, b, war)
     return first
+
+
+def _backward_step(k: int, md: np.ndarray, mr: np.ndarray, V: np.ndarray, S: np.ndarray, Rmin: np.ndarray,
+                   first: np.ndarray, phi: np.ndarray, omp: np.ndarray, totC: np.ndarray, delta: float,
+                   m: np.ndarray, a: np.ndarray, b: np.ndarray, war: np.ndarray) -> None:
+    """One month of the partial-commitment backward pass, in place on ``V, S, Rmin, first``
+    (``m, a, b, war`` are scratch buffers)."""
+    np.multiply(Rmin, delta, out=m)
+    np.maximum(mr, m, out=m)                      # max(M_R(k), δ R_min(k+1))
+    np.multiply(V, omp, out=a)
+    np.multiply(S, phi, out=b)
+    a += b
+    a *= delta
+    np.multiply(m, phi, out=b)
+    a -= b
+    a += 1.0 + 1e-12                              # (1-φ)·lo + φ·hi + margin
+    np.greater(md, a, out=war)
+    V *= delta
+    np.maximum(V, md, out=V)
+    np.copyto(V, md, where=war)
+    S *= delta
+    S += 1.0
+    np.copyto(S, totC, where=war)
+    np.copyto(Rmin, m)
+    np.copyto(Rmin, mr, where=war)
+    np.copyto(first, k, where=war)
 
 
 def preventive_first_war(ratio: np.ndarray, gdiff: float, drift: np.ndarray | float, cliff_at: np.ndarray | None,
@@ -241,25 +247,7 @@ def _preventive_full(ratio: np.ndarray, gdiff: float, drift: np.ndarray | float,
     war = np.empty(n, dtype=bool)
     for k in range(L - 2, -1, -1):
         row(k)
-        np.multiply(Rmin, delta, out=m)
-        np.maximum(mr, m, out=m)
-        np.multiply(V, omp, out=a)
-        np.multiply(S, phi, out=b)
-        a += b
-        a *= delta
-        np.multiply(m, phi, out=b)
-        a -= b
-        a += 1.0 + 1e-12
-        np.greater(md, a, out=war)
-        V *= delta
-        np.maximum(V, md, out=V)
-        np.copyto(V, md, where=war)
-        S *= delta
-        S += 1.0
-        np.copyto(S, totC, where=war)
-        np.copyto(Rmin, m)
-        np.copyto(Rmin, mr, where=war)
-        np.copyto(first, k, where=war)
+        _backward_step(k, md, mr, V, S, Rmin, first, phi, omp, totC, delta, m, a, b, war)
     return first
 
 
