@@ -133,3 +133,22 @@ def test_identical_configurations_run_once(sample):
     assert res["run"]["configurations"] == 1
     assert res["models"]["again"]["same_as"] == "compromise"
     assert res["models"]["again"]["forecasts"] == res["models"]["compromise"]["forecasts"]
+
+
+def test_candidate2_frozen_and_nests_the_compromise(sample):
+    from detente.experiments.deu_benchmark import _grid_predictions, candidate2_grid
+    from detente.models.deu_candidate2 import BASELINE, FROZEN, issue_data, predict
+
+    assert FROZEN["spec"] in ("R1", "R2", "R3", "R4")
+    assert len(candidate2_grid("R1")) == 25 and len(candidate2_grid("R3")) == 4500
+    keys = ("alpha", "gamma", "kappa", "eps_cod", "eps_cns", "lam")
+    P = np.array([[g[k] for k in keys] for g in candidate2_grid("R3")[::97]])
+    for s in load_deu(sample):
+        d = issue_data(s, s.name)
+        # the baseline parameters are the compromise model
+        assert predict(d, BASELINE) == pytest.approx(run_model(s, "compromise").forecast(), abs=1e-9)
+        # the vectorised grid equals the scalar forecast
+        g = _grid_predictions(d, P)
+        for k in range(len(P)):
+            assert g[k] == pytest.approx(predict(d, {**dict(zip(keys, P[k])), "delta": 0.0}), abs=1e-9)
+        assert run_model(s, "deu_candidate2").forecast() == pytest.approx(predict(d, FROZEN), abs=1e-9)
