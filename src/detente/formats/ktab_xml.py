@@ -42,22 +42,12 @@ from xml.parsers import expat
 
 from detente.errors import InputError, Problem
 from detente.formats.common import build_scenario
+from detente.scenario.ktab import KTAB_PARAM_OPTIONS
 from detente.scenario import Scenario
 
 __all__ = ["read_ktab_xml", "parse_ktab_xml_bytes", "KTAB_PARAM_OPTIONS", "looks_like_ktab_xml"]
 
-#: KTAB ModelParameters: name -> options in code order.
-KTAB_PARAM_OPTIONS: dict[str, tuple[str, ...]] = {
-    "VictoryProbModel": ("Linear", "Square", "Quartic", "Octic", "Binary"),
-    "PCEModel": ("Conditional", "MarkovIncentive", "MarkovUniform"),
-    "StateTransitions": ("Deterministic", "Stochastic"),
-    "VotingRule": ("Binary", "PropBin", "Prop", "PropCbc", "Cubic", "ASymProsp"),
-    "BigRAdjust": ("None", "OneThird", "Half", "TwoThirds", "Full"),
-    "BigRRange": ("Min", "Mid", "Max"),
-    "ThirdPartyCommit": ("NoCommit", "SemiCommit", "FullCommit"),
-    "InterVecBrgn": ("S1P1", "S2P2", "S2PMax"),
-    "BargnModel": ("InitOnlyInterp", "InitRcvrInterp", "PWCompInterp"),
-}
+#: KTAB option names by parameter, index = KTAB's numeric code (shared with the KTAB readers).
 _ALIASES = {"VotingRule": {"Proportional": "Prop"}, "BigRAdjust": {"No": "None"}}
 
 MAX_ACTOR_NAME = 25

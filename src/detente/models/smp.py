@@ -50,6 +50,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from detente.errors import InputError, Problem, RunError
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RoundRecord, RunResult
+from detente.scenario.ktab import KTAB_PARAM_OPTIONS
 
 __all__ = [
     "SMPParams",
@@ -104,18 +105,8 @@ PARAM_NAMES: dict[str, str] = {
     "BargnModel": "bargn_model",
 }
 
-#: KTAB option names by parameter, index = KTAB's numeric code.
-PARAM_OPTIONS: dict[str, tuple[str, ...]] = {
-    "VictoryProbModel": ("Linear", "Square", "Quartic", "Octic", "Binary"),
-    "PCEModel": ("Conditional", "MarkovIncentive", "MarkovUniform"),
-    "StateTransitions": ("Deterministic", "Stochastic"),
-    "VotingRule": ("Binary", "PropBin", "Prop", "PropCbc", "Cubic", "ASymProsp"),
-    "BigRAdjust": ("None", "OneThird", "Half", "TwoThirds", "Full"),
-    "BigRRange": ("Min", "Mid", "Max"),
-    "ThirdPartyCommit": ("NoCommit", "SemiCommit", "FullCommit"),
-    "InterVecBrgn": ("S1P1", "S2P2", "S2PMax"),
-    "BargnModel": ("InitOnlyInterp", "InitRcvrInterp", "PWCompInterp"),
-}
+#: KTAB option names by parameter, index = KTAB's numeric code (shared with the KTAB readers).
+PARAM_OPTIONS = KTAB_PARAM_OPTIONS
 
 #: KTAB's default option of each parameter (code vector 0,0,0,2,1,1,1,1,0).
 KTAB_DEFAULTS: dict[str, str] = {
