@@ -174,6 +174,9 @@ def _summary(err: np.ndarray) -> dict[str, float]:
 #: Relative CPU cost per unit by model (for chunking and scheduling only; unknown models 1).
 COST_HINT: dict[str, float] = {"smp": 40.0, "exchange": 25.0, "bdm": 3.0, "compromise": 0.5, "median": 0.5,
                                "nbs": 1.0, "procedural": 1.0, "deu_candidate": 1.0}
+#: Extra cost of loading scenarios with a non-default capability weighting in a worker (the
+#: Shapley-Shubik indices take about as long as 20 SMP issues).
+LOAD_HINT: dict[str, float] = {"shapley": 800.0, "equal": 100.0}
 
 
 def _config_key(e: Entry) -> tuple:
@@ -340,7 +343,7 @@ def _plan(entries: list[Entry], unit_ids: Mapping[str, list[int]], jobs: int,
         size = int(math.ceil(len(idx) / k))
         for j in range(0, len(idx), size):
             part = idx[j:j + size]
-            tasks.append((costs[id(e)] * len(part) / len(idx), e, part))
+            tasks.append((costs[id(e)] * len(part) / len(idx) + LOAD_HINT.get(e.weights, 0.0), e, part))
     tasks.sort(key=lambda t: -t[0])
     return tasks
 
