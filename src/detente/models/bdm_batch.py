@@ -19,9 +19,15 @@ it is given (same chunk, same bytes): per issue, per block of :data:`BLOCK` runs
 ``u_hit = rng.random((m, n))`` and ``u_new = rng.random((m, n))`` when
 ``shock_probability > 0`` (actor ``a`` of run ``b`` is shocked when ``u_hit[b, a] < p`` and
 its salience becomes ``u_new[b, a]``), then ``u_fight = rng.random((m, n))`` when conflicts
-are drawn (the conflict of ``a < b`` is won by ``a`` when ``u_fight[run, a] < P(a beats b)``).
-Forecasts are therefore equal in distribution, and equal draw by draw given the same
-shocks and conflict outcomes, to the per-run engine's.
+are drawn (the conflict of ``a < b`` is won by ``a`` when ``u_fight[run, a] < P(a beats b)``);
+a block stops drawing once none of its runs is still active. Forecasts are therefore equal
+in distribution, and equal draw by draw given the same shocks and conflict outcomes, to the
+per-run engine's.
+
+A run stops early when it reaches consensus, when its stopping rule fires, or (without
+salience shocks) when a round leaves every position unchanged and no conflict was fought:
+such a fixed point repeats bit for bit in every later round, so the final state, and the
+forecast, are those of a run that went on.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from detente.models.bdm import _NORMALISED, BDMParams, _Opts, resolved_options
 __all__ = ["batch_bdm", "unsupported", "run_batch_issue", "BLOCK"]
 
 #: runs advanced together; blocks keep the (n, n(n-1)/2, runs) vote arrays small enough for the cache
-BLOCK = 256
+BLOCK = 128
 
 
 def unsupported(params: BDMParams) -> str | None:
@@ -129,12 +135,35 @@ def _zero(e: np.ndarray, same: np.ndarray, tol: float) -> np.ndarray:
     return e
 
 
+def _bits(x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x.view(np.int64) if x.ndim else np.int64(x.view(np.int64))
+
+
+def _sel(mask: np.ndarray, a, b) -> np.ndarray:
+    """``np.where(mask, a, b)`` for float64, bit for bit, branch-free (np.where is slow on
+    unpredictable masks)."""
+    ai, bi = _bits(a), _bits(b)
+    M = np.subtract(0, mask, dtype=np.int64)  # all ones where mask
+    return (bi ^ ((ai ^ bi) & M)).view(np.float64)
+
+
+def _first(eq: np.ndarray) -> np.ndarray:
+    """Index of the first True along axis 1 of an (n, n, m) mask (n where none)."""
+    n = eq.shape[1]
+    dt = np.uint8 if n < 256 else np.int64
+    key = eq.view(np.uint8).astype(dt, copy=False) * (n - np.arange(n)).astype(dt)[None, :, None]
+    return n - key.max(axis=1).astype(np.int64)
+
+
 def _first_min(x: np.ndarray) -> np.ndarray:
-    return x.argmin(axis=1)
+    """``x.argmin(axis=1)`` (first minimum) for arrays without NaN."""
+    return _first(x == x.min(axis=1)[:, None, :])
 
 
 def _first_max(x: np.ndarray) -> np.ndarray:
-    return x.argmax(axis=1)
+    """``x.argmax(axis=1)`` (first maximum) for arrays without NaN."""
+    return _first(x == x.max(axis=1)[:, None, :])
 
 
 # ------------------------------------------------------------------ medians (batched)
@@ -196,9 +225,11 @@ def _summary(y, s, c, delta, rule):
 # ------------------------------------------------------------------ one round
 
 
-def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | None) -> np.ndarray:
+def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | None) -> tuple[np.ndarray, np.ndarray]:
     """One round for m runs at once (``y``, ``s``, ``c``: (n, m); ``delta``: (m,)); mirrors
-    :func:`detente.models.bdm._step` and returns the new positions."""
+    :func:`detente.models.bdm._step`. Returns the new positions and, per run, whether a
+    conflict was fought."""
+    no_fight = np.zeros(y.shape[1], dtype=bool)
     n, m = y.shape
     w = c * s
     xi = y[:, None, :]
@@ -266,7 +297,7 @@ def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | 
         e_j = _zero(_eu(s[:, None, :], PT, us, uf, usq, Q, T, ubw(D2T, rr), sign), same, o.eu_tolerance)
     nz = e_j != 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.abs(np.where(nz, e_i / np.where(nz, e_j, 1.0), 0.0))
+        frac = np.abs(_sel(nz, e_i / _sel(nz, e_j, 1.0), 0.0))
     comp_pos = xi + (xj - xi) * frac
     valid = ~same
     yj = np.broadcast_to(xj, (n, n, m))
@@ -281,39 +312,39 @@ def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | 
         adist = np.abs(xi - xj)
         with np.errstate(invalid="ignore", divide="ignore"):
             wpos = (np.abs(e_i) * xi + np.abs(e_j) * xj) / (np.abs(e_i) + np.abs(e_j))
-        jc = _first_min(np.where(conf, adist, np.inf))
-        jw = _first_min(np.where(comp, wpos, np.inf))
-        jk = _first_min(np.where(capit, adist, np.inf))
+        jc = _first_min(_sel(conf, adist, np.inf))
+        jw = _first_min(_sel(comp, wpos, np.inf))
+        jk = _first_min(_sel(capit, adist, np.inf))
         return np.where(conf.any(1), np.take_along_axis(y, jc, 0),
-                        np.where(comp.any(1), _pick(comp_pos, jw), np.where(capit.any(1), np.take_along_axis(y, jk, 0), y)))
+                        np.where(comp.any(1), _pick(comp_pos, jw), np.where(capit.any(1), np.take_along_axis(y, jk, 0), y))), no_fight
 
     offer = valid & (e_iT > o.offer_threshold)
 
     if o.offers == "masad2014":
-        ej = np.where(offer, e_j, -np.inf)
+        ej = _sel(offer, e_j, -np.inf)
         best = ej.max(axis=1)
         cand = offer & (ej == best[:, None, :])
-        j = _first_min(np.where(cand, np.abs(yj - xi), np.inf))
+        j = _first_min(_sel(cand, np.abs(yj - xi), np.inf))
         has = offer.any(1)
         A, Bv = _pick(e_i, j), _pick(e_j, j)
         to_j = ((0 < A) & (A < Bv)) | ((A < 0) & ((np.abs(A) > Bv) | (o.capitulation_reachable & (np.abs(A) == Bv))))
         compm = (A < 0) & (np.abs(A) < Bv)
-        return np.where(has & compm, _pick(comp_pos, j), np.where(has & to_j, np.take_along_axis(y, j, 0), y))
+        return np.where(has & compm, _pick(comp_pos, j), np.where(has & to_j, np.take_along_axis(y, j, 0), y)), no_fight
 
     # masad2016 / detente: credible threats, least movement, mutual conflicts
     credible = offer & (e_j >= 0)
     is_conf = e_i > 0
     is_comp = ~is_conf & (np.abs(e_i) <= e_j)
-    cand_pos = np.where(is_conf, P * xi + (1.0 - P) * xj, np.where(is_comp, comp_pos, xj))
-    move = np.where(credible, np.abs(cand_pos - xi), np.inf)
+    cand_pos = _sel(is_conf, P * xi + (1.0 - P) * xj, _sel(is_comp, comp_pos, yj))
+    move = _sel(credible, np.abs(cand_pos - xi), np.inf)
     has = credible.any(1)
     tied = move == move.min(axis=1)[:, None, :]
-    c0 = _pick(cand_pos, _first_max(tied))
+    c0 = _pick(cand_pos, _first(tied))
     same_c = tied & (cand_pos == c0[:, None, :])
-    j = _first_max(np.where(same_c, e_j, -np.inf))
+    j = _first_max(_sel(same_c, e_j, -np.inf))
     A = _pick(e_i, j)
     if o.relabel_quirk:
-        A = _pick(e_i, n - 1 - _first_max(credible[:, ::-1, :]))
+        A = _pick(e_i, n - 1 - _first(np.ascontiguousarray(credible[:, ::-1, :])))
     conflict = has & (A > 0)
     acc = has & ~(A > 0)
     target = _pick(cand_pos, j)
@@ -340,7 +371,7 @@ def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | 
         new[lose, rr_] = y[win, rr_]
         if fights is not None:
             fights.append((rr_, aa, bb, pa, a_wins))
-    return new
+    return new, fought.any(axis=0)
 
 
 # ------------------------------------------------------------------ one issue, many runs
@@ -405,7 +436,7 @@ def _run_block(x, c, s, lower, width, params: BDMParams, o: _Opts, rng, trace, o
             u_fight = rng.random((B, n))
         fights: list | None = [] if trace is not None else None
         ya, sa, ca, da = y[:, idx], s[:, idx], c[:, idx], delta[idx]
-        new = _step(ya, sa, ca, da, o, params.Q, params.T, None if u_fight is None else u_fight[idx].T, fights)
+        new, fought = _step(ya, sa, ca, da, o, params.Q, params.T, None if u_fight is None else u_fight[idx].T, fights)
         if trace is not None:
             trace["rounds"].append({
                 "round": k, "runs": idx + offset, "u_hit": None if u_hit is None else u_hit[idx],
@@ -414,6 +445,10 @@ def _run_block(x, c, s, lower, width, params: BDMParams, o: _Opts, rng, trace, o
             })
         y[:, idx] = new
         done = np.all(new == new[:1], axis=0)
+        if p_shock == 0:
+            # a fixed point without a conflict repeats bit for bit in every later round: the
+            # run's final state is known, so it stops here (the forecast is unchanged)
+            done |= np.all(new == ya, axis=0) & ~fought
         if track:
             tol = params.tolerance * da
             if stop == "convergence" and k >= 2:
