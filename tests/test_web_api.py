@@ -126,3 +126,32 @@ def test_edit_cells_of_library_scenario(client, tmp_path):
     assert uk["position"] == 4
     bad = client.post("/api/scenarios/mine.yaml/cells", json={"cells": [{"actor": "UK", "issue": "emission", "field": "position", "value": 99}]})
     assert bad.status_code == 422
+
+
+def test_yaml_upload_error_shown_at_line_then_fixed(client):
+    token = _csrf(client)
+    bad = b"name: t\nactors:\n  - {id: A, capability: 2}\n  - {id: B, capability: -1}\nissues:\n  - {id: x, lower: 0, upper: 10}\nstances:\n  - {actor: A, issue: x, position: 2, salience: 50}\n  - {actor: B, issue: x, position: 20, salience: 50}\n"
+    r = client.post("/upload", data={"csrf_token": token}, files={"file": ("t.yaml", bad)})
+    assert r.status_code == 422
+    bad_lines = sorted(int(x) for x in re.findall(r'class="name bad" data-line="(\d+)"', r.text))
+    assert bad_lines == [4, 9], bad_lines
+    fixed = bad.replace(b"capability: -1", b"capability: 1").replace(b"position: 20", b"position: 8")
+    r2 = client.post("/upload/fixtext", data={"csrf_token": token, "name": "t.yaml", "text": fixed.decode()}, follow_redirects=False)
+    assert r2.status_code == 303 and r2.headers["location"] == "/scenario/library/t.yaml"
+
+
+def test_xlsx_upload_error_shown_at_cell_and_fixed_as_csv(client, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["actor", "issue", "capability", "position", "salience"])
+    ws.append(["A", "x", 1.0, 20.0, 50.0])
+    ws.append(["B", "x", -3.0, 80.0, 50.0])
+    p = tmp_path / "w.xlsx"
+    wb.save(p)
+    token = _csrf(client)
+    r = client.post("/upload", data={"csrf_token": token}, files={"file": ("w.xlsx", p.read_bytes())})
+    assert r.status_code == 422
+    m = re.search(r'<td class="bad"[^>]*data-row="(\d+)" data-col="(\d+)"', r.text)
+    assert m and (m.group(1), m.group(2)) == ("3", "3"), r.text[-3000:]
+    assert 'name="name" value="w.csv"' in r.text

@@ -218,17 +218,58 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
                 probs = [Problem(q.message, name, q.line, q.column, q.value, q.expected) for q in exc.problems]
                 return None, InputError(probs)
 
-    def grid_of(name: str, data: bytes, err: InputError) -> dict[str, Any] | None:
-        """The uploaded table as rows of cells with the problems placed on their cells."""
-        if Path(name).suffix.lower() in (".xlsx", ".xml", ".yaml", ".yml", ".json"):
-            return None
+    def _decode(data: bytes) -> str:
         try:
-            text = data.decode("utf-8-sig")
+            return data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")
-        first = text.splitlines()[0] if text.strip() else ""
-        delim = "\t" if "\t" in first else (";" if first.count(";") > first.count(",") else ",")
-        rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+            return data.decode("cp1252", errors="replace")
+
+    def _xlsx_rows(data: bytes) -> list[list[str]] | None:
+        try:
+            from openpyxl import load_workbook
+
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            ws = wb.worksheets[0]
+            rows = [["" if v is None else (f"{v:g}" if isinstance(v, float) else str(v)) for v in r]
+                    for r in ws.iter_rows(values_only=True)]
+            wb.close()
+            return rows
+        except Exception:  # noqa: BLE001 - a broken workbook: show the problems without a grid
+            return None
+
+    def lines_of(name: str, data: bytes, err: InputError) -> dict[str, Any] | None:
+        """A text file (YAML, JSON, XML) as numbered lines with the problems on their lines."""
+        if Path(name).suffix.lower() not in (".yaml", ".yml", ".json", ".xml"):
+            return None
+        text = _decode(data)
+        lines = text.splitlines()
+        by_line: dict[int, list[str]] = {}
+        unplaced = []
+        for p in err.problems:
+            if p.line is not None and 1 <= p.line <= len(lines):
+                by_line.setdefault(p.line, []).append(str(p))
+            else:
+                unplaced.append(str(p))
+        return {"lines": [{"n": k + 1, "text": t, "problems": by_line.get(k + 1, [])} for k, t in enumerate(lines)],
+                "text": text, "unplaced": unplaced}
+
+    def grid_of(name: str, data: bytes, err: InputError) -> dict[str, Any] | None:
+        """The uploaded table (CSV-like text or the first sheet of a workbook) as rows of
+        cells with the problems placed on their cells. A workbook is fixed as CSV."""
+        suffix = Path(name).suffix.lower()
+        if suffix in (".xml", ".yaml", ".yml", ".json"):
+            return None
+        fix_name = name
+        if suffix == ".xlsx":
+            rows = _xlsx_rows(data)
+            if rows is None:
+                return None
+            delim, fix_name = ",", f"{Path(name).stem}.csv"
+        else:
+            text = _decode(data)
+            first = text.splitlines()[0] if text.strip() else ""
+            delim = "\t" if "\t" in first else (";" if first.count(";") > first.count(",") else ",")
+            rows = list(csv.reader(io.StringIO(text), delimiter=delim))
         if not rows:
             return None
         width = max(len(r) for r in rows)
@@ -264,7 +305,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
              for j in range(width)]
             for i, row in enumerate(rows)
         ]
-        return {"rows": table, "delimiter": delim, "unplaced": unplaced, "width": width}
+        return {"rows": table, "delimiter": delim, "unplaced": unplaced, "width": width, "name": fix_name}
 
     # ------------------------------------------------------------ static
     @app.get("/static/plotly.min.js", include_in_schema=False)
@@ -332,11 +373,24 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             raise HTTPException(413, "table larger than the upload limit")
         return finish_upload(request, name, data)
 
+    @app.post("/upload/fixtext", response_class=HTMLResponse, include_in_schema=False)
+    async def upload_fix_text(request: Request) -> Response:
+        form = await request.form()
+        check_form_csrf(request, str(form.get(csrf.field_name, "")))
+        name = Path(str(form.get("name", ""))).name
+        if not SAFE_NAME.match(name) or Path(name).suffix.lower() not in (".yaml", ".yml", ".json", ".xml"):
+            raise HTTPException(400, "invalid file name")
+        data = str(form.get("text", "")).encode("utf-8")
+        if len(data) > cfg.upload_limit:
+            raise HTTPException(413, "text larger than the upload limit")
+        return finish_upload(request, name, data)
+
     def finish_upload(request: Request, name: str, data: bytes) -> Response:
         scn, err = validate_bytes(name, data)
         if err is not None:
             return render(request, "upload.html", status=422, title="Upload a scenario", limit=cfg.upload_limit,
-                          name=name, problems=[str(p) for p in err.problems], grid=grid_of(name, data, err))
+                          name=name, problems=[str(p) for p in err.problems], grid=grid_of(name, data, err),
+                          text_view=lines_of(name, data, err))
         dest = safe_join(cfg.library_dir, name)
         assert dest is not None
         tmp = dest.with_name(f".{dest.name}.tmp")
