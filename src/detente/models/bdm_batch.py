@@ -296,8 +296,9 @@ def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | 
         D2T = None if D2 is None else np.ascontiguousarray(D2.transpose(1, 0, 2))
         e_j = _zero(_eu(s[:, None, :], PT, us, uf, usq, Q, T, ubw(D2T, rr), sign), same, o.eu_tolerance)
     nz = e_j != 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.abs(_sel(nz, e_i / _sel(nz, e_j, 1.0), 0.0))
+    # |where(e_j != 0, e_i / where(e_j != 0, e_j, 1), 0)|, exactly: e_j + 0 == e_j, 0 + 1 == 1,
+    # and q * 0 is a zero whose sign abs() removes
+    frac = np.abs((e_i / (e_j + ~nz)) * nz)
     comp_pos = xi + (xj - xi) * frac
     valid = ~same
     yj = np.broadcast_to(xj, (n, n, m))
