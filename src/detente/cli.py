@@ -507,13 +507,16 @@ def benchmark_deu_cmd(
         d = r.get("diff_vs_compromise")
         cis = "-" if d is None or not ci or None in ci else f"{d:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]"
         wv = r["by"]["wave"]
-        t.add_row(r["name"], str(r["n"]), f2(r["mae"]), f2(r["rmse"]), f2(r["medae"]), cis,
+        t.add_row(r["name"] + (" *" if r.get("n_in_sample") else ""), str(r["n"]), f2(r["mae"]), f2(r["rmse"]), f2(r["medae"]), cis,
                   *(f2(wv.get(w, {}).get("mae")) for w in ("DEU I", "DEU II", "DEU III")), f"{r['seconds']:.1f}")
     Console(highlight=False, width=max(out.width, 150)).print(t)
     for r in leaderboard_rows(res):
         if r["n_failed"]:
             out.print(f"{r['name']}: no forecast on {r['n_failed']} issue(s): {'; '.join(r['failure_reasons'][:2])}",
                       markup=False)
+    if any(r.get("n_in_sample") for r in leaderboard_rows(res)):
+        out.print("* fitted on some of these issues (train side of the pre-registered split): partly in-sample",
+                  markup=False)
     rn = res.get("run") or {}
     out.print(f"{rn.get('wall_seconds', 0):.1f} s wall, {rn.get('cpu_seconds_models', 0):.1f} s CPU in models, "
               f"{rn.get('jobs')} worker(s), {rn.get('tasks')} tasks", markup=False)

@@ -179,6 +179,21 @@ COST_HINT: dict[str, float] = {"smp": 40.0, "exchange": 25.0, "bdm": 3.0, "compr
 LOAD_HINT: dict[str, float] = {"shapley": 800.0, "equal": 100.0}
 
 
+#: Models fitted on the train side of the pre-registered split of the development file.
+FITTED_MODELS = ("deu_candidate", "deu_candidate2")
+_SPLIT = Path(__file__).resolve().parents[3] / "preregistration" / "deu_split.csv"
+
+
+def _train_proposals() -> set[str] | None:
+    """Proposal ids the candidates were fitted on (``None`` outside a source checkout)."""
+    import csv
+
+    if not _SPLIT.is_file():
+        return None
+    with open(_SPLIT, newline="", encoding="utf-8") as fh:
+        return {r["prnr"] for r in csv.DictReader(fh) if r.get("side") == "train"}
+
+
 def _config_key(e: Entry) -> tuple:
     import json as _json
 
@@ -453,10 +468,14 @@ def run_tournament(
             results[e.name]["seconds"] = 0.0
 
     ref = results.get(REFERENCE)
+    train = _train_proposals() if any(e.model in FITTED_MODELS for e in entries) else None
     models: dict[str, Any] = {}
     for name, r in results.items():
         fc = r["forecasts"]
         ids = [i for i in order if i in fc]
+        n_in = None
+        if r["entry"].model in FITTED_MODELS and train is not None:
+            n_in = sum(1 for i in ids if attrs[i]["prnr"] in train)
         err = np.array([abs(fc[i] - truth[i]) for i in ids])
         d: dict[str, Any] = _summary(err)
         d["ci_vs_compromise"] = None
@@ -480,7 +499,7 @@ def run_tournament(
         fails = {i: r["failures"][i] for i in order if i in r["failures"]}
         d.update({"model": e.model, "variant": e.variant, "params": dict(e.params), "capability_weights": e.weights,
                   "unit": e.unit, "description": e.description, "seconds": round(r["seconds"], 3),
-                  "same_as": r["same_as"],
+                  "same_as": r["same_as"], "n_in_sample": n_in,
                   "n_failed": len(fails),
                   "failures": dict(list(fails.items())[:20]),
                   "failure_reasons": sorted(set(fails.values()))[:5],
@@ -520,18 +539,26 @@ def leaderboard_figure(result: Mapping[str, Any], path: str | Path) -> Path:
     ref = result["models"].get(REFERENCE, {}).get("mae")
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1.2))
     ys = np.arange(len(rows))[::-1]
-    ax.barh(ys, [r["mae"] for r in rows], color=["#c44" if r["name"] == REFERENCE else "#48a" for r in rows])
+    bars = ax.barh(ys, [r["mae"] for r in rows], color=["#c44" if r["name"] == REFERENCE else "#48a" for r in rows])
+    for b, r in zip(bars, rows):
+        if r.get("n_in_sample"):
+            b.set_hatch("//")
+            b.set_alpha(0.6)
     for y, r in zip(ys, rows):
         ci = r.get("ci_vs_compromise")
         right = r["mae"]
         if ci and ref is not None and r["name"] != REFERENCE and None not in ci:
             ax.plot([ref + ci[0], ref + ci[1]], [y, y], color="k", lw=1.5)
             right = max(right, ref + ci[1])
-        ax.text(right + 0.4, y, f"{r['mae']:.2f} (n={r['n']})", va="center", fontsize=7)
+        note = f", {r['n_in_sample']} in-sample" if r.get("n_in_sample") else ""
+        ax.text(right + 0.4, y, f"{r['mae']:.2f} (n={r['n']}{note})", va="center", fontsize=7)
     ax.set_yticks(ys, [r["name"] for r in rows], fontsize=8)
     if ref is not None:
         ax.axvline(ref, color="#c44", lw=0.8, ls="--")
-    ax.set_xlabel("MAE (0-100 scale); black: compromise MAE + paired 95% CI of the difference", fontsize=8)
+    xl = "MAE (0-100 scale); black: compromise MAE + paired 95% CI of the difference"
+    if any(r.get("n_in_sample") for r in rows):
+        xl += "\nhatched: fitted on some of these issues (train side of the pre-registered split)"
+    ax.set_xlabel(xl, fontsize=8)
     ax.set_xlim(0, max(max(r["mae"] for r in rows), ax.get_xlim()[1]) + 8)
     ax.set_title(f"DEU tournament, {result['n_issues']} issues")
     fig.tight_layout()
@@ -545,7 +572,7 @@ def leaderboard_figure(result: Mapping[str, Any], path: str | Path) -> Path:
 def to_json_contract(result: Mapping[str, Any], *, full: bool = True) -> dict[str, Any]:
     """The ``--json`` object of ``detente benchmark deu`` (documented in docs/json-contract.md)."""
     keys = ("mae", "rmse", "medae", "n", "n_common", "ci_vs_compromise", "diff_vs_compromise", "model", "variant",
-            "params", "capability_weights", "unit", "seconds", "same_as", "n_failed", "failure_reasons", "by", "forecasts")
+            "params", "capability_weights", "unit", "seconds", "same_as", "n_in_sample", "n_failed", "failure_reasons", "by", "forecasts")
     return {
         "n_issues": result["n_issues"],
         "reference": result["reference"],
