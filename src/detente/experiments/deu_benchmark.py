@@ -446,8 +446,11 @@ def run_tournament(
                 get(e.model)
             except DetenteError:
                 pass
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork") if "fork" in methods else None
+        import sys
+
+        # fork (Linux): workers inherit the loaded scenarios and models; elsewhere the platform
+        # default, and each worker reads the scenarios once
+        ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as ex:
             futs = [ex.submit(_entry_job, path, council, e, keep, budget(e, part), part) for _, e, part in tasks]
             outs = [f.result() for f in futs]
