@@ -80,6 +80,7 @@ def test_cli_json(sample):
     c = d["models"]["compromise"]
     assert {"mae", "rmse", "ci_vs_compromise", "forecasts"} <= set(c)
     assert set(c["forecasts"]) == set(d["outcomes"])
+    assert d["run"]["time_budget"] is None  # no budget by default: every model on every issue
 
 
 def test_cli_bad_file(tmp_path):
@@ -152,3 +153,11 @@ def test_candidate2_frozen_and_nests_the_compromise(sample):
         for k in range(len(P)):
             assert g[k] == pytest.approx(predict(d, {**dict(zip(keys, P[k])), "delta": 0.0}), abs=1e-9)
         assert run_model(s, "deu_candidate2").forecast() == pytest.approx(predict(d, FROZEN), abs=1e-9)
+
+
+def test_time_budget_is_reported_as_failures(sample):
+    res = run_tournament(sample, entries=[Entry("compromise", "compromise"), Entry("nbs", "nbs")], n_boot=100,
+                         time_budget=1e-12, jobs=2)
+    m = res["models"]["nbs"]
+    assert m["n"] + m["n_failed"] == 10 and m["n_failed"] > 0
+    assert any("budget" in r for r in m["failure_reasons"])
