@@ -2,16 +2,22 @@
 variant, and the ratio to a naive pure-Python loop implementation of the same rounds
 (``masad2014`` rules: loops over actor pairs and voter triples), measured in this process.
 
-Run: ``.venv/bin/python benchmarks/bench_bdm.py [--runs N]``.
+Then the batched engine (``detente.models.bdm_batch``, the sweep batch kernel): CPU time per
+run over a batch of EC copies with salience +-10 per cell (the sweep benchmark's design), per
+variant, against the per-run engine on the same perturbed copies in this process, and the
+projected time of 1,000,000 runs on 2 cores (target < 300 s, i.e. < 0.6 ms per run per core;
+process and store overheads of a real sweep are measured by ``bench_sweep.py``).
 
-The later sweep target (1,000,000 EC runs in 5 minutes on 2 cores) needs about 0.6 ms per run
-per core; the numbers printed here say how far the per-run engine is from it.
+Run: ``.venv/bin/python benchmarks/bench_bdm.py [--runs N] [--batch B] [--quick]``.
+The machine may be shared: CPU times are reported (less sensitive to load than wall time),
+with the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import time
 from pathlib import Path
@@ -109,10 +115,52 @@ def timeit(fn, runs: int) -> float:
     return (time.perf_counter() - t0) / runs
 
 
+def cpu_timeit(fn, runs: int) -> float:
+    fn()
+    t0 = time.process_time()
+    for _ in range(runs):
+        fn()
+    return (time.process_time() - t0) / runs
+
+
+def batched(runs: int, per_run: int) -> None:
+    """Batched engine vs per-run engine on perturbed EC copies, CPU seconds, per variant."""
+    from detente.experiments.distributions import Factor, ScenarioArrays, expand_factors
+    from detente.experiments.sweep import _scenario_from, apply_design
+    from detente.models.bdm import run
+    from detente.models.bdm_batch import BLOCK, batch_bdm
+
+    scn = ec_scenario()
+    base = ScenarioArrays.from_scenario(scn)
+    f = [Factor.model_validate({"field": "salience", "dist": {"kind": "uniform", "low": -10, "high": 10},
+                                "clip": [0, 100], "per": "cell"})]
+    cols = expand_factors(f, base)
+    u = np.random.default_rng(0).random((runs, len(cols)))
+    pert = apply_design(base, f, cols, np.column_stack([f[0].dist.ppf(u[:, j]) for j in range(len(cols))]))
+    print(f"batched engine: {runs:,} EC runs (salience +-10 per cell), blocks of {BLOCK}; CPU time; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    for v in ("detente", "scholz2011", "masad2014", "masad2016"):
+        p = BDMParams(variant=v, record_eu=False)
+        t0 = time.process_time()
+        fast = batch_bdm(base, pert, p, rng=np.random.default_rng(1))["x"]
+        tb = (time.process_time() - t0) / runs
+        t0 = time.process_time()
+        slow = [run(_scenario_from(scn, base, pert, r), p, rng=np.random.default_rng(1)).issues["x"].forecast for r in range(per_run)]
+        ts = (time.process_time() - t0) / per_run
+        same = "" if v in ("detente", "masad2016") else \
+            f", max |batch - per-run| {np.max(np.abs(fast[:per_run] - np.asarray(slow))):.1e}"
+        print(f"  {v:<11} batched {tb * 1e3:7.3f} ms/run   per-run {ts * 1e3:7.2f} ms/run   ratio {ts / tb:5.0f}x   "
+              f"-> 1e6 runs on 2 cores: {tb * 1e6 / 2:6.0f} s (per-run engine {ts * 1e6 / 2 / 3600:5.1f} h){same}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=20_000, help="runs in the batched-engine measurement")
+    ap.add_argument("--quick", action="store_true", help="small sizes; skip the 20-100 actor section")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.runs, args.batch = min(args.runs, 30), min(args.batch, 2_000)
     scn = ec_scenario()
     arr = scn.issue_arrays("x")
     x, c, s = arr.position.tolist(), arr.capability.tolist(), arr.salience.tolist()
@@ -128,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         t = timeit(lambda: run_issue(scn, "x", p, rng=np.random.default_rng(0)), args.runs)
         print(f"  {v:<11} vectorised: {t * 1e3:8.3f} ms/run   ratio naive/this {t_naive / t:6.2f}x   "
               f"-> 1e6 runs on 2 cores: {t * 1e6 / 2 / 60:7.1f} min")
+    batched(args.batch, max(20, args.runs // 2))
+    if args.quick:
+        return 0
     for n in (20, 50, 100):
         sc = random_scenario(n)
         for v in ("scholz2011", "masad2014", "masad2016", "detente"):
