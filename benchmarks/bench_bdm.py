@@ -128,7 +128,7 @@ def batched(runs: int, per_run: int) -> None:
     from detente.experiments.distributions import Factor, ScenarioArrays, expand_factors
     from detente.experiments.sweep import _scenario_from, apply_design
     from detente.models.bdm import run
-    from detente.models.bdm_batch import BLOCK, batch_bdm
+    from detente.models.bdm_batch import batch_bdm, block_size
 
     scn = ec_scenario()
     base = ScenarioArrays.from_scenario(scn)
@@ -137,7 +137,7 @@ def batched(runs: int, per_run: int) -> None:
     cols = expand_factors(f, base)
     u = np.random.default_rng(0).random((runs, len(cols)))
     pert = apply_design(base, f, cols, np.column_stack([f[0].dist.ppf(u[:, j]) for j in range(len(cols))]))
-    print(f"batched engine: {runs:,} EC runs (salience +-10 per cell), blocks of {BLOCK}; CPU time; "
+    print(f"batched engine: {runs:,} EC runs (salience +-10 per cell), blocks of {block_size(10)}; CPU time; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for v in ("detente", "scholz2011", "masad2014", "masad2016"):
         p = BDMParams(variant=v, record_eu=False)

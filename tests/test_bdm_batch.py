@@ -309,3 +309,21 @@ def test_per_run_vote_sums_are_in_voter_order():
         den = den + np.abs(v)
     P = probability_matrix(y, w)
     assert np.array_equal(P, np.where(den > 0, num / np.where(den > 0, den, 1), 0) * (1 - np.eye(12)))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_batch_many_actors_small_blocks(variant, monkeypatch):
+    """30 actors with tied positions; blocks shrink with n (and a tiny block size is exercised)."""
+    import detente.models.bdm_batch as bb
+
+    g = np.random.default_rng(30)
+    ids = [f"A{k}" for k in range(30)]
+    scn = Scenario(salience_scale="unit", actors=[Actor(id=a, capability=float(c)) for a, c in zip(ids, g.uniform(0.1, 1, 30))],
+                   issues=[Issue(id="x", lower=0, upper=100)],
+                   stances=[Stance(actor=a, issue="x", position=float(p), salience=float(s))
+                            for a, p, s in zip(ids, g.choice([0, 25, 50, 60, 100], 30), g.uniform(0.1, 1, 30))])
+    assert bb.block_size(30) < bb.BLOCK and bb.block_size(10) == bb.BLOCK
+    monkeypatch.setattr(bb, "VOTE_BYTES", 8 * 30 * 435 * 3)  # blocks of 3 runs
+    base, pert = _design(scn, [Factor.model_validate(
+        {"field": "salience", "dist": {"kind": "uniform", "low": -0.2, "high": 0.2}, "clip": [0, 1], "per": "cell"})], 7, seed=5)
+    _assert_equal(scn, base, pert, BDMParams(variant=variant, record_eu=False, rounds=4, **DETERMINISTIC))

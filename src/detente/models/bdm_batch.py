@@ -15,7 +15,7 @@ per-run engine, which then gives the per-run answer or the per-run error.
 
 Randomness: the per-run engine draws from one generator run after run, so a batch cannot
 reproduce its stream. The batched engine draws its own, documented stream from the ``rng``
-it is given (same chunk, same bytes): per issue, per block of :data:`BLOCK` runs, per round,
+it is given (same chunk, same bytes): per issue, per block of :func:`block_size` runs, per round,
 ``u_hit = rng.random((m, n))`` and ``u_new = rng.random((m, n))`` when
 ``shock_probability > 0`` (actor ``a`` of run ``b`` is shocked when ``u_hit[b, a] < p`` and
 its salience becomes ``u_new[b, a]``), then ``u_fight = rng.random((m, n))`` when conflicts
@@ -38,10 +38,19 @@ import numpy as np
 
 from detente.models.bdm import _NORMALISED, BDMParams, _Opts, resolved_options
 
-__all__ = ["batch_bdm", "unsupported", "run_batch_issue", "BLOCK"]
+__all__ = ["batch_bdm", "unsupported", "run_batch_issue", "block_size", "BLOCK"]
 
-#: runs advanced together; blocks keep the (n, n(n-1)/2, runs) vote arrays small enough for the cache
+#: runs advanced together (fewer for many actors, see :func:`block_size`)
 BLOCK = 128
+#: bytes allowed for one (n, n(n-1)/2, runs) vote array
+VOTE_BYTES = 8_000_000
+
+
+def block_size(n: int) -> int:
+    """Runs per block for ``n`` actors: :data:`BLOCK`, fewer when the vote array of a block
+    would exceed :data:`VOTE_BYTES` (a function of ``n`` only, so results stay deterministic)."""
+    per_run = 8 * n * max(1, n * (n - 1) // 2)
+    return int(max(1, min(BLOCK, VOTE_BYTES // per_run)))
 
 
 def unsupported(params: BDMParams) -> str | None:
@@ -391,8 +400,9 @@ def run_batch_issue(x, c, s, lower: float, width: float, params: BDMParams, rng:
     out = np.empty(Btot)
     if trace is not None:
         trace.setdefault("rounds", [])
-    for b0 in range(0, Btot, BLOCK):
-        sl = slice(b0, min(Btot, b0 + BLOCK))
+    blk = block_size(n)
+    for b0 in range(0, Btot, blk):
+        sl = slice(b0, min(Btot, b0 + blk))
         out[sl] = _run_block(x[sl], np.asarray(c[sl], float), np.asarray(s[sl], float), lower, width,
                              params, o, rng, trace, b0)
     return out
