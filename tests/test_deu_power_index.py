@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from detente.models.power_index import council_power, shapley_shubik
+from detente.scenario.eu_council import council_power, shapley_shubik
 
 
 def brute(w, q, mm=0, always=None):

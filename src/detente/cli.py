@@ -273,7 +273,7 @@ def demo_cmd(
 def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: Optional[int], as_json: bool,
                 out_dir: Optional[Path], sets: list[str], counterfactual_runs: Optional[int] = None,
                 html: bool = False) -> None:
-    from detente.report.crisis_cli import crisis_run
+    from detente.cli_crisis import crisis_run
 
     def go():
         return crisis_run(name, hypotheses=hypothesis, runs=runs, seed=seed, out_dir=None if as_json else out_dir,

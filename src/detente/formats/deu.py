@@ -25,7 +25,7 @@ Mapping
 * capabilities: ``weights="council"`` (default) — the Council votes of the issue's wave read
   from ``council_weights.csv`` beside the data file (or the copy built into this module);
   ``"equal"``; ``"shapley"`` — the Shapley–Shubik index of the Council voting game of the
-  wave under the issue's voting rule (see :mod:`detente.models.power_index`); or a mapping
+  wave under the issue's voting rule (see :mod:`detente.scenario.eu_council`); or a mapping
   ``{wave: {code: weight}}`` / a path to a ``wave,actor,weight`` CSV. Commission and EP get
   the largest member-state weight of the wave. ``metadata["capability_weights"]`` records
   the choice.
@@ -51,6 +51,8 @@ from typing import Any, Iterable, Mapping
 from detente.errors import InputError, Problem
 from detente.formats.common import build_scenario, read_text
 from detente.scenario import Scenario
+from detente.scenario.eu_council import COUNCIL_WEIGHTS as _BUILTIN_WEIGHTS
+from detente.scenario.eu_council import DEU_ACTORS, STATES, WAVES, council_power, wave_members
 
 __all__ = [
     "DEU_ACTORS",
@@ -66,12 +68,6 @@ __all__ = [
     "scoreable",
 ]
 
-#: DEU actor codes in column order (Commission, Parliament, member states).
-DEU_ACTORS: tuple[str, ...] = (
-    "com", "ep", "at", "be", "bu", "cr", "cy", "cz", "dk", "ee", "fi", "fr", "de", "el", "hu",
-    "ie", "it", "lv", "lt", "lu", "mt", "nl", "pl", "pt", "ro", "si", "sk", "es", "se", "uk",
-)
-STATES: tuple[str, ...] = DEU_ACTORS[2:]
 
 ACTOR_NAMES: dict[str, str] = {
     "com": "European Commission", "ep": "European Parliament", "at": "Austria", "be": "Belgium",
@@ -87,34 +83,6 @@ REQUIRED: tuple[str, ...] = ("prnr", "isnr", "proc", "counvte", "rp", "out") + t
     f"p{a}" for a in DEU_ACTORS
 ) + tuple(f"s{a}" for a in DEU_ACTORS)
 
-#: Built-in copy of ``council_weights.csv`` (used when no file lies beside the data).
-_BUILTIN_WEIGHTS: dict[str, dict[str, float]] = {
-    "DEU I": {"de": 10, "fr": 10, "it": 10, "uk": 10, "es": 8, "be": 5, "el": 5, "nl": 5, "pt": 5,
-              "at": 4, "se": 4, "dk": 3, "ie": 3, "fi": 3, "lu": 2},
-    "DEU II": {"de": 29, "fr": 29, "it": 29, "uk": 29, "es": 27, "pl": 27, "ro": 14, "nl": 13,
-               "be": 12, "cz": 12, "el": 12, "hu": 12, "pt": 12, "at": 10, "bu": 10, "se": 10,
-               "dk": 7, "ie": 7, "lt": 7, "sk": 7, "fi": 7, "cr": 7, "cy": 4, "ee": 4, "lv": 4,
-               "lu": 4, "si": 4, "mt": 3},
-    "DEU III": {"de": 82.5, "fr": 67.0, "uk": 65.8, "it": 60.6, "es": 46.5, "pl": 38.0, "ro": 19.6,
-                "nl": 17.1, "be": 11.4, "el": 10.8, "cz": 10.6, "pt": 10.3, "se": 10.0, "hu": 9.8,
-                "at": 8.8, "bu": 7.1, "dk": 5.7, "fi": 5.5, "sk": 5.4, "ie": 4.8, "cr": 4.2,
-                "lt": 2.8, "si": 2.1, "lv": 2.0, "ee": 1.3, "cy": 0.85, "lu": 0.59, "mt": 0.46},
-}
-
-WAVES = ("DEU I", "DEU II", "DEU III")
-
-
-def wave_members(wave: str) -> tuple[str, ...]:
-    """Member states of the Council voting game of a wave (see ``power_index``).
-
-    DEU I: EU-15; DEU II: EU-27 (Croatia, listed in ``council_weights.csv``, joined only in
-    2013 and holds no DEU II position); DEU III: EU-28.
-    """
-    w = _BUILTIN_WEIGHTS.get(wave, _BUILTIN_WEIGHTS["DEU III"])
-    members = tuple(a for a in STATES if a in w)
-    if wave == "DEU II":
-        members = tuple(a for a in members if a != "cr")
-    return members
 
 
 def council_weights(source: str | Path | Mapping[str, Mapping[str, float]] | None = None) -> dict[str, dict[str, float]]:
@@ -302,7 +270,6 @@ def _capabilities(row: DeuRow, label: str, table: dict[str, dict[str, float]] | 
     if mode == "equal":
         return {a: 1.0 for a in DEU_ACTORS}
     if mode == "shapley":
-        from detente.models.power_index import council_power
 
         ss = council_power(row.wave, "unanimity" if row.fields["counvte"].lower().startswith("unan") else "qmv")
         top = max(ss.values())

@@ -88,7 +88,7 @@ def _v_max(scenario: Scenario, meta: Mapping[str, Any], ids: list[str], cap: np.
             return float(cap[k])
     wave = meta.get("wave")
     if wave is not None and "council votes" in str((scenario.metadata or {}).get("capability_weights", "")):
-        from detente.formats.deu import _BUILTIN_WEIGHTS
+        from detente.scenario.eu_council import COUNCIL_WEIGHTS as _BUILTIN_WEIGHTS
 
         if wave in _BUILTIN_WEIGHTS:
             return float(max(_BUILTIN_WEIGHTS[wave].values()))

@@ -49,7 +49,7 @@ from detente.scenario import Scenario
 
 __all__ = ["ProceduralParams", "run_procedural", "SPEC", "QMV_SHARE"]
 
-#: Qualified-majority share of the Council weight by DEU wave (see power_index).
+#: Qualified-majority share of the Council weight by DEU wave (see detente.scenario.eu_council).
 QMV_SHARE = {"DEU I": 62 / 87, "DEU II": 255 / 345, "DEU III": 0.65}
 INSTITUTIONS = ("COM", "EP")
 

@@ -112,9 +112,9 @@ class _Raw(str):
 
 
 def _version() -> str:
-    from detente.models.result import detente_version
+    from detente import __version__
 
-    return detente_version()
+    return __version__
 
 
 def _slug(s: str) -> str:

@@ -1,4 +1,5 @@
-"""Shapley–Shubik power index of weighted voting games, computed exactly by dynamic
+"""The Council of the EU as a voting body for the DEU data (members and weights by wave),
+and the Shapley–Shubik power index of weighted voting games, computed exactly by dynamic
 programming over (coalition size, coalition weight) — never by enumerating permutations —
 and the Council of the EU voting games of the three DEU waves.
 
@@ -45,9 +46,46 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["shapley_shubik", "council_power", "council_game"]
+__all__ = ["shapley_shubik", "council_power", "council_game", "COUNCIL_WEIGHTS", "WAVES", "DEU_ACTORS", "STATES", "wave_members"]
 
 WinRule = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+#: DEU actor codes in column order (Commission, Parliament, member states).
+DEU_ACTORS: tuple[str, ...] = (
+    "com", "ep", "at", "be", "bu", "cr", "cy", "cz", "dk", "ee", "fi", "fr", "de", "el", "hu",
+    "ie", "it", "lv", "lt", "lu", "mt", "nl", "pl", "pt", "ro", "si", "sk", "es", "se", "uk",
+)
+STATES: tuple[str, ...] = DEU_ACTORS[2:]
+
+#: Council weights by DEU wave (the values of ``council_weights.csv`` of the DEU data).
+COUNCIL_WEIGHTS: dict[str, dict[str, float]] = {
+    "DEU I": {"de": 10, "fr": 10, "it": 10, "uk": 10, "es": 8, "be": 5, "el": 5, "nl": 5, "pt": 5,
+              "at": 4, "se": 4, "dk": 3, "ie": 3, "fi": 3, "lu": 2},
+    "DEU II": {"de": 29, "fr": 29, "it": 29, "uk": 29, "es": 27, "pl": 27, "ro": 14, "nl": 13,
+               "be": 12, "cz": 12, "el": 12, "hu": 12, "pt": 12, "at": 10, "bu": 10, "se": 10,
+               "dk": 7, "ie": 7, "lt": 7, "sk": 7, "fi": 7, "cr": 7, "cy": 4, "ee": 4, "lv": 4,
+               "lu": 4, "si": 4, "mt": 3},
+    "DEU III": {"de": 82.5, "fr": 67.0, "uk": 65.8, "it": 60.6, "es": 46.5, "pl": 38.0, "ro": 19.6,
+                "nl": 17.1, "be": 11.4, "el": 10.8, "cz": 10.6, "pt": 10.3, "se": 10.0, "hu": 9.8,
+                "at": 8.8, "bu": 7.1, "dk": 5.7, "fi": 5.5, "sk": 5.4, "ie": 4.8, "cr": 4.2,
+                "lt": 2.8, "si": 2.1, "lv": 2.0, "ee": 1.3, "cy": 0.85, "lu": 0.59, "mt": 0.46},
+}
+
+WAVES = ("DEU I", "DEU II", "DEU III")
+
+
+def wave_members(wave: str) -> tuple[str, ...]:
+    """Member states of the Council voting game of a wave (see :func:`council_power`).
+
+    DEU I: EU-15; DEU II: EU-27 (Croatia, listed in ``council_weights.csv``, joined only in
+    2013 and holds no DEU II position); DEU III: EU-28.
+    """
+    w = COUNCIL_WEIGHTS.get(wave, COUNCIL_WEIGHTS["DEU III"])
+    members = tuple(a for a in STATES if a in w)
+    if wave == "DEU II":
+        members = tuple(a for a in members if a != "cr")
+    return members
+
 
 
 def _subset_table(w: np.ndarray, total: int) -> np.ndarray:
@@ -141,10 +179,8 @@ def shapley_shubik(
 
 def council_game(wave: str) -> tuple[tuple[str, ...], dict]:
     """Members (DEU codes) and the ``shapley_shubik`` keyword arguments of a wave's QMV game."""
-    from detente.formats.deu import _BUILTIN_WEIGHTS, wave_members
-
     members = wave_members(wave)
-    wts = [float(_BUILTIN_WEIGHTS[wave if wave in _BUILTIN_WEIGHTS else "DEU III"][m]) for m in members]
+    wts = [float(COUNCIL_WEIGHTS[wave if wave in COUNCIL_WEIGHTS else "DEU III"][m]) for m in members]
     if wave == "DEU I":
         kw = {"quota": 62.0}
     elif wave == "DEU II":

@@ -1,4 +1,5 @@
-"""What ``detente run`` and ``detente demo`` do for crisis scenarios, without any printing.
+"""What ``detente run`` and ``detente demo`` do for crisis scenarios, without any printing
+(CLI layer: it loads files, runs the crisis engine and writes the report).
 
 ``crisis_run`` resolves the scenario (bundled name or file), adds user hypotheses given as
 YAML files, applies ``--set PATH=VALUE`` overrides, runs every requested hypothesis with the
