@@ -124,7 +124,7 @@ def main() -> None:
     if a.only in (None, "query"):
         query(10_000_000 if not a.quick else 2_000_000)
     if a.only in (None, "bdm"):
-        bdm(20_000 if not a.quick else 2_000, 200 if not a.quick else 40)
+        bdm(20_000 if not a.quick else 8_000, 200 if not a.quick else 40)
 
 
 if __name__ == "__main__":
