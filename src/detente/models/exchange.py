@@ -326,12 +326,34 @@ class _Round:
     """Candidate exchanges of one round as parallel arrays, and their execution.
 
     Every candidate has two sides: I supplies issue q (the later issue of its pair) and
-    demands p; J supplies p and demands q. Static numbers live in the columns of ``ST``;
-    supply positions change with successive concessions.
+    demands p; J supplies p and demands q. Per-side numbers come in pairs (side I, side J) so
+    that both sides are computed by one array operation.
+
+    Speed (issue 5). The cost of a round is about one recomputation per executed exchange,
+    each of about 100 candidates, so the cost is the number of numpy calls per execution,
+    not the arithmetic. Therefore: all numbers of a candidate sit in one row of ``F`` (one
+    gather per recomputation, few cache lines); the candidates touched by an execution are
+    found in two lookup tables keyed by actor × issue (``_sup``: the actor supplies the
+    issue; ``_dem``: the actor demands it), each entry carrying the column it updates;
+    selection is an ``argmax`` over a compacted copy of the live gains (a candidate that
+    became invalid never becomes valid again within a round). The stale overshoot bases need
+    no per-candidate memory: every live candidate in which actor b demands issue d has
+    recorded the same last vote of each partner a of b on d (they are all updated at every
+    such exchange), so one number per (b, d, a) replaces the reference's per-candidate
+    records. All floating-point expressions are those of the straightforward version, so
+    results are bit-for-bit unchanged.
     """
 
-    # columns of ST
-    _COLS = ("sIp", "sIq", "sJp", "sJq", "wIq", "wJp", "Wp", "Wq", "zI", "zJ", "rq", "gf", "x0I", "x0J")
+    # columns of F, one row per candidate; pairs are (side I, side J)
+    #   0/1 w = c s of the supplier on its supply issue (wIq, wJp)
+    #   2/3 W of the supply issue (Wq, Wp)
+    #   4/5 z = partner's position on the supply issue (zJ = X0[J, q], zI = X0[I, p])
+    #   6/7 x0 = start-of-round supply position (X0[I, q], X0[J, p])
+    #   8..11 sIp, sIq, sJp, sJq;  12 rq = dOq/dOp under equal gain;  13 gf = G/dOp
+    #   14/15 current supply position (successive concessions);  16/17 stale overshoot base
+    # columns of K (int): supply keys actor*m + issue (kIs, kJs), supply issues (q, p)
+    # columns of R (last computation): 0 dOq, 1 dOp, 2 yI, 3 yJ, 4 bI, 5 bJ, 6 euI, 7 euJ, 8 cI, 9 cJ
+    #   (6, 7 only with REX; equal gain has euI = euJ = G)
 
     def __init__(self, X0: np.ndarray, S: np.ndarray, C: np.ndarray, P: np.ndarray,
                  params: ExchangeParams, rng: np.random.Generator | None):
@@ -343,6 +365,7 @@ class _Round:
         self.live = params.overshoot_positions == "live"
         self.refhist = params.mode == "reference"
         self.recompute_all = params.recompute == "all"
+        self.tol = params.tie_tolerance
         WS = np.where(P, C * S, 0.0)
         self.WS = WS
         self.W = WS.sum(axis=0)
@@ -350,155 +373,193 @@ class _Round:
             self.O0 = np.where(self.W > 0, (WS * X0).sum(axis=0) / self.W, np.nan)
         self.Xv = X0.copy()  # live voting positions
         self.Ov = self.O0.copy()
-        self.hist_sum = np.zeros(self.n * self.m)  # executed moves per actor-issue (flat)
-        self.hist_sign = np.zeros(self.n * self.m)
+        self.hist_sign = np.zeros(self.n * self.m)  # sign of the executed moves per actor-issue (flat)
+        self.last: dict[tuple[int, int, int], float] = {}  # stale mode: (b, d, a) -> a's last vote recorded
         self.ties = 0
         self.overshoots = 0
         self.executed: list[dict[str, Any]] = []
-        self._enumerate()
+        self._steps = 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._enumerate()
 
     # -- candidates -------------------------------------------------------------------
     def _enumerate(self) -> None:
-        X0, S, P, O = self.X0, self.S, self.P, self.O0
+        X0, S, P, O, n, m = self.X0, self.S, self.P, self.O0, self.n, self.m
         left = X0 <= O[None, :]
-        Is, Js, ps, qs, kind = [], [], [], [], []
-        self.groups: dict[tuple[int, int], tuple[int, int, int, int]] = {}
-        self.group_of: dict[tuple[int, int], np.ndarray] = {}
-        for p in range(self.m):
-            for q in range(p + 1, self.m):
-                both = P[:, p] & P[:, q]
-                g = np.where(both, left[:, p].astype(int) + 2 * left[:, q].astype(int), -1)
-                self.group_of[(p, q)] = g
-                A, B, Cc, D = (np.flatnonzero(g == k) for k in range(4))
-                self.groups[(p, q)] = (len(A), len(B), len(Cc), len(D))
-                for L, R, kd in ((A, D, 0), (B, Cc, 1)):
-                    if len(L) == 0 or len(R) == 0:
-                        continue
-                    i = np.repeat(L, len(R))
-                    j = np.tile(R, len(L))
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        i_supplies_p = S[i, p] / S[i, q] < S[j, p] / S[j, q]
-                    Is.append(np.where(i_supplies_p, j, i))
-                    Js.append(np.where(i_supplies_p, i, j))
-                    ps.append(np.full(len(i), p))
-                    qs.append(np.full(len(i), q))
-                    kind.append(np.full(len(i), kd))
-        cat = (lambda a: np.concatenate(a) if a else np.zeros(0, int))  # noqa: E731
-        self.I, self.J, self.p, self.q, self.kind = cat(Is), cat(Js), cat(ps), cat(qs), cat(kind)
-        N = self.N = len(self.I)
-        I, J, p, q, m = self.I, self.J, self.p, self.q, self.m
-        sIp, sIq, sJp, sJq = S[I, p], S[I, q], S[J, p], S[J, q]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rq = (sIp + sJp) / (sIq + sJq)  # dOq / dOp under equal gain
-            gf = (sIp * sJq - sIq * sJp) / (sIq + sJq)  # G / dOp
-        self.ST = np.column_stack([sIp, sIq, sJp, sJq, self.WS[I, q], self.WS[J, p], self.W[p], self.W[q],
-                                   X0[I, p], X0[J, q], rq, gf, X0[I, q], X0[J, p]]) if N else np.zeros((0, 14))
-        # keys actor*m + issue of each side's supply and demand, with lookup tables
-        self.kIs, self.kJs, self.kId, self.kJd = I * m + q, J * m + p, I * m + p, J * m + q
-        self.KS = np.array([self.kIs, self.kJs]).reshape(2, N)
-        self.QP = np.array([q, p]).reshape(2, N)
-        self._tab = {name: self._table(k) for name, k in
-                     (("Is", self.kIs), ("Js", self.kJs), ("Id", self.kId), ("Jd", self.kJd))}
-        self.xI = X0[I, q].copy()  # current supply positions (successive concessions)
-        self.xJ = X0[J, p].copy()
+        pp, qq = np.triu_indices(m, 1)  # issue pairs in input order (p-major)
+        both = P[:, pp] & P[:, qq]
+        g = np.where(both, left[:, pp].astype(int) + 2 * left[:, qq].astype(int), -1).T  # pairs x actors
+        counts = np.stack([np.count_nonzero(g == k, axis=1) for k in range(4)], axis=1)
+        pairs = list(zip(pp.tolist(), qq.tolist()))
+        self.groups = {pq: tuple(c) for pq, c in zip(pairs, counts.tolist())}
+        self.group_of = {pq: g[k] for k, pq in enumerate(pairs)}
+        # blocks (pair, kind): kind 0 = A x D, kind 1 = B x C; rows i-major within a block
+        Lm = np.stack([g == 0, g == 1], axis=1).reshape(2 * len(pp), n)
+        Rm = np.stack([g == 3, g == 2], axis=1).reshape(2 * len(pp), n)
+        blkL, aL = np.nonzero(Lm)
+        _, aR = np.nonzero(Rm)
+        nR = np.count_nonzero(Rm, axis=1)
+        reps = nR[blkL]
+        i = np.repeat(aL, reps)
+        blk = np.repeat(blkL, reps)
+        j = aR[(np.cumsum(nR) - nR)[blk] + np.arange(len(i)) - np.repeat(np.cumsum(reps) - reps, reps)]
+        p, q, kind = pp[blk // 2], qq[blk // 2], blk % 2
+        N = self.N = len(i)
+        # who supplies what: i supplies p (i is J) if s_ip/s_iq < s_jp/s_jq
+        Sf, X0f, WSf = S.ravel(), X0.ravel(), self.WS.ravel()
+        ip, iq, jp, jq = i * m + p, i * m + q, j * m + p, j * m + q
+        Sip, Siq, Sjp, Sjq = Sf.take(ip), Sf.take(iq), Sf.take(jp), Sf.take(jq)
+        isp = Sip / Siq < Sjp / Sjq
+        I, J = np.where(isp, j, i), np.where(isp, i, j)
+        kIs, kJs = np.where(isp, jq, iq), np.where(isp, ip, jp)  # supply keys: I on q, J on p
+        kId, kJd = np.where(isp, jp, ip), np.where(isp, iq, jq)  # demand keys: I on p, J on q
+        Fc = np.empty((18, N))
+        WSf.take(kIs, out=Fc[0])
+        WSf.take(kJs, out=Fc[1])
+        self.W.take(q, out=Fc[2])
+        self.W.take(p, out=Fc[3])
+        X0f.take(kJd, out=Fc[4])
+        X0f.take(kId, out=Fc[5])
+        X0f.take(kIs, out=Fc[6])
+        X0f.take(kJs, out=Fc[7])
+        sIp, sIq, sJp, sJq = Fc[8:12]
+        np.copyto(sIp, np.where(isp, Sjp, Sip))
+        np.copyto(sIq, np.where(isp, Sjq, Siq))
+        np.copyto(sJp, np.where(isp, Sip, Sjp))
+        np.copyto(sJq, np.where(isp, Siq, Sjq))
+        np.divide(sIp + sJp, sIq + sJq, out=Fc[12])  # dOq / dOp under equal gain
+        np.divide(sIp * sJq - sIq * sJp, sIq + sJq, out=Fc[13])  # G / dOp
+        Fc[14:16] = Fc[6:8]
+        self.O0.take(q, out=Fc[16])
+        self.O0.take(p, out=Fc[17])
+        Kc = np.array([kIs, kJs, q, p]).reshape(4, N)
+        self.IJPQ = np.array([I, J, p, q, kind]).reshape(5, N).T.copy()
+        # lookup tables keyed by actor*m + issue; entries carry the column of F they touch
+        ar = np.arange(N)
+        self._sup = self._table(np.concatenate((kIs, kJs)), n * m, ar,
+                                np.repeat(np.array([14, 15]), N))
+        # demand: I demands p (its J supplies p: base column 17, supplier J) or J demands q
+        self._dem = self._table(np.concatenate((kId, kJd)), n * m, ar,
+                                np.repeat(np.array([17, 16]), N), np.concatenate((J, I)))
+        if self.recompute_all:
+            self._iss = self._table(np.concatenate((p, q)), m, ar)
+        self.R = np.zeros((N, 10))
         self.alive = np.ones(N, bool)
-        f = np.zeros(N)
-        self.G = f.copy()
-        # of the last computation: dOp, dOq, yI, yJ, bI, bJ, euI, euJ, cI, cJ
-        self.R = np.zeros((10, N))
-        self.baseI = self.O0[q].copy() if N else f  # stale overshoot bases (private updates of others)
-        self.baseJ = self.O0[p].copy() if N else f
-        self.priv: dict[tuple[int, int], float] = {}
-        self.rsumI, self.rsumJ = f.copy(), f.copy()  # reference-mode frozen history
-        self.rposI, self.rnegI = np.zeros(N, bool), np.zeros(N, bool)
-        self.rposJ, self.rnegJ = np.zeros(N, bool), np.zeros(N, bool)
-        self.curI, self.curJ = f.copy(), f.copy()
-        self._mark = np.zeros(N, bool)
+        self.slot = np.arange(N)
+        self.Gc = np.zeros(N)  # gains of the candidates in self.act (-inf = invalid or executed)
+        self.act = ar
+        if self.refhist:  # reference-mode history: rsumI, rsumJ, curI, curJ; posI, posJ, negI, negJ
+            self.RH = np.zeros((N, 4))
+            self.RB = np.zeros((N, 4), bool)
         if N:
-            z = np.zeros(N, bool)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                self._compute(np.arange(N), z, z)
+            self._compute(ar, Fc, Kc)
+        self.F = Fc.T.copy()
+        self.K = Kc.T.copy()
 
-    def _table(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        order = np.argsort(key, kind="stable")
-        starts = np.searchsorted(key[order], np.arange(self.n * self.m + 1))
-        return order, starts
-
-    def _lookup(self, name: str, key: int) -> np.ndarray:
-        order, starts = self._tab[name]
-        return order[starts[key]:starts[key + 1]]
+    @staticmethod
+    def _table(key: np.ndarray, size: int, cand: np.ndarray, *cols: np.ndarray) -> tuple:
+        """Entries sorted by key (stable; candidate ids repeat over concatenated halves),
+        their extra columns, and the start of each key's run (a Python list)."""
+        small = np.int16 if size < 2**15 else np.int32 if size < 2**31 else np.int64
+        order = np.argsort(key.astype(small), kind="stable")  # radix sort for int16
+        starts = np.zeros(size + 1, np.int64)
+        np.cumsum(np.bincount(key, minlength=size), out=starts[1:])
+        ids = np.tile(cand, len(key) // len(cand)) if len(cand) else cand
+        return (ids[order], *(c[order] for c in cols), starts.tolist())
 
     # -- equal gain, overshoot, REX, validity -------------------------------------------
-    def _compute(self, idx: np.ndarray, append_I: np.ndarray, append_J: np.ndarray) -> None:
-        """(Re)compute candidates ``idx`` from their current supply positions (spec §2.4–§2.6)."""
-        if len(idx) == 0:
+    def _compute(self, idx: np.ndarray, st: np.ndarray | None = None, kt: np.ndarray | None = None) -> None:
+        """(Re)compute candidates ``idx`` (all alive) from their current supply positions (§2.4–§2.6).
+
+        ``st``/``kt``: the rows of F/K of ``idx`` transposed (given for the initial computation).
+        """
+        k = len(idx)
+        if k == 0:
             return
-        sIp, sIq, sJp, sJq, wIq, wJp, Wp, Wq, zI, zJ, rq, gf, x0I, x0J = self.ST[idx].T
-        xI, xJ = self.xI[idx], self.xJ[idx]
-        dI, dJ = zJ - xI, zI - xJ
-        sgI, sgJ = np.sign(dI), np.sign(dJ)
-        fullI, fullJ = np.abs(dI), np.abs(dJ)
-        # equal gain: J moves fully on p unless I would then have to move past J on q
-        fdOp = fullJ * wJp / Wp
-        fdOq = fullI * wIq / Wq
-        dOq = fdOp * rq
-        swap = ~(dOq <= fdOq)  # I's move would exceed the distance to J
-        dOq = np.where(swap, fdOq, dOq)
-        dOp = np.where(swap, fdOq / rq, fdOp)
+        if st is None:
+            st = self.F.take(idx, axis=0).T
+            kt = self.K.take(idx, axis=0).T
+        w2, W2, z2, x2 = st[0:2], st[2:4], st[4:6], st[14:16]
+        rq, gf = st[12], st[13]
+        buf = np.empty((10, k))
         # forecast before the move, on each side's supply issue
+        b2 = buf[4:6]
         if self.live:
-            bI, bJ = self.Ov[self.QP[:, idx]]
+            self.Ov.take(kt[2:4], out=b2)
         else:
-            bI = self.baseI[idx] + wIq * (xI - x0I) / Wq
-            bJ = self.baseJ[idx] + wJp * (xJ - x0J) / Wp
-        f, cI, cJ = self._overshoot(dOp, dOq, bI, bJ, zI, zJ, sgI, sgJ)
-        dOp = dOp * f
-        dOq = dOq * f
-        G = dOp * gf
-        mI = dOq * Wq / wIq
-        mJ = dOp * Wp / wJp
-        ok = (mI > _MIN) & (mJ > _MIN) & (G >= _MIN)
-        self.overshoots += int(np.count_nonzero(ok & cI) + np.count_nonzero(ok & cJ))
+            np.add(st[16:18], w2 * (x2 - st[6:8]) / W2, out=b2)
+        d2 = z2 - x2
+        sg2 = np.sign(d2)
+        fd2 = np.abs(d2) * w2 / W2  # forecast shifts of full moves: fdOq (I on q), fdOp (J on p)
+        fdOq, fdOp = fd2
+        # equal gain: J moves fully on p unless I would then have to move past J on q
+        dOq = fdOp * rq
+        le = dOq <= fdOq  # not swapped
+        dOq = np.where(le, dOq, fdOq)
+        dOp = np.where(le, fdOp, fdOq / rq)
+        # overshoot limit (spec §2.5): side I (on q) first, the forecast must not pass J's
+        # position; then side J (on p) with the reduced shift; one factor scales both shifts
+        a2 = b2 - z2
+        aa2 = np.abs(a2)
+        aI, aJ = a2
+        c2 = np.empty((2, k), bool)
+        cI, cJ = c2
+        np.less(aI * (aI + sg2[0] * dOq), 0.0, out=cI)
+        fI = np.where(cI, aa2[0] / dOq, 1.0)
+        dp1 = dOp * fI
+        np.less(aJ * (aJ + sg2[1] * dp1), 0.0, out=cJ)
+        f = fI * np.where(cJ, aa2[1] / dp1, 1.0)
+        dO2 = buf[0:2]
+        np.multiply(dOq, f, out=dO2[0])
+        np.multiply(dOp, f, out=dO2[1])
+        G = dO2[1] * gf
+        m2 = dO2 * W2 / w2  # mI, mJ
+        ok = (np.minimum(m2[0], m2[1]) > _MIN) & (G >= _MIN)
+        self.overshoots += int(np.count_nonzero(c2 & ok))
+        buf[8:10] = c2
         full = f == 1.0
-        fmI, fmJ = swap & full, ~swap & full
-        euI = euJ = G
+        fm2 = np.empty((2, k), bool)  # full moves: I (swapped), J (not swapped)
+        np.greater(full, le, out=fm2[0])
+        np.logical_and(full, le, out=fm2[1])
         if self.pr > 0:
-            k = np.flatnonzero(ok)
-            if len(k):
-                rnd = self.rng.random((len(k), 3)) if self.rng is not None else np.full((len(k), 3), 0.25)
+            buf[6], buf[7] = G, G
+            kk = np.flatnonzero(ok)
+            if len(kk):
+                rnd = self.rng.random((len(kk), 3)) if self.rng is not None else np.full((len(kk), 3), 0.25)
+                sIp, sIq, sJp, sJq = st[8:12]
                 dOp, dOq, mI, mJ, fmI, fmJ, euI, euJ = self._rex(
-                    k, rnd, G, dOp, dOq, mI, mJ, fmI, fmJ, fdOp, fdOq, sIp, sIq, sJp, sJq,
-                    wIq, wJp, Wp, Wq, bI, bJ, zI, zJ, sgI, sgJ)
+                    kk, rnd, G, dO2[1], dO2[0], m2[0], m2[1], fm2[0], fm2[1], fdOp, fdOq, sIp, sIq, sJp, sJq,
+                    w2[0], w2[1], W2[1], W2[0], b2[0], b2[1], z2[1], z2[0], sg2[0], sg2[1])
                 ok &= (mI > _MIN) & (mJ > _MIN)
-        yI = np.where(fmI, zJ, xI + sgI * mI)
-        yJ = np.where(fmJ, zI, xJ + sgJ * mJ)
-        mI_s, mJ_s = yI - xI, yJ - xJ
+                dO2[0], dO2[1] = dOq, dOp
+                m2 = np.array([mI, mJ])
+                fm2 = np.array([fmI, fmJ])
+                buf[6], buf[7] = euI, euJ
+        y2 = buf[2:4]
+        np.multiply(sg2, m2, out=y2)
+        np.add(x2, y2, out=y2)
+        np.copyto(y2, z2, where=fm2)
+        ms2 = y2 - x2  # signed moves
         # move history within the round (spec §2.6)
         if self.refhist:
-            # the reference's history: at a successive concession the candidate freezes its own
-            # last (never executed) move into the history instead of the executed one (spec Q1).
-            oI, oJ = self.curI[idx], self.curJ[idx]
-            rsI = self.rsumI[idx] + np.where(append_I, oI, 0.0)
-            rsJ = self.rsumJ[idx] + np.where(append_J, oJ, 0.0)
-            pI = self.rposI[idx] | (append_I & (oI > 0))
-            nI = self.rnegI[idx] | (append_I & (oI < 0))
-            pJ = self.rposJ[idx] | (append_J & (oJ > 0))
-            nJ = self.rnegJ[idx] | (append_J & (oJ < 0))
-            self.rsumI[idx], self.rsumJ[idx] = rsI, rsJ
-            self.rposI[idx], self.rnegI[idx], self.rposJ[idx], self.rnegJ[idx] = pI, nI, pJ, nJ
-            ok &= (rsI + mI_s <= SCALE) & (rsJ + mJ_s <= SCALE)
-            ok &= ~((pI & (mI_s < 0)) | (nI & (mI_s > 0)) | (pI & nI))
-            ok &= ~((pJ & (mJ_s < 0)) | (nJ & (mJ_s > 0)) | (pJ & nJ))
-            self.curI[idx], self.curJ[idx] = mI_s, mJ_s
+            # the reference's history: at a successive concession the candidate froze its own
+            # last (never executed) move into the history instead of the executed one (spec Q1;
+            # done in _execute)
+            rh = self.RH.take(idx, axis=0).T
+            rb = self.RB.take(idx, axis=0).T
+            p2, n2 = rb[0:2], rb[2:4]
+            bad = ~(rh[0:2] + ms2 <= SCALE) | (p2 & (ms2 < 0)) | (n2 & (ms2 > 0)) | (p2 & n2)
+            ok &= ~(bad[0] | bad[1])
+            self.RH[idx, 2:4] = ms2.T
         else:
             # no reversal of executed moves within the round; with moves towards partners inside
             # [0, 100] the sum of the history cannot exceed 100 then
-            sg = self.hist_sign[self.KS[:, idx]]
-            ok &= (sg[0] * mI_s >= 0) & (sg[1] * mJ_s >= 0)
+            good = self.hist_sign.take(kt[0:2]) * ms2 >= 0
+            ok &= good[0]
+            ok &= good[1]
+        self.Gc[self.slot.take(idx)] = np.where(ok, G, -np.inf)
         self.alive[idx] = ok
-        G[~ok] = -np.inf
-        self.G[idx] = G
-        self.R[:, idx] = np.array([dOp, dOq, yI, yJ, bI, bJ, euI, euJ, cI, cJ])
+        self.R[idx] = buf.T
 
     @staticmethod
     def _overshoot(dOp, dOq, bI, bJ, zI, zJ, sgI, sgJ):
@@ -506,15 +567,15 @@ class _Round:
 
         Side I (on q) first: the forecast must not pass J's position zJ; then side J (on p)
         with the reduced shift. Both shifts keep their ratio, so one factor scales moves and
-        gain alike.
+        gain alike. (Used by REX; ``_compute`` has the same steps inline.)
         """
         aI = bI - zJ
         cI = aI * (aI + sgI * dOq) < 0
-        fI = np.where(cI, np.abs(aI) / np.where(cI, dOq, 1.0), 1.0)
+        fI = np.where(cI, np.abs(aI) / dOq, 1.0)
         aJ = bJ - zI
         dp1 = dOp * fI
         cJ = aJ * (aJ + sgJ * dp1) < 0
-        fJ = np.where(cJ, np.abs(aJ) / np.where(cJ, dp1, 1.0), 1.0)
+        fJ = np.where(cJ, np.abs(aJ) / dp1, 1.0)
         return fI * fJ, cI, cJ
 
     def _rex(self, k, rnd, G, dOp, dOq, mI, mJ, fmI, fmJ, fdOp, fdOq, sIp, sIq, sJp, sJq,
@@ -576,123 +637,132 @@ class _Round:
 
     # -- execution ---------------------------------------------------------------------
     def _select(self) -> int:
-        if self.N == 0:
+        self._steps += 1
+        if not self._steps & 15:  # every 16 steps: shrink the selection copy if half of it is dead
+            keep = self.Gc > -np.inf
+            if np.count_nonzero(keep) * 2 <= len(keep):
+                self.act = self.act[keep]
+                self.Gc = self.Gc[keep]
+                self.slot[self.act] = np.arange(len(self.act))
+        Gc = self.Gc
+        if len(Gc) == 0:
             return -1
-        G = self.G
-        best = int(np.argmax(G))
-        gmax = G[best]
+        best = int(Gc.argmax())
+        gmax = Gc[best]
         if gmax == -np.inf:
             return -1
-        thr = gmax - self.params.tie_tolerance * abs(gmax)
-        over = G >= thr
+        over = Gc >= gmax - self.tol * abs(gmax)
         if np.count_nonzero(over) > 1:
-            tied = np.flatnonzero(over)
+            tied = self.act[np.flatnonzero(over)]
             self.ties += 1
             if self.params.ties == "random" and self.rng is not None:
                 return int(tied[self.rng.integers(len(tied))])
             if self.params.ties == "coin" and self.rng is not None:
                 return int(tied[1] if self.rng.random() < 0.5 else tied[0])
             return int(tied[0])
-        return best
+        return int(self.act[best])
 
     def execute_all(self) -> None:
         """Execute candidates best-first until none is left (spec §2.7)."""
         if self.N == 0:
             return
-        m = self.m
         with np.errstate(divide="ignore", invalid="ignore"):
             while True:
                 r = self._select()
                 if r < 0:
                     break
-                self._execute(r, m)
+                self._execute(r)
 
-    def _execute(self, r: int, m: int) -> None:
-        I, J, p, q = self.I, self.J, self.p, self.q
-        Ir, Jr, pr, qr = int(I[r]), int(J[r]), int(p[r]), int(q[r])
-        res = self.R[:, r]
-        yIr, yJr = float(res[2]), float(res[3])
-        mIr, mJr = yIr - self.xI[r], yJr - self.xJ[r]
-        self._record(r)
-        self.alive[r] = False
-        self.G[r] = -np.inf
-        # live votes and forecasts
-        st = self.ST[r]
-        self.Ov[qr] += st[4] * (yIr - self.Xv[Ir, qr]) / st[7]
-        self.Ov[pr] += st[5] * (yJr - self.Xv[Jr, pr]) / st[6]
-        self.Xv[Ir, qr] = yIr
-        self.Xv[Jr, pr] = yJr
-        kIq, kJp = Ir * m + qr, Jr * m + pr
-        self.hist_sum[kIq] += mIr
-        self.hist_sum[kJp] += mJr
-        if mIr:
-            self.hist_sign[kIq] = np.sign(mIr)
-        if mJr:
-            self.hist_sign[kJp] = np.sign(mJr)
+    def _execute(self, r: int) -> None:
+        m = self.m
+        Ir, Jr, pr, qr, kind = self.IJPQ[r].tolist()
+        res = self.R[r].tolist()
+        fr = self.F[r].tolist()
+        yIr, yJr = res[2], res[3]
+        wIq, wJp, Wq, Wp = fr[0:4]
+        xIr, xJr = fr[14], fr[15]
+        s = self.slot[r]
+        self._record(Ir, Jr, pr, qr, kind, float(self.Gc[s]), res, fr)
+        self.Gc[s] = -np.inf
         al = self.alive
-        lk = self._lookup
-        # successive concessions: same actor on the same supply issue
-        sI1, sI2 = lk("Is", kIq), lk("Is", kJp)
-        sJ1, sJ2 = lk("Js", kIq), lk("Js", kJp)
-        self.xI[sI1], self.xI[sI2] = yIr, yJr
-        self.xJ[sJ1], self.xJ[sJ2] = yIr, yJr
+        al[r] = False
+        # live votes and forecasts
+        Xv, Ov = self.Xv, self.Ov
+        Ov[qr] += wIq * (yIr - Xv[Ir, qr]) / Wq
+        Ov[pr] += wJp * (yJr - Xv[Jr, pr]) / Wp
+        Xv[Ir, qr] = yIr
+        Xv[Jr, pr] = yJr
+        kIq, kJp = Ir * m + qr, Jr * m + pr
+        mIr, mJr = yIr - xIr, yJr - xJr
+        if mIr:
+            self.hist_sign[kIq] = 1.0 if mIr > 0 else -1.0
+        if mJr:
+            self.hist_sign[kJp] = 1.0 if mJr > 0 else -1.0
+        # successive concessions: candidates in which an actor of R supplies the same issue
+        # start from R's vote
+        F = self.F
+        sc, scol, st = self._sup
+        a0, a1, b0, b1 = st[kIq], st[kIq + 1], st[kJp], st[kJp + 1]
+        s1, s2 = sc[a0:a1], sc[b0:b1]
+        F[s1, scol[a0:a1]] = yIr
+        F[s2, scol[b0:b1]] = yJr
         # an actor of R demanding the same issue as in R: R's supplier of that issue moved
+        dc, dcol, dsup, dt = self._dem
         kJq, kIp = Jr * m + qr, Ir * m + pr
-        dI1, dI2 = lk("Id", kJq), lk("Id", kIp)  # side I demands q_R (as J_R) / p_R (as I_R)
-        dJ1, dJ2 = lk("Jd", kJq), lk("Jd", kIp)
-        if not self.live:
-            self._private(dI1[al[dI1]], "J", Ir, yIr, qr)
-            self._private(dI2[al[dI2]], "J", Jr, yJr, pr)
-            self._private(dJ1[al[dJ1]], "I", Ir, yIr, qr)
-            self._private(dJ2[al[dJ2]], "I", Jr, yJr, pr)
-        parts = [sI1, sI2, sJ1, sJ2, dI1, dI2, dJ1, dJ2]
+        c0, c1, e0, e1 = dt[kJq], dt[kJq + 1], dt[kIp], dt[kIp + 1]
+        parts = [s1, s2, dc[c0:c1], dc[e0:e1]]
         if self.recompute_all:
-            parts.append(np.flatnonzero((p == pr) | (p == qr) | (q == pr) | (q == qr)))
+            ic, ist = self._iss
+            parts += [ic[ist[pr]:ist[pr + 1]], ic[ist[qr]:ist[qr + 1]]]
         cat = np.concatenate(parts)
-        cat = cat[al[cat]]
+        live = al.take(cat)
+        ns, nd1 = len(s1) + len(s2), c1 - c0
+        if not self.live:
+            # stale mode: the candidates record the supplier's new vote in their overshoot base
+            dd, dl = cat[ns:ns + nd1 + e1 - e0], live[ns:ns + nd1 + e1 - e0]
+            d1 = self._private(Jr, qr, Ir, yIr)
+            d2 = self._private(Ir, pr, Jr, yJr)
+            sup = np.concatenate((dsup[c0:c1], dsup[e0:e1]))
+            act = np.repeat(np.array([Ir, Jr]), [nd1, e1 - e0])
+            sel = dl & (sup != act)
+            F[dd[sel], np.concatenate((dcol[c0:c1], dcol[e0:e1]))[sel]] += np.repeat(
+                np.array([d1, d2]), [nd1, e1 - e0])[sel]
+        if self.refhist:
+            # the reference's history: a successive concession appends the candidate's own last
+            # computed move (spec Q1)
+            sl = live[:ns]
+            ss = cat[:ns][sl]
+            if len(ss):
+                side = np.concatenate((scol[a0:a1], scol[b0:b1]))[sl] - 14
+                o = self.RH[ss, side + 2]
+                self.RH[ss, side] += o
+                self.RB[ss, side] |= o > 0
+                self.RB[ss, side + 2] |= o < 0
+        cat = cat[live]
         if len(cat) == 0:
             return
         cat.sort()
-        hit = cat[np.concatenate(([True], cat[1:] != cat[:-1]))]
-        mk = self._mark
-        if self.refhist:
-            mk[sI1] = True
-            mk[sI2] = True
-            aI = mk[hit]
-            mk[sI1] = False
-            mk[sI2] = False
-            mk[sJ1] = True
-            mk[sJ2] = True
-            aJ = mk[hit]
-            mk[sJ1] = False
-            mk[sJ2] = False
-        else:
-            aI = aJ = np.zeros(len(hit), bool)
-        self._compute(hit, aI, aJ)
+        self._compute(cat[np.concatenate(([True], cat[1:] != cat[:-1]))])
 
-    def _private(self, idx: np.ndarray, side: str, a: int, y: float, d: int) -> None:
-        """Stale mode: candidates ``idx`` whose ``side`` supplies issue d record actor a's vote y."""
-        if len(idx) == 0:
-            return
-        actor = self.I if side == "I" else self.J
-        base = self.baseI if side == "I" else self.baseJ
-        sd = 0 if side == "I" else 1
-        w = self.WS[a, d] / self.W[d]
-        x0 = self.X0[a, d]
-        for c in idx[actor[idx] != a].tolist():  # own position: handled by the supply start
-            key = (2 * c + sd, a)
-            old = self.priv.get(key, x0)
-            self.priv[key] = y
-            base[c] += w * (y - old)
+    def _private(self, b: int, d: int, a: int, y: float) -> float:
+        """Stale mode: actor a voted y on issue d in an exchange with b; returns the change of
+        the overshoot base of the candidates in which b demands d (spec §2.5, §2.7)."""
+        key = (b, d, a)
+        old = self.last.get(key, self.X0[a, d])
+        self.last[key] = y
+        return self.WS[a, d] / self.W[d] * (y - old)
 
-    def _record(self, r: int) -> None:
-        dOp, dOq, yI, yJ, bI, bJ, euI, euJ, cI, cJ = self.R[:, r].tolist()
-        st = self.ST[r]
+    def _record(self, I: int, J: int, p: int, q: int, kind: int, G: float, res: list[float],
+                fr: list[float]) -> None:
+        dOq, dOp, yI, yJ, bI, bJ, euI, euJ, cI, cJ = res
+        wIq, wJp, Wq, Wp, zJ, zI = fr[0:6]
+        xI, xJ = fr[14], fr[15]
+        if self.pr == 0:
+            euI = euJ = G
         self.executed.append(dict(
-            I=int(self.I[r]), J=int(self.J[r]), p=int(self.p[r]), q=int(self.q[r]), kind=int(self.kind[r]),
-            G=float(self.G[r]), dOp=dOp, dOq=dOq, xI=float(self.xI[r]), xJ=float(self.xJ[r]), yI=yI, yJ=yJ,
-            zI=float(st[8]), zJ=float(st[9]), nbsI0=bI, nbsI1=bI + st[4] * (yI - self.xI[r]) / st[7],
-            nbsJ0=bJ, nbsJ1=bJ + st[5] * (yJ - self.xJ[r]) / st[6], truncI=bool(cI), truncJ=bool(cJ),
+            I=I, J=J, p=p, q=q, kind=kind, G=G, dOp=dOp, dOq=dOq, xI=xI, xJ=xJ, yI=yI, yJ=yJ,
+            zI=zI, zJ=zJ, nbsI0=bI, nbsI1=bI + wIq * (yI - xI) / Wq,
+            nbsJ0=bJ, nbsJ1=bJ + wJp * (yJ - xJ) / Wp, truncI=bool(cI), truncJ=bool(cJ),
             euI=euI, euJ=euJ,
         ))
 
@@ -703,15 +773,12 @@ def _play_round(X0: np.ndarray, S: np.ndarray, C: np.ndarray, P: np.ndarray, par
     ncand = rd.N
     rd.execute_all()
     ex = rd.executed
-    V = X0.copy()
-    for e in ex:
-        V[e["I"], e["q"]] = e["yI"]
-        V[e["J"], e["p"]] = e["yJ"]
+    V = rd.Xv  # votes after the round's exchanges (the last exchange of an actor-issue wins)
     lam = params.fixed_weight + params.salience_weight * (1.0 - S)
     moved = np.zeros_like(P)
-    for e in ex:
-        moved[e["I"], e["q"]] = True
-        moved[e["J"], e["p"]] = True
+    if ex:
+        moved[[e["I"] for e in ex], [e["q"] for e in ex]] = True
+        moved[[e["J"] for e in ex], [e["p"] for e in ex]] = True
     Xn = np.where(moved, X0 + lam * (V - X0), X0)
     Xn = np.clip(Xn, 0.0, SCALE)
     WS, W = rd.WS, rd.W
