@@ -114,3 +114,12 @@ def test_shared_bdm_inputs_match_local_copies(shared, fixtures):
     for local, ref in [("emission.csv", "emission_scholz2011_table1.csv"), ("greece_eu_2015.csv", "greece_eu_2015.csv"),
                        ("russia_ukraine_2022.csv", "russia_ukraine_2022.csv")]:
         assert (fixtures / local).read_bytes() == (shared / "conformance" / "bdm" / "inputs" / ref).read_bytes()
+
+
+def test_result_dataframe_plot_and_html():
+    s = examples.load("ec_emission")
+    r = run_model(s, "compromise")
+    df = r.to_df()
+    assert df.to_dict("records")[0]["kind"] == "forecast" and df["value"].iloc[0] == pytest.approx(7.389955686853767)
+    assert "<table>" in r._repr_html_()
+    assert r.plot().axes

@@ -1,7 +1,7 @@
 """Export a stored run's rows to CSV, Parquet or XLSX.
 
 Sweeps export their Parquet parts (all chunks, ordered by run); single forecasts export a
-long table ``issue, round, actor, kind, value`` (the forecast rows, then the trajectory).
+long table ``issue, round, actor, kind, value`` (:meth:`RunResult.to_df`).
 """
 
 from __future__ import annotations
@@ -28,12 +28,7 @@ def run_table(store: Any, ref: str):
         df = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
         sort = [c for c in ("run", "issue", "round", "actor") if c in df.columns]
         return df.sort_values(sort, na_position="first", kind="stable").reset_index(drop=True) if sort else df
-    res = store.get(info.run_id)
-    recs = [{"issue": i, "round": None, "actor": None, "kind": "forecast", "value": ir.forecast} for i, ir in res.issues.items()]
-    traj = store.trajectory(info.run_id)
-    for r in traj.itertuples(index=False):
-        recs.append({"issue": r.issue, "round": int(r.round), "actor": r.actor, "kind": "position", "value": float(r.position)})
-    return pd.DataFrame.from_records(recs, columns=["issue", "round", "actor", "kind", "value"])
+    return store.get(info.run_id).to_df()
 
 
 def export_run(store: Any, ref: str, fmt: str = "csv", out: str | Path | None = None) -> tuple[Path, int]:

@@ -33,16 +33,12 @@ class SweepResult:
 
     def to_df(self, *, forecasts_only: bool = False):
         """All rows of the sweep as a pandas DataFrame, ordered by run (and round, actor)."""
-        import pandas as pd
-        import pyarrow.parquet as pq
+        from detente.experiments.export import run_table
 
-        files = self.store.part_files(self.run_id)
-        if not files:
-            return pd.DataFrame()
-        df = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
-        if forecasts_only:
-            df = df[df["round"].isna()]
-        return df.sort_values(["run", "issue", "round", "actor"], na_position="first", kind="stable").reset_index(drop=True)
+        df = run_table(self.store, self.run_id)
+        if forecasts_only and len(df):
+            df = df[df["round"].isna()].reset_index(drop=True)
+        return df
 
     def summary(self):
         """Per issue: runs, mean, sd, 5/25/50/75/95 % quantiles of the forecast (DuckDB over the parts)."""

@@ -212,6 +212,60 @@ class RunResult:
     def to_json(self, **kw: Any) -> str:
         return json.dumps(self.to_json_dict(), allow_nan=False, **kw)
 
+    def to_df(self):
+        """The result as a long pandas DataFrame ``issue, round, actor, kind, value``: one
+        ``forecast`` row per issue (round and actor empty), then one ``position`` row per
+        round and actor (``round`` = index in the issue's ``rounds``, as in the JSON form)."""
+        import pandas as pd
+
+        recs: list[tuple[Any, ...]] = []
+        for iid, ir in self.issues.items():
+            recs.append((iid, None, None, "forecast", ir.forecast))
+            for k, r in enumerate(ir.rounds):
+                recs.extend((iid, k, a, "position", x) for a, x in r.positions.items())
+        df = pd.DataFrame.from_records(recs, columns=["issue", "round", "actor", "kind", "value"])
+        df["round"] = df["round"].astype("Int64")
+        df["value"] = df["value"].astype(float)
+        return df
+
+    def plot(self, issue: str | None = None):
+        """Positions by round per actor (dynamic models) or the forecast per issue; returns a
+        matplotlib figure (Agg backend, nothing shown)."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(7, 3.8))
+        ax = fig.subplots()
+        iid = issue or next(iter(self.issues))
+        ir = self.issues[iid]
+        if ir.rounds:
+            actors = list(ir.rounds[0].positions)
+            for a in actors:
+                ax.plot(range(len(ir.rounds)), [r.positions.get(a) for r in ir.rounds], marker="o", ms=3, label=str(a))
+            if ir.forecast is not None:
+                ax.axhline(ir.forecast, color="black", ls="--", lw=1, label="forecast")
+            ax.set_xlabel("round")
+            ax.set_ylabel("position")
+            ax.set_title(f"{self.model}: {iid}")
+            if len(actors) <= 15:
+                ax.legend(fontsize=7, ncol=2)
+        else:
+            ids = list(self.issues)
+            ax.bar(ids, [self.issues[i].forecast or float("nan") for i in ids])
+            ax.set_title(f"{self.model}: forecast per issue")
+        fig.tight_layout()
+        return fig
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = f"<p><b>{escape(self.model)}</b>" + (f" ({escape(self.variant)})" if self.variant else "")
+        head += f", seed {self.seed}, detente {escape(self.version)}</p>"
+        rows = "".join(
+            f"<tr><td>{escape(i)}</td><td>{'' if r.forecast is None else f'{r.forecast:.6g}'}</td><td>{len(r.rounds)}</td></tr>"
+            for i, r in self.issues.items()
+        )
+        return head + f"<table><tr><th>issue</th><th>forecast</th><th>rounds</th></tr>{rows}</table>"
+
     @classmethod
     def from_json_dict(cls, d: Mapping[str, Any]) -> "RunResult":
         """Rebuild a result from its :meth:`to_json_dict` form (used by the run store).

@@ -534,7 +534,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         if format == "json":
             return Response(res.to_json(indent=2), media_type="application/json",
                             headers={"Content-Disposition": f'attachment; filename="{fname}.json"'})
-        df = _long_table(res)
+        df = res.to_df()
         if format == "csv":
             return Response(df.to_csv(index=False), media_type="text/csv",
                             headers={"Content-Disposition": f'attachment; filename="{fname}.csv"'})
@@ -625,17 +625,6 @@ def _stance_table(scn: Scenario) -> dict[str, Any]:
         rows.append({"actor": a, "cells": cells})
     return {"issues": scn.issues, "rows": rows}
 
-
-def _long_table(res: RunResult):
-    import pandas as pd
-
-    recs = []
-    for iid, ir in res.issues.items():
-        recs.append({"issue": iid, "round": None, "actor": None, "kind": "forecast", "value": ir.forecast})
-        for k, r in enumerate(ir.rounds):
-            for a, x in r.positions.items():
-                recs.append({"issue": iid, "round": k, "actor": a, "kind": "position", "value": x})
-    return pd.DataFrame.from_records(recs, columns=["issue", "round", "actor", "kind", "value"])
 
 
 def _save_run(store, res: RunResult, scn: Scenario, label: str) -> str:
