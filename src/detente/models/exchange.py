@@ -448,9 +448,10 @@ class _Round:
         self.slot = np.arange(N)
         self.Gc = np.zeros(N)  # gains of the candidates in self.act (-inf = invalid or executed)
         self.act = ar
-        if self.refhist:  # reference-mode history: rsumI, rsumJ, curI, curJ; posI, posJ, negI, negJ
-            self.RH = np.zeros((N, 4))
-            self.RB = np.zeros((N, 4), bool)
+        if self.refhist:
+            # reference-mode history per side (I, J): sum of the frozen moves, the last computed
+            # move, and the signs seen: 0 none, +1 / -1 only positive / negative, NaN both
+            self.RH = np.zeros((N, 6))
         if N:
             self._compute(ar, Fc, Kc)
         self.F = Fc.T.copy()
@@ -477,8 +478,8 @@ class _Round:
         if k == 0:
             return
         if st is None:
-            st = self.F.take(idx, axis=0).T
-            kt = self.K.take(idx, axis=0).T
+            st = np.ascontiguousarray(self.F.take(idx, axis=0).T)  # strided 2-D operands are slow
+            kt = np.ascontiguousarray(self.K.take(idx, axis=0).T)
         w2, W2, z2, x2 = st[0:2], st[2:4], st[4:6], st[14:16]
         rq, gf = st[12], st[13]
         buf = np.empty((10, k))
@@ -545,11 +546,10 @@ class _Round:
             # the reference's history: at a successive concession the candidate froze its own
             # last (never executed) move into the history instead of the executed one (spec Q1;
             # done in _execute)
-            rh = self.RH.take(idx, axis=0).T
-            rb = self.RB.take(idx, axis=0).T
-            p2, n2 = rb[0:2], rb[2:4]
-            bad = ~(rh[0:2] + ms2 <= SCALE) | (p2 & (ms2 < 0)) | (n2 & (ms2 > 0)) | (p2 & n2)
-            ok &= ~(bad[0] | bad[1])
+            rh = np.ascontiguousarray(self.RH.take(idx, axis=0).T)
+            good = (rh[0:2] + ms2 <= SCALE) & (rh[4:6] * ms2 >= 0)  # sum <= 100, no reversal
+            ok &= good[0]
+            ok &= good[1]
             self.RH[idx, 2:4] = ms2.T
         else:
             # no reversal of executed moves within the round; with moves towards partners inside
@@ -734,10 +734,11 @@ class _Round:
             ss = cat[:ns][sl]
             if len(ss):
                 side = np.concatenate((scol[a0:a1], scol[b0:b1]))[sl] - 14
-                o = self.RH[ss, side + 2]
-                self.RH[ss, side] += o
-                self.RB[ss, side] |= o > 0
-                self.RB[ss, side + 2] |= o < 0
+                RH = self.RH
+                o = RH[ss, side + 2]
+                RH[ss, side] += o
+                # sign record: a move against the recorded sign makes it NaN ("both"), for good
+                RH[ss, side + 4] = np.where(RH[ss, side + 4] * o >= 0, np.sign(o), np.nan)
         cat = cat[live]
         if len(cat) == 0:
             return
