@@ -249,6 +249,35 @@ def _abs_dist(y: np.ndarray) -> np.ndarray:
     return np.abs(y[:, None] - y[None, :])
 
 
+def _vote_sums(a: np.ndarray, w: np.ndarray, *, pos: bool = False, absolute: bool = False, net: bool = False):
+    """Sums over voters k of the votes ``v_k[i, j] = w_k (a[k, j] - a[k, i])``: of their positive
+    parts, of their absolute values and of the votes themselves (each only when asked for).
+
+    The sums run strictly in voter order (k = 0, 1, ..., n-1, as ``np.cumsum`` along the voter
+    axis and as the batched engine sums), one voter at a time, so memory is O(n^2) (two n x n
+    buffers) instead of the O(n^3) vote array and the round-off is that of the sequential sum.
+    ``+ 0.0`` turns a ``-0.0`` (all votes zero) into ``+0.0``.
+    """
+    n = a.shape[0]
+    v = np.empty((n, n))
+    t = np.empty((n, n)) if pos else None
+    sp = sa = sn = None
+    for k in range(n):
+        ak = a[k]
+        np.subtract(ak[None, :], ak[:, None], out=v)  # a_kj - a_ki
+        v *= w[k]
+        if net:
+            sn = v.copy() if k == 0 else np.add(sn, v, out=sn)
+        if pos:
+            np.fmax(v, 0.0, out=t)  # positive part (0 for NaN, as where(v > 0, v, 0))
+            sp = t.copy() if k == 0 else np.add(sp, t, out=sp)
+        if absolute:
+            np.abs(v, out=v)
+            sa = v.copy() if k == 0 else np.add(sa, v, out=sa)
+    z = np.zeros((n, n))
+    return (z if sp is None else sp + 0.0), (z if sa is None else sa), (z if sn is None else sn + 0.0)
+
+
 def probability_matrix(
     y: np.ndarray, w: np.ndarray, *, rule: str = "printed", delta: float = 1.0, voter_r: np.ndarray | None = None
 ) -> np.ndarray:
@@ -274,14 +303,14 @@ def probability_matrix(
     a = _abs_dist(y) / delta  # a[k, i] = dist(k, i)
     if voter_r is not None:
         a = a ** voter_r[:, None]
-    v = w[:, None, None] * (a[:, None, :] - a[:, :, None])  # v[k, i, j]
-    # sums over voters k, strictly in voter order (cumsum), as the batched engine does
-    pos = np.cumsum(np.where(v > 0, v, 0.0), axis=0)[-1]
     if rule == "printed":
-        num, den = pos, np.cumsum(np.abs(v), axis=0)[-1]
+        pos, tot, _ = _vote_sums(a, w, pos=True, absolute=True)
+        num, den = pos, tot
     elif rule == "net_vote":
-        num, den = np.maximum(np.cumsum(v, axis=0)[-1], 0.0), np.cumsum(np.abs(v), axis=0)[-1]
+        _, tot, net = _vote_sums(a, w, absolute=True, net=True)
+        num, den = np.maximum(net, 0.0) + 0.0, tot
     elif rule == "all_pairs":
+        pos, _, _ = _vote_sums(a, w, pos=True)
         # sum over a, b of |a_kb - a_ka| per voter, in O(n log n) per voter via sorting
         n = len(y)
         srt = np.sort(a, axis=1)
