@@ -438,6 +438,8 @@ class _Round:
     eu: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)
     salience: np.ndarray | None = None
+    P1: np.ndarray | None = None  # probability matrix without voter exponents (internal, reused)
+    P: np.ndarray | None = None  # probability matrix of the second pass (internal, reused)
 
 
 def _eu_pass(y, w, s, r_row, delta, mu, P, o: _Opts, Q, T):
@@ -461,25 +463,28 @@ def _eu_matrix(d, D, sign, P, s, R, Q, T, same, tol=0.0):
     return e
 
 
-def _security(y, w, s, delta, mu, o: _Opts, Q, T, same):
-    P1 = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=None)
+def _security(y, w, s, delta, mu, o: _Opts, Q, T, same, P1=None):
+    if P1 is None:
+        P1 = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=None)
     d, D, sign = _eu_pass(y, w, s, None, delta, mu, None, o, Q, T)
     E1 = _eu_matrix(d, D, sign, P1, s, 1.0, Q, T, same)
     np.fill_diagonal(E1, 0.0)
     return np.cumsum(E1, axis=0)[-1]  # S_k = sum_j E(U_jk)
 
 
-def _risk(y, w, s, delta, mu, o: _Opts, Q, T, same) -> tuple[np.ndarray, bool]:
+def _risk(y, w, s, delta, mu, o: _Opts, Q, T, same, P1=None) -> tuple[np.ndarray, bool]:
+    """Risk exponents; ``P1`` = ``probability_matrix`` without voter exponents at ``y`` when
+    already computed (it does not depend on ``mu``)."""
     if o.risk == "neutral":
         return np.ones(len(y)), False
     if o.risk == "security":
-        return risk_exponents(_security(y, w, s, delta, mu, o, Q, T, same))
+        return risk_exponents(_security(y, w, s, delta, mu, o, Q, T, same, P1))
     # own_positions: compare i's security at 11 hypothetical positions of the range
     lo = float(y.min()) if delta == 0 else float(np.min(y))
     grid = lo + np.linspace(0.0, 1.0, 11) * delta
     n = len(y)
     r = np.ones(n)
-    base = _security(y, w, s, delta, mu, o, Q, T, same)
+    base = _security(y, w, s, delta, mu, o, Q, T, same, P1)
     for i in range(n):  # n x 11 security evaluations, each O(n^3) vectorised
         vals = []
         for g in grid:
@@ -517,14 +522,20 @@ def _step(
     mu1 = mean if o.reference_point == "mean" else med
     mu2 = mean if o.reference_point in ("mean", "median_then_mean") else med
 
-    # 1. risk exponents from the r = 1 pass
-    r, degenerate = _risk(y, w, s, delta, mu1, o, Q, T, same)
+    # 1. risk exponents from the r = 1 pass (P1 is computed once and reused below when the
+    # same matrix is needed again: same call, same bits)
+    P1 = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=None) if o.risk != "neutral" or not o.voter_exponent else None
+    r, degenerate = _risk(y, w, s, delta, mu1, o, Q, T, same, P1)
     if degenerate:
         out.warnings.append("all security levels equal; r set to 1")
     out.r = r
 
     # 2. second pass with the new exponents
-    P = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=r if o.voter_exponent else None)
+    if o.voter_exponent:
+        P = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=r)
+    else:
+        P = P1
+    out.P1, out.P = P1, P
     d, D, sign = _eu_pass(y, w, s, None, delta, mu2, P, o, Q, T)
     E_row = _eu_matrix(d, D, sign, P, s, r[:, None], Q, T, same, o.eu_tolerance)  # E^i(U_ij), challenger's own r
     if record_eu:
@@ -647,7 +658,12 @@ def _step(
     for i in rows[accepted_by >= 0]:
         if not offer_accepted[i]:
             new[i] = target[i]
-    Pw = probability_matrix(y, w, rule="printed", delta=delta) if o.probability != "printed" or o.voter_exponent else P
+    if o.probability == "printed" and not o.voter_exponent:
+        Pw = P
+    elif o.probability == "printed" and P1 is not None:
+        Pw = P1
+    else:
+        Pw = probability_matrix(y, w, rule="printed", delta=delta)
     for a in rows:
         b = opponent[a]
         if b <= a or opponent[b] != a or offer_accepted[a] or offer_accepted[b]:
@@ -797,7 +813,7 @@ def run_issue(
             rd = _step(data, y, s, o, params.Q, params.T, rng, resolver, params.record_eu or k == 1)
             rd.salience = shocked
             if k == 1:
-                perception = _perception(data, y, s, o, params)
+                perception = _perception(data, y, s, o, params, rd)
             if not params.record_eu:
                 rd.eu = None
             warnings_all += [f"round {k}: {w_}" for w_ in rd.warnings]
@@ -856,14 +872,32 @@ def _quadrant(a: float, b: float, eps: float = 1e-12) -> str:
     return "stalemate"
 
 
-def _perception(data: _Issue, y: np.ndarray, s: np.ndarray, o: _Opts, params: BDMParams) -> list[dict[str, Any]]:
+def _quadrants(a: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """:func:`_quadrant` elementwise."""
+    return np.select(
+        [(np.abs(a) <= eps) & (np.abs(b) <= eps), (a > 0) & (b > 0), (a < 0) & (0 < b) & (np.abs(a) < b),
+         (a < 0) & (0 < b), (b < 0) & (0 < a) & (np.abs(b) < a), (b < 0) & (0 < a), (a > 0) | (b > 0)],
+        ["origin", "conflict", "compromise", "capitulation", "compromise (other yields)",
+         "capitulation (other yields)", "boundary"], "stalemate")
+
+
+def _perception(data: _Issue, y: np.ndarray, s: np.ndarray, o: _Opts, params: BDMParams,
+                rd: _Round | None = None) -> list[dict[str, Any]]:
     """Round-1 perception table: for every actor p and other actor j, p's expected utility of
-    challenging j (x) and of j challenging p (y), as p perceives them, with the quadrant."""
+    challenging j (x) and of j challenging p (y), as p perceives them, with the quadrant.
+    ``rd`` (round 1 computed from the same positions and saliences) lends its probability
+    matrices when they are the ones needed here."""
     w = data.c * s
     same = y[:, None] == y[None, :]
     med = _median(o.median_rule, y, w, data.delta)
-    r, _ = _risk(y, w, s, data.delta, med, o, params.Q, params.T, same)
-    P = probability_matrix(y, w, rule=o.probability, delta=data.delta, voter_r=r if o.voter_exponent else None)
+    P1 = None if rd is None else rd.P1
+    r, _ = _risk(y, w, s, data.delta, med, o, params.Q, params.T, same, P1)
+    if not o.voter_exponent and P1 is not None:
+        P = P1
+    elif o.voter_exponent and rd is not None and rd.P is not None and np.array_equal(r, rd.r):
+        P = rd.P
+    else:
+        P = probability_matrix(y, w, rule=o.probability, delta=data.delta, voter_r=r if o.voter_exponent else None)
     mean = float(_ssum(w * y) / _ssum(w))
     mu = mean if o.reference_point in ("mean", "median_then_mean") else med
     d, D, sign = _eu_pass(y, w, s, None, data.delta, mu, P, o, params.Q, params.T)
@@ -872,15 +906,13 @@ def _perception(data: _Issue, y: np.ndarray, s: np.ndarray, o: _Opts, params: BD
         other = E_row.T
     else:
         other = _eu_matrix(d, D, sign, P, s, r[None, :], params.Q, params.T, same).T
-    rows = []
     n = len(y)
-    for p in range(n):
-        for j in range(n):
-            if p == j:
-                continue
-            a, b = float(E_row[p, j]), float(other[p, j])
-            rows.append({"actor": data.ids[p], "other": data.ids[j], "eu_actor": a, "eu_other": b, "quadrant": _quadrant(a, b)})
-    return rows
+    off = ~np.eye(n, dtype=bool)
+    pp, jj = np.nonzero(off)  # row-major: p, then j
+    a, b = E_row[off], other[off]
+    ids = data.ids
+    return [{"actor": ids[p], "other": ids[j], "eu_actor": x, "eu_other": z, "quadrant": q}
+            for p, j, x, z, q in zip(pp.tolist(), jj.tolist(), a.tolist(), b.tolist(), _quadrants(a, b).tolist())]
 
 
 # ---------------------------------------------------------------------------------------
