@@ -436,13 +436,16 @@ class _Round:
         self.IJPQ = np.array([I, J, p, q, kind]).reshape(5, N).T.copy()
         # lookup tables keyed by actor*m + issue; entries carry the column of F they touch
         ar = np.arange(N)
-        self._sup = self._table(np.concatenate((kIs, kJs)), n * m, ar,
-                                np.repeat(np.array([14, 15]), N))
+        ar2 = np.concatenate((ar, ar))
+        side = np.repeat(np.array([0, 1]), N)
+        # supply: flat index of the supplier's position in F and of its history in RH
+        self._sup = self._table(np.concatenate((kIs, kJs)), n * m, ar2, ar2 * 18 + 14 + side, ar2 * 6 + side)
         # demand: I demands p (its J supplies p: base column 17, supplier J) or J demands q
-        self._dem = self._table(np.concatenate((kId, kJd)), n * m, ar,
-                                np.repeat(np.array([17, 16]), N), np.concatenate((J, I)))
+        # (base column 16, supplier I); flat index of the base in F and the supplier
+        self._dem = self._table(np.concatenate((kId, kJd)), n * m, ar2, ar2 * 18 + 17 - side,
+                                np.concatenate((J, I)))
         if self.recompute_all:
-            self._iss = self._table(np.concatenate((p, q)), m, ar)
+            self._iss = self._table(np.concatenate((p, q)), m, ar2)
         self.R = np.zeros((N, 10))
         self.alive = np.ones(N, bool)
         self.slot = np.arange(N)
@@ -452,21 +455,24 @@ class _Round:
             # reference-mode history per side (I, J): sum of the frozen moves, the last computed
             # move, and the signs seen: 0 none, +1 / -1 only positive / negative, NaN both
             self.RH = np.zeros((N, 6))
+            self.RHf = self.RH.ravel()
         if N:
             self._compute(ar, Fc, Kc)
         self.F = Fc.T.copy()
+        self.Ff = self.F.ravel()
         self.K = Kc.T.copy()
+        if not self.live:  # scalars of the stale records as Python floats
+            self._x0, self._ws, self._w = X0.tolist(), self.WS.tolist(), self.W.tolist()
 
     @staticmethod
     def _table(key: np.ndarray, size: int, cand: np.ndarray, *cols: np.ndarray) -> tuple:
-        """Entries sorted by key (stable; candidate ids repeat over concatenated halves),
-        their extra columns, and the start of each key's run (a Python list)."""
+        """Entries (candidate, extra columns) sorted by key (stable), and the start of each
+        key's run (a Python list)."""
         small = np.int16 if size < 2**15 else np.int32 if size < 2**31 else np.int64
         order = np.argsort(key.astype(small), kind="stable")  # radix sort for int16
         starts = np.zeros(size + 1, np.int64)
         np.cumsum(np.bincount(key, minlength=size), out=starts[1:])
-        ids = np.tile(cand, len(key) // len(cand)) if len(cand) else cand
-        return (ids[order], *(c[order] for c in cols), starts.tolist())
+        return (cand[order], *(c[order] for c in cols), starts.tolist())
 
     # -- equal gain, overshoot, REX, validity -------------------------------------------
     def _compute(self, idx: np.ndarray, st: np.ndarray | None = None, kt: np.ndarray | None = None) -> None:
@@ -700,14 +706,14 @@ class _Round:
             self.hist_sign[kJp] = 1.0 if mJr > 0 else -1.0
         # successive concessions: candidates in which an actor of R supplies the same issue
         # start from R's vote
-        F = self.F
-        sc, scol, st = self._sup
+        Ff = self.Ff
+        sc, sflat, shist, st = self._sup
         a0, a1, b0, b1 = st[kIq], st[kIq + 1], st[kJp], st[kJp + 1]
         s1, s2 = sc[a0:a1], sc[b0:b1]
-        F[s1, scol[a0:a1]] = yIr
-        F[s2, scol[b0:b1]] = yJr
+        Ff[sflat[a0:a1]] = yIr
+        Ff[sflat[b0:b1]] = yJr
         # an actor of R demanding the same issue as in R: R's supplier of that issue moved
-        dc, dcol, dsup, dt = self._dem
+        dc, dflat, dsup, dt = self._dem
         kJq, kIp = Jr * m + qr, Ir * m + pr
         c0, c1, e0, e1 = dt[kJq], dt[kJq + 1], dt[kIp], dt[kIp + 1]
         parts = [s1, s2, dc[c0:c1], dc[e0:e1]]
@@ -719,26 +725,24 @@ class _Round:
         ns, nd1 = len(s1) + len(s2), c1 - c0
         if not self.live:
             # stale mode: the candidates record the supplier's new vote in their overshoot base
-            dd, dl = cat[ns:ns + nd1 + e1 - e0], live[ns:ns + nd1 + e1 - e0]
-            d1 = self._private(Jr, qr, Ir, yIr)
-            d2 = self._private(Ir, pr, Jr, yJr)
-            sup = np.concatenate((dsup[c0:c1], dsup[e0:e1]))
-            act = np.repeat(np.array([Ir, Jr]), [nd1, e1 - e0])
-            sel = dl & (sup != act)
-            F[dd[sel], np.concatenate((dcol[c0:c1], dcol[e0:e1]))[sel]] += np.repeat(
-                np.array([d1, d2]), [nd1, e1 - e0])[sel]
-        if self.refhist:
+            # (not those in which that supplier is their own supplier of the issue)
+            if c1 > c0:
+                sel = live[ns:ns + nd1] & (dsup[c0:c1] != Ir)
+                Ff[dflat[c0:c1][sel]] += self._private(Jr, qr, Ir, yIr)
+            if e1 > e0:
+                sel = live[ns + nd1:ns + nd1 + e1 - e0] & (dsup[e0:e1] != Jr)
+                Ff[dflat[e0:e1][sel]] += self._private(Ir, pr, Jr, yJr)
+        if self.refhist and ns:
             # the reference's history: a successive concession appends the candidate's own last
             # computed move (spec Q1)
-            sl = live[:ns]
-            ss = cat[:ns][sl]
-            if len(ss):
-                side = np.concatenate((scol[a0:a1], scol[b0:b1]))[sl] - 14
-                RH = self.RH
-                o = RH[ss, side + 2]
-                RH[ss, side] += o
+            h = np.concatenate((shist[a0:a1], shist[b0:b1]))[live[:ns]]
+            if len(h):
+                RHf = self.RHf
+                o = RHf.take(h + 2)
+                RHf[h] += o
                 # sign record: a move against the recorded sign makes it NaN ("both"), for good
-                RH[ss, side + 4] = np.where(RH[ss, side + 4] * o >= 0, np.sign(o), np.nan)
+                h += 4
+                RHf[h] = np.where(RHf.take(h) * o >= 0, np.sign(o), np.nan)
         cat = cat[live]
         if len(cat) == 0:
             return
@@ -749,9 +753,9 @@ class _Round:
         """Stale mode: actor a voted y on issue d in an exchange with b; returns the change of
         the overshoot base of the candidates in which b demands d (spec §2.5, §2.7)."""
         key = (b, d, a)
-        old = self.last.get(key, self.X0[a, d])
+        old = self.last.get(key, self._x0[a][d])
         self.last[key] = y
-        return self.WS[a, d] / self.W[d] * (y - old)
+        return self._ws[a][d] / self._w[d] * (y - old)
 
     def _record(self, I: int, J: int, p: int, q: int, kind: int, G: float, res: list[float],
                 fr: list[float]) -> None:
