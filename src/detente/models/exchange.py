@@ -457,7 +457,7 @@ class _Round:
             self.RH = np.zeros((N, 6))
             self.RHf = self.RH.ravel()
         if N:
-            self._compute(ar, Fc, Kc)
+            self._compute(slice(None), Fc, Kc)
         self.F = Fc.T.copy()
         self.Ff = self.F.ravel()
         self.K = Kc.T.copy()
@@ -480,10 +480,11 @@ class _Round:
 
         ``st``/``kt``: the rows of F/K of ``idx`` transposed (given for the initial computation).
         """
-        k = len(idx)
+        every = st is not None  # initial computation of all candidates: idx = slice(None)
+        k = self.N if every else len(idx)
         if k == 0:
             return
-        if st is None:
+        if not every:
             st = np.ascontiguousarray(self.F.take(idx, axis=0).T)  # strided 2-D operands are slow
             kt = np.ascontiguousarray(self.K.take(idx, axis=0).T)
         w2, W2, z2, x2 = st[0:2], st[2:4], st[4:6], st[14:16]
@@ -552,7 +553,7 @@ class _Round:
             # the reference's history: at a successive concession the candidate froze its own
             # last (never executed) move into the history instead of the executed one (spec Q1;
             # done in _execute)
-            rh = np.ascontiguousarray(self.RH.take(idx, axis=0).T)
+            rh = np.ascontiguousarray((self.RH[idx] if every else self.RH.take(idx, axis=0)).T)
             good = (rh[0:2] + ms2 <= SCALE) & (rh[4:6] * ms2 >= 0)  # sum <= 100, no reversal
             ok &= good[0]
             ok &= good[1]
@@ -563,7 +564,7 @@ class _Round:
             good = self.hist_sign.take(kt[0:2]) * ms2 >= 0
             ok &= good[0]
             ok &= good[1]
-        self.Gc[self.slot.take(idx)] = np.where(ok, G, -np.inf)
+        self.Gc[idx if every else self.slot.take(idx)] = np.where(ok, G, -np.inf)
         self.alive[idx] = ok
         self.R[idx] = buf.T
 
