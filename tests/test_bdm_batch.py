@@ -327,3 +327,52 @@ def test_batch_many_actors_small_blocks(variant, monkeypatch):
     base, pert = _design(scn, [Factor.model_validate(
         {"field": "salience", "dist": {"kind": "uniform", "low": -0.2, "high": 0.2}, "clip": [0, 1], "per": "cell"})], 7, seed=5)
     _assert_equal(scn, base, pert, BDMParams(variant=variant, record_eu=False, rounds=4, **DETERMINISTIC))
+
+
+# ------------------------------------------------------------------ Monte Carlo summary path
+
+
+MC_OPTIONS = [{}, {"shock_probability": 0.3}, {"Q": 0.7, "T": 0.6, "stop": "convergence"},
+              {"stop": "discount", "forecast": "mean"}, {"conflict_winner": "likelier", "scale_range": "issue"}]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("extra", MC_OPTIONS)
+def test_monte_carlo_summary_batched_equals_per_run_loop(variant, extra, monkeypatch):
+    """run()'s Monte Carlo summary goes through the batched engine, each run drawing from its
+    own child generator what run_issue draws: the summary equals the per-run loop's exactly."""
+    import detente.models.bdm as bdm
+    import detente.models.bdm_batch as bb
+
+    calls = []
+    real = bb.run_batch_issue
+    monkeypatch.setattr(bb, "run_batch_issue", lambda *a, **k: calls.append(1) or real(*a, **k))
+    scn = case_scenario("emission")
+    p = BDMParams(variant=variant, monte_carlo=40, **extra)
+    fast = bdm._monte_carlo(scn, "issue", p, np.random.default_rng(5), None)
+    assert calls, "batched engine not used"
+    slow = bdm._monte_carlo(scn, "issue", p, np.random.default_rng(5), None, batched=False)
+    assert fast == slow
+    res = run(scn, p.model_copy(update={"record_eu": False}), rng=np.random.default_rng(5))
+    assert res.issues["issue"].extra["monte_carlo"] == bdm._monte_carlo(
+        scn, "issue", p, _rng_after_main_run(scn, p), None, batched=False)
+
+
+def _rng_after_main_run(scn, p):
+    """The generator state run() hands to the Monte Carlo summary (after the main run)."""
+    g = np.random.default_rng(5)
+    from detente.models.bdm import run_issue
+
+    run_issue(scn, "issue", p.model_copy(update={"record_eu": False}), rng=g)
+    return g
+
+
+def test_monte_carlo_falls_back_to_the_loop(monkeypatch):
+    """own_positions and a custom conflict resolver keep the per-run loop."""
+    import detente.models.bdm as bdm
+    import detente.models.bdm_batch as bb
+
+    monkeypatch.setattr(bb, "run_batch_issue", lambda *a, **k: (_ for _ in ()).throw(AssertionError("batched")))
+    scn = case_scenario("emission")
+    bdm._monte_carlo(scn, "issue", BDMParams(risk="own_positions", rounds=1, monte_carlo=2), np.random.default_rng(0), None)
+    bdm._monte_carlo(scn, "issue", BDMParams(rounds=3, monte_carlo=5), np.random.default_rng(0), lambda a, b, p, g: a)

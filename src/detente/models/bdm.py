@@ -928,17 +928,52 @@ def _mc_summary(vals: np.ndarray, interval: float) -> dict[str, Any]:
     }
 
 
-def _monte_carlo(scenario, issue_id, params: BDMParams, rng: np.random.Generator, resolver) -> dict[str, Any]:
-    p1 = params.model_copy(update={"monte_carlo": 0, "record_eu": False})
+def _mc_generators(params: BDMParams, rng: np.random.Generator) -> list[np.random.Generator]:
+    """One generator per Monte Carlo run: children of ``rng``'s seed sequence (else seeds drawn
+    from ``rng``), in run order."""
     seeds = rng.bit_generator.seed_seq.spawn(params.monte_carlo) if hasattr(rng.bit_generator, "seed_seq") else None
-    fc, md, mn = [], [], []
-    for k in range(params.monte_carlo):
-        g = np.random.default_rng(seeds[k]) if seeds else np.random.default_rng(rng.integers(2**63))
-        r = run_issue(scenario, issue_id, p1, rng=g, resolver=resolver)
-        fc.append(r.forecast)
-        md.append(r.rounds[-1].median)
-        mn.append(r.rounds[-1].mean)
-    fc_a, md_a, mn_a = (np.asarray(v, float) for v in (fc, md, mn))
+    return [np.random.default_rng(seeds[k]) if seeds else np.random.default_rng(rng.integers(2**63))
+            for k in range(params.monte_carlo)]
+
+
+def _mc_batched(scenario, issue_id, p1: BDMParams, gens) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Forecasts, final medians and final means of the Monte Carlo runs through the batched
+    engine, run ``k`` drawing from ``gens[k]`` exactly what ``run_issue`` draws (same numbers
+    as the per-run loop, see ``tests/test_bdm_batch.py``); ``None`` when not batchable."""
+    from detente.models import bdm_batch
+
+    if bdm_batch.unsupported(p1) is not None:
+        return None
+    arr = scenario.issue_arrays(issue_id)
+    m = len(gens)
+    if arr.n < 1 or m == 0:
+        return None
+    tile = lambda v: np.tile(np.asarray(v, float), (m, 1))  # noqa: E731
+    summ: dict[str, np.ndarray] = {}
+    fc = bdm_batch.run_batch_issue(tile(arr.position), tile(arr.capability), tile(arr.salience), float(arr.issue.lower),
+                                   float(arr.issue.width), p1, np.random.default_rng(0), run_rngs=gens, summaries=summ)
+    return fc, summ["median"], summ["mean"]
+
+
+def _monte_carlo(scenario, issue_id, params: BDMParams, rng: np.random.Generator, resolver,
+                 batched: bool = True) -> dict[str, Any]:
+    """Monte Carlo summary: ``params.monte_carlo`` runs, run k seeded with the k-th child of
+    ``rng``'s seed sequence. Without a custom ``resolver`` and with batchable options (every
+    option but ``risk="own_positions"``) the runs go through the batched engine, which gives
+    the per-run loop's numbers (``batched=False`` forces the loop)."""
+    p1 = params.model_copy(update={"monte_carlo": 0, "record_eu": False})
+    gens = _mc_generators(params, rng)
+    got = _mc_batched(scenario, issue_id, p1, gens) if batched and resolver is None else None
+    if got is not None:
+        fc_a, md_a, mn_a = got
+    else:
+        fc, md, mn = [], [], []
+        for g in gens:
+            r = run_issue(scenario, issue_id, p1, rng=g, resolver=resolver)
+            fc.append(r.forecast)
+            md.append(r.rounds[-1].median)
+            mn.append(r.rounds[-1].mean)
+        fc_a, md_a, mn_a = (np.asarray(v, float) for v in (fc, md, mn))
     vals, counts = np.unique(np.round(fc_a, 9), return_counts=True)
     return {
         "runs": params.monte_carlo,

@@ -234,10 +234,12 @@ def _summary(y, s, c, delta, rule):
 # ------------------------------------------------------------------ one round
 
 
-def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | None) -> tuple[np.ndarray, np.ndarray]:
+def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | None,
+          draw=None) -> tuple[np.ndarray, np.ndarray]:
     """One round for m runs at once (``y``, ``s``, ``c``: (n, m); ``delta``: (m,)); mirrors
     :func:`detente.models.bdm._step`. Returns the new positions and, per run, whether a
-    conflict was fought."""
+    conflict was fought. ``draw(aa, runs, pa) -> a_wins``, when given, decides drawn conflicts
+    instead of ``u_fight`` (conflicts listed by actor ``aa`` ascending, then by run)."""
     no_fight = np.zeros(y.shape[1], dtype=bool)
     n, m = y.shape
     w = c * s
@@ -375,7 +377,12 @@ def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | 
         else:
             Pw = P
         pa = Pw[aa, bb, rr_]
-        a_wins = pa >= 0.5 if o.conflict_winner == "likelier" else u_fight[aa, rr_] < pa
+        if o.conflict_winner == "likelier":
+            a_wins = pa >= 0.5
+        elif draw is not None:
+            a_wins = draw(aa, rr_, pa)
+        else:
+            a_wins = u_fight[aa, rr_] < pa
         lose = np.where(a_wins, bb, aa)
         win = np.where(a_wins, aa, bb)
         new[lose, rr_] = y[win, rr_]
@@ -388,10 +395,18 @@ def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | 
 
 
 def run_batch_issue(x, c, s, lower: float, width: float, params: BDMParams, rng: np.random.Generator,
-                    *, trace: dict[str, Any] | None = None) -> np.ndarray:
+                    *, trace: dict[str, Any] | None = None, run_rngs: list | None = None,
+                    summaries: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Forecasts of one issue for many runs (rows of ``x``, ``c``, ``s``: positions on the
     issue scale, capabilities, unit-scale saliences). ``trace`` (a dict) receives the draws
-    and conflict outcomes, for replaying runs in the per-run engine (tests)."""
+    and conflict outcomes, for replaying runs in the per-run engine (tests).
+
+    ``run_rngs`` (one generator per run) replaces the batch's own stream: run ``b`` then draws
+    from ``run_rngs[b]`` exactly what :func:`detente.models.bdm.run_issue` draws from its
+    ``rng`` (per round ``random(n)`` and ``random(hits)`` for salience shocks, one
+    ``random()`` per drawn conflict in actor order), so each run equals ``run_issue`` with that
+    generator (the Monte Carlo summary path); ``rng`` is then not used. ``summaries`` (a dict)
+    receives the final ``"median"`` and ``"mean"`` of every run on the issue scale."""
     x = np.asarray(x, float)
     Btot, n = x.shape
     if n == 0:
@@ -400,16 +415,22 @@ def run_batch_issue(x, c, s, lower: float, width: float, params: BDMParams, rng:
     out = np.empty(Btot)
     if trace is not None:
         trace.setdefault("rounds", [])
+    if summaries is not None:
+        summaries["median"], summaries["mean"] = np.empty(Btot), np.empty(Btot)
     blk = block_size(n)
     for b0 in range(0, Btot, blk):
         sl = slice(b0, min(Btot, b0 + blk))
         out[sl] = _run_block(x[sl], np.asarray(c[sl], float), np.asarray(s[sl], float), lower, width,
-                             params, o, rng, trace, b0)
+                             params, o, rng, trace, b0, None if run_rngs is None else run_rngs[sl],
+                             None if summaries is None else (summaries["median"][sl], summaries["mean"][sl]))
     return out
 
 
-def _run_block(x, c, s, lower, width, params: BDMParams, o: _Opts, rng, trace, offset) -> np.ndarray:
-    """One block of runs; ``x``, ``c``, ``s`` are (runs, n) and are used (n, runs) inside."""
+def _run_block(x, c, s, lower, width, params: BDMParams, o: _Opts, rng, trace, offset, gens=None,
+               summ=None) -> np.ndarray:
+    """One block of runs; ``x``, ``c``, ``s`` are (runs, n) and are used (n, runs) inside.
+    ``gens``: one generator per run of the block (see :func:`run_batch_issue`); ``summ``:
+    (median, mean) arrays to fill."""
     B, n = x.shape
     if params.scale_range == "issue":
         lo = np.full(B, float(lower))
@@ -438,16 +459,29 @@ def _run_block(x, c, s, lower, width, params: BDMParams, o: _Opts, rng, trace, o
         if idx.size == 0:
             break
         u_hit = u_new = u_fight = None
-        if p_shock > 0:
-            u_hit = rng.random((B, n))
-            u_new = rng.random((B, n))
-            hit = u_hit[idx].T < p_shock
-            s[:, idx] = np.where(hit, u_new[idx].T, s[:, idx])
-        if draws_fight:
-            u_fight = rng.random((B, n))
+        draw = None
+        if gens is not None:
+            if p_shock > 0:  # run_issue's draws, run by run
+                for b in idx.tolist():
+                    g = gens[b]
+                    hit = g.random(n) < p_shock
+                    if hit.any():
+                        s[hit, b] = g.random(int(hit.sum()))
+            if draws_fight:
+                def draw(aa, rr_, pa, idx=idx):
+                    return np.array([gens[b].random() < p for b, p in zip(idx[rr_].tolist(), pa.tolist())], dtype=bool)
+        else:
+            if p_shock > 0:
+                u_hit = rng.random((B, n))
+                u_new = rng.random((B, n))
+                hit = u_hit[idx].T < p_shock
+                s[:, idx] = np.where(hit, u_new[idx].T, s[:, idx])
+            if draws_fight:
+                u_fight = rng.random((B, n))
         fights: list | None = [] if trace is not None else None
         ya, sa, ca, da = y[:, idx], s[:, idx], c[:, idx], delta[idx]
-        new, fought = _step(ya, sa, ca, da, o, params.Q, params.T, None if u_fight is None else u_fight[idx].T, fights)
+        new, fought = _step(ya, sa, ca, da, o, params.Q, params.T, None if u_fight is None else u_fight[idx].T, fights,
+                            draw)
         if trace is not None:
             trace["rounds"].append({
                 "round": k, "runs": idx + offset, "u_hit": None if u_hit is None else u_hit[idx],
@@ -478,6 +512,9 @@ def _run_block(x, c, s, lower, width, params: BDMParams, o: _Opts, rng, trace, o
         active[idx[done]] = False
     med, mean = _summary(y, s, c, delta, o.median_rule)
     v = med if params.forecast == "median" else mean
+    if summ is not None:
+        summ[0][:] = np.where(norm, lo + med * span, med)
+        summ[1][:] = np.where(norm, lo + mean * span, mean)
     if trace is not None:
         trace.setdefault("final_internal", []).append(y.T.copy())
         trace.setdefault("final", []).append(np.where(norm[:, None], lo[:, None] + y.T * span[:, None], y.T))
