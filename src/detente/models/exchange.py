@@ -349,8 +349,9 @@ class _Round:
     #   2/3 W of the supply issue (Wq, Wp)
     #   4/5 z = partner's position on the supply issue (zJ = X0[J, q], zI = X0[I, p])
     #   6/7 x0 = start-of-round supply position (X0[I, q], X0[J, p])
-    #   8..11 sIp, sIq, sJp, sJq;  12 rq = dOq/dOp under equal gain;  13 gf = G/dOp
-    #   14/15 current supply position (successive concessions);  16/17 stale overshoot base
+    #   8..11 sIp, sIq, sJp, sJq;  12 rq = dOq/dOp under equal gain, 13 one, 14 rq again (for
+    #   stacked products);  15 gf = G/dOp
+    #   16/17 current supply position (successive concessions);  18/19 stale overshoot base
     # columns of K (int): supply keys actor*m + issue (kIs, kJs), supply issues (q, p)
     # columns of R (last computation): 0 dOq, 1 dOp, 2 yI, 3 yJ, 4 bI, 5 bJ, 6 euI, 7 euJ, 8 cI, 9 cJ
     #   (6, 7 only with REX; equal gain has euI = euJ = G)
@@ -413,7 +414,7 @@ class _Round:
         I, J = np.where(isp, j, i), np.where(isp, i, j)
         kIs, kJs = np.where(isp, jq, iq), np.where(isp, ip, jp)  # supply keys: I on q, J on p
         kId, kJd = np.where(isp, jp, ip), np.where(isp, iq, jq)  # demand keys: I on p, J on q
-        Fc = np.empty((18, N))
+        Fc = np.empty((20, N))
         WSf.take(kIs, out=Fc[0])
         WSf.take(kJs, out=Fc[1])
         self.W.take(q, out=Fc[2])
@@ -428,10 +429,12 @@ class _Round:
         np.copyto(sJp, np.where(isp, Sip, Sjp))
         np.copyto(sJq, np.where(isp, Siq, Sjq))
         np.divide(sIp + sJp, sIq + sJq, out=Fc[12])  # dOq / dOp under equal gain
-        np.divide(sIp * sJq - sIq * sJp, sIq + sJq, out=Fc[13])  # G / dOp
-        Fc[14:16] = Fc[6:8]
-        self.O0.take(q, out=Fc[16])
-        self.O0.take(p, out=Fc[17])
+        Fc[13] = 1.0
+        Fc[14] = Fc[12]
+        np.divide(sIp * sJq - sIq * sJp, sIq + sJq, out=Fc[15])  # G / dOp
+        Fc[16:18] = Fc[6:8]
+        self.O0.take(q, out=Fc[18])
+        self.O0.take(p, out=Fc[19])
         Kc = np.array([kIs, kJs, q, p]).reshape(4, N)
         self.IJPQ = np.array([I, J, p, q, kind]).reshape(5, N).T.copy()
         # lookup tables keyed by actor*m + issue; entries carry the column of F they touch
@@ -439,10 +442,10 @@ class _Round:
         ar2 = np.concatenate((ar, ar))
         side = np.repeat(np.array([0, 1]), N)
         # supply: flat index of the supplier's position in F and of its history in RH
-        self._sup = self._table(np.concatenate((kIs, kJs)), n * m, ar2, ar2 * 18 + 14 + side, ar2 * 6 + side)
-        # demand: I demands p (its J supplies p: base column 17, supplier J) or J demands q
-        # (base column 16, supplier I); flat index of the base in F and the supplier
-        self._dem = self._table(np.concatenate((kId, kJd)), n * m, ar2, ar2 * 18 + 17 - side,
+        self._sup = self._table(np.concatenate((kIs, kJs)), n * m, ar2, ar2 * 20 + 16 + side, ar2 * 6 + side)
+        # demand: I demands p (its J supplies p: base column 19, supplier J) or J demands q
+        # (base column 18, supplier I); flat index of the base in F and the supplier
+        self._dem = self._table(np.concatenate((kId, kJd)), n * m, ar2, ar2 * 20 + 19 - side,
                                 np.concatenate((J, I)))
         if self.recompute_all:
             self._iss = self._table(np.concatenate((p, q)), m, ar2)
@@ -487,39 +490,39 @@ class _Round:
         if not every:
             st = np.ascontiguousarray(self.F.take(idx, axis=0).T)  # strided 2-D operands are slow
             kt = np.ascontiguousarray(self.K.take(idx, axis=0).T)
-        w2, W2, z2, x2 = st[0:2], st[2:4], st[4:6], st[14:16]
-        rq, gf = st[12], st[13]
+        w2, W2, z2, x2 = st[0:2], st[2:4], st[4:6], st[16:18]
+        gf = st[15]
         buf = np.empty((10, k))
         # forecast before the move, on each side's supply issue
         b2 = buf[4:6]
         if self.live:
             self.Ov.take(kt[2:4], out=b2)
         else:
-            np.add(st[16:18], w2 * (x2 - st[6:8]) / W2, out=b2)
+            np.add(st[18:20], w2 * (x2 - st[6:8]) / W2, out=b2)
         d2 = z2 - x2
         sg2 = np.sign(d2)
         fd2 = np.abs(d2) * w2 / W2  # forecast shifts of full moves: fdOq (I on q), fdOp (J on p)
         fdOq, fdOp = fd2
         # equal gain: J moves fully on p unless I would then have to move past J on q
-        dOq = fdOp * rq
-        le = dOq <= fdOq  # not swapped
-        dOq = np.where(le, dOq, fdOq)
-        dOp = np.where(le, fdOp, fdOq / rq)
+        eg = fdOp * st[12:14]  # fdOp rq, fdOp
+        le = eg[0] <= fdOq  # not swapped
+        T = np.where(le, eg, fdOq / st[13:15])  # dOq, dOp (fdOq / 1 = fdOq, fdOq / rq)
         # overshoot limit (spec §2.5): side I (on q) first, the forecast must not pass J's
-        # position; then side J (on p) with the reduced shift; one factor scales both shifts
+        # position; then side J (on p) with the reduced shift; one factor scales both shifts.
+        # Both sides at once with the unreduced shifts, side J again where side I was cut
+        # (elsewhere dOp * 1.0 = dOp, so this is exact)
         a2 = b2 - z2
         aa2 = np.abs(a2)
-        aI, aJ = a2
-        c2 = np.empty((2, k), bool)
-        cI, cJ = c2
-        np.less(aI * (aI + sg2[0] * dOq), 0.0, out=cI)
-        fI = np.where(cI, aa2[0] / dOq, 1.0)
-        dp1 = dOp * fI
-        np.less(aJ * (aJ + sg2[1] * dp1), 0.0, out=cJ)
-        f = fI * np.where(cJ, aa2[1] / dp1, 1.0)
+        c2 = np.less(a2 * (a2 + sg2 * T), 0.0)
+        f2 = np.where(c2, aa2 / T, 1.0)
+        if c2[0].any():
+            dp1 = T[1] * f2[0]
+            aJ = a2[1]
+            np.less(aJ * (aJ + sg2[1] * dp1), 0.0, out=c2[1])
+            f2[1] = np.where(c2[1], aa2[1] / dp1, 1.0)
+        f = f2[0] * f2[1]
         dO2 = buf[0:2]
-        np.multiply(dOq, f, out=dO2[0])
-        np.multiply(dOp, f, out=dO2[1])
+        np.multiply(T, f, out=dO2)
         G = dO2[1] * gf
         m2 = dO2 * W2 / w2  # mI, mJ
         ok = (np.minimum(m2[0], m2[1]) > _MIN) & (G >= _MIN)
@@ -687,7 +690,7 @@ class _Round:
         fr = self.F[r].tolist()
         yIr, yJr = res[2], res[3]
         wIq, wJp, Wq, Wp = fr[0:4]
-        xIr, xJr = fr[14], fr[15]
+        xIr, xJr = fr[16], fr[17]
         s = self.slot[r]
         self._record(Ir, Jr, pr, qr, kind, float(self.Gc[s]), res, fr)
         self.Gc[s] = -np.inf
@@ -762,7 +765,7 @@ class _Round:
                 fr: list[float]) -> None:
         dOq, dOp, yI, yJ, bI, bJ, euI, euJ, cI, cJ = res
         wIq, wJp, Wq, Wp, zJ, zI = fr[0:6]
-        xI, xJ = fr[14], fr[15]
+        xI, xJ = fr[16], fr[17]
         if self.pr == 0:
             euI = euJ = G
         self.executed.append(dict(
