@@ -1,6 +1,21 @@
-"""Speed of the ``bdm`` model: time per full run (10 rounds) of the 10-actor EC case, per
-variant, and the ratio to a naive pure-Python loop implementation of the same rounds
-(``masad2014`` rules: loops over actor pairs and voter triples), measured in this process.
+"""Speed of the ``bdm`` model against the targets of issue 4, all measured in this process.
+
+1. Per-run engine, time per full run (10 rounds) of the 10-actor EC case, per variant, and the
+   ratio to a naive pure-Python loop implementation of the same rounds (``masad2014`` rules:
+   loops over actor pairs and voter triples).
+2. Per-run engine (``run_issue``), 10, 50 and 200 actors x 10 rounds, per variant, on random
+   scenarios ``random_scenario(n, seed=0)`` (capability ~ U(0.1, 1), position ~ U(0, 100),
+   salience ~ U(0.1, 1), drawn in that order from ``numpy.random.default_rng(0)``), best of
+   ``--repeat`` wall times, with the CPU time, the rounds actually run (a run stops early at
+   consensus) and the target: 200 actors under 1 s (``detente``, ``masad2014``, ``masad2016``)
+   and under 5 s (``scholz2011``); no target at 10 and 50 actors. Baseline: the naive loop
+   (``masad2014`` rules) on the same scenario at 10 and 50 actors (200 actors with
+   ``--naive-200``, about 30 s or more).
+3. 1,000 Monte Carlo runs of the EC case through the model's own option:
+   ``run(ec, BDMParams(variant=v, monte_carlo=1000, record_eu=False))`` (one main run plus the
+   1,000-run summary, which uses the batched engine), target under 2 s; baseline: the per-run
+   loop of the same summary (``_monte_carlo(..., batched=False)``) on ``--mc-baseline`` runs,
+   per run.
 
 Then the batched engine (``detente.models.bdm_batch``, the sweep batch kernel): CPU time per
 run over a batch of EC copies with salience +-10 per cell (the sweep benchmark's design), per
@@ -8,7 +23,7 @@ variant, against the per-run engine on the same perturbed copies in this process
 projected time of 1,000,000 runs on 2 cores (target < 300 s, i.e. < 0.6 ms per run per core;
 process and store overheads of a real sweep are measured by ``bench_sweep.py``).
 
-Run: ``.venv/bin/python benchmarks/bench_bdm.py [--runs N] [--batch B] [--quick]``.
+Run: ``.venv/bin/python benchmarks/bench_bdm.py [--runs N] [--batch B] [--quick] [--targets-only]``.
 The machine may be shared: CPU times are reported (less sensitive to load than wall time),
 with the load average.
 """
@@ -123,6 +138,69 @@ def cpu_timeit(fn, runs: int) -> float:
     return (time.process_time() - t0) / runs
 
 
+def best_time(fn, repeat: int) -> tuple[float, float, object]:
+    """Best wall time and the CPU time of that repeat (no warm-up: the first call counts too)."""
+    best = (float("inf"), float("inf"), None)
+    for _ in range(repeat):
+        w0, c0 = time.perf_counter(), time.process_time()
+        out = fn()
+        w, c = time.perf_counter() - w0, time.process_time() - c0
+        if w < best[0]:
+            best = (w, c, out)
+    return best
+
+
+TARGET_200 = {"detente": 1.0, "scholz2011": 5.0, "masad2014": 1.0, "masad2016": 1.0}
+TARGET_MC = 2.0
+VARIANTS = ("detente", "scholz2011", "masad2014", "masad2016")
+
+
+def sizes(repeat: int, naive_200: bool) -> bool:
+    """Section 2: 10, 50, 200 actors x 10 rounds per variant against the targets."""
+    print(f"\nper-run engine, random_scenario(n, seed=0) x 10 rounds, best of {repeat} (wall s / CPU s); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    ok = True
+    for n in (10, 50, 200):
+        sc = random_scenario(n)
+        arr = sc.issue_arrays("x")
+        x, c, s = arr.position.tolist(), arr.capability.tolist(), arr.salience.tolist()
+        t_naive = None
+        if n < 200 or naive_200:
+            t_naive, _, _ = best_time(lambda: naive_masad2014(x, c, s), 1 if n >= 50 else repeat)
+            print(f"  n={n:<4} naive pure-Python loops (masad2014 rules): {t_naive:8.3f} s")
+        for v in VARIANTS:
+            p = BDMParams(variant=v, record_eu=False)
+            w, cpu, res = best_time(lambda: run_issue(sc, "x", p, rng=np.random.default_rng(0)), repeat)
+            tgt = TARGET_200[v] if n == 200 else None
+            verdict = "" if tgt is None else (f"target < {tgt:g} s: " + ("met" if w < tgt else "MISSED"))
+            ok &= tgt is None or w < tgt
+            ratio = f"naive/this {t_naive / w:7.1f}x" if t_naive is not None else "naive/this       -"
+            print(f"  n={n:<4} {v:<11} {w:8.3f} s  (CPU {cpu:6.3f})  rounds run {res.extra['rounds_run']:>2}  {ratio}  {verdict}")
+    return ok
+
+
+def monte_carlo(repeat: int, baseline_runs: int) -> bool:
+    """Section 3: 1,000 Monte Carlo runs of the EC case through the model's own option."""
+    from detente.models.bdm import _monte_carlo, run
+
+    scn = ec_scenario()
+    print(f"\n1,000 Monte Carlo runs of the EC case, run(ec, BDMParams(variant=v, monte_carlo=1000)), best of {repeat} "
+          f"(wall s / CPU s), target < {TARGET_MC:g} s; baseline: per-run loop on {baseline_runs} runs; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    ok = True
+    for v in VARIANTS:
+        p = BDMParams(variant=v, monte_carlo=1000, record_eu=False)
+        w, cpu, res = best_time(lambda: run(scn, p, rng=np.random.default_rng(0)), repeat)
+        assert res.issues["x"].extra["monte_carlo"]["runs"] == 1000
+        pb = p.model_copy(update={"monte_carlo": baseline_runs})
+        wb, _, _ = best_time(lambda: _monte_carlo(scn, "x", pb, np.random.default_rng(0), None, batched=False), 1)
+        per_loop, per_fast = wb / baseline_runs, w / 1000
+        ok &= w < TARGET_MC
+        print(f"  {v:<11} {w:7.3f} s  (CPU {cpu:6.3f})  {per_fast * 1e3:6.3f} ms/run   per-run loop {per_loop * 1e3:6.2f} ms/run "
+              f"(ratio {per_loop / per_fast:5.1f}x)  target < {TARGET_MC:g} s: {'met' if w < TARGET_MC else 'MISSED'}")
+    return ok
+
+
 def batched(runs: int, per_run: int) -> None:
     """Batched engine vs per-run engine on perturbed EC copies, CPU seconds, per variant."""
     from detente.experiments.distributions import Factor, ScenarioArrays, expand_factors
@@ -157,10 +235,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--batch", type=int, default=20_000, help="runs in the batched-engine measurement")
-    ap.add_argument("--quick", action="store_true", help="small sizes; skip the 20-100 actor section")
+    ap.add_argument("--quick", action="store_true", help="small sizes; skip the batched sweep section")
+    ap.add_argument("--targets-only", action="store_true", help="only the issue-4 target sections (sizes, Monte Carlo)")
+    ap.add_argument("--repeat", type=int, default=3, help="repeats of each target measurement (best wall time kept)")
+    ap.add_argument("--mc-baseline", type=int, default=200, help="runs of the per-run Monte Carlo loop baseline")
+    ap.add_argument("--naive-200", action="store_true", help="also time the naive loop at 200 actors (slow)")
     args = ap.parse_args(argv)
     if args.quick:
         args.runs, args.batch = min(args.runs, 30), min(args.batch, 2_000)
+        args.mc_baseline = min(args.mc_baseline, 50)
+    if args.targets_only:
+        ok = sizes(args.repeat, args.naive_200)
+        ok &= monte_carlo(args.repeat, args.mc_baseline)
+        print(f"\nall targets met: {ok}")
+        return 0
     scn = ec_scenario()
     arr = scn.issue_arrays("x")
     x, c, s = arr.position.tolist(), arr.capability.tolist(), arr.salience.tolist()
@@ -176,15 +264,12 @@ def main(argv: list[str] | None = None) -> int:
         t = timeit(lambda: run_issue(scn, "x", p, rng=np.random.default_rng(0)), args.runs)
         print(f"  {v:<11} vectorised: {t * 1e3:8.3f} ms/run   ratio naive/this {t_naive / t:6.2f}x   "
               f"-> 1e6 runs on 2 cores: {t * 1e6 / 2 / 60:7.1f} min")
-    batched(args.batch, max(20, args.runs // 2))
-    if args.quick:
-        return 0
-    for n in (20, 50, 100):
-        sc = random_scenario(n)
-        for v in ("scholz2011", "masad2014", "masad2016", "detente"):
-            p = BDMParams(variant=v, record_eu=False)
-            t = timeit(lambda: run_issue(sc, "x", p, rng=np.random.default_rng(0)), 1 if n == 100 else 3)
-            print(f"  n={n:<4} {v:<11} {t:8.3f} s/run (10 rounds)")
+    ok = sizes(args.repeat, args.naive_200)
+    ok &= monte_carlo(args.repeat, args.mc_baseline)
+    print(f"\nall targets met: {ok}")
+    if not args.quick:
+        print()
+        batched(args.batch, max(20, args.runs // 2))
     return 0
 
 

@@ -29,8 +29,9 @@ module implements one engine whose every interpretive choice is a parameter
     least-movement threats, stochastic mutual conflicts with the renege rule, including the
     reference's category relabelling quirk).
 
-The computations are vectorised with numpy: per round, probabilities are O(n^3) array
-operations, expected utilities O(n^2); there are no Python loops over actor pairs or triples.
+The computations are vectorised with numpy: per round, probabilities are O(n^3) arithmetic
+in O(n^2) memory (one vectorised step over all actor pairs per voter), expected utilities
+O(n^2); there are no Python loops over actor pairs or triples.
 
 References
 ----------
