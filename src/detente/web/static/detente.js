@@ -266,11 +266,14 @@ const detente = (() => {
     const hz = chartDiv(container, "chart-hazard", 380), tri = chartDiv(container, "chart-triangle", 360);
     const draw = () => {
       const h = sel.value, traces = [];
-      for (const [f, s] of Object.entries(ch.hazard[h] || {})) {
-        traces.push({x: s.dates, y: s.q10, mode: "lines", line: {width: 0}, showlegend: false, legendgroup: f, hoverinfo: "skip"});
-        traces.push({x: s.dates, y: s.q90, mode: "lines", line: {width: 0}, fill: "tonexty", name: f + " 10–90 %", legendgroup: f, hoverinfo: "skip"});
-        traces.push({x: s.dates, y: s.mean, mode: "lines", name: f + " mean", legendgroup: f});
-      }
+      const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+      Object.entries(ch.hazard[h] || {}).forEach(([f, s], i) => {
+        const c = palette[i % palette.length];  // band and mean line of a flashpoint share a colour
+        traces.push({x: s.dates, y: s.q10, mode: "lines", line: {width: 0, color: c}, showlegend: false, legendgroup: f, hoverinfo: "skip"});
+        traces.push({x: s.dates, y: s.q90, mode: "lines", line: {width: 0, color: c}, fill: "tonexty", fillcolor: c + "33",
+                     name: f + " 10–90 %", legendgroup: f, hoverinfo: "skip"});
+        traces.push({x: s.dates, y: s.mean, mode: "lines", line: {color: c}, name: f + " mean", legendgroup: f});
+      });
       react(hz, traces, {title: "Monthly hazard per flashpoint — " + h, shapes: events, margin: {t: 40}}, CFG);
       const t = ch.triangle[h] || {dates: [], configs: {}};
       react(tri, Object.entries(t.configs).map(([n, v]) => ({x: t.dates, y: v, name: n, stackgroup: "one", mode: "lines"})),
