@@ -27,7 +27,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
+# When stdout is not a terminal (pipes, logs, `make run`), Rich would assume 80 columns and
+# squeeze the wide tables; give it room unless COLUMNS says otherwise.
+out = Console(highlight=False, soft_wrap=True,
+              width=None if (sys.stdout.isatty() or os.environ.get("COLUMNS")) else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
