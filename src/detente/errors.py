@@ -15,6 +15,7 @@ a.csv:3: column 'position': value '160': position outside the issue bounds (expe
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -82,6 +83,8 @@ class Problem:
         value = self.value
         if value is not None and not isinstance(value, (str, int, float, bool)):
             value = str(value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            value = str(value)  # "nan", "inf", "-inf": as it appeared, and valid JSON
         return {
             "file": self.file,
             "line": self.line,

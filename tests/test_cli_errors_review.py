@@ -1,0 +1,55 @@
+"""Invalid input never gives a traceback: one JSON object and exit 2 with --json (review findings)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from detente.cli import app
+from detente.errors import InputError, Problem
+
+runner = CliRunner()
+
+EMISSION = "Actor,Capability,Position,Salience\nA,1,2,50\nB,1,3,50\nC,1,4,50\n"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("DETENTE_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def one_json(r) -> dict:
+    lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.output
+    return json.loads(lines[0])
+
+
+def test_problem_with_non_finite_value_is_valid_json():
+    d = InputError([Problem("bad", value=float("nan")), Problem("bad", value=float("-inf"))]).to_dict()
+    text = json.dumps(d, allow_nan=False)
+    assert [p["value"] for p in json.loads(text)["problems"]] == ["nan", "-inf"]
+
+
+def test_yaml_nan_salience_json(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\nactors:\n- id: A\n  capability: 1\nissues:\n- id: i\n  lower: 0\n  upper: 10\n"
+                 "stances:\n- actor: A\n  issue: i\n  position: 5\n  salience: .nan\n", encoding="utf-8")
+    for args in (["validate", f, "--json"], ["convert", f, tmp_path / "o.json", "--json"]):
+        r = runner.invoke(app, [str(a) for a in args])
+        assert r.exit_code == 2, r.output
+        d = one_json(r)
+        assert d["error"] == "invalid input"
+        assert any(p["value"] == "nan" and p["line"] == 13 for p in d["problems"])
+
+
+@pytest.mark.parametrize("model,param", [("procedural", "grid=1e400"), ("procedural", "qmv_share=NaN"),
+                                         ("bdm", "Q=NaN")])
+def test_non_finite_param_json(tmp_path, model, param):
+    f = tmp_path / "e.csv"
+    f.write_text(EMISSION, encoding="utf-8")
+    r = runner.invoke(app, ["forecast", str(f), "-m", model, "-p", param, "--no-store", "--json"])
+    assert r.exit_code == 2, r.output
+    assert one_json(r)["error"] == "invalid input"
