@@ -515,11 +515,21 @@ def _tree_copy(obj: Any) -> Any:
     return obj
 
 
+def _overrides_value(num: dict[str, Any]) -> bool:
+    """Whether a number's ``value`` is overridden at run time (calibration key or per-run draw)."""
+    assumption = num.get("assumption")
+    drawn = isinstance(assumption, dict) and assumption.get("draw") == "uniform"
+    return bool(num.get("calibrated")) or drawn
+
+
 def apply_patch(doc: dict[str, Any], updates: dict[str, Any], *, where: str) -> dict[str, Any]:
     """Return a copy of ``doc`` with each ``dotted.path[id].key: value`` of ``updates`` set.
 
     ``[ID]`` selects the element of a list whose ``id`` equals ``ID``; a plain integer
     segment indexes a list. Unknown paths raise :class:`InputError` naming ``where``.
+    A number set at ``X`` or ``X.value`` replaces the annotated number ``X`` with a fixed
+    assumption of that value when ``X`` is calibrated or drawn per run (otherwise the
+    calibration file or the draw would silently win over the new ``value``).
     """
     out = _tree_copy(doc)
     problems: list[Problem] = []
@@ -552,11 +562,17 @@ def apply_patch(doc: dict[str, Any], updates: dict[str, Any], *, where: str) -> 
                 ok = False
                 break
             if last:
-                if isinstance(node, dict) and isinstance(node.get(key), dict) and "value" in node[key] \
-                        and isinstance(value, (int, float)) and not isinstance(value, bool):
+                number = isinstance(value, (int, float)) and not isinstance(value, bool)
+                if isinstance(node, dict) and isinstance(node.get(key), dict) and "value" in node[key] and number:
                     # a bare number replacing an annotated one: keep it annotated as a hypothesis assumption
                     node[key] = {"value": float(value), "assumption": {"range": [float(value), float(value)],
                                                                        "note": f"set by {where}"}}
+                elif key == "value" and number and isinstance(node, dict) and _overrides_value(node):
+                    # `X.value: v` on a calibrated or per-run drawn number: `value` alone would be
+                    # ignored (the calibration file or the draw wins), so the number becomes v
+                    node.clear()
+                    node.update({"value": float(value), "assumption": {"range": [float(value), float(value)],
+                                                                       "note": f"set by {where}"}})
                 else:
                     node[key] = _tree_copy(value)
             else:
