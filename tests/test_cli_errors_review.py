@@ -53,3 +53,18 @@ def test_non_finite_param_json(tmp_path, model, param):
     r = runner.invoke(app, ["forecast", str(f), "-m", model, "-p", param, "--no-store", "--json"])
     assert r.exit_code == 2, r.output
     assert one_json(r)["error"] == "invalid input"
+
+
+def test_unknown_model_error_object_has_every_problem_key(tmp_path):
+    f = tmp_path / "e.csv"
+    f.write_text(EMISSION, encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"scenario: {f.name}\nmodel: nosuch\ndesign: {{kind: montecarlo, runs: 2}}\n", encoding="utf-8")
+    keys = {"file", "line", "column", "value", "message", "expected"}
+    for args in (["forecast", f, "-m", "nosuch", "--no-store", "--json"], ["sweep", spec, "--json"]):
+        r = runner.invoke(app, [str(a) for a in args])
+        assert r.exit_code == 2, r.output
+        d = one_json(r)
+        assert d["error"] == "invalid input"
+        assert set(d["problems"][0]) == keys
+        assert d["problems"][0]["value"] == "nosuch" and d["problems"][0]["column"] == "model"

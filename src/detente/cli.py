@@ -54,7 +54,8 @@ def guarded(fn: Callable[[], Any], *, as_json: bool = False) -> Any:
         raise typer.Exit(EXIT_INVALID)
     except UnknownModelError as exc:
         if as_json:
-            print_json({"error": "invalid input", "problems": [{"message": str(exc)}]})
+            print_json(InputError(Problem(str(exc), column="model", value=getattr(exc, "name", None),
+                                          expected="a registered model (see `detente models`)")).to_dict())
         else:
             err.print(f"[bold red]invalid input[/]: {_esc(exc)}")
         raise typer.Exit(EXIT_INVALID)

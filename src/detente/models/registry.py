@@ -117,7 +117,9 @@ def get(name: str) -> ModelSpec:
         return _cache[name]
     loc = _BUILTIN.get(name)
     if loc is None:
-        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(_BUILTIN)}")
+        exc = UnknownModelError(f"unknown model {name!r}; known models: {', '.join(_BUILTIN)}")
+        exc.name = name  # the CLI reports it as the offending value
+        raise exc
     mod, attr = loc.split(":")
     spec = getattr(importlib.import_module(mod), attr)
     _cache[name] = spec
