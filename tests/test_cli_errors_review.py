@@ -68,3 +68,20 @@ def test_unknown_model_error_object_has_every_problem_key(tmp_path):
         assert d["error"] == "invalid input"
         assert set(d["problems"][0]) == keys
         assert d["problems"][0]["value"] == "nosuch" and d["problems"][0]["column"] == "model"
+
+
+def test_export_and_report_to_unwritable_path(tmp_path):
+    f = tmp_path / "e.csv"
+    f.write_text(EMISSION, encoding="utf-8")
+    r = runner.invoke(app, ["forecast", str(f), "--json"])
+    rid = one_json(r)["run_id"]
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for args in (["runs", "export", rid, "--format", "csv", "--out", blocker / "x.csv", "--json"],
+                 ["runs", "export", rid, "--format", "xlsx", "--out", tmp_path, "--json"],
+                 ["report", rid, "--out", blocker / "x.html", "--json"]):
+        r = runner.invoke(app, [str(a) for a in args])
+        assert r.exit_code == 2, r.output
+        d = one_json(r)
+        assert d["error"] == "invalid input", d
+        assert d["problems"][0]["message"].startswith("cannot write")

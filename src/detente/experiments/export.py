@@ -38,14 +38,18 @@ def export_run(store: Any, ref: str, fmt: str = "csv", out: str | Path | None = 
     info = store.info(ref)
     df = run_table(store, info.run_id)
     path = Path(out) if out is not None else Path(f"detente-run-{info.run_id}.{fmt}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        df.to_csv(path, index=False)
-    elif fmt == "parquet":
-        df.to_parquet(path, index=False)
-    else:
-        if len(df) + 1 > XLSX_MAX_ROWS:
-            raise InputError(Problem(f"{len(df)} rows do not fit an Excel sheet ({XLSX_MAX_ROWS - 1} rows at most)",
-                                     column="--format", value="xlsx", expected="csv or parquet for this run"))
-        df.to_excel(path, index=False, sheet_name="run")
+    if fmt == "xlsx" and len(df) + 1 > XLSX_MAX_ROWS:
+        raise InputError(Problem(f"{len(df)} rows do not fit an Excel sheet ({XLSX_MAX_ROWS - 1} rows at most)",
+                                 column="--format", value="xlsx", expected="csv or parquet for this run"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "csv":
+            df.to_csv(path, index=False)
+        elif fmt == "parquet":
+            df.to_parquet(path, index=False)
+        else:
+            df.to_excel(path, index=False, sheet_name="run")
+    except OSError as exc:  # unwritable path, a directory, disk full: the user's --out, not a bug
+        raise InputError(Problem(f"cannot write: {exc.strerror or exc}", file=str(path), column="--out",
+                                 expected="a writable file path")) from None
     return path, len(df)

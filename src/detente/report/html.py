@@ -27,6 +27,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from detente.errors import InputError, Problem
 from detente.report import charts as C
 from detente.report import figures as F
 
@@ -412,8 +413,14 @@ def file_report(path: str | Path) -> str:
 def write_report(text: str, path: str | Path) -> Path:
     """Write a report atomically (temporary file + rename); return the path."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(p)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(p)
+    except OSError as exc:  # unwritable path, a directory, disk full: the user's --out, not a bug
+        if tmp.is_file():
+            tmp.unlink()
+        raise InputError(Problem(f"cannot write: {exc.strerror or exc}", file=str(p), column="--out",
+                                 expected="a writable file path")) from None
     return p
