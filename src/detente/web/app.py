@@ -154,10 +154,12 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
     def scenario_path(source: str, name: str) -> Path:
         if source == "examples":
-            try:
-                return examples.path(name.rsplit(".", 1)[0] if name.endswith((".yaml", ".yml")) else name)
-            except KeyError:
-                raise HTTPException(404, f"no bundled example {name!r}") from None
+            # only the bundled names: ``examples.path`` joins the name to the package
+            # directory, so an absolute path or ``..`` in a JSON body would escape it
+            stem = name.rsplit(".", 1)[0] if name.endswith((".yaml", ".yml")) else name
+            if stem not in examples.names():
+                raise HTTPException(404, f"no bundled example {name[:200]!r}")
+            return examples.path(stem)
         if source == "library":
             p = safe_join(cfg.library_dir, name)
             if p is None:

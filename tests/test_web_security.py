@@ -1,0 +1,64 @@
+"""Security review of the web UI: path traversal, cross-site checks, odd form input, body limits."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from detente import examples  # noqa: E402
+from detente.web.app import WebConfig, create_app  # noqa: E402
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("DETENTE_HOME", str(tmp_path / "home"))
+    return create_app(WebConfig(library_dir=tmp_path / "lib", store_root=tmp_path / "store", upload_limit=4000))
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def _csrf(client) -> str:
+    return re.search(r'name="csrf_token" value="([0-9a-f]+)"', client.get("/upload").text).group(1)
+
+
+def test_examples_source_cannot_reach_files_outside_the_package(client, app, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.yaml").write_text(examples.path("ec_emission").read_text())
+    stem = str(outside / "secret")
+    rel = "../" * 12 + stem.lstrip("/")
+    for name in (stem, stem + ".yaml", rel):
+        r = client.post("/api/jobs", json={"source": "examples", "name": name, "model": "compromise"})
+        assert r.status_code == 404, (name, r.status_code, r.text)
+        r = client.post("/api/crisis-jobs", json={"source": "examples", "name": name})
+        assert r.status_code == 404, (name, r.status_code, r.text)
+    assert app.state.jobs.list() == []
+    # bundled examples still load, with or without suffix
+    assert client.get("/api/scenarios/examples/ec_emission").status_code == 200
+    assert client.get("/api/scenarios/examples/ec_emission.yaml").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/api/scenarios/examples/" + "a" * 5000, "/scenario/examples/" + "a" * 5000,
+                                 "/api/scenarios/examples/a%00b", "/scenario/library/" + "a" * 5000,
+                                 "/scenario/library/a%00.yaml", "/api/runs/" + "a" * 5000, "/runs/%00"])
+def test_odd_names_are_client_errors(client, url):
+    r = client.get(url)
+    assert 400 <= r.status_code < 500, (url, r.status_code)
+
+
+def test_symlink_out_of_the_library_refused(client, tmp_path):
+    (tmp_path / "outside").mkdir()
+    target = tmp_path / "outside" / "s.yaml"
+    target.write_text(examples.path("ec_emission").read_text())
+    (tmp_path / "lib" / "link.yaml").symlink_to(target)
+    assert client.get("/api/scenarios/library/link.yaml").status_code == 400
+    assert client.post("/api/scenarios/link.yaml/cells", json={"cells": []}).status_code == 400
