@@ -55,6 +55,11 @@ def test_odd_names_are_client_errors(client, url):
     assert 400 <= r.status_code < 500, (url, r.status_code)
 
 
+@pytest.mark.parametrize("ids", ["", ",", ",,"])
+def test_compare_without_ids_is_400(client, ids):
+    assert client.get(f"/compare?ids={ids}").status_code == 400
+
+
 def test_symlink_out_of_the_library_refused(client, tmp_path):
     (tmp_path / "outside").mkdir()
     target = tmp_path / "outside" / "s.yaml"
@@ -62,3 +67,10 @@ def test_symlink_out_of_the_library_refused(client, tmp_path):
     (tmp_path / "lib" / "link.yaml").symlink_to(target)
     assert client.get("/api/scenarios/library/link.yaml").status_code == 400
     assert client.post("/api/scenarios/link.yaml/cells", json={"cells": []}).status_code == 400
+
+
+@pytest.mark.parametrize("fields", [{"nrows": "x", "ncols": "2"}, {"nrows": "", "ncols": "2"}, {"nrows": "1", "ncols": "1e3"},
+                                    {"nrows": "100000", "ncols": "1000"}])
+def test_fix_form_with_odd_sizes_is_400(client, fields):
+    r = client.post("/upload/fix", data={"csrf_token": _csrf(client), "name": "a.csv", **fields})
+    assert r.status_code == 400, r.status_code

@@ -360,8 +360,12 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         delim = str(form.get("delimiter", ","))
         if delim not in (",", ";", "\t"):
             raise HTTPException(400, "invalid delimiter")
-        nrows, ncols = int(str(form.get("nrows", "0"))), int(str(form.get("ncols", "0")))
-        if not (0 < nrows <= 100_000 and 0 < ncols <= 1000):
+        try:
+            nrows, ncols = int(str(form.get("nrows", "0"))), int(str(form.get("ncols", "0")))
+        except ValueError:
+            raise HTTPException(400, "invalid table size") from None
+        # every cell of the table is a field of the form: no more cells than fields
+        if not (0 < nrows <= 100_000 and 0 < ncols <= 1000 and nrows * ncols <= len(form)):
             raise HTTPException(400, "invalid table size")
         buf = io.StringIO()
         w = csv.writer(buf, delimiter=delim, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
@@ -417,6 +421,8 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
     def compare_page(request: Request, ids: str = Query(..., description="Comma-separated run ids")) -> HTMLResponse:
         idl = [i for i in ids.split(",") if i][:8]
+        if not idl:
+            raise HTTPException(400, "no run ids to compare")
         results = {i: _get_run(store(), i).to_json_dict() for i in idl}
         return render(request, "compare.html", results=results, title="Compare runs")
 
