@@ -74,3 +74,10 @@ def test_symlink_out_of_the_library_refused(client, tmp_path):
 def test_fix_form_with_odd_sizes_is_400(client, fields):
     r = client.post("/upload/fix", data={"csrf_token": _csrf(client), "name": "a.csv", **fields})
     assert r.status_code == 400, r.status_code
+
+
+def test_origin_null_is_cross_site(client):
+    body = {"source": "examples", "name": "ec_emission", "model": "compromise"}
+    assert client.post("/api/jobs", json=body, headers={"Origin": "null"}).status_code == 403
+    assert client.post("/api/jobs", json=body, headers={"Origin": "http://testserver"}).status_code == 202
+    assert client.post("/api/jobs", json=body, headers={"Referer": "http://testserver/scenario/examples/ec_emission"}).status_code == 202

@@ -149,7 +149,8 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             host = request.headers.get("host", "")
             from urllib.parse import urlparse
 
-            if urlparse(origin).netloc not in (host, ""):
+            # an opaque origin ("null": sandboxed frames, file: pages) is another site too
+            if not host or urlparse(origin).netloc != host:
                 raise HTTPException(403, "cross-site request refused")
 
     def scenario_path(source: str, name: str) -> Path:
