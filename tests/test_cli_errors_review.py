@@ -85,3 +85,27 @@ def test_export_and_report_to_unwritable_path(tmp_path):
         d = one_json(r)
         assert d["error"] == "invalid input", d
         assert d["problems"][0]["message"].startswith("cannot write")
+
+
+SPEC_HEAD = "scenario: example:ec_emission\nmodel: {model}\n"
+
+
+@pytest.mark.parametrize("body,line,column,value", [
+    ("model: bdm\nparams: {Q: x}\n", 3, "params.Q", "x"),
+    ("model: bdm\nvariant: zzz\n", 3, "variant", "zzz"),
+    ("model: compromise\nfactors:\n  - field: position\n    actors: [Atlantis]\n    dist: {kind: uniform, low: 0, high: 1}\n",
+     5, "factors.0.actors.0", "Atlantis"),
+    ("model: compromise\nfactors:\n  - field: position\n    issues: [nothing]\n    dist: {kind: uniform, low: 0, high: 1}\n",
+     5, "factors.0.issues.0", "nothing"),
+    ("model: bdm\nfactors:\n  - field: 'param:nope'\n    dist: {kind: uniform, low: 0, high: 1}\n",
+     4, "factors.0.field", "param:nope"),
+])
+def test_sweep_spec_problems_are_located_and_store_nothing(tmp_path, home, body, line, column, value):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("scenario: example:ec_emission\n" + body + "design: {kind: montecarlo, runs: 3}\n", encoding="utf-8")
+    r = runner.invoke(app, ["sweep", str(spec), "--json"])
+    assert r.exit_code == 2, r.output
+    (p,) = one_json(r)["problems"]
+    assert (p["file"], p["line"], p["column"], p["value"]) == (str(spec), line, column, value)
+    d = one_json(runner.invoke(app, ["runs", "list", "--json"]))
+    assert d["total"] == 0  # no half-made "running" sweep left behind

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from detente.errors import InputError, Problem, RunError
 from detente.experiments.executors import make_executor
-from detente.experiments.sweep import SweepSpec, evaluate_chunk, plan_chunks, sweep_key
+from detente.experiments.sweep import SweepSpec, check_sweep, evaluate_chunk, plan_chunks, sweep_key
 
 __all__ = ["run_sweep", "resume_sweep", "SweepResult"]
 
@@ -114,12 +114,11 @@ def run_sweep(spec: SweepSpec, *, store: Any = None, executor: Any = None, progr
     Idempotent: the run is keyed by :func:`~detente.experiments.sweep.sweep_key`, so calling
     it again with the same spec recomputes only chunks that are missing.
     """
-    from detente.models.registry import get
     from detente.store import Store
 
     store = store or Store()
     scn = scenario if scenario is not None else spec.load_scenario()
-    get(spec.model)  # unknown model -> clear error before any work
+    check_sweep(spec, scn)  # unknown model, bad params or factors -> clear error before anything is stored
     key = sweep_key(spec, scn.content_hash())
     jobs, cols = plan_chunks(spec, scn)
     run_id = store.open_run(

@@ -39,14 +39,14 @@ from typing import Any, Callable, Iterable, Literal
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from detente.errors import InputError, Problem
 from detente.experiments.distributions import Factor, FactorColumn, ScenarioArrays, expand_factors
 
 __all__ = [
     "DesignSpec", "ExecutorSpec", "SweepSpec", "ChunkJob", "evaluate_chunk", "plan_chunks",
-    "load_sweep_spec", "sweep_key", "design_values", "apply_design",
+    "load_sweep_spec", "check_sweep", "sweep_key", "design_values", "apply_design",
 ]
 
 TRACE_LEVELS = ("summary", "positions", "full")
@@ -110,6 +110,13 @@ class SweepSpec(_M):
     trace: Literal["summary", "positions", "full"] = "summary"
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
     base_dir: str | None = Field(None, description="Directory relative paths are resolved from (set by the loader).")
+    # where the spec came from (set by load_sweep_spec): problems found later name file and line
+    _source: str | None = PrivateAttr(None)
+    _lines: dict = PrivateAttr(default_factory=dict)
+
+    def locate(self, *path: Any) -> int | None:
+        """1-based line of a field path in the spec file (``None`` when not loaded from a file)."""
+        return _line_of(self._lines, path)
 
     def resolve_path(self, rel: str) -> Path:
         p = Path(rel)
@@ -129,6 +136,14 @@ class SweepSpec(_M):
         return load(self.resolve_path(self.scenario))
 
 
+def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
+    """Line of the longest prefix of ``loc`` found in ``lines``."""
+    for k in range(len(loc), -1, -1):
+        if loc[:k] in lines:
+            return lines[loc[:k]]
+    return None
+
+
 def load_sweep_spec(path: str | Path) -> SweepSpec:
     """Read a sweep spec from YAML, reporting every problem with its line."""
     from detente.formats.common import read_text
@@ -143,21 +158,71 @@ def load_sweep_spec(path: str | Path) -> SweepSpec:
         raise InputError(Problem("a sweep spec must be a mapping", file=str(p), line=1))
     data.setdefault("base_dir", str(p.resolve().parent))
     try:
-        return SweepSpec.model_validate(data)
+        spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
         probs = []
         for e in exc.errors():
             loc = tuple(e["loc"])
-            line = None
-            for k in range(len(loc), -1, -1):
-                if loc[:k] in lines:
-                    line = lines[loc[:k]]
-                    break
+            line = _line_of(lines, loc)
             val = e.get("input")
             probs.append(Problem(e["msg"].removeprefix("Value error, "), file=str(p), line=line,
                                  column=".".join(map(str, loc)) or None,
                                  value=None if isinstance(val, (dict, list)) else val))
         raise InputError(probs) from None
+    spec._source, spec._lines = str(p), lines
+    return spec
+
+
+def check_sweep(spec: SweepSpec, scenario: Any) -> None:
+    """Check what a spec says about its model and scenario before any run is stored.
+
+    Reports, located in the spec file when it was read by :func:`load_sweep_spec`, an unknown
+    model, a bad variant or parameter, a ``param:NAME`` factor the model does not have, and
+    factors naming actors or issues the scenario does not have.
+
+    Raises
+    ------
+    InputError
+        With every problem found.
+    """
+    from detente.errors import UnknownModelError
+    from detente.models.registry import get, make_params
+
+    file = spec._source
+    try:
+        mspec = get(spec.model)
+    except UnknownModelError as exc:
+        raise InputError(Problem(str(exc), file=file, line=spec.locate("model"), column="model", value=spec.model,
+                                 expected="a registered model (see `detente models`)")) from None
+    probs: list[Problem] = []
+    try:
+        make_params(mspec, spec.params, **({"variant": spec.variant} if spec.variant else {}))
+    except InputError as exc:
+        for q in exc.problems:
+            head = (q.column or "").split(".")
+            if head[0] == "variant" and spec.variant and "variant" not in spec.params:
+                path: tuple = ("variant",)
+            else:
+                path = ("params", *[int(x) if x.isdigit() else x for x in head if x])
+            probs.append(Problem(q.message, file=file, line=spec.locate(*path), column=".".join(map(str, path)),
+                                 value=q.value, expected=q.expected))
+    fields = mspec.params_class.model_fields
+    base = ScenarioArrays.from_scenario(scenario)
+    known = {"actors": set(base.actors), "issues": set(base.issues)}
+    for k, f in enumerate(spec.factors):
+        if f.field.startswith("param:") and f.field[6:] not in fields:
+            probs.append(Problem(f"model {spec.model!r} has no parameter {f.field[6:]!r}", file=file,
+                                 line=spec.locate("factors", k, "field"), column=f"factors.{k}.field", value=f.field,
+                                 expected="param: followed by one of " + ", ".join(fields)))
+        for what in ("actors", "issues"):
+            for j, n in enumerate(getattr(f, what) or []):
+                if n not in known[what]:
+                    ids = sorted(known[what])
+                    probs.append(Problem(f"unknown {what[:-1]} of scenario {scenario.name!r}", file=file,
+                                         line=spec.locate("factors", k, what, j), column=f"factors.{k}.{what}.{j}",
+                                         value=n, expected="one of " + ", ".join(ids[:20]) + (", ..." if len(ids) > 20 else "")))
+    if probs:
+        raise InputError(probs)
 
 
 def sweep_key(spec: SweepSpec, scenario_hash: str) -> str:
@@ -347,7 +412,7 @@ def plan_chunks(spec: SweepSpec, scenario: Any) -> tuple[list[ChunkJob], list[st
     try:
         cols = expand_factors(spec.factors, base)
     except ValueError as exc:
-        raise InputError(Problem(str(exc), column="factors")) from None
+        raise InputError(Problem(str(exc), file=spec._source, line=spec.locate("factors"), column="factors")) from None
     V = design_values(spec, cols, spec.factors)
     total = V.shape[0] if V is not None else n_runs(spec, len(cols))
     sj, scj = spec.model_dump_json(), scenario.model_dump_json()
