@@ -33,3 +33,41 @@ def test_set_value_of_drawn_number_takes_effect(scn):
     assert c.fixed[path] == 0.2
     num = spec.dyads[0].beliefs[0].cliff.size
     assert resolve(num) == 0.2 and "--set" in num.assumption.note
+
+
+@pytest.mark.parametrize("path,value", [
+    ("settings.delta_annual", 1.0),            # ZeroDivisionError before
+    ("policies.seesaw.period_months", 0.0),    # ZeroDivisionError
+    ("followers.UK.lag_mean_m", 0.0),          # ZeroDivisionError
+    ("alliances.0.lag_mean_m", 0.0),           # ZeroDivisionError
+    ("flashpoints[UA].base_hazard_m", -1.0),   # NaN hazards, then a traceback in the JSON writer
+    ("triangle.belief_prior", 2.0),            # silently nonsense
+    ("tracks[SSD].obstinate.US", 1.5),
+    ("actors.US.capability", 0.0),
+])
+def test_numbers_outside_their_domain_are_invalid_input(scn, path, value):
+    from detente.crisis import run
+    from detente.errors import InputError
+
+    with pytest.raises(InputError) as ei:
+        run(scn, {"runs": 4, "horizon_months": 2, "set": {path: value}}, seed=1)
+    assert path in str(ei.value)
+
+
+def test_drawn_range_outside_the_domain_is_invalid_input(scn):
+    from detente.errors import InputError
+
+    bad = {"value": 0.5, "assumption": {"range": [0.2, 1.4], "draw": "uniform"}}
+    with pytest.raises(InputError, match=r"policies.stall.postpone_prob: assumption range 1.4"):
+        load_spec(scn.dynamics, extra={"policies.stall.postpone_prob": bad})
+
+
+def test_cli_bad_number_exits_2_without_traceback(tmp_path):
+    from typer.testing import CliRunner
+
+    from detente.cli import app
+
+    r = CliRunner().invoke(app, ["run", "seesaw-2021", "-n", "4", "--json", "--set",
+                                 "flashpoints[UA].base_hazard_m=-1"])
+    assert r.exit_code == 2, r.output
+    assert "base_hazard_m" in r.output and "Traceback" not in r.output

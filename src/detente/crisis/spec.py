@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -464,6 +465,7 @@ class CrisisSpec(_M):
         if ia != "all":
             for a in ia:
                 need(a, "settings.initiators_allowed", actors, "actor")
+        errs += domain_problems(self.num_items())
         if errs:
             raise ValueError("; ".join(errs))
         return self
@@ -490,6 +492,54 @@ class CrisisSpec(_M):
 
         walk(self, "")
         return out
+
+
+# ---------------------------------------------------------------- domains of the numbers
+_PROB = (0.0, 1.0, False, False, "a probability or share in [0, 1]")
+_NONNEG = (0.0, math.inf, False, True, "a non-negative number")
+_POS = (0.0, math.inf, True, True, "a positive number")
+
+#: Admissible values by field name (for mappings such as ``kappa.US`` the mapping's name).
+#: The engine divides by the positive ones and takes logs/powers of probabilities; values
+#: outside these sets used to end in a ZeroDivisionError, NaN results or silent nonsense.
+DOMAINS: dict[str, tuple[float, float, bool, bool, str]] = {
+    "delta_annual": (0.0, 1.0, True, True, "an annual discount factor in (0, 1)"),
+    "capability": _POS, "growth_sd_m": _NONNEG, "exponent": _POS, "kappa": _NONNEG, "weight": _NONNEG,
+    "phi_base": _PROB, "phi_max": _PROB, "agreement_phi": _PROB,
+    "verify": _PROB, "credulity": _PROB, "hawk_share": _PROB,
+    "base_hazard_m": _NONNEG, "background_initiators": _NONNEG, "hazard_mult": _NONNEG,
+    "up_m": _NONNEG, "down_m": _NONNEG, "up_pressure": _NONNEG, "down_groups": _NONNEG,
+    "c_A": _NONNEG, "c_bar": _POS, "fake_noise": _NONNEG,
+    "reliability_prior": _PROB, "follows_patron": _PROB, "lag_mean_m": _POS,
+    "meet_prob_m": _NONNEG, "eta": _PROB, "omega": _PROB, "omega_idle": _PROB,
+    "demands": _PROB, "obstinate": _PROB, "rate_m": _NONNEG, "deadline_boost": _NONNEG, "h0": _NONNEG,
+    "holdout": _NONNEG, "postpone_prob": _PROB, "new_groups_per_quarter": _NONNEG,
+    "obstinacy_boost": _PROB, "patience": _NONNEG, "period_months": _POS, "offer_s": _NONNEG,
+    "courting_gain": _NONNEG, "fake_share": _PROB, "request_rate_m": _NONNEG, "q_gain": _PROB,
+    "initial": (-1.0, 1.0, False, False, "a tie value in [-1, 1]"),
+    "balance_rate": _NONNEG, "belief_prior": _PROB, "belief_memory": _NONNEG, "defect_step": _NONNEG,
+    "loyal_recovery": _NONNEG, "true_leak_prob": _PROB, "online_verify": _PROB,
+}
+_KEYED = {"kappa", "demands", "obstinate", "rate_m", "background_initiators", "hazard_mult", "initial"}
+
+
+def domain_problems(items: list[tuple[str, Num]]) -> list[str]:
+    """Numbers (``value`` and assumption range) outside their field's domain (:data:`DOMAINS`)."""
+    errs = []
+    for path, num in items:
+        parts = [m.group(1) or m.group(2) for m in _SEG.finditer(path)]
+        name = parts[-1] if len(parts) < 2 or parts[-2] not in _KEYED else parts[-2]
+        dom = DOMAINS.get(name)
+        if dom is None:
+            continue
+        lo, hi, lo_open, hi_open, what = dom
+        vals = [num.value] + (list(num.assumption.range) if num.assumption is not None else [])
+        for v in vals:
+            if not math.isfinite(v) or v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi):
+                src = "value" if v == num.value else "assumption range"
+                errs.append(f"{path}: {src} {v:g} is not {what}")
+                break
+    return errs
 
 
 # ---------------------------------------------------------------- patches (hypotheses)
