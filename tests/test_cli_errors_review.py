@@ -109,3 +109,13 @@ def test_sweep_spec_problems_are_located_and_store_nothing(tmp_path, home, body,
     assert (p["file"], p["line"], p["column"], p["value"]) == (str(spec), line, column, value)
     d = one_json(runner.invoke(app, ["runs", "list", "--json"]))
     assert d["total"] == 0  # no half-made "running" sweep left behind
+
+
+def test_sensitivity_unknown_method_json():
+    import detente
+
+    spec = f"{detente.__path__[0]}/examples/sweeps/ec_salience.yaml"
+    r = runner.invoke(app, ["sensitivity", spec, "--method", "foo", "--json"])
+    assert r.exit_code == 2, r.output
+    (p,) = one_json(r)["problems"]
+    assert (p["column"], p["value"]) == ("--method", "foo")

@@ -42,7 +42,7 @@ def _run_with(prog, fn):
 
 def register(app: typer.Typer, runs_app: typer.Typer) -> None:
     """Add the commands to the main app and to the ``runs`` group."""
-    from detente.cli import EXIT_INVALID, err, guarded, open_store, out, print_json
+    from detente.cli import guarded, open_store, out, print_json
 
     @app.command("sweep")
     def sweep_cmd(
@@ -99,13 +99,12 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
         from detente.experiments.sensitivity import run_sensitivity
         from detente.experiments.sweep import load_sweep_spec
 
-        if method not in ("sobol", "morris"):
-            err.print(f"[bold red]invalid input[/]: --method {method!r}: expected sobol or morris")
-            raise typer.Exit(EXIT_INVALID)
         st = open_store(store, as_json=as_json)
         prog, cb = _progress(not as_json)
 
         def go():
+            if method not in ("sobol", "morris"):
+                raise InputError(Problem("unknown sensitivity method", column="--method", value=method, expected="sobol or morris"))
             return run_sensitivity(load_sweep_spec(spec_file), method=method, n=n, store=st, progress=cb)  # type: ignore[arg-type]
 
         res = _run_with(prog, lambda: guarded(go, as_json=as_json))
