@@ -81,3 +81,45 @@ def test_origin_null_is_cross_site(client):
     assert client.post("/api/jobs", json=body, headers={"Origin": "null"}).status_code == 403
     assert client.post("/api/jobs", json=body, headers={"Origin": "http://testserver"}).status_code == 202
     assert client.post("/api/jobs", json=body, headers={"Referer": "http://testserver/scenario/examples/ec_emission"}).status_code == 202
+
+
+def _stream_upload(app, chunks: int, headers=()) -> tuple[int, int]:
+    """POST a multipart upload of ``chunks`` x 64 KiB straight to the ASGI app; return the
+    response status and how many body messages the app pulled."""
+    import asyncio
+
+    head = b'--bnd\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n'
+    pulled = 0
+
+    async def receive():
+        nonlocal pulled
+        pulled += 1
+        if pulled == 1:
+            return {"type": "http.request", "body": head, "more_body": True}
+        if pulled <= chunks:
+            return {"type": "http.request", "body": b"1," * 32768, "more_body": True}
+        return {"type": "http.request", "body": b"\r\n--bnd--\r\n", "more_body": False}
+
+    sent = []
+
+    async def send(msg):
+        sent.append(msg)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/upload", "raw_path": b"/upload", "query_string": b"", "root_path": "",
+             "client": ("127.0.0.1", 1), "server": ("testserver", 80),
+             "headers": [(b"host", b"testserver"), (b"content-type", b"multipart/form-data; boundary=bnd"), *headers]}
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], pulled
+
+
+def test_oversized_upload_refused_while_streaming(app):
+    # 200 x 64 KiB = 12.5 MiB against a limit of 4000 bytes: refused long before the end
+    status, pulled = _stream_upload(app, 200)
+    assert status == 413
+    assert pulled < 50, pulled
+
+
+def test_oversized_content_length_refused_before_reading(app):
+    status, pulled = _stream_upload(app, 200, headers=[(b"content-length", str(200 * 65536).encode())])
+    assert status == 413 and pulled == 0

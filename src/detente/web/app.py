@@ -41,7 +41,7 @@ from detente.models.registry import available, get as get_model, run_model
 from detente.models.result import RunResult
 from detente.scenario import Scenario
 from detente.web.jobs import JobManager
-from detente.web.security import DEFAULT_UPLOAD_LIMIT, SAFE_NAME, CsrfGuard, safe_join
+from detente.web.security import DEFAULT_UPLOAD_LIMIT, SAFE_NAME, BodyLimit, CsrfGuard, safe_join
 
 __all__ = ["create_app", "WebConfig"]
 
@@ -118,6 +118,10 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         jobs.shutdown()
 
     app = FastAPI(title="detente", version=_version(), docs_url="/api/docs", redoc_url=None, lifespan=lifespan)
+    # a bound on every request body while it streams in (the exact per-upload limit is
+    # checked by the handlers); room for form encoding: a corrected table or text posted
+    # as an urlencoded form is up to a few times longer than the file it encodes
+    app.add_middleware(BodyLimit, limit=8 * cfg.upload_limit + 1024 * 1024)
     env = Environment(loader=PackageLoader("detente.web", "templates"), autoescape=select_autoescape(["html"]))
     csrf = CsrfGuard()
     app.state.config, app.state.jobs, app.state.csrf = cfg, jobs, csrf
