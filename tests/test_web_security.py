@@ -123,3 +123,27 @@ def test_oversized_upload_refused_while_streaming(app):
 def test_oversized_content_length_refused_before_reading(app):
     status, pulled = _stream_upload(app, 200, headers=[(b"content-length", str(200 * 65536).encode())])
     assert status == 413 and pulled == 0
+
+
+def _alias_bomb(levels: int) -> bytes:
+    lines = ["name: t", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 10) + "]" for k in range(1, levels)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_yaml_alias_bomb_refused(client):
+    # 342 bytes that expand to 10**6 values; each extra level multiplies the work by 10
+    r = client.post("/upload", data={"csrf_token": _csrf(client)}, files={"file": ("bomb.yaml", _alias_bomb(6))})
+    assert r.status_code == 422
+    assert "aliases expand to too many values" in r.text
+
+
+def test_yaml_anchors_and_merge_keys_still_load(tmp_path):
+    from detente.formats import load
+
+    p = tmp_path / "a.yaml"
+    p.write_text("name: t\nactors:\n  - &base {id: A, capability: 2}\n  - {<<: *base, id: B}\n"
+                 "issues:\n  - {id: x, lower: 0, upper: 10}\n"
+                 "stances:\n  - &s {actor: A, issue: x, position: 2, salience: 50}\n  - {<<: *s, actor: B, position: 8}\n")
+    scn = load(p)
+    assert [a.capability for a in scn.actors] == [2, 2] and [s.position for s in scn.stances] == [2, 8]

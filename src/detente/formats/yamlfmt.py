@@ -98,7 +98,19 @@ def parse_yaml_with_lines(text: str, file: str, problems: list[Problem] | None =
     if node is None:
         return None, lines
 
+    distinct: set[int] = set()
+    visits = 0
+
     def walk(n: yaml.Node, path: tuple) -> None:
+        # aliases make the node graph a DAG: a few hundred bytes of nested aliases expand to
+        # billions of paths ("billion laughs"); refuse documents that expand far beyond their size
+        nonlocal visits
+        visits += 1
+        distinct.add(id(n))
+        if visits > 100_000 and visits > 20 * len(distinct):
+            raise InputError(Problem("the YAML aliases expand to too many values", file=file,
+                                     line=n.start_mark.line + 1, column=".".join(str(x) for x in path),
+                                     expected="a document without deeply nested aliases (*name)"))
         lines[path] = n.start_mark.line + 1
         if isinstance(n, yaml.MappingNode):
             seen: dict[Any, int] = {}
