@@ -147,3 +147,29 @@ def test_yaml_anchors_and_merge_keys_still_load(tmp_path):
                  "stances:\n  - &s {actor: A, issue: x, position: 2, salience: 50}\n  - {<<: *s, actor: B, position: 8}\n")
     scn = load(p)
     assert [a.capability for a in scn.actors] == [2, 2] and [s.position for s in scn.stances] == [2, 8]
+
+
+def test_uploads_are_parsed_off_the_event_loop(client, monkeypatch):
+    # parsing a large or hostile file must not block every other request of the server
+    import asyncio
+
+    import detente.web.app as web
+
+    on_loop = []
+
+    def spy(path):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return real(path)
+
+    real = web.load_scenario
+    monkeypatch.setattr(web, "load_scenario", spy)
+    yaml_text = examples.path("ec_emission").read_bytes()
+    client.post("/upload", data={"csrf_token": _csrf(client)}, files={"file": ("e.yaml", yaml_text)}, follow_redirects=False)
+    client.post("/upload/fixtext", data={"csrf_token": _csrf(client), "name": "f.yaml", "text": yaml_text.decode()},
+                follow_redirects=False)
+    client.post("/api/validate", files={"file": ("e.yaml", yaml_text)})
+    assert on_loop == [False, False, False]

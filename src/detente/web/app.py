@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
@@ -353,7 +354,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             return render(request, "upload.html", status=400, title="Upload a scenario", limit=cfg.upload_limit,
                           message=f"refused file name {name!r}: use letters, digits, '._-' and one of {', '.join(UPLOAD_SUFFIXES)}")
         data = await read_upload(file)
-        return finish_upload(request, name, data)
+        return await run_in_threadpool(finish_upload, request, name, data)
 
     @app.post("/upload/fix", response_class=HTMLResponse, include_in_schema=False)
     async def upload_fix(request: Request) -> Response:
@@ -382,7 +383,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         data = buf.getvalue().encode("utf-8")
         if len(data) > cfg.upload_limit:
             raise HTTPException(413, "table larger than the upload limit")
-        return finish_upload(request, name, data)
+        return await run_in_threadpool(finish_upload, request, name, data)
 
     @app.post("/upload/fixtext", response_class=HTMLResponse, include_in_schema=False)
     async def upload_fix_text(request: Request) -> Response:
@@ -394,7 +395,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         data = str(form.get("text", "")).encode("utf-8")
         if len(data) > cfg.upload_limit:
             raise HTTPException(413, "text larger than the upload limit")
-        return finish_upload(request, name, data)
+        return await run_in_threadpool(finish_upload, request, name, data)
 
     def finish_upload(request: Request, name: str, data: bytes) -> Response:
         scn, err = validate_bytes(name, data)
@@ -451,7 +452,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
             return JSONResponse({"valid": False, "problems": [{"message": f"unsupported file type {Path(name).suffix!r}"}]}, status_code=422)
         data = await read_upload(file)
-        scn, err = validate_bytes(name, data)
+        scn, err = await run_in_threadpool(validate_bytes, name, data)
         if err is not None:
             return JSONResponse({"valid": False, **err.to_dict()}, status_code=422)
         assert scn is not None
