@@ -71,3 +71,20 @@ def test_cli_bad_number_exits_2_without_traceback(tmp_path):
                                  "flashpoints[UA].base_hazard_m=-1"])
     assert r.exit_code == 2, r.output
     assert "base_hazard_m" in r.output and "Traceback" not in r.output
+
+
+def test_report_states_the_outcomes_that_were_scored(scn, tmp_path):
+    """The report's back-test paragraph used to hard-code the outcomes ([1]/[0]) and the date."""
+    from detente.crisis.analysis import run_hypotheses
+    from detente.report.crisis import write_report
+
+    # a record without any war: every war event is scored 0
+    timeline = [{"date": "2022-01-10", "event": "talks", "actors": "US;RU", "kind": "talks", "mechanism": "",
+                 "verified": "yes"}]
+    obj = run_hypotheses(scn, hypotheses=["combined"], runs=20, seed=3, timeline=timeline,
+                         with_counterfactuals=False)
+    assert obj["hypotheses"]["combined"]["backtest"]["outcomes"]["war_ru"] == 0
+    text = write_report(obj, tmp_path, figures=False).read_text(encoding="utf-8")
+    assert "war involving Russia [0]" in text and "war in Ukraine [0]" in text
+    assert "war involving Russia [1]" not in text
+    assert f"P(war by {obj['backtest_end']})" in text

@@ -287,11 +287,12 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: 
     if as_json:
         print_json(obj)
         return
-    t = Table("hypothesis", "P(war by 2022-02-28)", "P(war, 48 m)", "P(no RU war, 48 m)", "RU months of peace",
+    end = obj.get("backtest_end", "2022-02-28")
+    t = Table("hypothesis", f"P(war by {end})", "P(war, 48 m)", "P(no RU war, 48 m)", "RU months of peace",
               "Brier", "log score", "P(record)", "verdict", title=f"{obj['scenario']}: {obj['runs']} runs, seed {obj['seed']}")
     for h, b in obj["hypotheses"].items():
         bt = b["backtest"]
-        t.add_row(h, f"{b['p_war_by'].get('2022-02-28', float('nan')):.3f}", f"{list(b['p_war_by'].values())[-1]:.3f}",
+        t.add_row(h, f"{b['p_war_by'].get(end, float('nan')):.3f}", f"{list(b['p_war_by'].values())[-1]:.3f}",
                   f"{b['p_no_war_ru_48']:.3f}", f"{b['months_of_peace_ru_48']:.1f}", f"{bt['brier']:.3f}",
                   f"{bt['log_score']:.3f}", f"{bt['p_record']:.4f}", "rejected" if bt["rejected"] else "-")
     out.print(t)

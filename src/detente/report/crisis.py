@@ -13,6 +13,11 @@ from typing import Any
 __all__ = ["write_report", "backtest_rows"]
 
 
+_EVENT_LABELS = {"war_ru": "war involving Russia", "war_at_UA": "war in Ukraine", "war_at_TW": "war in the Taiwan Strait",
+                 "war_at_BY-PL": "war on the Belarus–Poland border", "initiator_RU": "war initiated by Russia",
+                 "no_ru_cn_split": "no RU–CN split"}
+
+
 def _fmt(x: Any, nd: int = 3) -> str:
     if x is None:
         return "–"
@@ -130,15 +135,19 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
     L: list[str] = [f"# {stem}: crisis report", "",
                     f"{obj['runs']} Monte-Carlo runs per hypothesis, root seed {obj['seed']} "
                     f"(chunk size {obj.get('chunk_size')}), start {obj.get('start')}.", ""]
+    end = obj.get("backtest_end", "2022-02-28")
     L += ["## Russia's 48 months", ""]
-    L += _table(["hypothesis", "P(war by 2022-02-28)", "P(war by 48 months)", "P(no war involving RU, 48 m)",
+    L += _table(["hypothesis", f"P(war by {end})", "P(war by 48 months)", "P(no war involving RU, 48 m)",
                  "E[months of peace for RU, ≤ 48]"],
-                [[h, _fmt(b["p_war_by"].get("2022-02-28")), _fmt(list(b["p_war_by"].values())[-1]),
+                [[h, _fmt(b["p_war_by"].get(end)), _fmt(list(b["p_war_by"].values())[-1]),
                   _fmt(b["p_no_war_ru_48"]), _fmt(b["months_of_peace_ru_48"], 1)] for h, b in hyps.items()])
-    L += ["", "## Back-test against December 2021 – February 2022", "",
-          "Scored events by 2022-02-28 (outcome in brackets): war involving Russia [1], war in Ukraine [1], "
-          "war initiated by Russia [1], war in the Taiwan Strait [0], war on the Belarus–Poland border [0], "
-          "no RU–CN split [1]. Brier: lower is better; log score: higher is better. P(record) is the "
+    first = next(iter(hyps.values()), {}).get("backtest") or {}
+    outcomes = first.get("outcomes") or {}
+    scored = ", ".join(f"{_EVENT_LABELS.get(e, e)} [{o}]" for e, o in outcomes.items())
+    src = f"outcomes read from {Path(obj['timeline']).name}" if obj.get("timeline") else "outcomes as stated in facts/README.md"
+    L += ["", f"## Back-test against {obj.get('start', '')} – {end}", "",
+          f"Scored events by {end} (outcome in brackets; {src}): {scored or '–'}. "
+          "Brier: lower is better; log score: higher is better. P(record) is the "
           "simulated probability of the whole observed record; a hypothesis is rejected when it is below 0.01.", ""]
     L += _table(["hypothesis", "Brier", "log score", "P(record)", "war RU", "war UA", "init. RU", "war TW",
                  "war BY-PL", "no split", "verdict"], backtest_rows(obj))
