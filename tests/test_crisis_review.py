@@ -88,3 +88,23 @@ def test_report_states_the_outcomes_that_were_scored(scn, tmp_path):
     assert "war involving Russia [0]" in text and "war in Ukraine [0]" in text
     assert "war involving Russia [1]" not in text
     assert f"P(war by {obj['backtest_end']})" in text
+
+
+@pytest.mark.parametrize("path", ["actors.CN.growth_m", "triangle.stag_hunt.T", "tracks[SSD].meet_prob_m",
+                                  "flashpoints[UA].background_initiators.RU", "shocks.0.hazard_mult.TW"])
+def test_draw_on_a_number_used_as_one_value_is_refused(scn, path):
+    """These numbers enter the engine as one value for all runs (mean or plain value); a per-run
+    draw on them used to be accepted and silently had no effect."""
+    from detente.crisis import run
+    from detente.errors import InputError
+
+    num = {"value": 0.5, "assumption": {"range": [0.0, 1.0], "draw": "uniform"}}
+    with pytest.raises(InputError, match="draw: uniform"):
+        run(scn, {"runs": 4, "horizon_months": 2, "set": {path: num}}, seed=1)
+
+
+def test_every_shipped_hypothesis_compiles(scn):
+    from detente.crisis.engine import compile_spec
+
+    for h in [None, *scn.dynamics["hypotheses"]]:
+        compile_spec(load_spec(scn.dynamics, hypothesis=h), CrisisParams())

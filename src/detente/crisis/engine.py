@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -97,12 +98,25 @@ class _Compiled:
     shocks: list[Any]
 
 
+#: Numbers the engine uses as one value for all runs (the mean of a per-run draw, or the
+#: plain value): a ``draw: uniform`` on them would have no effect, so it is refused.
+SCALAR_ONLY = re.compile(r"^(actors\.[^.]+\.(growth_m|growth_sd_m)|triangle\.stag_hunt\.[RTPS]"
+                         r"|tracks\[[^\]]+\]\.meet_prob_m|flashpoints\[[^\]]+\]\.background_initiators\.[^.]+"
+                         r"|calendar\..*|shocks\..*)$")
+
+
 def compile_spec(spec: CrisisSpec, params: CrisisParams) -> _Compiled:
     """Resolve numbers (calibration, draws), the time grid and the visible calendar."""
     notes: list[str] = []
     fixed: dict[str, float] = {}
     drawn: list[tuple[str, float, float]] = []
     n_cal = 0
+    scalar_draws = [Problem(f"{path}: `draw: uniform` is not supported here (the engine uses one value for all "
+                            "runs, so the draw would have no effect)", column=f"dynamics.{path}",
+                            expected="draw: fixed (or no draw)")
+                    for path, num in spec.num_items() if num.drawn and SCALAR_ONLY.match(path)]
+    if scalar_draws:
+        raise InputError(scalar_draws)
     for path, num in spec.num_items():
         before = len(notes)
         v = resolve(num, notes, path)
