@@ -108,3 +108,13 @@ def test_every_shipped_hypothesis_compiles(scn):
 
     for h in [None, *scn.dynamics["hypotheses"]]:
         compile_spec(load_spec(scn.dynamics, hypothesis=h), CrisisParams())
+
+
+def test_dyad_needs_both_war_costs(scn):
+    """A missing κ used to fall back to an undocumented 0.1 inside the engine."""
+    from detente.errors import InputError
+
+    kappa = dict(scn.dynamics["dyads"][0]["kappa"])
+    kappa.pop("CN")
+    with pytest.raises(InputError, match=r"dyads.0.kappa: needs the war cost of 'CN'"):
+        load_spec(scn.dynamics, extra={"dyads[US-CN].kappa": kappa})

@@ -551,8 +551,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         periodic = (s % max(1, round(reeval / dtm))) == 0
         for r, (di, D, R) in enumerate(directions):
             d = dyads[di]
-            kD = V[f"dyads[{d.id}].kappa.{D}"] if D in d.kappa else 0.1
-            kR = V[f"dyads[{d.id}].kappa.{R}"] if R in d.kappa else 0.1
+            kD = V[f"dyads[{d.id}].kappa.{D}"]   # both members required by the spec
+            kR = V[f"dyads[{d.id}].kappa.{R}"]
             m = V[f"dyads[{d.id}].exponent"]
             gdiff = m * (g[aidx[R]] - g[aidx[D]])
             drift = belief_drift.get((di, D), 0.0)

@@ -408,6 +408,8 @@ class CrisisSpec(_M):
             need(d.b, f"dyads.{i}.b", actors, "actor")
             for k in d.kappa:
                 need(k, f"dyads.{i}.kappa", {d.a, d.b}, "dyad member")
+            for k in sorted({d.a, d.b} - set(d.kappa)):
+                errs.append(f"dyads.{i}.kappa: needs the war cost of {k!r} (both members of the dyad)")
             for j, b in enumerate(d.beliefs):
                 need(b.believer, f"dyads.{i}.beliefs.{j}.believer", {d.a, d.b}, "dyad member")
             for j, s in enumerate(d.support):
