@@ -173,3 +173,16 @@ def test_uploads_are_parsed_off_the_event_loop(client, monkeypatch):
                 follow_redirects=False)
     client.post("/api/validate", files={"file": ("e.yaml", yaml_text)})
     assert on_loop == [False, False, False]
+
+
+def test_foreign_host_header_refused(tmp_path):
+    """DNS rebinding: a page on another name resolving to 127.0.0.1 sends its own Host header."""
+    from fastapi.testclient import TestClient
+
+    from detente.web.app import WebConfig, create_app
+
+    app = create_app(WebConfig(library_dir=tmp_path / "lib", store_root=tmp_path / "store"))
+    with TestClient(app) as c:
+        assert c.get("/api/scenarios").status_code == 200
+        assert c.get("/api/scenarios", headers={"host": "127.0.0.1:8765"}).status_code == 200
+        assert c.get("/api/scenarios", headers={"host": "evil.example"}).status_code == 400

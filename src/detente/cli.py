@@ -455,6 +455,8 @@ def serve_cmd(
         raise typer.Exit(EXIT_FAILED)
     cfg = WebConfig(library_dir=library or _default_library(), store_root=store_root,
                     upload_limit=int(upload_limit_mb * 1024 * 1024))
+    if host not in cfg.allowed_hosts:
+        cfg.allowed_hosts = (*cfg.allowed_hosts, host if ":" not in host or host.startswith("[") else f"[{host}]")
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"[yellow]warning[/]: serving on {host}; anyone who can reach it can run models and upload files")
     out.print(f"detente UI on http://{host}:{port}/ (library {cfg.library_dir})")

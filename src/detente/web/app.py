@@ -57,6 +57,9 @@ class WebConfig:
     store_root: Path | None = None
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
     workers: int = 2
+    #: Host header values the app answers (defence against DNS rebinding); ``detente serve
+    #: --host H`` adds H. "testserver" is the host of FastAPI's test client.
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1", "[::1]", "testserver")
 
 
 def _default_library() -> Path:
@@ -123,6 +126,10 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     # checked by the handlers); room for form encoding: a corrected table or text posted
     # as an urlencoded form is up to a few times longer than the file it encodes
     app.add_middleware(BodyLimit, limit=8 * cfg.upload_limit + 1024 * 1024)
+    if "*" not in cfg.allowed_hosts:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(cfg.allowed_hosts))
     env = Environment(loader=PackageLoader("detente.web", "templates"), autoescape=select_autoescape(["html"]))
     csrf = CsrfGuard()
     app.state.config, app.state.jobs, app.state.csrf = cfg, jobs, csrf
@@ -405,9 +412,14 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
                           text_view=lines_of(name, data, err))
         dest = safe_join(cfg.library_dir, name)
         assert dest is not None
-        tmp = dest.with_name(f".{dest.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(dest)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp_name, dest)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
         return RedirectResponse(f"/scenario/library/{name}", status_code=303)
 
     @app.get("/runs", response_class=HTMLResponse, include_in_schema=False)
