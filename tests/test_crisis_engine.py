@@ -265,9 +265,42 @@ def test_binomial_small_matches_distribution():
 def test_calibrated_numbers_come_from_the_shipped_file(scn):
     from detente.crisis.engine import compile_spec
 
-    c = compile_spec(load_spec(scn.dynamics), CrisisParams())
+    import json
+
+    from detente.crisis.spec import CALIBRATION_PATH
+
+    spec = load_spec(scn.dynamics)
+    c = compile_spec(spec, CrisisParams())
     assert not any("not available" in n for n in c.notes)
     assert any("calibration.json" in n for n in c.notes)
+    cal = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
+    checked = 0
+    for path, num in spec.num_items():
+        if not num.calibrated:
+            continue
+        leaf = cal
+        for part in num.calibrated.split("."):
+            leaf = leaf[part]
+        want = leaf["value"] if isinstance(leaf, dict) else leaf
+        assert c.fixed[path] == want, (path, num.calibrated)          # the file's number, bit for bit
+        checked += 1
+    assert checked == 27
     assert c.fixed["actors.RU.growth_m"] < 0 < c.fixed["actors.CN.growth_m"]   # CINC shares 2012–2022
+    assert c.fixed["actors.RU.growth_m"] == cal["cinc"]["growth_m"]["RU"]
+    assert c.fixed["flashpoints[UA].base_hazard_m"] == cal["base_hazard_m"]["UA"]["value"]
     art = compile_spec(load_spec(scn.dynamics, hypothesis="article"), CrisisParams())
     assert art.fixed["actors.RU.growth_m"] > 0 and art.fixed["actors.CN.growth_m"] > 0  # the article's assumption
+
+
+def test_crisis_docstrings_cite_existing_test_files():
+    """Docstrings of the crisis modules point readers at test files; those files must exist."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    cited = set()
+    for py in (root / "src" / "detente" / "crisis").glob("*.py"):
+        cited |= set(re.findall(r"tests/test_\w+\.py", py.read_text(encoding="utf-8")))
+    assert cited, "no test file cited (the kernels docstring cites its cross-tests)"
+    missing = sorted(t for t in cited if not (root / t).is_file())
+    assert not missing, missing

@@ -2,7 +2,7 @@
 
 Each function is pure: numpy arrays (or floats) in, arrays out, no global state. They are
 the batch counterparts of the scalar closed forms in :mod:`detente.crisis.theory` and are
-cross-tested against them (``tests/test_crisis_kernels.py``).
+cross-tested against them (``tests/test_crisis_engine.py``, section "kernels = theory").
 
 References
 ----------
