@@ -22,10 +22,11 @@ import math
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from scipy.optimize import minimize_scalar
 
 from detente.errors import RunError
+from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RunResult
 from detente.scenario import IssueArrays, Scenario
@@ -45,8 +46,8 @@ __all__ = [
 Weights = Literal["capability_salience", "capability", "salience", "equal"]
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Params(ModelParams):
+    """Common base of the baseline models' parameters."""
 
 
 class CompromiseParams(_Params):

@@ -65,9 +65,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Optional
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from detente.errors import InputError, Problem
+from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RoundRecord, RunResult
 
@@ -95,15 +96,13 @@ ConflictResolver = Callable[[str, str, float, np.random.Generator], str]
 # parameters
 
 
-class BDMParams(BaseModel):
+class BDMParams(ModelParams):
     """Parameters of the expected-utility model.
 
     Fields left at ``None`` take the value fixed by the chosen ``variant`` (see
     :data:`VARIANT_DEFAULTS`); setting one overrides that single choice, so every ambiguity
     of the model (spec ``bdm.md`` section 8, D1-D14) can be varied on its own.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     variant: Variant = Field("detente", description="Named variant fixing every choice below.")
     rounds: int = Field(10, ge=0, description="Maximum number of bargaining rounds.")

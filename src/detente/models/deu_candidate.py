@@ -34,9 +34,10 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from detente.models.baseline import compromise, weighted_median
+from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RunResult
 from detente.scenario import Scenario
@@ -111,10 +112,8 @@ def predict(f: dict[str, float], spec: str, coef, delta: float = 0.0, positions=
     return y
 
 
-class CandidateParams(BaseModel):
+class CandidateParams(ModelParams):
     """Parameters of ``deu_candidate`` (defaults: the frozen, pre-registered fit)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     spec: Literal["S1", "S2", "S3", "S4", "S5"] | None = Field(None, description="Spec; None = the frozen one.")
     coef: list[float] | None = Field(None, description="Coefficients in SPEC_COLUMNS order; None = frozen.")

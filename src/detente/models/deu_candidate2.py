@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RunResult
 from detente.scenario import Scenario
@@ -135,10 +136,8 @@ def predict(d: IssueData, p: Mapping[str, float]) -> float:
     return f
 
 
-class Candidate2Params(BaseModel):
+class Candidate2Params(ModelParams):
     """Parameters of ``deu_candidate2`` (``None``: the frozen, pre-registered fit)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     alpha: float | None = Field(None, ge=0, description="Exponent on member-state vote weights (relative to the largest).")
     gamma: float | None = Field(None, ge=0, description="Salience exponent.")

@@ -40,9 +40,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from detente.errors import InputError, Problem
+from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RoundRecord, RunResult
 
@@ -68,10 +69,8 @@ _MIN = 1e-10  # validity threshold on moves and gains (spec §2.6, D3)
 # ---------------------------------------------------------------------------- parameters
 
 
-class ExchangeParams(BaseModel):
+class ExchangeParams(ModelParams):
     """Parameters of the exchange model. Every interpretive choice of the spec is one here."""
-
-    model_config = ConfigDict(extra="forbid")
 
     variant: Literal["equal_gain", "rex"] = Field(
         "equal_gain",

@@ -40,9 +40,10 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from detente.models.baseline import compromise, weighted_median
+from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RunResult
 from detente.scenario import Scenario
@@ -54,10 +55,8 @@ QMV_SHARE = {"DEU I": 62 / 87, "DEU II": 255 / 345, "DEU III": 0.65}
 INSTITUTIONS = ("COM", "EP")
 
 
-class ProceduralParams(BaseModel):
+class ProceduralParams(ModelParams):
     """Parameters of the procedural agenda-setter model."""
-
-    model_config = ConfigDict(extra="forbid")
 
     variant: Literal["codecision", "setter"] = Field(
         "codecision", description="'codecision': the EP co-legislates on COD issues (veto + joint proposal); "

@@ -132,18 +132,29 @@ def available() -> list[ModelSpec]:
 
 
 def make_params(spec: ModelSpec, params: Mapping[str, Any] | BaseModel | None = None, **overrides: Any) -> BaseModel:
-    """Validate parameters for a model, reporting every bad field as a :class:`Problem`."""
+    """Validate parameters for a model, reporting every bad field as a :class:`Problem`.
+
+    ``overrides`` (e.g. ``variant=`` from ``--variant``, ``rounds=`` from ``--rounds``) that
+    are not ``None`` replace fields of a params *object*; given together with a *mapping*
+    that sets the same name to a different value they are an input error (``-p variant=rex
+    -v equal_gain`` does not silently pick one).
+    """
     if isinstance(params, BaseModel):
         data = params.model_dump()
     else:
         data = dict(params or {})
+        clash = [Problem(f"parameter {k!r} is given twice with different values", column=k, value=data[k],
+                         expected=f"one value (the other one given is {v!r})")
+                 for k, v in overrides.items() if v is not None and k in data and not _same(data[k], v)]
+        if clash:
+            raise InputError(clash, file="<params>")
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return spec.params_class.model_validate(data)
     except ValidationError as exc:
         problems = [
             Problem(
-                message=e["msg"],
+                message=e["msg"].removeprefix("Value error, "),
                 column=".".join(str(x) for x in e["loc"]) or None,
                 value=e.get("input") if not isinstance(e.get("input"), dict) else None,
                 expected=f"a valid parameter of model {spec.name!r}",
@@ -151,6 +162,13 @@ def make_params(spec: ModelSpec, params: Mapping[str, Any] | BaseModel | None = 
             for e in exc.errors()
         ]
         raise InputError(problems, file="<params>") from None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of the same kind (``True`` and ``1`` differ)."""
+    return type(a) is type(b) and a == b or (
+        isinstance(a, (int, float)) and isinstance(b, (int, float))
+        and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
 
 
 def run_model(

@@ -45,9 +45,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 import numpy as np
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, ConfigDict, Field
 
 from detente.errors import InputError, Problem, RunError
+from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RoundRecord, RunResult
 from detente.scenario.ktab import KTAB_PARAM_OPTIONS
@@ -132,7 +133,7 @@ def _f(ktab: str, doc: str) -> Any:
     )
 
 
-class SMPParams(BaseModel):
+class SMPParams(ModelParams):
     """Parameters of the SMP model.
 
     The nine KTAB model parameters are named enums (KTAB's option names); each also accepts
@@ -141,7 +142,7 @@ class SMPParams(BaseModel):
     reader) and otherwise KTAB's default; the result records the values actually used.
     """
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
     victory_prob_model: VictoryProbModel | None = _f(
         "VictoryProbModel", "victory probability from coalition strengths, ratio to the power 1, 2, 4, 8, or Binary")
