@@ -43,7 +43,7 @@ from detente.crisis.result import CrisisResult
 from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
 from detente.errors import InputError, Problem
 
-__all__ = ["CrisisParams", "run", "compile_spec"]
+__all__ = ["CrisisParams", "run", "compile_spec", "calibration_note"]
 
 WEEK_MONTHS = 12.0 / 52.0
 
@@ -105,12 +105,37 @@ SCALAR_ONLY = re.compile(r"^(actors\.[^.]+\.(growth_m|growth_sd_m)|triangle\.sta
                          r"|calendar\..*|shocks\..*)$")
 
 
+def calibration_note(n_cal: int, keys: dict[str, int]) -> str:
+    """The run note on calibrated numbers, built from the calibration file's ``provenance``
+    (generation date, deriving function, datasets) and the keys the run used."""
+    from detente.crisis.spec import CALIBRATION_PATH, _calibration
+
+    prov = (_calibration() or {}).get("provenance") or {}
+    made = []
+    if prov.get("generated"):
+        made.append(f"generated {prov['generated']}")
+    if prov.get("function"):
+        made.append(f"by {prov['function']}")
+    text = f"{n_cal} numbers taken from {CALIBRATION_PATH.parent.name}/{CALIBRATION_PATH.name}"
+    if made:
+        text += f" ({' '.join(made)})"
+    if keys:
+        text += "; keys " + ", ".join(f"{k} ×{v}" for k, v in keys.items())
+    ds = prov.get("datasets")
+    if isinstance(ds, dict) and ds:
+        text += "; the file is derived from " + "; ".join(f"{k}: {v}" for k, v in ds.items())
+    elif isinstance(ds, (list, tuple)) and ds:
+        text += "; the file is derived from " + "; ".join(map(str, ds))
+    return text
+
+
 def compile_spec(spec: CrisisSpec, params: CrisisParams) -> _Compiled:
     """Resolve numbers (calibration, draws), the time grid and the visible calendar."""
     notes: list[str] = []
     fixed: dict[str, float] = {}
     drawn: list[tuple[str, float, float]] = []
     n_cal = 0
+    cal_keys: dict[str, int] = {}
     scalar_draws = [Problem(f"{path}: `draw: uniform` is not supported here (the engine uses one value for all "
                             "runs, so the draw would have no effect)", column=f"dynamics.{path}",
                             expected="draw: fixed (or no draw)")
@@ -121,16 +146,15 @@ def compile_spec(spec: CrisisSpec, params: CrisisParams) -> _Compiled:
         before = len(notes)
         v = resolve(num, notes, path)
         fixed[path] = v
-        n_cal += bool(num.calibrated) and len(notes) == before
+        if num.calibrated and len(notes) == before:
+            n_cal += 1
+            group = num.calibrated.rsplit(".", 1)[0] if num.calibrated.count(".") > 1 else num.calibrated.split(".")[0]
+            cal_keys[group] = cal_keys.get(group, 0) + 1
         if num.drawn:
             lo, hi = num.assumption.range  # type: ignore[union-attr]
             drawn.append((path, lo, hi))
     if n_cal:
-        from detente.crisis.spec import CALIBRATION_PATH, _calibration
-
-        gen = ((_calibration() or {}).get("provenance") or {}).get("generated")
-        notes.append(f"{n_cal} numbers taken from {CALIBRATION_PATH.parent.name}/{CALIBRATION_PATH.name}"
-                     + (f" (generated {gen})" if gen else "") + " (CINC and trends: COW NMC; base hazards: GML MID)")
+        notes.append(calibration_note(n_cal, cal_keys))
     st = spec.settings
     horizon = params.horizon_months or st.horizon_months
     step = params.step or st.step
@@ -265,7 +289,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 if b.cliff.shift_months is not None:
                     kc = kc + V[f"{base}.cliff.shift_months"]
                 cliff_k[(di, b.believer)] = (np.round(kc), V[f"{base}.cliff.size"])
-    tau_prox = 6.0
+    tau_prox = V["settings.pressure_scale_months"]
+    inv_tau = -1.0 / tau_prox                # scalar, or one value per run when drawn
 
     def eff_cap(di: int, side: str) -> Any:
         d = dyads[di]
@@ -542,7 +567,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             x02 = x02 + np.where(courted_first, -cg, cg) * (1.0 + deal2)
         x01, x02, x12 = K.balance_step(np.clip(x01, -1, 1), np.clip(x02, -1, 1), np.clip(x12, -1, 1),
                                        V["triangle.balance_rate"] * dtm)
-        noise *= math.exp(-0.5 * dtm)
+        nd = V["triangle.noise_decay_m"]
+        noise *= math.exp(-nd * dtm) if np.ndim(nd) == 0 else np.exp(-nd * dtm)
         newly_split = (x12 <= 0) & (split_step < 0)
         split_step[newly_split] = s
 
@@ -593,7 +619,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 continue
             ok = kr > -1e-9
             np.logical_and(ok, kr < 1.0 - 1e-9, out=forced[r])
-            np.multiply(np.exp(np.maximum(kr, 0.0) * (-1.0 / tau_prox)), ok, out=prox[r])
+            np.multiply(np.exp(np.maximum(kr, 0.0) * inv_tau), ok, out=prox[r])
 
         # crisis bargaining (risk–return) per flashpoint
         pwar = np.zeros((n, J))
@@ -611,7 +637,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             if not rows.size:
                 continue
             sub = (lambda x: x[rows] if np.ndim(x) else x)  # noqa: E731
-            h0, gam, hold, dlb = (sub(V[f"tracks[{t.id}].{x}"]) for x in ("h0", "gamma", "holdout", "deadline_boost"))
+            h0, gam, hold, dlb, dlw = (sub(V[f"tracks[{t.id}].{x}"])
+                                       for x in ("h0", "gamma", "holdout", "deadline_boost", "deadline_width_months"))
             u = rng.random((5, rows.size))
             ns = nsteps_track[rows, k]
             momentum = np.exp(gam * ns)
@@ -620,7 +647,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             mult = momentum * np.exp(-hold * track_phi[rows, k])
             if t.deadline is not None:
                 to_dl = _months_between(c.step_end[s], t.deadline)
-                mult = mult * (1.0 + dlb * math.exp(-abs(to_dl) / 3.0) * (to_dl >= -1))
+                near = math.exp(-abs(to_dl) / dlw) if np.ndim(dlw) == 0 else np.exp(-abs(to_dl) / dlw)
+                mult = mult * (1.0 + dlb * near * (to_dl >= -1))
             fm = first_meet[rows]
             conc = np.zeros(rows.size, bool)
             for j in range(2):
@@ -673,7 +701,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 fy[:, j] = np.maximum(fy[:, j] + dy * dtm, 0.0)
                 forces[:, j] = np.log((fx[:, j] + fy[:, j]) / f_eq[:, j])
             up = 1.0 - np.exp(-(V[f"{e}.up_m"] + V[f"{e}.up_pressure"] * adv_prox) * dtm)
-            up = 1.0 - (1.0 - up) * np.power(0.5, rung_push[:, j])
+            up = 1.0 - (1.0 - up) * np.power(V[f"{e}.push_factor"], rung_push[:, j])
             down = 1.0 - np.exp(-(V[f"{e}.down_m"] + V[f"{e}.down_groups"] * g_damp[:, j]) * dtm)
             u = rng.random(n)
             step_r = np.where(u < up, 1, np.where(u > 1.0 - down, -1, 0))

@@ -125,6 +125,11 @@ class Settings(_M):
         1, ge=1, le=12,
         description="Believed power paths are re-evaluated every step for runs whose earliest forced "
                     "date is within this many months, and for all runs every this many months.")
+    pressure_scale_months: Num = Field(
+        default_factory=lambda: _num(6.0),
+        description="Time scale τ (months) of preventive pressure: a direction whose earliest forced war "
+                    "is k* months ahead exerts pressure exp(−k*/τ) on the hazard and the escalation "
+                    "chain (larger τ: distant windows already press). Engine default 6.")
     after_first_war: Literal["continue", "stop"] = "continue"
     initiators_allowed: list[str] | Literal["all"] = "all"
     russia: str = Field("RU", description="Actor whose '48 months' are reported.")
@@ -183,6 +188,11 @@ class Escalation(_M):
     down_m: Num
     up_pressure: Num
     down_groups: Num
+    push_factor: Num = Field(
+        default_factory=lambda: _num(0.5),
+        description="Each rung push (calendar `rung_push`, an ally's action) multiplies the chance of "
+                    "not moving up this step by this factor: 1 − P(up) ← (1 − P(up))·factor^pushes "
+                    "(0.5: each push halves it; 1: pushes have no effect). Engine default 0.5.")
 
 
 class CrisisBargain(_M):
@@ -273,6 +283,11 @@ class Track(_M):
     rate_m: dict[str, Num]
     deadline: dt.date | None = None
     deadline_boost: Num
+    deadline_width_months: Num = Field(
+        default_factory=lambda: _num(3.0),
+        description="Width w (months) of the deadline effect: concession hazards are multiplied by "
+                    "1 + deadline_boost·exp(−|months to deadline|/w) until one month after the "
+                    "deadline. Engine default 3.")
     h0: Num
     gamma: Num
     holdout: Num
@@ -347,6 +362,11 @@ class Triangle(_M):
     loyal_recovery: Num
     true_leak_prob: Num
     online_verify: Num
+    noise_decay_m: Num = Field(
+        default_factory=lambda: _num(0.5),
+        description="Monthly decay rate of the stock of undetected fake leaks (noise ← noise·e^{−rate·Δ}); "
+                    "the stock widens c̄ in crisis bargaining (fake_noise). 0: fakes never fade. "
+                    "Engine default 0.5.")
 
 
 # ---------------------------------------------------------------- calendar, shocks
@@ -521,6 +541,10 @@ DOMAINS: dict[str, tuple[float, float, bool, bool, str]] = {
     "initial": (-1.0, 1.0, False, False, "a tie value in [-1, 1]"),
     "balance_rate": _NONNEG, "belief_prior": _PROB, "belief_memory": _NONNEG, "defect_step": _NONNEG,
     "loyal_recovery": _NONNEG, "true_leak_prob": _PROB, "online_verify": _PROB,
+    "pressure_scale_months": (0.0, 240.0, True, False, "a time scale in months in (0, 240]"),
+    "noise_decay_m": (0.0, 12.0, False, False, "a monthly decay rate in [0, 12]"),
+    "deadline_width_months": (0.0, 120.0, True, False, "a width in months in (0, 120]"),
+    "push_factor": _PROB,
 }
 _KEYED = {"kappa", "demands", "obstinate", "rate_m", "background_initiators", "hazard_mult", "initial"}
 
