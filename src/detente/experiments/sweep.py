@@ -153,14 +153,15 @@ def load_sweep_spec(path: str | Path) -> SweepSpec:
     if not p.is_file():
         raise InputError(Problem("file not found", file=str(path)))
     text, _ = read_text(p, encodings=("utf-8-sig",))
-    data, lines = parse_yaml_with_lines(text, str(p))
+    dups: list[Problem] = []  # duplicate keys: the YAML loader silently keeps the last one
+    data, lines = parse_yaml_with_lines(text, str(p), dups)
     if not isinstance(data, dict):
-        raise InputError(Problem("a sweep spec must be a mapping", file=str(p), line=1))
+        raise InputError(dups + [Problem("a sweep spec must be a mapping", file=str(p), line=1)])
     data.setdefault("base_dir", str(p.resolve().parent))
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
-        probs = []
+        probs = list(dups)
         for e in exc.errors():
             loc = tuple(e["loc"])
             line = _line_of(lines, loc)
@@ -169,6 +170,8 @@ def load_sweep_spec(path: str | Path) -> SweepSpec:
                                  column=".".join(map(str, loc)) or None,
                                  value=None if isinstance(val, (dict, list)) else val))
         raise InputError(probs) from None
+    if dups:
+        raise InputError(dups)
     spec._source, spec._lines = str(p), lines
     return spec
 
@@ -177,8 +180,11 @@ def check_sweep(spec: SweepSpec, scenario: Any) -> None:
     """Check what a spec says about its model and scenario before any run is stored.
 
     Reports, located in the spec file when it was read by :func:`load_sweep_spec`, an unknown
-    model, a bad variant or parameter, a ``param:NAME`` factor the model does not have, and
-    factors naming actors or issues the scenario does not have.
+    model, a bad variant or parameter, a ``param:NAME`` factor the model does not have or
+    whose distribution can draw values the parameter refuses (checked with the values the
+    design can produce: every value of a discrete distribution, else its median and its
+    extreme quantiles, which are the low/high bounds of bounded distributions), and factors
+    naming actors or issues the scenario does not have.
 
     Raises
     ------
@@ -195,8 +201,9 @@ def check_sweep(spec: SweepSpec, scenario: Any) -> None:
         raise InputError(Problem(str(exc), file=file, line=spec.locate("model"), column="model", value=spec.model,
                                  expected="a registered model (see `detente models`)")) from None
     probs: list[Problem] = []
+    base_params = None
     try:
-        make_params(mspec, spec.params, **({"variant": spec.variant} if spec.variant else {}))
+        base_params = make_params(mspec, spec.params, **({"variant": spec.variant} if spec.variant else {}))
     except InputError as exc:
         for q in exc.problems:
             head = (q.column or "").split(".")
@@ -214,6 +221,8 @@ def check_sweep(spec: SweepSpec, scenario: Any) -> None:
             probs.append(Problem(f"model {spec.model!r} has no parameter {f.field[6:]!r}", file=file,
                                  line=spec.locate("factors", k, "field"), column=f"factors.{k}.field", value=f.field,
                                  expected="param: followed by one of " + ", ".join(fields)))
+        elif f.field.startswith("param:") and base_params is not None:
+            probs.extend(_param_support_problems(spec, k, f, mspec, base_params))
         for what in ("actors", "issues"):
             for j, n in enumerate(getattr(f, what) or []):
                 if n not in known[what]:
@@ -223,6 +232,33 @@ def check_sweep(spec: SweepSpec, scenario: Any) -> None:
                                          value=n, expected="one of " + ", ".join(ids[:20]) + (", ..." if len(ids) > 20 else "")))
     if probs:
         raise InputError(probs)
+
+
+def _support_values(dist: Any) -> list[float]:
+    """Values a design can draw from a distribution that bound its range: every value of a
+    discrete distribution, else the quantiles at the ends of what :meth:`ppf` accepts (the
+    low/high bounds of bounded distributions) and the median."""
+    if dist.kind == "discrete":
+        return sorted({float(v) for v in dist.values})
+    return [float(x) for x in dist.ppf(np.array([0.0, 0.5, 1.0]))]
+
+
+def _param_support_problems(spec: SweepSpec, k: int, f: Factor, mspec: Any, base_params: Any) -> list[Problem]:
+    """Problems of a ``param:NAME`` factor whose distribution draws values the model refuses
+    (e.g. ``uniform(0, 2)`` for a probability in [0, 1]), found before any chunk runs."""
+    from detente.models.registry import make_params
+
+    name = f.field[6:]
+    for v in _support_values(f.dist):
+        try:
+            make_params(mspec, base_params, **{name: v})
+        except InputError as exc:
+            why = "; ".join(q.message for q in exc.problems)
+            return [Problem(f"distribution of parameter {name!r} can draw {v:g}, which the model refuses: {why}",
+                            file=spec._source, line=spec.locate("factors", k, "dist"), column=f"factors.{k}.dist",
+                            value=v, expected=f"a distribution whose values are valid for {name!r} "
+                            f"(see `detente models --json` for its range)")]
+    return []
 
 
 def sweep_key(spec: SweepSpec, scenario_hash: str) -> str:
