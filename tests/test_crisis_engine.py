@@ -304,3 +304,68 @@ def test_crisis_docstrings_cite_existing_test_files():
     assert cited, "no test file cited (the kernels docstring cites its cross-tests)"
     missing = sorted(t for t in cited if not (root / t).is_file())
     assert not missing, missing
+
+
+# ------------------------------------------------------------------ per-run contest trend (drawn m)
+def _random_rows(seed, n=300, L=40):
+    rng = np.random.default_rng(seed)
+    return dict(ratio=rng.uniform(0.3, 3, n), g=rng.uniform(-0.01, 0.02, n), drift=rng.uniform(-0.004, 0, n),
+                cliff=rng.integers(1, L, n).astype(float), size=rng.uniform(0, 0.3, n),
+                kD=rng.uniform(0.02, 0.2, n), kR=rng.uniform(0.02, 0.2, n), phi=rng.uniform(0, 1, n), L=L)
+
+
+def test_preventive_kernel_with_per_row_trend_equals_scalar_theory():
+    """``gdiff`` as an array (one trend per run): each row equals theory.markov_path on its own path."""
+    r = _random_rows(21)
+    L, n = r["L"], r["ratio"].size
+    kw = dict(L=L, delta=D_M, c_D=r["kD"] / (1 - D_M), c_R=r["kR"] / (1 - D_M), phi=r["phi"])
+    got = K.preventive_first_war(r["ratio"], r["g"], r["drift"], r["cliff"], r["size"], **kw)
+    full = K.preventive_first_war(r["ratio"], r["g"], r["drift"], r["cliff"], r["size"], fast=False, **kw)
+    np.testing.assert_array_equal(got, full)
+    k = np.arange(L)
+    for i in range(n):
+        p = 1 / (1 + r["ratio"][i] * np.exp(r["g"][i] * k)) + r["drift"][i] * k - r["size"][i] * (k >= r["cliff"][i])
+        p = np.clip(p, 1e-4, 1 - 1e-4)
+        date, _ = theory.markov_path(p, D_M, r["kD"][i] / (1 - D_M), r["kR"][i] / (1 - D_M), r["phi"][i])
+        assert (-1 if date is None else date) == got[i], i
+    assert len(set(got.tolist())) > 3           # the rows are not all peaceful
+
+
+def test_preventive_kernel_per_row_trend_equals_row_by_row_scalar_calls():
+    r = _random_rows(22, n=200)
+    kw = dict(L=r["L"], delta=D_M)
+    got = K.preventive_first_war(r["ratio"], r["g"], r["drift"], r["cliff"], r["size"], c_D=r["kD"] / (1 - D_M),
+                                 c_R=r["kR"] / (1 - D_M), phi=r["phi"], **kw)
+    for i in range(r["ratio"].size):
+        sl = slice(i, i + 1)
+        one = K.preventive_first_war(r["ratio"][sl], float(r["g"][i]), r["drift"][sl], r["cliff"][sl], r["size"][sl],
+                                     c_D=r["kD"][sl] / (1 - D_M), c_R=r["kR"][sl] / (1 - D_M), phi=r["phi"][sl], **kw)
+        assert one[0] == got[i], i
+    # a constant array gives the scalar answer
+    same = K.preventive_first_war(r["ratio"], np.full(r["ratio"].size, 0.004), r["drift"], r["cliff"], r["size"],
+                                  c_D=r["kD"] / (1 - D_M), c_R=r["kR"] / (1 - D_M), phi=r["phi"], **kw)
+    scal = K.preventive_first_war(r["ratio"], 0.004, r["drift"], r["cliff"], r["size"],
+                                  c_D=r["kD"] / (1 - D_M), c_R=r["kR"] / (1 - D_M), phi=r["phi"], **kw)
+    np.testing.assert_array_equal(same, scal)
+
+
+def test_engine_passes_each_runs_contest_exponent_to_the_growth_trend(scn, monkeypatch):
+    """With ``m`` drawn per run the trend ``m(g_R − g_D)`` used to be the average m's."""
+    from detente.crisis import engine as E
+
+    calls = []
+    real = K.preventive_first_war
+
+    def spy(ratio, gdiff, *a, **kw):
+        calls.append((ratio.size, np.array(gdiff, dtype=float, copy=True)))
+        return real(ratio, gdiff, *a, **kw)
+
+    monkeypatch.setattr(E.K, "preventive_first_war", spy)
+    m = {"value": 1.0, "assumption": {"range": [0.5, 2.0], "draw": "uniform"}}
+    sets = {"dyads[US-CN].exponent": m, "actors.CN.growth_m": 0.004, "actors.US.growth_m": 0.0}
+    run(scn, {"runs": 200, "horizon_months": 2, "hypothesis": "article", "set": sets}, seed=3)
+    g_cn = [gd for size, gd in calls if gd.ndim == 1 and gd.size == size and gd.size > 1]
+    assert g_cn, "the US>CN direction must be evaluated with one trend per run"
+    for gd in g_cn:
+        ms = np.abs(gd) / 0.004                     # |m (g_CN − g_US)| / 0.004 = m
+        assert ms.min() >= 0.5 - 1e-12 and ms.max() <= 2.0 + 1e-12 and ms.std() > 0.1

@@ -606,8 +606,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             cR = np.broadcast_to(np.asarray(kR) / (1.0 - delta), (n,))
             ratio = np.power(eff_cap(di, R)[rows] / eff_cap(di, D)[rows], m if np.ndim(m) == 0 else m[rows])
             sub = (lambda x: x[rows] if np.ndim(x) else x)
+            # the trend uses each run's m when the contest exponent is drawn per run
             first = K.preventive_first_war(
-                ratio, float(np.mean(gdiff)), sub(np.asarray(drift, float)),
+                ratio, sub(gdiff) if np.ndim(gdiff) else float(gdiff), sub(np.asarray(drift, float)),
                 None if cl is None else rel[rows], sub(np.asarray(cl[1], float)) if cl is not None else 0.0,
                 L=L, delta=delta, c_D=cD[rows], c_R=cR[rows], phi=phi[rows, di])
             kmon[r, rows] = np.where(first >= 0, first.astype(float), np.inf)

@@ -100,7 +100,7 @@ def _backward_step(k: int, md: np.ndarray, mr: np.ndarray, V: np.ndarray, S: np.
     np.copyto(first, k, where=war)
 
 
-def preventive_first_war(ratio: np.ndarray, gdiff: float, drift: np.ndarray | float, cliff_at: np.ndarray | None,
+def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np.ndarray | float, cliff_at: np.ndarray | None,
                          cliff_size: np.ndarray | float, *, L: int, delta: float, c_D: np.ndarray, c_R: np.ndarray,
                          phi: np.ndarray, fast: bool = True) -> np.ndarray:
     """:func:`markov_path_batch` on believed contest paths built row by row (cache-friendly).
@@ -109,6 +109,9 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float, drift: np.ndarray | fl
     ``p_k = 1/(1 + ratio·e^{gdiff·k}) + drift·k − size·[k ≥ cliff_at]`` clipped to
     ``[1e-4, 1 − 1e-4]`` (``ratio = (A_R/A_D)^m`` now, ``gdiff = m(g_R − g_D)``).
     Identical numbers to building the ``(L, n)`` path and calling :func:`markov_path_batch`.
+    ``gdiff`` is one float for all rows or an array of shape ``(n,)`` (one trend per row, e.g.
+    when the contest exponent ``m`` is drawn per run); a float takes the scalar code path
+    (``math.exp``), an array ``numpy.exp`` per row.
 
     With ``fast=True`` (default) rows whose smooth part cannot hold a forced war are
     decided by a short tail pass: a Markov (φ = 0) war at ``t`` needs the one-step
@@ -122,6 +125,9 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float, drift: np.ndarray | fl
     take the full pass.
     """
     n = ratio.shape[0]
+    per_row = np.ndim(gdiff) > 0
+    if per_row:
+        gdiff = np.broadcast_to(np.asarray(gdiff, dtype=float), (n,))
     if not fast or cliff_at is None or n == 0:
         return _preventive_full(ratio, gdiff, drift, cliff_at, cliff_size, L=L, delta=delta, c_D=c_D, c_R=c_R, phi=phi)
     tot = 1.0 / (1.0 - delta)
@@ -133,16 +139,16 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float, drift: np.ndarray | fl
     kc = np.ceil(np.broadcast_to(np.asarray(cliff_at, dtype=float), (n,)))  # first month with the cliff applied
     # smooth screen (necessary condition for a forced war at any point other than t*)
     lo_end = 1.0 / (1.0 + ratio)
-    hi_end = 1.0 / (1.0 + ratio * math.exp(gdiff * (L - 1)))
+    hi_end = 1.0 / (1.0 + ratio * (np.exp(gdiff * (L - 1)) if per_row else math.exp(gdiff * (L - 1))))
     pmax = np.minimum(np.maximum(lo_end, hi_end) + np.maximum(drift_a * (L - 1), 0.0), 1.0 - 1e-4)
-    bound = np.maximum(-drift_a, 0.0) + max(gdiff, 0.0) / 4.0
+    bound = np.maximum(-drift_a, 0.0) + (np.maximum(gdiff, 0.0) if per_row else max(gdiff, 0.0)) / 4.0
     kD = c_D * (1.0 - delta)
     smooth_ok = delta * bound * (1.0 + 1e-9) + 1e-12 < (1.0 - delta) * (1.0 - pmax + kD)
     first = np.full(n, -1, dtype=np.int32)
     slow = np.nonzero(~smooth_ok)[0]
     if slow.size:
         sub = lambda x: x[slow]  # noqa: E731
-        first[slow] = _preventive_full(ratio[slow], gdiff, sub(drift_a), sub(kc), sub(size_a), L=L, delta=delta,
+        first[slow] = _preventive_full(ratio[slow], sub(gdiff) if per_row else gdiff, sub(drift_a), sub(kc), sub(size_a), L=L, delta=delta,
                                        c_D=sub(c_D), c_R=sub(c_R), phi=sub(phi_a))
     # fast rows with the cliff inside (1 … L-1): candidate t* = kc - 1; others are peaceful
     cand = np.nonzero(smooth_ok & (kc >= 1) & (kc <= L - 1))[0]
@@ -152,14 +158,15 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float, drift: np.ndarray | fl
     kcs = kc[order].astype(np.int64)
     r_, d_, s_, cD_, cR_, ph_ = (x[order] for x in (ratio, drift_a, size_a, c_D, c_R, phi_a))
     totC = tot - cD_ - cR_
-    E = np.array([math.exp(gdiff * k) for k in range(L)])
+    g_ = gdiff[order] if per_row else None
+    E = None if per_row else np.array([math.exp(gdiff * k) for k in range(L)])
     S_tab = np.empty(L)
     S_tab[L - 1] = tot
     for k in range(L - 2, -1, -1):
         S_tab[k] = S_tab[k + 1] * delta + 1.0
 
     def row(k: int, c: int) -> tuple[np.ndarray, np.ndarray]:
-        p = np.multiply(r_[:c], E[k])
+        p = np.multiply(r_[:c], E[k] if g_ is None else np.exp(g_[:c] * k))
         p += 1.0
         np.reciprocal(p, out=p)
         p += d_[:c] * k
@@ -185,7 +192,7 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float, drift: np.ndarray | fl
         np.maximum(mr, Rc, out=Rc)
     # the test at t* = kc - 1 (no cliff yet), same arithmetic as the full pass
     ts = kcs - 1
-    p = r_ * E[ts]
+    p = r_ * (E[ts] if g_ is None else np.exp(g_ * ts))
     p += 1.0
     np.reciprocal(p, out=p)
     p += d_ * ts.astype(float)
@@ -204,7 +211,7 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float, drift: np.ndarray | fl
     return first
 
 
-def _preventive_full(ratio: np.ndarray, gdiff: float, drift: np.ndarray | float, cliff_at: np.ndarray | None,
+def _preventive_full(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np.ndarray | float, cliff_at: np.ndarray | None,
                      cliff_size: np.ndarray | float, *, L: int, delta: float, c_D: np.ndarray, c_R: np.ndarray,
                      phi: np.ndarray) -> np.ndarray:
     """The full backward pass of :func:`preventive_first_war` (every row, every month)."""
@@ -222,8 +229,10 @@ def _preventive_full(ratio: np.ndarray, gdiff: float, drift: np.ndarray | float,
     mr = np.empty(n)
     msk = np.empty(n, dtype=bool)
 
+    per_row = np.ndim(gdiff) > 0
+
     def row(k: int) -> None:
-        np.multiply(ratio, math.exp(gdiff * k), out=p)
+        np.multiply(ratio, np.exp(gdiff * k) if per_row else math.exp(gdiff * k), out=p)
         np.add(p, 1.0, out=p)
         np.reciprocal(p, out=p)
         if drift.ndim or drift != 0.0:
