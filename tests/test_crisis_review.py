@@ -118,3 +118,75 @@ def test_dyad_needs_both_war_costs(scn):
     kappa.pop("CN")
     with pytest.raises(InputError, match=r"dyads.0.kappa: needs the war cost of 'CN'"):
         load_spec(scn.dynamics, extra={"dyads[US-CN].kappa": kappa})
+
+
+# ------------------------------------------------------------------ CLI error paths
+def _cli(args, tmp_path):
+    from typer.testing import CliRunner
+
+    from detente.cli import app
+
+    return CliRunner().invoke(app, ["run", *args, "--out", str(tmp_path / "rep")])
+
+
+def test_cli_missing_hypothesis_file_says_file_not_found(tmp_path):
+    missing = tmp_path / "missing.yaml"
+    r = _cli(["seesaw-2021", "-n", "4", "--json", "-H", str(missing)], tmp_path)
+    assert r.exit_code == 2, r.output
+    assert "file not found" in r.output and "missing.yaml" in r.output
+    assert "unknown hypothesis" not in r.output and "Traceback" not in r.output
+
+
+def _scenario_without_hypotheses(tmp_path):
+    import yaml
+
+    from detente.examples import path as example_path
+
+    doc = yaml.safe_load(example_path("seesaw-2021").read_text(encoding="utf-8"))
+    doc["dynamics"].pop("hypotheses")
+    p = tmp_path / "nohyp.yaml"
+    p.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return p
+
+
+def test_scenario_without_hypotheses_runs_its_base_description(tmp_path):
+    """Used to end in "internal error: StopIteration" (report) or an empty run."""
+    import json
+
+    p = _scenario_without_hypotheses(tmp_path)
+    r = _cli([str(p), "-n", "20", "--json"], tmp_path)
+    assert r.exit_code == 0, r.output
+    obj = json.loads(r.stdout)
+    assert list(obj["hypotheses"]) == ["base"] and "no hypotheses" in obj["hypotheses"]["base"]["label"]
+    assert [row["hypothesis"] for row in obj["backtest_table"]] == ["base"]
+    r = _cli([str(p), "-n", "20"], tmp_path)                   # writes the markdown report
+    assert r.exit_code == 0, r.output
+    assert "StopIteration" not in r.output and "internal error" not in r.output
+    assert "**base**" in (tmp_path / "rep" / "seesaw-2021.md").read_text(encoding="utf-8")
+    r = _cli([str(p), "-n", "4", "--json", "-H", "combined"], tmp_path)
+    assert r.exit_code == 2 and "no hypotheses are declared" in r.output
+
+
+def test_set_errors_are_not_labelled_with_a_hypothesis(scn):
+    from detente.crisis import run
+    from detente.errors import InputError
+
+    for hyp in ("combined", None):
+        with pytest.raises(InputError) as ei:
+            run(scn, {"runs": 4, "horizon_months": 2, "hypothesis": hyp,
+                      "set": {"flashpoints[UA].base_hazard_m": -1.0}}, seed=1)
+        text = str(ei.value)
+        assert "(--set)" in text and "hypothesis" not in text, text
+    # an error of the hypothesis itself keeps the hypothesis label, also when --set is given
+    dyn = dict(scn.dynamics)
+    dyn["hypotheses"] = {**dyn["hypotheses"], "bad": {"label": "bad", "set": {"triangle.belief_prior": 2.0}}}
+    with pytest.raises(InputError) as ei:
+        load_spec(dyn, hypothesis="bad", extra={"policies.stall.enabled": False})
+    assert "(hypothesis 'bad')" in str(ei.value) and "(--set)" not in str(ei.value)
+
+
+def test_cli_set_error_names_set_not_the_hypothesis(tmp_path):
+    r = _cli(["seesaw-2021", "-n", "4", "--json", "-H", "combined", "--set", "flashpoints[UA].base_hazard_m=-1"],
+             tmp_path)
+    assert r.exit_code == 2, r.output
+    assert "(--set)" in r.output and "hypothesis 'combined'" not in r.output

@@ -79,7 +79,13 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     chosen: list[str] = []
     for h in hypotheses or []:
         p = Path(h)
-        if p.suffix in (".yaml", ".yml") and p.exists():
+        if h in hyps:
+            chosen.append(h)
+        elif p.suffix in (".yaml", ".yml"):
+            if not p.is_file():
+                raise InputError(Problem(f"hypothesis file not found: {p}", file=str(p), column="--hypothesis",
+                                         value=h, expected="an existing YAML file or a declared hypothesis ("
+                                         + (", ".join(sorted(hyps)) or "none declared") + ")"))
             hn, doc = _user_hypothesis(p)
             hyps[hn] = doc
             chosen.append(hn)
@@ -99,7 +105,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     for h in chosen:
         if h not in hyps:
             raise InputError(Problem(f"unknown hypothesis {h!r}", column="--hypothesis", value=h,
-                                     expected=", ".join(sorted(hyps))))
+                                     expected=", ".join(sorted(hyps)) or "no hypotheses are declared: omit -H "
+                                     "to run the base scenario (reported as `base`), or pass a hypothesis YAML file"))
     tl_path = find_timeline()
     timeline = load_timeline(tl_path) if tl_path else None
     obj = run_hypotheses(scn, hypotheses=chosen or None, runs=runs, seed=seed, timeline=timeline,

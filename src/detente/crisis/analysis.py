@@ -27,9 +27,12 @@ from detente.crisis.engine import CrisisParams, run
 from detente.crisis.result import CrisisResult
 from detente.crisis.spec import load_spec
 
-__all__ = ["BACKTEST_END", "backtest", "counterfactuals", "run_hypotheses", "load_timeline", "REJECT_BELOW"]
+__all__ = ["BACKTEST_END", "BASE", "backtest", "counterfactuals", "run_hypotheses", "load_timeline", "REJECT_BELOW"]
 
 BACKTEST_END = "2022-02-28"
+#: Name under which :func:`run_hypotheses` reports the base description of a scenario that
+#: declares no hypotheses.
+BASE = "base"
 REJECT_BELOW = 0.01
 _EPS = 1e-4
 
@@ -133,7 +136,8 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
     scenario
         A scenario with a crisis ``dynamics`` block.
     hypotheses
-        Names to run (default: every hypothesis declared in the scenario).
+        Names to run (default: every hypothesis declared in the scenario; a scenario without
+        hypotheses runs its base description, reported under the name ``"base"``).
     runs, seed
         Monte-Carlo runs per hypothesis and the root seed (default: the scenario's).
     timeline
@@ -142,7 +146,9 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
         Also compute stalling / seesaw counterfactuals (with ``cf_runs`` runs each).
     """
     spec = load_spec(scenario.dynamics)
-    names = hypotheses or list(spec.hypotheses)
+    names: list[str | None] = list(hypotheses or spec.hypotheses)
+    if not names:
+        names = [None]   # no hypotheses declared: the base description, reported as BASE
     runs = runs or spec.settings.runs
     seed = spec.settings.seed if seed is None else seed
     out: dict[str, Any] = {"scenario": scenario.name, "runs": runs, "seed": seed, "chunk_size": chunk_size,
@@ -152,15 +158,19 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
     for h in names:
         res = run(scenario, CrisisParams(runs=runs, hypothesis=h, set=extra_set or {}, chunk_size=chunk_size), seed=seed)
         block = res.summary()
-        block["label"] = spec.hypotheses[h].label if h in spec.hypotheses else h
+        if h is None:
+            block["label"] = "base scenario (the scenario declares no hypotheses)"
+        else:
+            block["label"] = spec.hypotheses[h].label if h in spec.hypotheses else h
         block["backtest"] = backtest(res, timeline=timeline)
         if with_counterfactuals:
             block["counterfactuals"] = counterfactuals(scenario, h, runs=cf_runs or runs, seed=seed, base=None
                                                        if cf_runs and cf_runs != runs else res, chunk_size=chunk_size)
         block["notes"] = list(res.notes)
-        out["hypotheses"][h] = block
+        key = BASE if h is None else h
+        out["hypotheses"][key] = block
         if keep_results:
-            results[h] = res
+            results[key] = res
     bt = {h: b["backtest"] for h, b in out["hypotheses"].items()}
     out["backtest_table"] = [
         {"hypothesis": h, "brier": b["brier"], "log_score": b["log_score"], "p_record": b["p_record"],

@@ -679,24 +679,39 @@ def load_spec(dynamics: dict[str, Any] | None, *, file: str | None = None,
                                      value=hypothesis, expected=", ".join(sorted(hyps)) or "a declared hypothesis"))
         doc = apply_patch(doc, (hyps[hypothesis] or {}).get("set", {}), where=f"hypothesis {hypothesis!r}")
         allow_bare = True
+    before_extra = doc
     if extra:
         doc = apply_patch(doc, extra, where="--set")
         allow_bare = True
+    context = {"allow_bare": allow_bare,
+               "bare_note": f"hypothesis {hypothesis}" if hypothesis is not None else "--set"}
     try:
-        return CrisisSpec.model_validate(doc, context={"allow_bare": allow_bare,
-                                                       "bare_note": f"hypothesis {hypothesis}"})
+        return CrisisSpec.model_validate(doc, context=context)
     except ValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            path = ".".join(str(x) for x in ("dynamics",) + tuple(e["loc"]))
-            msg = e["msg"].removeprefix("Value error, ")
-            val = e.get("input")
-            if isinstance(val, (dict, list)):
-                val = None
-            if hypothesis:
-                msg = f"(hypothesis {hypothesis!r}) {msg}"
-            problems.append(Problem(msg, file=file, column=path, value=val))
-        raise InputError(problems) from None
+        errors = exc.errors()
+    # label each error by where it comes from: the hypothesis (or the base description) alone,
+    # or the --set overrides on top of it
+    own: set[tuple[Any, str]] | None = None
+    if extra:
+        try:
+            CrisisSpec.model_validate(before_extra, context=context)
+            own = set()
+        except ValidationError as exc0:
+            own = {(tuple(e["loc"]), e["msg"]) for e in exc0.errors()}
+    problems = []
+    for e in errors:
+        path = ".".join(str(x) for x in ("dynamics",) + tuple(e["loc"]))
+        msg = e["msg"].removeprefix("Value error, ")
+        val = e.get("input")
+        if isinstance(val, (dict, list)):
+            val = None
+        from_set = own is not None and (tuple(e["loc"]), e["msg"]) not in own
+        if from_set:
+            msg = f"(--set) {msg}"
+        elif hypothesis:
+            msg = f"(hypothesis {hypothesis!r}) {msg}"
+        problems.append(Problem(msg, file=file, column=path, value=val))
+    raise InputError(problems) from None
 
 
 # ---------------------------------------------------------------- calibration

@@ -107,8 +107,8 @@ def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> dict[str, str]:
     plt.close(fig)
     figs["alignment"] = p.name
 
-    main = "article" if "article" in hyps else next(iter(hyps))
-    ag = hyps[main].get("p_agreement_by") or {}
+    main = "article" if "article" in hyps else next(iter(hyps), None)
+    ag = (hyps[main].get("p_agreement_by") or {}) if main is not None else {}
     if ag:
         fig, ax = plt.subplots(figsize=(8, 4.2))
         for t, row in ag.items():
