@@ -190,3 +190,21 @@ def test_cli_set_error_names_set_not_the_hypothesis(tmp_path):
              tmp_path)
     assert r.exit_code == 2, r.output
     assert "(--set)" in r.output and "hypothesis 'combined'" not in r.output
+
+
+def test_html_report_reads_the_backtest_date_from_the_run_object(scn):
+    """The HTML report hard-coded "2022-02-28" for the P(war by …) column (the markdown read it)."""
+    import copy
+
+    from detente.crisis.analysis import run_hypotheses
+    from detente.report.html import crisis_report
+
+    obj = run_hypotheses(scn, hypotheses=["combined"], runs=20, seed=3, with_counterfactuals=False)
+    obj = copy.deepcopy(obj)
+    obj["backtest_end"] = "2022-01-31"
+    obj["hypotheses"]["combined"]["p_war_by"]["2022-01-31"] = 0.4321
+    obj["hypotheses"]["combined"]["p_war_by"]["2022-02-28"] = 0.8765
+    page = crisis_report(obj)
+    assert "P(war by 2022-01-31)" in page and "P(war by 2022-02-28)" not in page
+    assert "0.4321" in page or "0.432" in page
+    assert "0.8765" not in page and "0.877" not in page
