@@ -25,10 +25,43 @@ runner = CliRunner()
 def assert_self_contained(html: str) -> None:
     # no resource is fetched from anywhere: every src/href is a data: URI or an in-page anchor
     refs = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)["\']', html, flags=re.I)
+    refs += re.findall(r'(?:src|href)\s*=\s*([^\s"\'>][^\s>]*)', html, flags=re.I)  # unquoted
     bad = [r for r in refs if not (r.startswith("data:") or r.startswith("#"))]
     assert not bad, bad
     assert not re.search(r'<(script|link|iframe)\b[^>]*\b(src|href)=', html, flags=re.I)
     assert "<script" not in html.lower()
+    # nor from CSS or responsive images: url(...) only with data: URIs, no @import, no srcset
+    # candidates other than data: URIs
+    urls = re.findall(r'url\(\s*["\']?\s*([^"\')\s]*)', html, flags=re.I)
+    bad = [u for u in urls if not u.lower().startswith("data:")]
+    assert not bad, bad
+    assert not re.search(r"@import\b", html, flags=re.I), "CSS @import"
+    for srcset in re.findall(r'srcset\s*=\s*(["\'])(.*?)\1', html, flags=re.I | re.S):
+        cands = [c.strip().split()[0] for c in re.split(r",\s+(?=\S)", srcset[1]) if c.strip()]
+        bad = [c for c in cands if not c.lower().startswith("data:")]
+        assert not bad, bad
+    assert not re.search(r"\bsrcset\s*=\s*[^\s\"']", html, flags=re.I), "unquoted srcset"
+
+
+@pytest.mark.parametrize("html", [
+    '<style>body { background: url(https://x.example/bg.png) }</style>',
+    "<style>h1 { background-image: url( 'http://x.example/a.svg' ) }</style>",
+    '<div style="background:url(//x.example/a.png)"></div>',
+    '<style>@import "https://fonts.example/css";</style>',
+    "<style>@import url(https://fonts.example/css);</style>",
+    '<img alt="" src="data:image/png;base64,AAAA" srcset="data:image/png;base64,AAAA 1x, https://x.example/b.png 2x">',
+    '<picture><source srcset="https://x.example/b.webp"></picture>',
+    '<img alt="" src=https://x.example/a.png>',
+])
+def test_assert_self_contained_catches_remote_resources(html):
+    with pytest.raises(AssertionError):
+        assert_self_contained("<!doctype html><html><body>" + html + "</body></html>")
+
+
+def test_assert_self_contained_accepts_data_uris():
+    assert_self_contained('<style>body { background: url("data:image/png;base64,AAAA") }</style>'
+                          '<img alt="" src="data:image/png;base64,AAAA" srcset="data:image/png;base64,AAAA 2x">'
+                          '<a href="#top">top</a>')
 
 
 def figure_ids(html: str) -> list[str]:

@@ -35,10 +35,52 @@ def test_library_lists_bundled_examples(client):
     assert client.get("/api/scenarios").json()["scenarios"][0]["source"] == "examples"
 
 
+# a remote URL: http://, https:// or protocol-relative //host
+_REMOTE = r"""(?:https?:)?//[^"'\s)>]"""
+
+
+def assert_no_remote_resources(html: str, where: str) -> None:
+    """No script, style, image, frame or font of the page is fetched from another host."""
+    bad = []
+    bad += re.findall(r"""<(?:script|img|iframe|embed|source|audio|video|input)\b[^>]*\bsrc\s*=\s*["']?\s*""" + _REMOTE, html, re.I)
+    bad += re.findall(r"""<link\b[^>]*\bhref\s*=\s*["']?\s*""" + _REMOTE, html, re.I)
+    bad += re.findall(r"""\bsrcset\s*=\s*["'][^"']*""" + _REMOTE, html, re.I)
+    bad += re.findall(r"""url\(\s*["']?\s*""" + _REMOTE, html, re.I)
+    bad += re.findall(r"""@import\s+(?:url\()?\s*["']?\s*""" + _REMOTE, html, re.I)
+    bad += re.findall(r"""<object\b[^>]*\bdata\s*=\s*["']?\s*""" + _REMOTE, html, re.I)
+    assert not bad, (where, bad)
+
+
+def test_assert_no_remote_resources_catches_remote_references():
+    for html in ['<script src="https://cdn.plot.ly/plotly.js"></script>', "<script src='//cdn.x/y.js'></script>",
+                 '<link rel="stylesheet" href="http://x.example/s.css">', '<img srcset="a.png 1x, https://x/b.png 2x">',
+                 '<style>body{background:url(https://x/y.png)}</style>', '<style>@import "https://x/s.css";</style>',
+                 "<style>@import url(//x/s.css);</style>"]:
+        with pytest.raises(AssertionError):
+            assert_no_remote_resources(html, "sample")
+    assert_no_remote_resources('<script src="/static/plotly.min.js"></script><a href="https://example.org/doc">doc</a>', "ok")
+
+
 def test_plotly_served_locally(client):
     r = client.get("/static/plotly.min.js")
     assert r.status_code == 200 and len(r.content) > 1_000_000
-    assert "cdn" not in client.get("/").text.lower()
+    js = client.get("/static/detente.js")
+    assert js.status_code == 200 and not re.search(r"https?://", js.text)
+    job = client.post("/api/jobs", json={"source": "examples", "name": "ec_emission", "model": "bdm"}).json()
+    done = client.app.state.jobs.wait(job["id"], timeout=60)
+    assert done.status == "done", done.error
+    rid = done.result_id
+    pages = {url: client.get(url) for url in ["/", "/scenario/examples/ec_emission", "/scenario/examples/seesaw-2021",
+                                              "/upload", "/runs", f"/runs/{rid}", f"/compare?ids={rid}"]}
+    # the upload page showing an error, and the HTML report download
+    pages["upload error"] = client.post("/upload", data={"csrf_token": _csrf(client)},
+                                        files={"file": ("t.yaml", b"name: t\nactors: 3\n")})
+    pages["report"] = client.get(f"/api/runs/{rid}/report")
+    for where, r in pages.items():
+        assert r.status_code in (200, 422), (where, r.status_code)
+        assert "<html" in r.text.lower(), where
+        assert_no_remote_resources(r.text, where)
+    assert '<script src="/static/plotly.min.js"' in pages[f"/runs/{rid}"].text
 
 
 def test_scenario_page_and_json(client):
@@ -100,6 +142,57 @@ def test_path_traversal_refused(client):
         assert r.status_code in (400, 404), url
 
 
+@pytest.fixture
+def planted(client, tmp_path, monkeypatch):
+    """Valid scenario files a careless join would find (outside the library, hidden, with
+    ``..`` in the name), and a record of every scenario file the app reads."""
+    import detente.web.app as web
+
+    from detente import examples
+
+    text = examples.path("ec_emission").read_text()
+    lib = tmp_path / "lib"
+    lib.mkdir(exist_ok=True)
+    (tmp_path / "secret.yaml").write_text(text)
+    (lib / ".hidden.yaml").write_text(text)
+    (lib / "a..b.yaml").write_text(text)
+    read: list[Path] = []
+    real = web.load_scenario
+
+    def spy(path, *a, **k):
+        read.append(Path(path))
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(web, "load_scenario", spy)
+    return tmp_path, read
+
+
+_BAD_NAMES = ["..", "../secret.yaml", "../../secret.yaml", "lib/../secret.yaml", ".hidden.yaml", "a..b.yaml",
+              "x" * 300 + ".yaml", "a\x00b.yaml", "mine.yaml\x00.txt", "/etc/passwd", "..\\secret.yaml", "", " "]
+
+
+def test_path_traversal_through_handlers_refused(client, planted):
+    """Names that reach the handlers (JSON bodies, plain path segments): safe_join refuses
+    them and no file outside the library (nor a hidden or dotted one) is read."""
+    tmp, read = planted
+    for name in [*_BAD_NAMES, str(tmp / "secret.yaml")]:
+        r = client.post("/api/jobs", json={"source": "library", "name": name, "model": "compromise"})
+        assert r.status_code in (400, 404), (name, r.status_code, r.text[:200])
+        assert "error" in r.json(), name  # the handler's answer, not a validation error of the body
+        r = client.post("/api/crisis-jobs", json={"source": "library", "name": name, "runs": 2})
+        assert r.status_code in (400, 404), (name, r.status_code, r.text[:200])
+    for name in [".hidden.yaml", "a..b.yaml", "x" * 300 + ".yaml", "..."]:
+        for url in (f"/api/scenarios/library/{name}", f"/scenario/library/{name}"):
+            r = client.get(url)
+            assert r.status_code in (400, 404), (url, r.status_code)
+        r = client.post(f"/api/scenarios/{name}/cells",
+                        json={"cells": [{"actor": "UK", "issue": "emission", "field": "position", "value": 4}]})
+        assert r.status_code in (400, 404), (name, r.status_code)
+    assert read == [], read
+    assert client.app.state.jobs.list() == []
+    assert (tmp / "lib" / ".hidden.yaml").read_text() == (tmp / "secret.yaml").read_text()  # not edited
+
+
 def test_upload_size_limit(tmp_path, monkeypatch):
     app = create_app(WebConfig(library_dir=tmp_path / "lib", store_root=tmp_path / "store", upload_limit=1000))
     with TestClient(app) as c:
@@ -109,10 +202,32 @@ def test_upload_size_limit(tmp_path, monkeypatch):
         assert not (tmp_path / "lib" / "big.csv").exists()
 
 
-def test_cross_site_json_refused(client):
-    r = client.post("/api/jobs", json={"source": "examples", "name": "ec_emission", "model": "compromise"},
-                    headers={"Origin": "http://evil.example"})
-    assert r.status_code == 403
+@pytest.mark.parametrize("headers", [{"Origin": "http://evil.example"}, {"Origin": "null"},
+                                     {"Referer": "http://evil.example/page"}, {"Origin": "http://testserver.evil.example"}])
+def test_cross_site_json_refused(client, tmp_path, headers):
+    """Every state-changing JSON endpoint refuses a cross-site request and changes nothing."""
+    from detente import examples
+
+    lib = tmp_path / "lib"
+    lib.mkdir(exist_ok=True)
+    text = examples.path("ec_emission").read_text()
+    (lib / "mine.yaml").write_text(text)
+    calls = [
+        ("/api/jobs", dict(json={"source": "examples", "name": "ec_emission", "model": "compromise"})),
+        ("/api/crisis-jobs", dict(json={"source": "examples", "name": "seesaw-2021", "runs": 2})),
+        ("/api/scenarios/mine.yaml/cells",
+         dict(json={"cells": [{"actor": "UK", "issue": "emission", "field": "position", "value": 4}]})),
+        ("/api/validate", dict(files={"file": ("e.yaml", text.encode())})),
+    ]
+    for url, kw in calls:
+        r = client.post(url, headers=headers, **kw)
+        assert r.status_code == 403, (url, r.status_code, r.text[:200])
+    assert client.app.state.jobs.list() == []
+    assert (lib / "mine.yaml").read_text() == text
+    # the same requests from the app's own pages go through
+    for url, kw in calls:
+        r = client.post(url, headers={"Origin": "http://testserver"}, **kw)
+        assert r.status_code in (200, 202), (url, r.status_code, r.text[:200])
 
 
 def test_edit_cells_of_library_scenario(client, tmp_path):
