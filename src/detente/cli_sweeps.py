@@ -32,6 +32,16 @@ def _progress(enabled: bool):
     return prog, cb
 
 
+def _df_table(df, title: str | None = None):
+    """A Rich table of a DataFrame, floats to 4 significant digits."""
+    from rich.table import Table
+
+    t = Table(*[str(c) for c in df.columns], title=title)
+    for row in df.itertuples(index=False):
+        t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    return t
+
+
 def _run_with(prog, fn):
     """Call ``fn`` with the progress display shown (when there is one)."""
     if prog is None:
@@ -79,13 +89,7 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
             print_json(res.to_json_dict())
             return
         out.print(f"sweep {res.run_id}: {res.n_runs} runs in {res.n_chunks} chunks ({res.computed_chunks} computed now)")
-        from rich.table import Table
-
-        s = res.summary()
-        t = Table(*[str(c) for c in s.columns])
-        for row in s.itertuples(index=False):
-            t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-        out.print(t)
+        out.print(_df_table(res.summary()))
 
     @app.command("sensitivity")
     def sensitivity_cmd(
@@ -111,13 +115,7 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
         if as_json:
             print_json(res.to_json_dict())
             return
-        from rich.table import Table
-
-        df = res.to_df()
-        t = Table(*[str(c) for c in df.columns], title=f"{method} indices ({res.n_runs} runs, sweep {res.run_id})")
-        for row in df.itertuples(index=False):
-            t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-        out.print(t)
+        out.print(_df_table(res.to_df(), title=f"{method} indices ({res.n_runs} runs, sweep {res.run_id})"))
 
     @runs_app.command("export")
     def runs_export_cmd(
