@@ -1,7 +1,8 @@
 """Named interpretive parameters of the crisis engine (formerly hard-coded constants).
 
 ``settings.pressure_scale_months`` (was ``tau_prox = 6``), ``triangle.noise_decay_m`` (0.5 per
-month), ``tracks[].deadline_width_months`` (3 months) and
+month), ``tracks[].deadline_width_months`` (3 months), ``tracks[].deadline_tail_months`` (the
+deadline effect stopped one month after the deadline: ``to_dl >= -1``) and
 ``flashpoints[].escalation.push_factor`` (each push halved the chance of not moving up).
 Each test compares runs with common random numbers at the first step, where every draw
 before the mechanism is the same, so the direction holds run by run; later steps diverge, so
@@ -63,6 +64,18 @@ def test_wider_deadline_window_speeds_concessions(scn):
     assert _changed(runs[0], runs[2])
 
 
+def test_longer_deadline_tail_keeps_the_deadline_effect_after_the_deadline(scn):
+    """A deadline ~2.5 months before the end of the first step: with the default tail (1 month)
+    the deadline no longer acts; with a 3-month tail it still speeds concessions."""
+    sets = {"tracks[SSD].deadline": "2021-10-15", "tracks[SSD].deadline_boost": 2.0}
+    none = _run(scn, {**sets, "tracks[SSD].deadline_boost": 0.0}, months=2)
+    runs = [_run(scn, {**sets, "tracks[SSD].deadline_tail_months": v}, months=2) for v in (0.0, 1.0, 3.0)]
+    agreed0 = [r.agree_step[:, 0] == 0 for r in (none, *runs)]
+    assert np.array_equal(agreed0[0], agreed0[1]) and np.array_equal(agreed0[0], agreed0[2])
+    assert np.all(agreed0[3] >= agreed0[2]) and agreed0[3].sum() > agreed0[2].sum()
+    assert _changed(runs[1], runs[2])
+
+
 def test_stronger_rung_push_escalates_more(scn):
     """With hindsight the 2021-12-03 intelligence report pushes the UA rung in the first month."""
     runs = [_run(scn, {"flashpoints[UA].escalation.push_factor": v}, information_cutoff="all")
@@ -83,6 +96,7 @@ def _strip(dyn: dict) -> dict:
     d["triangle"].pop("noise_decay_m")
     for t in d["tracks"]:
         t.pop("deadline_width_months")
+        t.pop("deadline_tail_months")
     for f in d["flashpoints"]:
         f["escalation"].pop("push_factor", None)
     return d
@@ -93,6 +107,7 @@ def test_engine_defaults_equal_the_shipped_values(scn):
     spec = load_spec(bare.dynamics)
     assert spec.settings.pressure_scale_months.value == 6.0 and spec.triangle.noise_decay_m.value == 0.5
     assert {t.deadline_width_months.value for t in spec.tracks} == {3.0}
+    assert {t.deadline_tail_months.value for t in spec.tracks} == {1.0}
     assert {f.escalation.push_factor.value for f in spec.flashpoints} == {0.5}
     p = {"runs": 300, "horizon_months": 12, "hypothesis": "combined", "information_cutoff": "all"}
     a, b = run(scn, p, seed=11), run(bare, p, seed=11)
@@ -103,21 +118,25 @@ def test_shipped_values_are_annotated_assumptions_with_ranges(scn):
     spec = load_spec(scn.dynamics)
     items = dict(spec.num_items())
     for path in ("settings.pressure_scale_months", "triangle.noise_decay_m", "tracks[SSD].deadline_width_months",
+                 "tracks[SSD].deadline_tail_months",
                  "flashpoints[UA].escalation.push_factor", "flashpoints[TW].escalation.push_factor"):
         num = items[path]
         lo, hi = num.assumption.range
         assert lo < num.value < hi, path
-    for name in ("pressure_scale_months", "noise_decay_m", "deadline_width_months", "push_factor"):
+    for name in ("pressure_scale_months", "noise_decay_m", "deadline_width_months", "deadline_tail_months",
+                 "push_factor"):
         assert name in DOMAINS
     from detente.crisis.spec import Settings, Track, Triangle, Escalation
 
     for model, name in ((Settings, "pressure_scale_months"), (Triangle, "noise_decay_m"),
-                        (Track, "deadline_width_months"), (Escalation, "push_factor")):
+                        (Track, "deadline_width_months"), (Track, "deadline_tail_months"),
+                        (Escalation, "push_factor")):
         assert model.model_fields[name].description
 
 
 @pytest.mark.parametrize("path,value", [("settings.pressure_scale_months", 0.0), ("triangle.noise_decay_m", -0.1),
                                         ("tracks[SSD].deadline_width_months", 0.0),
+                                        ("tracks[SSD].deadline_tail_months", -0.5),
                                         ("flashpoints[UA].escalation.push_factor", 1.5)])
 def test_new_parameters_outside_their_domain_are_invalid_input(scn, path, value):
     with pytest.raises(InputError) as ei:
@@ -130,6 +149,7 @@ def test_new_parameters_can_be_drawn_per_run(scn):
              "triangle.noise_decay_m": {"value": 0.5, "assumption": {"range": [0.1, 1.0], "draw": "uniform"}},
              "tracks[SSD].deadline": "2022-02-15", "tracks[SSD].deadline_boost": 1.0,
              "tracks[SSD].deadline_width_months": {"value": 3.0, "assumption": {"range": [1.0, 6.0], "draw": "uniform"}},
+             "tracks[SSD].deadline_tail_months": {"value": 1.0, "assumption": {"range": [0.0, 3.0], "draw": "uniform"}},
              "flashpoints[UA].escalation.push_factor": {"value": 0.5, "assumption": {"range": [0.25, 0.75],
                                                                                     "draw": "uniform"}}}
     res = run(scn, {"runs": 200, "horizon_months": 6, "set": draws, "information_cutoff": "all"}, seed=2)

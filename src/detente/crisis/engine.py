@@ -638,8 +638,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             if not rows.size:
                 continue
             sub = (lambda x: x[rows] if np.ndim(x) else x)  # noqa: E731
-            h0, gam, hold, dlb, dlw = (sub(V[f"tracks[{t.id}].{x}"])
-                                       for x in ("h0", "gamma", "holdout", "deadline_boost", "deadline_width_months"))
+            h0, gam, hold, dlb, dlw, dlt = (sub(V[f"tracks[{t.id}].{x}"])
+                                            for x in ("h0", "gamma", "holdout", "deadline_boost",
+                                                      "deadline_width_months", "deadline_tail_months"))
             u = rng.random((5, rows.size))
             ns = nsteps_track[rows, k]
             momentum = np.exp(gam * ns)
@@ -649,7 +650,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             if t.deadline is not None:
                 to_dl = _months_between(c.step_end[s], t.deadline)
                 near = math.exp(-abs(to_dl) / dlw) if np.ndim(dlw) == 0 else np.exp(-abs(to_dl) / dlw)
-                mult = mult * (1.0 + dlb * near * (to_dl >= -1))
+                mult = mult * (1.0 + dlb * near * (to_dl >= -dlt))
             fm = first_meet[rows]
             conc = np.zeros(rows.size, bool)
             for j in range(2):

@@ -286,8 +286,14 @@ class Track(_M):
     deadline_width_months: Num = Field(
         default_factory=lambda: _num(3.0),
         description="Width w (months) of the deadline effect: concession hazards are multiplied by "
-                    "1 + deadline_boost·exp(−|months to deadline|/w) until one month after the "
+                    "1 + deadline_boost·exp(−|months to deadline|/w) until deadline_tail_months after the "
                     "deadline. Engine default 3.")
+    deadline_tail_months: Num = Field(
+        default_factory=lambda: _num(1.0),
+        description="How long (months) the deadline effect lasts after the deadline: the factor "
+                    "1 + deadline_boost·exp(−|months to deadline|/deadline_width_months) applies while "
+                    "months to deadline ≥ −deadline_tail_months, and the hazards return to 1× after. "
+                    "0 = the effect stops at the deadline. Engine default 1.")
     h0: Num
     gamma: Num
     holdout: Num
@@ -544,6 +550,7 @@ DOMAINS: dict[str, tuple[float, float, bool, bool, str]] = {
     "pressure_scale_months": (0.0, 240.0, True, False, "a time scale in months in (0, 240]"),
     "noise_decay_m": (0.0, 12.0, False, False, "a monthly decay rate in [0, 12]"),
     "deadline_width_months": (0.0, 120.0, True, False, "a width in months in (0, 120]"),
+    "deadline_tail_months": (0.0, 120.0, False, False, "a number of months in [0, 120]"),
     "push_factor": _PROB,
 }
 _KEYED = {"kappa", "demands", "obstinate", "rate_m", "background_initiators", "hazard_mult", "initial"}
