@@ -111,6 +111,34 @@ def test_run_unknown_model_is_422(client):
     assert r.status_code == 422
 
 
+@pytest.mark.parametrize("body,column", [
+    ({"model": "bdm", "variant": "scholz2011", "params": {"variant": "masad2014"}}, "variant"),   # params vs variant
+    ({"model": "bdm", "rounds": 4, "params": {"rounds": 5}}, "rounds"),                    # params vs rounds
+    ({"model": "bdm", "params": {"no_such_parameter": 1}}, "no_such_parameter"),            # unknown parameter
+    ({"model": "bdm", "params": {"rounds": True}}, "rounds"),                              # wrong type
+    ({"model": "bdm", "variant": "no_such_variant"}, "variant"),                           # unknown variant
+    ({"model": "compromise", "rounds": 3}, "rounds"),                                      # model without rounds
+])
+def test_run_invalid_params_is_422_before_any_job(client, body, column):
+    """Used to be accepted (202) and fail inside the background job."""
+    r = client.post("/api/jobs", json={"source": "examples", "name": "ec_emission", **body})
+    assert r.status_code == 422, r.text
+    detail = r.json()
+    detail = detail.get("detail", detail)
+    assert any(p.get("column") == column for p in detail["problems"]), detail
+    assert client.get("/api/jobs").json()["jobs"] == []
+
+
+def test_run_valid_params_start_a_job(client):
+    r = client.post("/api/jobs", json={"source": "examples", "name": "ec_emission", "model": "bdm", "rounds": 2,
+                                       "variant": "scholz2011", "params": {"variant": "scholz2011", "rounds": 2}})
+    assert r.status_code == 202, r.text
+    done = client.app.state.jobs.wait(r.json()["id"], timeout=60)
+    assert done.status == "done", done.error
+    res = client.get(f"/api/runs/{done.result_id}").json()
+    assert res["params"]["variant"] == "scholz2011" and res["params"]["rounds"] == 2
+
+
 def test_upload_needs_csrf(client):
     r = client.post("/upload", files={"file": ("x.yaml", b"name: x\n")})
     assert r.status_code == 403

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from detente.errors import InputError, Problem, UnknownModelError
 from detente.models.result import RunResult
 
-__all__ = ["ModelSpec", "get", "names", "available", "run_model", "make_params"]
+__all__ = ["ModelSpec", "get", "names", "available", "run_model", "make_params", "check_params"]
 
 
 @dataclass(frozen=True)
@@ -203,6 +203,25 @@ def run_model(
     RunResult
     """
     spec = get(model)
+    p = check_params(spec, variant=variant, params=params, **overrides)
+    if rng is None:
+        rng = np.random.default_rng(seed)
+    result = spec.run(scenario, p, rng=rng)
+    return result.with_seed(seed)
+
+
+def check_params(
+    spec: ModelSpec,
+    *,
+    variant: str | None = None,
+    params: Mapping[str, Any] | BaseModel | None = None,
+    **overrides: Any,
+) -> BaseModel:
+    """The checks :func:`run_model` makes before running: ``variant`` is one of the model's,
+    every override names a field, and ``params`` with the overrides validate
+    (:func:`make_params`). Returns the params object; raises :class:`InputError` otherwise.
+    """
+    model = spec.name
     if variant is not None:
         if not spec.variants:
             raise InputError(Problem(f"model {model!r} has no variants", column="variant", value=variant, expected="no --variant"))
@@ -213,8 +232,4 @@ def run_model(
     for k, v in overrides.items():
         if v is not None and k not in fields:
             raise InputError(Problem(f"model {model!r} has no parameter {k!r}", column=k, value=v, expected=", ".join(fields) or "no parameters"))
-    p = make_params(spec, params, **overrides)
-    if rng is None:
-        rng = np.random.default_rng(seed)
-    result = spec.run(scenario, p, rng=rng)
-    return result.with_seed(seed)
+    return make_params(spec, params, **overrides)

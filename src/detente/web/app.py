@@ -38,7 +38,7 @@ from detente import examples
 from detente.errors import InputError, Problem
 from detente.formats import load as load_scenario
 from detente.formats import save as save_scenario
-from detente.models.registry import available, get as get_model, run_model
+from detente.models.registry import available, check_params, get as get_model, run_model
 from detente.models.result import RunResult
 from detente.scenario import Scenario
 from detente.web.jobs import JobManager
@@ -518,11 +518,15 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         except KeyError:
             raise HTTPException(422, {"error": "invalid input", "problems": [{"message": f"unknown model {body.model!r}"}]}) from None
         scn = get_scenario(body.source, body.name)
+        # the checks run_model makes, before a job starts: 422 with the problems, not a failed job
+        try:
+            params = check_params(spec, variant=body.variant or None, params=body.params, rounds=body.rounds)
+        except InputError as exc:
+            raise HTTPException(422, exc.to_dict()) from None
 
         def work(report) -> str:
             report(0.05, f"running {spec.name}")
-            extra = {"rounds": body.rounds} if body.rounds is not None else {}
-            res = run_model(scn, body.model, variant=body.variant or None, params=body.params, seed=body.seed, **extra)
+            res = run_model(scn, body.model, params=params, seed=body.seed)
             report(0.9, "storing")
             return _save_run(store(), res, scn, label=f"{body.source}/{body.name}")
 
