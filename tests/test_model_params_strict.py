@@ -1,5 +1,5 @@
-"""Model parameters refuse non-finite floats, booleans and strings as numbers, and
-conflicting values given twice (review findings)."""
+"""Model parameters refuse non-finite floats, booleans and strings as numbers, anything but
+true/false as booleans, and conflicting values given twice (review findings)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,23 @@ def test_every_params_class_is_strict_and_defaults_validate(spec):
             assert [q.column for q in ei.value.problems] == [name], (name, bad)
 
 
+def _bool_fields(cls):
+    return [n for n, f in cls.model_fields.items() if f.annotation is bool or bool in typing.get_args(f.annotation)]
+
+
+@pytest.mark.parametrize("spec", [s for s in available() if _bool_fields(s.params_class)], ids=lambda s: s.name)
+def test_bool_fields_refuse_lax_forms(spec):
+    """pydantic's lax mode read "true", "yes", "off", 1 and 0 as booleans."""
+    for name in _bool_fields(spec.params_class):
+        for bad in ("true", "false", "yes", "off", "1", 1, 0, 1.0):
+            with pytest.raises(InputError) as ei:
+                make_params(spec, {name: bad})
+            assert [q.column for q in ei.value.problems] == [name], (spec.name, name, bad)
+            assert "expected a boolean" in ei.value.problems[0].message
+        for good in (True, False):
+            assert getattr(make_params(spec, {name: good}), name) is good
+
+
 def test_int_fields_accept_ints_and_integral_floats():
     spec = get("exchange")
     assert make_params(spec, {"rounds": 7}).rounds == 7
@@ -90,6 +107,8 @@ def test_conflicting_variant_and_rounds_are_input_errors():
     ["-m", "exchange", "-p", 'rounds="10"'],
     ["-m", "exchange", "-p", "variant=rex", "-v", "equal_gain"],
     ["-m", "bdm", "-p", "rounds=4", "--rounds", "5"],
+    ["-m", "bdm", "-p", 'renege="true"'],
+    ["-m", "bdm", "-p", "renege=1"],
 ])
 def test_cli_refuses_bad_params(args):
     f = examples.path("ec_emission")
@@ -103,3 +122,11 @@ def test_cli_accepts_json_int():
     f = examples.path("ec_emission")
     r = runner.invoke(app, ["forecast", str(f), "-m", "exchange", "-p", "rounds=3", "--json", "--no-store"])
     assert r.exit_code == 0, r.output
+
+
+def test_cli_accepts_json_bool():
+    f = examples.path("ec_emission")
+    r = runner.invoke(app, ["forecast", str(f), "-m", "bdm", "-p", "renege=true", "--rounds", "2", "--json",
+                            "--no-store"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["params"]["renege"] is True
