@@ -47,81 +47,39 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> dict[str, str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import datetime as dt
+    """PNG files of the report's figures (the same figures the HTML report embeds)."""
+    from detente.report.charts import crisis_charts
+    from detente.report.figures import (_dates, _fig, crisis_alignment_figure, crisis_hazard_figure,
+                                        crisis_p_war_figure)
 
     figs: dict[str, str] = {}
-    hyps = obj["hypotheses"]
-    dates = lambda d: [dt.date.fromisoformat(k) for k in d]  # noqa: E731
 
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    for h, b in hyps.items():
-        ax.plot(dates(b["p_war_by"]), list(b["p_war_by"].values()), label=h)
-    ax.axvline(dt.date(2022, 2, 24), color="k", lw=0.8, ls="--")
-    ax.set_ylabel("P(war by date)")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
-    ax.set_title("Cumulative probability of war (any flashpoint)")
-    fig.autofmt_xdate()
-    p = out_dir / f"{stem}-p_war_by.png"
-    fig.savefig(p, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    figs["p_war_by"] = p.name
-
-    for h, b in hyps.items():
-        hz = b.get("hazard_by_flashpoint") or {}
-        if not hz:
-            continue
-        fig, ax = plt.subplots(figsize=(8, 4.2))
-        for f, row in hz.items():
-            if not row:
-                continue
-            x = dates(row)
-            ax.plot(x, [v["mean"] for v in row.values()], label=f"{f} mean")
-            ax.fill_between(x, [v["q10"] for v in row.values()], [v["q90"] for v in row.values()], alpha=0.2)
-        ax.set_ylabel("monthly hazard")
-        ax.set_title(f"Monthly hazard per flashpoint, 10–90 % band — {h}")
-        ax.legend(fontsize=8)
-        fig.autofmt_xdate()
-        p = out_dir / f"{stem}-hazard-{h}.png"
+    def save(fig: Any, key: str) -> None:
+        p = out_dir / f"{stem}-{key}.png"
         fig.savefig(p, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        figs[f"hazard-{h}"] = p.name
+        figs[key] = p.name
 
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    for h, b in hyps.items():
-        al = b.get("ru_cn_alignment") or {}
-        if al:
-            ax.plot(dates(al), [v["mean"] for v in al.values()], label=h)
-    ax.axhline(0, color="k", lw=0.6)
-    ax.set_ylabel("RU–CN tie (mean)")
-    ax.set_ylim(-1, 1)
-    ax.legend(fontsize=8)
-    ax.set_title("Russia–China alignment")
-    fig.autofmt_xdate()
-    p = out_dir / f"{stem}-alignment.png"
-    fig.savefig(p, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    figs["alignment"] = p.name
+    hyps = obj["hypotheses"]
+    ch = crisis_charts(obj)
+    save(crisis_p_war_figure(ch), "p_war_by")
+    for h, hz in ch["hazard"].items():
+        if hz:
+            save(crisis_hazard_figure(h, hz, ch.get("events")), f"hazard-{h}")
+    save(crisis_alignment_figure(ch["alignment"]), "alignment")
 
     main = "article" if "article" in hyps else next(iter(hyps), None)
     ag = (hyps[main].get("p_agreement_by") or {}) if main is not None else {}
     if ag:
-        fig, ax = plt.subplots(figsize=(8, 4.2))
+        fig = _fig(8.0, 4.2)
+        ax = fig.add_subplot()
         for t, row in ag.items():
-            ax.plot(dates(row), list(row.values()), label=t)
+            ax.plot(_dates(list(row)), list(row.values()), label=t)
         ax.set_ylabel("P(agreement by date)")
         ax.set_ylim(0, 1)
         ax.legend(fontsize=8)
         ax.set_title(f"Negotiation tracks — {main}")
         fig.autofmt_xdate()
-        p = out_dir / f"{stem}-agreement.png"
-        fig.savefig(p, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        figs["agreement"] = p.name
+        save(fig, "agreement")
     return figs
 
 
