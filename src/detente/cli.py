@@ -444,6 +444,10 @@ def serve_cmd(
     library: Optional[Path] = typer.Option(None, "--library", help="Directory of the user's scenario files."),
     store_root: Optional[Path] = typer.Option(None, "--store", help="Run store directory."),
     upload_limit_mb: float = typer.Option(5.0, "--upload-limit-mb", min=0.01, help="Largest accepted upload."),
+    max_finished_jobs: int = typer.Option(200, "--max-finished-jobs", min=1,
+                                          help="Finished background jobs kept for polling (the most recent)."),
+    finished_job_ttl: Optional[float] = typer.Option(None, "--finished-job-ttl", min=1.0,
+                                                     help="Also drop finished jobs this many seconds after they finished."),
 ) -> None:
     """Start the local web UI (FastAPI) on http://HOST:PORT."""
     try:
@@ -454,7 +458,8 @@ def serve_cmd(
         err.print(f"[bold red]the web UI needs the `web` extra[/]: pip install 'detente[web]' ({exc})")
         raise typer.Exit(EXIT_FAILED)
     cfg = WebConfig(library_dir=library or _default_library(), store_root=store_root,
-                    upload_limit=int(upload_limit_mb * 1024 * 1024))
+                    upload_limit=int(upload_limit_mb * 1024 * 1024), max_finished_jobs=max_finished_jobs,
+                    finished_job_ttl=finished_job_ttl)
     if host not in cfg.allowed_hosts:
         cfg.allowed_hosts = (*cfg.allowed_hosts, host if ":" not in host or host.startswith("[") else f"[{host}]")
     if host not in ("127.0.0.1", "localhost", "::1"):

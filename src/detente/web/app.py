@@ -57,6 +57,12 @@ class WebConfig:
     store_root: Path | None = None
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
     workers: int = 2
+    #: Finished background jobs (done or failed) kept for ``/api/jobs`` and the runs page:
+    #: the most recently finished ones, at most this many. Queued and running jobs are
+    #: always kept; the runs the jobs stored stay in the store either way.
+    max_finished_jobs: int = 200
+    #: When set, finished jobs are also dropped this many seconds after they finished.
+    finished_job_ttl: float | None = None
     #: Host header values the app answers (defence against DNS rebinding); ``detente serve
     #: --host H`` adds H. "testserver" is the host of FastAPI's test client.
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1", "[::1]", "testserver")
@@ -113,7 +119,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     """
     cfg = config or WebConfig(library_dir=_default_library())
     cfg.library_dir.mkdir(parents=True, exist_ok=True)
-    jobs = JobManager(workers=cfg.workers)
+    jobs = JobManager(workers=cfg.workers, max_finished=cfg.max_finished_jobs, finished_ttl=cfg.finished_job_ttl)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -535,15 +541,17 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
     @app.get("/api/jobs", tags=["runs"])
     def api_jobs() -> dict[str, Any]:
-        """All jobs of this server process, newest first."""
+        """Jobs of this server process, newest first: every queued or running job and the
+        most recently finished ones (``WebConfig.max_finished_jobs``, default 200)."""
         return {"jobs": [j.to_json_dict() for j in jobs.list()]}
 
     @app.get("/api/jobs/{job_id}", tags=["runs"])
     def api_job(job_id: str) -> dict[str, Any]:
-        """Status and progress of one job."""
+        """Status and progress of one job (404 for an unknown job, or a finished one no longer kept)."""
         j = jobs.get(job_id)
         if j is None:
-            raise HTTPException(404, f"no job {job_id!r}")
+            raise HTTPException(404, f"no job {job_id!r} (unknown, or finished and no longer kept; "
+                                     "stored runs are listed at /api/runs)")
         return j.to_json_dict()
 
     @app.get("/api/runs", tags=["runs"])

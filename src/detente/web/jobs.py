@@ -51,17 +51,45 @@ class Job:
 
 
 class JobManager:
-    """Run callables in the background and keep their status for polling."""
+    """Run callables in the background and keep their status for polling.
 
-    def __init__(self, workers: int = 2):
+    Finished jobs (``done`` or ``failed``) are kept for polling only within bounds, so a
+    long-running server does not accumulate them: at most ``max_finished`` of them (the
+    most recently finished), and, when ``finished_ttl`` is given, none that finished more
+    than ``finished_ttl`` seconds ago. Queued and running jobs are never dropped. A dropped
+    job is unknown to :meth:`get` (the run it stored stays in the store).
+    """
+
+    def __init__(self, workers: int = 2, *, max_finished: int = 200, finished_ttl: float | None = None):
+        if isinstance(max_finished, bool) or not isinstance(max_finished, int) or max_finished < 1:
+            raise ValueError(f"max_finished must be a positive integer, not {max_finished!r}")
+        if finished_ttl is not None and not finished_ttl > 0:
+            raise ValueError(f"finished_ttl must be a positive number of seconds or None, not {finished_ttl!r}")
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detente-job")
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+        self.max_finished = max_finished
+        self.finished_ttl = finished_ttl
+
+    def _prune(self) -> None:
+        """Drop finished jobs beyond the retention bounds (call with the lock held)."""
+        done = [j for j in self._jobs.values() if j.finished is not None]
+        if self.finished_ttl is not None:
+            cutoff = time.time() - self.finished_ttl
+            for j in done:
+                if j.finished < cutoff:  # type: ignore[operator]
+                    del self._jobs[j.id]
+            done = [j for j in done if j.id in self._jobs]
+        if len(done) > self.max_finished:
+            done.sort(key=lambda j: (j.finished, j.created))
+            for j in done[: len(done) - self.max_finished]:
+                del self._jobs[j.id]
 
     def submit(self, kind: str, label: str, fn: Callable[[Callable[[float, str], None]], str]) -> Job:
         """Start ``fn(report)`` in the background; ``fn`` returns the id of what it stored."""
         job = Job(id=uuid.uuid4().hex[:12], kind=kind, label=label)
         with self._lock:
+            self._prune()
             self._jobs[job.id] = job
 
         def report(progress: float, message: str = "") -> None:
@@ -72,33 +100,39 @@ class JobManager:
         def work() -> None:
             with self._lock:
                 job.status = "running"
+            rid: str | None = None
+            error: dict[str, Any] | None = None
             try:
                 rid = fn(report)
-                with self._lock:
-                    job.result_id, job.status, job.progress = rid, "done", 1.0
             except InputError as exc:
-                with self._lock:
-                    job.status, job.error = "failed", exc.to_dict()
+                error = exc.to_dict()
             except DetenteError as exc:
-                with self._lock:
-                    job.status, job.error = "failed", {"error": "run failed", "message": str(exc)}
+                error = {"error": "run failed", "message": str(exc)}
             except Exception as exc:  # a bug: keep the server alive, report it
-                with self._lock:
-                    job.status = "failed"
-                    job.error = {"error": "internal error", "message": f"{type(exc).__name__}: {exc}"}
-            finally:
-                with self._lock:
-                    job.finished = time.time()
+                error = {"error": "internal error", "message": f"{type(exc).__name__}: {exc}"}
+            # the outcome and the finishing time change together, so a poller that sees
+            # "done" or "failed" also sees the job counted as finished (and pruned as such)
+            with self._lock:
+                if error is None:
+                    job.result_id, job.status, job.progress = rid, "done", 1.0
+                else:
+                    job.status, job.error = "failed", error
+                job.finished = time.time()
+                self._prune()
 
         self._pool.submit(work)
         return job
 
     def get(self, job_id: str) -> Job | None:
+        """The job, or ``None`` if it is unknown or was dropped by the retention bounds."""
         with self._lock:
+            self._prune()
             return self._jobs.get(job_id)
 
     def list(self) -> list[Job]:
+        """Jobs still kept, newest first."""
         with self._lock:
+            self._prune()
             return sorted(self._jobs.values(), key=lambda j: -j.created)
 
     def wait(self, job_id: str, timeout: float = 60.0) -> Job | None:
