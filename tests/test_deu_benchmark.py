@@ -161,3 +161,63 @@ def test_time_budget_is_reported_as_failures(sample):
     m = res["models"]["nbs"]
     assert m["n"] + m["n_failed"] == 10 and m["n_failed"] > 0
     assert any("budget" in r for r in m["failure_reasons"])
+
+
+def test_candidate3_rules_nest_the_compromise_and_frozen_forecasts(sample):
+    from detente.experiments.deu_benchmark import candidate3_grid
+    from detente.models.deu_candidate2 import issue_data
+    from detente.models.deu_candidate3 import BASELINE, FROZEN, OFF, predict
+
+    assert "deu_candidate3" in names()
+    assert FROZEN["spec"] in ("P1", "P2", "P3", "P4")
+    sizes = {s: len(candidate3_grid(s)) for s in ("P1", "P2", "P3", "P4")}
+    assert sizes == {"P1": 7, "P2": 63, "P3": 7, "P4": 49}
+    for s in ("P1", "P2", "P3", "P4"):  # tie-break order starts at the compromise
+        assert candidate3_grid(s)[0] == BASELINE
+    by_id = {}
+    for s in load_deu(sample):
+        d = issue_data(s, s.name)
+        by_id[s.name] = (s, d)
+        assert predict(d, BASELINE) == (pytest.approx(run_model(s, "compromise").forecast(), abs=1e-9), "compromise")
+        assert run_model(s, "deu_candidate3").forecast() == pytest.approx(predict(d, FROZEN)[0], abs=1e-9)
+    # frozen (P3, delta 20): compromise 52.91 -> nearest position 40 (12.9 away); 75.76 has no
+    # position within 20 (50 and 100 are 25.8 and 24.2 away) and stays the compromise
+    assert run_model(by_id["d00032i1"][0], "deu_candidate3").forecast() == pytest.approx(40.0)
+    assert run_model(by_id["d00032i4"][0], "deu_candidate3").forecast() == pytest.approx(75.7575757576)
+    # d00032i3: 79 % of the Council weight shares the Commission's position (100), which is also
+    # the reference point; the Commission rule fires from theta 0.79 down, not above
+    _, d = by_id["d00032i3"]
+    assert predict(d, {**BASELINE, "theta": 0.79}) == (100.0, "commission")
+    assert predict(d, {**BASELINE, "theta": 0.8})[1] == "compromise"
+    assert predict(d, {**BASELINE, "phi": 0.79}) == (100.0, "status_quo")
+    # the Commission rule has priority over the status-quo rule; d00032i1: COM at 100, rp 0
+    _, d = by_id["d00032i1"]
+    assert predict(d, {**BASELINE, "theta": 0.2, "phi": 0.2}) == (100.0, "commission")
+    assert predict(d, {**BASELINE, "theta": OFF, "phi": 0.3}) == (0.0, "status_quo")
+    assert predict(d, {**BASELINE, "delta": 12.0})[1] == "compromise"
+    assert predict(d, {**BASELINE, "delta": 13.0}) == (40.0, "snap")
+
+
+@pytest.mark.shared
+def test_candidate3_fit_reproduces_the_committed_fit(shared):
+    """Re-running the pre-registered fit gives preregistration/deu_candidate3_fit.json and the
+    frozen parameters in the model."""
+    from pathlib import Path
+
+    from detente.experiments.deu_benchmark import fit_preregistered3
+    from detente.models.deu_candidate3 import FROZEN
+
+    pre = Path(__file__).resolve().parents[1] / "preregistration"
+    committed = json.loads((pre / "deu_candidate3_fit.json").read_text(encoding="utf-8"))
+    r = fit_preregistered3(shared / "data" / "deu" / "deu3_dev.csv", pre / "deu_split.csv")
+    assert (r["n_train"], r["n_validation"]) == (156, 87)
+    assert r["selected"] == committed["selected"] == FROZEN["spec"]
+    assert r["frozen"] == committed["frozen"] == {k: FROZEN[k] for k in r["frozen"]}
+    for spec, d in r["specs"].items():
+        assert d["params"] == committed["specs"][spec]["params"]
+        assert d["train_mae"] == pytest.approx(committed["specs"][spec]["train_mae"], abs=1e-9)
+        assert d["val_mae"] == pytest.approx(committed["specs"][spec]["val_mae"], abs=1e-9)
+    assert r["compromise_val_mae"] == pytest.approx(19.824017694, abs=1e-6)
+    assert r["val_diff"] == pytest.approx(committed["val_diff"], abs=1e-9)
+    assert r["val_ci_issues"] == pytest.approx(committed["val_ci_issues"], abs=1e-9)
+    assert r["val_ci_proposals"] == pytest.approx(committed["val_ci_proposals"], abs=1e-9)

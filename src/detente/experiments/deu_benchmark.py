@@ -180,7 +180,7 @@ LOAD_HINT: dict[str, float] = {"shapley": 800.0, "equal": 100.0}
 
 
 #: Models fitted on the train side of the pre-registered split of the development file.
-FITTED_MODELS = ("deu_candidate", "deu_candidate2")
+FITTED_MODELS = ("deu_candidate", "deu_candidate2", "deu_candidate3")
 _SPLIT = Path(__file__).resolve().parents[3] / "preregistration" / "deu_split.csv"
 
 
@@ -795,3 +795,96 @@ def fit_preregistered2(path: str | Path, split_path: str | Path, *, n_boot: int 
 
 
 __all__ += ["fit_preregistered2", "candidate2_grid", "CANDIDATE2_GRID"]
+
+
+# ------------------------------------------------------------------ the third pre-registered candidate
+
+#: Grids of ``preregistration/deu_candidate3.md``; ``OFF`` (2.0, above any share) is the
+#: pre-registration's ∞. Tie-break: largest theta, then largest phi, then smallest delta.
+CANDIDATE3_GRID = {
+    "theta": (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 2.0),
+    "phi": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 2.0),
+    "delta": (0.0, 2.5, 5.0, 10.0, 15.0, 20.0, 25.0),
+}
+CANDIDATE3_NPARAMS = {"P1": 1, "P2": 2, "P3": 1, "P4": 2}
+
+
+def candidate3_grid(spec: str) -> list[dict[str, float]]:
+    """Grid points of spec P1–P4, in tie-break order (closest to the compromise first)."""
+    import itertools
+
+    from detente.models.deu_candidate3 import BASELINE, OFF
+
+    g = CANDIDATE3_GRID
+    th = sorted(g["theta"], reverse=True) if spec in ("P1", "P2", "P4") else (OFF,)
+    ph = sorted(g["phi"], reverse=True) if spec == "P2" else (OFF,)
+    dl = sorted(g["delta"]) if spec in ("P3", "P4") else (0.0,)
+    return [{**BASELINE, "theta": t, "phi": f, "delta": d} for t, f, d in itertools.product(th, ph, dl)]
+
+
+def fit_preregistered3(path: str | Path, split_path: str | Path, *, n_boot: int = 10000,
+                       seed: int = 20250607) -> dict[str, Any]:
+    """Run the procedure of ``preregistration/deu_candidate3.md``: fit P1–P4 on the train side
+    by exhaustive grid search (train MAE; the first grid point of :func:`candidate3_grid`
+    among ties), score them once on the validation side, select, and bootstrap the selected
+    one against the compromise model."""
+    import csv
+    from collections import Counter
+
+    from detente.models.deu_candidate2 import issue_data
+    from detente.models.deu_candidate3 import BASELINE, predict
+
+    with open(split_path, newline="", encoding="utf-8") as fh:
+        side = {r["prnr"]: r["side"] for r in csv.DictReader(fh)}
+    rows = []
+    for s in load_deu(path):
+        if not scoreable(s):
+            continue
+        rows.append({"isnr": s.name, "prnr": s.metadata["prnr"], "y": float(s.issues[0].outcome),
+                     "d": issue_data(s, s.name), "side": side.get(s.metadata["prnr"])})
+    train = [r for r in rows if r["side"] == "train"]
+    val = [r for r in rows if r["side"] == "validation"]
+
+    def errors(rs, p):
+        return np.array([abs(predict(r["d"], p)[0] - r["y"]) for r in rs])
+
+    # fitting: train side only
+    specs: dict[str, Any] = {}
+    for spec in ("P1", "P2", "P3", "P4"):
+        grid = candidate3_grid(spec)
+        tr = np.array([errors(train, g).mean() for g in grid])
+        best = int(np.flatnonzero(tr <= tr.min() + 1e-9)[0])
+        specs[spec] = {"params": dict(grid[best]), "n_params": CANDIDATE3_NPARAMS[spec], "grid_size": len(grid),
+                       "train_mae": float(tr[best]),
+                       "train_mae_by_grid_point": [{**{k: g[k] for k in ("theta", "phi", "delta")}, "train_mae": float(m)}
+                                                   for g, m in zip(grid, tr)]}
+    comp_tr = float(errors(train, BASELINE).mean())
+    # validation: each fitted spec scored once
+    e0 = errors(val, BASELINE)
+    for d in specs.values():
+        d["val_mae"] = float(errors(val, d["params"]).mean())
+    lowest = min(d["val_mae"] for d in specs.values())
+    order = list(specs)
+    eligible = [s for s, d in specs.items() if d["val_mae"] <= lowest + 0.25]
+    chosen = min(eligible, key=lambda s: (specs[s]["n_params"], specs[s]["val_mae"], order.index(s)))
+    p = specs[chosen]["params"]
+    e1 = errors(val, p)
+    rules_val = Counter(predict(r["d"], p)[1] for r in val)
+    rules_tr = Counter(predict(r["d"], p)[1] for r in train)
+    return {
+        "n_train": len(train), "n_validation": len(val),
+        "compromise_train_mae": comp_tr, "compromise_val_mae": float(e0.mean()),
+        "specs": specs, "selected": chosen, "frozen": p,
+        "val_mae": float(e1.mean()),
+        "val_diff": float(e1.mean() - e0.mean()),
+        "val_ci_issues": list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed)),
+        "val_ci_proposals": list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed, clusters=[r["prnr"] for r in val])),
+        "val_wins_losses_ties": [int((e1 < e0 - 1e-9).sum()), int((e1 > e0 + 1e-9).sum()),
+                                 int((np.abs(e1 - e0) <= 1e-9).sum())],
+        "rules_fired_train": dict(sorted(rules_tr.items())),
+        "rules_fired_validation": dict(sorted(rules_val.items())),
+        "val_forecasts": {r["isnr"]: predict(r["d"], p)[0] for r in val},
+    }
+
+
+__all__ += ["fit_preregistered3", "candidate3_grid", "CANDIDATE3_GRID"]

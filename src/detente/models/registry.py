@@ -92,6 +92,7 @@ _BUILTIN: dict[str, str] = {
     "procedural": "detente.models.procedural:SPEC",
     "deu_candidate": "detente.models.deu_candidate:SPEC",
     "deu_candidate2": "detente.models.deu_candidate2:SPEC",
+    "deu_candidate3": "detente.models.deu_candidate3:SPEC",
     "smp": "detente.models.smp:SPEC",
     "bdm": "detente.models.bdm:SPEC",
     "exchange": "detente.models.exchange:SPEC",
