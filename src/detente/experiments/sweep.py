@@ -183,8 +183,11 @@ def check_sweep(spec: SweepSpec, scenario: Any) -> None:
     model, a bad variant or parameter, a ``param:NAME`` factor the model does not have or
     whose distribution can draw values the parameter refuses (checked with the values the
     design can produce: every value of a discrete distribution, else its median and its
-    extreme quantiles, which are the low/high bounds of bounded distributions), and factors
-    naming actors or issues the scenario does not have.
+    extreme quantiles, which are the low/high bounds of bounded distributions), ``param:``
+    factors that are valid one by one but can draw values the model's parameter class refuses
+    together (e.g. the exchange model's ``fixed_weight + salience_weight <= 1``; see
+    :func:`_joint_param_problems`), and factors naming actors or issues the scenario does not
+    have.
 
     Raises
     ------
@@ -216,13 +219,17 @@ def check_sweep(spec: SweepSpec, scenario: Any) -> None:
     fields = mspec.params_class.model_fields
     base = ScenarioArrays.from_scenario(scenario)
     known = {"actors": set(base.actors), "issues": set(base.issues)}
+    valid_alone: list[int] = []  # param: factors whose every value the model accepts on its own
     for k, f in enumerate(spec.factors):
         if f.field.startswith("param:") and f.field[6:] not in fields:
             probs.append(Problem(f"model {spec.model!r} has no parameter {f.field[6:]!r}", file=file,
                                  line=spec.locate("factors", k, "field"), column=f"factors.{k}.field", value=f.field,
                                  expected="param: followed by one of " + ", ".join(fields)))
         elif f.field.startswith("param:") and base_params is not None:
-            probs.extend(_param_support_problems(spec, k, f, mspec, base_params))
+            alone = _param_support_problems(spec, k, f, mspec, base_params)
+            probs.extend(alone)
+            if not alone:
+                valid_alone.append(k)
         for what in ("actors", "issues"):
             for j, n in enumerate(getattr(f, what) or []):
                 if n not in known[what]:
@@ -230,6 +237,8 @@ def check_sweep(spec: SweepSpec, scenario: Any) -> None:
                     probs.append(Problem(f"unknown {what[:-1]} of scenario {scenario.name!r}", file=file,
                                          line=spec.locate("factors", k, what, j), column=f"factors.{k}.{what}.{j}",
                                          value=n, expected="one of " + ", ".join(ids[:20]) + (", ..." if len(ids) > 20 else "")))
+    if base_params is not None:
+        probs.extend(_joint_param_problems(spec, valid_alone, mspec, base_params))
     if probs:
         raise InputError(probs)
 
@@ -258,6 +267,67 @@ def _param_support_problems(spec: SweepSpec, k: int, f: Factor, mspec: Any, base
                             file=spec._source, line=spec.locate("factors", k, "dist"), column=f"factors.{k}.dist",
                             value=v, expected=f"a distribution whose values are valid for {name!r} "
                             f"(see `detente models --json` for its range)")]
+    return []
+
+
+#: Most combinations of parameter-factor values :func:`check_sweep` validates together.
+JOINT_CHECK_CAP = 4096
+
+
+def _refusal(mspec: Any, base_params: Any, values: dict[str, float]) -> str | None:
+    """Why the model's parameter class refuses ``base_params`` with ``values`` set, or ``None``."""
+    from detente.models.registry import make_params
+
+    try:
+        make_params(mspec, base_params, **values)
+    except InputError as exc:
+        return "; ".join(q.message for q in exc.problems)
+    return None
+
+
+def _joint_param_problems(spec: SweepSpec, ks: list[int], mspec: Any, base_params: Any) -> list[Problem]:
+    """Problems of ``param:`` factors that are valid one by one but can draw values the
+    model refuses together (a rule across fields of its parameter class, e.g. the exchange
+    model's ``fixed_weight + salience_weight <= 1``), found before any chunk runs.
+
+    ``ks`` are the factors whose values were each accepted alone. Every combination of their
+    support values (:func:`_support_values`) is validated by the parameter class itself, so
+    no rule is restated here. To stay cheap, when the combinations exceed
+    :data:`JOINT_CHECK_CAP` each factor is reduced to the lowest and highest value it can
+    draw (where rules of sums and bounds bite), and at most the cap is checked. The first
+    refused combination is reported, with only the factors the refusal needs.
+    """
+    from itertools import islice, product
+
+    axes: dict[str, tuple[int, list[float]]] = {}
+    for k in ks:  # design order: a later factor on the same parameter wins, as in apply_design
+        f = spec.factors[k]
+        axes[f.field[6:]] = (k, _support_values(f.dist))
+    if len(axes) < 2:
+        return []
+    names = list(axes)
+    values = [axes[n][1] for n in names]
+    if math.prod(len(v) for v in values) > JOINT_CHECK_CAP:
+        values = [sorted({min(v), max(v)}) for v in values]
+    for combo in islice(product(*values), JOINT_CHECK_CAP):
+        over = dict(zip(names, combo))
+        if _refusal(mspec, base_params, over) is None:
+            continue
+        # leave out, one at a time, the factors the refusal does not need (each value is
+        # valid alone, so at least two remain)
+        for n in names:
+            fewer = {m: x for m, x in over.items() if m != n}
+            if len(fewer) >= 2 and _refusal(mspec, base_params, fewer) is not None:
+                over = fewer
+        why = _refusal(mspec, base_params, over)
+        involved = sorted((axes[n][0], n) for n in over)
+        who = " and ".join(f"factors.{k} ({spec.factors[k].label})" for k, _ in involved)
+        drawn = ", ".join(f"{n}={over[n]:g}" for _, n in involved)
+        k0 = involved[0][0]
+        return [Problem(f"{who} can draw {drawn} in the same run, which the model refuses: {why}",
+                        file=spec._source, line=spec.locate("factors", k0, "dist"), column=f"factors.{k0}.dist",
+                        value=drawn, expected="distributions whose values are valid together (narrow their bounds) "
+                        "or fixed values in params")]
     return []
 
 
