@@ -366,6 +366,7 @@ class _Round:
         self.refhist = params.mode == "reference"
         self.recompute_all = params.recompute == "all"
         self.tol = params.tie_tolerance
+        self.listorder = self.refhist and params.ties == "deterministic"
         WS = np.where(P, C * S, 0.0)
         self.WS = WS
         self.W = WS.sum(axis=0)
@@ -453,6 +454,8 @@ class _Round:
         self.slot = np.arange(N)
         self.Gc = np.zeros(N)  # gains of the candidates in self.act (-inf = invalid or executed)
         self.act = ar
+        if self.listorder:
+            self.lpos = np.arange(N, dtype=np.int64)
         if self.refhist:
             # reference-mode history per side (I, J): sum of the frozen moves, the last computed
             # move, and the signs seen: 0 none, +1 / -1 only positive / negative, NaN both
@@ -531,31 +534,57 @@ class _Round:
         fm2 = np.empty((2, k), bool)  # full moves: I (swapped), J (not swapped)
         np.greater(full, le, out=fm2[0])
         np.logical_and(full, le, out=fm2[1])
-        if self.pr > 0:
+        if self.refhist:
+            rh = np.ascontiguousarray((self.RH[idx] if every else self.RH.take(idx, axis=0)).T)
+        if self.pr > 0 and self.refhist:
+            # the reference's REX: drawn for every candidate whose *untruncated* equal-gain
+            # moves were valid; the randomized moves alone then decide validity
             buf[6], buf[7] = G, G
+            mT = T * W2 / w2
+            msT = sg2 * mT
+            ok = ((np.minimum(mT[0], mT[1]) > _MIN) & (np.maximum(mT[0], mT[1]) <= SCALE)
+                  & (T[1] * gf >= _MIN))
+            good = (rh[0:2] + msT <= SCALE) & (rh[4:6] * msT >= 0)
+            ok &= good[0]
+            ok &= good[1]
+            y2 = buf[2:4]
+            np.multiply(sg2, m2, out=y2)
+            np.add(x2, y2, out=y2)
+            np.copyto(y2, z2, where=fm2)
             kk = np.flatnonzero(ok)
             if len(kk):
-                rnd = self.rng.random((len(kk), 3)) if self.rng is not None else np.full((len(kk), 3), 0.25)
-                sIp, sIq, sJp, sJq = st[8:12]
-                dOp, dOq, mI, mJ, fmI, fmJ, euI, euJ = self._rex(
-                    kk, rnd, G, dO2[1], dO2[0], m2[0], m2[1], fm2[0], fm2[1], fdOp, fdOq, sIp, sIq, sJp, sJq,
-                    w2[0], w2[1], W2[1], W2[0], b2[0], b2[1], z2[1], z2[0], sg2[0], sg2[1])
-                ok &= (mI > _MIN) & (mJ > _MIN)
-                dO2[0], dO2[1] = dOq, dOp
-                m2 = np.array([mI, mJ])
-                fm2 = np.array([fmI, fmJ])
-                buf[6], buf[7] = euI, euJ
-        y2 = buf[2:4]
-        np.multiply(sg2, m2, out=y2)
-        np.add(x2, y2, out=y2)
-        np.copyto(y2, z2, where=fm2)
+                cand = kk if every else idx[kk]
+                yI, yJ, okr, euI, euJ = self._rex_reference(
+                    kk, self._draws(cand), G, x2, z2, w2, W2, b2, y2, st[8:12], fdOq, fdOp)
+                y2[0, kk], y2[1, kk] = yI, yJ
+                ok[kk] &= okr
+                buf[6, kk], buf[7, kk] = euI, euJ
+                np.abs((y2 - x2) * w2 / W2, out=dO2)  # realised forecast shifts (dOq, dOp)
+        else:
+            if self.pr > 0:
+                buf[6], buf[7] = G, G
+                kk = np.flatnonzero(ok)
+                if len(kk):
+                    rnd = self._draws(kk if every else idx[kk])
+                    sIp, sIq, sJp, sJq = st[8:12]
+                    dOp, dOq, mI, mJ, fmI, fmJ, euI, euJ = self._rex(
+                        kk, rnd, G, dO2[1], dO2[0], m2[0], m2[1], fm2[0], fm2[1], fdOp, fdOq, sIp, sIq, sJp, sJq,
+                        w2[0], w2[1], W2[1], W2[0], b2[0], b2[1], z2[1], z2[0], sg2[0], sg2[1])
+                    ok &= (mI > _MIN) & (mJ > _MIN)
+                    dO2[0], dO2[1] = dOq, dOp
+                    m2 = np.array([mI, mJ])
+                    fm2 = np.array([fmI, fmJ])
+                    buf[6], buf[7] = euI, euJ
+            y2 = buf[2:4]
+            np.multiply(sg2, m2, out=y2)
+            np.add(x2, y2, out=y2)
+            np.copyto(y2, z2, where=fm2)
         ms2 = y2 - x2  # signed moves
         # move history within the round (spec §2.6)
         if self.refhist:
             # the reference's history: at a successive concession the candidate froze its own
             # last (never executed) move into the history instead of the executed one (spec Q1;
             # done in _execute)
-            rh = np.ascontiguousarray((self.RH[idx] if every else self.RH.take(idx, axis=0)).T)
             good = (rh[0:2] + ms2 <= SCALE) & (rh[4:6] * ms2 >= 0)  # sum <= 100, no reversal
             ok &= good[0]
             ok &= good[1]
@@ -586,6 +615,112 @@ class _Round:
         cJ = aJ * (aJ + sgJ * dp1) < 0
         fJ = np.where(cJ, np.abs(aJ) / dp1, 1.0)
         return fI * fJ, cI, cJ
+
+    def _draws(self, cand: np.ndarray) -> np.ndarray:
+        """REX draws (u, v, z) for candidates ``cand`` (rows), from the run's generator.
+
+        One row per (re)computation of a candidate, in candidate order. Without a generator
+        every draw is 0.25 (a deterministic, documented fallback used only by direct calls).
+        """
+        if self.rng is None:
+            return np.full((len(cand), 3), 0.25)
+        return self.rng.random((len(cand), 3))
+
+    def _rex_reference(self, k, rnd, G, x2, z2, w2, W2, b2, y2, sal, fdOq, fdOp):
+        """REX as the reference implementation computes it (``mode="reference"``, spec §2.10).
+
+        For the candidates at positions ``k`` (their untruncated equal-gain moves were valid),
+        with draws ``rnd`` = (u, v, z) and the equal-gain solution after the overshoot limit
+        (gain ``G``, votes ``y2``):
+
+        * eu_max. Shifts Δ_I on q and Δ_J on p are those of full moves, except that a side
+          whose equal-gain vote equals its own position on its *demand* issue (the
+          reference's "Pareto optimal" test, which compares positions on different issues)
+          uses the shift of that vote. The side whose partner would gain more from a full
+          move of the other ("actor") gets ``gain − loss·s_a,supply/s_o,demand``, the other
+          ``gain·s_o,demand/s_a,supply − loss`` (C6: 777.78 and 1400), unless the Pareto test
+          held with a positive full-move utility, which substitutes a third expression.
+        * The drawn side A (I if u < 0.5) is to receive ``EU_A = G + p z (eu_max_A − G)``
+          (v < 0.5) or ``G − p z G``. A moves *fully* to its partner B's position; B's shift
+          follows from EU_A. If B would then pass A's position, B moves fully and A's shift
+          follows from EU_A (in absolute value, so a negative required shift becomes a move
+          towards B, possibly past it). Otherwise, if A's full move would carry the forecast
+          past B's position, B's shift is recomputed from the shift that puts the forecast
+          exactly on B's position — but A's vote is still a full move, applied *upwards*
+          (the reference flips the already signed move a second time): towards B when B is
+          above A, away from B by the same distance when B is below.
+        * A move is valid if 1e-10 < |move| ≤ 100 and the vote stays inside [0, 100]; the
+          move history is checked by the caller. G (the ranking key) is unchanged.
+
+        Returns (yI, yJ, valid, eu_I, eu_J) for the rows ``k``; eu of A is EU_A, of B the
+        absolute value of B's utility (both as the reference reports them).
+        """
+        pr = self.pr
+        u, v, zr = rnd[:, 0], rnd[:, 1], rnd[:, 2]
+        g = G[k]
+        xI, xJ = x2[0, k], x2[1, k]
+        zJ, zI = z2[0, k], z2[1, k]  # I moves towards zJ (J on q), J towards zI (I on p)
+        wI, wJ, WI, WJ = w2[0, k], w2[1, k], W2[0, k], W2[1, k]
+        bI, bJ = b2[0, k], b2[1, k]
+        yI0, yJ0 = y2[0, k], y2[1, k]
+        sIp, sIq, sJp, sJq = (a[k] for a in sal)
+        # eu_max (the reference's calculate_maximum_utility)
+        parI = zI == yI0  # I's position on p (its demand issue) equals its vote on q
+        parJ = zJ == yJ0
+        dI = np.where(parI, np.abs(yI0 - xI) * wI / WI, fdOq[k])
+        dJ = np.where(parJ, np.abs(yJ0 - xJ) * wJ / WJ, fdOp[k])
+        g2, g1 = dJ * sIp, dI * sJq  # I's gain from J's move, J's gain from I's move
+        l1, l2 = dJ * sJp, dI * sIq  # J's loss, I's loss
+        ow = np.full(len(k), np.nan)
+        ow = np.where(parI & (g1 - l1 > 0), g2 - l1 / sJq * sIq, ow)
+        ow = np.where(parJ & (g2 - l2 > 0), g1 - l2 / sIp * sJp, ow)
+        use_ow = ~np.isnan(ow) & (ow != 0)
+        actJ = g2 > g1
+        emI = np.where(actJ, np.where(use_ow, ow, g1 * sIp / sJp - l2), g2 - l1 * sIq / sJq)
+        emJ = np.where(actJ, g1 - l2 * sJp / sIp, np.where(use_ow, ow, g2 * sJq / sIq - l1))
+        # the drawn side A and its utility
+        pickI = u < 0.5
+        EU = np.where(v < 0.5, g + pr * zr * (np.where(pickI, emI, emJ) - g), g - pr * zr * g)
+
+        def side(a_is_i):
+            return (np.where(a_is_i, xI, xJ), np.where(a_is_i, zJ, zI), np.where(a_is_i, wI, wJ),
+                    np.where(a_is_i, WI, WJ), np.where(a_is_i, bI, bJ),
+                    np.where(a_is_i, sIq, sJp), np.where(a_is_i, sIp, sJq))
+
+        xA, zA, wA, WA, bA, sAs, sAd = side(pickI)
+        xB, zB, wB, WB, _, sBs, sBd = side(~pickI)
+        fullA, fullB = np.abs(xA - zA), np.abs(xB - zB)
+        dA = fullA * wA / WA
+        dB = (EU + dA * sAs) / sAd
+        tA, tB = fullA, dB * WB / wB
+        euB = np.abs(dB * sBs - dA * sBd)
+        # B would pass A: B moves fully, A's shift from EU_A
+        c1 = np.abs(tB) > fullB
+        dB1 = fullB * wB / WB
+        dA1 = np.abs((EU - dB1 * sAd) / sAs)
+        tA1 = dA1 * WA / wA
+        euB = np.where(c1 & (np.abs(tA1) < fullA), np.abs(dB1 * sBs - dA1 * sBd), euB)
+        tA = np.where(c1, tA1, tA)
+        tB = np.where(c1, fullB, tB)
+        # else: would A's full move carry the forecast past B's position?
+        bA1 = bA + wA * (zA - xA) / WA
+        over = ~c1 & ~(((zA >= bA) & (zA >= bA1)) | ((zA <= bA) & (zA <= bA1)))
+        dA2 = np.abs(zA - bA)
+        dB2 = (EU + dA2 * sAs) / sAd
+        tB = np.where(over, dB2 * WB / wB, tB)
+        euB = np.where(over, np.abs(dB2 * sBs - dA2 * sBd), euB)
+        flipA = xA > zA
+        tA = np.where(over, np.where(flipA, -fullA, fullA), tA)
+        mA = np.where(flipA, -tA, tA)
+        mB = np.where(xB > zB, -tB, tB)
+        yA, yB = xA + mA, xB + mB
+        okr = np.ones(len(k), bool)
+        for m_, y_ in ((mA, yA), (mB, yB)):
+            am = np.abs(m_)
+            okr &= (am > _MIN) & (am <= SCALE) & (y_ >= 0.0) & (y_ <= SCALE)
+        yI, yJ = np.where(pickI, yA, yB), np.where(pickI, yB, yA)
+        euI, euJ = np.where(pickI, EU, euB), np.where(pickI, euB, EU)
+        return yI, yJ, okr, euI, euJ
 
     def _rex(self, k, rnd, G, dOp, dOq, mI, mJ, fmI, fmJ, fdOp, fdOq, sIp, sIq, sJp, sJq,
              wIq, wJp, Wp, Wq, bI, bJ, zI, zJ, sgI, sgJ):
@@ -660,6 +795,8 @@ class _Round:
         gmax = Gc[best]
         if gmax == -np.inf:
             return -1
+        if self.listorder:
+            return self._select_listorder()
         over = Gc >= gmax - self.tol * abs(gmax)
         if np.count_nonzero(over) > 1:
             tied = self.act[np.flatnonzero(over)]
@@ -670,6 +807,32 @@ class _Round:
                 return int(tied[1] if self.rng.random() < 0.5 else tied[0])
             return int(tied[0])
         return int(self.act[best])
+
+    def _select_listorder(self) -> int:
+        """Reference mode, deterministic ties: the reference's candidate list order.
+
+        The reference keeps its candidates in one list, sorts it stably by gain (highest first)
+        before every execution and takes the head; the remaining list keeps that order. Among
+        equal gains the winner is therefore the one that came first in the *previous* sort,
+        which after the gains have changed is not the enumeration order. ``lpos`` is each
+        candidate's place in that list; gains within the tie tolerance count as equal.
+        """
+        live = np.flatnonzero(self.Gc > -np.inf)
+        cands = self.act.take(live)
+        g = self.Gc.take(live)
+        lp = self.lpos.take(cands)
+        o = np.lexsort((lp, -g))  # by gain, then by list place
+        gs = g.take(o)
+        brk = np.empty(len(o), bool)
+        brk[0] = True
+        np.greater(gs[:-1] - gs[1:], self.tol * np.abs(gs[:-1]), out=brk[1:])
+        grp = np.cumsum(brk)
+        if len(o) > 1 and not brk[1]:
+            self.ties += 1
+        o = o[np.lexsort((lp.take(o), grp))]
+        order = cands.take(o)
+        self.lpos[order] = np.arange(len(order))
+        return int(order[0])
 
     def execute_all(self) -> None:
         """Execute candidates best-first until none is left (spec §2.7)."""
