@@ -166,15 +166,16 @@ REX_C = [
 ]
 
 
-@pytest.mark.xfail(reason="the reference's REX move rule is only partly specified (spec §2.10): its "
-                   "ensembles show unspecified behaviour (e.g. tol-hoogte never moves in S2); see "
-                   "docs/models/exchange.md, 'Conformance'", strict=False)
 @pytest.mark.parametrize("fx,inp,p", REX_C, ids=[r[0].split("_summary")[0] for r in REX_C])
 def test_tier_c_rex_reference_mode(shared, fx, inp, p):
     data = dec.data(shared / "conformance/exchange/inputs" / inp)
     e = json.loads((shared / "conformance/exchange/expected" / fx).read_text())
     vals = ensemble_finals(data, ExchangeParams(variant="rex", p=p, mode="reference"), e["seeds"])
-    assert tier_c_failures(data, e, vals, ["next_start_nbs"]) == []
+    # the last round's voting forecast and the forecast of the next start positions; the
+    # round-0 voting forecast of S4 is lumpy (a few discrete outcomes), so with 50 seeds its
+    # sd misses the factor 1.5 by sampling alone (docs/models/exchange.md, Conformance); the
+    # move rule itself is pinned draw for draw by test_exchange_rex_draws.py
+    assert tier_c_failures(data, e, vals, ["voting_nbs", "next_start_nbs"]) == []
 
 
 def test_decide_reader_reports_every_error_c12(shared):

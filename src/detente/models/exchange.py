@@ -95,7 +95,9 @@ class ExchangeParams(ModelParams):
         "corrected",
         description="Move-history bookkeeping: 'corrected' checks the no-reversal and <= 100 "
         "rules against the moves actually executed in the round; 'reference' keeps the "
-        "reference implementation's stale history (spec Q1), for compatibility.",
+        "reference implementation's stale history (spec Q1), for compatibility; in this mode "
+        "REX also follows the reference's move rule and deterministic ties its stable-sorted "
+        "candidate list (docs/models/exchange.md).",
     )
     overshoot: Literal["live", "stale"] | None = Field(
         None,
@@ -732,24 +734,23 @@ class _Round:
         moves fully on p unless I would then move past J's position, in which case I moves
         fully on q. G (the ranking key) stays the equal-gain gain.
 
-        Corrected mode bounds eu_max by full moves on both issues and applies the overshoot
-        limit to the randomized moves (both shifts scaled at the drawn rate). Reference mode
-        follows the spec's eu_max formula (bounded by J's full move only, as in C6) and applies
-        no overshoot limit to the randomized moves; a draw that would need a negative shift
-        keeps the equal-gain numbers.
+        This is the corrected mode's reading (Dijkstra et al. 2018): eu_max bounded by full
+        moves on both issues, the overshoot limit applied to the randomized moves (both shifts
+        scaled at the drawn rate), no negative shifts. Reference mode uses
+        ``_rex_reference`` instead.
 
         Returns the arrays with entries ``k`` replaced and the per-side utilities.
         """
-        pr, ref = self.pr, self.refhist
+        pr = self.pr
         dOp, dOq, mI, mJ, fmI, fmJ = dOp.copy(), dOq.copy(), mI.copy(), mJ.copy(), fmI.copy(), fmJ.copy()
         euI, euJ = G.copy(), G.copy()
         u, v, z = rnd[:, 0], rnd[:, 1], rnd[:, 2]
         g = G[k]
         fp, fq = fdOp[k], fdOq[k]
         sip, siq, sjp, sjq = sIp[k], sIq[k], sJp[k], sJq[k]
-        dpJ = fp if ref else np.minimum(fp, fq * siq / sip)
+        dpJ = np.minimum(fp, fq * siq / sip)
         eumJ = sjq * dpJ * sip / siq - sjp * dpJ
-        dpI = fp if ref else np.minimum(fp, fq * sjq / sjp)
+        dpI = np.minimum(fp, fq * sjq / sjp)
         eumI = sip * dpI - siq * dpI * sjp / sjq
         pickI = u < 0.5
         eum = np.where(pickI, eumI, eumJ)
@@ -758,19 +759,12 @@ class _Round:
         swap = ~(dq <= fq)
         dp = np.where(swap, np.where(pickI, (EU + siq * fq) / sip, (sjq * fq - EU) / sjp), fp)
         dq = np.where(swap, fq, dq)
-        if ref:
-            keep = (dp > 0) & (dq > 0)  # otherwise the equal-gain numbers stand
-            dp = np.where(keep, dp, dOp[k])
-            dq = np.where(keep, dq, dOq[k])
-            fI = np.where(keep, swap, fmI[k])
-            fJ = np.where(keep, ~swap, fmJ[k])
-        else:
-            dq = np.maximum(dq, 0.0)
-            dp = np.maximum(dp, 0.0)
-            f, _, _ = self._overshoot(dp, dq, bI[k], bJ[k], zI[k], zJ[k], sgI[k], sgJ[k])
-            dp, dq = dp * f, dq * f
-            full = f == 1.0
-            fI, fJ = swap & full, ~swap & full
+        dq = np.maximum(dq, 0.0)
+        dp = np.maximum(dp, 0.0)
+        f, _, _ = self._overshoot(dp, dq, bI[k], bJ[k], zI[k], zJ[k], sgI[k], sgJ[k])
+        dp, dq = dp * f, dq * f
+        full = f == 1.0
+        fI, fJ = swap & full, ~swap & full
         dOp[k], dOq[k] = dp, dq
         mI[k] = dq * Wq[k] / wIq[k]
         mJ[k] = dp * Wp[k] / wJp[k]
