@@ -457,7 +457,8 @@ class _Round:
         self.Gc = np.zeros(N)  # gains of the candidates in self.act (-inf = invalid or executed)
         self.act = ar
         if self.listorder:
-            self.lpos = np.arange(N, dtype=np.int64)
+            self.lpos = np.arange(N, dtype=np.int64)  # place in the reference's list (_reorder)
+            self._front, self._back = 0, N
         if self.refhist:
             # reference-mode history per side (I, J): sum of the frozen moves, the last computed
             # move, and the signs seen: 0 none, +1 / -1 only positive / negative, NaN both
@@ -597,7 +598,13 @@ class _Round:
             good = self.hist_sign.take(kt[0:2]) * ms2 >= 0
             ok &= good[0]
             ok &= good[1]
-        self.Gc[idx if every else self.slot.take(idx)] = np.where(ok, G, -np.inf)
+        Gn = np.where(ok, G, -np.inf)
+        if self.listorder and not every:
+            sl = self.slot.take(idx)
+            self._reorder(idx, self.Gc.take(sl), Gn)
+            self.Gc[sl] = Gn
+        else:
+            self.Gc[idx if every else self.slot.take(idx)] = Gn
         self.alive[idx] = ok
         self.R[idx] = buf.T
 
@@ -789,12 +796,12 @@ class _Round:
         gmax = Gc[best]
         if gmax == -np.inf:
             return -1
-        if self.listorder:
-            return self._select_listorder()
         over = Gc >= gmax - self.tol * abs(gmax)
         if np.count_nonzero(over) > 1:
             tied = self.act[np.flatnonzero(over)]
             self.ties += 1
+            if self.listorder:
+                return int(tied[self.lpos.take(tied).argmin()])
             if self.params.ties == "random" and self.rng is not None:
                 return int(tied[self.rng.integers(len(tied))])
             if self.params.ties == "coin" and self.rng is not None:
@@ -802,31 +809,42 @@ class _Round:
             return int(tied[0])
         return int(self.act[best])
 
-    def _select_listorder(self) -> int:
-        """Reference mode, deterministic ties: the reference's candidate list order.
+    def _reorder(self, idx: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
+        """Reference mode, deterministic ties: keep ``lpos`` in the reference's list order.
 
         The reference keeps its candidates in one list, sorts it stably by gain (highest first)
         before every execution and takes the head; the remaining list keeps that order. Among
         equal gains the winner is therefore the one that came first in the *previous* sort,
-        which after the gains have changed is not the enumeration order. ``lpos`` is each
-        candidate's place in that list; gains within the tie tolerance count as equal.
+        which after gains have changed is not the enumeration order. Instead of sorting all
+        candidates at every execution, ``lpos`` only has to order candidates of equal gain
+        the way the list does: a candidate whose gain *fell* was above every candidate of its
+        new gain in the previous list, so it moves in front of all of them; one whose gain
+        *rose* moves behind them; simultaneous movers keep their previous relative order.
+        Candidates whose gain did not change keep their place. Gains within the tie
+        tolerance count as equal.
         """
-        live = np.flatnonzero(self.Gc > -np.inf)
-        cands = self.act.take(live)
-        g = self.Gc.take(live)
-        lp = self.lpos.take(cands)
-        o = np.lexsort((lp, -g))  # by gain, then by list place
-        gs = g.take(o)
-        brk = np.empty(len(o), bool)
-        brk[0] = True
-        np.greater(gs[:-1] - gs[1:], self.tol * np.abs(gs[:-1]), out=brk[1:])
-        grp = np.cumsum(brk)
-        if len(o) > 1 and not brk[1]:
-            self.ties += 1
-        o = o[np.lexsort((lp.take(o), grp))]
-        order = cands.take(o)
-        self.lpos[order] = np.arange(len(order))
-        return int(order[0])
+        with np.errstate(invalid="ignore"):  # -inf (died): the comparisons below are False
+            diff = new - old
+            moved = np.abs(diff) > self.tol * np.maximum(np.abs(old), np.abs(new))
+        if not moved.any():
+            return
+        fell = moved & (diff < 0)
+        for mask, front in ((fell, True), (moved & ~fell, False)):
+            if not mask.any():
+                continue
+            c, g = idx[mask], old[mask]
+            k = len(c)
+            if k > 1:  # previous list order: by old gain (equal within the tolerance), then place
+                o = np.argsort(-g, kind="stable")
+                gs = g[o]
+                grp = np.concatenate(([0], np.cumsum(gs[:-1] - gs[1:] > self.tol * np.abs(gs[:-1]))))
+                c = c[o][np.lexsort((self.lpos.take(c[o]), grp))]
+            if front:
+                self.lpos[c] = self._front - k + np.arange(k)
+                self._front -= k
+            else:
+                self.lpos[c] = self._back + 1 + np.arange(k)
+                self._back += k
 
     def execute_all(self) -> None:
         """Execute candidates best-first until none is left (spec §2.7)."""
