@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# scripts that make fixtures (e.g. fixtures/exchange/make_rex_reference.py needs the reference
+# package under Python 3.13) are not test modules
+collect_ignore_glob = ["fixtures/*"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DETENTE_SHARED", REPO.parent / "shared"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
