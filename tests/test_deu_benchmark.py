@@ -221,3 +221,128 @@ def test_candidate3_fit_reproduces_the_committed_fit(shared):
     assert r["val_diff"] == pytest.approx(committed["val_diff"], abs=1e-9)
     assert r["val_ci_issues"] == pytest.approx(committed["val_ci_issues"], abs=1e-9)
     assert r["val_ci_proposals"] == pytest.approx(committed["val_ci_proposals"], abs=1e-9)
+    # and the whole result: every key, count, rule tally and forecast (floats to 1e-9)
+    _assert_same_json(r, committed)
+
+
+def _assert_same_json(got, want, path="result"):
+    """``got`` (after a JSON round trip) equals ``want``: same keys, lengths, strings, integers
+    and booleans; floats equal to within 1e-9."""
+    got = json.loads(json.dumps(got))
+    _same(got, want, path)
+
+
+def _same(a, b, path):
+    if isinstance(b, dict):
+        assert isinstance(a, dict) and set(a) == set(b), (path, sorted(set(a) ^ set(b)) if isinstance(a, dict) else a)
+        for k in b:
+            _same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(b, list):
+        assert isinstance(a, list) and len(a) == len(b), (path, a, b)
+        for k, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{path}[{k}]")
+    elif isinstance(b, float) or isinstance(a, float):
+        assert not isinstance(a, (bool, str)) and a == pytest.approx(b, abs=1e-9), (path, a, b)
+    else:
+        assert type(a) is type(b) and a == b, (path, a, b)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("fit, committed_file", [("fit_preregistered", "deu_candidate_fit.json"),
+                                                  ("fit_preregistered2", "deu_candidate2_fit.json")])
+def test_earlier_candidate_fits_reproduce_the_committed_fits(shared, fit, committed_file):
+    """The first two pre-registered fits still give their committed JSON files (which do not
+    store the validation forecasts)."""
+    from pathlib import Path
+
+    import detente.experiments.deu_benchmark as bm
+
+    pre = Path(__file__).resolve().parents[1] / "preregistration"
+    committed = json.loads((pre / committed_file).read_text(encoding="utf-8"))
+    r = getattr(bm, fit)(shared / "data" / "deu" / "deu3_dev.csv", pre / "deu_split.csv")
+    assert set(r) == set(committed) | {"val_forecasts"} and len(r["val_forecasts"]) == r["n_validation"] == 87
+    _assert_same_json({k: v for k, v in r.items() if k != "val_forecasts"}, committed)
+
+
+def _issue(x, role, s=None, v=None, rp=None):
+    """Synthetic candidate input: positions ``x`` (0-100) in reader order, roles 0 member state /
+    1 Commission / 2 EP; saliences and member-state weights default to 1."""
+    from detente.models.deu_candidate2 import IssueData
+
+    n = len(x)
+    return IssueData(x=np.array(x, float), s=np.ones(n) if s is None else np.array(s, float), role=np.array(role),
+                     v=np.ones(n) if v is None else np.array(v, float), cod=True, unanimity=False, rp=rp)
+
+
+def test_candidate3_snap_at_exactly_delta():
+    from detente.models.deu_candidate3 import BASELINE, predict
+
+    # C = (0 + 100) / 2 = 50 (the member state has salience 0); its position 62.5 is 12.5 away,
+    # the institutions 50: a distance equal to delta snaps, a smaller delta does not
+    d = _issue([0.0, 100.0, 62.5], [1, 2, 0], s=[1.0, 1.0, 0.0])
+    assert predict(d, BASELINE) == (50.0, "compromise")
+    assert predict(d, {**BASELINE, "delta": 12.5}) == (62.5, "snap")
+    assert predict(d, {**BASELINE, "delta": 12.499}) == (50.0, "compromise")
+
+
+def test_candidate3_snap_ties_go_to_the_first_actor_in_reader_order():
+    from detente.models.deu_candidate3 import BASELINE, predict
+
+    # C = 40; COM (20) and EP (60) are both 20 away: the Commission, listed first, wins
+    d = _issue([20.0, 60.0, 95.0], [1, 2, 0], s=[1.0, 1.0, 0.0])
+    assert predict(d, BASELINE)[0] == 40.0
+    assert predict(d, {**BASELINE, "delta": 25.0}) == (20.0, "snap")
+    # two member states 10 from C = 40: the one first in reader order, whichever position it has
+    for first, second in ((30.0, 50.0), (50.0, 30.0)):
+        d = _issue([0.0, 80.0, first, second], [1, 2, 0, 0], s=[1.0, 1.0, 0.0, 0.0])
+        assert predict(d, BASELINE)[0] == 40.0
+        assert predict(d, {**BASELINE, "delta": 10.0}) == (first, "snap")
+
+
+def test_candidate3_rules_fire_at_a_share_exactly_at_the_threshold():
+    from detente.models.deu_candidate3 import BASELINE, predict, shares
+
+    # member states with weights 0.5, 0.25, 0.25 at 100, 100, 0; Commission at 100, reference
+    # point 0. The first state has salience 0 and still counts: share_K = 0.75, share_q = 0.25
+    d = _issue([100.0, 50.0, 100.0, 100.0, 0.0], [1, 2, 0, 0, 0], s=[1, 1, 0, 1, 1], v=[1, 1, 0.5, 0.25, 0.25],
+               rp=0.0)
+    assert shares(d) == (0.75, 0.25)
+    assert predict(d, {**BASELINE, "theta": 0.75}) == (100.0, "commission")
+    assert predict(d, {**BASELINE, "theta": 0.76})[1] == "compromise"
+    assert predict(d, {**BASELINE, "phi": 0.25}) == (0.0, "status_quo")
+    assert predict(d, {**BASELINE, "phi": 0.26})[1] == "compromise"
+
+
+def test_candidate_runs_report_the_frozen_spec_only_with_the_frozen_values(sample):
+    from detente.models import deu_candidate2, deu_candidate3
+
+    s = load_deu(sample)[0]
+    for model, mod, override in (("deu_candidate3", deu_candidate3, {"delta": 10.0}),
+                                 ("deu_candidate2", deu_candidate2, {"kappa": 1.0})):
+        spec = mod.FROZEN["spec"]
+        assert run_model(s, model).params["spec"] == spec
+        k = next(iter(override))
+        assert run_model(s, model, params={k: mod.FROZEN[k]}).params["spec"] == spec  # the frozen value again
+        res = run_model(s, model, params=override)
+        assert res.params["spec"] == "custom" and res.params[k] == override[k]
+
+
+def test_fits_refuse_a_split_file_without_a_proposal(sample, tmp_path):
+    from detente.errors import InputError
+    from detente.experiments import deu_benchmark as bm
+
+    prnrs = ["a04163", "d00032", "d05246", "d160280", "d97264"]  # the fixture's proposals
+    split = tmp_path / "split.csv"
+    split.write_text("prnr,side\n" + "".join(f"{p},{'train' if k % 2 else 'validation'}\n"
+                                              for k, p in enumerate(prnrs)), encoding="utf-8")
+    train, val = bm.split_rows(sample, split, bm._issue_data_fields)
+    assert len(train) + len(val) == 10 and {r["side"] for r in train} == {"train"}
+    split.write_text("prnr,side\n" + "".join(f"{p},train\n" for p in prnrs if p != "d05246"), encoding="utf-8")
+    for fit in (bm.fit_preregistered, bm.fit_preregistered2, bm.fit_preregistered3):
+        with pytest.raises(InputError) as ei:
+            fit(sample, split, n_boot=10)
+        assert [q.value for q in ei.value.problems] == ["d05246"]
+        assert "d05246" in str(ei.value) and "split.csv" in str(ei.value)
+    split.write_text("prnr,side\n" + "".join(f"{p},trian\n" for p in prnrs), encoding="utf-8")
+    with pytest.raises(InputError, match="unknown side"):
+        bm.split_rows(sample, split, bm._issue_data_fields)

@@ -34,11 +34,11 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from detente.errors import DetenteError
+from detente.errors import DetenteError, InputError, Problem
 from detente.formats.deu import group_by_proposal, load_deu, load_deu_proposals, scoreable
 from detente.scenario import Scenario
 
@@ -182,16 +182,15 @@ LOAD_HINT: dict[str, float] = {"shapley": 800.0, "equal": 100.0}
 #: Models fitted on the train side of the pre-registered split of the development file.
 FITTED_MODELS = ("deu_candidate", "deu_candidate2", "deu_candidate3")
 _SPLIT = Path(__file__).resolve().parents[3] / "preregistration" / "deu_split.csv"
+#: The sides of a split file (:func:`read_split`).
+SPLIT_SIDES = ("train", "validation")
 
 
 def _train_proposals() -> set[str] | None:
     """Proposal ids the candidates were fitted on (``None`` outside a source checkout)."""
-    import csv
-
     if not _SPLIT.is_file():
         return None
-    with open(_SPLIT, newline="", encoding="utf-8") as fh:
-        return {r["prnr"] for r in csv.DictReader(fh) if r.get("side") == "train"}
+    return {p for p, side in read_split(_SPLIT).items() if side == "train"}
 
 
 def _config_key(e: Entry) -> tuple:
@@ -590,20 +589,73 @@ def to_json_contract(result: Mapping[str, Any], *, full: bool = True) -> dict[st
 # ------------------------------------------------------------------ the pre-registered candidate
 
 
-def candidate_dataset(path: str | Path) -> list[dict[str, Any]]:
-    """Features, outcome, ids and actor positions of every scoreable issue (0–100 scale)."""
+def _candidate_fields(s: Scenario) -> dict[str, Any]:
+    """The first candidate's inputs of one single-issue DEU scenario: wave, features, positions."""
     from detente.models.deu_candidate import features
 
+    f = features(s, s.name)
+    assert f is not None
+    return {"wave": s.metadata["wave"], "f": f, "positions": s.issue_arrays(s.name).position.tolist()}
+
+
+def _issue_data_fields(s: Scenario) -> dict[str, Any]:
+    """The second and third candidates' inputs of one single-issue DEU scenario."""
+    from detente.models.deu_candidate2 import issue_data
+
+    return {"d": issue_data(s, s.name)}
+
+
+def _scoreable_rows(path: str | Path, fields: Callable[[Scenario], Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per scoreable issue of a DEU file, in file order: ``isnr``, ``prnr``, outcome
+    ``y`` (0–100) and the model inputs ``fields(scenario)``."""
     rows = []
     for s in load_deu(path):
         if not scoreable(s):
             continue
-        iid = s.name
-        f = features(s, iid)
-        assert f is not None
-        rows.append({"isnr": iid, "prnr": s.metadata["prnr"], "wave": s.metadata["wave"], "y": float(s.issues[0].outcome),
-                     "f": f, "positions": s.issue_arrays(iid).position.tolist()})
+        rows.append({"isnr": s.name, "prnr": s.metadata["prnr"], "y": float(s.issues[0].outcome), **fields(s)})
     return rows
+
+
+def read_split(split_path: str | Path) -> dict[str, str]:
+    """``{prnr: side}`` of a split file (CSV with columns ``prnr`` and ``side``, side
+    ``train`` or ``validation``)."""
+    import csv
+
+    with open(split_path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"prnr", "side"} - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(Problem(f"missing column(s) {', '.join(sorted(missing))}", file=str(split_path),
+                                     expected="columns prnr, side"))
+        rows = list(reader)
+    bad = [Problem("unknown side", file=str(split_path), line=k + 2, column="side", value=r["side"],
+                   expected="train or validation") for k, r in enumerate(rows) if r["side"] not in SPLIT_SIDES]
+    if bad:
+        raise InputError(bad)
+    return {r["prnr"]: r["side"] for r in rows}
+
+
+def split_rows(path: str | Path, split_path: str | Path,
+               fields: Callable[[Scenario], Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The scoreable issues of ``path`` (rows of :func:`_scoreable_rows` plus their ``side``),
+    split into (train, validation) by the split file. Every proposal with a scoreable issue
+    must be in the split file: a missing one is an :class:`~detente.errors.InputError` naming
+    it (it would otherwise drop out of fitting and evaluation silently)."""
+    side = read_split(split_path)
+    rows = _scoreable_rows(path, fields)
+    absent = sorted({r["prnr"] for r in rows if r["prnr"] not in side})
+    if absent:
+        raise InputError([Problem(f"proposal {p} of {path} is not in the split file", file=str(split_path),
+                                  column="prnr", value=p, expected="every proposal with a scoreable issue")
+                          for p in absent])
+    for r in rows:
+        r["side"] = side[r["prnr"]]
+    return [r for r in rows if r["side"] == "train"], [r for r in rows if r["side"] == "validation"]
+
+
+def candidate_dataset(path: str | Path) -> list[dict[str, Any]]:
+    """Features, outcome, ids and actor positions of every scoreable issue (0–100 scale)."""
+    return _scoreable_rows(path, _candidate_fields)
 
 
 def fit_lad(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -632,15 +684,9 @@ def fit_preregistered(path: str | Path, split_path: str | Path, *, n_boot: int =
     """Run the procedure of ``preregistration/deu_candidate.md``: fit S1–S5 on the train side,
     score them on the validation side, select, and bootstrap the selected one against the
     compromise model."""
-    import csv
-
     from detente.models.deu_candidate import SPEC_COLUMNS, design, predict
 
-    with open(split_path, newline="", encoding="utf-8") as fh:
-        side = {r["prnr"]: r["side"] for r in csv.DictReader(fh)}
-    data = candidate_dataset(path)
-    train = [r for r in data if side.get(r["prnr"]) == "train"]
-    val = [r for r in data if side.get(r["prnr"]) == "validation"]
+    train, val = split_rows(path, split_path, _candidate_fields)
     ytr = np.array([r["y"] for r in train])
     yva = np.array([r["y"] for r in val])
 
@@ -681,7 +727,7 @@ def fit_preregistered(path: str | Path, split_path: str | Path, *, n_boot: int =
     }
 
 
-__all__ += ["to_json_contract", "group_by_proposal"]
+__all__ += ["to_json_contract", "group_by_proposal", "read_split", "split_rows"]
 
 
 # ------------------------------------------------------------------ the second pre-registered candidate
@@ -734,20 +780,9 @@ def fit_preregistered2(path: str | Path, split_path: str | Path, *, n_boot: int 
     """Run the procedure of ``preregistration/deu_candidate2.md``: fit R1–R4 on the train side
     by exhaustive grid search (train MAE), score them on the validation side, select, and
     bootstrap the selected one against the compromise model."""
-    import csv
+    from detente.models.deu_candidate2 import BASELINE, predict
 
-    from detente.models.deu_candidate2 import BASELINE, issue_data, predict
-
-    with open(split_path, newline="", encoding="utf-8") as fh:
-        side = {r["prnr"]: r["side"] for r in csv.DictReader(fh)}
-    rows = []
-    for s in load_deu(path):
-        if not scoreable(s):
-            continue
-        rows.append({"isnr": s.name, "prnr": s.metadata["prnr"], "y": float(s.issues[0].outcome),
-                     "d": issue_data(s, s.name), "side": side.get(s.metadata["prnr"])})
-    train = [r for r in rows if r["side"] == "train"]
-    val = [r for r in rows if r["side"] == "validation"]
+    train, val = split_rows(path, split_path, _issue_data_fields)
     keys = ("alpha", "gamma", "kappa", "eps_cod", "eps_cns", "lam")
 
     def mae(rs, p):
@@ -828,22 +863,11 @@ def fit_preregistered3(path: str | Path, split_path: str | Path, *, n_boot: int 
     by exhaustive grid search (train MAE; the first grid point of :func:`candidate3_grid`
     among ties), score them once on the validation side, select, and bootstrap the selected
     one against the compromise model."""
-    import csv
     from collections import Counter
 
-    from detente.models.deu_candidate2 import issue_data
     from detente.models.deu_candidate3 import BASELINE, predict
 
-    with open(split_path, newline="", encoding="utf-8") as fh:
-        side = {r["prnr"]: r["side"] for r in csv.DictReader(fh)}
-    rows = []
-    for s in load_deu(path):
-        if not scoreable(s):
-            continue
-        rows.append({"isnr": s.name, "prnr": s.metadata["prnr"], "y": float(s.issues[0].outcome),
-                     "d": issue_data(s, s.name), "side": side.get(s.metadata["prnr"])})
-    train = [r for r in rows if r["side"] == "train"]
-    val = [r for r in rows if r["side"] == "validation"]
+    train, val = split_rows(path, split_path, _issue_data_fields)
 
     def errors(rs, p):
         return np.array([abs(predict(r["d"], p)[0] - r["y"]) for r in rs])

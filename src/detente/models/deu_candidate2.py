@@ -43,7 +43,7 @@ from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RunResult
 from detente.scenario import Scenario
 
-__all__ = ["IssueData", "issue_data", "predict", "FROZEN", "Candidate2Params", "SPEC", "BASELINE"]
+__all__ = ["IssueData", "issue_data", "predict", "FROZEN", "Candidate2Params", "SPEC", "BASELINE", "spec_name"]
 
 #: the compromise model in this parameterisation
 BASELINE: dict[str, float] = {"alpha": 1.0, "gamma": 1.0, "kappa": 1.0, "eps_cod": 1.0, "eps_cns": 1.0,
@@ -137,7 +137,8 @@ def predict(d: IssueData, p: Mapping[str, float]) -> float:
 
 
 class Candidate2Params(ModelParams):
-    """Parameters of ``deu_candidate2`` (``None``: the frozen, pre-registered fit)."""
+    """Parameters of ``deu_candidate2`` (``None``: the frozen, pre-registered fit). A run reports
+    ``params["spec"]`` as the frozen spec's name only with the frozen values, else ``"custom"``."""
 
     alpha: float | None = Field(None, ge=0, description="Exponent on member-state vote weights (relative to the largest).")
     gamma: float | None = Field(None, ge=0, description="Salience exponent.")
@@ -151,6 +152,13 @@ class Candidate2Params(ModelParams):
         return {k: float(FROZEN[k] if getattr(self, k) is None else getattr(self, k)) for k in BASELINE}
 
 
+def spec_name(p: Mapping[str, float]) -> str:
+    """The name reported as ``params["spec"]`` of a run with parameter values ``p``: the frozen
+    spec's name (``FROZEN["spec"]``) when ``p`` are the frozen values, else ``"custom"`` (an
+    overridden parameter makes it a different model, not the pre-registered fit)."""
+    return str(FROZEN["spec"]) if all(float(p[k]) == float(FROZEN[k]) for k in BASELINE) else "custom"
+
+
 def run_candidate2(scenario: Scenario, params: Candidate2Params, *, rng: np.random.Generator | None = None) -> RunResult:
     """Forecast every issue with the (frozen) re-weighted compromise."""
     p = params.values()
@@ -161,7 +169,7 @@ def run_candidate2(scenario: Scenario, params: Candidate2Params, *, rng: np.rand
             out[iss.id] = IssueResult(None, extra={"reason": "no actor holds a position"})
             continue
         out[iss.id] = IssueResult(iss.lower + predict(d, p) / 100.0 * iss.width)
-    return RunResult.build(model="deu_candidate2", scenario=scenario, params={**p, "spec": FROZEN["spec"]},
+    return RunResult.build(model="deu_candidate2", scenario=scenario, params={**p, "spec": spec_name(p)},
                            issues=out, notes=["positions on the 0-100 normalised scale internally; forecast mapped back"])
 
 

@@ -12,11 +12,18 @@ issue, with positions ``x`` on 0–100:
 * ``share_K`` / ``share_q`` — the Council weight of the member states whose position is within
   ``tol`` of the Commission's position ``K`` / of the reference point ``q``, as a share of the
   Council weight of all member states with a position (the institutions do not count);
-* **Commission rule**: if ``share_K ≥ theta``, forecast ``K``;
-* **status-quo rule**: else if ``share_q ≥ phi``, forecast ``q``;
-* **snap**: else if ``delta > 0`` and an actor position lies within ``delta`` of ``C``, the
-  nearest one (first in actor order on ties);
+* **Commission rule** (agenda setting [2]_ [3]_): if ``share_K ≥ theta``, forecast ``K``;
+* **status-quo rule** (a blocking coalition defends the reference point [4]_ [5]_): else if
+  ``share_q ≥ phi``, forecast ``q``;
+* **snap**: else if ``delta > 0`` and an actor position (Commission, EP or member state) lies
+  within ``delta`` of ``C``, the nearest one (ties: the first in the reader's actor order —
+  COM, EP, then the member states in column order);
 * else ``C``.
+
+Salience enters only ``C``. A member state whose salience is missing in the file (read as 0
+by :func:`detente.formats.deu.load_deu`, listed in ``metadata["salience_missing"]``) has no
+weight in ``C`` but, like every actor with a position, still counts with its full Council
+weight toward ``share_K``, ``share_q`` and their denominator, and is still a snap target.
 
 A share is at most 1, so a threshold above 1 (:data:`OFF`) switches its rule off; with
 ``theta = phi = OFF`` and ``delta = 0`` the model is exactly the compromise. The frozen values
@@ -39,6 +46,8 @@ References
    Journal of Political Science* 26(2).
 .. [4] Schneider, G., Finke, D. & Bailer, S. (2010). "Bargaining power in the European Union:
    an evaluation of competing game-theoretic models." *Political Studies* 58(1).
+.. [5] König, T. & Proksch, S.-O. (2006). "A procedural exchange model of EU legislative
+   politics." In Thomson, Stokman, Achen & König (eds.), *The European Union Decides*, CUP.
 """
 
 from __future__ import annotations
@@ -54,7 +63,7 @@ from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RunResult
 from detente.scenario import Scenario
 
-__all__ = ["OFF", "BASELINE", "FROZEN", "predict", "shares", "Candidate3Params", "SPEC"]
+__all__ = ["OFF", "BASELINE", "FROZEN", "predict", "shares", "Candidate3Params", "SPEC", "spec_name"]
 
 #: A threshold above every possible share: the rule never fires (the pre-registration's ∞).
 OFF = 2.0
@@ -111,7 +120,8 @@ def predict(d: IssueData, p: Mapping[str, float]) -> tuple[float, str]:
 
 
 class Candidate3Params(ModelParams):
-    """Parameters of ``deu_candidate3`` (``None``: the frozen, pre-registered fit)."""
+    """Parameters of ``deu_candidate3`` (``None``: the frozen, pre-registered fit). A run reports
+    ``params["spec"]`` as the frozen spec's name only with the frozen values, else ``"custom"``."""
 
     theta: float | None = Field(None, ge=0, description="Commission rule: forecast the Commission's position when "
                                 "member states holding this share of Council weight share it (> 1: off).")
@@ -125,6 +135,13 @@ class Candidate3Params(ModelParams):
         return {k: float(FROZEN[k] if getattr(self, k) is None else getattr(self, k)) for k in BASELINE}
 
 
+def spec_name(p: Mapping[str, float]) -> str:
+    """The name reported as ``params["spec"]`` of a run with parameter values ``p``: the frozen
+    spec's name (``FROZEN["spec"]``) when ``p`` are the frozen values, else ``"custom"`` (an
+    overridden parameter makes it a different model, not the pre-registered fit)."""
+    return str(FROZEN["spec"]) if all(float(p[k]) == float(FROZEN[k]) for k in BASELINE) else "custom"
+
+
 def run_candidate3(scenario: Scenario, params: Candidate3Params, *, rng: np.random.Generator | None = None) -> RunResult:
     """Forecast every issue with the (frozen) point-mass rules."""
     p = params.values()
@@ -136,7 +153,7 @@ def run_candidate3(scenario: Scenario, params: Candidate3Params, *, rng: np.rand
             continue
         f, rule = predict(d, p)
         out[iss.id] = IssueResult(iss.lower + f / 100.0 * iss.width, extra={"rule": rule})
-    return RunResult.build(model="deu_candidate3", scenario=scenario, params={**p, "spec": FROZEN["spec"]},
+    return RunResult.build(model="deu_candidate3", scenario=scenario, params={**p, "spec": spec_name(p)},
                            issues=out, notes=["positions on the 0-100 normalised scale internally; forecast mapped back"])
 
 
