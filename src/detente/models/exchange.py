@@ -64,6 +64,8 @@ __all__ = [
 
 SCALE = 100.0
 _MIN = 1e-10  # validity threshold on moves and gains (spec §2.6, D3)
+_NF = 22  # columns of _Round.F
+_AT = 1e-9  # a forecast this close to a position is at it (0-100 scale; float noise of exact ties)
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -353,6 +355,8 @@ class _Round:
     #   8..11 sIp, sIq, sJp, sJq;  12 rq = dOq/dOp under equal gain, 13 one, 14 rq again (for
     #   stacked products);  15 gf = G/dOp
     #   16/17 current supply position (successive concessions);  18/19 stale overshoot base
+    #   20/21 reference mode, stale: the vote of the supplier itself recorded in the candidate's
+    #   private updates (NaN: none), which the reference uses for the truncation amount
     # columns of K (int): supply keys actor*m + issue (kIs, kJs), supply issues (q, p)
     # columns of R (last computation): 0 dOq, 1 dOp, 2 yI, 3 yJ, 4 bI, 5 bJ, 6 euI, 7 euJ, 8 cI, 9 cJ
     #   (6, 7 only with REX; equal gain has euI = euJ = G)
@@ -416,7 +420,8 @@ class _Round:
         I, J = np.where(isp, j, i), np.where(isp, i, j)
         kIs, kJs = np.where(isp, jq, iq), np.where(isp, ip, jp)  # supply keys: I on q, J on p
         kId, kJd = np.where(isp, jp, ip), np.where(isp, iq, jq)  # demand keys: I on p, J on q
-        Fc = np.empty((20, N))
+        Fc = np.empty((_NF, N))
+        Fc[20:22] = np.nan
         WSf.take(kIs, out=Fc[0])
         WSf.take(kJs, out=Fc[1])
         self.W.take(q, out=Fc[2])
@@ -444,10 +449,10 @@ class _Round:
         ar2 = np.concatenate((ar, ar))
         side = np.repeat(np.array([0, 1]), N)
         # supply: flat index of the supplier's position in F and of its history in RH
-        self._sup = self._table(np.concatenate((kIs, kJs)), n * m, ar2, ar2 * 20 + 16 + side, ar2 * 6 + side)
+        self._sup = self._table(np.concatenate((kIs, kJs)), n * m, ar2, ar2 * _NF + 16 + side, ar2 * 6 + side)
         # demand: I demands p (its J supplies p: base column 19, supplier J) or J demands q
         # (base column 18, supplier I); flat index of the base in F and the supplier
-        self._dem = self._table(np.concatenate((kId, kJd)), n * m, ar2, ar2 * 20 + 19 - side,
+        self._dem = self._table(np.concatenate((kId, kJd)), n * m, ar2, ar2 * _NF + 19 - side,
                                 np.concatenate((J, I)))
         if self.recompute_all:
             self._iss = self._table(np.concatenate((p, q)), m, ar2)
@@ -518,13 +523,27 @@ class _Round:
         # (elsewhere dOp * 1.0 = dOp, so this is exact)
         a2 = b2 - z2
         aa2 = np.abs(a2)
-        c2 = np.less(a2 * (a2 + sg2 * T), 0.0)
-        f2 = np.where(c2, aa2 / T, 1.0)
+        # (a forecast that starts or ends at the partner's position does not pass it: exact
+        # arithmetic says so, float noise must not decide)
+        e2 = a2 + sg2 * T
+        c2 = np.less(a2 * e2, 0.0) & (aa2 > _AT) & (np.abs(e2) > _AT)
+        cut2 = aa2  # how far the forecast may still move
+        if self.refhist and not self.live:
+            # the reference computes the truncation amount with the supplier at its own vote as
+            # recorded in the candidate's private updates, when there is one (its base for
+            # detecting the overshoot has the supplier at its current position)
+            r2 = st[20:22]
+            own = ~np.isnan(r2)
+            if own.any():
+                cut2 = np.where(own, np.abs(st[18:20] + w2 * (r2 - st[6:8]) / W2 - z2), aa2)
+        f2 = np.where(c2, cut2 / T, 1.0)
         if c2[0].any():
             dp1 = T[1] * f2[0]
             aJ = a2[1]
-            np.less(aJ * (aJ + sg2[1] * dp1), 0.0, out=c2[1])
-            f2[1] = np.where(c2[1], aa2[1] / dp1, 1.0)
+            eJ = aJ + sg2[1] * dp1
+            np.less(aJ * eJ, 0.0, out=c2[1])
+            c2[1] &= (aa2[1] > _AT) & (np.abs(eJ) > _AT)
+            f2[1] = np.where(c2[1], cut2[1] / dp1, 1.0)
         f = f2[0] * f2[1]
         dO2 = buf[0:2]
         np.multiply(T, f, out=dO2)
@@ -544,6 +563,9 @@ class _Round:
             # moves were valid; the randomized moves alone then decide validity
             buf[6], buf[7] = G, G
             mT = T * W2 / w2
+            full0 = np.abs(d2)  # a full move is exactly the distance (0 -> 100 is 100, not 100 + ulp)
+            np.copyto(mT[0], full0[0], where=~le)
+            np.copyto(mT[1], full0[1], where=le)
             msT = sg2 * mT
             ok = ((np.minimum(mT[0], mT[1]) > _MIN) & (np.maximum(mT[0], mT[1]) <= SCALE)
                   & (T[1] * gf >= _MIN))
@@ -558,7 +580,8 @@ class _Round:
             if len(kk):
                 cand = kk if every else idx[kk]
                 yI, yJ, okr, euI, euJ = self._rex_reference(
-                    kk, self._draws(cand), G, x2, z2, w2, W2, b2, y2, st[8:12], fdOq, fdOp)
+                    kk, self._draws(cand), G, x2, z2, w2, W2, b2, z2 + np.where(a2 >= 0, cut2, -cut2),
+                    y2, st[8:12], fdOq, fdOp)
                 y2[0, kk], y2[1, kk] = yI, yJ
                 ok[kk] &= okr
                 buf[6, kk], buf[7, kk] = euI, euJ
@@ -617,11 +640,13 @@ class _Round:
         gain alike. (Used by REX; ``_compute`` has the same steps inline.)
         """
         aI = bI - zJ
-        cI = aI * (aI + sgI * dOq) < 0
+        eI = aI + sgI * dOq
+        cI = (aI * eI < 0) & (np.abs(aI) > _AT) & (np.abs(eI) > _AT)
         fI = np.where(cI, np.abs(aI) / dOq, 1.0)
         aJ = bJ - zI
         dp1 = dOp * fI
-        cJ = aJ * (aJ + sgJ * dp1) < 0
+        eJ = aJ + sgJ * dp1
+        cJ = (aJ * eJ < 0) & (np.abs(aJ) > _AT) & (np.abs(eJ) > _AT)
         fJ = np.where(cJ, np.abs(aJ) / dp1, 1.0)
         return fI * fJ, cI, cJ
 
@@ -635,7 +660,7 @@ class _Round:
             return np.full((len(cand), 3), 0.25)
         return self.rng.random((len(cand), 3))
 
-    def _rex_reference(self, k, rnd, G, x2, z2, w2, W2, b2, y2, sal, fdOq, fdOp):
+    def _rex_reference(self, k, rnd, G, x2, z2, w2, W2, b2, bc2, y2, sal, fdOq, fdOp):
         """REX as the reference implementation computes it (``mode="reference"``, spec §2.10).
 
         For the candidates at positions ``k`` (their untruncated equal-gain moves were valid),
@@ -671,6 +696,7 @@ class _Round:
         zJ, zI = z2[0, k], z2[1, k]  # I moves towards zJ (J on q), J towards zI (I on p)
         wI, wJ, WI, WJ = w2[0, k], w2[1, k], W2[0, k], W2[1, k]
         bI, bJ = b2[0, k], b2[1, k]
+        bcI, bcJ = bc2[0, k], bc2[1, k]  # bases of the truncation amount (own recorded vote)
         yI0, yJ0 = y2[0, k], y2[1, k]
         sIp, sIq, sJp, sJq = (a[k] for a in sal)
         # eu_max (the reference's calculate_maximum_utility)
@@ -698,6 +724,7 @@ class _Round:
 
         xA, zA, wA, WA, bA, sAs, sAd = side(pickI)
         xB, zB, wB, WB, _, sBs, sBd = side(~pickI)
+        bcA = np.where(pickI, bcI, bcJ)
         fullA, fullB = np.abs(xA - zA), np.abs(xB - zB)
         dA = fullA * wA / WA
         dB = (EU + dA * sAs) / sAd
@@ -713,8 +740,8 @@ class _Round:
         tB = np.where(c1, fullB, tB)
         # else: would A's full move carry the forecast past B's position?
         bA1 = bA + wA * (zA - xA) / WA
-        over = ~c1 & ~(((zA >= bA) & (zA >= bA1)) | ((zA <= bA) & (zA <= bA1)))
-        dA2 = np.abs(zA - bA)
+        over = ~c1 & (zA > np.minimum(bA, bA1) + _AT) & (zA < np.maximum(bA, bA1) - _AT)
+        dA2 = np.abs(zA - bcA)
         dB2 = (EU + dA2 * sAs) / sAd
         tB = np.where(over, dB2 * WB / wB, tB)
         euB = np.where(over, np.abs(dB2 * sBs - dA2 * sBd), euB)
@@ -904,12 +931,20 @@ class _Round:
         if not self.live:
             # stale mode: the candidates record the supplier's new vote in their overshoot base
             # (not those in which that supplier is their own supplier of the issue)
+            # (not those in which that supplier is their own supplier of the issue: reference
+            # mode keeps its recorded vote apart, column 20/21 = base column + 2)
             if c1 > c0:
-                sel = live[ns:ns + nd1] & (dsup[c0:c1] != Ir)
-                Ff[dflat[c0:c1][sel]] += self._private(Jr, qr, Ir, yIr)
+                dlt, rec = self._private(Jr, qr, Ir, yIr)
+                lv, own = live[ns:ns + nd1], dsup[c0:c1] == Ir
+                Ff[dflat[c0:c1][lv & ~own]] += dlt
+                if self.refhist:
+                    Ff[dflat[c0:c1][lv & own] + 2] = rec
             if e1 > e0:
-                sel = live[ns + nd1:ns + nd1 + e1 - e0] & (dsup[e0:e1] != Jr)
-                Ff[dflat[e0:e1][sel]] += self._private(Ir, pr, Jr, yJr)
+                dlt, rec = self._private(Ir, pr, Jr, yJr)
+                lv, own = live[ns + nd1:ns + nd1 + e1 - e0], dsup[e0:e1] == Jr
+                Ff[dflat[e0:e1][lv & ~own]] += dlt
+                if self.refhist:
+                    Ff[dflat[e0:e1][lv & own] + 2] = rec
         if self.refhist and ns:
             # the reference's history: a successive concession appends the candidate's own last
             # computed move (spec Q1)
@@ -927,13 +962,20 @@ class _Round:
         cat.sort()
         self._compute(cat[np.concatenate(([True], cat[1:] != cat[:-1]))])
 
-    def _private(self, b: int, d: int, a: int, y: float) -> float:
+    def _private(self, b: int, d: int, a: int, y: float) -> tuple[float, float]:
         """Stale mode: actor a voted y on issue d in an exchange with b; returns the change of
-        the overshoot base of the candidates in which b demands d (spec §2.5, §2.7)."""
+        the overshoot base of the candidates in which b demands d (spec §2.5, §2.7) and the
+        vote now recorded for a."""
         key = (b, d, a)
-        old = self.last.get(key, self._x0[a][d])
-        self.last[key] = y
-        return self._ws[a][d] / self._w[d] * (y - old)
+        x0 = self._x0[a][d]
+        old = self.last.get(key)
+        rec = y
+        if old is not None and self.refhist:
+            # the reference keeps, of the recorded and the new vote, the one nearer a's
+            # start-of-round position (after successive concessions: the first vote)
+            rec = (old if old < y else y) if x0 <= old else (old if old > y else y)
+        self.last[key] = rec
+        return self._ws[a][d] / self._w[d] * (rec - (x0 if old is None else old)), rec
 
     def _record(self, I: int, J: int, p: int, q: int, kind: int, G: float, res: list[float],
                 fr: list[float]) -> None:
