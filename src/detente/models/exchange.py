@@ -372,7 +372,7 @@ class _Round:
         self.refhist = params.mode == "reference"
         self.recompute_all = params.recompute == "all"
         self.tol = params.tie_tolerance
-        self.listorder = self.refhist and params.ties == "deterministic"
+        self.listorder = self.refhist and params.ties in ("deterministic", "coin")
         WS = np.where(P, C * S, 0.0)
         self.WS = WS
         self.W = WS.sum(axis=0)
@@ -828,7 +828,18 @@ class _Round:
             tied = self.act[np.flatnonzero(over)]
             self.ties += 1
             if self.listorder:
-                return int(tied[self.lpos.take(tied).argmin()])
+                lp = self.lpos.take(tied)
+                if self.params.ties == "coin" and self.rng is not None:
+                    # the reference's coin: between the first two of its list; when the second
+                    # wins, the first goes to the back of the list (its duplicate-candidate
+                    # bug, Q2, is not reproduced)
+                    first, second = tied[np.argsort(lp, kind="stable")[:2]]
+                    if self.rng.random() >= 0.5:
+                        self._back += 1
+                        self.lpos[first] = self._back
+                        return int(second)
+                    return int(first)
+                return int(tied[lp.argmin()])
             if self.params.ties == "random" and self.rng is not None:
                 return int(tied[self.rng.integers(len(tied))])
             if self.params.ties == "coin" and self.rng is not None:
