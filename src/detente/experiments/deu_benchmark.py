@@ -775,6 +775,21 @@ def _grid_predictions(d: Any, P: np.ndarray) -> np.ndarray:
     return f
 
 
+def _validation_scores(e1: np.ndarray, e0: np.ndarray, val: list[dict[str, Any]], *, n_boot: int,
+                       seed: int) -> dict[str, Any]:
+    """Validation MAE of a selected candidate (errors ``e1``) against the compromise model
+    (``e0``) on the validation rows ``val``: difference, paired bootstrap CIs over issues and
+    over proposals, and the counts of issues it wins, loses and ties (within 1e-9)."""
+    return {
+        "val_mae": float(e1.mean()),
+        "val_diff": float(e1.mean() - e0.mean()),
+        "val_ci_issues": list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed)),
+        "val_ci_proposals": list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed, clusters=[r["prnr"] for r in val])),
+        "val_wins_losses_ties": [int((e1 < e0 - 1e-9).sum()), int((e1 > e0 + 1e-9).sum()),
+                                 int((np.abs(e1 - e0) <= 1e-9).sum())],
+    }
+
+
 def fit_preregistered2(path: str | Path, split_path: str | Path, *, n_boot: int = 10000,
                        seed: int = 20250607) -> dict[str, Any]:
     """Run the procedure of ``preregistration/deu_candidate2.md``: fit R1–R4 on the train side
@@ -819,12 +834,7 @@ def fit_preregistered2(path: str | Path, split_path: str | Path, *, n_boot: int 
         "n_train": len(train), "n_validation": len(val),
         "compromise_train_mae": comp_tr, "compromise_val_mae": comp_va,
         "specs": specs, "selected": chosen, "frozen": p,
-        "val_mae": float(e1.mean()),
-        "val_diff": float(e1.mean() - e0.mean()),
-        "val_ci_issues": list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed)),
-        "val_ci_proposals": list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed, clusters=[r["prnr"] for r in val])),
-        "val_wins_losses_ties": [int((e1 < e0 - 1e-9).sum()), int((e1 > e0 + 1e-9).sum()),
-                                 int((np.abs(e1 - e0) <= 1e-9).sum())],
+        **_validation_scores(e1, e0, val, n_boot=n_boot, seed=seed),
         "val_forecasts": {r["isnr"]: predict(r["d"], p) for r in val},
     }
 
@@ -899,12 +909,7 @@ def fit_preregistered3(path: str | Path, split_path: str | Path, *, n_boot: int 
         "n_train": len(train), "n_validation": len(val),
         "compromise_train_mae": comp_tr, "compromise_val_mae": float(e0.mean()),
         "specs": specs, "selected": chosen, "frozen": p,
-        "val_mae": float(e1.mean()),
-        "val_diff": float(e1.mean() - e0.mean()),
-        "val_ci_issues": list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed)),
-        "val_ci_proposals": list(bootstrap_ci(e1, e0, n_boot=n_boot, seed=seed, clusters=[r["prnr"] for r in val])),
-        "val_wins_losses_ties": [int((e1 < e0 - 1e-9).sum()), int((e1 > e0 + 1e-9).sum()),
-                                 int((np.abs(e1 - e0) <= 1e-9).sum())],
+        **_validation_scores(e1, e0, val, n_boot=n_boot, seed=seed),
         "rules_fired_train": dict(sorted(rules_tr.items())),
         "rules_fired_validation": dict(sorted(rules_val.items())),
         "val_forecasts": {r["isnr"]: predict(r["d"], p)[0] for r in val},

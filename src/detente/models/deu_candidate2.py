@@ -43,7 +43,8 @@ from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RunResult
 from detente.scenario import Scenario
 
-__all__ = ["IssueData", "issue_data", "predict", "FROZEN", "Candidate2Params", "SPEC", "BASELINE", "spec_name"]
+__all__ = ["IssueData", "issue_data", "predict", "FROZEN", "Candidate2Params", "SPEC", "BASELINE", "spec_name",
+           "frozen_spec_name"]
 
 #: the compromise model in this parameterisation
 BASELINE: dict[str, float] = {"alpha": 1.0, "gamma": 1.0, "kappa": 1.0, "eps_cod": 1.0, "eps_cns": 1.0,
@@ -152,11 +153,17 @@ class Candidate2Params(ModelParams):
         return {k: float(FROZEN[k] if getattr(self, k) is None else getattr(self, k)) for k in BASELINE}
 
 
-def spec_name(p: Mapping[str, float]) -> str:
+def frozen_spec_name(p: Mapping[str, float], frozen: Mapping[str, Any], keys: Any) -> str:
     """The name reported as ``params["spec"]`` of a run with parameter values ``p``: the frozen
-    spec's name (``FROZEN["spec"]``) when ``p`` are the frozen values, else ``"custom"`` (an
-    overridden parameter makes it a different model, not the pre-registered fit)."""
-    return str(FROZEN["spec"]) if all(float(p[k]) == float(FROZEN[k]) for k in BASELINE) else "custom"
+    spec's name (``frozen["spec"]``) when ``p`` equals the frozen values on ``keys``, else
+    ``"custom"`` (an overridden parameter makes it a different model, not the pre-registered
+    fit). Shared by the frozen DEU candidates."""
+    return str(frozen["spec"]) if all(float(p[k]) == float(frozen[k]) for k in keys) else "custom"
+
+
+def spec_name(p: Mapping[str, float]) -> str:
+    """:func:`frozen_spec_name` of this candidate."""
+    return frozen_spec_name(p, FROZEN, BASELINE)
 
 
 def run_candidate2(scenario: Scenario, params: Candidate2Params, *, rng: np.random.Generator | None = None) -> RunResult:

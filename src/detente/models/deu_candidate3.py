@@ -57,7 +57,7 @@ from typing import Any, Mapping
 import numpy as np
 from pydantic import Field
 
-from detente.models.deu_candidate2 import IssueData, issue_data
+from detente.models.deu_candidate2 import IssueData, frozen_spec_name, issue_data
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RunResult
@@ -136,10 +136,8 @@ class Candidate3Params(ModelParams):
 
 
 def spec_name(p: Mapping[str, float]) -> str:
-    """The name reported as ``params["spec"]`` of a run with parameter values ``p``: the frozen
-    spec's name (``FROZEN["spec"]``) when ``p`` are the frozen values, else ``"custom"`` (an
-    overridden parameter makes it a different model, not the pre-registered fit)."""
-    return str(FROZEN["spec"]) if all(float(p[k]) == float(FROZEN[k]) for k in BASELINE) else "custom"
+    """:func:`detente.models.deu_candidate2.frozen_spec_name` of this candidate."""
+    return frozen_spec_name(p, FROZEN, BASELINE)
 
 
 def run_candidate3(scenario: Scenario, params: Candidate3Params, *, rng: np.random.Generator | None = None) -> RunResult:
