@@ -580,8 +580,7 @@ class _Round:
             if len(kk):
                 cand = kk if every else idx[kk]
                 yI, yJ, okr, euI, euJ = self._rex_reference(
-                    kk, self._draws(cand), G, x2, z2, w2, W2, b2, z2 + np.where(a2 >= 0, cut2, -cut2),
-                    y2, st[8:12], fdOq, fdOp)
+                    kk, self._draws(cand), G, x2, z2, w2, W2, b2, cut2, y2, st[8:12], fdOq, fdOp)
                 y2[0, kk], y2[1, kk] = yI, yJ
                 ok[kk] &= okr
                 buf[6, kk], buf[7, kk] = euI, euJ
@@ -660,18 +659,19 @@ class _Round:
             return np.full((len(cand), 3), 0.25)
         return self.rng.random((len(cand), 3))
 
-    def _rex_reference(self, k, rnd, G, x2, z2, w2, W2, b2, bc2, y2, sal, fdOq, fdOp):
+    def _rex_reference(self, k, rnd, G, x2, z2, w2, W2, b2, cut2, y2, sal, fdOq, fdOp):
         """REX as the reference implementation computes it (``mode="reference"``, spec §2.10).
 
         For the candidates at positions ``k`` (their untruncated equal-gain moves were valid),
         with draws ``rnd`` = (u, v, z) and the equal-gain solution after the overshoot limit
-        (gain ``G``, votes ``y2``):
+        (gain ``G``, votes ``y2``, and ``cut2``, each side's forecast distance to its partner's
+        position as the reference's truncation amount measures it):
 
         * eu_max. Shifts Δ_I on q and Δ_J on p are those of full moves, except that a side
           whose equal-gain vote equals its own position on its *demand* issue (the
           reference's "Pareto optimal" test, which compares positions on different issues)
-          uses the shift of that vote. The side whose partner would gain more from a full
-          move of the other ("actor") gets ``gain − loss·s_a,supply/s_o,demand``, the other
+          uses the shift of that vote. The side whose partner would gain more from its full
+          move than it would gain from the partner's ("actor") gets ``gain − loss·s_a,supply/s_o,demand``, the other
           ``gain·s_o,demand/s_a,supply − loss`` (C6: 777.78 and 1400), unless the Pareto test
           held with a positive full-move utility, which substitutes a third expression.
         * The drawn side A (I if u < 0.5) is to receive ``EU_A = G + p z (eu_max_A − G)``
@@ -696,7 +696,6 @@ class _Round:
         zJ, zI = z2[0, k], z2[1, k]  # I moves towards zJ (J on q), J towards zI (I on p)
         wI, wJ, WI, WJ = w2[0, k], w2[1, k], W2[0, k], W2[1, k]
         bI, bJ = b2[0, k], b2[1, k]
-        bcI, bcJ = bc2[0, k], bc2[1, k]  # bases of the truncation amount (own recorded vote)
         yI0, yJ0 = y2[0, k], y2[1, k]
         sIp, sIq, sJp, sJq = (a[k] for a in sal)
         # eu_max (the reference's calculate_maximum_utility)
@@ -724,7 +723,7 @@ class _Round:
 
         xA, zA, wA, WA, bA, sAs, sAd = side(pickI)
         xB, zB, wB, WB, _, sBs, sBd = side(~pickI)
-        bcA = np.where(pickI, bcI, bcJ)
+        cutA = np.where(pickI, cut2[0, k], cut2[1, k])
         fullA, fullB = np.abs(xA - zA), np.abs(xB - zB)
         dA = fullA * wA / WA
         dB = (EU + dA * sAs) / sAd
@@ -741,7 +740,7 @@ class _Round:
         # else: would A's full move carry the forecast past B's position?
         bA1 = bA + wA * (zA - xA) / WA
         over = ~c1 & (zA > np.minimum(bA, bA1) + _AT) & (zA < np.maximum(bA, bA1) - _AT)
-        dA2 = np.abs(zA - bcA)
+        dA2 = cutA  # the shift that puts the forecast on B's position
         dB2 = (EU + dA2 * sAs) / sAd
         tB = np.where(over, dB2 * WB / wB, tB)
         euB = np.where(over, np.abs(dB2 * sBs - dA2 * sBd), euB)
