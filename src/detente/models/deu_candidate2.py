@@ -44,7 +44,7 @@ from detente.models.result import IssueResult, RunResult
 from detente.scenario import Scenario
 
 __all__ = ["IssueData", "issue_data", "predict", "FROZEN", "Candidate2Params", "SPEC", "BASELINE", "spec_name",
-           "frozen_spec_name"]
+           "frozen_spec_name", "forecast_issues"]
 
 #: the compromise model in this parameterisation
 BASELINE: dict[str, float] = {"alpha": 1.0, "gamma": 1.0, "kappa": 1.0, "eps_cod": 1.0, "eps_cns": 1.0,
@@ -166,16 +166,26 @@ def spec_name(p: Mapping[str, float]) -> str:
     return frozen_spec_name(p, FROZEN, BASELINE)
 
 
-def run_candidate2(scenario: Scenario, params: Candidate2Params, *, rng: np.random.Generator | None = None) -> RunResult:
-    """Forecast every issue with the (frozen) re-weighted compromise."""
-    p = params.values()
+def forecast_issues(scenario: Scenario, forecast: Any) -> dict[str, IssueResult]:
+    """One :class:`IssueResult` per issue of ``scenario``: ``forecast(issue_data)`` gives the
+    forecast on the 0-100 normalised scale and the extra fields to report, mapped back to the
+    issue's scale; an issue where no actor holds a position gets no forecast. Shared by the
+    frozen DEU candidates that work on :class:`IssueData`."""
     out: dict[str, IssueResult] = {}
     for iss in scenario.issues:
         d = issue_data(scenario, iss.id)
         if d is None:
             out[iss.id] = IssueResult(None, extra={"reason": "no actor holds a position"})
             continue
-        out[iss.id] = IssueResult(iss.lower + predict(d, p) / 100.0 * iss.width)
+        f, extra = forecast(d)
+        out[iss.id] = IssueResult(iss.lower + f / 100.0 * iss.width, extra=extra)
+    return out
+
+
+def run_candidate2(scenario: Scenario, params: Candidate2Params, *, rng: np.random.Generator | None = None) -> RunResult:
+    """Forecast every issue with the (frozen) re-weighted compromise."""
+    p = params.values()
+    out = forecast_issues(scenario, lambda d: (predict(d, p), {}))
     return RunResult.build(model="deu_candidate2", scenario=scenario, params={**p, "spec": spec_name(p)},
                            issues=out, notes=["positions on the 0-100 normalised scale internally; forecast mapped back"])
 

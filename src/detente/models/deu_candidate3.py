@@ -57,10 +57,10 @@ from typing import Any, Mapping
 import numpy as np
 from pydantic import Field
 
-from detente.models.deu_candidate2 import IssueData, frozen_spec_name, issue_data
+from detente.models.deu_candidate2 import IssueData, forecast_issues, frozen_spec_name
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
-from detente.models.result import IssueResult, RunResult
+from detente.models.result import RunResult
 from detente.scenario import Scenario
 
 __all__ = ["OFF", "BASELINE", "FROZEN", "predict", "shares", "Candidate3Params", "SPEC", "spec_name"]
@@ -143,14 +143,12 @@ def spec_name(p: Mapping[str, float]) -> str:
 def run_candidate3(scenario: Scenario, params: Candidate3Params, *, rng: np.random.Generator | None = None) -> RunResult:
     """Forecast every issue with the (frozen) point-mass rules."""
     p = params.values()
-    out: dict[str, IssueResult] = {}
-    for iss in scenario.issues:
-        d = issue_data(scenario, iss.id)
-        if d is None:
-            out[iss.id] = IssueResult(None, extra={"reason": "no actor holds a position"})
-            continue
+
+    def forecast(d: IssueData) -> tuple[float, dict[str, str]]:
         f, rule = predict(d, p)
-        out[iss.id] = IssueResult(iss.lower + f / 100.0 * iss.width, extra={"rule": rule})
+        return f, {"rule": rule}
+
+    out = forecast_issues(scenario, forecast)
     return RunResult.build(model="deu_candidate3", scenario=scenario, params={**p, "spec": spec_name(p)},
                            issues=out, notes=["positions on the 0-100 normalised scale internally; forecast mapped back"])
 
