@@ -31,6 +31,8 @@ References
 
 from __future__ import annotations
 
+import math
+
 from typing import Literal
 
 import numpy as np
@@ -103,7 +105,11 @@ def design(f: dict[str, float], spec: str) -> np.ndarray:
 
 def predict(f: dict[str, float], spec: str, coef, delta: float = 0.0, positions=None) -> float:
     """Forecast on 0–100 from features (and, for S5, the actor positions on 0–100)."""
-    y = float(np.clip(design(f, spec) @ np.asarray(coef, float), 0.0, 100.0))
+    # The linear predictor is summed exactly (math.fsum of the element-wise products), not with
+    # a BLAS dot product: LAD fits interpolate training points, so a forecast can sit exactly at
+    # the snapping distance, and a BLAS kernel chosen by CPU (OpenBLAS DYNAMIC_ARCH, FMA or not)
+    # could round it one ulp either side and flip the snap from one machine to the next.
+    y = float(np.clip(math.fsum(np.multiply(design(f, spec), np.asarray(coef, float))), 0.0, 100.0))
     if spec == "S5" and delta > 0 and positions is not None and len(positions):
         p = np.asarray(positions, float)
         j = int(np.argmin(np.abs(p - y)))
