@@ -41,6 +41,7 @@ from detente.formats import save as save_scenario
 from detente.models.registry import available, check_params, get as get_model, run_model
 from detente.models.result import RunResult
 from detente.scenario import Scenario
+from detente.web.edits import CannotEditInPlace, atomic_write, save_in_place
 from detente.web.jobs import JobManager
 from detente.web.security import DEFAULT_UPLOAD_LIMIT, SAFE_NAME, BodyLimit, CsrfGuard, safe_join
 
@@ -106,6 +107,10 @@ class EditRequest(BaseModel):
         description="Changes: {'actor': A, 'issue': I, 'field': 'position'|'salience'|'capability', 'value': x} "
         "or {'actor': A, 'field': 'capability', 'value': x} for the actor's default."
     )
+    save_as: str | None = Field(
+        None, description="Save the edited scenario as a new detente YAML file of the library with this name "
+        "(.yaml/.yml) instead of editing the file in place; the edited file is left as it was.")
+    overwrite: bool = Field(False, description="Allow `save_as` to replace an existing file.")
 
 
 def create_app(config: WebConfig | None = None) -> FastAPI:
@@ -478,7 +483,13 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
     @app.post("/api/scenarios/{name}/cells", tags=["scenarios"])
     def api_edit(request: Request, name: str, body: EditRequest) -> dict[str, Any]:
-        """Edit positions, saliences or capabilities of a library scenario (saved as YAML)."""
+        """Edit positions, saliences or capabilities of a library scenario.
+
+        The edit is saved to the edited file in its own format (YAML/JSON text changed only at
+        the edited values, keeping comments and ``{file: ...}`` references; tables rewritten
+        by their format's writer), or, with ``save_as``, to a new YAML file of the library
+        (an existing one only with ``overwrite``). 409 when the file cannot hold the edit in
+        place or ``save_as`` names an existing file: nothing is changed then."""
         check_origin(request)
         p = scenario_path("library", name)
         scn = get_scenario("library", name)
@@ -506,9 +517,25 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             new = Scenario.model_validate(doc)
         except Exception as exc:  # pydantic ValidationError or cross-check failure
             raise HTTPException(422, {"error": "invalid input", "problems": [{"message": str(exc)}]}) from None
-        target = p if p.suffix.lower() in (".yaml", ".yml") else p.with_suffix(".yaml")
-        save_scenario(new, target)
-        return {"saved": target.name, "input_hash": new.content_hash()}
+        if body.save_as is not None:
+            target = safe_join(cfg.library_dir, body.save_as)
+            if target is None or target.suffix.lower() not in (".yaml", ".yml"):
+                raise HTTPException(400, f"invalid file name {body.save_as!r} to save as: a plain name ending in .yaml or .yml")
+            if target.exists() and not body.overwrite:
+                raise HTTPException(409, f"{body.save_as} already exists; send overwrite: true to replace it, "
+                                         "or choose another name")
+            with tempfile.TemporaryDirectory() as td:
+                save_scenario(new, Path(td) / "edited.yaml")
+                atomic_write(target, (Path(td) / "edited.yaml").read_bytes())
+            return {"saved": target.name, "changed": [target.name], "input_hash": new.content_hash()}
+        from detente.formats.registry import sniff_format
+
+        try:
+            changed = save_in_place(p, scn, new, library=cfg.library_dir, fmt=sniff_format(p))
+        except CannotEditInPlace as exc:
+            raise HTTPException(409, f"{name} was not changed: {exc}. Save the edited scenario under a new "
+                                     "name instead (save_as, a .yaml name)") from None
+        return {"saved": name, "changed": changed, "input_hash": new.content_hash()}
 
     @app.get("/api/models", tags=["models"])
     def api_models() -> dict[str, Any]:

@@ -14,13 +14,14 @@ const detente = (() => {
   async function postJSON(url, body) {
     const r = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
     const data = await r.json().catch(() => ({}));
-    if (!r.ok) throw data;
+    if (!r.ok) throw Object.assign({status: r.status}, data);
     return data;
   }
 
   function problemsText(err) {
     if (err && err.problems) return err.problems.map(p => p.message + (p.value != null ? " (" + p.value + ")" : "")).join("; ");
     if (err && err.message) return err.message;
+    if (err && typeof err.error === "string") return err.error;
     return JSON.stringify(err);
   }
 
@@ -97,11 +98,28 @@ const detente = (() => {
       document.querySelectorAll("#stance-table input.sal").forEach(i => cells.push({actor: i.dataset.actor, issue: i.dataset.issue, field: "salience", value: i.value}));
       document.querySelectorAll("#stance-table input.cap").forEach(i => cells.push({actor: i.dataset.actor, field: "capability", value: i.value}));
       const status = document.getElementById("save-status");
-      try {
-        const r = await postJSON("/api/scenarios/" + encodeURIComponent(name) + "/cells", {cells});
-        status.textContent = "saved as " + r.saved;
-        if (r.saved !== name) window.location = "/scenario/library/" + encodeURIComponent(r.saved);
-      } catch (e) { status.textContent = "not saved: " + problemsText(e); }
+      const url = "/api/scenarios/" + encodeURIComponent(name) + "/cells";
+      // the edit goes to the edited file; when that file cannot hold it (409), offer a new
+      // YAML name, and replace an existing file only after the user confirms
+      let body = {cells};
+      for (;;) {
+        try {
+          const r = await postJSON(url, body);
+          status.textContent = r.changed && r.changed.length ? "saved to " + r.changed.join(", ") : "nothing changed";
+          if (r.saved !== name) window.location = "/scenario/library/" + encodeURIComponent(r.saved);
+          return;
+        } catch (e) {
+          status.textContent = "not saved: " + problemsText(e);
+          if (!(e && e.status === 409)) return;
+          if (body.save_as && !body.overwrite) {
+            if (window.confirm(body.save_as + " already exists. Replace it?")) { body = {...body, overwrite: true}; continue; }
+          }
+          const alt = window.prompt(problemsText(e) + "\n\nSave the edited scenario as a new file (name ending in .yaml):",
+                                    name.replace(/\.[^.]+$/, "") + "-edited.yaml");
+          if (!alt) return;
+          body = {cells, save_as: alt};
+        }
+      }
     });
 
     document.getElementById("run-button").addEventListener("click", async () => {
