@@ -79,7 +79,7 @@ def test_fused_preventive_kernel_equals_path_kernel():
 
 
 def test_other_kernels_equal_theory():
-    assert float(K.risk_return_pwar(0.1, 0.4)) == pytest.approx(theory.risk_return(0.5, 0.1, 0.4).p_war, abs=1e-12)
+    assert float(K.risk_return_pwar(0.5, 0.1, 0.4)) == pytest.approx(theory.risk_return(0.5, 0.1, 0.4).p_war, abs=1e-12)
     assert float(K.leak_posterior(0.8, 0.9, 0.4)) == pytest.approx(theory.leak_posterior(0.8, 0.9, 0.4), abs=1e-12)
     for T, s in ((3, 0.0), (3, 0.5), (2, 0.0)):
         assert float(K.stag_hunt_mu_star(4, T + s, 1, 0)) == pytest.approx(theory.stag_hunt_threshold(4, T, 1, 0, s), abs=1e-12)
@@ -151,7 +151,7 @@ def test_posterior_equals_prior_for_uninformative_leak():
 
 def test_risk_return_in_zero_half():
     rng = np.random.default_rng(0)
-    pw = K.risk_return_pwar(rng.uniform(0, 1, 1000), rng.uniform(0.01, 2, 1000))
+    pw = K.risk_return_pwar(rng.uniform(0, 1, 1000), rng.uniform(0, 1, 1000), rng.uniform(0.01, 2, 1000))
     assert pw.min() >= 0 and pw.max() <= 0.5
 
 

@@ -47,9 +47,12 @@ def test_longer_pressure_scale_raises_preventive_pressure(scn):
 
 
 def test_slower_noise_decay_widens_crisis_bargaining(scn):
-    """Undetected fakes widen c̄; P(war) of the risk–return demand rises with c̄, so the crisis
-    hazard at step 0 (UA starts at its crisis rung) can only rise when the noise decays slower."""
-    fast, slow = (_run(scn, {"triangle.noise_decay_m": v}, hyp="private_info") for v in (5.0, 0.0))
+    """Undetected fakes widen c̄; below the cap x* < 1, P(war) of the risk–return demand rises with
+    c̄, so the crisis hazard at step 0 (UA starts at its crisis rung) can only rise when the noise
+    decays slower. c̄ = 0.2·(1 + 0.5·noise) keeps x* = p + (c̄ − c_A)/2 below 1 (p ≈ 0.7 for RU
+    against UA and its supporters); above the cap P(war) = (1 − p)/c̄ falls with c̄."""
+    keep = {"flashpoints[UA].crisis.c_bar": 0.2, "flashpoints[UA].crisis.fake_noise": 0.5}
+    fast, slow = (_run(scn, {**keep, "triangle.noise_decay_m": v}, hyp="private_info") for v in (5.0, 0.0))
     h_fast, h_slow = fast.hazard[:, 0, 0], slow.hazard[:, 0, 0]
     assert np.all(h_slow >= h_fast) and np.any(h_slow > h_fast)
     assert _changed(fast, slow)

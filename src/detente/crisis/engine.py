@@ -46,6 +46,7 @@ from detente.errors import InputError, Problem
 __all__ = ["CrisisParams", "run", "compile_spec", "calibration_note"]
 
 WEEK_MONTHS = 12.0 / 52.0
+NCAUSE = 6   # background, preventive, crisis, moral hazard, escalation, provocation (result.CAUSES)
 
 
 class CrisisParams(BaseModel):
@@ -226,6 +227,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         g[i] = np.mean(V[f"actors.{a}.growth_m"])
         gsd[i] = np.mean(V[f"actors.{a}.growth_sd_m"]) if ad.growth_sd_m is not None else 0.0
 
+    if not st.capability_growth:          # mechanism switch `growth`
+        g[:] = 0.0
     noisy = np.nonzero(gsd > 0)[0]
     quiet = np.nonzero(gsd <= 0)[0]
 
@@ -233,7 +236,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     fol = list(spec.followers)
     coh = np.empty((n, len(fol)))
     for k, f in enumerate(fol):
-        coh[:, k] = V[f"followers.{f}.reliability_prior"]
+        # mechanism switch `allies_lag`: without the lag, followers hold their final line at once
+        coh[:, k] = V[f"followers.{f}.reliability_prior"] if st.allies_lag else V[f"followers.{f}.follows_patron"]
 
     def cohesion(actor: str) -> Any:
         if actor in fol:
@@ -281,6 +285,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     belief_drift: dict[tuple[int, str], Any] = {}
     for di, d in enumerate(dyads):
         for bi, b in enumerate(d.beliefs):
+            if not b.enabled:
+                continue
             base = f"dyads[{d.id}].beliefs.{bi}"
             if b.drift_m is not None:
                 belief_drift[(di, b.believer)] = V[f"{base}.drift_m"]
@@ -292,7 +298,15 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     tau_prox = V["settings.pressure_scale_months"]
     inv_tau = -1.0 / tau_prox                # scalar, or one value per run when drawn
 
+    cp = tri.coupling
+    coupled = cp.enabled
+    rho = V["triangle.coupling.reliability"]
+    kh = V["triangle.coupling.tie_exponent"]
+    psi = V["triangle.coupling.cost_effect"]
+    cost_coupled = coupled and bool(np.any(np.asarray(psi) > 0))
+
     def eff_cap(di: int, side: str) -> Any:
+        """Effective capability of ``side`` in dyad ``di``: own capability plus expected support."""
         d = dyads[di]
         cap = P[aidx[side]].copy()
         for si, s in enumerate(d.support):
@@ -303,11 +317,30 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 if s.via == "alignment":
                     ties = {frozenset((t0, t1)): x01, frozenset((t0, t2)): x02, frozenset((t1, t2)): x12}
                     tie = ties.get(frozenset((side, a)))
-                    level = np.maximum(tie, 0.0) if tie is not None else 1.0
+                    if not coupled:
+                        level = np.maximum(tie, 0.0) if tie is not None else 1.0
+                    elif not cp.support:          # mechanism switch `alignment`
+                        continue
+                    else:
+                        level = K.partner_support(tie, rho, kh, _loyalty_belief(side, a))
                 else:
                     level = cohesion(a)
                 cap += w * level * P[aidx[a]]
         return cap
+
+    def _loyalty_belief(side: str, partner: str) -> Any:
+        """μ: ``side``'s belief that ``partner`` stays loyal (1 outside the partners' pair)."""
+        if (side, partner) == (t1, t2):
+            return mu1
+        if (side, partner) == (t2, t1):
+            return mu2
+        return 1.0
+
+    def cost_mult(capD: Any, capR: Any, D: str, R: str) -> tuple[Any, Any]:
+        """War-cost multipliers 1 + ψ(s_opp − s_own), s = share of effective capability from partners."""
+        sD = 1.0 - P[aidx[D]] / capD
+        sR = 1.0 - P[aidx[R]] / capR
+        return np.maximum(1.0 + psi * (sR - sD), 0.0), np.maximum(1.0 + psi * (sD - sR), 0.0)
 
     # ---------------- tracks and expert groups
     tracks = spec.tracks
@@ -369,6 +402,34 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             ys = np.where(np.asarray(den) > 0, (aR * hR + lR * gR) / np.where(np.asarray(den) > 0, den, 1), 1.0)
             fx[:, j], fy[:, j] = xs, ys
             f_eq[:, j] = np.maximum(np.asarray(xs + ys, float), 1e-9)
+    # the contest behind each flashpoint's crisis bargaining: the demander against the local
+    # actor in a dyad of the flashpoint that holds both (else any dyad with the demander, its
+    # other member as the opponent); without such a dyad, the plain capability contest (m = 1)
+    crisis_dyad: list[tuple[int | None, str, str]] = []
+    for f in fps:
+        dem = f.crisis.demander
+        opp = f.local if f.local != dem else f.adversary
+        cands = [di for di, d in enumerate(dyads) if d.id in f.dyads and dem in (d.a, d.b)]
+        exact = [di for di in cands if opp in (dyads[di].a, dyads[di].b)]
+        if exact:
+            crisis_dyad.append((exact[0], dem, opp))
+        elif cands:
+            d = dyads[cands[0]]
+            crisis_dyad.append((cands[0], dem, d.b if d.a == dem else d.a))
+        else:
+            crisis_dyad.append((None, dem, opp))
+
+    def _crisis_contest(j: int, f: Any, c_A: Any) -> tuple[Any, Any]:
+        """The demander's win probability p and (with cost coupling) its war cost c_A."""
+        di, dem, opp = crisis_dyad[j]
+        if di is None:
+            return K.contest_p(P[aidx[dem]], P[aidx[opp]], 1.0), c_A
+        capA, capB = eff_cap(di, dem), eff_cap(di, opp)
+        p_dem = K.contest_p(capA, capB, V[f"dyads[{dyads[di].id}].exponent"])
+        if cost_coupled:
+            c_A = c_A * cost_mult(capA, capB, dem, opp)[0]
+        return p_dem, c_A
+
     alive = np.ones((n, J), bool)
     onset_step = np.full((n, J), -1, np.int16)
     onset_init = np.full((n, J), -1, np.int8)
@@ -395,6 +456,27 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             if al.patron == ap.patron and al.protege == ap.protege:
                 pressure_of[i] = pi
 
+    # ---------------- stalling channels (labelled assumptions; 0 = the channel has no effect)
+    hold_on = stall is not None and stall.postpone and bool(np.any(np.asarray(V["policies.stall.hold_months"]) > 0))
+    hold = np.zeros((n, NK))
+    hold_keep = np.exp(-dtm / np.maximum(V["policies.stall.hold_months"], 1e-9)) if hold_on else 0.0
+    perm_rate = None
+    if stall is not None and stall.expert_groups and np.any(np.asarray(V["policies.stall.group_meet_prob_m"]) > 0):
+        perm_rate = 1.0 - np.exp(-V["policies.stall.group_meet_prob_m"] * dtm)
+    fake_block = None
+    if stall is not None and stall.online_only and np.any(np.asarray(V["policies.stall.online_fake_block"]) > 0):
+        fake_block = V["policies.stall.online_fake_block"]
+
+    # ---------------- failed wedge → provocation (triangle.coupling.provocation)
+    prov = cp.provocation
+    prov_on = coupled and prov is not None and prov.enabled
+    wedge_fail = np.zeros(n)
+    prov_gain = 1.0 - np.exp(-dtm / V["triangle.coupling.provocation.patience_months"]) if prov_on else 0.0
+    prov_fps = set(prov.flashpoints) if prov_on else set()
+    feedback_on = coupled and cp.war_feedback
+    hold_fp = [[k for k, t in enumerate(tracks) if f.id in t.flashpoints and stall is not None and t.id == stall.track]
+               for f in fps]
+
     # ---------------- leaks
     leaks = spec.policies.leaks
     seesaw = spec.policies.seesaw if (spec.policies.seesaw and spec.policies.seesaw.enabled) else None
@@ -412,15 +494,16 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     diag_phi = np.zeros((T, len(dyads)))
     diag_rung = np.zeros((T, J))
     diag_q = np.zeros((T, max(NA, 1)))
-    diag_cause = np.zeros((T, J, 5))  # background, preventive, crisis, moral hazard, escalation
+    diag_cause = np.zeros((T, J, NCAUSE))  # background, preventive, crisis, moral hazard, escalation, provocation
+    diag_init = np.zeros((T, J, A))        # hazard sums per initiator
 
     bgs = []
     for f in fps:
         bg = np.zeros(A)
         for a in f.background_initiators:
             bg[aidx[a]] = np.mean(V[f"flashpoints[{f.id}].background_initiators.{a}"])
-        bg = bg * allowed
-        bgs.append(bg / bg.sum() if bg.sum() > 0 else bg)
+        # shares over every listed initiator, then barred initiators removed (not redistributed)
+        bgs.append((bg / bg.sum() if bg.sum() > 0 else bg) * allowed)
 
     ev_by_step: dict[int, list[Any]] = {}
     for e in c.events:
@@ -442,7 +525,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             P[noisy] *= np.exp(eps)
         if quiet.size:
             P[quiet] *= np.exp(g[quiet] * dtm)[:, None]
-        for k, f in enumerate(fol):
+        for k, f in enumerate(fol if st.allies_lag else ()):
             lag = V[f"followers.{f}.lag_mean_m"]
             target = V[f"followers.{f}.follows_patron"]
             coh[:, k] += (target - coh[:, k]) * (1.0 - np.exp(-dtm / lag))
@@ -458,7 +541,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             p_meet = 1.0 - math.exp(-np.mean(V[f"tracks[{t.id}].meet_prob_m"]) * dtm)
             scheduled = np.full(n, bool(sched)) | (rng.random(n) < p_meet)
             if stall is not None and stall.actor in t.parties:
-                pp = V["policies.stall.postpone_prob"]
+                pp = V["policies.stall.postpone_prob"] if stall.postpone else 0.0   # channel switch
                 pst = scheduled & (rng.random(n) < pp)
                 on = np.full(n, stall.online_only)
             else:
@@ -469,13 +552,22 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             met[:, k] = scheduled & ~pst & ~agreed[:, k]
             postponed[:, k] = pst
             online[:, k] = on & met[:, k]
+            if hold_on and stall.track == t.id:
+                # a postponed meeting stays pending (stock decaying over hold_months)
+                hold[:, k] = hold[:, k] * hold_keep + pst
             eta, om, omi = (V[f"tracks[{t.id}].{x}"] for x in ("eta", "omega", "omega_idle"))
+            g_met, g_pst = met[:, k], postponed[:, k]
+            if perm_rate is not None and stall.track == t.id:
+                # permanent groups meet on their own as well (bureaucratic momentum), so a
+                # postponed plenary does not wear down a group that met
+                g_met = g_met | ((rng.random(n) < perm_rate) & ~agreed[:, k])
+                g_pst = g_pst & ~g_met
             top = int(nact[k].max()) if n else 0
             if top:
                 # K.group_step for every slot at once: a·mult + add, zero for inactive slots
                 one = np.ones(n)
-                gmult = K.group_step(one, met[:, k], postponed[:, k], eta, om * dtm, omi * dtm)
-                gadd = K.group_step(np.zeros(n), met[:, k], postponed[:, k], eta, om * dtm, omi * dtm)
+                gmult = K.group_step(one, g_met, g_pst, eta, om * dtm, omi * dtm)
+                gadd = K.group_step(np.zeros(n), g_met, g_pst, eta, om * dtm, omi * dtm)
                 gmult -= gadd
                 for slot in range(top):
                     gs = gstock[k, slot]
@@ -483,7 +575,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                     gs += gadd
                     gs *= nact[k] > slot
             if stall is not None and stall.track == t.id:
-                rate = V["policies.stall.new_groups_per_quarter"] / 3.0
+                rate = V["policies.stall.new_groups_per_quarter"] / 3.0 if stall.expert_groups else 0.0
                 newg = rng.random(n) < (1.0 - np.exp(-rate * dtm))
                 nact[k] += newg & (nact[k] < min(stall.max_groups, gmax))
         nact_all = nact.T
@@ -522,14 +614,19 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         for li, lk in enumerate(leaks):
             pairs = {(t1, t2): 1, (t2, t1): 2}
             which = pairs.get((lk.receiver, lk.about))
-            rate = V[f"policies.leaks.{li}.rate_m"]
+            rate = V[f"policies.leaks.{li}.rate_m"] if spec.policies.leaks_enabled else 0.0  # switch `leaks`
             fs = V[f"policies.leaks.{li}.fake_share"]
             f_rate = 1.0 - np.exp(-rate * fs * dtm)
+            if fake_block is not None:
+                # online talks leave a record: fakes about them cannot be planted (believed rate unchanged)
+                f_true = f_rate * (1.0 - fake_block * online_any)
+            else:
+                f_true = f_rate
             t_rate = (1.0 - np.exp(-rate * (1.0 - fs) * dtm)) * V["triangle.true_leak_prob"]
             about_dealing = deal2 if which == 1 else deal1 if which == 2 else np.zeros(n, bool)
             is_true = about_dealing & (rng.random(n) < t_rate) if lk.claim == "dealing" \
                 else (~about_dealing) & (rng.random(n) < t_rate)
-            is_fake = (~is_true) & (rng.random(n) < f_rate)
+            is_fake = (~is_true) & (rng.random(n) < f_true)
             got = is_true | is_fake
             nleak += got
             nfake += is_fake
@@ -567,6 +664,14 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             x02 = x02 + np.where(courted_first, -cg, cg) * (1.0 + deal2)
         x01, x02, x12 = K.balance_step(np.clip(x01, -1, 1), np.clip(x02, -1, 1), np.clip(x12, -1, 1),
                                        V["triangle.balance_rate"] * dtm)
+        if tri.forced_split:               # counterfactual: the pair is split in every run
+            x12 = np.full(n, -1.0)
+            deal1 = np.ones(n, bool)
+            deal2 = np.ones(n, bool)
+        if prov_on:
+            # the pivot's belief that its wedge has failed: moving average of "the pair holds"
+            holds = (x12 > V["triangle.coupling.provocation.hold_tie"]) & ~deal1 & ~deal2
+            wedge_fail += (holds - wedge_fail) * prov_gain
         nd = V["triangle.noise_decay_m"]
         noise *= math.exp(-nd * dtm) if np.ndim(nd) == 0 else np.exp(-nd * dtm)
         newly_split = (x12 <= 0) & (split_step < 0)
@@ -579,6 +684,11 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             d = dyads[di]
             kD = V[f"dyads[{d.id}].kappa.{D}"]   # both members required by the spec
             kR = V[f"dyads[{d.id}].kappa.{R}"]
+            capD = capR = None
+            if cost_coupled:
+                capD, capR = eff_cap(di, D), eff_cap(di, R)
+                mD, mR = cost_mult(capD, capR, D, R)
+                kD, kR = kD * mD, kR * mR
             m = V[f"dyads[{d.id}].exponent"]
             gdiff = m * (g[aidx[R]] - g[aidx[D]])
             drift = belief_drift.get((di, D), 0.0)
@@ -604,7 +714,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             rows = np.nonzero(ev)[0]
             cD = np.broadcast_to(np.asarray(kD) / (1.0 - delta), (n,))
             cR = np.broadcast_to(np.asarray(kR) / (1.0 - delta), (n,))
-            ratio = np.power(eff_cap(di, R)[rows] / eff_cap(di, D)[rows], m if np.ndim(m) == 0 else m[rows])
+            if capD is None:
+                capD, capR = eff_cap(di, D), eff_cap(di, R)
+            ratio = np.power(capR[rows] / capD[rows], m if np.ndim(m) == 0 else m[rows])
             sub = (lambda x: x[rows] if np.ndim(x) else x)
             # the trend uses each run's m when the contest exponent is drawn per run
             first = K.preventive_first_war(
@@ -620,14 +732,18 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 continue
             ok = kr > -1e-9
             np.logical_and(ok, kr < 1.0 - 1e-9, out=forced[r])
-            np.multiply(np.exp(np.maximum(kr, 0.0) * inv_tau), ok, out=prox[r])
+            if st.preventive_pressure:     # labelled assumption, see Settings.preventive_pressure
+                np.multiply(np.exp(np.maximum(kr, 0.0) * inv_tau), ok, out=prox[r])
+            else:
+                prox[r] = 0.0
 
         # crisis bargaining (risk–return) per flashpoint
         pwar = np.zeros((n, J))
         for j, f in enumerate(fps):
             b = f"flashpoints[{f.id}].crisis"
             cbar = V[f"{b}.c_bar"] * (1.0 + V[f"{b}.fake_noise"] * noise)
-            pwar[:, j] = np.where(rung[j] >= f.crisis.rung, K.risk_return_pwar(V[f"{b}.c_A"], cbar), 0.0)
+            p_dem, c_A = _crisis_contest(j, f, V[f"{b}.c_A"])
+            pwar[:, j] = np.where(rung[j] >= f.crisis.rung, K.risk_return_pwar(p_dem, c_A, cbar), 0.0)
 
         # negotiation tracks: Abreu–Gul concessions with momentum, deadline, holdout
         for k, t in enumerate(tracks):
@@ -671,7 +787,10 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 rr = V[f"policies.ally_pressure.{pi}.request_rate_m"]
                 pending[:, i] += rng.random(n) < (1.0 - np.exp(-rr * dtm))
                 lag = V[f"alliances.{i}.lag_mean_m"]
-                deliver = _binomial_small(pending[:, i], 1.0 - np.exp(-dtm / lag), rng.random(n))
+                u_del = rng.random(n)
+                # switch `allies_lag` off: every pending request is delivered in the step it is made
+                deliver = _binomial_small(pending[:, i], 1.0 - np.exp(-dtm / lag), u_del) if st.allies_lag \
+                    else pending[:, i].copy()
                 pending[:, i] -= deliver
                 qg = V[f"policies.ally_pressure.{pi}.q_gain"]
                 q[:, i] = 1.0 - (1.0 - q[:, i]) * np.power(1.0 - qg, deliver)
@@ -680,7 +799,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                     if f.local == al.protege or al.protege in f.hawks:
                         rung_push[:, j] += acts
         mh = np.zeros((n, J))
-        for j, f in enumerate(fps):
+        for j, f in enumerate(fps if st.war_parties else ()):      # switch `war_parties`
             for i, al in enumerate(alls):
                 if al.protege == f.local or al.protege in f.hawks:
                     hs_num = spec.actors[al.protege].hawk_share
@@ -712,11 +831,14 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         # 6. hazards, causes, initiators, onsets ------------------------------------------
         fp_parts: list[list[tuple[int, Any, Any]]] = []
         lam_fp = np.zeros((n, J))
-        causes = np.zeros((J, 5))
+        causes = np.zeros((J, NCAUSE))
         for j, f in enumerate(fps):
             b = f"flashpoints[{f.id}].beta"
             lam0 = V[f"flashpoints[{f.id}].base_hazard_m"]
             neg = -V[f"{b}.groups"] * g_damp[:, j] + V[f"{b}.agreement"] * agreed_fp[:, j]
+            if hold_on and hold_fp[j]:
+                # a postponed meeting still pending keeps the process alive (stall.hold_damping)
+                neg = neg - V["policies.stall.hold_damping"] * np.minimum(hold[:, hold_fp[j]].sum(axis=1), 1.0)
             smult = 1.0
             for shk in c.shocks:
                 if f.id in shk.hazard_mult and shk.window[0] <= c.step_end[s] and c.step_start[s] <= shk.window[1]:
@@ -733,18 +855,19 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             terms.append((3, V[f"{b}.moral_hazard"] * mh[:, j], aidx[f.local]))
             esc = V[f"{b}.rung"] * rung[j] / (f.escalation.rungs - 1) + V[f"{b}.forces"] * np.maximum(forces[:, j], 0)
             terms.append((4, esc, bgs[j]))
-            total_e = np.zeros(n)
-            for _, term, _ in terms:
-                total_e += np.maximum(term, 0.0)
-            excess = lam_b * np.expm1(total_e) / np.where(total_e > 0, total_e, 1.0)
-            parts = [(0, lam_b * bgs[j].sum(), bgs[j])]
-            for cause, term, who in terms:
-                w = who.sum() if isinstance(who, np.ndarray) else float(allowed[who])
-                if w > 0:
-                    parts.append((cause, excess * np.maximum(term, 0.0) * w, who))
-            for cause, lam, _ in parts:
+            if prov_on and f.id in prov_fps:
+                terms.append((5, V["triangle.coupling.provocation.beta"] * wedge_fail, aidx[prov.initiator]))
+            parts = _hazard_parts(lam_b, bgs[j], terms, allowed)
+            for cause, lam, who in parts:
                 lam_fp[:, j] += lam
-                causes[j, cause] += float(np.sum(lam))
+                tot_l = float(np.sum(lam))
+                causes[j, cause] += tot_l
+                if isinstance(who, np.ndarray):
+                    ws = who.sum()
+                    if ws > 0:
+                        diag_init[s, j] += tot_l * who / ws
+                else:
+                    diag_init[s, j, who] += tot_l
             fp_parts.append(parts)
         h_fp = K.hazard_prob(lam_fp, dtm)
         p_any = K.hazard_prob(lam_fp.sum(axis=1), dtm)  # = 1 − Π_j(1 − h_j), exactly in real arithmetic
@@ -764,7 +887,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                     continue
                 rr = rows[sel]
                 W = np.zeros((len(sel), A))
-                Cw = np.zeros((len(sel), 5))
+                Cw = np.zeros((len(sel), NCAUSE))
                 for cause, lam, whom in fp_parts[j]:
                     lv = lam[rr] if np.ndim(lam) else np.full(len(sel), lam)
                     if isinstance(whom, np.ndarray):
@@ -775,7 +898,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 cw = W.cumsum(axis=1)
                 who[sel] = np.minimum((u_who[sel, None] * cw[:, -1:] > cw).sum(axis=1), A - 1)
                 cc = Cw.cumsum(axis=1)
-                cause_of[sel] = np.minimum((u_cause[sel, None] * cc[:, -1:] > cc).sum(axis=1), 4)
+                cause_of[sel] = np.minimum((u_cause[sel, None] * cc[:, -1:] > cc).sum(axis=1), NCAUSE - 1)
             onset_step[rows, pick] = s
             onset_init[rows, pick] = who
             onset_cause[rows, pick] = cause_of
@@ -786,6 +909,15 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             first_init[rows[fresh]] = who[fresh]
             if st.after_first_war == "stop":
                 alive[rows, :] = False
+            if feedback_on:
+                # a war started by one partner moves the partners' tie and resets their beliefs
+                by_partner = rows[(who == aidx[t1]) | (who == aidx[t2])]
+                if by_partner.size:
+                    shift = V["triangle.coupling.war_tie_shift"]
+                    shift = shift[by_partner] if np.ndim(shift) else shift
+                    x12[by_partner] = np.clip(x12[by_partner] + shift, -1.0, 1.0)
+                    mu1[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
+                    mu2[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
 
         # 7. record ----------------------------------------------------------------------
         if record_paths:
@@ -819,9 +951,36 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         "rc": None if rc_path is None else np.ascontiguousarray(rc_path.T),
         "config": None if cfg_path is None else np.ascontiguousarray(cfg_path.T),
         "diag": diag, "diag_dir_forced": diag_dir_forced, "diag_dir_prox": diag_dir_prox, "diag_phi": diag_phi,
-        "diag_rung": diag_rung, "diag_q": diag_q, "diag_cause": diag_cause,
+        "diag_rung": diag_rung, "diag_q": diag_q, "diag_cause": diag_cause, "diag_initiator_hazard": diag_init,
         "directions": [f"{D}>{R}" for _, D, R in directions],
     }
+
+
+def _hazard_parts(lam_b: np.ndarray, bg: np.ndarray, terms: list[tuple[int, Any, Any]],
+                  allowed: np.ndarray) -> list[tuple[int, Any, Any]]:
+    """Split one flashpoint's hazard into cause- and initiator-specific parts (specs §7.4).
+
+    ``λ = λ_b·(Σ bg + e^{Σ β_c x_c} − 1)``: the background part ``λ_b·Σ bg`` (shares of the
+    listed background initiators, barred ones already zero) and the excess over background
+    ``λ_b(e^{Σx} − 1)`` split among the causes in proportion to ``β_c x_c``. ``terms`` holds
+    ``(cause, β_c x_c, initiator)`` with the initiator an actor index or a vector of shares.
+    A part whose initiator is barred (``allowed`` false; for a vector, the barred shares) is
+    removed, and so is its term from the exponent: the hazard equals the one computed with the
+    barred actor's terms set to zero, nothing is handed to the other initiators.
+    """
+    kept = []
+    total_e = np.zeros(np.shape(lam_b))
+    for cause, term, who in terms:
+        w = float(who.sum()) if isinstance(who, np.ndarray) else float(allowed[who])
+        if w > 0:
+            t = np.maximum(term, 0.0) * w
+            kept.append((cause, t, who))
+            total_e += t
+    excess = lam_b * np.expm1(total_e) / np.where(total_e > 0, total_e, 1.0)
+    parts: list[tuple[int, Any, Any]] = [(0, lam_b * bg.sum(), bg)]
+    for cause, t, who in kept:
+        parts.append((cause, excess * t, who))
+    return parts
 
 
 def _binomial_small(k: np.ndarray, p: Any, u: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 __all__ = [
-    "markov_path_batch", "preventive_first_war", "contest_p", "risk_return_pwar", "leak_posterior", "stag_hunt_mu_star",
+    "markov_path_batch", "preventive_first_war", "contest_p", "risk_return_pwar", "partner_support", "leak_posterior", "stag_hunt_mu_star",
     "abreu_gul_rates", "group_step", "hazard_prob", "competing_risks_step", "triangle_config",
     "CONFIGS", "balance_step",
 ]
@@ -266,17 +266,34 @@ def contest_p(Pa: np.ndarray, Pb: np.ndarray, m: float | np.ndarray = 1.0) -> np
     return a / (a + np.power(Pb, m))
 
 
-def risk_return_pwar(c_A: np.ndarray | float, c_bar: np.ndarray | float) -> np.ndarray:
+def risk_return_pwar(p: np.ndarray | float, c_A: np.ndarray | float, c_bar: np.ndarray | float) -> np.ndarray:
     """P(war) of a take-it-or-leave-it demand with B's cost ~ U[0, c̄] (Fearon 1995; Powell 2002).
 
-    ``(c̄ − c_A)/(2c̄)`` if ``c_A < c̄`` else 0 — independent of p (the neutrality result).
-    Always in ``[0, 1/2]``.
+    ``p`` is the demander A's probability of winning. A demands ``x* = min(p + (c̄ − c_A)/2, 1)``
+    and B fights iff ``c_B < x* − p``, so ``P(war) = (x* − p)/c̄`` when ``c_A < c̄`` (without the
+    cap ``(c̄ − c_A)/(2c̄)``, independent of p: the neutrality result), else 0. Always in
+    ``[0, 1/2]``. Same numbers as :func:`detente.crisis.theory.risk_return`.
     """
+    p = np.asarray(p, dtype=float)
     c_A = np.asarray(c_A, dtype=float)
     c_bar = np.asarray(c_bar, dtype=float)
+    x = np.minimum(p + (c_bar - c_A) / 2.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pw = (c_bar - c_A) / (2.0 * c_bar)
+        pw = (x - p) / c_bar
     return np.where(c_A < c_bar, np.clip(pw, 0.0, 0.5), 0.0)
+
+
+def partner_support(tie: np.ndarray | float | None, reliability: np.ndarray | float, exponent: np.ndarray | float,
+                    belief: np.ndarray | float) -> np.ndarray | float:
+    """Expected support π = ρ·max(X, 0)^κ·μ of an aligned partner (specs/crisis.md §5.8, [proposal]).
+
+    ``tie`` X is the signed tie between the side and its partner (``None``: no tie recorded,
+    taken as 1), ``reliability`` ρ the prior that an ally honours its commitment (Leeds,
+    Long & Mitchell 2000: 0.745), ``exponent`` κ maps the tie to a propensity and ``belief`` μ
+    is the side's belief that the partner stays loyal (the stag-hunt belief). π ∈ [0, 1].
+    """
+    h = 1.0 if tie is None else np.power(np.maximum(tie, 0.0), exponent)
+    return reliability * h * belief
 
 
 def leak_posterior(mu: np.ndarray, a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:

@@ -17,7 +17,7 @@ from detente.crisis.kernels import CONFIGS
 
 __all__ = ["CrisisResult"]
 
-CAUSES = ("background", "preventive", "crisis", "moral_hazard", "escalation")
+CAUSES = ("background", "preventive", "crisis", "moral_hazard", "escalation", "provocation")
 
 
 def _iso(d: dt.date) -> str:
@@ -104,8 +104,10 @@ class CrisisResult:
         diag: dict[str, Any] = {}
         for k in parts[0]["diag"]:
             diag[k] = sum(p["diag"][k] for p in parts)
-        for k in ("diag_dir_forced", "diag_dir_prox", "diag_phi", "diag_rung", "diag_q", "diag_cause"):
-            diag[k.removeprefix("diag_")] = sum(p[k] for p in parts)
+        for k in ("diag_dir_forced", "diag_dir_prox", "diag_phi", "diag_rung", "diag_q", "diag_cause",
+                  "diag_initiator_hazard"):
+            if k in parts[0]:
+                diag[k.removeprefix("diag_")] = sum(p[k] for p in parts)
         arrays = {k: cat(k) for k in ("onset_step", "onset_init", "onset_cause", "first_step", "first_fp",
                                       "first_init", "split_step", "agree_step", "hazard", "rc", "config")}
         for k, v in arrays.items():
@@ -297,6 +299,9 @@ class CrisisResult:
                 out[k] = {f: arr[:, i].round(4).tolist() for i, f in enumerate(self.flashpoints)}
             elif k == "cause":
                 out[k] = {f: {c: arr[:, i, ci].round(6).tolist() for ci, c in enumerate(CAUSES)}
+                          for i, f in enumerate(self.flashpoints)}
+            elif k == "initiator_hazard":
+                out[k] = {f: {a: arr[:, i, ai].round(8).tolist() for ai, a in enumerate(self.actors)}
                           for i, f in enumerate(self.flashpoints)}
             elif k == "q":
                 out[k] = arr.round(4).tolist()

@@ -43,7 +43,7 @@ __all__ = [
     "Num", "Assumption", "Settings", "ActorDyn", "Cliff", "Belief", "Support", "Dyad",
     "Escalation", "CrisisBargain", "Richardson", "Beta", "Flashpoint", "Alliance", "Follower", "Track",
     "StallPolicy", "SeesawPolicy", "LeakPolicy", "AllyPressure", "Policies", "StagHunt",
-    "Triangle", "CalendarEvent", "Shock", "Hypothesis", "CrisisSpec", "load_spec",
+    "Provocation", "Coupling", "Triangle", "CalendarEvent", "Shock", "Hypothesis", "CrisisSpec", "load_spec",
     "apply_patch", "resolve", "CALIBRATION_PATH",
 ]
 
@@ -130,6 +130,25 @@ class Settings(_M):
         description="Time scale τ (months) of preventive pressure: a direction whose earliest forced war "
                     "is k* months ahead exerts pressure exp(−k*/τ) on the hazard and the escalation "
                     "chain (larger τ: distant windows already press). Engine default 6.")
+    preventive_pressure: bool = Field(
+        True,
+        description="ASSUMPTION (no source in the cited theory): a direction whose earliest forced war is "
+                    "k* months ahead exerts pressure exp(−k*/τ) on the hazard (beta.pressure), the escalation "
+                    "chain (up_pressure) and Richardson forces (g_pressure) before any war is forced. "
+                    "Preventive-war theory (Fearon 1995; Powell 2006) predicts war only at the forced date "
+                    "(the `forced` covariate); false tests that pure theory. Mechanism switch.")
+    capability_growth: bool = Field(
+        True,
+        description="Mechanism switch `growth`: false sets every actor's mean growth g_i to 0 in the "
+                    "capability path and in the believed contest trends (growth noise stays).")
+    allies_lag: bool = Field(
+        True,
+        description="Mechanism switch `allies_lag`: false makes followers hold their `follows_patron` "
+                    "cohesion from the start and delivers patron requests in the month they are made.")
+    war_parties: bool = Field(
+        True,
+        description="Mechanism switch `war_parties`: false removes the protégés' war-party (moral hazard) "
+                    "covariate from every flashpoint hazard.")
     after_first_war: Literal["continue", "stop"] = "continue"
     initiators_allowed: list[str] | Literal["all"] = "all"
     russia: str = Field("RU", description="Actor whose '48 months' are reported.")
@@ -156,6 +175,7 @@ class Belief(_M):
     """How ``believer`` projects its own win probability p in the dyad."""
 
     believer: str
+    enabled: bool = Field(True, description="Mechanism switch: false drops this belief (drift and cliff).")
     drift_m: Num | None = None
     cliff: Cliff | None = None
 
@@ -304,12 +324,39 @@ class Track(_M):
 
 
 class StallPolicy(_M):
+    """Russia's stalling, channel by channel (docs/crisis.md "Stalling channels").
+
+    ``enabled`` switches the whole policy; ``postpone``, ``online_only`` and ``expert_groups``
+    switch one channel each (a counterfactual can remove one and keep the others).
+    """
+
     enabled: bool = True
     actor: str
     track: str
+    postpone: bool = Field(True, description="Channel switch: the staller postpones scheduled meetings.")
     postpone_prob: Num
+    hold_months: Num = Field(
+        default_factory=lambda: _num(0.0),
+        description="ASSUMPTION (the article: 'postponing buys time'): after a postponement the meeting is "
+                    "still pending for this many months (exponential), and while it is pending the hazard "
+                    "of the track's flashpoints is multiplied by exp(−hold_damping). 0 = no effect.")
+    hold_damping: Num = Field(
+        default_factory=lambda: _num(0.0),
+        description="ASSUMPTION: hazard damping while a postponed meeting is pending (see hold_months).")
     online_only: bool = True
+    online_fake_block: Num = Field(
+        default_factory=lambda: _num(0.0),
+        description="ASSUMPTION (the article: online talks leave a record, so no fake leak about them is "
+                    "possible): in a step with online talks the rate of fake leaks is multiplied by "
+                    "1 − online_fake_block (on top of the receivers' better verification).")
+    expert_groups: bool = Field(True, description="Channel switch: the staller creates permanent expert groups.")
     new_groups_per_quarter: Num
+    group_meet_prob_m: Num = Field(
+        default_factory=lambda: _num(0.0),
+        description="ASSUMPTION (the article: permanent groups have their own bureaucratic momentum): monthly "
+                    "rate at which the staller's permanent expert groups meet on their own, also when the "
+                    "plenary is postponed (a group that met is not worn down by the postponement). "
+                    "0 = groups meet only with the plenary.")
     max_groups: int = Field(6, ge=0, le=32)
     obstinacy_boost: Num
     patience: Num
@@ -341,6 +388,7 @@ class AllyPressure(_M):
 
 
 class Policies(_M):
+    leaks_enabled: bool = Field(True, description="Mechanism switch `leaks`: false stops every leak policy.")
     stall: StallPolicy | None = None
     seesaw: SeesawPolicy | None = None
     leaks: list[LeakPolicy] = Field(default_factory=list)
@@ -355,8 +403,58 @@ class StagHunt(_M):
     S: Num
 
 
+class Provocation(_M):
+    """A failed wedge raises a provocation channel (specs/crisis.md §5.8, [proposal]).
+
+    The pivot watches whether the pair holds (partners' tie above ``hold_tie`` and no side
+    deal). Its belief that the wedge has failed is an exponential moving average of that
+    indicator with time scale ``patience_months`` (0 at the start). That belief x_prov enters
+    the hazard of each flashpoint in ``flashpoints`` as ``beta·x_prov``, with the part attributed
+    to ``initiator`` (the pivot itself or its protégé at the flashpoint).
+    """
+
+    enabled: bool = Field(True, description="Mechanism switch of the failed-wedge provocation channel.")
+    initiator: str
+    flashpoints: list[str]
+    hold_tie: Num
+    patience_months: Num
+    beta: Num
+
+
+class Coupling(_M):
+    """How the triangle reaches war and war reaches the triangle (specs/crisis.md §5.8, [proposal]).
+
+    * Expected partner support: a partner k adds ``weight·π·C_k`` to side i's capability with
+      π = ρ·max(X_ik, 0)^κ_h·μ_ik (ρ alliance reliability, Leeds et al. 2000 / Leeds 2003; X the
+      signed tie; μ_ik i's belief that k stays loyal), so the contest p (Fearon 1995; Powell
+      2006) of every dyad with support ``via: alignment`` moves with the tie and the beliefs.
+    * Cost of war: each side's flow cost κ is multiplied by 1 + ψ(s_opponent − s_own), s the share
+      of effective capability that comes from partners (a supported rival is costlier to fight).
+    * A failed wedge raises a provocation channel (:class:`Provocation`).
+    * War feeds back: an onset started by a partner moves the partners' tie by ``war_tie_shift``
+      (either sign) and resets both loyalty beliefs to the prior (Crawford 2011 on wedges).
+
+    ``enabled: false`` gives the uncoupled engine (support = weight·max(tie, 0)·C_k, as before).
+    """
+
+    enabled: bool = Field(False, description="Master switch of the triangle–war coupling (false = the uncoupled engine).")
+    support: bool = Field(True, description="Mechanism switch `alignment`: false removes partner support via alignment.")
+    reliability: Num = Field(default_factory=lambda: _num(1.0), description="ρ: P(an aligned partner honours).")
+    tie_exponent: Num = Field(default_factory=lambda: _num(1.0), description="κ_h in h(X) = max(X, 0)^κ_h.")
+    cost_effect: Num = Field(default_factory=lambda: _num(0.0), description="ψ: war-cost multiplier 1 + ψ(s_opp − s_own).")
+    war_feedback: bool = Field(True, description="Switch of the war → tie feedback.")
+    war_tie_shift: Num = Field(default_factory=lambda: _num(0.0),
+                               description="Δ_war: change of the partners' tie when one partner starts a war "
+                                           "(> 0 rallying, < 0 distancing).")
+    provocation: Provocation | None = None
+
+
 class Triangle(_M):
     """The US–RU–CN triangle (order: pivot candidate, partner 1, partner 2)."""
+
+    forced_split: bool = Field(False, description="Counterfactual: the partners' tie is held at −1 and both "
+                                                  "partners deal in every step (a split in 100 % of runs).")
+    coupling: Coupling = Field(default_factory=Coupling)
 
     actors: tuple[str, str, str]
     initial: dict[str, Num]
@@ -481,6 +579,11 @@ class CrisisSpec(_M):
             need(ap.protege, f"policies.ally_pressure.{i}.protege", actors, "actor")
         for a in self.triangle.actors:
             need(a, "triangle.actors", actors, "actor")
+        prov = self.triangle.coupling.provocation
+        if prov is not None:
+            need(prov.initiator, "triangle.coupling.provocation.initiator", actors, "actor")
+            for f in prov.flashpoints:
+                need(f, "triangle.coupling.provocation.flashpoints", fps, "flashpoint")
         for i, e in enumerate(self.calendar):
             if e.track is not None:
                 need(e.track, f"calendar.{i}.track", tracks, "track")
@@ -552,6 +655,13 @@ DOMAINS: dict[str, tuple[float, float, bool, bool, str]] = {
     "deadline_width_months": (0.0, 120.0, True, False, "a width in months in (0, 120]"),
     "deadline_tail_months": (0.0, 120.0, False, False, "a number of months in [0, 120]"),
     "push_factor": _PROB,
+    "hold_months": (0.0, 120.0, False, False, "a number of months in [0, 120]"),
+    "hold_damping": _NONNEG, "online_fake_block": _PROB, "group_meet_prob_m": _NONNEG,
+    "reliability": _PROB, "tie_exponent": _POS, "cost_effect": (0.0, 2.0, False, False, "a number in [0, 2]"),
+    "war_tie_shift": (-2.0, 2.0, False, False, "a tie change in [-2, 2]"),
+    "hold_tie": (-1.0, 1.0, False, False, "a tie value in [-1, 1]"),
+    "patience_months": (0.0, 240.0, True, False, "a time scale in months in (0, 240]"),
+    "beta": _NONNEG,
 }
 _KEYED = {"kappa", "demands", "obstinate", "rate_m", "background_initiators", "hazard_mult", "initial"}
 
