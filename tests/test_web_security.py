@@ -157,13 +157,13 @@ def test_uploads_are_parsed_off_the_event_loop(client, monkeypatch):
 
     on_loop = []
 
-    def spy(path):
+    def spy(path, **kw):
         try:
             asyncio.get_running_loop()
             on_loop.append(True)
         except RuntimeError:
             on_loop.append(False)
-        return real(path)
+        return real(path, **kw)
 
     real = web.load_scenario
     monkeypatch.setattr(web, "load_scenario", spy)

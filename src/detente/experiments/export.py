@@ -2,6 +2,11 @@
 
 Sweeps export their Parquet parts (all chunks, ordered by run); single forecasts export a
 long table ``issue, round, actor, kind, value`` (:meth:`RunResult.to_df`).
+
+Names that a spreadsheet would run as a formula (actors or issues starting with ``=``,
+``+``, ``-``, ``@``, tab or CR) are written as text cells to XLSX and with an apostrophe in
+front to CSV, the rule of :mod:`detente.scenario.textcells` (detente's CSV readers remove
+it again; Parquet keeps every value as it is).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from detente.errors import InputError, Problem
+from detente.scenario.textcells import escape_formula, xlsx_row
 
 __all__ = ["export_run", "run_table", "XLSX_MAX_ROWS"]
 
@@ -44,12 +50,53 @@ def export_run(store: Any, ref: str, fmt: str = "csv", out: str | Path | None = 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "csv":
-            df.to_csv(path, index=False)
+            _escaped_text(df).to_csv(path, index=False)
         elif fmt == "parquet":
             df.to_parquet(path, index=False)
         else:
-            df.to_excel(path, index=False, sheet_name="run")
+            _write_xlsx(df, path, sheet="run")
     except OSError as exc:  # unwritable path, a directory, disk full: the user's --out, not a bug
         raise InputError(Problem(f"cannot write: {exc.strerror or exc}", file=str(path), column="--out",
                                  expected="a writable file path")) from None
     return path, len(df)
+
+
+def _escaped_text(df):
+    """A copy of ``df`` whose text cells carry the CSV formula escape (numbers untouched)."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):
+            out[col] = out[col].map(lambda v: escape_formula(v) if isinstance(v, str) else v)
+    out.columns = [escape_formula(str(c)) for c in out.columns]
+    return out
+
+
+def _write_xlsx(df, path: Path, *, sheet: str) -> None:
+    """One sheet with a header row; formula-like text as text cells, missing values empty."""
+    import math
+
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    ws.append(xlsx_row(ws, [str(c) for c in df.columns]))
+
+    def plain(v: Any) -> Any:
+        if v is None:
+            return None
+        if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+            v = v.item()  # numpy scalars
+        if isinstance(v, float) and not math.isfinite(v):
+            return None if math.isnan(v) else str(v)
+        try:
+            import pandas as pd
+
+            if v is pd.NA or v is pd.NaT:
+                return None
+        except ImportError:  # pragma: no cover - pandas is a core dependency
+            pass
+        return v
+
+    for row in df.itertuples(index=False, name=None):
+        ws.append(xlsx_row(ws, [plain(v) for v in row]))
+    wb.save(path)

@@ -29,6 +29,7 @@ from detente.errors import InputError, Problem
 from detente.formats.common import fmt_number, read_table
 from detente.formats.longtable import table_to_scenario
 from detente.scenario import Scenario
+from detente.scenario.textcells import escape_formula
 
 __all__ = ["read_bdm_csv", "read_bdm_xlsx", "write_bdm_csv"]
 
@@ -106,7 +107,7 @@ def write_bdm_csv(scenario: Scenario, path: str | Path, *, issue: str | None = N
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(header)
         for k, a in enumerate(arr.actors):
-            row = [a, fmt_number(arr.capability[k]), fmt_number(arr.position[k]), fmt_number(sal[a]),
+            row = [escape_formula(a), fmt_number(arr.capability[k]), fmt_number(arr.position[k]), fmt_number(sal[a]),
                    fmt_number(iss.lower), fmt_number(iss.upper)]
             if iss.status_quo is not None:
                 row.append(fmt_number(iss.status_quo))

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from detente.errors import InputError, Problem
 from detente.scenario import Actor, Issue, Relation, Scenario, Stance
+from detente.scenario.textcells import escape_formula, starts_formula, unescape_formula
 
 __all__ = [
     "Locator",
@@ -49,6 +50,8 @@ __all__ = [
     "infer_bounds",
     "check_size",
     "fmt_number",
+    "encoding_problem",
+    "delimiter_problem",
 ]
 
 #: Maps a field path such as ("stances", 3, "position") to ``(line, column name)`` in the
@@ -267,6 +270,42 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
 
 
 # --------------------------------------------------------------------------- text
+def encoding_problem(encoding: Any) -> str | None:
+    """``None`` when ``encoding`` names a Python text codec, else what was expected.
+
+    Examples
+    --------
+    >>> encoding_problem("cp1252") is None, encoding_problem("no-such-codec")
+    (True, 'a known text encoding such as utf-8, cp1252 or latin-1')
+    """
+    import codecs
+
+    expected = "a known text encoding such as utf-8, cp1252 or latin-1"
+    if not isinstance(encoding, str) or not encoding.strip() or "\x00" in encoding:
+        return expected
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        return expected
+    if not getattr(info, "_is_text_encoding", True):  # bytes-to-bytes codecs such as zlib_codec
+        return expected
+    return None
+
+
+def delimiter_problem(delimiter: Any) -> str | None:
+    """``None`` for a usable field delimiter (one character, not a quote or line break).
+
+    Examples
+    --------
+    >>> delimiter_problem(";") is None, delimiter_problem(";;")
+    (True, 'one character such as , ; or a tab (not a quote or a line break)')
+    """
+    if (isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in "\"\r\n"
+            and delimiter != "\x00"):
+        return None
+    return "one character such as , ; or a tab (not a quote or a line break)"
+
+
 def check_size(path: str | Path, max_bytes: int) -> None:
     """Refuse a file larger than ``max_bytes`` before reading it.
 
@@ -310,6 +349,11 @@ def read_text(path: str | Path, *, encodings: tuple[str, ...] = ("utf-8-sig", "c
     >>> read_text(p)
     ('Größe', 'cp1252')
     """
+    for enc in encodings:
+        why = encoding_problem(enc)
+        if why:
+            raise InputError(Problem("unknown text encoding", file=str(path), column="encoding", value=enc,
+                                     expected=why))
     raw = Path(path).read_bytes()
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(Problem("the file is UTF-16 (or UTF-32) encoded", file=str(path), line=1,
@@ -325,6 +369,10 @@ def read_text(path: str | Path, *, encodings: tuple[str, ...] = ("utf-8-sig", "c
             return raw.decode(enc), enc
         except UnicodeDecodeError as exc:
             first_err = first_err or exc
+        except (UnicodeError, ValueError, TypeError) as exc:  # codecs that fail in other ways (idna, ...)
+            raise InputError(Problem(f"cannot decode the file as {enc} ({type(exc).__name__})", file=str(path),
+                                     column="encoding", value=enc,
+                                     expected="text encoded as " + " or ".join(_enc_names(encodings)))) from None
     assert first_err is not None
     pos = first_err.start
     line = raw.count(b"\n", 0, pos) + 1
@@ -447,8 +495,11 @@ def read_csv_table(path: str | Path, *, encoding: str | None = None, delimiter: 
     >>> t.header, t.rows
     (['a', 'b'], [(2, ['1', '2']), (4, ['3', '4'])])
     """
+    if delimiter is not None and delimiter_problem(delimiter):
+        raise InputError(Problem("invalid field delimiter", file=str(path), column="delimiter", value=delimiter,
+                                 expected=delimiter_problem(delimiter)))
     text, enc = read_text(path, encodings=(encoding,) if encoding else ("utf-8-sig", "cp1252"))
-    rows = split_rows(text, delimiter=delimiter)
+    rows = split_rows(text, delimiter=delimiter, formula_escapes=True)
     if not rows:
         raise InputError(Problem("no rows in the file", file=str(path), expected="a header row and data rows"))
     (hline, header), *data = rows
@@ -465,11 +516,12 @@ def guess_delimiter(text: str, candidates: str = ",;\t") -> str:
 
 
 def split_rows(text: str, *, delimiter: str | None = None, quotechar: str = '"',
-               skipinitialspace: bool = True) -> list[tuple[int, list[str]]]:
+               skipinitialspace: bool = True, formula_escapes: bool = False) -> list[tuple[int, list[str]]]:
     """Split delimited text into ``(line, cells)`` pairs, skipping empty lines.
 
     Cells are stripped of surrounding white space; the line is the 1-based line on which
-    the row starts.
+    the row starts. With ``formula_escapes`` the apostrophe detente's CSV writers put in
+    front of formula-like text is removed (:func:`detente.scenario.textcells.unescape_formula`).
     """
     d = delimiter or guess_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=d, quotechar=quotechar,
@@ -483,6 +535,8 @@ def split_rows(text: str, *, delimiter: str | None = None, quotechar: str = '"',
             cells = [c.strip() for c in cells]
             if not any(cells):
                 continue
+            if formula_escapes:
+                cells = [unescape_formula(c) for c in cells]
             out.append((line, cells))
     except csv.Error as exc:  # pragma: no cover - strict=False makes this rare
         raise InputError(Problem(f"malformed delimited text: {exc}", line=reader.line_num)) from None

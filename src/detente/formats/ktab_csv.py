@@ -42,6 +42,7 @@ from typing import Any
 from detente.errors import InputError, Problem
 from detente.formats.common import fmt_number, parse_float, read_text, split_rows
 from detente.scenario import Scenario
+from detente.scenario.textcells import escape_formula
 
 __all__ = ["read_ktab_csv", "write_ktab_csv", "ktab_rows"]
 
@@ -52,6 +53,14 @@ MAX_DIM_NAME = 256
 MAX_CAPABILITY = 1e8
 MIN_ACTORS, MAX_ACTORS = 3, 250
 SALIENCE_SUM_TOLERANCE = 1e-9
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def _clean(cell: str) -> str:
@@ -80,7 +89,7 @@ def read_ktab_csv(path: str | Path, *, encoding: str | None = None, **_: Any) ->
     """
     file = str(path)
     text, _enc = read_text(path, encodings=(encoding,) if encoding else ("utf-8-sig", "cp1252"))
-    rows = split_rows(text, delimiter=",")
+    rows = split_rows(text, delimiter=",", formula_escapes=True)
     rows = [(ln, [_clean(c) for c in cells]) for ln, cells in rows]
     problems: list[Problem] = []
 
@@ -300,5 +309,5 @@ def write_ktab_csv(scenario: Scenario, path: str | Path, **_: Any) -> None:
     rows = ktab_rows(scenario)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        for r in rows:
-            w.writerow(r)
+        for r in rows:  # numbers are written by fmt_number; only text can look like a formula
+            w.writerow([escape_formula(c) if isinstance(c, str) and not _is_number(c) else c for c in r])

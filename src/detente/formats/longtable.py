@@ -53,6 +53,7 @@ from detente.formats.common import (
     read_table,
 )
 from detente.scenario import SALIENCE_MAX, Scenario
+from detente.scenario.textcells import escape_formula, xlsx_row
 
 __all__ = ["read_long_csv", "read_long_xlsx", "write_long_csv", "write_long_xlsx", "table_to_scenario",
            "LONG_ALIASES"]
@@ -372,7 +373,9 @@ def write_long_csv(scenario: Scenario, path: str | Path, **_: Any) -> None:
     """Write ``scenario`` as a long CSV table (UTF-8, comma separated).
 
     Only actor × issue data survives: names, descriptions, relations, dynamics and
-    metadata are not written (use YAML for those).
+    metadata are not written (use YAML for those). Text that a spreadsheet would run as a
+    formula gets an apostrophe in front, which the reader removes again
+    (:mod:`detente.scenario.textcells`).
     """
     import csv
 
@@ -381,18 +384,22 @@ def write_long_csv(scenario: Scenario, path: str | Path, **_: Any) -> None:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(header)
         for r in rows:
-            w.writerow(["" if v is None else (fmt_number(v) if isinstance(v, float) else v) for v in r])
+            w.writerow(["" if v is None else (fmt_number(v) if isinstance(v, float) else escape_formula(str(v)))
+                        for v in r])
 
 
 def write_long_xlsx(scenario: Scenario, path: str | Path, *, sheet: str = "stances", **_: Any) -> None:
-    """Write ``scenario`` as a long table in one sheet of an ``.xlsx`` workbook."""
+    """Write ``scenario`` as a long table in one sheet of an ``.xlsx`` workbook.
+
+    Names that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR
+    first) are written as text cells (:mod:`detente.scenario.textcells`).
+    """
     import openpyxl
 
     header, rows = long_rows(scenario)
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = sheet
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
     ws.append(header)
     for r in rows:
-        ws.append(r)
+        ws.append(xlsx_row(ws, r))
     wb.save(path)

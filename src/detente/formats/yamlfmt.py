@@ -25,7 +25,9 @@ written in three ways:
       stances: {file: stances.csv}
       actors: {file: actors.xlsx, sheet: Actors}
 
-  Relative paths are relative to the YAML file; absolute paths are allowed. Options
+  Paths are relative to the YAML file's folder and must stay inside it: a path leading
+  above it (``../``), an absolute path elsewhere or a symbolic link pointing out of it is
+  refused with a problem, before anything is read (see :func:`confine_reference`). Options
   ``sheet``, ``encoding`` and ``delimiter`` are passed to the table reader. A missing file
   is reported at the line of the reference; problems in the table name the table's file,
   line and column.
@@ -49,16 +51,24 @@ Examples
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from detente.errors import InputError, Problem
-from detente.formats.common import build_scenario, read_table, read_text, split_rows
+from detente.formats.common import (
+    build_scenario,
+    delimiter_problem,
+    encoding_problem,
+    read_table,
+    read_text,
+    split_rows,
+)
 from detente.scenario import Actor, Issue, Relation, Scenario, Stance
 
-__all__ = ["read_yaml", "read_json", "write_yaml", "write_json", "parse_yaml_with_lines", "scenario_to_document"]
+__all__ = ["read_yaml", "read_json", "confine_reference", "write_yaml", "write_json", "parse_yaml_with_lines", "scenario_to_document"]
 
 _TABLE_MODELS = {"actors": Actor, "issues": Issue, "stances": Stance, "relations": Relation}
 _NUMERIC = {"capability", "lower", "upper", "status_quo", "outcome", "position", "salience", "affinity"}
@@ -180,6 +190,82 @@ def _records(key: str, header: list[Any], rows: list[tuple[int, list[Any]]], *, 
     return out
 
 
+def confine_reference(ref: str, root: Path) -> tuple[Path | None, str]:
+    """Resolve a table reference inside ``root``, or say why it is refused.
+
+    The reference is taken relative to ``root`` (an absolute path is accepted only when it
+    names a file inside ``root``); symbolic links are followed before the check, so a link
+    inside the folder that leads out of it is refused as well. ``~`` is not expanded.
+
+    Parameters
+    ----------
+    ref
+        The reference as written in the scenario.
+    root
+        The folder references must stay inside (the scenario's own folder, or the web
+        library).
+
+    Returns
+    -------
+    (Path or None, str)
+        The resolved path, or ``None`` and the reason it is refused.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> confine_reference("tables/st.csv", root)[0] == root.resolve() / "tables" / "st.csv"
+    True
+    >>> print(*confine_reference("../st.csv", root))
+    None the path leads outside the scenario's folder
+    >>> print(*confine_reference("/etc/passwd", root))
+    None an absolute path outside the scenario's folder
+    """
+    real_root = Path(root).resolve()
+    if "\x00" in ref:
+        return None, "the path contains a NUL character"
+    given = Path(ref)
+    try:
+        target = (given if given.is_absolute() else real_root / given).resolve()
+    except (OSError, RuntimeError, ValueError):  # symlink loops, over-long names
+        return None, "the path cannot be resolved"
+    if target == real_root or not target.is_relative_to(real_root):
+        if given.is_absolute():
+            return None, "an absolute path outside the scenario's folder"
+        unresolved = Path(os.path.normpath(real_root / given))
+        if unresolved.is_relative_to(real_root) and unresolved != real_root:
+            return None, "a symbolic link leads outside the scenario's folder"
+        return None, "the path leads outside the scenario's folder"
+    return target, ""
+
+
+def _reference_options(val: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, Any, str]]]:
+    """The reader options of a table reference, checked: (options, [(option, value, expected)])."""
+    opts: dict[str, Any] = {}
+    bad: list[tuple[str, Any, str]] = []
+    sheet = val.get("sheet")
+    if sheet is not None:
+        if isinstance(sheet, bool) or not isinstance(sheet, (str, int)):
+            bad.append(("sheet", sheet, "a sheet name or a 0-based sheet number"))
+        else:
+            opts["sheet"] = sheet
+    enc = val.get("encoding")
+    if enc is not None:
+        why = encoding_problem(enc)
+        if why:
+            bad.append(("encoding", enc, why))
+        else:
+            opts["encoding"] = enc
+    delim = val.get("delimiter")
+    if delim is not None:
+        why = delimiter_problem(delim)
+        if why:
+            bad.append(("delimiter", delim, why))
+        else:
+            opts["delimiter"] = delim
+    return opts, bad
+
+
 def _expand_tables(data: dict[str, Any], lines: dict[tuple, int], base: Path, file: str, problems: list[Problem],
                    max_bytes: int | None) -> dict[tuple, tuple[str, int | None, str | None]]:
     """Replace compact and file-referenced tables in ``data`` by lists of mappings, in place."""
@@ -199,20 +285,34 @@ def _expand_tables(data: dict[str, Any], lines: dict[tuple, int], base: Path, fi
                                         value=ref, expected="file: <path of a CSV or XLSX file>"))
                 data[key] = []
                 continue
-            target = Path(ref).expanduser()
-            if not target.is_absolute():
-                target = base / target
-            target = target.resolve()
             fline = lines.get((key, "file"), kline)
+            target, why = confine_reference(ref, base)
+            if target is None:
+                # checked before the file is looked at: nothing outside the folder is read,
+                # and whether such a file exists is not revealed either
+                problems.append(Problem(f"table reference refused: {why}", file=file, line=fline,
+                                        column=f"{key}.file", value=ref,
+                                        expected="a file inside the scenario's own folder (relative path, "
+                                                 "no '..' above it, no symbolic link leading out)"))
+                data[key] = []
+                continue
             if not target.is_file():
                 problems.append(Problem("referenced table file not found" if not target.exists()
                                         else "referenced table is not a file", file=file, line=fline,
-                                        column=f"{key}.file", value=ref, expected=f"an existing file ({target})"))
+                                        column=f"{key}.file", value=ref,
+                                        expected="an existing file inside the scenario's own folder"))
+                data[key] = []
+                continue
+            opts, bad_opts = _reference_options(val)
+            for col, v, exp in bad_opts:
+                problems.append(Problem(f"invalid table reference option {col!r}", file=file,
+                                        line=lines.get((key, col), kline), column=f"{key}.{col}", value=v,
+                                        expected=exp))
+            if bad_opts:
                 data[key] = []
                 continue
             try:
-                table = read_table(target, sheet=val.get("sheet"), encoding=val.get("encoding"),
-                                   delimiter=val.get("delimiter"), max_bytes=max_bytes)
+                table = read_table(target, max_bytes=max_bytes, **opts)
             except InputError as exc:
                 problems.extend(exc.problems)
                 data[key] = []
@@ -264,7 +364,8 @@ def _expand_tables(data: dict[str, Any], lines: dict[tuple, int], base: Path, fi
     return origin
 
 
-def read_yaml(path: str | Path, *, max_bytes: int | None = None, **_: Any) -> Scenario:
+def read_yaml(path: str | Path, *, max_bytes: int | None = None, ref_dir: str | Path | None = None,
+              **_: Any) -> Scenario:
     """Read a detente YAML or JSON scenario file (see the module docstring).
 
     Parameters
@@ -273,6 +374,9 @@ def read_yaml(path: str | Path, *, max_bytes: int | None = None, **_: Any) -> Sc
         The file (UTF-8).
     max_bytes
         Size limit for referenced table files (default: :data:`detente.formats.registry.MAX_BYTES`).
+    ref_dir
+        The folder table references are resolved in and must stay inside (default: the
+        folder of the scenario file). The web UI validates an upload with its library here.
 
     Returns
     -------
@@ -287,11 +391,11 @@ def read_yaml(path: str | Path, *, max_bytes: int | None = None, **_: Any) -> Sc
     file = str(path)
     problems: list[Problem] = []
     data, lines = parse_yaml_with_lines(text, file, problems)
-    return _document_to_scenario(data, lines, path, problems, max_bytes)
+    return _document_to_scenario(data, lines, path, problems, max_bytes, ref_dir)
 
 
 def _document_to_scenario(data: Any, lines: dict[tuple, int], path: str | Path, problems: list[Problem],
-                          max_bytes: int | None) -> Scenario:
+                          max_bytes: int | None, ref_dir: str | Path | None = None) -> Scenario:
     from detente.formats.registry import MAX_BYTES
 
     file = str(path)
@@ -299,7 +403,8 @@ def _document_to_scenario(data: Any, lines: dict[tuple, int], path: str | Path, 
         raise InputError(problems + [Problem("a scenario document must be a mapping (actors:, issues:, stances: ...)",
                                              file=file, line=1, value=type(data).__name__,
                                              expected="a mapping with actors, issues and stances")])
-    origin = _expand_tables(data, lines, Path(path).resolve().parent, file, problems,
+    base = Path(ref_dir) if ref_dir is not None else Path(path).resolve().parent
+    origin = _expand_tables(data, lines, base, file, problems,
                             MAX_BYTES if max_bytes is None else max_bytes)
 
     def locate(p: tuple) -> tuple[Any, ...]:
@@ -315,7 +420,8 @@ def _document_to_scenario(data: Any, lines: dict[tuple, int], path: str | Path, 
     return build_scenario(data, file=file, locate=locate, problems=problems)
 
 
-def read_json(path: str | Path, *, max_bytes: int | None = None, **_: Any) -> Scenario:
+def read_json(path: str | Path, *, max_bytes: int | None = None, ref_dir: str | Path | None = None,
+              **_: Any) -> Scenario:
     """Read a detente JSON scenario file (same document as the YAML form).
 
     JSON syntax errors are reported with their line and character; values are located
@@ -327,6 +433,8 @@ def read_json(path: str | Path, *, max_bytes: int | None = None, **_: Any) -> Sc
         The file (UTF-8).
     max_bytes
         Size limit for referenced table files.
+    ref_dir
+        As for :func:`read_yaml`.
     """
     text, _enc = read_text(path, encodings=("utf-8-sig",))
     try:
@@ -341,7 +449,7 @@ def read_json(path: str | Path, *, max_bytes: int | None = None, **_: Any) -> Sc
         _ydata, lines = parse_yaml_with_lines(text.replace("\t", "  "), str(path), problems)
     except (InputError, RecursionError):
         lines = {}
-    return _document_to_scenario(data, lines, path, problems, max_bytes)
+    return _document_to_scenario(data, lines, path, problems, max_bytes, ref_dir)
 
 
 def scenario_to_document(scenario: Scenario, *, compact: bool = False) -> dict[str, Any]:

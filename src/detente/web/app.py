@@ -235,14 +235,27 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
     def validate_bytes(name: str, data: bytes) -> tuple[Scenario | None, InputError | None]:
         suffix = Path(name).suffix.lower()
+        # an upload's table references ({file: ...}) are looked up in the library, where the
+        # upload will be stored, and may not leave it (no absolute paths, '..' or symlinks out)
+        opts = {"ref_dir": cfg.library_dir} if suffix in (".yaml", ".yml", ".json") else {}
         with tempfile.TemporaryDirectory() as td:
             p = Path(td) / f"upload{suffix}"
             p.write_bytes(data)
             try:
-                return load_scenario(p), None
+                return load_scenario(p, **opts), None
             except InputError as exc:
-                probs = [Problem(q.message, name, q.line, q.column, q.value, q.expected) for q in exc.problems]
+                probs = [Problem(q.message, _shown_file(q.file, p, name), q.line, q.column, q.value, q.expected)
+                         for q in exc.problems]
                 return None, InputError(probs)
+
+    def _shown_file(file: str | None, upload: Path, name: str) -> str:
+        """The name a problem's file is shown under: the upload's, or a library file's own name."""
+        if file and file != str(upload):
+            try:
+                return Path(file).resolve().relative_to(cfg.library_dir.resolve()).as_posix()
+            except (ValueError, OSError):
+                pass
+        return name
 
     def _decode(data: bytes) -> str:
         try:
