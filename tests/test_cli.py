@@ -80,7 +80,7 @@ def test_forecast_saves_run(home):
     assert d["extra"] == {}
     # the store holds it, reconstructed exactly
     res = Store(home).get(d["run_id"])
-    assert res.to_json_dict() == {k: v for k, v in d.items() if k not in ("run_id", "extra")}
+    assert res.to_json_dict() == {k: v for k, v in d.items() if k not in ("run_id", "same_inputs_as", "extra")}
     # saving again is idempotent
     d2 = one_json(invoke("forecast", EXAMPLE, "--model", "median", "--json"))
     assert d2["run_id"] == d["run_id"]

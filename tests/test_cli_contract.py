@@ -76,7 +76,7 @@ def test_forecast_top_level_keys():
 
 
 # kept by hand as well, so that a change to the doc alone cannot silently weaken the contract
-FORECAST_KEYS = {"model", "variant", "params", "seed", "issues", "version", "input_hash", "run_key", "notes",
+FORECAST_KEYS = {"model", "variant", "params", "seed", "issues", "version", "input_hash", "run_key", "notes", "same_inputs_as",
                  "extra", "run_id"}
 
 

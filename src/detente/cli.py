@@ -101,11 +101,14 @@ def open_store(path: Optional[Path] = None, *, as_json: bool = False):
     return guarded(lambda: Store(path), as_json=as_json)
 
 
-def result_json(res: Any, run_id: Optional[str]) -> dict[str, Any]:
-    """The ``forecast --json`` object: the result's JSON form, ``extra`` always present, plus ``run_id``."""
+def result_json(res: Any, run_id: Optional[str], same_inputs_as: Optional[str] = None) -> dict[str, Any]:
+    """The ``forecast --json`` object: the result's JSON form, ``extra`` always present, plus
+    ``run_id`` and ``same_inputs_as`` (the stored run that holds a different result for the
+    same run key, see :meth:`detente.store.Store.save_run`)."""
     d = res.to_json_dict()
     d.setdefault("extra", {})
     d["run_id"] = run_id
+    d["same_inputs_as"] = same_inputs_as
     return d
 
 
@@ -154,7 +157,7 @@ def forecast_cmd(
     model: str = typer.Option("compromise", "--model", "-m", help="Registered model name (see `detente models`)."),
     variant: Optional[str] = typer.Option(None, "--variant", "-v", help="Model variant."),
     rounds: Optional[int] = typer.Option(None, "--rounds", min=0, help="Number of rounds (dynamic models)."),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Root random seed."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Root random seed; a stochastic model without one draws one (printed and stored)."),
     param: list[str] = typer.Option([], "--param", "-p", help="Model parameter NAME=VALUE (JSON value), repeatable."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Force the input format."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see docs/json-contract.md)."),
@@ -183,13 +186,14 @@ def forecast_cmd(
         return scn, run_model(scn, model, variant=variant, params=params, seed=seed, **extra)
 
     scn, res = guarded(go, as_json=as_json)
-    run_id = None
+    run_id = same_as = None
     if not no_store:
         st = open_store(store, as_json=as_json)
-        run_id = guarded(lambda: st.save(res, scenario=scn, label=label), as_json=as_json)
+        saved = guarded(lambda: st.save_run(res, scenario=scn, label=label), as_json=as_json)
+        run_id, same_as = saved.run_id, saved.same_inputs_as
     lines = explain_lines(res) if explain else None
     if as_json:
-        obj = result_json(res, run_id)
+        obj = result_json(res, run_id, same_as)
         if lines is not None:
             obj["explain"] = lines
         print_json(obj)
@@ -203,8 +207,17 @@ def forecast_cmd(
     out.print(t)
     for n in res.notes:
         out.print(f"[dim]note: {_esc(n)}[/]")
+    if res.seed is not None:
+        how = "given" if seed is not None else "drawn"
+        out.print(f"[dim]seed {res.seed} ({how}; --seed {res.seed} repeats this run)[/]")
+    else:
+        out.print(f"[dim]no seed used ({_esc(res.model)} is deterministic)[/]")
     if run_id is not None:
         out.print(f"[dim]run {run_id} saved (detente runs show {run_id})[/]")
+    if same_as is not None:
+        out.print(f"[yellow]note: run {same_as} has the same inputs (scenario, model, variant, params, seed) "
+                  f"but a different result (e.g. from another detente version); it is kept, and this result "
+                  f"is run {run_id}[/]")
     if lines is not None:
         for line in lines or [f"{res.model} gives no round-by-round explanation"]:
             out.print(_esc(line))
@@ -382,7 +395,7 @@ def runs_show_cmd(
     }
     if as_json:
         print_json({"run": info.to_json_dict(),
-                    "result": None if res is None else result_json(res, info.run_id),
+                    "result": None if res is None else result_json(res, info.run_id, (info.meta or {}).get("same_inputs_as")),
                     "chunks": chunk_summary})
         return
     head = Table.grid(padding=(0, 2))
@@ -394,6 +407,8 @@ def runs_show_cmd(
                  ("input hash", info.input_hash or "-"), ("label", info.label or "-"),
                  ("created", _short_time(info.created) + " UTC"), ("version", info.version), ("status", info.status)):
         head.add_row(k, _esc(v))
+    if (info.meta or {}).get("same_inputs_as"):
+        head.add_row("same inputs as", _esc(f"{info.meta['same_inputs_as']} (which holds a different result)"))
     if chunks:
         head.add_row("chunks", f"{chunk_summary['done']}/{chunk_summary['total']} done, "
                                f"{chunk_summary['failed']} failed, {chunk_summary['rows']} rows")

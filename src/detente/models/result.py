@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-__all__ = ["RoundRecord", "IssueResult", "RunResult", "detente_version", "run_key"]
+__all__ = ["RoundRecord", "IssueResult", "RunResult", "detente_version", "run_key", "result_hash"]
 
 
 def detente_version() -> str:
@@ -114,6 +114,22 @@ def run_key(input_hash: str, model: str, variant: str | None, params: Mapping[st
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+#: Keys of the JSON form that :func:`result_hash` leaves out: the producing version (the same
+#: numbers from another release are the same result) and what is derived or added on output.
+RESULT_HASH_EXCLUDES = ("version", "run_key", "run_id", "same_inputs_as")
+
+
+def result_hash(d: Mapping[str, Any]) -> str:
+    """SHA-256 of a result's JSON form (:meth:`RunResult.to_json_dict`, or the same object read
+    back from JSON) without :data:`RESULT_HASH_EXCLUDES`: equal exactly when the two results
+    say the same thing (inputs, seed, forecasts, rounds, notes, extras)."""
+    body = {k: v for k, v in d.items() if k not in RESULT_HASH_EXCLUDES}
+    if not body.get("extra"):
+        body.pop("extra", None)  # `forecast --json` always prints `extra`, to_json_dict only when set
+    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class RunResult:
     """The record of one model run.
@@ -183,6 +199,12 @@ class RunResult:
     def key(self) -> str:
         """Content hash of scenario + model + variant + params + seed (the store key)."""
         return run_key(self.input_hash, self.model, self.variant, self.params, self.seed)
+
+    @property
+    def result_hash(self) -> str:
+        """Content hash of the result itself (see :func:`result_hash`); the run store compares
+        it to tell a repeated run from a different result under the same :attr:`key`."""
+        return result_hash(json.loads(self.to_json()))
 
     def forecast(self, issue: str | None = None) -> float | None:
         """The forecast on ``issue`` (or on the only issue)."""

@@ -7,9 +7,12 @@ Layout under the store root (``$DETENTE_HOME`` or ``~/.detente``)::
     parts/<run_id>/trajectory.parquet   per-round positions (issue, round, actor, position)
 
 A run is identified by the content hash :attr:`RunResult.key` (scenario + model + variant +
-params + seed); its ``run_id`` is the shortest unused prefix of that key of at least 12 hex
-digits, so saving the same run twice returns the same id and stores nothing new. Any unique
-prefix of the key (at least 4 characters) finds the run again.
+params + seed, the seed actually used: see :mod:`detente.seeding`); its ``run_id`` is the
+shortest unused prefix of that key of at least 12 hex digits, so saving the same run twice
+returns the same id and stores nothing new. A run id never names two results: a result that
+differs (:attr:`RunResult.result_hash`) from the one already stored under its key gets a key
+and an id of its own (see :meth:`Store.save_run`). Any unique prefix of the key (at least 4
+characters) finds the run again.
 
 Parquet files are written to a hidden temporary file in the same directory and renamed into
 place, so a reader never sees half a part. Catalogue changes run in transactions; the store
@@ -38,6 +41,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -51,9 +55,9 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from detente.errors import InputError, Problem, StoreError, UnknownRunError
-from detente.models.result import RunResult, detente_version
+from detente.models.result import RunResult, detente_version, result_hash
 
-__all__ = ["Store", "RunInfo", "default_root", "CHUNK_STATUSES", "RUN_STATUSES", "TRAJECTORY_COLUMNS"]
+__all__ = ["Store", "RunInfo", "SavedRun", "default_root", "CHUNK_STATUSES", "RUN_STATUSES", "TRAJECTORY_COLUMNS"]
 
 #: Status values of a chunk row.
 CHUNK_STATUSES = ("pending", "running", "done", "failed")
@@ -191,6 +195,39 @@ class RunInfo:
             "created": self.created, "updated": self.updated, "version": self.version,
             "status": self.status, "meta": dict(self.meta),
         }
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """What :meth:`Store.save_run` did.
+
+    Attributes
+    ----------
+    run_id
+        Id of the stored run.
+    key
+        Its catalogue key: the result's run key, or (when that key already held a different
+        result) SHA-256 of ``"<key>:<result hash>"``.
+    new
+        ``True`` if the run was stored now, ``False`` if the same result was already stored.
+    same_inputs_as
+        Id of the run that holds a different result under the same run key, else ``None``.
+    """
+
+    run_id: str
+    key: str
+    new: bool
+    same_inputs_as: str | None = None
+
+
+def _stored_result_hash(text: str) -> str | None:
+    """:func:`result_hash` of a stored result's JSON text; ``None`` if it cannot be read (a
+    damaged result is never taken for a repeat, so it is never overwritten)."""
+    try:
+        d = json.loads(text)
+        return result_hash(d) if isinstance(d, dict) else None
+    except ValueError:
+        return None
 
 
 class Store:
@@ -334,11 +371,21 @@ class Store:
 
     # ------------------------------------------------------------------ runs
     def save(self, result: RunResult, scenario: Any = None, label: str | None = None) -> str:
-        """Store a finished run; return its run id.
+        """Store a finished run; return its run id (:meth:`save_run` tells more)."""
+        return self.save_run(result, scenario=scenario, label=label).run_id
 
-        Idempotent: a run whose key is already stored is not stored again (its id is
-        returned; a missing label or scenario is filled in). The per-round trajectory, if
-        the result has rounds, is written to ``parts/<run_id>/trajectory.parquet``.
+    def save_run(self, result: RunResult, scenario: Any = None, label: str | None = None) -> "SavedRun":
+        """Store a finished run; return its run id and whether it was new.
+
+        Idempotent: a run whose key is already stored with the same result
+        (:attr:`RunResult.result_hash`) is not stored again (its id is returned; a missing
+        label or scenario is filled in). A run id never names two results: when the key is
+        already stored with a *different* result (a newer detente computing other numbers, a
+        caller's own generator without a seed), the stored run is left as it is and this one
+        is stored under its own id, derived from the key and the result hash;
+        :attr:`SavedRun.same_inputs_as` and the run's ``meta`` name the earlier run. The
+        per-round trajectory, if the result has rounds, is written to
+        ``parts/<run_id>/trajectory.parquet``.
 
         Parameters
         ----------
@@ -359,8 +406,17 @@ class Store:
             scn_json, scn_name = scenario.canonical_json(), scenario.name
         key = result.key
         res_json = result.to_json()
+        rhash = result_hash(json.loads(res_json))
         with self._tx() as con:
-            row = con.execute("SELECT run_id, status, result FROM runs WHERE key=?", (key,)).fetchone()
+            cat_key, first_id = key, None
+            while True:
+                row = con.execute("SELECT run_id, status, result FROM runs WHERE key=?", (cat_key,)).fetchone()
+                if row is None or row["result"] is None or _stored_result_hash(row["result"]) == rhash:
+                    break
+                # this key already names another result: never replace it, take a key of our own
+                first_id = first_id or row["run_id"]
+                cat_key = hashlib.sha256(f"{cat_key}:{rhash}".encode()).hexdigest()
+            meta = {} if first_id is None else {"same_inputs_as": first_id, "run_key": key, "result_hash": rhash}
             existing = row is not None and row["status"] == "done" and row["result"] is not None
             if existing:
                 run_id = row["run_id"]
@@ -370,25 +426,26 @@ class Store:
                     (label, scn_json, scn_name, run_id),
                 )
             else:
-                run_id = row["run_id"] if row is not None else self._allocate_id(con, key)
+                run_id = row["run_id"] if row is not None else self._allocate_id(con, cat_key)
                 # the trajectory is written before the row commits: a failure leaves no half run
                 self._write_trajectory(run_id, result)
                 now = _now()
                 con.execute(
                     "INSERT INTO runs (run_id, key, kind, model, variant, seed, params, input_hash, "
                     "scenario_name, label, created, updated, version, status, result, scenario, meta) "
-                    "VALUES (?, ?, 'forecast', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, '{}') "
+                    "VALUES (?, ?, 'forecast', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, ?) "
                     "ON CONFLICT(run_id) DO UPDATE SET status='done', result=excluded.result, "
                     "updated=excluded.updated, label=COALESCE(runs.label, excluded.label), "
                     "scenario=COALESCE(runs.scenario, excluded.scenario), "
                     "scenario_name=COALESCE(runs.scenario_name, excluded.scenario_name)",
-                    (run_id, key, result.model, result.variant, _seed_text(result.seed),
+                    (run_id, cat_key, result.model, result.variant, _seed_text(result.seed),
                      json.dumps(result.to_json_dict()["params"], sort_keys=True), result.input_hash,
-                     scn_name, label, now, now, result.version, res_json, scn_json),
+                     scn_name, label, now, now, result.version, res_json, scn_json,
+                     json.dumps(meta, sort_keys=True)),
                 )
         if existing and _has_rounds(result) and not self._trajectory_path(run_id).exists():
             self._write_trajectory(run_id, result)  # stored earlier, trajectory file lost: rewrite
-        return run_id
+        return SavedRun(run_id=run_id, key=cat_key, new=not existing, same_inputs_as=first_id)
 
     def open_run(
         self,
