@@ -38,11 +38,12 @@ from detente import examples
 from detente.errors import InputError, Problem
 from detente.formats import load as load_scenario
 from detente.formats import save as save_scenario
-from detente.models.registry import available, check_params, get as get_model, run_model
+from detente.models.registry import available, check_params, get as get_model
 from detente.models.result import RunResult
 from detente.scenario import Scenario
 from detente.web.edits import CannotEditInPlace, atomic_write, save_in_place
 from detente.web.jobs import JobManager
+from detente.web.work import crisis_job, forecast_job
 from detente.web.security import DEFAULT_UPLOAD_LIMIT, SAFE_NAME, BodyLimit, CsrfGuard, safe_join
 
 __all__ = ["create_app", "WebConfig"]
@@ -124,7 +125,15 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     """
     cfg = config or WebConfig(library_dir=_default_library())
     cfg.library_dir.mkdir(parents=True, exist_ok=True)
-    jobs = JobManager(workers=cfg.workers, max_finished=cfg.max_finished_jobs, finished_ttl=cfg.finished_job_ttl)
+    def job_records():
+        from detente.store import Store
+        from detente.store.jobs import JobRecords
+
+        return JobRecords(Store(cfg.store_root) if cfg.store_root is not None else Store())
+
+    # job states are kept in the store; jobs a previous server left unfinished are marked interrupted
+    jobs = JobManager(workers=cfg.workers, max_finished=cfg.max_finished_jobs, finished_ttl=cfg.finished_job_ttl,
+                      records=job_records)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -570,13 +579,9 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         except InputError as exc:
             raise HTTPException(422, exc.to_dict()) from None
 
-        def work(report) -> str:
-            report(0.05, f"running {spec.name}")
-            res = run_model(scn, body.model, params=params, seed=body.seed)
-            report(0.9, "storing")
-            return _save_run(store(), res, scn, label=f"{body.source}/{body.name}")
-
-        job = jobs.submit("forecast", f"{body.model} on {body.name}", work)
+        job = jobs.submit("forecast", f"{body.model} on {body.name}", forecast_job, process=True,
+                          args=(cfg.store_root, scn, body.model, params, body.seed, f"{body.source}/{body.name}"),
+                          request=body.model_dump(mode="json"))
         return job.to_json_dict()
 
     @app.get("/api/jobs", tags=["runs"])
@@ -592,6 +597,21 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         if j is None:
             raise HTTPException(404, f"no job {job_id!r} (unknown, or finished and no longer kept; "
                                      "stored runs are listed at /api/runs)")
+        return j.to_json_dict()
+
+    @app.post("/api/jobs/{job_id}/cancel", tags=["runs"])
+    def api_job_cancel(request: Request, job_id: str) -> dict[str, Any]:
+        """Cancel a queued or running job: a queued job never starts, a running one is stopped
+        at once (its worker process is terminated) and stores nothing. The answer is the job
+        (status ``cancelled``, or ``running`` for the moment it takes to stop); 409 if the job
+        had already finished, 404 for an unknown job."""
+        check_origin(request)
+        accepted = jobs.cancel(job_id)
+        j = jobs.get(job_id)
+        if accepted is None or j is None:
+            raise HTTPException(404, f"no job {job_id!r} (unknown, or finished and no longer kept)")
+        if not accepted:
+            raise HTTPException(409, f"job {job_id!r} has already finished ({j.status}); nothing to cancel")
         return j.to_json_dict()
 
     @app.get("/api/runs", tags=["runs"])
@@ -649,20 +669,10 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         if not scn.dynamics:
             raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "the scenario has no crisis dynamics"}]})
 
-        def work(report) -> str:
-            from detente.crisis.analysis import run_hypotheses
-            from detente.report.stored import save_crisis
-
-            report(0.05, f"running {body.runs} runs per hypothesis")
-            try:
-                obj = run_hypotheses(scn, hypotheses=body.hypotheses or None, runs=body.runs, seed=body.seed,
-                                     with_counterfactuals=body.counterfactuals)
-            except KeyError as exc:
-                raise InputError(Problem(f"unknown hypothesis {exc}", column="hypotheses")) from None
-            report(0.9, "storing")
-            return save_crisis(store(), obj, scenario=scn, label=f"{body.source}/{body.name}")
-
-        job = jobs.submit("crisis", f"crisis on {body.name}", work)
+        job = jobs.submit("crisis", f"crisis on {body.name}", crisis_job, process=True,
+                          args=(cfg.store_root, scn, list(body.hypotheses), body.runs, body.seed, body.counterfactuals,
+                                f"{body.source}/{body.name}"),
+                          request=body.model_dump(mode="json"))
         return job.to_json_dict()
 
     @app.exception_handler(HTTPException)
@@ -703,10 +713,6 @@ def _stance_table(scn: Scenario) -> dict[str, Any]:
         rows.append({"actor": a, "cells": cells})
     return {"issues": scn.issues, "rows": rows}
 
-
-
-def _save_run(store, res: RunResult, scn: Scenario, label: str) -> str:
-    return store.save(res, scenario=scn, label=label)
 
 
 def _list_runs(store) -> list[dict[str, Any]]:

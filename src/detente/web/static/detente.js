@@ -25,6 +25,38 @@ const detente = (() => {
     return JSON.stringify(err);
   }
 
+  // cancel a queued or running job (POST /api/jobs/{id}/cancel); a running job's work stops at once
+  async function cancelJob(id, btn) {
+    if (btn) btn.disabled = true;
+    try {
+      const j = await postJSON("/api/jobs/" + encodeURIComponent(id) + "/cancel", {});
+      const li = btn && btn.closest("li");
+      const st = li && li.querySelector(".job-status");
+      if (st) st.textContent = j.status === "running" ? "cancelling" : j.status;
+      if (btn && li) btn.remove();
+      return j;
+    } catch (e) {
+      if (btn) { btn.disabled = false; btn.title = problemsText(e); }
+      return null;
+    }
+  }
+
+  // poll a job until it ends, with a Cancel button beside the status while it runs
+  async function pollJob(job, bar, status, interval) {
+    const btn = document.createElement("button");
+    btn.type = "button"; btn.textContent = "Cancel"; btn.className = "cancel-job";
+    btn.addEventListener("click", () => cancelJob(job.id, null).then(() => { btn.disabled = true; }));
+    status.after(btn);
+    try {
+      while (job.status === "queued" || job.status === "running") {
+        await new Promise(r => setTimeout(r, interval));
+        job = await (await fetch("/api/jobs/" + job.id)).json();
+        bar.value = job.progress; status.textContent = job.status + " " + (job.message || "");
+      }
+    } finally { btn.remove(); }
+    return job;
+  }
+
   function forecastChart(el, result) {
     const ids = Object.keys(result.issues);
     const ys = ids.map(i => result.issues[i].forecast);
@@ -131,12 +163,9 @@ const detente = (() => {
       status.textContent = "starting…"; bar.value = 0;
       let job;
       try { job = await postJSON("/api/jobs", body); } catch (e) { status.textContent = "failed: " + problemsText(e); return; }
-      while (job.status === "queued" || job.status === "running") {
-        await new Promise(r => setTimeout(r, 150));
-        job = await (await fetch("/api/jobs/" + job.id)).json();
-        bar.value = job.progress; status.textContent = job.status + " " + (job.message || "");
-      }
-      if (job.status !== "done") { status.textContent = "failed: " + problemsText(job.error); return; }
+      job = await pollJob(job, bar, status, 150);
+      if (job.status === "cancelled") { status.textContent = "cancelled"; return; }
+      if (job.status !== "done") { status.textContent = job.status + ": " + problemsText(job.error); return; }
       bar.value = 1; status.textContent = "done";
       const result = await (await fetch("/api/runs/" + job.result_id)).json();
       document.getElementById("run-links").innerHTML =
@@ -336,12 +365,9 @@ const detente = (() => {
       let job;
       try { job = await postJSON("/api/crisis-jobs", {source, name, runs, seed: seedv ? parseInt(seedv, 10) : null}); }
       catch (e) { status.textContent = "failed: " + problemsText(e); return; }
-      while (job.status === "queued" || job.status === "running") {
-        await new Promise(r => setTimeout(r, 300));
-        job = await (await fetch("/api/jobs/" + job.id)).json();
-        bar.value = job.progress; status.textContent = job.status + " " + (job.message || "");
-      }
-      if (job.status !== "done") { status.textContent = "failed: " + problemsText(job.error); return; }
+      job = await pollJob(job, bar, status, 300);
+      if (job.status === "cancelled") { status.textContent = "cancelled"; return; }
+      if (job.status !== "done") { status.textContent = job.status + ": " + problemsText(job.error); return; }
       bar.value = 1; status.textContent = "done";
       document.getElementById("crisis-links").innerHTML = '<a id="crisis-result-link" href="/runs/' + job.result_id + '">crisis run ' +
         job.result_id.slice(0, 12) + '</a> · <a href="/api/runs/' + job.result_id + '/report">HTML report</a>';
@@ -349,5 +375,5 @@ const detente = (() => {
     });
   }
 
-  return {scenarioPage, showResult, compareChart, compareSubmit, postJSON, runCharts, showCharts, crisisForm};
+  return {scenarioPage, showResult, compareChart, compareSubmit, postJSON, runCharts, showCharts, crisisForm, cancelJob};
 })();

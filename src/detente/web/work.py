@@ -1,0 +1,45 @@
+"""The work of the web UI's background jobs, as module-level functions so that a job can run
+in a child process (:mod:`detente.web.jobs`). Each takes the job's ``report(progress,
+message)`` first and returns the id of the run it stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from detente.errors import InputError, Problem
+
+__all__ = ["forecast_job", "crisis_job"]
+
+
+def _store(root: str | Path | None) -> Any:
+    from detente.store import Store
+
+    return Store(root) if root is not None else Store()
+
+
+def forecast_job(report: Callable[[float, str], None], store_root: str | Path | None, scenario: Any, model: str,
+                 params: Any, seed: int | None, label: str) -> str:
+    """Run one registered model on a scenario and store the result."""
+    from detente.models.registry import run_model
+
+    report(0.05, f"running {model}")
+    res = run_model(scenario, model, params=params, seed=seed)
+    report(0.9, "storing")
+    return _store(store_root).save(res, scenario=scenario, label=label)
+
+
+def crisis_job(report: Callable[[float, str], None], store_root: str | Path | None, scenario: Any,
+               hypotheses: list[str] | None, runs: int, seed: int | None, counterfactuals: bool, label: str) -> str:
+    """Run a crisis scenario's hypotheses and store them as a ``crisis`` run."""
+    from detente.crisis.analysis import run_hypotheses
+    from detente.report.stored import save_crisis
+
+    report(0.05, f"running {runs} runs per hypothesis")
+    try:
+        obj = run_hypotheses(scenario, hypotheses=hypotheses or None, runs=runs, seed=seed,
+                             with_counterfactuals=counterfactuals)
+    except KeyError as exc:
+        raise InputError(Problem(f"unknown hypothesis {exc}", column="hypotheses")) from None
+    report(0.9, "storing")
+    return save_crisis(_store(store_root), obj, scenario=scenario, label=label)
