@@ -14,8 +14,8 @@ Examples
 >>> with tempfile.TemporaryDirectory() as d:
 ...     rec = JobRecords(Store(d))
 ...     rec.put({"id": "j1", "kind": "forecast", "label": "bdm on x", "status": "running", "created": 1.0})
-...     rec.interrupt_unfinished(now=2.0, message="server stopped")
-...     rec.get("j1")["status"], rec.get("j1")["finished"]
+...     lost = rec.interrupt_unfinished(now=2.0, message="server stopped")
+...     lost, rec.get("j1")["status"], rec.get("j1")["finished"]
 (['j1'], 'interrupted', 2.0)
 """
 
