@@ -182,6 +182,44 @@ def test_one_policy_function_serves_python_cli_and_web(tmp_path, web, monkeypatc
     assert web_run(web, "ec_emission", "bdm", None, {}, None, source="examples")[1]["seed"] == 97531
 
 
+def test_a_stochastic_model_run_that_draws_nothing_records_no_seed(tmp_path):
+    """smp's default (deterministic state transitions) and exchange's equal gain draw nothing:
+    no seed is recorded, and runs without a seed share one run id."""
+    scn = detente.load(EXAMPLE)
+    assert run_model(scn, "smp").seed is None
+    assert isinstance(run_model(scn, "smp", params={"state_transitions": "Stochastic"}).seed, int)
+    assert run_model(scn, "exchange").seed is None
+    a = cli_json("forecast", EXAMPLE, "-m", "smp", "--json", "--store", tmp_path / "s")
+    b = cli_json("forecast", EXAMPLE, "-m", "smp", "--json", "--store", tmp_path / "s")
+    assert a["seed"] is None and a == b
+    r = CliRunner().invoke(cli_app, ["forecast", str(EXAMPLE), "-m", "smp", "--no-store"])
+    assert r.exit_code == 0 and "no seed used" in r.output
+
+
+def _without_seed(res: RunResult) -> str:
+    d = res.to_json_dict()
+    d.pop("seed"), d.pop("run_key")
+    return json.dumps(d, sort_keys=True)
+
+
+ALL_CASES = CASES + [("exchange", "equal_gain", {}), ("bdm", "scholz2011", {}), ("bdm", "masad2016", {}),
+                     ("bdm", None, {"shock_probability": 0.5}), ("exchange", "rex", {"ensemble": 3})]
+
+
+@settings(max_examples=25, deadline=None)
+@given(scn=scenarios(), case=st.sampled_from(ALL_CASES))
+def test_recorded_seed_is_exactly_what_the_result_depends_on(scn, case):
+    """A seedless run records ``None`` only if its result does not depend on the seed, and
+    otherwise a seed that repeats it."""
+    model, variant, params = case
+    res = run_model(scn, model, variant=variant, params=params)
+    if res.seed is None:
+        for s in (1, 2**40 + 3):
+            assert _without_seed(run_model(scn, model, variant=variant, params=params, seed=s)) == _without_seed(res)
+    else:
+        assert run_model(scn, model, variant=variant, params=params, seed=res.seed).to_json() == res.to_json()
+
+
 @pytest.mark.parametrize("name", [n for n in names() if not get(n).stochastic])
 def test_deterministic_models_record_no_seed_and_do_not_use_the_generator(name):
     scn = detente.load(EXAMPLE)

@@ -211,7 +211,7 @@ def forecast_cmd(
         how = "given" if seed is not None else "drawn"
         out.print(f"[dim]seed {res.seed} ({how}; --seed {res.seed} repeats this run)[/]")
     else:
-        out.print(f"[dim]no seed used ({_esc(res.model)} is deterministic)[/]")
+        out.print("[dim]no seed used (this run draws no random numbers)[/]")
     if run_id is not None:
         out.print(f"[dim]run {run_id} saved (detente runs show {run_id})[/]")
     if same_as is not None:

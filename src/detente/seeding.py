@@ -2,7 +2,7 @@
 
 Every front end (the Python API :func:`detente.forecast`, the ``detente forecast`` command and
 the web's ``/api/jobs``) reaches the models through
-:func:`detente.models.registry.run_model`, which asks :func:`resolve_seed` for the seed:
+:func:`detente.models.registry.run_model`, which runs the model through :func:`run_seeded`:
 
 * a seed the caller gives (an integer >= 0) is used as it is, recorded in ``RunResult.seed``
   and part of the run key, for every model;
@@ -11,19 +11,26 @@ the web's ``/api/jobs``) reaches the models through
   exact in JSON readers that hold numbers as doubles, such as JavaScript); it is recorded and
   keys the run like a given seed, so re-running with it gives the same bytes and the same run
   id, and two runs without a seed are two runs;
-* a **deterministic** model run without a seed records ``seed: null``, meaning "no seed used";
-  it is handed a generator seeded with :data:`UNUSED_SEED` so that even a model that drew by
-  mistake would give the same bytes every time (the tests check that none does).
+* a run without a given seed that draws no random number at all (every **deterministic** model,
+  and stochastic models in a configuration that draws nothing, e.g. ``smp`` with deterministic
+  state transitions or ``exchange`` equal gain) records ``seed: null``, meaning "no seed used":
+  its result does not depend on any seed, and such runs share one run id. Whether a run drew is
+  read off its generator (:func:`run_seeded`): the bit generator's state and the number of child
+  seed sequences spawned from it. A deterministic model gets a generator seeded with
+  :data:`UNUSED_SEED`; should one ever draw from it, that seed is recorded.
 
 Sweeps and crisis runs have declared defaults instead of a drawn seed (the sweep spec's
 ``seed``, default 0; the crisis scenario's ``settings.seed``), recorded with the run.
 
 Examples
 --------
->>> from detente.seeding import resolve_seed
->>> resolve_seed(7, stochastic=True), resolve_seed(None, stochastic=False)
-(7, None)
->>> 0 <= resolve_seed(None, stochastic=True) <= MAX_DRAWN_SEED
+>>> from detente.seeding import run_seeded
+>>> run_seeded(lambda rng: rng.integers(10), 7, stochastic=True)[1]       # given: recorded
+7
+>>> run_seeded(lambda rng: "no draw", None, stochastic=True)                # drew nothing
+('no draw', None)
+>>> value, seed = run_seeded(lambda rng: rng.random(), None, stochastic=True)
+>>> 0 <= seed <= MAX_DRAWN_SEED and value == np.random.default_rng(seed).random()
 True
 """
 
@@ -31,13 +38,15 @@ from __future__ import annotations
 
 import numbers
 import secrets
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
 from detente.errors import InputError, Problem
 
-__all__ = ["MAX_DRAWN_SEED", "UNUSED_SEED", "draw_seed", "check_seed", "resolve_seed", "generator"]
+__all__ = ["MAX_DRAWN_SEED", "UNUSED_SEED", "draw_seed", "check_seed", "run_seeded"]
+
+T = TypeVar("T")
 
 #: Largest seed :func:`draw_seed` returns (2**53 - 1: every such integer is exact as a double).
 MAX_DRAWN_SEED = 2**53 - 1
@@ -60,16 +69,25 @@ def check_seed(seed: Any) -> int | None:
     return int(seed)
 
 
-def resolve_seed(seed: Any, *, stochastic: bool) -> int | None:
-    """The seed a run uses and records: ``seed`` if given, a drawn one for a stochastic model,
-    ``None`` ("not used") for a deterministic model."""
-    seed = check_seed(seed)
-    if seed is None and stochastic:
-        return draw_seed()
-    return seed
+def _draw_mark(rng: np.random.Generator) -> tuple[Any, Any]:
+    """What changes when a generator is used: its bit generator's state, and the number of
+    children spawned from its seed sequence (``Generator.spawn``, ``seed_seq.spawn``)."""
+    bg = rng.bit_generator
+    return bg.state, getattr(getattr(bg, "seed_seq", None), "n_children_spawned", None)
 
 
-def generator(seed: int | None) -> np.random.Generator:
-    """The run's generator: ``numpy.random.default_rng(seed)``, or seeded with
-    :data:`UNUSED_SEED` when ``seed`` is ``None`` (deterministic runs)."""
-    return np.random.default_rng(UNUSED_SEED if seed is None else seed)
+def run_seeded(fn: Callable[[np.random.Generator], T], seed: Any, *, stochastic: bool) -> tuple[T, int | None]:
+    """Call ``fn(rng)`` under the seed policy; return its value and the seed to record.
+
+    The seed is ``seed`` if given, else drawn (``stochastic``) or :data:`UNUSED_SEED`. It is
+    recorded if it was given or if ``fn`` drew from the generator; a run that was given no seed
+    and drew nothing records ``None``.
+    """
+    given = check_seed(seed)
+    used = given if given is not None else (draw_seed() if stochastic else UNUSED_SEED)
+    rng = np.random.default_rng(used)
+    before = _draw_mark(rng)
+    value = fn(rng)
+    if given is None and _draw_mark(rng) == before:
+        return value, None
+    return value, used

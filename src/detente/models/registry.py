@@ -25,8 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from detente.errors import InputError, Problem, UnknownModelError
 from detente.models.result import RunResult
-from detente.seeding import check_seed, resolve_seed
-from detente.seeding import generator as seed_generator
+from detente.seeding import check_seed, run_seeded
 
 __all__ = ["ModelSpec", "get", "names", "available", "run_model", "make_params", "check_params"]
 
@@ -200,7 +199,8 @@ def run_model(
         Root seed (an integer >= 0); the generator is ``numpy.random.default_rng(seed)`` unless
         ``rng`` is given. Without ``seed`` and ``rng``, the seed policy of :mod:`detente.seeding`
         applies: a stochastic model draws a seed and records it in ``RunResult.seed`` (so the
-        run can be repeated with it), a deterministic one records ``None`` ("no seed used").
+        run can be repeated with it); a run that draws no random number records ``None``
+        ("no seed used").
     rng
         A generator of the caller's own. The result then records ``seed`` as given (``None``
         when omitted): pass ``seed`` instead for a run that records how to repeat it.
@@ -214,12 +214,10 @@ def run_model(
     spec = get(model)
     p = check_params(spec, variant=variant, params=params, **overrides)
     if rng is None:
-        seed = resolve_seed(seed, stochastic=spec.stochastic)
-        rng = seed_generator(seed)
+        result, seed = run_seeded(lambda g: spec.run(scenario, p, rng=g), seed, stochastic=spec.stochastic)
     else:
-        seed = check_seed(seed)
-    result = spec.run(scenario, p, rng=rng)
-    return result.with_seed(seed)
+        result = spec.run(scenario, p, rng=rng)
+    return result.with_seed(check_seed(seed))
 
 
 def check_params(
