@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast install clean bench schema
+.PHONY: run test test-fast install clean bench schema mutate
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m "not slow and not browser"
 
+# mutation testing of one module against the tests that import it (slow; not part of `make test`):
+#   make mutate MODULE=src/detente/models/baseline.py [MUTATE_ARGS="--sample 300"]
+mutate: $(STAMP)
+	@test -n "$(MODULE)" || { echo "usage: make mutate MODULE=src/detente/<path>.py [MUTATE_ARGS='--sample 300']"; exit 2; }
+	$(PY) tools/mutate.py $(MODULE) --max-children 1 $(MUTATE_ARGS)
+
 schema: $(STAMP)
 	$(VENV)/bin/detente schema > schemas/scenario.schema.json
 
@@ -34,4 +40,4 @@ bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info
+	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info .mutmut

@@ -1,0 +1,153 @@
+"""Mutation-test one module against the tests that import it (``make mutate MODULE=...``).
+
+Runs mutmut 3 (``pip install -e ".[dev]"``) in a scratch directory ``.mutmut/<module>/``
+that holds links to ``src`` and ``tests`` and a copy of ``pyproject.toml`` whose
+``[tool.mutmut]`` table is the repository's with two keys filled in for this module:
+
+* ``only_mutate``: the module's file;
+* ``pytest_add_cli_args_test_selection``: the test files that import the module (by its
+  dotted name, or ``from <package> import <module>``), or the files given with ``--tests``.
+
+mutmut records which tests call each function and runs, for every mutant, only the tests
+that reached its function. A function first called while a module- or class-scoped fixture
+is being set up would be credited to the first test of that module only; the plugin
+``tools/mutmut_scope.py`` credits it to every later test of the module as well, so the tests
+that read the fixture also run against the mutant.
+
+At the end it prints the score (killed / total; a timeout counts as killed, a mutant that no
+test reaches counts as a survivor) and the survivors, one per line; ``mutmut show NAME``
+in the scratch directory prints a survivor's diff. One worker by default (``--max-children``):
+the machine is shared.
+
+Examples
+--------
+``python tools/mutate.py src/detente/models/baseline.py``
+``python tools/mutate.py src/detente/models/bdm.py --sample 300 --seed 0``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KILLED = {1, 3, 36, -24, 24, 152, 255}  # mutmut's exit codes for killed and timeout
+STATUS = {0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 37: "caught by type check", None: "not checked"}
+
+
+def dotted_name(module: Path) -> str:
+    rel = module.resolve().relative_to(ROOT / "src")
+    return ".".join(rel.with_suffix("").parts)
+
+
+def tests_importing(dotted: str) -> list[str]:
+    """Test files that import ``dotted`` directly or as ``from package import leaf``."""
+    pkg, _, leaf = dotted.rpartition(".")
+    pats = [re.compile(rf"\b{re.escape(dotted)}\b"),
+            re.compile(rf"from\s+{re.escape(pkg)}\s+import\s+\(?[^)\n]*\b{re.escape(leaf)}\b")]
+    out = []
+    for f in sorted((ROOT / "tests").glob("test_*.py")):
+        text = f.read_text(encoding="utf-8")
+        if any(p.search(text) for p in pats):
+            out.append(str(f.relative_to(ROOT)))
+    return out
+
+
+def mutmut_table(only: str, tests: list[str]) -> str:
+    """The repository's ``[tool.mutmut]`` table with this module's keys filled in."""
+    import tomllib
+
+    base = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8")).get("tool", {}).get("mutmut", {})
+    conf = {**base, "only_mutate": [only], "pytest_add_cli_args_test_selection": tests}
+    conf["pytest_add_cli_args"] = list(base.get("pytest_add_cli_args", [])) + ["-p", "mutmut_scope"]
+    lines = ["[tool.mutmut]"]
+    for k, v in conf.items():
+        lines.append(f"{k} = {json.dumps(v)}")
+    return "\n".join(lines) + "\n"
+
+
+def project_without_mutmut_table() -> str:
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    return re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", "", text)
+
+
+def read_results(work: Path, only: str) -> dict[str, int | None]:
+    meta = work / "mutants" / (only + ".meta")
+    data = json.loads(meta.read_text(encoding="utf-8"))
+    return data["exit_code_by_key"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("module", help="source file under src/, e.g. src/detente/models/baseline.py")
+    ap.add_argument("--tests", nargs="*", help="test files to run (default: those that import the module)")
+    ap.add_argument("--max-children", type=int, default=1, help="parallel mutant runs (default 1)")
+    ap.add_argument("--sample", type=int, default=0, help="test only a random sample of this many mutants")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the sample")
+    ap.add_argument("--keep", action="store_true", help="reuse the previous run's results (mutmut's cache)")
+    a = ap.parse_args(argv)
+
+    module = Path(a.module)
+    if not (ROOT / module).is_file() or module.suffix != ".py":
+        ap.error(f"{a.module}: not a Python file of this repository")
+    only = str((ROOT / module).resolve().relative_to(ROOT))
+    dotted = dotted_name(ROOT / module)
+    tests = a.tests if a.tests else tests_importing(dotted)
+    if not tests:
+        ap.error(f"no test file imports {dotted}; name them with --tests")
+    if shutil.which("mutmut", path=str(Path(sys.executable).parent)) is None:
+        ap.error("mutmut is not installed in this environment: pip install -e '.[dev]'")
+    mutmut = str(Path(sys.executable).parent / "mutmut")
+
+    work = ROOT / ".mutmut" / dotted
+    if work.exists() and not a.keep:
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("src", "tests"):
+        link = work / name
+        if not link.exists():
+            link.symlink_to(ROOT / name, target_is_directory=True)
+    (work / "pyproject.toml").write_text(project_without_mutmut_table().rstrip() + "\n\n" + mutmut_table(only, tests),
+                                         encoding="utf-8")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "tools")  # the scope plugin; mutmut puts mutants/src first itself
+    shared = ROOT.parent / "shared"
+    if shared.is_dir():
+        env.setdefault("DETENTE_SHARED", str(shared))
+    print(f"mutating {only} ({dotted}) against: {' '.join(tests)}", flush=True)
+
+    names: list[str] = []
+    if a.sample:
+        # generate the mutants and the test stats without running any mutant, then pick the sample
+        subprocess.run([mutmut, "run", "--max-children", str(a.max_children), "__no_such_mutant__"], cwd=work,
+                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        every = sorted(read_results(work, only))
+        names = sorted(random.Random(a.seed).sample(every, min(a.sample, len(every))))
+        print(f"sample: {len(names)} of {len(every)} mutants (seed {a.seed})", flush=True)
+    rc = subprocess.run([mutmut, "run", "--max-children", str(a.max_children), *names], cwd=work, env=env).returncode
+    if rc != 0:
+        print(f"mutmut run failed (exit {rc})", file=sys.stderr)
+        return 1
+
+    res = read_results(work, only)
+    if names:
+        res = {k: v for k, v in res.items() if k in set(names)}
+    killed = sum(1 for v in res.values() if v in KILLED)
+    survivors = sorted((k, STATUS.get(v, f"exit {v}")) for k, v in res.items() if v not in KILLED)
+    print()
+    print(f"survivors ({len(survivors)}), diffs: cd {work.relative_to(ROOT)} && mutmut show NAME")
+    for k, s in survivors:
+        print(f"  {k}  [{s}]")
+    print(f"score {only}: {killed} / {len(res)} killed = {100.0 * killed / max(1, len(res)):.1f} %")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
