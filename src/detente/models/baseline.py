@@ -14,6 +14,8 @@ References
 .. [4] Schneider, G., Finke, D. & Bailer, S. (2010). "Bargaining power in the European
    Union: an evaluation of competing game-theoretic models." *Political Studies* 58(1).
    (Weighted, asymmetric NBS with the status quo as disagreement point.)
+.. [5] Thomson, R., Stokman, F. N., Achen, C. H. & König, T. (eds.) (2006). *The European
+   Union Decides*. CUP. (The DEU data; the NBS and the compromise model compared.)
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ class NBSParams(_Params):
         description="When no outcome makes every weighted actor strictly better off than the "
         "disagreement point (actors on both sides of the status quo): 'status_quo' returns the "
         "disagreement point (unanimity: anyone can veto); 'heavier_side' lets the actors on the "
-        "heavier-weighted side of the status quo bargain among themselves (the others are outvoted).",
+        "heavier-weighted side of the status quo bargain among themselves (the others are outvoted); "
+        "equal weight on both sides keeps the status quo.",
     )
 
 
@@ -189,23 +192,42 @@ def nash_bargaining(
     utility: str = "quadratic",
     when_no_gain: str = "heavier_side",
 ) -> float:
-    """Asymmetric Nash bargaining solution on an interval.
+    """Asymmetric Nash bargaining solution on an interval (Nash 1950; weighted as in
+    Schneider, Finke & Bailer 2010).
 
-    Maximises ``sum_i w_i log(u_i(x) - u_i(d))`` over outcomes ``x`` that leave every actor
-    with positive weight strictly better off than the disagreement outcome ``d``, where
-    ``u_i(x) = -(x - x_i)^2`` or ``-|x - x_i|``. With ``disagreement=None`` every actor's
-    disagreement utility is that of its worse scale end.
+    Maximises ``sum_i w_i log(u_i(x) - u_i(d))`` over outcomes ``x`` in ``[lower, upper]``
+    that leave every actor with positive weight strictly better off than the disagreement
+    outcome ``d``, where ``u_i(x) = -(x - x_i)^2`` (``utility="quadratic"``) or
+    ``-|x - x_i|`` (``"linear"``). Actors with weight 0 take no part. With
+    ``disagreement=None`` every actor's disagreement utility is that of its worse scale end
+    (then every outcome in ``(lower, upper)`` is a gain for everyone).
+
+    With a status quo ``d``, an actor at ``d`` or actors on both sides of it leave no outcome
+    that is a gain for all. ``when_no_gain`` decides:
+
+    * ``"status_quo"``: unanimity — ``d`` is kept (any such actor vetoes);
+    * ``"heavier_side"``: if both sides of ``d`` hold weight, the actors strictly on the side
+      with more total weight bargain among themselves (the lighter side and the actors at ``d``
+      are outvoted); **equal weight on both sides (up to rounding, relative tolerance 1e-12)
+      keeps ``d``**, so the answer does not depend on which side is left or listed first.
+      If only one side holds weight, everyone bargains, and an actor at ``d`` (who cannot
+      gain) leaves the feasible set empty: ``d`` is kept.
 
     Returns
     -------
     float
-        The outcome on the same scale as ``position``.
+        The outcome on the same scale as ``position``; ``d`` when no outcome is a gain for
+        every actor that bargains.
 
     Examples
     --------
     >>> round(nash_bargaining(np.array([0.2, 0.8]), np.array([1.0, 1.0]), None), 6)
     0.5
+    >>> nash_bargaining(np.array([0.2, 0.8]), np.array([1.0, 1.0]), 0.5)
+    0.5
     """
+    if not lower < upper:
+        raise ValueError(f"lower ({lower}) must be below upper ({upper})")
     x = np.asarray(position, float)
     w = np.asarray(weight, float)
     keep = w > 0
@@ -221,29 +243,25 @@ def nash_bargaining(
         ud = np.minimum(u(lower, x)[0], u(upper, x)[0])
     else:
         ud = u(disagreement, x)[0]
+        left = x < disagreement
+        right = x > disagreement
         if when_no_gain == "heavier_side":
-            left = x < disagreement
-            right = x > disagreement
             wl, wr = w[left].sum(), w[right].sum()
             if wl > 0 and wr > 0:
-                side = left if wl >= wr else right
+                if abs(wl - wr) <= 1e-12 * (wl + wr):
+                    return float(disagreement)
+                side = left if wl > wr else right
                 x, w, ud = x[side], w[side], ud[side]
-            elif wl == 0 and wr == 0:
-                return float(disagreement)
-        elif np.any(x == disagreement) or (np.any(x < disagreement) and np.any(x > disagreement)):
+        elif not (left.all() or right.all()):
             return float(disagreement)
-        else:
-            x, w, ud = x[x != disagreement], w[x != disagreement], ud[x != disagreement]
 
-    # feasible interval: every actor strictly gains.
-    if utility == "quadratic":
-        r = np.sqrt(np.maximum(-ud, 0.0))
-    else:
-        r = np.maximum(-ud, 0.0)
+    # feasible interval: every actor strictly gains (|x - x_i| < r_i)
+    r = np.sqrt(-ud) if utility == "quadratic" else -ud
     lo = max(lower, float(np.max(x - r)))
     hi = min(upper, float(np.min(x + r)))
     if not lo < hi:
-        return float(disagreement) if disagreement is not None else float(np.clip(np.dot(w, x) / w.sum(), lower, upper))
+        # only with a status quo: without one, every r_i reaches the far scale end
+        return float(disagreement)  # type: ignore[arg-type]
 
     def neg(v: float) -> float:
         gain = u(v, x)[0] - ud
@@ -252,7 +270,7 @@ def nash_bargaining(
         return -float(np.dot(w, np.log(gain)))
 
     eps = (hi - lo) * 1e-12
-    res = minimize_scalar(neg, bounds=(lo + eps, hi - eps), method="bounded", options={"xatol": 1e-12 * max(1.0, upper - lower)})
+    res = minimize_scalar(neg, bounds=(lo + eps, hi - eps), method="bounded", options={"xatol": 1e-12 * (upper - lower)})
     return float(res.x)
 
 
@@ -301,7 +319,26 @@ def run_median(scenario: Scenario, params: MedianParams, *, rng: np.random.Gener
 
 
 def run_nbs(scenario: Scenario, params: NBSParams, *, rng: np.random.Generator | None = None) -> RunResult:
-    """Asymmetric Nash bargaining solution per issue (Nash 1950; Schneider et al. 2010)."""
+    """Asymmetric Nash bargaining solution per issue.
+
+    The Nash (1950) bargaining solution maximises the product of the actors' utility gains
+    over the disagreement point; the asymmetric (generalised) form raises each gain to a
+    bargaining-power exponent. As a model of EU legislative bargaining it is the
+    salience-weighted NBS of Schneider, Finke & Bailer (2010, *Political Studies* 58(1)), who
+    weight each member state's gain by capability x salience and take the status quo (the
+    DEU reference point) as disagreement point, and which Achen (2006) and the other chapters
+    of Thomson, Stokman, Achen & König (eds.), *The European Union Decides* (CUP, 2006) compare
+    with the compromise model (Achen derives the compromise model as an approximation of a
+    weighted NBS with quadratic utilities and a distant disagreement point).
+
+    Per issue, positions and the status quo are mapped to the unit interval
+    (``(v - lower) / width``), :func:`nash_bargaining` is solved there, and the solution is
+    mapped back (``lower + x * width``). Choices (all in :class:`NBSParams`): ``utility``,
+    ``weights``, ``disagreement`` (an issue without a status quo uses the 'worst' rule, noted),
+    ``when_no_gain`` (actors on both sides of the status quo; a tie keeps the status quo).
+    If every weight on an issue is zero, equal weights are used (noted). See
+    ``docs/models/nbs.md``.
+    """
     notes: list[str] = ["positions normalised to the unit interval internally; forecasts on the issue scale"]
 
     def one(a: IssueArrays) -> float:
