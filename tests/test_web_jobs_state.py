@@ -145,3 +145,14 @@ def test_unreadable_store_leaves_jobs_in_memory(tmp_path):
     app = _app(tmp_path)
     assert app.state.jobs.records is None  # the server still starts
     assert (store / "catalog.sqlite").read_bytes() == b"this is not a database" * 100
+
+
+def test_job_request_records_the_seed_the_run_used(tmp_path):
+    app = _app(tmp_path)
+    with TestClient(app) as client:
+        job = client.post("/api/jobs", json={"source": "examples", "name": "ec_emission", "model": "bdm"}).json()
+        seed = job["request"]["seed"]
+        assert isinstance(seed, int)  # drawn by the server for a stochastic model
+        done = app.state.jobs.wait(job["id"], timeout=60)
+        assert done.status == "done", done.error
+        assert client.get(f"/api/runs/{done.result_id}").json()["seed"] == seed

@@ -41,6 +41,7 @@ from detente.formats import save as save_scenario
 from detente.models.registry import available, check_params, get as get_model
 from detente.models.result import RunResult
 from detente.scenario import Scenario
+from detente.seeding import resolve_seed
 from detente.web.edits import CannotEditInPlace, atomic_write, save_in_place
 from detente.web.jobs import JobManager
 from detente.web.work import crisis_job, forecast_job
@@ -579,9 +580,12 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         except InputError as exc:
             raise HTTPException(422, exc.to_dict()) from None
 
+        # the seed policy applies here, in the server: the job's record says the seed it runs
+        # with, and the child process is handed it
+        seed = resolve_seed(body.seed, stochastic=spec.stochastic)
         job = jobs.submit("forecast", f"{body.model} on {body.name}", forecast_job, process=True,
-                          args=(cfg.store_root, scn, body.model, params, body.seed, f"{body.source}/{body.name}"),
-                          request=body.model_dump(mode="json"))
+                          args=(cfg.store_root, scn, body.model, params, seed, f"{body.source}/{body.name}"),
+                          request={**body.model_dump(mode="json"), "seed": seed})
         return job.to_json_dict()
 
     @app.get("/api/jobs", tags=["runs"])
