@@ -37,7 +37,28 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, allow_nan=False, ensure_ascii=False) + "\n")
+    """Write ``obj`` as one line of JSON on stdout.
+
+    Text that the stream cannot encode (a lone surrogate read from a JSON ``\\ud800``
+    escape, or any non-ASCII text on a non-UTF-8 terminal) is written as ``\\uXXXX``
+    escapes instead, which is the same JSON value, so printing an error never fails.
+    """
+    text = json.dumps(obj, allow_nan=False, ensure_ascii=False) + "\n"
+    try:
+        text.encode(sys.stdout.encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(obj, allow_nan=False, ensure_ascii=True) + "\n"
+    sys.stdout.write(text)
+
+
+def _printable(text: str) -> str:
+    """``text`` with what stderr cannot encode shown as backslash escapes (never an error)."""
+    enc = getattr(sys.stderr, "encoding", None) or "utf-8"
+    try:
+        text.encode(enc)
+        return text
+    except (UnicodeEncodeError, LookupError):
+        return text.encode(enc, errors="backslashreplace").decode(enc, errors="replace")
 
 
 def guarded(fn: Callable[[], Any], *, as_json: bool = False) -> Any:
@@ -50,7 +71,7 @@ def guarded(fn: Callable[[], Any], *, as_json: bool = False) -> Any:
         else:
             err.print(f"[bold red]invalid input[/]: {len(exc.problems)} problem(s)")
             for p in exc.problems:
-                err.print(f"  - {p}", markup=False)
+                err.print(_printable(f"  - {p}"), markup=False)
         raise typer.Exit(EXIT_INVALID)
     except UnknownModelError as exc:
         if as_json:
@@ -87,7 +108,7 @@ def guarded(fn: Callable[[], Any], *, as_json: bool = False) -> Any:
 def _esc(x: Any) -> str:
     from rich.markup import escape
 
-    return escape(str(x))
+    return escape(_printable(str(x)))
 
 
 #: ``--store PATH`` option shared by every command that reads or writes the run store.

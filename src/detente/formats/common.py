@@ -27,9 +27,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import IO, Any, Callable, Iterable, Sequence
 
 from pydantic import BaseModel, ValidationError
 
@@ -52,6 +53,7 @@ __all__ = [
     "fmt_number",
     "encoding_problem",
     "delimiter_problem",
+    "check_xlsx_archive",
 ]
 
 #: Maps a field path such as ("stances", 3, "position") to ``(line, column name)`` in the
@@ -176,6 +178,9 @@ def build_scenario(
     loc = locate or _no_loc
     fname = str(file) if file is not None else None
     out: list[Problem] = list(problems)
+    # a value the reader already refused (a base-60 number, an over-long integer) is not
+    # reported a second time by the field validation
+    refused = {(p.file, p.line, p.column) for p in out if p.line is not None and p.column}
     if not isinstance(data, dict):
         out.append(Problem("a scenario must be a mapping", file=fname, value=type(data).__name__,
                            expected="a mapping with actors, issues, stances"))
@@ -196,7 +201,8 @@ def build_scenario(
                 good.append(model.model_validate(item))
                 kept.append(i)
             except ValidationError as exc:
-                out.extend(_pydantic_problems(exc, (key, i), loc, fname))
+                out.extend(p for p in _pydantic_problems(exc, (key, i), loc, fname)
+                           if (p.file, p.line, p.column) not in refused)
                 dropped[key] = dropped.get(key, 0) + 1
                 if key in bad_ids and isinstance(item, dict) and isinstance(item.get("id"), str):
                     bad_ids[key].add(item["id"])
@@ -211,7 +217,8 @@ def build_scenario(
             break
         except ValidationError as exc:
             errs = exc.errors()
-            out.extend(_pydantic_problems(exc, (), loc, fname))
+            out.extend(p for p in _pydantic_problems(exc, (), loc, fname)
+                       if (p.file, p.line, p.column) not in refused)
             for e in errs:
                 if e["loc"]:
                     k = e["loc"][0]
@@ -333,7 +340,7 @@ def read_text(path: str | Path, *, encodings: tuple[str, ...] = ("utf-8-sig", "c
     Returns
     -------
     (str, str)
-        The text and the encoding that decoded it.
+        The text (in Unicode NFC form) and the encoding that decoded it.
 
     Raises
     ------
@@ -366,7 +373,9 @@ def read_text(path: str | Path, *, encodings: tuple[str, ...] = ("utf-8-sig", "c
     first_err: UnicodeDecodeError | None = None
     for enc in encodings:
         try:
-            return raw.decode(enc), enc
+            # NFC: a name typed with a combining accent and with a precomposed one is one name
+            # (the readers group rows by name before the scenario model normalises its ids)
+            return unicodedata.normalize("NFC", raw.decode(enc)), enc
         except UnicodeDecodeError as exc:
             first_err = first_err or exc
         except (UnicodeError, ValueError, TypeError) as exc:  # codecs that fail in other ways (idna, ...)
@@ -543,20 +552,97 @@ def split_rows(text: str, *, delimiter: str | None = None, quotechar: str = '"',
     return out
 
 
-def read_xlsx_table(path: str | Path, *, sheet: str | int | None = None) -> Table:
-    """Read one sheet of an ``.xlsx`` workbook; see :func:`read_table`."""
+#: A workbook whose parts expand to more than this many bytes is refused (a "zip bomb").
+XLSX_MAX_EXPANDED = 256 * 1024 * 1024
+
+_DTD_MARKS = tuple(m.encode(enc) for m in ("<!DOCTYPE", "<!ENTITY")
+                   for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def check_xlsx_archive(path: "str | Path | IO[bytes]") -> None:
+    """Refuse a workbook that is unsafe or damaged before openpyxl parses it.
+
+    Every part of the archive is decompressed once (checking its CRC) and its XML parts are
+    searched for a document type declaration: an ``.xlsx`` never needs one, and a DTD is
+    how entity-expansion and external-entity attacks get into an XML parser. Parts that
+    expand beyond :data:`XLSX_MAX_EXPANDED` in total are refused as well.
+
+    Raises
+    ------
+    InputError
+        Naming the part and what is wrong with it.
+    """
     import zipfile
+    import zlib
+
+    file = str(path)
+
+    def refuse(msg: str, part: str | None = None) -> InputError:
+        return InputError(Problem(msg, file=file, column=part, expected="an Excel .xlsx file"))
+
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if info.is_dir():
+                    continue
+                xml_like = info.filename.lower().endswith((".xml", ".rels", ".vml"))
+                carry = b""
+                with z.open(info) as fh:
+                    while True:
+                        chunk = fh.read(1 << 20)
+                        if not chunk:
+                            break
+                        total += len(chunk)
+                        if total > XLSX_MAX_EXPANDED:
+                            raise refuse(f"the workbook expands to more than {XLSX_MAX_EXPANDED >> 20} MB "
+                                         "(a compressed bomb?)", info.filename)
+                        if xml_like:
+                            window = carry + chunk
+                            if any(m in window for m in _DTD_MARKS):
+                                raise refuse("the workbook's XML contains a document type declaration "
+                                             "(DTD) or entity declaration, refused for safety", info.filename)
+                            carry = window[-20:]
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError) as exc:
+        raise refuse(f"not a readable .xlsx workbook: the archive is damaged ({_short(exc)})") from None
+    except (NotImplementedError, RuntimeError) as exc:  # unsupported compression, encryption
+        raise refuse(f"not a readable .xlsx workbook ({_short(exc)})") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise refuse(f"not a readable .xlsx workbook ({type(exc).__name__}: {_short(exc)})") from None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def read_xlsx_table(path: str | Path, *, sheet: str | int | None = None) -> Table:
+    """Read one sheet of an ``.xlsx`` workbook; see :func:`read_table`.
+
+    The archive is checked first (:func:`check_xlsx_archive`: no DTD, no damaged or
+    over-large parts); anything else openpyxl cannot read is reported as a problem too.
+    """
+    import zipfile
+    import zlib
+    from xml.etree.ElementTree import ParseError
 
     import openpyxl
 
     file = str(path)
+    check_xlsx_archive(path)
+    unreadable = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError, ValueError, TypeError,
+                  AttributeError, IndexError, ParseError, UnicodeError, OverflowError)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except unreadable as exc:
         raise InputError(Problem(f"not a readable .xlsx workbook ({type(exc).__name__})", file=file,
                                  expected="an Excel .xlsx file")) from None
     try:
         names = wb.sheetnames
+        if not names:
+            raise InputError(Problem("the workbook has no sheet", file=file, expected="an Excel .xlsx file"))
         if sheet is None:
             ws = wb[names[0]]
         elif isinstance(sheet, int):
@@ -571,12 +657,17 @@ def read_xlsx_table(path: str | Path, *, sheet: str | int | None = None) -> Tabl
             ws = wb[sheet]
         rows: list[tuple[int, list[Any]]] = []
         for r, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = [v.strip() if isinstance(v, str) else v for v in values]
+            cells = [unicodedata.normalize("NFC", v.strip()) if isinstance(v, str) else v for v in values]
             cells = [None if c == "" else c for c in cells]
             if all(c is None for c in cells):
                 continue
             rows.append((r, cells))
         title = ws.title
+    except InputError:
+        raise
+    except unreadable as exc:
+        raise InputError(Problem(f"not a readable .xlsx workbook ({type(exc).__name__}: {_short(exc)})",
+                                 file=file, expected="an Excel .xlsx file")) from None
     finally:
         wb.close()
     if not rows:

@@ -110,9 +110,23 @@ def _parse(raw: bytes, file: str) -> _Node:
     except expat.ExpatError as exc:
         raise InputError(Problem(f"malformed XML: {expat.ErrorString(exc.code)}", file=file, line=exc.lineno,
                                  column=f"char {exc.offset + 1}", expected="well-formed XML")) from None
+    except (LookupError, UnicodeError, ValueError) as exc:
+        # the XML declaration names an encoding Python does not know (or not a text codec);
+        # expat asks Python for it and passes the LookupError on
+        raise InputError(Problem(f"unknown encoding in the XML declaration ({exc})", file=file, line=1,
+                                 column="encoding", value=_declared_encoding(raw),
+                                 expected="encoding=\"UTF-8\" (or another text encoding, or no declaration)")) from None
     if not root:
         raise InputError(Problem("no XML element found", file=file, expected="a <Scenario> element"))
     return root[0]
+
+
+def _declared_encoding(raw: bytes) -> str | None:
+    """The ``encoding="..."`` of the XML declaration, if any (for the problem's value)."""
+    import re
+
+    m = re.match(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']{0,80})[\"']", raw[:400])
+    return m.group(1).decode("ascii", errors="replace") if m else None
 
 
 def looks_like_ktab_xml(head: bytes) -> bool:

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,72 @@ _REF_OPTIONS = {"file", "sheet", "encoding", "delimiter"}
 
 #: libyaml's safe loader when available (about 10x faster), else the pure-Python one; both
 #: construct only plain data (no arbitrary objects).
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: Decimal integers longer than this are refused (Python refuses to convert more than 4,300
+#: digits; no number of a scenario needs more than a few dozen).
+MAX_INT_DIGITS = 4000
+
+_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+
+
+def _unreadable_number(node: yaml.ScalarNode) -> str | None:
+    """Why a plain scalar YAML would read as a number must be refused, or ``None``.
+
+    YAML 1.1 (what PyYAML implements) reads ``1:20`` as the base-60 number 80 and ``1:20.5``
+    as 80.5: a time or a ratio typed without quotes would silently become another number.
+    Decimal integers of more than :data:`MAX_INT_DIGITS` digits cannot be converted.
+    """
+    if node.tag not in (_INT_TAG, _FLOAT_TAG) or not isinstance(node.value, str):
+        return None
+    if ":" in node.value:
+        return "sexagesimal"
+    if node.tag == _INT_TAG and sum(c.isdigit() for c in node.value) > MAX_INT_DIGITS:
+        return "too long"
+    return None
+
+
+class _SafeLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader, with base-60 numbers and over-long integers kept as their text
+    (:func:`parse_yaml_with_lines` reports them as problems)."""
+
+
+def _construct_number(loader: Any, node: yaml.ScalarNode) -> Any:
+    if _unreadable_number(node):
+        return node.value
+    if node.tag == _INT_TAG:
+        return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+    return yaml.constructor.SafeConstructor.construct_yaml_float(loader, node)
+
+
+_SafeLoader.add_constructor(_INT_TAG, _construct_number)
+_SafeLoader.add_constructor(_FLOAT_TAG, _construct_number)
+_SAFE_LOADER = _SafeLoader
+
+
+def _number_problem(node: yaml.ScalarNode, why: str, file: str, path: tuple) -> Problem:
+    col = ".".join(str(x) for x in path) or None
+    if why == "sexagesimal":
+        return Problem("a YAML 1.1 base-60 (sexagesimal) number, which would read as "
+                       f"{_sexagesimal_value(node.value)}: refused", file=file, line=node.start_mark.line + 1,
+                       column=col, value=f"{node.value} (char {node.start_mark.column + 1})",
+                       expected="a decimal number, or the text in quotes ('" + node.value + "')")
+    digits = sum(c.isdigit() for c in node.value)
+    return Problem(f"integer with {digits} digits", file=file, line=node.start_mark.line + 1, column=col,
+                   value=f"{digits} digits", expected=f"a number of at most {MAX_INT_DIGITS} digits")
+
+
+def _sexagesimal_value(text: str) -> str:
+    try:
+        sign = -1 if text.strip().startswith("-") else 1
+        whole, _, frac = text.strip().lstrip("+-").replace("_", "").partition(".")
+        v = 0.0
+        for part in whole.split(":"):
+            v = v * 60 + int(part)
+        v = sign * (v + (float("0." + frac) if frac else 0.0))
+        return f"{v:g}"
+    except ValueError:
+        return "another number"
 
 def parse_yaml_with_lines(text: str, file: str, problems: list[Problem] | None = None) -> tuple[Any, dict[tuple, int]]:
     """Parse YAML safely, returning the data and a map field path -> 1-based line.
@@ -89,7 +155,9 @@ def parse_yaml_with_lines(text: str, file: str, problems: list[Problem] | None =
     file
         File name for the problems.
     problems
-        If given, duplicate mapping keys are appended to it as problems.
+        If given, duplicate mapping keys, base-60 numbers (``1:20``) and integers of more
+        than :data:`MAX_INT_DIGITS` digits are appended to it as problems (the two kinds of
+        numbers are kept in the data as their text); otherwise the numbers are raised.
 
     Raises
     ------
@@ -110,6 +178,7 @@ def parse_yaml_with_lines(text: str, file: str, problems: list[Problem] | None =
 
     distinct: set[int] = set()
     visits = 0
+    refused: list[Problem] = []
 
     def walk(n: yaml.Node, path: tuple) -> None:
         # aliases make the node graph a DAG: a few hundred bytes of nested aliases expand to
@@ -122,6 +191,10 @@ def parse_yaml_with_lines(text: str, file: str, problems: list[Problem] | None =
                                      line=n.start_mark.line + 1, column=".".join(str(x) for x in path),
                                      expected="a document without deeply nested aliases (*name)"))
         lines[path] = n.start_mark.line + 1
+        if isinstance(n, yaml.ScalarNode) and not n.style:  # plain (unquoted): None or "" by loader
+            why = _unreadable_number(n)
+            if why:
+                refused.append(_number_problem(n, why, file, path))
         if isinstance(n, yaml.MappingNode):
             seen: dict[Any, int] = {}
             for k, v in n.value:
@@ -139,6 +212,10 @@ def parse_yaml_with_lines(text: str, file: str, problems: list[Problem] | None =
                 walk(v, path + (i,))
 
     walk(node, ())
+    if refused:
+        if problems is None:
+            raise InputError(refused)
+        problems.extend(refused)
     try:
         data = yaml.load(text, Loader=_SAFE_LOADER)  # safe: no arbitrary objects
     except yaml.YAMLError as exc:  # constructor errors (e.g. bad timestamps)
@@ -437,8 +514,11 @@ def read_json(path: str | Path, *, max_bytes: int | None = None, ref_dir: str | 
         As for :func:`read_yaml`.
     """
     text, _enc = read_text(path, encodings=("utf-8-sig",))
+    surrogates = _lone_surrogates(text, str(path))
+    if surrogates:
+        raise InputError(surrogates)
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise InputError(Problem(f"malformed JSON: {exc.msg}", file=str(path), line=exc.lineno,
                                  column=f"char {exc.colno}", expected="valid JSON")) from None
@@ -449,7 +529,75 @@ def read_json(path: str | Path, *, max_bytes: int | None = None, ref_dir: str | 
         _ydata, lines = parse_yaml_with_lines(text.replace("\t", "  "), str(path), problems)
     except (InputError, RecursionError):
         lines = {}
+    for where, digits in _long_ints(data, ()):
+        col = ".".join(str(x) for x in where) or None
+        if not any(p.column == col for p in problems):  # the YAML pass did not see it
+            problems.append(Problem(f"integer with {digits} digits", file=str(path), line=lines.get(where),
+                                    column=col, value=f"{digits} digits",
+                                    expected=f"a number of at most {MAX_INT_DIGITS} digits"))
     return _document_to_scenario(data, lines, path, problems, max_bytes, ref_dir)
+
+
+class _LongInt(str):
+    """The text of a JSON integer too long to convert (reported by :func:`read_json`)."""
+
+
+def _json_int(text: str) -> Any:
+    return _LongInt(text) if sum(c.isdigit() for c in text) > MAX_INT_DIGITS else int(text)
+
+
+def _long_ints(data: Any, path: tuple) -> list[tuple[tuple, int]]:
+    out: list[tuple[tuple, int]] = []
+    stack = [(data, path)]
+    while stack:
+        d, p = stack.pop()
+        if isinstance(d, _LongInt):
+            out.append((p, sum(c.isdigit() for c in d)))
+        elif isinstance(d, dict):
+            stack.extend((v, p + (k,)) for k, v in d.items())
+        elif isinstance(d, list):
+            stack.extend((v, p + (i,)) for i, v in enumerate(d))
+    return sorted(out, key=lambda t: str(t[0]))
+
+
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\.", re.S)
+
+
+def _lone_surrogates(text: str, file: str) -> list[Problem]:
+    """``\\uD800``-style escapes in JSON text that do not form a surrogate pair.
+
+    JSON allows them, but they decode to text that is not valid Unicode (it cannot be
+    written to a file or a terminal), so they are refused with their line and character.
+    """
+    if "\\u" not in text:
+        return []
+    out: list[Problem] = []
+    pending: re.Match[str] | None = None  # a high surrogate waiting for its low half
+    for m in _ESCAPE.finditer(text):
+        code = int(m.group(1), 16) if m.group(1) else None
+        is_high = code is not None and 0xD800 <= code <= 0xDBFF
+        is_low = code is not None and 0xDC00 <= code <= 0xDFFF
+        if pending is not None:
+            if is_low and m.start() == pending.end():
+                pending = None
+                continue
+            out.append(_surrogate_problem(text, pending, file))
+            pending = None
+        if is_high:
+            pending = m
+        elif is_low:
+            out.append(_surrogate_problem(text, m, file))
+    if pending is not None:
+        out.append(_surrogate_problem(text, pending, file))
+    return out
+
+
+def _surrogate_problem(text: str, m: re.Match[str], file: str) -> Problem:
+    line = text.count("\n", 0, m.start()) + 1
+    char = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+    return Problem("a lone UTF-16 surrogate escape: not valid Unicode text", file=file, line=line,
+                   column=f"char {char}", value=m.group(0),
+                   expected="a character escape that is valid Unicode (surrogates only in high-low pairs)")
 
 
 def scenario_to_document(scenario: Scenario, *, compact: bool = False) -> dict[str, Any]:

@@ -17,6 +17,10 @@ A :class:`Scenario` holds
 
 Positions stay on each issue's own scale; models normalise internally and say so.
 
+Ids and names are kept in Unicode NFC form (``"Cafe\u0301"`` and ``"Caf\u00e9"`` are one
+actor), and numbers are numbers: ``true``/``false`` where a number belongs are refused
+instead of being read as 1 and 0, whatever reader produced them.
+
 Examples
 --------
 >>> s = Scenario(
@@ -35,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -66,6 +71,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False, frozen=False)
 
 
+def _nfc(v: Any) -> Any:
+    """Unicode NFC form of a text (so "Café" typed with a combining accent and with a
+    precomposed "é" is one name); anything else unchanged."""
+    return unicodedata.normalize("NFC", v) if isinstance(v, str) else v
+
+
+def _strict_number(v: Any, info: ValidationInfo) -> Any:
+    """Refuse ``true``/``false`` where a number belongs (pydantic would read them as 1 and 0)."""
+    if isinstance(v, bool):
+        raise ValueError(f"{info.field_name} must be a number, not the boolean {str(v).lower()}")
+    return v
+
+
 def _finite(v: float | None, what: str) -> float | None:
     if v is not None and not math.isfinite(v):
         raise ValueError(f"{what} must be a finite number, got {v!r}")
@@ -85,6 +103,9 @@ class Actor(_Model):
     colour: str | None = Field(None, description="Display colour (CSS colour or #rrggbb).")
     capability: float = Field(1.0, ge=0, description="Default capability (non-negative).")
     description: str | None = None
+
+    _numbers = field_validator("capability", mode="before")(_strict_number)
+    _names = field_validator("id", "name", "group", mode="before")(lambda v: _nfc(v))
 
     @field_validator("capability")
     @classmethod
@@ -114,6 +135,9 @@ class Issue(_Model):
     )
     outcome: float | None = Field(None, description="Observed outcome, when known (back-tests).")
     description: str | None = None
+
+    _numbers = field_validator("lower", "upper", "status_quo", "outcome", mode="before")(_strict_number)
+    _names = field_validator("id", "name", mode="before")(lambda v: _nfc(v))
 
     @model_validator(mode="after")
     def _check_bounds(self) -> "Issue":
@@ -154,6 +178,9 @@ class Stance(_Model):
         None, ge=0, description="Capability on this issue; overrides the actor's default."
     )
 
+    _numbers = field_validator("position", "salience", "capability", mode="before")(_strict_number)
+    _names = field_validator("actor", "issue", mode="before")(lambda v: _nfc(v))
+
     @field_validator("position", "salience", "capability")
     @classmethod
     def _fin(cls, v: float | None, info: ValidationInfo) -> float | None:
@@ -167,6 +194,9 @@ class Relation(_Model):
     target: str = Field(min_length=1)
     affinity: float = Field(ge=-1.0, le=1.0)
     kind: str | None = Field(None, description="Free label, e.g. 'alliance', 'rivalry'.")
+
+    _numbers = field_validator("affinity", mode="before")(_strict_number)
+    _names = field_validator("source", "target", mode="before")(lambda v: _nfc(v))
 
 
 @dataclass(frozen=True)
@@ -218,6 +248,8 @@ class Scenario(_Model):
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Provenance, sources, citation, free notes."
     )
+
+    _names = field_validator("name", mode="before")(lambda v: _nfc(v))
 
     @model_validator(mode="after")
     def _cross_check(self, info: ValidationInfo) -> "Scenario":
@@ -285,12 +317,14 @@ class Scenario(_Model):
 
     # ------------------------------------------------------------------ access
     def actor(self, actor_id: str) -> Actor:
+        actor_id = _nfc(actor_id)
         for a in self.actors:
             if a.id == actor_id:
                 return a
         raise KeyError(actor_id)
 
     def issue(self, issue_id: str) -> Issue:
+        issue_id = _nfc(issue_id)
         for i in self.issues:
             if i.id == issue_id:
                 return i
@@ -305,6 +339,7 @@ class Scenario(_Model):
         return [i.id for i in self.issues]
 
     def stance(self, actor_id: str, issue_id: str) -> Stance | None:
+        actor_id, issue_id = _nfc(actor_id), _nfc(issue_id)
         for s in self.stances:
             if s.actor == actor_id and s.issue == issue_id:
                 return s

@@ -277,6 +277,9 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         try:
             from openpyxl import load_workbook
 
+            from detente.formats.common import check_xlsx_archive
+
+            check_xlsx_archive(io.BytesIO(data))  # no DTD, no damaged or over-large parts
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             ws = wb.worksheets[0]
             rows = [["" if v is None else (f"{v:g}" if isinstance(v, float) else str(v)) for v in r]
