@@ -123,3 +123,156 @@ def test_preventive_pressure_switch_removes_the_pressure_term(scn):
     np.testing.assert_array_equal(np.asarray(on.diagnostics["dir_forced"])[0],
                                   np.asarray(off.diagnostics["dir_forced"])[0])
     assert off.hazard[:, 0, :].sum() < on.hazard[:, 0, :].sum()
+
+
+# ------------------------------------------------------------------ triangle ↔ war coupling (§5.8)
+def test_partner_support_closed_form():
+    assert float(K.partner_support(0.6, 0.745, 1.0, 0.8)) == pytest.approx(0.745 * 0.6 * 0.8, abs=1e-15)
+    assert float(K.partner_support(0.5, 1.0, 2.0, 1.0)) == pytest.approx(0.25, abs=1e-15)
+    assert float(K.partner_support(-0.4, 0.745, 1.0, 0.8)) == 0.0          # hostile tie: no support
+    assert float(K.partner_support(None, 0.5, 1.0, 0.5)) == pytest.approx(0.25, abs=1e-15)
+
+
+def test_war_cost_multipliers_closed_form():
+    # A: own 1, effective 2 (half from partners); B: alone. ψ = 0.5: A's cost × 0.75, B's × 1.25
+    ma, mb = K.war_cost_multipliers(np.array(1.0), np.array(2.0), np.array(1.0), np.array(1.0), 0.5)
+    assert (float(ma), float(mb)) == pytest.approx((0.75, 1.25), abs=1e-15)
+    ma, mb = K.war_cost_multipliers(np.array(1.0), np.array(2.0), np.array(1.0), np.array(1.0), 0.0)
+    assert (float(ma), float(mb)) == (1.0, 1.0)
+
+
+def _first_war_cause(res, cause):
+    return np.asarray(res.diagnostics["cause"])[:, :, cause].sum()
+
+
+def test_uncoupled_engine_has_no_provocation_and_forced_split_removes_it(scn):
+    p = {"runs": 1000, "horizon_months": 24, "hypothesis": "article"}
+    base = run(scn, p, seed=4)
+    off = run(scn, {**p, "set": {"triangle.coupling.enabled": False}}, seed=4)
+    split = run(scn, {**p, "set": {"triangle.forced_split": True}}, seed=4)
+    assert _first_war_cause(base, 5) > 0
+    assert _first_war_cause(off, 5) == 0 and _first_war_cause(split, 5) == 0
+    # the provocation is attributed to the US at Ukraine
+    us, ua = base.actors.index("US"), base.flashpoints.index("UA")
+    assert np.any((base.onset_initiator[:, ua] == us) & (base.onset_cause[:, ua] == 5))
+
+
+def test_forced_split_removes_the_coalition_cliff_and_raises_russias_peace(scn):
+    """Under `article` the US believes it cannot beat the RU–CN pair after 2024 (a coalition
+    cliff in US–RU): with the pair split the cliff is gone (no forced US>RU war) and Russia
+    keeps more months of peace. Common random numbers, 2000 runs."""
+    p = {"runs": 2000, "hypothesis": "article", "record_paths": False}
+    base = run(scn, p, seed=6)
+    split = run(scn, {**p, "set": {"triangle.forced_split": True}}, seed=6)
+    k = base.directions.index("US>RU")
+    assert np.asarray(base.diagnostics["dir_forced"])[:, k].sum() > 0
+    assert np.asarray(split.diagnostics["dir_forced"])[:, k].sum() == 0
+    T = len(base.month_ends)
+    peace = lambda r: np.where(r.ru_war_step() < 0, T, r.ru_war_step() + 1)  # noqa: E731
+    d = peace(split) - peace(base)
+    assert d.mean() > 5 * d.std(ddof=1) / np.sqrt(len(d))
+
+
+def test_alignment_switch_removes_partner_support_from_the_contests(scn):
+    """`triangle.coupling.support: false` (mechanism `alignment`) removes the coalition cliff too."""
+    p = {"runs": 500, "horizon_months": 48, "hypothesis": "article", "record_paths": False}
+    off = run(scn, {**p, "set": {"triangle.coupling.support": False}}, seed=6)
+    k = off.directions.index("US>RU")
+    assert np.asarray(off.diagnostics["dir_forced"])[:, k].sum() == 0
+
+
+def test_war_started_by_a_partner_moves_the_tie(scn):
+    """Until the first war started by RU or CN the tie paths with and without the feedback are
+    identical (same draws); at that step the tie moves by war_tie_shift (clipped to [−1, 1])."""
+    sets = {"triangle.coupling.war_tie_shift": 0.5}
+    p = {"runs": 400, "horizon_months": 24, "hypothesis": "ru_preventive"}
+    on = run(scn, {**p, "set": sets}, seed=8)
+    off = run(scn, {**p, "set": {**sets, "triangle.coupling.war_feedback": False}}, seed=8)
+    partners = [on.actors.index("RU"), on.actors.index("CN")]
+    by_partner = np.isin(on.onset_initiator, partners) & (on.onset_step >= 0)
+    first_partner = np.where(by_partner, on.onset_step, 10**4).min(axis=1)
+    diff = np.abs(on.rc_alignment - off.rc_alignment) > 1e-6
+    first_diff = np.where(diff.any(axis=1), diff.argmax(axis=1), 10**4)
+    assert np.all(first_diff >= first_partner)
+    moved = first_partner < 24
+    # (a tie already at the bound 1 cannot rally further: those runs show no difference)
+    assert moved.sum() > 50 and np.mean(first_diff[moved] == first_partner[moved]) > 0.8
+
+
+def test_article_lets_the_us_start_the_war_in_ukraine(scn):
+    res = run(scn, {"runs": 2000, "hypothesis": "article", "record_paths": False}, seed=1)
+    us, ua = res.actors.index("US"), res.flashpoints.index("UA")
+    p_us_ua = np.mean((res.onset_step[:, ua] >= 0) & (res.onset_initiator[:, ua] == us))
+    assert p_us_ua > 0.05
+    # ... through its preventive motive against the pair and the failed-wedge provocation
+    causes = set(res.onset_cause[(res.onset_step[:, ua] >= 0) & (res.onset_initiator[:, ua] == us), ua].tolist())
+    assert {1, 5} <= causes
+
+
+# ------------------------------------------------------------------ stalling, channel by channel
+def _diag(res, key):
+    return np.asarray(res.diagnostics[key])
+
+
+def test_postponement_switch(scn):
+    p = {"runs": 1000, "horizon_months": 6, "hypothesis": "article"}
+    on = run(scn, p, seed=2)
+    off = run(scn, {**p, "set": {"policies.stall.postpone": False}}, seed=2)
+    assert _diag(on, "postponed").sum() > 0 and _diag(off, "postponed").sum() == 0
+
+
+def test_pending_postponed_meeting_damps_the_hazard(scn):
+    """At the first step every draw before the hazard is the same; a pending postponed meeting
+    multiplies the hazard of the staller's flashpoints by exp(−hold_damping), never raises it."""
+    p = {"runs": 1000, "horizon_months": 1, "hypothesis": "combined"}
+    none = run(scn, {**p, "set": {"policies.stall.hold_damping": 0.0}}, seed=2)
+    damp = run(scn, {**p, "set": {"policies.stall.hold_damping": 1.0}}, seed=2)
+    ua = none.flashpoints.index("UA")
+    h0, h1 = none.hazard[:, 0, ua], damp.hazard[:, 0, ua]
+    assert np.all(h1 <= h0) and np.any(h1 < h0)
+    tw = none.flashpoints.index("TW")          # not a track of the staller: untouched
+    np.testing.assert_array_equal(none.hazard[:, 0, tw], damp.hazard[:, 0, tw])
+
+
+def test_permanent_groups_are_not_worn_down_by_postponements(scn):
+    """The defect of issue 14: stalling cost Russia months only because a postponed plenary wore
+    down the expert groups. Permanent groups that meet on their own (every month here) have the
+    same progress whether or not the plenary is postponed; without them postponements cost
+    progress."""
+    def stock(sets):
+        p = {"runs": 1000, "horizon_months": 6, "hypothesis": "article", "set": sets}
+        return _diag(run(scn, p, seed=2), "group_stock")
+
+    always = {"policies.stall.group_meet_prob_m": 50.0, "policies.stall.new_groups_per_quarter": 0.0}
+    a_on, a_off = stock(always), stock({**always, "policies.stall.postpone": False})
+    np.testing.assert_allclose(a_on, a_off, rtol=1e-12)
+    plenary_only = {"policies.stall.group_meet_prob_m": 0.0, "policies.stall.new_groups_per_quarter": 0.0}
+    p_on, p_off = stock(plenary_only), stock({**plenary_only, "policies.stall.postpone": False})
+    assert p_on[-1] < p_off[-1]
+
+
+def test_expert_group_switch_stops_new_groups(scn):
+    p = {"runs": 500, "horizon_months": 12, "hypothesis": "combined"}
+    on = run(scn, p, seed=2)
+    off = run(scn, {**p, "set": {"policies.stall.expert_groups": False}}, seed=2)
+    ga_on, ga_off = _diag(on, "groups_active"), _diag(off, "groups_active")
+    assert ga_on[-1] > ga_on[0] and np.all(ga_off == ga_off[0])
+
+
+def test_online_talks_block_fake_leaks(scn):
+    p = {"runs": 2000, "horizon_months": 6, "hypothesis": "combined"}
+    open_ = run(scn, {**p, "set": {"policies.stall.online_fake_block": 0.5}}, seed=2)
+    shut = run(scn, {**p, "set": {"policies.stall.online_fake_block": 1.0}}, seed=2)
+    assert _diag(shut, "fake_leaks").sum() < _diag(open_, "fake_leaks").sum()
+
+
+def test_stalling_buys_russia_months_under_the_article(scn):
+    """Issue 14: stalling used to cost Russia time under `article` (−0.54 months). With each channel
+    doing what the article claims, switching the whole policy off loses months of peace."""
+    p = {"runs": 2000, "hypothesis": "article", "record_paths": False}
+    on = run(scn, p, seed=11)
+    off = run(scn, {**p, "set": {"policies.stall.enabled": False}}, seed=11)
+    T = len(on.month_ends)
+    peace = lambda r: np.where(r.ru_war_step() < 0, T, r.ru_war_step() + 1)  # noqa: E731
+    d = peace(on) - peace(off)
+    assert d.mean() > 3 * d.std(ddof=1) / np.sqrt(len(d))

@@ -282,6 +282,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     tot = 1.0 / (1.0 - delta)
     L = st.lookahead_months
     cliff_k: dict[tuple[int, str], tuple[Any, Any]] = {}
+    coalition_cliff: set[tuple[int, str]] = set()
     belief_drift: dict[tuple[int, str], Any] = {}
     for di, d in enumerate(dyads):
         for bi, b in enumerate(d.beliefs):
@@ -295,6 +296,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 if b.cliff.shift_months is not None:
                     kc = kc + V[f"{base}.cliff.shift_months"]
                 cliff_k[(di, b.believer)] = (np.round(kc), V[f"{base}.cliff.size"])
+                if b.cliff.coalition:
+                    coalition_cliff.add((di, b.believer))
     tau_prox = V["settings.pressure_scale_months"]
     inv_tau = -1.0 / tau_prox                # scalar, or one value per run when drawn
 
@@ -328,6 +331,21 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 cap += w * level * P[aidx[a]]
         return cap
 
+    def alignment_support(di: int, side: str) -> Any:
+        """Capability that ``side`` expects from aligned partners in dyad ``di`` (coupled engine)."""
+        d = dyads[di]
+        out = np.zeros(n)
+        if not cp.support:
+            return out
+        for si, s in enumerate(d.support):
+            if s.side != side or s.via != "alignment":
+                continue
+            w = V[f"dyads[{d.id}].support.{si}.weight"]
+            for a in s.actors:
+                ties = {frozenset((t0, t1)): x01, frozenset((t0, t2)): x02, frozenset((t1, t2)): x12}
+                out += w * K.partner_support(ties.get(frozenset((side, a))), rho, kh, _loyalty_belief(side, a)) * P[aidx[a]]
+        return out
+
     def _loyalty_belief(side: str, partner: str) -> Any:
         """μ: ``side``'s belief that ``partner`` stays loyal (1 outside the partners' pair)."""
         if (side, partner) == (t1, t2):
@@ -337,10 +355,13 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         return 1.0
 
     def cost_mult(capD: Any, capR: Any, D: str, R: str) -> tuple[Any, Any]:
-        """War-cost multipliers 1 + ψ(s_opp − s_own), s = share of effective capability from partners."""
-        sD = 1.0 - P[aidx[D]] / capD
-        sR = 1.0 - P[aidx[R]] / capR
-        return np.maximum(1.0 + psi * (sR - sD), 0.0), np.maximum(1.0 + psi * (sD - sR), 0.0)
+        return K.war_cost_multipliers(P[aidx[D]], capD, P[aidx[R]], capR, psi)
+
+    # partner support behind the rising side of each coalition cliff at the start (its reference)
+    support0 = {}
+    for di, D in coalition_cliff:
+        R = dyads[di].b if dyads[di].a == D else dyads[di].a
+        support0[(di, R)] = np.maximum(alignment_support(di, R), 1e-12)
 
     # ---------------- tracks and expert groups
     tracks = spec.tracks
@@ -458,7 +479,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
 
     # ---------------- stalling channels (labelled assumptions; 0 = the channel has no effect)
     hold_on = stall is not None and stall.postpone and bool(np.any(np.asarray(V["policies.stall.hold_months"]) > 0))
-    hold = np.zeros((n, NK))
+    pending_hold = np.zeros((n, NK))
     hold_keep = np.exp(-dtm / np.maximum(V["policies.stall.hold_months"], 1e-9)) if hold_on else 0.0
     perm_rate = None
     if stall is not None and stall.expert_groups and np.any(np.asarray(V["policies.stall.group_meet_prob_m"]) > 0):
@@ -474,7 +495,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     prov_gain = 1.0 - np.exp(-dtm / V["triangle.coupling.provocation.patience_months"]) if prov_on else 0.0
     prov_fps = set(prov.flashpoints) if prov_on else set()
     feedback_on = coupled and cp.war_feedback
-    hold_fp = [[k for k, t in enumerate(tracks) if f.id in t.flashpoints and stall is not None and t.id == stall.track]
+    hold_fp = [[k for k, t in enumerate(tracks) if f.id in t.flashpoints and stall is not None and stall.actor in t.parties]
                for f in fps]
 
     # ---------------- leaks
@@ -552,15 +573,15 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             met[:, k] = scheduled & ~pst & ~agreed[:, k]
             postponed[:, k] = pst
             online[:, k] = on & met[:, k]
-            if hold_on and stall.track == t.id:
+            if hold_on and stall.actor in t.parties:
                 # a postponed meeting stays pending (stock decaying over hold_months)
-                hold[:, k] = hold[:, k] * hold_keep + pst
+                pending_hold[:, k] = pending_hold[:, k] * hold_keep + pst
             eta, om, omi = (V[f"tracks[{t.id}].{x}"] for x in ("eta", "omega", "omega_idle"))
             g_met, g_pst = met[:, k], postponed[:, k]
             if perm_rate is not None and stall.track == t.id:
                 # permanent groups meet on their own as well (bureaucratic momentum), so a
                 # postponed plenary does not wear down a group that met
-                g_met = g_met | ((rng.random(n) < perm_rate) & ~agreed[:, k])
+                g_met = g_met | (rng.random(n) < perm_rate)   # permanent: also after an agreement
                 g_pst = g_pst & ~g_met
             top = int(nact[k].max()) if n else 0
             if top:
@@ -693,6 +714,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             gdiff = m * (g[aidx[R]] - g[aidx[D]])
             drift = belief_drift.get((di, D), 0.0)
             cl = cliff_k.get((di, D))
+            if cl is not None and coupled and (di, D) in coalition_cliff:
+                # a cliff against a coalition shrinks or grows with the partner support behind R
+                cl = (cl[0], cl[1] * np.clip(alignment_support(di, R) / support0[(di, R)], 0.0, 2.0))
             # exact screen: without a cliff, the largest one-step decline is bounded by
             # |drift| + m·max(gR−gD, 0)/4; no war anywhere if it stays below (1−δ)κ_D/δ
             bound = np.maximum(-np.asarray(drift), 0.0) + np.maximum(gdiff, 0.0) / 4.0
@@ -838,7 +862,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             neg = -V[f"{b}.groups"] * g_damp[:, j] + V[f"{b}.agreement"] * agreed_fp[:, j]
             if hold_on and hold_fp[j]:
                 # a postponed meeting still pending keeps the process alive (stall.hold_damping)
-                neg = neg - V["policies.stall.hold_damping"] * np.minimum(hold[:, hold_fp[j]].sum(axis=1), 1.0)
+                neg = neg - V["policies.stall.hold_damping"] * np.minimum(pending_hold[:, hold_fp[j]].sum(axis=1), 1.0)
             smult = 1.0
             for shk in c.shocks:
                 if f.id in shk.hazard_mult and shk.window[0] <= c.step_end[s] and c.step_start[s] <= shk.window[1]:

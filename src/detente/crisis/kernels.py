@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 __all__ = [
-    "markov_path_batch", "preventive_first_war", "contest_p", "risk_return_pwar", "partner_support", "leak_posterior", "stag_hunt_mu_star",
+    "markov_path_batch", "preventive_first_war", "contest_p", "risk_return_pwar", "partner_support", "war_cost_multipliers", "leak_posterior", "stag_hunt_mu_star",
     "abreu_gul_rates", "group_step", "hazard_prob", "competing_risks_step", "triangle_config",
     "CONFIGS", "balance_step",
 ]
@@ -294,6 +294,20 @@ def partner_support(tie: np.ndarray | float | None, reliability: np.ndarray | fl
     """
     h = 1.0 if tie is None else np.power(np.maximum(tie, 0.0), exponent)
     return reliability * h * belief
+
+
+def war_cost_multipliers(own_a: np.ndarray, eff_a: np.ndarray, own_b: np.ndarray, eff_b: np.ndarray,
+                         psi: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """War-cost multipliers of two sides with partner support (specs/crisis.md §5.8, [proposal]).
+
+    ``s_i = 1 − C_i/A_i`` is the share of side i's effective capability ``A_i`` that comes from
+    partners (``C_i`` its own). Fighting a supported rival is costlier and fighting with support
+    cheaper (Fearon 1995: costs bound the bargaining range): side a's flow cost is multiplied by
+    ``max(1 + ψ(s_b − s_a), 0)``, side b's by ``max(1 + ψ(s_a − s_b), 0)``. ψ = 0 leaves costs alone.
+    """
+    sa = 1.0 - own_a / eff_a
+    sb = 1.0 - own_b / eff_b
+    return np.maximum(1.0 + psi * (sb - sa), 0.0), np.maximum(1.0 + psi * (sa - sb), 0.0)
 
 
 def leak_posterior(mu: np.ndarray, a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:

@@ -169,6 +169,11 @@ class Cliff(_M):
     date: dt.date
     shift_months: Num | None = None
     size: Num
+    coalition: bool = Field(
+        False,
+        description="A cliff against a coalition (e.g. 'cannot beat the RU–CN pair after 2024'): with the "
+                    "triangle coupling on, its size is scaled by the rising side's current expected "
+                    "partner support relative to the start (clipped to [0, 2]); a split removes it.")
 
 
 class Belief(_M):
