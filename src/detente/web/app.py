@@ -41,7 +41,7 @@ from detente.formats import save as save_scenario
 from detente.models.registry import available, check_params, get as get_model
 from detente.models.result import RunResult
 from detente.scenario import Scenario
-from detente.seeding import resolve_seed
+from detente import seeding
 from detente.web.edits import CannotEditInPlace, atomic_write, save_in_place
 from detente.web.jobs import JobManager
 from detente.web.work import crisis_job, forecast_job
@@ -583,12 +583,13 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         except InputError as exc:
             raise HTTPException(422, exc.to_dict()) from None
 
-        # the seed policy applies here, in the server: the job's record says the seed it runs
-        # with, and the child process is handed it
-        seed = resolve_seed(body.seed, stochastic=spec.stochastic)
+        # a stochastic run without a seed: the server draws the seed it would use (the one
+        # policy function, detente.seeding.draw_seed) and hands it to the job's process, where
+        # run_model records it only if the run draws (see forecast_job)
+        drawn = seeding.draw_seed() if body.seed is None and spec.stochastic else None
         job = jobs.submit("forecast", f"{body.model} on {body.name}", forecast_job, process=True,
-                          args=(cfg.store_root, scn, body.model, params, seed, f"{body.source}/{body.name}"),
-                          request={**body.model_dump(mode="json"), "seed": seed})
+                          args=(cfg.store_root, scn, body.model, params, body.seed, f"{body.source}/{body.name}", drawn),
+                          request=body.model_dump(mode="json"))
         return job.to_json_dict()
 
     @app.get("/api/jobs", tags=["runs"])
