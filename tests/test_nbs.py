@@ -35,6 +35,10 @@ LIN_ONE_SIDE = 0.6
 QUAD_EQUAL_PAIR = (0.9 - math.sqrt(0.17)) / 2  # 0.2438447...
 
 
+SQQ = {"disagreement": "status_quo", "utility": "quadratic"}  # the status-quo NBS (the default until issue 19)
+SQL = {"disagreement": "status_quo", "utility": "linear"}
+
+
 def nb(x, w, d, **kw):
     return nash_bargaining(np.array(x, float), np.array(w, float), d, **kw)
 
@@ -172,41 +176,47 @@ def scenario(positions, capabilities, saliences, *, lower=0.0, upper=100.0, stat
 def test_symmetric_problem_gives_the_status_quo():
     # the case of issue 19: equal actors at 20 and 80, status quo 50
     s = scenario([20, 80], [1, 1], [50, 50], status_quo=50)
-    assert run_model(s, "nbs").forecast() == 50.0
+    sq = {"disagreement": "status_quo", "utility": "quadratic"}
+    assert run_model(s, "nbs", params=sq).forecast() == 50.0
+    assert run_model(s, "nbs", params={**sq, "when_no_gain": "status_quo"}).forecast() == 50.0
+    # the default ('worst' disagreement, linear): gains 1 - x and x on [0.2, 0.8], equal weights
+    assert run_model(s, "nbs").forecast() == pytest.approx(50.0, abs=1e-5)
 
 
 def test_rescaled_issue_bounds():
     # scale [-50, 150] (width 200), status quo at the lower end; actors at 30 and 110 are 0.4
     # and 0.8 on the unit scale; weights capability x salience = 1 x 0.5 and 3 x 0.5 (ratio 1:3)
     s = scenario([30, 110], [1, 3], [50, 50], lower=-50, upper=150, status_quo=-50)
-    assert run_model(s, "nbs").forecast() == pytest.approx(-50 + 200 * QUAD_ONE_SIDE, abs=1e-5)
-    assert run_model(s, "nbs", params={"utility": "linear"}).forecast() == pytest.approx(-50 + 200 * 0.6, abs=1e-5)
+    assert run_model(s, "nbs", params=SQQ).forecast() == pytest.approx(-50 + 200 * QUAD_ONE_SIDE, abs=1e-5)
+    assert run_model(s, "nbs", params=SQL).forecast() == pytest.approx(-50 + 200 * 0.6, abs=1e-5)
     # the 'worst' rule on the same scale: unit positions 0.4 and 0.8, worse ends 0.6 and 0.8
     # away; linear gains for 0.4 <= x <= 0.8: 0.6 - (x - 0.4) = 1 - x and 0.8 - (0.8 - x) = x,
     # weights 1:3 -> x = 0.75, i.e. -50 + 150 = 100
     r = run_model(s, "nbs", params={"utility": "linear", "disagreement": "worst"})
     assert r.forecast() == pytest.approx(100.0, abs=1e-5)
+    assert run_model(s, "nbs").forecast() == pytest.approx(100.0, abs=1e-5)  # the default
     # status quo inside the scale: d = 10 is 0.3 on the unit scale; actors 0.4 and 0.8 are 0.1
     # and 0.5 right of it; linear, weights 1:3: gains 0.2 - y and y for 0.1 <= y <= 0.2 ->
     # y = 3/4 * 0.2 = 0.15, x = 0.45, i.e. -50 + 90 = 40
     s2 = scenario([30, 110], [1, 3], [50, 50], lower=-50, upper=150, status_quo=10)
-    assert run_model(s2, "nbs", params={"utility": "linear"}).forecast() == pytest.approx(40.0, abs=1e-5)
+    assert run_model(s2, "nbs", params=SQL).forecast() == pytest.approx(40.0, abs=1e-5)
 
 
 def test_no_status_quo_uses_worst_rule_and_says_so():
     s = scenario([30, 110], [1, 3], [50, 50], lower=-50, upper=150)
-    r = run_model(s, "nbs", params={"utility": "linear"})
+    r = run_model(s, "nbs", params=SQL)
     assert r.forecast() == pytest.approx(100.0, abs=1e-5)
     assert any("no status quo" in n and "worst" in n for n in r.notes)
     assert not any("no status quo" in n for n in run_model(scenario([30], [1], [50], lower=-50, upper=150, status_quo=0),
-                                                           "nbs").notes)
+                                                           "nbs", params=SQL).notes)
+    assert not any("no status quo" in n for n in run_model(s, "nbs").notes)  # 'worst' asked for: nothing to note
 
 
 def test_weight_rules():
     # capabilities 1, 3 and saliences 60, 20: capability x salience gives equal weights (0.6 each),
     # capability gives 1:3, salience 3:1, equal 1:1. Linear, status quo at 0 (unit 0.4 and 0.8):
     s = scenario([40, 80], [1, 3], [60, 20], status_quo=0)
-    f = {w: run_model(s, "nbs", params={"utility": "linear", "weights": w}).forecast()
+    f = {w: run_model(s, "nbs", params={**SQL, "weights": w}).forecast()
          for w in ("capability_salience", "capability", "salience", "equal")}
     # gains 0.8 - x and x on [0.4, 0.8]: x = 0.8 * w_b / (w_a + w_b), at least 0.4
     assert f["capability_salience"] == pytest.approx(40.0, abs=1e-5)
@@ -217,13 +227,14 @@ def test_weight_rules():
 
 def test_zero_weights_fall_back_to_equal_with_a_note():
     s = scenario([40, 80], [0, 0], [50, 50], status_quo=0)
-    r = run_model(s, "nbs", params={"utility": "linear"})
+    r = run_model(s, "nbs", params=SQL)
     assert r.forecast() == pytest.approx(40.0, abs=1e-5)  # equal weights: x = 0.8 / 2 -> kink 0.4
     assert any("every weight is zero" in n for n in r.notes)
 
 
 def test_params_defaults_documented():
     p = NBSParams()
-    assert (p.utility, p.weights, p.disagreement, p.when_no_gain) == ("quadratic", "capability_salience",
-                                                                       "status_quo", "heavier_side")
+    # chosen by the pre-registered DEU comparison (preregistration/nbs_variants.md)
+    assert (p.utility, p.weights, p.disagreement, p.when_no_gain) == ("linear", "capability_salience",
+                                                                       "worst", "heavier_side")
     assert run_nbs.__doc__ and "Nash" in run_nbs.__doc__
