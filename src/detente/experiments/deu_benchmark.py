@@ -99,7 +99,7 @@ def default_entries(models: Iterable[str] | None = None) -> list[Entry]:
                 Entry("median:council", m, description="Council votes x salience weighted median"),
             ]
         elif m == "nbs":
-            out += [Entry("nbs", m, description="asymmetric NBS, status quo as disagreement point")]
+            out += [Entry("nbs", m, description="asymmetric NBS, model defaults (docs/models/nbs.md)")]
         elif m == "exchange" or (spec.extra or {}).get("unit") == "proposal":
             fields = getattr(spec.params_class, "model_fields", {})
             # forecasts only: 'summary' skips the per-exchange records (same forecasts, half the CPU)
