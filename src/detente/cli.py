@@ -310,12 +310,14 @@ def demo_cmd(
 
 def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: Optional[int], as_json: bool,
                 out_dir: Optional[Path], sets: list[str], counterfactual_runs: Optional[int] = None,
-                html: bool = False) -> None:
+                html: bool = False, mechanisms: str = "all", mechanism_runs: Optional[int] = None,
+                mechanism_hypotheses: Optional[list[str]] = None) -> None:
     from detente.cli_crisis import crisis_run
 
     def go():
         return crisis_run(name, hypotheses=hypothesis, runs=runs, seed=seed, out_dir=None if as_json else out_dir,
-                          sets=sets, cf_runs=counterfactual_runs)
+                          sets=sets, cf_runs=counterfactual_runs, mechanisms=mechanisms,
+                          mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses)
 
     obj, rep = guarded(go, as_json=as_json)
     if as_json:
@@ -348,9 +350,16 @@ def run_cmd(
     sets: list[str] = typer.Option([], "--set", help="Override PATH=VALUE in the dynamics (JSON value), repeatable."),
     out_dir: Path = typer.Option(Path("reports"), "--out", help="Directory for the report."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see docs/json-contract.md)."),
+    mechanisms: str = typer.Option("all", "--mechanisms", help="Mechanism map: all, none, or comma-separated "
+                                   "mechanism names (one extra run per mechanism and hypothesis)."),
+    mechanism_runs: Optional[int] = typer.Option(None, "--mechanism-runs", min=2, help="Runs per with/without pair "
+                                                 "of the mechanism map (default: the runs per hypothesis)."),
+    mechanism_hypotheses: list[str] = typer.Option([], "--mechanism-hypothesis", help="Map the mechanisms under "
+                                                   "this hypothesis only (repeatable; default: every hypothesis run)."),
 ) -> None:
     """Run a crisis scenario's hypotheses, back-test them and write a report."""
-    _crisis_run(scenario, hypothesis=hypothesis, runs=runs, seed=seed, as_json=as_json, out_dir=out_dir, sets=sets)
+    _crisis_run(scenario, hypothesis=hypothesis, runs=runs, seed=seed, as_json=as_json, out_dir=out_dir, sets=sets,
+                mechanisms=mechanisms, mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None)
 
 
 # --------------------------------------------------------------------------- runs

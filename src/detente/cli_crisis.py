@@ -65,8 +65,13 @@ def _user_hypothesis(path: Path) -> tuple[str, dict[str, Any]]:
 
 def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | None = None, seed: int | None = None,
                out_dir: str | Path | None = "reports", sets: list[str] | None = None,
-               cf_runs: int | None = None) -> tuple[dict[str, Any], Path | None]:
+               cf_runs: int | None = None, mechanisms: str | None = None, mechanism_runs: int | None = None,
+               mechanism_hypotheses: list[str] | None = None) -> tuple[dict[str, Any], Path | None]:
     """Run a crisis scenario's hypotheses and (optionally) write the report.
+
+    ``mechanisms`` (``all``, ``none`` or comma-separated names), ``mechanism_runs`` and
+    ``mechanism_hypotheses`` choose the mechanism map (:func:`detente.crisis.analysis.mechanism_map`);
+    by default every mechanism under every hypothesis run, with ``cf_runs`` or the runs per hypothesis.
 
     Returns the ``--json`` object and the report path (``None`` when ``out_dir`` is ``None``).
     """
@@ -110,7 +115,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     tl_path = find_timeline()
     timeline = load_timeline(tl_path) if tl_path else None
     obj = run_hypotheses(scn, hypotheses=chosen or None, runs=runs, seed=seed, timeline=timeline,
-                         extra_set=extra or None, cf_runs=cf_runs)
+                         extra_set=extra or None, cf_runs=cf_runs, mechanisms=mechanisms or "all",
+                         mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None)
     obj["timeline"] = str(tl_path) if tl_path else None
     rep = write_report(obj, out_dir) if out_dir is not None else None
     return obj, rep

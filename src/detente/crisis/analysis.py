@@ -21,13 +21,19 @@ import math
 from pathlib import Path
 from typing import Any
 
+import json
+
 import numpy as np
+from pydantic import BaseModel
 
 from detente.crisis.engine import CrisisParams, run
 from detente.crisis.result import CrisisResult
-from detente.crisis.spec import load_spec
+from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
+from detente.errors import InputError, Problem
 
-__all__ = ["BACKTEST_END", "BASE", "backtest", "counterfactuals", "run_hypotheses", "load_timeline", "REJECT_BELOW"]
+__all__ = ["BACKTEST_END", "BASE", "backtest", "counterfactuals", "run_hypotheses", "load_timeline", "REJECT_BELOW",
+           "mechanism_map", "declared_mechanisms", "paired_effect", "mean_se", "output_samples", "headline_outputs",
+           "evaluate_claims", "INERT_Z", "CLAIM_Z"]
 
 BACKTEST_END = "2022-02-28"
 #: Name under which :func:`run_hypotheses` reports the base description of a scenario that
@@ -98,37 +104,449 @@ def backtest(res: CrisisResult, *, end: str = BACKTEST_END, timeline: list[dict[
 
 
 def counterfactuals(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, base: CrisisResult | None = None,
-                    chunk_size: int = 8192) -> dict[str, Any]:
-    """Months of peace gained for Russia by stalling and by the seesaw (common random numbers)."""
-    spec = load_spec(scenario.dynamics, hypothesis=hypothesis)
-    common = {"runs": runs, "hypothesis": hypothesis, "record_paths": False, "chunk_size": chunk_size}
+                    chunk_size: int = 8192, extra_set: dict[str, Any] | None = None,
+                    cache: dict[str, CrisisResult] | None = None) -> dict[str, Any]:
+    """Months of peace gained for the focal actor by the stalling and seesaw policies (common
+    random numbers: the same root seed with and without; ``months_gained_se`` is the paired
+    standard error, :func:`paired_effect`). ``cache`` shares "without" runs with the mechanism map."""
+    spec = load_spec(scenario.dynamics, hypothesis=hypothesis, extra=extra_set or None)
     if base is None:
-        base = run(scenario, {**common}, seed=seed)
+        base = _run(scenario, hypothesis, runs=runs, seed=seed, chunk_size=chunk_size, extra_set=extra_set, off={})
+    h = len(base.month_ends)
     out: dict[str, Any] = {}
     for name, path in (("stalling", "policies.stall.enabled"), ("seesaw", "policies.seesaw.enabled")):
         pol = getattr(spec.policies, name if name != "stalling" else "stall")
         if pol is None or not pol.enabled:
             out[name] = None
             continue
-        alt = run(scenario, {**common, "set": {path: False}}, seed=seed)
+        alt = _cached_run(cache, scenario, hypothesis, runs=runs, seed=seed, chunk_size=chunk_size,
+                          extra_set=extra_set, off={path: False})
+        mp = paired_effect(output_samples(base, "months_of_peace_focal"), output_samples(alt, "months_of_peace_focal"))
         out[name] = {
             "months_of_peace_ru_48_with": base.months_of_peace_ru(48),
             "months_of_peace_ru_48_without": alt.months_of_peace_ru(48),
             "months_gained": base.months_of_peace_ru(48) - alt.months_of_peace_ru(48),
+            "months_gained_se": mp["se"],
             "p_no_war_ru_48_with": base.p_no_war_ru(48),
             "p_no_war_ru_48_without": alt.p_no_war_ru(48),
             "p_war_by_48_with": list(base.p_war_by().values())[-1],
             "p_war_by_48_without": list(alt.p_war_by().values())[-1],
             "p_ru_cn_split_48_with": list(base.p_split_by().values())[-1],
             "p_ru_cn_split_48_without": list(alt.p_split_by().values())[-1],
+            "horizon_months": h,
         }
     return out
+
+
+# ====================================================================== per-run outputs and paired effects
+#: An effect is distinguishable from zero when |diff| > INERT_Z · SE (paired); below it on
+#: every headline output a mechanism is reported as inert (with a derived reason).
+INERT_Z = 2.0
+#: Claims: the interval quantity ± CLAIM_Z · SE is compared with the claim's threshold.
+CLAIM_Z = 2.0
+#: An intermediate quantity of the engine counts as "moved" by a switch when its mean changes
+#: by more than this relative amount (used only to word inert reasons).
+TRAIL_REL = 0.01
+
+
+def _sides(spec_txt: str, res: CrisisResult) -> list[int]:
+    out = []
+    for a in spec_txt.split("+"):
+        if a not in res.actors:
+            raise InputError(Problem(f"output names an unknown actor {a!r}", column="claims.tests.output", value=spec_txt,
+                                     expected=", ".join(res.actors)))
+        out.append(res.actors.index(a))
+    return out
+
+
+def _fp(name: str, res: CrisisResult) -> int:
+    if name not in res.flashpoints:
+        raise InputError(Problem(f"output names an unknown flashpoint {name!r}", column="claims.tests.output",
+                                 value=name, expected=", ".join(res.flashpoints)))
+    return res.flashpoints.index(name)
+
+
+def output_samples(res: CrisisResult, name: str, *, end: str = BACKTEST_END) -> np.ndarray:
+    """Per-run values of the output ``name`` (floats; the output is their mean).
+
+    Names: ``p_war_by_end`` (any war by ``end``), ``p_war_horizon`` (any war within the
+    horizon), ``p_no_focal_war_horizon`` (no war involving ``settings.russia`` within the
+    horizon), ``months_of_peace_focal`` (min(onset, horizon) in months, onset at mid-step),
+    ``p_first_war_by.A[+B…]`` (the first war started by A or B), ``p_first_war_at.F`` (the
+    first war at flashpoint F), ``p_war_at.F`` and ``p_war_at.F.by.A[+B…]`` (a war at F, first
+    or not, started by A or B), ``p_split_horizon`` (the triangle partners' tie fell to ≤ 0).
+    """
+    first = res.first_step.astype(np.int64)
+    war = first >= 0
+    if name == "p_war_by_end":
+        k = res._date_step(end)
+        return (war & (first <= k)).astype(float)
+    if name == "p_war_horizon":
+        return war.astype(float)
+    if name == "p_no_focal_war_horizon":
+        return (res.ru_war_step() < 0).astype(float)
+    if name == "months_of_peace_focal":
+        s = res.ru_war_step()
+        t = np.where(s < 0, np.inf, (s + 0.5) * res.dt_months)
+        return np.minimum(t, float(len(res.month_ends)))
+    if name == "p_split_horizon":
+        return (res.split_step >= 0).astype(float)
+    if name.startswith("p_first_war_by."):
+        who = _sides(name.split(".", 1)[1], res)
+        return (war & np.isin(res.first_initiator.astype(np.int64), who)).astype(float)
+    if name.startswith("p_first_war_at."):
+        j = _fp(name.split(".", 1)[1], res)
+        return (war & (res.first_flashpoint == j)).astype(float)
+    if name.startswith("p_war_at."):
+        rest = name.split(".", 1)[1]
+        fp, _, by = rest.partition(".by.")
+        j = _fp(fp, res)
+        hit = res.onset_step[:, j] >= 0
+        if by:
+            hit &= np.isin(res.onset_initiator[:, j].astype(np.int64), _sides(by, res))
+        return hit.astype(float)
+    raise InputError(Problem(f"unknown output {name!r}", column="claims.tests.output", value=name,
+                             expected="p_war_by_end, p_war_horizon, p_no_focal_war_horizon, months_of_peace_focal, "
+                                      "p_split_horizon, p_first_war_by.A[+B], p_first_war_at.F, p_war_at.F[.by.A[+B]]"))
+
+
+def headline_outputs(res: CrisisResult, *others: CrisisResult, end: str = BACKTEST_END) -> list[str]:
+    """The headline outputs of a result (and of paired results): P(war by ``end``) when ``end``
+    falls in the horizon, P(war within the horizon), P(no war involving the focal actor), its
+    months of peace, P(first war at each flashpoint), P(first war started by each actor that
+    starts one in any of the results)."""
+    names = []
+    if 0 <= res._date_step(end) < len(res.step_end) - 1:
+        names.append("p_war_by_end")
+    names += ["p_war_horizon", "p_no_focal_war_horizon", "months_of_peace_focal"]
+    names += [f"p_first_war_at.{f}" for f in res.flashpoints]
+    starters = set()
+    for r in (res, *others):
+        starters |= set(np.unique(r.first_initiator[r.first_step >= 0]).astype(int).tolist())
+    names += [f"p_first_war_by.{a}" for i, a in enumerate(res.actors) if i in starters]
+    return names
+
+
+def mean_se(x: np.ndarray) -> dict[str, float | None]:
+    """Mean of per-run values and its Monte-Carlo standard error sd/√n (ddof = 1)."""
+    n = x.size
+    return {"value": float(x.mean()), "se": float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else None}
+
+
+def paired_effect(with_: np.ndarray, without: np.ndarray) -> dict[str, float | None]:
+    """Paired comparison of two runs on the same random root (common random numbers).
+
+    ``diff`` is the mean of the per-run differences d_i = with_i − without_i and ``se`` its
+    standard error sd(d)/√n (sample sd, ddof = 1): the paired standard error, which is small
+    when the two runs' histories are positively correlated (Glasserman 2004, §4.2 on common
+    random numbers).
+    """
+    if with_.shape != without.shape:
+        raise ValueError(f"paired runs must have the same number of runs ({with_.shape} vs {without.shape})")
+    d = with_.astype(float) - without.astype(float)
+    n = d.size
+    return {"with": float(with_.mean()), "without": float(without.mean()), "diff": float(d.mean()),
+            "se": float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else None}
+
+
+# ====================================================================== mechanisms
+def _switch_text(off: dict[str, Any]) -> str:
+    return "; ".join(f"{k} = {json.dumps(v)}" for k, v in off.items())
+
+
+def declared_mechanisms(spec: CrisisSpec) -> dict[str, dict[str, Any]]:
+    """The scenario's mechanisms: its ``mechanisms:`` block, or, when it declares none, one per
+    policy, leak channel, ally-pressure channel, protégé war party, believed power path and
+    flashpoint of the description (each with the switch that turns it off)."""
+    if spec.mechanisms:
+        return {k: {"label": m.label, "description": m.description, "off": dict(m.switch), "declared": True}
+                for k, m in spec.mechanisms.items()}
+    out: dict[str, dict[str, Any]] = {}
+    p = spec.policies
+
+    def add(name: str, label: str, off: dict[str, Any]) -> None:
+        out[name] = {"label": label, "description": "", "off": off, "declared": False}
+
+    if p.stall is not None:
+        add("stalling", f"{p.stall.actor}'s stalling on track {p.stall.track}", {"policies.stall.enabled": False})
+    if p.seesaw is not None:
+        add("seesaw", f"{p.seesaw.actor}'s seesaw between {' and '.join(p.seesaw.targets)}",
+            {"policies.seesaw.enabled": False})
+    if p.leaks:
+        add("leaks", "leaks and disinformation (" + ", ".join(f"{lk.sender}→{lk.receiver}" for lk in p.leaks) + ")",
+            {f"policies.leaks.{i}.rate_m": 0.0 for i in range(len(p.leaks))})
+    if p.ally_pressure:
+        add("ally_requests", "patrons' requests to their protégés",
+            {f"policies.ally_pressure.{i}.request_rate_m": 0.0 for i in range(len(p.ally_pressure))})
+    hawks = [a for a, ad in spec.actors.items() if ad.hawk_share is not None]
+    if hawks:
+        add("war_parties", "war parties of " + ", ".join(hawks), {f"actors.{a}.hawk_share": 0.0 for a in hawks})
+    for d in spec.dyads:
+        if d.beliefs:
+            add(f"beliefs_{d.id}", f"believed power path in {d.id} ("
+                + ", ".join(b.believer for b in d.beliefs) + ")", {f"dyads[{d.id}].beliefs": []})
+    for f in spec.flashpoints:
+        add(f"flashpoint_{f.id}", f"flashpoint {f.name or f.id}", {f"flashpoints[{f.id}].base_hazard_m": 0.0})
+    return out
+
+
+def _norm(obj: Any, top: bool = True) -> Any:
+    """A comparable form of a spec: numbers as (resolved value, per-run draw range)."""
+    if isinstance(obj, Num):
+        return ("num", resolve(obj), tuple(obj.assumption.range) if obj.drawn else None)  # type: ignore[union-attr]
+    if isinstance(obj, BaseModel):
+        return {k: _norm(getattr(obj, k), False) for k in type(obj).model_fields
+                if not (top and k in ("hypotheses", "mechanisms", "claims"))}
+    if isinstance(obj, dict):
+        return {k: _norm(v, False) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_norm(v, False) for v in obj]
+    return obj
+
+
+def _run(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, chunk_size: int,
+         extra_set: dict[str, Any] | None, off: dict[str, Any], record_paths: bool = False) -> CrisisResult:
+    params = CrisisParams(runs=runs, hypothesis=hypothesis, set={**(extra_set or {}), **off}, chunk_size=chunk_size,
+                          record_paths=record_paths)
+    return run(scenario, params, seed=seed)
+
+
+def _cached_run(cache: dict[str, CrisisResult] | None, scenario: Any, hypothesis: str | None, **kw: Any) -> CrisisResult:
+    key = json.dumps(kw["off"], sort_keys=True, default=str)
+    if cache is not None and key in cache:
+        return cache[key]
+    res = _run(scenario, hypothesis, **kw)
+    if cache is not None:
+        cache[key] = res
+    return res
+
+
+def _diag_channels(res: CrisisResult) -> dict[str, float]:
+    """Time-means per run of the engine's intermediate quantities, with readable names."""
+    T = max(1, len(res.step_end))
+    n = res.runs
+    out: dict[str, float] = {}
+    plain = {"meetings_held": "meetings held per month", "postponed": "meetings postponed per month",
+             "online": "online meetings per month", "groups_active": "expert groups active",
+             "group_stock": "expert-group progress stock", "leaks": "leaks received per month",
+             "fake_leaks": "fake leaks per month", "verified_fakes": "fake leaks caught per month",
+             "p_any": "monthly P(any war)"}
+    t0, t1, t2 = res.triangle
+    for k, v in res.diagnostics.items():
+        a = np.asarray(v, float)
+        if k in plain:
+            out[plain[k]] = float(a.sum() / n / T)
+        elif k.startswith("deals_"):
+            out[f"share of runs where {k[6:]} is ready to deal with {t0}"] = float(a.sum() / n / T)
+        elif k == "dir_forced":
+            for i, d in enumerate(res.directions):
+                out[f"forced preventive war {d}"] = float(a[:, i].sum() / n / T)
+        elif k == "dir_prox":
+            for i, d in enumerate(res.directions):
+                out[f"preventive pressure {d}"] = float(a[:, i].sum() / n / T)
+        elif k == "phi":
+            for i, d in enumerate(res.dyads):
+                out[f"commitment capacity φ {d}"] = float(a[:, i].sum() / n / T)
+        elif k == "rung":
+            for i, f in enumerate(res.flashpoints):
+                out[f"escalation rung at {f}"] = float(a[:, i].sum() / n / T)
+        elif k == "q":
+            for i in range(a.shape[1] if a.ndim == 2 else 0):
+                out[f"perceived patron support (alliance {i})"] = float(a[:, i].sum() / n / T)
+    out[f"P({t1}–{t2} split within the horizon)"] = float((res.split_step >= 0).mean())
+    return out
+
+
+def _hazard_parts(res: CrisisResult) -> dict[str, float]:
+    """Mean monthly hazard per run by flashpoint and cause (the engine's hazard decomposition)."""
+    from detente.crisis.result import CAUSES
+
+    a = np.asarray(res.diagnostics.get("cause", np.zeros((1, len(res.flashpoints), len(CAUSES)))), float)
+    T = max(1, a.shape[0])
+    return {f"{f} {c}": float(a[:, j, ci].sum() / res.runs / T) for j, f in enumerate(res.flashpoints)
+            for ci, c in enumerate(CAUSES)}
+
+
+def _moved(a: dict[str, float], b: dict[str, float]) -> list[tuple[str, float, float, float]]:
+    rows = []
+    for k in a:
+        x, y = a[k], b.get(k, 0.0)
+        scale = max(abs(x), abs(y))
+        if scale > 1e-12 and abs(x - y) > TRAIL_REL * scale:
+            rows.append((k, x, y, abs(x - y) / scale))
+    return sorted(rows, key=lambda r: -r[3])
+
+
+def _inert_reason(effects: dict[str, dict[str, Any]], headline: list[str], base: CrisisResult, alt: CrisisResult,
+                  same_histories: bool) -> str:
+    """Words for a mechanism within INERT_Z SEs of zero on every headline output, from what was measured."""
+    def z(e: dict[str, Any]) -> float:
+        se = e["se"] or 0.0
+        return abs(e["diff"]) / se if se > 0 else (0.0 if e["diff"] == 0 else math.inf)
+
+    worst = max(headline, key=lambda o: z(effects[o]))
+    e = effects[worst]
+    head = (f"within {INERT_Z:g} paired SEs of zero on every headline output over {base.runs} paired runs "
+            f"(largest: {worst} {e['diff']:+.4f} ± {e['se'] or 0.0:.4f}, {z(e):.1f} SE)")
+    if same_histories:
+        head = (f"no effect at all over {base.runs} paired runs: switching it off changed no run's history (every "
+                "paired run has the same wars: dates, places, initiators)")
+    moved = _moved(_diag_channels(base), _diag_channels(alt))
+    hz = _moved(_hazard_parts(base), _hazard_parts(alt))
+    if not moved and not hz:
+        return (head + f"; and it moved none of the {len(_diag_channels(base))} quantities the engine records per step "
+                "(meetings, postponements, expert groups, leaks, readiness to deal, the partners' split, preventive "
+                f"tests and pressure, commitment capacity φ, rungs, patron support) nor any hazard part by more than "
+                f"{TRAIL_REL:.0%}: in this regime its switch reaches nothing the hazards use")
+    txt = head
+    if moved:
+        txt += "; it does move " + ", ".join(f"{k} {x:.4g} → {y:.4g}" for k, x, y, _ in moved[:4])
+    hb, ha = _hazard_parts(base), _hazard_parts(alt)
+    tb, ta = sum(hb.values()), sum(ha.values())
+    if hz:
+        hz = sorted(hz, key=lambda r: -abs(r[1] - r[2]))
+        txt += ("; the hazard parts (flashpoint × cause, mean per run-month) it changes most: "
+                + ", ".join(f"{k} {x:.3g} → {y:.3g}" for k, x, y, _ in hz[:3])
+                + f"; the total hazard moves {tb:.4g} → {ta:.4g} ({(ta - tb) / tb if tb else 0.0:+.1%})")
+    else:
+        txt += f"; but no hazard part (flashpoint × cause) changes by more than {TRAIL_REL:.0%}"
+    return txt
+
+
+def mechanism_map(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, base: CrisisResult | None = None,
+                  names: list[str] | None = None, extra_set: dict[str, Any] | None = None, chunk_size: int = 8192,
+                  end: str = BACKTEST_END, outputs: list[str] | None = None,
+                  cache: dict[str, CrisisResult] | None = None) -> dict[str, Any]:
+    """Effect of switching off each mechanism of the scenario on the headline outputs.
+
+    For each mechanism (:func:`declared_mechanisms`, or the chosen ``names``) the hypothesis is
+    run again with the mechanism's ``off`` switch on top of it, with the same number of runs,
+    chunk size and root ``seed`` as ``base`` (common random numbers), and every output gets
+    ``with``, ``without``, ``diff`` and the paired ``se`` (:func:`paired_effect`). A switch that
+    leaves the hypothesis' description unchanged (already off under it) is not run. A mechanism
+    whose effect is within :data:`INERT_Z` SEs of zero on every headline output gets an
+    ``inert_reason`` derived from the run (or the description); otherwise ``null``.
+    """
+    spec_on = load_spec(scenario.dynamics, hypothesis=hypothesis, extra=extra_set or None)
+    mechs = declared_mechanisms(spec_on)
+    if names is not None:
+        unknown = [m for m in names if m not in mechs]
+        if unknown:
+            raise InputError(Problem(f"unknown mechanism {', '.join(map(repr, unknown))}", column="--mechanisms",
+                                     value=",".join(unknown), expected=", ".join(mechs) or "no mechanisms declared"))
+        mechs = {k: mechs[k] for k in names}
+    if base is None or base.runs != runs or base.root_seed != seed or base.chunk_size != chunk_size:
+        base = _run(scenario, hypothesis, runs=runs, seed=seed, chunk_size=chunk_size, extra_set=extra_set, off={})
+    norm_on = _norm(spec_on)
+    hname = "the base description" if hypothesis is None else f"hypothesis {hypothesis!r}"
+    out: dict[str, Any] = {}
+    for name, m in mechs.items():
+        where = f"mechanisms.{name}.switch"
+        try:
+            spec_off = load_spec(scenario.dynamics, hypothesis=hypothesis, extra={**(extra_set or {}), **m["off"]})
+        except InputError as exc:
+            raise InputError([Problem(f"{where}: {p.message}", file=p.file, column=p.column, value=p.value,
+                                      expected=p.expected) for p in exc.problems]) from None
+        entry: dict[str, Any] = {"label": m["label"], "switch": _switch_text(m["off"]), "declared": m["declared"]}
+        if _norm(spec_off) == norm_on:
+            alt = base
+            entry["status"] = "already_off"
+        else:
+            alt = _cached_run(cache, scenario, hypothesis, runs=runs, seed=seed, chunk_size=chunk_size,
+                              extra_set=extra_set, off=m["off"])
+            entry["status"] = "measured"
+        heads = headline_outputs(base, alt, end=end)
+        names_out = heads + [o for o in (outputs or []) if o not in heads]
+        eff = {o: paired_effect(output_samples(base, o, end=end), output_samples(alt, o, end=end)) for o in names_out}
+        entry["effects"] = eff
+        entry["headline"] = heads
+        inert = all(abs(eff[o]["diff"]) <= INERT_Z * (eff[o]["se"] or 0.0) for o in heads)
+        if not inert:
+            entry["inert_reason"] = None
+        elif entry["status"] == "already_off":
+            entry["inert_reason"] = (f"switched off in {hname}: its switch ({entry['switch']}) leaves the description "
+                                     "unchanged, so the run without it is the run with it")
+        else:
+            same = all(np.array_equal(a, b) for a, b in ((base.first_step, alt.first_step),
+                                                         (base.first_flashpoint, alt.first_flashpoint),
+                                                         (base.first_initiator, alt.first_initiator),
+                                                         (base.onset_step, alt.onset_step)))
+            entry["inert_reason"] = _inert_reason(eff, heads, base, alt, same)
+        out[name] = entry
+    return out
+
+
+# ====================================================================== claims
+def _verdict(q: float, se: float | None, op: str, v: float, z: float = CLAIM_Z) -> tuple[str, float, float]:
+    s = se or 0.0
+    lo, hi = q - z * s, q + z * s
+    if op == ">":
+        return ("supported" if lo > v else "contradicted" if hi <= v else "undecided"), lo, hi
+    return ("supported" if hi < v else "contradicted" if lo >= v else "undecided"), lo, hi
+
+
+def evaluate_claims(spec: CrisisSpec, blocks: dict[str, dict[str, Any]], results: dict[str, CrisisResult],
+                    *, end: str = BACKTEST_END) -> list[dict[str, Any]]:
+    """Each claim of the scenario: per hypothesis, the tested quantities with their MC error
+    and a verdict (``supported`` when the interval quantity ± CLAIM_Z·SE lies on the claimed
+    side of the threshold, ``contradicted`` when it lies on the other side, ``undecided`` when
+    it spans it, ``not evaluated`` when a needed mechanism was not mapped); the claim's
+    verdict under a hypothesis is contradicted if any test is, supported if all are."""
+    out = []
+    for cl in spec.claims:
+        by: dict[str, Any] = {}
+        for h, b in blocks.items():
+            tests = []
+            for t in cl.tests:
+                row: dict[str, Any] = {"output": t.output, "op": t.op, "value": t.value, "mechanism": t.mechanism,
+                                       "meaning": t.meaning}
+                if t.mechanism is None:
+                    ms = mean_se(output_samples(results[h], t.output, end=end))
+                    q, se = ms["value"], ms["se"]
+                else:
+                    e = ((b.get("mechanisms") or {}).get(t.mechanism) or {}).get("effects", {}).get(t.output)
+                    if e is None:
+                        row.update({"quantity": None, "se": None, "verdict": "not evaluated",
+                                    "why": f"the mechanism map was not computed for {t.mechanism!r} under {h!r}"})
+                        tests.append(row)
+                        continue
+                    q, se = e["diff"], e["se"]
+                verdict, lo, hi = _verdict(q, se, t.op, t.value)
+                row.update({"quantity": q, "se": se, "lo": lo, "hi": hi, "verdict": verdict})
+                tests.append(row)
+            vs = [t["verdict"] for t in tests]
+            overall = ("contradicted" if "contradicted" in vs else "not evaluated" if "not evaluated" in vs
+                       else "undecided" if "undecided" in vs else "supported" if vs else "not evaluated")
+            ev = (b.get("backtest") or {}).get("events") or {}
+            by[h] = {"verdict": overall, "tests": tests,
+                     "record_events": {e: ev.get(e) for e in cl.record_events},
+                     "rejected_by_record": bool((b.get("backtest") or {}).get("rejected"))}
+        outcomes = next(iter(blocks.values()), {}).get("backtest", {}).get("outcomes", {}) if blocks else {}
+        groups: dict[str, list[str]] = {}
+        for h, r in by.items():
+            groups.setdefault(r["verdict"], []).append(h)
+        summary = "; ".join(f"{v} under {', '.join(hs)}" for v, hs in groups.items()) or "no hypothesis run"
+        out.append({"id": cl.id, "text": cl.text, "mechanisms": list(cl.mechanisms), "record": cl.record,
+                    "record_outcomes": {e: outcomes.get(e) for e in cl.record_events},
+                    "by_hypothesis": by, "summary": summary})
+    return out
+
+
+def _mechanism_names(choice: str | list[str] | None) -> list[str] | None | bool:
+    """``"all"``/None → None (every mechanism), ``"none"`` → False, ``"a,b"`` or a list → the names."""
+    if choice is None or choice == "all":
+        return None
+    if choice == "none":
+        return False
+    names = [x.strip() for x in (choice.split(",") if isinstance(choice, str) else choice) if x.strip()]
+    return names or False
 
 
 def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: int | None = None,
                    seed: int | None = None, timeline: list[dict[str, str]] | None = None,
                    with_counterfactuals: bool = True, cf_runs: int | None = None, extra_set: dict[str, Any] | None = None,
-                   chunk_size: int = 8192, keep_results: bool = False) -> dict[str, Any]:
+                   chunk_size: int = 8192, keep_results: bool = False, mechanisms: str | list[str] | None = None,
+                   mechanism_runs: int | None = None, mechanism_hypotheses: list[str] | None = None) -> dict[str, Any]:
     """Run hypotheses, back-test each, and return the ``detente run --json`` object.
 
     Parameters
@@ -144,6 +562,11 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
         Rows of ``facts/timeline_2021_2022.csv``; without it the README outcomes are used.
     with_counterfactuals, cf_runs
         Also compute stalling / seesaw counterfactuals (with ``cf_runs`` runs each).
+    mechanisms, mechanism_runs, mechanism_hypotheses
+        The mechanism map (:func:`mechanism_map`): ``"all"``, ``"none"`` or a list / comma-separated
+        names; default ``"all"`` when ``with_counterfactuals`` else ``"none"``. It uses
+        ``mechanism_runs`` runs (default ``cf_runs`` or ``runs``) and covers the hypotheses in
+        ``mechanism_hypotheses`` (default: every hypothesis run).
     """
     spec = load_spec(scenario.dynamics)
     names: list[str | None] = list(hypotheses or spec.hypotheses)
@@ -151,11 +574,21 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
         names = [None]   # no hypotheses declared: the base description, reported as BASE
     runs = runs or spec.settings.runs
     seed = spec.settings.seed if seed is None else seed
+    mech_choice = _mechanism_names(mechanisms if mechanisms is not None else ("all" if with_counterfactuals else "none"))
+    m_runs = mechanism_runs or cf_runs or runs
+    if mechanism_hypotheses:
+        known = {BASE if h is None else h for h in names}
+        bad = [h for h in mechanism_hypotheses if h not in known]
+        if bad:
+            raise InputError(Problem(f"mechanism map asked for hypotheses that are not run: {', '.join(bad)}",
+                                     column="--mechanism-hypotheses", value=",".join(bad), expected=", ".join(sorted(known))))
+    claim_outputs = [t.output for c in spec.claims for t in c.tests]
     out: dict[str, Any] = {"scenario": scenario.name, "runs": runs, "seed": seed, "chunk_size": chunk_size,
                            "start": spec.settings.start.isoformat(), "backtest_end": BACKTEST_END,
                            "hypotheses": {}}
     results: dict[str, CrisisResult] = {}
     for h in names:
+        key = BASE if h is None else h
         res = run(scenario, CrisisParams(runs=runs, hypothesis=h, set=extra_set or {}, chunk_size=chunk_size), seed=seed)
         block = res.summary()
         if h is None:
@@ -163,14 +596,23 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
         else:
             block["label"] = spec.hypotheses[h].label if h in spec.hypotheses else h
         block["backtest"] = backtest(res, timeline=timeline)
+        heads = headline_outputs(res)
+        block["outputs"] = {o: mean_se(output_samples(res, o)) for o in heads + [c for c in claim_outputs if c not in heads]}
+        cache: dict[str, CrisisResult] = {}
+        mbase = res if m_runs == runs else None
         if with_counterfactuals:
-            block["counterfactuals"] = counterfactuals(scenario, h, runs=cf_runs or runs, seed=seed, base=None
-                                                       if cf_runs and cf_runs != runs else res, chunk_size=chunk_size)
+            cfn = cf_runs or runs
+            block["counterfactuals"] = counterfactuals(scenario, h, runs=cfn, seed=seed, base=res if cfn == runs else None,
+                                                       chunk_size=chunk_size, extra_set=extra_set,
+                                                       cache=cache if cfn == m_runs else None)
+        if mech_choice is not False and (not mechanism_hypotheses or key in mechanism_hypotheses):
+            block["mechanisms"] = mechanism_map(scenario, h, runs=m_runs, seed=seed, base=mbase,
+                                                names=mech_choice or None, extra_set=extra_set, chunk_size=chunk_size,
+                                                outputs=claim_outputs, cache=cache)
+            block["mechanism_runs"] = m_runs
         block["notes"] = list(res.notes)
-        key = BASE if h is None else h
         out["hypotheses"][key] = block
-        if keep_results:
-            results[key] = res
+        results[key] = res
     bt = {h: b["backtest"] for h, b in out["hypotheses"].items()}
     out["backtest_table"] = [
         {"hypothesis": h, "brier": b["brier"], "log_score": b["log_score"], "p_record": b["p_record"],
@@ -178,6 +620,11 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
         for h, b in sorted(bt.items(), key=lambda kv: kv[1]["brier"])
     ]
     out["rejected_by_record"] = [h for h, b in bt.items() if b["rejected"]]
+    first = next(iter(results.values()))
+    out["horizon_months"] = len(first.month_ends)
+    out["focal_actor"] = first.russia
+    out["triangle_actors"] = list(first.triangle)
+    out["claims"] = evaluate_claims(spec, out["hypotheses"], results)
     if keep_results:
         out["_results"] = results
     return out

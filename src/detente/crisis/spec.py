@@ -43,7 +43,8 @@ __all__ = [
     "Num", "Assumption", "Settings", "ActorDyn", "Cliff", "Belief", "Support", "Dyad",
     "Escalation", "CrisisBargain", "Richardson", "Beta", "Flashpoint", "Alliance", "Follower", "Track",
     "StallPolicy", "SeesawPolicy", "LeakPolicy", "AllyPressure", "Policies", "StagHunt",
-    "Provocation", "Coupling", "Triangle", "CalendarEvent", "Shock", "Hypothesis", "CrisisSpec", "load_spec",
+    "Provocation", "Coupling", "Triangle", "CalendarEvent", "Shock", "Hypothesis", "Mechanism", "ClaimTest", "Claim",
+    "CrisisSpec", "load_spec",
     "apply_patch", "resolve", "CALIBRATION_PATH",
 ]
 
@@ -503,6 +504,47 @@ class Hypothesis(_M):
     set: dict[str, Any] = Field(default_factory=dict)
 
 
+# ---------------------------------------------------------------- mechanisms and claims (the analysis' vocabulary)
+class Mechanism(_M):
+    """A named causal mechanism of the scenario and the switch that turns it off.
+
+    ``switch`` maps dotted paths of the dynamics to the values that switch the mechanism off
+    (the same syntax as a hypothesis' ``set:``); it is applied on top of the hypothesis being
+    analysed. (The key is not ``off``: YAML 1.1 reads a bare ``off`` as the boolean false.) The mechanism map (:mod:`detente.crisis.analysis`) runs each hypothesis with and
+    without it on the same random root (common random numbers).
+    """
+
+    label: str
+    description: str = ""
+    switch: dict[str, Any] = Field(min_length=1)
+
+
+class ClaimTest(_M):
+    """One testable part of a claim: ``output op value``.
+
+    Without ``mechanism`` the quantity is the output's value under a hypothesis; with it, the
+    mechanism's effect on the output (with − without, paired over runs). The verdict compares
+    the interval quantity ± z·SE with ``value`` (see :mod:`detente.crisis.analysis`).
+    """
+
+    output: str
+    op: Literal[">", "<"] = ">"
+    value: float = 0.0
+    mechanism: str | None = None
+    meaning: str = ""
+
+
+class Claim(_M):
+    """A proposition of the source the scenario models, with the outputs that decide it."""
+
+    id: str
+    text: str
+    mechanisms: list[str] = Field(default_factory=list)
+    tests: list[ClaimTest] = Field(default_factory=list)
+    record: str = ""
+    record_events: list[str] = Field(default_factory=list)
+
+
 class CrisisSpec(_M):
     """The whole crisis description (``Scenario.dynamics``)."""
 
@@ -519,6 +561,8 @@ class CrisisSpec(_M):
     calendar: list[CalendarEvent] = Field(default_factory=list)
     shocks: list[Shock] = Field(default_factory=list)
     hypotheses: dict[str, Hypothesis] = Field(default_factory=dict)
+    mechanisms: dict[str, Mechanism] = Field(default_factory=dict)
+    claims: list[Claim] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _refs(self) -> "CrisisSpec":
@@ -601,6 +645,10 @@ class CrisisSpec(_M):
         if ia != "all":
             for a in ia:
                 need(a, "settings.initiators_allowed", actors, "actor")
+        for i, cl in enumerate(self.claims):
+            for m in dict.fromkeys(cl.mechanisms + [t.mechanism for t in cl.tests if t.mechanism]):
+                if self.mechanisms:
+                    need(m, f"claims.{i}.mechanisms", set(self.mechanisms), "mechanism")
         errs += domain_problems(self.num_items())
         if errs:
             raise ValueError("; ".join(errs))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_report", "backtest_rows"]
+__all__ = ["write_report", "backtest_rows", "claims_lines", "mechanism_rows", "triangle_glossary", "output_label"]
 
 
 _EVENT_LABELS = {"war_ru": "war involving Russia", "war_at_UA": "war in Ukraine", "war_at_TW": "war in the Taiwan Strait",
@@ -37,6 +37,127 @@ def backtest_rows(obj: dict[str, Any]) -> list[list[str]]:
                      _fmt(r.get("p_war_ru")), _fmt(r.get("p_war_at_UA")), _fmt(r.get("p_initiator_RU")),
                      _fmt(r.get("p_war_at_TW")), _fmt(r.get("p_war_at_BY-PL")), _fmt(r.get("p_no_ru_cn_split")),
                      "**rejected**" if r["rejected"] else "not rejected"])
+    return rows
+
+
+def output_label(name: str, focal: str = "the focal actor", end: str = "the back-test end", horizon: Any = None) -> str:
+    """Plain words for an output name of the mechanism map (see ``crisis.analysis.output_samples``)."""
+    hz = f"{horizon} months" if horizon else "the horizon"
+    if name == "p_war_by_end":
+        return f"P(any war by {end})"
+    if name == "p_war_horizon":
+        return f"P(any war within {hz})"
+    if name == "p_no_focal_war_horizon":
+        return f"P(no war involving {focal} within {hz})"
+    if name == "months_of_peace_focal":
+        return f"months of peace for {focal} (of {hz})"
+    if name == "p_split_horizon":
+        return f"P(the triangle's partners split within {hz})"
+    if name.startswith("p_first_war_by."):
+        return f"P(first war started by {name.split('.', 1)[1].replace('+', ' or ')})"
+    if name.startswith("p_first_war_at."):
+        return f"P(first war at {name.split('.', 1)[1]})"
+    if name.startswith("p_war_at."):
+        fp, _, by = name.split(".", 1)[1].partition(".by.")
+        return f"P(a war at {fp}" + (f" started by {by.replace('+', ' or ')}" if by else "") + f" within {hz})"
+    return name
+
+
+def _pm(q: Any, se: Any, nd: int = 3) -> str:
+    if q is None:
+        return "–"
+    return f"{q:+.{nd}f} ± {se:.{nd}f}" if se is not None else f"{q:+.{nd}f}"
+
+
+def _val(q: Any, se: Any, nd: int = 3) -> str:
+    if q is None:
+        return "–"
+    return f"{q:.{nd}f} ± {se:.{nd}f}" if se is not None else f"{q:.{nd}f}"
+
+
+def claims_lines(obj: dict[str, Any]) -> list[str]:
+    """The Claims section (markdown): each claim as a proposition, what each hypothesis implies
+    for it (quantities ± their Monte-Carlo standard error), what the record says, and the verdict."""
+    focal = obj.get("focal_actor") or "the focal actor"
+    end = obj.get("backtest_end") or "the back-test end"
+    hz = obj.get("horizon_months")
+    claims = obj.get("claims") or []
+    L = ["## Claims: what the model concludes", ""]
+    if not claims:
+        L += ["The scenario declares no claims (a `claims:` list in its dynamics), so the report cannot state a "
+              "verdict in words; the tables below give the numbers.", ""]
+        return L
+    L += ["Each claim of the source is a proposition tested under every hypothesis. A test compares a quantity "
+          "— an output, or a mechanism's effect on it (with the mechanism minus without it, same random numbers) — "
+          "with a threshold: **supported** when the quantity ± 2 standard errors lies on the claimed side, "
+          "**contradicted** when it lies on the other side, **undecided** when the Monte-Carlo error spans the "
+          "threshold. The claim's verdict under a hypothesis is contradicted if any test is, supported if all are.", ""]
+    rejected = set(obj.get("rejected_by_record") or [])
+    for i, c in enumerate(claims, 1):
+        L += [f"### {i}. {c['text'].strip()}", ""]
+        L.append(f"**Verdict:** {c['summary']}.")
+        if rejected & set(c["by_hypothesis"]):
+            L.append(f" (The record rejects {', '.join(sorted(rejected & set(c['by_hypothesis'])))}.)")
+        L.append("")
+        for h, r in c["by_hypothesis"].items():
+            parts = []
+            for t in r["tests"]:
+                what = output_label(t["output"], focal, end, hz)
+                if t["mechanism"]:
+                    what = f"effect of {t['mechanism']} on {what}"
+                if t.get("quantity") is None:
+                    parts.append(f"{what}: not evaluated ({t.get('why', '')})")
+                    continue
+                q = _pm(t["quantity"], t["se"]) if t["mechanism"] else _val(t["quantity"], t["se"])
+                parts.append(f"{what} = {q} (claimed {t['op']} {t['value']:g}: {t['verdict']})")
+            ev = ", ".join(f"{_EVENT_LABELS.get(e, e)} {p:.3f}" for e, p in r["record_events"].items() if p is not None)
+            L.append(f"* under **{h}**: {r['verdict']} — " + "; ".join(parts)
+                     + (f"; it gave the recorded events: {ev}" if ev else "") + ".")
+        rec = c.get("record") or ""
+        outc = ", ".join(f"{_EVENT_LABELS.get(e, e)}: {'yes' if o else 'no'}" for e, o in (c.get("record_outcomes") or {}).items()
+                         if o is not None)
+        L += ["", f"*What the record says:* {rec.strip()}" + (f" (scored events: {outc})" if outc else ""), ""]
+        meanings = [t["meaning"] for t in next(iter(c["by_hypothesis"].values()), {}).get("tests", []) if t.get("meaning")]
+        if meanings:
+            L += ["*Tests:* " + "; ".join(meanings) + ".", ""]
+        if c.get("mechanisms"):
+            L += ["*Mechanisms that bear on it:* " + ", ".join(c["mechanisms"]) + " (see the mechanism map below).", ""]
+    return L
+
+
+def triangle_glossary(tri: Any) -> list[tuple[str, str]]:
+    """Plain-language meaning of the strategic-triangle configuration labels (Dittmer 1981)."""
+    if not tri or len(tri) != 3:
+        return []
+    out = [("menage", "all three on friendly terms (a ménage à trois)")]
+    for a in tri:
+        o = [x for x in tri if x != a]
+        out.append((f"romantic_{a}_pivot", f"{a} is friendly with both {o[0]} and {o[1]}, who are hostile to each "
+                    f"other ({a} is the pivot)"))
+    for a in tri:
+        o = [x for x in tri if x != a]
+        out.append((f"marriage_{a}_outcast", f"{o[0]} and {o[1]} are friendly with each other and both hostile to "
+                    f"{a} ({a} is the outcast)"))
+    out.append(("unit_veto", "all three hostile to one another"))
+    return out
+
+
+def mechanism_rows(obj: dict[str, Any]) -> list[list[str]]:
+    """One row per hypothesis × mechanism: switch, the effect on the headline outputs that move
+    (diff ± paired SE, those beyond 2 SE), the focal actor's months of peace, and the inert reason."""
+    rows = []
+    for h, b in (obj.get("hypotheses") or {}).items():
+        for m, e in (b.get("mechanisms") or {}).items():
+            eff = e.get("effects") or {}
+            heads = e.get("headline") or list(eff)
+            moved = [o for o in heads if eff[o]["se"] is not None and abs(eff[o]["diff"]) > 2 * eff[o]["se"]
+                     or eff[o]["se"] in (0, None) and eff[o]["diff"] != 0]
+            mp = eff.get("months_of_peace_focal") or {}
+            wc = eff.get("p_war_horizon") or {}
+            rows.append([h, m, e.get("label", ""), f"`{e.get('switch', '')}`",
+                         _pm(wc.get("diff"), wc.get("se")), _pm(mp.get("diff"), mp.get("se"), 2),
+                         "; ".join(f"{o} {_pm(eff[o]['diff'], eff[o]['se'])}" for o in moved) or "–",
+                         e.get("inert_reason") or "–"])
     return rows
 
 
@@ -94,6 +215,7 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
                     f"{obj['runs']} Monte-Carlo runs per hypothesis, root seed {obj['seed']} "
                     f"(chunk size {obj.get('chunk_size')}), start {obj.get('start')}.", ""]
     end = obj.get("backtest_end", "2022-02-28")
+    L += claims_lines(obj)
     L += ["## Russia's 48 months", ""]
     L += _table(["hypothesis", f"P(war by {end})", "P(war by 48 months)", "P(no war involving RU, 48 m)",
                  "E[months of peace for RU, ≤ 48]"],
@@ -117,18 +239,37 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
         ini = ", ".join(f"{k} {v:.2f}" for k, v in sorted((b.get("initiators") or {}).items(), key=lambda kv: -kv[1]))
         cau = ", ".join(f"{k} {v:.2f}" for k, v in (b.get("causes") or {}).items() if v > 0)
         L.append(f"* **{h}** ({b.get('label', '')}): first war at {loc or '–'}; initiators {ini or '–'}; causes {cau or '–'}.")
-    L += ["", "## Counterfactuals (common random numbers)", ""]
+    L += ["", "## Counterfactuals: the mechanism map (common random numbers)", ""]
+    mrows = mechanism_rows(obj)
+    if mrows:
+        L += ["Each mechanism switched off on top of each hypothesis, with the same seed and number of runs "
+              "(paired runs). Effects are *with minus without* ± the paired standard error (SE of the mean of "
+              "per-run differences); an effect counts when it exceeds 2 SE. A mechanism within 2 SE of zero on every "
+              "headline output is *inert*, and the last column says why.", ""]
+        L += _table(["hypothesis", "mechanism", "what it is", "switch (off)", "Δ P(war within horizon)",
+                     "Δ months of peace", "headline outputs it moves (> 2 SE)", "inert because"], mrows)
     rows = []
     for h, b in hyps.items():
         cf = b.get("counterfactuals") or {}
         for name in ("stalling", "seesaw"):
             c = cf.get(name)
             if c:
+                se = c.get("months_gained_se")
                 rows.append([h, name, _fmt(c["months_of_peace_ru_48_with"], 2), _fmt(c["months_of_peace_ru_48_without"], 2),
-                             _fmt(c["months_gained"], 2), _fmt(c["p_ru_cn_split_48_with"]), _fmt(c["p_ru_cn_split_48_without"])])
-    L += _table(["hypothesis", "policy", "RU months of peace with", "without", "months gained",
-                 "P(RU–CN split) with", "without"], rows) if rows else ["(none)"]
+                             _fmt(c["months_gained"], 2) + (f" ± {se:.2f}" if se is not None else ""),
+                             _fmt(c["p_ru_cn_split_48_with"]), _fmt(c["p_ru_cn_split_48_without"])])
+    if rows:
+        L += ["", "Policy counterfactuals (the policy's `enabled` switch):", ""]
+        L += _table(["hypothesis", "policy", "months of peace with", "without", "months gained ± paired SE",
+                     "P(split) with", "without"], rows)
+    elif not mrows:
+        L += ["(none)"]
     L += ["", "## Triangle configuration at the horizon", ""]
+    tri_names = next((list(b.get("triangle", {}).values())[-1] for b in hyps.values() if b.get("triangle")), {})
+    gl = triangle_glossary(obj.get("triangle_actors"))
+    if gl and tri_names:
+        L += ["Configurations of the strategic triangle (a tie above 0 counts as friendly): "
+              + "; ".join(f"`{k}`: {v}" for k, v in gl) + ".", ""]
     for h, b in hyps.items():
         tri = b.get("triangle") or {}
         if tri:

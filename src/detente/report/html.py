@@ -312,13 +312,15 @@ def _design_text(design: Mapping[str, Any]) -> str:
 
 
 def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
-    """HTML report of a crisis ``detente run --json`` object (the flagship report)."""
-    from detente.report.crisis import backtest_rows
+    """HTML report of a crisis ``detente run --json`` object (the flagship report). It opens
+    with the Claims section (what the model concludes, in words) before any table."""
+    from detente.report.crisis import backtest_rows, mechanism_rows, triangle_glossary
 
     ch = C.crisis_charts(obj)
     hyps = obj.get("hypotheses") or {}
     doc = _Doc(f"{obj.get('scenario')}: crisis report",
                f"{obj.get('runs')} Monte-Carlo runs per hypothesis, root seed {obj.get('seed')}")
+    _claims_section(doc, obj)
     _provenance(doc, [
         ("run id", getattr(info, "run_id", None)), ("kind", "crisis"), ("scenario", obj.get("scenario")),
         ("hypotheses", ", ".join(hyps)), ("runs per hypothesis", obj.get("runs")), ("seed", obj.get("seed")),
@@ -355,20 +357,36 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
                 ", ".join(f"{k} {v:.2f}" for k, v in sorted((b.get("initiators") or {}).items(), key=lambda kv: -kv[1])) or "–",
                 ", ".join(f"{k} {v:.2f}" for k, v in (b.get("causes") or {}).items() if v > 0) or "–")
                for h, b in hyps.items()], left=4)
+    mrows = mechanism_rows(dict(obj))
     cf_rows = []
     for h, b in hyps.items():
         for name in ("stalling", "seesaw"):
             c = (b.get("counterfactuals") or {}).get(name)
             if c:
+                se = c.get("months_gained_se")
                 cf_rows.append((h, name, c.get("months_of_peace_ru_48_with"), c.get("months_of_peace_ru_48_without"),
-                                c.get("months_gained"), c.get("p_ru_cn_split_48_with"), c.get("p_ru_cn_split_48_without")))
+                                _Raw(_e(f"{c.get('months_gained'):+.2f}" + (f" ± {se:.2f}" if se is not None else ""))),
+                                c.get("p_ru_cn_split_48_with"), c.get("p_ru_cn_split_48_without")))
+    if mrows or cf_rows:
+        doc.h2("Counterfactuals: the mechanism map", "counterfactuals")
+    if mrows:
+        doc.p("Each mechanism switched off on top of each hypothesis with the same seed and number of runs (common "
+              "random numbers). Effects are with minus without ± the paired standard error (SE of the mean of the "
+              "per-run differences); an effect counts beyond 2 SE. A mechanism within 2 SE of zero on every headline "
+              "output is inert, and the last column says why.", "muted")
+        doc.table(["hypothesis", "mechanism", "what it is", "switch (off)", "Δ P(war within horizon)",
+                   "Δ months of peace", "headline outputs it moves (> 2 SE)", "inert because"],
+                  [[c.strip("`") for c in r] for r in mrows], left=8, tid="mechanisms", scroll=True)
     if cf_rows:
-        doc.h2("Counterfactuals", "counterfactuals")
-        doc.p("Common random numbers: each policy switched off with the same random streams.", "muted")
-        doc.table(["hypothesis", "policy", "RU months of peace with", "without", "months gained",
-                   "P(RU–CN split) with", "without"], cf_rows, left=2, tid="counterfactuals")
+        doc.p("Policy counterfactuals (the policy's enabled switch), common random numbers.", "muted")
+        doc.table(["hypothesis", "policy", "months of peace with", "without", "months gained ± paired SE",
+                   "P(split) with", "without"], cf_rows, left=2, tid="policy-counterfactuals")
     if any(t["configs"] for t in ch["triangle"].values()):
         doc.h2("Strategic triangle", "triangle")
+        gl = triangle_glossary(obj.get("triangle_actors"))
+        if gl:
+            doc.p("Configurations (a tie above 0 counts as friendly): "
+                  + "; ".join(f"{k}: {v}" for k, v in gl) + ".", "muted")
         for h, tri in ch["triangle"].items():
             if tri["configs"]:
                 doc.figure(lambda h=h, tri=tri: F.crisis_triangle_figure(h, tri),
@@ -379,6 +397,41 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
                    "fig-alignment")
     _notes(doc, sorted({n for b in hyps.values() for n in b.get("notes", [])}))
     return doc.render()
+
+
+def _claims_section(doc: _Doc, obj: Mapping[str, Any]) -> None:
+    """Claims, in words, first: the same content as the markdown report's Claims section."""
+    from detente.report.crisis import claims_lines
+
+    doc.h2("Claims: what the model concludes", "claims")
+    lines = claims_lines(dict(obj))[2:]
+    bullets: list[str] = []
+
+    def flush() -> None:
+        if bullets:
+            doc.parts.append("<ul>" + "".join(f"<li>{_md_inline(b)}</li>" for b in bullets) + "</ul>")
+            bullets.clear()
+
+    for ln in lines:
+        if ln.startswith("* "):
+            bullets.append(ln[2:])
+            continue
+        flush()
+        if ln.startswith("### "):
+            doc.h3(ln[4:])
+        elif ln.strip():
+            doc.p(_md_inline(ln), raw=True)
+    flush()
+
+
+def _md_inline(text: str) -> str:
+    """Escape, then render the markdown emphasis used by the claims text (**bold**, *italic*, `code`)."""
+    import re
+
+    t = _e(text)
+    t = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", t)
+    t = re.sub(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])", r"<em>\1</em>", t)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", t)
 
 
 def run_report(store: Any, ref: str, *, sensitivity: Any = None) -> str:
