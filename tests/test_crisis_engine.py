@@ -215,7 +215,8 @@ def test_run_hypotheses_json_contract(scn):
 
     from detente.crisis.analysis import run_hypotheses
 
-    obj = run_hypotheses(scn, hypotheses=["article", "ru_preventive"], runs=200, seed=7, cf_runs=100)
+    obj = run_hypotheses(scn, hypotheses=["article", "ru_preventive"], runs=200, seed=7, cf_runs=100,
+                         mechanisms=["seesaw", "ru_window"])
     json.dumps(obj, allow_nan=False)
     assert {"scenario", "runs", "seed", "hypotheses"} <= set(obj)
     art = obj["hypotheses"]["article"]
@@ -232,6 +233,12 @@ def test_run_hypotheses_json_contract(scn):
     assert obj["hypotheses"]["ru_preventive"]["backtest"]["brier"] < bt["brier"]
     cf = art["counterfactuals"]
     assert set(cf) == {"stalling", "seesaw"} and "months_gained" in cf["stalling"]
+    mm = art["mechanisms"]
+    assert set(mm) == {"seesaw", "ru_window"} and art["mechanism_runs"] == 100
+    assert {"switch", "effects", "inert_reason"} <= set(mm["seesaw"])
+    assert {"with", "without", "diff", "se"} == set(mm["seesaw"]["effects"]["p_war_horizon"])
+    assert mm["ru_window"]["inert_reason"].startswith("absent from hypothesis 'article'")
+    assert [c["id"] for c in obj["claims"]] == ["seesaw", "shifting_power", "stalling", "allies", "weakest_link"]
 
 
 def test_fast_preventive_path_equals_full_pass():

@@ -30,7 +30,8 @@ def toy():
 
 @pytest.fixture(scope="module")
 def toy_obj(toy):
-    return run_hypotheses(toy, runs=3000, seed=11, keep_results=True)
+    return run_hypotheses(toy, hypotheses=["live", "calm"], runs=3000, seed=11, keep_results=True,
+                          mechanisms=["escalation", "balance", "window"])
 
 
 def test_paired_se_by_hand():
@@ -109,6 +110,15 @@ def test_inert_reasons_are_derived(toy_obj):
     assert all(e["diff"] == 0.0 for e in bal["effects"].values())
     assert "changed no run's history" in bal["inert_reason"]
     assert "reaches nothing the hazards use" in bal["inert_reason"]
+
+
+def test_switch_path_absent_under_a_hypothesis(toy_obj, toy):
+    """`window` switches a belief that only the `believer` hypothesis declares: absent elsewhere."""
+    live = toy_obj["hypotheses"]["live"]["mechanisms"]["window"]
+    assert live["status"] == "absent" and live["absent_paths"] == ["dyads[A-B].beliefs.0.enabled"]
+    assert live["inert_reason"].startswith("absent from hypothesis 'live'")
+    mm = mechanism_map(toy, "believer", runs=400, seed=2, names=["window"])
+    assert mm["window"]["status"] == "measured" and "absent_paths" not in mm["window"]
 
 
 def test_claims_verdicts(toy_obj):

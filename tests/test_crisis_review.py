@@ -154,12 +154,13 @@ def test_scenario_without_hypotheses_runs_its_base_description(tmp_path):
     import json
 
     p = _scenario_without_hypotheses(tmp_path)
-    r = _cli([str(p), "-n", "20", "--json"], tmp_path)
+    r = _cli([str(p), "-n", "20", "--json", "--mechanisms", "seesaw"], tmp_path)
     assert r.exit_code == 0, r.output
     obj = json.loads(r.stdout)
+    assert list(obj["hypotheses"]["base"]["mechanisms"]) == ["seesaw"]
     assert list(obj["hypotheses"]) == ["base"] and "no hypotheses" in obj["hypotheses"]["base"]["label"]
     assert [row["hypothesis"] for row in obj["backtest_table"]] == ["base"]
-    r = _cli([str(p), "-n", "20"], tmp_path)                   # writes the markdown report
+    r = _cli([str(p), "-n", "20", "--mechanisms", "seesaw"], tmp_path)   # writes the markdown report
     assert r.exit_code == 0, r.output
     assert "StopIteration" not in r.output and "internal error" not in r.output
     assert "**base**" in (tmp_path / "rep" / "seesaw-2021.md").read_text(encoding="utf-8")

@@ -353,7 +353,7 @@ def run_cmd(
     mechanisms: str = typer.Option("all", "--mechanisms", help="Mechanism map: all, none, or comma-separated "
                                    "mechanism names (one extra run per mechanism and hypothesis)."),
     mechanism_runs: Optional[int] = typer.Option(None, "--mechanism-runs", min=2, help="Runs per with/without pair "
-                                                 "of the mechanism map (default: the runs per hypothesis)."),
+                                                 "of the mechanism map (default: the runs per hypothesis, at most 1000)."),
     mechanism_hypotheses: list[str] = typer.Option([], "--mechanism-hypothesis", help="Map the mechanisms under "
                                                    "this hypothesis only (repeatable; default: every hypothesis run)."),
 ) -> None:

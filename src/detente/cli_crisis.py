@@ -15,7 +15,11 @@ from typing import Any
 
 from detente.errors import InputError, Problem
 
-__all__ = ["crisis_run", "find_timeline", "load_scenario"]
+__all__ = ["crisis_run", "find_timeline", "load_scenario", "DEFAULT_MECHANISM_RUNS"]
+
+#: Default runs per with/without pair of the mechanism map on the command line (one extra run
+#: per mechanism and hypothesis): at most this many, or fewer when the hypotheses run fewer.
+DEFAULT_MECHANISM_RUNS = 1000
 
 
 def find_timeline() -> Path | None:
@@ -71,7 +75,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
 
     ``mechanisms`` (``all``, ``none`` or comma-separated names), ``mechanism_runs`` and
     ``mechanism_hypotheses`` choose the mechanism map (:func:`detente.crisis.analysis.mechanism_map`);
-    by default every mechanism under every hypothesis run, with ``cf_runs`` or the runs per hypothesis.
+    by default every mechanism under every hypothesis run, with ``cf_runs`` runs or else the runs per
+    hypothesis up to :data:`DEFAULT_MECHANISM_RUNS`.
 
     Returns the ``--json`` object and the report path (``None`` when ``out_dir`` is ``None``).
     """
@@ -114,6 +119,10 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
                                      "to run the base scenario (reported as `base`), or pass a hypothesis YAML file"))
     tl_path = find_timeline()
     timeline = load_timeline(tl_path) if tl_path else None
+    if mechanism_runs is None and cf_runs is None:
+        from detente.crisis.spec import load_spec
+
+        mechanism_runs = min(runs or load_spec(dyn).settings.runs, DEFAULT_MECHANISM_RUNS)
     obj = run_hypotheses(scn, hypotheses=chosen or None, runs=runs, seed=seed, timeline=timeline,
                          extra_set=extra or None, cf_runs=cf_runs, mechanisms=mechanisms or "all",
                          mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None)

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 from detente.crisis.engine import CrisisParams, run
 from detente.crisis.result import CrisisResult
-from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
+from detente.crisis.spec import CrisisSpec, Num, apply_patch, load_spec, resolve
 from detente.errors import InputError, Problem
 
 __all__ = ["BACKTEST_END", "BASE", "backtest", "counterfactuals", "run_hypotheses", "load_timeline", "REJECT_BELOW",
@@ -304,6 +304,18 @@ def _norm(obj: Any, top: bool = True) -> Any:
     return obj
 
 
+def _switch_problems(dyn: dict[str, Any], hypothesis: str | None, extra: dict[str, Any] | None,
+                     path: str, value: Any) -> list[Problem]:
+    """Why ``path = value`` cannot be applied under ``hypothesis`` (empty when it can): the path
+    does not exist there (e.g. an index into a list the hypothesis empties) or the result is not
+    a valid description."""
+    try:
+        load_spec(dyn, hypothesis=hypothesis, extra={**(extra or {}), path: value})
+    except InputError as exc:
+        return list(exc.problems)
+    return []
+
+
 def _run(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, chunk_size: int,
          extra_set: dict[str, Any] | None, off: dict[str, Any], record_paths: bool = False) -> CrisisResult:
     params = CrisisParams(runs=runs, hypothesis=hypothesis, set={**(extra_set or {}), **off}, chunk_size=chunk_size,
@@ -439,22 +451,44 @@ def mechanism_map(scenario: Any, hypothesis: str | None, *, runs: int, seed: int
         base = _run(scenario, hypothesis, runs=runs, seed=seed, chunk_size=chunk_size, extra_set=extra_set, off={})
     norm_on = _norm(spec_on)
     hname = "the base description" if hypothesis is None else f"hypothesis {hypothesis!r}"
+    dyn = dict(scenario.dynamics)
     out: dict[str, Any] = {}
     for name, m in mechs.items():
         where = f"mechanisms.{name}.switch"
-        try:
-            spec_off = load_spec(scenario.dynamics, hypothesis=hypothesis, extra={**(extra_set or {}), **m["off"]})
-        except InputError as exc:
-            raise InputError([Problem(f"{where}: {p.message}", file=p.file, column=p.column, value=p.value,
-                                      expected=p.expected) for p in exc.problems]) from None
+        try:   # the common case: every path applies under this hypothesis (one validation)
+            spec_off = load_spec(dyn, hypothesis=hypothesis, extra={**(extra_set or {}), **m["off"]})
+            why: dict[str, list[Problem]] = {k: [] for k in m["off"]}
+        except InputError:
+            why = {k: _switch_problems(dyn, hypothesis, extra_set, k, v) for k, v in m["off"].items()}
+            spec_off = None
+        present = {k: v for k, v in m["off"].items() if not why[k]}
+        absent = [k for k in m["off"] if why[k]]
+        if not present:   # the switch must apply somewhere: in the base description or under some hypothesis
+            anywhere = any(not _switch_problems(dyn, h, extra_set, k, v) for h in [None, *(dyn.get("hypotheses") or {})]
+                           for k, v in m["off"].items())
+            if not anywhere:
+                raise InputError([Problem(f"{where}: {p.message}", file=p.file, column=p.column, value=p.value,
+                                          expected=p.expected) for k in absent for p in why[k]])
         entry: dict[str, Any] = {"label": m["label"], "switch": _switch_text(m["off"]), "declared": m["declared"]}
-        if _norm(spec_off) == norm_on:
+        if absent:
+            entry["absent_paths"] = absent
+        if not present:
             alt = base
-            entry["status"] = "already_off"
+            entry["status"] = "absent"
         else:
-            alt = _cached_run(cache, scenario, hypothesis, runs=runs, seed=seed, chunk_size=chunk_size,
-                              extra_set=extra_set, off=m["off"])
-            entry["status"] = "measured"
+            if spec_off is None:
+                try:
+                    spec_off = load_spec(dyn, hypothesis=hypothesis, extra={**(extra_set or {}), **present})
+                except InputError as exc:
+                    raise InputError([Problem(f"{where}: {p.message}", file=p.file, column=p.column, value=p.value,
+                                              expected=p.expected) for p in exc.problems]) from None
+            if _norm(spec_off) == norm_on:
+                alt = base
+                entry["status"] = "already_off"
+            else:
+                alt = _cached_run(cache, scenario, hypothesis, runs=runs, seed=seed, chunk_size=chunk_size,
+                                  extra_set=extra_set, off=present)
+                entry["status"] = "measured"
         heads = headline_outputs(base, alt, end=end)
         names_out = heads + [o for o in (outputs or []) if o not in heads]
         eff = {o: paired_effect(output_samples(base, o, end=end), output_samples(alt, o, end=end)) for o in names_out}
@@ -464,8 +498,12 @@ def mechanism_map(scenario: Any, hypothesis: str | None, *, runs: int, seed: int
         if not inert:
             entry["inert_reason"] = None
         elif entry["status"] == "already_off":
-            entry["inert_reason"] = (f"switched off in {hname}: its switch ({entry['switch']}) leaves the description "
-                                     "unchanged, so the run without it is the run with it")
+            entry["inert_reason"] = (f"switched off in {hname}: its switch ({_switch_text(present)}) leaves the "
+                                     "description unchanged, so the run without it is the run with it")
+        elif entry["status"] == "absent":
+            entry["inert_reason"] = (f"absent from {hname}: its switch path{'s' if len(absent) > 1 else ''} "
+                                     f"{', '.join(absent)} do{'' if len(absent) > 1 else 'es'} not exist there (the "
+                                     "hypothesis removes what it switches), so there is nothing to switch off")
         else:
             same = all(np.array_equal(a, b) for a, b in ((base.first_step, alt.first_step),
                                                          (base.first_flashpoint, alt.first_flashpoint),
