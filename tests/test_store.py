@@ -193,8 +193,9 @@ def test_parts_chunks_and_resume(store, scn):
     assert chunks[0]["status"] == "done" and chunks[0]["n_rows"] == 10 and chunks[1]["status"] == "running"
     with pytest.raises(StoreError):
         store.mark_chunk(rid, 1, "bogus")
-    # no temporary files left behind
-    assert sorted(p.name for p in store.run_dir(rid).iterdir()) == ["part-000000.parquet", "part-000002.parquet"]
+    # no temporary files left behind (run.json: the run's catalogue row, for `runs repair`)
+    assert sorted(p.name for p in store.run_dir(rid).iterdir()) == ["part-000000.parquet", "part-000002.parquet",
+                                                                    "run.json"]
     # rewriting a chunk replaces it
     store.write_part(rid, 0, pd.DataFrame({"run": range(5), "y": [9.0] * 5}))
     assert len(store.read_part(rid, 0)) == 5
@@ -223,7 +224,7 @@ def test_write_part_is_atomic(store, monkeypatch):
     # the old part is intact, the failed chunk was never marked done, no tmp files remain
     assert store.read_part(rid, 0)["x"].tolist() == [1, 2]
     assert store.missing_chunks(rid, 2) == [1]
-    assert [p.name for p in store.run_dir(rid).iterdir()] == ["part-000000.parquet"]
+    assert sorted(p.name for p in store.run_dir(rid).iterdir()) == ["part-000000.parquet", "run.json"]
 
 
 def test_duckdb_query(store, scn):

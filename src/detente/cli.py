@@ -115,11 +115,14 @@ def _esc(x: Any) -> str:
 STORE_OPT = typer.Option(None, "--store", help="Run store directory (default: $DETENTE_HOME or ~/.detente).")
 
 
-def open_store(path: Optional[Path] = None, *, as_json: bool = False):
-    """The run store at ``path`` (default root otherwise); errors become exit codes."""
+def open_store(path: Optional[Path] = None, *, as_json: bool = False, readonly: bool = False):
+    """The run store at ``path`` (default root otherwise); errors become exit codes.
+
+    ``readonly`` opens it for reading only (commands that only read: nothing is created or
+    written, so they work on a read-only store)."""
     from detente.store import Store
 
-    return guarded(lambda: Store(path), as_json=as_json)
+    return guarded(lambda: Store(path, readonly=readonly), as_json=as_json)
 
 
 def result_json(res: Any, run_id: Optional[str], same_inputs_as: Optional[str] = None) -> dict[str, Any]:
@@ -363,7 +366,8 @@ def run_cmd(
 
 
 # --------------------------------------------------------------------------- runs
-runs_app = typer.Typer(help="Stored runs: list, show, delete.", no_args_is_help=True)
+runs_app = typer.Typer(help="Stored runs: list, show, export, delete; check and repair the store.",
+                       no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
 
@@ -379,7 +383,7 @@ def runs_list_cmd(
     store: Optional[Path] = STORE_OPT,
 ) -> None:
     """List stored runs, newest first."""
-    st = open_store(store, as_json=as_json)
+    st = open_store(store, as_json=as_json, readonly=True)
     infos, total = guarded(lambda: (st.list(model=model, limit=limit), st.count()), as_json=as_json)
     if as_json:
         print_json({"store": str(st.root), "total": total, "runs": [i.to_json_dict() for i in infos]})
@@ -407,11 +411,12 @@ def runs_show_cmd(
     store: Optional[Path] = STORE_OPT,
 ) -> None:
     """Show a stored run: metadata, forecasts and per-round trajectories."""
-    st = open_store(store, as_json=as_json)
+    st = open_store(store, as_json=as_json, readonly=True)
 
     def go():
         info = st.info(run)
-        res = st.get(info.run_id) if info.status == "done" else None
+        # runs of chunks (sweeps, crisis runs) have no single result: their rows are in parts
+        res = st.get(info.run_id) if info.status == "done" and info.kind == "forecast" else None
         chunks = st.chunks(info.run_id)
         traj = st.trajectory(info.run_id) if res is not None and not as_json else None
         return info, res, chunks, traj
@@ -480,6 +485,72 @@ def runs_delete_cmd(
         print_json({"deleted": run_id})
     else:
         out.print(f"deleted run {run_id}")
+
+
+@runs_app.command("check")
+def runs_check_cmd(
+    quick: bool = typer.Option(False, "--quick", help="Read only the Parquet footers and row counts, not every byte."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    store: Optional[Path] = STORE_OPT,
+) -> None:
+    """Check the store without changing it: catalogue integrity, every part, orphans (exit 1 if damaged)."""
+    from detente.store.integrity import check_store
+
+    root = store if store is not None else _default_root()
+    rep = guarded(lambda: check_store(root, full=not quick), as_json=as_json)
+    if as_json:
+        print_json(rep.to_json_dict())
+    else:
+        _print_findings(rep)
+    if not rep.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@runs_app.command("repair")
+def runs_repair_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    store: Optional[Path] = STORE_OPT,
+) -> None:
+    """Repair the store: rebuild the catalogue, quarantine damaged parts (never deleted), mark their chunks."""
+    from detente.store.integrity import repair_store
+
+    root = store if store is not None else _default_root()
+    rep = guarded(lambda: repair_store(root), as_json=as_json)
+    if as_json:
+        print_json(rep.to_json_dict())
+        return
+    for a in rep.actions:
+        out.print(f"{a['action']}: {a['detail']}", markup=False)
+    if not rep.actions:
+        out.print("nothing to repair")
+    if rep.quarantine is not None:
+        out.print(f"files that could not be used were moved to {rep.quarantine} (reasons.jsonl says why)", markup=False)
+    if rep.after.ok:
+        out.print("the store checks clean now")
+    else:
+        out.print(f"{len(rep.after.findings)} problem(s) remain:")
+        _print_findings(rep.after, head=False)
+
+
+def _default_root() -> Path:
+    from detente.store import default_root
+
+    return default_root()
+
+
+def _print_findings(rep: Any, head: bool = True) -> None:
+    if head:
+        cat = rep.catalogue
+        out.print(f"store {rep.root}: catalogue {cat['state']}"
+                  + (f", integrity {'ok' if cat['integrity'] == 'ok' else 'FAILED'}" if cat["integrity"] else "")
+                  + f"; {rep.runs} run(s), {rep.parts_checked} part(s) verified", markup=False)
+    if rep.ok:
+        out.print("[green]no problem found[/]")
+        return
+    for f in rep.findings:
+        out.print(f"- {f.kind}: {f.message}", markup=False)
+        if f.repair:
+            out.print(f"    repair: {f.repair}", markup=False)
 
 
 @app.command("serve")

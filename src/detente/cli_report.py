@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
                 text, kind, rid = H.file_report(p), "file", None
                 default = p.with_suffix(".html").name
             else:
-                st = open_store(store, as_json=as_json)
+                st = open_store(store, as_json=as_json, readonly=True)
                 info = st.info(ref)
                 text, kind, rid = H.run_report(st, info.run_id), info.kind, info.run_id
                 default = f"detente-report-{rid}.html"

@@ -128,7 +128,7 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
         """Export a run's rows (sweep parts, or forecasts and trajectory) to CSV, Parquet or XLSX."""
         from detente.experiments.export import export_run
 
-        st = open_store(store, as_json=as_json)
+        st = open_store(store, as_json=as_json, readonly=True)
         path, n = guarded(lambda: export_run(st, ref, fmt, out_path), as_json=as_json)
         if as_json:
             print_json({"run": ref, "format": fmt, "path": str(path), "rows": n})

@@ -27,6 +27,8 @@ __all__ = [
     "UnknownModelError",
     "StoreError",
     "UnknownRunError",
+    "CatalogueError",
+    "DamagedRunError",
 ]
 
 
@@ -141,3 +143,20 @@ class StoreError(DetenteError):
 
 class UnknownRunError(StoreError, InputError):
     """A run id or key prefix that matches no stored run, or more than one (invalid input)."""
+
+
+class CatalogueError(StoreError):
+    """The run catalogue (``catalog.sqlite``) is missing, empty, truncated or not a database.
+
+    The message names the file, says what is wrong with it and what to do (``detente runs
+    check`` / ``detente runs repair``); the file is left as it was.
+    """
+
+
+class DamagedRunError(StoreError):
+    """A stored run's data files are missing or damaged (a part that cannot be read, or whose
+    bytes or row count differ from what the catalogue recorded).
+
+    The message names the run, the chunks and files, what is wrong with each, and what to do
+    (``detente sweep resume`` recomputes a sweep's damaged chunks; ``detente runs repair``).
+    """

@@ -24,14 +24,24 @@ XLSX_MAX_ROWS = 1_048_576
 
 
 def run_table(store: Any, ref: str):
-    """A run's rows as a pandas DataFrame."""
+    """A run's rows as a pandas DataFrame.
+
+    Raises
+    ------
+    DamagedRunError
+        A part of the run is missing or damaged (named, with what to do).
+    """
     import pandas as pd
     import pyarrow.parquet as pq
 
     info = store.info(ref)
+    store.check_parts(info.run_id)  # a missing or damaged part: DamagedRunError naming it
     files = store.part_files(info.run_id)
     if files:
-        df = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+        try:
+            df = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for damaged files
+            raise store.read_error(info.run_id, exc) from None
         sort = [c for c in ("run", "issue", "round", "actor") if c in df.columns]
         return df.sort_values(sort, na_position="first", kind="stable").reset_index(drop=True) if sort else df
     return store.get(info.run_id).to_df()

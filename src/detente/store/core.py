@@ -14,9 +14,19 @@ differs (:attr:`RunResult.result_hash`) from the one already stored under its ke
 and an id of its own (see :meth:`Store.save_run`). Any unique prefix of the key (at least 4
 characters) finds the run again.
 
-Parquet files are written to a hidden temporary file in the same directory and renamed into
-place, so a reader never sees half a part. Catalogue changes run in transactions; the store
-never deletes or rewrites a catalogue it cannot read.
+Parquet files are written to a hidden temporary file in the same directory, flushed to disk
+and renamed into place, so a reader never sees half a part; each part's row count and SHA-256
+are recorded with its chunk, so a damaged part is found (:meth:`Store.part_problems`) and a
+resumed sweep recomputes it. A new catalogue is built in a temporary file and linked into
+place, so it is never seen empty. Catalogue changes run in transactions; the store never
+deletes or rewrites a catalogue it cannot read, and never overwrites a part it cannot verify
+(such files go to ``quarantine/``, see :mod:`detente.store.files`). Runs filled chunk by chunk
+also keep a copy of their catalogue row in ``parts/<run_id>/run.json``, from which
+``detente runs repair`` rebuilds them if the catalogue is lost (:mod:`detente.store.integrity`).
+
+``Store(root, readonly=True)`` opens the catalogue with SQLite's read-only URI and writes
+nothing (no schema change, no journal file, no ``parts/`` folder), so read-only commands work
+on a read-only store. See ``docs/data-safety.md``.
 
 Resumable sweeps use the run/chunk API: :meth:`Store.open_run` once (idempotent on the key),
 then :meth:`Store.write_part` per finished chunk (which marks the chunk ``done``), and on a
@@ -41,6 +51,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -54,19 +65,26 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from detente.errors import InputError, Problem, StoreError, UnknownRunError
+from detente.errors import CatalogueError, DamagedRunError, InputError, Problem, StoreError, UnknownRunError
 from detente.models.result import RunResult, detente_version, result_hash
+from detente.store.files import atomic_write_bytes, catalogue_state, quarantine, verify_part
 
-__all__ = ["Store", "RunInfo", "SavedRun", "default_root", "CHUNK_STATUSES", "RUN_STATUSES", "TRAJECTORY_COLUMNS"]
+__all__ = ["Store", "RunInfo", "SavedRun", "default_root", "CHUNK_STATUSES", "RUN_STATUSES", "TRAJECTORY_COLUMNS",
+           "MANIFEST_NAME"]
 
-#: Status values of a chunk row.
-CHUNK_STATUSES = ("pending", "running", "done", "failed")
-#: Status values of a run row.
+#: Status values of a chunk row (``damaged``: its part was found damaged or missing and moved
+#: to quarantine by ``detente runs repair``; a resumed sweep recomputes it).
+CHUNK_STATUSES = ("pending", "running", "done", "failed", "damaged")
+#: Status values a producer sets on a run (``detente runs repair`` also sets ``damaged`` on a
+#: run with damaged chunks; finishing it again sets ``done``).
 RUN_STATUSES = ("running", "done", "failed")
+#: File in a run's parts folder holding a copy of its catalogue row (runs made by
+#: :meth:`Store.open_run`), used to rebuild the catalogue.
+MANIFEST_NAME = "run.json"
 #: Columns of a run's trajectory part.
 TRAJECTORY_COLUMNS = ("issue", "round", "actor", "position")
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2  # 2: chunks.sha256
 _MIN_ID = 12  # hex digits of the key used as run id
 _MIN_PREFIX = 4
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -99,9 +117,16 @@ CREATE TABLE IF NOT EXISTS chunks (
     status  TEXT NOT NULL,
     n_rows  INTEGER,
     created TEXT NOT NULL,
+    sha256  TEXT,
     PRIMARY KEY (run_id, chunk)
 );
 """
+# schema changes from one version to the next (index: the version they start from)
+_MIGRATIONS = {1: ["ALTER TABLE chunks ADD COLUMN sha256 TEXT"]}
+
+_REPAIR_HINT = ("run `detente runs check --store {root}` to see what is damaged, then "
+                "`detente runs repair --store {root}` to rebuild what can be rebuilt (damaged files are "
+                "moved to {root}/quarantine, never deleted)")
 
 # columns of `runs` returned by list()/info() (everything but the large JSON blobs)
 _INFO_COLS = ("run_id", "key", "kind", "model", "variant", "seed", "params", "input_hash",
@@ -230,41 +255,107 @@ def _stored_result_hash(text: str) -> str | None:
         return None
 
 
+def _consistent_read(method):
+    """Re-run a read of a read-only store if the catalogue file changed while it ran.
+
+    A read-only store with no write-ahead log beside its catalogue reads it as immutable
+    (nothing to create, no lock taken). A writer in another process may then checkpoint into
+    the file during the read; the file's identity, size and modification time are compared
+    before and after, and the read is repeated (at most twice, then with SQLite's own shared
+    locking) when they differ, so such a read never returns a torn view.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: "Store", *args: Any, **kwargs: Any) -> Any:
+        if not self._immutable:
+            return method(self, *args, **kwargs)
+        for _ in range(3):
+            before = self._file_stamp()
+            try:
+                out = method(self, *args, **kwargs)
+            except StoreError:
+                if self._file_stamp() == before:
+                    raise
+                continue
+            if self._file_stamp() == before:
+                return out
+        self._immutable = False  # the catalogue keeps changing: read with locks from now on
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Store:
-    """A run store rooted at a directory (created if missing).
+    """A run store rooted at a directory.
 
     Parameters
     ----------
     root
-        Directory of the store; :func:`default_root` when ``None``.
+        Directory of the store; :func:`default_root` when ``None``. Created if missing
+        (unless ``readonly``).
+    readonly
+        Open for reading only: the catalogue is opened with SQLite's ``mode=ro`` URI (and as
+        ``immutable`` when no write-ahead log sits beside it, so that no ``-wal``/``-shm``
+        file is created), no schema change is made and no folder is created. A missing
+        catalogue reads as an empty store. Every write method then raises
+        :class:`~detente.errors.StoreError`.
 
     Raises
     ------
+    CatalogueError
+        The catalogue is empty (0 bytes), truncated or not a SQLite database; the message
+        names the file and says how to check and repair it. The file is left untouched.
     StoreError
-        If the root cannot be created or its catalogue is not a readable SQLite database
-        (the file is then left untouched).
+        The root cannot be created, or it is a file.
     """
 
-    def __init__(self, root: str | Path | None = None):
+    def __init__(self, root: str | Path | None = None, *, readonly: bool = False):
         self.root = Path(root).expanduser() if root is not None else default_root()
+        self.readonly = bool(readonly)
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"store root {self.root} exists and is not a directory")
-        try:
-            (self.root / "parts").mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the store at {self.root}: {exc.strerror or exc}") from None
         self.catalog_path = self.root / "catalog.sqlite"
+        self._empty = False  # read-only store without a catalogue: reads see no runs
+        self._immutable = False
+        self._has_sha = True
+        # parts verified in full by this object: path -> (size, mtime_ns, recorded sha256)
+        self._verified: dict[str, tuple] = {}
+        if not self.readonly:
+            try:
+                (self.root / "parts").mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store at {self.root}: {exc.strerror or exc}") from None
         self._init_schema()
 
     def __repr__(self) -> str:
-        return f"Store({str(self.root)!r})"
+        return f"Store({str(self.root)!r}{', readonly=True' if self.readonly else ''})"
 
     # ------------------------------------------------------------------ sqlite plumbing
+    def _hint(self) -> str:
+        return _REPAIR_HINT.format(root=self.root)
+
+    def _file_stamp(self) -> tuple:
+        try:
+            st = self.catalog_path.stat()
+        except OSError:
+            return ()
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
     def _connect(self) -> sqlite3.Connection:
         try:
-            con = sqlite3.connect(self.catalog_path, timeout=30, isolation_level=None)
+            if self._empty:
+                con = sqlite3.connect(":memory:", isolation_level=None)
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        con.execute(stmt)
+            elif self.readonly:
+                uri = self.catalog_path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if self._immutable else "")
+                con = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+            else:
+                con = sqlite3.connect(self.catalog_path, timeout=30, isolation_level=None)
             con.row_factory = sqlite3.Row
-            con.execute("PRAGMA foreign_keys=ON")
+            if not self.readonly:
+                con.execute("PRAGMA foreign_keys=ON")
             con.execute("PRAGMA busy_timeout=30000")
             return con
         except sqlite3.Error as exc:
@@ -273,16 +364,29 @@ class Store:
     def _db_error(self, exc: BaseException) -> StoreError:
         msg = str(exc)
         if isinstance(exc, sqlite3.DatabaseError) and ("not a database" in msg or "malformed" in msg):
+            return CatalogueError(
+                f"the run catalogue {self.catalog_path} is damaged: SQLite says {msg!r}. It was left "
+                f"untouched; {self._hint()}"
+            )
+        if self.readonly and isinstance(exc, sqlite3.OperationalError) and "unable to open" in msg:
             return StoreError(
-                f"the run catalogue {self.catalog_path} is not a readable SQLite database ({msg}); "
-                "it was left untouched — move it aside (or use another --store / DETENTE_HOME) "
-                "to start a new catalogue"
+                f"cannot open the run catalogue {self.catalog_path} read-only ({msg}): a write-ahead log "
+                f"({self.catalog_path.name}-wal) sits beside it and its folder does not let SQLite add the "
+                "shared-memory file it needs to read it; run any detente command that writes to this store "
+                "once with write access (that folds the log into the catalogue), or copy the store elsewhere"
+            )
+        if isinstance(exc, sqlite3.OperationalError) and "readonly" in msg.replace("-", "").replace(" ", ""):
+            return StoreError(
+                f"the run catalogue {self.catalog_path} cannot be written ({msg}): the file or its folder is "
+                "read-only. Commands that only read (runs list/show/export, report, runs check) still work"
             )
         return StoreError(f"run catalogue {self.catalog_path}: {msg}")
 
     @contextmanager
     def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
         """A connection inside a transaction (``BEGIN IMMEDIATE`` for writes); rolled back on error."""
+        if write:
+            self._check_writable()
         con = self._connect()
         try:
             con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -297,29 +401,110 @@ class Store:
         finally:
             con.close()
 
-    def _init_schema(self) -> None:
-        con = self._connect()
+    def _check_writable(self) -> None:
+        if self.readonly:
+            raise StoreError(f"the store at {self.root} was opened read-only; nothing was written")
+
+    def _check_header(self) -> str:
+        """State of the catalogue file (see :func:`~detente.store.files.catalogue_state`);
+        raises :class:`CatalogueError` for an empty, truncated or foreign file."""
+        state, detail = catalogue_state(self.catalog_path)
+        if state in ("ok", "missing"):
+            return state
+        what = {
+            "empty": "; opening it as it is would start a new, empty catalogue and lose the record of every stored run",
+            "truncated": "; the runs recorded in the missing part cannot be read",
+        }.get(state, "")
+        raise CatalogueError(f"the run catalogue is damaged: {detail}{what}. Nothing was changed; {self._hint()}")
+
+    def _create_catalogue(self) -> None:
+        """Build a new, complete catalogue in a temporary file and link it into place, so that
+        a crash never leaves an empty or half-made catalogue (another process creating one at
+        the same moment wins; ours is then discarded)."""
+        tmp = self.root / f".{self.catalog_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
         try:
-            mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":  # pragma: no cover - e.g. some network file systems
-                raise StoreError(f"could not switch {self.catalog_path} to WAL mode (got {mode!r})")
-            ver = con.execute("PRAGMA user_version").fetchone()[0]
-            if ver > _SCHEMA_VERSION:
-                raise StoreError(
-                    f"the run catalogue {self.catalog_path} has schema version {ver}, newer than this "
-                    f"detente ({detente_version()}) understands ({_SCHEMA_VERSION}); upgrade detente"
-                )
-            if ver < _SCHEMA_VERSION:
+            con = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if str(mode).lower() != "wal":  # pragma: no cover - e.g. some network file systems
+                    raise StoreError(f"could not switch {self.catalog_path} to WAL mode (got {mode!r})")
                 con.execute("BEGIN IMMEDIATE")
                 for stmt in _SCHEMA.split(";"):  # not executescript: it would commit first
                     if stmt.strip():
                         con.execute(stmt)
                 con.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
                 con.execute("COMMIT")
+            finally:
+                con.close()  # the last connection checkpoints: the file holds everything
+            try:
+                os.link(tmp, self.catalog_path)  # fails if it exists: never replaces a catalogue
+            except FileExistsError:
+                pass
+            except OSError:  # pragma: no cover - file systems without hard links
+                if not self.catalog_path.exists():
+                    os.replace(tmp, self.catalog_path)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot create the run catalogue {self.catalog_path}: {exc}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot create the run catalogue {self.catalog_path}: {exc.strerror or exc}") from None
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(tmp) + suffix).unlink(missing_ok=True)
+
+    def _init_schema(self) -> None:
+        state = self._check_header()
+        if self.readonly:
+            if state == "missing":
+                self._empty = True
+                return
+            self._immutable = not Path(str(self.catalog_path) + "-wal").exists()
+            con = self._connect()
+            try:
+                ver = con.execute("PRAGMA user_version").fetchone()[0]
+                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                cols = {r[1] for r in con.execute("PRAGMA table_info(chunks)")}
+            except sqlite3.Error as exc:
+                raise self._db_error(exc) from None
+            finally:
+                con.close()
+            self._check_version(ver)
+            if not {"runs", "chunks"} <= tables:
+                self._empty = True  # a SQLite file without detente's tables: no runs in it
+            self._has_sha = "sha256" in cols
+            return
+        if state == "missing":
+            self._create_catalogue()
+        con = self._connect()
+        try:
+            mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":  # pragma: no cover - e.g. some network file systems
+                raise StoreError(f"could not switch {self.catalog_path} to WAL mode (got {mode!r})")
+            ver = con.execute("PRAGMA user_version").fetchone()[0]
+            self._check_version(ver)
+            if ver < _SCHEMA_VERSION:
+                con.execute("BEGIN IMMEDIATE")
+                ver = con.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
+                if ver == 0:
+                    for stmt in _SCHEMA.split(";"):  # not executescript: it would commit first
+                        if stmt.strip():
+                            con.execute(stmt)
+                else:
+                    for v in range(ver, _SCHEMA_VERSION):
+                        for stmt in _MIGRATIONS.get(v, []):
+                            con.execute(stmt)
+                con.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                con.execute("COMMIT")
         except sqlite3.Error as exc:
             raise self._db_error(exc) from None
         finally:
             con.close()
+
+    def _check_version(self, ver: int) -> None:
+        if ver > _SCHEMA_VERSION:
+            raise StoreError(
+                f"the run catalogue {self.catalog_path} has schema version {ver}, newer than this "
+                f"detente ({detente_version()}) understands ({_SCHEMA_VERSION}); upgrade detente"
+            )
 
     def journal_mode(self) -> str:
         """The catalogue's SQLite journal mode (``"wal"``)."""
@@ -340,6 +525,7 @@ class Store:
                 return cand
         raise StoreError(f"cannot allocate a run id for key {key}")  # pragma: no cover
 
+    @_consistent_read
     def resolve(self, ref: str) -> str:
         """The run id of ``ref``: a run id, a full key, or a unique key prefix (>= 4 chars).
 
@@ -489,19 +675,33 @@ class Store:
         with self._tx() as con:
             row = con.execute("SELECT run_id FROM runs WHERE key=?", (key,)).fetchone()
             if row is not None:
-                return row["run_id"]
-            run_id = self._allocate_id(con, key)
-            now = _now()
-            con.execute(
-                "INSERT INTO runs (run_id, key, kind, model, variant, seed, params, input_hash, "
-                "scenario_name, label, created, updated, version, status, result, scenario, meta) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', NULL, ?, ?)",
-                (run_id, key, kind, model, variant, _seed_text(seed),
-                 json.dumps(dict(params or {}), sort_keys=True, default=str), input_hash, scn_name,
-                 label, now, now, detente_version(), scn_json,
-                 json.dumps(dict(meta or {}), sort_keys=True, default=str)),
-            )
+                run_id = row["run_id"]
+            else:
+                run_id = self._allocate_id(con, key)
+                now = _now()
+                con.execute(
+                    "INSERT INTO runs (run_id, key, kind, model, variant, seed, params, input_hash, "
+                    "scenario_name, label, created, updated, version, status, result, scenario, meta) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', NULL, ?, ?)",
+                    (run_id, key, kind, model, variant, _seed_text(seed),
+                     json.dumps(dict(params or {}), sort_keys=True, default=str), input_hash, scn_name,
+                     label, now, now, detente_version(), scn_json,
+                     json.dumps(dict(meta or {}), sort_keys=True, default=str)),
+                )
+            if not (self.run_dir(run_id) / MANIFEST_NAME).exists():
+                # inside the transaction: if the manifest cannot be written, no row is added
+                self._write_manifest(con, run_id)
         return run_id
+
+    def _write_manifest(self, con: sqlite3.Connection, run_id: str) -> None:
+        """Copy a run's catalogue row to ``parts/<run_id>/run.json`` (atomically)."""
+        row = con.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        doc = {"manifest": 1, "row": {k: row[k] for k in row.keys()}}
+        try:
+            atomic_write_bytes(self.run_dir(run_id) / MANIFEST_NAME,
+                               json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.run_dir(run_id) / MANIFEST_NAME}: {exc.strerror or exc}") from None
 
     def finish_run(self, run_id: str, status: str = "done", result: RunResult | None = None) -> None:
         """Set a run's final status (``"done"`` or ``"failed"``), optionally with a summary result."""
@@ -514,6 +714,7 @@ class Store:
             con.execute("UPDATE runs SET status=?, updated=?, result=COALESCE(?, result) WHERE run_id=?",
                         (status, _now(), result.to_json() if result is not None else None, run_id))
 
+    @_consistent_read
     def _row(self, run_id: str, cols: str = "*") -> sqlite3.Row:
         with self._tx(write=False) as con:
             row = con.execute(f"SELECT {cols} FROM runs WHERE run_id=?", (run_id,)).fetchone()
@@ -557,6 +758,7 @@ class Store:
         except ValueError as exc:
             raise StoreError(f"run {run_id}: stored scenario cannot be read ({exc})") from None
 
+    @_consistent_read
     def list(
         self,
         model: str | None = None,
@@ -582,6 +784,7 @@ class Store:
             rows = con.execute(sql, args).fetchall()
         return [RunInfo._from_row(r) for r in rows]
 
+    @_consistent_read
     def count(self) -> int:
         """Number of stored runs."""
         with self._tx(write=False) as con:
@@ -590,10 +793,21 @@ class Store:
     def delete(self, ref: str) -> str:
         """Delete a run, its chunk rows and its Parquet parts; return its run id."""
         run_id = self.resolve(ref)
-        with self._tx() as con:
-            con.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
-        # files go after the catalogue row: a crash leaves orphan files, never a run without data
-        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+        self._check_writable()
+        folder = self.run_dir(run_id)
+        # the folder is first renamed out of the way, so that a crash cannot leave a manifest
+        # from which `runs repair` would bring the deleted run back
+        gone = folder.with_name(f".deleted-{run_id}-{uuid.uuid4().hex[:8]}")
+        if folder.exists():
+            os.replace(folder, gone)
+        try:
+            with self._tx() as con:
+                con.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+        except BaseException:
+            if gone.exists():
+                os.replace(gone, folder)
+            raise
+        shutil.rmtree(gone, ignore_errors=True)
         return run_id
 
     # ------------------------------------------------------------------ parts and chunks
@@ -615,6 +829,11 @@ class Store:
     def write_part(self, run_id: str, chunk: int, table: Any) -> Path:
         """Write one chunk of a run's bulk results atomically and mark the chunk ``done``.
 
+        The part's row count and SHA-256 are recorded with the chunk. A part file already at
+        that place is replaced only if it verifies against what was recorded for it; any other
+        file there (damaged, or never recorded) is moved to ``quarantine/`` first, never
+        overwritten.
+
         Parameters
         ----------
         run_id
@@ -631,6 +850,7 @@ class Store:
         """
         import pyarrow as pa
 
+        self._check_writable()
         chunk = int(chunk)
         if chunk < 0:
             raise StoreError(f"chunk numbers start at 0, got {chunk}")
@@ -641,63 +861,140 @@ class Store:
             except Exception as exc:  # noqa: BLE001 - pyarrow raises many types
                 raise StoreError(f"chunk {chunk} of run {run_id}: cannot convert to an Arrow table ({exc})") from None
         path = self.part_path(run_id, chunk)
-        self._atomic_parquet(table, path)
-        self.mark_chunk(run_id, chunk, "done", n_rows=table.num_rows)
+        if path.exists():
+            rec = {c["chunk"]: c for c in self.chunks(run_id)}.get(chunk)
+            why = ("no chunk row records it" if rec is None or rec["status"] != "done" else
+                   verify_part(path, n_rows=rec["n_rows"], sha256=rec.get("sha256")))
+            if why is not None:
+                quarantine(self.root, path, f"run {run_id} chunk {chunk}: {why}; replaced by a recomputed part")
+        digest = self._atomic_parquet(table, path)
+        self.mark_chunk(run_id, chunk, "done", n_rows=table.num_rows, sha256=digest)
         return path
 
     def read_part(self, run_id: str, chunk: int) -> Any:
-        """One part as a pandas DataFrame."""
+        """One part as a pandas DataFrame.
+
+        Raises
+        ------
+        DamagedRunError
+            The part is missing or cannot be read.
+        """
         import pyarrow.parquet as pq
 
-        path = self.part_path(self.resolve(run_id), chunk)
+        run_id = self.resolve(run_id)
+        path = self.part_path(run_id, chunk)
         if not path.exists():
             raise StoreError(f"run {run_id} has no part {chunk}")
-        return pq.read_table(path).to_pandas()
+        try:
+            return pq.read_table(path).to_pandas()
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for damaged files
+            raise self._damaged(run_id, [(int(chunk), path, f"it cannot be read ({exc})")]) from None
 
-    def mark_chunk(self, run_id: str, chunk: int, status: str, n_rows: int | None = None) -> None:
-        """Record the status of a chunk (``pending``, ``running``, ``done``, ``failed``)."""
+    def mark_chunk(self, run_id: str, chunk: int, status: str, n_rows: int | None = None,
+                   sha256: str | None = None) -> None:
+        """Record the status of a chunk (see :data:`CHUNK_STATUSES`), with the row count and
+        SHA-256 of its part when known."""
         if status not in CHUNK_STATUSES:
             raise StoreError(f"unknown chunk status {status!r}; expected one of {', '.join(CHUNK_STATUSES)}")
         run_id = self.resolve(run_id)
         with self._tx() as con:
             con.execute(
-                "INSERT INTO chunks (run_id, chunk, status, n_rows, created) VALUES (?, ?, ?, ?, ?) "
+                "INSERT INTO chunks (run_id, chunk, status, n_rows, created, sha256) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(run_id, chunk) DO UPDATE SET status=excluded.status, "
-                "n_rows=COALESCE(excluded.n_rows, chunks.n_rows), created=excluded.created",
-                (run_id, int(chunk), status, n_rows, _now()),
+                "n_rows=COALESCE(excluded.n_rows, chunks.n_rows), created=excluded.created, "
+                "sha256=CASE WHEN excluded.status='done' THEN COALESCE(excluded.sha256, chunks.sha256) "
+                "ELSE chunks.sha256 END",
+                (run_id, int(chunk), status, n_rows, _now(), sha256),
             )
 
-    def chunks(self, run_id: str) -> list[dict[str, Any]]:
-        """Chunk rows of a run: ``{"chunk", "status", "n_rows", "created"}``, in chunk order."""
-        run_id = self.resolve(run_id)
+    @_consistent_read
+    def _chunk_rows(self, run_id: str) -> list[dict[str, Any]]:
+        sha = "sha256" if self._has_sha else "NULL AS sha256"
         with self._tx(write=False) as con:
-            rows = con.execute("SELECT chunk, status, n_rows, created FROM chunks WHERE run_id=? ORDER BY chunk",
-                               (run_id,)).fetchall()
+            rows = con.execute(f"SELECT chunk, status, n_rows, created, {sha} FROM chunks WHERE run_id=? "
+                               "ORDER BY chunk", (run_id,)).fetchall()
         return [dict(r) for r in rows]
 
-    def missing_chunks(self, run_id: str, n_chunks: int) -> list[int]:
-        """Chunks in ``range(n_chunks)`` still to do: not marked ``done``, or whose part file is gone."""
-        run_id = self.resolve(run_id)
-        done = {c["chunk"] for c in self.chunks(run_id) if c["status"] == "done"}
-        present = {int(p.stem.split("-")[1]) for p in self.part_files(run_id)}
-        return [c for c in range(int(n_chunks)) if c not in done or c not in present]
+    def chunks(self, run_id: str) -> list[dict[str, Any]]:
+        """Chunk rows of a run: ``{"chunk", "status", "n_rows", "created", "sha256"}``, in chunk order."""
+        return self._chunk_rows(self.resolve(run_id))
 
-    def _atomic_parquet(self, table: Any, path: Path) -> None:
+    def part_problems(self, run_id: str, *, full: bool = True) -> list[tuple[int, Path, str]]:
+        """Damaged or missing parts of a run: ``(chunk, path, what is wrong)`` for each chunk
+        recorded ``done`` whose part fails :func:`~detente.store.files.verify_part`, and each
+        chunk marked ``damaged``. ``full=False`` reads only footers (cheap); ``full=True`` also
+        checks checksums (every byte) or decodes parts recorded without one."""
+        run_id = self.resolve(run_id)
+        out = []
+        for c in self.chunks(run_id):
+            path = self.part_path(run_id, c["chunk"])
+            if c["status"] == "damaged":
+                out.append((c["chunk"], path, "it was found damaged or missing and moved to quarantine"))
+            elif c["status"] == "done":
+                try:
+                    st = path.stat()
+                    stamp = (st.st_size, st.st_mtime_ns, c.get("sha256"))
+                except OSError:
+                    stamp = None
+                if full and stamp is not None and self._verified.get(str(path)) == stamp:
+                    continue  # verified in full already, unchanged since
+                why = verify_part(path, n_rows=c["n_rows"], sha256=c.get("sha256"), full=full)
+                if why is not None:
+                    out.append((c["chunk"], path, why))
+                elif full and stamp is not None:
+                    self._verified[str(path)] = stamp
+        return out
+
+    def check_parts(self, run_id: str, *, full: bool = True) -> None:
+        """Raise :class:`~detente.errors.DamagedRunError` if a part of the run is missing or
+        damaged (see :meth:`part_problems`); readers call it before reading a run's parts, so
+        a changed byte gives a named error, never a wrong number. A part verified in full is
+        not hashed again by the same :class:`Store` while its size and time stay the same."""
+        run_id = self.resolve(run_id)
+        probs = self.part_problems(run_id, full=full)
+        if probs:
+            raise self._damaged(run_id, probs)
+
+    def _damaged(self, run_id: str, probs: list[tuple[int, Path, str]]) -> DamagedRunError:
+        try:
+            kind = self.info(run_id).kind
+        except StoreError:  # pragma: no cover - the row vanished in between
+            kind = None
+        listed = "; ".join(f"chunk {c} ({p}): {why}" for c, p, why in probs[:5])
+        more = f"; and {len(probs) - 5} more" if len(probs) > 5 else ""
+        fix = (f"`detente sweep resume {run_id}` recomputes them (same seeds, same bytes)" if kind == "sweep"
+               else "run it again to recompute them")
+        return DamagedRunError(
+            f"run {run_id} is damaged: {len(probs)} of its parts cannot be used — {listed}{more}. "
+            f"{fix}; {self._hint()}"
+        )
+
+    def missing_chunks(self, run_id: str, n_chunks: int) -> list[int]:
+        """Chunks in ``range(n_chunks)`` still to do: not marked ``done``, or whose part file is
+        gone or damaged (checked against its recorded row count and checksum)."""
+        run_id = self.resolve(run_id)
+        damaged = {c for c, _, _ in self.part_problems(run_id, full=True)}
+        done = {c["chunk"] for c in self.chunks(run_id) if c["status"] == "done"}
+        return [c for c in range(int(n_chunks)) if c not in done or c in damaged]
+
+    def _atomic_parquet(self, table: Any, path: Path) -> str:
+        """Write a Parquet file through a temporary file, flushed and renamed into place;
+        return the SHA-256 of its bytes."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        self._check_writable()
         try:
-            with open(tmp, "wb") as fh:
-                pq.write_table(table, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except Exception as exc:
-            tmp.unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+            buf = pa.BufferOutputStream()
+            pq.write_table(table, buf)
+            data = buf.getvalue().to_pybytes()
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises many types
             raise StoreError(f"cannot write {path}: {exc}") from None
+        try:
+            atomic_write_bytes(path, data)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+        return hashlib.sha256(data).hexdigest()
 
     # ------------------------------------------------------------------ trajectories
     def _trajectory_path(self, run_id: str) -> Path:
@@ -710,15 +1007,28 @@ class Store:
 
     def trajectory(self, ref: str) -> Any:
         """A run's per-round positions as a long DataFrame (``issue, round, actor, position``);
-        empty for models without rounds. Round numbers start at 1."""
+        empty for models without rounds. Round numbers start at 1.
+
+        Raises
+        ------
+        DamagedRunError
+            The trajectory file exists but cannot be read.
+        """
         import pandas as pd
         import pyarrow.parquet as pq
 
-        path = self._trajectory_path(self.resolve(ref))
+        run_id = self.resolve(ref)
+        path = self._trajectory_path(run_id)
         if not path.exists():
             return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
                                  zip(TRAJECTORY_COLUMNS, ("object", "int64", "object", "float64"))})
-        return pq.read_table(path).to_pandas()
+        try:
+            return pq.read_table(path).to_pandas()
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for damaged files
+            raise DamagedRunError(
+                f"run {run_id}: its trajectory file {path} cannot be read ({exc}); the forecasts are intact. "
+                f"`detente runs repair --store {self.root}` rebuilds it from the stored result"
+            ) from None
 
     # ------------------------------------------------------------------ queries
     def query(self, sql: str, run_id: str | None = None) -> Any:
@@ -733,6 +1043,9 @@ class Store:
         ------
         InputError
             The SQL is invalid.
+        DamagedRunError
+            A part of the run is missing or damaged (checked before reading: footers and row
+            counts; and after a failed read: checksums), naming the files.
         StoreError
             The run has no parts but the query reads ``parts``, or a file cannot be read.
         """
@@ -749,14 +1062,19 @@ class Store:
                 runs_df["seed"] = runs_df["seed"].map(lambda s: None if s is None else str(s))
             con.register("_runs_df", runs_df)
             con.execute("CREATE VIEW runs AS SELECT * FROM _runs_df")
+            rid = None
             if run_id is not None:
                 rid = self.resolve(run_id)
+                self.check_parts(rid)
                 files = [str(p) for p in self.part_files(rid)]
-                if files:
-                    con.read_parquet(files, union_by_name=True).create_view("parts")
                 traj = self._trajectory_path(rid)
-                if traj.exists():
-                    con.read_parquet(str(traj)).create_view("trajectory")
+                try:
+                    if files:
+                        con.read_parquet(files, union_by_name=True).create_view("parts")
+                    if traj.exists():
+                        con.read_parquet(str(traj)).create_view("trajectory")
+                except duckdb.Error as exc:
+                    raise self.read_error(rid, exc) from None
             try:
                 return con.execute(sql).df()
             except duckdb.CatalogException as exc:
@@ -766,9 +1084,22 @@ class Store:
             except (duckdb.ParserException, duckdb.BinderException) as exc:
                 raise InputError(Problem(f"invalid query: {exc}", column="sql", value=sql)) from None
             except duckdb.Error as exc:
+                if rid is not None:
+                    raise self.read_error(rid, exc) from None
                 raise StoreError(f"query failed: {exc}") from None
         finally:
             con.close()
+
+    def read_error(self, run_id: str, exc: BaseException) -> StoreError:
+        """The error for a failed read of a run's files: :class:`DamagedRunError` naming the
+        damaged parts when a full check finds them, else a plain :class:`StoreError`."""
+        probs = self.part_problems(run_id, full=True)
+        traj = self._trajectory_path(run_id)
+        if not probs and traj.exists() and verify_part(traj) is not None:
+            probs = [(-1, traj, verify_part(traj) or "")]
+        if probs:
+            return self._damaged(run_id, probs)
+        return StoreError(f"reading the files of run {run_id} failed: {exc}")
 
 
 def _has_rounds(result: RunResult) -> bool:

@@ -1,0 +1,371 @@
+"""Data safety of the run store (issue 13): damaged catalogues and parts are detected and
+named, `detente runs check` / `runs repair` find and fix them without deleting anything, a
+resumed sweep recomputes a damaged chunk to the same bytes, and read-only commands write
+nothing (so they work on a read-only store)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import detente
+from detente.cli import app
+from detente.errors import CatalogueError, DamagedRunError, StoreError
+from detente.experiments.export import export_run, run_table
+from detente.experiments.runner import resume_sweep, run_sweep
+from detente.experiments.sweep import SweepSpec
+from detente.store import Store
+from detente.store.integrity import check_store, repair_store
+from test_cli_contract import doc_keys
+
+runner = CliRunner()
+EXAMPLE = Path(detente.__file__).parent / "examples" / "ec_emission.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path, monkeypatch):
+    monkeypatch.setenv("DETENTE_HOME", str(tmp_path / "home"))
+
+
+def _spec() -> SweepSpec:
+    return SweepSpec.model_validate(dict(
+        name="safety", scenario="example:ec_emission", model="compromise", seed=3, chunk_size=40,
+        factors=[{"field": "salience", "dist": {"kind": "uniform", "low": -10, "high": 10}, "clip": [0, 100],
+                  "per": "cell"}],
+        design={"kind": "montecarlo", "runs": 120},
+    ))
+
+
+@pytest.fixture
+def swept(tmp_path):
+    """A store holding a finished 3-chunk sweep and two forecasts; returns (root, run_id, part bytes)."""
+    root = tmp_path / "st"
+    st = Store(root)
+    scn = detente.load(EXAMPLE)
+    for m in ("median", "nbs"):
+        st.save(detente.forecast(scn, m), scenario=scn)
+    res = run_sweep(_spec(), store=st)
+    parts = {p.name: p.read_bytes() for p in st.part_files(res.run_id)}
+    assert len(parts) == 3
+    return root, res.run_id, parts
+
+
+def cli(*args) -> tuple[int, dict]:
+    r = runner.invoke(app, [str(a) for a in args])
+    lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.output
+    return r.exit_code, json.loads(lines[0])
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under root with its size and modification time."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def quarantined(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (root / "quarantine").rglob("*") if p.is_file() and p.name != "reasons.jsonl"}
+
+
+# ---------------------------------------------------------------------- the catalogue
+
+
+def test_zero_byte_catalogue_is_named_not_taken_for_a_new_store(swept):
+    root, rid, _ = swept
+    cat = root / "catalog.sqlite"
+    cat.write_bytes(b"")
+    for ro in (False, True):
+        with pytest.raises(CatalogueError, match=r"0 bytes.*runs repair") as ei:
+            Store(root, readonly=ro)
+        assert str(cat) in str(ei.value)
+    assert cat.stat().st_size == 0  # left as it was, not initialised as a fresh catalogue
+    code, d = cli("runs", "list", "--store", root, "--json")
+    assert code == 1 and d["error"] == "store error" and "0 bytes" in d["message"] and "runs repair" in d["message"]
+    code, d = cli("runs", "check", "--store", root, "--json")
+    assert code == 1 and d["ok"] is False and d["catalogue"]["state"] == "empty"
+    assert [p["kind"] for p in d["problems"]].count("catalogue") == 1
+    assert cat.stat().st_size == 0
+
+
+def test_repair_rebuilds_a_lost_catalogue_from_the_manifests(swept, tmp_path):
+    root, rid, parts = swept
+    before = export_run(Store(root), rid, "csv", tmp_path / "before.csv")
+    (root / "catalog.sqlite").write_bytes(b"")
+    code, d = cli("runs", "repair", "--store", root, "--json")
+    assert code == 0 and set(d) == doc_keys("runs repair")
+    acts = [a["action"] for a in d["actions"]]
+    assert "quarantined" in acts and "run_rebuilt" in acts
+    assert d["check"]["ok"] is True
+    st = Store(root)
+    info = st.info(rid)
+    assert info.kind == "sweep" and info.status == "done" and info.meta["n_chunks"] == 3
+    assert [c["status"] for c in st.chunks(rid)] == ["done"] * 3
+    assert resume_sweep(rid, store=st).computed_chunks == 0
+    after = export_run(st, rid, "csv", tmp_path / "after.csv")
+    assert after[1] == before[1] == 120
+    assert (tmp_path / "after.csv").read_bytes() == (tmp_path / "before.csv").read_bytes()
+    # the empty catalogue is kept in quarantine, with its reason
+    q = list((root / "quarantine").rglob("catalog.sqlite"))
+    assert len(q) == 1 and q[0].stat().st_size == 0
+    reasons = [json.loads(x) for x in next((root / "quarantine").rglob("reasons.jsonl")).read_text().splitlines()]
+    assert any(r["path"] == "catalog.sqlite" and "0 bytes" in r["reason"] for r in reasons)
+
+
+def test_truncated_catalogue_is_named_and_repaired(swept):
+    root, rid, _ = swept
+    cat = root / "catalog.sqlite"
+    assert not Path(str(cat) + "-wal").exists()  # checkpointed: the file holds everything
+    size = cat.stat().st_size
+    assert size >= 4 * 4096
+    data = cat.read_bytes()[: 2 * 4096]
+    cat.write_bytes(data)
+    with pytest.raises(CatalogueError, match="truncated") as ei:
+        Store(root)
+    assert f"{size} bytes" in str(ei.value) and str(cat) in str(ei.value)
+    rep = check_store(root)
+    assert not rep.ok and rep.catalogue["state"] == "truncated"
+    fixed = repair_store(root)
+    assert fixed.after.ok, [f.message for f in fixed.after.findings]
+    st = Store(root)
+    assert st.info(rid).status == "done" and len(run_table(st, rid)) == 120  # the sweep came back from its manifest
+    assert quarantined(root)["catalog.sqlite"] == data  # the damaged file is kept, byte for byte
+
+
+def test_corrupt_catalogue_pages_fail_the_integrity_check(swept):
+    root, rid, _ = swept
+    cat = root / "catalog.sqlite"
+    raw = bytearray(cat.read_bytes())
+    raw[2 * 4096: 3 * 4096] = os.urandom(4096)  # a whole b-tree page replaced by noise; header intact
+    cat.write_bytes(bytes(raw))
+    rep = check_store(root)
+    assert not rep.ok
+    (f,) = [f for f in rep.findings if f.kind == "catalogue"]
+    assert "integrity_check" in f.message and rep.catalogue["integrity"] != "ok"
+    assert cat.read_bytes() == bytes(raw)  # check writes nothing
+    repair_store(root)
+    assert check_store(root).ok
+    assert Store(root).info(rid).status == "done"
+
+
+def test_new_catalogue_is_never_left_empty(tmp_path, monkeypatch):
+    root = tmp_path / "new"
+
+    def crash(*a, **k):
+        raise KeyboardInterrupt  # killed between building the catalogue and linking it
+
+    monkeypatch.setattr(os, "link", crash)
+    with pytest.raises(KeyboardInterrupt):
+        Store(root)
+    monkeypatch.undo()
+    assert not (root / "catalog.sqlite").exists() and not list(root.glob(".*tmp*"))
+    st = Store(root)
+    assert (root / "catalog.sqlite").stat().st_size > 0 and st.count() == 0 and st.journal_mode() == "wal"
+
+
+def test_schema_1_catalogue_is_migrated_and_read_only_reads_it(tmp_path):
+    root = tmp_path / "old"
+    root.mkdir()
+    con = sqlite3.connect(root / "catalog.sqlite")
+    con.execute("PRAGMA journal_mode=WAL")
+    from detente.store.core import _SCHEMA
+
+    for stmt in _SCHEMA.replace("    sha256  TEXT,\n", "").split(";"):
+        if stmt.strip():
+            con.execute(stmt)
+    con.execute("INSERT INTO runs (run_id, key, model, params, created, updated, version, status) "
+                "VALUES ('abcdabcdabcd', 'abcdabcdabcd00', 'm', '{}', 't', 't', 'v', 'running')")
+    con.execute("INSERT INTO chunks VALUES ('abcdabcdabcd', 0, 'done', 3, 't')")
+    con.execute("PRAGMA user_version=1")
+    con.commit()
+    con.close()
+    ro = Store(root, readonly=True)
+    assert ro.chunks("abcdabcdabcd")[0]["sha256"] is None
+    assert sqlite3.connect(root / "catalog.sqlite").execute("PRAGMA user_version").fetchone()[0] == 1
+    st = Store(root)
+    cols = [r[1] for r in sqlite3.connect(root / "catalog.sqlite").execute("PRAGMA table_info(chunks)")]
+    assert "sha256" in cols and st.chunks("abcdabcdabcd")[0]["n_rows"] == 3
+
+
+# ---------------------------------------------------------------------- parts
+
+
+def _truncate(p: Path) -> None:
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+
+
+def _garbage(p: Path) -> None:
+    raw = bytearray(p.read_bytes())
+    mid = len(raw) // 2
+    raw[mid: mid + 48] = bytes((b ^ 0x5A) for b in raw[mid: mid + 48])  # same size, footer intact
+    p.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("damage", [_truncate, _garbage], ids=["truncated", "garbage"])
+def test_corrupt_part_is_named_and_resume_recomputes_the_same_bytes(swept, tmp_path, damage):
+    root, rid, parts = swept
+    st = Store(root)
+    part = st.part_path(rid, 1)
+    damage(part)
+    bad = part.read_bytes()
+    with pytest.raises(DamagedRunError, match=rf"chunk 1 .*part-000001\.parquet.*sweep resume {rid}"):
+        export_run(st, rid, "csv", tmp_path / "x.csv")
+    assert not (tmp_path / "x.csv").exists()
+    for args in (["runs", "export", rid, "--out", tmp_path / "y.csv"], ["report", rid, "--out", tmp_path / "r.html"]):
+        code, d = cli(*args, "--store", root, "--json")
+        assert code == 1 and d["error"] == "store error", d  # not "internal error"
+        assert "part-000001.parquet" in d["message"] and "damaged" in d["message"]
+    rep = check_store(root)
+    assert [(f.kind, f.chunk) for f in rep.findings] == [("part_damaged", 1)]
+    assert st.missing_chunks(rid, 3) == [1]
+    res = resume_sweep(rid, store=st)
+    assert res.computed_chunks == 1
+    # chunk 1 draws from SeedSequence(seed, spawn_key=(1,)): recomputed to the very same bytes
+    assert {p.name: p.read_bytes() for p in st.part_files(rid)} == parts
+    assert quarantined(root) == {"part-000001.parquet": bad}  # the damaged file was kept, not overwritten
+    assert check_store(root).ok and st.info(rid).status == "done"
+
+
+def test_missing_part_repair_marks_the_chunk_and_resume_recomputes(swept, tmp_path):
+    root, rid, parts = swept
+    st = Store(root)
+    st.part_path(rid, 2).unlink()
+    with pytest.raises(DamagedRunError, match="chunk 2 .*missing"):
+        run_table(st, rid)
+    (f,) = check_store(root).findings
+    assert f.kind == "part_missing" and f.chunk == 2 and f.run == rid
+    rep = repair_store(root)
+    assert any(a["action"] == "chunk_marked_damaged" and a["chunk"] == 2 for a in rep.actions)
+    assert [(f.kind, f.chunk) for f in rep.after.findings] == [("chunk_damaged", 2)]
+    assert st.info(rid).status == "damaged"
+    code, d = cli("runs", "list", "--store", root, "--json")
+    assert code == 0 and {r["run_id"]: r["status"] for r in d["runs"]}[rid] == "damaged"
+    with pytest.raises(DamagedRunError, match="chunk 2"):
+        run_table(st, rid)
+    code, d = cli("sweep", "resume", rid, "--store", root, "--json")
+    assert code == 0 and d["computed_chunks"] == 1
+    assert {p.name: p.read_bytes() for p in st.part_files(rid)} == parts
+    assert st.info(rid).status == "done" and check_store(root).ok
+
+
+def test_repair_quarantines_a_damaged_part(swept):
+    root, rid, parts = swept
+    st = Store(root)
+    _garbage(st.part_path(rid, 0))
+    bad = st.part_path(rid, 0).read_bytes()
+    code, d = cli("runs", "repair", "--store", root, "--json")
+    assert code == 0
+    assert not st.part_path(rid, 0).exists() and quarantined(root) == {"part-000000.parquet": bad}
+    assert {c["chunk"]: c["status"] for c in st.chunks(rid)} == {0: "damaged", 1: "done", 2: "done"}
+    assert resume_sweep(rid, store=st).computed_chunks == 1
+    assert {p.name: p.read_bytes() for p in st.part_files(rid)} == parts
+
+
+def test_orphan_folders(swept):
+    root, rid, _ = swept
+    st = Store(root)
+    stray = root / "parts" / "0123456789ab"
+    stray.mkdir()
+    (stray / "part-000000.parquet").write_bytes(st.part_path(rid, 0).read_bytes())
+    # a run whose catalogue row was lost but whose folder keeps its manifest
+    with sqlite3.connect(root / "catalog.sqlite") as con:
+        con.execute("DELETE FROM runs WHERE run_id=?", (rid,))
+    con.close()
+    rep = check_store(root)
+    kinds = {(f.kind, f.run) for f in rep.findings}
+    assert kinds == {("orphan_folder", "0123456789ab"), ("orphan_folder", rid)}
+    fixed = repair_store(root)
+    assert fixed.after.ok
+    assert not stray.exists() and "part-000000.parquet" in quarantined(root)
+    assert Store(root).info(rid).status == "done" and len(run_table(Store(root), rid)) == 120
+
+
+def test_check_json_contract_and_quick_mode(swept):
+    root, rid, _ = swept
+    code, d = cli("runs", "check", "--store", root, "--json")
+    assert code == 0 and set(d) == doc_keys("runs check")
+    assert d["ok"] is True and d["runs"] == 3 and d["parts_checked"] == 3 and d["problems"] == []
+    assert d["catalogue"] == {"path": str(root / "catalog.sqlite"), "state": "ok", "schema_version": 2,
+                              "integrity": "ok"}
+    r = runner.invoke(app, ["runs", "check", "--store", str(root), "--quick"])
+    assert r.exit_code == 0 and "no problem found" in r.stdout
+    # quick mode reads footers only: a flipped byte in the data is found by the full check alone
+    _garbage(Store(root).part_path(rid, 1))
+    assert check_store(root, full=False).ok
+    code, d = cli("runs", "check", "--store", root, "--json")
+    assert code == 1 and [p["kind"] for p in d["problems"]] == ["part_damaged"]
+    assert set(d["problems"][0]) == {"kind", "run", "chunk", "file", "message", "repair"}
+
+
+def test_checksum_finds_a_changed_value_that_still_decodes(swept):
+    """A part rewritten with one different number is valid Parquet with the right row count:
+    only the recorded checksum can tell, and export refuses it instead of exporting it."""
+    root, rid, _ = swept
+    st = Store(root)
+    df = st.read_part(rid, 0)
+    df.loc[0, "value"] += 1.0
+    df.to_parquet(st.part_path(rid, 0), index=False)
+    with pytest.raises(DamagedRunError, match="checksum"):
+        run_table(st, rid)
+    with pytest.raises(DamagedRunError, match="checksum"):
+        st.query("SELECT avg(value) FROM parts", run_id=rid)
+
+
+# ---------------------------------------------------------------------- read-only
+
+
+def test_read_only_commands_write_nothing(swept, tmp_path):
+    root, rid, _ = swept
+    scn = detente.load(EXAMPLE)
+    fid = Store(root).save(detente.forecast(scn, "compromise"), scenario=scn)
+    snap = snapshot(root)
+    assert not any(k.endswith(("-wal", "-shm", "-journal")) for k in snap)
+    ro = Store(root, readonly=True)
+    assert ro.count() == 4 and ro.info(rid).kind == "sweep" and ro.get(fid).model == "compromise"
+    assert len(ro.chunks(rid)) == 3 and len(run_table(ro, rid)) == 120
+    assert ro.query("SELECT count(*) AS n FROM parts", run_id=rid)["n"][0] == 120
+    for bad in (lambda: ro.save(detente.forecast(scn, "median")), lambda: ro.delete(fid),
+                lambda: ro.mark_chunk(rid, 0, "done"), lambda: ro.write_part(rid, 5, pd.DataFrame({"x": [1]}))):
+        with pytest.raises(StoreError, match="read-only"):
+            bad()
+    for args in (["runs", "list"], ["runs", "show", rid], ["runs", "show", fid],
+                 ["runs", "export", rid, "--out", tmp_path / "e.csv"], ["report", rid, "--out", tmp_path / "r.html"],
+                 ["runs", "check"]):
+        code, d = cli(*args, "--store", root, "--json")
+        assert code == 0, (args, d)
+    assert check_store(root).ok
+    assert snapshot(root) == snap  # same files, same sizes and times: nothing written, no -wal/-shm made
+
+
+def test_read_only_open_of_a_missing_store_creates_nothing(tmp_path):
+    root = tmp_path / "none"
+    ro = Store(root, readonly=True)
+    assert ro.list() == [] and ro.count() == 0 and not root.exists()
+    code, d = cli("runs", "list", "--store", root, "--json")
+    assert code == 0 and d["total"] == 0 and not root.exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="running as root: file permissions do not stop writes (the test above asserts that "
+                           "nothing is written instead)")
+def test_read_only_commands_work_on_a_read_only_store(swept, tmp_path):  # pragma: no cover - not run as root
+    root, rid, _ = swept
+    paths = [root, *root.rglob("*")]
+    modes = {p: p.stat().st_mode for p in paths}
+    try:
+        for p in paths:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        for args in (["runs", "list"], ["runs", "show", rid], ["runs", "export", rid, "--out", tmp_path / "e.csv"],
+                     ["report", rid, "--out", tmp_path / "r.html"], ["runs", "check"]):
+            code, d = cli(*args, "--store", root, "--json")
+            assert code == 0, (args, d)
+        code, d = cli("forecast", EXAMPLE, "--store", root, "--json")
+        assert code == 1 and "read-only" in d["message"]
+    finally:
+        for p, m in modes.items():
+            p.chmod(m)
