@@ -200,7 +200,7 @@ def run_model(
         ``rng`` is given. Without ``seed`` and ``rng``, the seed policy of :mod:`detente.seeding`
         applies: a stochastic model draws a seed and records it in ``RunResult.seed`` (so the
         run can be repeated with it); a run that draws no random number records ``None``
-        ("no seed used").
+        ("no seed used"), also when a seed was given.
     rng
         A generator of the caller's own. The result then records ``seed`` as given (``None``
         when omitted): pass ``seed`` instead for a run that records how to repeat it.
