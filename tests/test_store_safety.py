@@ -369,3 +369,44 @@ def test_read_only_commands_work_on_a_read_only_store(swept, tmp_path):  # pragm
     finally:
         for p, m in modes.items():
             p.chmod(m)
+
+
+# ---------------------------------------------------------------------- crashes and full disks
+
+
+def test_full_disk_leaves_the_old_part_and_no_record(swept):
+    import detente.store.files as files
+
+    root, rid, parts = swept
+    st = Store(root)
+    before = {c["chunk"]: c for c in st.chunks(rid)}
+    other = st.read_part(rid, 2)
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    real = files.os.fsync
+    files.os.fsync = full
+    try:
+        for chunk in (1, 7):  # replacing a stored part, and writing a new one
+            with pytest.raises(StoreError, match="No space left on device"):
+                st.write_part(rid, chunk, other)
+    finally:
+        files.os.fsync = real
+    assert {p.name: p.read_bytes() for p in st.part_files(rid)} == parts  # the file in place is untouched
+    assert {c["chunk"]: c for c in st.chunks(rid)} == before  # no chunk row changed or added
+    assert not list(st.run_dir(rid).glob(".*.tmp")) and check_store(root).ok
+
+
+def test_killed_between_part_and_record_resumes_without_quarantine(swept, monkeypatch):
+    root, rid, parts = swept
+    st = Store(root)
+    with sqlite3.connect(root / "catalog.sqlite") as con:
+        con.execute("DELETE FROM chunks WHERE run_id=? AND chunk=2", (rid,))
+    con.close()
+    (f,) = check_store(root).findings
+    assert f.kind == "part_unrecorded" and f.chunk == 2
+    assert resume_sweep(rid, store=st).computed_chunks == 1
+    assert {p.name: p.read_bytes() for p in st.part_files(rid)} == parts
+    assert not (root / "quarantine").exists()  # the same bytes were there: nothing to keep aside
+    assert check_store(root).ok

@@ -67,7 +67,7 @@ from typing import Any, Iterator, Mapping
 
 from detente.errors import CatalogueError, DamagedRunError, InputError, Problem, StoreError, UnknownRunError
 from detente.models.result import RunResult, detente_version, result_hash
-from detente.store.files import atomic_write_bytes, catalogue_state, quarantine, verify_part
+from detente.store.files import atomic_write_bytes, catalogue_state, quarantine, sha256_file, verify_part
 
 __all__ = ["Store", "RunInfo", "SavedRun", "default_root", "CHUNK_STATUSES", "RUN_STATUSES", "TRAJECTORY_COLUMNS",
            "MANIFEST_NAME"]
@@ -356,6 +356,7 @@ class Store:
             con.row_factory = sqlite3.Row
             if not self.readonly:
                 con.execute("PRAGMA foreign_keys=ON")
+                con.execute("PRAGMA synchronous=FULL")  # a committed transaction survives a power cut
             con.execute("PRAGMA busy_timeout=30000")
             return con
         except sqlite3.Error as exc:
@@ -861,13 +862,23 @@ class Store:
             except Exception as exc:  # noqa: BLE001 - pyarrow raises many types
                 raise StoreError(f"chunk {chunk} of run {run_id}: cannot convert to an Arrow table ({exc})") from None
         path = self.part_path(run_id, chunk)
+        data = self._parquet_bytes(table, path)
+        digest = hashlib.sha256(data).hexdigest()
         if path.exists():
             rec = {c["chunk"]: c for c in self.chunks(run_id)}.get(chunk)
-            why = ("no chunk row records it" if rec is None or rec["status"] != "done" else
-                   verify_part(path, n_rows=rec["n_rows"], sha256=rec.get("sha256")))
+            if rec is None or rec["status"] != "done":
+                # e.g. killed between the rename and the catalogue update: the same bytes are
+                # simply recorded; anything else is kept aside
+                why = None if sha256_file(path) == digest else "no chunk row records it"
+            else:
+                why = verify_part(path, n_rows=rec["n_rows"], sha256=rec.get("sha256"))
             if why is not None:
-                quarantine(self.root, path, f"run {run_id} chunk {chunk}: {why}; replaced by a recomputed part")
-        digest = self._atomic_parquet(table, path)
+                try:
+                    quarantine(self.root, path, f"run {run_id} chunk {chunk}: {why}; replaced by a recomputed part")
+                except OSError as exc:
+                    raise StoreError(f"cannot move the unverified part {path} to quarantine ({exc.strerror or exc}); "
+                                     "it was left in place and nothing was written") from None
+        self._write_file(data, path)
         self.mark_chunk(run_id, chunk, "done", n_rows=table.num_rows, sha256=digest)
         return path
 
@@ -977,23 +988,30 @@ class Store:
         done = {c["chunk"] for c in self.chunks(run_id) if c["status"] == "done"}
         return [c for c in range(int(n_chunks)) if c not in done or c in damaged]
 
-    def _atomic_parquet(self, table: Any, path: Path) -> str:
-        """Write a Parquet file through a temporary file, flushed and renamed into place;
-        return the SHA-256 of its bytes."""
+    def _parquet_bytes(self, table: Any, path: Path) -> bytes:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self._check_writable()
         try:
             buf = pa.BufferOutputStream()
             pq.write_table(table, buf)
-            data = buf.getvalue().to_pybytes()
+            return buf.getvalue().to_pybytes()
         except Exception as exc:  # noqa: BLE001 - pyarrow raises many types
             raise StoreError(f"cannot write {path}: {exc}") from None
+
+    def _write_file(self, data: bytes, path: Path) -> None:
+        self._check_writable()
         try:
             atomic_write_bytes(path, data)
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    def _atomic_parquet(self, table: Any, path: Path) -> str:
+        """Write a Parquet file through a temporary file, flushed and renamed into place;
+        return the SHA-256 of its bytes."""
+        self._check_writable()
+        data = self._parquet_bytes(table, path)
+        self._write_file(data, path)
         return hashlib.sha256(data).hexdigest()
 
     # ------------------------------------------------------------------ trajectories
