@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_report", "backtest_rows", "claims_lines", "mechanism_rows", "triangle_glossary", "output_label"]
+__all__ = ["write_report", "backtest_rows", "claims_lines", "mechanism_rows", "triangle_glossary", "output_label",
+           "output_legend"]
 
 
 _EVENT_LABELS = {"war_ru": "war involving Russia", "war_at_UA": "war in Ukraine", "war_at_TW": "war in the Taiwan Strait",
@@ -95,10 +96,8 @@ def claims_lines(obj: dict[str, Any]) -> list[str]:
     rejected = set(obj.get("rejected_by_record") or [])
     for i, c in enumerate(claims, 1):
         L += [f"### {i}. {c['text'].strip()}", ""]
-        L.append(f"**Verdict:** {c['summary']}.")
-        if rejected & set(c["by_hypothesis"]):
-            L.append(f" (The record rejects {', '.join(sorted(rejected & set(c['by_hypothesis'])))}.)")
-        L.append("")
+        rej = sorted(rejected & set(c["by_hypothesis"]))
+        L += [f"**Verdict:** {c['summary']}." + (f" (The record rejects {', '.join(rej)}.)" if rej else ""), ""]
         for h, r in c["by_hypothesis"].items():
             parts = []
             for t in r["tests"]:
@@ -112,7 +111,7 @@ def claims_lines(obj: dict[str, Any]) -> list[str]:
                 parts.append(f"{what} = {q} (claimed {t['op']} {t['value']:g}: {t['verdict']})")
             ev = ", ".join(f"{_EVENT_LABELS.get(e, e)} {p:.3f}" for e, p in r["record_events"].items() if p is not None)
             L.append(f"* under **{h}**: {r['verdict']} — " + "; ".join(parts)
-                     + (f"; it gave the recorded events: {ev}" if ev else "") + ".")
+                     + (f"; the probability it gave the scored events by {end}: {ev}" if ev else "") + ".")
         rec = c.get("record") or ""
         outc = ", ".join(f"{_EVENT_LABELS.get(e, e)}: {'yes' if o else 'no'}" for e, o in (c.get("record_outcomes") or {}).items()
                          if o is not None)
@@ -121,8 +120,43 @@ def claims_lines(obj: dict[str, Any]) -> list[str]:
         if meanings:
             L += ["*Tests:* " + "; ".join(meanings) + ".", ""]
         if c.get("mechanisms"):
-            L += ["*Mechanisms that bear on it:* " + ", ".join(c["mechanisms"]) + " (see the mechanism map below).", ""]
+            L += [_claim_mechanisms(obj, c), ""]
     return L
+
+
+def _claim_mechanisms(obj: dict[str, Any], c: dict[str, Any]) -> str:
+    """One line: each mechanism bearing on a claim, its effect (with − without ± paired SE) on the
+    output of the claim's first test, per hypothesis; "inert" where the map found it inert."""
+    focal = obj.get("focal_actor") or "the focal actor"
+    tests = next(iter(c["by_hypothesis"].values()), {}).get("tests", [])
+    out = tests[0]["output"] if tests else "p_war_horizon"
+    parts = []
+    for m in c["mechanisms"]:
+        per = []
+        for h, b in (obj.get("hypotheses") or {}).items():
+            e = (b.get("mechanisms") or {}).get(m)
+            if not e:
+                continue
+            eff = (e.get("effects") or {}).get(out)
+            if eff is None:
+                continue
+            per.append(f"{h} {_pm(eff['diff'], eff['se'])}" + (" (inert on the headline outputs)" if e.get("inert_reason") else ""))
+        parts.append(f"{m}: " + (", ".join(per) if per else "not mapped"))
+    label = output_label(out, focal, obj.get("backtest_end") or "the back-test end", obj.get("horizon_months"))
+    return (f"*Mechanisms that bear on it* (effect on {label}, with minus without ± paired SE; details in the "
+            "mechanism map below): " + "; ".join(parts) + ".")
+
+
+def output_legend(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    """The output names used in the mechanism map with their meaning in words."""
+    focal = obj.get("focal_actor") or "the focal actor"
+    names: dict[str, None] = {}
+    for b in (obj.get("hypotheses") or {}).values():
+        for e in (b.get("mechanisms") or {}).values():
+            for o in e.get("headline") or []:
+                names[o] = None
+    return [(o, output_label(o, focal, obj.get("backtest_end") or "the back-test end", obj.get("horizon_months")))
+            for o in names]
 
 
 def triangle_glossary(tri: Any) -> list[tuple[str, str]]:
@@ -246,6 +280,7 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
               "(paired runs). Effects are *with minus without* ± the paired standard error (SE of the mean of "
               "per-run differences); an effect counts when it exceeds 2 SE. A mechanism within 2 SE of zero on every "
               "headline output is *inert*, and the last column says why.", ""]
+        L += ["Outputs: " + "; ".join(f"`{k}` = {v}" for k, v in output_legend(obj)) + ".", ""]
         L += _table(["hypothesis", "mechanism", "what it is", "switch (off)", "Δ P(war within horizon)",
                      "Δ months of peace", "headline outputs it moves (> 2 SE)", "inert because"], mrows)
     rows = []

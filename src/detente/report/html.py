@@ -314,7 +314,7 @@ def _design_text(design: Mapping[str, Any]) -> str:
 def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
     """HTML report of a crisis ``detente run --json`` object (the flagship report). It opens
     with the Claims section (what the model concludes, in words) before any table."""
-    from detente.report.crisis import backtest_rows, mechanism_rows, triangle_glossary
+    from detente.report.crisis import backtest_rows, mechanism_rows, output_legend, triangle_glossary
 
     ch = C.crisis_charts(obj)
     hyps = obj.get("hypotheses") or {}
@@ -374,6 +374,7 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
               "random numbers). Effects are with minus without ± the paired standard error (SE of the mean of the "
               "per-run differences); an effect counts beyond 2 SE. A mechanism within 2 SE of zero on every headline "
               "output is inert, and the last column says why.", "muted")
+        doc.p("Outputs: " + "; ".join(f"{k} = {v}" for k, v in output_legend(dict(obj))) + ".", "muted")
         doc.table(["hypothesis", "mechanism", "what it is", "switch (off)", "Δ P(war within horizon)",
                    "Δ months of peace", "headline outputs it moves (> 2 SE)", "inert because"],
                   [[c.strip("`") for c in r] for r in mrows], left=8, tid="mechanisms", scroll=True)
