@@ -276,3 +276,23 @@ def test_stalling_buys_russia_months_under_the_article(scn):
     peace = lambda r: np.where(r.ru_war_step() < 0, T, r.ru_war_step() + 1)  # noqa: E731
     d = peace(on) - peace(off)
     assert d.mean() > 3 * d.std(ddof=1) / np.sqrt(len(d))
+
+
+def test_failed_wedge_needs_a_wedge_and_a_pair(scn):
+    """No provocation without the seesaw (no wedge to fail) or without the alignment (no pair)."""
+    p = {"runs": 500, "horizon_months": 24, "hypothesis": "combined"}
+    for sets in ({"policies.seesaw.enabled": False}, {"triangle.coupling.support": False}):
+        assert _first_war_cause(run(scn, {**p, "set": sets}, seed=4), 5) == 0
+    assert _first_war_cause(run(scn, p, seed=4), 5) > 0
+
+
+def test_pending_meeting_stops_the_failed_wedge_clock(scn):
+    """Postponing buys time: with meetings pending longer, the US belief that the wedge failed
+    grows more slowly, so the provocation hazard is lower (same draws)."""
+    p = {"runs": 2000, "horizon_months": 12, "hypothesis": "combined",
+         "set": {"policies.stall.hold_damping": 0.0}}
+    short = run(scn, {**p, "set": {**p["set"], "policies.stall.hold_months": 0.01}}, seed=5)
+    long_ = run(scn, {**p, "set": {**p["set"], "policies.stall.hold_months": 3.0}}, seed=5)
+    ua = short.flashpoints.index("UA")
+    prov = lambda r: np.asarray(r.diagnostics["cause"])[:3, ua, 5].sum()  # noqa: E731
+    assert prov(long_) < prov(short)

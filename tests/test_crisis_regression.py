@@ -30,10 +30,10 @@ ARRAYS = ("onset_step", "onset_initiator", "onset_cause", "first_step", "split_s
 # hypothesis: (P(war by 2022-02-28), P(war by 48 m), P(no war RU 48 m), E[months of peace RU],
 #              Brier, log score, P(record), sha256 of ARRAYS)
 SNAPSHOT = {
-    "combined": (0.055, 0.985, 0.15, 21.235, 0.4512541666666667, -1.498734895414364, 0.05,
-                 "4c4d23291e5be7a3475387655ff804a5c1a6d70b6a3b77dcbf1e4043f38f5c1b"),
-    "ru_preventive": (0.705, 0.995, 0.01, 3.205, 0.0473125, -0.18919404554090805, 0.64,
-                      "f7735bc9db7c5dd911ef0055c30df999f964d452b1e97505245582c497395384"),
+    "combined": (0.045, 0.975, 0.165, 22.4375, 0.4560125, -1.5505963971060754, 0.045,
+                 "883357d0482cefb9f761c9fe1f365c09e8fe2d3e43803898b4393d5e5a4cfd76"),
+    "ru_preventive": (0.705, 0.99, 0.02, 3.415, 0.0473125, -0.18919404554090805, 0.64,
+                      "f2ceeac234434c364f2b386d5b6ff0df2cf5d913f785cea6d79f7838ee8e98de"),
 }
 
 

@@ -489,18 +489,22 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         fake_block = V["policies.stall.online_fake_block"]
 
     # ---------------- failed wedge → provocation (triangle.coupling.provocation)
+    seesaw = spec.policies.seesaw if (spec.policies.seesaw and spec.policies.seesaw.enabled) else None
     prov = cp.provocation
-    prov_on = coupled and prov is not None and prov.enabled
+    # a failed wedge needs a wedge: with a declared seesaw policy switched off there is none; with
+    # `alignment` off there is no pair whose holding the pivot could observe
+    prov_on = (coupled and prov is not None and prov.enabled and cp.support
+               and (spec.policies.seesaw is None or seesaw is not None))
     wedge_fail = np.zeros(n)
     prov_gain = 1.0 - np.exp(-dtm / V["triangle.coupling.provocation.patience_months"]) if prov_on else 0.0
     prov_fps = set(prov.flashpoints) if prov_on else set()
     feedback_on = coupled and cp.war_feedback
+    pivot_tracks = [k for k, t in enumerate(tracks) if stall is not None and stall.actor in t.parties and t0 in t.parties]
     hold_fp = [[k for k, t in enumerate(tracks) if f.id in t.flashpoints and stall is not None and stall.actor in t.parties]
                for f in fps]
 
     # ---------------- leaks
     leaks = spec.policies.leaks
-    seesaw = spec.policies.seesaw if (spec.policies.seesaw and spec.policies.seesaw.enabled) else None
 
     # ---------------- records
     hz = np.zeros((T, n, J), f32) if record_paths else None       # written per step, transposed at the end
@@ -692,7 +696,13 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         if prov_on:
             # the pivot's belief that its wedge has failed: moving average of "the pair holds"
             holds = (x12 > V["triangle.coupling.provocation.hold_tie"]) & ~deal1 & ~deal2
-            wedge_fail += (holds - wedge_fail) * prov_gain
+            if hold_on and pivot_tracks:
+                # postponing buys time: while a meeting with the pivot is pending, the pivot still
+                # waits for it and its belief that the wedge failed does not move
+                wait = np.minimum(pending_hold[:, pivot_tracks].sum(axis=1), 1.0)
+                wedge_fail += (holds - wedge_fail) * prov_gain * (1.0 - wait)
+            else:
+                wedge_fail += (holds - wedge_fail) * prov_gain
         nd = V["triangle.noise_decay_m"]
         noise *= math.exp(-nd * dtm) if np.ndim(nd) == 0 else np.exp(-nd * dtm)
         newly_split = (x12 <= 0) & (split_step < 0)

@@ -344,8 +344,10 @@ class StallPolicy(_M):
     hold_months: Num = Field(
         default_factory=lambda: _num(0.0),
         description="ASSUMPTION (the article: 'postponing buys time'): after a postponement the meeting is "
-                    "still pending for this many months (exponential), and while it is pending the hazard "
-                    "of the track's flashpoints is multiplied by exp(−hold_damping). 0 = no effect.")
+                    "still pending for this many months (exponential); while it is pending the hazard "
+                    "of the track's flashpoints is multiplied by exp(−hold_damping), and on a track with the "
+                    "triangle's pivot the pivot's belief that its wedge failed (coupling.provocation) does "
+                    "not move (it still waits for the meeting). 0 = no effect.")
     hold_damping: Num = Field(
         default_factory=lambda: _num(0.0),
         description="ASSUMPTION: hazard damping while a postponed meeting is pending (see hold_months).")
@@ -419,7 +421,9 @@ class Provocation(_M):
     to ``initiator`` (the pivot itself or its protégé at the flashpoint).
     """
 
-    enabled: bool = Field(True, description="Mechanism switch of the failed-wedge provocation channel.")
+    enabled: bool = Field(True, description="Mechanism switch of the failed-wedge provocation channel. The channel "
+                                            "also needs a wedge (a declared seesaw policy that is enabled) and "
+                                            "an alignment that can hold (`coupling.support`).")
     initiator: str
     flashpoints: list[str]
     hold_tie: Num
@@ -444,7 +448,9 @@ class Coupling(_M):
     """
 
     enabled: bool = Field(False, description="Master switch of the triangle–war coupling (false = the uncoupled engine).")
-    support: bool = Field(True, description="Mechanism switch `alignment`: false removes partner support via alignment.")
+    support: bool = Field(True, description="Mechanism switch `alignment`: false makes the partners' tie and loyalty "
+                                            "beliefs reach no war: no partner support via alignment, no coalition "
+                                            "cliff, no failed-wedge provocation (no pair to hold).")
     reliability: Num = Field(default_factory=lambda: _num(1.0), description="ρ: P(an aligned partner honours).")
     tie_exponent: Num = Field(default_factory=lambda: _num(1.0), description="κ_h in h(X) = max(X, 0)^κ_h.")
     cost_effect: Num = Field(default_factory=lambda: _num(0.0), description="ψ: war-cost multiplier 1 + ψ(s_opp − s_own).")
