@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import detente
 from detente import seeding
 from detente.cli import app as cli_app
-from detente.errors import InputError
+from detente.errors import InputError, StoreError
 from detente.models.registry import check_params, get, names, run_model
 from detente.models.result import IssueResult, RunResult
 from detente.store import Store
@@ -333,3 +333,30 @@ def test_cli_says_when_the_inputs_already_hold_another_result(tmp_path):
     assert canonical(store.get(d["run_id"]).to_json_dict()) == canonical(d)
     r = CliRunner().invoke(cli_app, ["forecast", str(EXAMPLE), "-m", "compromise", "--store", str(st_dir)])
     assert r.exit_code == 0 and old in r.output and d["run_id"] in r.output
+
+
+def test_web_run_page_names_the_seed_and_the_run_with_the_same_inputs(tmp_path):
+    scn = detente.load(EXAMPLE)
+    store = Store(tmp_path / "webstore")
+    det = store.save(run_model(scn, "compromise"), scenario=scn)
+    r1, r2 = _fake(scn, 1.0, seed=77), _fake(scn, 2.0, seed=77)
+    id1 = store.save(r1, scenario=scn)
+    id2 = store.save(r2, scenario=scn)
+    app = create_app(WebConfig(library_dir=tmp_path / "lib", store_root=tmp_path / "webstore"))
+    with TestClient(app) as c:
+        assert "no seed used" in c.get(f"/runs/{det}").text
+        page = c.get(f"/runs/{id2}").text
+        assert "seed 77" in page and f'href="/runs/{id1}"' in page and "same inputs" in page
+        assert "same inputs" not in c.get(f"/runs/{id1}").text
+
+
+def test_finish_run_never_replaces_a_different_result(tmp_path):
+    scn = detente.load(EXAMPLE)
+    store = Store(tmp_path / "s")
+    rid = store.open_run("ab" * 16, model="fake", kind="sweep", scenario=scn)
+    r1, r2 = _fake(scn, 1.0), _fake(scn, 2.0)
+    store.finish_run(rid, "done", result=r1)
+    store.finish_run(rid, "done", result=r1)  # the same result again: fine
+    with pytest.raises(StoreError, match="different result"):
+        store.finish_run(rid, "done", result=r2)
+    assert store.get(rid).to_json() == r1.to_json()

@@ -25,7 +25,12 @@ __all__ = [
 
 
 def forecast(scenario, model: str = "compromise", **kwargs):
-    """Run a registered model; see :func:`detente.models.registry.run_model`."""
+    """Run a registered model; see :func:`detente.models.registry.run_model`.
+
+    Without ``seed``, a run that draws random numbers draws its seed and records it in
+    ``RunResult.seed``; ``forecast(..., seed=result.seed)`` repeats it byte for byte. A run
+    that draws nothing records ``seed=None``. See :mod:`detente.seeding`.
+    """
     from detente.models.registry import run_model
 
     return run_model(scenario, model, **kwargs)

@@ -705,11 +705,18 @@ class Store:
             raise StoreError(f"cannot write {self.run_dir(run_id) / MANIFEST_NAME}: {exc.strerror or exc}") from None
 
     def finish_run(self, run_id: str, status: str = "done", result: RunResult | None = None) -> None:
-        """Set a run's final status (``"done"`` or ``"failed"``), optionally with a summary result."""
+        """Set a run's final status (``"done"`` or ``"failed"``), optionally with a summary result.
+
+        A run that already holds a result keeps it: giving a different one (by
+        :attr:`RunResult.result_hash`) is a :class:`StoreError`, so a run id never names two results.
+        """
         if status not in RUN_STATUSES:
             raise StoreError(f"unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}")
         run_id = self.resolve(run_id)
         if result is not None:
+            stored = self._row(run_id, "result")["result"]
+            if stored is not None and _stored_result_hash(stored) != result.result_hash:
+                raise StoreError(f"run {run_id} already holds a different result; it is kept as it is")
             self._write_trajectory(run_id, result)
         with self._tx() as con:
             con.execute("UPDATE runs SET status=?, updated=?, result=COALESCE(?, result) WHERE run_id=?",
