@@ -350,25 +350,99 @@ def test_read_only_open_of_a_missing_store_creates_nothing(tmp_path):
     assert code == 0 and d["total"] == 0 and not root.exists()
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="running as root: file permissions do not stop writes (the test above asserts that "
-                           "nothing is written instead)")
-def test_read_only_commands_work_on_a_read_only_store(swept, tmp_path):  # pragma: no cover - not run as root
+def test_read_only_read_is_repeated_when_a_writer_changes_the_catalogue(tmp_path, monkeypatch):
+    """An immutable read that a writer in another process checkpoints into is read again."""
+    from contextlib import contextmanager
+
+    root = tmp_path / "st"
+    scn = detente.load(EXAMPLE)
+    Store(root).save(detente.forecast(scn, "median"), scenario=scn)
+    ro = Store(root, readonly=True)
+    assert ro._immutable  # no -wal beside the catalogue: read as immutable, nothing created
+    orig, reads = ro._tx, []
+
+    @contextmanager
+    def tx(write=False):
+        with orig(write=write) as con:
+            yield con
+        reads.append(1)
+        if len(reads) == 1:  # the catalogue changes while (just after) the first read runs
+            Store(root).save(detente.forecast(scn, "nbs"), scenario=scn)
+
+    monkeypatch.setattr(ro, "_tx", tx)
+    assert ro.count() == 2 and len(reads) == 2
+    assert not Path(str(root / "catalog.sqlite") + "-shm").exists()
+
+
+_DROP = "-dac_override,-dac_read_search,-fowner"
+_RO_SCRIPT = """
+import json, sys
+from typer.testing import CliRunner
+from detente.cli import app
+out = []
+for args in json.loads(sys.argv[1]):
+    r = CliRunner().invoke(app, args)
+    out.append([r.exit_code, r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.output])
+print(json.dumps(out))
+"""
+
+
+def _without_write_rights() -> list[str] | None:
+    """A command prefix under which file permissions apply (as root: setpriv dropping the
+    capabilities that override them), or None if there is none."""
+    if not hasattr(os, "geteuid"):
+        return None
+    if os.geteuid() != 0:
+        return []
+    import shutil
+    import subprocess
+    import sys
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    prefix = [setpriv, f"--bounding-set={_DROP}", f"--inh-caps={_DROP}"]
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import os; os.open('/proc/1/environ', os.O_RDONLY)"],
+                           capture_output=True)
+    return prefix if probe.returncode != 0 else None  # root still reads what it may not: no use
+
+
+@pytest.mark.slow  # ~10 s: one interpreter importing the CLI, report and DuckDB
+def test_read_only_commands_work_on_a_read_only_store(swept, tmp_path):
+    """With write permission really taken away (chmod; as root, through setpriv dropping the
+    capabilities that override permissions) the read-only commands work and a writing command
+    fails with a named store error."""
+    import subprocess
+    import sys
+
+    prefix = _without_write_rights()
+    if prefix is None:
+        pytest.skip("no way to take write permission away here (running as root without setpriv)")
     root, rid, _ = swept
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
     paths = [root, *root.rglob("*")]
     modes = {p: p.stat().st_mode for p in paths}
+    cmds = [["runs", "list"], ["runs", "show", rid], ["runs", "export", rid, "--out", str(out_dir / "e.csv")],
+            ["report", rid, "--out", str(out_dir / "r.html")], ["runs", "check"],
+            ["forecast", str(EXAMPLE), "-m", "median"]]
+    cmds = [[*c, "--store", str(root), "--json"] for c in cmds]
     try:
         for p in paths:
             p.chmod(0o555 if p.is_dir() else 0o444)
-        for args in (["runs", "list"], ["runs", "show", rid], ["runs", "export", rid, "--out", tmp_path / "e.csv"],
-                     ["report", rid, "--out", tmp_path / "r.html"], ["runs", "check"]):
-            code, d = cli(*args, "--store", root, "--json")
-            assert code == 0, (args, d)
-        code, d = cli("forecast", EXAMPLE, "--store", root, "--json")
-        assert code == 1 and "read-only" in d["message"]
+        env = {**os.environ, "PYTHONPATH": str(Path(detente.__file__).resolve().parents[1])}
+        r = subprocess.run([*prefix, sys.executable, "-c", _RO_SCRIPT, json.dumps(cmds)], capture_output=True,
+                           text=True, env=env, timeout=300)
     finally:
         for p, m in modes.items():
             p.chmod(m)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    for (code, line), c in zip(res[:-1], cmds):
+        assert code == 0, (c, line)
+    code, line = res[-1]
+    assert code == 1 and "read-only" in json.loads(line)["message"]
+    assert sorted(p.name for p in root.iterdir()) == ["catalog.sqlite", "parts"]
 
 
 # ---------------------------------------------------------------------- crashes and full disks
