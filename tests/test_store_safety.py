@@ -266,6 +266,19 @@ def test_repair_quarantines_a_damaged_part(swept):
     assert {p.name: p.read_bytes() for p in st.part_files(rid)} == parts
 
 
+def test_repair_of_a_sound_store_changes_nothing(swept):
+    root, rid, _ = swept
+    scn = detente.load(EXAMPLE)
+    st = Store(root)
+    part_run = st.open_run("9f" * 16, model="compromise", scenario=scn, meta={"n_chunks": 2})
+    st.write_part(part_run, 0, st.read_part(rid, 0))  # an unfinished sweep stays unfinished
+    snap = snapshot(root)
+    rep = repair_store(root)
+    assert rep.actions == [] and rep.quarantine is None and rep.after.ok
+    assert st.info(part_run).status == "running" and st.info(rid).status == "done"
+    assert snapshot(root) == snap
+
+
 def test_orphan_folders(swept):
     root, rid, _ = swept
     st = Store(root)

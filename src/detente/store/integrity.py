@@ -472,8 +472,8 @@ def _repair_run(store: Any, info: Any, move: Any, act: Any) -> None:
     n_chunks = info.meta.get("n_chunks") if isinstance(info.meta, dict) else None
     if damaged:
         status = "damaged"
-    elif isinstance(n_chunks, int):
-        status = "done" if done >= set(range(n_chunks)) else "running"
+    elif isinstance(n_chunks, int) and done >= set(range(n_chunks)) and info.status != "failed":
+        status = "done"  # every chunk is there (e.g. killed just before the run was finished)
     else:
         status = info.status
     if info.kind != "forecast" and status != info.status:
