@@ -28,6 +28,7 @@ from pydantic import Field
 from scipy.optimize import minimize_scalar
 
 from detente.errors import RunError
+from detente.models.capability import CAPABILITY_NOTE, capability_exponent, unit_capabilities
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RunResult
@@ -120,11 +121,16 @@ class NBSParams(_Params):
 
 
 def actor_weights(arr: IssueArrays, weights: Weights) -> np.ndarray:
-    """Actor weights on one issue under a weighting rule."""
+    """Actor weights on one issue under a weighting rule.
+
+    Capabilities are divided by a power of two (:mod:`detente.models.capability`) first, so
+    weights of any capability scale neither overflow nor underflow; the models use only
+    ratios of weights, so results equal those on the raw scale bit for bit.
+    """
     if weights == "capability_salience":
-        return arr.capability * arr.salience
+        return unit_capabilities(arr.capability) * arr.salience
     if weights == "capability":
-        return arr.capability.copy()
+        return unit_capabilities(arr.capability)
     if weights == "salience":
         return arr.salience.copy()
     return np.ones(arr.n)
@@ -306,8 +312,12 @@ def _per_issue(scenario: Scenario, fn) -> dict[str, IssueResult]:
 
 
 def run_compromise(scenario: Scenario, params: CompromiseParams, *, rng: np.random.Generator | None = None) -> RunResult:
-    """Compromise model: capability × salience weighted mean per issue (Achen 2006)."""
-    notes: list[str] = []
+    """Compromise model: capability × salience weighted mean per issue (Achen 2006).
+
+    Capabilities are divided by a power of two internally (exact; see
+    :mod:`detente.models.capability`), so any finite capability scale gives the same forecast.
+    """
+    notes: list[str] = [CAPABILITY_NOTE] if params.weights in ("capability_salience", "capability") else []
     issues = _per_issue(
         scenario,
         lambda a: compromise(a.position, _weights_or_fallback(a, params.weights, params.zero_weight, notes, "compromise")),
@@ -316,8 +326,9 @@ def run_compromise(scenario: Scenario, params: CompromiseParams, *, rng: np.rand
 
 
 def run_median(scenario: Scenario, params: MedianParams, *, rng: np.random.Generator | None = None) -> RunResult:
-    """Weighted median voter per issue (Black 1948)."""
-    notes: list[str] = []
+    """Weighted median voter per issue (Black 1948); capabilities normalised as in
+    :func:`run_compromise`."""
+    notes: list[str] = [CAPABILITY_NOTE] if params.weights in ("capability_salience", "capability") else []
     issues = _per_issue(
         scenario,
         lambda a: weighted_median(a.position, _weights_or_fallback(a, params.weights, params.zero_weight, notes, "median"), params.tie),
@@ -352,6 +363,8 @@ def run_nbs(scenario: Scenario, params: NBSParams, *, rng: np.random.Generator |
     ``docs/models/nbs.md``.
     """
     notes: list[str] = ["positions normalised to the unit interval internally; forecasts on the issue scale"]
+    if params.weights in ("capability_salience", "capability"):
+        notes.append(CAPABILITY_NOTE)  # actor_weights
 
     def one(a: IssueArrays) -> float:
         iss = a.issue
@@ -386,6 +399,7 @@ def batch_compromise(base, pert, params: CompromiseParams, *, rng: np.random.Gen
         x = pert.position[:, has, i]
         sal = pert.salience[:, has, i] / base.salience_max
         cap = pert.capability[:, has, i]
+        cap = unit_capabilities(cap, capability_exponent(cap, axis=1)[:, None])
         w = {"capability_salience": cap * sal, "capability": cap, "salience": sal}.get(params.weights, np.ones_like(x))
         tot = w.sum(axis=1)
         zero = ~(tot > 0)

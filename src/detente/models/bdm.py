@@ -33,6 +33,13 @@ The computations are vectorised with numpy: per round, probabilities are O(n^3) 
 in O(n^2) memory (one vectorised step over all actor pairs per voter), expected utilities
 O(n^2); there are no Python loops over actor pairs or triples.
 
+Capabilities are divided by the power of two just above their largest value on the issue
+before use (exact, :mod:`detente.models.capability`). Every variant uses capabilities only
+through ratios of vote sums (the probability of success) and weighted means and medians, so
+results are bit for bit those on the raw scale wherever the raw arithmetic stayed finite,
+and a common rescaling of the capabilities (to ``1e300`` or ``1e-300``) no longer overflows
+``scholz2011``'s all-pairs denominator or underflows the vote sums.
+
 References
 ----------
 .. [1] Bueno de Mesquita, B. (1994). "Political forecasting: an expected utility method."
@@ -68,6 +75,7 @@ import numpy as np
 from pydantic import Field
 
 from detente.errors import InputError, Problem
+from detente.models.capability import CAPABILITY_NOTE, unit_capabilities
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RoundRecord, RunResult
@@ -701,7 +709,8 @@ def _prepare(scenario, issue_id: str, params: BDMParams, o: dict[str, Any]) -> t
         y, delta = x.copy(), span
         to_scale = lambda v: v  # noqa: E731
     _ = o
-    return _Issue(arr.actors, y, arr.capability * arr.salience, arr.capability, arr.salience, delta, to_scale), notes
+    c = unit_capabilities(arr.capability)  # exact power-of-two rescaling (detente.models.capability)
+    return _Issue(arr.actors, y, c * arr.salience, c, arr.salience, delta, to_scale), notes
 
 
 def _check_weights(scenario, issue_id: str, data: _Issue) -> None:
@@ -1010,7 +1019,7 @@ def run(scenario, params: BDMParams, *, rng: np.random.Generator, resolver: Conf
         round-1 perception table; a Monte Carlo summary when ``params.monte_carlo > 0``.
     """
     issues: dict[str, IssueResult] = {}
-    notes: list[str] = []
+    notes: list[str] = [CAPABILITY_NOTE]
     if _NORMALISED[params.variant]:
         notes.append("positions normalised to 0-1 internally (range of the initial positions"
                      if params.scale_range == "positions" else "positions normalised to 0-1 internally (issue bounds")

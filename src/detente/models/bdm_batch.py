@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from detente.models.bdm import _NORMALISED, BDMParams, _Opts, resolved_options
+from detente.models.capability import capability_exponent, unit_capabilities
 
 __all__ = ["batch_bdm", "unsupported", "run_batch_issue", "block_size", "BLOCK"]
 
@@ -411,6 +412,8 @@ def run_batch_issue(x, c, s, lower: float, width: float, params: BDMParams, rng:
     Btot, n = x.shape
     if n == 0:
         return np.full(Btot, np.nan)
+    c = np.asarray(c, float)
+    c = unit_capabilities(c, capability_exponent(c, axis=1)[:, None])  # per run, as bdm._prepare does
     o = _Opts(**resolved_options(params))
     out = np.empty(Btot)
     if trace is not None:

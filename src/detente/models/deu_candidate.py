@@ -18,6 +18,8 @@ split only and selected on its validation side (``docs/deu-benchmark.md``).
 
 Positions are used on the unit-normalised scale internally and mapped back to the issue's
 scale, so the model runs on any scenario (coefficients were fitted on DEU's 0–100 scale).
+Capabilities are divided by the power of two just above their largest value first (exact,
+:mod:`detente.models.capability`), so any common rescaling gives the same forecast.
 
 References
 ----------
@@ -39,6 +41,7 @@ import numpy as np
 from pydantic import Field
 
 from detente.models.baseline import compromise, weighted_median
+from detente.models.capability import CAPABILITY_NOTE, unit_capabilities
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RunResult
@@ -82,7 +85,7 @@ def features(scenario: Scenario, issue_id: str) -> dict[str, float] | None:
         return None
     iss = a.issue
     x = (a.position - iss.lower) / iss.width * 100.0
-    w = a.capability * a.salience
+    w = unit_capabilities(a.capability) * a.salience  # exact power-of-two rescaling (no overflow)
     if not w.sum() > 0:
         w = np.ones(a.n)
     c = compromise(x, w)
@@ -150,7 +153,8 @@ def run_candidate(scenario: Scenario, params: CandidateParams, *, rng: np.random
         y = predict(f, spec, coef, delta, pos)
         out[iss.id] = IssueResult(iss.lower + y / 100.0 * iss.width)
     return RunResult.build(model="deu_candidate", scenario=scenario, params={"spec": spec, "coef": list(coef), "delta": delta},
-                           issues=out, notes=["features on the 0-100 normalised scale; forecast mapped back"])
+                           issues=out, notes=["features on the 0-100 normalised scale; forecast mapped back",
+                                                                CAPABILITY_NOTE])
 
 
 SPEC = ModelSpec(

@@ -43,6 +43,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from detente.errors import InputError, Problem
+from detente.models.capability import CAPABILITY_NOTE, unit_capabilities
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RoundRecord, RunResult
@@ -266,6 +267,14 @@ class ExchangeData:
                                         expected=f"a number in [{self.lower[d]:g}, {self.upper[d]:g}]"))
         if problems:
             raise InputError(problems)
+
+    @property
+    def unit_power(self) -> np.ndarray:
+        """Power of the present entries (absent 0) divided by the power of two just above the
+        largest one (exact, :mod:`detente.models.capability`). One unit for every issue: the
+        model compares gains across issues. The model computes with these, so any common
+        rescaling of the capabilities gives the same run and large ones do not overflow."""
+        return unit_capabilities(np.where(self.present, self.power, 0.0))
 
     @property
     def normalised(self) -> np.ndarray:
@@ -1060,7 +1069,7 @@ def simulate(data: ExchangeData, params: ExchangeParams | None = None, *,
     if rng is None:
         rng = np.random.default_rng(0)
     S = np.where(data.present, data.salience, 0.0)
-    C = np.where(data.present, data.power, 0.0)
+    C = data.unit_power
     X = data.normalised
     sim = Simulation(data, params)
     for _ in range(params.rounds):
@@ -1107,7 +1116,7 @@ def _issue_results(sim: Simulation) -> tuple[dict[str, IssueResult], list[dict[s
     data = sim.data
     P = data.present
     S = np.where(P, data.salience, 0.0)
-    C = np.where(P, data.power, 0.0)
+    C = data.unit_power
     out: dict[str, IssueResult] = {}
     for d, iid in enumerate(data.issues):
         who = np.flatnonzero(P[:, d])
@@ -1185,7 +1194,7 @@ def _ensemble(scenario: Any, data: ExchangeData, params: ExchangeParams, rng: np
     out: dict[str, IssueResult] = {}
     for d, iid in enumerate(data.issues):
         who = np.flatnonzero(P[:, d])
-        if len(who) == 0 or not (data.salience[who, d] * data.power[who, d]).sum() > 0:
+        if len(who) == 0 or not (data.salience[who, d] * data.unit_power[who, d]).sum() > 0:
             out[iid] = IssueResult(forecast=None, extra={"reason": "no actor with positive power x salience"})
             continue
         sc = lambda v: float(data.to_scale(v, d))  # noqa: E731
@@ -1259,6 +1268,7 @@ def run(scenario: Any, params: ExchangeParams | None = None, *, rng: np.random.G
         rng = np.random.default_rng()
     data = data_from_scenario(scenario)
     notes = ["positions normalised to 0-100 per issue internally; outputs on each issue's own scale",
+             CAPABILITY_NOTE,
              f"mode {params.mode}, overshoot limit on {params.overshoot_positions} positions"]
     if getattr(scenario, "salience_scale", "unit") != "unit":
         notes.append(f"saliences divided by 100 (scenario declares a {scenario.salience_scale} scale)")

@@ -18,6 +18,11 @@ One issue at a time, on a one-dimensional scale with Euclidean (distance) prefer
   the forecast is the passing point nearest to the target, found on a grid of ``grid`` steps
   of the scale (ties → the point nearest the status quo).
 
+Capabilities are divided by the power of two just above their largest value on the issue
+(exact, :mod:`detente.models.capability`) before use, so the ``1e-9`` margin of the QMV test
+is relative to the largest vote weight and any common rescaling of the capabilities gives
+the same forecast (with raw weights of order ``1e-100`` every grid point passed).
+
 Issues without a status quo use ``no_status_quo``: the compromise (capability × salience
 weighted mean; noted) or no forecast. A missing Commission position uses the Council's
 capability × salience weighted median as target (noted).
@@ -43,6 +48,7 @@ import numpy as np
 from pydantic import Field
 
 from detente.models.baseline import compromise, weighted_median
+from detente.models.capability import CAPABILITY_NOTE, unit_capabilities
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RunResult
@@ -78,14 +84,15 @@ def _meta(scenario: Scenario, issue_id: str) -> dict:
 
 def run_procedural(scenario: Scenario, params: ProceduralParams, *, rng: np.random.Generator | None = None) -> RunResult:
     """Agenda-setter forecast per issue (Tsebelis & Garrett 2000; Steunenberg & Selck 2006)."""
-    notes: list[str] = []
+    notes: list[str] = [CAPABILITY_NOTE]
     out: dict[str, IssueResult] = {}
     for iss in scenario.issues:
         a = scenario.issue_arrays(iss.id)
         if a.n == 0:
             out[iss.id] = IssueResult(None, extra={"reason": "no actor holds a position"})
             continue
-        w_all = a.capability * a.salience
+        c_all = unit_capabilities(a.capability)  # exact power-of-two rescaling: the 1e-9 margin below is relative
+        w_all = c_all * a.salience
         if not w_all.sum() > 0:
             w_all = np.ones(a.n)
         q = iss.status_quo
@@ -99,7 +106,7 @@ def run_procedural(scenario: Scenario, params: ProceduralParams, *, rng: np.rand
         meta = _meta(scenario, iss.id)
         ids = list(a.actors)
         member = np.array([x not in INSTITUTIONS for x in ids])
-        xs, cap = a.position[member], a.capability[member]
+        xs, cap = a.position[member], c_all[member]
         if not member.any():
             out[iss.id] = IssueResult(None, extra={"reason": "no Council member holds a position"})
             continue

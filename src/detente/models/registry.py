@@ -17,17 +17,18 @@ True
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from detente.errors import InputError, Problem, UnknownModelError
+from detente.errors import InputError, Problem, RunError, UnknownModelError
 from detente.models.result import RunResult
 from detente.seeding import check_seed, run_seeded
 
-__all__ = ["ModelSpec", "get", "names", "available", "run_model", "make_params", "check_params"]
+__all__ = ["ModelSpec", "get", "names", "available", "run_model", "make_params", "check_params", "check_finite"]
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ def run_model(
         result, seed = run_seeded(lambda g: spec.run(scenario, p, rng=g), seed, stochastic=spec.stochastic)
     else:
         result = spec.run(scenario, p, rng=rng)
+    check_finite(result)
     return result.with_seed(check_seed(seed))
 
 
@@ -243,3 +245,23 @@ def check_params(
         if v is not None and k not in fields:
             raise InputError(Problem(f"model {model!r} has no parameter {k!r}", column=k, value=v, expected=", ".join(fields) or "no parameters"))
     return make_params(spec, params, **overrides)
+
+
+def check_finite(result: RunResult) -> None:
+    """Refuse a result with a non-finite forecast or round position (issue 13).
+
+    The JSON form writes ``nan``/``inf`` as ``null``, which reads as "no forecast", so a model
+    whose arithmetic broke down would otherwise pass silently with exit code 0. Raises
+    :class:`RunError` (CLI exit 1) naming the model, the issue and what was not finite.
+    ``None`` (a model's documented "no forecast", e.g. an issue without positions) is fine.
+    """
+    for iid, ir in result.issues.items():
+        values = [("forecast", ir.forecast)]
+        values += [(f"position of {a!r} in round {k}", x) for k, r in enumerate(ir.rounds) for a, x in r.positions.items()]
+        for what, x in values:
+            if x is not None and not math.isfinite(x):
+                raise RunError(
+                    f"model {result.model!r}" + (f" (variant {result.variant!r})" if result.variant else "")
+                    + f" produced a non-finite {what} ({x}) on issue {iid!r}: its arithmetic overflowed or "
+                    "divided zero by zero, most likely on input values of extreme magnitude; nothing was "
+                    "stored. Please report it with the scenario.")

@@ -23,6 +23,12 @@ the spec recommends otherwise (see ``docs/models/smp.md``):
   zero; when all positions coincide the run stops as converged;
 * ``BigRAdjust = Full`` runs (KTAB aborts on a sanity check);
 * only the O(N^3) work the dynamics need is done, vectorised with numpy.
+* capabilities are rescaled so that the largest is 100 before use
+  (``capability_scale="unit"``), so multiplying every capability by a constant does not change
+  a run; KTAB adds absolute floors to capability-weighted votes (coalition strength 1e-8,
+  contest strength 1e-10), which makes its own results depend on the capability scale (with
+  capabilities of order 1e-10 the floors dominate the votes). ``capability_scale="raw"`` keeps
+  KTAB's arithmetic on the capabilities as given.
 
 References
 ----------
@@ -74,6 +80,8 @@ __all__ = [
     "little_contest_prob",
     "interpolate_bargain",
     "simulate",
+    "unit_scale",
+    "UNIT_MAX",
     "run",
     "tables",
     "SPEC",
@@ -166,6 +174,15 @@ class SMPParams(ModelParams):
         + _NONE_DOC + "(InitOnlyInterp).",
     )
     rounds: int = Field(100, ge=1, le=100_000, description="Maximum number of turns (KTAB: 100).")
+    capability_scale: Literal["unit", "raw"] = Field(
+        "unit",
+        description="'unit' (default): capabilities are rescaled so that the largest is 100 before use, so a "
+        "common rescaling of the capabilities does not change a run; 'raw': KTAB's "
+        "own arithmetic on the capabilities as given, where the coalition floor (1e-8) and the contest "
+        "epsilon (1e-10) are absolute amounts of capability-weighted vote, so forecasts depend on the "
+        "capability scale (KTAB reference mode: reproduces every KTAB conformance case; the default "
+        "differs from KTAB on 1 of 52, see docs/models/smp.md).",
+    )
 
     def resolved(self, scenario_params: dict[str, Any] | None = None) -> "SMPParams":
         """A copy with every ``None`` parameter filled from the scenario, else KTAB's default."""
@@ -219,6 +236,28 @@ BINARY_VPM_FLOOR = 1e-6
 MI_SELF = 1e-10
 MI_TOL = 1e-8
 MU_TOL = 1e-6
+
+#: ``capability_scale="unit"`` rescales the capabilities so that the largest is ``UNIT_MAX``:
+#: KTAB's nominal scale (positions and saliences on 0-100; its example capabilities are at most
+#: about 100-200), on which its absolute floors above were set.
+UNIT_MAX = 100.0
+
+
+def unit_scale(capability: np.ndarray) -> np.ndarray:
+    """Capabilities rescaled so that the largest is :data:`UNIT_MAX` (``capability_scale="unit"``).
+
+    Unchanged (same bits) when the largest already is 100; a common rescaling of the input
+    changes the result only by rounding (equal capabilities stay exactly equal).
+
+    Examples
+    --------
+    >>> unit_scale(np.array([3.0, 1.5])).tolist()
+    [100.0, 50.0]
+    """
+    c = np.asarray(capability, float)
+    top = float(c.max())
+    f = UNIT_MAX / top
+    return c * f if math.isfinite(f) else c / top * UNIT_MAX
 
 _VPM_POWER = {"Linear": 1, "Square": 2, "Quartic": 4, "Octic": 8}
 
@@ -603,6 +642,10 @@ class SMPTrajectory:
 class _Engine:
     def __init__(self, cap: np.ndarray, sal: np.ndarray, params: SMPParams, affinity: np.ndarray | None,
                  rng: np.random.Generator | None):
+        # KTAB's floors (COAL_FLOOR, CONTEST_EPS) are absolute amounts of capability-weighted
+        # vote: on the 'unit' scale they are relative to the largest capability
+        if params.capability_scale == "unit":
+            cap = unit_scale(cap)
         self.cap = cap
         self.sal = sal
         self.S = sal.sum(axis=1)
@@ -870,7 +913,7 @@ def simulate(
     Parameters
     ----------
     capability
-        (N,) positive capabilities.
+        (N,) positive capabilities (rescaled to a largest of 100 unless ``params.capability_scale`` is "raw").
     position
         (N, K) positions in [0, 1].
     salience
@@ -1022,7 +1065,9 @@ def run(scenario: Any, params: SMPParams, *, rng: np.random.Generator | None = N
     A = _affinity(meta, ids)
     if p.state_transitions == "Stochastic" and rng is None:
         rng = np.random.default_rng()
-    traj = _Engine(cap, sal, p, A, rng).run(pos)
+    eng = _Engine(cap, sal, p, A, rng)
+    cap = eng.cap  # the capabilities the engine used (unit scale by default)
+    traj = eng.run(pos)
     T = traj.num_states
 
     lo = np.array([iss.lower for iss in issues])
@@ -1105,6 +1150,12 @@ def run(scenario: Any, params: SMPParams, *, rng: np.random.Generator | None = N
         "ktab_codes": p.codes(),
     }
     notes.append(f"{T} states ({T - 1} turns), stopped: {traj.stop_reason}")
+    if p.capability_scale == "unit":
+        notes.append("capabilities rescaled so that the largest is 100 internally (KTAB's nominal scale; "
+                     "forecasts depend only on capability ratios)")
+    else:
+        notes.append("capabilities used as given (capability_scale='raw', KTAB's arithmetic): the result "
+                     "depends on the capability scale through KTAB's absolute floors")
     if A is not None:
         notes.append("ideal adjustment (pragmatic affinity) matrix from the scenario")
     return RunResult.build(model="smp", scenario=scenario, params=p, issues=out_issues, notes=notes, extra=extra)
