@@ -29,10 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from detente import examples
 from detente.errors import InputError, Problem
@@ -47,7 +49,7 @@ from detente.web.jobs import JobManager
 from detente.web.work import crisis_job, forecast_job
 from detente.web.security import DEFAULT_UPLOAD_LIMIT, SAFE_NAME, BodyLimit, CsrfGuard, safe_join
 
-__all__ = ["create_app", "WebConfig"]
+__all__ = ["create_app", "WebConfig", "Error", "ErrorProblem"]
 
 UPLOAD_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".txt", ".xlsx", ".xml", ".tsv")
 
@@ -113,6 +115,81 @@ class EditRequest(BaseModel):
         None, description="Save the edited scenario as a new detente YAML file of the library with this name "
         "(.yaml/.yml) instead of editing the file in place; the edited file is left as it was.")
     overwrite: bool = Field(False, description="Allow `save_as` to replace an existing file.")
+
+
+class ErrorProblem(BaseModel):
+    """One problem of an error response: what is wrong, and where (as ``detente.errors.Problem``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: str | int | None = None
+    value: str | int | float | bool | None = None
+    expected: str | None = None
+
+
+class Error(BaseModel):
+    """Body of every error response of the JSON API (status 400-499): ``error`` says what went
+    wrong; ``problems`` lists invalid input value by value; ``message`` adds detail;
+    ``valid`` is ``false`` on ``POST /api/validate``'s answer for an invalid file."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: str
+    message: str | None = None
+    problems: list[ErrorProblem] | None = None
+    valid: bool | None = None
+
+
+_ERROR_TEXT = {
+    400: "Invalid file name, run id or request",
+    403: "Cross-site request refused",
+    404: "Not found",
+    409: "Conflict: the request cannot be carried out as asked (nothing was changed)",
+    413: "Request body or upload larger than the limit",
+    422: "Invalid input: every problem found",
+}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route: the error statuses it can answer, all with :class:`Error`."""
+    return {c: {"model": Error, "description": _ERROR_TEXT[c]} for c in codes}
+
+
+def _scalar(v: Any) -> str | int | float | bool | None:
+    if v is None or isinstance(v, (bool, int, str)):
+        return v if not isinstance(v, str) else v[:500]
+    if isinstance(v, float):
+        return v if v == v and abs(v) != float("inf") else str(v)
+    return str(v)[:500]
+
+
+def _error_body(detail: Any) -> dict[str, Any]:
+    """Any error detail as a valid :class:`Error` body."""
+    if not isinstance(detail, dict):
+        return {"error": str(detail) if detail is not None else "error"}
+    out: dict[str, Any] = {"error": str(detail.get("error") or detail.get("message") or "error")}
+    if detail.get("message") is not None and "error" in detail:
+        out["message"] = str(detail["message"])
+    if isinstance(detail.get("problems"), list):
+        probs = []
+        for p in detail["problems"]:
+            p = p if isinstance(p, dict) else {"message": p}
+            q = {"message": str(p.get("message") or "invalid value")}
+            for k in ("file", "expected"):
+                if p.get(k) is not None:
+                    q[k] = str(p[k])
+            if isinstance(p.get("line"), int) and not isinstance(p.get("line"), bool):
+                q["line"] = p["line"]
+            if p.get("column") is not None:
+                q["column"] = p["column"] if isinstance(p["column"], (str, int)) and not isinstance(p["column"], bool) else str(p["column"])
+            if p.get("value") is not None:
+                q["value"] = _scalar(p["value"])
+            probs.append(q)
+        out["problems"] = probs
+    if isinstance(detail.get("valid"), bool):
+        out["valid"] = detail["valid"]
+    return out
 
 
 def create_app(config: WebConfig | None = None) -> FastAPI:
@@ -487,27 +564,29 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         """The scenario library: bundled examples and the user's files."""
         return {"scenarios": library_entries()}
 
-    @app.get("/api/scenarios/{source}/{name}", tags=["scenarios"])
+    @app.get("/api/scenarios/{source}/{name}", tags=["scenarios"], responses=_errors(400, 404, 422))
     def api_scenario(source: str, name: str) -> dict[str, Any]:
         """One scenario as a detente document."""
         scn = get_scenario(source, name)
         return {"source": source, "name": name, "scenario": scn.model_dump(mode="json")}
 
-    @app.post("/api/validate", tags=["scenarios"])
+    @app.post("/api/validate", tags=["scenarios"], responses=_errors(403, 413, 422))
     async def api_validate(request: Request, file: UploadFile = File(...)) -> JSONResponse:
         """Validate an uploaded file without storing it; returns every problem found."""
         check_origin(request)
         name = Path(file.filename or "upload.csv").name
         if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
-            return JSONResponse({"valid": False, "problems": [{"message": f"unsupported file type {Path(name).suffix!r}"}]}, status_code=422)
+            return JSONResponse({"valid": False, "error": "invalid input", "problems": [
+                {"message": f"unsupported file type {Path(name).suffix!r}", "file": name,
+                 "expected": ", ".join(UPLOAD_SUFFIXES)}]}, status_code=422)
         data = await read_upload(file)
         scn, err = await run_in_threadpool(validate_bytes, name, data)
         if err is not None:
-            return JSONResponse({"valid": False, **err.to_dict()}, status_code=422)
+            return JSONResponse(_error_body({"valid": False, **err.to_dict()}), status_code=422)
         assert scn is not None
         return JSONResponse({"valid": True, "actors": len(scn.actors), "issues": len(scn.issues), "stances": len(scn.stances)})
 
-    @app.post("/api/scenarios/{name}/cells", tags=["scenarios"])
+    @app.post("/api/scenarios/{name}/cells", tags=["scenarios"], responses=_errors(400, 403, 404, 409, 413, 422))
     def api_edit(request: Request, name: str, body: EditRequest) -> dict[str, Any]:
         """Edit positions, saliences or capabilities of a library scenario.
 
@@ -568,7 +647,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         """Registered models and their capabilities."""
         return {"models": model_entries()}
 
-    @app.post("/api/jobs", tags=["runs"], status_code=202)
+    @app.post("/api/jobs", tags=["runs"], status_code=202, responses=_errors(400, 403, 404, 413, 422))
     def api_run(request: Request, body: RunRequest) -> dict[str, Any]:
         """Start a model run in the background; poll ``/api/jobs/{id}``."""
         check_origin(request)
@@ -598,7 +677,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         most recently finished ones (``WebConfig.max_finished_jobs``, default 200)."""
         return {"jobs": [j.to_json_dict() for j in jobs.list()]}
 
-    @app.get("/api/jobs/{job_id}", tags=["runs"])
+    @app.get("/api/jobs/{job_id}", tags=["runs"], responses=_errors(404, 422))
     def api_job(job_id: str) -> dict[str, Any]:
         """Status and progress of one job (404 for an unknown job, or a finished one no longer kept)."""
         j = jobs.get(job_id)
@@ -607,7 +686,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
                                      "stored runs are listed at /api/runs)")
         return j.to_json_dict()
 
-    @app.post("/api/jobs/{job_id}/cancel", tags=["runs"])
+    @app.post("/api/jobs/{job_id}/cancel", tags=["runs"], responses=_errors(403, 404, 409, 422))
     def api_job_cancel(request: Request, job_id: str) -> dict[str, Any]:
         """Cancel a queued or running job: a queued job never starts, a running one is stopped
         at once (its worker process is terminated) and stores nothing. The answer is the job
@@ -622,17 +701,19 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             raise HTTPException(409, f"job {job_id!r} has already finished ({j.status}); nothing to cancel")
         return j.to_json_dict()
 
-    @app.get("/api/runs", tags=["runs"])
+    @app.get("/api/runs", tags=["runs"], responses=_errors(422))
     def api_runs(limit: int = Query(100, ge=1, le=10_000)) -> dict[str, Any]:
         """Run history from the store."""
         return {"runs": _list_runs(store())[:limit]}
 
-    @app.get("/api/runs/{run_id}", tags=["runs"])
+    @app.get("/api/runs/{run_id}", tags=["runs"], responses=_errors(400, 404, 422))
     def api_run_get(run_id: str) -> dict[str, Any]:
         """One run in the ``--json`` contract form."""
         return _get_run(store(), run_id).to_json_dict()
 
-    @app.get("/api/runs/{run_id}/download", tags=["runs"])
+    @app.get("/api/runs/{run_id}/download", tags=["runs"], responses={
+        200: {"description": "The run as an attachment", "content": {"text/csv": {}, "application/vnd.apache.parquet": {}}},
+        **_errors(400, 404, 422)})
     def api_download(run_id: str, format: str = Query("json", pattern="^(json|csv|parquet)$")) -> Response:
         """Download a run: JSON (contract form), CSV or Parquet (long table)."""
         res = _get_run(store(), run_id)
@@ -649,14 +730,15 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         return Response(bio.getvalue(), media_type="application/vnd.apache.parquet",
                         headers={"Content-Disposition": f'attachment; filename="{fname}.parquet"'})
 
-    @app.get("/api/runs/{run_id}/charts", tags=["runs"])
+    @app.get("/api/runs/{run_id}/charts", tags=["runs"], responses=_errors(400, 404, 422))
     def api_charts(run_id: str) -> dict[str, Any]:
         """Chart data of a run (see ``detente.report.charts``): forecasts, trajectories, BDM
         perception quadrants and exchange network for model runs; outcome distribution, fan
         charts and sensitivity for sweeps; P(war), hazard bands and triangle for crisis runs."""
         return _charts(store(), run_id)
 
-    @app.get("/api/runs/{run_id}/report", tags=["runs"])
+    @app.get("/api/runs/{run_id}/report", tags=["runs"], responses={
+        200: {"description": "The HTML report as an attachment", "content": {"text/html": {}}}, **_errors(400, 404, 422)})
     def api_report(run_id: str) -> Response:
         """The self-contained static HTML report of a run (as ``detente report RUN --format html``)."""
         from detente.report.html import run_report
@@ -669,7 +751,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         return Response(text, media_type="text/html; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="detente-report-{info.run_id}.html"'})
 
-    @app.post("/api/crisis-jobs", tags=["runs"], status_code=202)
+    @app.post("/api/crisis-jobs", tags=["runs"], status_code=202, responses=_errors(400, 403, 404, 413, 422))
     def api_crisis_run(request: Request, body: CrisisRunRequest) -> dict[str, Any]:
         """Run the hypotheses of a crisis scenario in the background (stored as a ``crisis`` run)."""
         check_origin(request)
@@ -683,13 +765,30 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
                           request=body.model_dump(mode="json"))
         return job.to_json_dict()
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    # every error under /api/ is an ``Error`` body (documented per route with ``responses=``),
+    # Starlette's own 404/405 and request validation included; pages get the error page
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith("/api/"):
-            detail = exc.detail if isinstance(exc.detail, dict) else {"error": str(exc.detail)}
-            return JSONResponse(detail, status_code=exc.status_code)
+            return JSONResponse(_error_body(exc.detail), status_code=exc.status_code, headers=exc.headers)
         msg = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
         return render(request, "error.html", status=exc.status_code, title=f"Error {exc.status_code}", message=msg)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for e in exc.errors()[:50]:
+            loc = [str(x) for x in e.get("loc", ())]
+            p: dict[str, Any] = {"message": str(e.get("msg", "invalid value")).removeprefix("Value error, "),
+                                 "column": ".".join(loc) or None}
+            if "input" in e and loc and loc[-1] != "body" or e.get("type") == "json_invalid":
+                p["value"] = _scalar(e.get("input"))
+            problems.append(p)
+        body = _error_body({"error": "invalid request", "problems": problems})
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(body, status_code=422)
+        msg = "; ".join(f"{p.get('column') or 'request'}: {p['message']}" for p in body["problems"])
+        return render(request, "error.html", status=422, title="Error 422", message=f"invalid request: {msg}")
 
     return app
 
