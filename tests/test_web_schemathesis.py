@@ -74,6 +74,8 @@ def test_every_api_error_response_is_documented_with_the_error_schema():
     ("post", "/api/scenarios/mine.yaml/cells", {"json": {"cells": [{"actor": "UK", "issue": "emission",
                                                                     "field": "position", "value": 99}]}}, 422),
     ("post", "/api/jobs/0123456789ab/cancel", {}, 404),
+    ("post", "/api/validate", {"content": b"--x\r\nTrue--x--\r\n",                   # found by schemathesis
+                               "headers": {"content-type": "multipart/form-data; boundary=x"}}, 400),
 ])
 def test_error_bodies_follow_the_error_schema(method, url, kw, status):
     """No ``{"detail": ...}`` bodies: every error under /api/ is ``{"error": ..., ...}``."""

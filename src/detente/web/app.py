@@ -142,7 +142,7 @@ class Error(BaseModel):
 
 
 _ERROR_TEXT = {
-    400: "Invalid file name, run id or request",
+    400: "Invalid file name, run id or request (e.g. a malformed multipart body)",
     403: "Cross-site request refused",
     404: "Not found",
     409: "Conflict: the request cannot be carried out as asked (nothing was changed)",
@@ -570,7 +570,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         scn = get_scenario(source, name)
         return {"source": source, "name": name, "scenario": scn.model_dump(mode="json")}
 
-    @app.post("/api/validate", tags=["scenarios"], responses=_errors(403, 413, 422))
+    @app.post("/api/validate", tags=["scenarios"], responses=_errors(400, 403, 413, 422))
     async def api_validate(request: Request, file: UploadFile = File(...)) -> JSONResponse:
         """Validate an uploaded file without storing it; returns every problem found."""
         check_origin(request)
@@ -662,13 +662,12 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         except InputError as exc:
             raise HTTPException(422, exc.to_dict()) from None
 
-        # a stochastic run without a seed: the server draws the seed it would use (the one
-        # policy function, detente.seeding.draw_seed) and hands it to the job's process, where
-        # run_model records it only if the run draws (see forecast_job)
-        drawn = seeding.draw_seed() if body.seed is None and spec.stochastic else None
+        # the seed policy, applied in the server (detente.seeding.resolve_seed): the job's
+        # request records the seed its process is handed (run_model records it if the run draws)
+        seed = seeding.resolve_seed(body.seed, stochastic=spec.stochastic)
         job = jobs.submit("forecast", f"{body.model} on {body.name}", forecast_job, process=True,
-                          args=(cfg.store_root, scn, body.model, params, body.seed, f"{body.source}/{body.name}", drawn),
-                          request=body.model_dump(mode="json"))
+                          args=(cfg.store_root, scn, body.model, params, seed, f"{body.source}/{body.name}"),
+                          request={**body.model_dump(mode="json"), "seed": seed})
         return job.to_json_dict()
 
     @app.get("/api/jobs", tags=["runs"])

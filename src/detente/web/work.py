@@ -19,18 +19,9 @@ def _store(root: str | Path | None) -> Any:
 
 
 def forecast_job(report: Callable[[float, str], None], store_root: str | Path | None, scenario: Any, model: str,
-                 params: Any, seed: int | None, label: str, drawn: int | None = None) -> str:
-    """Run one registered model on a scenario and store the result.
-
-    ``drawn``: for a run without ``seed``, the seed the server drew for it; the seed policy
-    (:func:`detente.seeding.run_seeded`) then uses it as its draw, and records it only if
-    the run drew. Call this in a process of its own (it sets that process's draw).
-    """
-    from detente import seeding
+                 params: Any, seed: int | None, label: str) -> str:
+    """Run one registered model on a scenario and store the result."""
     from detente.models.registry import run_model
-
-    if seed is None and drawn is not None:
-        seeding.draw_seed = lambda: drawn  # this process runs this one job
 
     report(0.05, f"running {model}")
     res = run_model(scenario, model, params=params, seed=seed)
