@@ -153,6 +153,37 @@ def test_corrupt_catalogue_pages_fail_the_integrity_check(swept):
     assert Store(root).info(rid).status == "done"
 
 
+def test_repair_reads_back_every_readable_row_of_a_failing_catalogue(swept):
+    """A catalogue that fails integrity_check but whose tables still read (here: a wrong
+    freelist count in its header) is rebuilt with every row: forecasts (which have no
+    manifest), chunks with their checksums, and other tables kept in it (web jobs)."""
+    import struct
+
+    from detente.store.jobs import JobRecords
+
+    root, rid, _ = swept
+    st = Store(root)
+    JobRecords(st).put({"id": "job1", "kind": "forecast", "label": "x", "status": "done", "created": 1.0,
+                        "request": {"model": "median"}})
+    before = {i.run_id: (i.key, i.status) for i in st.list(limit=None)}
+    chunks = st.chunks(rid)
+    cat = root / "catalog.sqlite"
+    raw = bytearray(cat.read_bytes())
+    raw[36:40] = struct.pack(">I", 7)  # "total number of freelist pages": wrong, tables intact
+    cat.write_bytes(bytes(raw))
+    (f,) = check_store(root).findings
+    assert f.kind == "catalogue" and "freelist" in f.message
+    rep = repair_store(root)
+    assert rep.after.ok
+    (built,) = [a for a in rep.actions if a["action"] == "catalogue_rebuilt"]
+    assert "3 run(s) and 3 chunk row(s), 1 row(s) of table jobs" in built["detail"]
+    st = Store(root)
+    assert {i.run_id: (i.key, i.status) for i in st.list(limit=None)} == before
+    assert st.chunks(rid) == chunks
+    assert JobRecords(st).get("job1")["request"] == {"model": "median"}
+    assert quarantined(root)["catalog.sqlite"] == bytes(raw)
+
+
 def test_new_catalogue_is_never_left_empty(tmp_path, monkeypatch):
     root = tmp_path / "new"
 

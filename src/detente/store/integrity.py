@@ -304,20 +304,28 @@ _RUN_COLS = ("run_id", "key", "kind", "model", "variant", "seed", "params", "inp
 _CHUNK_COLS = ("run_id", "chunk", "status", "n_rows", "created", "sha256")
 
 
-def _salvage(path: Path) -> tuple[list[dict], list[dict], list[str]]:
-    """Rows of ``runs`` and ``chunks`` that can still be read from a damaged catalogue."""
+def _salvage(path: Path) -> tuple[dict[str, list[dict]], dict[str, str], list[str]]:
+    """Rows that can still be read from a damaged catalogue: table -> rows, the ``CREATE``
+    statements of its other tables (e.g. ``jobs``, :mod:`detente.store.jobs`), and notes."""
     notes: list[str] = []
-    runs: list[dict] = []
-    chunks: list[dict] = []
+    tables: dict[str, list[dict]] = {"runs": [], "chunks": []}
+    schemas: dict[str, str] = {}
     if not path.exists() or path.stat().st_size == 0:
-        return runs, chunks, notes
+        return tables, schemas, notes
     try:
         con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
         con.row_factory = sqlite3.Row
     except sqlite3.Error as exc:
-        return runs, chunks, [f"nothing could be read from {path}: {exc}"]
+        return tables, schemas, [f"nothing could be read from {path}: {exc}"]
     try:
-        for table, out in (("runs", runs), ("chunks", chunks)):
+        try:
+            for r in con.execute("SELECT name, sql FROM sqlite_master WHERE type='table'"):
+                if r["name"] not in tables and not r["name"].startswith("sqlite_") and r["sql"]:
+                    schemas[r["name"]] = r["sql"]
+                    tables[r["name"]] = []
+        except sqlite3.Error as exc:
+            notes.append(f"the list of tables of {path} cannot be read ({exc})")
+        for table, out in tables.items():
             try:
                 out.extend(dict(r) for r in con.execute(f"SELECT * FROM {table}"))
                 continue
@@ -342,7 +350,7 @@ def _salvage(path: Path) -> tuple[list[dict], list[dict], list[str]]:
                 notes.append(f"{lost} row(s) of table {table} could not be read from {path}")
     finally:
         con.close()
-    return runs, chunks, notes
+    return tables, schemas, notes
 
 
 def _insert(con: sqlite3.Connection, table: str, cols: tuple[str, ...], row: dict) -> bool:
@@ -383,8 +391,8 @@ def repair_store(root: str | Path) -> RepairReport:
     cat_path = root / "catalog.sqlite"
     before = check_store(root, full=False)
     cat_bad = any(f.kind == "catalogue" for f in before.findings) and cat_path.exists()
-    salvaged_runs: list[dict] = []
-    salvaged_chunks: list[dict] = []
+    salvaged: dict[str, list[dict]] = {"runs": [], "chunks": []}
+    schemas: dict[str, str] = {}
     if cat_bad:
         reason = next(f.message for f in before.findings if f.kind == "catalogue")
         moved = move(cat_path, f"damaged catalogue: {reason}")
@@ -392,18 +400,28 @@ def repair_store(root: str | Path) -> RepairReport:
             side = Path(str(cat_path) + suffix)
             if side.exists():
                 move(side, "belongs to the damaged catalogue")
-        salvaged_runs, salvaged_chunks, notes = _salvage(moved)
+        salvaged, schemas, notes = _salvage(moved)
         for n in notes:
             act("salvage", n, moved)
     store = Store(root)  # creates a new catalogue if there is none
     if cat_bad or (before.catalogue["state"] == "missing"):
         with store._tx() as con:
-            n_runs = sum(_insert(con, "runs", _RUN_COLS, r) for r in salvaged_runs if r.get("run_id") and r.get("key"))
+            n_runs = sum(_insert(con, "runs", _RUN_COLS, r) for r in salvaged["runs"] if r.get("run_id") and r.get("key"))
             ids = {r["run_id"] for r in con.execute("SELECT run_id FROM runs")}
-            n_chunks = sum(_insert(con, "chunks", _CHUNK_COLS, c) for c in salvaged_chunks if c.get("run_id") in ids)
+            n_chunks = sum(_insert(con, "chunks", _CHUNK_COLS, c) for c in salvaged["chunks"] if c.get("run_id") in ids)
+            others = []
+            for name, sql in schemas.items():  # tables other parts of detente keep in the catalogue
+                try:
+                    con.execute(sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)
+                                if "IF NOT EXISTS" not in sql.upper() else sql)
+                    cols = tuple(r[1] for r in con.execute(f'PRAGMA table_info("{name}")'))
+                    n = sum(_insert(con, f'"{name}"', cols, row) for row in salvaged.get(name, []))
+                    others.append(f"{n} row(s) of table {name}")
+                except sqlite3.Error as exc:
+                    act("salvage", f"table {name} could not be recreated ({exc})", cat_path)
         if cat_bad:
-            act("catalogue_rebuilt", f"new catalogue with {n_runs} run(s) and {n_chunks} chunk row(s) read back from "
-                "the damaged one", cat_path)
+            act("catalogue_rebuilt", f"new catalogue with {n_runs} run(s) and {n_chunks} chunk row(s)"
+                + "".join(f", {o}" for o in others) + " read back from the damaged one", cat_path)
 
     # 2. folders of runs the catalogue does not know
     with store._tx(write=False) as con:
