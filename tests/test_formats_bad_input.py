@@ -296,3 +296,15 @@ def test_two_spellings_of_one_name_are_one_actor_in_every_reader(tmp_path):
     c.write_text(f"actor,issue,position,salience\n{CAFE_NFD},x,1,50\n{CAFE_NFC},y,2,50\n", encoding="utf-8")
     s = load(c)
     assert s.actor_ids == [CAFE_NFC] and len(s.stances) == 2
+
+
+def test_deu_file_with_a_stray_carriage_return(tmp_path):
+    """Found by the fuzz test (seed 1): a bare CR inside a DEU row crashed the CSV module."""
+    raw = (Path(__file__).resolve().parent / "fixtures" / "deu" / "deu_sample.csv").read_bytes()
+    i = raw.index(b"\n", raw.index(b"\n") + 1) + 20  # inside the second data row
+    p = tmp_path / "deu.csv"
+    p.write_bytes(raw[:i] + b"\r" + raw[i:])
+    probs = problems_of(p, format="deu")
+    assert all(q.file == str(p) for q in probs)
+    p.write_bytes(raw[:i] + b'"\x00' + raw[i:])
+    assert problems_of(p, format="deu")

@@ -94,7 +94,10 @@ def council_weights(source: str | Path | Mapping[str, Mapping[str, float]] | Non
         return {str(k): {str(a).lower(): float(x) for a, x in v.items()} for k, v in source.items()}
     path = Path(source)
     text, _ = read_text(path)
-    rows = list(csv.DictReader(io.StringIO(text)))
+    try:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InputError(Problem(f"malformed CSV: {exc}", file=str(path), expected="comma-separated rows")) from None
     out: dict[str, dict[str, float]] = {}
     problems: list[Problem] = []
     for i, r in enumerate(rows, start=2):
@@ -164,11 +167,15 @@ def read_deu_rows(path: str | Path) -> list[DeuRow]:
     """
     file = str(path)
     text, _enc = read_text(path)
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]
+        body = list(reader)
     except StopIteration:
         raise InputError(Problem("file is empty", file=file, expected="a DEU CSV with a header row")) from None
+    except csv.Error as exc:  # e.g. a NUL or a stray line break inside a quoted field
+        raise InputError(Problem(f"malformed CSV: {exc}", file=file, line=reader.line_num,
+                                 expected="comma-separated rows")) from None
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise InputError(Problem("missing DEU column(s): " + ", ".join(missing), file=file, line=1,
@@ -176,7 +183,7 @@ def read_deu_rows(path: str | Path) -> list[DeuRow]:
     problems: list[Problem] = []
     rows: list[DeuRow] = []
     seen: dict[str, int] = {}
-    for lineno, raw in enumerate(reader, start=2):
+    for lineno, raw in enumerate(body, start=2):
         if not raw or all(not c.strip() for c in raw):
             continue
         if len(raw) != len(header):
