@@ -238,3 +238,42 @@ def test_params_defaults_documented():
     assert (p.utility, p.weights, p.disagreement, p.when_no_gain) == ("linear", "capability_salience",
                                                                        "worst", "heavier_side")
     assert run_nbs.__doc__ and "Nash" in run_nbs.__doc__
+
+
+def test_actor_at_the_status_quo_sides():
+    # actors at d belong to neither side: with d = 0.3, an actor at d and a heavier one at 0.6
+    # on the right leave only the right side with weight, so everyone bargains and the actor at
+    # d blocks (the status quo) -- they are not a 'left side' that the right side outvotes
+    assert nb([0.3, 0.6], [1, 2], 0.3) == 0.3
+    # same with the weight on the left: the left side alone does not outvote the actor at d
+    assert nb([0.3, 0.1], [1, 1], 0.3) == 0.3
+    assert nb([0.3, 0.1], [1, 5], 0.3, utility="linear") == 0.3
+
+
+def test_tie_tolerance_is_relative():
+    # weights equal to 12 significant digits are a tie at any scale: 3e6 against 3e6 (1 + 5e-13)
+    # differ by 1.5e-6, within 1e-12 x 6e6 = 6e-6
+    assert nb([0.2, 0.8], [3e6, 3e6 * (1 + 5e-13)], 0.5) == 0.5
+    assert nb([0.2, 0.8], [3e-6, 3e-6 * (1 + 5e-13)], 0.5) == 0.5
+    # a relative difference of 1e-9 is not a tie
+    assert nb([0.2, 0.8], [3e6, 3e6 * (1 + 1e-9)], 0.5) > 0.5
+
+
+def test_error_messages():
+    with pytest.raises(ZeroDivisionError, match="all weights are zero"):
+        nb([0.2, 0.4], [0.0, 0.0], 0.5)
+    with pytest.raises(ValueError, match=r"lower \(1\.0\) must be below upper \(1\.0\)"):
+        nb([0.5], [1.0], None, lower=1.0, upper=1.0)
+
+
+def test_no_gain_rule_reaches_the_model():
+    # d = 50 on [0, 100]; actor 20 (capability 1) left, 70 and 90 (capability 2) right, equal
+    # saliences: the right side (4 > 1) bargains, relative 0.2 and 0.4 with equal weights
+    s = scenario([20, 70, 90], [1, 2, 2], [50, 50, 50], status_quo=50)
+    r = run_model(s, "nbs", params=SQQ)
+    assert r.forecast() == pytest.approx(50 + 100 * QUAD_EQUAL_PAIR, abs=1e-5)
+    assert run_model(s, "nbs", params={**SQQ, "when_no_gain": "status_quo"}).forecast() == 50.0
+    # the result records the model, its parameters and the normalisation note
+    d = r.to_json_dict()
+    assert d["model"] == "nbs" and d["params"]["when_no_gain"] == "heavier_side" and d["params"]["utility"] == "quadratic"
+    assert r.notes[0] == "positions normalised to the unit interval internally; forecasts on the issue scale"
