@@ -40,8 +40,8 @@ def test_compromise_closed_forms():
     assert compromise(np.array([0.0, 10.0]), np.array([1.0, 3.0])) == 7.5
     assert compromise(np.array([1.0, 4.0, 10.0]), np.array([2.0, 2.0, 1.0])) == pytest.approx(4.0)
     assert isinstance(compromise(np.array([1.0]), np.array([2.0])), float)
-    for bad in ([0.0, 0.0], [1.0, -1.0]):
-        with pytest.raises(ZeroDivisionError):
+    for bad in ([0.0, 0.0], [1.0, -1.0], [1.0, -2.0]):
+        with pytest.raises(ZeroDivisionError, match="all weights are zero"):
             compromise(np.array([1.0, 2.0]), np.array(bad))
 
 
@@ -78,8 +78,16 @@ def test_weighted_median_hand_computed():
     assert weighted_median(np.array([0.0, 10.0, 20.0]), np.array([1.0, 3.0, 0.0])) == 10.0
     # equal positions are pooled: 10 carries 2 of 3
     assert weighted_median(np.array([10.0, 0.0, 10.0]), np.ones(3)) == 10.0
-    with pytest.raises(ZeroDivisionError):
-        weighted_median(np.array([1.0, 2.0]), np.zeros(2))
+    for bad in ([0.0, 0.0], [1.0, -2.0]):
+        with pytest.raises(ZeroDivisionError, match="all weights are zero"):
+            weighted_median(np.array([1.0, 2.0]), np.array(bad))
+    # the tie tolerance is relative to the total weight: 3e6 against 1e6 + (2e6 + 1e-6) differ by
+    # 1e-6, within 1e-12 x 6e6, so it is a tie (midpoint of 0 and 1)
+    assert weighted_median(np.array([0.0, 1.0, 2.0]), np.array([3e6, 1e6, 2e6 + 1e-6])) == 0.5
+    # the next position is the next one with positive weight, whatever that weight (1 here)
+    assert weighted_median(np.array([0.0, 10.0, 20.0]), np.array([1.5, 1.0, 0.5])) == 5.0
+    # and the first one: zero weight at 2, weight at 5, zero weight again at 10
+    assert weighted_median(np.array([0.0, 2.0, 5.0, 10.0]), np.array([1.0, 0.0, 1.0, 0.0]), "upper") == 5.0
 
 
 def test_median_model_parameters_pass_through():
@@ -94,6 +102,9 @@ def test_median_model_parameters_pass_through():
     assert run_model(s2, "median", params={"weights": "equal"}).forecast() == 15.0
     assert run_model(s2, "median", params={"weights": "salience"}).forecast() == 15.0
     assert run_model(s2, "median", params={"weights": "capability"}).forecast() == 20.0
+    # the parameters are recorded in the result
+    assert run_model(s, "median", params={"tie": "lower"}).to_json_dict()["params"]["tie"] == "lower"
+    assert run_model(s, "compromise", params={"weights": "equal"}).to_json_dict()["params"]["weights"] == "equal"
 
 
 @pytest.mark.parametrize("model", ["compromise", "median"])
