@@ -160,3 +160,22 @@ def test_seedless_stochastic_job_records_the_seed_it_is_handed(tmp_path):
             assert client.get(f"/api/runs/{done.result_id}").json()["seed"] in (seed, None)  # None: drew nothing
             seeds.append(seed)
         assert seeds[0] != seeds[1]
+
+
+def test_shutdown_records_a_job_that_does_not_stop_in_time_as_interrupted(tmp_path):
+    import threading
+
+    from detente.web.jobs import JobManager
+
+    records = JobRecords(Store(tmp_path / "store"))
+    jm = JobManager(workers=1, records=records)
+    gate = threading.Event()
+    job = jm.submit("test", "stubborn", lambda report: gate.wait(10) and "r")  # never looks at the cancellation
+    t0 = time.monotonic()
+    while jm.get(job.id).status != "running" and time.monotonic() - t0 < 5:
+        time.sleep(0.01)
+    jm.shutdown(wait=0.2)
+    assert records.get(job.id)["status"] == "interrupted"
+    gate.set()
+    time.sleep(0.2)  # the worker ends later and changes nothing
+    assert records.get(job.id)["status"] == "interrupted" and jm.get(job.id).result_id is None

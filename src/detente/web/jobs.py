@@ -392,3 +392,11 @@ class JobManager:
         t0 = time.monotonic()  # running jobs: their children are terminated; wait for the records
         while time.monotonic() - t0 < wait and any(j.status == "running" for j in unfinished):
             time.sleep(0.02)
+        # a job whose worker has not stopped yet (a child still starting) is recorded as
+        # interrupted now: its worker sees the cancellation and stops it, and records nothing else
+        with self._lock:
+            late = [j for j in unfinished if j.status == "running"]
+            for j in late:
+                j.status, j.finished, j.message = "interrupted", time.time(), "the server stopped before the job finished"
+        for j in late:
+            self._persist(j)
