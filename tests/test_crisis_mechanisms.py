@@ -141,6 +141,21 @@ def test_war_cost_multipliers_closed_form():
     assert (float(ma), float(mb)) == (1.0, 1.0)
 
 
+def test_coupling_kernels_equal_theory_on_a_grid():
+    rng = np.random.default_rng(1)
+    tie, rho, kap, mu = rng.uniform(-1, 1, 200), rng.uniform(0, 1, 200), rng.uniform(0.3, 3, 200), rng.uniform(0, 1, 200)
+    got = K.partner_support(tie, rho, kap, mu)
+    want = [theory.partner_support(*args) for args in zip(tie, rho, kap, mu)]
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+    own_a, own_b = rng.uniform(0.01, 1, 200), rng.uniform(0.01, 1, 200)
+    eff_a, eff_b = own_a * rng.uniform(1, 3, 200), own_b * rng.uniform(1, 3, 200)
+    psi = rng.uniform(0, 2, 200)
+    ga, gb = K.war_cost_multipliers(own_a, eff_a, own_b, eff_b, psi)
+    want = np.array([theory.war_cost_multipliers(*args) for args in zip(own_a, eff_a, own_b, eff_b, psi)])
+    np.testing.assert_allclose(np.c_[ga, gb], want, rtol=1e-13, atol=1e-15)
+    assert np.any(want == 0.0)                      # the floor at zero is exercised
+
+
 def _first_war_cause(res, cause):
     return np.asarray(res.diagnostics["cause"])[:, :, cause].sum()
 

@@ -424,11 +424,11 @@ class Provocation(_M):
     enabled: bool = Field(True, description="Mechanism switch of the failed-wedge provocation channel. The channel "
                                             "also needs a wedge (a declared seesaw policy that is enabled) and "
                                             "an alignment that can hold (`coupling.support`).")
-    initiator: str
-    flashpoints: list[str]
-    hold_tie: Num
-    patience_months: Num
-    beta: Num
+    initiator: str = Field(description="Actor to which the provocation part is attributed (the pivot or its protégé).")
+    flashpoints: list[str] = Field(description="Flashpoints whose hazard carries the provocation term.")
+    hold_tie: Num = Field(description="The pair 'holds' while the partners' tie is above this (and neither deals).")
+    patience_months: Num = Field(description="Time scale (months) of the moving average 'the pair holds' = x_prov.")
+    beta: Num = Field(description="Hazard coefficient β_prov of x_prov ∈ [0, 1].")
 
 
 class Coupling(_M):

@@ -98,7 +98,7 @@ __all__ = [
     "ALLIANCE_RELIABILITY_PRIOR", "TriangleScores", "triangle_scores", "BalanceDynamics",
     "balance_dynamics", "landscape_energy", "landscape_minimum", "stag_hunt_threshold",
     "Wedge", "wedge_affordability", "leak_posterior", "leak_bayes", "leak_posterior_verified",
-    "persuasion_bound", "crawford_sobel_partition",
+    "persuasion_bound", "crawford_sobel_partition", "partner_support", "war_cost_multipliers",
     # escalation, allies, hazards
     "Richardson", "richardson", "brinkmanship_risk", "protege_provokes",
     "entrapment_probability", "flashpoint_hazard", "cumulative_hazard", "CompetingRisks",
@@ -893,6 +893,44 @@ def wedge_affordability(u_align: float, u_neutral: float, B_D: float,
     """
     s_star = float(u_align) - float(u_neutral) + float(coercion)
     return Wedge(s_star=s_star, feasible=bool(s_star <= float(B_D)))
+
+
+def partner_support(tie: float, reliability: float, exponent: float, belief: float) -> float:
+    """Expected support of an aligned partner, π = ρ·max(X, 0)^κ·μ (§5.8, [proposal]).
+
+    ``tie`` X ∈ [−1, 1] is the signed tie between a side and its partner, ``reliability`` ρ the
+    prior that an ally honours its commitment (Leeds, Long & Mitchell 2000: 0.745;
+    Leeds 2003), ``exponent`` κ > 0 maps the tie to a propensity, ``belief`` μ the side's
+    belief that the partner stays loyal (the stag-hunt belief, §5.4). A hostile tie gives 0.
+
+    >>> round(partner_support(0.6, 0.745, 1.0, 0.8), 6)
+    0.3576
+    >>> partner_support(-0.4, 0.745, 1.0, 0.8)
+    0.0
+    """
+    if not (0.0 <= reliability <= 1.0 and 0.0 <= belief <= 1.0 and exponent > 0.0):
+        raise ValueError("need reliability and belief in [0, 1] and exponent > 0")
+    return float(reliability) * max(float(tie), 0.0) ** float(exponent) * float(belief)
+
+
+def war_cost_multipliers(own_a: float, eff_a: float, own_b: float, eff_b: float,
+                         psi: float) -> tuple[float, float]:
+    """War-cost multipliers of two sides with partner support (§5.8, [proposal]).
+
+    ``s_i = 1 − C_i/A_i`` is the share of side i's effective capability ``A_i`` (own ``C_i``
+    plus expected partner support) that comes from partners. A supported rival is costlier to
+    fight, support makes one's own war cheaper; the costs bound the bargaining range (Fearon
+    1995). Side a's cost is multiplied by ``max(1 + ψ(s_b − s_a), 0)``, side b's by
+    ``max(1 + ψ(s_a − s_b), 0)``.
+
+    >>> war_cost_multipliers(1.0, 2.0, 1.0, 1.0, 0.5)
+    (0.75, 1.25)
+    """
+    if own_a <= 0 or own_b <= 0 or eff_a < own_a or eff_b < own_b or psi < 0:
+        raise ValueError("need 0 < own <= effective capability and psi >= 0")
+    sa = 1.0 - own_a / eff_a
+    sb = 1.0 - own_b / eff_b
+    return max(1.0 + psi * (sb - sa), 0.0), max(1.0 + psi * (sa - sb), 0.0)
 
 
 def leak_posterior(mu0: float, a: float, b: float) -> float:
