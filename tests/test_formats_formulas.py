@@ -157,3 +157,23 @@ def test_runs_export_csv_escapes_and_reads_back(tmp_path, stored_run):
     actors = [unescape_formula(r[rows[0].index("actor")]) for r in rows[1:]]
     assert actors == [a if isinstance(a, str) else "" for a in df["actor"]]
     assert set(ACTORS) <= set(actors)
+
+
+def test_web_csv_download_escapes_formula_names(tmp_path, monkeypatch):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from detente.store import Store
+    from detente.web.app import WebConfig, create_app
+
+    monkeypatch.setenv("DETENTE_HOME", str(tmp_path / "home"))
+    s = scenario()
+    rid = Store(tmp_path / "store").save(detente.forecast(s, "bdm", seed=1), scenario=s, label="formulas")
+    app = create_app(WebConfig(library_dir=tmp_path / "lib", store_root=tmp_path / "store"))
+    with TestClient(app) as client:
+        r = client.get(f"/api/runs/{rid}/download", params={"format": "csv"})
+    assert r.status_code == 200
+    rows = list(csv.reader(r.text.splitlines()))
+    assert not [c for row in rows for c in row if starts_formula(c) and not _is_number(c)]
+    actors = {unescape_formula(row[rows[0].index("actor")]) for row in rows[1:]}
+    assert set(ACTORS) <= actors

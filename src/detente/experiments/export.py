@@ -17,7 +17,7 @@ from typing import Any
 from detente.errors import InputError, Problem
 from detente.scenario.textcells import escape_formula, xlsx_row
 
-__all__ = ["export_run", "run_table", "XLSX_MAX_ROWS"]
+__all__ = ["export_run", "run_table", "escape_text_cells", "XLSX_MAX_ROWS"]
 
 #: Excel's sheet limit (rows, header included).
 XLSX_MAX_ROWS = 1_048_576
@@ -60,7 +60,7 @@ def export_run(store: Any, ref: str, fmt: str = "csv", out: str | Path | None = 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "csv":
-            _escaped_text(df).to_csv(path, index=False)
+            escape_text_cells(df).to_csv(path, index=False)
         elif fmt == "parquet":
             df.to_parquet(path, index=False)
         else:
@@ -71,8 +71,10 @@ def export_run(store: Any, ref: str, fmt: str = "csv", out: str | Path | None = 
     return path, len(df)
 
 
-def _escaped_text(df):
-    """A copy of ``df`` whose text cells carry the CSV formula escape (numbers untouched)."""
+def escape_text_cells(df):
+    """A copy of ``df`` whose text cells (and column names) carry the CSV formula escape of
+    :mod:`detente.scenario.textcells`; numbers are untouched. Used for every CSV of run rows
+    (``runs export`` and the web UI's download)."""
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):

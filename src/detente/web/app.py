@@ -722,7 +722,9 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
                             headers={"Content-Disposition": f'attachment; filename="{fname}.json"'})
         df = res.to_df()
         if format == "csv":
-            return Response(df.to_csv(index=False), media_type="text/csv",
+            from detente.experiments.export import escape_text_cells  # names never run as formulas
+
+            return Response(escape_text_cells(df).to_csv(index=False), media_type="text/csv",
                             headers={"Content-Disposition": f'attachment; filename="{fname}.csv"'})
         bio = io.BytesIO()
         df.to_parquet(bio, index=False)
