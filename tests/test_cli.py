@@ -136,7 +136,7 @@ def test_runs_show_by_prefix():
     s = one_json(invoke("runs", "show", d["run_key"][:6], "--json"))
     assert s["result"] == d
     assert s["run"]["run_id"] == d["run_id"] and s["run"]["status"] == "done"
-    assert s["chunks"] == {"total": 0, "done": 0, "failed": 0, "rows": 0}
+    assert s["chunks"] == {"total": 0, "done": 0, "failed": 0, "damaged": 0, "rows": 0}
     r = invoke("runs", "show", d["run_id"])
     assert r.exit_code == 0 and d["run_key"] in r.stdout and "forecasts" in r.stdout
 
@@ -160,7 +160,7 @@ def test_runs_show_running_sweep(home):
     st.mark_chunk(rid, 1, "failed")
     d = one_json(invoke("runs", "show", rid, "--json"))
     assert d["result"] is None and d["run"]["kind"] == "sweep" and d["run"]["status"] == "running"
-    assert d["chunks"] == {"total": 2, "done": 1, "failed": 1, "rows": 2}
+    assert d["chunks"] == {"total": 2, "done": 1, "failed": 1, "damaged": 0, "rows": 2}
     r = invoke("runs", "show", rid)
     assert r.exit_code == 0 and "1/2 done" in r.stdout
 

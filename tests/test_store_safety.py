@@ -22,7 +22,7 @@ from detente.experiments.runner import resume_sweep, run_sweep
 from detente.experiments.sweep import SweepSpec
 from detente.store import Store
 from detente.store.integrity import check_store, repair_store
-from test_cli_contract import doc_keys
+from test_cli_contract import doc_keys, sections, tables
 
 runner = CliRunner()
 EXAMPLE = Path(detente.__file__).parent / "examples" / "ec_emission.yaml"
@@ -276,6 +276,9 @@ def test_missing_part_repair_marks_the_chunk_and_resume_recomputes(swept, tmp_pa
     assert st.info(rid).status == "damaged"
     code, d = cli("runs", "list", "--store", root, "--json")
     assert code == 0 and {r["run_id"]: r["status"] for r in d["runs"]}[rid] == "damaged"
+    code, d = cli("runs", "show", rid, "--store", root, "--json")
+    assert code == 0 and d["chunks"] == {"total": 3, "done": 2, "failed": 0, "damaged": 1, "rows": 80}
+    assert set(d["chunks"]) == set(tables(sections()["runs show"])[1])
     with pytest.raises(DamagedRunError, match="chunk 2"):
         run_table(st, rid)
     code, d = cli("sweep", "resume", rid, "--store", root, "--json")

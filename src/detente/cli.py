@@ -426,6 +426,7 @@ def runs_show_cmd(
         "total": len(chunks),
         "done": sum(c["status"] == "done" for c in chunks),
         "failed": sum(c["status"] == "failed" for c in chunks),
+        "damaged": sum(c["status"] == "damaged" for c in chunks),
         "rows": sum(c["n_rows"] or 0 for c in chunks if c["status"] == "done"),
     }
     if as_json:
@@ -446,7 +447,10 @@ def runs_show_cmd(
         head.add_row("same inputs as", _esc(f"{info.meta['same_inputs_as']} (which holds a different result)"))
     if chunks:
         head.add_row("chunks", f"{chunk_summary['done']}/{chunk_summary['total']} done, "
-                               f"{chunk_summary['failed']} failed, {chunk_summary['rows']} rows")
+                               f"{chunk_summary['failed']} failed, "
+                               + (f"{chunk_summary['damaged']} damaged (detente sweep resume {info.run_id}), "
+                                  if chunk_summary["damaged"] else "")
+                               + f"{chunk_summary['rows']} rows")
     out.print(head)
     if res is None:
         return
