@@ -179,6 +179,8 @@ def test_mechanism_choice_and_bad_switch(toy):
     assert "mechanisms" not in obj["hypotheses"]["live"]
     assert list(obj["hypotheses"]["calm"]["mechanisms"]) == ["balance"]
     assert obj["hypotheses"]["calm"]["mechanism_runs"] == 100
+    obj = run_hypotheses(toy, hypotheses=["live"], runs=100, seed=1, mechanisms="claims")
+    assert list(obj["hypotheses"]["live"]["mechanisms"]) == ["escalation"]     # the one the toy's claims test
     with pytest.raises(InputError, match="unknown mechanism 'nope'"):
         run_hypotheses(toy, hypotheses=["live"], runs=50, mechanisms="nope")
     dyn = dict(toy.dynamics)

@@ -308,7 +308,7 @@ def demo_cmd(
 ) -> None:
     """Run the flagship crisis scenario `seesaw-2021` and write its report (what `make run` does)."""
     _crisis_run("seesaw-2021", hypothesis=[], runs=runs, seed=None, as_json=False, out_dir=out_dir,
-                sets=[], counterfactual_runs=min(runs, 200), html=True)
+                sets=[], counterfactual_runs=min(runs, 200), html=True, mechanisms="claims")
 
 
 def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: Optional[int], as_json: bool,
@@ -353,8 +353,9 @@ def run_cmd(
     sets: list[str] = typer.Option([], "--set", help="Override PATH=VALUE in the dynamics (JSON value), repeatable."),
     out_dir: Path = typer.Option(Path("reports"), "--out", help="Directory for the report."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see docs/json-contract.md)."),
-    mechanisms: str = typer.Option("all", "--mechanisms", help="Mechanism map: all, none, or comma-separated "
-                                   "mechanism names (one extra run per mechanism and hypothesis)."),
+    mechanisms: str = typer.Option("all", "--mechanisms", help="Mechanism map: all, none, claims (the "
+                                   "mechanisms the scenario's claims test) or comma-separated mechanism names (one "
+                                   "extra run per mechanism and hypothesis)."),
     mechanism_runs: Optional[int] = typer.Option(None, "--mechanism-runs", min=2, help="Runs per with/without pair "
                                                  "of the mechanism map (default: the runs per hypothesis, at most 1000)."),
     mechanism_hypotheses: list[str] = typer.Option([], "--mechanism-hypothesis", help="Map the mechanisms under "

@@ -84,6 +84,10 @@ def claims_lines(obj: dict[str, Any]) -> list[str]:
     hz = obj.get("horizon_months")
     claims = obj.get("claims") or []
     L = ["## Claims: what the model concludes", ""]
+    if "claims" not in obj:
+        L += ["This run object carries no claims (it was made before claims were evaluated); the tables below "
+              "give the numbers.", ""]
+        return L
     if not claims:
         L += ["The scenario declares no claims (a `claims:` list in its dynamics), so the report cannot state a "
               "verdict in words; the tables below give the numbers.", ""]
