@@ -110,6 +110,11 @@ def test_inert_reasons_are_derived(toy_obj):
     assert all(e["diff"] == 0.0 for e in bal["effects"].values())
     assert "changed no run's history" in bal["inert_reason"]
     assert "reaches nothing the hazards use" in bal["inert_reason"]
+    # the regime is described from the run: the toy has no preventive or crisis hazard, only
+    # background and escalation parts
+    regime = bal["inert_reason"].split("in this regime the hazard parts ")[1]
+    assert "preventive" in regime and "crisis" in regime
+    assert "background" not in regime and "escalation" not in regime
 
 
 def test_switch_path_absent_under_a_hypothesis(toy_obj, toy):

@@ -390,7 +390,7 @@ def _moved(a: dict[str, float], b: dict[str, float]) -> list[tuple[str, float, f
 
 
 def _inert_reason(effects: dict[str, dict[str, Any]], headline: list[str], base: CrisisResult, alt: CrisisResult,
-                  same_histories: bool) -> str:
+                  same_histories: bool, allowed: list[str] | str = "all") -> str:
     """Words for a mechanism within INERT_Z SEs of zero on every headline output, from what was measured."""
     def z(e: dict[str, Any]) -> float:
         se = e["se"] or 0.0
@@ -409,7 +409,7 @@ def _inert_reason(effects: dict[str, dict[str, Any]], headline: list[str], base:
         return (head + f"; and it moved none of the {len(_diag_channels(base))} quantities the engine records per step "
                 "(meetings, postponements, expert groups, leaks, readiness to deal, the partners' split, preventive "
                 f"tests and pressure, commitment capacity φ, rungs, patron support) nor any hazard part by more than "
-                f"{TRAIL_REL:.0%}: in this regime its switch reaches nothing the hazards use")
+                f"{TRAIL_REL:.0%}: in this regime its switch reaches nothing the hazards use" + _regime(base, allowed))
     txt = head
     if moved:
         txt += "; it does move " + ", ".join(f"{k} {x:.4g} → {y:.4g}" for k, x, y, _ in moved[:4])
@@ -422,7 +422,24 @@ def _inert_reason(effects: dict[str, dict[str, Any]], headline: list[str], base:
                 + f"; the total hazard moves {tb:.4g} → {ta:.4g} ({(ta - tb) / tb if tb else 0.0:+.1%})")
     else:
         txt += f"; but no hazard part (flashpoint × cause) changes by more than {TRAIL_REL:.0%}"
-    return txt
+    return txt + _regime(base, allowed)
+
+
+def _regime(res: CrisisResult, allowed: list[str] | str) -> str:
+    """What the regime shuts: hazard causes that carry no hazard anywhere, and barred initiators."""
+    from detente.crisis.result import CAUSES
+
+    hp = _hazard_parts(res)
+    zero = [c for c in CAUSES if all(hp.get(f"{f} {c}", 0.0) == 0.0 for f in res.flashpoints)]
+    bits = []
+    if zero:
+        bits.append(f"the hazard part{'s' if len(zero) > 1 else ''} {', '.join(zero)} "
+                    f"{'are' if len(zero) > 1 else 'is'} zero at every flashpoint")
+    if allowed != "all":
+        barred = [a for a in res.actors if a not in allowed]
+        bits.append(f"only {', '.join(allowed)} may start a war (settings.initiators_allowed), so every hazard part "
+                    f"attributed to {', '.join(barred)} is removed")
+    return ("; in this regime " + "; ".join(bits)) if bits else ""
 
 
 def mechanism_map(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, base: CrisisResult | None = None,
@@ -509,7 +526,7 @@ def mechanism_map(scenario: Any, hypothesis: str | None, *, runs: int, seed: int
                                                          (base.first_flashpoint, alt.first_flashpoint),
                                                          (base.first_initiator, alt.first_initiator),
                                                          (base.onset_step, alt.onset_step)))
-            entry["inert_reason"] = _inert_reason(eff, heads, base, alt, same)
+            entry["inert_reason"] = _inert_reason(eff, heads, base, alt, same, spec_on.settings.initiators_allowed)
         out[name] = entry
     return out
 
