@@ -887,6 +887,8 @@ class Store:
                                      "it was left in place and nothing was written") from None
         self._write_file(data, path)
         self.mark_chunk(run_id, chunk, "done", n_rows=table.num_rows, sha256=digest)
+        st = path.stat()
+        self._verified[str(path)] = (st.st_size, st.st_mtime_ns, digest)  # written from these very bytes
         return path
 
     def read_part(self, run_id: str, chunk: int) -> Any:
