@@ -55,19 +55,38 @@ def _bdm_xlsx(dst: Path) -> Path:
     return dst
 
 
-@pytest.fixture(scope="module")
-def sources(tmp_path_factory) -> list[tuple[str, Path]]:
-    """(format, valid file) for every format the registry reads."""
-    d = tmp_path_factory.mktemp("fuzz_sources")
+def _fixed_xlsx(path: Path) -> Path:
+    """Rewrite a workbook with fixed timestamps (archive entries and document properties), so
+    the mutants made from it are the same bytes in every run."""
+    import re
+
+    with zipfile.ZipFile(path) as z:
+        parts = [(n, z.read(n)) for n in z.namelist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts:
+            if n == "docProps/core.xml":
+                data = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2021-12-06T00:00:00Z", data)
+            z.writestr(zipfile.ZipInfo(n, date_time=(2021, 12, 6, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    return path
+
+
+def make_sources(d: Path) -> list[tuple[str, Path]]:
+    """(format, valid file) for every format the registry reads; generated files go to ``d``."""
     f = FIX / "formats"
     out = [("yaml", f / "full.yaml"), ("yaml", f / "referenced.yaml"), ("csv", f / "long.csv"),
            ("bdm", f / "bdm_emission.csv"), ("ktab_csv", f / "ktab_small.csv"),
            ("decide", f / "decide_small.csv"), ("decide", f / "decide_cp1252.csv"),
            ("ktab_xml", FIX / "smp" / "smpExample-det.xml"), ("deu", FIX / "deu" / "deu_sample.csv")]
     out.append(("json", save(load(f / "full.yaml"), d / "full.json")))
-    out.append(("xlsx", save(load(f / "long.csv"), d / "long.xlsx")))
-    out.append(("bdm_xlsx", _bdm_xlsx(d / "bdm.xlsx")))
+    out.append(("xlsx", _fixed_xlsx(save(load(f / "long.csv"), d / "long.xlsx"))))
+    out.append(("bdm_xlsx", _fixed_xlsx(_bdm_xlsx(d / "bdm.xlsx"))))
     out.append(("yaml", save(load(f / "full.yaml"), d / "compact.yaml", compact=True)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory) -> list[tuple[str, Path]]:
+    out = make_sources(tmp_path_factory.mktemp("fuzz_sources"))
     for fmt, p in out:  # every source is valid to start with
         assert isinstance(load(p, format=fmt), Scenario), (fmt, p)
     return out
@@ -75,6 +94,24 @@ def sources(tmp_path_factory) -> list[tuple[str, Path]]:
 
 def test_every_reading_format_is_fuzzed(sources):
     assert {fmt for fmt, _p in sources} == {k for k, (r, _w) in FORMATS.items() if r}
+
+
+def test_sources_and_mutants_are_reproducible(sources, tmp_path):
+    """Generated sources (workbooks carry timestamps) and their mutants are the same bytes
+    when made again later."""
+    import hashlib
+    import time
+
+    def digest(srcs) -> str:
+        h = hashlib.sha256()
+        rng = np.random.default_rng(FUZZ_SEED)
+        for fmt, src in srcs:
+            for _k, data, _done in mutants(fmt, src, rng, 3):
+                h.update(data)
+        return h.hexdigest()
+
+    time.sleep(1.1)  # a later second in every timestamp
+    assert digest(sources) == digest(make_sources(tmp_path))
 
 
 # --------------------------------------------------------------------------- mutations
