@@ -974,7 +974,11 @@ def _scenario_arrays(scenario: Any, notes: list[str]) -> tuple[list[str], list[A
         caps = {s.capability for s in row if s is not None and s.capability is not None}
         c = a.capability
         if caps:
-            c = float(np.mean(sorted(caps)))
+            with np.errstate(over="ignore"):
+                c = float(np.mean(sorted(caps)))
+            if not math.isfinite(c):  # the sum overflowed (capabilities near 1e308): average ratios
+                top = max(caps)
+                c = float(np.mean(np.asarray(sorted(caps)) / top)) * top
             if len(caps) > 1:
                 notes.append(f"actor {a.id}: per-issue capabilities differ; their mean {c:g} is used")
         p_row, s_row = [], []
