@@ -177,3 +177,25 @@ def test_web_csv_download_escapes_formula_names(tmp_path, monkeypatch):
     assert not [c for row in rows for c in row if starts_formula(c) and not _is_number(c)]
     actors = {unescape_formula(row[rows[0].index("actor")]) for row in rows[1:]}
     assert set(ACTORS) <= actors
+
+
+@pytest.mark.parametrize("out", ["c.xlsx", "c.csv"])
+def test_cli_convert_then_validate(tmp_path, monkeypatch, out):
+    """The reported defect: ``detente convert`` to XLSX wrote live formulas, and the converted
+    file no longer validated."""
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from detente.cli import app
+
+    monkeypatch.setenv("DETENTE_HOME", str(tmp_path / "home"))
+    src = save(scenario(), tmp_path / "s.yaml")
+    runner = CliRunner()
+    r = runner.invoke(app, ["convert", str(src), str(tmp_path / out), "--json"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["validate", str(tmp_path / out), "--json"])
+    assert r.exit_code == 0, r.output
+    d = _json.loads(r.stdout)
+    assert d["valid"] is True and d["actors"] == len(ACTORS)
+    assert load(tmp_path / out).actor_ids == ACTORS
