@@ -619,8 +619,8 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
         Also compute stalling / seesaw counterfactuals (with ``cf_runs`` runs each).
     mechanisms, mechanism_runs, mechanism_hypotheses
         The mechanism map (:func:`mechanism_map`): ``"all"``, ``"none"``, ``"claims"`` (the mechanisms
-        the scenario's claims test) or a list / comma-separated names; default ``"all"`` when
-        ``with_counterfactuals`` else ``"none"``. It uses
+        the scenario's claims test) or a list / comma-separated names; default ``"none"`` (the
+        ``detente run`` command asks for ``"all"``). It uses
         ``mechanism_runs`` runs (default ``cf_runs`` or ``runs``) and covers the hypotheses in
         ``mechanism_hypotheses`` (default: every hypothesis run).
     """
@@ -632,7 +632,7 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
     seed = spec.settings.seed if seed is None else seed
     if mechanisms == "claims":   # the mechanisms the scenario's claims test: what the Claims section needs
         mechanisms = list(dict.fromkeys(t.mechanism for c in spec.claims for t in c.tests if t.mechanism)) or "none"
-    mech_choice = _mechanism_names(mechanisms if mechanisms is not None else ("all" if with_counterfactuals else "none"))
+    mech_choice = _mechanism_names(mechanisms if mechanisms is not None else "none")
     m_runs = mechanism_runs or cf_runs or runs
     if mechanism_hypotheses:
         known = {BASE if h is None else h for h in names}
