@@ -214,3 +214,23 @@ def test_cli_mechanisms_option(tmp_path):
     assert list(obj["hypotheses"]["live"]["mechanisms"]) == ["escalation"]
     r = CliRunner().invoke(app, ["run", str(TOY), "-n", "50", "--json", "-H", "live", "--mechanisms", "nope"])
     assert r.exit_code == 2
+
+
+def test_flagship_policy_switches_are_really_off():
+    """On seesaw-2021, the runs without `stalling` and without `postponements` postpone no meeting
+    (the runs with them do), and they are the engine's own runs with the switch, same seed."""
+    from detente import examples
+
+    scn = examples.load("seesaw-2021")
+    cache: dict = {}
+    mm = mechanism_map(scn, "combined", runs=150, seed=5, names=["stalling", "postponements"], cache=cache)
+    alts = {tuple(r.params["set"]): r for r in cache.values()}
+    assert set(alts) == {("policies.stall.enabled",), ("policies.stall.postpone",)}
+    base = run(scn, {"runs": 150, "hypothesis": "combined", "record_paths": False}, seed=5)
+    assert np.sum(base.diagnostics["postponed"]) > 0
+    for res in alts.values():
+        assert res.root_seed == 5 and np.sum(res.diagnostics["postponed"]) == 0
+    ref = run(scn, {"runs": 150, "hypothesis": "combined", "set": {"policies.stall.enabled": False},
+                    "record_paths": False}, seed=5)
+    np.testing.assert_array_equal(alts[("policies.stall.enabled",)].onset_step, ref.onset_step)
+    assert mm["stalling"]["switch"] == "policies.stall.enabled = false"
