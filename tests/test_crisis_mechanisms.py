@@ -156,6 +156,25 @@ def test_coupling_kernels_equal_theory_on_a_grid():
     assert np.any(want == 0.0)                      # the floor at zero is exercised
 
 
+def test_failed_wedge_step_closed_form():
+    """From 0 with the pair holding every month: b_k = 1 − (1 − gain)^k; a pending meeting freezes it."""
+    gain = 1 - np.exp(-1 / 12)
+    b = np.zeros(3)
+    for _ in range(24):
+        b = K.failed_wedge_step(b, np.array([True, False, True]), gain, np.array([0.0, 0.0, 1.0]))
+    assert b[0] == pytest.approx(1 - (1 - gain) ** 24, abs=1e-14)
+    assert b[1] == 0.0 and b[2] == 0.0
+    b = K.failed_wedge_step(np.array([0.8]), np.array([False]), gain, 0.5)   # half a step of waiting
+    assert float(b[0]) == pytest.approx(0.8 - 0.8 * gain * 0.5, abs=1e-15)
+
+
+def test_pending_step_closed_form():
+    keep = np.exp(-1 / 2)
+    s = K.pending_step(np.array([0.0]), keep, np.array([True]))
+    s = K.pending_step(s, keep, np.array([False]))
+    assert float(s[0]) == pytest.approx(keep, abs=1e-15)
+
+
 def _first_war_cause(res, cause):
     return np.asarray(res.diagnostics["cause"])[:, :, cause].sum()
 

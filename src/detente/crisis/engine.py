@@ -579,7 +579,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             online[:, k] = on & met[:, k]
             if hold_on and stall.actor in t.parties:
                 # a postponed meeting stays pending (stock decaying over hold_months)
-                pending_hold[:, k] = pending_hold[:, k] * hold_keep + pst
+                pending_hold[:, k] = K.pending_step(pending_hold[:, k], hold_keep, pst)
             eta, om, omi = (V[f"tracks[{t.id}].{x}"] for x in ("eta", "omega", "omega_idle"))
             g_met, g_pst = met[:, k], postponed[:, k]
             if perm_rate is not None and stall.track == t.id:
@@ -700,9 +700,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 # postponing buys time: while a meeting with the pivot is pending, the pivot still
                 # waits for it and its belief that the wedge failed does not move
                 wait = np.minimum(pending_hold[:, pivot_tracks].sum(axis=1), 1.0)
-                wedge_fail += (holds - wedge_fail) * prov_gain * (1.0 - wait)
+                wedge_fail = K.failed_wedge_step(wedge_fail, holds, prov_gain, wait)
             else:
-                wedge_fail += (holds - wedge_fail) * prov_gain
+                wedge_fail = K.failed_wedge_step(wedge_fail, holds, prov_gain)
         nd = V["triangle.noise_decay_m"]
         noise *= math.exp(-nd * dtm) if np.ndim(nd) == 0 else np.exp(-nd * dtm)
         newly_split = (x12 <= 0) & (split_step < 0)

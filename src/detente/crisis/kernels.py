@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 __all__ = [
-    "markov_path_batch", "preventive_first_war", "contest_p", "risk_return_pwar", "partner_support", "war_cost_multipliers", "leak_posterior", "stag_hunt_mu_star",
+    "markov_path_batch", "preventive_first_war", "contest_p", "risk_return_pwar", "partner_support", "war_cost_multipliers", "failed_wedge_step", "pending_step", "leak_posterior", "stag_hunt_mu_star",
     "abreu_gul_rates", "group_step", "hazard_prob", "competing_risks_step", "triangle_config",
     "CONFIGS", "balance_step",
 ]
@@ -308,6 +308,24 @@ def war_cost_multipliers(own_a: np.ndarray, eff_a: np.ndarray, own_b: np.ndarray
     sa = 1.0 - own_a / eff_a
     sb = 1.0 - own_b / eff_b
     return np.maximum(1.0 + psi * (sb - sa), 0.0), np.maximum(1.0 + psi * (sa - sb), 0.0)
+
+
+def failed_wedge_step(belief: np.ndarray, holds: np.ndarray, gain: np.ndarray | float,
+                      wait: np.ndarray | float = 0.0) -> np.ndarray:
+    """One step of the pivot's belief that its wedge has failed (specs/crisis.md §5.8, [proposal]).
+
+    An exponential moving average of the indicator "the pair holds":
+    ``b ← b + (holds − b)·gain·(1 − wait)``, with ``gain = 1 − e^{−Δ/patience}`` and ``wait`` ∈ [0, 1]
+    the part of the step during which a postponed meeting with the pivot is pending (the pivot
+    still waits for it, so its belief does not move). Starting from 0 with the pair holding every
+    step, ``b_k = 1 − (1 − gain)^k``.
+    """
+    return belief + (np.asarray(holds, dtype=float) - belief) * gain * (1.0 - np.asarray(wait, dtype=float))
+
+
+def pending_step(stock: np.ndarray, keep: np.ndarray | float, postponed: np.ndarray) -> np.ndarray:
+    """Stock of postponed meetings still pending: ``stock·keep + postponed``, ``keep = e^{−Δ/hold_months}``."""
+    return stock * keep + postponed
 
 
 def leak_posterior(mu: np.ndarray, a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
