@@ -254,9 +254,11 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
                     f"(chunk size {obj.get('chunk_size')}), start {obj.get('start')}.", ""]
     end = obj.get("backtest_end", "2022-02-28")
     L += claims_lines(obj)
-    L += ["## Russia's 48 months", ""]
-    L += _table(["hypothesis", f"P(war by {end})", "P(war by 48 months)", "P(no war involving RU, 48 m)",
-                 "E[months of peace for RU, ≤ 48]"],
+    focal = obj.get("focal_actor") or "the focal actor"
+    m48 = min(48, obj.get("horizon_months") or 48)
+    L += [f"## {focal}'s {m48} months", ""]
+    L += _table(["hypothesis", f"P(war by {end})", "P(war by the horizon)", f"P(no war involving {focal}, {m48} m)",
+                 f"E[months of peace for {focal}, ≤ {m48}]"],
                 [[h, _fmt(b["p_war_by"].get(end)), _fmt(list(b["p_war_by"].values())[-1]),
                   _fmt(b["p_no_war_ru_48"]), _fmt(b["months_of_peace_ru_48"], 1)] for h, b in hyps.items()])
     first = next(iter(hyps.values()), {}).get("backtest") or {}

@@ -329,9 +329,11 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
         ("detente version", getattr(info, "version", None) or _version()), ("date", getattr(info, "created", None)),
     ])
     end = obj.get("backtest_end") or "2022-02-28"   # the back-test date of the run (as the markdown report)
-    doc.h2("Russia's 48 months", "months")
-    doc.table(["hypothesis", "label", f"P(war by {end})", "P(war, 48 m)", "P(no war involving RU, 48 m)",
-               "E[months of peace for RU, ≤ 48]"],
+    focal = obj.get("focal_actor") or "the focal actor"
+    m48 = min(48, obj.get("horizon_months") or 48)
+    doc.h2(f"{focal}'s {m48} months", "months")
+    doc.table(["hypothesis", "label", f"P(war by {end})", "P(war by the horizon)", f"P(no war involving {focal}, {m48} m)",
+               f"E[months of peace for {focal}, ≤ {m48}]"],
               [(h, b.get("label", ""), (b.get("p_war_by") or {}).get(end),
                 list((b.get("p_war_by") or {0: None}).values())[-1], b.get("p_no_war_ru_48"), b.get("months_of_peace_ru_48"))
                for h, b in hyps.items()], left=2, tid="months")
