@@ -330,3 +330,16 @@ def test_pending_meeting_stops_the_failed_wedge_clock(scn):
     ua = short.flashpoints.index("UA")
     prov = lambda r: np.asarray(r.diagnostics["cause"])[:3, ua, 5].sum()  # noqa: E731
     assert prov(long_) < prov(short)
+
+
+def test_split_memory_opens_a_window_against_the_lone_partner(scn):
+    """θ = split_memory > 0: the US expects a split pair to re-form by its coalition cliff, so a
+    forced split leaves a closing window against lone Russia (forced US>RU wars); θ = 0 none."""
+    p = {"runs": 1000, "hypothesis": "article", "record_paths": False}
+    k = None
+    forced = {}
+    for th in (0.0, 1.0):
+        r = run(scn, {**p, "set": {"triangle.forced_split": True, "triangle.coupling.split_memory": th}}, seed=6)
+        k = r.directions.index("US>RU")
+        forced[th] = np.asarray(r.diagnostics["dir_forced"])[:, k].sum()
+    assert forced[0.0] == 0 and forced[1.0] > 0

@@ -357,6 +357,27 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     def cost_mult(capD: Any, capR: Any, D: str, R: str) -> tuple[Any, Any]:
         return K.war_cost_multipliers(P[aidx[D]], capD, P[aidx[R]], capR, psi)
 
+    theta_re = V["triangle.coupling.split_memory"]
+    remember = bool(np.any(np.asarray(theta_re) > 0))
+
+    def _coalition_cliff_size(di: int, D: str, R: str, size: Any, m: Any, capD: Any, capR: Any) -> Any:
+        """Believed size of a cliff against a coalition: scaled by the partner support behind R
+        now relative to the start (clipped to [0, 2]). With ``split_memory`` θ > 0 the believer
+        expects a weakened pair to re-form by the cliff with probability θ: the expected cliff is
+        ``size·((1 − θ)r + θ)`` plus θ times the drop of its p when the support returns (a window
+        against the lone partner: "one by one")."""
+        now = alignment_support(di, R)
+        r = np.clip(now / support0[(di, R)], 0.0, 2.0)
+        if not remember:
+            return size * r
+        weak = r < 1.0
+        if capD is None:
+            capD, capR = eff_cap(di, D), eff_cap(di, R)
+        p_now = K.contest_p(capD, capR, m)
+        p_back = K.contest_p(capD, capR - now + support0[(di, R)], m)
+        gap = np.maximum(p_now - p_back, 0.0)
+        return np.where(weak, size * ((1.0 - theta_re) * r + theta_re) + theta_re * gap, size * r)
+
     # partner support behind the rising side of each coalition cliff at the start (its reference)
     support0 = {}
     for di, D in coalition_cliff:
@@ -725,8 +746,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             drift = belief_drift.get((di, D), 0.0)
             cl = cliff_k.get((di, D))
             if cl is not None and coupled and (di, D) in coalition_cliff:
-                # a cliff against a coalition shrinks or grows with the partner support behind R
-                cl = (cl[0], cl[1] * np.clip(alignment_support(di, R) / support0[(di, R)], 0.0, 2.0))
+                cl = (cl[0], _coalition_cliff_size(di, D, R, cl[1], m, capD, capR))
             # exact screen: without a cliff, the largest one-step decline is bounded by
             # |drift| + m·max(gR−gD, 0)/4; no war anywhere if it stays below (1−δ)κ_D/δ
             bound = np.maximum(-np.asarray(drift), 0.0) + np.maximum(gdiff, 0.0) / 4.0

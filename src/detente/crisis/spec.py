@@ -458,6 +458,12 @@ class Coupling(_M):
     war_tie_shift: Num = Field(default_factory=lambda: _num(0.0),
                                description="Δ_war: change of the partners' tie when one partner starts a war "
                                            "(> 0 rallying, < 0 distancing).")
+    split_memory: Num = Field(
+        default_factory=lambda: _num(0.0),
+        description="θ: the believer's probability that a weakened pair re-forms by the date of a coalition "
+                    "cliff. 0: a split is taken as lasting (the coalition cliff shrinks with the support); "
+                    "θ > 0: the expected cliff keeps θ of its size and adds θ times the fall of the believer's "
+                    "p when the support returns (a window against the lone partner, 'one by one').")
     provocation: Provocation | None = None
 
 
@@ -720,7 +726,7 @@ DOMAINS: dict[str, tuple[float, float, bool, bool, str]] = {
     "war_tie_shift": (-2.0, 2.0, False, False, "a tie change in [-2, 2]"),
     "hold_tie": (-1.0, 1.0, False, False, "a tie value in [-1, 1]"),
     "patience_months": (0.0, 240.0, True, False, "a time scale in months in (0, 240]"),
-    "beta": _NONNEG,
+    "beta": _NONNEG, "split_memory": _PROB,
 }
 _KEYED = {"kappa", "demands", "obstinate", "rate_m", "background_initiators", "hazard_mult", "initial"}
 
