@@ -216,6 +216,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         available()  # import the model modules at start-up, not during the first page request
+        jobs.warm_up()  # and start the jobs' process server
         yield
         jobs.shutdown()
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 import time
 import uuid
@@ -101,13 +102,22 @@ class _RemoteFailure(Exception):
         self.error = error
 
 
+def _main_importable() -> bool:
+    """Whether a child process can import the server's main module, as multiprocessing's
+    ``spawn`` and ``forkserver`` children do (not so for a script read from standard input)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return path is None or getattr(main, "__spec__", None) is not None or os.path.isfile(path)
+
+
 def _mp_context() -> Any:
     # forkserver where there is one: a clean, single-threaded parent for every child (fork
-    # from the threaded server is unsafe) that has detente imported already, so a job
-    # starts in milliseconds instead of re-importing numpy and the models
+    # from the threaded server is unsafe) that has the models, the store and the CLI (the
+    # main module of `detente serve`, which each child imports again) loaded already, so a
+    # job starts in a fraction of a second instead of importing them
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["detente.web.work", "detente.models.registry", "detente.store"])
+        ctx.set_forkserver_preload(["detente.web.preload", "detente.cli"])
         return ctx
     return multiprocessing.get_context("spawn")  # pragma: no cover - platforms without fork
 
@@ -129,9 +139,14 @@ def _child_main(send: Any, lifeline: Any, fn: Callable[..., str], args: tuple) -
 
     try:
         rid = fn(report, *args)
-        send.send(("done", rid))
+        outcome: tuple = ("done", rid)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the server
-        send.send(("failed", _error_dict(exc)))
+        outcome = ("failed", _error_dict(exc))
+    send.send(outcome)
+    send.close()
+    # the work is stored and reported: leave at once, without the interpreter's slow teardown
+    # of numpy, scipy and pyarrow (the server waits for this process to end)
+    os._exit(0)
 
 
 class JobManager:
@@ -233,7 +248,9 @@ class JobManager:
                request: dict[str, Any] | None = None) -> Job:
         """Start ``fn(report, *args)`` in the background; ``fn`` returns the id of what it stored.
 
-        ``process=True`` runs it in a child process (``fn`` and ``args`` picklable);
+        ``process=True`` runs it in a child process (``fn`` and ``args`` picklable), or,
+        when the server's main module cannot be imported by a child (a script read from
+        standard input), in a thread with cooperative cancellation;
         ``request`` is kept in the job's record (what was asked for).
         """
         job = Job(id=uuid.uuid4().hex[:12], kind=kind, label=label, request=request)
@@ -260,7 +277,8 @@ class JobManager:
             rid: str | None = None
             error: dict[str, Any] | None = None
             try:
-                rid = self._run_child(job, fn, args, report, cancel) if process else fn(report, *args)
+                in_child = process and _main_importable()
+                rid = self._run_child(job, fn, args, report, cancel) if in_child else fn(report, *args)
                 if cancel.is_set():
                     raise JobCancelled()
             except JobCancelled:
@@ -331,6 +349,23 @@ class JobManager:
         if outcome[0] == "done":
             return outcome[1]
         raise _RemoteFailure(outcome[1])
+
+    def warm_up(self) -> None:
+        """Start the server of the jobs' child processes in the background, so that the first
+        job does not wait for it (it loads the models, pandas and pyarrow once)."""
+        if not _main_importable() or "forkserver" not in multiprocessing.get_all_start_methods():
+            return
+
+        def start() -> None:
+            try:
+                _mp_context()
+                from multiprocessing import forkserver
+
+                forkserver.ensure_running()
+            except Exception as exc:  # noqa: BLE001 - the first job will start it, or say why not
+                log.warning("could not start the job process server early: %s", exc)
+
+        threading.Thread(target=start, name="detente-job-warmup", daemon=True).start()
 
     def cancel(self, job_id: str) -> bool | None:
         """Cancel a queued or running job (a running child process is terminated at once).
