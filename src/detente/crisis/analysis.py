@@ -324,7 +324,8 @@ def _run(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, chunk_s
 
 
 def _cached_run(cache: dict[str, CrisisResult] | None, scenario: Any, hypothesis: str | None, **kw: Any) -> CrisisResult:
-    key = json.dumps(kw["off"], sort_keys=True, default=str)
+    key = json.dumps([hypothesis, kw["runs"], kw["seed"], kw["chunk_size"], kw.get("extra_set"), kw["off"]],
+                     sort_keys=True, default=str)
     if cache is not None and key in cache:
         return cache[key]
     res = _run(scenario, hypothesis, **kw)
