@@ -142,7 +142,7 @@ class Error(BaseModel):
 
 
 _ERROR_TEXT = {
-    400: "Invalid file name, run id or request (e.g. a malformed multipart body)",
+    400: "Invalid file name, run id or request (e.g. a malformed multipart body), or a Host header the server does not answer",
     403: "Cross-site request refused",
     404: "Not found",
     409: "Conflict: the request cannot be carried out as asked (nothing was changed)",
@@ -192,6 +192,43 @@ def _error_body(detail: Any) -> dict[str, Any]:
     return out
 
 
+class _JsonApiRefusals:
+    """ASGI middleware: a plain-text error answer to an ``/api/`` request from a middleware
+    inside it (the Host check answers 400 "Invalid host header" as text) is sent as an
+    :class:`Error` JSON body instead, like every other error of the API."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/api/"):
+            return await self.app(scope, receive, send)
+        held: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def rewrite(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                ctype = dict(message.get("headers") or []).get(b"content-type", b"")
+                if message["status"] >= 400 and ctype.startswith(b"text/plain"):
+                    held["start"] = message
+                    return
+            elif message["type"] == "http.response.body" and "start" in held:
+                chunks.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                text = b"".join(chunks).decode("utf-8", "replace").strip() or "request refused"
+                body = json.dumps({"error": text}).encode()
+                headers = [(k, v) for k, v in held["start"].get("headers") or []
+                           if k.lower() not in (b"content-type", b"content-length")]
+                headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                await send({**held["start"], "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self.app(scope, receive, rewrite)
+
+
 def create_app(config: WebConfig | None = None) -> FastAPI:
     """Build the web application.
 
@@ -229,6 +266,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         from starlette.middleware.trustedhost import TrustedHostMiddleware
 
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(cfg.allowed_hosts))
+        app.add_middleware(_JsonApiRefusals)  # its plain-text 400 becomes an Error body under /api/
     env = Environment(loader=PackageLoader("detente.web", "templates"), autoescape=select_autoescape(["html"]))
     csrf = CsrfGuard()
     app.state.config, app.state.jobs, app.state.csrf = cfg, jobs, csrf
@@ -560,7 +598,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         return render(request, "compare.html", results=results, title="Compare runs")
 
     # ------------------------------------------------------------ API
-    @app.get("/api/scenarios", tags=["scenarios"])
+    @app.get("/api/scenarios", tags=["scenarios"], responses=_errors(400))
     def api_scenarios() -> dict[str, Any]:
         """The scenario library: bundled examples and the user's files."""
         return {"scenarios": library_entries()}
@@ -643,7 +681,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
                                      "name instead (save_as, a .yaml name)") from None
         return {"saved": name, "changed": changed, "input_hash": new.content_hash()}
 
-    @app.get("/api/models", tags=["models"])
+    @app.get("/api/models", tags=["models"], responses=_errors(400))
     def api_models() -> dict[str, Any]:
         """Registered models and their capabilities."""
         return {"models": model_entries()}
@@ -671,13 +709,13 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
                           request={**body.model_dump(mode="json"), "seed": seed})
         return job.to_json_dict()
 
-    @app.get("/api/jobs", tags=["runs"])
+    @app.get("/api/jobs", tags=["runs"], responses=_errors(400))
     def api_jobs() -> dict[str, Any]:
         """Jobs of this server process, newest first: every queued or running job and the
         most recently finished ones (``WebConfig.max_finished_jobs``, default 200)."""
         return {"jobs": [j.to_json_dict() for j in jobs.list()]}
 
-    @app.get("/api/jobs/{job_id}", tags=["runs"], responses=_errors(404, 422))
+    @app.get("/api/jobs/{job_id}", tags=["runs"], responses=_errors(400, 404, 422))
     def api_job(job_id: str) -> dict[str, Any]:
         """Status and progress of one job (404 for an unknown job, or a finished one no longer kept)."""
         j = jobs.get(job_id)
@@ -686,7 +724,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
                                      "stored runs are listed at /api/runs)")
         return j.to_json_dict()
 
-    @app.post("/api/jobs/{job_id}/cancel", tags=["runs"], responses=_errors(403, 404, 409, 422))
+    @app.post("/api/jobs/{job_id}/cancel", tags=["runs"], responses=_errors(400, 403, 404, 409, 422))
     def api_job_cancel(request: Request, job_id: str) -> dict[str, Any]:
         """Cancel a queued or running job: a queued job never starts, a running one is stopped
         at once (its worker process is terminated) and stores nothing. The answer is the job
@@ -701,7 +739,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             raise HTTPException(409, f"job {job_id!r} has already finished ({j.status}); nothing to cancel")
         return j.to_json_dict()
 
-    @app.get("/api/runs", tags=["runs"], responses=_errors(422))
+    @app.get("/api/runs", tags=["runs"], responses=_errors(400, 422))
     def api_runs(limit: int = Query(100, ge=1, le=10_000)) -> dict[str, Any]:
         """Run history from the store."""
         return {"runs": _list_runs(store())[:limit]}
