@@ -172,3 +172,18 @@ def test_chart_pages(server, page):
     assert page.locator("#chart-p-war .main-svg").count() >= 1 and page.locator("#chart-hazard .main-svg").count() >= 1
     shot(page, "10-crisis")
     assert not errors, errors
+
+
+def test_cancel_a_running_crisis_job_from_the_scenario_page(server, page):
+    """The Cancel button shown while a job runs stops it; the runs page lists it as cancelled."""
+    base, _tmp = server
+    page.goto(f"{base}/scenario/examples/seesaw-2021")
+    page.fill("#crisis-runs", "20000")
+    page.click("#crisis-button")
+    page.wait_for_function("document.getElementById('crisis-status').textContent.startsWith('running')", timeout=30_000)
+    page.click("button.cancel-job")
+    page.wait_for_function("document.getElementById('crisis-status').textContent === 'cancelled'", timeout=15_000)
+    assert page.locator("button.cancel-job").count() == 0
+    shot(page, "cancelled-crisis")
+    page.goto(f"{base}/runs")
+    assert "crisis on seesaw-2021 — cancelled" in page.inner_text("#jobs")
