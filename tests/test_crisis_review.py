@@ -78,15 +78,14 @@ def test_report_states_the_outcomes_that_were_scored(scn, tmp_path):
     from detente.crisis.analysis import run_hypotheses
     from detente.report.crisis import write_report
 
-    # a record without any war: every war event is scored 0
-    timeline = [{"date": "2022-01-10", "event": "talks", "actors": "US;RU", "kind": "talks", "mechanism": "",
-                 "verified": "yes"}]
-    obj = run_hypotheses(scn, hypotheses=["combined"], runs=20, seed=3, timeline=timeline,
-                         with_counterfactuals=False)
+    # a record without any war (set on the scenario's own record): every war event is scored 0
+    obj = run_hypotheses(scn, hypotheses=["combined"], runs=20, seed=3, with_counterfactuals=False,
+                         extra_set={"record.war": False, "record.onset": None, "record.flashpoint": None,
+                                    "record.initiator": None})
     assert obj["hypotheses"]["combined"]["backtest"]["outcomes"]["war_ru"] == 0
     text = write_report(obj, tmp_path, figures=False).read_text(encoding="utf-8")
-    assert "war involving Russia [0]" in text and "war in Ukraine [0]" in text
-    assert "war involving Russia [1]" not in text
+    assert "war involving RU [0]" in text and "war at Ukraine / Donbas [0]" in text
+    assert "war involving RU [1]" not in text and "no war (use of force) began in the window" in text
     assert f"P(war by {obj['backtest_end']})" in text
 
 

@@ -326,14 +326,18 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: 
     if as_json:
         print_json(obj)
         return
-    end = obj.get("backtest_end", "2022-02-28")
-    t = Table("hypothesis", f"P(war by {end})", "P(war, 48 m)", "P(no RU war, 48 m)", "RU months of peace",
-              "Brier", "log score", "P(record)", "verdict", title=f"{obj['scenario']}: {obj['runs']} runs, seed {obj['seed']}")
-    for h, b in obj["hypotheses"].items():
-        bt = b["backtest"]
-        t.add_row(h, f"{b['p_war_by'].get(end, float('nan')):.3f}", f"{list(b['p_war_by'].values())[-1]:.3f}",
-                  f"{b['p_no_war_ru_48']:.3f}", f"{b['months_of_peace_ru_48']:.1f}", f"{bt['brier']:.3f}",
-                  f"{bt['log_score']:.3f}", f"{bt['p_record']:.4f}", "rejected" if bt["rejected"] else "-")
+    from detente.report.crisis import focal_rows
+
+    head, rows = focal_rows(obj)
+    lik = {r["hypothesis"]: r for r in obj.get("likelihood_table") or []}
+    t = Table(*head, "P(record)", "log BF", "verdict", title=f"{obj['scenario']}: {obj['runs']} runs, seed {obj['seed']}"
+              + (f"; record {' – '.join(obj['record']['window'])}, reference {obj.get('reference')}" if obj.get("record") else
+                 "; no record declared"))
+    for r in rows:
+        lr = lik.get(r[0]) or {}
+        t.add_row(*r, f"{lr['p_record']:.4f} ± {lr['p_record_se']:.4f}" if lr else "-",
+                  (f"{lr['log_lr']:+.2f} ± {lr['log_lr_se']:.2f}" if lr.get("log_lr") is not None else "-"),
+                  lr.get("verdict", "-"))
     out.print(t)
     if rep is not None:
         out.print(f"report written to {rep.resolve()}")

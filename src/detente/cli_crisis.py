@@ -9,34 +9,30 @@ back-test (:func:`detente.crisis.analysis.run_hypotheses`) and writes the report
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from detente.errors import InputError, Problem
 
-__all__ = ["crisis_run", "find_timeline", "load_scenario", "DEFAULT_MECHANISM_RUNS"]
+__all__ = ["crisis_run", "load_scenario", "scenario_dir", "DEFAULT_MECHANISM_RUNS"]
 
 #: Default runs per with/without pair of the mechanism map on the command line (one extra run
 #: per mechanism and hypothesis): at most this many, or fewer when the hypotheses run fewer.
 DEFAULT_MECHANISM_RUNS = 1000
 
 
-def find_timeline() -> Path | None:
-    """``$DETENTE_FACTS/timeline_2021_2022.csv`` or ``../shared/facts/…`` from the working directory."""
-    cands = []
-    if os.environ.get("DETENTE_FACTS"):
-        cands.append(Path(os.environ["DETENTE_FACTS"]) / "timeline_2021_2022.csv")
-    here = Path.cwd()
-    for base in (here, *here.parents):
-        cands.append(base / "shared" / "facts" / "timeline_2021_2022.csv")
-        cands.append(base.parent / "shared" / "facts" / "timeline_2021_2022.csv")
-        if len(cands) > 12:
-            break
-    for c in cands:
-        if c.is_file():
-            return c
-    return None
+def scenario_dir(name: str) -> Path | None:
+    """Folder of the scenario file (a path, or the bundled example's folder inside the package):
+    the record's facts file is read relative to it, never the working directory."""
+    from detente import examples
+
+    p = Path(name)
+    if p.suffix in (".yaml", ".yml", ".json") and p.exists():
+        return p.resolve().parent
+    try:
+        return examples.path(name).parent
+    except KeyError:
+        return None
 
 
 def load_scenario(name: str):
@@ -80,7 +76,7 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
 
     Returns the ``--json`` object and the report path (``None`` when ``out_dir`` is ``None``).
     """
-    from detente.crisis.analysis import load_timeline, run_hypotheses
+    from detente.crisis.analysis import run_hypotheses
     from detente.report.crisis import write_report
 
     scn = load_scenario(name)
@@ -117,15 +113,13 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
             raise InputError(Problem(f"unknown hypothesis {h!r}", column="--hypothesis", value=h,
                                      expected=", ".join(sorted(hyps)) or "no hypotheses are declared: omit -H "
                                      "to run the base scenario (reported as `base`), or pass a hypothesis YAML file"))
-    tl_path = find_timeline()
-    timeline = load_timeline(tl_path) if tl_path else None
     if mechanism_runs is None and cf_runs is None:
         from detente.crisis.spec import load_spec
 
         mechanism_runs = min(runs or load_spec(dyn).settings.runs, DEFAULT_MECHANISM_RUNS)
-    obj = run_hypotheses(scn, hypotheses=chosen or None, runs=runs, seed=seed, timeline=timeline,
+    obj = run_hypotheses(scn, hypotheses=chosen or None, runs=runs, seed=seed, base_dir=scenario_dir(name),
                          extra_set=extra or None, cf_runs=cf_runs, mechanisms=mechanisms or "all",
                          mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None)
-    obj["timeline"] = str(tl_path) if tl_path else None
+    obj["timeline"] = (obj.get("record") or {}).get("facts")
     rep = write_report(obj, out_dir) if out_dir is not None else None
     return obj, rep

@@ -3,19 +3,17 @@
 :func:`run_hypotheses` runs every named hypothesis of a scenario (or a chosen few) with
 common random numbers (the same root seed), scores each against the record
 (:func:`backtest`) and computes the counterfactuals "with vs without stalling" and "with vs
-without the seesaw" (months of peace gained for Russia). Its result is the ``detente run
+without the seesaw" (months of peace gained for the focal actor). Its result is the ``detente run
 --json`` object documented in ``docs/json-contract.md``.
 
-Scoring (Brier 1950; Gneiting & Raftery 2007): for binary events with forecast p and outcome
-o ∈ {0, 1}, Brier = mean (p − o)², log score = mean log(p if o else 1 − p) (higher is
-better; p clipped to [1e-4, 1 − 1e-4]). The joint probability of the whole observed record
-(``p_record``) is read directly off the simulated histories; a hypothesis is *rejected* by
-the record when ``p_record < 0.01``.
+The record belongs to the scenario (its ``record:`` block); it is scored as a likelihood with
+Monte Carlo standard errors and hypotheses are compared by log Bayes factors against a
+reference hypothesis (:mod:`detente.crisis.record`, docs/crisis.md "Back-test"). The
+per-event Brier and log scores are kept as a secondary view.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 from pathlib import Path
@@ -26,87 +24,43 @@ import json
 import numpy as np
 from pydantic import BaseModel
 
+from detente.crisis import record as _record
 from detente.crisis.engine import CrisisParams, run
 from detente.crisis.result import CrisisResult
 from detente.crisis.spec import CrisisSpec, Num, apply_patch, load_spec, resolve
 from detente.errors import InputError, Problem
 
-__all__ = ["BACKTEST_END", "BASE", "backtest", "counterfactuals", "run_hypotheses", "load_timeline", "REJECT_BELOW",
+__all__ = ["BASE", "backtest", "counterfactuals", "run_hypotheses", "focal_summary",
            "mechanism_map", "declared_mechanisms", "paired_effect", "mean_se", "output_samples", "headline_outputs",
            "evaluate_claims", "INERT_Z", "CLAIM_Z"]
 
-BACKTEST_END = "2022-02-28"
 #: Name under which :func:`run_hypotheses` reports the base description of a scenario that
 #: declares no hypotheses.
 BASE = "base"
-REJECT_BELOW = 0.01
-_EPS = 1e-4
 
 
-def load_timeline(path: str | Path) -> list[dict[str, str]]:
-    """Read ``facts/timeline_2021_2022.csv`` (date, event, actors, kind, mechanism, verified)."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+def backtest(res: CrisisResult, obs: dict[str, Any], start: dt.date) -> dict[str, Any]:
+    """Score a result against the scenario's resolved record (:func:`detente.crisis.record.observed`):
+    the likelihood of the observed history with its MC error, its components and the per-event
+    table (:func:`detente.crisis.record.score`). Verdicts need the other hypotheses
+    (:func:`detente.crisis.record.compare`)."""
+    return _record.score(res, obs, start)[0]
 
 
-def observed_record(timeline: list[dict[str, str]] | None = None, *, end: str = BACKTEST_END) -> dict[str, int]:
-    """Outcomes of the scored events by ``end``. With a timeline they are read from it
-    (war_onset rows with actors; RU–CN tie kept: the 2022-02-04 statement and the 2022-02-25
-    abstention); without one, the outcomes stated in ``facts/README.md`` are used."""
-    out = {"war_ru": 1, "war_at_UA": 1, "war_at_TW": 0, "war_at_BY-PL": 0, "initiator_RU": 1, "no_ru_cn_split": 1}
-    if timeline:
-        wars = [r for r in timeline if r.get("kind") == "war_onset" and r["date"][:10] <= end]
-        acts = set().union(*[set(r["actors"].split(";")) for r in wars]) if wars else set()
-        out["war_ru"] = int("RU" in acts)
-        out["war_at_UA"] = int("UA" in acts)
-        out["war_at_TW"] = int("TW" in acts)
-        out["war_at_BY-PL"] = int("PL" in acts)
-        out["initiator_RU"] = int(bool(wars) and wars[0]["actors"].split(";")[0] == "RU")
-    return out
-
-
-def backtest(res: CrisisResult, *, end: str = BACKTEST_END, timeline: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    """Score a result against the record of December 2021 – ``end``.
-
-    Events (probability each hypothesis gave them, by ``end``): a war involving Russia; a war
-    at each flashpoint; a war initiated by Russia; no RU–CN split (tie stays > 0).
-    """
-    k = res._date_step(end)
-    obs = observed_record(timeline, end=end)
-    ru = res.ru_war_step()
-    by = lambda s: (s >= 0) & (s <= k)  # noqa: E731
-    ev: dict[str, np.ndarray] = {"war_ru": by(ru)}
-    for j, f in enumerate(res.flashpoints):
-        ev[f"war_at_{f}"] = by(res.onset_step[:, j].astype(np.int64))
-    iru = res.actors.index(res.russia)
-    ev["initiator_RU"] = (by(res.onset_step.astype(np.int64)) & (res.onset_initiator == iru)).any(axis=1)
-    ev["no_ru_cn_split"] = ~by(res.split_step.astype(np.int64))
-    keys = [e for e in obs if e in ev]
-    probs = {e: float(ev[e].mean()) for e in keys}
-    brier = float(np.mean([(probs[e] - obs[e]) ** 2 for e in keys]))
-    logs = float(np.mean([math.log(min(max(probs[e] if obs[e] else 1 - probs[e], _EPS), 1 - _EPS)) for e in keys]))
-    joint = np.ones(res.runs, bool)
-    for e in keys:
-        joint &= ev[e] if obs[e] else ~ev[e]
-    p_record = float(joint.mean())
-    worst = min(keys, key=lambda e: probs[e] if obs[e] else 1 - probs[e])
-    return {
-        "brier": brier,
-        "log_score": logs,
-        "events": probs,
-        "outcomes": obs,
-        "p_record": p_record,
-        "rejected": p_record < REJECT_BELOW,
-        "worst_event": worst,
-        "initiators_by_end": res.initiator_distribution(end),
-        "locations_by_end": res.location_distribution(end),
-    }
+def focal_summary(res: CrisisResult, actor: str, months: int) -> dict[str, Any]:
+    """P(no war involving ``actor`` within ``months``) and its expected months of peace (≤ months)."""
+    s = res.ru_war_step(actor)
+    limit = res._step_of_month(months)
+    t = np.where(s < 0, np.inf, (s + 0.5) * res.dt_months)
+    return {"actor": actor, "horizon_months": months, "p_no_war": float(np.mean((s < 0) | (s > limit))),
+            "months_of_peace": float(np.mean(np.minimum(t, min(months, len(res.month_ends)))))}
 
 
 def counterfactuals(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, base: CrisisResult | None = None,
                     chunk_size: int = 8192, extra_set: dict[str, Any] | None = None,
-                    cache: dict[str, CrisisResult] | None = None) -> dict[str, Any]:
-    """Months of peace gained for the focal actor by the stalling and seesaw policies (common
+                    cache: dict[str, CrisisResult] | None = None, focal_months: int = 48) -> dict[str, Any]:
+    """Months of peace gained for the focal actor (``settings.russia``) within ``focal_months`` (the
+    keys keep their historical ``ru_48`` names) by the stalling and seesaw policies (common
     random numbers: the same root seed with and without; ``months_gained_se`` is the paired
     standard error, :func:`paired_effect`). ``cache`` shares "without" runs with the mechanism map."""
     spec = load_spec(scenario.dynamics, hypothesis=hypothesis, extra=extra_set or None)
@@ -123,12 +77,12 @@ def counterfactuals(scenario: Any, hypothesis: str | None, *, runs: int, seed: i
                           extra_set=extra_set, off={path: False})
         mp = paired_effect(output_samples(base, "months_of_peace_focal"), output_samples(alt, "months_of_peace_focal"))
         out[name] = {
-            "months_of_peace_ru_48_with": base.months_of_peace_ru(48),
-            "months_of_peace_ru_48_without": alt.months_of_peace_ru(48),
-            "months_gained": base.months_of_peace_ru(48) - alt.months_of_peace_ru(48),
+            "months_of_peace_ru_48_with": base.months_of_peace_ru(focal_months),
+            "months_of_peace_ru_48_without": alt.months_of_peace_ru(focal_months),
+            "months_gained": base.months_of_peace_ru(focal_months) - alt.months_of_peace_ru(focal_months),
             "months_gained_se": mp["se"],
-            "p_no_war_ru_48_with": base.p_no_war_ru(48),
-            "p_no_war_ru_48_without": alt.p_no_war_ru(48),
+            "p_no_war_ru_48_with": base.p_no_war_ru(focal_months),
+            "p_no_war_ru_48_without": alt.p_no_war_ru(focal_months),
             "p_war_by_48_with": list(base.p_war_by().values())[-1],
             "p_war_by_48_without": list(alt.p_war_by().values())[-1],
             "p_ru_cn_split_48_with": list(base.p_split_by().values())[-1],
@@ -166,7 +120,7 @@ def _fp(name: str, res: CrisisResult) -> int:
     return res.flashpoints.index(name)
 
 
-def output_samples(res: CrisisResult, name: str, *, end: str = BACKTEST_END) -> np.ndarray:
+def output_samples(res: CrisisResult, name: str, *, end: str | None = None) -> np.ndarray:
     """Per-run values of the output ``name`` (floats; the output is their mean).
 
     Names: ``p_war_by_end`` (any war by ``end``), ``p_war_horizon`` (any war within the
@@ -179,6 +133,9 @@ def output_samples(res: CrisisResult, name: str, *, end: str = BACKTEST_END) -> 
     first = res.first_step.astype(np.int64)
     war = first >= 0
     if name == "p_war_by_end":
+        if end is None:
+            raise InputError(Problem("output p_war_by_end needs a record (its window's end); the scenario declares none",
+                                     column="claims.tests.output", value=name))
         k = res._date_step(end)
         return (war & (first <= k)).astype(float)
     if name == "p_war_horizon":
@@ -210,13 +167,13 @@ def output_samples(res: CrisisResult, name: str, *, end: str = BACKTEST_END) -> 
                                       "p_split_horizon, p_first_war_by.A[+B], p_first_war_at.F, p_war_at.F[.by.A[+B]]"))
 
 
-def headline_outputs(res: CrisisResult, *others: CrisisResult, end: str = BACKTEST_END) -> list[str]:
+def headline_outputs(res: CrisisResult, *others: CrisisResult, end: str | None = None) -> list[str]:
     """The headline outputs of a result (and of paired results): P(war by ``end``) when ``end``
     falls in the horizon, P(war within the horizon), P(no war involving the focal actor), its
     months of peace, P(first war at each flashpoint), P(first war started by each actor that
     starts one in any of the results)."""
     names = []
-    if 0 <= res._date_step(end) < len(res.step_end) - 1:
+    if end is not None and 0 <= res._date_step(end) < len(res.step_end) - 1:
         names.append("p_war_by_end")
     names += ["p_war_horizon", "p_no_focal_war_horizon", "months_of_peace_focal"]
     names += [f"p_first_war_at.{f}" for f in res.flashpoints]
@@ -445,7 +402,7 @@ def _regime(res: CrisisResult, allowed: list[str] | str) -> str:
 
 def mechanism_map(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, base: CrisisResult | None = None,
                   names: list[str] | None = None, extra_set: dict[str, Any] | None = None, chunk_size: int = 8192,
-                  end: str = BACKTEST_END, outputs: list[str] | None = None,
+                  end: str | None = None, outputs: list[str] | None = None,
                   cache: dict[str, CrisisResult] | None = None) -> dict[str, Any]:
     """Effect of switching off each mechanism of the scenario on the headline outputs.
 
@@ -542,7 +499,7 @@ def _verdict(q: float, se: float | None, op: str, v: float, z: float = CLAIM_Z) 
 
 
 def evaluate_claims(spec: CrisisSpec, blocks: dict[str, dict[str, Any]], results: dict[str, CrisisResult],
-                    *, end: str = BACKTEST_END) -> list[dict[str, Any]]:
+                    *, end: str | None = None) -> list[dict[str, Any]]:
     """Each claim of the scenario: per hypothesis, the tested quantities with their MC error
     and a verdict (``supported`` when the interval quantity ± CLAIM_Z·SE lies on the claimed
     side of the threshold, ``contradicted`` when it lies on the other side, ``undecided`` when
@@ -577,7 +534,7 @@ def evaluate_claims(spec: CrisisSpec, blocks: dict[str, dict[str, Any]], results
             by[h] = {"verdict": overall, "tests": tests,
                      "record_events": {e: ev.get(e) for e in cl.record_events},
                      "rejected_by_record": bool((b.get("backtest") or {}).get("rejected"))}
-        outcomes = next(iter(blocks.values()), {}).get("backtest", {}).get("outcomes", {}) if blocks else {}
+        outcomes = (next(iter(blocks.values()), {}).get("backtest") or {}).get("outcomes", {}) if blocks else {}
         groups: dict[str, list[str]] = {}
         for h, r in by.items():
             groups.setdefault(r["verdict"], []).append(h)
@@ -599,7 +556,7 @@ def _mechanism_names(choice: str | list[str] | None) -> list[str] | None | bool:
 
 
 def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: int | None = None,
-                   seed: int | None = None, timeline: list[dict[str, str]] | None = None,
+                   seed: int | None = None, base_dir: str | Path | None = None,
                    with_counterfactuals: bool = True, cf_runs: int | None = None, extra_set: dict[str, Any] | None = None,
                    chunk_size: int = 8192, keep_results: bool = False, mechanisms: str | list[str] | None = None,
                    mechanism_runs: int | None = None, mechanism_hypotheses: list[str] | None = None) -> dict[str, Any]:
@@ -614,8 +571,9 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
         hypotheses runs its base description, reported under the name ``"base"``).
     runs, seed
         Monte-Carlo runs per hypothesis and the root seed (default: the scenario's).
-    timeline
-        Rows of ``facts/timeline_2021_2022.csv``; without it the README outcomes are used.
+    base_dir
+        Folder of the scenario file: the record's ``facts:`` path is read relative to it
+        (:func:`detente.crisis.record.observed`).
     with_counterfactuals, cf_runs
         Also compute stalling / seesaw counterfactuals (with ``cf_runs`` runs each).
     mechanisms, mechanism_runs, mechanism_hypotheses
@@ -642,9 +600,15 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
             raise InputError(Problem(f"mechanism map asked for hypotheses that are not run: {', '.join(bad)}",
                                      column="--mechanism-hypotheses", value=",".join(bad), expected=", ".join(sorted(known))))
     claim_outputs = [t.output for c in spec.claims for t in c.tests]
+    rspec = load_spec(scenario.dynamics, extra=extra_set) if extra_set else spec   # --set may change the record
+    obs = _record.observed(rspec, base_dir)
+    end = obs["window"][1] if obs else None
+    focal = obs["focal"] if obs else {"actor": rspec.settings.russia, "horizon_months": rspec.settings.horizon_months,
+                                      "label": f"{rspec.settings.russia}: {rspec.settings.horizon_months} months"}
     out: dict[str, Any] = {"scenario": scenario.name, "runs": runs, "seed": seed, "chunk_size": chunk_size,
-                           "start": spec.settings.start.isoformat(), "backtest_end": BACKTEST_END,
-                           "hypotheses": {}}
+                           "start": spec.settings.start.isoformat(), "backtest_end": end, "record": obs,
+                           "focal": focal, "hypotheses": {}}
+    hist: dict[str, np.ndarray] = {}
     results: dict[str, CrisisResult] = {}
     for h in names:
         key = BASE if h is None else h
@@ -654,36 +618,54 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
             block["label"] = "base scenario (the scenario declares no hypotheses)"
         else:
             block["label"] = spec.hypotheses[h].label if h in spec.hypotheses else h
-        block["backtest"] = backtest(res, timeline=timeline)
-        heads = headline_outputs(res)
-        block["outputs"] = {o: mean_se(output_samples(res, o)) for o in heads + [c for c in claim_outputs if c not in heads]}
+        block["focal"] = focal_summary(res, focal["actor"], focal["horizon_months"])
+        if obs is not None:
+            block["backtest"], hist[key] = _record.score(res, obs, spec.settings.start)
+        else:
+            block["backtest"] = None
+        heads = headline_outputs(res, end=end)
+        block["outputs"] = {o: mean_se(output_samples(res, o, end=end))
+                            for o in heads + [c for c in claim_outputs if c not in heads]}
         cache: dict[str, CrisisResult] = {}
         mbase = res if m_runs == runs else None
         if with_counterfactuals:
             cfn = cf_runs or runs
             block["counterfactuals"] = counterfactuals(scenario, h, runs=cfn, seed=seed, base=res if cfn == runs else None,
                                                        chunk_size=chunk_size, extra_set=extra_set,
-                                                       cache=cache if cfn == m_runs else None)
+                                                       cache=cache if cfn == m_runs else None,
+                                                       focal_months=focal["horizon_months"])
         if mech_choice is not False and (not mechanism_hypotheses or key in mechanism_hypotheses):
             block["mechanisms"] = mechanism_map(scenario, h, runs=m_runs, seed=seed, base=mbase,
                                                 names=mech_choice or None, extra_set=extra_set, chunk_size=chunk_size,
-                                                outputs=claim_outputs, cache=cache)
+                                                outputs=claim_outputs, cache=cache, end=end)
             block["mechanism_runs"] = m_runs
         block["notes"] = list(res.notes)
         out["hypotheses"][key] = block
         results[key] = res
-    bt = {h: b["backtest"] for h, b in out["hypotheses"].items()}
+    bt = {h: b["backtest"] for h, b in out["hypotheses"].items() if b["backtest"] is not None}
+    out["reference"] = _record.compare(bt, hist, obs["reference"] if obs else None)
     out["backtest_table"] = [
         {"hypothesis": h, "brier": b["brier"], "log_score": b["log_score"], "p_record": b["p_record"],
          "rejected": b["rejected"], **{f"p_{e}": p for e, p in b["events"].items()}}
         for h, b in sorted(bt.items(), key=lambda kv: kv[1]["brier"])
     ]
+    out["likelihood_table"] = [
+        {"hypothesis": h, "p_record": b["likelihood"]["p"], "p_record_se": b["likelihood"]["se"],
+         "hits": b["likelihood"]["hits"], "log_likelihood": b["likelihood"]["log"],
+         "log_likelihood_se": b["likelihood"]["log_se"], "p_record_upper": b["likelihood"]["upper"],
+         "log_lr": b["log_lr"], "log_lr_se": b["log_lr_se"], "log_lr_interval": b["log_lr_interval"],
+         "bayes_factor": b["bayes_factor"], "verdict": b["verdict"]}
+        for h, b in bt.items()
+    ]
+    out["verdict_rule"] = {"threshold_log_bf": _record.LOG_BF_REJECT, "z": _record.VERDICT_Z,
+                           "upper_level": _record.UPPER_LEVEL}
     out["rejected_by_record"] = [h for h, b in bt.items() if b["rejected"]]
     first = next(iter(results.values()))
     out["horizon_months"] = len(first.month_ends)
-    out["focal_actor"] = first.russia
+    out["focal_actor"] = focal["actor"]
     out["triangle_actors"] = list(first.triangle)
-    out["claims"] = evaluate_claims(spec, out["hypotheses"], results)
+    out["flashpoint_names"] = {f.id: f.name or f.id for f in spec.flashpoints}
+    out["claims"] = evaluate_claims(spec, out["hypotheses"], results, end=end)
     if keep_results:
         out["_results"] = results
     return out

@@ -44,6 +44,7 @@ __all__ = [
     "Escalation", "CrisisBargain", "Richardson", "Beta", "Flashpoint", "Alliance", "Follower", "Track",
     "StallPolicy", "SeesawPolicy", "LeakPolicy", "AllyPressure", "Policies", "StagHunt",
     "Provocation", "Coupling", "Triangle", "CalendarEvent", "Shock", "Hypothesis", "Mechanism", "ClaimTest", "Claim",
+    "Record", "RecordFocal", "RecordOnset", "RecordEvent", "RECORD_EVENT_KINDS",
     "CrisisSpec", "load_spec",
     "apply_patch", "resolve", "CALIBRATION_PATH",
 ]
@@ -557,6 +558,108 @@ class Claim(_M):
     record_events: list[str] = Field(default_factory=list)
 
 
+# ---------------------------------------------------------------- the record (back-test) — docs/crisis.md "Back-test"
+#: Kinds of declared record events the engine simulates (besides the war onset itself).
+RECORD_EVENT_KINDS = {
+    "agreement": "an agreement on a negotiation track (needs `track`)",
+    "split": "the triangle's partners split (their tie falls to 0 or below)",
+}
+#: Kinds the engine does not record per run (so they cannot be scored), with the reason.
+RECORD_EVENT_UNSCORED = {
+    "rung": "the engine keeps no per-run path of escalation rungs (only their mean per step)",
+}
+
+
+class RecordFocal(_M):
+    """The actor whose peace the report follows, over ``horizon_months`` (default: the
+    scenario's horizon), with the report's ``label`` (default "A: N months")."""
+
+    actor: str
+    horizon_months: int | None = Field(None, ge=1, le=240)
+    label: str | None = None
+
+
+class RecordOnset(_M):
+    """When the observed war (use of force) began, and how precisely the date is known:
+    ``day``/``month`` → the step(s) of that month, ``year`` → the steps of that year."""
+
+    date: dt.date
+    precision: Literal["day", "month", "year"] = "day"
+
+
+class RecordEvent(_M):
+    """Another observed event the engine simulates (:data:`RECORD_EVENT_KINDS`): whether it
+    ``happened`` by ``by`` (default: the end of the window)."""
+
+    kind: str
+    happened: bool = True
+    by: dt.date | None = None
+    track: str | None = None
+    flashpoint: str | None = None
+    rung: int | None = Field(None, ge=0)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _simulable(self) -> "RecordEvent":
+        if self.kind in RECORD_EVENT_UNSCORED:
+            raise ValueError(f"the engine cannot simulate a record event of kind {self.kind!r}: "
+                             f"{RECORD_EVENT_UNSCORED[self.kind]}; it simulates: " + ", ".join(RECORD_EVENT_KINDS))
+        if self.kind not in RECORD_EVENT_KINDS:
+            raise ValueError(f"the engine cannot simulate a record event of kind {self.kind!r}; it simulates: "
+                             + "; ".join(f"{k} ({v})" for k, v in RECORD_EVENT_KINDS.items())
+                             + ". Describe the event in `note:` or leave it out of the record")
+        if self.kind == "agreement" and not self.track:
+            raise ValueError("a record event of kind 'agreement' needs `track:`")
+        return self
+
+
+class Record(_M):
+    """What happened: the scenario's own back-test (docs/crisis.md "Back-test").
+
+    ``window`` (start, end) is the period scored; ``cutoff`` the information date the forecast
+    may use (default: the window's start). The war part of the record is inline (``war``,
+    ``onset``, ``flashpoint``, ``initiator``) or read from ``facts``: a CSV with the columns of
+    the shared timelines (date, event, actors, kind, …), a path relative to the scenario file;
+    its first row of a kind in ``war_kinds`` inside the window gives the onset (date and its
+    precision), the initiator (first actor listed) and the flashpoint (the one whose ``local``
+    actor is listed). Inline values win over the file. ``reference`` names the hypothesis the
+    others are compared with (Bayes factors); ``focal`` the actor whose months of peace the
+    report follows.
+    """
+
+    window: tuple[dt.date, dt.date]
+    cutoff: dt.date | None = None
+    focal: RecordFocal | None = None
+    reference: str | None = None
+    facts: str | None = None
+    war_kinds: list[str] = Field(default_factory=lambda: ["war_onset"])
+    war: bool | None = None
+    onset: RecordOnset | None = None
+    flashpoint: str | None = None
+    initiator: str | None = None
+    events: list[RecordEvent] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Record":
+        a, b = self.window
+        if not a <= b:
+            raise ValueError(f"record.window: start {a} after end {b}")
+        if self.war is False and (self.onset or self.initiator or self.flashpoint):
+            raise ValueError("record: `war: false` with an onset, initiator or flashpoint")
+        if self.war is None and self.facts is None and (self.onset or self.initiator or self.flashpoint):
+            self.war = True
+        if self.war is None and self.facts is None:
+            raise ValueError("record: say whether a war (use of force) happened in the window (`war: true/false`) "
+                             "or give `facts:` (a timeline CSV)")
+        if self.war and self.facts is None and self.onset is None:
+            raise ValueError("record: `war: true` needs `onset: {date: ..., precision: day|month|year}`")
+        if self.onset is not None and not a <= self.onset.date <= b:
+            raise ValueError(f"record.onset.date {self.onset.date} is outside the window {a} – {b}")
+        return self
+
+
 class CrisisSpec(_M):
     """The whole crisis description (``Scenario.dynamics``)."""
 
@@ -575,6 +678,30 @@ class CrisisSpec(_M):
     hypotheses: dict[str, Hypothesis] = Field(default_factory=dict)
     mechanisms: dict[str, Mechanism] = Field(default_factory=dict)
     claims: list[Claim] = Field(default_factory=list)
+    record: Record | None = None
+
+    @model_validator(mode="after")
+    def _record_refs(self) -> "CrisisSpec":
+        """References of the record (actors, flashpoints, tracks, the reference hypothesis)."""
+        r = self.record
+        if r is None:
+            return self
+        errs = []
+        fps, tracks = {f.id for f in self.flashpoints}, {t.id for t in self.tracks}
+        for where, v, pool, what in (("record.focal.actor", r.focal.actor if r.focal else None, set(self.actors), "actor"),
+                                     ("record.initiator", r.initiator, set(self.actors), "actor"),
+                                     ("record.flashpoint", r.flashpoint, fps, "flashpoint"),
+                                     # without hypotheses the base description is the only one: no reference to check
+                                     ("record.reference", r.reference if self.hypotheses else None, set(self.hypotheses),
+                                      "hypothesis"),
+                                     *((f"record.events.{i}.track", e.track, tracks, "track") for i, e in enumerate(r.events)),
+                                     *((f"record.events.{i}.flashpoint", e.flashpoint, fps, "flashpoint")
+                                       for i, e in enumerate(r.events))):
+            if v is not None and v not in pool:
+                errs.append(f"{where}: unknown {what} {v!r} (known: {', '.join(sorted(pool)) or 'none'})")
+        if errs:
+            raise ValueError("; ".join(errs))
+        return self
 
     @model_validator(mode="after")
     def _refs(self) -> "CrisisSpec":

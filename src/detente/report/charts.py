@@ -319,6 +319,8 @@ def crisis_charts(obj: Mapping[str, Any]) -> dict[str, Any]:
         out["triangle"][h] = {"dates": list(tri), "configs": {n: [_num(v.get(n, 0.0)) for v in tri.values()] for n in names}}
         al = b.get("ru_cn_alignment") or {}
         out["alignment"][h] = {"dates": list(al), **{k: [_num(v.get(k)) for v in al.values()] for k in ("mean", "q10", "q90")}}
-    end = obj.get("backtest_end")
-    out["events"] = [{"date": "2022-02-24", "label": "Russia invades Ukraine"}] if end else []
+    rec = obj.get("record") or {}
+    on = rec.get("onset") if rec.get("war") else None   # the observed onset, as the scenario's record states it
+    out["events"] = [{"date": on["date"], "label": "observed onset" + (f" at {rec['flashpoint']}" if rec.get("flashpoint") else "")
+                      + (f" ({rec['initiator']})" if rec.get("initiator") else "")}] if on else []
     return out

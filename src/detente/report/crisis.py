@@ -7,16 +7,38 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_report", "backtest_rows", "claims_lines", "mechanism_rows", "triangle_glossary", "output_label",
+__all__ = ["write_report", "backtest_rows", "event_label", "likelihood_rows", "focal_rows", "claims_lines", "mechanism_rows", "triangle_glossary", "output_label",
            "output_legend"]
 
 
-_EVENT_LABELS = {"war_ru": "war involving Russia", "war_at_UA": "war in Ukraine", "war_at_TW": "war in the Taiwan Strait",
-                 "war_at_BY-PL": "war on the Belarus–Poland border", "initiator_RU": "war initiated by Russia",
-                 "no_ru_cn_split": "no RU–CN split"}
+def event_label(key: str, obj: dict[str, Any] | None = None) -> str:
+    """Plain words for a scored event key (``war_<actor>``, ``war_at_<flashpoint>``,
+    ``initiator_<actor>``, ``[no_]<a>_<b>_split``, ``[no_]agreement_<track>``), from the run's own
+    actors and flashpoints."""
+    names = (obj or {}).get("flashpoint_names") or {}
+    tri = [a.upper() for a in ((obj or {}).get("triangle_actors") or [])]
+    if key.startswith("war_at_"):
+        f = key[len("war_at_"):]
+        return f"war at {names.get(f, f)}"
+    if key.startswith("initiator_"):
+        return f"war initiated by {key[len('initiator_'):]}"
+    if key.startswith("no_agreement_"):
+        return f"no agreement on {key[len('no_agreement_'):]}"
+    if key.startswith("agreement_"):
+        return f"agreement on {key[len('agreement_'):]}"
+    if key.endswith("_split"):
+        neg = key.startswith("no_")
+        pair = key[3 if neg else 0:-len("_split")].upper().split("_")
+        if len(tri) == 3 and len(pair) != 2:
+            pair = tri[1:]
+        return ("no " if neg else "") + "–".join(pair) + " split"
+    if key.startswith("war_"):
+        return f"war involving {key[len('war_'):].upper()}"
+    return key
 
 
 def _fmt(x: Any, nd: int = 3) -> str:
@@ -29,16 +51,69 @@ def _fmt(x: Any, nd: int = 3) -> str:
     return str(x)
 
 
+def _event_keys(obj: dict[str, Any]) -> list[str]:
+    first = next((b.get("backtest") for b in (obj.get("hypotheses") or {}).values() if b.get("backtest")), None) or {}
+    return list(first.get("events") or [])
+
+
+def backtest_head(obj: dict[str, Any]) -> list[str]:
+    """Header of the per-event table (the scenario's own events)."""
+    return ["hypothesis", "Brier", "log score"] + [event_label(e, obj) for e in _event_keys(obj)] + ["verdict"]
+
+
 def backtest_rows(obj: dict[str, Any]) -> list[list[str]]:
-    """Rows of the back-test table (hypothesis, Brier, log score, P(record), events…, verdict)."""
+    """Rows of the per-event table (hypothesis, Brier, log score, the probability of each scored
+    event by the window's end, the likelihood verdict)."""
     rows = []
+    keys = _event_keys(obj)
+    hyps = obj.get("hypotheses") or {}
     for r in obj.get("backtest_table", []):
         h = r["hypothesis"]
-        rows.append([h, _fmt(r["brier"]), _fmt(r["log_score"]), _fmt(r["p_record"], 4),
-                     _fmt(r.get("p_war_ru")), _fmt(r.get("p_war_at_UA")), _fmt(r.get("p_initiator_RU")),
-                     _fmt(r.get("p_war_at_TW")), _fmt(r.get("p_war_at_BY-PL")), _fmt(r.get("p_no_ru_cn_split")),
-                     "**rejected**" if r["rejected"] else "not rejected"])
+        v = ((hyps.get(h) or {}).get("backtest") or {}).get("verdict") or ("rejected" if r["rejected"] else "kept")
+        rows.append([h, _fmt(r["brier"]), _fmt(r["log_score"])] + [_fmt(r.get(f"p_{e}")) for e in keys]
+                    + ["**rejected**" if v == "rejected" else v])
     return rows
+
+
+def _sci(x: Any, nd: int = 4) -> str:
+    return "–" if x is None else (f"{x:.{nd}f}" if x >= 10 ** -nd or x == 0 else f"{x:.2e}")
+
+
+def likelihood_rows(obj: dict[str, Any]) -> list[list[str]]:
+    """Rows of the likelihood table: P(record) ± SE (hits), log L ± SE, log BF ± SE, its
+    interval, verdict."""
+    rows = []
+    for r in obj.get("likelihood_table") or []:
+        lo, hi = (r.get("log_lr_interval") or [None, None])
+        p = f"{_sci(r['p_record'])} ± {_sci(r['p_record_se'])} ({r['hits']} runs)"
+        if r.get("log_likelihood") is None:
+            ll = f"< {math.log(r['p_record_upper']):.2f} (P < {_sci(r['p_record_upper'])}, 95 %)"
+        else:
+            ll = f"{r['log_likelihood']:.2f} ± {r['log_likelihood_se']:.2f}"
+        lr = "0 (reference)" if r["verdict"] == "reference" else (
+            f"{r['log_lr']:+.2f} ± {r['log_lr_se']:.2f}" if r.get("log_lr") is not None else "–")
+        iv = "–" if r["verdict"] == "reference" else (f"[{'−∞' if lo is None else f'{lo:+.2f}'}, "
+                                                        f"{'+∞' if hi is None else f'{hi:+.2f}'}]")
+        rows.append([r["hypothesis"], p, ll, lr, iv, "**rejected**" if r["verdict"] == "rejected" else r["verdict"]])
+    return rows
+
+
+def focal_rows(obj: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The focal actor's table (header and rows), labelled from the scenario's record."""
+    f = obj.get("focal") or {}
+    a, m = f.get("actor", "?"), f.get("horizon_months", obj.get("horizon_months"))
+    end = obj.get("backtest_end")
+    head = ["hypothesis"] + ([f"P(war by {end})"] if end else []) + [f"P(war within {m} months)",
+                                                                    f"P(no war involving {a}, {m} months)",
+                                                                    f"E[months of peace for {a}, ≤ {m}]"]
+    rows = []
+    for h, b in (obj.get("hypotheses") or {}).items():
+        pw = b.get("p_war_by") or {}
+        fb = b.get("focal") or {}
+        last = list(pw.values())[min(int(m), len(pw)) - 1] if pw and m else None
+        rows.append([h] + ([_fmt(pw.get(end))] if end else []) + [_fmt(last), _fmt(fb.get("p_no_war")),
+                                                                    _fmt(fb.get("months_of_peace"), 1)])
+    return head, rows
 
 
 def output_label(name: str, focal: str = "the focal actor", end: str = "the back-test end", horizon: Any = None) -> str:
@@ -113,11 +188,11 @@ def claims_lines(obj: dict[str, Any]) -> list[str]:
                     continue
                 q = _pm(t["quantity"], t["se"]) if t["mechanism"] else _val(t["quantity"], t["se"])
                 parts.append(f"{what} = {q} (claimed {t['op']} {t['value']:g}: {t['verdict']})")
-            ev = ", ".join(f"{_EVENT_LABELS.get(e, e)} {p:.3f}" for e, p in r["record_events"].items() if p is not None)
+            ev = ", ".join(f"{event_label(e, obj)} {p:.3f}" for e, p in r["record_events"].items() if p is not None)
             L.append(f"* under **{h}**: {r['verdict']} — " + "; ".join(parts)
                      + (f"; the probability it gave the scored events by {end}: {ev}" if ev else "") + ".")
         rec = c.get("record") or ""
-        outc = ", ".join(f"{_EVENT_LABELS.get(e, e)}: {'yes' if o else 'no'}" for e, o in (c.get("record_outcomes") or {}).items()
+        outc = ", ".join(f"{event_label(e, obj)}: {'yes' if o else 'no'}" for e, o in (c.get("record_outcomes") or {}).items()
                          if o is not None)
         L += ["", f"*What the record says:* {rec.strip()}" + (f" (scored events: {outc})" if outc else ""), ""]
         meanings = [t["meaning"] for t in next(iter(c["by_hypothesis"].values()), {}).get("tests", []) if t.get("meaning")]
@@ -224,9 +299,9 @@ def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> dict[str, str]:
     for h, hz in ch["hazard"].items():
         if hz:
             save(crisis_hazard_figure(h, hz, ch.get("events")), f"hazard-{h}")
-    save(crisis_alignment_figure(ch["alignment"]), "alignment")
+    save(crisis_alignment_figure(ch["alignment"], (obj.get("triangle_actors") or [])[1:]), "alignment")
 
-    main = "article" if "article" in hyps else next(iter(hyps), None)
+    main = obj.get("reference") if obj.get("reference") in hyps else next(iter(hyps), None)
     ag = (hyps[main].get("p_agreement_by") or {}) if main is not None else {}
     if ag:
         fig = _fig(8.0, 4.2)
@@ -242,6 +317,55 @@ def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> dict[str, str]:
     return figs
 
 
+def record_lines(obj: dict[str, Any]) -> list[str]:
+    """The Back-test section: the scenario's record, the likelihood table with Monte Carlo
+    errors and Bayes factors, the verdicts, and the per-event table (secondary view)."""
+    rec = obj.get("record")
+    if not rec:
+        return ["## Back-test", "", "The scenario declares no record (a `record:` block in its dynamics: window, "
+                "what happened), so nothing is scored and no hypothesis is rejected.", ""]
+    w0, w1 = rec["window"]
+    if rec["war"]:
+        o = rec["onset"]
+        what = (f"a war (use of force) began on {o['date']} (known to the {o['precision']})"
+                + (f" at {(obj.get('flashpoint_names') or {}).get(rec['flashpoint'], rec['flashpoint'])}"
+                   if rec.get("flashpoint") else "")
+                + (f", started by {rec['initiator']}" if rec.get("initiator") else ""))
+    else:
+        what = "no war (use of force) began in the window"
+    evs = "; ".join(("" if e["happened"] else "no ") + (f"agreement on {e['track']}" if e["kind"] == "agreement"
+                    else "split of " + "–".join((obj.get("triangle_actors") or ["?", "?", "?"])[1:]))
+                    + f" by {e['by']}" for e in rec.get("events") or [])
+    src = f"read from {Path(rec['facts']).name}" if rec.get("facts") else "stated in the scenario"
+    rule = obj.get("verdict_rule") or {}
+    T, z = rule.get("threshold_log_bf", math.log(20)), rule.get("z", 2.0)
+    L = [f"## Back-test against {w0} – {w1}", "",
+         f"The record ({src}; information cutoff {rec['cutoff']}): {what}" + (f"; {evs}" if evs else "") + ".", ""]
+    if rec.get("sources"):
+        L += ["Sources: " + "; ".join(rec["sources"]) + ".", ""]
+    L += [f"**Likelihood of the record.** P(record) is the share of runs that reproduce the observed history "
+          "(the first war in the onset's step at its precision, at its place, by its initiator — or no war in the "
+          "window — and every declared event), with its binomial standard error; log L with its delta-method SE "
+          "(when no run reproduces it, the exact one-sided 95 % upper bound). log BF is the log Bayes factor "
+          f"against **{obj.get('reference')}** (paired delta-method SE: the hypotheses share their random numbers). "
+          f"A hypothesis is **rejected** when log BF + {z:g}·SE < −{T:.2f} (the record favours the reference more "
+          f"than {math.exp(T):.0f} : 1 across the Monte Carlo interval), **kept** when log BF − {z:g}·SE > −{T:.2f}, "
+          "**undecided** when the interval spans the threshold (more runs may decide it).", ""]
+    L += _table(["hypothesis", "P(record) ± SE", "log L ± SE", f"log BF vs {obj.get('reference')} ± SE",
+                 f"interval (± {z:g} SE)", "verdict"], likelihood_rows(obj))
+    rej = obj.get("rejected_by_record") or []
+    und = [r["hypothesis"] for r in obj.get("likelihood_table") or [] if r["verdict"] == "undecided"]
+    L += ["", f"**The record rejects:** {', '.join(rej) if rej else 'none of the hypotheses'}"
+          + (f"; undecided at {obj.get('runs')} runs: {', '.join(und)}" if und else "") + ".", ""]
+    first = next((b.get("backtest") for b in (obj.get("hypotheses") or {}).values() if b.get("backtest")), {}) or {}
+    scored = ", ".join(f"{event_label(e, obj)} [{o}]" for e, o in (first.get("outcomes") or {}).items())
+    L += [f"Per-event view (secondary; by {w1}, outcome in brackets): {scored or '–'}. Brier: lower is better; "
+          "log score: higher is better. These events overlap (one war is several of them), so they are not "
+          "independent evidence; the verdict comes from the likelihood above.", ""]
+    L += _table(backtest_head(obj), backtest_rows(obj))
+    return L + [""]
+
+
 def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = True) -> Path:
     """Write the markdown report of a :func:`detente.crisis.analysis.run_hypotheses` object."""
     out_dir = Path(out_dir)
@@ -252,27 +376,12 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
     L: list[str] = [f"# {stem}: crisis report", "",
                     f"{obj['runs']} Monte-Carlo runs per hypothesis, root seed {obj['seed']} "
                     f"(chunk size {obj.get('chunk_size')}), start {obj.get('start')}.", ""]
-    end = obj.get("backtest_end", "2022-02-28")
+    end = obj.get("backtest_end")
     L += claims_lines(obj)
-    focal = obj.get("focal_actor") or "the focal actor"
-    m48 = min(48, obj.get("horizon_months") or 48)
-    L += [f"## {focal}'s {m48} months", ""]
-    L += _table(["hypothesis", f"P(war by {end})", "P(war by the horizon)", f"P(no war involving {focal}, {m48} m)",
-                 f"E[months of peace for {focal}, ≤ {m48}]"],
-                [[h, _fmt(b["p_war_by"].get(end)), _fmt(list(b["p_war_by"].values())[-1]),
-                  _fmt(b["p_no_war_ru_48"]), _fmt(b["months_of_peace_ru_48"], 1)] for h, b in hyps.items()])
-    first = next(iter(hyps.values()), {}).get("backtest") or {}
-    outcomes = first.get("outcomes") or {}
-    scored = ", ".join(f"{_EVENT_LABELS.get(e, e)} [{o}]" for e, o in outcomes.items())
-    src = f"outcomes read from {Path(obj['timeline']).name}" if obj.get("timeline") else "outcomes as stated in facts/README.md"
-    L += ["", f"## Back-test against {obj.get('start', '')} – {end}", "",
-          f"Scored events by {end} (outcome in brackets; {src}): {scored or '–'}. "
-          "Brier: lower is better; log score: higher is better. P(record) is the "
-          "simulated probability of the whole observed record; a hypothesis is rejected when it is below 0.01.", ""]
-    L += _table(["hypothesis", "Brier", "log score", "P(record)", "war RU", "war UA", "init. RU", "war TW",
-                 "war BY-PL", "no split", "verdict"], backtest_rows(obj))
-    rej = obj.get("rejected_by_record") or []
-    L += ["", f"**The record rejects:** {', '.join(rej) if rej else 'none of the hypotheses'}.", ""]
+    f = obj.get("focal") or {}
+    L += [f"## {f.get('label') or 'The focal actor'}", ""]
+    L += _table(*focal_rows(obj))
+    L += [""] + record_lines(obj)
     L += ["## Where it breaks and who starts it (whole horizon)", ""]
     for h, b in hyps.items():
         loc = ", ".join(f"{k} {v:.2f}" for k, v in (b.get("locations") or {}).items())

@@ -286,7 +286,9 @@ def crisis_triangle_figure(h: str, tri: Mapping[str, Any]):
     return fig
 
 
-def crisis_alignment_figure(al: Mapping[str, Any]):
+def crisis_alignment_figure(al: Mapping[str, Any], pair: Any = None):
+    """The triangle partners' tie over time; ``pair`` names them (from the scenario's triangle)."""
+    a, b = (list(pair) + ["partner 1", "partner 2"])[:2] if pair else ("partner 1", "partner 2")
     fig = _fig(8.0, 3.4)
     ax = fig.add_subplot()
     for h, s in al.items():
@@ -294,8 +296,8 @@ def crisis_alignment_figure(al: Mapping[str, Any]):
             ax.plot(_dates(s["dates"]), [math.nan if v is None else v for v in s["mean"]], label=h)
     ax.axhline(0, color="k", lw=0.6)
     ax.set_ylim(-1, 1)
-    ax.set_ylabel("RU–CN tie (mean)")
-    ax.set_title("Russia–China alignment")
+    ax.set_ylabel(f"{a}–{b} tie (mean)")
+    ax.set_title(f"{a}–{b} alignment")
     ax.legend(fontsize=7)
     fig.autofmt_xdate()
     return fig

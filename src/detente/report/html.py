@@ -314,7 +314,8 @@ def _design_text(design: Mapping[str, Any]) -> str:
 def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
     """HTML report of a crisis ``detente run --json`` object (the flagship report). It opens
     with the Claims section (what the model concludes, in words) before any table."""
-    from detente.report.crisis import backtest_rows, mechanism_rows, output_legend, triangle_glossary
+    from detente.report.crisis import (backtest_head, backtest_rows, focal_rows, likelihood_rows, mechanism_rows,
+                                       output_legend, record_lines, triangle_glossary)
 
     ch = C.crisis_charts(obj)
     hyps = obj.get("hypotheses") or {}
@@ -325,29 +326,28 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
         ("run id", getattr(info, "run_id", None)), ("kind", "crisis"), ("scenario", obj.get("scenario")),
         ("hypotheses", ", ".join(hyps)), ("runs per hypothesis", obj.get("runs")), ("seed", obj.get("seed")),
         ("chunk size", obj.get("chunk_size")), ("start", obj.get("start")), ("back-test end", obj.get("backtest_end")),
-        ("timeline", obj.get("timeline") or "README outcomes"), ("input hash", getattr(info, "input_hash", None)),
+        ("record", ((obj.get("record") or {}).get("facts") or "stated in the scenario") if obj.get("record") else "none declared"), ("input hash", getattr(info, "input_hash", None)),
         ("detente version", getattr(info, "version", None) or _version()), ("date", getattr(info, "created", None)),
     ])
-    end = obj.get("backtest_end") or "2022-02-28"   # the back-test date of the run (as the markdown report)
-    focal = obj.get("focal_actor") or "the focal actor"
-    m48 = min(48, obj.get("horizon_months") or 48)
-    doc.h2(f"{focal}'s {m48} months", "months")
-    doc.table(["hypothesis", "label", f"P(war by {end})", "P(war by the horizon)", f"P(no war involving {focal}, {m48} m)",
-               f"E[months of peace for {focal}, ≤ {m48}]"],
-              [(h, b.get("label", ""), (b.get("p_war_by") or {}).get(end),
-                list((b.get("p_war_by") or {0: None}).values())[-1], b.get("p_no_war_ru_48"), b.get("months_of_peace_ru_48"))
-               for h, b in hyps.items()], left=2, tid="months")
-    doc.figure(lambda: F.crisis_p_war_figure(ch), "Cumulative probability of war by date, per hypothesis "
-               "(dashed: 2022-02-24)", "fig-p-war")
-    if obj.get("backtest_table"):
-        doc.h2("Back-test", "backtest")
-        doc.p("Scored events by the back-test end; Brier: lower is better; log score: higher is better; P(record): "
-              "simulated probability of the whole observed record (a hypothesis is rejected below 0.01).")
-        rows = [[c.replace("**", "") for c in r] for r in backtest_rows(dict(obj))]
-        doc.table(["hypothesis", "Brier", "log score", "P(record)", "war RU", "war UA", "init. RU", "war TW",
-                   "war BY-PL", "no split", "verdict"], rows, tid="backtest")
-        rej = obj.get("rejected_by_record") or []
-        doc.p(f"The record rejects: {', '.join(rej) if rej else 'none of the hypotheses'}.")
+    end = obj.get("backtest_end")   # the end of the scenario's record window (None: no record)
+    fhead, frows = focal_rows(dict(obj))
+    doc.h2((obj.get("focal") or {}).get("label") or "The focal actor", "months")
+    doc.table(fhead[:1] + ["label"] + fhead[1:],
+              [r[:1] + [(hyps.get(r[0]) or {}).get("label", "")] + r[1:] for r in frows], left=2, tid="months")
+    on = ((obj.get("record") or {}).get("onset") or {}).get("date")
+    doc.figure(lambda: F.crisis_p_war_figure(ch), "Cumulative probability of war by date, per hypothesis"
+               + (f" (dashed: the observed onset, {on})" if on else ""), "fig-p-war")
+    doc.h2("Back-test", "backtest")
+    rec_md = record_lines(dict(obj))[2:]
+    for ln in rec_md:
+        if ln and not ln.startswith("|"):
+            doc.p(_md_inline(ln), raw=True)
+    if obj.get("likelihood_table"):
+        doc.table(["hypothesis", "P(record) ± SE", "log L ± SE", f"log BF vs {obj.get('reference')} ± SE",
+                   "interval", "verdict"], [[c.replace("**", "") for c in r] for r in likelihood_rows(dict(obj))],
+                  tid="likelihood")
+        doc.table(backtest_head(dict(obj)), [[c.replace("**", "") for c in r] for r in backtest_rows(dict(obj))],
+                  tid="backtest")
     doc.h2("Hazard curves", "hazard")
     for h, hz in ch["hazard"].items():
         if hz:
@@ -396,7 +396,8 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
                            f"Share of runs in each configuration of the strategic triangle — {h}",
                            f"fig-triangle-{_slug(h)}")
     if any(a["dates"] for a in ch["alignment"].values()):
-        doc.figure(lambda: F.crisis_alignment_figure(ch["alignment"]), "Russia–China tie over time (mean over runs)",
+        pair = (obj.get("triangle_actors") or [])[1:]
+        doc.figure(lambda: F.crisis_alignment_figure(ch["alignment"], pair), f"{'–'.join(pair)} tie over time (mean over runs)",
                    "fig-alignment")
     _notes(doc, sorted({n for b in hyps.values() for n in b.get("notes", [])}))
     return doc.render()
