@@ -95,6 +95,7 @@ def test_bdm_table_edit_stays_a_bdm_table(client, lib):
 
 def test_yaml_edit_keeps_comments_and_changes_only_the_value(client, lib):
     (lib / "mine.yaml").write_text(COMMENTED_YAML)
+    (lib / "mine.yaml").chmod(0o644)
     r = _edit(client, "mine.yaml", [{"actor": "B", "issue": "x", "field": "position", "value": 72.5},
                                     {"actor": "A", "field": "capability", "value": 3},
                                     # unchanged cells (the page sends every cell) change nothing
@@ -107,6 +108,7 @@ def test_yaml_edit_keeps_comments_and_changes_only_the_value(client, lib):
     ]
     scn = load(lib / "mine.yaml")
     assert scn.stance("B", "x").position == 72.5 and scn.actor("A").capability == 3
+    assert (lib / "mine.yaml").stat().st_mode & 0o777 == 0o644  # the file keeps its permissions
 
 
 def test_yaml_table_reference_kept_and_referenced_table_edited(client, lib):
@@ -195,3 +197,17 @@ def test_format_without_writer_is_refused(client, lib):
     assert r.status_code == 409, r.text
     assert (lib / "b.xlsx").read_bytes() == before
     assert sorted(p.name for p in lib.iterdir()) == ["b.xlsx"]
+
+
+def test_edit_that_reads_back_wrong_is_rolled_back(client, lib):
+    """A value shared through a YAML alias: changing it in place would change another stance
+    too; the read-back check catches it, the old bytes come back, and the answer is 409."""
+    text = COMMENTED_YAML.replace("position: 20, salience: 50}", "position: &p 20, salience: 50}").replace(
+        "{actor: C, issue: x, position: 50, salience: 70}", "{actor: C, issue: x, position: *p, salience: 70}")
+    (lib / "mine.yaml").write_text(text)
+    assert load(lib / "mine.yaml").stance("C", "x").position == 20
+    r = _edit(client, "mine.yaml", [{"actor": "A", "issue": "x", "field": "position", "value": 25}])
+    assert r.status_code == 409, r.text
+    assert "does not read back" in r.json()["error"]
+    assert (lib / "mine.yaml").read_text() == text
+    assert sorted(p.name for p in lib.iterdir()) == ["mine.yaml"]  # no temporary file left

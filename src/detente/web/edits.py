@@ -32,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import stat
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -89,6 +90,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` through a fresh temporary file in the same folder."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if path.exists():  # keep the permissions of the file replaced (mkstemp makes it 0600)
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
