@@ -164,3 +164,23 @@ def test_shipped_json_rederives_from_shared(shared):
     shipped = cal.load_shipped()
     shipped["provenance"].pop("generated")
     assert derived == shipped
+
+
+def test_mini_cinc_of_any_year():
+    """Issue 15: the capability shares and their trend for a crisis year other than the latest."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "fixtures" / "crisis" / "conflict_mini"
+    d = cal.derive(path, year=2015, actors={"US": 2, "CN": 710, "TW": 713, "XX": 999})
+    a = d["cinc"]["actors"]
+    assert d["cinc"]["year"] == 2015
+    assert a["US"]["cinc"] == pytest.approx(0.2 * math.exp(-0.05), rel=1e-11) and a["US"]["year"] == 2015
+    assert a["CN"]["cinc"] == pytest.approx(0.1 * math.exp(0.1), rel=1e-11)
+    assert a["TW"]["year"] == 2015 and a["TW"]["fallback"] is None
+    assert a["XX"]["cinc"] is None and set(d["cinc"]["share"]) == {"US", "CN", "TW", "XX"}
+    g = d["cinc_growth"]
+    assert g["window"] == [2005, 2015] and g["actors"]["US"]["years"] == [2005, 2015]
+    assert g["actors"]["CN"]["g_annual"] == pytest.approx(0.02, abs=1e-11)
+    with pytest.raises(ValueError, match="outside the NMC data"):
+        cal.derive(path, year=1900)
+    assert cal.main([str(path), "--year", "2015", "--actors", "US=2,bad"]) == 2

@@ -195,15 +195,26 @@ def _sha256(file: Path) -> str:
 # capabilities
 # ---------------------------------------------------------------------------------------
 
-def cinc_shares(nmc: pd.DataFrame, actors: dict[str, int] = ACTORS) -> dict:
-    """CINC (share of world capabilities) of each actor in the latest NMC year.
+def _year(nmc: pd.DataFrame, year: int | None) -> int:
+    """The NMC year to use: ``year`` (checked against the data's range) or the latest."""
+    lo, hi = int(nmc["year"].min()), int(nmc["year"].max())
+    if year is None:
+        return hi
+    if not lo <= int(year) <= hi:
+        raise ValueError(f"year {year} is outside the NMC data ({lo}–{hi})")
+    return int(year)
 
-    An actor missing in that year falls back to its own latest year with data (recorded
-    in ``year``); an actor absent from NMC gets ``None``. ``share_of_set`` renormalises the
+
+def cinc_shares(nmc: pd.DataFrame, actors: dict[str, int] = ACTORS, year: int | None = None) -> dict:
+    """CINC (share of world capabilities) of each actor in ``year`` (default: the latest NMC year).
+
+    An actor missing in that year falls back to its own latest year with data up to it (recorded
+    in ``year``); an actor absent from NMC (up to that year) gets ``None``. ``share_of_set`` renormalises the
     CINC values over the actors present, for contest functions over the scenario set.
     """
     nmc = nmc.dropna(subset=["cinc"])
-    latest = int(nmc["year"].max())
+    latest = _year(nmc, year)
+    nmc = nmc[nmc["year"] <= latest]
     out: dict[str, dict] = {}
     for name, code in actors.items():
         rows = nmc[nmc["ccode"] == code]
@@ -220,8 +231,9 @@ def cinc_shares(nmc: pd.DataFrame, actors: dict[str, int] = ACTORS) -> dict:
     return {"year": latest, "actors": out}
 
 
-def cinc_growth(nmc: pd.DataFrame, actors: dict[str, int] = ACTORS, years: int = 10) -> dict:
-    """Trend growth of CINC over the last ``years`` years (``years + 1`` observations).
+def cinc_growth(nmc: pd.DataFrame, actors: dict[str, int] = ACTORS, years: int = 10, year: int | None = None) -> dict:
+    """Trend growth of CINC over the ``years`` years up to ``year`` (default: the latest NMC
+    year; ``years + 1`` observations).
 
     ``g_annual`` is the OLS slope of ``ln CINC`` on the year (a share, so growth is relative
     to the world); ``g_monthly = g_annual / 12`` (log points per month, the engine's
@@ -229,11 +241,11 @@ def cinc_growth(nmc: pd.DataFrame, actors: dict[str, int] = ACTORS, years: int =
     the OLS standard error of the slope.
     """
     nmc = nmc.dropna(subset=["cinc"])
-    latest = int(nmc["year"].max())
+    latest = _year(nmc, year)
     first = latest - years
     out: dict[str, dict] = {}
     for name, code in actors.items():
-        rows = nmc[(nmc["ccode"] == code) & (nmc["year"] >= first) & (nmc["cinc"] > 0)]
+        rows = nmc[(nmc["ccode"] == code) & (nmc["year"] >= first) & (nmc["year"] <= latest) & (nmc["cinc"] > 0)]
         rows = rows.sort_values("year")
         if len(rows) < 3:
             out[name] = None
@@ -455,8 +467,13 @@ def base_hazards(mid: dict) -> dict:
 # entry points
 # ---------------------------------------------------------------------------------------
 
-def derive(path) -> dict:
+def derive(path, *, year: int | None = None, actors: dict[str, int] | None = None) -> dict:
     """Derive every calibration number from the raw conflict tables in ``path``.
+
+    ``year`` chooses the NMC year of the capability shares and the end of their growth window
+    (default: the latest year in the data, 2022 for the shipped file); ``actors`` maps scenario
+    codes to COW country codes (default :data:`ACTORS`), e.g. ``{"US": 2, "SU": 365, "CU": 40}``
+    for 1962. The base rates do not depend on either.
 
     Deterministic: the same files give the same dict (provenance includes file hashes;
     the generation date is added only by :func:`main`).
@@ -468,8 +485,9 @@ def derive(path) -> dict:
     t = {k: _read(path, k) for k in FILES}
     onsets = dyadic_mid_onsets(t["mid_part"])
     mids = mid_rates(onsets, t["rivalries"], t["nmc"])
-    cinc = cinc_shares(t["nmc"])
-    growth = cinc_growth(t["nmc"])
+    acts = ACTORS if actors is None else actors
+    cinc = cinc_shares(t["nmc"], acts, year=year)
+    growth = cinc_growth(t["nmc"], acts, year=year)
     # flat look-ups used by scenario files (``calibrated: cinc.share.US`` etc.)
     cinc["share"] = {k: v["cinc"] for k, v in cinc["actors"].items()}
     cinc["growth_m"] = {k: (None if v is None else v["g_monthly"])
@@ -507,9 +525,20 @@ def main(argv: list[str] | None = None) -> int:
                                  description="Derive crisis calibration numbers from conflict data.")
     ap.add_argument("path", help="directory with the raw conflict tables")
     ap.add_argument("--out", help="write JSON here (default: standard output)")
+    ap.add_argument("--year", type=int, help="NMC year of the capability shares (default: the latest in the data)")
+    ap.add_argument("--actors", help="scenario codes and COW country codes, e.g. US=2,SU=365,CU=40 "
+                                     "(default: the flagship's actors)")
     args = ap.parse_args(argv)
     try:
-        result = derive(args.path)
+        acts = None
+        if args.actors:
+            acts = {}
+            for item in args.actors.split(","):
+                k, _, v = item.partition("=")
+                if not k.strip() or not v.strip().isdigit():
+                    raise ValueError(f"--actors: {item!r} is not CODE=COW_NUMBER")
+                acts[k.strip()] = int(v)
+        result = derive(args.path, year=args.year, actors=acts)
     except (FileNotFoundError, KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
