@@ -595,11 +595,13 @@ def serve_cmd(
 
 def _register_extensions() -> None:
     """Commands kept in their own modules (sweeps, sensitivity, export, report)."""
+    from detente.cli_cases import register as register_cases
     from detente.cli_report import register as register_report
     from detente.cli_sweeps import register as register_sweeps
 
     register_sweeps(app, runs_app)
     register_report(app)
+    register_cases(app)
 
 
 _register_extensions()
