@@ -43,7 +43,7 @@ from detente.crisis.result import CrisisResult
 from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
 from detente.errors import InputError, Problem
 
-__all__ = ["CrisisParams", "run", "compile_spec", "calibration_note"]
+__all__ = ["CrisisParams", "run", "compile_spec", "calibration_note", "drawable"]
 
 WEEK_MONTHS = 12.0 / 52.0
 NCAUSE = 6   # background, preventive, crisis, moral hazard, escalation, provocation (result.CAUSES)
@@ -101,9 +101,17 @@ class _Compiled:
 
 #: Numbers the engine uses as one value for all runs (the mean of a per-run draw, or the
 #: plain value): a ``draw: uniform`` on them would have no effect, so it is refused.
-SCALAR_ONLY = re.compile(r"^(actors\.[^.]+\.(growth_m|growth_sd_m)|triangle\.stag_hunt\.[RTPS]"
+SCALAR_ONLY = re.compile(r"^(settings\.delta_annual|actors\.[^.]+\.(growth_m|growth_sd_m)|triangle\.stag_hunt\.[RTPS]"
                          r"|tracks\[[^\]]+\]\.meet_prob_m|flashpoints\[[^\]]+\]\.background_initiators\.[^.]+"
                          r"|calendar\..*|shocks\..*)$")
+
+
+def drawable(path: str, num: Num) -> bool:
+    """Whether ``settings.draw_assumptions`` draws this number per run: an assumption with a
+    non-degenerate range, not calibrated, and not one the engine uses as one value for all runs."""
+    a = num.assumption
+    return (a is not None and a.range[0] < a.range[1] and not num.calibrated
+            and not SCALAR_ONLY.match(path))
 
 
 def calibration_note(n_cal: int, keys: dict[str, int]) -> str:
@@ -151,7 +159,7 @@ def compile_spec(spec: CrisisSpec, params: CrisisParams) -> _Compiled:
             n_cal += 1
             group = num.calibrated.rsplit(".", 1)[0] if num.calibrated.count(".") > 1 else num.calibrated.split(".")[0]
             cal_keys[group] = cal_keys.get(group, 0) + 1
-        if num.drawn:
+        if num.drawn or (spec.settings.draw_assumptions and drawable(path, num)):
             lo, hi = num.assumption.range  # type: ignore[union-attr]
             drawn.append((path, lo, hi))
     if n_cal:

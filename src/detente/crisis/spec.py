@@ -154,6 +154,13 @@ class Settings(_M):
     after_first_war: Literal["continue", "stop"] = "continue"
     initiators_allowed: list[str] | Literal["all"] = "all"
     russia: str = Field("RU", description="Actor whose '48 months' are reported.")
+    draw_assumptions: bool = Field(
+        False,
+        description="Parameter uncertainty switch: true draws every number that has an `assumption:` with a "
+                    "non-degenerate range uniformly per run (as `draw: uniform` would), except calibrated numbers "
+                    "and those the engine uses as one value for all runs (engine.SCALAR_ONLY). Usable per "
+                    "hypothesis (`set: {settings.draw_assumptions: true}`) or for a whole run "
+                    "(`detente run --draw-assumptions`). See docs/crisis.md, 'Parameter uncertainty'.")
 
 
 class ActorDyn(_M):

@@ -18,6 +18,7 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,7 +29,11 @@ from detente.experiments.distributions import ScenarioArrays, expand_factors
 from detente.experiments.runner import SweepResult, run_sweep
 from detente.experiments.sweep import SweepSpec, apply_design, _scenario_from, _prepared
 
-__all__ = ["SensitivityResult", "run_sensitivity", "tornado"]
+__all__ = ["SensitivityResult", "run_sensitivity", "tornado", "index_warnings", "SOBOL_TARGET_HALF_WIDTH"]
+
+#: Half-width of the confidence interval of a Sobol index that :func:`index_warnings` asks for
+#: when it estimates the sample size needed (indices to ±0.05).
+SOBOL_TARGET_HALF_WIDTH = 0.05
 
 
 @dataclass
@@ -49,6 +54,10 @@ class SensitivityResult:
     tornado: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     baseline: dict[str, float] = field(default_factory=dict)
     confidence_level: float = 0.95
+    warnings: list[str] = field(default_factory=list)
+    sample_size: int | None = None
+    points: int | None = None
+    runs_per_point: int | None = None
 
     def to_df(self):
         import pandas as pd
@@ -67,7 +76,8 @@ class SensitivityResult:
 
         return clean({"method": self.method, "run_id": self.run_id, "runs": self.n_runs, "factors": self.factors,
                       "confidence_level": self.confidence_level, "indices": self.indices, "tornado": self.tornado,
-                      "baseline": self.baseline})
+                      "baseline": self.baseline, "warnings": self.warnings, "sample_size": self.sample_size,
+                      "points": self.points, "runs_per_point": self.runs_per_point})
 
     def plot(self, issue: str | None = None):
         """Tornado chart (bars from output at factor low to high) for one issue."""
@@ -91,7 +101,52 @@ class SensitivityResult:
         return fig
 
     def _repr_html_(self) -> str:
-        return f"<p><b>{self.method}</b> sensitivity, {self.n_runs} runs</p>" + self.to_df().to_html(index=False, float_format=lambda x: f"{x:.4g}")
+        import html
+
+        warn = "".join(f"<p style='color:#a40000'>warning: {html.escape(w)}</p>" for w in self.warnings)
+        return f"<p><b>{self.method}</b> sensitivity, {self.n_runs} runs</p>" + warn + self.to_df().to_html(index=False, float_format=lambda x: f"{x:.4g}")
+
+
+def index_warnings(method: str, rows: list[dict[str, float]], n: int, *,
+                   target: float = SOBOL_TARGET_HALF_WIDTH, material: float = 0.05) -> list[str]:
+    """Why a sample is too small for its indices, with the sample size that would be needed.
+
+    Sobol: a confidence interval wider than its index (for factors whose total index is at least
+    ``material``), a first-order index below −0.01, a total index above 1.01. Morris: μ* with a
+    confidence interval wider than μ* (for factors with μ* ≥ ``material`` × the largest μ*). The
+    half-width of these intervals shrinks as 1/√N, so the base sample that brings the widest one
+    to ``target`` (Sobol) or to half its μ* (Morris) is N × (half-width / target)², rounded up
+    to a power of two for Sobol (Saltelli sampling needs one).
+    """
+    out: list[str] = []
+    if not rows:
+        return out
+    if method == "sobol":
+        wide = [r for r in rows if r["ST"] >= material and (r["S1_conf"] > abs(r["S1"]) or r["ST_conf"] > abs(r["ST"]))]
+        neg = [r for r in rows if r["S1"] < -0.01]
+        over = [r for r in rows if r["ST"] > 1.01]
+        if wide:
+            out.append("confidence interval wider than the index for " + ", ".join(r["factor"] for r in wide[:5])
+                       + (f" (+{len(wide) - 5} more)" if len(wide) > 5 else ""))
+        if neg:
+            out.append("negative first-order index for " + ", ".join(f"{r['factor']} ({r['S1']:.3f})" for r in neg[:5]))
+        if over:
+            out.append("total index above 1 for " + ", ".join(f"{r['factor']} ({r['ST']:.3f})" for r in over[:5]))
+        if out:
+            hw = max(max(r["S1_conf"], r["ST_conf"]) for r in rows if math.isfinite(r["S1_conf"]) and math.isfinite(r["ST_conf"]))
+            need = max(n, math.ceil(n * (hw / target) ** 2))
+            need = 1 << (need - 1).bit_length()
+            out.append(f"the sample is too small for these indices: N = {n} gives half-widths up to {hw:.3f}; "
+                       f"about N = {need} would bring them to ±{target} (half-width ∝ 1/√N)")
+    else:
+        top = max(r["mu_star"] for r in rows)
+        wide = [r for r in rows if r["mu_star"] >= material * top and r["mu_star_conf"] > r["mu_star"]]
+        if wide and top > 0:
+            ratio = max(r["mu_star_conf"] / (0.5 * r["mu_star"]) for r in wide)
+            need = max(n, math.ceil(n * ratio ** 2))
+            out.append("confidence interval of mu* wider than mu* for " + ", ".join(r["factor"] for r in wide[:5])
+                       + f"; about {need} trajectories (now {n}) would make each half-width at most half its mu*")
+    return out
 
 
 def tornado(spec: SweepSpec, scenario: Any, *, low_q: float = 0.05, high_q: float = 0.95) -> tuple[dict[str, float], dict[str, list[dict[str, Any]]]]:
@@ -173,5 +228,7 @@ def run_sensitivity(spec: SweepSpec, *, method: Literal["sobol", "morris"] = "so
             indices[str(iss)] = [{"factor": labels[j], "mu": float(r["mu"][j]), "mu_star": float(r["mu_star"][j]),
                                   "mu_star_conf": float(r["mu_star_conf"][j]), "sigma": float(r["sigma"][j])}
                                  for j in range(len(labels))]
+    warnings = [f"{iss}: {w}" for iss, rows in indices.items() for w in index_warnings(method, rows, n)]
     baseline, torn = tornado(spec, scn) if with_tornado else ({}, {})
-    return SensitivityResult(method, res.run_id, res.n_runs, labels, indices, torn, baseline, confidence_level)
+    return SensitivityResult(method, res.run_id, res.n_runs, labels, indices, torn, baseline, confidence_level,
+                             warnings=warnings, sample_size=n, points=res.n_runs)

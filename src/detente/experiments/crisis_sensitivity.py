@@ -1,0 +1,319 @@
+"""Parameter uncertainty and global sensitivity for the crisis engine.
+
+Two studies over the annotated numbers of a crisis scenario (``assumption: {range: [lo, hi]}``):
+
+* :func:`parameter_uncertainty` — how much a headline output moves when the assumptions are
+  uncertain. A nested design: ``draws`` parameter sets θ_k drawn uniformly from the ranges, each
+  run ``runs_per_draw`` times with independent random streams. By the law of total variance the
+  spread of the per-draw means p_k is Var_θ(E[Y|θ]) + E_θ[Var(Y|θ)]/M; the second term (Monte
+  Carlo noise of each p_k, estimated from the within-draw sample variances) is removed before
+  the parameter-uncertainty interval is read off (see :func:`_intervals`).
+* :func:`crisis_sensitivity` — SALib Sobol (Saltelli sampling) or Morris indices of a headline
+  output over any set of numbers, with a one-at-a-time tornado.
+
+Both evaluate many parameter points in **one vectorised engine call**: point ``p`` owns the runs
+``p·M … (p+1)·M − 1`` and its numbers enter as per-run values (the engine treats any number as a
+per-run array, which is how ``draw: uniform`` works). For sensitivity the random numbers are
+*common* across points (Glasserman 2004, §4.2): every random draw the engine makes for all runs
+at once is drawn for ``M`` runs and repeated for each point (:class:`_CommonRNG`), so run ``j``
+of every point sees the same capability shocks, meetings, leaks and onset uniforms; draws for a
+subset of runs (e.g. who starts a war that has broken out) come from a second stream. The
+estimated output is then a smooth function of the parameters and the Sobol estimator is not
+swamped by Monte Carlo noise. Points are processed in groups of at most ``max_batch_runs`` runs;
+every group starts the common stream from the same seed.
+
+References
+----------
+.. [1] Saltelli, A. et al. (2010). "Variance based sensitivity analysis of model output."
+   *Computer Physics Communications* 181(2).
+.. [2] Morris, M. D. (1991). *Technometrics* 33(2); Campolongo, Cariboni & Saltelli (2007).
+.. [3] Glasserman, P. (2004). *Monte Carlo Methods in Financial Engineering*, §4.2 (common
+   random numbers).
+.. [4] Herman, J. & Usher, W. (2017). "SALib." *JOSS* 2(9).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from detente.errors import InputError, Problem
+from detente.experiments.sensitivity import SensitivityResult, index_warnings
+
+__all__ = ["crisis_factors", "point_outputs", "parameter_uncertainty", "crisis_sensitivity", "OUTPUT_ALIASES",
+           "DEFAULT_SOBOL_N", "DEFAULT_MORRIS_N", "DEFAULT_RUNS_PER_POINT"]
+
+#: Short names accepted for ``--output`` (the engine-side names are those of
+#: :func:`detente.crisis.analysis.output_samples`).
+OUTPUT_ALIASES = {"months_of_peace": "months_of_peace_focal", "p_no_war_focal": "p_no_focal_war_horizon"}
+
+#: Defaults measured on seesaw-2021 (docs/crisis.md, "Sensitivity"): Sobol base sample and runs per point.
+DEFAULT_SOBOL_N = 64
+DEFAULT_MORRIS_N = 10
+DEFAULT_RUNS_PER_POINT = 64
+
+
+def _output_name(name: str) -> str:
+    return OUTPUT_ALIASES.get(name, name)
+
+
+def crisis_factors(spec: Any, names: Sequence[str] | None = None) -> list[tuple[str, float, float]]:
+    """``(path, lo, hi)`` of the numbers to vary: ``names`` (dotted paths) or, by default, every
+    number that ``settings.draw_assumptions`` would draw (:func:`detente.crisis.engine.drawable`)."""
+    from detente.crisis.engine import SCALAR_ONLY, drawable
+
+    items = dict(spec.num_items())
+    if not names:
+        return [(p, *n.assumption.range) for p, n in items.items() if drawable(p, n)]
+    out, problems = [], []
+    for raw in names:
+        p = raw.removeprefix("dynamics.").removesuffix(".value")
+        num = items.get(p)
+        if num is None:
+            problems.append(Problem(f"--factor {raw!r}: no annotated number at this path", column="--factor", value=raw,
+                                    expected="a dotted path such as flashpoints[UA].base_hazard_m"))
+        elif SCALAR_ONLY.match(p):
+            problems.append(Problem(f"--factor {raw!r}: the engine uses one value of this number for all runs, so it "
+                                    "cannot vary per parameter point", column="--factor", value=raw))
+        elif num.assumption is None or not num.assumption.range[0] < num.assumption.range[1]:
+            problems.append(Problem(f"--factor {raw!r}: the number has no assumption range to vary over",
+                                    column="--factor", value=raw, expected="a number with assumption: {range: [lo, hi]}, lo < hi"))
+        else:
+            out.append((p, *num.assumption.range))
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+class _CommonRNG:
+    """A ``Generator`` stand-in that gives every parameter point the same random numbers.
+
+    A draw whose size has ``points × M`` runs on its first or last axis is drawn for ``M`` runs
+    from ``common`` and tiled ``points`` times; any other draw comes from ``own``.
+    """
+
+    def __init__(self, common: np.random.Generator, own: np.random.Generator, points: int, m: int):
+        self.common, self.own, self.points, self.m = common, own, points, m
+        self.n = points * m
+
+    def _draw(self, method: str, size: Any, *args: Any) -> Any:
+        shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size) if size is not None else ()
+        if shape and shape[-1] == self.n:
+            x = getattr(self.common, method)(*args, size=shape[:-1] + (self.m,))
+            return np.tile(x, (1,) * (len(shape) - 1) + (self.points,))
+        if shape and shape[0] == self.n:
+            x = getattr(self.common, method)(*args, size=(self.m,) + shape[1:])
+            return np.tile(x, (self.points,) + (1,) * (len(shape) - 1))
+        return getattr(self.own, method)(*args, size=size)
+
+    def random(self, size: Any = None) -> Any:
+        return self._draw("random", size)
+
+    def standard_normal(self, size: Any = None) -> Any:
+        return self._draw("standard_normal", size)
+
+    def uniform(self, low: float = 0.0, high: float = 1.0, size: Any = None) -> Any:
+        if np.ndim(low) or np.ndim(high):
+            return self.own.uniform(low, high, size)
+        return low + (high - low) * self._draw("random", size)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"_CommonRNG does not provide {name!r}: add it (common draws must be explicit)")
+
+
+def point_outputs(scenario: Any, paths: Sequence[str], values: np.ndarray, *, runs_per_point: int, seed: int,
+                  outputs: Sequence[str], hypothesis: str | None = None, extra_set: dict[str, Any] | None = None,
+                  common: bool = True, max_batch_runs: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and within-point variance of each output at each parameter point.
+
+    ``values`` is ``(points, len(paths))``; returns two ``(points, len(outputs))`` arrays. With
+    ``common`` the points share random numbers (:class:`_CommonRNG`); otherwise every run has its
+    own stream (one ``SeedSequence(seed)`` stream per group of points, spawned by group index).
+    """
+    from detente.crisis.analysis import output_samples
+    from detente.crisis.engine import CrisisParams, _simulate_chunk, compile_spec
+    from detente.crisis.result import CrisisResult
+    from detente.crisis.spec import load_spec
+
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    P, M = values.shape[0], int(runs_per_point)
+    spec = load_spec(scenario.dynamics, file=getattr(scenario, "name", None), hypothesis=hypothesis,
+                     extra=extra_set or None)
+    outs = [_output_name(o) for o in outputs]
+    mean = np.empty((P, len(outs)))
+    var = np.empty((P, len(outs)))
+    per = max(1, max_batch_runs // M)
+    pathset = set(paths)
+    for g0 in range(0, P, per):
+        g = min(per, P - g0)
+        n = g * M
+        params = CrisisParams(runs=n, hypothesis=hypothesis, set=extra_set or {}, record_paths=False, chunk_size=n)
+        c = compile_spec(spec, params)
+        fixed = dict(c.fixed)
+        for d, p in enumerate(paths):
+            fixed[p] = np.repeat(values[g0:g0 + g, d], M)
+        c = dataclasses.replace(c, fixed=fixed, drawn=[t for t in c.drawn if t[0] not in pathset])
+        if common:
+            ss = np.random.SeedSequence(seed)
+            rng: Any = _CommonRNG(np.random.Generator(np.random.PCG64(ss)),
+                                  np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(g0,)))), g, M)
+        else:
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(g0,))))
+        part = _simulate_chunk(c, n, rng, False)
+        res = CrisisResult.from_parts([part], compiled=c, params=params, root_seed=seed, runs=n,
+                                      input_hash="", scenario_name=getattr(scenario, "name", ""))
+        for k, o in enumerate(outs):
+            y = output_samples(res, o).reshape(g, M)
+            mean[g0:g0 + g, k] = y.mean(axis=1)
+            var[g0:g0 + g, k] = y.var(axis=1, ddof=1) if M > 1 else np.nan
+    return mean, var
+
+
+def _intervals(pk: np.ndarray, s2k: np.ndarray, m: int, level: float = 0.90, z: float = 1.959964) -> dict[str, Any]:
+    """Intervals of one output from a nested design (K draws × M runs).
+
+    * ``mc_interval``: the mean of the K per-draw means ± z × sd(p_k)/√K (the draws are
+      independent clusters, so this is the sampling error of the estimate at these runs);
+    * ``param_interval``: the central ``level`` range of E[Y|θ]. The per-draw means carry Monte
+      Carlo noise of variance E[s²_k]/M; the between-draw variance is
+      V_θ = Var(p_k) − E[s²_k]/M (law of total variance), and the interval is read from the
+      quantiles of the means shrunk towards their average by √(V_θ / Var(p_k)).
+    """
+    K = pk.size
+    mu = float(pk.mean())
+    vt = float(pk.var(ddof=1)) if K > 1 else 0.0
+    noise = float(np.nanmean(s2k) / m) if m > 1 else 0.0
+    vb = max(vt - noise, 0.0)
+    shrink = math.sqrt(vb / vt) if vt > 0 else 0.0
+    adj = mu + shrink * (pk - mu)
+    a = (1.0 - level) / 2.0
+    se = math.sqrt(vt / K) if K > 1 else float("nan")
+    return {"value": mu, "mc_se": se, "mc_interval": [mu - z * se, mu + z * se],
+            "param_interval": [float(np.quantile(adj, a)), float(np.quantile(adj, 1 - a))],
+            "param_sd": math.sqrt(vb), "noise_sd": math.sqrt(noise), "param_share": vb / vt if vt > 0 else 0.0}
+
+
+def parameter_uncertainty(scenario: Any, *, hypothesis: str | None = None, draws: int = 40, runs_per_draw: int = 100,
+                          seed: int = 0, outputs: Sequence[str] = ("p_war_by_end", "months_of_peace_focal"),
+                          factors: Sequence[str] | None = None, extra_set: dict[str, Any] | None = None,
+                          level: float = 0.90) -> dict[str, Any]:
+    """Parameter-uncertainty and Monte-Carlo intervals of headline outputs (nested design).
+
+    ``draws`` parameter sets are drawn uniformly over the assumption ranges of ``factors``
+    (default: every number ``settings.draw_assumptions`` draws) from ``SeedSequence(seed)``;
+    each is run ``runs_per_draw`` times with its own random streams. Returns the JSON block
+    documented in ``docs/json-contract.md`` (``uncertainty``).
+    """
+    from detente.crisis.spec import load_spec
+
+    if draws < 2 or runs_per_draw < 2:
+        raise InputError(Problem("parameter uncertainty needs at least 2 draws and 2 runs per draw",
+                                 column="--param-draws", value=f"{draws}×{runs_per_draw}", expected="≥ 2 each"))
+    spec = load_spec(scenario.dynamics, hypothesis=hypothesis, extra=extra_set or None)
+    fac = crisis_factors(spec, factors)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(2**31 - 1,))))
+    lo = np.array([f[1] for f in fac])
+    hi = np.array([f[2] for f in fac])
+    theta = lo + (hi - lo) * rng.random((draws, len(fac)))
+    mean, var = point_outputs(scenario, [f[0] for f in fac], theta, runs_per_point=runs_per_draw, seed=seed,
+                              outputs=outputs, hypothesis=hypothesis, extra_set=extra_set, common=False)
+    return {"method": "nested", "draws": draws, "runs_per_draw": runs_per_draw, "factors": len(fac), "level": level,
+            "outputs": {_output_name(o): _intervals(mean[:, k], var[:, k], runs_per_draw, level)
+                        for k, o in enumerate(outputs)}}
+
+
+def _tornado(scenario: Any, fac: list[tuple[str, float, float]], nominal: np.ndarray, *, runs: int, seed: int,
+             output: str, hypothesis: str | None, extra_set: dict[str, Any] | None) -> tuple[float, list[dict[str, Any]]]:
+    """One-at-a-time swings: each number at the ends of its range, the others at their values."""
+    D = len(fac)
+    V = np.repeat(nominal[None, :], 1 + 2 * D, axis=0)
+    for j, (_, lo, hi) in enumerate(fac):
+        V[1 + 2 * j, j], V[2 + 2 * j, j] = lo, hi
+    y, _ = point_outputs(scenario, [f[0] for f in fac], V, runs_per_point=runs, seed=seed, outputs=[output],
+                         hypothesis=hypothesis, extra_set=extra_set)
+    y = y[:, 0]
+    rows = [{"factor": p, "low": lo, "high": hi, "output_low": float(y[1 + 2 * j]), "output_high": float(y[2 + 2 * j]),
+             "swing": float(abs(y[2 + 2 * j] - y[1 + 2 * j]))} for j, (p, lo, hi) in enumerate(fac)]
+    return float(y[0]), sorted(rows, key=lambda r: -r["swing"])
+
+
+def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "sobol", n: int | None = None,
+                       factors: Sequence[str] | None = None, outputs: Sequence[str] = ("p_war_by_end",),
+                       hypothesis: str | None = None, runs_per_point: int = DEFAULT_RUNS_PER_POINT,
+                       seed: int | None = None, extra_set: dict[str, Any] | None = None,
+                       confidence_level: float = 0.95, with_tornado: bool = True,
+                       max_batch_runs: int = 65536) -> SensitivityResult:
+    """Sobol or Morris indices of crisis outputs over assumption numbers (SALib), with a tornado.
+
+    Parameters
+    ----------
+    n
+        Sobol base sample (``n·(D + 2)`` points; a power of two) or Morris trajectories
+        (``n·(D + 1)`` points). Defaults: :data:`DEFAULT_SOBOL_N`, :data:`DEFAULT_MORRIS_N`.
+    factors
+        Dotted paths of numbers with an assumption range (default: every drawable assumption).
+    runs_per_point
+        Monte-Carlo runs per parameter point (common random numbers across points).
+
+    The result's ``warnings`` say when the sample is too small for the indices
+    (:func:`detente.experiments.sensitivity.index_warnings`).
+    """
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+
+    from detente.crisis.spec import load_spec
+
+    if method not in ("sobol", "morris"):
+        raise InputError(Problem("unknown sensitivity method", column="--method", value=method, expected="sobol or morris"))
+    spec = load_spec(scenario.dynamics, file=getattr(scenario, "name", None), hypothesis=hypothesis, extra=extra_set or None)
+    seed = spec.settings.seed if seed is None else int(seed)
+    fac = crisis_factors(spec, factors)
+    if not fac:
+        raise InputError(Problem("no numbers to vary: the scenario has no assumption with a range", column="--factor"))
+    names = [f[0] for f in fac]
+    lo = np.array([f[1] for f in fac])
+    hi = np.array([f[2] for f in fac])
+    problem = {"num_vars": len(fac), "names": names, "bounds": [[0.0, 1.0]] * len(fac)}
+    n = n or (DEFAULT_SOBOL_N if method == "sobol" else DEFAULT_MORRIS_N)
+    if method == "sobol":
+        U = sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
+    else:
+        U = morris_sample.sample(problem, n, num_levels=4, seed=seed)
+    X = lo + (hi - lo) * U
+    outs = [_output_name(o) for o in outputs]
+    Y, _ = point_outputs(scenario, names, X, runs_per_point=runs_per_point, seed=seed, outputs=outs,
+                         hypothesis=hypothesis, extra_set=extra_set, max_batch_runs=max_batch_runs)
+    indices: dict[str, list[dict[str, float]]] = {}
+    warnings: list[str] = []
+    for k, o in enumerate(outs):
+        y = Y[:, k]
+        if method == "sobol":
+            r = sobol_analyze.analyze(problem, y, calc_second_order=False, conf_level=confidence_level, seed=seed,
+                                      print_to_console=False)
+            indices[o] = [{"factor": names[j], "S1": float(r["S1"][j]), "S1_conf": float(r["S1_conf"][j]),
+                           "ST": float(r["ST"][j]), "ST_conf": float(r["ST_conf"][j])} for j in range(len(names))]
+        else:
+            r = morris_analyze.analyze(problem, U, y, conf_level=confidence_level, num_levels=4, seed=seed,
+                                       print_to_console=False)
+            indices[o] = [{"factor": names[j], "mu": float(r["mu"][j]), "mu_star": float(r["mu_star"][j]),
+                           "mu_star_conf": float(r["mu_star_conf"][j]), "sigma": float(r["sigma"][j])}
+                          for j in range(len(names))]
+        warnings += [f"{o}: {w}" for w in index_warnings(method, indices[o], n)]
+    baseline: dict[str, float] = {}
+    torn: dict[str, list[dict[str, Any]]] = {}
+    if with_tornado:
+        items = dict(spec.num_items())
+        from detente.crisis.spec import resolve
+
+        nominal = np.array([resolve(items[p]) for p in names])
+        for o in outs:
+            baseline[o], torn[o] = _tornado(scenario, fac, nominal, runs=runs_per_point, seed=seed, output=o,
+                                            hypothesis=hypothesis, extra_set=extra_set)
+    return SensitivityResult(method, "", int(X.shape[0]) * runs_per_point, names, indices, torn, baseline,
+                             confidence_level, warnings=warnings, sample_size=n, points=int(X.shape[0]),
+                             runs_per_point=runs_per_point)

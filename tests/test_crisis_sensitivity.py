@@ -1,0 +1,119 @@
+"""Crisis parameter uncertainty and sensitivity (issue 17), on tests/fixtures/crisis/toy-sobol.yaml:
+two flashpoints with background hazards a ~ U[0, 1] and b ~ U[0, 0.5] per month and nothing else,
+so over one month P(war) = 1 − e^{−a}·e^{−b} and its Sobol indices and quantiles are known exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detente.errors import InputError
+from detente.experiments.crisis_sensitivity import crisis_factors, crisis_sensitivity, parameter_uncertainty, point_outputs
+from detente.experiments.sensitivity import index_warnings
+from detente.formats import load
+
+TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-sobol.yaml"
+A_HI, B_HI = 1.0, 0.5
+FA, FB = "flashpoints[F].base_hazard_m", "flashpoints[G].base_hazard_m"
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return load(TOY)
+
+
+def _closed_form() -> dict[str, float]:
+    """Sobol indices of Y = 1 − G·H, G = e^{−a}, H = e^{−b}, a ~ U[0, A], b ~ U[0, B]."""
+    eg, eg2 = (1 - np.exp(-A_HI)) / A_HI, (1 - np.exp(-2 * A_HI)) / (2 * A_HI)
+    eh, eh2 = (1 - np.exp(-B_HI)) / B_HI, (1 - np.exp(-2 * B_HI)) / (2 * B_HI)
+    v = eg2 * eh2 - (eg * eh) ** 2
+    va, vb = (eg2 - eg**2) * eh**2, eg**2 * (eh2 - eh**2)
+    return {"S1a": va / v, "S1b": vb / v, "STa": 1 - vb / v, "STb": 1 - va / v, "mean": 1 - eg * eh}
+
+
+def test_factors_default_to_the_assumptions_with_a_range(toy):
+    from detente.crisis.spec import load_spec
+
+    spec = load_spec(toy.dynamics)
+    assert crisis_factors(spec) == [(FA, 0.0, 1.0), (FB, 0.0, 0.5)]
+    with pytest.raises(InputError) as e:
+        crisis_factors(spec, ["flashpoints[F].beta.rung"])       # a sourced number: nothing to vary
+    assert "no assumption range" in str(e.value)
+    with pytest.raises(InputError) as e:
+        crisis_factors(spec, ["flashpoints[X].base_hazard_m"])
+    assert "no annotated number" in str(e.value)
+
+
+def test_sobol_indices_match_the_closed_form(toy):
+    cf = _closed_form()
+    r = crisis_sensitivity(toy, outputs=["p_war_horizon"], n=256, runs_per_point=1000, with_tornado=False, seed=3)
+    rows = {x["factor"]: x for x in r.indices["p_war_horizon"]}
+    assert rows[FA]["S1"] == pytest.approx(cf["S1a"], abs=0.05)
+    assert rows[FB]["S1"] == pytest.approx(cf["S1b"], abs=0.05)
+    assert rows[FA]["ST"] == pytest.approx(cf["STa"], abs=0.05)
+    assert rows[FB]["ST"] == pytest.approx(cf["STb"], abs=0.05)
+    assert r.points == 256 * 4 and r.n_runs == 256 * 4 * 1000
+
+
+def test_common_random_numbers_across_points(toy):
+    vals = np.array([[0.3, 0.1], [0.3, 0.1], [0.9, 0.1]])
+    m, _ = point_outputs(toy, [FA, FB], vals, runs_per_point=500, seed=1, outputs=["p_war_horizon"])
+    assert m[0, 0] == m[1, 0]                       # same parameters, same random numbers: same estimate
+    assert m[2, 0] > m[0, 0]                        # a higher hazard never removes a war under CRN
+    m2, _ = point_outputs(toy, [FA, FB], vals, runs_per_point=500, seed=1, outputs=["p_war_horizon"], common=False)
+    assert m2[0, 0] != m2[1, 0]                     # independent streams: different estimates
+    exact = 1 - np.exp(-0.4)
+    assert abs(m[0, 0] - exact) < 4 * np.sqrt(exact * (1 - exact) / 500)
+
+
+def test_tornado_swings_follow_the_hazard(toy):
+    r = crisis_sensitivity(toy, method="morris", n=4, outputs=["p_war_horizon"], runs_per_point=2000, seed=5)
+    t = r.tornado["p_war_horizon"]
+    assert [x["factor"] for x in t] == [FA, FB]     # a's range is twice b's
+    assert t[0]["output_high"] - t[0]["output_low"] == pytest.approx(np.exp(-0.25) * (1 - np.exp(-1.0)), abs=0.04)
+    assert r.baseline["p_war_horizon"] == pytest.approx(1 - np.exp(-0.75), abs=0.04)
+
+
+def test_parameter_uncertainty_intervals(toy):
+    cf = _closed_form()
+    u = parameter_uncertainty(toy, draws=200, runs_per_draw=200, seed=2, outputs=["p_war_horizon"])
+    o = u["outputs"]["p_war_horizon"]
+    lo, hi = o["mc_interval"]
+    assert lo < cf["mean"] < hi and hi - lo < 0.05
+    rng = np.random.default_rng(0)
+    y = 1 - np.exp(-(rng.uniform(0, A_HI, 400000) + rng.uniform(0, B_HI, 400000)))
+    q05, q95 = np.quantile(y, [0.05, 0.95])
+    assert o["param_interval"][0] == pytest.approx(q05, abs=0.04)
+    assert o["param_interval"][1] == pytest.approx(q95, abs=0.04)
+    # the Monte Carlo noise of each draw's estimate is removed: the parameter spread is the function's
+    assert o["param_sd"] == pytest.approx(y.std(), rel=0.15)
+    assert 0.9 < o["param_share"] <= 1.0
+
+
+def test_index_warnings_say_how_many_samples_are_needed():
+    rows = [{"factor": "x", "S1": 0.1, "S1_conf": 0.2, "ST": 0.3, "ST_conf": 0.1},
+            {"factor": "y", "S1": -0.05, "S1_conf": 0.04, "ST": 1.2, "ST_conf": 0.05}]
+    w = index_warnings("sobol", rows, 64)
+    assert any("wider than the index for x" in s for s in w)
+    assert any("negative first-order index for y" in s for s in w)
+    assert any("total index above 1 for y" in s for s in w)
+    assert any("about N = 1024" in s for s in w)    # 64 × (0.2 / 0.05)² = 1024
+    ok = [{"factor": "x", "S1": 0.6, "S1_conf": 0.03, "ST": 0.7, "ST_conf": 0.04}]
+    assert index_warnings("sobol", ok, 1024) == []
+
+
+def test_draw_assumptions_switch_draws_every_range(toy):
+    from detente.crisis import run
+
+    fixed = run(toy, {"runs": 20000}, seed=1)
+    drawn = run(toy, {"runs": 20000, "set": {"settings.draw_assumptions": True}}, seed=1)
+    # fixed: λ = 0.5 + 0.25; drawn: E[1 − e^{−a−b}] over the ranges (differs by ~0.04)
+    assert fixed.p_war_by()[fixed.month_ends[-1].isoformat()] == pytest.approx(1 - np.exp(-0.75), abs=0.012)
+    assert drawn.p_war_by()[drawn.month_ends[-1].isoformat()] == pytest.approx(_closed_form()["mean"], abs=0.012)
+    from detente.crisis.engine import compile_spec, CrisisParams
+    from detente.crisis.spec import load_spec
+
+    spec = load_spec(toy.dynamics, extra={"settings.draw_assumptions": True})
+    assert [d[0] for d in compile_spec(spec, CrisisParams()).drawn] == [FA, FB]
