@@ -130,17 +130,28 @@ def test_case_scenario_runs_and_hazard_is_the_linear_predictor():
 
     cases, _ = build_cases(FIX)
     coef = {k: dict(v) for k, v in PRIOR_COEFFICIENTS.items()}
-    coef["beta_rivalry"] = {"value": 1.0, "source": "test"}
+    coef["beta_rivalry"] = {"value": -1.0, "source": "test"}
+    coef["beta_rung"] = {"value": 2.0, "source": "test"}
     coef["beta_log1p_mids"] = {"value": 0.5, "source": "test"}
     sc = case_scenario(cases[1], coefficients=coef)
     fp = {f["id"]: f for f in sc.dynamics["flashpoints"]}
-    expect = 0.05 * math.exp(1.0 + 0.5 * math.log(3))
+    expect = 0.05 * math.exp(-1.0 + 0.5 * math.log(3))
     assert fp["violence"]["base_hazard_m"]["value"] == pytest.approx(expect, rel=1e-8)
     assert fp["war"]["base_hazard_m"]["value"] == pytest.approx(expect / 5, rel=1e-8)
-    # no escalation on the violence flashpoint: P(clash within 12 months) = 1 − exp(−12λ)
+    # closed form: the rung starts at 2 and falls one rung a month with prob d = 1 − e^{−down}
+    # (before the step's hazard); the monthly hazard is λ·e^{β_rung·rung/2}
+    beta, down = coef["beta_rung"]["value"], coef["escalation_down_m"]["value"]
+    d = 1 - math.exp(-down)
+    alive = np.array([0.0, 0.0, 1.0])  # P(no onset yet, rung = 0, 1, 2)
+    move = np.array([[1, 0, 0], [d, 1 - d, 0], [0, d, 1 - d]])  # from row rung to column rung
+    for _ in range(12):
+        alive = alive @ move
+        alive = alive * np.exp(-expect * np.exp(beta * np.arange(3) / 2))
+    p_exact = 1 - alive.sum()
     res = run(sc, {"runs": 4000}, seed=3)
     p = float((res.onset_step[:, 0] >= 0).mean())
-    assert abs(p - (1 - math.exp(-12 * expect))) < 4 * math.sqrt(p * (1 - p) / 4000)
+    # 0.434; hazard before the rung move would give 0.538, no rung term 0.318, start at rung 1 0.338
+    assert abs(p - p_exact) < 4 * math.sqrt(p_exact * (1 - p_exact) / 4000)
 
 
 def test_cli_show_writes_a_runnable_yaml(tmp_path):

@@ -388,8 +388,8 @@ PRIOR_COEFFICIENTS: dict[str, dict[str, Any]] = {
     "beta_trend_gap": _a(0.0, -200.0, 200.0, "unfitted placeholder (per unit of monthly log-trend gap)"),
     "beta_rivalry": _a(0.0, -2.0, 2.0, "unfitted placeholder"),
     "beta_log1p_mids": _a(0.0, -2.0, 2.0, "unfitted placeholder"),
-    "escalation_up_m": _a(0.2, 0.0, 1.0, "unfitted placeholder: monthly rate of moving up one rung"),
-    "beta_rung": _a(math.log(3.0), 0.0, 3.0, "unfitted placeholder: war hazard × e^(β·rung/top)"),
+    "escalation_down_m": _a(1.0, 0.05, 5.0, "unfitted placeholder: monthly rate of falling one rung (de-escalation)"),
+    "beta_rung": _a(1.0, 0.0, 5.0, "unfitted placeholder: hazard × e^(β·rung/2); the crisis starts at rung 2"),
 }
 
 #: Covariates of the linear predictor and their coefficient names.
@@ -409,8 +409,10 @@ def case_scenario(case: IcbCase, params: CaseParams | None = None,
     Two flashpoints at the same place carry the two severity thresholds of ICB ``viol``:
     ``violence`` (first armed clash, ``viol ≥ 2``) and ``war`` (full-scale war, ``viol = 4``),
     because the engine records one onset per flashpoint. Their base hazards are
-    ``exp(α_k + Σ β x)`` with the trigger-time features ``x`` of :meth:`IcbCase.features`;
-    the war flashpoint's hazard also rises with an escalation rung chain (rate ``up_m``).
+    ``exp(α_k + Σ β x)`` with the trigger-time features ``x`` of :meth:`IcbCase.features`,
+    times ``e^{β_rung·rung/2}``: each flashpoint's rung chain starts at the top rung (2; the
+    crisis begins at peak tension) and falls one rung at rate ``down_m``, never rising
+    (``preregistration/icb_crisis_engine.md`` §3).
     """
     from detente.scenario import Actor, Scenario
 
@@ -443,7 +445,9 @@ def case_scenario(case: IcbCase, params: CaseParams | None = None,
 
     zero = {"value": 0.0, "source": "switched off: the ICB cases carry no such mechanism (docs/cases.md)"}
 
-    def flashpoint(fid: str, alpha_key: str, up: bool) -> dict[str, Any]:
+    fixed0 = {"value": 0.0, "source": "fixed by the pre-registration: no upward moves (preregistration/icb_crisis_engine.md)"}
+
+    def flashpoint(fid: str, alpha_key: str) -> dict[str, Any]:
         return {
             "id": fid, "name": f"ICB {case.crisno}: {'first armed clash' if fid == 'violence' else 'full-scale war'}",
             "local": L, "adversary": A, "involves": ids,
@@ -452,9 +456,9 @@ def case_scenario(case: IcbCase, params: CaseParams | None = None,
                                       L: _a(0.5, 0.0, 1.0, "initiator split not fitted: even")},
             "dyads": [f"{A}-{L}"],
             "beta": {"forced": zero, "pressure": zero, "crisis_pwar": zero, "moral_hazard": zero,
-                     "rung": coef["beta_rung"] if up else zero, "forces": zero, "groups": zero, "agreement": zero},
-            "escalation": {"rungs": 3, "start_rung": 0,
-                           "up_m": coef["escalation_up_m"] if up else zero, "down_m": zero,
+                     "rung": coef["beta_rung"], "forces": zero, "groups": zero, "agreement": zero},
+            "escalation": {"rungs": 3, "start_rung": 2,
+                           "up_m": fixed0, "down_m": coef["escalation_down_m"],
                            "up_pressure": zero, "down_groups": zero},
             "crisis": {"rung": 2, "demander": A, "c_A": zero,
                        "c_bar": {"value": 1.0, "source": "inert: crisis bargaining has β_crisis = 0 in the ICB cases"}, "fake_noise": zero},
@@ -474,8 +478,8 @@ def case_scenario(case: IcbCase, params: CaseParams | None = None,
                    "exponent": _a(1.0, 0.5, 2.0, "contest exponent m"),
                    "kappa": {A: _a(0.1, 0.05, 0.3, "flow cost of war"), L: _a(0.1, 0.05, 0.3, "flow cost of war")},
                    "phi_base": _a(0.0, 0.0, 0.5, "no institutional lock-in assumed")}],
-        "flashpoints": [flashpoint("violence", "log_base_violence_m", False),
-                        flashpoint("war", "log_base_war_m", True)],
+        "flashpoints": [flashpoint("violence", "log_base_violence_m"),
+                        flashpoint("war", "log_base_war_m")],
     }
     dyn["triangle"] = _triangle(tri)
     meta = {
