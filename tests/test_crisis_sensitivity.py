@@ -117,3 +117,32 @@ def test_draw_assumptions_switch_draws_every_range(toy):
 
     spec = load_spec(toy.dynamics, extra={"settings.draw_assumptions": True})
     assert [d[0] for d in compile_spec(spec, CrisisParams()).drawn] == [FA, FB]
+
+
+def test_cli_run_draw_assumptions_reports_both_intervals(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from detente.cli import app
+
+    r = CliRunner().invoke(app, ["run", str(TOY), "-n", "80000", "--draw-assumptions", "--param-draws", "400",
+                                 "--mechanisms", "none", "--json"])
+    assert r.exit_code == 0, r.output
+    b = json.loads(r.output)["hypotheses"]["base"]
+    u = b["uncertainty"]
+    assert (u["draws"], u["runs_per_draw"], u["factors"], u["draw_assumptions"]) == (400, 200, 2, True)
+    o = u["outputs"]["months_of_peace_focal"]       # one-month horizon: months of peace = 1 − P(war)/2
+    assert o["value"] == b["outputs"]["months_of_peace_focal"]["value"]
+    lo, hi = o["mc_interval"]
+    exact = 1 - _closed_form()["mean"] / 2
+    assert lo < exact < hi
+    assert hi - lo == pytest.approx(2 * 1.959964 * b["outputs"]["months_of_peace_focal"]["se"])
+    rng = np.random.default_rng(0)
+    y = 1 - (1 - np.exp(-(rng.uniform(0, A_HI, 400000) + rng.uniform(0, B_HI, 400000)))) / 2
+    assert o["param_interval"] == pytest.approx(list(np.quantile(y, [0.05, 0.95])), abs=0.02)
+    r = CliRunner().invoke(app, ["run", str(TOY), "-n", "200", "--draw-assumptions", "--mechanisms", "none",
+                                 "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "toy-sobol.md").read_text()
+    assert "months of peace for A: MC 95%" in md and "months of peace for A: parameters 90%" in md

@@ -314,13 +314,15 @@ def demo_cmd(
 def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: Optional[int], as_json: bool,
                 out_dir: Optional[Path], sets: list[str], counterfactual_runs: Optional[int] = None,
                 html: bool = False, mechanisms: str = "all", mechanism_runs: Optional[int] = None,
-                mechanism_hypotheses: Optional[list[str]] = None) -> None:
+                mechanism_hypotheses: Optional[list[str]] = None, draw_assumptions: bool = False,
+                param_draws: Optional[int] = None) -> None:
     from detente.cli_crisis import crisis_run
 
     def go():
         return crisis_run(name, hypotheses=hypothesis, runs=runs, seed=seed, out_dir=None if as_json else out_dir,
                           sets=sets, cf_runs=counterfactual_runs, mechanisms=mechanisms,
-                          mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses)
+                          mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses,
+                          draw_assumptions=draw_assumptions, param_draws=param_draws)
 
     obj, rep = guarded(go, as_json=as_json)
     if as_json:
@@ -364,10 +366,15 @@ def run_cmd(
                                                  "of the mechanism map (default: the runs per hypothesis, at most 1000)."),
     mechanism_hypotheses: list[str] = typer.Option([], "--mechanism-hypothesis", help="Map the mechanisms under "
                                                    "this hypothesis only (repeatable; default: every hypothesis run)."),
+    draw_assumptions: bool = typer.Option(False, "--draw-assumptions", help="Draw every assumption with a range "
+                                          "per run and report Monte-Carlo and parameter-uncertainty intervals."),
+    param_draws: Optional[int] = typer.Option(None, "--param-draws", min=2, help="Parameter sets of the nested "
+                                              "design behind the parameter-uncertainty interval (default 40)."),
 ) -> None:
     """Run a crisis scenario's hypotheses, back-test them and write a report."""
     _crisis_run(scenario, hypothesis=hypothesis, runs=runs, seed=seed, as_json=as_json, out_dir=out_dir, sets=sets,
-                mechanisms=mechanisms, mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None)
+                mechanisms=mechanisms, mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None,
+                draw_assumptions=draw_assumptions, param_draws=param_draws)
 
 
 # --------------------------------------------------------------------------- runs

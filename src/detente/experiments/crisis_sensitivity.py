@@ -60,6 +60,12 @@ def _output_name(name: str) -> str:
     return OUTPUT_ALIASES.get(name, name)
 
 
+def record_end(spec: Any) -> str | None:
+    """The end of the scenario's back-test window (what ``p_war_by_end`` counts to), if it has a record."""
+    rec = getattr(spec, "record", None)
+    return rec.window[1].isoformat() if rec is not None else None
+
+
 def crisis_factors(spec: Any, names: Sequence[str] | None = None) -> list[tuple[str, float, float]]:
     """``(path, lo, hi)`` of the numbers to vary: ``names`` (dotted paths) or, by default, every
     number that ``settings.draw_assumptions`` would draw (:func:`detente.crisis.engine.drawable`)."""
@@ -143,6 +149,7 @@ def point_outputs(scenario: Any, paths: Sequence[str], values: np.ndarray, *, ru
     spec = load_spec(scenario.dynamics, file=getattr(scenario, "name", None), hypothesis=hypothesis,
                      extra=extra_set or None)
     outs = [_output_name(o) for o in outputs]
+    end = record_end(spec)
     mean = np.empty((P, len(outs)))
     var = np.empty((P, len(outs)))
     per = max(1, max_batch_runs // M)
@@ -166,7 +173,7 @@ def point_outputs(scenario: Any, paths: Sequence[str], values: np.ndarray, *, ru
         res = CrisisResult.from_parts([part], compiled=c, params=params, root_seed=seed, runs=n,
                                       input_hash="", scenario_name=getattr(scenario, "name", ""))
         for k, o in enumerate(outs):
-            y = output_samples(res, o).reshape(g, M)
+            y = output_samples(res, o, end=end).reshape(g, M)
             mean[g0:g0 + g, k] = y.mean(axis=1)
             var[g0:g0 + g, k] = y.var(axis=1, ddof=1) if M > 1 else np.nan
     return mean, var

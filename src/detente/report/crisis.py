@@ -113,6 +113,17 @@ def focal_rows(obj: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         last = list(pw.values())[min(int(m), len(pw)) - 1] if pw and m else None
         rows.append([h] + ([_fmt(pw.get(end))] if end else []) + [_fmt(last), _fmt(fb.get("p_no_war")),
                                                                     _fmt(fb.get("months_of_peace"), 1)])
+    unc = [b.get("uncertainty") for b in (obj.get("hypotheses") or {}).values()]
+    if any(unc):   # `run --draw-assumptions`: both intervals of the two headline outputs
+        lev = next(u for u in unc if u)["level"]
+        for o, nd, what in (("p_war_by_end", 3, f"P(war by {end})"), ("months_of_peace_focal", 1, f"months of peace for {a}")):
+            if not any(o in ((u or {}).get("outputs") or {}) for u in unc):
+                continue
+            head += [f"{what}: MC 95%", f"{what}: parameters {lev:.0%}"]
+            for r, u in zip(rows, unc):
+                x = ((u or {}).get("outputs") or {}).get(o)
+                r += [f"[{_fmt(x['mc_interval'][0], nd)}, {_fmt(x['mc_interval'][1], nd)}]" if x else "–",
+                      f"[{_fmt(x['param_interval'][0], nd)}, {_fmt(x['param_interval'][1], nd)}]" if x else "–"]
     return head, rows
 
 
