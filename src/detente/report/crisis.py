@@ -103,7 +103,9 @@ def focal_rows(obj: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     f = obj.get("focal") or {}
     a, m = f.get("actor", "?"), f.get("horizon_months", obj.get("horizon_months"))
     end = obj.get("backtest_end")
-    head = ["hypothesis"] + ([f"P(war by {end})"] if end else []) + [f"P(war within {m} months)",
+    dates = list(next(iter((obj.get("hypotheses") or {}).values()), {}).get("p_war_by") or {})
+    shown = end if end in dates or not end else next((d for d in reversed(dates) if d <= end), end)
+    head = ["hypothesis"] + ([f"P(war by {shown})"] if end else []) + [f"P(war within {m} months)",
                                                                     f"P(no war involving {a}, {m} months)",
                                                                     f"E[months of peace for {a}, ≤ {m}]"]
     rows = []
@@ -111,7 +113,8 @@ def focal_rows(obj: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         pw = b.get("p_war_by") or {}
         fb = b.get("focal") or {}
         last = list(pw.values())[min(int(m), len(pw)) - 1] if pw and m else None
-        rows.append([h] + ([_fmt(pw.get(end))] if end else []) + [_fmt(last), _fmt(fb.get("p_no_war")),
+        at_end = pw.get(end) if end in pw else next((pw[d] for d in reversed(list(pw)) if end and d <= end), None)
+        rows.append([h] + ([_fmt(at_end)] if end else []) + [_fmt(last), _fmt(fb.get("p_no_war")),
                                                                     _fmt(fb.get("months_of_peace"), 1)])
     unc = [b.get("uncertainty") for b in (obj.get("hypotheses") or {}).values()]
     if any(unc):   # `run --draw-assumptions`: both intervals of the two headline outputs
