@@ -146,3 +146,25 @@ def test_cli_run_draw_assumptions_reports_both_intervals(tmp_path):
     assert r.exit_code == 0, r.output
     md = (tmp_path / "toy-sobol.md").read_text()
     assert "months of peace for A: MC 95%" in md and "months of peace for A: parameters 90%" in md
+
+
+def test_cli_sensitivity_on_a_crisis_scenario():
+    import json
+
+    from typer.testing import CliRunner
+
+    from detente.cli import app
+
+    r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--n", "128", "--runs-per-point", "500",
+                                 "--output", "p_war_horizon", "--json"])
+    assert r.exit_code == 0, r.output
+    o = json.loads(r.output)
+    assert o["factors"] == [FA, FB] and o["points"] == 128 * 4 and o["runs_per_point"] == 500
+    rows = {x["factor"]: x for x in o["indices"]["p_war_horizon"]}
+    assert rows[FA]["ST"] > rows[FB]["ST"]
+    assert [t["factor"] for t in o["tornado"]["p_war_horizon"]] == [FA, FB]
+    r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--factor", "flashpoints[F].beta.rung", "--n", "8"])
+    assert r.exit_code == 2 and "--factor" in r.output and "no assumption range" in r.output
+    r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--n", "4", "--runs-per-point", "20",
+                                 "--output", "p_war_horizon"])
+    assert r.exit_code == 0 and "warning:" in r.output and "would bring them to ±0.05" in r.output

@@ -3,6 +3,7 @@
 * ``detente sweep SPEC.yaml [--executor serial|process|dask] [--workers N] [--address tcp://H:P] [--json]``
 * ``detente sweep resume RUN_ID`` — finish an interrupted sweep (only missing chunks run)
 * ``detente sensitivity SPEC.yaml --method sobol|morris [--n N] [--json]``
+* ``detente sensitivity SCENARIO [-H H] [--factor PATH]… [--output O]… [--runs-per-point M]`` — crisis scenarios
 * ``detente runs export RUN_ID --format csv|parquet|xlsx [--out FILE]``
 """
 
@@ -50,6 +51,49 @@ def _run_with(prog, fn):
         return fn()
 
 
+def _is_crisis_target(target: str) -> bool:
+    """A crisis scenario (bundled name, or a file without a sweep spec's ``model:``) rather than a sweep spec."""
+    p = Path(target)
+    if not p.exists():
+        return p.suffix not in (".yaml", ".yml", ".json")     # a bundled scenario name
+    if p.suffix not in (".yaml", ".yml", ".json"):
+        return False
+    import yaml
+
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False                                          # the sweep-spec loader reports the error
+    return isinstance(doc, dict) and "dynamics" in doc and "model" not in doc
+
+
+def _crisis_sensitivity(target: str, *, method: str, n, factors, outputs, hypothesis, runs_per_point, seed):
+    from detente.cli_crisis import load_scenario
+    from detente.crisis.spec import load_spec
+    from detente.experiments.crisis_sensitivity import DEFAULT_RUNS_PER_POINT, crisis_sensitivity, record_end
+
+    scn = load_scenario(target)
+    if not outputs:
+        spec = load_spec(scn.dynamics, hypothesis=hypothesis)
+        outputs = (["p_war_by_end"] if record_end(spec) else []) + ["months_of_peace_focal"]
+    return crisis_sensitivity(scn, method=method, n=n, factors=factors or None, outputs=outputs, hypothesis=hypothesis,
+                              runs_per_point=runs_per_point or DEFAULT_RUNS_PER_POINT, seed=seed)
+
+
+def _top_rows(res, output: str, top: int):
+    """The ``top`` factors of one output by total index (Sobol) or mu* (Morris), with their tornado swing."""
+    import pandas as pd
+
+    key = "ST" if res.method == "sobol" else "mu_star"
+    rows = sorted(res.indices[output], key=lambda r: -(r[key] if r[key] == r[key] else -1e300))[:top]
+    swing = {t["factor"]: t for t in res.tornado.get(output, [])}
+    df = pd.DataFrame(rows)
+    if swing:
+        df["output_low"] = [swing[r["factor"]]["output_low"] for r in rows]
+        df["output_high"] = [swing[r["factor"]]["output_high"] for r in rows]
+    return df
+
+
 def register(app: typer.Typer, runs_app: typer.Typer) -> None:
     """Add the commands to the main app and to the ``runs`` group."""
     from detente.cli import guarded, open_store, out, print_json
@@ -93,29 +137,52 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
 
     @app.command("sensitivity")
     def sensitivity_cmd(
-        spec_file: Path = typer.Argument(..., help="Sweep spec (factors, model, scenario)."),
+        spec_file: str = typer.Argument(..., help="Sweep spec (factors, model, scenario), or a crisis scenario "
+                                        "(bundled name such as seesaw-2021, or a scenario file with `dynamics:`)."),
         method: str = typer.Option("sobol", "--method", help="sobol | morris"),
         n: Optional[int] = typer.Option(None, "--n", min=2, help="Base samples (Sobol) or trajectories (Morris)."),
         store: Optional[Path] = typer.Option(None, "--store", help="Run store directory."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object (docs/json-contract.md)."),
+        factor: list[str] = typer.Option([], "--factor", help="Crisis: dotted path of a number to vary (repeatable; "
+                                         "default: every assumption with a range)."),
+        output: list[str] = typer.Option([], "--output", help="Crisis: output to analyse (repeatable; default "
+                                         "p_war_by_end when the scenario has a record, and months_of_peace)."),
+        hypothesis: Optional[str] = typer.Option(None, "--hypothesis", "-H", help="Crisis: hypothesis to analyse under."),
+        runs_per_point: Optional[int] = typer.Option(None, "--runs-per-point", min=2, help="Crisis: Monte-Carlo runs "
+                                                     "per parameter point (common random numbers)."),
+        seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Crisis: root seed (default: the scenario's)."),
+        top: int = typer.Option(10, "--top", min=1, help="Rows of the printed tornado (text)."),
     ) -> None:
-        """Global sensitivity (SALib Sobol or Morris) of the forecasts to the spec's factors, with tornado data."""
+        """Global sensitivity (SALib Sobol or Morris) of the forecasts to the spec's factors, with tornado data;
+        for a crisis scenario, of its headline outputs to its assumption numbers."""
         from detente.experiments.sensitivity import run_sensitivity
         from detente.experiments.sweep import load_sweep_spec
 
-        st = open_store(store, as_json=as_json)
-        prog, cb = _progress(not as_json)
+        crisis = _is_crisis_target(spec_file)
+        st = None if crisis else open_store(store, as_json=as_json)
+        prog, cb = _progress(not as_json and not crisis)
 
         def go():
             if method not in ("sobol", "morris"):
                 raise InputError(Problem("unknown sensitivity method", column="--method", value=method, expected="sobol or morris"))
+            if crisis:
+                return _crisis_sensitivity(spec_file, method=method, n=n, factors=factor, outputs=output,
+                                           hypothesis=hypothesis, runs_per_point=runs_per_point, seed=seed)
             return run_sensitivity(load_sweep_spec(spec_file), method=method, n=n, store=st, progress=cb)  # type: ignore[arg-type]
 
         res = _run_with(prog, lambda: guarded(go, as_json=as_json))
         if as_json:
             print_json(res.to_json_dict())
             return
-        out.print(_df_table(res.to_df(), title=f"{method} indices ({res.n_runs} runs, sweep {res.run_id})"))
+        if crisis:
+            for o in res.indices:
+                out.print(_df_table(_top_rows(res, o, top), title=f"{method}: {o} ({res.points} points × "
+                                    f"{res.runs_per_point} runs, N = {res.sample_size}; top {top} by "
+                                    f"{'ST' if method == 'sobol' else 'mu*'}, tornado swing at the range ends)"))
+        else:
+            out.print(_df_table(res.to_df(), title=f"{method} indices ({res.n_runs} runs, sweep {res.run_id})"))
+        for w in res.warnings:
+            out.print(f"[bold yellow]warning:[/] {w}")
 
     @runs_app.command("export")
     def runs_export_cmd(
