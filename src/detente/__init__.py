@@ -15,8 +15,32 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING, Any
+
 from detente.errors import DetenteError, InputError, Problem, RunError
-from detente.scenario import Actor, Issue, Relation, Scenario, Stance
+
+if TYPE_CHECKING:
+    from detente.scenario import Actor, Issue, Relation, Scenario, Stance
+
+#: Names imported on first use (PEP 562), so that ``import detente.cli`` (``--version``,
+#: ``--help``) does not pay for numpy and pydantic before the command needs them.
+_LAZY = {"Actor": "detente.scenario", "Issue": "detente.scenario", "Relation": "detente.scenario",
+         "Scenario": "detente.scenario", "Stance": "detente.scenario"}
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'detente' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "__version__", "Actor", "Issue", "Stance", "Relation", "Scenario",

@@ -24,7 +24,7 @@ app = typer.Typer(
     name="detente",
     help="Forecast multi-actor negotiations and crises.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
 )
 # When stdout is not a terminal (pipes, logs, `make run`), Rich would assume 80 columns and
@@ -34,6 +34,33 @@ out = Console(highlight=False, soft_wrap=True,
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def package_version() -> str:
+    """The installed distribution's version; ``detente.__version__`` when it is not installed
+    (e.g. run from a source tree through ``PYTHONPATH``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("detente")
+    except PackageNotFoundError:
+        from detente import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"detente {package_version()}\n")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main_options(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version of detente and exit."),
+) -> None:
+    """Forecast multi-actor negotiations and crises."""
 
 
 def print_json(obj: Any) -> None:

@@ -67,7 +67,7 @@ def scenario_dir(name: str) -> Path | None:
     from detente import examples
 
     p = Path(name)
-    if p.suffix in (".yaml", ".yml", ".json") and p.exists():
+    if p.is_file():
         return p.resolve().parent
     try:
         return examples.path(name).parent
@@ -76,17 +76,38 @@ def scenario_dir(name: str) -> Path | None:
 
 
 def load_scenario(name: str):
+    """The crisis scenario ``name``: a scenario file (any format) or a bundled scenario's name.
+
+    An input error says which of these went wrong: a file that does not exist, a name that is
+    not bundled (with the closest bundled names), or a valid scenario that is not a crisis
+    scenario (no ``dynamics:`` block; ``detente forecast`` is for those)."""
+    import difflib
+
     from detente import examples
     from detente.formats import load
 
     p = Path(name)
-    if p.suffix in (".yaml", ".yml", ".json") and p.exists():
-        return load(p)
-    try:
-        return examples.load(name)
-    except KeyError as exc:
-        raise InputError(Problem(str(exc).strip("'\""), column="scenario", value=name,
-                                 expected="a bundled scenario name or a scenario file")) from None
+    if p.is_file():
+        scn = load(p)
+    elif p.suffix or len(p.parts) > 1:
+        raise InputError(Problem("scenario file not found", file=name, column="scenario", value=name,
+                                 expected="an existing scenario file or a bundled scenario name ("
+                                 + ", ".join(examples.names()) + ")"))
+    else:
+        try:
+            scn = examples.load(name)
+        except KeyError:
+            close = difflib.get_close_matches(name, examples.names(), n=3, cutoff=0.5)
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise InputError(Problem(f"no bundled scenario {name!r}{hint}", column="scenario", value=name,
+                                     expected="a bundled scenario name (" + ", ".join(examples.names())
+                                     + ") or a scenario file")) from None
+    if not scn.dynamics:
+        raise InputError(Problem("a valid scenario, but not a crisis scenario: it has no `dynamics:` block "
+                                 "(`detente forecast FILE -m MODEL` forecasts it)",
+                                 file=str(p) if p.is_file() else None, column="scenario", value=name,
+                                 expected="a crisis scenario (a `dynamics:` block, see docs/crisis.md)"))
+    return scn
 
 
 def _user_hypothesis(path: Path) -> tuple[str, dict[str, Any]]:

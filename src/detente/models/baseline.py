@@ -25,7 +25,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field
-from scipy.optimize import minimize_scalar
 
 from detente.errors import RunError
 from detente.models.capability import CAPABILITY_NOTE, capability_exponent, unit_capabilities
@@ -283,6 +282,8 @@ def nash_bargaining(
         return -float(np.dot(w, np.log(gain)))
 
     eps = (hi - lo) * 1e-12
+    from scipy.optimize import minimize_scalar  # here, not at import: scipy.optimize costs ~0.5 s CPU
+
     res = minimize_scalar(neg, bounds=(lo + eps, hi - eps), method="bounded", options={"xatol": 1e-12 * (upper - lower)})
     return float(res.x)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -102,6 +102,29 @@ _BUILTIN: dict[str, str] = {
 
 _cache: dict[str, ModelSpec] = {}
 
+#: Similarity (difflib ratio, 0-1) a registered name needs to be offered for a mistyped one.
+SUGGEST_CUTOFF = 0.6
+
+
+def close_names(name: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """The registered names closest to a mistyped ``name`` (best first; case ignored).
+
+    >>> close_names("compromize", ["compromise", "median", "nbs"])
+    ['compromise']
+    >>> close_names("zzz", ["compromise", "median"])
+    []
+    """
+    import difflib
+
+    by_lower = {k.lower(): k for k in known}
+    return [by_lower[m] for m in difflib.get_close_matches(str(name).lower(), list(by_lower), n=n, cutoff=SUGGEST_CUTOFF)]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` (or ``'x' or 'y'``) for a mistyped name, ``""`` if nothing is close."""
+    close = close_names(name, known)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
 
 def names() -> list[str]:
     """Registered model names, in registration order."""
@@ -120,8 +143,9 @@ def get(name: str) -> ModelSpec:
         return _cache[name]
     loc = _BUILTIN.get(name)
     if loc is None:
-        exc = UnknownModelError(f"unknown model {name!r}; known models: {', '.join(_BUILTIN)}")
+        exc = UnknownModelError(f"unknown model {name!r}{did_you_mean(name, _BUILTIN)} (known models: {', '.join(_BUILTIN)})")
         exc.name = name  # the CLI reports it as the offending value
+        exc.suggestions = close_names(name, _BUILTIN)
         raise exc
     mod, attr = loc.split(":")
     spec = getattr(importlib.import_module(mod), attr)
@@ -238,7 +262,8 @@ def check_params(
         if not spec.variants:
             raise InputError(Problem(f"model {model!r} has no variants", column="variant", value=variant, expected="no --variant"))
         if variant not in spec.variants:
-            raise InputError(Problem(f"unknown variant of model {model!r}", column="variant", value=variant, expected=" | ".join(spec.variants)))
+            raise InputError(Problem(f"unknown variant of model {model!r}{did_you_mean(variant, spec.variants)}",
+                                     column="variant", value=variant, expected=" | ".join(spec.variants)))
         overrides["variant"] = variant
     fields = spec.params_class.model_fields
     for k, v in overrides.items():

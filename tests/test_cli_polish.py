@@ -1,0 +1,162 @@
+"""The command's edges (issue 18): ``--version``, shell completion, "did you mean" for model,
+variant and bundled-scenario names, ``run FILE`` on a scenario that is not a crisis scenario,
+and the start-up imports (no heavy library is imported just to parse the command line)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import detente
+from detente.cli import app, package_version
+from detente.models.registry import close_names, did_you_mean
+
+ROOT = Path(__file__).resolve().parents[1]
+CSV = ROOT / "tests" / "fixtures" / "emission.csv"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch) -> Path:
+    h = tmp_path / "home"
+    monkeypatch.setenv("DETENTE_HOME", str(h))
+    monkeypatch.delenv("DETENTE_DEBUG", raising=False)
+    return h
+
+
+def _json(res) -> dict:
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ --version
+def test_version_prints_the_package_version_and_exits_0():
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout == f"detente {package_version()}\n"
+
+
+def test_package_version_is_the_distribution_version_else_the_module_one(monkeypatch):
+    import importlib.metadata as md
+
+    monkeypatch.setattr(md, "version", lambda name: "9.8.7" if name == "detente" else "0")
+    assert package_version() == "9.8.7"
+
+    def missing(name):
+        raise md.PackageNotFoundError(name)
+
+    monkeypatch.setattr(md, "version", missing)
+    assert package_version() == detente.__version__
+
+
+def test_version_of_the_console_command_in_a_subprocess():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    cp = subprocess.run([sys.executable, "-m", "detente.cli", "--version"], capture_output=True, text=True, env=env)
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.strip() == f"detente {package_version()}"
+
+
+# ------------------------------------------------------------------ completion
+def test_completion_is_enabled_and_completes_command_names():
+    res = runner.invoke(app, ["--help"])
+    assert "--install-completion" in res.stdout and "--show-completion" in res.stdout
+    script = runner.invoke(app, ["--show-completion", "bash"], prog_name="detente")
+    assert script.exit_code == 0
+    assert "_DETENTE_COMPLETE=complete_bash" in script.stdout
+    got = runner.invoke(app, [], prog_name="detente",
+                        env={"_DETENTE_COMPLETE": "complete_bash", "COMP_WORDS": "detente sens", "COMP_CWORD": "1"})
+    assert got.stdout.split() == ["sensitivity"]
+    got = runner.invoke(app, [], prog_name="detente",
+                        env={"_DETENTE_COMPLETE": "complete_bash", "COMP_WORDS": "detente runs ex", "COMP_CWORD": "2"})
+    assert got.stdout.split() == ["export"]
+
+
+# ------------------------------------------------------------------ did you mean
+def test_close_names_best_first_case_blind_and_nothing_when_far():
+    known = ["compromise", "median", "nbs", "bdm", "smp"]
+    assert close_names("compromize", known) == ["compromise"]
+    assert close_names("MEDIAN", known) == ["median"]
+    assert close_names("bdn", known)[0] == "bdm"
+    assert close_names("zzzzzz", known) == []
+    assert did_you_mean("zzzzzz", known) == ""
+    assert did_you_mean("medain", known) == "; did you mean 'median'?"
+
+
+def test_mistyped_model_is_a_named_problem_with_a_suggestion_exit_2():
+    res = runner.invoke(app, ["forecast", str(CSV), "-m", "compromize", "--no-store", "--json"])
+    assert res.exit_code == 2
+    (p,) = _json(res)["problems"]
+    assert p["column"] == "model" and p["value"] == "compromize"
+    assert "did you mean 'compromise'?" in p["message"]
+    text = runner.invoke(app, ["forecast", str(CSV), "-m", "compromize", "--no-store"])
+    assert text.exit_code == 2
+    assert "did you mean 'compromise'?" in text.stderr
+    far = runner.invoke(app, ["forecast", str(CSV), "-m", "qqqqqq", "--no-store", "--json"])
+    assert far.exit_code == 2 and "did you mean" not in _json(far)["problems"][0]["message"]
+
+
+def test_mistyped_variant_gets_a_suggestion():
+    res = runner.invoke(app, ["forecast", str(CSV), "-m", "bdm", "-v", "masad2041", "--no-store", "--json"])
+    assert res.exit_code == 2
+    (p,) = _json(res)["problems"]
+    assert p["column"] == "variant" and p["value"] == "masad2041"
+    assert "did you mean 'masad2016' or 'masad2014'?" in p["message"]
+
+
+# ------------------------------------------------------------------ run FILE
+def test_run_on_a_valid_non_crisis_scenario_file_says_so():
+    res = runner.invoke(app, ["run", str(CSV), "--json"])
+    assert res.exit_code == 2
+    (p,) = _json(res)["problems"]
+    assert p["file"] == str(CSV)
+    assert "not a crisis scenario" in p["message"] and "detente forecast" in p["message"]
+    assert "bundled" not in p["message"]
+
+
+def test_run_on_a_bundled_non_crisis_scenario_says_so():
+    res = runner.invoke(app, ["run", "ec_emission", "--json"])
+    assert res.exit_code == 2
+    (p,) = _json(res)["problems"]
+    assert p["value"] == "ec_emission" and "not a crisis scenario" in p["message"]
+
+
+def test_run_on_a_missing_file_and_a_mistyped_bundled_name(tmp_path):
+    missing = tmp_path / "nosuch.yaml"
+    res = runner.invoke(app, ["run", str(missing), "--json"])
+    assert res.exit_code == 2
+    (p,) = _json(res)["problems"]
+    assert p["message"] == "scenario file not found" and p["file"] == str(missing)
+    res = runner.invoke(app, ["run", "seesaw", "--json"])
+    assert res.exit_code == 2
+    (p,) = _json(res)["problems"]
+    assert "did you mean 'seesaw-2021'?" in p["message"]
+
+
+# ------------------------------------------------------------------ start-up imports
+HEAVY = ("pandas", "pyarrow", "duckdb", "matplotlib", "scipy", "SALib", "fastapi", "plotly")
+
+
+def _imported_after(code: str) -> list[str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    probe = code + f"\nimport sys\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    cp = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert cp.returncode == 0, cp.stderr
+    return [m for m in (cp.stdout.splitlines() or [""])[-1].split(",") if m]
+
+
+def test_importing_the_cli_imports_no_heavy_library():
+    assert _imported_after("import detente.cli") == []
+
+
+def test_a_compromise_forecast_imports_no_heavy_library(tmp_path):
+    code = ("import sys, os\n"
+            f"os.environ['DETENTE_HOME'] = {str(tmp_path / 'h')!r}\n"
+            "from detente.cli import app\n"
+            f"try:\n    app(['forecast', {str(CSV)!r}, '-m', 'compromise'], prog_name='detente')\n"
+            "except SystemExit as e:\n    assert e.code in (0, None), e.code\n")
+    assert _imported_after(code) == []
