@@ -398,8 +398,15 @@ PREDICTOR = (("log_cinc_ratio", "beta_log_cinc_ratio"), ("trend_gap_m", "beta_tr
 
 
 def linear_predictor(features: dict[str, Any], coef: dict[str, dict[str, Any]]) -> float:
-    """``Σ_k β_k x_k`` over :data:`PREDICTOR` (the case-specific log hazard multiplier)."""
-    return float(sum(coef[b]["value"] * float(features[x]) for x, b in PREDICTOR))
+    """``Σ_k β_k x_k`` over :data:`PREDICTOR` (the case-specific log hazard multiplier).
+
+    A ``beta_violent_trigger`` coefficient (the "with trigger" variant of the fit) adds
+    ``β·violent_trigger`` (0 when the trigger type is not coded).
+    """
+    eta = sum(coef[b]["value"] * float(features[x]) for x, b in PREDICTOR)
+    if "beta_violent_trigger" in coef:
+        eta += coef["beta_violent_trigger"]["value"] * float(features.get("violent_trigger") or 0)
+    return float(eta)
 
 
 def case_scenario(case: IcbCase, params: CaseParams | None = None,

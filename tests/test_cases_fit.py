@@ -1,0 +1,83 @@
+"""The simulated-likelihood fit of the ICB case scenarios (detente.cases.fit)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detente.cases import fit as F
+from detente.cases.icb import PRIOR_COEFFICIENTS, build_cases, case_scenario
+
+FIX = Path(__file__).parent / "fixtures" / "cases"
+
+
+def test_outcomes_hand_coded():
+    out = F.load_outcomes(FIX)
+    # 1: viol 4, AAA's violent trigger in the trigger month; 4: BBB's violent major response a
+    # month after the trigger; 3: viol 2 with no violent trigger or response (undated)
+    assert out[1] == F.Outcome(2, 0) and out[2] == F.Outcome(0, None)
+    assert out[3] == F.Outcome(1, None) and out[4] == F.Outcome(1, 1) and out[6] == F.Outcome(1, 0)
+
+
+def _data(month: int, category: int, runs: int = 400, down_m: float = 0.7):
+    cases, _ = build_cases(FIX)
+    cs = [cases[1], cases[2], cases[6]]
+    outs = {c.crisno: F.Outcome(category, month if month >= 0 else None) for c in cs}
+    std = F.standardiser(cs)
+    return cs, std, F.fit_data(cs, outs, down_m, runs, std)
+
+
+THETA = np.array([-3.0, -4.5, 0.3, -0.2, 0.5, 0.4, 1.5])
+
+
+def test_dated_terms_add_up_to_the_category_probabilities():
+    """Σ over months of P(first violence in m, category) = P(category) (per crisis, same paths)."""
+    _, _, d0 = _data(-1, 1)
+    p = F.category_probs(THETA, d0)
+    assert np.allclose(p.sum(axis=1), 1.0)
+    for cat in (1, 2):
+        tot = np.zeros(3)
+        for m in range(12):
+            _, _, d = _data(m, cat)
+            tot += np.exp(F._loglik_terms(THETA, d, False))
+        assert np.allclose(tot, p[:, cat], rtol=1e-9, atol=1e-12)
+
+
+def test_rao_blackwell_probabilities_match_a_forward_engine_run():
+    """The fit's analytic probabilities equal the engine's onset frequencies with the same coefficients."""
+    from detente.crisis import run
+
+    cs, std, d = _data(-1, 0, runs=3000, down_m=0.7)
+    raw = F.raw_coefficients(THETA, std, 0.7, False)
+    coef = {k: dict(v) for k, v in PRIOR_COEFFICIENTS.items()}
+    for k, v in raw.items():
+        coef[k] = {"value": v, "source": "test"}
+    p = F.category_probs(THETA, d)
+    for i, c in enumerate(cs):
+        res = run(case_scenario(c, coefficients=coef), {"runs": 3000}, seed=99)
+        war = res.onset_step[:, 1] >= 0
+        viol = (res.onset_step[:, 0] >= 0) | war
+        for est, sim in ((p[i, 2], war.mean()), (p[i, 1] + p[i, 2], viol.mean())):
+            # two independent Monte Carlo estimates of one probability (3000 paths each)
+            assert abs(est - sim) < 4 * math.sqrt(2 * est * (1 - est) / 3000)
+
+
+def test_raw_coefficients_reproduce_the_standardised_predictor():
+    cs, std, d = _data(-1, 0)
+    raw = F.raw_coefficients(THETA, std, 0.7, False)
+    for i, c in enumerate(cs):
+        f = c.features()
+        eta_raw = (raw["beta_log_cinc_ratio"] * f["log_cinc_ratio"] + raw["beta_trend_gap"] * f["trend_gap_m"]
+                   + raw["beta_rivalry"] * f["rivalry"] + raw["beta_log1p_mids"] * f["log1p_prior_mids"])
+        assert raw["log_base_violence_m"] + eta_raw == pytest.approx(THETA[0] + d.X[i] @ THETA[2:6], rel=1e-10)
+
+
+def test_fit_recovers_a_better_likelihood_than_the_start():
+    cs, std, d = _data(0, 2, runs=200)
+    d = dataclasses.replace(d, category=np.array([2, 0, 1]), month=np.array([0, -1, 0]))
+    r = F.fit_one(d, False)
+    assert r.fun <= F.neg_loglik(F.start_values(d, False), d) + 1e-9
