@@ -44,7 +44,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "__version__", "Actor", "Issue", "Stance", "Relation", "Scenario",
-    "DetenteError", "InputError", "Problem", "RunError", "forecast", "load", "save",
+    "DetenteError", "InputError", "Problem", "RunError", "forecast", "load", "save", "sweep", "sensitivity",
 ]
 
 
@@ -58,6 +58,34 @@ def forecast(scenario, model: str = "compromise", **kwargs):
     from detente.models.registry import run_model
 
     return run_model(scenario, model, **kwargs)
+
+
+def sweep(scenario, model: str, *, vary=None, runs: int = 100, seed: int = 0, store=None, **kwargs):
+    """A Monte-Carlo sweep without a YAML spec, like Mesa's ``batch_run``; returns a ``SweepResult``
+    (``.to_df()``, ``.summary()``, ``.plot()``, a table in Jupyter).
+
+    ``scenario`` is a file, a bundled name or a :class:`Scenario`; ``vary`` maps a field (with an
+    optional ``[ACTORS/ISSUES]`` selector) to a change such as ``"+-10"``, ``"+-5%"``, ``"+0..5"``,
+    ``"*0.9..1.1"`` or ``"20..80"`` (grammar: :mod:`detente.experiments.front`). The same sweep as
+    ``detente sweep FILE -m MODEL --vary 'salience=+-10' --runs 2000`` and as the equivalent YAML spec.
+
+    >>> import detente
+    >>> res = detente.sweep("ec_conflict", "compromise", vary={"salience": "+-10"}, runs=50, seed=1)  # doctest: +SKIP
+    """
+    from detente.experiments.front import sweep as _sweep
+
+    return _sweep(scenario, model, vary=vary, runs=runs, seed=seed, store=store, **kwargs)
+
+
+def sensitivity(scenario, model: str | None = None, *, vary=None, method: str = "sobol", n: int | None = None,
+                seed: int | None = None, store=None, **kwargs):
+    """Global sensitivity (SALib Sobol or Morris) returning a ``SensitivityResult`` (``.to_df()``,
+    ``.plot()`` tornado, ``.warnings``). With ``model``: a bargaining model's forecasts over the ``vary``
+    factors; without, on a crisis scenario: its outputs (``outputs=[...]``) over the dotted paths in
+    ``vary`` (default every assumption with a range). See :mod:`detente.experiments.front`."""
+    from detente.experiments.front import sensitivity as _sens
+
+    return _sens(scenario, model, vary=vary, method=method, n=n, seed=seed, store=store, **kwargs)
 
 
 def load(path, **kwargs):

@@ -1,6 +1,7 @@
 """Sweep, sensitivity and export commands of the ``detente`` CLI (registered by ``cli.py``).
 
 * ``detente sweep SPEC.yaml [--executor serial|process|dask] [--workers N] [--address tcp://H:P] [--json]``
+* ``detente sweep FILE -m MODEL --vary 'salience=+-10' [--runs N] [--seed S]`` — without YAML (experiments/front.py)
 * ``detente sweep resume RUN_ID`` — finish an interrupted sweep (only missing chunks run)
 * ``detente sensitivity SPEC.yaml --method sobol|morris [--n N] [--json]``
 * ``detente sensitivity SCENARIO [-H H] [--factor PATH]… [--output O]… [--runs-per-point M]`` — crisis scenarios
@@ -107,6 +108,12 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
         address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT."),
         store: Optional[Path] = typer.Option(None, "--store", help="Run store directory."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object (docs/json-contract.md)."),
+        model: Optional[str] = typer.Option(None, "--model", "-m", help="Model: TARGET is then a scenario file or "
+                                            "bundled name and the sweep is built from --vary/--runs/--seed (no YAML)."),
+        vary: list[str] = typer.Option([], "--vary", help="With -m: FIELD[ACTORS/ISSUES]=+-X | +-X% | +A..B | *A..B | "
+                                       "A..B (repeatable), e.g. 'salience=+-10'."),
+        runs: int = typer.Option(100, "--runs", min=1, help="With -m: Monte-Carlo runs."),
+        seed: int = typer.Option(0, "--seed", min=0, help="With -m: root seed."),
     ) -> None:
         """Run a sweep (Monte Carlo, LHS, grid or design table) of a model; or resume one."""
         from detente.experiments.runner import resume_sweep, run_sweep
@@ -122,6 +129,17 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
                 if not run_id:
                     raise InputError(Problem("missing run id", column="RUN_ID", expected="detente sweep resume RUN_ID"))
                 return resume_sweep(run_id, store=st, progress=cb, executor_kind=executor, workers=workers, address=address)
+            if model is None and vary:
+                raise InputError(Problem("--vary needs --model (-m): with a YAML spec the factors are in the spec",
+                                         column="--vary", value=vary[0], expected="detente sweep FILE -m MODEL --vary ..."))
+            if model is not None:
+                from detente.experiments.front import build_spec
+
+                spec, scn = build_spec(target, model, vary=vary, runs=runs, seed=seed)
+                if executor is not None or workers is not None or address is not None:
+                    upd0 = {k: v for k, v in (("kind", executor), ("workers", workers), ("address", address)) if v is not None}
+                    spec = spec.model_copy(update={"executor": spec.executor.model_copy(update=upd0)})
+                return run_sweep(spec, store=st, progress=cb, scenario=scn)
             spec = load_sweep_spec(target)
             upd = {k: v for k, v in (("kind", executor), ("workers", workers), ("address", address)) if v is not None}
             if upd:

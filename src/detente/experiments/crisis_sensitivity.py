@@ -51,9 +51,9 @@ __all__ = ["crisis_factors", "point_outputs", "parameter_uncertainty", "crisis_s
 OUTPUT_ALIASES = {"months_of_peace": "months_of_peace_focal", "p_no_war_focal": "p_no_focal_war_horizon"}
 
 #: Defaults measured on seesaw-2021 (docs/crisis.md, "Sensitivity"): Sobol base sample and runs per point.
-DEFAULT_SOBOL_N = 64
+DEFAULT_SOBOL_N = 512
 DEFAULT_MORRIS_N = 10
-DEFAULT_RUNS_PER_POINT = 64
+DEFAULT_RUNS_PER_POINT = 32
 
 
 def _output_name(name: str) -> str:

@@ -15,7 +15,7 @@ __all__ = ["run_sweep", "resume_sweep", "SweepResult"]
 Progress = Callable[[int, int], None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class SweepResult:
     """A stored sweep: its run id, spec and store; reads its parts on demand.
 

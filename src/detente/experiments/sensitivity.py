@@ -36,7 +36,7 @@ __all__ = ["SensitivityResult", "run_sensitivity", "tornado", "index_warnings", 
 SOBOL_TARGET_HALF_WIDTH = 0.05
 
 
-@dataclass
+@dataclass(frozen=True)
 class SensitivityResult:
     """Indices per issue and factor, with confidence intervals, and tornado data.
 
