@@ -362,3 +362,54 @@ def test_finish_run_never_replaces_a_different_result(tmp_path):
     with pytest.raises(StoreError, match="different result"):
         store.finish_run(rid, "done", result=r2)
     assert store.get(rid).to_json() == r1.to_json()
+
+
+def _two_issues() -> detente.Scenario:
+    """Four actors on two issues with exchanges to make (REX and stochastic SMP draw on it)."""
+    table = {"a0": (30, 0, 9, 0.9, 0.2), "a1": (80, 100, 1, 0.2, 0.8), "a2": (50, 40, 6, 0.6, 0.5), "a3": (20, 80, 2, 0.3, 0.7)}
+    return detente.Scenario(
+        name="two", actors=[detente.Actor(id=a, capability=row[0]) for a, row in table.items()],
+        issues=[detente.Issue(id="x", lower=0, upper=100), detente.Issue(id="y", lower=0, upper=10)],
+        stances=[detente.Stance(actor=a, issue=i, position=row[1 + k], salience=row[3 + k])
+                 for a, row in table.items() for k, i in enumerate("xy")])
+
+
+@pytest.mark.parametrize("case", CASES + [("exchange", "equal_gain", {})], ids=CASE_IDS + ["exchange-equal-gain"])
+def test_direct_model_entry_points_follow_the_seed_policy(case):
+    """Calling a model's own ``run`` (not through ``run_model``) without ``rng`` applies the same
+    policy (issue 13): a run that draws records the seed it drew, and that seed reproduces it;
+    a run that draws nothing records none."""
+    model, variant, params = case
+    spec = get(model)
+    scn = _two_issues()
+    p = check_params(spec, variant=variant, params=params)
+    if model == "bdm":  # bdm.run requires a generator: nothing to fall back on
+        with pytest.raises(TypeError):
+            spec.run(scn, p)
+        return
+    a, b = spec.run(scn, p), spec.run(scn, p)
+    via_api = run_model(scn, model, variant=variant, params=params, seed=a.seed)
+    assert a.to_json() == via_api.to_json()
+    draws = (model, variant, params.get("state_transitions")) in {("exchange", "rex", None), ("smp", None, "Stochastic")}
+    assert (via_api.seed is not None) == draws
+    if not draws:
+        assert a.seed is None and b.seed is None
+    else:
+        assert isinstance(a.seed, int) and isinstance(b.seed, int) and a.seed != b.seed
+        again = spec.run(scn, p, rng=np.random.default_rng(a.seed)).with_seed(a.seed)
+        assert again.to_json() == a.to_json()
+
+
+def test_smp_simulate_without_rng_records_the_seed_it_drew():
+    from detente.models import smp
+
+    cap = np.array([40.0, 60.0, 90.0, 20.0])
+    pos = np.array([[0.1, 0.9], [0.6, 0.2], [0.9, 0.5], [0.3, 0.3]])
+    sal = np.array([[0.5, 0.4], [0.3, 0.6], [0.7, 0.2], [0.4, 0.4]])
+    p = smp.SMPParams(state_transitions="Stochastic")
+    t1, t2 = smp.simulate(cap, pos, sal, p), smp.simulate(cap, pos, sal, p)
+    assert isinstance(t1.seed, int) and isinstance(t2.seed, int) and t1.seed != t2.seed
+    again = smp.simulate(cap, pos, sal, p, rng=np.random.default_rng(t1.seed))
+    assert np.array_equal(again.positions, t1.positions) and again.seed is None  # the caller's own rng
+    det = smp.simulate(cap, pos, sal, smp.SMPParams())
+    assert det.seed is None

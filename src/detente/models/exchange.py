@@ -47,6 +47,7 @@ from detente.models.capability import CAPABILITY_NOTE, unit_capabilities
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RoundRecord, RunResult
+from detente.seeding import run_seeded
 
 __all__ = [
     "ExchangeParams",
@@ -1241,7 +1242,10 @@ def run(scenario: Any, params: ExchangeParams | None = None, *, rng: np.random.G
     params
         :class:`ExchangeParams`.
     rng
-        Random generator (ties, REX draws, ensemble members).
+        Random generator (ties, REX draws, ensemble members). Without one, the seed policy of
+        :mod:`detente.seeding` applies (as in :func:`~detente.models.registry.run_model`): a
+        seed is drawn and recorded in ``RunResult.seed`` if the run drew from it; with one,
+        ``seed`` is ``None``.
 
     Returns
     -------
@@ -1264,8 +1268,9 @@ def run(scenario: Any, params: ExchangeParams | None = None, *, rng: np.random.G
     1
     """
     params = params or ExchangeParams()
-    if rng is None:
-        rng = np.random.default_rng()
+    if rng is None:  # called directly: the one seed policy (detente.seeding), seed recorded
+        result, seed = run_seeded(lambda g: run(scenario, params, rng=g), None, stochastic=True)
+        return result.with_seed(seed)
     data = data_from_scenario(scenario)
     notes = ["positions normalised to 0-100 per issue internally; outputs on each issue's own scale",
              CAPABILITY_NOTE,

@@ -47,7 +47,7 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Sequence
 
 import numpy as np
@@ -58,6 +58,7 @@ from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RoundRecord, RunResult
 from detente.scenario.ktab import KTAB_PARAM_OPTIONS
+from detente.seeding import run_seeded
 
 __all__ = [
     "SMPParams",
@@ -633,6 +634,9 @@ class SMPTrajectory:
     ratios: np.ndarray
     stop_reason: str
     params: SMPParams
+    #: The seed :func:`simulate` drew when called without ``rng`` (see :mod:`detente.seeding`);
+    #: ``None`` when the caller gave its own generator or the run drew nothing.
+    seed: int | None = None
 
     @property
     def num_states(self) -> int:
@@ -923,7 +927,9 @@ def simulate(
     affinity
         (N, N) ideal-adjustment matrix; ``None`` is the identity (ideals follow positions).
     rng
-        Generator for Stochastic transitions.
+        Generator for Stochastic transitions. Without one, the seed policy of
+        :mod:`detente.seeding` applies: a seed is drawn, and recorded in ``SMPTrajectory.seed``
+        if the run drew from it (``None`` otherwise).
     report
         Compute the reported probabilities (spec §11) of every state.
 
@@ -948,8 +954,9 @@ def simulate(
             raise ValueError("affinity must be N x N")
         if np.array_equal(A, np.eye(cap.shape[0])):
             A = None
-    if p.state_transitions == "Stochastic" and rng is None:
-        rng = np.random.default_rng()
+    if rng is None:  # the one seed policy: draw a seed, record it if the run used it
+        traj, seed = run_seeded(lambda g: _Engine(cap, sal, p, A, g).run(pos, report=report), None, stochastic=True)
+        return replace(traj, seed=seed)
     return _Engine(cap, sal, p, A, rng).run(pos, report=report)
 
 
@@ -1056,6 +1063,10 @@ def run(scenario: Any, params: SMPParams, *, rng: np.random.Generator | None = N
     XML ``ModelParameters``) or KTAB's defaults; the ideal-adjustment (pragmatic affinity)
     matrix from ``scenario.metadata["smp"]["ideal_adjustment"]`` (pairs of actor names).
 
+    Called without ``rng``, the seed policy of :mod:`detente.seeding` applies (as in
+    :func:`~detente.models.registry.run_model`): a seed is drawn and recorded in
+    ``RunResult.seed`` if the run drew from it. With ``rng``, ``seed`` is ``None``.
+
     The per-issue forecast is the coordinate of the most probable final position (the final
     probabilistic Condorcet election over the distinct positions); the whole outcome
     distribution is in ``extra["outcome"]``.
@@ -1063,12 +1074,13 @@ def run(scenario: Any, params: SMPParams, *, rng: np.random.Generator | None = N
     notes: list[str] = [
         "positions mapped to [0,1] per issue internally (KTAB: value/100); results on each issue's scale",
     ]
+    if rng is None:  # called directly: the one seed policy (detente.seeding), seed recorded
+        result, seed = run_seeded(lambda g: run(scenario, params, rng=g), None, stochastic=True)
+        return result.with_seed(seed)
     meta = dict((scenario.metadata or {}).get("smp") or {})
     ids, issues, cap, pos, sal = _scenario_arrays(scenario, notes)
     p = params.resolved(meta.get("parameters"))
     A = _affinity(meta, ids)
-    if p.state_transitions == "Stochastic" and rng is None:
-        rng = np.random.default_rng()
     eng = _Engine(cap, sal, p, A, rng)
     cap = eng.cap  # the capabilities the engine used (unit scale by default)
     traj = eng.run(pos)
