@@ -168,3 +168,16 @@ def test_cli_sensitivity_on_a_crisis_scenario():
     r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--n", "4", "--runs-per-point", "20",
                                  "--output", "p_war_horizon"])
     assert r.exit_code == 0 and "warning:" in r.output and "would bring them to ±0.05" in r.output
+
+
+def test_cli_sensitivity_writes_a_report_with_a_tornado_figure(tmp_path):
+    from typer.testing import CliRunner
+
+    from detente.cli import app
+
+    r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--n", "32", "--runs-per-point", "200",
+                                 "--output", "p_war_horizon", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "toy-sobol-sensitivity.md").read_text()
+    assert f"| `{FA}` |" in md and "![tornado of p_war_horizon](toy-sobol-sensitivity-p_war_horizon.png)" in md
+    assert (tmp_path / "toy-sobol-sensitivity-p_war_horizon.png").stat().st_size > 1000

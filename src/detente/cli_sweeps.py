@@ -170,6 +170,8 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
                                                      "per parameter point (common random numbers)."),
         seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Crisis: root seed (default: the scenario's)."),
         top: int = typer.Option(10, "--top", min=1, help="Rows of the printed tornado (text)."),
+        out_dir: Optional[Path] = typer.Option(None, "--out", help="Also write DIR/NAME-sensitivity.md with a tornado "
+                                               "figure per output (top --top numbers)."),
     ) -> None:
         """Global sensitivity (SALib Sobol or Morris) of the forecasts to the spec's factors, with tornado data;
         for a crisis scenario, of its headline outputs to its assumption numbers."""
@@ -201,6 +203,12 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
             out.print(_df_table(res.to_df(), title=f"{method} indices ({res.n_runs} runs, sweep {res.run_id})"))
         for w in res.warnings:
             out.print(f"[bold yellow]warning:[/] {w}")
+        if out_dir is not None:
+            from detente.report.sensitivity import write_sensitivity_report
+
+            name = Path(spec_file).stem if Path(spec_file).exists() else spec_file
+            rep = guarded(lambda: write_sensitivity_report(res.to_json_dict(), out_dir, name, top=top))
+            out.print(f"report written to {rep.resolve()}")
 
     @runs_app.command("export")
     def runs_export_cmd(

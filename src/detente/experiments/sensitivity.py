@@ -79,15 +79,15 @@ class SensitivityResult:
                       "baseline": self.baseline, "warnings": self.warnings, "sample_size": self.sample_size,
                       "points": self.points, "runs_per_point": self.runs_per_point})
 
-    def plot(self, issue: str | None = None):
-        """Tornado chart (bars from output at factor low to high) for one issue."""
+    def plot(self, issue: str | None = None, top: int | None = 10):
+        """Tornado chart (bars from output at factor low to high) for one issue: the ``top`` largest swings."""
         import matplotlib
 
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
         issue = issue or next(iter(self.tornado or self.indices))
-        rows = list(reversed(self.tornado.get(issue, [])))
+        rows = list(reversed(self.tornado.get(issue, [])[:top]))
         fig, ax = plt.subplots(figsize=(6, 0.4 * max(3, len(rows)) + 1))
         base = self.baseline.get(issue, 0.0)
         for k, r in enumerate(rows):
@@ -96,7 +96,8 @@ class SensitivityResult:
         ax.axvline(base, color="black", lw=1)
         ax.set_yticks(range(len(rows)), [r["factor"] for r in rows])
         ax.set_xlabel(f"forecast on {issue}")
-        ax.set_title(f"Tornado ({self.method} study {self.run_id[:10]})")
+        ax.set_title(f"Tornado ({self.method} study {self.run_id[:10]})" if self.run_id else
+                     f"Tornado: {issue} (top {len(rows)}, {self.method} study)")
         fig.tight_layout()
         return fig
 
