@@ -81,3 +81,53 @@ def test_fit_recovers_a_better_likelihood_than_the_start():
     d = dataclasses.replace(d, category=np.array([2, 0, 1]), month=np.array([0, -1, 0]))
     r = F.fit_one(d, False)
     assert r.fun <= F.neg_loglik(F.start_values(d, False), d) + 1e-9
+
+
+# ------------------------------------------------------------------ scores (detente.cases.score)
+def test_scores_hand_computed():
+    from detente.cases import score as S
+
+    p, y = np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])
+    assert S.brier(p, y) == pytest.approx((0.01 + 0.16 + 0.4225 + 0.04) / 4)
+    assert S.log_score(p, y) == pytest.approx((math.log(0.9) + math.log(0.6) + math.log(0.35) + math.log(0.8)) / 4)
+    assert S.auc(p, y) == pytest.approx(0.75)  # 3 of the 4 (positive, negative) pairs ordered
+    assert S.auc(np.array([0.5, 0.5]), np.array([0, 1])) == pytest.approx(0.5)
+    assert S.log_score(np.array([1.0]), np.array([0])) == -math.inf
+    rel = S.reliability(p, y, bins=2)
+    assert [b["n"] for b in rel] == [2, 2] and rel[0]["observed"] == 0.5 and rel[1]["observed"] == 0.5
+    assert rel[0]["mean_forecast"] == pytest.approx(0.225)
+
+
+def test_paired_bootstrap_is_zero_for_the_base_itself_and_positive_for_a_perfect_forecast():
+    from detente.cases import score as S
+
+    y = np.array([0, 1] * 20)
+    base = np.full(40, 0.5)
+    out = S.paired_bootstrap(y, {"base": base, "same": base.copy(), "perfect": y.astype(float)}, "base", B=500)
+    assert out["same"]["bss_vs_base"] == [0.0, 0.0]
+    assert out["perfect"]["bss_vs_base"] == [1.0, 1.0]
+
+
+def test_forecast_case_agrees_with_the_fit_probabilities():
+    from detente.cases import score as S
+
+    cs, std, d = _data(-1, 0, runs=300, down_m=0.7)
+    p = F.category_probs(THETA, d)
+    for i, c in enumerate(cs):
+        f = S.forecast_case(c, THETA, std, 0.7, 300, False)
+        assert f["p_war"] == pytest.approx(p[i, 2], rel=1e-9)
+        assert f["p_violence"] == pytest.approx(p[i, 1] + p[i, 2], rel=1e-9)
+        assert sum(f["p_onset_by_month"].values()) == pytest.approx(1.0)
+
+
+def test_logit_baseline_matches_statsmodels_fit_on_separable_free_data():
+    pytest.importorskip("statsmodels")
+    from detente.cases import score as S
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 1))
+    y = (rng.random(400) < 1 / (1 + np.exp(-(0.5 + 1.5 * X[:, 0])))).astype(int)
+    p = S.logit_baseline(X, y, np.array([[0.0], [1.0]]))
+    # the MLE is near the true curve (0.5 + 1.5x) for 400 draws
+    assert p[0] == pytest.approx(1 / (1 + math.exp(-0.5)), abs=0.08)
+    assert p[1] == pytest.approx(1 / (1 + math.exp(-2.0)), abs=0.08)
