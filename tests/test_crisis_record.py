@@ -288,3 +288,51 @@ def test_flagship_verdicts_agree_at_400_2000_and_20000_runs_or_are_undecided():
     assert by_n[20000]["combined"] == "reference"
     # 20,000 runs decide the hypothesis that lets no Russian-initiated war happen
     assert by_n[20000]["article"] == "rejected"
+
+
+# ------------------------------------------------------------------ forecasts as of a date
+def test_as_of_overrides_start_from_the_records_state():
+    from detente.crisis.analysis import as_of_overrides
+
+    spec = load_spec(_flagship_dyn())
+    obs = R.observed(spec)
+    over, st = as_of_overrides(spec, obs, dt.date(2022, 2, 19), dt.date(2022, 12, 31))
+    # Feb → Dec 2022: 11 month ends; the record's state of 2022-02-19 puts Ukraine on rung 4
+    assert over == {"settings.start": "2022-02-19", "settings.horizon_months": 11,
+                    "flashpoints[UA].escalation.start_rung": 4}
+    over, st = as_of_overrides(spec, obs, dt.date(2022, 2, 1), dt.date(2022, 12, 31))
+    assert over["flashpoints[UA].escalation.start_rung"] == 3 and st["date"] == "2022-01-18"
+    with pytest.raises(InputError, match="before the scenario's start"):
+        as_of_overrides(spec, obs, dt.date(2021, 11, 1), dt.date(2022, 12, 31))
+    with pytest.raises(InputError, match="not before the question's date"):
+        as_of_overrides(spec, obs, dt.date(2023, 1, 5), dt.date(2022, 12, 31))
+
+
+def test_forecast_path_of_the_flagship_next_to_the_crowd():
+    from detente.crisis.analysis import run_hypotheses
+
+    scn = examples.load("seesaw-2021")
+    assert run_hypotheses(scn, hypotheses=["combined"], runs=4, with_counterfactuals=False)["forecast_path"] is None
+    obj = run_hypotheses(scn, hypotheses=["combined"], runs=40, with_counterfactuals=False,
+                         as_of=[dt.date(2022, 2, 23)])
+    fp = obj["forecast_path"]
+    assert fp["hypothesis"] == "combined" and fp["outcome"] == 1 and fp["before"] == "2023-01-01"
+    path = {r["date"]: r for r in fp["path"]}
+    assert list(path) == ["2021-12-01", "2022-01-18", "2022-02-13", "2022-02-19", "2022-02-23"]
+    assert [path[d]["crowd"] for d in list(path)[:4]] == [0.40, 0.50, 0.60, 0.79]
+    assert path["2022-02-23"]["crowd"] is None and path["2022-02-23"]["crowd_brier"] is None
+    for r in fp["path"]:
+        assert r["brier"] == pytest.approx((r["p"] - 1) ** 2)
+        assert r["se"] == pytest.approx(math.sqrt(r["p"] * (1 - r["p"]) / 39), rel=1e-9)   # sd (ddof 1)/√n
+    assert path["2022-02-19"]["crowd_brier"] == pytest.approx(0.21 ** 2)
+    assert path["2022-02-19"]["start_rungs"] == {"UA": 4} and path["2021-12-01"]["horizon_months"] == 13
+
+
+def test_as_of_without_a_forecast_question_or_with_a_bad_date(tmp_path):
+    from detente.cli_crisis import crisis_run
+
+    p = _write_scenario(tmp_path, {"window": ["2021-12-01", "2022-02-28"], "war": False})
+    with pytest.raises(InputError, match="needs a forecast question"):
+        crisis_run(str(p), hypotheses=["combined"], runs=4, out_dir=None, mechanisms="none", as_of=["2022-01-01"])
+    with pytest.raises(InputError, match="not a date"):
+        crisis_run("seesaw-2021", hypotheses=["combined"], runs=4, out_dir=None, mechanisms="none", as_of=["Jan 5"])

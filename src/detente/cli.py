@@ -342,14 +342,14 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: 
                 out_dir: Optional[Path], sets: list[str], counterfactual_runs: Optional[int] = None,
                 html: bool = False, mechanisms: str = "all", mechanism_runs: Optional[int] = None,
                 mechanism_hypotheses: Optional[list[str]] = None, draw_assumptions: bool = False,
-                param_draws: Optional[int] = None) -> None:
+                param_draws: Optional[int] = None, as_of: Optional[list[str]] = None) -> None:
     from detente.cli_crisis import crisis_run
 
     def go():
         return crisis_run(name, hypotheses=hypothesis, runs=runs, seed=seed, out_dir=None if as_json else out_dir,
                           sets=sets, cf_runs=counterfactual_runs, mechanisms=mechanisms,
                           mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses,
-                          draw_assumptions=draw_assumptions, param_draws=param_draws)
+                          draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of)
 
     obj, rep = guarded(go, as_json=as_json)
     if as_json:
@@ -397,11 +397,14 @@ def run_cmd(
                                           "per run and report Monte-Carlo and parameter-uncertainty intervals."),
     param_draws: Optional[int] = typer.Option(None, "--param-draws", min=2, help="Parameter sets of the nested "
                                               "design behind the parameter-uncertainty interval (default 40)."),
+    as_of: list[str] = typer.Option([], "--as-of", help="Also forecast the record's question as of this date "
+                                    "(YYYY-MM-DD, repeatable): the engine starts then, from the record's state, with "
+                                    "only the events known by then (the record's own forecast dates are always run)."),
 ) -> None:
     """Run a crisis scenario's hypotheses, back-test them and write a report."""
     _crisis_run(scenario, hypothesis=hypothesis, runs=runs, seed=seed, as_json=as_json, out_dir=out_dir, sets=sets,
                 mechanisms=mechanisms, mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None,
-                draw_assumptions=draw_assumptions, param_draws=param_draws)
+                draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of or None)
 
 
 # --------------------------------------------------------------------------- runs

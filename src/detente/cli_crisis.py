@@ -124,11 +124,24 @@ def _user_hypothesis(path: Path) -> tuple[str, dict[str, Any]]:
     return name, doc
 
 
+def _as_of_dates(items: list[str] | None) -> list[Any] | None:
+    """``--as-of DATE`` values (ISO dates) → dates; a bad one is an input error naming it."""
+    import datetime as dt
+
+    out = []
+    for v in items or []:
+        try:
+            out.append(dt.date.fromisoformat(v))
+        except ValueError:
+            raise InputError(Problem("not a date", column="--as-of", value=v, expected="YYYY-MM-DD")) from None
+    return out or None
+
+
 def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | None = None, seed: int | None = None,
                out_dir: str | Path | None = "reports", sets: list[str] | None = None,
                cf_runs: int | None = None, mechanisms: str | None = None, mechanism_runs: int | None = None,
                mechanism_hypotheses: list[str] | None = None, draw_assumptions: bool = False,
-               param_draws: int | None = None) -> tuple[dict[str, Any], Path | None]:
+               param_draws: int | None = None, as_of: list[str] | None = None) -> tuple[dict[str, Any], Path | None]:
     """Run a crisis scenario's hypotheses and (optionally) write the report.
 
     ``mechanisms`` (``all``, ``none`` or comma-separated names), ``mechanism_runs`` and
@@ -187,7 +200,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
         mechanism_runs = min(runs or load_spec(dyn).settings.runs, DEFAULT_MECHANISM_RUNS)
     obj = run_hypotheses(scn, hypotheses=chosen or None, runs=runs, seed=seed, base_dir=scenario_dir(name),
                          extra_set=extra or None, cf_runs=cf_runs, mechanisms=mechanisms or "all",
-                         mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None)
+                         mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None,
+                         as_of=_as_of_dates(as_of), forecast=True)
     obj["timeline"] = (obj.get("record") or {}).get("facts")
     if draw_assumptions:
         add_uncertainty(obj, scn, extra=extra, draws=param_draws or DEFAULT_PARAM_DRAWS)

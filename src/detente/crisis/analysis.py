@@ -30,7 +30,7 @@ from detente.crisis.result import CrisisResult
 from detente.crisis.spec import CrisisSpec, Num, apply_patch, load_spec, resolve
 from detente.errors import InputError, Problem
 
-__all__ = ["BASE", "backtest", "counterfactuals", "run_hypotheses", "focal_summary",
+__all__ = ["BASE", "backtest", "counterfactuals", "run_hypotheses", "focal_summary", "forecast_path", "as_of_overrides",
            "mechanism_map", "declared_mechanisms", "paired_effect", "mean_se", "output_samples", "headline_outputs",
            "evaluate_claims", "INERT_Z", "CLAIM_Z"]
 
@@ -54,6 +54,68 @@ def focal_summary(res: CrisisResult, actor: str, months: int) -> dict[str, Any]:
     t = np.where(s < 0, np.inf, (s + 0.5) * res.dt_months)
     return {"actor": actor, "horizon_months": months, "p_no_war": float(np.mean((s < 0) | (s > limit))),
             "months_of_peace": float(np.mean(np.minimum(t, min(months, len(res.month_ends)))))}
+
+
+def as_of_overrides(spec: CrisisSpec, obs: dict[str, Any], date: dt.date, before: dt.date) -> tuple[dict[str, Any], Any]:
+    """The ``--set`` overrides of a forecast as of ``date``: start on that date (the engine then
+    uses only the calendar events and shocks known by it), run until ``before``, and start each
+    flashpoint from the rung the record's latest state on or before ``date`` gives. Returns the
+    overrides and the state used (or None)."""
+    if date < spec.settings.start:
+        raise InputError(Problem(f"--as-of {date} is before the scenario's start {spec.settings.start}",
+                                 column="--as-of", value=date.isoformat(), expected=f"a date from {spec.settings.start}"))
+    if before <= date:
+        raise InputError(Problem(f"--as-of {date} is not before the question's date {before}", column="--as-of",
+                                 value=date.isoformat(), expected=f"a date before {before}"))
+    months = (before.year - date.year) * 12 + before.month - date.month + 1
+    over: dict[str, Any] = {"settings.start": date.isoformat(), "settings.horizon_months": max(1, months)}
+    states = [st for st in obs.get("states") or [] if dt.date.fromisoformat(st["date"]) <= date]
+    state = max(states, key=lambda st: st["date"]) if states else None
+    for f, k in (state or {}).get("rungs", {}).items():
+        over[f"flashpoints[{f}].escalation.start_rung"] = int(k)
+    return over, state
+
+
+def forecast_path(scenario: Any, spec: CrisisSpec, obs: dict[str, Any], hypothesis: str | None, *, runs: int, seed: int,
+                  chunk_size: int = 8192, extra_set: dict[str, Any] | None = None,
+                  dates: list[dt.date] | None = None) -> dict[str, Any] | None:
+    """The record's forecast question answered as of each date (``record.forecast.dates`` plus
+    ``dates``), each a run of ``hypothesis`` started on that date (:func:`as_of_overrides`), next
+    to the crowd forecast of that date when the record lists one; Brier scores of both against
+    the outcome. ``None`` when the record has no forecast question."""
+    fc = obs.get("forecast") if obs else None
+    if not fc:
+        if dates:
+            raise InputError(Problem("--as-of needs a forecast question in the scenario's record "
+                                     "(record.forecast: question, flashpoint, initiator, before, outcome)",
+                                     column="--as-of", value=", ".join(d.isoformat() for d in dates)))
+        return None
+    before = dt.date.fromisoformat(fc["before"]) - dt.timedelta(days=1)   # "before D": by the day before D
+    crowd = {c["date"]: c for c in fc.get("crowd") or []}
+    all_dates = sorted({*(dt.date.fromisoformat(d) for d in fc.get("dates") or []), *(dates or [])})
+    o = int(bool(fc["outcome"]))
+    rows = []
+    for d in all_dates:
+        over, state = as_of_overrides(spec, obs, d, before)
+        res = run(scenario, CrisisParams(runs=runs, hypothesis=hypothesis, set={**(extra_set or {}), **over},
+                                         chunk_size=chunk_size), seed=seed)
+        j = res.flashpoints.index(fc["flashpoint"])
+        k = max((i for i, e in enumerate(res.step_end) if e <= before), default=-1)
+        s = res.onset_step[:, j].astype(np.int64)
+        hit = (s >= 0) & (s <= k)
+        if fc.get("initiator"):
+            hit &= res.onset_initiator[:, j] == res.actors.index(fc["initiator"])
+        ms = mean_se(hit.astype(float))
+        c = crowd.get(d.isoformat())
+        rows.append({"date": d.isoformat(), "p": ms["value"], "se": ms["se"], "brier": (ms["value"] - o) ** 2,
+                     "crowd": c["p"] if c else None, "crowd_source": c["source"] if c else None,
+                     "crowd_approximate": c["approximate"] if c else None,
+                     "crowd_brier": (c["p"] - o) ** 2 if c else None,
+                     "start_rungs": (state or {}).get("rungs", {}), "state_date": (state or {}).get("date"),
+                     "horizon_months": over["settings.horizon_months"]})
+    return {"question": fc["question"], "flashpoint": fc["flashpoint"], "initiator": fc.get("initiator"),
+            "before": fc["before"], "outcome": o, "hypothesis": hypothesis or BASE, "runs": runs, "chosen": fc.get("chosen", ""),
+            "path": rows}
 
 
 def counterfactuals(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, base: CrisisResult | None = None,
@@ -559,7 +621,8 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
                    seed: int | None = None, base_dir: str | Path | None = None,
                    with_counterfactuals: bool = True, cf_runs: int | None = None, extra_set: dict[str, Any] | None = None,
                    chunk_size: int = 8192, keep_results: bool = False, mechanisms: str | list[str] | None = None,
-                   mechanism_runs: int | None = None, mechanism_hypotheses: list[str] | None = None) -> dict[str, Any]:
+                   mechanism_runs: int | None = None, mechanism_hypotheses: list[str] | None = None,
+                   as_of: list[dt.date] | None = None, forecast: bool = False) -> dict[str, Any]:
     """Run hypotheses, back-test each, and return the ``detente run --json`` object.
 
     Parameters
@@ -582,6 +645,10 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
         ``detente run`` command asks for ``"all"``). It uses
         ``mechanism_runs`` runs (default ``cf_runs`` or ``runs``) and covers the hypotheses in
         ``mechanism_hypotheses`` (default: every hypothesis run).
+    forecast, as_of
+        Compute the forecast path (:func:`forecast_path`, one run of the reference hypothesis per
+        date: the record's ``forecast.dates`` plus ``as_of``); ``as_of`` implies ``forecast``.
+        ``detente run`` asks for it; off by default here (it costs one run per date).
     """
     spec = load_spec(scenario.dynamics)
     names: list[str | None] = list(hypotheses or spec.hypotheses)
@@ -666,6 +733,9 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
     out["triangle_actors"] = list(first.triangle)
     out["flashpoint_names"] = {f.id: f.name or f.id for f in spec.flashpoints}
     out["claims"] = evaluate_claims(spec, out["hypotheses"], results, end=end)
+    ref = out.get("reference")
+    out["forecast_path"] = forecast_path(scenario, rspec, obs, None if ref in (None, BASE) else ref, runs=runs, seed=seed,
+                                         chunk_size=chunk_size, extra_set=extra_set, dates=as_of) if forecast or as_of else None
     if keep_results:
         out["_results"] = results
     return out

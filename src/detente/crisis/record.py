@@ -162,6 +162,8 @@ def observed(spec: Any, base_dir: str | Path | None = None) -> dict[str, Any] | 
         "focal": {"actor": focal_actor, "horizon_months": horizon, "label": label},
         "reference": r.reference, "facts": str(facts_path) if facts_path else None,
         "sources": list(r.sources), "note": r.note,
+        "states": [st.model_dump(mode="json") for st in r.states],
+        "forecast": r.forecast.model_dump(mode="json") if r.forecast else None,
     }
 
 

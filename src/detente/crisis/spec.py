@@ -44,7 +44,8 @@ __all__ = [
     "Escalation", "CrisisBargain", "Richardson", "Beta", "Flashpoint", "Alliance", "Follower", "Track",
     "StallPolicy", "SeesawPolicy", "LeakPolicy", "AllyPressure", "Policies", "StagHunt",
     "Provocation", "Coupling", "Triangle", "CalendarEvent", "Shock", "Hypothesis", "Mechanism", "ClaimTest", "Claim",
-    "Record", "RecordFocal", "RecordOnset", "RecordEvent", "RECORD_EVENT_KINDS",
+    "Record", "RecordFocal", "RecordOnset", "RecordEvent", "RecordState", "RecordForecast", "CrowdForecast",
+    "RECORD_EVENT_KINDS",
     "CrisisSpec", "load_spec",
     "apply_patch", "resolve", "CALIBRATION_PATH",
 ]
@@ -620,6 +621,41 @@ class RecordEvent(_M):
         return self
 
 
+class RecordState(_M):
+    """The state the record gives for a date (used by ``--as-of``): the escalation rung each
+    named flashpoint had reached by then (an interpretive mapping of the facts onto the rungs)."""
+
+    date: dt.date
+    rungs: dict[str, int] = Field(default_factory=dict)
+    note: str = ""
+
+
+class CrowdForecast(_M):
+    """A public forecast of the record's question on a date (e.g. a forecasting platform's
+    community prediction), with its source; ``approximate`` when read off a chart or a text."""
+
+    date: dt.date
+    p: float = Field(ge=0.0, le=1.0)
+    source: str
+    approximate: bool = True
+
+
+class RecordForecast(_M):
+    """The forecast path: P(a war at ``flashpoint`` started by ``initiator`` before ``before``)
+    as of each of ``dates`` (the engine started on that date from the record's state, with only
+    the calendar events known by then), next to the ``crowd`` forecasts of the same question.
+    ``chosen`` says which numbers were chosen before and which after the outcome was known."""
+
+    question: str
+    flashpoint: str
+    initiator: str | None = None
+    before: dt.date
+    outcome: bool
+    dates: list[dt.date] = Field(default_factory=list)
+    crowd: list[CrowdForecast] = Field(default_factory=list)
+    chosen: str = ""
+
+
 class Record(_M):
     """What happened: the scenario's own back-test (docs/crisis.md "Back-test").
 
@@ -647,6 +683,8 @@ class Record(_M):
     events: list[RecordEvent] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
     note: str = ""
+    states: list[RecordState] = Field(default_factory=list)
+    forecast: RecordForecast | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "Record":
@@ -703,9 +741,20 @@ class CrisisSpec(_M):
                                       "hypothesis"),
                                      *((f"record.events.{i}.track", e.track, tracks, "track") for i, e in enumerate(r.events)),
                                      *((f"record.events.{i}.flashpoint", e.flashpoint, fps, "flashpoint")
-                                       for i, e in enumerate(r.events))):
+                                       for i, e in enumerate(r.events)),
+                                     *((f"record.states.{i}.rungs", f, fps, "flashpoint")
+                                       for i, st in enumerate(r.states) for f in st.rungs),
+                                     ("record.forecast.flashpoint", r.forecast.flashpoint if r.forecast else None, fps,
+                                      "flashpoint"),
+                                     ("record.forecast.initiator", r.forecast.initiator if r.forecast else None,
+                                      set(self.actors), "actor")):
             if v is not None and v not in pool:
                 errs.append(f"{where}: unknown {what} {v!r} (known: {', '.join(sorted(pool)) or 'none'})")
+        nr = {f.id: f.escalation.rungs for f in self.flashpoints}
+        for i, st in enumerate(r.states):
+            for f, k in st.rungs.items():
+                if f in nr and not 0 <= k < nr[f]:
+                    errs.append(f"record.states.{i}.rungs.{f}: {k} is not a rung of {f} (0–{nr[f] - 1})")
         if errs:
             raise ValueError("; ".join(errs))
         return self

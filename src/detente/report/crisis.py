@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_report", "backtest_rows", "event_label", "likelihood_rows", "focal_rows", "claims_lines", "mechanism_rows", "triangle_glossary", "output_label",
+__all__ = ["write_report", "backtest_rows", "event_label", "forecast_lines", "forecast_rows", "likelihood_rows", "focal_rows", "claims_lines", "mechanism_rows", "triangle_glossary", "output_label",
            "output_legend"]
 
 
@@ -331,6 +331,37 @@ def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> dict[str, str]:
     return figs
 
 
+def forecast_rows(obj: dict[str, Any]) -> list[list[str]]:
+    """Rows of the forecast path: as-of date, state used, model P ± SE, crowd, both Brier scores."""
+    fp = obj.get("forecast_path") or {}
+    rows = []
+    for r in fp.get("path") or []:
+        st = ", ".join(f"{f} rung {k}" for f, k in (r.get("start_rungs") or {}).items()) or "the base description"
+        crowd = "–" if r.get("crowd") is None else f"{'≈ ' if r.get('crowd_approximate') else ''}{r['crowd']:.2f}"
+        rows.append([r["date"], st, f"{r['p']:.3f} ± {r['se']:.3f}", _fmt(r["brier"]), crowd, _fmt(r.get("crowd_brier"))])
+    return rows
+
+
+def forecast_lines(obj: dict[str, Any]) -> list[str]:
+    """The forecast-path section (``record.forecast`` and ``--as-of``), empty without one."""
+    fp = obj.get("forecast_path")
+    if not fp:
+        return []
+    L = [f"## Forecasts as of each date: {fp['question']}", "",
+         f"Each row is a run of **{fp['hypothesis']}** ({fp['runs']} runs) started on that date from the state the "
+         "record gives for it (the rung of each flashpoint), with only the calendar events and shocks known by then; "
+         f"P = the share of runs with a war at {fp['flashpoint']}"
+         + (f" started by {fp['initiator']}" if fp.get("initiator") else "") + f" before {fp['before']} ± its binomial "
+         f"SE. Outcome: {'yes' if fp['outcome'] else 'no'}; Brier = (P − outcome)², lower is better.", ""]
+    L += _table(["as of", "state", "model P ± SE", "model Brier", "crowd", "crowd Brier"], forecast_rows(obj))
+    srcs = [r["crowd_source"] for r in fp.get("path") or [] if r.get("crowd_source")]
+    if srcs:
+        L += ["", "Crowd forecasts (approximate where marked ≈): " + "; ".join(srcs) + "."]
+    if fp.get("chosen"):
+        L += ["", f"*Chosen before and after the outcome was known:* {fp['chosen'].strip()}"]
+    return L + [""]
+
+
 def record_lines(obj: dict[str, Any]) -> list[str]:
     """The Back-test section: the scenario's record, the likelihood table with Monte Carlo
     errors and Bayes factors, the verdicts, and the per-event table (secondary view)."""
@@ -395,7 +426,7 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
     f = obj.get("focal") or {}
     L += [f"## {f.get('label') or 'The focal actor'}", ""]
     L += _table(*focal_rows(obj))
-    L += [""] + record_lines(obj)
+    L += [""] + record_lines(obj) + forecast_lines(obj)
     L += ["## Where it breaks and who starts it (whole horizon)", ""]
     for h, b in hyps.items():
         loc = ", ".join(f"{k} {v:.2f}" for k, v in (b.get("locations") or {}).items())

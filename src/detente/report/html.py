@@ -314,7 +314,8 @@ def _design_text(design: Mapping[str, Any]) -> str:
 def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
     """HTML report of a crisis ``detente run --json`` object (the flagship report). It opens
     with the Claims section (what the model concludes, in words) before any table."""
-    from detente.report.crisis import (backtest_head, backtest_rows, focal_rows, likelihood_rows, mechanism_rows,
+    from detente.report.crisis import (backtest_head, backtest_rows, focal_rows, forecast_lines, forecast_rows,
+                                       likelihood_rows, mechanism_rows,
                                        output_legend, record_lines, triangle_glossary)
 
     ch = C.crisis_charts(obj)
@@ -348,6 +349,14 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
                   tid="likelihood")
         doc.table(backtest_head(dict(obj)), [[c.replace("**", "") for c in r] for r in backtest_rows(dict(obj))],
                   tid="backtest")
+    if obj.get("forecast_path"):
+        fl = forecast_lines(dict(obj))
+        doc.h2(fl[0][3:], "forecast-path")
+        for ln in fl[2:]:
+            if ln and not ln.startswith("|"):
+                doc.p(_md_inline(ln), raw=True)
+        doc.table(["as of", "state", "model P ± SE", "model Brier", "crowd", "crowd Brier"], forecast_rows(dict(obj)),
+                  left=2, tid="forecast-path")
     doc.h2("Hazard curves", "hazard")
     for h, hz in ch["hazard"].items():
         if hz:
