@@ -54,6 +54,8 @@ OUTPUT_ALIASES = {"months_of_peace": "months_of_peace_focal", "p_no_war_focal": 
 DEFAULT_SOBOL_N = 512
 DEFAULT_MORRIS_N = 10
 DEFAULT_RUNS_PER_POINT = 32
+#: Minimum runs per point of the one-at-a-time tornado (few points, so it can afford more runs).
+TORNADO_RUNS = 400
 
 
 def _output_name(name: str) -> str:
@@ -251,7 +253,7 @@ def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "s
                        factors: Sequence[str] | None = None, outputs: Sequence[str] = ("p_war_by_end",),
                        hypothesis: str | None = None, runs_per_point: int = DEFAULT_RUNS_PER_POINT,
                        seed: int | None = None, extra_set: dict[str, Any] | None = None,
-                       confidence_level: float = 0.95, with_tornado: bool = True,
+                       confidence_level: float = 0.95, with_tornado: bool = True, tornado_runs: int | None = None,
                        max_batch_runs: int = 65536) -> SensitivityResult:
     """Sobol or Morris indices of crisis outputs over assumption numbers (SALib), with a tornado.
 
@@ -264,6 +266,9 @@ def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "s
         Dotted paths of numbers with an assumption range (default: every drawable assumption).
     runs_per_point
         Monte-Carlo runs per parameter point (common random numbers across points).
+    tornado_runs
+        Runs per point of the tornado (2D + 1 points; default max(runs_per_point, :data:`TORNADO_RUNS`),
+        so that its swings are not multiples of 1/32).
 
     The result's ``warnings`` say when the sample is too small for the indices
     (:func:`detente.experiments.sensitivity.index_warnings`).
@@ -319,7 +324,8 @@ def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "s
 
         nominal = np.array([resolve(items[p]) for p in names])
         for o in outs:
-            baseline[o], torn[o] = _tornado(scenario, fac, nominal, runs=runs_per_point, seed=seed, output=o,
+            baseline[o], torn[o] = _tornado(scenario, fac, nominal, runs=tornado_runs or max(runs_per_point, TORNADO_RUNS),
+                                            seed=seed, output=o,
                                             hypothesis=hypothesis, extra_set=extra_set)
     return SensitivityResult(method, "", int(X.shape[0]) * runs_per_point, names, indices, torn, baseline,
                              confidence_level, warnings=warnings, sample_size=n, points=int(X.shape[0]),
