@@ -117,8 +117,10 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np
     decided by a short tail pass: a Markov (φ = 0) war at ``t`` needs the one-step
     condition ``δ(p_t − p_{t+1}) > (1 − δ)(1 − p_t + κ_D)`` (specs/crisis.md §4.1, since
     ``V(t+1) ≥ M_D(t+1)``), and raising φ never brings the first war earlier (the spec
-    property, tested). If the smooth decline bound ``|drift| + max(gdiff, 0)/4`` fails that
-    condition everywhere, the only candidate is ``t* = cliff_at − 1``; the peaceful tail
+    property, tested). That condition is tested with ``p_t`` at its largest on the path,
+    ``p_max = max(p_0, p_{L-1})`` of the logistic ``+ max(drift·(L−1), 0) + max(−size, 0)`` (a
+    cliff of negative size lifts the tail). If the smooth decline bound
+    ``|drift| + max(gdiff, 0)/4`` fails that condition everywhere, the only candidate is ``t* = cliff_at − 1``; the peaceful tail
     ``k ≥ cliff_at`` gives ``V``, ``R_min`` (running discounted maxima) and ``S`` (the same
     scalar recursion as the full pass), and one test at ``t*`` decides. The operations
     are those of the full pass in the same order, so results are bit-identical; other rows
@@ -140,7 +142,10 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np
     # smooth screen (necessary condition for a forced war at any point other than t*)
     lo_end = 1.0 / (1.0 + ratio)
     hi_end = 1.0 / (1.0 + ratio * (np.exp(gdiff * (L - 1)) if per_row else math.exp(gdiff * (L - 1))))
-    pmax = np.minimum(np.maximum(lo_end, hi_end) + np.maximum(drift_a * (L - 1), 0.0), 1.0 - 1e-4)
+    # largest p on the path: the smooth part's (monotone logistic plus positive drift) raised by a
+    # cliff of negative size (one that lifts D's believed strength)
+    pmax = np.minimum(np.maximum(lo_end, hi_end) + np.maximum(drift_a * (L - 1), 0.0) + np.maximum(-size_a, 0.0),
+                      1.0 - 1e-4)
     bound = np.maximum(-drift_a, 0.0) + (np.maximum(gdiff, 0.0) if per_row else max(gdiff, 0.0)) / 4.0
     kD = c_D * (1.0 - delta)
     smooth_ok = delta * bound * (1.0 + 1e-9) + 1e-12 < (1.0 - delta) * (1.0 - pmax + kD)

@@ -1,0 +1,199 @@
+"""Crisis kernels pinned on hand-computed values (issue 19: tests that kill the known mutants).
+
+Each case is worked out in the comments; where a closed form exists in
+:mod:`detente.crisis.theory` the kernel is also compared with it. The cross-tests on random
+inputs are in ``tests/test_crisis_engine.py``; these are the branches and parameters they
+do not reach (S ≠ 0 in the stag hunt, a = b = 0 leaks, dt ≠ 1, wars at month 0, the fast
+screen of the preventive kernel).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from detente.crisis import kernels as K
+from detente.crisis import theory
+
+
+def _arr(*x):
+    return np.array(x, dtype=float)
+
+
+# ------------------------------------------------------------------ stag hunt threshold
+def test_stag_hunt_mu_star_with_nonzero_sucker_payoff():
+    # R=5, T=3, P=2, S=1: μ* = (P−S)/((R−T)+(P−S)) = 1/(2+1) = 1/3  ((P+S) would give 3/5)
+    assert float(K.stag_hunt_mu_star(5.0, 3.0, 2.0, 1.0)) == pytest.approx(1 / 3, abs=1e-15)
+    assert float(K.stag_hunt_mu_star(5.0, 3.0, 2.0, 1.0)) == pytest.approx(theory.stag_hunt_threshold(5, 3, 2, 1), abs=1e-15)
+    # R=4, T=1, P=3, S=1: (3−1)/((4−1)+(3−1)) = 2/5
+    assert float(K.stag_hunt_mu_star(4.0, 1.0, 3.0, 1.0)) == pytest.approx(0.4, abs=1e-15)
+
+
+def test_stag_hunt_mu_star_dealing_dominant_and_vectorised():
+    # R=5, P=2, S=1 and T = 3, 4.5, 5, 6, 8:
+    #   T=3 → 1/3; T=4.5 → 1/(0.5+1) = 2/3; T=5 (R−T = 0, indifferent) → 1;
+    #   T=6, 8 (T > R: dealing dominant, theory returns inf) → threshold 1 (loyalty never chosen)
+    got = K.stag_hunt_mu_star(5.0, _arr(3.0, 4.5, 5.0, 6.0, 8.0), 2.0, 1.0)
+    np.testing.assert_allclose(got, [1 / 3, 2 / 3, 1.0, 1.0, 1.0], rtol=0, atol=1e-15)
+    assert math.isinf(theory.stag_hunt_threshold(5, 6, 2, 1))
+    assert theory.stag_hunt_threshold(5, 5, 2, 1) == 1.0
+
+
+def test_stag_hunt_mu_star_loyalty_dominant_gives_zero():
+    # P < S (loyal against a dealer beats dealing back) and R > T: loyalty is dominant,
+    # the raw formula is (2−3)/((5−3)+(2−3)) = −1 and the threshold is clipped to 0
+    assert float(K.stag_hunt_mu_star(5.0, 3.0, 2.0, 3.0)) == 0.0
+
+
+# ------------------------------------------------------------------ leak posterior
+def test_leak_posterior_with_impossible_leak_keeps_the_prior():
+    # a = b = 0: the leak has probability 0 under both types, no update (theory returns μ0)
+    mu = _arr(0.0, 0.2, 0.7, 1.0)
+    np.testing.assert_array_equal(K.leak_posterior(mu, 0.0, 0.0), mu)
+    assert theory.leak_posterior(0.2, 0.0, 0.0) == 0.2
+
+
+def test_leak_posterior_hand_values_and_corners():
+    # μ=0.5, a=0.6, b=0.2: 0.1/(0.1+0.3) = 0.25;  μ=0.8, a=0.9, b=0.4: 0.32/(0.32+0.18) = 0.64
+    got = K.leak_posterior(_arr(0.5, 0.8), _arr(0.6, 0.9), _arr(0.2, 0.4))
+    np.testing.assert_allclose(got, [0.25, 0.64], rtol=0, atol=1e-15)
+    # a = 0 (a disloyal partner never leaks) and b > 0: the leak proves loyalty, μ' = 1
+    assert float(K.leak_posterior(0.3, 0.0, 0.5)) == 1.0
+    # b = 0 (a loyal partner never leaks) and a > 0: μ' = 0; prior 0 stays 0, prior 1 stays 1
+    np.testing.assert_array_equal(K.leak_posterior(_arr(0.0, 0.3, 1.0), 0.4, 0.0), [0.0, 0.0, 1.0])
+
+
+# ------------------------------------------------------------------ time steps other than one month
+def test_hazard_prob_with_a_fractional_step():
+    # λ = 0.2 per month over a week-like step dt = 0.25: 1 − e^{−0.05} = 0.048770575...
+    assert float(K.hazard_prob(np.array(0.2), 0.25)) == pytest.approx(1 - math.exp(-0.05), rel=1e-14)
+    # dt = 3: 1 − e^{−0.6} = 0.451188...; default dt = 1: 1 − e^{−0.2}
+    np.testing.assert_allclose(K.hazard_prob(_arr(0.2, 0.0), 3.0), [1 - math.exp(-0.6), 0.0], rtol=1e-14)
+    assert float(K.hazard_prob(np.array(0.2))) == pytest.approx(1 - math.exp(-0.2), rel=1e-14)
+
+
+def test_balance_step_with_half_step_and_clipping():
+    # X01=0.5, X02=−0.4, X12=0.8, dt=0.5:
+    #   X01' = 0.5 + 0.5·(−0.4·0.8) = 0.34;  X02' = −0.4 + 0.5·(0.5·0.8) = −0.2;
+    #   X12' = 0.8 + 0.5·(0.5·−0.4) = 0.7
+    n01, n02, n12 = K.balance_step(_arr(0.5), _arr(-0.4), _arr(0.8), 0.5)
+    np.testing.assert_allclose([n01[0], n02[0], n12[0]], [0.34, -0.2, 0.7], rtol=0, atol=1e-15)
+    # all three at 0.9, dt = 0.5: 0.9 + 0.5·0.81 = 1.305 → clipped to 1; all at −0.9 → −0.9 + 0.405 = −0.495
+    n01, n02, n12 = K.balance_step(_arr(0.9, -0.9), _arr(0.9, -0.9), _arr(0.9, -0.9), 0.5)
+    for x in (n01, n02, n12):
+        np.testing.assert_allclose(x, [1.0, -0.495], rtol=0, atol=1e-15)
+    # X01 = −0.9 with the other two at 0.9: −0.9 + 2·0.81 = 0.72 with dt = 2; X02' = 0.9 + 2·(−0.81) = −0.72
+    n01, n02, n12 = K.balance_step(_arr(-0.9), _arr(0.9), _arr(0.9), 2.0)
+    np.testing.assert_allclose([n01[0], n02[0], n12[0]], [0.72, -0.72, -0.72], rtol=0, atol=1e-14)
+
+
+# ------------------------------------------------------------------ preventive war: backward pass
+# δ = 0.9 per step, lump-sum costs c_D = c_R = 0.1: tot = 1/(1−δ) = 10, M_D(k) = 10·p_k − 0.1,
+# κ_D = c_D(1−δ) = 0.01. War at k iff M_D(k) > 1 + δ·V(k+1) (+1e-12) when φ = 0.
+D9 = 0.9
+KW9 = dict(delta=D9, c_D=_arr(0.1), c_R=_arr(0.1), phi=_arr(0.0))
+
+
+def _batch(p, delta=D9, c=0.1, phi=0.0):
+    p = np.asarray(p, dtype=float)[:, None]
+    tot = 1 / (1 - delta)
+    MD, MR = p * tot - c, (1 - p) * tot - c
+    return int(K.markov_path_batch(MD, MR, delta=delta, tot=tot, C=np.array([2 * c]), phi=np.array([phi]))[0])
+
+
+def test_markov_batch_finds_a_war_at_month_zero():
+    # p = 0.6, 0.3, 0.3: M_D = 5.9, 2.9, 2.9. k=1: 2.9 > 1 + 0.9·2.9 = 3.61? no (V = 2.9);
+    # k=0: 5.9 > 3.61: war at month 0 (theory.markov_path's doctest). The pass must reach k = 0.
+    assert _batch([0.6, 0.3, 0.3]) == 0
+    assert theory.markov_path([0.6, 0.3, 0.3], 0.9, 0.1, 0.1)[0] == 0
+    # the last month is never a war date (no future to protect): p = 0.6, 0.3 still gives 0, and
+    # p = 0.3, 0.6 (D rising) gives peace
+    assert _batch([0.6, 0.3]) == 0
+    assert _batch([0.3, 0.6]) == -1
+
+
+def test_preventive_kernel_cliff_one_month_ahead_war_at_month_zero():
+    # ratio 1, no trend or drift: p = 0.5 now; a cliff of 0.3 from month 1: p = 0.5, 0.2, 0.2.
+    # M_D = 4.9, 1.9, 1.9; k=1: 1.9 > 1 + 0.9·1.9 = 2.71? no; k=0: 4.9 > 2.71 → war at 0.
+    # The fast screen passes (no smooth decline), so this goes through the t* = kc − 1 = 0 test.
+    for fast in (True, False):
+        got = K.preventive_first_war(_arr(1.0), 0.0, _arr(0.0), _arr(1.0), _arr(0.3), L=3, fast=fast, **KW9)
+        assert got.tolist() == [0]
+
+
+def test_preventive_kernel_tail_pass_runs_down_to_the_cliff_month():
+    # ratio 1, drift −0.05, cliff 0.005 from month 1: p = 0.5, 0.445, 0.395 (L = 3).
+    # Screen: δ·|drift| = 0.045 < (1−δ)(1 − p_max + κ_D) = 0.1·(1 − 0.5 + 0.01) = 0.051 → fast rows.
+    # M_D = 4.9, 4.35, 3.85. k=1: 4.35 > 1 + 0.9·3.85 = 4.465? no, V(1) = max(0.9·3.85, 4.35) = 4.35.
+    # k=0: 4.9 > 1 + 0.9·4.35 = 4.915? no → peace. A tail pass that stopped before month 1
+    # would test against 1 + 0.9·3.85 = 4.465 and report a war at 0.
+    args = (_arr(1.0), 0.0, _arr(-0.05), _arr(1.0), _arr(0.005))
+    assert K.preventive_first_war(*args, L=3, **KW9).tolist() == [-1]
+    assert K.preventive_first_war(*args, L=3, fast=False, **KW9).tolist() == [-1]
+    assert theory.markov_path([0.5, 0.445, 0.395], 0.9, 0.1, 0.1)[0] is None
+    # a stronger D now tips it: ratio 12/13 → p = 0.52, 0.465, 0.415, M_D = 5.1, 4.55, 4.05;
+    # k=1: 4.55 > 1 + 0.9·4.05 = 4.645? no; k=0: 5.1 > 1 + 0.9·4.55 = 5.095 → war at 0
+    # (screen: 0.045 < 0.1·(1 − 0.52 + 0.01) = 0.049, still the fast path)
+    r = 12 / 13
+    args = (_arr(r), 0.0, _arr(-0.05), _arr(1.0), _arr(0.005))
+    assert K.preventive_first_war(*args, L=3, **KW9).tolist() == [0]
+
+
+def test_preventive_kernel_screen_counts_a_steady_decline():
+    # ratio 2/3 → p0 = 0.6, drift −0.05, no cliff in reach (at month 12, L = 3): p = 0.6, 0.55, 0.5.
+    # Screen: δ·0.05 = 0.045 > (1−δ)(1 − 0.6 + 0.01) = 0.041 → the row takes the full pass.
+    # M_D = 5.9, 5.4, 4.9; k=1: 5.4 > 1 + 0.9·4.9 = 5.41? no, V = 5.4; k=0: 5.9 > 1 + 4.86 = 5.86 → war at 0.
+    args = (_arr(2 / 3), 0.0, _arr(-0.05), _arr(12.0), _arr(0.0))
+    assert K.preventive_first_war(*args, L=3, **KW9).tolist() == [0]
+    assert theory.markov_path([0.6, 0.55, 0.5], 0.9, 0.1, 0.1)[0] == 0
+
+
+def test_preventive_kernel_screen_counts_positive_drift_in_the_largest_p():
+    # δ = 0.3, no costs, L = 7, ratio 0.05, trend g = 0.4, drift +0.05 (no cliff in reach):
+    # p_k = 1/(1 + 0.05·e^{0.4k}) + 0.05k = 0.95238, 0.98059, 0.99987, 1.00763→0.9999, 1.00151→0.9999,
+    # 0.98022, 0.94468. The drift lifts p above its start before the logistic decline wins.
+    # Markov condition at k=4: δ(p4 − p5) = 0.3·0.01968 = 0.0059 > (1−δ)(1 − p4) = 0.7·0.0001 → war at 4
+    # (at k=3, p3 − p4 = 0). Screen: bound = g/4 = 0.1, δ·0.1 = 0.03 must be compared with
+    # (1−δ)(1 − p_max) where p_max = max(p_0, p_6) + 0.05·6 (capped at 0.9999) → 0.00007: full pass.
+    # Without the drift term p_max = 0.95238 gives 0.7·0.0476 = 0.0333 > 0.03 and peace.
+    kw = dict(delta=0.3, c_D=_arr(0.0), c_R=_arr(0.0), phi=_arr(0.0))
+    args = (_arr(0.05), 0.4, _arr(0.05), _arr(12.0), _arr(0.0))
+    assert K.preventive_first_war(*args, L=7, **kw).tolist() == [4]
+    assert K.preventive_first_war(*args, L=7, fast=False, **kw).tolist() == [4]
+    k = np.arange(7)
+    p = np.clip(1 / (1 + 0.05 * np.exp(0.4 * k)) + 0.05 * k, 1e-4, 1 - 1e-4)
+    assert theory.markov_path(p, 0.3, 0.0, 0.0)[0] == 4
+
+
+def test_preventive_kernel_cliff_that_lifts_the_path_is_screened():
+    # Defect found here (fixed in kernels.py): a cliff of negative size raises D's believed strength
+    # after it, above the smooth p_max the fast screen assumed. ratio 1, drift −0.04, cliff −0.3 at
+    # month 1, L = 4: p = 0.5, 0.76, 0.72, 0.68; M_D = 4.9, 7.5, 7.1, 6.7.
+    # k=2: 7.1 > 1 + 0.9·6.7 = 7.03 → war; k=1: 7.5 > 1 + 0.9·7.1 = 7.39 → war; k=0: 4.9 > 7.75? no.
+    # First war at 1. The old screen used p_max = 0.5: δ·0.04 = 0.036 < 0.1·(1 − 0.5 + 0.01) = 0.051,
+    # so the row went to the fast path, which tests only t* = 0 and returned peace.
+    args = (_arr(1.0), 0.0, _arr(-0.04), _arr(1.0), _arr(-0.3))
+    assert K.preventive_first_war(*args, L=4, fast=False, **KW9).tolist() == [1]
+    assert K.preventive_first_war(*args, L=4, **KW9).tolist() == [1]
+    assert theory.markov_path([0.5, 0.76, 0.72, 0.68], 0.9, 0.1, 0.1)[0] == 1
+
+
+def test_preventive_fast_path_equals_full_pass_with_lifting_cliffs_and_rising_paths():
+    """The fast path's promise (bit-identical to the full pass) on the inputs the screen must
+    handle: negative cliff sizes, positive drift, cliffs outside the look-ahead, small δ."""
+    rng = np.random.default_rng(19)
+    for _ in range(60):
+        n, L = 300, int(rng.integers(3, 40))
+        delta = float(rng.choice([0.3, 0.6, 0.9, 0.9 ** (1 / 12)]))
+        ratio = np.exp(rng.uniform(-4, 3, n))
+        drift = rng.uniform(-0.01, 0.08, n) * rng.integers(0, 2, n)
+        cliff = rng.uniform(-2, L + 2, n)
+        size = rng.uniform(-0.4, 0.5, n)
+        kD, kR = rng.uniform(0.0, 0.3, n), rng.uniform(0.0, 0.3, n)
+        phi = rng.uniform(0, 1, n) * rng.integers(0, 2, n)
+        g = float(rng.uniform(-0.3, 1.0))
+        kw = dict(L=L, delta=delta, c_D=kD / (1 - delta), c_R=kR / (1 - delta), phi=phi)
+        np.testing.assert_array_equal(K.preventive_first_war(ratio, g, drift, cliff, size, **kw),
+                                      K.preventive_first_war(ratio, g, drift, cliff, size, fast=False, **kw))
