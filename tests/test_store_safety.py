@@ -531,3 +531,60 @@ def test_killed_between_part_and_record_resumes_without_quarantine(swept, monkey
     assert {p.name: p.read_bytes() for p in st.part_files(rid)} == parts
     assert not (root / "quarantine").exists()  # the same bytes were there: nothing to keep aside
     assert check_store(root).ok
+
+
+def _set_row(root: Path, rid: str, **cols) -> None:
+    con = sqlite3.connect(root / "catalog.sqlite")
+    with con:
+        for col, val in cols.items():
+            con.execute(f"UPDATE runs SET {col}=? WHERE run_id=?", (val, rid))
+    con.close()
+
+
+def test_check_finds_a_catalogue_key_that_is_not_its_results_run_key(swept):
+    """A row whose catalogue key is not its result's run_key (issue 13): looking the key up would
+    name a result of other inputs, and a run of the result's inputs would be stored again."""
+    root, _, _ = swept
+    st = Store(root)
+    fc = next(i for i in st.list(limit=None) if i.kind == "forecast")
+    good = fc.key
+    assert st.get(fc.run_id).key == good
+    assert check_store(root).ok
+    _set_row(root, fc.run_id, key="0" * 64)
+    (f,) = check_store(root).findings
+    assert f.kind == "key_mismatch" and f.run == fc.run_id and good in f.message and "0" * 64 in f.message
+    code, d = cli("runs", "check", "--store", root, "--json")
+    assert code == 1 and [p["kind"] for p in d["problems"]] == ["key_mismatch"]
+    rep = repair_store(root)
+    assert rep.after.ok and Store(root).info(fc.run_id).key == good
+    assert [a["action"] for a in rep.actions] == ["key_fixed"]
+
+
+def test_check_finds_a_stored_result_whose_run_key_does_not_match_its_content(swept):
+    root, _, _ = swept
+    st = Store(root)
+    fc = next(i for i in st.list(limit=None) if i.kind == "forecast")
+    d = json.loads(st._row(fc.run_id, "result")["result"])
+    d["run_key"] = "f" * 64
+    _set_row(root, fc.run_id, result=json.dumps(d))
+    (f,) = check_store(root).findings
+    assert f.kind == "key_mismatch" and f.run == fc.run_id and "f" * 64 in f.message
+
+
+def test_a_key_taken_by_another_result_is_not_a_mismatch(tmp_path):
+    """Two results of the same inputs (a caller's own generator, no seed) are stored under two
+    ids, the second under a key derived from the run key and its result hash: that is sound."""
+    import numpy as np
+    from detente.models.registry import run_model
+
+    scn = detente.load(EXAMPLE)
+    st = Store(tmp_path / "st")
+    a = run_model(scn, "bdm", rng=np.random.default_rng(1))
+    b = run_model(scn, "bdm", rng=np.random.default_rng(2))
+    assert a.key == b.key and a.to_json() != b.to_json()
+    ra, rb = st.save_run(a, scenario=scn), st.save_run(b, scenario=scn)
+    assert ra.run_id != rb.run_id and rb.key != b.key
+    assert check_store(tmp_path / "st").ok
+    _set_row(tmp_path / "st", rb.run_id, key="1" * 64)
+    assert [f.kind for f in check_store(tmp_path / "st").findings] == ["key_mismatch"]
+    assert repair_store(tmp_path / "st").after.ok and Store(tmp_path / "st").info(rb.run_id).key == rb.key

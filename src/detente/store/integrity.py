@@ -18,7 +18,8 @@ moved to ``quarantine/`` and a new one is built from the rows that can still be 
 and from the runs' ``run.json`` manifests; damaged parts are moved to ``quarantine/`` and
 their chunks marked ``damaged`` (``detente sweep resume`` recomputes them, with the same
 seeds and so the same bytes); readable parts no row records are recorded; trajectories are
-rewritten from the stored results; folders of unknown runs without a manifest, stale
+rewritten from the stored results; a forecast catalogued under a key that is not its result's
+run key is re-keyed; folders of unknown runs without a manifest, stale
 temporary files and half-finished deletions are moved to ``quarantine/``. Run it while no
 other detente process uses the store.
 """
@@ -49,7 +50,13 @@ FINDING_KINDS = (
     "trajectory_damaged",   # a forecast's trajectory file is missing or unreadable
     "orphan_folder",        # a folder under parts/ that belongs to no run in the catalogue
     "leftover",             # a temporary file or a half-finished deletion left by a crash
+    "key_mismatch",         # a forecast's catalogue key is not its result's run_key, or the run_key not its content's
+    "result_damaged",       # a forecast's stored result cannot be read back as a result
 )
+
+#: How many derived keys (a run key already holding another result, see
+#: :meth:`~detente.store.Store.save_run`) a catalogue key may be from its result's run key.
+KEY_CHAIN = 16
 
 #: Temporary files older than this (seconds) are taken as left by a crash; younger ones may
 #: belong to a write in progress and are left alone by ``runs repair``.
@@ -283,6 +290,8 @@ def _check_run(store: Any, info: Any, findings: list[Finding], report: CheckRepo
     if info.kind != "forecast" and info.status == "done" and not chunks and not store.part_files(rid):
         findings.append(Finding("run_without_parts", f"run {rid} ({info.kind}) is finished but has no stored chunk",
                                 str(store.run_dir(rid)), rid, repair="nothing to rebuild it from: run it again"))
+    if info.kind == "forecast" and info.status == "done":
+        _check_key(store, info, findings)
     if info.kind == "forecast":
         traj = store._trajectory_path(rid)
         if traj.exists():
@@ -294,6 +303,55 @@ def _check_run(store: Any, info: Any, findings: list[Finding], report: CheckRepo
         elif info.status == "done" and _has_rounds(store._row(rid, "result")["result"]):
             findings.append(Finding("trajectory_damaged", f"trajectory of run {rid}: the file is missing", str(traj),
                                     rid, repair="`detente runs repair` rewrites it from the stored result"))
+
+
+def _key_chain(run_key: str, rhash: str) -> list[str]:
+    """The catalogue keys a result with this run key and result hash may be stored under: the
+    run key, then the keys :meth:`~detente.store.Store.save_run` derives when a key already
+    names another result (``sha256(key:result_hash)``, repeated)."""
+    import hashlib
+
+    keys = [run_key]
+    for _ in range(KEY_CHAIN):
+        keys.append(hashlib.sha256(f"{keys[-1]}:{rhash}".encode()).hexdigest())
+    return keys
+
+
+def _result_keys(text: str | None) -> tuple[str | None, str | None, str | None, str | None]:
+    """``(recorded run_key, run_key of the content, result hash, why unreadable)`` of a stored
+    result's JSON text."""
+    from detente.models.result import RunResult, result_hash
+
+    try:
+        d = json.loads(text or "")
+        if not isinstance(d, dict):
+            raise ValueError("not a JSON object")
+        content = RunResult.from_json_dict({k: v for k, v in d.items() if k != "run_key"})
+    except ValueError as exc:
+        return None, None, None, str(exc)
+    return d.get("run_key"), content.key, result_hash(d), None
+
+
+def _check_key(store: Any, info: Any, findings: list[Finding]) -> None:
+    """A stored forecast's keys agree: the result's ``run_key`` is the key of its content, and
+    the catalogue key is that run key (or one derived from it, see :func:`_key_chain`)."""
+    rid = info.run_id
+    text = store._row(rid, "result")["result"]
+    if text is None:
+        return
+    recorded, content, rhash, why = _result_keys(text)
+    if why is not None:
+        findings.append(Finding("result_damaged", f"the stored result of run {rid} cannot be read: {why}", None, rid,
+                                repair="nothing to rebuild it from: run it again (`detente runs delete` removes it)"))
+    elif recorded is not None and recorded != content:
+        findings.append(Finding("key_mismatch", f"the stored result of run {rid} records run_key {recorded}, but "
+                                f"its content has run_key {content}: the result was altered after it was stored",
+                                None, rid, repair="nothing to rebuild it from: run it again (`detente runs delete` "
+                                "removes it)"))
+    elif info.key not in _key_chain(content, rhash):
+        findings.append(Finding("key_mismatch", f"run {rid} is catalogued under key {info.key}, but its result has "
+                                f"run_key {content}: a look-up by key would find the wrong run",
+                                None, rid, repair="`detente runs repair` catalogues it under its result's key"))
 
 
 # ---------------------------------------------------------------------- repair
@@ -499,6 +557,8 @@ def _repair_run(store: Any, info: Any, move: Any, act: Any) -> None:
             con.execute("UPDATE runs SET status=? WHERE run_id=?", (status, rid))
         act("status_set", f"run status {info.status} -> {status}", None, rid)
     if info.kind == "forecast" and info.status == "done":
+        _repair_key(store, info, act)
+    if info.kind == "forecast" and info.status == "done":
         traj = store._trajectory_path(rid)
         bad = traj.exists() and verify_part(traj, full=True) is not None
         if bad:
@@ -511,3 +571,30 @@ def _repair_run(store: Any, info: Any, move: Any, act: Any) -> None:
             if any(ir.rounds for ir in res.issues.values()):
                 store._write_trajectory(rid, res)
                 act("trajectory_rewritten", "trajectory rewritten from the stored result", traj, rid)
+
+
+def _repair_key(store: Any, info: Any, act: Any) -> None:
+    """Catalogue a forecast under its result's key (see :func:`_check_key`): the run key if no
+    other row holds it, else the first key derived from it that none holds (as
+    :meth:`~detente.store.Store.save_run` would have chosen)."""
+    rid = info.run_id
+    recorded, content, rhash, why = _result_keys(store._row(rid, "result")["result"])
+    if why is not None or (recorded is not None and recorded != content):
+        return  # the result itself is damaged: nothing to key it with
+    chain = _key_chain(content, rhash)
+    if info.key in chain:
+        return
+    with store._tx() as con:
+        held = {r["key"]: r["run_id"] for r in con.execute(
+            f"SELECT key, run_id FROM runs WHERE key IN ({', '.join('?' * len(chain))}) AND run_id<>?", (*chain, rid))}
+        new = next((k for k in chain if k not in held), None)
+        if new is None:
+            return
+        meta = dict(info.meta) if isinstance(info.meta, dict) else {}
+        if new != content:
+            meta.update({"same_inputs_as": held[content], "run_key": content, "result_hash": rhash})
+        else:
+            for k in ("same_inputs_as", "run_key", "result_hash"):
+                meta.pop(k, None)
+        con.execute("UPDATE runs SET key=?, meta=? WHERE run_id=?", (new, json.dumps(meta, sort_keys=True), rid))
+    act("key_fixed", f"catalogue key {info.key} -> {new} (the key of its result)", None, rid)
