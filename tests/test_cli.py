@@ -120,7 +120,7 @@ def test_runs_list_filter_and_limit():
     d = one_json(invoke("runs", "list", "--json"))
     assert [x["model"] for x in d["runs"]] == ["nbs", "median", "compromise"]
     assert [x["model"] for x in one_json(invoke("runs", "list", "--model", "median", "--json"))["runs"]] == ["median"]
-    assert len(one_json(invoke("runs", "list", "-n", "2", "--json"))["runs"]) == 2
+    assert len(one_json(invoke("runs", "list", "--limit", "2", "--json"))["runs"]) == 2
     r = invoke("runs", "list")
     assert r.exit_code == 0 and "median" in r.stdout
 
@@ -144,7 +144,7 @@ def test_runs_show_by_prefix():
 def test_runs_show_trajectory(home):
     scn = detente.load(EXAMPLE)
     rid = Store(home).save(dynamic_result(scn), scenario=scn)
-    r = invoke("runs", "show", rid, "--rounds", "2")
+    r = invoke("runs", "show", rid, "--max-rounds", "2")
     assert r.exit_code == 0, r.output
     assert "trajectory: emission" in r.stdout and "Netherlands" in r.stdout and "…" in r.stdout
     d = one_json(invoke("runs", "show", rid, "--json"))

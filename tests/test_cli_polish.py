@@ -160,3 +160,83 @@ def test_a_compromise_forecast_imports_no_heavy_library(tmp_path):
             f"try:\n    app(['forecast', {str(CSV)!r}, '-m', 'compromise'], prog_name='detente')\n"
             "except SystemExit as e:\n    assert e.code in (0, None), e.code\n")
     assert _imported_after(code) == []
+
+
+# ------------------------------------------------------------------ option names
+YAML = ROOT / "tests" / "fixtures" / "formats" / "full.yaml"
+
+
+@pytest.fixture
+def yaml_as_txt(tmp_path) -> Path:
+    """A YAML scenario under a name whose extension says nothing: only a forced format reads it."""
+    p = tmp_path / "scenario.txt"
+    p.write_text(YAML.read_text(encoding="utf-8"), encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("cmd", [["validate"], ["forecast", "--no-store"]])
+def test_input_format_is_from_and_the_old_format_spelling_still_works(cmd, yaml_as_txt):
+    args = [cmd[0], str(yaml_as_txt), *cmd[1:], "--json"]
+    assert runner.invoke(app, args).exit_code == 2  # guessed as CSV
+    new = runner.invoke(app, [*args, "--from", "yaml"])
+    assert new.exit_code == 0, new.output
+    assert "deprecated" not in new.stderr
+    old = runner.invoke(app, [*args, "--format", "yaml"])
+    assert old.exit_code == 0, old.output
+    assert old.stdout == new.stdout or cmd[0] == "forecast"  # forecast output holds no run id here
+    assert "--format is deprecated here; use --from" in old.stderr
+    both = runner.invoke(app, [*args, "--from", "yaml", "--format", "csv"])
+    assert both.exit_code == 2
+    (p,) = _json(both)["problems"]
+    assert p["column"] == "--from" and "deprecated spelling --format" in p["message"]
+
+
+def test_deprecated_spellings_are_hidden_from_help():
+    assert "--format" not in runner.invoke(app, ["validate", "--help"]).stdout
+    assert "--from" in runner.invoke(app, ["forecast", "--help"]).stdout
+    listing = runner.invoke(app, ["runs", "list", "--help"]).stdout
+    assert "--limit" in listing and " -n" not in listing
+    sens = runner.invoke(app, ["sensitivity", "--help"]).stdout
+    assert "--samples" in sens and "--n " not in sens
+
+
+def test_runs_list_limit_and_the_old_n(tmp_path):
+    for m in ("compromise", "median", "nbs"):  # three different runs (same inputs would be one run)
+        assert runner.invoke(app, ["forecast", str(CSV), "-m", m]).exit_code == 0
+    assert len(_json(runner.invoke(app, ["runs", "list", "--json"]))["runs"]) == 3
+    assert len(_json(runner.invoke(app, ["runs", "list", "--limit", "2", "--json"]))["runs"]) == 2
+    old = runner.invoke(app, ["runs", "list", "-n", "1", "--json"])
+    assert old.exit_code == 0 and len(_json(old)["runs"]) == 1
+    assert "-n is deprecated here; use --limit" in old.stderr
+    assert runner.invoke(app, ["runs", "list", "-n", "1", "--limit", "2", "--json"]).exit_code == 2
+    # -n keeps its one meaning elsewhere: Monte-Carlo runs (`detente run -n`)
+    assert "-n" in runner.invoke(app, ["run", "--help"]).stdout
+
+
+def test_sensitivity_samples_and_the_old_n(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: cli\nscenario: example:ec_emission\nmodel: compromise\nseed: 1\nchunk_size: 50\n"
+                    "factors:\n  - name: sal\n    field: salience\n    actors: [UK]\n"
+                    "    dist: {kind: uniform, low: -10, high: 10}\n    clip: [0, 100]\n"
+                    "design: {kind: montecarlo, runs: 10}\n")
+    new = runner.invoke(app, ["sensitivity", str(spec), "--method", "morris", "--samples", "4", "--json"])
+    old = runner.invoke(app, ["sensitivity", str(spec), "--method", "morris", "--n", "4", "--json"])
+    assert new.exit_code == 0 and old.exit_code == 0, new.output + old.output
+    assert _json(new)["runs"] == _json(old)["runs"] == 4 * 2  # Morris: trajectories x (factors + 1)
+    assert "--n is deprecated here; use --samples" in old.stderr
+
+
+def test_runs_show_max_rounds_and_the_old_rounds():
+    """`--rounds` means rounds to simulate (forecast); `runs show` says `--max-rounds` for how many it shows."""
+    made = runner.invoke(app, ["forecast", str(CSV), "-m", "bdm", "--rounds", "6", "--seed", "1", "--json"])
+    assert made.exit_code == 0, made.output
+    rid = _json(made)["run_id"]
+    full = runner.invoke(app, ["runs", "show", rid])
+    new = runner.invoke(app, ["runs", "show", rid, "--max-rounds", "2"])
+    old = runner.invoke(app, ["runs", "show", rid, "--rounds", "2"])
+    assert full.exit_code == new.exit_code == old.exit_code == 0
+    assert "…" in new.stdout and "…" not in full.stdout
+    assert old.stdout == new.stdout
+    assert "--rounds is deprecated here; use --max-rounds" in old.stderr
+    shown = runner.invoke(app, ["runs", "show", "--help"]).stdout
+    assert "--max-rounds" in shown and "--rounds " not in shown

@@ -46,7 +46,7 @@ def test_sweep_json_contract_and_export(spec_file, tmp_path):
 
 
 def test_sensitivity_json_contract(spec_file):
-    code, d = one_json(["sensitivity", spec_file, "--method", "morris", "--n", "4", "--json"])
+    code, d = one_json(["sensitivity", spec_file, "--method", "morris", "--samples", "4", "--json"])
     assert code == 0 and set(d) == doc_keys("sensitivity")
     assert d["factors"] == ["sal"] and d["indices"]["emission"][0]["mu_star"] > 0
 

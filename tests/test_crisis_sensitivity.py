@@ -155,7 +155,7 @@ def test_cli_sensitivity_on_a_crisis_scenario():
 
     from detente.cli import app
 
-    r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--n", "128", "--runs-per-point", "500",
+    r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--samples", "128", "--runs-per-point", "500",
                                  "--output", "p_war_horizon", "--json"])
     assert r.exit_code == 0, r.output
     o = json.loads(r.output)
@@ -163,9 +163,9 @@ def test_cli_sensitivity_on_a_crisis_scenario():
     rows = {x["factor"]: x for x in o["indices"]["p_war_horizon"]}
     assert rows[FA]["ST"] > rows[FB]["ST"]
     assert [t["factor"] for t in o["tornado"]["p_war_horizon"]] == [FA, FB]
-    r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--factor", "flashpoints[F].beta.rung", "--n", "8"])
+    r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--factor", "flashpoints[F].beta.rung", "--samples", "8"])
     assert r.exit_code == 2 and "--factor" in r.output and "no assumption range" in r.output
-    r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--n", "4", "--runs-per-point", "20",
+    r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--samples", "4", "--runs-per-point", "20",
                                  "--output", "p_war_horizon"])
     assert r.exit_code == 0 and "warning:" in r.output and "would bring them to ±0.05" in r.output
 
@@ -175,7 +175,7 @@ def test_cli_sensitivity_writes_a_report_with_a_tornado_figure(tmp_path):
 
     from detente.cli import app
 
-    r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--n", "32", "--runs-per-point", "200",
+    r = CliRunner().invoke(app, ["sensitivity", str(TOY), "--samples", "32", "--runs-per-point", "200",
                                  "--output", "p_war_horizon", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     md = (tmp_path / "toy-sobol-sensitivity.md").read_text()

@@ -288,7 +288,7 @@ def test_cli_validate_exit_codes_on_mutants(sources, tmp_path, monkeypatch):
     runner = CliRunner()
     codes = []
     for fmt, p, done in _cli_mutants(sources, tmp_path, 4):
-        r = runner.invoke(app, ["validate", str(p), "--format", fmt, "--json"])
+        r = runner.invoke(app, ["validate", str(p), "--from", fmt, "--json"])
         assert r.exit_code in (0, 2), (fmt, done, r.exit_code, r.output[-500:])
         lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
         assert len(lines) == 1, (fmt, done, r.output[-500:])
@@ -306,7 +306,7 @@ def test_cli_subprocess_exit_codes_on_mutants(sources, tmp_path):
     for fmt, p, done in _cli_mutants(sources, tmp_path, 1):
         if fmt not in ("json", "xlsx", "ktab_xml"):
             continue
-        r = subprocess.run([sys.executable, "-m", "detente.cli", "validate", str(p), "--format", fmt, "--json"],
+        r = subprocess.run([sys.executable, "-m", "detente.cli", "validate", str(p), "--from", fmt, "--json"],
                            capture_output=True, env=env, timeout=120)
         assert r.returncode in (0, 2), (fmt, done, r.returncode, r.stdout[-300:], r.stderr[-500:])
         assert b"Traceback" not in r.stderr, (fmt, done, r.stderr[-500:])

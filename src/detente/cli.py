@@ -141,6 +141,29 @@ def _esc(x: Any) -> str:
 #: ``--store PATH`` option shared by every command that reads or writes the run store.
 STORE_OPT = typer.Option(None, "--store", help="Run store directory (default: $DETENTE_HOME or ~/.detente).")
 
+#: ``--from FORMAT``: the input format of a scenario file (docs/cli.md, "Option names").
+FROM_OPT = typer.Option(None, "--from", help="Input format (guessed from the file otherwise; see docs/formats.md).")
+#: ``--format`` where it used to name the input format: hidden, still accepted (deprecated).
+OLD_INPUT_FORMAT_OPT = typer.Option(None, "--format", hidden=True, help="Deprecated spelling of --from.")
+
+
+def renamed_option(value: Any, old_value: Any, *, new: str, old: str, as_json: bool = False) -> Any:
+    """The value of an option given under its current name (``value``) or under the old name
+    it had (``old_value``, a hidden option kept so that documented usage never breaks).
+
+    The old name prints a deprecation warning on stderr (stdout stays one JSON object with
+    ``--json``); both names with different values are an input error (exit 2)."""
+    if old_value is None:
+        return value
+    err.print(f"[yellow]warning[/]: {old} is deprecated here; use {new} (docs/cli.md, \"Option names\")")
+    if value is not None and value != old_value:
+        def conflict() -> None:
+            raise InputError(Problem(f"{new} and its deprecated spelling {old} give different values",
+                                     column=new, value=f"{value} / {old_value}", expected=f"only {new}"))
+
+        guarded(conflict, as_json=as_json)
+    return old_value
+
 
 def open_store(path: Optional[Path] = None, *, as_json: bool = False, readonly: bool = False):
     """The run store at ``path`` (default root otherwise); errors become exit codes.
@@ -188,12 +211,14 @@ def _scenario_summary(scn: Any) -> dict[str, Any]:
 @app.command("validate")
 def validate_cmd(
     file: Path = typer.Argument(..., help="Scenario file (YAML, CSV, XLSX, KTAB, Decide, ...)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="Force the input format."),
+    fmt: Optional[str] = FROM_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    old_fmt: Optional[str] = OLD_INPUT_FORMAT_OPT,
 ) -> None:
     """Check a scenario file and report every problem in it."""
     from detente.formats import load
 
+    fmt = renamed_option(fmt, old_fmt, new="--from", old="--format", as_json=as_json)
     scn = guarded(lambda: load(file, format=fmt), as_json=as_json)
     summary = {"valid": True, "file": str(file), **_scenario_summary(scn)}
     if as_json:
@@ -210,17 +235,19 @@ def forecast_cmd(
     rounds: Optional[int] = typer.Option(None, "--rounds", min=0, help="Number of rounds (dynamic models)."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Root random seed; a stochastic model without one draws one (printed and stored)."),
     param: list[str] = typer.Option([], "--param", "-p", help="Model parameter NAME=VALUE (JSON value), repeatable."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="Force the input format."),
+    fmt: Optional[str] = FROM_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see docs/json-contract.md)."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not save the run in the run store."),
     label: Optional[str] = typer.Option(None, "--label", help="Free-text label stored with the run."),
     store: Optional[Path] = STORE_OPT,
     explain: bool = typer.Option(False, "--explain", help="Tell each round's moves in words (dynamic models that provide an explanation)."),
+    old_fmt: Optional[str] = OLD_INPUT_FORMAT_OPT,
 ) -> None:
     """Forecast the outcome of every issue of a scenario with one model (saved in the run store)."""
     from detente.formats import load
     from detente.models.registry import run_model
 
+    fmt = renamed_option(fmt, old_fmt, new="--from", old="--format", as_json=as_json)
     params: dict[str, Any] = {}
     for item in param:
         if "=" not in item:
@@ -420,11 +447,13 @@ def _short_time(ts: str) -> str:
 @runs_app.command("list")
 def runs_list_cmd(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Only runs of this model."),
-    limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many runs (newest first)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="At most this many runs (newest first; default 50)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     store: Optional[Path] = STORE_OPT,
+    old_limit: Optional[int] = typer.Option(None, "-n", min=1, hidden=True, help="Deprecated spelling of --limit."),
 ) -> None:
     """List stored runs, newest first."""
+    limit = renamed_option(limit, old_limit, new="--limit", old="-n", as_json=as_json) or 50
     st = open_store(store, as_json=as_json, readonly=True)
     infos, total = guarded(lambda: (st.list(model=model, limit=limit), st.count()), as_json=as_json)
     if as_json:
@@ -448,11 +477,14 @@ def runs_list_cmd(
 @runs_app.command("show")
 def runs_show_cmd(
     run: str = typer.Argument(..., metavar="ID", help="Run id or a unique prefix of its key."),
-    max_rounds: int = typer.Option(10, "--rounds", min=2, help="Show at most this many rounds per issue (first and last)."),
+    max_rounds: Optional[int] = typer.Option(None, "--max-rounds", min=2, help="Show at most this many rounds per "
+                                             "issue (first and last; default 10)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     store: Optional[Path] = STORE_OPT,
+    old_rounds: Optional[int] = typer.Option(None, "--rounds", min=2, hidden=True, help="Deprecated spelling of --max-rounds."),
 ) -> None:
     """Show a stored run: metadata, forecasts and per-round trajectories."""
+    max_rounds = renamed_option(max_rounds, old_rounds, new="--max-rounds", old="--rounds", as_json=as_json) or 10
     st = open_store(store, as_json=as_json, readonly=True)
 
     def go():

@@ -3,7 +3,7 @@
 * ``detente sweep SPEC.yaml [--executor serial|process|dask] [--workers N] [--address tcp://H:P] [--json]``
 * ``detente sweep FILE -m MODEL --vary 'salience=+-10' [--runs N] [--seed S]`` — without YAML (experiments/front.py)
 * ``detente sweep resume RUN_ID`` — finish an interrupted sweep (only missing chunks run)
-* ``detente sensitivity SPEC.yaml --method sobol|morris [--n N] [--json]``
+* ``detente sensitivity SPEC.yaml --method sobol|morris [--samples N] [--json]``
 * ``detente sensitivity SCENARIO [-H H] [--factor PATH]… [--output O]… [--runs-per-point M]`` — crisis scenarios
 * ``detente runs export RUN_ID --format csv|parquet|xlsx [--out FILE]``
 """
@@ -97,7 +97,7 @@ def _top_rows(res, output: str, top: int):
 
 def register(app: typer.Typer, runs_app: typer.Typer) -> None:
     """Add the commands to the main app and to the ``runs`` group."""
-    from detente.cli import guarded, open_store, out, print_json
+    from detente.cli import guarded, open_store, out, print_json, renamed_option
 
     @app.command("sweep")
     def sweep_cmd(
@@ -158,7 +158,7 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
         spec_file: str = typer.Argument(..., help="Sweep spec (factors, model, scenario), or a crisis scenario "
                                         "(bundled name such as seesaw-2021, or a scenario file with `dynamics:`)."),
         method: str = typer.Option("sobol", "--method", help="sobol | morris"),
-        n: Optional[int] = typer.Option(None, "--n", min=2, help="Base samples (Sobol) or trajectories (Morris)."),
+        n: Optional[int] = typer.Option(None, "--samples", min=2, help="Base samples (Sobol) or trajectories (Morris)."),
         store: Optional[Path] = typer.Option(None, "--store", help="Run store directory."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object (docs/json-contract.md)."),
         factor: list[str] = typer.Option([], "--factor", help="Crisis: dotted path of a number to vary (repeatable; "
@@ -172,12 +172,14 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
         top: int = typer.Option(10, "--top", min=1, help="Rows of the printed tornado (text)."),
         out_dir: Optional[Path] = typer.Option(None, "--out", help="Also write DIR/NAME-sensitivity.md with a tornado "
                                                "figure per output (top --top numbers)."),
+        old_n: Optional[int] = typer.Option(None, "--n", min=2, hidden=True, help="Deprecated spelling of --samples."),
     ) -> None:
         """Global sensitivity (SALib Sobol or Morris) of the forecasts to the spec's factors, with tornado data;
         for a crisis scenario, of its headline outputs to its assumption numbers."""
         from detente.experiments.sensitivity import run_sensitivity
         from detente.experiments.sweep import load_sweep_spec
 
+        n = renamed_option(n, old_n, new="--samples", old="--n", as_json=as_json)
         crisis = _is_crisis_target(spec_file)
         st = None if crisis else open_store(store, as_json=as_json)
         prog, cb = _progress(not as_json and not crisis)
