@@ -131,3 +131,21 @@ def test_logit_baseline_matches_statsmodels_fit_on_separable_free_data():
     # the MLE is near the true curve (0.5 + 1.5x) for 400 draws
     assert p[0] == pytest.approx(1 / (1 + math.exp(-0.5)), abs=0.08)
     assert p[1] == pytest.approx(1 / (1 + math.exp(-2.0)), abs=0.08)
+
+
+# ------------------------------------------------------------------ regression on the real data
+@pytest.mark.slow
+def test_fit_on_a_fixed_training_subset_matches_committed_numbers(shared):
+    """The first 40 built training crises (by crisno), R = 100, grid {0.5, 1, 2}, no refinement.
+
+    Numbers committed from the run of this exact call (06 Dec 2026); a change to the case
+    builder, the outcome coding, the likelihood or the engine's rung chain moves them.
+    """
+    data = shared / "data" / "conflict"
+    cases, _ = build_cases(data)
+    out = F.load_outcomes(data)
+    train = [cases[k] for k in sorted(cases) if cases[k].year <= 1989 and k in out][:40]
+    r = F.fit_profile(train, out, runs=100, grid=(0.5, 1.0, 2.0), variants=(False,), refine=False)[False]
+    assert r["down_m"] == 0.5
+    assert [f for _, f in r["profile"]] == pytest.approx([55.9, 56.4409, 60.2533], abs=2e-3)
+    assert r["theta"] == pytest.approx([-5.6352, -8.061, -0.8909, 0.2436, -1.1283, 0.6544, 7.3801], abs=0.02)

@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
     def icb_cmd(
         data_dir: Path = typer.Argument(..., help="Directory with icb1v14.csv, icb2v14.csv, cow_nmc.csv, gml_part.csv, td_rivalries.csv."),
         split: int = typer.Option(1989, "--split", help="Last trigger year of the training set."),
+        forecast: bool = typer.Option(False, "--forecast", help="Add the frozen fit's forecasts and the pre-registered test scores (about a minute)."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Build one crisis scenario per ICB crisis from trigger-time data; report coverage."""
@@ -38,7 +39,22 @@ def register(app: typer.Typer) -> None:
         def go():
             params = CaseParams(split=split)
             cases, skipped = build_cases(data_dir, params)
-            return library_json(cases, skipped, params)
+            obj = library_json(cases, skipped, params)
+            if forecast:
+                import json as _json
+
+                from detente.cases.fit import FROZEN_PATH
+                from detente.cases.score import score_test
+
+                if not FROZEN_PATH.is_file():
+                    raise InputError(Problem("no frozen ICB fit in the package", file=str(FROZEN_PATH),
+                                             expected="the output of `python -m detente.cases.fit`"))
+                frozen = _json.loads(FROZEN_PATH.read_text(encoding="utf-8"))
+                if int(frozen["provenance"]["train"]["last_year"]) != split:
+                    raise InputError(Problem("the frozen fit was made with another split", column="--split", value=split,
+                                             expected=str(frozen["provenance"]["train"]["last_year"])))
+                obj.update(score_test(data_dir, frozen))
+            return obj
 
         obj = guarded(go, as_json=as_json)
         if as_json:
@@ -49,6 +65,11 @@ def register(app: typer.Typer) -> None:
                   f"test: {cov['test']}); skipped {cov['skipped']}:")
         for cn, why in obj["skipped"].items():
             out.print(f"  {cn}: {why}", markup=False)
+        if obj.get("scores"):
+            pr = obj["scores"]["primary"]
+            out.print(f"primary: {pr['outcome']}: Brier skill vs base rate {pr['bss_vs_base_rate']:.3f}, "
+                      f"90 % bootstrap [{pr['bootstrap90'][0]:.3f}, {pr['bootstrap90'][1]:.3f}]; "
+                      f"success = {pr['success']}")
 
     @cases_app.command("show")
     def show_cmd(

@@ -34,12 +34,15 @@ from detente.errors import InputError, Problem
 
 __all__ = [
     "OUTCOME_COLUMNS", "Outcome", "load_outcomes", "probe_counts", "FitData", "fit_data", "neg_loglik",
-    "category_probs", "fit_profile", "DOWN_GRID", "THETA_NAMES", "PROBE_HAZARD", "PROBE_BETA",
+    "category_probs", "fit_profile", "FROZEN_PATH", "DOWN_GRID", "THETA_NAMES", "PROBE_HAZARD", "PROBE_BETA",
 ]
 
 #: Post-trigger ICB columns read here, as labels only (never by the case builder).
 OUTCOME_COLUMNS = {"icb1": ("crisno", "viol", "yrtrig", "motrig"),
                    "icb2": ("crisno", "triggr", "yrtrig", "motrig", "majres", "yerres", "monres")}
+
+#: Where the frozen fit is shipped (derived numbers only; provenance inside).
+FROZEN_PATH = Path(__file__).resolve().parent.parent / "data" / "icb_engine.json"
 
 #: The pre-registered grid of ``down_m`` (per month).
 DOWN_GRID = (0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
