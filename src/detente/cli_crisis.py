@@ -111,12 +111,19 @@ def load_scenario(name: str):
 
 
 def _user_hypothesis(path: Path) -> tuple[str, dict[str, Any]]:
-    import yaml
+    """A hypothesis file (``-H file.yaml``), read as strictly as a scenario: malformed YAML,
+    duplicate keys and YAML 1.1 base-60 numbers (``1:20``) are problems naming the line."""
+    from detente.formats.common import read_text
+    from detente.formats.yamlfmt import parse_yaml_with_lines
 
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        text, _ = read_text(path, encodings=("utf-8-sig",))
+    except OSError as exc:
         raise InputError(Problem(f"cannot read hypothesis file: {exc}", file=str(path))) from None
+    problems: list[Problem] = []
+    doc, _ = parse_yaml_with_lines(text, str(path), problems)
+    if problems:
+        raise InputError(problems)
     if not isinstance(doc, dict) or "name" not in doc:
         raise InputError(Problem("a hypothesis file needs `name:`, `label:` and `set:`", file=str(path)))
     name = str(doc.pop("name"))

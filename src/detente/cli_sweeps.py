@@ -59,11 +59,12 @@ def _is_crisis_target(target: str) -> bool:
         return p.suffix not in (".yaml", ".yml", ".json")     # a bundled scenario name
     if p.suffix not in (".yaml", ".yml", ".json"):
         return False
-    import yaml
+    from detente.formats.common import read_text
+    from detente.formats.yamlfmt import parse_yaml_with_lines
 
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    try:  # the strict reader (base-60 numbers kept as text: the loader that follows reports them)
+        doc, _ = parse_yaml_with_lines(read_text(p, encodings=("utf-8-sig",))[0], str(p), [])
+    except (OSError, InputError):
         return False                                          # the sweep-spec loader reports the error
     return isinstance(doc, dict) and "dynamics" in doc and "model" not in doc
 

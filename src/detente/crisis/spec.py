@@ -33,9 +33,10 @@ import datetime as dt
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from detente.errors import InputError, Problem
 
@@ -53,8 +54,35 @@ __all__ = [
 CALIBRATION_PATH = Path(__file__).resolve().parent.parent / "data" / "calibration.json"
 
 
+def _number_kinds(ann: Any) -> tuple[bool, bool]:
+    """``(takes a number, takes a boolean)`` of a field annotation, looking through unions,
+    ``Annotated`` and the items of lists and tuples."""
+    origin = get_origin(ann)
+    if origin is Annotated:
+        return _number_kinds(get_args(ann)[0])
+    if origin in (Union, types.UnionType, list, tuple):
+        kinds = [_number_kinds(a) for a in get_args(ann) if a is not Ellipsis]
+        return any(k[0] for k in kinds), any(k[1] for k in kinds)
+    return ann in (int, float), ann is bool
+
+
+def _has_bool(v: Any) -> bool:
+    return isinstance(v, bool) or (isinstance(v, (list, tuple)) and any(isinstance(x, bool) for x in v))
+
+
 class _M(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        """``true``/``false`` where a number is expected is refused, as the scenario readers
+        refuse it (issue 13): pydantic would read it as 1/0 without a word."""
+        if _has_bool(v) and info.field_name in cls.model_fields:
+            number, boolean = _number_kinds(cls.model_fields[info.field_name].annotation)
+            if number and not boolean:
+                raise ValueError("a boolean (true/false) where a number is expected")
+        return v
 
 
 # ---------------------------------------------------------------- annotated numbers
