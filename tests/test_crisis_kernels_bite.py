@@ -197,3 +197,130 @@ def test_preventive_fast_path_equals_full_pass_with_lifting_cliffs_and_rising_pa
         kw = dict(L=L, delta=delta, c_D=kD / (1 - delta), c_R=kR / (1 - delta), phi=phi)
         np.testing.assert_array_equal(K.preventive_first_war(ratio, g, drift, cliff, size, **kw),
                                       K.preventive_first_war(ratio, g, drift, cliff, size, fast=False, **kw))
+
+
+def test_preventive_fast_path_equals_full_pass_on_steep_and_saturated_paths():
+    """Same promise on the far corners of the screen: steep trends (g up to 8, so the decline bound
+    g/4 exceeds 1), rising logistics (g < 0, the largest p at the end of the look-ahead), paths that
+    drift or jump past 1 − 1e-4 and are clipped, and very small or large power ratios."""
+    rng = np.random.default_rng(3)
+    for _ in range(150):
+        n, L = 300, int(rng.integers(3, 12))
+        delta = float(rng.choice([0.3, 0.6, 0.9]))
+        ratio = np.exp(rng.uniform(-9, 3, n))
+        g = float(rng.uniform(-1, 8))
+        drift = rng.uniform(-0.01, 0.2, n) * rng.integers(0, 2, n)
+        cliff = rng.integers(1, L, n).astype(float)
+        size = rng.uniform(-0.4, 0.6, n)
+        kD, kR = rng.uniform(0, 0.3, n) * rng.integers(0, 2, n), rng.uniform(0, 0.3, n)
+        phi = rng.uniform(0, 1, n) * rng.integers(0, 2, n)
+        kw = dict(L=L, delta=delta, c_D=kD / (1 - delta), c_R=kR / (1 - delta), phi=phi)
+        np.testing.assert_array_equal(K.preventive_first_war(ratio, g, drift, cliff, size, **kw),
+                                      K.preventive_first_war(ratio, g, drift, cliff, size, fast=False, **kw))
+
+
+def test_first_war_dates_are_int32_on_every_path():
+    # documented return type (int32, −1 for peace), the same from the full and the fast pass
+    assert _batch_dtype() == np.int32
+    for fast in (True, False):
+        got = K.preventive_first_war(_arr(1.0, 2 / 3), 0.0, _arr(0.0, -0.05), _arr(1.0, 12.0), _arr(0.3, 0.0),
+                                     L=3, fast=fast, delta=D9, c_D=_arr(0.1, 0.1), c_R=_arr(0.1, 0.1), phi=_arr(0.0, 0.0))
+        assert got.dtype == np.int32 and got.tolist() == [0, 0]
+    none = K.preventive_first_war(_arr(1.0), 0.0, _arr(0.0), _arr(12.0), _arr(0.0), L=3, delta=D9, c_D=_arr(0.1),
+                                  c_R=_arr(0.1), phi=_arr(0.0))
+    assert none.dtype == np.int32 and none.tolist() == [-1]
+
+
+def _batch_dtype():
+    p = np.array([[0.6], [0.3], [0.3]])
+    return K.markov_path_batch(p * 10 - 0.1, (1 - p) * 10 - 0.1, delta=0.9, tot=10.0, C=np.array([0.2]),
+                               phi=np.array([0.0])).dtype
+
+
+# ------------------------------------------------------------------ expert groups, risk-return edge
+def test_group_step_postponed_and_idle_decay_at_their_own_rates():
+    # a = 0.5 in three groups: met (η = 0.2): 0.5 + 0.2·0.5 = 0.6; postponed (ω = 0.1): 0.5·0.9 = 0.45;
+    # idle (ω_idle = 0.02): 0.5·0.98 = 0.49
+    got = K.group_step(_arr(0.5, 0.5, 0.5), np.array([True, False, False]), np.array([False, True, False]),
+                       0.2, 0.1, 0.02)
+    np.testing.assert_allclose(got, [0.6, 0.45, 0.49], rtol=0, atol=1e-15)
+
+
+def test_risk_return_with_zero_cost_bound_is_zero_and_silent():
+    # c̄ = 0 (B's cost known to be 0): c_A < c̄ is false → P(war) = 0, with no division warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = K.risk_return_pwar(_arr(0.3, 0.7), _arr(0.0, 0.1), _arr(0.0, 0.0))
+    np.testing.assert_array_equal(got, [0.0, 0.0])
+
+
+def test_preventive_kernel_screen_takes_the_end_of_a_rising_path():
+    # δ = 0.9, no costs, L = 7, ratio 100 with g = −2 (D rising fast), drift −0.02, no cliff in reach:
+    # p_k = 1/(1 + 100·e^{−2k}) − 0.02k = 0.0099, 0.0488, 0.3132, 0.7414, 0.8875, 0.8955, 0.8794.
+    # M_D = 10·p; k=5: 8.9548 > 1 + 0.9·8.7939 = 8.9145 → war at 5 (none earlier: p rises until 5).
+    # Screen: bound = 0.02, δ·0.02 = 0.018 vs (1−δ)(1 − p_max) with p_max = p_6 of the logistic
+    # = 1/(1 + 100e^{−12}) = 0.99939 → 0.00006: full pass. Taking p_max from the start (0.0099) or
+    # underestimating the end gives 0.1·(1 − p_max) > 0.018 and peace.
+    kw = dict(delta=0.9, c_D=_arr(0.0), c_R=_arr(0.0), phi=_arr(0.0))
+    args = (_arr(100.0), -2.0, _arr(-0.02), _arr(12.0), _arr(0.0))
+    assert K.preventive_first_war(*args, L=7, **kw).tolist() == [5]
+    assert K.preventive_first_war(*args, L=7, fast=False, **kw).tolist() == [5]
+    k = np.arange(7)
+    assert theory.markov_path(1 / (1 + 100 * np.exp(-2.0 * k)) - 0.02 * k, 0.9, 0.0, 0.0)[0] == 5
+
+
+# ------------------------------------------------------------------ triangle, contest, reputation, risks
+def test_triangle_config_matches_dittmer_labels_of_the_theory():
+    # all 8 sign patterns of (x01, x02, x12), as one vectorised call; names 0, 1, 2
+    import itertools
+
+    pats = np.array(list(itertools.product((1.0, -1.0), repeat=3)))
+    codes = K.triangle_config(pats[:, 0], pats[:, 1], pats[:, 2])
+    for (s01, s02, s12), code in zip(pats, codes):
+        ts = theory.triangle_scores(int(s01), int(s02), int(s12), names=("0", "1", "2"))
+        label = K.CONFIGS[code]
+        if ts.configuration == "romantic":
+            assert label == f"romantic_pivot{ts.pivot}"
+        elif ts.configuration == "marriage":
+            assert label == f"marriage_outcast{ts.outcast}"
+        else:
+            assert label == ts.configuration
+    # by hand: US(0)–RU(1) +, US–CN(2) +, RU–CN −: US is the pivot (code 1); only RU–CN +: US outcast
+    assert K.CONFIGS[int(K.triangle_config(np.array(0.4), np.array(0.2), np.array(-0.3)))] == "romantic_pivot0"
+    assert K.CONFIGS[int(K.triangle_config(np.array(-0.4), np.array(-0.2), np.array(0.3)))] == "marriage_outcast0"
+    # a tie of exactly 0 is not amity: (0, 0, 0) is unit veto, (0.1, 0, 0) a marriage with 2 outcast
+    z = K.triangle_config(_arr(0.0, 0.1), _arr(0.0, 0.0), _arr(0.0, 0.0))
+    assert [K.CONFIGS[c] for c in z] == ["unit_veto", "marriage_outcast2"]
+
+
+def test_contest_p_hand_values():
+    # P_a = 3, P_b = 1: m = 1 → 3/4; m = 2 → 9/10; m = 0.5 → √3/(√3 + 1) = 0.633975...
+    np.testing.assert_allclose(K.contest_p(_arr(3.0, 3.0, 3.0), _arr(1.0, 1.0, 1.0), _arr(1.0, 2.0, 0.5)),
+                               [0.75, 0.9, math.sqrt(3) / (math.sqrt(3) + 1)], rtol=1e-15)
+    assert float(K.contest_p(np.array(2.0), np.array(6.0))) == pytest.approx(0.25, rel=1e-15)   # default m = 1
+
+
+def test_abreu_gul_rates_asymmetric_equal_theory():
+    # a1 = 0.7, a2 = 0.6, r1 = 0.1, r2 = 0.2: a1 + a2 − 1 = 0.3;
+    # λ1 = r2(1 − a1)/0.3 = 0.2·0.3/0.3 = 0.2, λ2 = r1(1 − a2)/0.3 = 0.1·0.4/0.3 = 0.13333...
+    l1, l2 = K.abreu_gul_rates(0.7, 0.6, 0.1, 0.2)
+    assert (float(l1), float(l2)) == pytest.approx((0.2, 0.04 / 0.3), rel=1e-14)
+    ag = theory.abreu_gul(0.1, 0.2, 0.7, 0.6, 0.1, 0.2)
+    assert (float(l1), float(l2)) == pytest.approx((ag.lambda_1, ag.lambda_2), rel=1e-14)
+    # compatible demands (a1 + a2 ≤ 1, no reputational war): the excess is floored at 1e-9, so
+    # the rational types concede at once (rates ~1e8 per month), not with a sign flip
+    l1, l2 = K.abreu_gul_rates(0.5, 0.4, 0.1, 0.2)
+    assert float(l1) == pytest.approx(0.2 * 0.5 / 1e-9, rel=1e-12) and float(l2) == pytest.approx(0.1 * 0.6 / 1e-9, rel=1e-12)
+
+
+def test_competing_risks_step_hand_values_and_quiet_rows():
+    # h = (0.2, 0.1): p_any = 1 − 0.8·0.9 = 0.28; shares 0.28·(2/3, 1/3); a row of zeros: 0 and (0, 0)
+    p_any, shares = K.competing_risks_step(np.array([[0.2, 0.1], [0.0, 0.0]]))
+    np.testing.assert_allclose(p_any, [0.28, 0.0], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(shares, [[0.28 * 2 / 3, 0.28 / 3], [0.0, 0.0]], rtol=0, atol=1e-15)
+    # a certain cause (h = 1) makes the step certain up to the 1e-15 guard of the logarithm
+    p_any, shares = K.competing_risks_step(np.array([1.0, 0.5]))
+    assert float(p_any) == pytest.approx(1.0, abs=1e-14)
+    np.testing.assert_allclose(shares, [2 / 3, 1 / 3], atol=1e-14)
