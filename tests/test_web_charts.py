@@ -113,9 +113,10 @@ def test_crisis_job_refuses_plain_scenario_and_bad_hypothesis(env):
     assert r.status_code == 422
     r = client.post("/api/crisis-jobs", json={"source": "examples", "name": "seesaw-2021", "runs": 0})
     assert r.status_code == 422
+    # an unknown hypothesis is refused before a job starts (as `detente run -H nope` refuses it)
     r = client.post("/api/crisis-jobs", json={"source": "examples", "name": "seesaw-2021", "runs": 4, "hypotheses": ["nope"]})
-    done = client.app.state.jobs.wait(r.json()["id"], timeout=60)
-    assert done.status == "failed"
+    assert r.status_code == 422 and r.json()["problems"][0]["message"] == "unknown hypothesis 'nope'"
+    assert client.get("/api/jobs").json()["jobs"] == []
 
 
 def test_chart_errors(env):

@@ -100,10 +100,18 @@ def test_job_states_survive_a_restart(tmp_path):
         ok = client.post("/api/jobs", json={"source": "examples", "name": "ec_emission", "model": "compromise"}).json()
         done = app.state.jobs.wait(ok["id"], timeout=60)
         assert done.status == "done"
-        bad = client.post("/api/crisis-jobs", json={"source": "examples", "name": "seesaw-2021", "runs": 2,
-                                                     "hypotheses": ["no-such-hypothesis"]}).json()
+        # a job that fails while it runs: the toy crisis scenario whose record names a facts file
+        # that is not there (requests the server can check are refused before a job starts)
+        from pathlib import Path
+
+        toy = (Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml").read_text(encoding="utf-8")
+        (tmp_path / "lib" / "toy-rec.yaml").write_text(toy.replace("  hypotheses:\n", "  record:\n    window: [2021-12-01, "
+                                                                   "2022-06-01]\n    war: false\n    facts: no-such-facts.csv\n"
+                                                                   "  hypotheses:\n", 1), encoding="utf-8")
+        bad = client.post("/api/crisis-jobs", json={"source": "library", "name": "toy-rec.yaml", "runs": 2,
+                                                     "hypotheses": ["live"]}).json()
         failed = app.state.jobs.wait(bad["id"], timeout=60)
-        assert failed.status == "failed" and "no-such-hypothesis" in str(failed.error)
+        assert failed.status == "failed" and "no-such-facts.csv" in str(failed.error)
         slow = client.post("/api/crisis-jobs", json=LONG_CRISIS).json()
         assert _wait_status(app, slow["id"], ("running",)).status == "running"
     # the server stopped (lifespan end) while "slow" ran: recorded as interrupted

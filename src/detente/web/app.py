@@ -26,7 +26,7 @@ import tempfile
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -101,6 +101,15 @@ class CrisisRunRequest(BaseModel):
     seed: int | None = Field(None, ge=0)
     hypotheses: list[str] = Field(default_factory=list, max_length=50, description="Names; empty: all.")
     counterfactuals: bool = Field(False, description="Also compute the stalling/seesaw counterfactuals (slower).")
+    sets: list[Annotated[str, Field(max_length=2000)]] = Field(
+        default_factory=list, max_length=500,
+        description="Overrides as `detente run --set` takes them: 'PATH=VALUE' (VALUE read as JSON when it parses, "
+                    "else as text), e.g. 'flashpoints[UA].base_hazard_m=0.002'. Checked before the job starts "
+                    "(422 with the same problems as the CLI).")
+    mechanisms: list[str] = Field(default_factory=list, max_length=100,
+                                  description="Mechanisms to map (each hypothesis run again with the mechanism "
+                                              "switched off); empty: no mechanism map.")
+    mechanism_runs: int | None = Field(None, ge=1, le=20_000, description="Runs of the mechanism map (default: `runs`).")
 
 
 class EditRequest(BaseModel):
@@ -319,6 +328,10 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             return p
         raise HTTPException(404, f"unknown source {source!r}")
 
+    def scenario_dir(source: str, name: str) -> Path:
+        """Folder a scenario's relative files (the record's facts file) are read from."""
+        return scenario_path(source, name).parent
+
     cache: dict[Path, tuple[tuple[int, int], Scenario]] = {}
 
     def get_scenario(source: str, name: str) -> Scenario:
@@ -498,9 +511,20 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     @app.get("/scenario/{source}/{name}", response_class=HTMLResponse, include_in_schema=False)
     def scenario_page(request: Request, source: str, name: str) -> HTMLResponse:
         scn = get_scenario(source, name)
+        crisis_form, prefill = None, None
+        if scn.dynamics:
+            from detente.web.crisis import form_data
+
+            try:
+                crisis_form = form_data(scn)
+            except InputError as exc:
+                raise HTTPException(422, exc.to_dict()) from None
+            run_from = request.query_params.get("from")
+            if run_from:   # the what-if link of a crisis run: the form as that run was asked for
+                prefill = _crisis_prefill(store(), run_from)
         return render(request, "scenario.html", scenario=scn, source=source, name=name,
                       table=_stance_table(scn), models=model_entries(), title=scn.name,
-                      is_crisis=bool(scn.dynamics))
+                      is_crisis=bool(scn.dynamics), crisis=crisis_form, prefill=prefill)
 
     @app.get("/upload", response_class=HTMLResponse, include_in_schema=False)
     def upload_page(request: Request) -> HTMLResponse:
@@ -582,7 +606,17 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
     def run_page(request: Request, run_id: str) -> HTMLResponse:
         info = _get_info(store(), run_id)
-        if info.kind in ("sweep", "crisis"):  # no single result: charts come from /api/runs/{id}/charts
+        if info.kind == "crisis":   # tables from the stored object; charts from /api/runs/{id}/charts
+            from detente.report.stored import load_crisis
+
+            try:
+                obj = load_crisis(store(), info.run_id)
+            except _store_errors() as exc:
+                raise HTTPException(404, f"run {run_id!r} has no crisis result: {exc}") from None
+            return render(request, "run.html", run_id=info.run_id, info=info.to_json_dict(), kind=info.kind,
+                          result=None, crisis=_crisis_view(obj), whatif=_whatif_link(info, obj),
+                          title=f"Crisis {info.run_id[:10]}")
+        if info.kind == "sweep":  # no single result: charts come from /api/runs/{id}/charts
             return render(request, "run.html", run_id=info.run_id, info=info.to_json_dict(), kind=info.kind,
                           result=None, title=f"{info.kind.capitalize()} {info.run_id[:10]}")
         res = _get_run(store(), info.run_id)
@@ -594,7 +628,20 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         idl = [i for i in ids.split(",") if i][:8]
         if not idl:
             raise HTTPException(400, "no run ids to compare")
-        results = {i: _get_run(store(), i).to_json_dict() for i in idl}
+        st = store()
+        infos = [_get_info(st, i) for i in idl]
+        crisis = [i for i in infos if i.kind == "crisis"]
+        if crisis:
+            if len(crisis) != len(infos) or len(crisis) != 2:
+                raise HTTPException(400, "crisis runs are compared two at a time, with no other run: "
+                                         f"{len(crisis)} crisis run(s) among {len(infos)} selected")
+            from detente.report.stored import load_crisis
+            from detente.web.crisis import compare_rows
+
+            a, b = (load_crisis(st, i.run_id) for i in crisis)
+            return render(request, "compare_crisis.html", a=_crisis_view(a), b=_crisis_view(b),
+                          ids=[i.run_id for i in crisis], rows=compare_rows(a, b), title="Compare crisis runs")
+        results = {i.run_id: _get_run(st, i.run_id).to_json_dict() for i in infos}
         return render(request, "compare.html", results=results, title="Compare runs")
 
     # ------------------------------------------------------------ API
@@ -799,10 +846,19 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         if not scn.dynamics:
             raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "the scenario has no crisis dynamics"}]})
 
+        from detente.web.crisis import check_request, parse_sets
+
+        try:   # the checks `detente run` makes, before the job starts: 422 with the problems
+            extra = parse_sets(list(body.sets))
+            check_request(scn, list(body.hypotheses), extra, list(body.mechanisms))
+        except InputError as exc:
+            raise HTTPException(422, exc.to_dict()) from None
+        request_doc = body.model_dump(mode="json")
         job = jobs.submit("crisis", f"crisis on {body.name}", crisis_job, process=True,
                           args=(cfg.store_root, scn, list(body.hypotheses), body.runs, body.seed, body.counterfactuals,
-                                f"{body.source}/{body.name}"),
-                          request=body.model_dump(mode="json"))
+                                f"{body.source}/{body.name}", extra, list(body.mechanisms), body.mechanism_runs,
+                                scenario_dir(body.source, body.name), request_doc),
+                          request=request_doc)
         return job.to_json_dict()
 
     # every error under /api/ is an ``Error`` body (documented per route with ``responses=``),
@@ -895,12 +951,71 @@ def _charts(store, run_id: str) -> dict[str, Any]:
             return {"kind": "sweep", "run_id": info.run_id, **C.sweep_charts(store, info.run_id)}
         if info.kind == "crisis":
             from detente.report.stored import load_crisis
+            from detente.web.crisis import add_bands
 
-            return {"kind": "crisis", "run_id": info.run_id, **C.crisis_charts(load_crisis(store, info.run_id))}
+            obj = load_crisis(store, info.run_id)
+            return {"kind": "crisis", "run_id": info.run_id, **add_bands(C.crisis_charts(obj), int(obj.get("runs") or 0))}
         res = store.get(info.run_id)
     except _store_errors() as exc:
         raise HTTPException(404, f"run {run_id!r} has no chart data: {exc}") from None
     return {"kind": info.kind, "run_id": info.run_id, **C.result_charts(res.to_json_dict())}
+
+
+def _crisis_view(obj: dict[str, Any]) -> dict[str, Any]:
+    """What the crisis run page shows from a stored crisis object: settings, per-hypothesis
+    outputs, the likelihood (back-test) table, the claims and the mechanism map."""
+    hyps = obj.get("hypotheses") or {}
+    mech = {h: b["mechanisms"] for h, b in hyps.items() if b.get("mechanisms")}
+    return {"scenario": obj.get("scenario"), "runs": obj.get("runs"), "seed": obj.get("seed"),
+            "request": obj.get("request"), "backtest_end": obj.get("backtest_end"),
+            "labels": {h: b.get("label", h) for h, b in hyps.items()},
+            "outputs": {h: b.get("outputs") or {} for h, b in hyps.items()},
+            "uncertainty": {h: b["uncertainty"] for h, b in hyps.items() if b.get("uncertainty")},
+            "likelihood": obj.get("likelihood_table") or [], "backtest": obj.get("backtest_table") or [],
+            "verdict_rule": obj.get("verdict_rule"), "claims": obj.get("claims") or [], "mechanisms": mech,
+            "mechanism_runs": {h: b.get("mechanism_runs") for h, b in hyps.items() if b.get("mechanisms")}}
+
+
+def _whatif_link(info: Any, obj: dict[str, Any]) -> str | None:
+    """``/scenario/SOURCE/NAME?from=RUN``: the crisis form pre-filled with this run's settings
+    (for runs the web stored, or whose label names a library scenario: ``source/name``)."""
+    from urllib.parse import quote
+
+    req = obj.get("request") or {}
+    src, name = req.get("source"), req.get("name")
+    if not (src and name):
+        label = str(info.label or "")
+        if label.count("/") == 1 and label.split("/")[0] in ("examples", "library"):
+            src, name = label.split("/")
+        elif obj.get("scenario") in examples.names():
+            src, name = "examples", obj["scenario"]
+    if src not in ("examples", "library") or not name or not SAFE_NAME.match(str(name)):
+        return None
+    return f"/scenario/{src}/{quote(str(name))}?from={quote(info.run_id)}"
+
+
+def _crisis_prefill(store, run_id: str) -> dict[str, Any] | None:
+    """The settings of a stored crisis run, for the crisis form: hypotheses run, ``--set``
+    items, mapped mechanisms, runs and seed (the seed the run used)."""
+    if not SAFE_NAME.match(run_id):
+        raise HTTPException(400, f"invalid run id {run_id!r}")
+    from detente.report.stored import load_crisis
+
+    try:
+        obj = load_crisis(store, run_id)
+    except _store_errors() as exc:
+        raise HTTPException(404, f"no crisis run {run_id!r}: {exc}") from None
+    req = obj.get("request") or {}
+    mechs = req.get("mechanisms")
+    if mechs is None:
+        mechs = sorted({m for b in (obj.get("hypotheses") or {}).values() for m in (b.get("mechanisms") or {})})
+    sets = {}
+    for item in req.get("sets") or []:
+        k, _, v = str(item).partition("=")
+        sets[k.strip()] = v
+    return {"run_id": run_id, "hypotheses": req.get("hypotheses") or list(obj.get("hypotheses") or {}),
+            "sets": sets, "mechanisms": list(mechs), "runs": obj.get("runs"), "seed": obj.get("seed"),
+            "counterfactuals": bool(req.get("counterfactuals"))}
 
 
 def _get_run(store, run_id: str) -> RunResult:

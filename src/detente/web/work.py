@@ -30,16 +30,26 @@ def forecast_job(report: Callable[[float, str], None], store_root: str | Path | 
 
 
 def crisis_job(report: Callable[[float, str], None], store_root: str | Path | None, scenario: Any,
-               hypotheses: list[str] | None, runs: int, seed: int | None, counterfactuals: bool, label: str) -> str:
-    """Run a crisis scenario's hypotheses and store them as a ``crisis`` run."""
+               hypotheses: list[str] | None, runs: int, seed: int | None, counterfactuals: bool, label: str,
+               extra_set: dict[str, Any] | None = None, mechanisms: list[str] | None = None,
+               mechanism_runs: int | None = None, base_dir: str | Path | None = None,
+               request: dict[str, Any] | None = None) -> str:
+    """Run a crisis scenario's hypotheses and store them as a ``crisis`` run.
+
+    ``extra_set`` are ``--set PATH=VALUE`` overrides, ``mechanisms`` the mechanisms to map
+    (none when empty); ``request`` (the web form's settings) is stored with the run under
+    ``request`` so that its page can open the form again pre-filled (the what-if link)."""
     from detente.crisis.analysis import run_hypotheses
     from detente.report.stored import save_crisis
 
     report(0.05, f"running {runs} runs per hypothesis")
     try:
-        obj = run_hypotheses(scenario, hypotheses=hypotheses or None, runs=runs, seed=seed,
-                             with_counterfactuals=counterfactuals)
+        obj = run_hypotheses(scenario, hypotheses=hypotheses or None, runs=runs, seed=seed, base_dir=base_dir,
+                             with_counterfactuals=counterfactuals, extra_set=extra_set or None,
+                             mechanisms=list(mechanisms) if mechanisms else "none", mechanism_runs=mechanism_runs)
     except KeyError as exc:
         raise InputError(Problem(f"unknown hypothesis {exc}", column="hypotheses")) from None
+    if request is not None:
+        obj["request"] = request
     report(0.9, "storing")
     return save_crisis(_store(store_root), obj, scenario=scenario, label=label)

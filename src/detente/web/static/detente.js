@@ -104,6 +104,18 @@ const detente = (() => {
     }
   }
 
+  // two crisis runs: B − A per output with ±2 SE error bars, one panel per hypothesis
+  function compareCrisisChart(rows) {
+    const hyps = [...new Set(rows.map(r => r.hypothesis))];
+    const traces = hyps.map((h, i) => {
+      const rs = rows.filter(r => r.hypothesis === h && r.diff != null);
+      return {type: "scatter", mode: "markers", name: h, x: rs.map(r => r.diff), y: rs.map(r => r.output),
+              error_x: {type: "data", array: rs.map(r => 2 * (r.diff_se || 0))}, marker: {size: 9}};
+    });
+    plot("chart-compare-crisis", traces, {title: "Difference B − A (±2 SE)", margin: {t: 40, l: 260},
+      shapes: [{type: "line", x0: 0, x1: 0, yref: "paper", y0: 0, y1: 1, line: {color: "black", width: 1}}]}, {displayModeBar: false});
+  }
+
   function compareSubmit(form) {
     const ids = Array.from(document.querySelectorAll("input.cmp:checked")).map(x => x.value);
     if (ids.length < 1) return false;
@@ -299,13 +311,29 @@ const detente = (() => {
     }
   }
 
+  // a band (lo..hi) under a line: two traces, the upper one filled down to the lower
+  function bandTraces(x, lo, hi, color, name, group) {
+    return [{x: x, y: lo, mode: "lines", line: {width: 0, color: color}, showlegend: false, legendgroup: group, hoverinfo: "skip"},
+            {x: x, y: hi, mode: "lines", line: {width: 0, color: color}, fill: "tonexty", fillcolor: color + "33",
+             name: name, legendgroup: group, hoverinfo: "skip", showlegend: !!name}];
+  }
+  const PAL = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
   function crisisCharts(container, ch) {
     const hyps = Object.keys(ch.p_war_by);
+    const z = (ch.bands || {}).z || 2, zt = "±" + z + " SE";
     const events = (ch.events || []).map(e => ({type: "line", x0: e.date, x1: e.date, yref: "paper", y0: 0, y1: 1, line: {dash: "dash", color: "black", width: 1}}));
     el("h2", container, {textContent: "Cumulative probability of war"});
-    const pw = chartDiv(container, "chart-p-war", 380);
-    plot(pw, hyps.map(h => ({type: "scatter", mode: "lines", name: h, x: ch.p_war_by[h].dates, y: ch.p_war_by[h].p})),
-      {title: "P(war by date), any flashpoint", yaxis: {range: [0, 1]}, shapes: events, margin: {t: 40}}, CFG);
+    if (ch.bands) el("p", container, {className: "muted", id: "crisis-bands-note",
+      textContent: "Shaded bands: Monte Carlo intervals, estimate " + zt + " at " + ch.bands.runs + " runs per hypothesis (" + ch.bands.method + ")."});
+    const pw = chartDiv(container, "chart-p-war", 380), ptr = [];
+    hyps.forEach((h, i) => {
+      const s = ch.p_war_by[h], c = PAL[i % PAL.length];
+      if (s.lo) ptr.push(...bandTraces(s.dates, s.lo, s.hi, c, h + " " + zt, h));
+      ptr.push({type: "scatter", mode: "lines", name: h, x: s.dates, y: s.p, line: {color: c}, legendgroup: h,
+                customdata: s.se || [], hovertemplate: "%{x}: %{y:.3f}" + (s.se ? " ± %{customdata:.3f} (SE)" : "") + "<extra>" + h + "</extra>"});
+    });
+    plot(pw, ptr, {title: "P(war by date), any flashpoint", yaxis: {range: [0, 1]}, shapes: events, margin: {t: 40}}, CFG);
     el("h2", container, {textContent: "Hazard curves and strategic triangle"});
     const lab = el("label", container, {textContent: "hypothesis "});
     const sel = el("select", lab, {id: "crisis-hypothesis"});
@@ -313,25 +341,34 @@ const detente = (() => {
     const hz = chartDiv(container, "chart-hazard", 380), tri = chartDiv(container, "chart-triangle", 360);
     const draw = () => {
       const h = sel.value, traces = [];
-      const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
       Object.entries(ch.hazard[h] || {}).forEach(([f, s], i) => {
-        const c = palette[i % palette.length];  // band and mean line of a flashpoint share a colour
-        traces.push({x: s.dates, y: s.q10, mode: "lines", line: {width: 0, color: c}, showlegend: false, legendgroup: f, hoverinfo: "skip"});
-        traces.push({x: s.dates, y: s.q90, mode: "lines", line: {width: 0, color: c}, fill: "tonexty", fillcolor: c + "33",
-                     name: f + " 10–90 %", legendgroup: f, hoverinfo: "skip"});
+        const c = PAL[i % PAL.length];  // bands and mean line of a flashpoint share a colour
+        traces.push({x: s.dates, y: s.q10, mode: "lines", line: {width: 1, dash: "dot", color: c}, name: f + " 10 % / 90 % of runs", legendgroup: f, hoverinfo: "skip"});
+        traces.push({x: s.dates, y: s.q90, mode: "lines", line: {width: 1, dash: "dot", color: c}, showlegend: false, legendgroup: f, hoverinfo: "skip"});
+        if (s.lo) traces.push(...bandTraces(s.dates, s.lo, s.hi, c, f + " mean " + zt, f));
         traces.push({x: s.dates, y: s.mean, mode: "lines", line: {color: c}, name: f + " mean", legendgroup: f});
       });
       react(hz, traces, {title: "Monthly hazard per flashpoint — " + h, shapes: events, margin: {t: 40}}, CFG);
-      const t = ch.triangle[h] || {dates: [], configs: {}};
-      react(tri, Object.entries(t.configs).map(([n, v]) => ({x: t.dates, y: v, name: n, stackgroup: "one", mode: "lines"})),
-        {title: "Strategic triangle configuration (share of runs) — " + h, yaxis: {range: [0, 1]}, margin: {t: 40}}, CFG);
+      const t = ch.triangle[h] || {dates: [], configs: {}}, tt = [];
+      Object.entries(t.configs).forEach(([n, v], i) => {
+        const c = PAL[i % PAL.length];
+        if (t.lo && t.lo[n]) tt.push(...bandTraces(t.dates, t.lo[n], t.hi[n], c, null, n));
+        tt.push({x: t.dates, y: v, name: n, mode: "lines", line: {color: c}, legendgroup: n});
+      });
+      react(tri, tt, {title: "Strategic triangle configuration (share of runs, " + zt + ") — " + h, yaxis: {range: [0, 1]}, margin: {t: 40}}, CFG);
     };
     sel.addEventListener("change", draw); draw();
     if (hyps.some(h => (ch.alignment[h] || {}).dates && ch.alignment[h].dates.length)) {
-      const al = chartDiv(container, "chart-alignment", 340);
-      plot(al, hyps.map(h => ({type: "scatter", mode: "lines", name: h, x: ch.alignment[h].dates, y: ch.alignment[h].mean})),
-        {title: "Russia–China tie (mean over runs)", yaxis: {range: [-1, 1]}, margin: {t: 40}}, CFG);
+      const al = chartDiv(container, "chart-alignment", 340), at = [];
+      hyps.forEach((h, i) => {
+        const s = ch.alignment[h], c = PAL[i % PAL.length];
+        if (!s || !s.dates) return;
+        if (s.lo) at.push(...bandTraces(s.dates, s.lo, s.hi, c, null, h));
+        at.push({type: "scatter", mode: "lines", name: h, x: s.dates, y: s.mean, line: {color: c}, legendgroup: h});
+      });
+      plot(al, at, {title: "Russia–China tie (mean over runs, " + zt + ")", yaxis: {range: [-1, 1]}, margin: {t: 40}}, CFG);
     }
+    container.dataset.ready = "1";
   }
 
   function showCharts(container, ch) {
@@ -355,25 +392,55 @@ const detente = (() => {
     } catch (e) { container.textContent = "charts failed: " + e; }
   }
 
+  // the crisis form: hypotheses, mechanisms to map, --set overrides (changed numbers of the
+  // assumption table and free PATH=VALUE lines), runs and seed
   function crisisForm(source, name) {
     const btn = document.getElementById("crisis-button");
     if (!btn) return;
+    const search = document.getElementById("assumption-search"), count = document.getElementById("assumption-count");
+    const rows = Array.from(document.querySelectorAll("#assumptions tr.assumption"));
+    const filter = () => {
+      const q = (search.value || "").toLowerCase().trim();
+      let shown = 0;
+      for (const r of rows) { const ok = !q || r.textContent.toLowerCase().includes(q) || r.dataset.path.toLowerCase().includes(q);
+        r.style.display = ok ? "" : "none"; if (ok) shown++; }
+      count.textContent = shown + " of " + rows.length + " shown";
+    };
+    if (search) { search.addEventListener("input", filter); filter(); }
+    document.querySelectorAll("#assumptions input.set-value").forEach(inp => inp.addEventListener("input", () =>
+      inp.closest("tr").classList.toggle("changed", inp.value.trim() !== inp.dataset.default)));
     btn.addEventListener("click", async () => {
       const status = document.getElementById("crisis-status"), bar = document.getElementById("crisis-progress");
+      const probs = document.getElementById("crisis-problems");
+      probs.innerHTML = "";
       const runs = parseInt(document.getElementById("crisis-runs").value || "500", 10);
       const seedv = document.getElementById("crisis-seed").value;
+      const hypotheses = Array.from(document.querySelectorAll("input.crisis-hyp:checked")).map(x => x.value);
+      const mechanisms = Array.from(document.querySelectorAll("input.crisis-mech:checked")).map(x => x.value);
+      const sets = [];
+      document.querySelectorAll("#assumptions input.set-value").forEach(inp => {
+        if (inp.value.trim() !== inp.dataset.default) sets.push(inp.dataset.path + "=" + inp.value.trim()); });
+      for (const line of (document.getElementById("crisis-extra-sets").value || "").split("\n"))
+        if (line.trim()) sets.push(line.trim());
       let job;
-      try { job = await postJSON("/api/crisis-jobs", {source, name, runs, seed: seedv ? parseInt(seedv, 10) : null}); }
-      catch (e) { status.textContent = "failed: " + problemsText(e); return; }
+      status.textContent = "starting…"; bar.value = 0;
+      try { job = await postJSON("/api/crisis-jobs", {source, name, runs, seed: seedv ? parseInt(seedv, 10) : null,
+                                                      hypotheses, mechanisms, sets}); }
+      catch (e) {
+        status.textContent = "failed: invalid input";
+        for (const p of (e.problems || [{message: problemsText(e)}]))
+          el("li", probs, {textContent: p.message + (p.column ? " [" + p.column + "]" : "") + (p.value != null ? " (value " + p.value + ")" : "")});
+        return;
+      }
       job = await pollJob(job, bar, status, 300);
       if (job.status === "cancelled") { status.textContent = "cancelled"; return; }
       if (job.status !== "done") { status.textContent = job.status + ": " + problemsText(job.error); return; }
       bar.value = 1; status.textContent = "done";
       document.getElementById("crisis-links").innerHTML = '<a id="crisis-result-link" href="/runs/' + job.result_id + '">crisis run ' +
-        job.result_id.slice(0, 12) + '</a> · <a href="/api/runs/' + job.result_id + '/report">HTML report</a>';
+        job.result_id.slice(0, 12) + '</a> (claims, back-test and mechanism tables) · <a href="/api/runs/' + job.result_id + '/report">HTML report</a>';
       runCharts(job.result_id, document.getElementById("crisis-charts"));
     });
   }
 
-  return {scenarioPage, showResult, compareChart, compareSubmit, postJSON, runCharts, showCharts, crisisForm, cancelJob};
+  return {scenarioPage, showResult, compareChart, compareCrisisChart, compareSubmit, postJSON, runCharts, showCharts, crisisForm, cancelJob};
 })();

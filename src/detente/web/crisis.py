@@ -1,0 +1,200 @@
+"""The crisis workbench of the web UI: what the crisis form offers, how its ``--set`` values
+are read and checked, Monte Carlo bands for the crisis charts and the comparison of two
+crisis runs.
+
+Everything here reads the scenario's own description (:func:`detente.crisis.spec.load_spec`,
+:func:`detente.crisis.analysis.declared_mechanisms`) and a crisis run's ``--json`` object
+(``docs/json-contract.md``); the runs themselves are made by
+:func:`detente.crisis.analysis.run_hypotheses` in a job (:mod:`detente.web.work`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Mapping
+
+from detente.errors import InputError, Problem
+
+__all__ = ["form_data", "parse_sets", "check_request", "add_bands", "headline_rows", "compare_rows",
+           "BAND_Z", "Q10_Q90_SD"]
+
+#: Width of the Monte Carlo bands on the crisis charts, in standard errors (estimate ± 2 SE).
+BAND_Z = 2.0
+#: Distance between the 10 % and 90 % quantiles of a normal distribution, in sds (2 × 1.2816):
+#: the sd of a monthly hazard or of the Russia–China tie over runs is read from the 10–90 %
+#: spread the run records (the run keeps no sd of those), assuming a normal spread.
+Q10_Q90_SD = 2.0 * 1.2815515655446004
+
+
+def form_data(scenario: Any) -> dict[str, Any]:
+    """What the crisis form offers for ``scenario``: its declared hypotheses, its mechanisms
+    (each with the switch that turns it off) and every annotated number of its description
+    (``load_spec(dyn).num_items()``) with value, range, whether it is drawn per run or
+    calibrated, and its source or assumption note."""
+    from detente.crisis.analysis import declared_mechanisms
+    from detente.crisis.spec import load_spec
+
+    spec = load_spec(scenario.dynamics)
+    hyps = [{"name": h, "label": d.label or h} for h, d in spec.hypotheses.items()]
+    mechs = [{"name": k, "label": m["label"], "switch": "; ".join(f"{p} = {json.dumps(v)}" for p, v in m["off"].items())}
+             for k, m in declared_mechanisms(spec).items()]
+    nums = []
+    for path, num in spec.num_items():
+        a = num.assumption
+        nums.append({"path": path, "value": num.value,
+                     "lo": a.range[0] if a is not None else None, "hi": a.range[1] if a is not None else None,
+                     "kind": "assumption" if a is not None and num.source is None else "source",
+                     "source": num.source, "note": a.note if a is not None else None,
+                     "drawn": bool(num.drawn), "calibrated": num.calibrated})
+    return {"hypotheses": hyps, "mechanisms": mechs, "numbers": nums, "runs": spec.settings.runs,
+            "seed": spec.settings.seed}
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``PATH=VALUE`` items as ``detente run --set`` reads them: the value is JSON when it
+    parses as JSON (numbers, ``true``, lists, ...), else the text itself."""
+    out: dict[str, Any] = {}
+    problems = []
+    for k, item in enumerate(items):
+        if "=" not in item:
+            problems.append(Problem(f"--set {item!r}: expected PATH=VALUE", column=f"sets.{k}", value=item))
+            continue
+        path, v = item.split("=", 1)
+        try:
+            out[path.strip()] = json.loads(v)
+        except json.JSONDecodeError:
+            out[path.strip()] = v
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def check_request(scenario: Any, hypotheses: list[str], extra: dict[str, Any], mechanisms: list[str]) -> None:
+    """Check a crisis request before its job starts, with the errors ``detente run`` gives:
+    unknown hypotheses, ``--set`` paths and values (each hypothesis run validated with the
+    overrides on top, as the run does) and unknown mechanisms. Raises :class:`InputError`."""
+    from detente.crisis.analysis import declared_mechanisms
+    from detente.crisis.spec import load_spec
+
+    dyn = scenario.dynamics
+    spec = load_spec(dyn)
+    problems: list[Problem] = []
+    bad = [h for h in hypotheses if h not in spec.hypotheses]
+    if bad:
+        problems.append(Problem(f"unknown hypothesis {', '.join(map(repr, bad))}", column="hypotheses",
+                                value=",".join(bad), expected=", ".join(spec.hypotheses) or "no hypotheses are declared"))
+    runs = [h for h in hypotheses if h in spec.hypotheses] or list(spec.hypotheses) or [None]
+    seen: set[str] = set()
+    for h in runs:
+        try:
+            sp = load_spec(dyn, hypothesis=h, extra=extra or None)
+        except InputError as exc:
+            for p in exc.problems:   # the same --set problem under several hypotheses: once
+                if str(p) not in seen:
+                    seen.add(str(p))
+                    problems.append(p)
+            continue
+        if mechanisms:
+            known = declared_mechanisms(sp)
+            unknown = [m for m in mechanisms if m not in known]
+            if unknown:
+                msg = f"unknown mechanism {', '.join(map(repr, unknown))}"
+                if msg not in seen:
+                    seen.add(msg)
+                    problems.append(Problem(msg, column="mechanisms", value=",".join(unknown),
+                                            expected=", ".join(known) or "no mechanisms declared"))
+    if problems:
+        raise InputError(problems)
+
+
+def _se_binomial(p: float | None, n: int) -> float | None:
+    if p is None or n <= 0:
+        return None
+    return math.sqrt(max(p * (1.0 - p), 0.0) / n)
+
+
+def _band(values: list[float | None], ses: list[float | None], z: float, lo: float | None = None,
+          hi: float | None = None) -> tuple[list[float | None], list[float | None]]:
+    los, his = [], []
+    for v, s in zip(values, ses):
+        if v is None or s is None:
+            los.append(None)
+            his.append(None)
+            continue
+        a, b = v - z * s, v + z * s
+        los.append(max(a, lo) if lo is not None else a)
+        his.append(min(b, hi) if hi is not None else b)
+    return los, his
+
+
+def add_bands(charts: dict[str, Any], runs: int, z: float = BAND_Z) -> dict[str, Any]:
+    """Add Monte Carlo bands (estimate ± ``z`` standard errors, ``runs`` runs per hypothesis)
+    to the series of :func:`detente.report.charts.crisis_charts`, in place; returns ``charts``.
+
+    * P(war by date), P(war at a flashpoint by date) and the triangle shares are proportions
+      of runs: SE = √(p(1 − p)/runs), bands clipped to [0, 1];
+    * the mean monthly hazard and the mean Russia–China tie: SE = sd/√runs with the sd over
+      runs read from the recorded 10–90 % spread (:data:`Q10_Q90_SD`).
+
+    Each series gets ``se``, ``lo`` and ``hi`` lists beside its estimate; ``charts["bands"]``
+    says how they were made.
+    """
+    n = int(runs)
+    for s in charts.get("p_war_by", {}).values():
+        s["se"] = [_se_binomial(p, n) for p in s["p"]]
+        s["lo"], s["hi"] = _band(s["p"], s["se"], z, 0.0, 1.0)
+    for by_fp in charts.get("p_war_at_by", {}).values():
+        for s in by_fp.values():
+            s["se"] = [_se_binomial(p, n) for p in s["p"]]
+            s["lo"], s["hi"] = _band(s["p"], s["se"], z, 0.0, 1.0)
+    for t in charts.get("triangle", {}).values():
+        t["se"], t["lo"], t["hi"] = {}, {}, {}
+        for name, share in t.get("configs", {}).items():
+            t["se"][name] = [_se_binomial(p, n) for p in share]
+            t["lo"][name], t["hi"][name] = _band(share, t["se"][name], z, 0.0, 1.0)
+
+    def spread_se(q10: list[float | None], q90: list[float | None]) -> list[float | None]:
+        return [None if a is None or b is None or n <= 0 else (b - a) / Q10_Q90_SD / math.sqrt(n) for a, b in zip(q10, q90)]
+
+    for by_fp in charts.get("hazard", {}).values():
+        for s in by_fp.values():
+            s["se"] = spread_se(s["q10"], s["q90"])
+            s["lo"], s["hi"] = _band(s["mean"], s["se"], z, 0.0, None)
+    for s in charts.get("alignment", {}).values():
+        if s.get("mean"):
+            s["se"] = spread_se(s["q10"], s["q90"])
+            s["lo"], s["hi"] = _band(s["mean"], s["se"], z, -1.0, 1.0)
+    charts["bands"] = {"z": z, "runs": n,
+                       "method": "proportions: sqrt(p(1-p)/runs); hazard and tie means: sd/sqrt(runs), "
+                                 "sd = (q90 - q10) / 2.563 (normal spread)"}
+    return charts
+
+
+def headline_rows(obj: Mapping[str, Any]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Per hypothesis, the outputs of a crisis run (``outputs``: value and Monte Carlo SE)."""
+    return {h: dict(b.get("outputs") or {}) for h, b in (obj.get("hypotheses") or {}).items()}
+
+
+def compare_rows(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The outputs two crisis runs share, hypothesis by hypothesis: each run's value and SE,
+    the difference b − a and its SE √(se_a² + se_b²) (the runs treated as independent; with
+    the same seed they share random numbers and the true SE of the difference is smaller, so
+    this one is conservative), and the difference in SEs (``z``)."""
+    ra, rb = headline_rows(a), headline_rows(b)
+    rows = []
+    for h in ra:
+        if h not in rb:
+            continue
+        for o, va in ra[h].items():
+            vb = rb[h].get(o)
+            if vb is None:
+                continue
+            x, y = va.get("value"), vb.get("value")
+            sa, sb = va.get("se"), vb.get("se")
+            diff = None if x is None or y is None else y - x
+            dse = None if sa is None or sb is None else math.sqrt(sa * sa + sb * sb)
+            zz = None if diff is None or not dse else diff / dse
+            rows.append({"hypothesis": h, "output": o, "a": x, "a_se": sa, "b": y, "b_se": sb,
+                         "diff": diff, "diff_se": dse, "z": zz})
+    return rows
