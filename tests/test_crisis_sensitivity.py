@@ -181,3 +181,21 @@ def test_cli_sensitivity_writes_a_report_with_a_tornado_figure(tmp_path):
     md = (tmp_path / "toy-sobol-sensitivity.md").read_text()
     assert f"| `{FA}` |" in md and "![tornado of p_war_horizon](toy-sobol-sensitivity-p_war_horizon.png)" in md
     assert (tmp_path / "toy-sobol-sensitivity-p_war_horizon.png").stat().st_size > 1000
+
+
+def test_cli_run_sensitivity_section_in_the_report(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from detente.cli import app
+
+    r = CliRunner().invoke(app, ["run", str(TOY), "-n", "100", "--mechanisms", "none", "--sensitivity",
+                                 "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "toy-sobol.md").read_text()
+    assert "## Sensitivity: which assumptions drive it" in md and f"| `{FA}` |" in md
+    assert (tmp_path / "toy-sobol-sensitivity-months_of_peace_focal.png").is_file()
+    r = CliRunner().invoke(app, ["run", str(TOY), "-n", "100", "--mechanisms", "none", "--sensitivity", "--json"])
+    s = json.loads(r.output)["sensitivity"]
+    assert s["method"] == "sobol" and s["factors"] == [FA, FB] and "no screening" in s["notes"][0]

@@ -359,24 +359,27 @@ def schema_cmd() -> None:
 def demo_cmd(
     out_dir: Path = typer.Option(Path("reports"), "--out", help="Directory for the report."),
     runs: int = typer.Option(400, "--runs", min=1, help="Monte-Carlo runs per hypothesis."),
+    sensitivity: bool = typer.Option(False, "--sensitivity", help="Add a Sobol section (Morris-screened top 20 "
+                                     "numbers, about a minute of CPU) to the report."),
 ) -> None:
     """Run the flagship crisis scenario `seesaw-2021` and write its report (what `make run` does)."""
     _crisis_run("seesaw-2021", hypothesis=[], runs=runs, seed=None, as_json=False, out_dir=out_dir,
-                sets=[], counterfactual_runs=min(runs, 200), html=True, mechanisms="claims")
+                sets=[], counterfactual_runs=min(runs, 200), html=True, mechanisms="claims", sensitivity=sensitivity)
 
 
 def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: Optional[int], as_json: bool,
                 out_dir: Optional[Path], sets: list[str], counterfactual_runs: Optional[int] = None,
                 html: bool = False, mechanisms: str = "all", mechanism_runs: Optional[int] = None,
                 mechanism_hypotheses: Optional[list[str]] = None, draw_assumptions: bool = False,
-                param_draws: Optional[int] = None, as_of: Optional[list[str]] = None) -> None:
+                param_draws: Optional[int] = None, as_of: Optional[list[str]] = None, sensitivity: bool = False) -> None:
     from detente.cli_crisis import crisis_run
 
     def go():
         return crisis_run(name, hypotheses=hypothesis, runs=runs, seed=seed, out_dir=None if as_json else out_dir,
                           sets=sets, cf_runs=counterfactual_runs, mechanisms=mechanisms,
                           mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses,
-                          draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of)
+                          draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of,
+                          sensitivity=sensitivity)
 
     obj, rep = guarded(go, as_json=as_json)
     if as_json:
@@ -427,11 +430,14 @@ def run_cmd(
     as_of: list[str] = typer.Option([], "--as-of", help="Also forecast the record's question as of this date "
                                     "(YYYY-MM-DD, repeatable): the engine starts then, from the record's state, with "
                                     "only the events known by then (the record's own forecast dates are always run)."),
+    sensitivity: bool = typer.Option(False, "--sensitivity", help="Add Sobol indices of P(war by the record's end) "
+                                     "and the focal actor's months of peace (Morris-screened top 20 numbers)."),
 ) -> None:
     """Run a crisis scenario's hypotheses, back-test them and write a report."""
     _crisis_run(scenario, hypothesis=hypothesis, runs=runs, seed=seed, as_json=as_json, out_dir=out_dir, sets=sets,
                 mechanisms=mechanisms, mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None,
-                draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of or None)
+                draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of or None,
+                sensitivity=sensitivity)
 
 
 # --------------------------------------------------------------------------- runs

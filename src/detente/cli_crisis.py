@@ -148,7 +148,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
                out_dir: str | Path | None = "reports", sets: list[str] | None = None,
                cf_runs: int | None = None, mechanisms: str | None = None, mechanism_runs: int | None = None,
                mechanism_hypotheses: list[str] | None = None, draw_assumptions: bool = False,
-               param_draws: int | None = None, as_of: list[str] | None = None) -> tuple[dict[str, Any], Path | None]:
+               param_draws: int | None = None, as_of: list[str] | None = None,
+               sensitivity: bool = False) -> tuple[dict[str, Any], Path | None]:
     """Run a crisis scenario's hypotheses and (optionally) write the report.
 
     ``mechanisms`` (``all``, ``none`` or comma-separated names), ``mechanism_runs`` and
@@ -159,6 +160,10 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     ``draw_assumptions`` draws every assumption with a range per run (``settings.draw_assumptions``)
     and adds to each hypothesis an ``uncertainty`` block (:func:`add_uncertainty`, ``param_draws``
     parameter sets, default :data:`DEFAULT_PARAM_DRAWS`).
+
+    ``sensitivity`` adds ``sensitivity``: Sobol indices of P(war by the record's end) and the focal
+    actor's months of peace under the reference hypothesis (or the first one run), over the 20
+    numbers a Morris screen ranks highest (:func:`detente.experiments.crisis_sensitivity.screened_sobol`).
 
     Returns the ``--json`` object and the report path (``None`` when ``out_dir`` is ``None``).
     """
@@ -212,5 +217,15 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     obj["timeline"] = (obj.get("record") or {}).get("facts")
     if draw_assumptions:
         add_uncertainty(obj, scn, extra=extra, draws=param_draws or DEFAULT_PARAM_DRAWS)
+    if sensitivity:
+        from detente.experiments.crisis_sensitivity import screened_sobol
+
+        declared = (scn.dynamics or {}).get("hypotheses") or {}
+        ref = obj.get("reference") if obj.get("reference") in obj["hypotheses"] else next(iter(obj["hypotheses"]))
+        outs = (["p_war_by_end"] if obj.get("backtest_end") else []) + ["months_of_peace_focal"]
+        sens = screened_sobol(scn, hypothesis=ref if ref in declared else None, outputs=outs, seed=int(obj["seed"]),
+                              extra_set=extra or None).to_json_dict()
+        sens["hypothesis"] = ref
+        obj["sensitivity"] = sens
     rep = write_report(obj, out_dir) if out_dir is not None else None
     return obj, rep

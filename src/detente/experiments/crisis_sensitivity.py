@@ -43,7 +43,7 @@ import numpy as np
 from detente.errors import InputError, Problem
 from detente.experiments.sensitivity import SensitivityResult, index_warnings
 
-__all__ = ["crisis_factors", "point_outputs", "parameter_uncertainty", "crisis_sensitivity", "OUTPUT_ALIASES",
+__all__ = ["crisis_factors", "point_outputs", "parameter_uncertainty", "crisis_sensitivity", "screened_sobol", "OUTPUT_ALIASES",
            "DEFAULT_SOBOL_N", "DEFAULT_MORRIS_N", "DEFAULT_RUNS_PER_POINT"]
 
 #: Short names accepted for ``--output`` (the engine-side names are those of
@@ -330,3 +330,36 @@ def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "s
     return SensitivityResult(method, "", int(X.shape[0]) * runs_per_point, names, indices, torn, baseline,
                              confidence_level, warnings=warnings, sample_size=n, points=int(X.shape[0]),
                              runs_per_point=runs_per_point)
+
+
+def screened_sobol(scenario: Any, *, hypothesis: str | None = None, outputs: Sequence[str] = ("months_of_peace_focal",),
+                   top: int = 20, morris_n: int = DEFAULT_MORRIS_N, n: int = DEFAULT_SOBOL_N,
+                   runs_per_point: int = DEFAULT_RUNS_PER_POINT, seed: int | None = None,
+                   extra_set: dict[str, Any] | None = None) -> SensitivityResult:
+    """Morris screening over every assumption with a range, then Sobol on the ``top`` numbers.
+
+    The screen ranks each number by its largest μ* across ``outputs``, each output's μ* divided
+    by that output's largest (so outputs in months and in probabilities weigh alike). What
+    ``detente demo --sensitivity`` puts in the flagship report.
+    """
+    from detente.crisis.spec import load_spec
+
+    spec = load_spec(scenario.dynamics, hypothesis=hypothesis, extra=extra_set or None)
+    fac = crisis_factors(spec)
+    chosen = [f[0] for f in fac]
+    note = f"all {len(fac)} numbers with an assumption range (no screening needed)"
+    if len(fac) > top:
+        scr = crisis_sensitivity(scenario, method="morris", n=morris_n, outputs=outputs, hypothesis=hypothesis,
+                                 runs_per_point=runs_per_point, seed=seed, extra_set=extra_set, with_tornado=False)
+        score = np.zeros(len(fac))
+        for rows in scr.indices.values():
+            mu = np.array([r["mu_star"] for r in rows])
+            if mu.max() > 0:
+                score = np.maximum(score, mu / mu.max())
+        order = np.argsort(-score, kind="stable")[:top]
+        chosen = [scr.factors[i] for i in sorted(order)]
+        note = (f"the {top} numbers with the largest Morris μ* (relative to each output's largest) of {len(fac)} "
+                f"with an assumption range, screened with {morris_n} trajectories × {runs_per_point} runs")
+    res = crisis_sensitivity(scenario, method="sobol", n=n, factors=chosen, outputs=outputs, hypothesis=hypothesis,
+                             runs_per_point=runs_per_point, seed=seed, extra_set=extra_set)
+    return dataclasses.replace(res, notes=[note])

@@ -58,6 +58,7 @@ class SensitivityResult:
     sample_size: int | None = None
     points: int | None = None
     runs_per_point: int | None = None
+    notes: list[str] = field(default_factory=list)
 
     def to_df(self):
         import pandas as pd
@@ -77,7 +78,7 @@ class SensitivityResult:
         return clean({"method": self.method, "run_id": self.run_id, "runs": self.n_runs, "factors": self.factors,
                       "confidence_level": self.confidence_level, "indices": self.indices, "tornado": self.tornado,
                       "baseline": self.baseline, "warnings": self.warnings, "sample_size": self.sample_size,
-                      "points": self.points, "runs_per_point": self.runs_per_point})
+                      "points": self.points, "runs_per_point": self.runs_per_point, "notes": self.notes})
 
     def plot(self, issue: str | None = None, top: int | None = 10):
         """Tornado chart (bars from output at factor low to high) for one issue: the ``top`` largest swings."""

@@ -470,6 +470,12 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
         if tri:
             last = list(tri.values())[-1]
             L.append(f"* **{h}**: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(last.items(), key=lambda kv: -kv[1])))
+    if obj.get("sensitivity"):   # `--sensitivity`: Sobol indices and tornado figures
+        from detente.report.sensitivity import sensitivity_lines
+
+        sens = obj["sensitivity"]
+        L += ["", f"## Sensitivity: which assumptions drive it (hypothesis {sens.get('hypothesis')})", ""]
+        L += sensitivity_lines(sens, out_dir, stem, level=3) if figures else []
     if figs:
         L += ["", "## Figures", ""]
         for k, name in figs.items():

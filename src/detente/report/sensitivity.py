@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_sensitivity_report"]
+__all__ = ["write_sensitivity_report", "sensitivity_lines"]
 
 
 def _f(x: Any, nd: int = 3) -> str:
@@ -39,16 +39,24 @@ def write_sensitivity_report(obj: dict[str, Any], out_dir: str | Path, name: str
     """Write ``OUT/NAME-sensitivity.md`` and one tornado PNG per output; return the markdown path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    L = [f"# {name}: {obj['method']} sensitivity", ""] + sensitivity_lines(obj, out, name, top=top, level=2)
+    path = out / f"{name}-sensitivity.md"
+    path.write_text("\n".join(L) + "\n", encoding="utf-8")
+    return path
+
+
+def sensitivity_lines(obj: dict[str, Any], out: Path, name: str, *, top: int = 10, level: int = 2) -> list[str]:
+    """Markdown lines of a sensitivity study (tables, tornado figures written to ``out``, warnings)."""
+    h = "#" * level
     sobol = obj["method"] == "sobol"
-    L = [f"# {name}: {obj['method']} sensitivity", "",
-         f"{obj.get('points')} parameter points" + (f" × {obj['runs_per_point']} runs (common random numbers)"
+    L = [f"{obj.get('points')} parameter points" + (f" × {obj['runs_per_point']} runs (common random numbers)"
                                                      if obj.get("runs_per_point") else "")
          + f", base sample N = {obj.get('sample_size')}, {len(obj['factors'])} numbers; intervals at "
-         f"{obj.get('confidence_level', 0.95):.0%}.", ""]
+         f"{obj.get('confidence_level', 0.95):.0%}." + "".join(f" Numbers: {x}." for x in obj.get("notes") or []), ""]
     for o, rows in obj["indices"].items():
         key = "ST" if sobol else "mu_star"
         best = sorted(rows, key=lambda r: -(r[key] if r[key] is not None else -1e300))[:top]
-        L += [f"## {o}", ""]
+        L += [f"{h} {o}", ""]
         if sobol:
             L += ["| number | S1 | ± | ST | ± |", "|---|---|---|---|---|"]
             L += [f"| `{r['factor']}` | {_f(r['S1'])} | {_f(r['S1_conf'])} | {_f(r['ST'])} | {_f(r['ST_conf'])} |" for r in best]
@@ -65,6 +73,4 @@ def write_sensitivity_report(obj: dict[str, Any], out_dir: str | Path, name: str
         ws = [w for w in obj.get("warnings") or [] if w.startswith(f"{o}: ")]
         if ws:
             L += ["**Warning — the sample is too small for these indices:**", ""] + [f"* {w[len(o) + 2:]}" for w in ws] + [""]
-    path = out / f"{name}-sensitivity.md"
-    path.write_text("\n".join(L) + "\n", encoding="utf-8")
-    return path
+    return L
