@@ -336,3 +336,21 @@ def test_as_of_without_a_forecast_question_or_with_a_bad_date(tmp_path):
         crisis_run(str(p), hypotheses=["combined"], runs=4, out_dir=None, mechanisms="none", as_of=["2022-01-01"])
     with pytest.raises(InputError, match="not a date"):
         crisis_run("seesaw-2021", hypotheses=["combined"], runs=4, out_dir=None, mechanisms="none", as_of=["Jan 5"])
+
+
+def test_the_focal_actor_comes_from_the_scenario():
+    dyn = _flagship_dyn()
+    dyn["settings"] = {k: v for k, v in dyn["settings"].items() if k != "russia"}
+    assert load_spec(dyn).settings.russia == "RU"                      # the record's focal actor
+    dyn["record"] = {k: v for k, v in dyn["record"].items() if k != "focal"}
+    dyn["triangle"] = {**dyn["triangle"], "actors": ["US", "CN", "RU"]}
+    assert load_spec(dyn).settings.russia == "CN"                      # else the triangle's first partner
+    dyn = _flagship_dyn()
+    dyn["record"] = {**dyn["record"], "focal": {"actor": "CN"}}
+    with pytest.raises(InputError, match="differs from settings.russia"):
+        load_spec(dyn)
+    dyn = _flagship_dyn()
+    dyn["settings"] = {**dyn["settings"], "russia": "XX"}
+    dyn["record"] = {k: v for k, v in dyn["record"].items() if k != "focal"}
+    with pytest.raises(InputError, match="settings.russia: unknown actor 'XX'"):
+        load_spec(dyn)

@@ -141,7 +141,7 @@ class CrisisResult:
         return out
 
     def ru_war_step(self, actor: str | None = None) -> np.ndarray:
-        """Step of the first war involving ``actor`` (default Russia), ``-1`` if none."""
+        """Step of the first war involving ``actor`` (default ``settings.russia``, the focal actor), ``-1`` if none."""
         a = actor or self.russia
         cols = [j for j, f in enumerate(self.flashpoints) if a in self.involves[f]]
         if not cols:
@@ -180,7 +180,7 @@ class CrisisResult:
         return self._by_date(np.where(s == np.iinfo(np.int32).max, -1, s))
 
     def p_no_war_ru(self, months: int = 48) -> float:
-        """P(no war involving Russia within ``months``)."""
+        """P(no war involving the focal actor (``settings.russia``) within ``months``)."""
         s = self.ru_war_step()
         limit = self._step_of_month(months)
         return float(np.mean((s < 0) | (s > limit)))
@@ -229,7 +229,7 @@ class CrisisResult:
         return out
 
     def alignment(self) -> dict[str, dict[str, float]]:
-        """Partners' tie (RU–CN) over time: mean, 10 % and 90 % quantiles."""
+        """The triangle partners' tie over time: mean, 10 % and 90 % quantiles."""
         if self.rc_alignment is None:
             return {}
         out = {}

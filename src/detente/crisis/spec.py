@@ -182,7 +182,9 @@ class Settings(_M):
                     "covariate from every flashpoint hazard.")
     after_first_war: Literal["continue", "stop"] = "continue"
     initiators_allowed: list[str] | Literal["all"] = "all"
-    russia: str = Field("RU", description="Actor whose '48 months' are reported.")
+    russia: str | None = Field(
+        None, description="The focal actor whose months of peace are reported (the flagship's Russia). Default: "
+                          "the record's focal actor, else the triangle's first partner.")
     draw_assumptions: bool = Field(
         False,
         description="Parameter uncertainty switch: true draws every number that has an `assumption:` with a "
@@ -755,8 +757,19 @@ class CrisisSpec(_M):
 
     @model_validator(mode="after")
     def _record_refs(self) -> "CrisisSpec":
-        """References of the record (actors, flashpoints, tracks, the reference hypothesis)."""
+        """The focal actor (``settings.russia``, filled from the record or the triangle when not
+        given) and the references of the record (actors, flashpoints, tracks, the reference
+        hypothesis)."""
         r = self.record
+        focal = r.focal.actor if r is not None and r.focal is not None else None
+        if self.settings.russia is None:
+            self.settings.russia = focal or self.triangle.actors[1]
+        elif focal is not None and focal != self.settings.russia:
+            raise ValueError(f"record.focal.actor {focal!r} differs from settings.russia {self.settings.russia!r} "
+                             "(the focal actor of the reports); give one of them or the same actor")
+        if self.settings.russia not in self.actors:
+            raise ValueError(f"settings.russia: unknown actor {self.settings.russia!r} "
+                             f"(known: {', '.join(sorted(self.actors))})")
         if r is None:
             return self
         errs = []

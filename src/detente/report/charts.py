@@ -14,7 +14,7 @@ actually recorded; a key is absent when the run has nothing for it.
 * :func:`sensitivity_charts` — the same ``sensitivity`` block from a
   :class:`~detente.experiments.sensitivity.SensitivityResult` (exact one-at-a-time tornado);
 * :func:`crisis_charts` — the ``detente run --json`` object of a crisis scenario:
-  cumulative P(war), monthly hazard bands per flashpoint, triangle occupancy, RU–CN
+  cumulative P(war), monthly hazard bands per flashpoint, triangle occupancy, the triangle partners'
   alignment.
 
 Examples

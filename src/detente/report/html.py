@@ -14,7 +14,7 @@ offline. Contents, by kind of run:
 * **crisis** (the ``detente run --json`` object of a crisis scenario, from a file or
   stored with :func:`detente.report.stored.save_crisis`): the 48-months table, back-test,
   counterfactuals, cumulative P(war), hazard curves per flashpoint, strategic-triangle
-  timeline, RU–CN alignment.
+  timeline, the triangle partners' alignment.
 
 Nothing here prints; figures use matplotlib's Agg canvas.
 """
