@@ -27,7 +27,7 @@ import numpy as np
 from detente.errors import InputError, Problem
 from detente.experiments.distributions import ScenarioArrays, expand_factors
 from detente.experiments.runner import SweepResult, run_sweep
-from detente.experiments.sweep import SweepSpec, apply_design, _scenario_from, _prepared
+from detente.experiments.sweep import SweepSpec, apply_design, guarded, _scenario_from, _prepared
 
 __all__ = ["SensitivityResult", "run_sensitivity", "tornado", "index_warnings", "SOBOL_TARGET_HALF_WIDTH"]
 
@@ -170,7 +170,8 @@ def tornado(spec: SweepSpec, scenario: Any, *, low_q: float = 0.05, high_q: floa
     outs = []
     for r in range(V.shape[0]):
         p = params if not pert.params[r] else make_params(mspec, params, **pert.params[r])
-        res = mspec.run(_scenario_from(scn, base, pert, r), p, rng=np.random.default_rng(spec.seed))
+        res = guarded(mspec.run(_scenario_from(scn, base, pert, r), p, rng=np.random.default_rng(spec.seed)),
+                      f"tornado point {r}")
         outs.append({k: ir.forecast for k, ir in res.issues.items()})
     baseline = {k: float(v) if v is not None else float("nan") for k, v in outs[0].items()}
     table: dict[str, list[dict[str, Any]]] = {}

@@ -41,7 +41,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from detente.errors import InputError, Problem
+from detente.errors import InputError, Problem, RunError
 from detente.experiments.distributions import Factor, FactorColumn, ScenarioArrays, expand_factors
 
 __all__ = [
@@ -544,6 +544,22 @@ def _prepared(spec_json: str, scenario_json: str):
     return spec, scn, base, cols, mspec, params
 
 
+def guarded(result: Any, where: str) -> Any:
+    """``result`` if its forecasts and round positions are finite
+    (:func:`~detente.models.registry.check_finite`, as :func:`~detente.models.registry.run_model`
+    applies it); otherwise a :class:`~detente.errors.RunError` naming ``where`` (the run and the
+    chunk), raised before the chunk is stored: a chunk holding a run whose arithmetic broke
+    down is not stored at all (the chunks computed before it stay)."""
+    from detente.models.registry import check_finite
+
+    try:
+        check_finite(result)
+    except RunError as exc:
+        msg = str(exc).replace("; nothing was stored.", "; nothing of this chunk was stored.")
+        raise RunError(f"{where}: {msg}") from None
+    return result
+
+
 def evaluate_chunk(job: ChunkJob) -> pa.Table:
     """Compute one chunk and return its part table (see the module docstring).
 
@@ -578,6 +594,14 @@ def evaluate_chunk(job: ChunkJob) -> pa.Table:
         # support) without drawing from rng, and the per-run engine below computes the chunk
         fc = batch(base, pert, params, rng=rng)
     if fc is not None:
+        for i, iid in enumerate(base.issues):  # NaN is the kernel's "no forecast" only where no actor has a position
+            bad = ~np.isfinite(np.asarray(fc[iid], dtype=np.float64))
+            if base.has[:, i].any() and bad.any():
+                r = int(np.argmax(bad))
+                raise RunError(f"sweep run {job.start + r} (chunk {job.chunk}): model {spec.model!r} produced a "
+                               f"non-finite forecast ({float(fc[iid][r])}) on issue {iid!r}: its arithmetic overflowed "
+                               "or divided zero by zero, most likely on input values of extreme magnitude; nothing of "
+                               "this chunk was stored. Please report it with the scenario.")
         for r in range(n):
             for iid in base.issues:
                 runs.append(job.start + r); issues.append(iid); rounds.append(None); actors.append(None)
@@ -586,7 +610,7 @@ def evaluate_chunk(job: ChunkJob) -> pa.Table:
         for r in range(n):
             scn_r = _scenario_from(scn, base, pert, r)
             p = params if not pert.params[r] else make_params(mspec, params, **pert.params[r])
-            res = mspec.run(scn_r, p, rng=rng)
+            res = guarded(mspec.run(scn_r, p, rng=rng), f"sweep run {job.start + r} (chunk {job.chunk})")
             for iid, ir in res.issues.items():
                 runs.append(job.start + r); issues.append(iid); rounds.append(None); actors.append(None)
                 values.append(math.nan if ir.forecast is None else float(ir.forecast)); extras.append(None); fac_rows.append(r)
