@@ -42,7 +42,7 @@ def test_compromise_closed_forms():
     assert compromise(np.array([1.0, 4.0, 10.0]), np.array([2.0, 2.0, 1.0])) == pytest.approx(4.0)
     assert isinstance(compromise(np.array([1.0]), np.array([2.0])), float)
     for bad in ([0.0, 0.0], [1.0, -1.0], [1.0, -2.0]):
-        with pytest.raises(ZeroDivisionError, match="all weights are zero"):
+        with pytest.raises(ZeroDivisionError, match="^all weights are zero$"):
             compromise(np.array([1.0, 2.0]), np.array(bad))
 
 
@@ -80,7 +80,7 @@ def test_weighted_median_hand_computed():
     # equal positions are pooled: 10 carries 2 of 3
     assert weighted_median(np.array([10.0, 0.0, 10.0]), np.ones(3)) == 10.0
     for bad in ([0.0, 0.0], [1.0, -2.0]):
-        with pytest.raises(ZeroDivisionError, match="all weights are zero"):
+        with pytest.raises(ZeroDivisionError, match="^all weights are zero$"):
             weighted_median(np.array([1.0, 2.0]), np.array(bad))
     # the tie tolerance is relative to the total weight: 3e6 against 1e6 + (2e6 + 1e-6) differ by
     # 1e-6, within 1e-12 x 6e6, so it is a tie (midpoint of 0 and 1)
@@ -116,7 +116,7 @@ def test_zero_weights_fall_back_or_fail(model):
     assert r.notes[-1] == "issue x: every weight is zero; equal weights used"
     with pytest.raises(RunError) as e:
         run_model(s, model, params={"zero_weight": "error"})
-    assert model in str(e.value) and "'x'" in str(e.value) and "zero" in str(e.value)
+    assert str(e.value) == f"{model}: every actor weight on issue 'x' is zero"
     # positive weights: no such note
     assert not any("zero" in n for n in run_model(scenario([10, 30], [1, 1], [50, 50]), model).notes)
 
@@ -129,3 +129,12 @@ def test_issue_without_stances(model):
     assert r.issues["empty"].extra == {"reason": "no actor holds a position"}
     assert r.issues["x"].forecast is not None
     assert r.model == model and list(r.issues) == ["x", "empty"]
+
+
+@pytest.mark.parametrize("model", ["compromise", "median", "nbs"])
+def test_capability_note_only_when_capabilities_are_used(model):
+    from detente.models.capability import CAPABILITY_NOTE
+
+    s = scenario([10, 30], [1, 3], [50, 50])
+    for weights, noted in [("capability_salience", True), ("capability", True), ("salience", False), ("equal", False)]:
+        assert (CAPABILITY_NOTE in run_model(s, model, params={"weights": weights}).notes) is noted, weights

@@ -92,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=0, help="test only a random sample of this many mutants")
     ap.add_argument("--seed", type=int, default=0, help="seed of the sample")
     ap.add_argument("--keep", action="store_true", help="reuse the previous run's results (mutmut's cache)")
+    ap.add_argument("--survivors", action="store_true",
+                    help="re-test only the previous run's survivors (after adding tests; implies --keep)")
     a = ap.parse_args(argv)
 
     module = Path(a.module)
@@ -107,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     mutmut = str(Path(sys.executable).parent / "mutmut")
 
     work = ROOT / ".mutmut" / dotted
+    previous: dict[str, int | None] = {}
+    if a.survivors:
+        a.keep = True
+        try:
+            previous = read_results(work, only)
+        except FileNotFoundError:
+            ap.error(f"--survivors: no previous run in {work.relative_to(ROOT)}")
     if work.exists() and not a.keep:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
@@ -124,7 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mutating {only} ({dotted}) against: {' '.join(tests)}", flush=True)
 
     names: list[str] = []
-    if a.sample:
+    if a.survivors:
+        names = sorted(k for k, v in previous.items() if v is not None and v not in KILLED)
+        print(f"re-testing the {len(names)} survivors of the previous run", flush=True)
+        if not names:
+            return 0
+    elif a.sample:
         # generate the mutants and the test stats without running any mutant, then pick the sample
         subprocess.run([mutmut, "run", "--max-children", str(a.max_children), "__no_such_mutant__"], cwd=work,
                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -136,16 +150,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mutmut run failed (exit {rc})", file=sys.stderr)
         return 1
 
-    res = read_results(work, only)
-    if names:
-        res = {k: v for k, v in res.items() if k in set(names)}
+    every = read_results(work, only)
+    res = {k: v for k, v in every.items() if v is not None}  # a sample leaves the others unchecked
     killed = sum(1 for v in res.values() if v in KILLED)
     survivors = sorted((k, STATUS.get(v, f"exit {v}")) for k, v in res.items() if v not in KILLED)
     print()
     print(f"survivors ({len(survivors)}), diffs: cd {work.relative_to(ROOT)} && mutmut show NAME")
     for k, s in survivors:
         print(f"  {k}  [{s}]")
-    print(f"score {only}: {killed} / {len(res)} killed = {100.0 * killed / max(1, len(res)):.1f} %")
+    unchecked = f" ({len(every) - len(res)} of {len(every)} mutants not run)" if len(res) < len(every) else ""
+    print(f"score {only}: {killed} / {len(res)} killed = {100.0 * killed / max(1, len(res)):.1f} %{unchecked}")
     return 0
 
 
