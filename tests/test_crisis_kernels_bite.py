@@ -84,6 +84,12 @@ def test_balance_step_with_half_step_and_clipping():
     n01, n02, n12 = K.balance_step(_arr(0.9, -0.9), _arr(0.9, -0.9), _arr(0.9, -0.9), 0.5)
     for x in (n01, n02, n12):
         np.testing.assert_allclose(x, [1.0, -0.495], rtol=0, atol=1e-15)
+    # lower clip on each tie: (X01, X02, X12) = (−0.9, 0.9, −0.9), dt = 0.5:
+    #   X01' = −0.9 + 0.5·(0.9·−0.9) = −1.305 → −1;  X02' = 0.9 + 0.5·0.81 = 1.305 → 1;  X12' = −1.305 → −1
+    n01, n02, n12 = K.balance_step(_arr(-0.9, 0.9), _arr(0.9, -0.9), _arr(-0.9, -0.9), 0.5)
+    np.testing.assert_allclose(n01, [-1.0, 1.0], rtol=0, atol=1e-15)    # second row: 0.9 + 0.405 → 1
+    np.testing.assert_allclose(n02, [1.0, -1.0], rtol=0, atol=1e-15)    # −0.9 + 0.5·(0.9·−0.9) → −1
+    np.testing.assert_allclose(n12, [-1.0, -1.0], rtol=0, atol=1e-15)   # −0.9 + 0.5·(0.9·−0.9) → −1
     # X01 = −0.9 with the other two at 0.9: −0.9 + 2·0.81 = 0.72 with dt = 2; X02' = 0.9 + 2·(−0.81) = −0.72
     n01, n02, n12 = K.balance_step(_arr(-0.9), _arr(0.9), _arr(0.9), 2.0)
     np.testing.assert_allclose([n01[0], n02[0], n12[0]], [0.72, -0.72, -0.72], rtol=0, atol=1e-14)
@@ -324,3 +330,29 @@ def test_competing_risks_step_hand_values_and_quiet_rows():
     p_any, shares = K.competing_risks_step(np.array([1.0, 0.5]))
     assert float(p_any) == pytest.approx(1.0, abs=1e-14)
     np.testing.assert_allclose(shares, [2 / 3, 1 / 3], atol=1e-14)
+
+
+# ------------------------------------------------------------------ ties and the screen's safety margin
+def test_an_exactly_indifferent_declining_side_does_not_fight():
+    # p = 0.281, 0.2, 0.2 (ratio 1/0.281 − 1, cliff 0.081 from month 1), δ = 0.9, c = 0.1:
+    # M_D = 2.71, 1.9, 1.9; at k = 0 the threshold is 1 + 0.9·1.9 = 2.71 = M_D(0): indifference.
+    # War needs M_D to exceed the threshold by the 1e-12 margin, so both passes report peace;
+    # 1e-9 more strength for D now tips it into war at 0.
+    for p0, want in ((0.281, -1), (0.281 + 1e-9, 0)):
+        args = (_arr(1 / p0 - 1), 0.0, _arr(0.0), _arr(1.0), _arr(p0 - 0.2))
+        for fast in (True, False):
+            assert K.preventive_first_war(*args, L=3, fast=fast, **KW9).tolist() == [want], (p0, fast)
+    assert _batch([0.281, 0.2, 0.2]) == -1 and _batch([0.281 + 1e-9, 0.2, 0.2]) == 0
+
+
+def test_screen_margin_keeps_a_row_just_past_the_boundary_on_the_full_pass():
+    # Pure drift (ratio 2/3 → p = 0.6, 0.55, 0.5; δ = 0.9): the one-step decline is exactly 0.05 and,
+    # with V(1) = M_D(1), the war condition at 0 is the screen's inequality itself:
+    # δ·0.05 > (1−δ)(1 − 0.6 + κ_D). Choose κ_D so the right side is 0.045 − 2e-11: a real war at 0,
+    # 2e-11 inside the boundary. The screen's relative margin (1 + 1e-9 on the left, 4.5e-11 here)
+    # must send the row to the full pass; a margin taken the other way would call it peaceful.
+    kD = (0.9 * 0.05 - 2e-11) / 0.1 - 0.4
+    kw = dict(delta=0.9, c_D=_arr(kD / 0.1), c_R=_arr(0.1), phi=_arr(0.0))
+    args = (_arr(2 / 3), 0.0, _arr(-0.05), _arr(12.0), _arr(0.0))
+    assert K.preventive_first_war(*args, L=3, fast=False, **kw).tolist() == [0]
+    assert K.preventive_first_war(*args, L=3, **kw).tolist() == [0]
