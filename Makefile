@@ -19,7 +19,7 @@ $(STAMP): $(PY) pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/detente demo
+	$(VENV)/bin/detente demo --sensitivity
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q

@@ -55,7 +55,7 @@ DEFAULT_SOBOL_N = 512
 DEFAULT_MORRIS_N = 10
 DEFAULT_RUNS_PER_POINT = 32
 #: Minimum runs per point of the one-at-a-time tornado (few points, so it can afford more runs).
-TORNADO_RUNS = 400
+TORNADO_RUNS = 1000
 
 
 def _output_name(name: str) -> str:
@@ -235,18 +235,25 @@ def parameter_uncertainty(scenario: Any, *, hypothesis: str | None = None, draws
 
 
 def _tornado(scenario: Any, fac: list[tuple[str, float, float]], nominal: np.ndarray, *, runs: int, seed: int,
-             output: str, hypothesis: str | None, extra_set: dict[str, Any] | None) -> tuple[float, list[dict[str, Any]]]:
-    """One-at-a-time swings: each number at the ends of its range, the others at their values."""
+             outputs: Sequence[str], hypothesis: str | None,
+             extra_set: dict[str, Any] | None) -> tuple[dict[str, float], dict[str, list[dict[str, Any]]]]:
+    """One-at-a-time swings: each number at the ends of its range, the others at their values
+    (one batch of 2D + 1 points for every output)."""
     D = len(fac)
     V = np.repeat(nominal[None, :], 1 + 2 * D, axis=0)
     for j, (_, lo, hi) in enumerate(fac):
         V[1 + 2 * j, j], V[2 + 2 * j, j] = lo, hi
-    y, _ = point_outputs(scenario, [f[0] for f in fac], V, runs_per_point=runs, seed=seed, outputs=[output],
+    Y, _ = point_outputs(scenario, [f[0] for f in fac], V, runs_per_point=runs, seed=seed, outputs=outputs,
                          hypothesis=hypothesis, extra_set=extra_set)
-    y = y[:, 0]
-    rows = [{"factor": p, "low": lo, "high": hi, "output_low": float(y[1 + 2 * j]), "output_high": float(y[2 + 2 * j]),
-             "swing": float(abs(y[2 + 2 * j] - y[1 + 2 * j]))} for j, (p, lo, hi) in enumerate(fac)]
-    return float(y[0]), sorted(rows, key=lambda r: -r["swing"])
+    base: dict[str, float] = {}
+    table: dict[str, list[dict[str, Any]]] = {}
+    for k, o in enumerate(outputs):
+        y = Y[:, k]
+        rows = [{"factor": p, "low": lo, "high": hi, "output_low": float(y[1 + 2 * j]),
+                 "output_high": float(y[2 + 2 * j]), "swing": float(abs(y[2 + 2 * j] - y[1 + 2 * j]))}
+                for j, (p, lo, hi) in enumerate(fac)]
+        base[o], table[o] = float(y[0]), sorted(rows, key=lambda r: -r["swing"])
+    return base, table
 
 
 def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "sobol", n: int | None = None,
@@ -323,10 +330,8 @@ def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "s
         from detente.crisis.spec import resolve
 
         nominal = np.array([resolve(items[p]) for p in names])
-        for o in outs:
-            baseline[o], torn[o] = _tornado(scenario, fac, nominal, runs=tornado_runs or max(runs_per_point, TORNADO_RUNS),
-                                            seed=seed, output=o,
-                                            hypothesis=hypothesis, extra_set=extra_set)
+        baseline, torn = _tornado(scenario, fac, nominal, runs=tornado_runs or max(runs_per_point, TORNADO_RUNS),
+                                  seed=seed, outputs=outs, hypothesis=hypothesis, extra_set=extra_set)
     return SensitivityResult(method, "", int(X.shape[0]) * runs_per_point, names, indices, torn, baseline,
                              confidence_level, warnings=warnings, sample_size=n, points=int(X.shape[0]),
                              runs_per_point=runs_per_point)

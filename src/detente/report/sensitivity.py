@@ -21,14 +21,18 @@ def _tornado_png(rows: list[dict[str, Any]], base: float | None, output: str, pa
     import matplotlib.pyplot as plt
 
     rows = list(reversed(rows))
-    fig, ax = plt.subplots(figsize=(7, 0.4 * max(3, len(rows)) + 1.2))
+    fig, ax = plt.subplots(figsize=(8.5, 0.4 * max(3, len(rows)) + 1.4))
     for k, r in enumerate(rows):
         lo, hi = r["output_low"], r["output_high"]
         ax.barh(k, hi - lo, left=lo, color="#3465a4" if hi >= lo else "#cc0000")
     if base is not None:
         ax.axvline(base, color="black", lw=1)
     ax.set_yticks(range(len(rows)), [r["factor"] for r in rows], fontsize=8)
-    ax.set_xlabel(f"{output} (bar from the number's low to its high end; red: output falls)")
+    ax.set_xlabel(f"{output}: from each number's low to its high end (red: falls); line: baseline")
+    lo_all = min([min(r["output_low"], r["output_high"]) for r in rows] + ([base] if base is not None else []))
+    hi_all = max([max(r["output_low"], r["output_high"]) for r in rows] + ([base] if base is not None else []))
+    pad = 0.05 * (hi_all - lo_all) if hi_all > lo_all else 0.01
+    ax.set_xlim(lo_all - pad, hi_all + pad)
     ax.set_title(f"Tornado: {output}, top {len(rows)}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
