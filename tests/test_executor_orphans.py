@@ -1,9 +1,10 @@
-"""A killed `detente sweep --executor process` leaves no process behind (issue 13).
+"""A killed `detente sweep --executor process`, crisis run with workers or DEU benchmark with
+jobs leaves no process behind (issue 13).
 
-The sweep runs in a subprocess; once its worker processes compute, the sweep is killed with
-SIGKILL (no cleanup code runs) and every process it started — the forkserver, the resource
-tracker and the workers — must be gone within a few seconds. Processes are listed with
-psutil when it is installed, else from /proc (Linux).
+The run goes in a subprocess; once its worker processes compute, it is killed with SIGKILL (no
+cleanup code runs) and every process it started — the forkserver, the resource tracker and the
+workers — must be gone within a few seconds. All three use ``detente.processes.OwnedProcessPool``.
+Processes are listed with psutil when it is installed, else from /proc (Linux).
 """
 
 from __future__ import annotations
@@ -109,3 +110,59 @@ def test_killed_process_sweep_leaves_no_workers(tmp_path):
         except OSError:
             pass
     assert not left, f"still alive 10 s after the sweep was killed: {left}"
+
+
+def _kill_when_busy(tmp_path, script: str, n_kids: int) -> None:
+    """Run ``script`` (Python) in a subprocess, SIGKILL it once it has ``n_kids`` descendants
+    (and they have had a moment to start computing), then require all of them gone in 10 s."""
+    env = {**os.environ, "DETENTE_HOME": str(tmp_path / "home"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=str(tmp_path),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    kids: list[int] = []
+    try:
+        t0 = time.time()
+        while time.time() - t0 < 60 and proc.poll() is None:
+            kids = descendants(proc.pid)
+            if len(kids) >= n_kids:
+                time.sleep(1.0)  # let the workers take their first tasks
+                kids = descendants(proc.pid)
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read().decode()[-2000:]}"
+        assert len(kids) >= n_kids, f"the pool did not start its workers: {kids}"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+    deadline = time.time() + 10
+    left = alive(kids)
+    while left and time.time() < deadline:
+        time.sleep(0.1)
+        left = alive(kids)
+    for pid in left:  # never leave them running after the test, whatever it found
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    assert not left, f"still alive 10 s after the run was killed: {left}"
+
+
+@pytest.mark.slow  # ~5 s: interpreter and scenario start-up, then a kill
+def test_killed_crisis_run_with_workers_leaves_no_workers(tmp_path):
+    script = ("from detente import examples\n"
+              "from detente.crisis import run\n"
+              "run(examples.load('cuba-1962'), {'runs': 20_000_000, 'workers': 2, 'chunk_size': 4096}, seed=1)\n")
+    _kill_when_busy(tmp_path, script, 2)
+
+
+@pytest.mark.slow  # ~5 s
+def test_killed_deu_benchmark_with_jobs_leaves_no_workers(tmp_path):
+    fixture = Path(__file__).resolve().parent / "fixtures" / "deu" / "deu_sample.csv"
+    # every task sleeps, so the pool is certainly busy when the benchmark is killed
+    script = ("import time\n"
+              "from detente.experiments import deu_benchmark as d\n"
+              "def slow(*a, **k):\n    time.sleep(600)\n"
+              "d._entry_job = slow\n"
+              f"d.run_tournament({str(fixture)!r}, jobs=2, n_boot=100)\n")
+    _kill_when_busy(tmp_path, script, 2)

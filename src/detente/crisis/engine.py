@@ -1126,9 +1126,12 @@ def run(scenario: Any, params: CrisisParams | dict | None = None, *,
     cs = params.chunk_size
     jobs = [(c, min(cs, runs - i * cs), root, i, params.record_paths) for i in range((runs + cs - 1) // cs)]
     if params.workers > 1 and len(jobs) > 1:
-        from concurrent.futures import ProcessPoolExecutor
+        import multiprocessing
 
-        with ProcessPoolExecutor(max_workers=params.workers) as ex:
+        from detente.processes import OwnedProcessPool
+
+        # the platform's default start method, as before; workers exit when this process dies
+        with OwnedProcessPool(params.workers, mp_context=multiprocessing.get_context()) as ex:
             parts = list(ex.map(_chunk_worker, jobs))
     else:
         parts = [_chunk_worker(j) for j in jobs]

@@ -436,9 +436,9 @@ def run_tournament(
 
     if jobs > 1 and len(tasks) > 1:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
         from detente.models.registry import get
+        from detente.processes import OwnedProcessPool
 
         for e in uniq:  # import the models before forking, so workers inherit them
             try:
@@ -448,9 +448,10 @@ def run_tournament(
         import sys
 
         # fork (Linux): workers inherit the loaded scenarios and models; elsewhere the platform
-        # default, and each worker reads the scenarios once
-        ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as ex:
+        # default, and each worker reads the scenarios once. Workers exit when this process
+        # dies, however it dies (OwnedProcessPool)
+        ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else multiprocessing.get_context()
+        with OwnedProcessPool(jobs, mp_context=ctx) as ex:
             futs = [ex.submit(_entry_job, path, council, e, keep, budget(e, part), part) for _, e, part in tasks]
             outs = [f.result() for f in futs]
     else:

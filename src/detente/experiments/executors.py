@@ -7,7 +7,8 @@ so the numbers do not depend on the executor or on the number of workers.
 * :class:`SerialExecutor` — in this process, in order.
 * :class:`ProcessExecutor` — a local process pool (``forkserver`` start method, so worker
   processes do not inherit the parent's threads or open databases). Workers exit when the
-  process that owns the pool dies, even by SIGKILL (see :func:`_watch_owner`), and with them
+  process that owns the pool dies, even by SIGKILL (:class:`detente.processes.OwnedProcessPool`, which the crisis engine and the DEU
+  benchmark use too), and with them
   the forkserver and the resource tracker, so a killed sweep leaves no process behind.
 * :class:`DaskExecutor` — a Dask ``distributed`` cluster: an existing scheduler at
   ``address`` (``tcp://HOST:PORT``) or a local cluster of worker processes. Needs the
@@ -16,13 +17,11 @@ so the numbers do not depend on the executor or on the number of workers.
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-import threading
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from typing import Any, Callable, Iterator, Sequence
 
 from detente.errors import RunError
+from detente.processes import OwnedProcessPool
 
 __all__ = ["SerialExecutor", "ProcessExecutor", "DaskExecutor", "make_executor"]
 
@@ -46,49 +45,17 @@ class SerialExecutor:
         self.close()
 
 
-#: Exit status of a worker that stops because the process owning its pool died.
-OWNER_GONE_EXIT = 75
-
-
-def _watch_owner(lifeline) -> None:
-    """Worker initializer: exit this worker as soon as the pool's owner is gone.
-
-    ``lifeline`` is the read end of a pipe whose only write end stays in the owning process
-    (workers are forked from the forkserver, which never holds it). Reading it blocks until
-    the owner closes it or dies — however it dies, the kernel closes its descriptors — and
-    then reports end of file. A daemon thread waits for that and ends the process with
-    :func:`os._exit` (no clean-up that could block on the dead owner's queues). Watching the
-    parent pid would not do: a worker's parent is the forkserver, which outlives the owner as
-    long as a worker is alive. Once the workers exit, the forkserver and the resource tracker
-    see their last client gone and exit too.
-    """
-
-    def wait() -> None:
-        try:
-            while True:
-                lifeline.recv_bytes()  # nothing is ever sent; returns only on EOF (raises)
-        except (EOFError, OSError):
-            pass
-        os._exit(OWNER_GONE_EXIT)
-
-    threading.Thread(target=wait, name="detente-owner-watch", daemon=True).start()
-
-
 class ProcessExecutor(SerialExecutor):
     """A local pool of worker processes; at most ``2 * workers`` chunks in flight.
 
-    Worker processes exit when this process dies (see :func:`_watch_owner`).
+    Worker processes exit when this process dies (:class:`OwnedProcessPool`).
     """
 
     name = "process"
 
     def __init__(self, workers: int = 2):
         self.workers = workers
-        ctx = mp.get_context("forkserver")
-        # the write end of the lifeline stays here; each worker gets a duplicate of the read end
-        self._lifeline_r, self._lifeline_w = ctx.Pipe(duplex=False)
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                         initializer=_watch_owner, initargs=(self._lifeline_r,))
+        self._pool = OwnedProcessPool(workers)
 
     def map_unordered(self, fn, jobs):
         pending = {}
@@ -107,12 +74,7 @@ class ProcessExecutor(SerialExecutor):
                     pending[self._pool.submit(fn, nxt)] = nxt
 
     def close(self) -> None:
-        try:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        finally:
-            # after the workers have exited: closing earlier would end them in mid-shutdown
-            self._lifeline_w.close()
-            self._lifeline_r.close()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class DaskExecutor(SerialExecutor):
