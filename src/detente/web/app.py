@@ -46,7 +46,7 @@ from detente.scenario import Scenario
 from detente import seeding
 from detente.web.edits import CannotEditInPlace, atomic_write, save_in_place
 from detente.web.jobs import JobManager
-from detente.web.work import crisis_job, forecast_job
+from detente.web.work import crisis_job, forecast_job, sweep_job
 from detente.web.security import DEFAULT_UPLOAD_LIMIT, SAFE_NAME, BodyLimit, CsrfGuard, safe_join
 
 __all__ = ["create_app", "WebConfig", "Error", "ErrorProblem"]
@@ -110,6 +110,26 @@ class CrisisRunRequest(BaseModel):
                                   description="Mechanisms to map (each hypothesis run again with the mechanism "
                                               "switched off); empty: no mechanism map.")
     mechanism_runs: int | None = Field(None, ge=1, le=20_000, description="Runs of the mechanism map (default: `runs`).")
+
+
+class SweepRunRequest(BaseModel):
+    """Body of ``POST /api/sweep-jobs``: a Monte Carlo sweep or a sensitivity study of a model."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(pattern="^(examples|library)$")
+    name: str
+    model: str = Field(description="Registered model name.")
+    variant: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    vary: list[Annotated[str, Field(max_length=500)]] = Field(
+        min_length=1, max_length=20, description="Factors in the `detente sweep --vary` grammar: "
+        "FIELD[ACTORS/ISSUES]=+-X | +-X% | +A..B | *A..B | A..B, e.g. 'salience=+-10', 'position[DE,FR]=+-5%'.")
+    design: str = Field("montecarlo", pattern="^(montecarlo|sobol|morris)$",
+                        description="montecarlo (a sweep of `runs` runs), sobol or morris (a sensitivity study).")
+    runs: int = Field(200, ge=1, le=20_000, description="Runs of a Monte Carlo sweep.")
+    n: int | None = Field(None, ge=2, le=4096, description="Sobol base samples / Morris trajectories "
+                          "(default 256 / 20); the study runs n·(k+2) (Sobol, first and total order) or n·(k+1) (Morris) model runs for k factors.")
+    seed: int = Field(0, ge=0)
 
 
 class EditRequest(BaseModel):
@@ -859,6 +879,33 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
                                 f"{body.source}/{body.name}", extra, list(body.mechanisms), body.mechanism_runs,
                                 scenario_dir(body.source, body.name), request_doc),
                           request=request_doc)
+        return job.to_json_dict()
+
+    @app.post("/api/sweep-jobs", tags=["runs"], status_code=202, responses=_errors(400, 403, 404, 413, 422))
+    def api_sweep_run(request: Request, body: SweepRunRequest) -> dict[str, Any]:
+        """Run a Monte Carlo sweep or a Sobol/Morris sensitivity study of a model in the background
+        (stored as a ``sweep`` run; its page shows the distribution, fan charts, indices and tornado).
+        The factors and the model are checked before the job starts (422 with the problems)."""
+        check_origin(request)
+        from detente.experiments.front import build_spec
+        from detente.experiments.sweep import check_sweep
+
+        scn = get_scenario(body.source, body.name)
+        ref = str(scenario_path(body.source, body.name)) if body.source == "library" else f"example:{Path(body.name).stem}"
+        try:
+            spec, _ = build_spec(scn, body.model, vary=list(body.vary), runs=body.runs, seed=body.seed,
+                                 params=body.params or None, variant=body.variant or None)
+            check_sweep(spec, scn)
+        except InputError as exc:
+            raise HTTPException(422, exc.to_dict()) from None
+        except ValueError as exc:   # the spec's own validation (pydantic), e.g. a malformed variant or params
+            raise HTTPException(422, {"error": "invalid input", "problems": [{"message": str(exc).splitlines()[-1].strip()}]}) from None
+        what = "sweep" if body.design == "montecarlo" else f"{body.design} sensitivity"
+        label = f"{what} of {body.model} on {body.name}"
+        job = jobs.submit("sweep", label, sweep_job, process=True,
+                          args=(cfg.store_root, ref, body.model, list(body.vary), body.design, body.runs, body.n,
+                                body.seed, dict(body.params), body.variant or None, label),
+                          request=body.model_dump(mode="json"))
         return job.to_json_dict()
 
     # every error under /api/ is an ``Error`` body (documented per route with ``responses=``),

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from detente.errors import InputError, Problem
 
-__all__ = ["forecast_job", "crisis_job"]
+__all__ = ["forecast_job", "crisis_job", "sweep_job"]
 
 
 def _store(root: str | Path | None) -> Any:
@@ -53,3 +53,26 @@ def crisis_job(report: Callable[[float, str], None], store_root: str | Path | No
         obj["request"] = request
     report(0.9, "storing")
     return save_crisis(_store(store_root), obj, scenario=scenario, label=label)
+
+
+def sweep_job(report: Callable[[float, str], None], store_root: str | Path | None, scenario_ref: str, model: str,
+              vary: list[str], design: str, runs: int, n: int | None, seed: int, params: dict[str, Any],
+              variant: str | None, label: str) -> str:
+    """A Monte Carlo sweep (``design="montecarlo"``, ``runs`` runs) or a sensitivity study
+    (``"sobol"``/``"morris"``, ``n`` base samples / trajectories) of a bargaining model over the
+    ``--vary`` items, built by the front door's :func:`detente.experiments.front.build_spec` and
+    stored as a sweep run (``detente sweep FILE -m MODEL --vary ...`` does the same)."""
+    from detente.experiments.front import build_spec
+    from detente.experiments.runner import run_sweep
+    from detente.experiments.sensitivity import run_sensitivity
+
+    def progress(done: int, total: int) -> None:
+        report(0.05 + 0.9 * done / max(total, 1), f"chunk {done} of {total}")
+
+    spec, scn = build_spec(scenario_ref, model, vary=vary, runs=runs, seed=seed, params=params or None,
+                           variant=variant, name=label)
+    report(0.05, f"{design}: running {model}")
+    store = _store(store_root)
+    if design == "montecarlo":
+        return run_sweep(spec, store=store, scenario=scn, progress=progress).run_id
+    return run_sensitivity(spec, method=design, n=n, store=store, progress=progress).run_id  # type: ignore[arg-type]

@@ -442,5 +442,38 @@ const detente = (() => {
     });
   }
 
-  return {scenarioPage, showResult, compareChart, compareCrisisChart, compareSubmit, postJSON, runCharts, showCharts, crisisForm, cancelJob};
+  // Monte Carlo sweeps and Sobol/Morris sensitivity of a model (POST /api/sweep-jobs)
+  function sweepForm(source, name) {
+    const btn = document.getElementById("sweep-button");
+    if (!btn) return;
+    const design = document.getElementById("sweep-design");
+    design.addEventListener("change", () => { btn.textContent = design.value === "montecarlo" ? "Run sweep" : "Run sensitivity"; });
+    btn.addEventListener("click", async () => {
+      const status = document.getElementById("sweep-status"), bar = document.getElementById("sweep-progress");
+      const probs = document.getElementById("sweep-problems");
+      probs.innerHTML = "";
+      const vary = (document.getElementById("sweep-vary").value || "").split("\n").map(x => x.trim()).filter(Boolean);
+      const nv = document.getElementById("sweep-n").value, sv = document.getElementById("sweep-seed").value;
+      const body = {source, name, model: document.getElementById("sweep-model").value, design: design.value, vary,
+                    runs: parseInt(document.getElementById("sweep-runs").value || "200", 10),
+                    n: nv ? parseInt(nv, 10) : null, seed: sv ? parseInt(sv, 10) : 0};
+      let job;
+      status.textContent = "starting…"; bar.value = 0;
+      try { job = await postJSON("/api/sweep-jobs", body); }
+      catch (e) {
+        status.textContent = "failed: invalid input";
+        for (const p of (e.problems || [{message: problemsText(e)}])) el("li", probs, {textContent: p.message});
+        return;
+      }
+      job = await pollJob(job, bar, status, 300);
+      if (job.status === "cancelled") { status.textContent = "cancelled"; return; }
+      if (job.status !== "done") { status.textContent = job.status + ": " + problemsText(job.error); return; }
+      bar.value = 1; status.textContent = "done";
+      document.getElementById("sweep-links").innerHTML = '<a id="sweep-result-link" href="/runs/' + job.result_id + '">sweep run ' +
+        job.result_id.slice(0, 12) + '</a> · <a href="/api/runs/' + job.result_id + '/report">HTML report</a>';
+      runCharts(job.result_id, document.getElementById("sweep-charts"));
+    });
+  }
+
+  return {sweepForm, scenarioPage, showResult, compareChart, compareCrisisChart, compareSubmit, postJSON, runCharts, showCharts, crisisForm, cancelJob};
 })();
