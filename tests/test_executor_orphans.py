@@ -166,3 +166,32 @@ def test_killed_deu_benchmark_with_jobs_leaves_no_workers(tmp_path):
               "d._entry_job = slow\n"
               f"d.run_tournament({str(fixture)!r}, jobs=2, n_boot=100)\n")
     _kill_when_busy(tmp_path, script, 2)
+
+
+def _watched_sleep(lifeline, inherited) -> None:
+    from detente.processes import watch_owner
+
+    inherited.close()  # a forked child holds a copy of the owner's end: drop it, as the pool does
+    watch_owner(lifeline, exit_code=70)
+    time.sleep(60)
+
+
+def test_watch_owner_ends_the_process_once_the_owner_end_is_closed():
+    """The watch the pools' workers and the web server's job processes share: the child ends
+    with the given exit code once the owner's end of the lifeline is gone."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    r, w = ctx.Pipe(duplex=False)
+    p = ctx.Process(target=_watched_sleep, args=(r, w), daemon=True)
+    p.start()
+    try:
+        p.join(0.5)
+        assert p.exitcode is None  # alive while the owner holds its end
+        w.close()
+        p.join(10)
+        assert p.exitcode == 70
+    finally:
+        if p.is_alive():
+            p.kill()
+            p.join()

@@ -16,11 +16,31 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable
 
-__all__ = ["OwnedProcessPool", "OWNER_GONE_EXIT"]
+__all__ = ["OwnedProcessPool", "watch_owner", "OWNER_GONE_EXIT"]
 
 
 #: Exit status of a worker that stops because the process owning its pool died.
 OWNER_GONE_EXIT = 75
+
+
+def watch_owner(lifeline: Any, exit_code: int = OWNER_GONE_EXIT) -> None:
+    """End this process with ``exit_code`` as soon as its owner is gone.
+
+    ``lifeline`` is the read end of a pipe whose write end only the owner holds; a daemon thread
+    blocks reading it (nothing is ever sent) and calls :func:`os._exit` at end of file, which the
+    kernel reports once the owner has closed the write end or died, however it died. Used by the
+    workers of :class:`OwnedProcessPool` and by the web server's job processes.
+    """
+
+    def wait() -> None:
+        try:
+            while True:
+                lifeline.recv_bytes()  # nothing is ever sent; returns only on EOF (raises)
+        except (EOFError, OSError):
+            pass
+        os._exit(exit_code)
+
+    threading.Thread(target=wait, name="detente-owner-watch", daemon=True).start()
 
 
 def _watch_owner(lifeline, inherited=None, initializer=None, initargs=()) -> None:
@@ -39,16 +59,7 @@ def _watch_owner(lifeline, inherited=None, initializer=None, initargs=()) -> Non
     """
     if inherited is not None:
         inherited.close()
-
-    def wait() -> None:
-        try:
-            while True:
-                lifeline.recv_bytes()  # nothing is ever sent; returns only on EOF (raises)
-        except (EOFError, OSError):
-            pass
-        os._exit(OWNER_GONE_EXIT)
-
-    threading.Thread(target=wait, name="detente-owner-watch", daemon=True).start()
+    watch_owner(lifeline)
     if initializer is not None:
         initializer(*initargs)
 

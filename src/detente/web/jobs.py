@@ -125,14 +125,9 @@ def _mp_context() -> Any:
 def _child_main(send: Any, lifeline: Any, fn: Callable[..., str], args: tuple) -> None:
     """Entry point of a job's child process: run ``fn``, send progress and the outcome."""
 
-    def watch() -> None:
-        try:
-            lifeline.recv()  # the server never sends: this returns when it is gone
-        except (EOFError, OSError):
-            pass
-        os._exit(70)
+    from detente.processes import watch_owner
 
-    threading.Thread(target=watch, daemon=True).start()
+    watch_owner(lifeline, exit_code=70)  # the server never sends: the child exits when it is gone
 
     def report(progress: float, message: str = "") -> None:
         send.send(("progress", float(progress), str(message)))
