@@ -1,7 +1,8 @@
-"""The crisis workbench in a real browser (Playwright driving Debian's chromium): pick a
+"""The analyst's workbench in a real browser (Playwright driving Debian's chromium): pick a
 hypothesis, change an assumption, switch on a mechanism's map, run with few runs, see the Monte
 Carlo bands and the back-test, claims and mechanism tables, open the what-if form, run again and
-compare the two crisis runs. Screenshots go to ``test-artifacts/web/``.
+compare the two crisis runs; run a Monte Carlo sweep and a Sobol study of a negotiation. Screenshots
+go to ``test-artifacts/web/``.
 
 Uses the bundled ``seesaw-2021`` (it has a record, so a back-test) with 24 runs of one hypothesis.
 """
@@ -156,4 +157,38 @@ def test_crisis_workbench_journey(server, page):
     assert "months_of_peace_focal" in text and "B − A" in text
     page.wait_for_selector("#chart-compare-crisis .main-svg", timeout=15_000)
     shot(page, "crisis-05-compare")
+    assert not errors, errors
+
+
+def test_sweep_and_sensitivity_from_the_browser(server, page):
+    """Negotiation workbench: a Monte Carlo sweep and a Sobol study of `compromise` on
+    ec_emission from the scenario page, with their charts; a bad --vary item is refused."""
+    base, _tmp = server
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/scenario/examples/ec_emission")
+    page.wait_for_selector("#sweep-card")
+    page.select_option("#sweep-model", "compromise")
+
+    page.fill("#sweep-vary", "salience=+-")
+    page.click("#sweep-button")
+    page.wait_for_selector("#sweep-problems li")
+    assert "--vary 'salience=+-'" in page.inner_text("#sweep-problems")
+
+    page.fill("#sweep-vary", "salience=+-10\nposition[Germany]=+-5")
+    page.fill("#sweep-runs", "40")
+    page.click("#sweep-button")
+    page.wait_for_selector("#sweep-result-link", timeout=60_000)
+    page.wait_for_selector("#chart-distribution-emission .main-svg", timeout=15_000)
+    assert page.locator("#sweep-status").inner_text() == "done"
+    shot(page, "sweep-01-montecarlo")
+
+    page.select_option("#sweep-design", "sobol")
+    assert page.inner_text("#sweep-button") == "Run sensitivity"
+    page.fill("#sweep-n", "8")
+    page.click("#sweep-button")
+    page.wait_for_function("document.getElementById('sweep-status').textContent === 'done'", timeout=60_000)
+    page.wait_for_selector("#chart-indices-emission .main-svg", timeout=15_000)
+    assert page.locator("#chart-tornado-emission .main-svg").count() >= 1
+    shot(page, "sweep-02-sobol")
     assert not errors, errors
