@@ -35,7 +35,7 @@ def _tornado_png(rows: list[dict[str, Any]], base: float | None, output: str, pa
     ax.set_xlim(lo_all - pad, hi_all + pad)
     ax.set_title(f"Tornado: {output}, top {len(rows)}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
