@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=0, help="test only a random sample of this many mutants")
     ap.add_argument("--seed", type=int, default=0, help="seed of the sample")
     ap.add_argument("--keep", action="store_true", help="reuse the previous run's results (mutmut's cache)")
+    ap.add_argument("--report", action="store_true", help="only print the score and survivors of the previous run")
     ap.add_argument("--survivors", action="store_true",
                     help="re-test only the previous run's survivors (after adding tests; implies --keep)")
     a = ap.parse_args(argv)
@@ -116,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             previous = read_results(work, only)
         except FileNotFoundError:
             ap.error(f"--survivors: no previous run in {work.relative_to(ROOT)}")
+    if a.report:
+        a.keep = True
     if work.exists() and not a.keep:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
@@ -133,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mutating {only} ({dotted}) against: {' '.join(tests)}", flush=True)
 
     names: list[str] = []
-    if a.survivors:
+    if a.report:
+        if not (work / "mutants" / (only + ".meta")).is_file():
+            ap.error(f"--report: no previous run in {work.relative_to(ROOT)}")
+    elif a.survivors:
         names = sorted(k for k, v in previous.items() if v is not None and v not in KILLED)
         print(f"re-testing the {len(names)} survivors of the previous run", flush=True)
         if not names:
@@ -145,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         every = sorted(read_results(work, only))
         names = sorted(random.Random(a.seed).sample(every, min(a.sample, len(every))))
         print(f"sample: {len(names)} of {len(every)} mutants (seed {a.seed})", flush=True)
-    rc = subprocess.run([mutmut, "run", "--max-children", str(a.max_children), *names], cwd=work, env=env).returncode
+    rc = 0 if a.report else subprocess.run([mutmut, "run", "--max-children", str(a.max_children), *names],
+                                           cwd=work, env=env).returncode
     if rc != 0:
         print(f"mutmut run failed (exit {rc})", file=sys.stderr)
         return 1
