@@ -190,5 +190,6 @@ def test_sweep_and_sensitivity_from_the_browser(server, page):
     page.wait_for_function("document.getElementById('sweep-status').textContent === 'done'", timeout=60_000)
     page.wait_for_selector("#chart-indices-emission .main-svg", timeout=15_000)
     assert page.locator("#chart-tornado-emission .main-svg").count() >= 1
+    assert "too small" in page.inner_text("#sensitivity-warnings")   # n = 8: far too few samples
     shot(page, "sweep-02-sobol")
     assert not errors, errors

@@ -60,6 +60,12 @@ def test_sobol_study_from_the_web_has_indices(client):
     rows = sens["indices"]["emission"]
     assert {r["factor"] for r in rows} == {"salience[UK,emission]", "position[Germany,emission]"}
     assert client.get(f"/api/runs/{job['result_id']}/charts").json()["runs"] == 8 * (2 + 2)   # Saltelli, first and total order: n (k + 2)
+    # n = 8 is far too small: the warnings of `detente sensitivity`, with the sample size needed
+    from detente.experiments.sensitivity import index_warnings
+
+    assert sens["sample_size"] == 8
+    assert sens["warnings"] == [f"emission: {w}" for w in index_warnings("sobol", rows, 8)]
+    assert sens["warnings"] and any("about N = " in w for w in sens["warnings"]), sens["warnings"]
 
 
 def test_bad_sweeps_are_refused_before_a_job(client):

@@ -995,7 +995,9 @@ def _charts(store, run_id: str) -> dict[str, Any]:
     info = _get_info(store, run_id)
     try:
         if info.kind == "sweep":
-            return {"kind": "sweep", "run_id": info.run_id, **C.sweep_charts(store, info.run_id)}
+            out = {"kind": "sweep", "run_id": info.run_id, **C.sweep_charts(store, info.run_id)}
+            _sensitivity_warnings(out, info)
+            return out
         if info.kind == "crisis":
             from detente.report.stored import load_crisis
             from detente.web.crisis import add_bands
@@ -1006,6 +1008,24 @@ def _charts(store, run_id: str) -> dict[str, Any]:
     except _store_errors() as exc:
         raise HTTPException(404, f"run {run_id!r} has no chart data: {exc}") from None
     return {"kind": info.kind, "run_id": info.run_id, **C.result_charts(res.to_json_dict())}
+
+
+def _sensitivity_warnings(charts: dict[str, Any], info: Any) -> None:
+    """Add ``sensitivity.warnings``: why the sample of a Sobol/Morris study is too small for its
+    indices and the sample size that would be needed (:func:`detente.experiments.sensitivity.index_warnings`,
+    what ``detente sensitivity`` prints), per issue."""
+    sens = charts.get("sensitivity")
+    if not sens or sens.get("method") not in ("sobol", "morris"):
+        return
+    from detente.experiments.sensitivity import index_warnings
+
+    design = ((info.meta or {}).get("spec") or {}).get("design") or {}
+    n = design.get("n")
+    if not n:
+        return
+    sens["warnings"] = [f"{iss}: {w}" for iss, rows in (sens.get("indices") or {}).items()
+                        for w in index_warnings(sens["method"], rows, int(n))]
+    sens["sample_size"] = int(n)
 
 
 def _crisis_view(obj: dict[str, Any]) -> dict[str, Any]:

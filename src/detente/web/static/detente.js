@@ -288,6 +288,10 @@ const detente = (() => {
   function sensitivityCharts(container, sens) {
     el("h2", container, {textContent: "Sensitivity"});
     el("p", container, {className: "muted", textContent: "Tornado: " + sens.tornado_kind + "."});
+    if (sens.warnings && sens.warnings.length) {
+      const ul = el("ul", container, {className: "problems", id: "sensitivity-warnings"});
+      for (const w of sens.warnings) el("li", ul, {textContent: "warning (sample of " + sens.sample_size + " too small): " + w});
+    }
     for (const [iid, rows] of Object.entries(sens.indices || {})) {
       const div = chartDiv(container, "chart-indices-" + slug(iid), 60 + 32 * Math.max(3, rows.length));
       const f = rows.map(r => r.factor);
