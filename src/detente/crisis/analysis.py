@@ -147,8 +147,9 @@ def counterfactuals(scenario: Any, hypothesis: str | None, *, runs: int, seed: i
             "p_no_war_ru_48_without": alt.p_no_war_ru(focal_months),
             "p_war_by_48_with": list(base.p_war_by().values())[-1],
             "p_war_by_48_without": list(alt.p_war_by().values())[-1],
-            "p_ru_cn_split_48_with": list(base.p_split_by().values())[-1],
-            "p_ru_cn_split_48_without": list(alt.p_split_by().values())[-1],
+            # null when the scenario declares no triangle
+            "p_ru_cn_split_48_with": list(base.p_split_by().values())[-1] if base.triangle is not None else None,
+            "p_ru_cn_split_48_without": list(alt.p_split_by().values())[-1] if alt.triangle is not None else None,
             "horizon_months": h,
         }
     return out
@@ -209,6 +210,9 @@ def output_samples(res: CrisisResult, name: str, *, end: str | None = None) -> n
         t = np.where(s < 0, np.inf, (s + 0.5) * res.dt_months)
         return np.minimum(t, float(len(res.month_ends)))
     if name == "p_split_horizon":
+        if res.triangle is None:
+            raise InputError(Problem("output p_split_horizon needs `triangle` (the scenario declares none)",
+                                     column="output", value=name))
         return (res.split_step >= 0).astype(float)
     if name.startswith("p_first_war_by."):
         who = _sides(name.split(".", 1)[1], res)
@@ -363,7 +367,7 @@ def _diag_channels(res: CrisisResult) -> dict[str, float]:
              "group_stock": "expert-group progress stock", "leaks": "leaks received per month",
              "fake_leaks": "fake leaks per month", "verified_fakes": "fake leaks caught per month",
              "p_any": "monthly P(any war)"}
-    t0, t1, t2 = res.triangle
+    t0, t1, t2 = res.triangle if res.triangle is not None else (None, None, None)
     for k, v in res.diagnostics.items():
         a = np.asarray(v, float)
         if k in plain:
@@ -385,7 +389,8 @@ def _diag_channels(res: CrisisResult) -> dict[str, float]:
         elif k == "q":
             for i in range(a.shape[1] if a.ndim == 2 else 0):
                 out[f"perceived patron support (alliance {i})"] = float(a[:, i].sum() / n / T)
-    out[f"P({t1}–{t2} split within the horizon)"] = float((res.split_step >= 0).mean())
+    if res.triangle is not None:
+        out[f"P({t1}–{t2} split within the horizon)"] = float((res.split_step >= 0).mean())
     return out
 
 
@@ -730,7 +735,7 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
     first = next(iter(results.values()))
     out["horizon_months"] = len(first.month_ends)
     out["focal_actor"] = focal["actor"]
-    out["triangle_actors"] = list(first.triangle)
+    out["triangle_actors"] = list(first.triangle) if first.triangle is not None else None
     out["flashpoint_names"] = {f.id: f.name or f.id for f in spec.flashpoints}
     out["claims"] = evaluate_claims(spec, out["hypotheses"], results, end=end)
     ref = out.get("reference")

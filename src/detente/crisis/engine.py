@@ -253,9 +253,13 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         return 1.0
 
     # ---------------- triangle (pivot, partner 1, partner 2)
+    # without a triangle (``dynamics.triangle`` absent) the information/triangle step is skipped:
+    # no leaks, seesaw, loyalty beliefs, alignment support, coupling or split; the placeholders
+    # below are never updated and nothing reads them
     tri = spec.triangle
-    t0, t1, t2 = tri.actors
-    ini = {frozenset(k.split("-")): k for k in tri.initial}
+    has_tri = tri is not None
+    t0, t1, t2 = tri.actors if has_tri else (None, None, None)
+    ini = {frozenset(k.split("-")): k for k in tri.initial} if has_tri else {}
 
     def tri_init(a: str, b: str) -> Any:
         key = ini.get(frozenset((a, b)))
@@ -263,15 +267,19 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             raise InputError(Problem(f"triangle.initial needs the tie {a}-{b}", column="dynamics.triangle.initial"))
         return np.broadcast_to(np.asarray(V[f"triangle.initial.{key}"], float), (n,)).copy()
 
-    x01, x02, x12 = tri_init(t0, t1), tri_init(t0, t2), tri_init(t1, t2)
-    mu_prior = V["triangle.belief_prior"]
+    if has_tri:
+        x01, x02, x12 = tri_init(t0, t1), tri_init(t0, t2), tri_init(t1, t2)
+        mu_prior = V["triangle.belief_prior"]
+    else:
+        x01, x02, x12 = np.zeros(n), np.zeros(n), np.zeros(n)
+        mu_prior = 1.0
     mu1 = np.broadcast_to(np.asarray(mu_prior, float), (n,)).copy()  # partner 1's belief that partner 2 is loyal
     mu2 = mu1.copy()
     deal1 = np.zeros(n, bool)
     deal2 = np.zeros(n, bool)
     noise = np.zeros(n)
-    sh = tri.stag_hunt
-    R_, T_, P_, S_ = (float(np.mean(V[f"triangle.stag_hunt.{k}"])) for k in "RTPS")
+    if has_tri:
+        R_, T_, P_, S_ = (float(np.mean(V[f"triangle.stag_hunt.{k}"])) for k in "RTPS")
 
     # ---------------- dyads and directions
     dyads = spec.dyads
@@ -309,11 +317,11 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     tau_prox = V["settings.pressure_scale_months"]
     inv_tau = -1.0 / tau_prox                # scalar, or one value per run when drawn
 
-    cp = tri.coupling
-    coupled = cp.enabled
-    rho = V["triangle.coupling.reliability"]
-    kh = V["triangle.coupling.tie_exponent"]
-    psi = V["triangle.coupling.cost_effect"]
+    cp = tri.coupling if has_tri else None
+    coupled = has_tri and cp.enabled
+    rho = V["triangle.coupling.reliability"] if has_tri else 0.0
+    kh = V["triangle.coupling.tie_exponent"] if has_tri else 1.0
+    psi = V["triangle.coupling.cost_effect"] if has_tri else 0.0
     cost_coupled = coupled and bool(np.any(np.asarray(psi) > 0))
 
     def eff_cap(di: int, side: str) -> Any:
@@ -326,6 +334,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             w = V[f"dyads[{d.id}].support.{si}.weight"]
             for a in s.actors:
                 if s.via == "alignment":
+                    if not has_tri:               # no triangle: no alignment support
+                        continue
                     ties = {frozenset((t0, t1)): x01, frozenset((t0, t2)): x02, frozenset((t1, t2)): x12}
                     tie = ties.get(frozenset((side, a)))
                     if not coupled:
@@ -343,7 +353,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         """Capability that ``side`` expects from aligned partners in dyad ``di`` (coupled engine)."""
         d = dyads[di]
         out = np.zeros(n)
-        if not cp.support:
+        if not has_tri or not cp.support:
             return out
         for si, s in enumerate(d.support):
             if s.side != side or s.via != "alignment":
@@ -365,7 +375,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     def cost_mult(capD: Any, capR: Any, D: str, R: str) -> tuple[Any, Any]:
         return K.war_cost_multipliers(P[aidx[D]], capD, P[aidx[R]], capR, psi)
 
-    theta_re = V["triangle.coupling.split_memory"]
+    theta_re = V["triangle.coupling.split_memory"] if has_tri else 0.0
     remember = bool(np.any(np.asarray(theta_re) > 0))
 
     def _coalition_cliff_size(di: int, D: str, R: str, size: Any, m: Any, capD: Any, capR: Any) -> Any:
@@ -519,7 +529,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
 
     # ---------------- failed wedge → provocation (triangle.coupling.provocation)
     seesaw = spec.policies.seesaw if (spec.policies.seesaw and spec.policies.seesaw.enabled) else None
-    prov = cp.provocation
+    prov = cp.provocation if has_tri else None
     # a failed wedge needs a wedge: with a declared seesaw policy switched off there is none; with
     # `alignment` off there is no pair whose holding the pivot could observe
     prov_on = (coupled and prov is not None and prov.enabled and cp.support
@@ -537,11 +547,11 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
 
     # ---------------- records
     hz = np.zeros((T, n, J), f32) if record_paths else None       # written per step, transposed at the end
-    rc_path = np.zeros((T, n), f32) if record_paths else None
-    cfg_path = np.zeros((T, n), np.int8) if record_paths else None
+    rc_path = np.zeros((T, n), f32) if record_paths and has_tri else None
+    cfg_path = np.zeros((T, n), np.int8) if record_paths and has_tri else None
     split_step = np.full(n, -1, np.int16)
     diag_names = ["meetings_held", "postponed", "online", "groups_active", "group_stock", "leaks", "fake_leaks",
-                  "verified_fakes", "deals_" + t1, "deals_" + t2, "p_any"]
+                  "verified_fakes", *(("deals_" + t1, "deals_" + t2) if has_tri else ()), "p_any"]
     diag = {k: np.zeros(T) for k in diag_names}
     diag_dir_forced = np.zeros((T, ndir))
     diag_dir_prox = np.zeros((T, ndir))
@@ -652,90 +662,91 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         np.clip(phi, 0.0, 1.0, out=phi)
 
         # 3. information and the triangle ----------------------------------------------
-        if seesaw is not None:
-            period = V["policies.seesaw.period_months"]
-            courted_first = (np.floor(tau / period) % 2) == 0
-            s_off = V["policies.seesaw.offer_s"]
-            s1 = np.where(courted_first, s_off, 0.0)
-            s2 = np.where(courted_first, 0.0, s_off)
-        else:
-            courted_first = np.zeros(n, bool)
-            s1 = s2 = np.zeros(n)
         nleak = np.zeros(n)
         nfake = np.zeros(n)
         nver = np.zeros(n)
-        online_any = online.any(axis=1)
-        for li, lk in enumerate(leaks):
-            pairs = {(t1, t2): 1, (t2, t1): 2}
-            which = pairs.get((lk.receiver, lk.about))
-            rate = V[f"policies.leaks.{li}.rate_m"] if spec.policies.leaks_enabled else 0.0  # switch `leaks`
-            fs = V[f"policies.leaks.{li}.fake_share"]
-            f_rate = 1.0 - np.exp(-rate * fs * dtm)
-            if fake_block is not None:
-                # online talks leave a record: fakes about them cannot be planted (believed rate unchanged)
-                f_true = f_rate * (1.0 - fake_block * online_any)
+        if has_tri:   # without a triangle: no seesaw, leaks, beliefs, ties or split
+            if seesaw is not None:
+                period = V["policies.seesaw.period_months"]
+                courted_first = (np.floor(tau / period) % 2) == 0
+                s_off = V["policies.seesaw.offer_s"]
+                s1 = np.where(courted_first, s_off, 0.0)
+                s2 = np.where(courted_first, 0.0, s_off)
             else:
-                f_true = f_rate
-            t_rate = (1.0 - np.exp(-rate * (1.0 - fs) * dtm)) * V["triangle.true_leak_prob"]
-            about_dealing = deal2 if which == 1 else deal1 if which == 2 else np.zeros(n, bool)
-            is_true = about_dealing & (rng.random(n) < t_rate) if lk.claim == "dealing" \
-                else (~about_dealing) & (rng.random(n) < t_rate)
-            is_fake = (~is_true) & (rng.random(n) < f_true)
-            got = is_true | is_fake
-            nleak += got
-            nfake += is_fake
-            if which is None:
-                continue
-            recv = spec.actors[lk.receiver]
-            v0 = V[f"actors.{lk.receiver}.verify"] if recv.verify is not None else 0.0
-            cred = V[f"actors.{lk.receiver}.credulity"] if recv.credulity is not None else 0.0
-            v_eff = v0 + (1.0 - v0) * V["triangle.online_verify"] * online_any
-            checked = rng.random(n) < v_eff
-            caught = is_fake & checked
-            nver += caught
-            noise += is_fake & ~checked
-            f_bel = f_rate * (1.0 - cred)
-            p_dis = 1.0 - (1.0 - t_rate) * (1.0 - f_bel)  # believed P(leak | the claim is true)
-            if lk.claim == "dealing":
-                a_l, b_l = p_dis, f_bel
-            else:
-                a_l, b_l = f_bel, p_dis
-            upd = got & ~caught
-            mu = mu1 if which == 1 else mu2
-            post = K.leak_posterior(mu, a_l, b_l)
-            np.copyto(mu, post, where=upd)
-        mem = V["triangle.belief_memory"]
-        mu1 += (mu_prior - mu1) * (1.0 - np.exp(-mem * dtm))
-        mu2 += (mu_prior - mu2) * (1.0 - np.exp(-mem * dtm))
-        deal1 = mu1 < K.stag_hunt_mu_star(R_, T_ + s1, P_, S_)
-        deal2 = mu2 < K.stag_hunt_mu_star(R_, T_ + s2, P_, S_)
-        dstep = V["triangle.defect_step"] * dtm
-        rec = V["triangle.loyal_recovery"] * dtm
-        x12 = np.where(deal1 | deal2, x12 - dstep * (deal1.astype(float) + deal2), x12 + rec * (1.0 - x12))
-        if seesaw is not None:
-            cg = V["policies.seesaw.courting_gain"] * dtm
-            x01 = x01 + np.where(courted_first, cg, -cg) * (1.0 + deal1)
-            x02 = x02 + np.where(courted_first, -cg, cg) * (1.0 + deal2)
-        x01, x02, x12 = K.balance_step(np.clip(x01, -1, 1), np.clip(x02, -1, 1), np.clip(x12, -1, 1),
-                                       V["triangle.balance_rate"] * dtm)
-        if tri.forced_split:               # counterfactual: the pair is split in every run
-            x12 = np.full(n, -1.0)
-            deal1 = np.ones(n, bool)
-            deal2 = np.ones(n, bool)
-        if prov_on:
-            # the pivot's belief that its wedge has failed: moving average of "the pair holds"
-            holds = (x12 > V["triangle.coupling.provocation.hold_tie"]) & ~deal1 & ~deal2
-            if hold_on and pivot_tracks:
-                # postponing buys time: while a meeting with the pivot is pending, the pivot still
-                # waits for it and its belief that the wedge failed does not move
-                wait = np.minimum(pending_hold[:, pivot_tracks].sum(axis=1), 1.0)
-                wedge_fail = K.failed_wedge_step(wedge_fail, holds, prov_gain, wait)
-            else:
-                wedge_fail = K.failed_wedge_step(wedge_fail, holds, prov_gain)
-        nd = V["triangle.noise_decay_m"]
-        noise *= math.exp(-nd * dtm) if np.ndim(nd) == 0 else np.exp(-nd * dtm)
-        newly_split = (x12 <= 0) & (split_step < 0)
-        split_step[newly_split] = s
+                courted_first = np.zeros(n, bool)
+                s1 = s2 = np.zeros(n)
+            online_any = online.any(axis=1)
+            for li, lk in enumerate(leaks):
+                pairs = {(t1, t2): 1, (t2, t1): 2}
+                which = pairs.get((lk.receiver, lk.about))
+                rate = V[f"policies.leaks.{li}.rate_m"] if spec.policies.leaks_enabled else 0.0  # switch `leaks`
+                fs = V[f"policies.leaks.{li}.fake_share"]
+                f_rate = 1.0 - np.exp(-rate * fs * dtm)
+                if fake_block is not None:
+                    # online talks leave a record: fakes about them cannot be planted (believed rate unchanged)
+                    f_true = f_rate * (1.0 - fake_block * online_any)
+                else:
+                    f_true = f_rate
+                t_rate = (1.0 - np.exp(-rate * (1.0 - fs) * dtm)) * V["triangle.true_leak_prob"]
+                about_dealing = deal2 if which == 1 else deal1 if which == 2 else np.zeros(n, bool)
+                is_true = about_dealing & (rng.random(n) < t_rate) if lk.claim == "dealing" \
+                    else (~about_dealing) & (rng.random(n) < t_rate)
+                is_fake = (~is_true) & (rng.random(n) < f_true)
+                got = is_true | is_fake
+                nleak += got
+                nfake += is_fake
+                if which is None:
+                    continue
+                recv = spec.actors[lk.receiver]
+                v0 = V[f"actors.{lk.receiver}.verify"] if recv.verify is not None else 0.0
+                cred = V[f"actors.{lk.receiver}.credulity"] if recv.credulity is not None else 0.0
+                v_eff = v0 + (1.0 - v0) * V["triangle.online_verify"] * online_any
+                checked = rng.random(n) < v_eff
+                caught = is_fake & checked
+                nver += caught
+                noise += is_fake & ~checked
+                f_bel = f_rate * (1.0 - cred)
+                p_dis = 1.0 - (1.0 - t_rate) * (1.0 - f_bel)  # believed P(leak | the claim is true)
+                if lk.claim == "dealing":
+                    a_l, b_l = p_dis, f_bel
+                else:
+                    a_l, b_l = f_bel, p_dis
+                upd = got & ~caught
+                mu = mu1 if which == 1 else mu2
+                post = K.leak_posterior(mu, a_l, b_l)
+                np.copyto(mu, post, where=upd)
+            mem = V["triangle.belief_memory"]
+            mu1 += (mu_prior - mu1) * (1.0 - np.exp(-mem * dtm))
+            mu2 += (mu_prior - mu2) * (1.0 - np.exp(-mem * dtm))
+            deal1 = mu1 < K.stag_hunt_mu_star(R_, T_ + s1, P_, S_)
+            deal2 = mu2 < K.stag_hunt_mu_star(R_, T_ + s2, P_, S_)
+            dstep = V["triangle.defect_step"] * dtm
+            rec = V["triangle.loyal_recovery"] * dtm
+            x12 = np.where(deal1 | deal2, x12 - dstep * (deal1.astype(float) + deal2), x12 + rec * (1.0 - x12))
+            if seesaw is not None:
+                cg = V["policies.seesaw.courting_gain"] * dtm
+                x01 = x01 + np.where(courted_first, cg, -cg) * (1.0 + deal1)
+                x02 = x02 + np.where(courted_first, -cg, cg) * (1.0 + deal2)
+            x01, x02, x12 = K.balance_step(np.clip(x01, -1, 1), np.clip(x02, -1, 1), np.clip(x12, -1, 1),
+                                           V["triangle.balance_rate"] * dtm)
+            if tri.forced_split:               # counterfactual: the pair is split in every run
+                x12 = np.full(n, -1.0)
+                deal1 = np.ones(n, bool)
+                deal2 = np.ones(n, bool)
+            if prov_on:
+                # the pivot's belief that its wedge has failed: moving average of "the pair holds"
+                holds = (x12 > V["triangle.coupling.provocation.hold_tie"]) & ~deal1 & ~deal2
+                if hold_on and pivot_tracks:
+                    # postponing buys time: while a meeting with the pivot is pending, the pivot still
+                    # waits for it and its belief that the wedge failed does not move
+                    wait = np.minimum(pending_hold[:, pivot_tracks].sum(axis=1), 1.0)
+                    wedge_fail = K.failed_wedge_step(wedge_fail, holds, prov_gain, wait)
+                else:
+                    wedge_fail = K.failed_wedge_step(wedge_fail, holds, prov_gain)
+            nd = V["triangle.noise_decay_m"]
+            noise *= math.exp(-nd * dtm) if np.ndim(nd) == 0 else np.exp(-nd * dtm)
+            newly_split = (x12 <= 0) & (split_step < 0)
+            split_step[newly_split] = s
 
         # 4. bargaining: preventive test per direction ----------------------------------
         kmon -= dtm
@@ -984,8 +995,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         # 7. record ----------------------------------------------------------------------
         if record_paths:
             hz[s] = h_fp
-            rc_path[s] = x12
-            cfg_path[s] = K.triangle_config(x01, x02, x12)
+            if has_tri:
+                rc_path[s] = x12
+                cfg_path[s] = K.triangle_config(x01, x02, x12)
         diag["meetings_held"][s] = met.sum()
         diag["postponed"][s] = postponed.sum()
         diag["online"][s] = online.sum()
@@ -994,8 +1006,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         diag["leaks"][s] = nleak.sum()
         diag["fake_leaks"][s] = nfake.sum()
         diag["verified_fakes"][s] = nver.sum()
-        diag["deals_" + t1][s] = deal1.sum()
-        diag["deals_" + t2][s] = deal2.sum()
+        if has_tri:
+            diag["deals_" + t1][s] = deal1.sum()
+            diag["deals_" + t2][s] = deal2.sum()
         diag["p_any"][s] = p_any.sum()
         diag_dir_forced[s] = np.count_nonzero(forced, axis=1)
         diag_dir_prox[s] = prox.sum(axis=1)

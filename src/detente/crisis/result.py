@@ -67,7 +67,7 @@ class CrisisResult:
     dyads: tuple[str, ...]
     directions: tuple[str, ...]
     involves: Mapping[str, tuple[str, ...]]
-    triangle: tuple[str, str, str]
+    triangle: tuple[str, str, str] | None
     russia: str
     step_end: tuple[dt.date, ...]
     month_ends: tuple[dt.date, ...]
@@ -119,7 +119,7 @@ class CrisisResult:
             actors=tuple(compiled.actors), flashpoints=tuple(f.id for f in spec.flashpoints),
             tracks=tuple(t.id for t in spec.tracks), dyads=tuple(d.id for d in spec.dyads),
             directions=tuple(parts[0]["directions"]),
-            involves={f.id: tuple(f.involves) for f in spec.flashpoints}, triangle=tuple(spec.triangle.actors),
+            involves={f.id: tuple(f.involves) for f in spec.flashpoints}, triangle=tuple(spec.triangle.actors) if spec.triangle is not None else None,
             russia=spec.settings.russia, step_end=tuple(compiled.step_end), month_ends=tuple(compiled.month_ends),
             month_end_step=tuple(compiled.month_end_step),
             onset_step=arrays["onset_step"], onset_initiator=arrays["onset_init"], onset_cause=arrays["onset_cause"],
@@ -319,9 +319,10 @@ class CrisisResult:
             "p_no_war_ru_48": self.p_no_war_ru(48),
             "months_of_peace_ru_48": self.months_of_peace_ru(48),
             "hazard_by_flashpoint": self.hazard_bands(),
-            "ru_cn_alignment": self.alignment(),
-            "p_ru_cn_split_by": self.p_split_by(),
-            "triangle": self.triangle_occupancy(),
+            # null when the scenario declares no triangle
+            "ru_cn_alignment": self.alignment() if self.triangle is not None else None,
+            "p_ru_cn_split_by": self.p_split_by() if self.triangle is not None else None,
+            "triangle": self.triangle_occupancy() if self.triangle is not None else None,
             "p_agreement_by": self.p_agreement_by(),
             "initiators": self.initiator_distribution(),
             "locations": self.location_distribution(),

@@ -747,7 +747,10 @@ class CrisisSpec(_M):
     followers: dict[str, Follower] = Field(default_factory=dict)
     tracks: list[Track] = Field(default_factory=list)
     policies: Policies = Field(default_factory=Policies)
-    triangle: Triangle
+    triangle: Triangle | None = Field(
+        None, description="The strategic triangle (pivot, partner 1, partner 2). Absent: the engine skips the "
+                          "information/triangle step (no seesaw, leaks, loyalty beliefs, alignment support, "
+                          "coupling or split) and the triangle outputs are null.")
     calendar: list[CalendarEvent] = Field(default_factory=list)
     shocks: list[Shock] = Field(default_factory=list)
     hypotheses: dict[str, Hypothesis] = Field(default_factory=dict)
@@ -763,6 +766,9 @@ class CrisisSpec(_M):
         r = self.record
         focal = r.focal.actor if r is not None and r.focal is not None else None
         if self.settings.russia is None:
+            if focal is None and self.triangle is None:
+                raise ValueError("settings.russia: no focal actor; without a triangle give `settings.russia` "
+                                 "or `record.focal.actor`")
             self.settings.russia = focal or self.triangle.actors[1]
         elif focal is not None and focal != self.settings.russia:
             raise ValueError(f"record.focal.actor {focal!r} differs from settings.russia {self.settings.russia!r} "
@@ -791,6 +797,11 @@ class CrisisSpec(_M):
                                       set(self.actors), "actor")):
             if v is not None and v not in pool:
                 errs.append(f"{where}: unknown {what} {v!r} (known: {', '.join(sorted(pool)) or 'none'})")
+        if self.triangle is None:
+            for i, e in enumerate(r.events):
+                if e.kind == "split":
+                    errs.append(f"record.events.{i}: kind 'split' needs `triangle` (the scenario declares none, "
+                                "so the engine simulates no split)")
         nr = {f.id: f.escalation.rungs for f in self.flashpoints}
         for i, st in enumerate(r.states):
             for f, k in st.rungs.items():
@@ -862,9 +873,15 @@ class CrisisSpec(_M):
         for i, ap in enumerate(p.ally_pressure):
             need(ap.patron, f"policies.ally_pressure.{i}.patron", actors, "actor")
             need(ap.protege, f"policies.ally_pressure.{i}.protege", actors, "actor")
-        for a in self.triangle.actors:
+        if self.triangle is None:
+            # the information channels act on the triangle's partners: without one they do nothing
+            if p.seesaw:
+                errs.append("policies.seesaw: a seesaw policy needs `triangle` (the scenario declares none)")
+            if p.leaks:
+                errs.append("policies.leaks: leaks need `triangle` (the scenario declares none)")
+        for a in self.triangle.actors if self.triangle is not None else ():
             need(a, "triangle.actors", actors, "actor")
-        prov = self.triangle.coupling.provocation
+        prov = self.triangle.coupling.provocation if self.triangle is not None else None
         if prov is not None:
             need(prov.initiator, "triangle.coupling.provocation.initiator", actors, "actor")
             for f in prov.flashpoints:

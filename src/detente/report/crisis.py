@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_report", "backtest_rows", "event_label", "forecast_lines", "forecast_rows", "likelihood_rows", "focal_rows", "claims_lines", "mechanism_rows", "triangle_glossary", "output_label",
+__all__ = ["NO_TRIANGLE", "no_triangle", "write_report", "backtest_rows", "event_label", "forecast_lines", "forecast_rows", "likelihood_rows", "focal_rows", "claims_lines", "mechanism_rows", "triangle_glossary", "output_label",
            "output_legend"]
 
 
@@ -39,6 +39,16 @@ def event_label(key: str, obj: dict[str, Any] | None = None) -> str:
     if key.startswith("war_"):
         return f"war involving {key[len('war_'):].upper()}"
     return key
+
+
+#: The report's one line for a scenario that declares no triangle (its triangle outputs are null).
+NO_TRIANGLE = ("The scenario declares no triangle: no alignment, leaks, seesaw, split or triangle configuration "
+               "is simulated, and contests use no alignment support.")
+
+
+def no_triangle(obj: dict[str, Any]) -> bool:
+    """Whether the result object comes from a scenario without a triangle (``triangle_actors`` null)."""
+    return "triangle_actors" in obj and obj["triangle_actors"] is None
 
 
 def _fmt(x: Any, nd: int = 3) -> str:
@@ -313,7 +323,8 @@ def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> dict[str, str]:
     for h, hz in ch["hazard"].items():
         if hz:
             save(crisis_hazard_figure(h, hz, ch.get("events")), f"hazard-{h}")
-    save(crisis_alignment_figure(ch["alignment"], (obj.get("triangle_actors") or [])[1:]), "alignment")
+    if not no_triangle(obj):
+        save(crisis_alignment_figure(ch["alignment"], (obj.get("triangle_actors") or [])[1:]), "alignment")
 
     main = obj.get("reference") if obj.get("reference") in hyps else next(iter(hyps), None)
     ag = (hyps[main].get("p_agreement_by") or {}) if main is not None else {}
@@ -453,13 +464,17 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
                 rows.append([h, name, _fmt(c["months_of_peace_ru_48_with"], 2), _fmt(c["months_of_peace_ru_48_without"], 2),
                              _fmt(c["months_gained"], 2) + (f" ± {se:.2f}" if se is not None else ""),
                              _fmt(c["p_ru_cn_split_48_with"]), _fmt(c["p_ru_cn_split_48_without"])])
+    tri_cols = not no_triangle(obj)   # without a triangle there is no split to report
     if rows:
         L += ["", "Policy counterfactuals (the policy's `enabled` switch):", ""]
         L += _table(["hypothesis", "policy", "months of peace with", "without", "months gained ± paired SE",
-                     "P(split) with", "without"], rows)
+                     *(("P(split) with", "without") if tri_cols else ())], [r if tri_cols else r[:-2] for r in rows])
     elif not mrows:
         L += ["(none)"]
-    L += ["", "## Triangle configuration at the horizon", ""]
+    if not tri_cols:
+        L += ["", NO_TRIANGLE]
+    else:
+        L += ["", "## Triangle configuration at the horizon", ""]
     tri_names = next((list(b.get("triangle", {}).values())[-1] for b in hyps.values() if b.get("triangle")), {})
     gl = triangle_glossary(obj.get("triangle_actors"))
     if gl and tri_names:

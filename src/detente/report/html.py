@@ -316,7 +316,7 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
     with the Claims section (what the model concludes, in words) before any table."""
     from detente.report.crisis import (backtest_head, backtest_rows, focal_rows, forecast_lines, forecast_rows,
                                        likelihood_rows, mechanism_rows,
-                                       output_legend, record_lines, triangle_glossary)
+                                       output_legend, record_lines, triangle_glossary, NO_TRIANGLE, no_triangle)
 
     ch = C.crisis_charts(obj)
     hyps = obj.get("hypotheses") or {}
@@ -389,10 +389,14 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
         doc.table(["hypothesis", "mechanism", "what it is", "switch (off)", "Δ P(war within horizon)",
                    "Δ months of peace", "headline outputs it moves (> 2 SE)", "inert because"],
                   [[c.strip("`") for c in r] for r in mrows], left=8, tid="mechanisms", scroll=True)
+    tri_cols = not no_triangle(dict(obj))   # without a triangle there is no split to report
     if cf_rows:
         doc.p("Policy counterfactuals (the policy's enabled switch), common random numbers.", "muted")
         doc.table(["hypothesis", "policy", "months of peace with", "without", "months gained ± paired SE",
-                   "P(split) with", "without"], cf_rows, left=2, tid="policy-counterfactuals")
+                   *(("P(split) with", "without") if tri_cols else ())],
+                  [r if tri_cols else r[:-2] for r in cf_rows], left=2, tid="policy-counterfactuals")
+    if not tri_cols:
+        doc.p(NO_TRIANGLE, "muted")
     if any(t["configs"] for t in ch["triangle"].values()):
         doc.h2("Strategic triangle", "triangle")
         gl = triangle_glossary(obj.get("triangle_actors"))
