@@ -156,3 +156,27 @@ def test_bands_hand_computed():
     assert hz["se"][0] == pytest.approx(0.015 / Q10_Q90_SD / 10)
     assert hz["lo"][0] == pytest.approx(0.01 - 2 * 0.015 / 2.5631031310892007 / 10)
     assert ch["triangle"]["h"]["hi"]["pair"][0] == pytest.approx(0.5 + 2 * 0.05)
+
+
+def test_draw_assumptions_adds_the_parameter_uncertainty_interval(client):
+    """As `detente run --draw-assumptions --param-draws 4`: the uncertainty block beside the
+    Monte Carlo interval, shown on the run page, and kept by the what-if form."""
+    from detente.report.stored import load_crisis
+    from detente.store import Store
+
+    body = {"source": "examples", "name": "seesaw-2021", "runs": 40, "seed": 2, "hypotheses": ["article"],
+            "draw_assumptions": True, "param_draws": 4}
+    job = _wait(client, client.post("/api/crisis-jobs", json=body).json())
+    assert job["status"] == "done", job
+    obj = load_crisis(Store(client.app.state.config.store_root), job["result_id"])
+    u = obj["hypotheses"]["article"]["uncertainty"]
+    assert u["draw_assumptions"] is True and u["draws"] == 4 and u["runs_per_draw"] == 10
+    row = u["outputs"]["months_of_peace_focal"]
+    out = obj["hypotheses"]["article"]["outputs"]["months_of_peace_focal"]
+    assert row["value"] == out["value"] and row["mc_interval"] == pytest.approx(
+        [out["value"] - 1.959964 * out["se"], out["value"] + 1.959964 * out["se"]])
+    assert row["param_interval"][0] <= row["param_interval"][1]
+    page = client.get(f"/runs/{job['result_id']}").text
+    assert 'id="crisis-uncertainty"' in page and "months_of_peace_focal" in page
+    form = client.get(f"/scenario/examples/seesaw-2021?from={job['result_id']}").text
+    assert 'id="crisis-draw" checked' in form

@@ -110,6 +110,11 @@ class CrisisRunRequest(BaseModel):
                                   description="Mechanisms to map (each hypothesis run again with the mechanism "
                                               "switched off); empty: no mechanism map.")
     mechanism_runs: int | None = Field(None, ge=1, le=20_000, description="Runs of the mechanism map (default: `runs`).")
+    draw_assumptions: bool = Field(False, description="Draw every assumption with a range per run and report the "
+                                   "parameter-uncertainty interval beside the Monte Carlo one (`uncertainty`), as "
+                                   "`detente run --draw-assumptions`.")
+    param_draws: int | None = Field(None, ge=2, le=400, description="Parameter sets of the nested design behind the "
+                                    "parameter-uncertainty interval (default 40, as the CLI).")
 
 
 class SweepRunRequest(BaseModel):
@@ -870,6 +875,8 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
         try:   # the checks `detente run` makes, before the job starts: 422 with the problems
             extra = parse_sets(list(body.sets))
+            if body.draw_assumptions:
+                extra["settings.draw_assumptions"] = True
             check_request(scn, list(body.hypotheses), extra, list(body.mechanisms))
         except InputError as exc:
             raise HTTPException(422, exc.to_dict()) from None
@@ -877,7 +884,8 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         job = jobs.submit("crisis", f"crisis on {body.name}", crisis_job, process=True,
                           args=(cfg.store_root, scn, list(body.hypotheses), body.runs, body.seed, body.counterfactuals,
                                 f"{body.source}/{body.name}", extra, list(body.mechanisms), body.mechanism_runs,
-                                scenario_dir(body.source, body.name), request_doc),
+                                scenario_dir(body.source, body.name), request_doc,
+                                body.param_draws if body.draw_assumptions else None, body.draw_assumptions),
                           request=request_doc)
         return job.to_json_dict()
 
@@ -1081,6 +1089,8 @@ def _crisis_prefill(store, run_id: str) -> dict[str, Any] | None:
         k, _, v = str(item).partition("=")
         sets[k.strip()] = v
     return {"run_id": run_id, "hypotheses": req.get("hypotheses") or list(obj.get("hypotheses") or {}),
+            "draw_assumptions": bool(req.get("draw_assumptions")) or any(
+                b.get("uncertainty") for b in (obj.get("hypotheses") or {}).values()),
             "sets": sets, "mechanisms": list(mechs), "runs": obj.get("runs"), "seed": obj.get("seed"),
             "counterfactuals": bool(req.get("counterfactuals"))}
 

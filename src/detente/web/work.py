@@ -33,12 +33,15 @@ def crisis_job(report: Callable[[float, str], None], store_root: str | Path | No
                hypotheses: list[str] | None, runs: int, seed: int | None, counterfactuals: bool, label: str,
                extra_set: dict[str, Any] | None = None, mechanisms: list[str] | None = None,
                mechanism_runs: int | None = None, base_dir: str | Path | None = None,
-               request: dict[str, Any] | None = None) -> str:
+               request: dict[str, Any] | None = None, param_draws: int | None = None,
+               draw_assumptions: bool = False) -> str:
     """Run a crisis scenario's hypotheses and store them as a ``crisis`` run.
 
     ``extra_set`` are ``--set PATH=VALUE`` overrides, ``mechanisms`` the mechanisms to map
     (none when empty); ``request`` (the web form's settings) is stored with the run under
-    ``request`` so that its page can open the form again pre-filled (the what-if link)."""
+    ``request`` so that its page can open the form again pre-filled (the what-if link).
+    ``draw_assumptions`` (with ``settings.draw_assumptions`` among the overrides) adds the
+    ``uncertainty`` block of ``detente run --draw-assumptions`` (``param_draws`` parameter sets)."""
     from detente.crisis.analysis import run_hypotheses
     from detente.report.stored import save_crisis
 
@@ -49,6 +52,11 @@ def crisis_job(report: Callable[[float, str], None], store_root: str | Path | No
                              mechanisms=list(mechanisms) if mechanisms else "none", mechanism_runs=mechanism_runs)
     except KeyError as exc:
         raise InputError(Problem(f"unknown hypothesis {exc}", column="hypotheses")) from None
+    if draw_assumptions:
+        from detente.cli_crisis import DEFAULT_PARAM_DRAWS, add_uncertainty
+
+        report(0.6, "parameter uncertainty (nested design)")
+        add_uncertainty(obj, scenario, extra=dict(extra_set or {}), draws=param_draws or DEFAULT_PARAM_DRAWS)
     if request is not None:
         obj["request"] = request
     report(0.9, "storing")

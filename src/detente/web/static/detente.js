@@ -426,10 +426,12 @@ const detente = (() => {
         if (inp.value.trim() !== inp.dataset.default) sets.push(inp.dataset.path + "=" + inp.value.trim()); });
       for (const line of (document.getElementById("crisis-extra-sets").value || "").split("\n"))
         if (line.trim()) sets.push(line.trim());
+      const pdv = document.getElementById("crisis-param-draws").value;
       let job;
       status.textContent = "starting…"; bar.value = 0;
       try { job = await postJSON("/api/crisis-jobs", {source, name, runs, seed: seedv ? parseInt(seedv, 10) : null,
-                                                      hypotheses, mechanisms, sets}); }
+                                                      hypotheses, mechanisms, sets, draw_assumptions: document.getElementById("crisis-draw").checked,
+                                                      param_draws: pdv ? parseInt(pdv, 10) : null}); }
       catch (e) {
         status.textContent = "failed: invalid input";
         for (const p of (e.problems || [{message: problemsText(e)}]))
