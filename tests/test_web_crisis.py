@@ -180,3 +180,12 @@ def test_draw_assumptions_adds_the_parameter_uncertainty_interval(client):
     assert 'id="crisis-uncertainty"' in page and "months_of_peace_focal" in page
     form = client.get(f"/scenario/examples/seesaw-2021?from={job['result_id']}").text
     assert 'id="crisis-draw" checked' in form
+
+
+def test_an_invalid_crisis_description_still_shows_the_scenario_page(client, tmp_path):
+    text = TOY.read_text(encoding="utf-8").replace("base_hazard_m: {value: 0.01, source: toy}",
+                                                   "base_hazard_m: {value: -0.01, source: toy}")
+    (tmp_path / "lib" / "bad-crisis.yaml").write_text(text, encoding="utf-8")
+    r = client.get("/scenario/library/bad-crisis.yaml")
+    assert r.status_code == 200 and 'id="crisis-spec-problems"' in r.text and "base_hazard_m" in r.text
+    assert 'id="stance-table"' in r.text

@@ -542,8 +542,8 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
             try:
                 crisis_form = form_data(scn)
-            except InputError as exc:
-                raise HTTPException(422, exc.to_dict()) from None
+            except InputError as exc:   # the page still shows the table and the model form
+                crisis_form = {"error": [str(p) for p in exc.problems], "hypotheses": [], "mechanisms": [], "numbers": []}
             run_from = request.query_params.get("from")
             if run_from:   # the what-if link of a crisis run: the form as that run was asked for
                 prefill = _crisis_prefill(store(), run_from)
