@@ -34,7 +34,9 @@ class CrisisResult:
         What was run, with which random root and chunking (results depend on the chunk size,
         not on the number of workers).
     actors, flashpoints, tracks, dyads, directions, involves, triangle
-        Labels of the index axes.
+        Labels of the index axes (``triangle`` is ``None`` when the scenario declares none: then
+        ``split_step`` is all ``-1``, the paths below are ``None`` and the triangle outputs of
+        :meth:`summary` are null).
     step_end, month_ends, month_end_step
         Dates of the steps; month ends reported and the step index that closes each one.
     onset_step, onset_initiator, onset_cause
@@ -119,7 +121,8 @@ class CrisisResult:
             actors=tuple(compiled.actors), flashpoints=tuple(f.id for f in spec.flashpoints),
             tracks=tuple(t.id for t in spec.tracks), dyads=tuple(d.id for d in spec.dyads),
             directions=tuple(parts[0]["directions"]),
-            involves={f.id: tuple(f.involves) for f in spec.flashpoints}, triangle=tuple(spec.triangle.actors) if spec.triangle is not None else None,
+            involves={f.id: tuple(f.involves) for f in spec.flashpoints},
+            triangle=tuple(spec.triangle.actors) if spec.triangle is not None else None,
             russia=spec.settings.russia, step_end=tuple(compiled.step_end), month_ends=tuple(compiled.month_ends),
             month_end_step=tuple(compiled.month_end_step),
             onset_step=arrays["onset_step"], onset_initiator=arrays["onset_init"], onset_cause=arrays["onset_cause"],

@@ -184,7 +184,8 @@ class Settings(_M):
     initiators_allowed: list[str] | Literal["all"] = "all"
     russia: str | None = Field(
         None, description="The focal actor whose months of peace are reported (the flagship's Russia). Default: "
-                          "the record's focal actor, else the triangle's first partner.")
+                          "the record's focal actor, else the triangle's first partner (without a triangle "
+                          "one of the two is required).")
     draw_assumptions: bool = Field(
         False,
         description="Parameter uncertainty switch: true draws every number that has an `assumption:` with a "
