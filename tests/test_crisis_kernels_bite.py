@@ -326,8 +326,13 @@ def test_competing_risks_step_hand_values_and_quiet_rows():
     p_any, shares = K.competing_risks_step(np.array([[0.2, 0.1], [0.0, 0.0]]))
     np.testing.assert_allclose(p_any, [0.28, 0.0], rtol=0, atol=1e-15)
     np.testing.assert_allclose(shares, [[0.28 * 2 / 3, 0.28 / 3], [0.0, 0.0]], rtol=0, atol=1e-15)
-    # a certain cause (h = 1) makes the step certain up to the 1e-15 guard of the logarithm
-    p_any, shares = K.competing_risks_step(np.array([1.0, 0.5]))
+    # a certain cause (h = 1) makes the step certain up to the 1e-15 guard of the logarithm, which
+    # also keeps log(1 − h) finite (no divide-by-zero warning)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p_any, shares = K.competing_risks_step(np.array([1.0, 0.5]))
     assert float(p_any) == pytest.approx(1.0, abs=1e-14)
     np.testing.assert_allclose(shares, [2 / 3, 1 / 3], atol=1e-14)
 
