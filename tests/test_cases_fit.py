@@ -149,3 +149,31 @@ def test_fit_on_a_fixed_training_subset_matches_committed_numbers(shared):
     assert r["down_m"] == 0.5
     assert [f for _, f in r["profile"]] == pytest.approx([55.9, 56.4409, 60.2533], abs=2e-3)
     assert r["theta"] == pytest.approx([-5.6352, -8.061, -0.8909, 0.2436, -1.1283, 0.6544, 7.3801], abs=0.02)
+
+
+# ------------------------------------------------------------------ the frozen fit shipped in the package
+def test_frozen_fit_record_and_scenario():
+    import json
+
+    from detente.crisis import run
+
+    rec = json.loads(F.FROZEN_PATH.read_text(encoding="utf-8"))
+    prov = rec["provenance"]
+    assert prov["train"]["last_year"] == 1989 and prov["test_set_looked_at"] is False
+    assert prov["preregistration"] == "preregistration/icb_crisis_engine.md"
+    assert set(prov["files"]) == {"icb1", "icb2", "nmc", "mid", "rivalries"}
+    for name, v in rec["variants"].items():
+        assert v["converged"], name
+        assert set(F.THETA_NAMES) <= set(v["theta_standardised"]) <= set(F.THETA_NAMES) | {"beta_trigger"}
+        assert all(s >= 0 for s in v["se_standardised"].values())
+        # the raw-scale coefficients are the standardised ones converted with the recorded means/SDs
+        std = {k: (x["mean"], x["sd"]) for k, x in prov["standardisation"].items()}
+        theta = np.array(list(v["theta_standardised"].values()))
+        raw = F.raw_coefficients(theta, std, v["down_m"], name == "with_trigger")
+        assert raw == pytest.approx(v["coefficients"])
+    cases, _ = build_cases(FIX)
+    coef = {k: dict(x) for k, x in PRIOR_COEFFICIENTS.items()}
+    for k, x in rec["variants"]["without_trigger"]["coefficients"].items():
+        coef[k] = {"value": x, "source": "frozen ICB fit (detente/data/icb_engine.json)"}
+    res = run(case_scenario(cases[1], coefficients=coef), {"runs": 200}, seed=1)
+    assert res.onset_step.shape == (200, 2)
