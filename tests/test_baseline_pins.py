@@ -129,6 +129,10 @@ def test_issue_without_stances(model):
     assert r.issues["empty"].extra == {"reason": "no actor holds a position"}
     assert r.issues["x"].forecast is not None
     assert r.model == model and list(r.issues) == ["x", "empty"]
+    # an issue without stances before one with: the later issue is still forecast
+    s2 = s.model_copy(update={"issues": list(reversed(s.issues))})
+    r2 = run_model(s2, model)
+    assert list(r2.issues) == ["empty", "x"] and r2.issues["x"].forecast == pytest.approx(r.issues["x"].forecast)
 
 
 @pytest.mark.parametrize("model", ["compromise", "median", "nbs"])
