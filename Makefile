@@ -13,7 +13,7 @@ $(PY):
 	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q -e ".[dev,web,cluster]"
+	$(PY) -m pip install -q -e ".[dev,web,cluster,cases]"
 	touch $(STAMP)
 
 install: $(STAMP)

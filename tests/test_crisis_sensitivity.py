@@ -199,3 +199,24 @@ def test_cli_run_sensitivity_section_in_the_report(tmp_path):
     r = CliRunner().invoke(app, ["run", str(TOY), "-n", "100", "--mechanisms", "none", "--sensitivity", "--json"])
     s = json.loads(r.output)["sensitivity"]
     assert s["method"] == "sobol" and s["factors"] == [FA, FB] and "no screening" in s["notes"][0]
+
+
+def test_an_output_constant_across_the_sample_is_flagged_not_read_as_zero_indices(toy):
+    """With one run per point and common random numbers, P(war) is 0 at all 32 points of this
+    sample (seed 3); SALib then returns all-zero indices, which must come with a warning that they
+    are undefined, not read as 'no factor matters'. Seed 5 moves the output: no such warning."""
+    r = crisis_sensitivity(toy, outputs=["p_war_horizon"], n=8, runs_per_point=1, with_tornado=False, seed=3)
+    assert {row["S1"] for row in r.indices["p_war_horizon"]} == {0.0}
+    assert r.warnings[0].startswith("p_war_horizon is 0 at every one of the 32 sample points")
+    assert "steps of 1/1" in r.warnings[0]
+    r = crisis_sensitivity(toy, outputs=["p_war_horizon"], n=8, runs_per_point=1, with_tornado=False, seed=5)
+    assert not any("at every one of the" in w for w in r.warnings)
+
+
+def test_constant_output_warning():
+    from detente.experiments.sensitivity import constant_output_warning
+
+    assert constant_output_warning([0.1] * 5, "x").startswith("x is 0.1 at every one of the 5 sample points")
+    assert "1/32" in constant_output_warning([0.0] * 4, "x", runs_per_point=32)
+    assert constant_output_warning([0.1, 0.1, 0.2], "x") is None
+    assert constant_output_warning([], "x") is None

@@ -41,7 +41,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from detente.errors import InputError, Problem
-from detente.experiments.sensitivity import SensitivityResult, index_warnings
+from detente.experiments.sensitivity import SensitivityResult, constant_output_warning, index_warnings
 
 __all__ = ["crisis_factors", "point_outputs", "parameter_uncertainty", "crisis_sensitivity", "screened_sobol", "OUTPUT_ALIASES",
            "DEFAULT_SOBOL_N", "DEFAULT_MORRIS_N", "DEFAULT_RUNS_PER_POINT"]
@@ -311,6 +311,9 @@ def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "s
     warnings: list[str] = []
     for k, o in enumerate(outs):
         y = Y[:, k]
+        const = constant_output_warning(y, o, runs_per_point=runs_per_point)
+        if const:
+            warnings.append(const)
         if method == "sobol":
             r = sobol_analyze.analyze(problem, y, calc_second_order=False, conf_level=confidence_level, seed=seed,
                                       print_to_console=False)

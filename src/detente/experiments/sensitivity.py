@@ -29,7 +29,8 @@ from detente.experiments.distributions import ScenarioArrays, expand_factors
 from detente.experiments.runner import SweepResult, run_sweep
 from detente.experiments.sweep import SweepSpec, apply_design, guarded, _scenario_from, _prepared
 
-__all__ = ["SensitivityResult", "run_sensitivity", "tornado", "index_warnings", "SOBOL_TARGET_HALF_WIDTH"]
+__all__ = ["SensitivityResult", "run_sensitivity", "tornado", "index_warnings", "constant_output_warning",
+           "SOBOL_TARGET_HALF_WIDTH"]
 
 #: Half-width of the confidence interval of a Sobol index that :func:`index_warnings` asks for
 #: when it estimates the sample size needed (indices to ±0.05).
@@ -107,6 +108,32 @@ class SensitivityResult:
 
         warn = "".join(f"<p style='color:#a40000'>warning: {html.escape(w)}</p>" for w in self.warnings)
         return f"<p><b>{self.method}</b> sensitivity, {self.n_runs} runs</p>" + warn + self.to_df().to_html(index=False, float_format=lambda x: f"{x:.4g}")
+
+
+def constant_output_warning(y, what: str = "the output", *, runs_per_point: int | None = None) -> str | None:
+    """A warning when ``y`` takes one value at every sample point, else ``None``.
+
+    SALib then divides by a zero variance and returns every index as 0 (and its intervals as 0),
+    which would read as "no factor matters" while the indices are in fact undefined. With
+    ``runs_per_point`` (a Monte-Carlo output estimated from that many runs per point) the warning
+    names the output's resolution, 1/runs, as the likely cause.
+
+    >>> constant_output_warning([0.25, 0.25, 0.25], "p_war", runs_per_point=16).split(";")[0]
+    'p_war is 0.25 at every one of the 3 sample points'
+    >>> constant_output_warning([0.25, 0.5]) is None
+    True
+    """
+    import numpy as np
+
+    arr = np.asarray(y, dtype=float)
+    if arr.size == 0 or np.ptp(arr) > 0:
+        return None
+    msg = (f"{what} is {arr[0]:.6g} at every one of the {arr.size} sample points; its indices are "
+           "undefined (reported as 0), not evidence that no factor matters")
+    if runs_per_point:
+        msg += (f"; with {runs_per_point} runs per point it can only move in steps of 1/{runs_per_point}: "
+                "raise --runs-per-point or choose factors that reach it")
+    return msg
 
 
 def index_warnings(method: str, rows: list[dict[str, float]], n: int, *,
@@ -211,9 +238,13 @@ def run_sensitivity(spec: SweepSpec, *, method: Literal["sobol", "morris"] = "so
     labels = [c.label for c in cols]
     problem = {"num_vars": len(labels), "names": labels, "bounds": [[0.0, 1.0]] * len(labels)}
     indices: dict[str, list[dict[str, float]]] = {}
+    const_warnings: list[str] = []
     for iss, g in df.groupby("issue", sort=True):
         g = g.sort_values("run")
         Y = g["value"].to_numpy(dtype=float)
+        const = constant_output_warning(Y, str(iss))
+        if const:
+            const_warnings.append(const)
         if method == "sobol":
             from SALib.analyze import sobol
 
@@ -231,7 +262,7 @@ def run_sensitivity(spec: SweepSpec, *, method: Literal["sobol", "morris"] = "so
             indices[str(iss)] = [{"factor": labels[j], "mu": float(r["mu"][j]), "mu_star": float(r["mu_star"][j]),
                                   "mu_star_conf": float(r["mu_star_conf"][j]), "sigma": float(r["sigma"][j])}
                                  for j in range(len(labels))]
-    warnings = [f"{iss}: {w}" for iss, rows in indices.items() for w in index_warnings(method, rows, n)]
+    warnings = const_warnings + [f"{iss}: {w}" for iss, rows in indices.items() for w in index_warnings(method, rows, n)]
     baseline, torn = tornado(spec, scn) if with_tornado else ({}, {})
     return SensitivityResult(method, res.run_id, res.n_runs, labels, indices, torn, baseline, confidence_level,
                              warnings=warnings, sample_size=n, points=res.n_runs)
