@@ -7,68 +7,31 @@ Screenshots of each step go to ``test-artifacts/web/``.
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("DETENTE_CHROMIUM", "/usr/bin/chromium")
-pytestmark = pytest.mark.browser
+from browser_helpers import browser_page, require_browser, serve, shot
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-uvicorn = pytest.importorskip("uvicorn")
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True)
+pytestmark = pytest.mark.browser
+playwright_api = require_browser()
 
 from detente import examples  # noqa: E402
-from detente.web.app import WebConfig, create_app  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-ART = REPO / "test-artifacts" / "web"
 FIX = Path(__file__).parent / "fixtures" / "web"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("web")
-    app = create_app(WebConfig(library_dir=tmp / "lib", store_root=tmp / "store"))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", tmp
-    srv.should_exit = True
-    th.join(timeout=10)
+    with serve(tmp) as base:
+        yield base, tmp
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        ctx = browser.new_context(accept_downloads=True, viewport={"width": 1300, "height": 900})
-        pg = ctx.new_page()
+    with browser_page(playwright_api) as pg:
         yield pg
-        browser.close()
-
-
-def shot(page, name: str) -> None:
-    ART.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ART / f"{name}.png"), full_page=True)
 
 
 def flagship() -> str:
