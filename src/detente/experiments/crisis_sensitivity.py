@@ -41,7 +41,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from detente.errors import InputError, Problem
-from detente.experiments.sensitivity import SensitivityResult, constant_output_warning, index_warnings
+from detente.experiments.sensitivity import SensitivityResult, constant_output_warning, index_warnings, salib_quiet
 
 __all__ = ["crisis_factors", "point_outputs", "parameter_uncertainty", "crisis_sensitivity", "screened_sobol", "OUTPUT_ALIASES",
            "DEFAULT_SOBOL_N", "DEFAULT_MORRIS_N", "DEFAULT_RUNS_PER_POINT"]
@@ -315,13 +315,15 @@ def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "s
         if const:
             warnings.append(const)
         if method == "sobol":
-            r = sobol_analyze.analyze(problem, y, calc_second_order=False, conf_level=confidence_level, seed=seed,
-                                      print_to_console=False)
+            with salib_quiet(const is not None):
+                r = sobol_analyze.analyze(problem, y, calc_second_order=False, conf_level=confidence_level, seed=seed,
+                                          print_to_console=False)
             indices[o] = [{"factor": names[j], "S1": float(r["S1"][j]), "S1_conf": float(r["S1_conf"][j]),
                            "ST": float(r["ST"][j]), "ST_conf": float(r["ST_conf"][j])} for j in range(len(names))]
         else:
-            r = morris_analyze.analyze(problem, U, y, conf_level=confidence_level, num_levels=4, seed=seed,
-                                       print_to_console=False)
+            with salib_quiet(const is not None):
+                r = morris_analyze.analyze(problem, U, y, conf_level=confidence_level, num_levels=4, seed=seed,
+                                           print_to_console=False)
             indices[o] = [{"factor": names[j], "mu": float(r["mu"][j]), "mu_star": float(r["mu_star"][j]),
                            "mu_star_conf": float(r["mu_star_conf"][j]), "sigma": float(r["sigma"][j])}
                           for j in range(len(names))]

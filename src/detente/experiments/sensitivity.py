@@ -18,7 +18,9 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -108,6 +110,16 @@ class SensitivityResult:
 
         warn = "".join(f"<p style='color:#a40000'>warning: {html.escape(w)}</p>" for w in self.warnings)
         return f"<p><b>{self.method}</b> sensitivity, {self.n_runs} runs</p>" + warn + self.to_df().to_html(index=False, float_format=lambda x: f"{x:.4g}")
+
+
+@contextlib.contextmanager
+def salib_quiet(constant: bool):
+    """Silence SALib's own warnings (a divide by a zero variance, "constant result") while it
+    analyses an output that :func:`constant_output_warning` has already flagged in words."""
+    with warnings.catch_warnings():
+        if constant:
+            warnings.simplefilter("ignore")
+        yield
 
 
 def constant_output_warning(y, what: str = "the output", *, runs_per_point: int | None = None) -> str | None:
@@ -248,8 +260,9 @@ def run_sensitivity(spec: SweepSpec, *, method: Literal["sobol", "morris"] = "so
         if method == "sobol":
             from SALib.analyze import sobol
 
-            r = sobol.analyze(problem, Y, calc_second_order=design.second_order, conf_level=confidence_level,
-                              seed=spec.seed, print_to_console=False)
+            with salib_quiet(const is not None):
+                r = sobol.analyze(problem, Y, calc_second_order=design.second_order, conf_level=confidence_level,
+                                  seed=spec.seed, print_to_console=False)
             indices[str(iss)] = [{"factor": labels[j], "S1": float(r["S1"][j]), "S1_conf": float(r["S1_conf"][j]),
                                   "ST": float(r["ST"][j]), "ST_conf": float(r["ST_conf"][j])} for j in range(len(labels))]
         else:
@@ -257,8 +270,9 @@ def run_sensitivity(spec: SweepSpec, *, method: Literal["sobol", "morris"] = "so
             from SALib.sample import morris as morris_sample
 
             X = morris_sample.sample(problem, n, num_levels=design.morris_levels, seed=spec.seed)
-            r = morris.analyze(problem, X, Y, conf_level=confidence_level, num_levels=design.morris_levels,
-                               seed=spec.seed, print_to_console=False)
+            with salib_quiet(const is not None):
+                r = morris.analyze(problem, X, Y, conf_level=confidence_level, num_levels=design.morris_levels,
+                                   seed=spec.seed, print_to_console=False)
             indices[str(iss)] = [{"factor": labels[j], "mu": float(r["mu"][j]), "mu_star": float(r["mu_star"][j]),
                                   "mu_star_conf": float(r["mu_star_conf"][j]), "sigma": float(r["sigma"][j])}
                                  for j in range(len(labels))]
