@@ -197,3 +197,47 @@ def test_contests_use_no_alignment_support_without_a_triangle(toy):
     none, align, coh = p_war(None), p_war("alignment"), p_war("cohesion")
     assert align == none                 # same seed, no alignment support: the same runs
     assert coh != none                   # control: the same partner via cohesion does reach the contest
+
+
+# ------------------------------------------------------------------ rung reached (issue 15)
+def _rung_run(toy, up_m: float, start_rung: int, runs: int = 4000):
+    dyn = _dyn(toy)
+    esc = dyn["flashpoints"][0]["escalation"]
+    esc["start_rung"] = start_rung
+    esc["up_m"] = {"value": up_m, "source": "test"}
+    return run(toy.model_copy(update={"dynamics": dyn}), {"runs": runs, "hypothesis": "live"}, seed=11)
+
+
+def test_the_rung_path_is_recorded_where_it_is_known(toy):
+    # the fixture's rung never moves (up = down = 0) and starts at the top rung 2
+    res = run(toy, {"runs": 300, "hypothesis": "live"}, seed=3)
+    assert res.rung_step.shape == (300, 1, 3) and res.rung_step.dtype == np.int16
+    assert (res.rung_step == 0).all()
+    # up-hazard 1000/month from rung 0: one rung up every step, so rung 1 in step 0, rung 2 in step 1
+    res = _rung_run(toy, 1000.0, 0, runs=200)
+    assert (res.rung_step[:, 0, :] == np.array([0, 0, 1])).all()
+    # up-hazard 0 from rung 0: the rung never rises
+    res = _rung_run(toy, 0.0, 0, runs=200)
+    assert (res.rung_step[:, 0, :] == np.array([0, -1, -1])).all()
+
+
+def test_a_rung_event_is_scored_against_the_geometric_chance(toy):
+    from detente.crisis import record as R
+    # up-hazard ln 2 a month, no way down, from rung 0: P(rung 1 reached within k months) = 1 − 2^−k
+    res = _rung_run(toy, math.log(2.0), 0)
+    spec = load_spec(_dyn(toy))
+    ev = {"kind": "rung", "flashpoint": "F", "rung": 1, "happened": True, "by": "2022-02-28", "track": None}
+    obs = {"window": ["2021-12-01", "2023-11-30"], "war": False, "onset": None, "flashpoint": None,
+           "initiator": None, "events": [ev], "focal": {"actor": "A"}}
+    bt, hist = R.score(res, obs, spec.settings.start)
+    t = bt["event_scores"]["rung_F_1_by_2022-02-28"]
+    assert abs(t["p"] - (1 - 2.0 ** -3)) < 4 * t["p_se"] and t["p_se"] == pytest.approx(math.sqrt(t["p"] * (1 - t["p"]) / 4000))
+    assert t["brier"] == pytest.approx((t["p"] - 1) ** 2)
+    # the record's likelihood is the share of runs without war (the window is the horizon) that reached it
+    no_war = res.first_step < 0
+    reached = (res.rung_step[:, 0, 1] >= 0) & (res.rung_step[:, 0, 1] <= 2)
+    assert bt["likelihood"]["hits"] == int(np.count_nonzero(no_war & reached))
+    # rung 2 needs two rises: P(by 3 months) = 1 − 2^−3 − 3·2^−3 = 1/2
+    bt2, _ = R.score(res, {**obs, "events": [{**ev, "rung": 2}]}, spec.settings.start)
+    t2 = bt2["event_scores"]["rung_F_2_by_2022-02-28"]
+    assert abs(t2["p"] - 0.5) < 4 * t2["p_se"]

@@ -174,10 +174,23 @@ def test_an_event_the_engine_cannot_simulate_is_named():
         load_spec(dyn)
     text = str(ei.value)
     assert "'annexation'" in text and "cannot simulate" in text and "dynamics.record.events.0" in text
+
+
+def test_a_rung_event_is_accepted_within_the_ladder_and_named_above_it():
+    dyn = _flagship_dyn()
     dyn["record"] = {**dyn["record"], "events": [{"kind": "rung", "flashpoint": "UA", "rung": 3}]}
+    ev = load_spec(dyn).record.events[0]
+    assert (ev.kind, ev.flashpoint, ev.rung, ev.happened) == ("rung", "UA", 3, True)
+    top = load_spec(_flagship_dyn()).flashpoints[0].escalation.rungs
+    dyn["record"] = {**dyn["record"], "events": [{"kind": "split", "happened": False},
+                                                 {"kind": "rung", "flashpoint": "UA", "rung": top}]}
     with pytest.raises(InputError) as ei:
         load_spec(dyn)
-    assert "'rung'" in str(ei.value) and "per-run path" in str(ei.value)
+    assert f"record.events.1.rung: {top} is not a rung of UA (0–{top - 1})" in str(ei.value)
+    dyn["record"] = {**dyn["record"], "events": [{"kind": "rung", "rung": 2}]}
+    with pytest.raises(InputError) as ei:
+        load_spec(dyn)
+    assert "'rung' needs `flashpoint:` and `rung:`" in str(ei.value) and "dynamics.record.events.0" in str(ei.value)
 
 
 @pytest.mark.parametrize("patch,needle", [
@@ -354,3 +367,40 @@ def test_the_focal_actor_comes_from_the_scenario():
     dyn["record"] = {k: v for k, v in dyn["record"].items() if k != "focal"}
     with pytest.raises(InputError, match="settings.russia: unknown actor 'XX'"):
         load_spec(dyn)
+
+
+# ------------------------------------------------------------------ rung reached (hand values)
+def test_rung_events_scored_from_the_first_step_of_each_rung():
+    import dataclasses
+    # UA (index 0) has 5 rungs, start rung 1: run 0 reaches rung 3 in Jan 2022 (step 1), run 1 in
+    # Mar 2022 (step 3), runs 2 and 3 never; run 2 reaches rung 2 in Dec 2021 (step 0)
+    rs = np.full((4, 3, 5), -1, np.int16)
+    rs[:, :, :2] = 0
+    rs[0, 0, 2:4] = (0, 1)
+    rs[1, 0, 2:4] = (2, 3)
+    rs[2, 0, 2] = 0
+    res = dataclasses.replace(_hand(), rung_step=rs)
+    ev3 = {"kind": "rung", "flashpoint": "UA", "rung": 3, "happened": True, "by": "2022-02-28", "track": None}
+    assert R._event_runs(ev3, res, START).tolist() == [True, False, False, False]
+    # by 2022-01-15: the January step (starts 2022-01-01) counts, as for the other events
+    assert R._event_runs({**ev3, "by": "2022-01-15"}, res, START).tolist() == [True, False, False, False]
+    assert R._event_runs({**ev3, "by": "2021-12-31"}, res, START).tolist() == [False] * 4
+    ev2 = {**ev3, "rung": 2, "by": "2021-12-31"}
+    assert R._event_runs(ev2, res, START).tolist() == [True, False, True, False]
+    # the start rung is reached from the outset; "did not happen" is the complement
+    assert R._event_runs({**ev3, "rung": 1}, res, START).all()
+    assert R._event_runs({**ev3, "happened": False}, res, START).tolist() == [False, True, True, True]
+    # scored like the other events: in the likelihood and in the per-event table
+    # run 0 is the only run with the observed onset (Feb, UA, RU), and it did reach rung 3
+    bt, hist = R.score(res, _obs(events=[ev3]), START)
+    assert hist.tolist() == [True, False, False, False] and bt["p_record"] == 0.25
+    assert bt["event_scores"]["rung_UA_3_by_2022-02-28"]["p"] == 0.25
+    bt, hist = R.score(res, _obs(events=[{**ev3, "happened": False}]), START)
+    assert bt["likelihood"]["hits"] == 0 and bt["event_scores"]["no_rung_UA_3_by_2022-02-28"]["p"] == 0.75
+    bt, hist = R.score(res, _obs(events=[ev2]), START)
+    assert hist.tolist() == [True, False, False, False] and bt["p_record"] == 0.25
+    t = bt["event_scores"]["rung_UA_2_by_2021-12-31"]
+    assert t["p"] == 0.5 and t["outcome"] == 1 and t["brier"] == 0.25
+    assert t["p_se"] == pytest.approx(math.sqrt(0.25 / 4)) and t["brier_se"] == pytest.approx(1.0 * math.sqrt(0.25 / 4))
+    from detente.report.crisis import event_label
+    assert event_label("no_rung_BY-PL_3_by_2022-01-31") == "BY-PL did not reach rung 3 by 2022-01-31"

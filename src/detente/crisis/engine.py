@@ -452,8 +452,13 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     fx = np.zeros((n, J))
     fy = np.zeros((n, J))
     f_eq = np.ones((n, J))
+    # first step at which each rung was reached (run, flashpoint, rung); -1 never, 0 for the rungs
+    # at or below the start rung. A rung moves by at most one per step, so a new maximum is the
+    # next rung up: recording it needs no random draw (docs/crisis.md "Back-test").
+    rung_step = np.full((n, J, max((f.escalation.rungs for f in fps), default=0)), -1, np.int16)
     for j, f in enumerate(fps):
         rung[j] = f.escalation.start_rung
+        rung_step[:, j, :f.escalation.start_rung + 1] = 0
         if f.richardson is not None:
             b = f"flashpoints[{f.id}].richardson"
             kR, lR, aR, bR, gR, hR = (V[f"{b}.{x}"] for x in ("k", "l", "a", "b", "g", "h"))
@@ -899,7 +904,12 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             down = 1.0 - np.exp(-(V[f"{e}.down_m"] + V[f"{e}.down_groups"] * g_damp[:, j]) * dtm)
             u = rng.random(n)
             step_r = np.where(u < up, 1, np.where(u > 1.0 - down, -1, 0))
-            rung[j] = np.clip(rung[j] + step_r, 0, f.escalation.rungs - 1)
+            new_rung = np.clip(rung[j] + step_r, 0, f.escalation.rungs - 1)
+            rose = np.nonzero(new_rung > rung[j])[0]
+            if rose.size:
+                hit = rung_step[rose, j, new_rung[rose]] < 0
+                rung_step[rose[hit], j, new_rung[rose[hit]]] = s
+            rung[j] = new_rung
 
         # 6. hazards, causes, initiators, onsets ------------------------------------------
         fp_parts: list[list[tuple[int, Any, Any]]] = []
@@ -1021,7 +1031,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     return {
         "onset_step": onset_step, "onset_init": onset_init, "onset_cause": onset_cause,
         "first_step": first_step, "first_fp": first_fp, "first_init": first_init,
-        "split_step": split_step, "agree_step": agree_step,
+        "split_step": split_step, "agree_step": agree_step, "rung_step": rung_step,
         "hazard": None if hz is None else np.ascontiguousarray(hz.transpose(1, 0, 2)),
         "rc": None if rc_path is None else np.ascontiguousarray(rc_path.T),
         "config": None if cfg_path is None else np.ascontiguousarray(cfg_path.T),

@@ -3,7 +3,8 @@
 A scenario declares what happened in its ``record:`` block (:class:`detente.crisis.spec.Record`):
 a window, an information cutoff, whether a war (use of force) began in the window, when (with
 the date's precision), where and by whom, and other events the engine simulates (an agreement
-on a track, a split of the triangle's partners). :func:`observed` resolves it (reading the
+on a track, a split of the triangle's partners, a flashpoint reaching an escalation rung —
+"rung ≥ R by date D", read off the engine's per-run first step of each rung). :func:`observed` resolves it (reading the
 facts CSV relative to the scenario file when one is referenced); :func:`score` turns a
 :class:`~detente.crisis.result.CrisisResult` into the probability of that history and
 per-event scores, each with its Monte Carlo standard error; :func:`compare` compares the
@@ -203,6 +204,8 @@ def _event_key(e: dict[str, Any], res: Any) -> str:
     if e["kind"] == "split":
         a, b = (x.lower() for x in res.triangle[1:])
         return f"{a}_{b}_split" if e["happened"] else f"no_{a}_{b}_split"
+    if e["kind"] == "rung":
+        return f"{'' if e['happened'] else 'no_'}rung_{e['flashpoint']}_{e['rung']}_by_{e['by']}"
     return f"agreement_{e['track']}" if e["happened"] else f"no_agreement_{e['track']}"
 
 
@@ -211,6 +214,11 @@ def _event_runs(e: dict[str, Any], res: Any, start: dt.date) -> np.ndarray:
     k = _last_step(res, start, e["by"])
     if e["kind"] == "split":
         hit = _within(res.split_step, k)
+    elif e["kind"] == "rung":
+        if res.rung_step is None:
+            raise ValueError("this result carries no rung path (rung_step); rerun the engine")
+        j = res.flashpoints.index(e["flashpoint"])
+        hit = _within(res.rung_step[:, j, e["rung"]], k)
     else:
         hit = _within(res.agree_step[:, res.tracks.index(e["track"])], k)
     return hit if e["happened"] else ~hit

@@ -48,6 +48,11 @@ class CrisisResult:
         ``(runs,)``: first step with the partners' tie ≤ 0 (``-1`` never).
     agree_step
         ``(runs, tracks)``: step of agreement per negotiation track (``-1`` none).
+    rung_step
+        ``(runs, flashpoints, max rungs)`` int16: the first step at which each escalation rung
+        was reached (``0`` for the rungs at or below the start rung, ``-1`` never or not a rung
+        of that flashpoint); answers "rung ≥ R by date D" as ``0 <= rung_step[:, f, R] <= step(D)``.
+        ``None`` on results built without it.
     hazard, rc_alignment, configuration
         Per-run paths ``(runs, steps, flashpoints)`` / ``(runs, steps)`` (``None`` if not recorded).
     diagnostics
@@ -90,6 +95,7 @@ class CrisisResult:
     input_hash: str
     version: str
     notes: tuple[str, ...] = field(default=())
+    rung_step: np.ndarray | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -111,7 +117,8 @@ class CrisisResult:
             if k in parts[0]:
                 diag[k.removeprefix("diag_")] = sum(p[k] for p in parts)
         arrays = {k: cat(k) for k in ("onset_step", "onset_init", "onset_cause", "first_step", "first_fp",
-                                      "first_init", "split_step", "agree_step", "hazard", "rc", "config")}
+                                      "first_init", "split_step", "agree_step", "hazard", "rc", "config",
+                                      "rung_step")}
         for k, v in arrays.items():
             if isinstance(v, np.ndarray):
                 v.setflags(write=False)
@@ -130,7 +137,7 @@ class CrisisResult:
             split_step=arrays["split_step"], agree_step=arrays["agree_step"], hazard=arrays["hazard"],
             rc_alignment=arrays["rc"], configuration=arrays["config"], diagnostics=diag,
             params=params.model_dump(mode="json"), input_hash=input_hash, version=detente_version(),
-            notes=tuple(dict.fromkeys(compiled.notes)),
+            notes=tuple(dict.fromkeys(compiled.notes)), rung_step=arrays["rung_step"],
         )
 
     # ------------------------------------------------------------------ helpers

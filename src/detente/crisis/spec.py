@@ -602,11 +602,11 @@ class Claim(_M):
 RECORD_EVENT_KINDS = {
     "agreement": "an agreement on a negotiation track (needs `track`)",
     "split": "the triangle's partners split (their tie falls to 0 or below)",
+    "rung": "a flashpoint reached an escalation rung (needs `flashpoint` and `rung`; "
+            "the rung counts as reached when it is at or below the start rung)",
 }
 #: Kinds the engine does not record per run (so they cannot be scored), with the reason.
-RECORD_EVENT_UNSCORED = {
-    "rung": "the engine keeps no per-run path of escalation rungs (only their mean per step)",
-}
+RECORD_EVENT_UNSCORED: dict[str, str] = {}
 
 
 class RecordFocal(_M):
@@ -649,6 +649,9 @@ class RecordEvent(_M):
                              + ". Describe the event in `note:` or leave it out of the record")
         if self.kind == "agreement" and not self.track:
             raise ValueError("a record event of kind 'agreement' needs `track:`")
+        if self.kind == "rung" and (self.flashpoint is None or self.rung is None):
+            raise ValueError("a record event of kind 'rung' needs `flashpoint:` and `rung:` "
+                             "(it happened when the flashpoint reached that rung or higher by `by`)")
         return self
 
 
@@ -804,6 +807,10 @@ class CrisisSpec(_M):
                     errs.append(f"record.events.{i}: kind 'split' needs `triangle` (the scenario declares none, "
                                 "so the engine simulates no split)")
         nr = {f.id: f.escalation.rungs for f in self.flashpoints}
+        for i, e in enumerate(r.events):
+            if e.kind == "rung" and e.flashpoint in nr and not 0 <= e.rung < nr[e.flashpoint]:
+                errs.append(f"record.events.{i}.rung: {e.rung} is not a rung of {e.flashpoint} "
+                            f"(0–{nr[e.flashpoint] - 1})")
         for i, st in enumerate(r.states):
             for f, k in st.rungs.items():
                 if f in nr and not 0 <= k < nr[f]:

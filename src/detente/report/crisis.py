@@ -17,8 +17,8 @@ __all__ = ["NO_TRIANGLE", "no_triangle", "write_report", "backtest_rows", "event
 
 def event_label(key: str, obj: dict[str, Any] | None = None) -> str:
     """Plain words for a scored event key (``war_<actor>``, ``war_at_<flashpoint>``,
-    ``initiator_<actor>``, ``[no_]<a>_<b>_split``, ``[no_]agreement_<track>``), from the run's own
-    actors and flashpoints."""
+    ``initiator_<actor>``, ``[no_]<a>_<b>_split``, ``[no_]agreement_<track>``,
+    ``[no_]rung_<flashpoint>_<R>_by_<date>``), from the run's own actors and flashpoints."""
     names = (obj or {}).get("flashpoint_names") or {}
     tri = [a.upper() for a in ((obj or {}).get("triangle_actors") or [])]
     if key.startswith("war_at_"):
@@ -26,6 +26,11 @@ def event_label(key: str, obj: dict[str, Any] | None = None) -> str:
         return f"war at {names.get(f, f)}"
     if key.startswith("initiator_"):
         return f"war initiated by {key[len('initiator_'):]}"
+    if key.startswith(("rung_", "no_rung_")) and "_by_" in key:
+        neg = key.startswith("no_")
+        fr, by = key[len("no_rung_" if neg else "rung_"):].rsplit("_by_", 1)
+        f, r = fr.rsplit("_", 1)
+        return f"{names.get(f, f)} {'did not reach' if neg else 'reached'} rung {r} by {by}"
     if key.startswith("no_agreement_"):
         return f"no agreement on {key[len('no_agreement_'):]}"
     if key.startswith("agreement_"):
@@ -390,6 +395,7 @@ def record_lines(obj: dict[str, Any]) -> list[str]:
     else:
         what = "no war (use of force) began in the window"
     evs = "; ".join(("" if e["happened"] else "no ") + (f"agreement on {e['track']}" if e["kind"] == "agreement"
+                    else f"rung {e['rung']} reached at {e['flashpoint']}" if e["kind"] == "rung"
                     else "split of " + "–".join((obj.get("triangle_actors") or ["?", "?", "?"])[1:]))
                     + f" by {e['by']}" for e in rec.get("events") or [])
     src = f"read from {Path(rec['facts']).name}" if rec.get("facts") else "stated in the scenario"
