@@ -22,20 +22,86 @@ def detente_version() -> str:
     return __version__
 
 
+try:
+    import numpy as _np
+except ImportError:  # pragma: no cover
+    _np = None  # type: ignore[assignment]
+
+#: Exact types returned unchanged by :func:`_clean` (``bool`` is listed apart from ``int``
+#: because ``type(True) is bool``).
+_ATOMIC = frozenset({str, int, bool, type(None)})
+_STR = frozenset({str})
+_FLOAT = frozenset({float})
+_ATOMIC_OR_FLOAT = _ATOMIC | {float}
+
+
 def _clean(x: Any) -> Any:
-    """Turn numpy scalars/arrays, tuples and non-finite floats into plain JSON values."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover
-        np = None  # type: ignore[assignment]
+    """Turn numpy scalars/arrays, tuples and non-finite floats into plain JSON values.
+
+    The rules (pinned by ``tests/test_result_json_clean.py``): mappings become dicts with
+    ``str(key)`` keys (so ``True`` -> ``"True"``, ``None`` -> ``"None"``, ``1.5`` -> ``"1.5"``);
+    lists, tuples and numpy arrays become lists; numpy scalars become the Python value of
+    ``.item()``; a non-finite float (nan, +-inf, numpy or not) becomes ``None``; an object with
+    ``model_dump`` becomes its ``model_dump(mode="json")``; anything else is returned as is.
+
+    The common shapes of model results (plain floats, dicts and lists of floats with str keys,
+    float/int/bool numpy arrays) take fast paths that give the same values as the general rules
+    without one Python call per number: a list of floats is all finite exactly when its sum is
+    finite (a nan or an inf propagates through the sum; a finite sum that overflows to inf only
+    sends the list to the element-wise path), and a float array is checked with ``np.isfinite``.
+    """
+    t = type(x)
+    if t is float:
+        return x if math.isfinite(x) else None
+    if t in _ATOMIC:
+        return x
+    if t is dict:
+        if not set(map(type, x)) <= _STR:
+            return {str(k): _clean(v) for k, v in x.items()}
+        types = set(map(type, x.values()))
+        if types <= _ATOMIC or (types == _FLOAT and math.isfinite(sum(x.values()))):
+            return dict(x)
+        if types <= _ATOMIC_OR_FLOAT:
+            isfinite = math.isfinite
+            return {k: None if type(v) is float and not isfinite(v) else v for k, v in x.items()}
+        return {k: _clean(v) for k, v in x.items()}
+    if t is list or t is tuple:
+        return _clean_seq(list(x))
+    if _np is not None and t is _np.ndarray:
+        if x.ndim and (x.dtype.kind in "biu" or (x.dtype.kind == "f" and x.dtype.itemsize <= 8)):
+            if x.dtype.kind != "f" or bool(_np.isfinite(x).all()):
+                return x.tolist()
+        return _clean(x.tolist())
+    return _clean_general(x)
+
+
+def _clean_seq(xs: list[Any]) -> list[Any]:
+    """:func:`_clean` of each element of a fresh list ``xs`` (cleaned in place, returned)."""
+    types = set(map(type, xs))
+    if types == _FLOAT:
+        if math.isfinite(sum(xs)):
+            return xs
+        return [v if math.isfinite(v) else None for v in xs]
+    if types <= _ATOMIC:
+        return xs
+    if types <= _ATOMIC_OR_FLOAT:
+        isfinite = math.isfinite
+        return [None if type(v) is float and not isfinite(v) else v for v in xs]
+    return [_clean(v) for v in xs]
+
+
+def _clean_general(x: Any) -> Any:
+    """The general rules of :func:`_clean` for the types its fast paths do not take (in this
+    order: mappings, lists/tuples and their subclasses, numpy arrays and scalars, float
+    subclasses, objects with ``model_dump``)."""
     if isinstance(x, Mapping):
         return {str(k): _clean(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [_clean(v) for v in x]
-    if np is not None:
-        if isinstance(x, np.ndarray):
+    if _np is not None:
+        if isinstance(x, _np.ndarray):
             return _clean(x.tolist())
-        if isinstance(x, np.generic):
+        if isinstance(x, _np.generic):
             return _clean(x.item())
     if isinstance(x, float) and not math.isfinite(x):
         return None
