@@ -7,7 +7,9 @@ matrix recorded) and times, in the same process:
 
 * ``model``: the run itself (``detente.models.bdm.run``), the baseline;
 * ``to_json_dict``: :meth:`RunResult.to_json_dict` (``_clean`` over every round);
-* ``dumps``: ``json.dumps(d, allow_nan=False, ensure_ascii=False)``, as ``forecast --json`` prints it.
+* ``dumps``: ``json.dumps(d, allow_nan=False, ensure_ascii=False)``, as ``forecast --json`` prints it;
+* ``no-rounds``: both steps for the object ``forecast --json --no-rounds`` prints (the rounds left
+  out, ``detente.cli.without_rounds``), and the size of that text.
 
 It prints CPU seconds, the size of the JSON text and the ratio serialisation / model. Nothing is
 asserted: timings on a shared machine are reported, not tested.
@@ -29,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_bdm import random_scenario  # noqa: E402
 
+from detente.cli import without_rounds  # noqa: E402
 from detente.models.bdm import BDMParams, run  # noqa: E402
 
 
@@ -41,7 +44,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[200, 800])
     a = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}; CPU seconds")
-    print(f"{'actors':>6} {'model':>8} {'to_json_dict':>13} {'dumps':>8} {'MB':>8} {'(dict+dumps)/model':>19}")
+    print(f"{'actors':>6} {'model':>8} {'to_json_dict':>13} {'dumps':>8} {'MB':>8} {'(dict+dumps)/model':>19} {'no-rounds':>9} {'MB':>6}")
     for n in a.sizes:
         sc = random_scenario(n, seed=0)
         t0 = cpu()
@@ -52,8 +55,14 @@ def main() -> None:
         text = json.dumps(d, allow_nan=False, ensure_ascii=False)
         t3 = cpu()
         model, clean, dumps = t1 - t0, t2 - t1, t3 - t2
-        print(f"{n:>6} {model:>8.2f} {clean:>13.2f} {dumps:>8.2f} {len(text) / 1e6:>8.1f} {(clean + dumps) / model:>19.2f}")
-        del res, d, text
+        size = len(text)
+        del d, text
+        t4 = cpu()
+        slim = json.dumps(without_rounds(res).to_json_dict(), allow_nan=False, ensure_ascii=False)
+        t5 = cpu()
+        print(f"{n:>6} {model:>8.2f} {clean:>13.2f} {dumps:>8.2f} {size / 1e6:>8.1f} {(clean + dumps) / model:>19.2f}"
+              f" {t5 - t4:>9.2f} {len(slim) / 1e6:>6.1f}")
+        del res, slim
 
 
 if __name__ == "__main__":

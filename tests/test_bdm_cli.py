@@ -43,3 +43,22 @@ def test_loaded_csv_matches_helper():
     b = run(case_scenario("emission"), BDMParams(variant="scholz2011"), rng=np.random.default_rng(0))
     (ia,), (ib,) = a.issues.values(), b.issues.values()
     assert [r.mean for r in ia.rounds] == [r.mean for r in ib.rounds]
+
+
+def test_forecast_json_no_rounds_leaves_out_only_the_rounds(tmp_path):
+    """``--no-rounds`` (opt-in, issue 17): the printed object is the default one minus each issue's
+    ``rounds``; the stored run keeps its rounds (``runs show`` prints them)."""
+    base = ["forecast", EC, "--model", "bdm", "--variant", "masad2014", "--rounds", "3", "--seed", "1", "--json",
+            "--explain"]
+    full = CliRunner().invoke(app, base + ["--no-store"])
+    slim = CliRunner().invoke(app, base + ["--no-rounds", "--store", str(tmp_path / "s")])
+    assert full.exit_code == 0 and slim.exit_code == 0, (full.output, slim.output)
+    f, s = json.loads(full.output), json.loads(slim.output)
+    assert all("rounds" in v for v in f["issues"].values()) and not any("rounds" in v for v in s["issues"].values())
+    for v in f["issues"].values():
+        del v["rounds"]
+    assert {k: v for k, v in s.items() if k != "run_id"} == {k: v for k, v in f.items() if k != "run_id"}
+    assert s["explain"] and s["run_id"]
+    shown = CliRunner().invoke(app, ["runs", "show", s["run_id"], "--store", str(tmp_path / "s"), "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert len(next(iter(json.loads(shown.output)["result"]["issues"].values()))["rounds"]) == 4

@@ -241,6 +241,7 @@ def forecast_cmd(
     label: Optional[str] = typer.Option(None, "--label", help="Free-text label stored with the run."),
     store: Optional[Path] = STORE_OPT,
     explain: bool = typer.Option(False, "--explain", help="Tell each round's moves in words (dynamic models that provide an explanation)."),
+    no_rounds: bool = typer.Option(False, "--no-rounds", help="With --json, leave each issue's per-round `rounds` out of the printed object (the stored run keeps them)."),
     old_fmt: Optional[str] = OLD_INPUT_FORMAT_OPT,
 ) -> None:
     """Forecast the outcome of every issue of a scenario with one model (saved in the run store)."""
@@ -271,7 +272,7 @@ def forecast_cmd(
         run_id, same_as = saved.run_id, saved.same_inputs_as
     lines = explain_lines(res) if explain else None
     if as_json:
-        obj = result_json(res, run_id, same_as)
+        obj = result_json(without_rounds(res) if no_rounds else res, run_id, same_as)
         if lines is not None:
             obj["explain"] = lines
         print_json(obj)
@@ -299,6 +300,15 @@ def forecast_cmd(
     if lines is not None:
         for line in lines or [f"{res.model} gives no round-by-round explanation"]:
             out.print(_esc(line))
+
+
+def without_rounds(res: Any) -> Any:
+    """``res`` with every issue's ``rounds`` dropped (``forecast --json --no-rounds``): the JSON
+    form then has no ``rounds`` key, and the per-round records are never serialised. The run key,
+    which depends on inputs, params and seed only, is unchanged."""
+    from dataclasses import replace
+
+    return replace(res, issues={k: replace(v, rounds=()) for k, v in res.issues.items()})
 
 
 def explain_lines(res: Any) -> list[str]:
