@@ -593,7 +593,8 @@ class Store:
             scn_json, scn_name = scenario.canonical_json(), scenario.name
         key = result.key
         res_json = result.to_json()
-        rhash = result_hash(json.loads(res_json))
+        res_obj = json.loads(res_json)          # parsed once: the hash and the params column
+        rhash = result_hash(res_obj)
         with self._tx() as con:
             cat_key, first_id = key, None
             while True:
@@ -626,7 +627,7 @@ class Store:
                     "scenario=COALESCE(runs.scenario, excluded.scenario), "
                     "scenario_name=COALESCE(runs.scenario_name, excluded.scenario_name)",
                     (run_id, cat_key, result.model, result.variant, _seed_text(result.seed),
-                     json.dumps(result.to_json_dict()["params"], sort_keys=True), result.input_hash,
+                     json.dumps(res_obj["params"], sort_keys=True), result.input_hash,
                      scn_name, label, now, now, result.version, res_json, scn_json,
                      json.dumps(meta, sort_keys=True)),
                 )
