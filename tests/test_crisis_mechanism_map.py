@@ -136,6 +136,11 @@ def test_claims_verdicts(toy_obj):
     # P(war) with escalation ≈ 0.513: within 2 SE (≈ 0.018) of 0.5, hence undecided; without ≈ 0.213: contradicted
     assert likely["live"]["verdict"] == "undecided" and likely["calm"]["verdict"] == "contradicted"
     assert cl["escalation_matters"]["summary"] == "supported under live; contradicted under calm"
+    # the contradiction under calm is a zero effect of a switched-off mechanism: the test says why
+    calm_t = esc["calm"]["tests"][0]
+    assert calm_t["inert_reason"] == toy_obj["hypotheses"]["calm"]["mechanisms"]["escalation"]["inert_reason"]
+    assert calm_t["inert_reason"].startswith("switched off in hypothesis 'calm'")
+    assert "inert_reason" not in t   # escalation moves P(war) under live: no reason attached
 
 
 def test_report_opens_with_claims_and_prints_inert_reasons(toy_obj, tmp_path):
@@ -151,6 +156,8 @@ def test_report_opens_with_claims_and_prints_inert_reasons(toy_obj, tmp_path):
     assert "The escalation term raises the risk of war." in md
     assert "supported under live; contradicted under calm" in md
     assert "switched off in hypothesis 'calm'" in md and "changed no run's history" in md
+    calm_line = next(ln for ln in md.splitlines() if ln.startswith("* under **calm**"))
+    assert "contradicted; escalation is inert here: switched off in hypothesis 'calm'" in calm_line
     row = next(ln for ln in md.splitlines() if ln.startswith("| live | escalation |"))
     e = obj["hypotheses"]["live"]["mechanisms"]["escalation"]["effects"]["p_war_horizon"]
     assert f"{e['diff']:+.3f} ± {e['se']:.3f}" in row

@@ -584,7 +584,12 @@ def evaluate_claims(spec: CrisisSpec, blocks: dict[str, dict[str, Any]], results
                     ms = mean_se(output_samples(results[h], t.output, end=end))
                     q, se = ms["value"], ms["se"]
                 else:
-                    e = ((b.get("mechanisms") or {}).get(t.mechanism) or {}).get("effects", {}).get(t.output)
+                    m_entry = (b.get("mechanisms") or {}).get(t.mechanism) or {}
+                    e = m_entry.get("effects", {}).get(t.output)
+                    if m_entry.get("inert_reason"):
+                        # why a zero effect is zero (switched off, absent, barred initiators, ...):
+                        # the verdict stands, but the reader sees it is the hypothesis's regime
+                        row["inert_reason"] = m_entry["inert_reason"]
                     if e is None:
                         row.update({"quantity": None, "se": None, "verdict": "not evaluated",
                                     "why": f"the mechanism map was not computed for {t.mechanism!r} under {h!r}"})
