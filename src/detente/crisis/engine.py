@@ -898,7 +898,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 dy = lR * fx[:, j] - bR * fy[:, j] + hR
                 fx[:, j] = np.maximum(fx[:, j] + dx * dtm, 0.0)
                 fy[:, j] = np.maximum(fy[:, j] + dy * dtm, 0.0)
-                forces[:, j] = np.log((fx[:, j] + fy[:, j]) / f_eq[:, j])
+                # both forces at 0 give log 0 = -inf: harmless, the hazard uses max(forces, 0)
+                with np.errstate(divide="ignore"):
+                    forces[:, j] = np.log((fx[:, j] + fy[:, j]) / f_eq[:, j])
             up = 1.0 - np.exp(-(V[f"{e}.up_m"] + V[f"{e}.up_pressure"] * adv_prox) * dtm)
             up = 1.0 - (1.0 - up) * np.power(V[f"{e}.push_factor"], rung_push[:, j])
             down = 1.0 - np.exp(-(V[f"{e}.down_m"] + V[f"{e}.down_groups"] * g_damp[:, j]) * dtm)
