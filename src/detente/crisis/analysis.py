@@ -586,9 +586,9 @@ def evaluate_claims(spec: CrisisSpec, blocks: dict[str, dict[str, Any]], results
                 else:
                     m_entry = (b.get("mechanisms") or {}).get(t.mechanism) or {}
                     e = m_entry.get("effects", {}).get(t.output)
-                    if m_entry.get("inert_reason"):
-                        # why a zero effect is zero (switched off, absent, barred initiators, ...):
-                        # the verdict stands, but the reader sees it is the hypothesis's regime
+                    if m_entry.get("inert_reason") and e is not None and e["diff"] == 0 and not e["se"]:
+                        # an exactly-zero effect (switched off, absent, barred initiators, no run
+                        # changed): the verdict stands, but the reader sees it is the hypothesis's regime
                         row["inert_reason"] = m_entry["inert_reason"]
                     if e is None:
                         row.update({"quantity": None, "se": None, "verdict": "not evaluated",

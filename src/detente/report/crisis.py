@@ -217,7 +217,7 @@ def claims_lines(obj: dict[str, Any]) -> list[str]:
                     continue
                 q = _pm(t["quantity"], t["se"]) if t["mechanism"] else _val(t["quantity"], t["se"])
                 parts.append(f"{what} = {q} (claimed {t['op']} {t['value']:g}: {t['verdict']}"
-                             + (f"; {t['mechanism']} is inert here: {t['inert_reason']}" if t.get("inert_reason") else "")
+                             + (f"; {t['mechanism']} is inert here: {t['inert_reason'].split(':')[0]}" if t.get("inert_reason") else "")
                              + ")")
             ev = ", ".join(f"{event_label(e, obj)} {p:.3f}" for e, p in r["record_events"].items() if p is not None)
             L.append(f"* under **{h}**: {r['verdict']} — " + "; ".join(parts)
