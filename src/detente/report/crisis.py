@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -216,9 +217,9 @@ def claims_lines(obj: dict[str, Any]) -> list[str]:
                     parts.append(f"{what}: not evaluated ({t.get('why', '')})")
                     continue
                 q = _pm(t["quantity"], t["se"]) if t["mechanism"] else _val(t["quantity"], t["se"])
+                why = re.split(r":|;| \(", t["inert_reason"], maxsplit=1)[0] if t.get("inert_reason") else ""
                 parts.append(f"{what} = {q} (claimed {t['op']} {t['value']:g}: {t['verdict']}"
-                             + (f"; {t['mechanism']} is inert here: {t['inert_reason'].split(':')[0]}" if t.get("inert_reason") else "")
-                             + ")")
+                             + (f"; {t['mechanism']} is inert here: {why}" if why else "") + ")")
             ev = ", ".join(f"{event_label(e, obj)} {p:.3f}" for e, p in r["record_events"].items() if p is not None)
             L.append(f"* under **{h}**: {r['verdict']} — " + "; ".join(parts)
                      + (f"; the probability it gave the scored events by {end}: {ev}" if ev else "") + ".")
