@@ -199,3 +199,31 @@ def test_cli_convert_then_validate(tmp_path, monkeypatch, out):
     d = _json.loads(r.stdout)
     assert d["valid"] is True and d["actors"] == len(ACTORS)
     assert load(tmp_path / out).actor_ids == ACTORS
+
+
+def test_xlsx_writers_to_an_unwritable_path_leave_no_open_sheet(tmp_path):
+    """Writing a write-only workbook to a missing folder raises at once and leaves nothing to fail
+    later at garbage collection (an open sheet generator once surfaced as an 'exception ignored'
+    in an unrelated test)."""
+    import gc
+    import sys
+
+    from detente.experiments.export import _write_xlsx
+    from detente.formats.longtable import write_long_xlsx
+
+    s = Scenario(actors=[Actor(id="A"), Actor(id="B")], issues=[Issue(id="x")],
+                 stances=[Stance(actor="A", issue="x", position=10, salience=50),
+                          Stance(actor="B", issue="x", position=90, salience=50)])
+    seen = []
+    old, sys.unraisablehook = sys.unraisablehook, seen.append
+    try:
+        with pytest.raises(OSError):
+            write_long_xlsx(s, tmp_path / "missing" / "s.xlsx")
+        with pytest.raises(OSError):
+            _write_xlsx(pd.DataFrame({"a": [1, 2]}), tmp_path / "missing" / "e.xlsx", sheet="run")
+        gc.collect()
+    finally:
+        sys.unraisablehook = old
+    assert seen == []
+    write_long_xlsx(s, tmp_path / "s.xlsx")          # and the normal path still writes a workbook
+    assert (tmp_path / "s.xlsx").read_bytes()[:2] == b"PK"

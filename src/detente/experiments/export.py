@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from detente.errors import InputError, Problem
-from detente.scenario.textcells import escape_formula, xlsx_row
+from detente.scenario.textcells import escape_formula, save_workbook, xlsx_row
 
 __all__ = ["export_run", "run_table", "escape_text_cells", "XLSX_MAX_ROWS"]
 
@@ -111,4 +111,4 @@ def _write_xlsx(df, path: Path, *, sheet: str) -> None:
 
     for row in df.itertuples(index=False, name=None):
         ws.append(xlsx_row(ws, [plain(v) for v in row]))
-    wb.save(path)
+    save_workbook(wb, path)

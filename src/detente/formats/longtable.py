@@ -53,7 +53,7 @@ from detente.formats.common import (
     read_table,
 )
 from detente.scenario import SALIENCE_MAX, Scenario
-from detente.scenario.textcells import escape_formula, xlsx_row
+from detente.scenario.textcells import escape_formula, save_workbook, xlsx_row
 
 __all__ = ["read_long_csv", "read_long_xlsx", "write_long_csv", "write_long_xlsx", "table_to_scenario",
            "LONG_ALIASES"]
@@ -402,4 +402,4 @@ def write_long_xlsx(scenario: Scenario, path: str | Path, *, sheet: str = "stanc
     ws.append(header)
     for r in rows:
         ws.append(xlsx_row(ws, r))
-    wb.save(path)
+    save_workbook(wb, path)

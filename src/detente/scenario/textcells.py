@@ -27,7 +27,7 @@ True
 
 from __future__ import annotations
 
-__all__ = ["FORMULA_TRIGGERS", "starts_formula", "escape_formula", "unescape_formula", "xlsx_row"]
+__all__ = ["FORMULA_TRIGGERS", "starts_formula", "escape_formula", "unescape_formula", "xlsx_row", "save_workbook"]
 
 #: First characters that make a spreadsheet cell a formula (OWASP's list for CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -68,3 +68,19 @@ def xlsx_row(ws, values) -> list:
         else:
             out.append(v)
     return out
+
+
+def save_workbook(wb, path) -> None:
+    """Save an openpyxl workbook (write-only ones included) to ``path``.
+
+    The workbook is first written into memory, so a path that cannot be written (a missing
+    folder, no permission, a full disk) fails after openpyxl has closed its write-only sheets;
+    saving straight to such a path leaves a sheet's row generator open, and its clean-up then
+    fails later, at garbage collection, far from the cause.
+    """
+    import io
+    from pathlib import Path
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    Path(path).write_bytes(buf.getvalue())
