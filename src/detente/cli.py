@@ -404,7 +404,13 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: 
                  "; no record declared"))
     for r in rows:
         lr = lik.get(r[0]) or {}
-        t.add_row(*r, f"{lr['p_record']:.4f} ± {lr['p_record_se']:.4f}" if lr else "-",
+        if not lr:
+            pr = "-"
+        elif not lr.get("hits") and lr.get("p_record_upper") is not None:
+            pr = f"< {lr['p_record_upper']:.4f} (0 runs; 95 %)"   # no run reproduces it: a bound, not 0 ± 0
+        else:
+            pr = f"{lr['p_record']:.4f} ± {lr['p_record_se']:.4f}"
+        t.add_row(*r, pr,
                   (f"{lr['log_lr']:+.2f} ± {lr['log_lr_se']:.2f}" if lr.get("log_lr") is not None else "-"),
                   lr.get("verdict", "-"))
     out.print(t)
