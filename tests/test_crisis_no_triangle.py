@@ -243,9 +243,10 @@ def test_a_rung_event_is_scored_against_the_geometric_chance(toy):
     assert abs(t2["p"] - 0.5) < 4 * t2["p_se"]
 
 
-def test_cli_table_shows_the_upper_bound_when_no_run_reproduces_the_record(tmp_path):
+def test_cli_table_shows_the_upper_bound_when_no_run_reproduces_the_record(tmp_path, monkeypatch):
     """With a hazard so high that every run has a war, no run reproduces the record (no war):
     the table prints the exact one-sided 95 % bound 1 − 0.05^(1/200) = 0.0149, not '0.0000 ± 0.0000'."""
+    monkeypatch.setenv("COLUMNS", "250")   # a table wide enough that no cell wraps
     (tmp_path / "s.yaml").write_text(TOY.read_text(encoding="utf-8"), encoding="utf-8")
     r = _cli(["s.yaml", "-n", "200", "--mechanisms", "none", "--set", "flashpoints[F].base_hazard_m=50",
               "--out", "rep"], tmp_path)
