@@ -99,17 +99,7 @@ def test_killed_process_sweep_leaves_no_workers(tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    deadline = time.time() + 10
-    left = alive(kids)
-    while left and time.time() < deadline:
-        time.sleep(0.1)
-        left = alive(kids)
-    for pid in left:  # never leave them running after the test, whatever it found
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    assert not left, f"still alive 10 s after the sweep was killed: {left}"
+    _require_gone(kids, "the sweep")
 
 
 def _kill_when_busy(tmp_path, script: str, n_kids: int) -> None:
@@ -135,17 +125,7 @@ def _kill_when_busy(tmp_path, script: str, n_kids: int) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stderr.close()
-    deadline = time.time() + 10
-    left = alive(kids)
-    while left and time.time() < deadline:
-        time.sleep(0.1)
-        left = alive(kids)
-    for pid in left:  # never leave them running after the test, whatever it found
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    assert not left, f"still alive 10 s after the run was killed: {left}"
+    _require_gone(kids, "the run")
 
 
 @pytest.mark.slow  # ~5 s: interpreter and scenario start-up, then a kill
@@ -195,3 +175,18 @@ def test_watch_owner_ends_the_process_once_the_owner_end_is_closed():
         if p.is_alive():
             p.kill()
             p.join()
+
+
+def _require_gone(kids: list[int], what: str) -> None:
+    """Every pid of ``kids`` must be gone within 10 s; any left is killed, then the test fails."""
+    deadline = time.time() + 10
+    left = alive(kids)
+    while left and time.time() < deadline:
+        time.sleep(0.1)
+        left = alive(kids)
+    for pid in left:  # never leave them running after the test, whatever it found
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    assert not left, f"still alive 10 s after {what} was killed: {left}"

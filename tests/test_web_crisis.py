@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from detente.web.app import WebConfig, create_app  # noqa: E402
+from web_helpers import wait_job as _wait  # noqa: E402
 from detente.web.crisis import Q10_Q90_SD, add_bands, compare_rows, parse_sets  # noqa: E402
 
 TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml"
@@ -28,15 +28,6 @@ def client(tmp_path, monkeypatch):
     app = create_app(WebConfig(library_dir=tmp_path / "lib", store_root=tmp_path / "store"))
     with TestClient(app) as c:
         yield c
-
-
-def _wait(client, job, timeout=120):
-    t0 = time.time()
-    while job["status"] in ("queued", "running"):
-        assert time.time() - t0 < timeout, job
-        time.sleep(0.1)
-        job = client.get(f"/api/jobs/{job['id']}").json()
-    return job
 
 
 def test_form_offers_hypotheses_mechanisms_and_every_number(client):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -10,6 +9,7 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from detente.web.app import WebConfig, create_app  # noqa: E402
+from web_helpers import wait_job as _wait  # noqa: E402
 
 
 @pytest.fixture
@@ -18,15 +18,6 @@ def client(tmp_path, monkeypatch):
     app = create_app(WebConfig(library_dir=tmp_path / "lib", store_root=tmp_path / "store"))
     with TestClient(app) as c:
         yield c
-
-
-def _wait(client, job, timeout=120):
-    t0 = time.time()
-    while job["status"] in ("queued", "running"):
-        assert time.time() - t0 < timeout, job
-        time.sleep(0.1)
-        job = client.get(f"/api/jobs/{job['id']}").json()
-    return job
 
 
 def test_sweep_from_the_web_is_the_front_door_sweep(client, tmp_path):
