@@ -14,52 +14,11 @@ from typing import Any
 
 from detente.errors import InputError, Problem
 
-__all__ = ["crisis_run", "load_scenario", "scenario_dir", "add_uncertainty", "DEFAULT_MECHANISM_RUNS",
-           "DEFAULT_PARAM_DRAWS"]
+__all__ = ["crisis_run", "load_scenario", "scenario_dir", "DEFAULT_MECHANISM_RUNS"]
 
 #: Default runs per with/without pair of the mechanism map on the command line (one extra run
 #: per mechanism and hypothesis): at most this many, or fewer when the hypotheses run fewer.
 DEFAULT_MECHANISM_RUNS = 1000
-
-#: Parameter sets of the nested design behind the parameter-uncertainty interval of
-#: ``detente run --draw-assumptions`` (each run runs // draws times, at least 2).
-DEFAULT_PARAM_DRAWS = 40
-
-#: Outputs reported with both intervals (names of :func:`detente.crisis.analysis.output_samples`).
-UNCERTAINTY_OUTPUTS = ("p_war_by_end", "months_of_peace_focal")
-
-
-def add_uncertainty(obj: dict[str, Any], scn: Any, *, extra: dict[str, Any], draws: int = DEFAULT_PARAM_DRAWS,
-                    z: float = 1.959964) -> None:
-    """Add ``uncertainty`` to every hypothesis block of a ``run --draw-assumptions`` object.
-
-    The run itself drew every assumption per run, so each output's mean is already averaged over
-    parameter uncertainty and its standard error is the Monte-Carlo error: ``mc_interval`` =
-    value ± 1.96·se. The parameter-uncertainty interval needs E[output | parameters], which one
-    draw per run cannot separate from the run's own noise; it comes from a nested design
-    (``draws`` parameter sets × runs/draws runs,
-    :func:`detente.experiments.crisis_sensitivity.parameter_uncertainty`), with the Monte-Carlo
-    noise of each set's estimate removed by the law of total variance.
-    """
-    from detente.experiments.crisis_sensitivity import parameter_uncertainty
-
-    runs, seed = int(obj["runs"]), int(obj["seed"])
-    m = max(2, runs // draws)
-    declared = (scn.dynamics or {}).get("hypotheses") or {}
-    for h, block in obj["hypotheses"].items():
-        hyp = h if h in declared else None
-        outs = [o for o in UNCERTAINTY_OUTPUTS if o in (block.get("outputs") or {})]
-        u = parameter_uncertainty(scn, hypothesis=hyp, draws=draws, runs_per_draw=m, seed=seed, outputs=outs,
-                                  extra_set=extra)
-        for o, row in u["outputs"].items():
-            main = block["outputs"][o]
-            se = main.get("se") or 0.0
-            row["nested_value"], row["nested_mc_interval"] = row["value"], row["mc_interval"]
-            row["value"], row["mc_se"] = main["value"], se
-            row["mc_interval"] = [main["value"] - z * se, main["value"] + z * se]
-        u["draw_assumptions"] = True
-        block["uncertainty"] = u
-
 
 def scenario_dir(name: str) -> Path | None:
     """Folder of the scenario file (a path, or the bundled example's folder inside the package):
@@ -158,8 +117,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     hypothesis up to :data:`DEFAULT_MECHANISM_RUNS`.
 
     ``draw_assumptions`` draws every assumption with a range per run (``settings.draw_assumptions``)
-    and adds to each hypothesis an ``uncertainty`` block (:func:`add_uncertainty`, ``param_draws``
-    parameter sets, default :data:`DEFAULT_PARAM_DRAWS`).
+    and adds to each hypothesis an ``uncertainty`` block (:func:`detente.experiments.front.add_uncertainty`,
+    ``param_draws`` parameter sets, default :data:`detente.experiments.front.DEFAULT_PARAM_DRAWS`).
 
     ``sensitivity`` adds ``sensitivity``: Sobol indices of P(war by the record's end) and the focal
     actor's months of peace under the reference hypothesis (or the first one run), over the 20
@@ -216,6 +175,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
                          as_of=_as_of_dates(as_of), forecast=True)
     obj["timeline"] = (obj.get("record") or {}).get("facts")
     if draw_assumptions:
+        from detente.experiments.front import DEFAULT_PARAM_DRAWS, add_uncertainty
+
         add_uncertainty(obj, scn, extra=extra, draws=param_draws or DEFAULT_PARAM_DRAWS)
     if sensitivity:
         from detente.experiments.crisis_sensitivity import screened_sobol

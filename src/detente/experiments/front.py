@@ -30,7 +30,8 @@ from detente.errors import InputError, Problem
 from detente.experiments.distributions import FIELDS, Factor
 from detente.experiments.sweep import DesignSpec, SweepSpec
 
-__all__ = ["parse_vary", "build_spec", "sweep", "sensitivity"]
+__all__ = ["parse_vary", "build_spec", "sweep", "sensitivity", "add_uncertainty", "DEFAULT_PARAM_DRAWS",
+           "UNCERTAINTY_OUTPUTS"]
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _ITEM = re.compile(r"^\s*(?P<field>[A-Za-z_:][\w:]*)\s*(?:\[(?P<sel>[^\]]*)\])?\s*=\s*(?P<change>.+?)\s*$")
@@ -165,3 +166,48 @@ def sensitivity(scenario: Any, model: str | None = None, *, vary: Any = None, me
         raise InputError(Problem("a sensitivity study is stored with its scenario's file: pass a scenario file or a "
                                  "bundled name, not a Scenario object", column="scenario", value=spec.scenario))
     return run_sensitivity(spec, method=method, n=n, store=store)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- crisis runs: parameter uncertainty
+#: Parameter sets of the nested design behind the parameter-uncertainty interval of
+#: ``detente run --draw-assumptions`` and the web's "draw assumptions" (each set runs
+#: runs // draws times, at least 2).
+DEFAULT_PARAM_DRAWS = 40
+
+#: Outputs reported with both intervals (names of :func:`detente.crisis.analysis.output_samples`).
+UNCERTAINTY_OUTPUTS = ("p_war_by_end", "months_of_peace_focal")
+
+
+def add_uncertainty(obj: dict[str, Any], scn: Any, *, extra: dict[str, Any], draws: int = DEFAULT_PARAM_DRAWS,
+                    z: float = 1.959964) -> None:
+    """Add ``uncertainty`` to every hypothesis block of a ``run --draw-assumptions`` object.
+
+    One place for the command line (``detente run --draw-assumptions``) and the web's "draw
+    assumptions" job, so both give the same bytes for the same seed.
+
+    The run itself drew every assumption per run, so each output's mean is already averaged over
+    parameter uncertainty and its standard error is the Monte-Carlo error: ``mc_interval`` =
+    value ± 1.96·se. The parameter-uncertainty interval needs E[output | parameters], which one
+    draw per run cannot separate from the run's own noise; it comes from a nested design
+    (``draws`` parameter sets × runs/draws runs,
+    :func:`detente.experiments.crisis_sensitivity.parameter_uncertainty`), with the Monte-Carlo
+    noise of each set's estimate removed by the law of total variance.
+    """
+    from detente.experiments.crisis_sensitivity import parameter_uncertainty
+
+    runs, seed = int(obj["runs"]), int(obj["seed"])
+    m = max(2, runs // draws)
+    declared = (scn.dynamics or {}).get("hypotheses") or {}
+    for h, block in obj["hypotheses"].items():
+        hyp = h if h in declared else None
+        outs = [o for o in UNCERTAINTY_OUTPUTS if o in (block.get("outputs") or {})]
+        u = parameter_uncertainty(scn, hypothesis=hyp, draws=draws, runs_per_draw=m, seed=seed, outputs=outs,
+                                  extra_set=extra)
+        for o, row in u["outputs"].items():
+            main = block["outputs"][o]
+            se = main.get("se") or 0.0
+            row["nested_value"], row["nested_mc_interval"] = row["value"], row["mc_interval"]
+            row["value"], row["mc_se"] = main["value"], se
+            row["mc_interval"] = [main["value"] - z * se, main["value"] + z * se]
+        u["draw_assumptions"] = True
+        block["uncertainty"] = u

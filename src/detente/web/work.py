@@ -53,7 +53,7 @@ def crisis_job(report: Callable[[float, str], None], store_root: str | Path | No
     except KeyError as exc:
         raise InputError(Problem(f"unknown hypothesis {exc}", column="hypotheses")) from None
     if draw_assumptions:
-        from detente.cli_crisis import DEFAULT_PARAM_DRAWS, add_uncertainty
+        from detente.experiments.front import DEFAULT_PARAM_DRAWS, add_uncertainty
 
         report(0.6, "parameter uncertainty (nested design)")
         add_uncertainty(obj, scenario, extra=dict(extra_set or {}), draws=param_draws or DEFAULT_PARAM_DRAWS)
