@@ -6,14 +6,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast install clean bench schema mutate
+.PHONY: run test test-fast install clean bench schema mutate docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q -e ".[dev,web,cluster,cases]"
+	$(PY) -m pip install -q -e ".[dev,web,cluster,cases,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,7 +21,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/detente demo --sensitivity
 
+# the docs site is built in strict mode (a broken link or API reference fails) and executes the notebook tour
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d $${DOCS_SITE:-site}
+
 test: $(STAMP)
+	$(MAKE) --no-print-directory docs DOCS_SITE=$$(mktemp -d)
 	$(PY) -m pytest -n 2 -q
 
 test-fast: $(STAMP)

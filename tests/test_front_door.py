@@ -100,3 +100,14 @@ def test_results_are_frozen(tmp_path):
     res = detente.sweep("ec_emission", "compromise", vary={"salience": "+-10"}, runs=20, seed=1, store=Store(tmp_path))
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.n_runs = 3
+
+
+def test_load_takes_a_bundled_name_when_no_such_file_exists(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = detente.load("ec_emission")
+    assert s.name == "ec-emission-1994"
+    # a file of that name in the working folder wins over the bundled scenario
+    (tmp_path / "ec_emission").write_text("actor,issue,position,salience,capability\nA,x,10,50,1\nB,x,30,50,1\n")
+    assert [a.id for a in detente.load("ec_emission", format="csv").actors] == ["A", "B"]
+    with pytest.raises(InputError, match="no-such-scenario"):
+        detente.load("no-such-scenario")

@@ -89,9 +89,17 @@ def sensitivity(scenario, model: str | None = None, *, vary=None, method: str = 
 
 
 def load(path, **kwargs):
-    """Read a scenario from any supported file; see :func:`detente.formats.load`."""
+    """Read a scenario from any supported file, or a bundled scenario by name (``"seesaw-2021"``,
+    see :func:`detente.examples.names`) when no such file exists; see :func:`detente.formats.load`."""
+    from pathlib import Path
+
     from detente.formats import load as _load
 
+    if isinstance(path, str) and not Path(path).exists():
+        from detente import examples
+
+        if path in examples.names():
+            path = examples.path(path)
     return _load(path, **kwargs)
 
 
