@@ -305,3 +305,25 @@ def test_concurrent_saves_from_threads(tmp_path, scn):
 def test_query_on_empty_store(store):
     df = store.query("SELECT count(*) AS n FROM runs")
     assert df["n"][0] == 0
+
+
+def test_atomic_write_bytes_keeps_the_mode_of_a_replaced_file_and_gives_a_new_one_the_umask(tmp_path):
+    import os
+    import stat
+
+    from detente.store.files import atomic_write_bytes
+
+    old = os.umask(0o022)
+    try:
+        new = tmp_path / "sub" / "new.yaml"
+        atomic_write_bytes(new, b"a: 1\n")
+        assert new.read_bytes() == b"a: 1\n"
+        assert stat.S_IMODE(new.stat().st_mode) == 0o644  # not mkstemp's 0600
+        kept = tmp_path / "kept.yaml"
+        kept.write_bytes(b"old")
+        kept.chmod(0o640)
+        atomic_write_bytes(kept, b"new")
+        assert kept.read_bytes() == b"new" and stat.S_IMODE(kept.stat().st_mode) == 0o640
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.yaml", "sub"]  # no temporary left
+    finally:
+        os.umask(old)

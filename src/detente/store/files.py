@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import struct
 import uuid
 from datetime import datetime, timezone
@@ -136,11 +137,15 @@ def _short(exc: BaseException) -> str:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a hidden temporary file in the same folder, flushed
     to disk and renamed into place (and the folder flushed after the rename): a reader sees
-    the old file or the new one, never half, and after a crash the rename is on disk."""
+    the old file or the new one, never half, and after a crash the rename is on disk. A file
+    replaced keeps its permission bits; a new file gets the usual ones (the process umask).
+    The one atomic writer of the package (the run store and the web's in-place edits)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "wb") as fh:
+            if path.exists():
+                os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

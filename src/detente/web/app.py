@@ -44,7 +44,8 @@ from detente.models.registry import available, check_params, get as get_model
 from detente.models.result import RunResult
 from detente.scenario import Scenario
 from detente import seeding
-from detente.web.edits import CannotEditInPlace, atomic_write, save_in_place
+from detente.store.files import atomic_write_bytes
+from detente.web.edits import CannotEditInPlace, save_in_place
 from detente.web.jobs import JobManager
 from detente.web.work import crisis_job, forecast_job, sweep_job
 from detente.web.security import DEFAULT_UPLOAD_LIMIT, SAFE_NAME, BodyLimit, CsrfGuard, safe_join
@@ -742,7 +743,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
                                          "or choose another name")
             with tempfile.TemporaryDirectory() as td:
                 save_scenario(new, Path(td) / "edited.yaml")
-                atomic_write(target, (Path(td) / "edited.yaml").read_bytes())
+                atomic_write_bytes(target, (Path(td) / "edited.yaml").read_bytes())
             return {"saved": target.name, "changed": [target.name], "input_hash": new.content_hash()}
         from detente.formats.registry import sniff_format
 

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import stat
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -44,8 +42,9 @@ import yaml
 from detente.formats import load as load_scenario
 from detente.formats.common import fmt_number, guess_delimiter, split_rows
 from detente.scenario import Scenario
+from detente.store.files import atomic_write_bytes
 
-__all__ = ["Change", "CannotEditInPlace", "changes_between", "save_in_place", "atomic_write"]
+__all__ = ["Change", "CannotEditInPlace", "changes_between", "save_in_place"]
 
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -84,22 +83,6 @@ def changes_between(old: Scenario, new: Scenario) -> list[Change]:
                     raise CannotEditInPlace(f"cannot remove the {f} of {s.actor}/{s.issue}")
                 out.append(Change("stances", s.actor, s.issue, f, float(v)))
     return out
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` through a fresh temporary file in the same folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if path.exists():  # keep the permissions of the file replaced (mkstemp makes it 0600)
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_in_place(path: Path, old: Scenario, new: Scenario, *, library: Path, fmt: str) -> list[str]:
@@ -153,7 +136,7 @@ def _commit_and_verify(path: Path, writes: dict[Path, bytes], expected: Scenario
     done: list[Path] = []
     try:
         for p, data in writes.items():
-            atomic_write(p, data)
+            atomic_write_bytes(p, data)
             done.append(p)
         try:
             got = load_scenario(path)
@@ -163,7 +146,7 @@ def _commit_and_verify(path: Path, writes: dict[Path, bytes], expected: Scenario
             raise CannotEditInPlace("the edited file does not read back as the edited scenario")
     except BaseException:
         for p in done:
-            atomic_write(p, before[p])
+            atomic_write_bytes(p, before[p])
         raise
 
 
