@@ -32,8 +32,9 @@ Examples
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from typing import Any, Mapping
+
+from detente.plotting.data import exchange_network, result_charts
 
 __all__ = ["result_charts", "sweep_charts", "sensitivity_charts", "crisis_charts", "QUADRANTS",
            "TORNADO_CONDITIONAL"]
@@ -55,105 +56,7 @@ def _num(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-# --------------------------------------------------------------------------- single runs
-
-
-def result_charts(result: Mapping[str, Any], *, max_actors: int = 400) -> dict[str, Any]:
-    """Chart data of one model run given in its JSON form.
-
-    Parameters
-    ----------
-    result
-        ``RunResult.to_json_dict()`` (the ``forecast --json`` object).
-    max_actors
-        Trajectories of issues with more actors keep the ``max_actors`` actors with the
-        largest movement (the mean line is kept as is).
-
-    Returns
-    -------
-    dict
-        ``forecasts`` (issue → forecast); ``trajectories`` (issue → ``{"rounds", "actors":
-        {actor: [positions]}, "mean"}``) for models with rounds; ``perception`` (issue →
-        ``{"actor", "other", "x", "y", "quadrants"}`` parallel lists) for BDM runs;
-        ``exchange_network`` (``{"nodes", "edges", "rounds"}``) for exchange runs that list
-        their realized exchanges.
-    """
-    issues = result.get("issues") or {}
-    out: dict[str, Any] = {"forecasts": {i: _num(ir.get("forecast")) for i, ir in issues.items()}}
-    traj: dict[str, Any] = {}
-    for iid, ir in issues.items():
-        rounds = ir.get("rounds") or []
-        if not rounds:
-            continue
-        actors: dict[str, list[float | None]] = defaultdict(list)
-        order = list(dict.fromkeys(a for r in rounds for a in (r.get("positions") or {})))
-        for r in rounds:
-            pos = r.get("positions") or {}
-            for a in order:
-                actors[a].append(_num(pos.get(a)))
-        if len(order) > max_actors:
-            def moved(a: str) -> float:
-                v = [x for x in actors[a] if x is not None]
-                return (max(v) - min(v)) if v else 0.0
-            keep = set(sorted(order, key=moved, reverse=True)[:max_actors])
-            order = [a for a in order if a in keep]
-        traj[iid] = {"rounds": list(range(len(rounds))), "actors": {a: actors[a] for a in order},
-                     "mean": [_num(r.get("mean")) for r in rounds],
-                     "median": [_num(r.get("median")) for r in rounds]}
-    if traj:
-        out["trajectories"] = traj
-    perc: dict[str, Any] = {}
-    for iid, ir in issues.items():
-        rows = ir.get("perception")
-        if not isinstance(rows, list) or not rows:
-            continue
-        perc[iid] = {"actor": [r.get("actor") for r in rows], "other": [r.get("other") for r in rows],
-                     "x": [_num(r.get("eu_actor")) for r in rows], "y": [_num(r.get("eu_other")) for r in rows],
-                     "quadrants": [r.get("quadrant") for r in rows]}
-    if perc:
-        out["perception"] = perc
-    net = exchange_network(result)
-    if net is not None:
-        out["exchange_network"] = net
-    return out
-
-
-def exchange_network(result: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Realized exchanges between actors, aggregated over rounds (exchange model runs).
-
-    Returns ``None`` unless ``result["extra"]["rounds"][k]["exchanges"]`` exists (the
-    exchange model's ``detail: full``, its default). Nodes: ``{"id", "exchanges", "gain"}``;
-    edges (one per unordered actor pair): ``{"source", "target", "count", "gain",
-    "issues", "rounds"}`` with ``gain`` the summed expected utility gain of both sides.
-    """
-    rounds = (result.get("extra") or {}).get("rounds")
-    if not isinstance(rounds, list) or not any(isinstance(r, dict) and "exchanges" in r for r in rounds):
-        return None
-    edges: dict[tuple[str, str], dict[str, Any]] = {}
-    nodes: dict[str, dict[str, Any]] = {}
-    for a in (next(iter((result.get("issues") or {}).values()), {}) or {}).get("initial_positions", {}) or {}:
-        nodes.setdefault(a, {"id": a, "exchanges": 0, "gain": 0.0})
-    for r in rounds:
-        for e in r.get("exchanges") or []:
-            i, j = e.get("i") or {}, e.get("j") or {}
-            a, b = str(i.get("actor")), str(j.get("actor"))
-            key = (a, b) if a <= b else (b, a)
-            ed = edges.setdefault(key, {"source": key[0], "target": key[1], "count": 0, "gain": 0.0,
-                                        "issues": [], "rounds": []})
-            g = (_num(i.get("eu")) or 0.0) + (_num(j.get("eu")) or 0.0)
-            ed["count"] += 1
-            ed["gain"] += g
-            pair = f"{e.get('p')}|{e.get('q')}"
-            if pair not in ed["issues"]:
-                ed["issues"].append(pair)
-            if r.get("round") not in ed["rounds"]:
-                ed["rounds"].append(r.get("round"))
-            for x, eu in ((a, i.get("eu")), (b, j.get("eu"))):
-                nd = nodes.setdefault(x, {"id": x, "exchanges": 0, "gain": 0.0})
-                nd["exchanges"] += 1
-                nd["gain"] += _num(eu) or 0.0
-    return {"nodes": list(nodes.values()), "edges": sorted(edges.values(), key=lambda d: -d["count"]),
-            "rounds": len(rounds), "realized": sum(int(r.get("realized") or 0) for r in rounds)}
+# single runs: detente.plotting.data (re-exported)
 
 
 # --------------------------------------------------------------------------- sweeps
