@@ -10,12 +10,12 @@ import pytest
 
 pytest.importorskip("plotly")
 
-from detente import examples  # noqa: E402
-from detente.models.registry import run_model  # noqa: E402
-from detente.plotting import data as D  # noqa: E402
-from detente.plotting import export as X  # noqa: E402
-from detente.plotting import figures as F  # noqa: E402
-from detente.plotting import palette as P  # noqa: E402
+from detente import examples
+from detente.models.registry import run_model
+from detente.plotting import data as D
+from detente.plotting import export as X
+from detente.plotting import figures as F
+from detente.plotting import palette as P
 
 
 def _trace(fig, name):
@@ -84,7 +84,7 @@ def test_forecast_figure_stacks_actors_at_the_same_position(emission):
 
 
 def test_trajectory_figure_names_mean_and_median_and_labels_axes(emission):
-    scn, res = emission
+    _scn, res = emission
     from detente.report.charts import result_charts
 
     tr = result_charts(res)["trajectories"]["emission"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["result_charts", "exchange_network", "scenario_meta", "forecast_rows"]
 
@@ -56,7 +57,7 @@ def result_charts(result: Mapping[str, Any], *, max_actors: int = 400) -> dict[s
             for a in order:
                 actors[a].append(_num(pos.get(a)))
         if len(order) > max_actors:
-            def moved(a: str) -> float:
+            def moved(a: str, actors: dict[str, list[float | None]] = actors) -> float:
                 v = [x for x in actors[a] if x is not None]
                 return (max(v) - min(v)) if v else 0.0
             keep = set(sorted(order, key=moved, reverse=True)[:max_actors])
@@ -95,7 +96,8 @@ def exchange_network(result: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     edges: dict[tuple[str, str], dict[str, Any]] = {}
     nodes: dict[str, dict[str, Any]] = {}
-    for a in (next(iter((result.get("issues") or {}).values()), {}) or {}).get("initial_positions", {}) or {}:
+    first: Mapping[str, Any] = next(iter((result.get("issues") or {}).values()), {}) or {}
+    for a in first.get("initial_positions") or {}:
         nodes.setdefault(a, {"id": a, "exchanges": 0, "gain": 0.0})
     for r in rounds:
         for e in r.get("exchanges") or []:

@@ -18,8 +18,9 @@ Examples
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["to_json", "html_fragment", "plotlyjs", "write_images", "static_export_problem", "PLOT_CONFIG"]
 

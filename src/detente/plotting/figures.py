@@ -20,7 +20,8 @@ Plotly is imported only when a figure is built.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from detente.plotting import palette as P
 from detente.plotting.labels import triangle_label, with_code
@@ -313,7 +314,7 @@ def tornado_figure(issue: str, rows: Sequence[Mapping[str, Any]], baseline: floa
             continue
         lo = [min(r["output_low"], r["output_high"]) for r in sel]
         hi = [max(r["output_low"], r["output_high"]) for r in sel]
-        fig.add_trace(go.Bar(y=[str(r["factor"]) for r in sel], base=lo, x=[(h - l) or 1e-12 for h, l in zip(hi, lo)],
+        fig.add_trace(go.Bar(y=[str(r["factor"]) for r in sel], base=lo, x=[(b - a) or 1e-12 for b, a in zip(hi, lo)],
                              orientation="h", name=name, marker=dict(color=c),
                              customdata=[[r["output_low"], r["output_high"]] for r in sel],
                              hovertemplate="%{y}: low end → %{customdata[0]:.4g}, high end → %{customdata[1]:.4g}<extra></extra>"))
@@ -374,8 +375,8 @@ def compare_forecast_figure(results: Mapping[str, Mapping[str, Any]], meta: Mapp
     fig.update_layout(_new("Forecasts side by side", height=120 + 110 * n).layout)
     for k, iid in enumerate(issues, start=1):
         m = (meta or {}).get(iid) or {}
-        vals = [((r.get("issues") or {}).get(iid) or {}).get("forecast") for r in results.values()]
-        vals = [v for v in vals if v is not None]
+        vals = [float(v) for r in results.values()
+                if (v := ((r.get("issues") or {}).get(iid) or {}).get("forecast")) is not None]
         lo, hi = m.get("lower"), m.get("upper")
         if lo is None or hi is None:
             lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
@@ -505,7 +506,7 @@ def crisis_triangle_figure(h: str, tri: Mapping[str, Any], actors: Sequence[str]
     for n in names:
         lab = triangle_label(n, actors)
         lo, hi = (tri.get("lo") or {}).get(n), (tri.get("hi") or {}).get(n)
-        if lo:
+        if lo and hi:
             for t in _band(go, tri["dates"], lo, hi, cols[n], None, n):
                 fig.add_trace(t)
         fig.add_trace(go.Scatter(x=tri["dates"], y=_nz(tri["configs"][n]), mode="lines", name=lab, legendgroup=n,

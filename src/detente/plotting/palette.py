@@ -23,7 +23,7 @@ True
 from __future__ import annotations
 
 import zlib
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = ["PALETTE", "NEUTRAL", "MEAN_COLOR", "MEDIAN_COLOR", "FORECAST_COLOR", "QUADRANT_COLORS", "color", "colors"]
 

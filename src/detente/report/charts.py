@@ -32,9 +32,10 @@ Examples
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from detente.plotting.data import exchange_network, result_charts
+from detente.plotting.data import result_charts
 
 __all__ = ["result_charts", "sweep_charts", "sensitivity_charts", "crisis_charts", "QUADRANTS",
            "TORNADO_CONDITIONAL"]
