@@ -489,7 +489,7 @@ def test_read_only_commands_work_on_a_read_only_store(swept, tmp_path):
         assert code == 0, (c, line)
     code, line = res[-1]
     assert code == 1 and "read-only" in json.loads(line)["message"]
-    assert sorted(p.name for p in root.iterdir()) == ["catalog.sqlite", "parts"]
+    assert sorted(p.name for p in root.iterdir()) == [".lock", "catalog.sqlite", "parts"]  # .lock: the writer that stored the run
 
 
 # ---------------------------------------------------------------------- crashes and full disks
@@ -588,3 +588,45 @@ def test_a_key_taken_by_another_result_is_not_a_mismatch(tmp_path):
     _set_row(tmp_path / "st", rb.run_id, key="1" * 64)
     assert [f.kind for f in check_store(tmp_path / "st").findings] == ["key_mismatch"]
     assert repair_store(tmp_path / "st").after.ok and Store(tmp_path / "st").info(rb.run_id).key == rb.key
+
+
+def test_repair_refuses_while_another_process_writes_and_writers_wait_for_a_repair(tmp_path):
+    import subprocess
+    import sys
+
+    from detente.store.files import StoreLock
+
+    root = tmp_path / "store"
+    Store(root)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from detente.store import Store; s = Store(sys.argv[1]); "
+         "print('open', flush=True); time.sleep(60)", str(root)], stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreError, match="in use by another detente process"):
+            repair_store(root)
+        res = runner.invoke(app, ["runs", "repair", "--store", str(root)])
+        assert res.exit_code != 0 and "in use by another detente process" in res.output
+        assert not (root / "quarantine").exists()  # nothing was touched
+    finally:
+        holder.kill()
+        holder.wait()
+    # a store object of this very process does not block its own repair, and keeps its lock after
+    mine = Store(root)
+    assert repair_store(root).after.ok
+    other = subprocess.run(
+        [sys.executable, "-c", "import sys; from detente.store.integrity import repair_store; repair_store(sys.argv[1])",
+         str(root)], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert other.returncode != 0 and "in use by another detente process" in other.stderr
+    del mine
+    # while a repair holds the store, a writer is refused with a clear message
+    lock = StoreLock(root, exclusive=True)
+    try:
+        other = subprocess.run([sys.executable, "-c", "import sys; from detente.store import Store; Store(sys.argv[1])",
+                                str(root)], capture_output=True, text=True,
+                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        assert other.returncode != 0 and "being repaired by another process" in other.stderr
+        Store(root, readonly=True).list()  # readers are not locked out
+    finally:
+        lock.release()

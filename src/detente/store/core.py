@@ -67,7 +67,7 @@ from typing import Any, Iterator, Mapping
 
 from detente.errors import CatalogueError, DamagedRunError, InputError, Problem, StoreError, UnknownRunError
 from detente.models.result import RunResult, detente_version, result_hash
-from detente.store.files import atomic_write_bytes, catalogue_state, quarantine, sha256_file, verify_part
+from detente.store.files import StoreLock, atomic_write_bytes, catalogue_state, quarantine, sha256_file, verify_part
 
 __all__ = ["Store", "RunInfo", "SavedRun", "default_root", "CHUNK_STATUSES", "RUN_STATUSES", "TRAJECTORY_COLUMNS",
            "MANIFEST_NAME"]
@@ -320,11 +320,13 @@ class Store:
         self._has_sha = True
         # parts verified in full by this object: path -> (size, mtime_ns, recorded sha256)
         self._verified: dict[str, tuple] = {}
+        self._lock: StoreLock | None = None
         if not self.readonly:
             try:
                 (self.root / "parts").mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot create the store at {self.root}: {exc.strerror or exc}") from None
+            self._lock = StoreLock(self.root, exclusive=False)  # keeps `runs repair` out while in use
         self._init_schema()
 
     def __repr__(self) -> str:

@@ -15,6 +15,7 @@ import os
 import shutil
 import stat
 import struct
+import threading
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -221,3 +222,83 @@ def read_json(path: Path) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+#: The store's advisory lock file (:func:`fcntl.flock`).
+LOCK_NAME = ".lock"
+
+_LOCKS: dict[str, list] = {}  # resolved root -> [fd, holders]: one locked file per store and process
+_LOCKS_GUARD = threading.Lock()
+
+
+class StoreLock:
+    """The advisory lock that keeps ``detente runs repair`` away from a store in use.
+
+    Every writable :class:`~detente.store.Store` holds a shared lock on ``<root>/.lock`` while it
+    exists; :func:`~detente.store.integrity.repair_store` takes it exclusively, so a repair refuses
+    to start while another process writes to the store (a sweep, a crisis run, a web server), and
+    a writer refuses to open the store while a repair runs. A process opens the lock file once per
+    store and counts its holders, so a repair and store objects in the same process share it (the
+    repair upgrades it, then gives it back). Read-only stores take no lock (they must work on
+    read-only media). Where ``fcntl`` is missing (Windows) or the lock file cannot be created,
+    nothing is locked.
+    """
+
+    def __init__(self, root: Path, *, exclusive: bool):
+        self.key: str | None = None
+        self.exclusive = exclusive
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return
+        key = str(Path(root).resolve())
+        with _LOCKS_GUARD:
+            entry = _LOCKS.get(key)
+            fresh = entry is None
+            if fresh:
+                try:
+                    fd = os.open(Path(key) / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+                except OSError:
+                    return
+                entry = [fd, 0]
+            if fresh or exclusive:
+                try:
+                    fcntl.flock(entry[0], (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+                except OSError:
+                    if fresh:
+                        os.close(entry[0])
+                    raise self._busy(root) from None
+            entry[1] += 1
+            _LOCKS[key] = entry
+            self.key = key
+
+    def _busy(self, root: Path) -> Exception:
+        from detente.errors import StoreError
+
+        if self.exclusive:
+            return StoreError(
+                f"the store at {root} is in use by another detente process (a sweep, a crisis run, a web "
+                "server...); stop it, then run `detente runs repair` again (nothing was changed)")
+        return StoreError(f"the store at {root} is being repaired by another process (`detente runs repair`); "
+                          "try again when it has finished")
+
+    def release(self) -> None:
+        if self.key is None:
+            return
+        import fcntl
+
+        with _LOCKS_GUARD:
+            entry = _LOCKS[self.key]
+            entry[1] -= 1
+            if entry[1] == 0:
+                os.close(entry[0])  # closing the file drops the lock
+                del _LOCKS[self.key]
+            elif self.exclusive:
+                fcntl.flock(entry[0], fcntl.LOCK_SH)  # the store objects of this process keep their lock
+            self.key = None
+
+    def __del__(self) -> None:
+        try:
+            self.release()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass

@@ -20,8 +20,8 @@ their chunks marked ``damaged`` (``detente sweep resume`` recomputes them, with 
 seeds and so the same bytes); readable parts no row records are recorded; trajectories are
 rewritten from the stored results; a forecast catalogued under a key that is not its result's
 run key is re-keyed; folders of unknown runs without a manifest, stale
-temporary files and half-finished deletions are moved to ``quarantine/``. Run it while no
-other detente process uses the store.
+temporary files and half-finished deletions are moved to ``quarantine/``. It refuses to start
+while another process has the store open for writing (:class:`~detente.store.files.StoreLock`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from detente.errors import StoreError
-from detente.store.files import QUARANTINE_DIR, catalogue_state, quarantine, read_json, sha256_file, verify_part
+from detente.store.files import QUARANTINE_DIR, StoreLock, catalogue_state, quarantine, read_json, sha256_file, verify_part
 
 __all__ = ["Finding", "CheckReport", "RepairReport", "check_store", "repair_store", "FINDING_KINDS",
            "STALE_TEMP_SECONDS"]
@@ -424,14 +424,22 @@ def repair_store(root: str | Path) -> RepairReport:
     Nothing is deleted: whatever cannot be used is moved to
     ``<root>/quarantine/<time>-<pid>/`` with its reason in ``reasons.jsonl`` there.
     """
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise StoreError(f"there is no store at {root} (no such directory)")
+    lock = StoreLock(root, exclusive=True)  # refuses while another process uses the store
+    try:
+        return _repair_locked(root)
+    finally:
+        lock.release()
+
+
+def _repair_locked(root: Path) -> RepairReport:
     from detente.store.core import MANIFEST_NAME, Store
     from detente.store.files import _stamp
 
     import os
 
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise StoreError(f"there is no store at {root} (no such directory)")
     session = f"{_stamp()}-{os.getpid()}"
     qdir = root / QUARANTINE_DIR / session
     actions: list[dict[str, Any]] = []
