@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -75,7 +74,7 @@ def register(app: typer.Typer) -> None:
     def show_cmd(
         crisno: int = typer.Argument(..., help="ICB crisis number (crisno)."),
         data: Path = typer.Option(..., "--data", help="The conflict data directory (as for `detente cases icb`)."),
-        out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="Output YAML (default: icb-CRISNO.yaml)."),
+        out_path: Path | None = typer.Option(None, "--out", "-o", help="Output YAML (default: icb-CRISNO.yaml)."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Write one ICB crisis as an editable scenario YAML (run it with `detente run FILE`)."""

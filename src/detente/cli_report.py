@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -25,8 +24,8 @@ def register(app: typer.Typer) -> None:
     def report_cmd(
         ref: str = typer.Argument(..., metavar="RUN", help="Run id (or unique key prefix), or a JSON file written by `detente run/forecast --json`."),
         fmt: str = typer.Option("html", "--format", help="Report format (html)."),
-        out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: detente-report-RUN.html)."),
-        store: Optional[Path] = STORE_OPT,
+        out_path: Path | None = typer.Option(None, "--out", "-o", help="Output file (default: detente-report-RUN.html)."),
+        store: Path | None = STORE_OPT,
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Write a self-contained HTML report of a stored run (forecast, sweep or crisis run)."""

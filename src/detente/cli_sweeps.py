@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -103,13 +102,13 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
     @app.command("sweep")
     def sweep_cmd(
         target: str = typer.Argument(..., help="SPEC.yaml, or the word 'resume' followed by a run id."),
-        run_id: Optional[str] = typer.Argument(None, help="Run id to resume (with 'resume')."),
-        executor: Optional[str] = typer.Option(None, "--executor", help="serial | process | dask (default: the spec's)."),
-        workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker processes."),
-        address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT."),
-        store: Optional[Path] = typer.Option(None, "--store", help="Run store directory."),
+        run_id: str | None = typer.Argument(None, help="Run id to resume (with 'resume')."),
+        executor: str | None = typer.Option(None, "--executor", help="serial | process | dask (default: the spec's)."),
+        workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes."),
+        address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT."),
+        store: Path | None = typer.Option(None, "--store", help="Run store directory."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object (docs/json-contract.md)."),
-        model: Optional[str] = typer.Option(None, "--model", "-m", help="Model: TARGET is then a scenario file or "
+        model: str | None = typer.Option(None, "--model", "-m", help="Model: TARGET is then a scenario file or "
                                             "bundled name and the sweep is built from --vary/--runs/--seed (no YAML)."),
         vary: list[str] = typer.Option([], "--vary", help="With -m: FIELD[ACTORS/ISSUES]=+-X | +-X% | +A..B | *A..B | "
                                        "A..B (repeatable), e.g. 'salience=+-10'."),
@@ -159,21 +158,21 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
         spec_file: str = typer.Argument(..., help="Sweep spec (factors, model, scenario), or a crisis scenario "
                                         "(bundled name such as seesaw-2021, or a scenario file with `dynamics:`)."),
         method: str = typer.Option("sobol", "--method", help="sobol | morris"),
-        n: Optional[int] = typer.Option(None, "--samples", min=2, help="Base samples (Sobol) or trajectories (Morris)."),
-        store: Optional[Path] = typer.Option(None, "--store", help="Run store directory."),
+        n: int | None = typer.Option(None, "--samples", min=2, help="Base samples (Sobol) or trajectories (Morris)."),
+        store: Path | None = typer.Option(None, "--store", help="Run store directory."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object (docs/json-contract.md)."),
         factor: list[str] = typer.Option([], "--factor", help="Crisis: dotted path of a number to vary (repeatable; "
                                          "default: every assumption with a range)."),
         output: list[str] = typer.Option([], "--output", help="Crisis: output to analyse (repeatable; default "
                                          "p_war_by_end when the scenario has a record, and months_of_peace)."),
-        hypothesis: Optional[str] = typer.Option(None, "--hypothesis", "-H", help="Crisis: hypothesis to analyse under."),
-        runs_per_point: Optional[int] = typer.Option(None, "--runs-per-point", min=2, help="Crisis: Monte-Carlo runs "
+        hypothesis: str | None = typer.Option(None, "--hypothesis", "-H", help="Crisis: hypothesis to analyse under."),
+        runs_per_point: int | None = typer.Option(None, "--runs-per-point", min=2, help="Crisis: Monte-Carlo runs "
                                                      "per parameter point (common random numbers)."),
-        seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Crisis: root seed (default: the scenario's)."),
+        seed: int | None = typer.Option(None, "--seed", min=0, help="Crisis: root seed (default: the scenario's)."),
         top: int = typer.Option(10, "--top", min=1, help="Rows of the printed tornado (text)."),
-        out_dir: Optional[Path] = typer.Option(None, "--out", help="Also write DIR/NAME-sensitivity.md with a tornado "
+        out_dir: Path | None = typer.Option(None, "--out", help="Also write DIR/NAME-sensitivity.md with a tornado "
                                                "figure per output (top --top numbers)."),
-        old_n: Optional[int] = typer.Option(None, "--n", min=2, hidden=True, help="Deprecated spelling of --samples."),
+        old_n: int | None = typer.Option(None, "--n", min=2, hidden=True, help="Deprecated spelling of --samples."),
     ) -> None:
         """Global sensitivity (SALib Sobol or Morris) of the forecasts to the spec's factors, with tornado data;
         for a crisis scenario, of its headline outputs to its assumption numbers."""
@@ -217,8 +216,8 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
     def runs_export_cmd(
         ref: str = typer.Argument(..., help="Run id or unique prefix."),
         fmt: str = typer.Option("csv", "--format", help="csv | parquet | xlsx"),
-        out_path: Optional[Path] = typer.Option(None, "--out", help="Output file (default: detente-run-ID.FORMAT)."),
-        store: Optional[Path] = typer.Option(None, "--store", help="Run store directory."),
+        out_path: Path | None = typer.Option(None, "--out", help="Output file (default: detente-run-ID.FORMAT)."),
+        store: Path | None = typer.Option(None, "--store", help="Run store directory."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Export a run's rows (sweep parts, or forecasts and trajectory) to CSV, Parquet or XLSX."""

@@ -16,8 +16,9 @@ a.csv:3: column 'position': value '160': position outside the issue bounds (expe
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 __all__ = [
     "DetenteError",

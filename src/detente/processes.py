@@ -13,8 +13,9 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["OwnedProcessPool", "watch_owner", "OWNER_GONE_EXIT"]
 

@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import numbers
 import secrets
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 

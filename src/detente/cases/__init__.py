@@ -9,7 +9,13 @@ This layer may import ``scenario``, ``formats`` and ``crisis``; nothing below im
 """
 
 from detente.cases.icb import (
-    ICB1_ALLOWED, ICB2_ALLOWED, CaseParams, IcbCase, build_cases, case_scenario, library_json,
+    ICB1_ALLOWED,
+    ICB2_ALLOWED,
+    CaseParams,
+    IcbCase,
+    build_cases,
+    case_scenario,
+    library_json,
 )
 
 __all__ = ["ICB1_ALLOWED", "ICB2_ALLOWED", "CaseParams", "IcbCase", "build_cases", "case_scenario",

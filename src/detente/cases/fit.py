@@ -372,7 +372,7 @@ def freeze(data_dir: str | Path, *, runs: int = 1000, split: int = 1989) -> dict
 
     t0 = time.time()
     params = CaseParams(split=split)
-    cases, skipped = build_cases(data_dir, params)
+    cases, _skipped = build_cases(data_dir, params)
     outcomes = load_outcomes(data_dir)
     train = [c for c in cases.values() if c.year <= split and c.crisno in outcomes]
     fits = fit_profile(train, outcomes, runs=runs, params=params)

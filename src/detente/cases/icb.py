@@ -340,7 +340,7 @@ def build_cases(data_dir: str | Path | Tables, params: CaseParams | None = None
             continue
         dropped = [a for a in acts if a.cinc is None]
         if dropped:
-            notes.append("no CINC in %d for %s: left out" % (year_c, ", ".join(a.id for a in dropped)))
+            notes.append(f"no CINC in {year_c:d} for {', '.join(a.id for a in dropped)}: left out")
             acts = [a for a in acts if a.cinc is not None]
         side = {a.ccode: a.side for a in acts}
         loc = {c for c, s in side.items() if s == "local"}

@@ -161,7 +161,7 @@ def _boot_intervals(y: np.ndarray, engine: np.ndarray, base: np.ndarray, logit: 
 
 
 def _block(y: np.ndarray, engine: np.ndarray, base: np.ndarray, logit: np.ndarray, B: int, seed: int) -> dict[str, Any]:
-    res: dict[str, Any] = {"n": int(len(y)), "events": int(y.sum())}
+    res: dict[str, Any] = {"n": len(y), "events": int(y.sum())}
     for name, p in (("engine", engine), ("base_rate", base), ("logit", logit)):
         res[name] = {"brier": brier(p, y), "log_score": log_score(p, y), "auc": auc(p, y),
                      "bss_vs_base_rate": 1 - brier(p, y) / brier(base, y)}
@@ -203,7 +203,7 @@ def score_test(data_dir: Any, frozen: dict[str, Any], *, runs: int = 2000, B: in
                 forecasts[str(c.crisno)] = {"year": c.year, "set": "train" if c.year <= split else "test", **fc[c.crisno],
                                             "p_initiator": None}
 
-        def X(cs: list[IcbCase]) -> np.ndarray:
+        def X(cs: list[IcbCase], with_trig: bool = with_trig) -> np.ndarray:
             rows = [features_row(c, std) for c in cs]
             if with_trig:
                 rows = [np.append(r, float(c.features()["violent_trigger"] or 0)) for r, c in zip(rows, cs)]

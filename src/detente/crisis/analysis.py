@@ -15,11 +15,10 @@ per-event Brier and log scores are kept as a secondary view.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from pathlib import Path
 from typing import Any
-
-import json
 
 import numpy as np
 from pydantic import BaseModel
@@ -27,7 +26,7 @@ from pydantic import BaseModel
 from detente.crisis import record as _record
 from detente.crisis.engine import CrisisParams, run
 from detente.crisis.result import CrisisResult
-from detente.crisis.spec import CrisisSpec, Num, apply_patch, load_spec, resolve
+from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
 from detente.errors import InputError, Problem
 
 __all__ = ["BASE", "backtest", "counterfactuals", "run_hypotheses", "focal_summary", "forecast_path", "as_of_overrides",
@@ -617,7 +616,7 @@ def evaluate_claims(spec: CrisisSpec, blocks: dict[str, dict[str, Any]], results
     return out
 
 
-def _mechanism_names(choice: str | list[str] | None) -> list[str] | None | bool:
+def _mechanism_names(choice: str | list[str] | None) -> list[str] | bool | None:
     """``"all"``/None → None (every mechanism), ``"none"`` → False, ``"a,b"`` or a list → the names."""
     if choice is None or choice == "all":
         return None

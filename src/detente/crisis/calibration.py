@@ -256,7 +256,7 @@ def cinc_growth(nmc: pd.DataFrame, actors: dict[str, int] = ACTORS, years: int =
         end = (y[-1] - y[0]) / (x[-1] - x[0])
         out[name] = {"g_annual": _r(fit.slope), "g_monthly": _r(fit.slope / 12.0),
                      "se_annual": _r(fit.stderr), "endpoint_annual": _r(end),
-                     "years": [int(x[0]), int(x[-1])], "n": int(len(rows))}
+                     "years": [int(x[0]), int(x[-1])], "n": len(rows)}
     return {"window": [first, latest], "actors": out}
 
 
@@ -335,7 +335,7 @@ def _mid_block(onsets: pd.DataFrame, dyad_years: pd.DataFrame) -> dict:
     hits = onsets.merge(dyad_years[["a", "b", "year"]], on=["a", "b", "year"])
     E = 12.0 * len(dyad_years)
     return {
-        "dyad_years": int(len(dyad_years)),
+        "dyad_years": len(dyad_years),
         "dyads": int(dyad_years[["a", "b"]].drop_duplicates().shape[0]),
         "mid": rate_estimate(len(hits), E),
         "use_of_force": rate_estimate(int((hits["hostlev"] >= 4).sum()), E),

@@ -295,7 +295,6 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     reeval = st.reeval_months
     phi = np.zeros((n, len(dyads)))
     delta = c.delta_m
-    tot = 1.0 / (1.0 - delta)
     L = st.lookahead_months
     cliff_k: dict[tuple[int, str], tuple[Any, Any]] = {}
     coalition_cliff: set[tuple[int, str]] = set()
@@ -513,7 +512,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     NA = len(alls)
     q = np.zeros((n, NA))
     pending = np.zeros((n, NA), np.int32)
-    for i, al in enumerate(alls):
+    for i in range(NA):
         q[:, i] = V[f"alliances.{i}.reliability_prior"]
     pressure_of = {}
     for pi, ap in enumerate(spec.policies.ally_pressure):
@@ -581,7 +580,6 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 ev_by_step.setdefault(s, []).append(e)
                 break
     fidx = {f.id: j for j, f in enumerate(fps)}
-    tidx = {t.id: k for k, t in enumerate(tracks)}
     didx = {d: i for i, d in enumerate(dyad_ids)}
 
     for s in range(T):
@@ -795,7 +793,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             if capD is None:
                 capD, capR = eff_cap(di, D), eff_cap(di, R)
             ratio = np.power(capR[rows] / capD[rows], m if np.ndim(m) == 0 else m[rows])
-            sub = (lambda x: x[rows] if np.ndim(x) else x)
+            def sub(x: Any, rows: np.ndarray = rows) -> Any:
+                return x[rows] if np.ndim(x) else x
             # the trend uses each run's m when the contest exponent is drawn per run
             first = K.preventive_first_war(
                 ratio, sub(gdiff) if np.ndim(gdiff) else float(gdiff), sub(np.asarray(drift, float)),
@@ -831,7 +830,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             rows = np.nonzero(mk)[0]           # only runs whose track met this step can concede
             if not rows.size:
                 continue
-            sub = (lambda x: x[rows] if np.ndim(x) else x)  # noqa: E731
+            def sub(x: Any, rows: np.ndarray = rows) -> Any:
+                return x[rows] if np.ndim(x) else x
             h0, gam, hold, dlb, dlw, dlt = (sub(V[f"tracks[{t.id}].{x}"])
                                             for x in ("h0", "gamma", "holdout", "deadline_boost",
                                                       "deadline_width_months", "deadline_tail_months"))
@@ -888,7 +888,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         for j, f in enumerate(fps):
             e = f"flashpoints[{f.id}].escalation"
             adv_prox = np.zeros(n)
-            for r, (di, D, R) in enumerate(directions):
+            for r, (di, _D, _R) in enumerate(directions):
                 if dyad_ids[di] in f.dyads:
                     adv_prox = np.maximum(adv_prox, prox[r])
             if f.richardson is not None:
@@ -933,7 +933,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                     smult = smult * (1.0 - frac + frac * resolve(shk.hazard_mult[f.id]))
             lam_b = lam0 * np.exp(neg) * smult * alive[:, j]
             terms: list[tuple[int, Any, Any]] = []  # (cause, exponent term, initiator index or shares)
-            for r, (di, D, R) in enumerate(directions):
+            for r, (di, D, _R) in enumerate(directions):
                 if dyad_ids[di] in f.dyads and D in f.involves:
                     terms.append((1, V[f"{b}.forced"] * forced[r] + V[f"{b}.pressure"] * prox[r], aidx[D]))
             terms.append((2, V[f"{b}.crisis_pwar"] * pwar[:, j], aidx[f.crisis.demander]))

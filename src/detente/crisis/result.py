@@ -8,8 +8,9 @@ demand and keyed by ISO dates of month ends (``"2022-02-28"``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,7 @@ class CrisisResult:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_parts(cls, parts: list[dict[str, Any]], *, compiled: Any, params: Any, root_seed: int, runs: int,
-                   input_hash: str, scenario_name: str) -> "CrisisResult":
+                   input_hash: str, scenario_name: str) -> CrisisResult:
         from detente.models.result import detente_version
 
         def cat(key: str) -> Any:
@@ -119,7 +120,7 @@ class CrisisResult:
         arrays = {k: cat(k) for k in ("onset_step", "onset_init", "onset_cause", "first_step", "first_fp",
                                       "first_init", "split_step", "agree_step", "hazard", "rc", "config",
                                       "rung_step")}
-        for k, v in arrays.items():
+        for v in arrays.values():
             if isinstance(v, np.ndarray):
                 v.setflags(write=False)
         return cls(
@@ -234,7 +235,7 @@ class CrisisResult:
                 if v.size == 0:
                     continue
                 qs = np.quantile(v, q)
-                row[_iso(me)] = {"mean": float(v.mean()), **{f"q{int(round(x * 100)):02d}": float(y) for x, y in zip(q, qs)}}
+                row[_iso(me)] = {"mean": float(v.mean()), **{f"q{round(x * 100):02d}": float(y) for x, y in zip(q, qs)}}
             out[f] = row
         return out
 

@@ -28,12 +28,11 @@ pydantic_core._pydantic_core.ValidationError: 1 validation error for Num
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import math
 import re
-from pathlib import Path
 import types
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -94,7 +93,7 @@ class Assumption(_M):
     note: str | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Assumption":
+    def _ordered(self) -> Assumption:
         lo, hi = self.range
         if not lo <= hi:
             raise ValueError(f"assumption range [{lo}, {hi}] must have lo <= hi")
@@ -125,7 +124,7 @@ class Num(_M):
         return data
 
     @model_validator(mode="after")
-    def _annotated(self, info: ValidationInfo) -> "Num":
+    def _annotated(self, info: ValidationInfo) -> Num:
         if self.source is None and self.assumption is None and self.calibrated is None:
             raise ValueError("a number must be annotated: give `source:` or `assumption: {range: [lo, hi]}`")
         if self.assumption is not None:
@@ -639,7 +638,7 @@ class RecordEvent(_M):
     note: str = ""
 
     @model_validator(mode="after")
-    def _simulable(self) -> "RecordEvent":
+    def _simulable(self) -> RecordEvent:
         if self.kind in RECORD_EVENT_UNSCORED:
             raise ValueError(f"the engine cannot simulate a record event of kind {self.kind!r}: "
                              f"{RECORD_EVENT_UNSCORED[self.kind]}; it simulates: " + ", ".join(RECORD_EVENT_KINDS))
@@ -721,7 +720,7 @@ class Record(_M):
     forecast: RecordForecast | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Record":
+    def _consistent(self) -> Record:
         a, b = self.window
         if not a <= b:
             raise ValueError(f"record.window: start {a} after end {b}")
@@ -763,7 +762,7 @@ class CrisisSpec(_M):
     record: Record | None = None
 
     @model_validator(mode="after")
-    def _record_refs(self) -> "CrisisSpec":
+    def _record_refs(self) -> CrisisSpec:
         """The focal actor (``settings.russia``, filled from the record or the triangle when not
         given) and the references of the record (actors, flashpoints, tracks, the reference
         hypothesis)."""
@@ -820,7 +819,7 @@ class CrisisSpec(_M):
         return self
 
     @model_validator(mode="after")
-    def _refs(self) -> "CrisisSpec":
+    def _refs(self) -> CrisisSpec:
         errs: list[str] = []
         actors = set(self.actors)
         dyads = {d.id for d in self.dyads}

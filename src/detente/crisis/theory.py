@@ -1023,7 +1023,7 @@ class Richardson(NamedTuple):
     y_star: float
 
 
-def richardson(k: float, l: float, a: float, b: float, g: float, h: float) -> Richardson:  # noqa: E741
+def richardson(k: float, l: float, a: float, b: float, g: float, h: float) -> Richardson:
     """Equilibrium of ``dx/dt = ky − ax + g``, ``dy/dt = lx − by + h`` (§7.1).
 
     Stable iff ``ab > kl``; then ``x* = (bg + kh)/(ab − kl)``, ``y* = (ah + lg)/(ab − kl)``.

@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -154,7 +155,7 @@ def bootstrap_ci(err: Any, ref: Any, *, n_boot: int = 2000, seed: int = 0, clust
 def _summary(err: np.ndarray) -> dict[str, float]:
     if len(err) == 0:
         return {"n": 0, "mae": None, "rmse": None, "medae": None}
-    return {"n": int(len(err)), "mae": float(err.mean()), "rmse": float(np.sqrt((err**2).mean())),
+    return {"n": len(err), "mae": float(err.mean()), "rmse": float(np.sqrt((err**2).mean())),
             "medae": float(np.median(err))}
 
 
@@ -226,7 +227,7 @@ def _run_units(entry: Entry, units: list[Scenario], keep: set[str],
                 scn = _positive_salience(scn)
             res = run_model(scn, entry.model, variant=entry.variant, params=dict(entry.params), seed=entry.seed)
             consecutive = 0
-        except Exception as exc:  # a model under development may fail anywhere: report, go on
+        except Exception as exc:  # noqa: BLE001 - a model under development may fail anywhere: report, go on
             msg = _failure_message(exc)
             for i in ids:
                 failures[i] = msg
@@ -280,7 +281,7 @@ def _bdm_batched(entry: Entry, units: list[Scenario], keep: set[str]) -> tuple[d
                 continue
             groups.setdefault((a.n, float(iss.lower), float(iss.width)), []).append((scn, iss.id, a))
         forecasts: dict[str, float] = {}
-        for (n, lo, wd), items in groups.items():
+        for (_n, lo, wd), items in groups.items():
             x = np.array([a.position for _, _, a in items], float)
             c = np.array([a.capability for _, _, a in items], float)
             s = np.array([a.salience for _, _, a in items], float)
@@ -297,7 +298,7 @@ def _bdm_batched(entry: Entry, units: list[Scenario], keep: set[str]) -> tuple[d
                 else:
                     forecasts[iid] = float(f[b])
         return forecasts, per_run
-    except Exception:  # the batched engine is an optimisation: fall back to the per-run engine
+    except Exception:  # noqa: BLE001 - the batched engine is an optimisation: fall back to the per-run engine
         return None
 
 
@@ -353,8 +354,8 @@ def _plan(entries: list[Entry], unit_ids: Mapping[str, list[int]], jobs: int,
         idx = unit_ids[e.unit]
         if not idx:
             continue
-        k = 1 if jobs <= 1 else max(1, min(len(idx), int(math.ceil(costs[id(e)] / target))))
-        size = int(math.ceil(len(idx) / k))
+        k = 1 if jobs <= 1 else max(1, min(len(idx), math.ceil(costs[id(e)] / target)))
+        size = math.ceil(len(idx) / k)
         for j in range(0, len(idx), size):
             part = idx[j:j + size]
             tasks.append((costs[id(e)] * len(part) / len(idx) + LOAD_HINT.get(e.weights, 0.0), e, part))
@@ -821,7 +822,7 @@ def fit_preregistered2(path: str | Path, split_path: str | Path, *, n_boot: int 
     best_d = CANDIDATE2_GRID["delta"][int(np.flatnonzero(np.asarray(trd) <= min(trd) + 1e-9)[0])]
     specs["R4"] = {"params": {**p3, "delta": best_d}, "n_params": 7,
                    "train_mae_by_delta": dict(zip(map(str, CANDIDATE2_GRID["delta"]), trd))}
-    for spec, d in specs.items():
+    for d in specs.values():
         d["train_mae"] = mae(train, d["params"])
         d["val_mae"] = mae(val, d["params"])
     comp_tr, comp_va = mae(train, BASELINE), mae(val, BASELINE)

@@ -68,7 +68,7 @@ class Distribution(_M):
     weights: list[float] | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "Distribution":
+    def _check(self) -> Distribution:
         need = {
             "uniform": ("low", "high"),
             "normal": ("mean", "sd"),
@@ -149,7 +149,7 @@ class Factor(_M):
     )
 
     @model_validator(mode="after")
-    def _field_ok(self) -> "Factor":
+    def _field_ok(self) -> Factor:
         if self.field not in FIELDS and not (self.field.startswith("param:") and len(self.field) > 6):
             raise ValueError(f"unknown field {self.field!r}; expected one of {', '.join(FIELDS)} or param:NAME")
         if self.field.startswith("param:") and self.per == "cell":
@@ -201,7 +201,7 @@ class ScenarioArrays:
     salience_max: float
 
     @classmethod
-    def from_scenario(cls, scn: Any) -> "ScenarioArrays":
+    def from_scenario(cls, scn: Any) -> ScenarioArrays:
         from detente.scenario import SALIENCE_MAX
 
         A, I = scn.actor_ids, scn.issue_ids

@@ -17,8 +17,9 @@ so the numbers do not depend on the executor or on the number of workers.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from detente.errors import RunError
 from detente.processes import OwnedProcessPool

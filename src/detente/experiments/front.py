@@ -23,8 +23,9 @@ a value of ``vary`` may also be a factor mapping (the YAML form) or a :class:`Fa
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from detente.errors import InputError, Problem
 from detente.experiments.distributions import FIELDS, Factor
@@ -81,7 +82,7 @@ def parse_vary(text: str, *, option: str = "--vary") -> Factor:
         try:
             return Factor.model_validate({"field": field, "actors": actors, "issues": issues, "mode": mode, "per": per,
                                           "dist": {"kind": "uniform", "low": lo, "high": hi}})
-        except Exception as exc:   # pydantic's message, attributed to the option
+        except Exception as exc:  # noqa: BLE001 - pydantic's or a validator's message, attributed to the option
             raise _bad(option, text, str(exc).splitlines()[-1].strip()) from None
     raise _bad(option, text, f"cannot read the change {change!r}")
 

@@ -29,7 +29,7 @@ import numpy as np
 from detente.errors import InputError, Problem
 from detente.experiments.distributions import ScenarioArrays, expand_factors
 from detente.experiments.runner import SweepResult, run_sweep
-from detente.experiments.sweep import SweepSpec, apply_design, guarded, _scenario_from, _prepared
+from detente.experiments.sweep import SweepSpec, _prepared, _scenario_from, apply_design, guarded
 
 __all__ = ["SensitivityResult", "run_sensitivity", "tornado", "index_warnings", "constant_output_warning",
            "SOBOL_TARGET_HALF_WIDTH"]
@@ -193,7 +193,7 @@ def index_warnings(method: str, rows: list[dict[str, float]], n: int, *,
 def tornado(spec: SweepSpec, scenario: Any, *, low_q: float = 0.05, high_q: float = 0.95) -> tuple[dict[str, float], dict[str, list[dict[str, Any]]]]:
     """One-at-a-time swings: each design column at its ``low_q`` and ``high_q`` quantile,
     the others at their medians. Returns (baseline per issue, rows per issue)."""
-    spec_n, scn, base, cols, mspec, params = _prepared(spec.model_dump_json(), scenario.model_dump_json())
+    _spec_n, scn, base, cols, mspec, params = _prepared(spec.model_dump_json(), scenario.model_dump_json())
     dists = [spec.factors[c.factor].dist for c in cols]
     med = np.array([d.median() for d in dists])
     rows = [med]

@@ -33,9 +33,10 @@ import functools
 import hashlib
 import json
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -76,7 +77,7 @@ class DesignSpec(_M):
     second_order: bool = False
 
     @model_validator(mode="after")
-    def _need(self) -> "DesignSpec":
+    def _need(self) -> DesignSpec:
         if self.kind in ("montecarlo", "lhs") and self.runs is None:
             raise ValueError(f"design {self.kind} needs runs")
         if self.kind == "table" and not self.file:
@@ -587,6 +588,16 @@ def evaluate_chunk(job: ChunkJob) -> pa.Table:
     extras: list[str | None] = []
     fac_rows: list[int] = []  # index into V for forecast rows, -1 otherwise
 
+    def row(run: int, iid: str, rnd: int | None, actor: str | None, value: float, extra: str | None,
+            fac_row: int) -> None:
+        runs.append(run)
+        issues.append(iid)
+        rounds.append(rnd)
+        actors.append(actor)
+        values.append(value)
+        extras.append(extra)
+        fac_rows.append(fac_row)
+
     batch = mspec.extra.get("batch") if hasattr(mspec, "extra") else None
     fc = None
     if batch is not None and spec.trace == "summary" and not any(pert.params):
@@ -604,22 +615,19 @@ def evaluate_chunk(job: ChunkJob) -> pa.Table:
                                "this chunk was stored. Please report it with the scenario.")
         for r in range(n):
             for iid in base.issues:
-                runs.append(job.start + r); issues.append(iid); rounds.append(None); actors.append(None)
-                values.append(float(fc[iid][r])); extras.append(None); fac_rows.append(r)
+                row(job.start + r, iid, None, None, float(fc[iid][r]), None, r)
     else:
         for r in range(n):
             scn_r = _scenario_from(scn, base, pert, r)
             p = params if not pert.params[r] else make_params(mspec, params, **pert.params[r])
             res = guarded(mspec.run(scn_r, p, rng=rng), f"sweep run {job.start + r} (chunk {job.chunk})")
             for iid, ir in res.issues.items():
-                runs.append(job.start + r); issues.append(iid); rounds.append(None); actors.append(None)
-                values.append(math.nan if ir.forecast is None else float(ir.forecast)); extras.append(None); fac_rows.append(r)
+                row(job.start + r, iid, None, None, math.nan if ir.forecast is None else float(ir.forecast), None, r)
                 if spec.trace != "summary":
                     for k, rec in enumerate(ir.rounds):
                         ex = json.dumps(rec.to_json_dict(), sort_keys=True) if spec.trace == "full" else None
                         for a, x in rec.positions.items():
-                            runs.append(job.start + r); issues.append(iid); rounds.append(k); actors.append(a)
-                            values.append(float(x)); extras.append(ex); fac_rows.append(-1)
+                            row(job.start + r, iid, k, a, float(x), ex, -1)
     fr = np.asarray(fac_rows, dtype=np.int64)
     cols_out: dict[str, pa.Array] = {
         "run": pa.array(np.asarray(runs, dtype=np.int64)),

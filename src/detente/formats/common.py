@@ -28,15 +28,16 @@ import csv
 import io
 import math
 import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Sequence
+from typing import IO, Any
 
 from pydantic import BaseModel, ValidationError
 
 from detente.errors import InputError, Problem
 from detente.scenario import Actor, Issue, Relation, Scenario, Stance
-from detente.scenario.textcells import escape_formula, starts_formula, unescape_formula
+from detente.scenario.textcells import unescape_formula
 
 __all__ = [
     "Locator",
@@ -559,7 +560,7 @@ _DTD_MARKS = tuple(m.encode(enc) for m in ("<!DOCTYPE", "<!ENTITY")
                    for enc in ("utf-8", "utf-16-le", "utf-16-be"))
 
 
-def check_xlsx_archive(path: "str | Path | IO[bytes]") -> None:
+def check_xlsx_archive(path: str | Path | IO[bytes]) -> None:
     """Refuse a workbook that is unsafe or damaged before openpyxl parses it.
 
     Every part of the archive is decompressed once (checking its CRC) and its XML parts are

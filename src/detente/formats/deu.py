@@ -45,8 +45,9 @@ import csv
 import io
 import math
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from detente.errors import InputError, Problem
 from detente.formats.common import build_scenario, read_text
@@ -114,7 +115,7 @@ def council_weights(source: str | Path | Mapping[str, Mapping[str, float]] | Non
 class DeuRow:
     """One parsed DEU row: ids, positions, saliences and the issue's attributes."""
 
-    __slots__ = ("line", "fields", "position", "salience", "rp", "out", "rp_raw", "out_raw", "wave")
+    __slots__ = ("fields", "line", "out", "out_raw", "position", "rp", "rp_raw", "salience", "wave")
 
     def __init__(self, line: int, fields: dict[str, str]):
         self.line = line
@@ -235,7 +236,7 @@ def read_deu_rows(path: str | Path) -> list[DeuRow]:
             problems.append(Problem("unknown or missing wave", file=file, line=lineno, column="wave",
                                     value=f.get("wave"), expected="DEU I, DEU II or DEU III (or an intro_date)"))
         row.wave = wave
-        if "n_actors" in f and f["n_actors"]:
+        if f.get("n_actors"):
             try:
                 if int(float(f["n_actors"])) != len(row.position):
                     problems.append(Problem(f"n_actors disagrees with the {len(row.position)} positions in the row",
@@ -404,7 +405,7 @@ def load_deu(path: str | Path, *, weights: Any = "council") -> list[Scenario]:
     return [_build([r], r.isnr, path, weights, per_issue_caps=False) for r in rows]
 
 
-def group_by_proposal(rows: Iterable[DeuRow]) -> "OrderedDict[str, list[DeuRow]]":
+def group_by_proposal(rows: Iterable[DeuRow]) -> OrderedDict[str, list[DeuRow]]:
     """Rows grouped by proposal id (``prnr``), in file order."""
     g: OrderedDict[str, list[DeuRow]] = OrderedDict()
     for r in rows:

@@ -42,8 +42,8 @@ from xml.parsers import expat
 
 from detente.errors import InputError, Problem
 from detente.formats.common import build_scenario
-from detente.scenario.ktab import KTAB_PARAM_OPTIONS
 from detente.scenario import Scenario
+from detente.scenario.ktab import KTAB_PARAM_OPTIONS
 
 __all__ = ["read_ktab_xml", "parse_ktab_xml_bytes", "KTAB_PARAM_OPTIONS", "looks_like_ktab_xml"]
 
@@ -62,15 +62,15 @@ class _Node:
     tag: str
     line: int
     text: str = ""
-    children: list["_Node"] = field(default_factory=list)
+    children: list[_Node] = field(default_factory=list)
 
-    def find(self, tag: str) -> "_Node | None":
+    def find(self, tag: str) -> _Node | None:
         for c in self.children:
             if c.tag == tag:
                 return c
         return None
 
-    def findall(self, tag: str) -> list["_Node"]:
+    def findall(self, tag: str) -> list[_Node]:
         return [c for c in self.children if c.tag == tag]
 
 
@@ -329,7 +329,7 @@ def parse_ktab_xml_bytes(raw: bytes, *, file: str = "<xml>") -> Scenario:
         for rec in ia:
             mat[(rec["adjusting"], rec["reference"])] = rec["adjust"]
         for nm in names:
-            row = 1.0 if (nm, nm) not in mat else mat[(nm, nm)]
+            row = mat.get((nm, nm), 1.0)
             row += sum(v for (a_, r_), v in mat.items() if a_ == nm and r_ != nm)
             rows[nm] = row
             if row < 0:

@@ -67,9 +67,9 @@ Examples
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -118,50 +118,50 @@ class BDMParams(ModelParams):
     T: float = Field(1.0, ge=0, le=1, description="Probability that such an unchallenged move would be towards the reference point (D14).")
 
     # D1 probability of success
-    probability: Optional[Literal["printed", "net_vote", "all_pairs"]] = Field(
+    probability: Literal["printed", "net_vote", "all_pairs"] | None = Field(
         None, description="D1: 'printed' positive-vote share (P_ij + P_ji = 1), 'net_vote' (masad2014), "
         "'all_pairs' denominator over every ordered actor pair (scholz2011).")
-    voter_exponent: Optional[bool] = Field(None, description="D1: raise each voter's distances to its own risk exponent.")
+    voter_exponent: bool | None = Field(None, description="D1: raise each voter's distances to its own risk exponent.")
     # D2 perspective
-    perspective: Optional[Literal["receiver", "own"]] = Field(
+    perspective: Literal["receiver", "own"] | None = Field(
         None, description="D2: 'receiver' = the evaluating actor computes both e_i and e_j with its own "
         "exponent; 'own' = e_j is the proposer's own view (masad2014).")
     # D3 U_b / U_w and the reference point
-    ub_uw: Optional[Literal["none", "challenger", "both"]] = Field(
+    ub_uw: Literal["none", "challenger", "both"] | None = Field(
         None, description="D3: U_b/U_w distance: 'none' (scholz2011), 'challenger' = |x_i-mu| + |x_i-x_j| "
         "(masad2014), 'both' = |x_i-mu| + |x_j-mu| (masad2016). Only matters when Q < 1.")
-    q_sign: Optional[Literal["printed", "flipped"]] = Field(
+    q_sign: Literal["printed", "flipped"] | None = Field(
         None, description="D3: sign of the (1-Q)[T U_b + (1-T) U_w] term: printed (minus) or flipped (plus, masad2014).")
-    reference_point: Optional[Literal["median", "mean", "median_then_mean"]] = Field(
+    reference_point: Literal["median", "mean", "median_then_mean"] | None = Field(
         None, description="D3: mu in U_b/U_w; 'median_then_mean' = median for the r=1 pass, mean for the second (masad2014).")
     # D4 median
-    median_rule: Optional[Literal["weighted", "sequential", "largest_margin"]] = Field(
+    median_rule: Literal["weighted", "sequential", "largest_margin"] | None = Field(
         None, description="D4: 'weighted' median over held positions (ties -> lower), 'sequential' pairwise "
         "comparison over distinct positions in ascending order (scholz2011), 'largest_margin' pair (masad).")
     # D5 risk
-    risk: Optional[Literal["security", "own_positions", "neutral"]] = Field(
+    risk: Literal["security", "own_positions", "neutral"] | None = Field(
         None, description="D5: risk exponents from all actors' security levels, from the actor's own security "
         "at 11 hypothetical positions (clamped), or all r = 1.")
     # D6/D7 offers
-    offers: Optional[Literal["detente", "scholz2011", "masad2014", "masad2016"]] = Field(
+    offers: Literal["detente", "scholz2011", "masad2014", "masad2016"] | None = Field(
         None, description="D6/D7: classification and selection rule of offers (see docs/models/bdm.md).")
-    capitulation_reachable: Optional[bool] = Field(
+    capitulation_reachable: bool | None = Field(
         None, description="D6: scholz2011 codes the capitulation test so that it is never true; True repairs it.")
-    relabel_quirk: Optional[bool] = Field(
+    relabel_quirk: bool | None = Field(
         None, description="D7: masad2016 re-derives the chosen offer's category against the last threat examined.")
-    offer_threshold: Optional[float] = Field(
+    offer_threshold: float | None = Field(
         None, description="D7: a proposer makes an offer when its own expected utility exceeds this "
         "(masad2014: 0, masad2016: 1e-4); not used by the scholz2011 rule.")
-    eu_tolerance: Optional[float] = Field(
+    eu_tolerance: float | None = Field(
         None, ge=0, description="D6: expected utilities with |E| below this are treated as exactly 0, so "
         "floating-point noise (e.g. -5.6e-17) cannot decide a category (detente: 1e-12; references: 0).")
     # D8 conflicts
-    conflict: Optional[Literal["loser_moves", "mutual_draw"]] = Field(
+    conflict: Literal["loser_moves", "mutual_draw"] | None = Field(
         None, description="D8: 'loser_moves' = the receiver of a confrontation moves to the proposer "
         "(deterministic); 'mutual_draw' = a conflict is fought only when both chose each other, winner drawn with P.")
-    conflict_winner: Optional[Literal["draw", "likelier"]] = Field(
+    conflict_winner: Literal["draw", "likelier"] | None = Field(
         None, description="D8: 'draw' = random draw with P (seeded); 'likelier' = the side with P >= 0.5 wins.")
-    renege: Optional[bool] = Field(None, description="D8: a proposer whose offer was accepted cancels its conflicts and stays put.")
+    renege: bool | None = Field(None, description="D8: a proposer whose offer was accepted cancels its conflicts and stays put.")
     # D10 normalisation
     scale_range: Literal["positions", "issue"] = Field(
         "positions", description="D10: distance normaliser Delta: range of the initial positions (all "
@@ -931,7 +931,7 @@ def _perception(data: _Issue, y: np.ndarray, s: np.ndarray, o: _Opts, params: BD
 def _mc_summary(vals: np.ndarray, interval: float) -> dict[str, Any]:
     lo_q, hi_q = (1 - interval) / 2, 1 - (1 - interval) / 2
     return {
-        "n": int(len(vals)), "mean": float(vals.mean()), "sd": float(vals.std()),
+        "n": len(vals), "mean": float(vals.mean()), "sd": float(vals.std()),
         "min": float(vals.min()), "median": float(np.median(vals)), "max": float(vals.max()),
         "interval": [float(np.quantile(vals, lo_q)), float(np.quantile(vals, hi_q))], "level": interval,
     }

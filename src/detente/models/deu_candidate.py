@@ -34,7 +34,6 @@ References
 from __future__ import annotations
 
 import math
-
 from typing import Literal
 
 import numpy as np

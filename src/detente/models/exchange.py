@@ -36,6 +36,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -142,7 +143,7 @@ class ExchangeParams(ModelParams):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> "ExchangeParams":
+    def _check(self) -> ExchangeParams:
         if self.fixed_weight + self.salience_weight > 1.0 + 1e-12:
             raise ValueError("fixed_weight + salience_weight must not exceed 1 (positions would leave the scale)")
         if self.variant == "equal_gain" and self.p not in (None, 0.0):
@@ -1198,10 +1199,14 @@ def _ensemble(scenario: Any, data: ExchangeData, params: ExchangeParams, rng: np
         if len(who) == 0 or not (data.salience[who, d] * data.unit_power[who, d]).sum() > 0:
             out[iid] = IssueResult(forecast=None, extra={"reason": "no actor with positive power x salience"})
             continue
-        sc = lambda v: float(data.to_scale(v, d))  # noqa: E731
-        scd = lambda v: float(v) * (data.upper[d] - data.lower[d]) / SCALE  # noqa: E731
+        def sc(v: Any, d: int = d) -> float:
+            return float(data.to_scale(v, d))
 
-        def stats(key: str, t: int) -> dict[str, Any]:
+        def scd(v: Any, d: int = d) -> float:
+            return float(v) * (data.upper[d] - data.lower[d]) / SCALE
+
+        def stats(key: str, t: int, d: int = d, sc: Callable[[Any], float] = sc,
+                  scd: Callable[[Any], float] = scd) -> dict[str, Any]:
             s = summ[key]
             return {"mean": sc(s["mean"][t, d]), "sd": scd(s["sd"][t, d]), "min": sc(s["min"][t, d]),
                     "max": sc(s["max"][t, d]), "lower": sc(s["lower"][t, d]), "upper": sc(s["upper"][t, d])}

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import importlib
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -193,7 +194,7 @@ def make_params(spec: ModelSpec, params: Mapping[str, Any] | BaseModel | None = 
 
 def _same(a: Any, b: Any) -> bool:
     """Equal values of the same kind (``True`` and ``1`` differ)."""
-    return type(a) is type(b) and a == b or (
+    return (type(a) is type(b) and a == b) or (
         isinstance(a, (int, float)) and isinstance(b, (int, float))
         and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["RoundRecord", "IssueResult", "RunResult", "detente_version", "run_key", "result_hash"]
 
@@ -140,7 +141,7 @@ class RoundRecord:
         return d
 
     @classmethod
-    def from_json_dict(cls, d: Mapping[str, Any]) -> "RoundRecord":
+    def from_json_dict(cls, d: Mapping[str, Any]) -> RoundRecord:
         """Inverse of :meth:`to_json_dict` (keys other than the three named ones go to ``extra``)."""
         rest = {k: v for k, v in d.items() if k not in ("positions", "median", "mean")}
         return cls(positions=dict(d.get("positions") or {}), median=d.get("median"), mean=d.get("mean"), extra=rest)
@@ -163,7 +164,7 @@ class IssueResult:
         return d
 
     @classmethod
-    def from_json_dict(cls, d: Mapping[str, Any]) -> "IssueResult":
+    def from_json_dict(cls, d: Mapping[str, Any]) -> IssueResult:
         """Inverse of :meth:`to_json_dict` (keys other than ``forecast``/``rounds`` go to ``extra``)."""
         rest = {k: v for k, v in d.items() if k not in ("forecast", "rounds")}
         rounds = tuple(RoundRecord.from_json_dict(r) for r in d.get("rounds") or ())
@@ -243,7 +244,7 @@ class RunResult:
         seed: int | None = None,
         notes: tuple[str, ...] | list[str] = (),
         extra: Mapping[str, Any] | None = None,
-    ) -> "RunResult":
+    ) -> RunResult:
         """Make a result, filling version and input hash from the scenario."""
         p = params.model_dump(mode="json") if hasattr(params, "model_dump") else dict(params or {})
         return cls(
@@ -258,7 +259,7 @@ class RunResult:
             extra=dict(extra or {}),
         )
 
-    def with_seed(self, seed: int | None) -> "RunResult":
+    def with_seed(self, seed: int | None) -> RunResult:
         return replace(self, seed=seed)
 
     @property
@@ -355,7 +356,7 @@ class RunResult:
         return head + f"<table><tr><th>issue</th><th>forecast</th><th>rounds</th></tr>{rows}</table>"
 
     @classmethod
-    def from_json_dict(cls, d: Mapping[str, Any]) -> "RunResult":
+    def from_json_dict(cls, d: Mapping[str, Any]) -> RunResult:
         """Rebuild a result from its :meth:`to_json_dict` form (used by the run store).
 
         ``RunResult.from_json_dict(r.to_json_dict()).to_json_dict() == r.to_json_dict()``;

@@ -47,13 +47,14 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import AliasChoices, ConfigDict, Field
 
-from detente.errors import InputError, Problem, RunError
+from detente.errors import InputError, Problem
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RoundRecord, RunResult
@@ -185,7 +186,7 @@ class SMPParams(ModelParams):
         "differs from KTAB on 1 of 52, see docs/models/smp.md).",
     )
 
-    def resolved(self, scenario_params: dict[str, Any] | None = None) -> "SMPParams":
+    def resolved(self, scenario_params: dict[str, Any] | None = None) -> SMPParams:
         """A copy with every ``None`` parameter filled from the scenario, else KTAB's default."""
         sp = dict(scenario_params or {})
         upd: dict[str, Any] = {}

@@ -295,8 +295,8 @@ def mechanism_rows(obj: dict[str, Any]) -> list[list[str]]:
         for m, e in (b.get("mechanisms") or {}).items():
             eff = e.get("effects") or {}
             heads = e.get("headline") or list(eff)
-            moved = [o for o in heads if eff[o]["se"] is not None and abs(eff[o]["diff"]) > 2 * eff[o]["se"]
-                     or eff[o]["se"] in (0, None) and eff[o]["diff"] != 0]
+            moved = [o for o in heads if (eff[o]["se"] is not None and abs(eff[o]["diff"]) > 2 * eff[o]["se"])
+                     or (eff[o]["se"] in (0, None) and eff[o]["diff"] != 0)]
             mp = eff.get("months_of_peace_focal") or {}
             wc = eff.get("p_war_horizon") or {}
             rows.append([h, m, e.get("label", ""), f"`{e.get('switch', '')}`",
@@ -315,8 +315,7 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
 def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> dict[str, str]:
     """PNG files of the report's figures (the same figures the HTML report embeds)."""
     from detente.report.charts import crisis_charts
-    from detente.report.figures import (_dates, _fig, crisis_alignment_figure, crisis_hazard_figure,
-                                        crisis_p_war_figure)
+    from detente.report.figures import _dates, _fig, crisis_alignment_figure, crisis_hazard_figure, crisis_p_war_figure
 
     figs: dict[str, str] = {}
 
@@ -441,7 +440,6 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
     L: list[str] = [f"# {stem}: crisis report", "",
                     f"{obj['runs']} Monte-Carlo runs per hypothesis, root seed {obj['seed']} "
                     f"(chunk size {obj.get('chunk_size')}), start {obj.get('start')}.", ""]
-    end = obj.get("backtest_end")
     L += claims_lines(obj)
     f = obj.get("focal") or {}
     L += [f"## {f.get('label') or 'The focal actor'}", ""]

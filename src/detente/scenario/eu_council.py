@@ -41,8 +41,8 @@ References
 from __future__ import annotations
 
 import math
-from functools import lru_cache
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 
 import numpy as np
 
@@ -143,7 +143,7 @@ def shapley_shubik(
     if np.any(wf < 0):
         raise ValueError("weights must be non-negative")
     w = np.rint(wf / resolution).astype(np.int64)
-    q = int(math.ceil(quota / resolution - 1e-9))
+    q = math.ceil(quota / resolution - 1e-9)
     n = len(w)
     total = int(w.sum())
     cnt = _subset_table(w, total)
@@ -191,7 +191,7 @@ def council_game(wave: str) -> tuple[tuple[str, ...], dict]:
     return members, {"weights": wts, **kw}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _council_power(wave: str, rule: str) -> tuple[tuple[str, float], ...]:
     members, kw = council_game(wave)
     if rule == "unanimity":

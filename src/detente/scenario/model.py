@@ -140,7 +140,7 @@ class Issue(_Model):
     _names = field_validator("id", "name", mode="before")(lambda v: _nfc(v))
 
     @model_validator(mode="after")
-    def _check_bounds(self) -> "Issue":
+    def _check_bounds(self) -> Issue:
         for what in ("lower", "upper", "status_quo", "outcome"):
             _finite(getattr(self, what), what)
         if not self.lower < self.upper:
@@ -252,7 +252,7 @@ class Scenario(_Model):
     _names = field_validator("name", mode="before")(lambda v: _nfc(v))
 
     @model_validator(mode="after")
-    def _cross_check(self, info: ValidationInfo) -> "Scenario":
+    def _cross_check(self, info: ValidationInfo) -> Scenario:
         if info.context and info.context.get("defer_cross_checks"):
             return self
         problems = self.problems()
@@ -370,7 +370,7 @@ class Scenario(_Model):
             capability=np.asarray(cap, dtype=float),
         )
 
-    def subset(self, issue_ids: list[str]) -> "Scenario":
+    def subset(self, issue_ids: list[str]) -> Scenario:
         """A copy restricted to some issues (actors kept)."""
         keep = set(issue_ids)
         return self.model_copy(

@@ -59,11 +59,12 @@ import re
 import shutil
 import sqlite3
 import uuid
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from detente.errors import CatalogueError, DamagedRunError, InputError, Problem, StoreError, UnknownRunError
 from detente.models.result import RunResult, detente_version, result_hash
@@ -140,7 +141,7 @@ def default_root() -> Path:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _seed_text(seed: int | None) -> str | None:
@@ -202,7 +203,7 @@ class RunInfo:
     meta: Mapping[str, Any]
 
     @classmethod
-    def _from_row(cls, row: sqlite3.Row) -> "RunInfo":
+    def _from_row(cls, row: sqlite3.Row) -> RunInfo:
         return cls(
             run_id=row["run_id"], key=row["key"], kind=row["kind"], model=row["model"],
             variant=row["variant"], seed=_seed_value(row["seed"]),
@@ -266,7 +267,7 @@ def _consistent_read(method):
     """
 
     @functools.wraps(method)
-    def wrapper(self: "Store", *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
         if not self._immutable:
             return method(self, *args, **kwargs)
         for _ in range(3):
@@ -563,7 +564,7 @@ class Store:
         """Store a finished run; return its run id (:meth:`save_run` tells more)."""
         return self.save_run(result, scenario=scenario, label=label).run_id
 
-    def save_run(self, result: RunResult, scenario: Any = None, label: str | None = None) -> "SavedRun":
+    def save_run(self, result: RunResult, scenario: Any = None, label: str | None = None) -> SavedRun:
         """Store a finished run; return its run id and whether it was new.
 
         Idempotent: a run whose key is already stored with the same result
@@ -700,7 +701,7 @@ class Store:
     def _write_manifest(self, con: sqlite3.Connection, run_id: str) -> None:
         """Copy a run's catalogue row to ``parts/<run_id>/run.json`` (atomically)."""
         row = con.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        doc = {"manifest": 1, "row": {k: row[k] for k in row.keys()}}
+        doc = {"manifest": 1, "row": {k: row[k] for k in row.keys()}}  # noqa: SIM118 - a sqlite3.Row iterates over values
         try:
             atomic_write_bytes(self.run_dir(run_id) / MANIFEST_NAME,
                                json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8"))

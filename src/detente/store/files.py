@@ -17,7 +17,7 @@ import stat
 import struct
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +172,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 def quarantine(root: Path, path: Path, reason: str, *, session: str | None = None) -> Path:
@@ -300,5 +300,5 @@ class StoreLock:
     def __del__(self) -> None:
         try:
             self.release()
-        except Exception:  # pragma: no cover - interpreter shutdown
+        except Exception:  # noqa: BLE001  # pragma: no cover - a finaliser must not raise (interpreter shutdown)
             pass

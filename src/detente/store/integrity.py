@@ -34,7 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from detente.errors import StoreError
-from detente.store.files import QUARANTINE_DIR, StoreLock, catalogue_state, quarantine, read_json, sha256_file, verify_part
+from detente.store.files import (
+    QUARANTINE_DIR,
+    StoreLock,
+    catalogue_state,
+    quarantine,
+    read_json,
+    sha256_file,
+    verify_part,
+)
 
 __all__ = ["Finding", "CheckReport", "RepairReport", "check_store", "repair_store", "FINDING_KINDS",
            "STALE_TEMP_SECONDS"]
@@ -215,7 +223,7 @@ def check_store(root: str | Path, *, full: bool = True) -> CheckReport:
         try:
             store = Store(root, readonly=True)
             problems = _integrity(store)
-            cat["integrity"] = "ok" if not problems else problems
+            cat["integrity"] = problems if problems else "ok"
             if problems:
                 findings.append(Finding("catalogue", f"SQLite integrity_check reports: {'; '.join(problems[:5])}",
                                         str(cat_path), repair=rebuild))
@@ -435,10 +443,10 @@ def repair_store(root: str | Path) -> RepairReport:
 
 
 def _repair_locked(root: Path) -> RepairReport:
+    import os
+
     from detente.store.core import MANIFEST_NAME, Store
     from detente.store.files import _stamp
-
-    import os
 
     session = f"{_stamp()}-{os.getpid()}"
     qdir = root / QUARANTINE_DIR / session

@@ -22,7 +22,8 @@ Examples
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from detente.errors import StoreError
 

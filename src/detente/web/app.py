@@ -29,26 +29,26 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
-from fastapi.exceptions import RequestValidationError
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from detente import examples
+from detente import examples, seeding
 from detente.errors import InputError, Problem
 from detente.formats import load as load_scenario
 from detente.formats import save as save_scenario
-from detente.models.registry import available, check_params, get as get_model
+from detente.models.registry import available, check_params
+from detente.models.registry import get as get_model
 from detente.models.result import RunResult
 from detente.scenario import Scenario
-from detente import seeding
 from detente.store.files import atomic_write_bytes
 from detente.web.edits import CannotEditInPlace, save_in_place
 from detente.web.jobs import JobManager
-from detente.web.work import crisis_job, forecast_job, sweep_job
 from detente.web.security import DEFAULT_UPLOAD_LIMIT, SAFE_NAME, BodyLimit, CsrfGuard, safe_join
+from detente.web.work import crisis_job, forecast_job, sweep_job
 
 __all__ = ["create_app", "WebConfig", "Error", "ErrorProblem"]
 
@@ -608,7 +608,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         return await run_in_threadpool(finish_upload, request, name, data)
 
     def finish_upload(request: Request, name: str, data: bytes) -> Response:
-        scn, err = validate_bytes(name, data)
+        _scn, err = validate_bytes(name, data)
         if err is not None:
             return render(request, "upload.html", status=422, title="Upload a scenario", limit=cfg.upload_limit,
                           name=name, problems=[str(p) for p in err.problems], grid=grid_of(name, data, err),
@@ -732,7 +732,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
                 raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "no stance of this actor on this issue", "value": f"{actor}/{issue}"}]})
         try:
             new = Scenario.model_validate(doc)
-        except Exception as exc:  # pydantic ValidationError or cross-check failure
+        except Exception as exc:  # noqa: BLE001 - pydantic ValidationError or any cross-check failure: a 422
             raise HTTPException(422, {"error": "invalid input", "problems": [{"message": str(exc)}]}) from None
         if body.save_as is not None:
             target = safe_join(cfg.library_dir, body.save_as)
@@ -933,7 +933,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             loc = [str(x) for x in e.get("loc", ())]
             p: dict[str, Any] = {"message": str(e.get("msg", "invalid value")).removeprefix("Value error, "),
                                  "column": ".".join(loc) or None}
-            if "input" in e and loc and loc[-1] != "body" or e.get("type") == "json_invalid":
+            if ("input" in e and loc and loc[-1] != "body") or e.get("type") == "json_invalid":
                 p["value"] = _scalar(e.get("input"))
             problems.append(p)
         body = _error_body({"error": "invalid request", "problems": problems})

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -226,7 +227,7 @@ def _yaml_writes(path: Path, changes: list[Change], library: Path) -> dict[Path,
     writes: dict[Path, bytes] = {}
     if spans:
         spans.sort()
-        for (a0, a1, _), (b0, _b1, _) in zip(spans, spans[1:]):
+        for (a0, a1, _), (b0, _b1, _) in itertools.pairwise(spans):
             if b0 < a1 or a0 == b0:
                 raise CannotEditInPlace(f"two edits of {path.name} fall on the same value (a YAML alias?)")
         out, pos = [], 0

@@ -3,14 +3,13 @@ forkserver, :mod:`detente.web.jobs`): every registered model, the store and the 
 engine, so that each job's process starts with them loaded instead of importing them
 (about 2 s on a busy 2-core machine)."""
 
-from detente.models.registry import available
-
 import pandas  # noqa: F401  (the store builds trajectory tables with it: ~2 s to import)
 import pyarrow.parquet  # noqa: F401  (and writes them with it)
 
-import detente.crisis.analysis  # noqa: F401
-import detente.report.stored  # noqa: F401
-import detente.store  # noqa: F401
+import detente.crisis.analysis
+import detente.report.stored
+import detente.store
 import detente.web.work  # noqa: F401
+from detente.models.registry import available
 
 available()

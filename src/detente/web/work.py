@@ -4,8 +4,9 @@ message)`` first and returns the id of the run it stored."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from detente.errors import InputError, Problem
 
