@@ -1,0 +1,275 @@
+"""`detente.crisis.analysis` pinned on hand-computed values (issue 19: tests that kill the
+surviving mutants of ``make mutate MODULE=src/detente/crisis/analysis.py``).
+
+Most functions of the module read a :class:`CrisisResult`; here they read a small result built
+by hand (four runs, two flashpoints, half-month steps), so every output can be worked out in
+the comments. The engine-level behaviour (common random numbers, switches really applied) is
+tested in ``tests/test_crisis_mechanism_map.py`` and ``tests/test_crisis_record.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+
+from detente.crisis import analysis as A
+from detente.crisis.result import CAUSES, CrisisResult
+from detente.errors import InputError
+
+# ------------------------------------------------------------------ a result built by hand
+# 12 half-month steps (dt = 0.5 month) from 2022-01-01: step k ends on the 15th or the last
+# day of a month; the month ends are steps 1, 3, 5, 7, 9, 11.
+STEP_END = tuple(d for m in range(1, 7) for d in (dt.date(2022, m, 15),
+                                                    dt.date(2022, m + 1, 1) - dt.timedelta(days=1)))
+MONTH_ENDS = STEP_END[1::2]
+# actors A (0), B (1), C (2); flashpoints F (A, B) and G (B, C); the focal actor is A.
+#   run 0: war at F in step 2 started by A (first war), war at G in step 7 started by C
+#   run 1: war at G in step 4 started by B (first war), none at F
+#   run 2: no war
+#   run 3: war at F in step 9 started by B (first war), war at G in step 10 started by B
+ONSET = [[2, 7], [-1, 4], [-1, -1], [9, 10]]
+ONSET_INIT = [[0, 2], [-1, 1], [-1, -1], [1, 1]]
+FIRST = [2, 4, -1, 9]
+FIRST_FP = [0, 1, -1, 0]
+FIRST_INIT = [0, 1, -1, 1]
+SPLIT = [-1, 5, -1, 0]
+
+
+def _res(**kw) -> CrisisResult:
+    n = len(kw.get("first_step", FIRST))
+    base = dict(
+        scenario="hand", hypothesis=None, runs=n, root_seed=0, chunk_size=8, step="half-month", dt_months=0.5,
+        actors=("A", "B", "C"), flashpoints=("F", "G"), tracks=(), dyads=("A-B",), directions=("A>B", "B>A"),
+        involves={"F": ("A", "B"), "G": ("B", "C")}, triangle=("C", "A", "B"), russia="A",
+        step_end=STEP_END, month_ends=MONTH_ENDS, month_end_step=(1, 3, 5, 7, 9, 11),
+        onset_step=np.array(ONSET, np.int16), onset_initiator=np.array(ONSET_INIT, np.int8),
+        onset_cause=np.zeros((4, 2), np.int8),
+        first_step=np.array(FIRST, np.int16), first_flashpoint=np.array(FIRST_FP, np.int8),
+        first_initiator=np.array(FIRST_INIT, np.int8), split_step=np.array(SPLIT, np.int16),
+        agree_step=np.zeros((4, 0), np.int16), hazard=None, rc_alignment=None, configuration=None,
+        diagnostics={}, params={}, input_hash="", version="test")
+    base.update(kw)
+    return CrisisResult(**base)
+
+
+def _out(res, name, **kw):
+    return A.output_samples(res, name, **kw).tolist()
+
+
+# ------------------------------------------------------------------ per-run outputs
+def test_output_samples_of_every_kind_on_a_hand_made_result():
+    r = _res()
+    # P(war by end): the last step ending on or before the date; 2022-02-20 → step 2 (Feb 15)
+    assert _out(r, "p_war_by_end", end="2022-02-20") == [1, 0, 0, 0]
+    assert _out(r, "p_war_by_end", end="2022-02-14") == [0, 0, 0, 0]      # step 1: run 0's war is in step 2
+    assert _out(r, "p_war_by_end", end="2022-03-15") == [1, 1, 0, 0]      # step 4 includes run 1's war
+    assert _out(r, "p_war_horizon") == [1, 1, 0, 1]
+    # the focal actor A is involved only at F: wars at F in runs 0 and 3
+    assert _out(r, "p_no_focal_war_horizon") == [0, 1, 1, 0]
+    # months of peace: onset at mid-step, (step + 0.5)·0.5 months, capped at the 6-month horizon
+    assert _out(r, "months_of_peace_focal") == [1.25, 6.0, 6.0, 4.75]
+    assert _out(r, "p_split_horizon") == [0, 1, 0, 1]
+    assert _out(r, "p_first_war_by.A") == [1, 0, 0, 0]
+    assert _out(r, "p_first_war_by.B") == [0, 1, 0, 1]
+    assert _out(r, "p_first_war_by.A+B") == [1, 1, 0, 1]
+    assert _out(r, "p_first_war_by.C") == [0, 0, 0, 0]                     # C starts only a second war
+    assert _out(r, "p_first_war_at.F") == [1, 0, 0, 1]
+    assert _out(r, "p_first_war_at.G") == [0, 1, 0, 0]
+    # any war at a flashpoint, first or not, and by whom
+    assert _out(r, "p_war_at.G") == [1, 1, 0, 1]
+    assert _out(r, "p_war_at.F") == [1, 0, 0, 1]
+    assert _out(r, "p_war_at.G.by.C") == [1, 0, 0, 0]
+    assert _out(r, "p_war_at.G.by.B+C") == [1, 1, 0, 1]
+    assert _out(r, "p_war_at.F.by.B") == [0, 0, 0, 1]
+    assert all(A.output_samples(r, o).dtype == float for o in ("p_war_horizon", "p_war_at.G.by.C"))
+
+
+def test_months_of_peace_follow_the_step_length_and_the_horizon():
+    # monthly steps (dt = 1) over a 3-month horizon: onsets in steps 0 and 1 → 0.5 and 1.5 months,
+    # a run without war counts the whole horizon (3), a war after it cannot occur
+    r = _res(dt_months=1.0, step_end=MONTH_ENDS[:3], month_ends=MONTH_ENDS[:3], month_end_step=(0, 1, 2),
+             onset_step=np.array([[0, -1], [1, -1], [-1, -1], [2, -1]], np.int16),
+             first_step=np.array([0, 1, -1, 2], np.int16))
+    assert _out(r, "months_of_peace_focal") == [0.5, 1.5, 3.0, 2.5]
+
+
+def test_unknown_names_in_outputs_are_named_errors():
+    r = _res()
+    with pytest.raises(InputError) as ei:
+        A.output_samples(r, "p_first_war_by.A+Z")
+    p = ei.value.problems[0]
+    assert "unknown actor 'Z'" in p.message and p.value == "A+Z" and p.expected == "A, B, C"
+    with pytest.raises(InputError) as ei:
+        A.output_samples(r, "p_war_at.H")
+    p = ei.value.problems[0]
+    assert "unknown flashpoint 'H'" in p.message and p.value == "H" and p.expected == "F, G"
+    with pytest.raises(InputError) as ei:
+        A.output_samples(r, "p_war_at.F.by.Q")
+    assert "unknown actor 'Q'" in ei.value.problems[0].message
+    with pytest.raises(InputError) as ei:
+        A.output_samples(r, "p_peace")
+    p = ei.value.problems[0]
+    assert "unknown output 'p_peace'" in p.message and "p_war_at.F[.by.A[+B]]" in p.expected
+    with pytest.raises(InputError, match="needs a record"):
+        A.output_samples(r, "p_war_by_end")
+    with pytest.raises(InputError, match="needs `triangle`"):
+        A.output_samples(_res(triangle=None), "p_split_horizon")
+
+
+def test_focal_summary_by_hand():
+    r = _res()
+    # A within 3 months (month end 3 = step 5): run 0's war (step 2) falls inside, run 3's (step 9) after
+    # months of peace: min((2.5·0.5, ∞, ∞, 9.5·0.5), 3) = (1.25, 3, 3, 3) → 10.25 / 4
+    assert A.focal_summary(r, "A", 3) == {"actor": "A", "horizon_months": 3, "p_no_war": 0.75,
+                                         "months_of_peace": 2.5625}
+    # C (only at G: steps 7, 4, −, 10) within 4 months (step 7): runs 0 and 1 at war
+    # months of peace: min((3.75, 2.25, ∞, 5.25), 4) → (3.75 + 2.25 + 4 + 4) / 4 = 3.5
+    assert A.focal_summary(r, "C", 4) == {"actor": "C", "horizon_months": 4, "p_no_war": 0.5,
+                                         "months_of_peace": 3.5}
+    # a horizon beyond the run's 6 months is cut to 6: A's wars at steps 2 and 9 both count
+    assert A.focal_summary(r, "A", 10) == {"actor": "A", "horizon_months": 10, "p_no_war": 0.5,
+                                          "months_of_peace": (1.25 + 6 + 6 + 4.75) / 4}
+
+
+def test_headline_outputs_list_what_happened():
+    r = _res()
+    tail = ["p_war_horizon", "p_no_focal_war_horizon", "months_of_peace_focal", "p_first_war_at.F",
+            "p_first_war_at.G", "p_first_war_by.A", "p_first_war_by.B"]
+    assert A.headline_outputs(r) == tail
+    # P(war by end) is a headline only when the end falls inside the horizon before its last step
+    assert A.headline_outputs(r, end="2022-01-15") == ["p_war_by_end", *tail]       # step 0
+    assert A.headline_outputs(r, end="2022-06-15") == ["p_war_by_end", *tail]       # step 10
+    assert A.headline_outputs(r, end="2022-06-30") == tail                          # the last step
+    assert A.headline_outputs(r, end="2021-12-31") == tail                          # before the first
+    # an actor that starts a first war only in the paired result is listed too (in actor order)
+    other = _res(first_initiator=np.array([2, 1, -1, 1], np.int8))
+    assert A.headline_outputs(r, other)[-3:] == ["p_first_war_by.A", "p_first_war_by.B", "p_first_war_by.C"]
+    # an initiator recorded for a run without war does not count
+    quiet = _res(first_initiator=np.array([0, 1, 2, 1], np.int8))
+    assert "p_first_war_by.C" not in A.headline_outputs(quiet)
+
+
+def test_mean_and_paired_effect_of_a_single_run_have_no_standard_error():
+    assert A.mean_se(np.array([0.25])) == {"value": 0.25, "se": None}
+    assert A.paired_effect(np.array([1.0]), np.array([0.0])) == {"with": 1.0, "without": 0.0, "diff": 1.0, "se": None}
+    # two runs: d = (1, 0), sd = √0.5, se = √0.5/√2 = 0.5
+    assert A.paired_effect(np.array([1, 1]), np.array([0, 1]))["se"] == pytest.approx(0.5, abs=1e-15)
+    assert A.mean_se(np.array([1.0, 0.0]))["se"] == pytest.approx(0.5, abs=1e-15)
+
+
+# ------------------------------------------------------------------ verdicts and choices
+@pytest.mark.parametrize("q, se, op, v, want", [
+    # (binary fractions, so the interval ends are exact)
+    (0.25, 0.125, ">", 0.0, "undecided"),      # lo = 0 is not above 0
+    (-0.25, 0.125, ">", 0.0, "contradicted"),  # hi = 0 is at the threshold: no increase
+    (0.25, 0.125, "<", 0.5, "undecided"),      # hi = 0.5 is not below 0.5
+    (0.75, 0.125, "<", 0.5, "contradicted"),   # lo = 0.5 is at the threshold
+    (0.3, None, ">", 0.25, "supported"),      # no SE: the point value decides
+    (0.3, None, "<", 0.25, "contradicted"),
+])
+def test_verdict_at_the_threshold(q, se, op, v, want):
+    verdict, lo, hi = A._verdict(q, se, op, v)
+    assert verdict == want
+    s = se or 0.0
+    assert (lo, hi) == pytest.approx((q - 2 * s, q + 2 * s), abs=1e-15)
+
+
+def test_verdict_uses_its_z():
+    # q = 0.1, se = 0.04: z = 2 → [0.02, 0.18] supported; z = 3 → [−0.02, 0.22] undecided
+    assert A._verdict(0.1, 0.04, ">", 0.0)[0] == "supported"
+    assert A._verdict(0.1, 0.04, ">", 0.0, z=3.0)[0] == "undecided"
+    assert A._verdict(0.1, 0.04, ">", 0.0, z=3.0)[1] == pytest.approx(-0.02, abs=1e-15)
+
+
+def test_mechanism_names_choice():
+    assert A._mechanism_names(None) is None
+    assert A._mechanism_names("all") is None
+    assert A._mechanism_names("none") is False
+    assert A._mechanism_names(" a, b ,,") == ["a", "b"]
+    assert A._mechanism_names(["x", " ", "y "]) == ["x", "y"]
+    assert A._mechanism_names(" , ") is False
+    assert A._mechanism_names([]) is False
+
+
+# ------------------------------------------------------------------ what the inert reasons read
+def _diag_result():
+    T = len(STEP_END)
+    n = 4
+    d = {
+        "meetings_held": np.full(T, 2.0),                 # 2·12 / 4 / 12 = 0.5 per month
+        "leaks": np.arange(T, dtype=float),               # 66 / 4 / 12 = 1.375
+        "deals_B": np.full(T, 1.0),                        # 12 / 48 = 0.25
+        "dir_forced": np.column_stack([np.full(T, 4.0), np.zeros(T)]),     # 1.0 and 0.0
+        "dir_prox": np.column_stack([np.zeros(T), np.full(T, 0.4)]),       # 0.0 and 0.1
+        "phi": np.full((T, 1), 2.0),                       # 0.5
+        "rung": np.column_stack([np.full(T, 8.0), np.full(T, 4.0)]),       # 2.0 and 1.0
+        "q": np.full((T, 2), 0.8),                         # 0.2 for alliances 0 and 1
+        "something_else": np.ones(T),                      # not a readable channel: left out
+    }
+    return _res(diagnostics=d, runs=n)
+
+
+def test_diag_channels_are_time_means_per_run_with_readable_names():
+    got = A._diag_channels(_diag_result())
+    assert got == pytest.approx({
+        "meetings held per month": 0.5,
+        "leaks received per month": 1.375,
+        "share of runs where B is ready to deal with C": 0.25,
+        "forced preventive war A>B": 1.0, "forced preventive war B>A": 0.0,
+        "preventive pressure A>B": 0.0, "preventive pressure B>A": 0.1,
+        "commitment capacity φ A-B": 0.5,
+        "escalation rung at F": 2.0, "escalation rung at G": 1.0,
+        "perceived patron support (alliance 0)": 0.2, "perceived patron support (alliance 1)": 0.2,
+        "P(A–B split within the horizon)": 0.5,          # split steps (−1, 5, −1, 0): 2 of 4 runs
+    }, abs=1e-15)
+    # without a triangle there is no split channel and no partner in the names
+    got = A._diag_channels(_res(triangle=None, diagnostics={"meetings_held": np.full(12, 2.0)}))
+    assert got == {"meetings held per month": 0.5}
+
+
+def test_hazard_parts_are_mean_monthly_hazards_by_flashpoint_and_cause():
+    cause = np.zeros((3, 2, len(CAUSES)))
+    cause[:, 0, CAUSES.index("background")] = 0.4     # 3 steps · 0.4 / 4 runs / 3 steps = 0.1
+    cause[0, 1, CAUSES.index("escalation")] = 1.2     # 1.2 / 4 / 3 = 0.1
+    hp = A._hazard_parts(_res(diagnostics={"cause": cause}))
+    assert len(hp) == 2 * len(CAUSES)
+    assert hp["F background"] == pytest.approx(0.1, abs=1e-15)
+    assert hp["G escalation"] == pytest.approx(0.1, abs=1e-15)
+    assert sum(hp.values()) == pytest.approx(0.2, abs=1e-15)
+    # a result without the decomposition has every part zero
+    assert set(A._hazard_parts(_res()).values()) == {0.0}
+
+
+def test_moved_keeps_changes_above_one_percent_largest_first():
+    a = {"x": 1.0, "y": 2.0, "z": 0.0, "w": 1.0, "v": 5.0}
+    b = {"x": 1.005, "y": 1.0, "z": 0.0, "w": 1.02}       # v is missing in b: read as 0
+    rows = A._moved(a, b)
+    assert [r[0] for r in rows] == ["v", "y", "w"]        # relative changes 1, 0.5, 0.0196...; x 0.5 % left out
+    assert rows[1] == ("y", 2.0, 1.0, 0.5)
+    assert rows[2][3] == pytest.approx(0.02 / 1.02, abs=1e-15)
+    # exactly 1 % is not a move; a change between two tiny values is ignored
+    assert A._moved({"x": 100.0}, {"x": 99.0}) == []
+    assert A._moved({"x": 1e-13}, {"x": 0.0}) == []
+
+
+def test_regime_names_the_zero_causes_and_the_barred_initiators():
+    cause = np.zeros((2, 2, len(CAUSES)))
+    for c in CAUSES:
+        if c not in ("preventive", "crisis"):
+            cause[0, 1, CAUSES.index(c)] = 1.0
+    r = _res(diagnostics={"cause": cause})
+    assert A._regime(r, "all") == "; in this regime the hazard parts preventive, crisis are zero at every flashpoint"
+    txt = A._regime(r, ["A"])
+    assert txt.endswith("; only A may start a war (settings.initiators_allowed), so every hazard part attributed "
+                        "to B, C is removed")
+    one = np.ones((2, 2, len(CAUSES)))
+    one[:, :, CAUSES.index("crisis")] = 0.0
+    assert A._regime(_res(diagnostics={"cause": one}), "all") == "; in this regime the hazard part crisis is zero at every flashpoint"
+    assert A._regime(_res(diagnostics={"cause": np.ones((2, 2, len(CAUSES)))}), "all") == ""
+    # a cause with hazard at one flashpoint only is not zero "at every flashpoint"
+    half = np.ones((2, 2, len(CAUSES)))
+    half[:, 0, :] = 0.0
+    assert A._regime(_res(diagnostics={"cause": half}), "all") == ""
