@@ -221,7 +221,7 @@ def _write_scenario(folder: Path, record: dict | None) -> Path:
 
 
 def test_facts_file_is_read_relative_to_the_scenario_file(tmp_path, monkeypatch):
-    from detente.cli_crisis import crisis_run
+    from detente.cli.crisis_run import crisis_run
 
     sub = tmp_path / "scen"
     sub.mkdir()
@@ -265,7 +265,7 @@ def test_a_scenario_without_a_record_runs_and_scores_nothing(tmp_path):
 
 
 def test_labels_come_from_the_scenario(tmp_path):
-    from detente.cli_crisis import crisis_run
+    from detente.cli.crisis_run import crisis_run
 
     obj, rep = crisis_run("seesaw-2021", hypotheses=["combined"], runs=20, out_dir=tmp_path, mechanisms="none",
                           sets=['record.focal.label="Moscow\'s horizon"', "record.focal.horizon_months=24",
@@ -342,7 +342,7 @@ def test_forecast_path_of_the_flagship_next_to_the_crowd():
 
 
 def test_as_of_without_a_forecast_question_or_with_a_bad_date(tmp_path):
-    from detente.cli_crisis import crisis_run
+    from detente.cli.crisis_run import crisis_run
 
     p = _write_scenario(tmp_path, {"window": ["2021-12-01", "2022-02-28"], "war": False})
     with pytest.raises(InputError, match="needs a forecast question"):

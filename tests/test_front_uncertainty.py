@@ -30,7 +30,7 @@ def test_web_modules_do_not_import_the_cli() -> None:
 
 
 def test_cli_and_web_draw_assumptions_give_the_same_uncertainty_bytes(tmp_path: Path) -> None:
-    from detente.cli_crisis import crisis_run, load_scenario
+    from detente.cli.crisis_run import crisis_run, load_scenario
     from detente.experiments.front import add_uncertainty
     from detente.report.stored import load_crisis
     from detente.store import Store

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from detente.cli import app
-from detente.cli_crisis import _user_hypothesis
+from detente.cli.crisis_run import _user_hypothesis
 from detente.errors import InputError
 from detente.examples import path as example_path
 

@@ -382,7 +382,7 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: Optional[int], seed: 
                 html: bool = False, mechanisms: str = "all", mechanism_runs: Optional[int] = None,
                 mechanism_hypotheses: Optional[list[str]] = None, draw_assumptions: bool = False,
                 param_draws: Optional[int] = None, as_of: Optional[list[str]] = None, sensitivity: bool = False) -> None:
-    from detente.cli_crisis import crisis_run
+    from detente.cli.crisis_run import crisis_run
 
     def go():
         return crisis_run(name, hypotheses=hypothesis, runs=runs, seed=seed, out_dir=None if as_json else out_dir,
@@ -686,9 +686,9 @@ def serve_cmd(
 
 def _register_extensions() -> None:
     """Commands kept in their own modules (sweeps, sensitivity, export, report)."""
-    from detente.cli_cases import register as register_cases
-    from detente.cli_report import register as register_report
-    from detente.cli_sweeps import register as register_sweeps
+    from detente.cli.cases import register as register_cases
+    from detente.cli.report import register as register_report
+    from detente.cli.sweeps import register as register_sweeps
 
     register_sweeps(app, runs_app)
     register_report(app)

@@ -69,7 +69,7 @@ def _is_crisis_target(target: str) -> bool:
 
 
 def _crisis_sensitivity(target: str, *, method: str, n, factors, outputs, hypothesis, runs_per_point, seed):
-    from detente.cli_crisis import load_scenario
+    from detente.cli.crisis_run import load_scenario
     from detente.crisis.spec import load_spec
     from detente.experiments.crisis_sensitivity import DEFAULT_RUNS_PER_POINT, crisis_sensitivity, record_end
 
