@@ -1,4 +1,4 @@
-"""``detente cases`` (registered by ``cli.py``): historical case libraries (``docs/cases.md``).
+"""``detente cases``: historical case libraries (``docs/cases.md``).
 
 * ``detente cases icb DATA_DIR [--split 1989] [--json]`` — build one crisis scenario per ICB
   crisis from the conflict data directory; print coverage, the trigger-time features of each
@@ -13,87 +13,84 @@ from pathlib import Path
 
 import typer
 
+from detente.cli.base import app, guarded, out, print_json
 from detente.errors import InputError, Problem
 
-__all__ = ["register"]
+cases_app = typer.Typer(help="Historical case libraries (ICB crises) built into crisis scenarios.",
+                        no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
 
 
-def register(app: typer.Typer) -> None:
-    from detente.cli import guarded, out, print_json
+@cases_app.command("icb")
+def icb_cmd(
+    data_dir: Path = typer.Argument(..., help="Directory with icb1v14.csv, icb2v14.csv, cow_nmc.csv, gml_part.csv, td_rivalries.csv."),
+    split: int = typer.Option(1989, "--split", help="Last trigger year of the training set."),
+    forecast: bool = typer.Option(False, "--forecast", help="Add the frozen fit's forecasts and the pre-registered test scores (about a minute)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Build one crisis scenario per ICB crisis from trigger-time data; report coverage."""
+    from detente.cases.icb import CaseParams, build_cases, library_json
 
-    cases_app = typer.Typer(help="Historical case libraries (ICB crises) built into crisis scenarios.",
-                            no_args_is_help=True)
-    app.add_typer(cases_app, name="cases")
+    def go():
+        params = CaseParams(split=split)
+        cases, skipped = build_cases(data_dir, params)
+        obj = library_json(cases, skipped, params)
+        if forecast:
+            import json as _json
 
-    @cases_app.command("icb")
-    def icb_cmd(
-        data_dir: Path = typer.Argument(..., help="Directory with icb1v14.csv, icb2v14.csv, cow_nmc.csv, gml_part.csv, td_rivalries.csv."),
-        split: int = typer.Option(1989, "--split", help="Last trigger year of the training set."),
-        forecast: bool = typer.Option(False, "--forecast", help="Add the frozen fit's forecasts and the pre-registered test scores (about a minute)."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    ) -> None:
-        """Build one crisis scenario per ICB crisis from trigger-time data; report coverage."""
-        from detente.cases.icb import CaseParams, build_cases, library_json
+            from detente.cases.fit import FROZEN_PATH
+            from detente.cases.score import score_test
 
-        def go():
-            params = CaseParams(split=split)
-            cases, skipped = build_cases(data_dir, params)
-            obj = library_json(cases, skipped, params)
-            if forecast:
-                import json as _json
+            if not FROZEN_PATH.is_file():
+                raise InputError(Problem("no frozen ICB fit in the package", file=str(FROZEN_PATH),
+                                         expected="the output of `python -m detente.cases.fit`"))
+            frozen = _json.loads(FROZEN_PATH.read_text(encoding="utf-8"))
+            if int(frozen["provenance"]["train"]["last_year"]) != split:
+                raise InputError(Problem("the frozen fit was made with another split", column="--split", value=split,
+                                         expected=str(frozen["provenance"]["train"]["last_year"])))
+            obj.update(score_test(data_dir, frozen))
+        return obj
 
-                from detente.cases.fit import FROZEN_PATH
-                from detente.cases.score import score_test
+    obj = guarded(go, as_json=as_json)
+    if as_json:
+        print_json(obj)
+        return
+    cov = obj["coverage"]
+    out.print(f"ICB crises built: {cov['built']} of {cov['total']} (train ≤ {obj['split']}: {cov['train']}, "
+              f"test: {cov['test']}); skipped {cov['skipped']}:")
+    for cn, why in obj["skipped"].items():
+        out.print(f"  {cn}: {why}", markup=False)
+    if obj.get("scores"):
+        pr = obj["scores"]["primary"]
+        out.print(f"primary: {pr['outcome']}: Brier skill vs base rate {pr['bss_vs_base_rate']:.3f}, "
+                  f"90 % bootstrap [{pr['bootstrap90'][0]:.3f}, {pr['bootstrap90'][1]:.3f}]; "
+                  f"success = {pr['success']}")
 
-                if not FROZEN_PATH.is_file():
-                    raise InputError(Problem("no frozen ICB fit in the package", file=str(FROZEN_PATH),
-                                             expected="the output of `python -m detente.cases.fit`"))
-                frozen = _json.loads(FROZEN_PATH.read_text(encoding="utf-8"))
-                if int(frozen["provenance"]["train"]["last_year"]) != split:
-                    raise InputError(Problem("the frozen fit was made with another split", column="--split", value=split,
-                                             expected=str(frozen["provenance"]["train"]["last_year"])))
-                obj.update(score_test(data_dir, frozen))
-            return obj
 
-        obj = guarded(go, as_json=as_json)
-        if as_json:
-            print_json(obj)
-            return
-        cov = obj["coverage"]
-        out.print(f"ICB crises built: {cov['built']} of {cov['total']} (train ≤ {obj['split']}: {cov['train']}, "
-                  f"test: {cov['test']}); skipped {cov['skipped']}:")
-        for cn, why in obj["skipped"].items():
-            out.print(f"  {cn}: {why}", markup=False)
-        if obj.get("scores"):
-            pr = obj["scores"]["primary"]
-            out.print(f"primary: {pr['outcome']}: Brier skill vs base rate {pr['bss_vs_base_rate']:.3f}, "
-                      f"90 % bootstrap [{pr['bootstrap90'][0]:.3f}, {pr['bootstrap90'][1]:.3f}]; "
-                      f"success = {pr['success']}")
+@cases_app.command("show")
+def show_cmd(
+    crisno: int = typer.Argument(..., help="ICB crisis number (crisno)."),
+    data: Path = typer.Option(..., "--data", help="The conflict data directory (as for `detente cases icb`)."),
+    out_path: Path | None = typer.Option(None, "--out", "-o", help="Output YAML (default: icb-CRISNO.yaml)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Write one ICB crisis as an editable scenario YAML (run it with `detente run FILE`)."""
+    from detente.cases.icb import build_cases, case_scenario
+    from detente.formats.yamlfmt import write_yaml
 
-    @cases_app.command("show")
-    def show_cmd(
-        crisno: int = typer.Argument(..., help="ICB crisis number (crisno)."),
-        data: Path = typer.Option(..., "--data", help="The conflict data directory (as for `detente cases icb`)."),
-        out_path: Path | None = typer.Option(None, "--out", "-o", help="Output YAML (default: icb-CRISNO.yaml)."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    ) -> None:
-        """Write one ICB crisis as an editable scenario YAML (run it with `detente run FILE`)."""
-        from detente.cases.icb import build_cases, case_scenario
-        from detente.formats.yamlfmt import write_yaml
+    def go():
+        cases, skipped = build_cases(data)
+        if crisno not in cases:
+            why = skipped.get(crisno, "no such crisis in icb1v14.csv")
+            raise InputError(Problem(f"ICB crisis {crisno} cannot be built: {why}", column="crisno", value=crisno,
+                                     expected="a crisno listed under `crises` by `detente cases icb --json`"))
+        sc = case_scenario(cases[crisno])
+        path = out_path or Path(f"icb-{crisno}.yaml")
+        write_yaml(sc, path)
+        return {"crisno": crisno, "path": str(path), "scenario": sc.name}
 
-        def go():
-            cases, skipped = build_cases(data)
-            if crisno not in cases:
-                why = skipped.get(crisno, "no such crisis in icb1v14.csv")
-                raise InputError(Problem(f"ICB crisis {crisno} cannot be built: {why}", column="crisno", value=crisno,
-                                         expected="a crisno listed under `crises` by `detente cases icb --json`"))
-            sc = case_scenario(cases[crisno])
-            path = out_path or Path(f"icb-{crisno}.yaml")
-            write_yaml(sc, path)
-            return {"crisno": crisno, "path": str(path), "scenario": sc.name}
-
-        obj = guarded(go, as_json=as_json)
-        if as_json:
-            print_json(obj)
-        else:
-            out.print(f"ICB crisis {obj['crisno']} written to {obj['path']} (run it with `detente run {obj['path']}`)")
+    obj = guarded(go, as_json=as_json)
+    if as_json:
+        print_json(obj)
+    else:
+        out.print(f"ICB crisis {obj['crisno']} written to {obj['path']} (run it with `detente run {obj['path']}`)")

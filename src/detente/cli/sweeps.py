@@ -1,54 +1,31 @@
-"""Sweep, sensitivity and export commands of the ``detente`` CLI (registered by ``cli.py``).
+"""Sweep and sensitivity commands of the ``detente`` CLI.
 
 * ``detente sweep SPEC.yaml [--executor serial|process|dask] [--workers N] [--address tcp://H:P] [--json]``
 * ``detente sweep FILE -m MODEL --vary 'salience=+-10' [--runs N] [--seed S]`` — without YAML (experiments/front.py)
 * ``detente sweep resume RUN_ID`` — finish an interrupted sweep (only missing chunks run)
 * ``detente sensitivity SPEC.yaml --method sobol|morris [--samples N] [--json]``
 * ``detente sensitivity SCENARIO [-H H] [--factor PATH]… [--output O]… [--runs-per-point M]`` — crisis scenarios
-* ``detente runs export RUN_ID --format csv|parquet|xlsx [--out FILE]``
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, cast
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from detente.cli.base import (
+    app,
+    df_table,
+    guarded,
+    open_store,
+    out,
+    print_json,
+    progress,
+    renamed_option,
+    run_with,
+)
 from detente.errors import InputError, Problem
-
-__all__ = ["register"]
-
-
-def _progress(enabled: bool):
-    if not enabled:
-        return None, None
-    prog = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"),
-                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), transient=False)
-    task = prog.add_task("sweep", total=None)
-
-    def cb(done: int, total: int) -> None:
-        prog.update(task, completed=done, total=total)
-
-    return prog, cb
-
-
-def _df_table(df, title: str | None = None):
-    """A Rich table of a DataFrame, floats to 4 significant digits."""
-    from rich.table import Table
-
-    t = Table(*[str(c) for c in df.columns], title=title)
-    for row in df.itertuples(index=False):
-        t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-    return t
-
-
-def _run_with(prog, fn):
-    """Call ``fn`` with the progress display shown (when there is one)."""
-    if prog is None:
-        return fn()
-    with prog:
-        return fn()
 
 
 def _is_crisis_target(target: str) -> bool:
@@ -68,10 +45,14 @@ def _is_crisis_target(target: str) -> bool:
     return isinstance(doc, dict) and "dynamics" in doc and "model" not in doc
 
 
-def _crisis_sensitivity(target: str, *, method: str, n, factors, outputs, hypothesis, runs_per_point, seed):
+def _crisis_sensitivity(target: str, *, method: Literal["sobol", "morris"], n, factors, outputs, hypothesis, runs_per_point, seed):
     from detente.cli.crisis_run import load_scenario
     from detente.crisis.spec import load_spec
-    from detente.experiments.crisis_sensitivity import DEFAULT_RUNS_PER_POINT, crisis_sensitivity, record_end
+    from detente.experiments.crisis_sensitivity import (
+        DEFAULT_RUNS_PER_POINT,
+        crisis_sensitivity,
+        record_end,
+    )
 
     scn = load_scenario(target)
     if not outputs:
@@ -95,137 +76,116 @@ def _top_rows(res, output: str, top: int):
     return df
 
 
-def register(app: typer.Typer, runs_app: typer.Typer) -> None:
-    """Add the commands to the main app and to the ``runs`` group."""
-    from detente.cli import guarded, open_store, out, print_json, renamed_option
+@app.command("sweep")
+def sweep_cmd(
+    target: str = typer.Argument(..., help="SPEC.yaml, or the word 'resume' followed by a run id."),
+    run_id: str | None = typer.Argument(None, help="Run id to resume (with 'resume')."),
+    executor: str | None = typer.Option(None, "--executor", help="serial | process | dask (default: the spec's)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes."),
+    address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT."),
+    store: Path | None = typer.Option(None, "--store", help="Run store directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (docs/json-contract.md)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Model: TARGET is then a scenario file or "
+                                        "bundled name and the sweep is built from --vary/--runs/--seed (no YAML)."),
+    vary: list[str] = typer.Option([], "--vary", help="With -m: FIELD[ACTORS/ISSUES]=+-X | +-X% | +A..B | *A..B | "
+                                   "A..B (repeatable), e.g. 'salience=+-10'."),
+    runs: int = typer.Option(100, "--runs", min=1, help="With -m: Monte-Carlo runs."),
+    seed: int = typer.Option(0, "--seed", min=0, help="With -m: root seed."),
+) -> None:
+    """Run a sweep (Monte Carlo, LHS, grid or design table) of a model; or resume one."""
+    from detente.experiments.runner import resume_sweep, run_sweep
+    from detente.experiments.sweep import load_sweep_spec
 
-    @app.command("sweep")
-    def sweep_cmd(
-        target: str = typer.Argument(..., help="SPEC.yaml, or the word 'resume' followed by a run id."),
-        run_id: str | None = typer.Argument(None, help="Run id to resume (with 'resume')."),
-        executor: str | None = typer.Option(None, "--executor", help="serial | process | dask (default: the spec's)."),
-        workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes."),
-        address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT."),
-        store: Path | None = typer.Option(None, "--store", help="Run store directory."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object (docs/json-contract.md)."),
-        model: str | None = typer.Option(None, "--model", "-m", help="Model: TARGET is then a scenario file or "
-                                            "bundled name and the sweep is built from --vary/--runs/--seed (no YAML)."),
-        vary: list[str] = typer.Option([], "--vary", help="With -m: FIELD[ACTORS/ISSUES]=+-X | +-X% | +A..B | *A..B | "
-                                       "A..B (repeatable), e.g. 'salience=+-10'."),
-        runs: int = typer.Option(100, "--runs", min=1, help="With -m: Monte-Carlo runs."),
-        seed: int = typer.Option(0, "--seed", min=0, help="With -m: root seed."),
-    ) -> None:
-        """Run a sweep (Monte Carlo, LHS, grid or design table) of a model; or resume one."""
-        from detente.experiments.runner import resume_sweep, run_sweep
-        from detente.experiments.sweep import load_sweep_spec
+    st = open_store(store, as_json=as_json)
+    prog, cb = progress(not as_json)
 
-        st = open_store(store, as_json=as_json)
-        prog, cb = _progress(not as_json)
+    def go():
+        if executor is not None and executor not in ("serial", "process", "dask"):
+            raise InputError(Problem("unknown executor", column="--executor", value=executor, expected="serial, process or dask"))
+        if target == "resume":
+            if not run_id:
+                raise InputError(Problem("missing run id", column="RUN_ID", expected="detente sweep resume RUN_ID"))
+            return resume_sweep(run_id, store=st, progress=cb, executor_kind=executor, workers=workers, address=address)
+        if model is None and vary:
+            raise InputError(Problem("--vary needs --model (-m): with a YAML spec the factors are in the spec",
+                                     column="--vary", value=vary[0], expected="detente sweep FILE -m MODEL --vary ..."))
+        if model is not None:
+            from detente.experiments.front import build_spec
 
-        def go():
-            if executor is not None and executor not in ("serial", "process", "dask"):
-                raise InputError(Problem("unknown executor", column="--executor", value=executor, expected="serial, process or dask"))
-            if target == "resume":
-                if not run_id:
-                    raise InputError(Problem("missing run id", column="RUN_ID", expected="detente sweep resume RUN_ID"))
-                return resume_sweep(run_id, store=st, progress=cb, executor_kind=executor, workers=workers, address=address)
-            if model is None and vary:
-                raise InputError(Problem("--vary needs --model (-m): with a YAML spec the factors are in the spec",
-                                         column="--vary", value=vary[0], expected="detente sweep FILE -m MODEL --vary ..."))
-            if model is not None:
-                from detente.experiments.front import build_spec
+            spec, scn = build_spec(target, model, vary=vary, runs=runs, seed=seed)
+            if executor is not None or workers is not None or address is not None:
+                upd0 = {k: v for k, v in (("kind", executor), ("workers", workers), ("address", address)) if v is not None}
+                spec = spec.model_copy(update={"executor": spec.executor.model_copy(update=upd0)})
+            return run_sweep(spec, store=st, progress=cb, scenario=scn)
+        spec = load_sweep_spec(target)
+        upd = {k: v for k, v in (("kind", executor), ("workers", workers), ("address", address)) if v is not None}
+        if upd:
+            spec = spec.model_copy(update={"executor": spec.executor.model_copy(update=upd)})
+        return run_sweep(spec, store=st, progress=cb)
 
-                spec, scn = build_spec(target, model, vary=vary, runs=runs, seed=seed)
-                if executor is not None or workers is not None or address is not None:
-                    upd0 = {k: v for k, v in (("kind", executor), ("workers", workers), ("address", address)) if v is not None}
-                    spec = spec.model_copy(update={"executor": spec.executor.model_copy(update=upd0)})
-                return run_sweep(spec, store=st, progress=cb, scenario=scn)
-            spec = load_sweep_spec(target)
-            upd = {k: v for k, v in (("kind", executor), ("workers", workers), ("address", address)) if v is not None}
-            if upd:
-                spec = spec.model_copy(update={"executor": spec.executor.model_copy(update=upd)})
-            return run_sweep(spec, store=st, progress=cb)
+    res = run_with(prog, lambda: guarded(go, as_json=as_json))
+    if as_json:
+        print_json(res.to_json_dict())
+        return
+    out.print(f"sweep {res.run_id}: {res.n_runs} runs in {res.n_chunks} chunks ({res.computed_chunks} computed now)")
+    out.print(df_table(res.summary()))
 
-        res = _run_with(prog, lambda: guarded(go, as_json=as_json))
-        if as_json:
-            print_json(res.to_json_dict())
-            return
-        out.print(f"sweep {res.run_id}: {res.n_runs} runs in {res.n_chunks} chunks ({res.computed_chunks} computed now)")
-        out.print(_df_table(res.summary()))
 
-    @app.command("sensitivity")
-    def sensitivity_cmd(
-        spec_file: str = typer.Argument(..., help="Sweep spec (factors, model, scenario), or a crisis scenario "
-                                        "(bundled name such as seesaw-2021, or a scenario file with `dynamics:`)."),
-        method: str = typer.Option("sobol", "--method", help="sobol | morris"),
-        n: int | None = typer.Option(None, "--samples", min=2, help="Base samples (Sobol) or trajectories (Morris)."),
-        store: Path | None = typer.Option(None, "--store", help="Run store directory."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object (docs/json-contract.md)."),
-        factor: list[str] = typer.Option([], "--factor", help="Crisis: dotted path of a number to vary (repeatable; "
-                                         "default: every assumption with a range)."),
-        output: list[str] = typer.Option([], "--output", help="Crisis: output to analyse (repeatable; default "
-                                         "p_war_by_end when the scenario has a record, and months_of_peace)."),
-        hypothesis: str | None = typer.Option(None, "--hypothesis", "-H", help="Crisis: hypothesis to analyse under."),
-        runs_per_point: int | None = typer.Option(None, "--runs-per-point", min=2, help="Crisis: Monte-Carlo runs "
-                                                     "per parameter point (common random numbers)."),
-        seed: int | None = typer.Option(None, "--seed", min=0, help="Crisis: root seed (default: the scenario's)."),
-        top: int = typer.Option(10, "--top", min=1, help="Rows of the printed tornado (text)."),
-        out_dir: Path | None = typer.Option(None, "--out", help="Also write DIR/NAME-sensitivity.md with a tornado "
-                                               "figure per output (top --top numbers)."),
-        old_n: int | None = typer.Option(None, "--n", min=2, hidden=True, help="Deprecated spelling of --samples."),
-    ) -> None:
-        """Global sensitivity (SALib Sobol or Morris) of the forecasts to the spec's factors, with tornado data;
-        for a crisis scenario, of its headline outputs to its assumption numbers."""
-        from detente.experiments.sensitivity import run_sensitivity
-        from detente.experiments.sweep import load_sweep_spec
+@app.command("sensitivity")
+def sensitivity_cmd(
+    spec_file: str = typer.Argument(..., help="Sweep spec (factors, model, scenario), or a crisis scenario "
+                                    "(bundled name such as seesaw-2021, or a scenario file with `dynamics:`)."),
+    method: str = typer.Option("sobol", "--method", help="sobol | morris"),
+    n: int | None = typer.Option(None, "--samples", min=2, help="Base samples (Sobol) or trajectories (Morris)."),
+    store: Path | None = typer.Option(None, "--store", help="Run store directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (docs/json-contract.md)."),
+    factor: list[str] = typer.Option([], "--factor", help="Crisis: dotted path of a number to vary (repeatable; "
+                                     "default: every assumption with a range)."),
+    output: list[str] = typer.Option([], "--output", help="Crisis: output to analyse (repeatable; default "
+                                     "p_war_by_end when the scenario has a record, and months_of_peace)."),
+    hypothesis: str | None = typer.Option(None, "--hypothesis", "-H", help="Crisis: hypothesis to analyse under."),
+    runs_per_point: int | None = typer.Option(None, "--runs-per-point", min=2, help="Crisis: Monte-Carlo runs "
+                                                 "per parameter point (common random numbers)."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="Crisis: root seed (default: the scenario's)."),
+    top: int = typer.Option(10, "--top", min=1, help="Rows of the printed tornado (text)."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Also write DIR/NAME-sensitivity.md with a tornado "
+                                           "figure per output (top --top numbers)."),
+    old_n: int | None = typer.Option(None, "--n", min=2, hidden=True, help="Deprecated spelling of --samples."),
+) -> None:
+    """Global sensitivity (SALib Sobol or Morris) of the forecasts to the spec's factors, with tornado data;
+    for a crisis scenario, of its headline outputs to its assumption numbers."""
+    from detente.experiments.sensitivity import run_sensitivity
+    from detente.experiments.sweep import load_sweep_spec
 
-        n = renamed_option(n, old_n, new="--samples", old="--n", as_json=as_json)
-        crisis = _is_crisis_target(spec_file)
-        st = None if crisis else open_store(store, as_json=as_json)
-        prog, cb = _progress(not as_json and not crisis)
+    n = renamed_option(n, old_n, new="--samples", old="--n", as_json=as_json)
+    crisis = _is_crisis_target(spec_file)
+    st = None if crisis else open_store(store, as_json=as_json)
+    prog, cb = progress(not as_json and not crisis)
 
-        def go():
-            if method not in ("sobol", "morris"):
-                raise InputError(Problem("unknown sensitivity method", column="--method", value=method, expected="sobol or morris"))
-            if crisis:
-                return _crisis_sensitivity(spec_file, method=method, n=n, factors=factor, outputs=output,
-                                           hypothesis=hypothesis, runs_per_point=runs_per_point, seed=seed)
-            return run_sensitivity(load_sweep_spec(spec_file), method=method, n=n, store=st, progress=cb)  # type: ignore[arg-type]
-
-        res = _run_with(prog, lambda: guarded(go, as_json=as_json))
-        if as_json:
-            print_json(res.to_json_dict())
-            return
+    def go():
+        if method not in ("sobol", "morris"):
+            raise InputError(Problem("unknown sensitivity method", column="--method", value=method, expected="sobol or morris"))
         if crisis:
-            for o in res.indices:
-                out.print(_df_table(_top_rows(res, o, top), title=f"{method}: {o} ({res.points} points × "
-                                    f"{res.runs_per_point} runs, N = {res.sample_size}; top {top} by "
-                                    f"{'ST' if method == 'sobol' else 'mu*'}, tornado swing at the range ends)"))
-        else:
-            out.print(_df_table(res.to_df(), title=f"{method} indices ({res.n_runs} runs, sweep {res.run_id})"))
-        for w in res.warnings:
-            out.print(f"[bold yellow]warning:[/] {w}")
-        if out_dir is not None:
-            from detente.report.sensitivity import write_sensitivity_report
+            return _crisis_sensitivity(spec_file, method=cast(Literal["sobol", "morris"], method), n=n, factors=factor, outputs=output,
+                                       hypothesis=hypothesis, runs_per_point=runs_per_point, seed=seed)
+        return run_sensitivity(load_sweep_spec(spec_file), method=method, n=n, store=st, progress=cb)  # type: ignore[arg-type]
 
-            name = Path(spec_file).stem if Path(spec_file).exists() else spec_file
-            rep = guarded(lambda: write_sensitivity_report(res.to_json_dict(), out_dir, name, top=top))
-            out.print(f"report written to {rep.resolve()}")
+    res = run_with(prog, lambda: guarded(go, as_json=as_json))
+    if as_json:
+        print_json(res.to_json_dict())
+        return
+    if crisis:
+        for o in res.indices:
+            out.print(df_table(_top_rows(res, o, top), title=f"{method}: {o} ({res.points} points × "
+                                f"{res.runs_per_point} runs, N = {res.sample_size}; top {top} by "
+                                f"{'ST' if method == 'sobol' else 'mu*'}, tornado swing at the range ends)"))
+    else:
+        out.print(df_table(res.to_df(), title=f"{method} indices ({res.n_runs} runs, sweep {res.run_id})"))
+    for w in res.warnings:
+        out.print(f"[bold yellow]warning:[/] {w}")
+    if out_dir is not None:
+        from detente.report.sensitivity import write_sensitivity_report
 
-    @runs_app.command("export")
-    def runs_export_cmd(
-        ref: str = typer.Argument(..., help="Run id or unique prefix."),
-        fmt: str = typer.Option("csv", "--format", help="csv | parquet | xlsx"),
-        out_path: Path | None = typer.Option(None, "--out", help="Output file (default: detente-run-ID.FORMAT)."),
-        store: Path | None = typer.Option(None, "--store", help="Run store directory."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    ) -> None:
-        """Export a run's rows (sweep parts, or forecasts and trajectory) to CSV, Parquet or XLSX."""
-        from detente.experiments.export import export_run
-
-        st = open_store(store, as_json=as_json, readonly=True)
-        path, n = guarded(lambda: export_run(st, ref, fmt, out_path), as_json=as_json)
-        if as_json:
-            print_json({"run": ref, "format": fmt, "path": str(path), "rows": n})
-        else:
-            out.print(f"{n} rows written to {path}")
+        name = Path(spec_file).stem if Path(spec_file).exists() else spec_file
+        rep = guarded(lambda: write_sensitivity_report(res.to_json_dict(), out_dir, name, top=top))
+        out.print(f"report written to {rep.resolve()}")

@@ -1,0 +1,107 @@
+"""Crisis commands of the ``detente`` CLI: ``demo`` and ``run`` (the work itself is in
+:mod:`detente.cli.crisis_run`, which prints nothing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from detente.cli.base import (
+    app,
+    guarded,
+    out,
+    print_json,
+)
+
+
+@app.command("demo")
+def demo_cmd(
+    out_dir: Path = typer.Option(Path("reports"), "--out", help="Directory for the report."),
+    runs: int = typer.Option(400, "--runs", min=1, help="Monte-Carlo runs per hypothesis."),
+    sensitivity: bool = typer.Option(False, "--sensitivity", help="Add a Sobol section (Morris-screened top 20 "
+                                     "numbers, about a minute of CPU) to the report."),
+) -> None:
+    """Run the flagship crisis scenario `seesaw-2021` and write its report (what `make run` does)."""
+    _crisis_run("seesaw-2021", hypothesis=[], runs=runs, seed=None, as_json=False, out_dir=out_dir,
+                sets=[], counterfactual_runs=min(runs, 200), html=True, mechanisms="claims", sensitivity=sensitivity)
+
+
+def _crisis_run(name: str, *, hypothesis: list[str], runs: int | None, seed: int | None, as_json: bool,
+                out_dir: Path | None, sets: list[str], counterfactual_runs: int | None = None,
+                html: bool = False, mechanisms: str = "all", mechanism_runs: int | None = None,
+                mechanism_hypotheses: list[str] | None = None, draw_assumptions: bool = False,
+                param_draws: int | None = None, as_of: list[str] | None = None, sensitivity: bool = False) -> None:
+    from detente.cli.crisis_run import crisis_run
+
+    def go():
+        return crisis_run(name, hypotheses=hypothesis, runs=runs, seed=seed, out_dir=None if as_json else out_dir,
+                          sets=sets, cf_runs=counterfactual_runs, mechanisms=mechanisms,
+                          mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses,
+                          draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of,
+                          sensitivity=sensitivity)
+
+    obj, rep = guarded(go, as_json=as_json)
+    if as_json:
+        print_json(obj)
+        return
+    from detente.report.crisis import focal_rows
+
+    head, rows = focal_rows(obj)
+    lik = {r["hypothesis"]: r for r in obj.get("likelihood_table") or []}
+    t = Table(*head, "P(record)", "log BF", "verdict", title=f"{obj['scenario']}: {obj['runs']} runs, seed {obj['seed']}"
+              + (f"; record {' – '.join(obj['record']['window'])}, reference {obj.get('reference')}" if obj.get("record") else
+                 "; no record declared"))
+    for r in rows:
+        lr = lik.get(r[0]) or {}
+        if not lr:
+            pr = "-"
+        elif not lr.get("hits") and lr.get("p_record_upper") is not None:
+            pr = f"< {lr['p_record_upper']:.4f} (0 runs; 95 %)"   # no run reproduces it: a bound, not 0 ± 0
+        else:
+            pr = f"{lr['p_record']:.4f} ± {lr['p_record_se']:.4f}"
+        t.add_row(*r, pr,
+                  (f"{lr['log_lr']:+.2f} ± {lr['log_lr_se']:.2f}" if lr.get("log_lr") is not None else "-"),
+                  lr.get("verdict", "-"))
+    out.print(t)
+    if rep is not None:
+        out.print(f"report written to {rep.resolve()}")
+    if html and out_dir is not None:
+        from detente.report.html import crisis_report, write_report
+
+        page = guarded(lambda: write_report(crisis_report(obj), out_dir / f"{obj['scenario']}.html"))
+        out.print(f"self-contained HTML report written to {page.resolve()}")
+
+
+@app.command("run")
+def run_cmd(
+    scenario: str = typer.Argument(..., help="Bundled crisis scenario name (e.g. seesaw-2021) or a scenario file."),
+    hypothesis: list[str] = typer.Option([], "--hypothesis", "-H", help="Hypothesis name or YAML file (repeatable); default: all."),
+    runs: int | None = typer.Option(None, "--runs", "-n", min=1, help="Monte-Carlo runs per hypothesis."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="Root random seed."),
+    sets: list[str] = typer.Option([], "--set", help="Override PATH=VALUE in the dynamics (JSON value), repeatable."),
+    out_dir: Path = typer.Option(Path("reports"), "--out", help="Directory for the report."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see docs/json-contract.md)."),
+    mechanisms: str = typer.Option("all", "--mechanisms", help="Mechanism map: all, none, claims (the "
+                                   "mechanisms the scenario's claims test) or comma-separated mechanism names (one "
+                                   "extra run per mechanism and hypothesis)."),
+    mechanism_runs: int | None = typer.Option(None, "--mechanism-runs", min=2, help="Runs per with/without pair "
+                                                 "of the mechanism map (default: the runs per hypothesis, at most 1000)."),
+    mechanism_hypotheses: list[str] = typer.Option([], "--mechanism-hypothesis", help="Map the mechanisms under "
+                                                   "this hypothesis only (repeatable; default: every hypothesis run)."),
+    draw_assumptions: bool = typer.Option(False, "--draw-assumptions", help="Draw every assumption with a range "
+                                          "per run and report Monte-Carlo and parameter-uncertainty intervals."),
+    param_draws: int | None = typer.Option(None, "--param-draws", min=2, help="Parameter sets of the nested "
+                                              "design behind the parameter-uncertainty interval (default 40)."),
+    as_of: list[str] = typer.Option([], "--as-of", help="Also forecast the record's question as of this date "
+                                    "(YYYY-MM-DD, repeatable): the engine starts then, from the record's state, with "
+                                    "only the events known by then (the record's own forecast dates are always run)."),
+    sensitivity: bool = typer.Option(False, "--sensitivity", help="Add Sobol indices of P(war by the record's end) "
+                                     "and the focal actor's months of peace (Morris-screened top 20 numbers)."),
+) -> None:
+    """Run a crisis scenario's hypotheses, back-test them and write a report."""
+    _crisis_run(scenario, hypothesis=hypothesis, runs=runs, seed=seed, as_json=as_json, out_dir=out_dir, sets=sets,
+                mechanisms=mechanisms, mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None,
+                draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of or None,
+                sensitivity=sensitivity)
