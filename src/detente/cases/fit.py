@@ -33,7 +33,7 @@ from detente.cases.icb import PRIOR_COEFFICIENTS, CaseParams, IcbCase, case_scen
 from detente.errors import InputError, Problem
 
 __all__ = [
-    "OUTCOME_COLUMNS", "Outcome", "load_outcomes", "probe_counts", "FitData", "fit_data", "neg_loglik",
+    "OUTCOME_COLUMNS", "Outcome", "load_outcomes", "probe_counts", "probe_plan", "all_probe_counts", "FitData", "fit_data", "neg_loglik",
     "category_probs", "fit_profile", "FROZEN_PATH", "DOWN_GRID", "THETA_NAMES", "PROBE_HAZARD", "PROBE_BETA",
 ]
 
@@ -112,29 +112,55 @@ def _probe_coefficients(down_m: float) -> dict[str, dict[str, Any]]:
     return coef
 
 
+def probe_plan(case: IcbCase, down_m: float, runs: int, params: CaseParams | None = None) -> Any:
+    """The engine plan (:func:`detente.crisis.engine.plan`) of one probe run: seed ``16000000 + crisno``."""
+    from detente.crisis.engine import plan
+
+    params = params or CaseParams()
+    return plan(case_scenario(case, params, coefficients=_probe_coefficients(down_m)),
+                {"runs": runs, "record_paths": True}, seed=16_000_000 + case.crisno)
+
+
+def _counts(res: Any, crisno: int) -> np.ndarray:
+    """Rung counts ``(runs, 13, 2, 3)`` from the recorded hazard paths of a probe run."""
+    runs = res.runs
+    if (res.onset_step >= 0).any():
+        raise RuntimeError(f"probe run of ICB {crisno} had an onset: lower PROBE_HAZARD")
+    h = np.asarray(res.hazard, float)  # (runs, steps, 2), monthly probability 1 − e^{−λ}
+    lam = -np.log1p(-h)
+    rung = np.rint(2.0 * np.log(lam / PROBE_HAZARD) / PROBE_BETA).astype(int)
+    if rung.min() < 0 or rung.max() > 2:
+        raise RuntimeError(f"probe run of ICB {crisno}: rung outside 0..2")
+    T = rung.shape[1]
+    onehot = (rung[..., None] == np.arange(3)).astype(np.int16)  # (runs, T, 2, 3)
+    counts = np.zeros((runs, T + 1, 2, 3), np.int16)
+    counts[:, 1:] = np.cumsum(onehot, axis=1)
+    return counts
+
+
 def probe_counts(case: IcbCase, down_m: float, runs: int, params: CaseParams | None = None) -> np.ndarray:
     """Months at each rung before each month end: ``(runs, 13, 2, 3)`` int16.
 
     ``[r, t, k, j]`` = number of months ``u < t`` in which flashpoint ``k`` (0 violence, 1 war)
     of run ``r`` was at rung ``j``, from a probe run of the engine.
     """
-    from detente.crisis import run
+    from detente.crisis.engine import current_execution, run_plans
 
-    params = params or CaseParams()
-    res = run(case_scenario(case, params, coefficients=_probe_coefficients(down_m)),
-              {"runs": runs, "record_paths": True}, seed=16_000_000 + case.crisno)
-    if (res.onset_step >= 0).any():
-        raise RuntimeError(f"probe run of ICB {case.crisno} had an onset: lower PROBE_HAZARD")
-    h = np.asarray(res.hazard, float)  # (runs, steps, 2), monthly probability 1 − e^{−λ}
-    lam = -np.log1p(-h)
-    rung = np.rint(2.0 * np.log(lam / PROBE_HAZARD) / PROBE_BETA).astype(int)
-    if rung.min() < 0 or rung.max() > 2:
-        raise RuntimeError(f"probe run of ICB {case.crisno}: rung outside 0..2")
-    T = rung.shape[1]
-    onehot = (rung[..., None] == np.arange(3)).astype(np.int16)  # (runs, T, 2, 3)
-    counts = np.zeros((runs, T + 1, 2, 3), np.int16)
-    counts[:, 1:] = np.cumsum(onehot, axis=1)
-    return counts
+    executor, chunks = current_execution()
+    res = run_plans([probe_plan(case, down_m, runs, params)], executor=executor, chunks=chunks)[0]
+    return _counts(res, case.crisno)
+
+
+def all_probe_counts(cases: list[IcbCase], down_m: float, runs: int,
+                     params: CaseParams | None = None) -> list[np.ndarray]:
+    """:func:`probe_counts` of every case, their chunks simulated together on the executor of the
+    enclosing :func:`detente.crisis.engine.execution` block (and kept in its chunk store), so a
+    process pool or a Dask cluster works on many crises at once; same numbers as one by one."""
+    from detente.crisis.engine import current_execution, run_plans
+
+    executor, chunks = current_execution()
+    plans = [probe_plan(c, down_m, runs, params) for c in cases]
+    return [_counts(r, c.crisno) for r, c in zip(run_plans(plans, executor=executor, chunks=chunks), cases)]
 
 
 @dataclass
@@ -163,12 +189,12 @@ def standardiser(cases: list[IcbCase]) -> dict[str, tuple[float, float]]:
 def fit_data(cases: list[IcbCase], outcomes: dict[int, Outcome], down_m: float, runs: int,
              std: dict[str, tuple[float, float]], params: CaseParams | None = None) -> FitData:
     rows, X, trig, cat, mon, ce, cm, cm1 = [], [], [], [], [], [], [], []
-    for c in cases:
+    counts = all_probe_counts(cases, down_m, runs, params)
+    for c, cnt in zip(cases, counts):
         o = outcomes[c.crisno]
         f = c.features()
         X.append([(f[k] - std[k][0]) / std[k][1] if k in std else float(f[k]) for k in FEATURES])
         trig.append(float(f["violent_trigger"] or 0))
-        cnt = probe_counts(c, down_m, runs, params)
         T = cnt.shape[1] - 1
         m = -1 if o.month is None else o.month
         rows.append(c.crisno)
@@ -362,24 +388,34 @@ def _sha(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
-def freeze(data_dir: str | Path, *, runs: int = 1000, split: int = 1989) -> dict[str, Any]:
-    """Run the pre-registered fit on the training crises and return the record to freeze."""
+def freeze(data_dir: str | Path, *, runs: int = 1000, split: int = 1989, executor: Any = None,
+           chunks: Any = None) -> dict[str, Any]:
+    """Run the pre-registered fit on the training crises and return the record to freeze.
+
+    The probe runs of all training crises at one ``down_m`` run together on ``executor``
+    (:mod:`detente.executors`; default: in this process), their finished chunks kept in
+    ``chunks`` (a chunk store, e.g. :class:`detente.experiments.crisis_runs.StoredChunks`, so a
+    killed fit resumes); the record does not depend on either (but its ``seconds``).
+    """
     import datetime as dt
     import subprocess
     import time
 
     from detente.cases.icb import FILES, build_cases
+    from detente.crisis.engine import execution
 
     t0 = time.time()
     params = CaseParams(split=split)
     cases, _skipped = build_cases(data_dir, params)
     outcomes = load_outcomes(data_dir)
     train = [c for c in cases.values() if c.year <= split and c.crisno in outcomes]
-    fits = fit_profile(train, outcomes, runs=runs, params=params)
+    with execution(executor, chunks):
+        fits = fit_profile(train, outcomes, runs=runs, params=params)
+        identified = {v: identify(r, train, outcomes, runs, params) for v, r in fits.items()}
     variants = {}
-    for v, r in fits.items():
+    for v in fits:
         names = THETA_NAMES + (("beta_trigger",) if v else ())
-        r, se, pd_ok, rule = identify(r, train, outcomes, runs, params)
+        r, se, pd_ok, rule = identified[v]
         rel = {n: (float(s) / abs(float(x)) if x else None) for n, s, x in zip(names, se, r["theta"])}
         curv = (r["refined"] or {}).get("curvature_log_down")
         variants["with_trigger" if v else "without_trigger"] = {
@@ -426,8 +462,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("data_dir")
     ap.add_argument("--out", required=True)
     ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--executor", choices=("serial", "process", "dask"), default="serial",
+                    help="where the probe runs' chunks run (same numbers on any)")
+    ap.add_argument("--workers", type=int, default=2, help="worker processes (process, local dask)")
+    ap.add_argument("--address", default=None, help="Dask scheduler tcp://HOST:PORT")
     a = ap.parse_args(argv)
-    rec = freeze(a.data_dir, runs=a.runs)
+    from detente.executors import make_executor
+
+    with make_executor(a.executor, workers=a.workers, address=a.address) as ex:
+        rec = freeze(a.data_dir, runs=a.runs, executor=ex)
     Path(a.out).write_text(json.dumps(rec, indent=1, allow_nan=False, default=float) + "\n", encoding="utf-8")
     return 0
 

@@ -5,7 +5,14 @@ One call of :func:`run` simulates ``runs`` independent histories of a crisis sce
 with a monthly (default) or weekly step. The loop runs over time only; every state
 variable is a numpy array over the runs of a chunk. Chunks draw from
 ``SeedSequence(root, spawn_key=(chunk,))`` with a recorded ``chunk_size``, so results do
-not depend on how chunks are scheduled (serial or worker processes).
+not depend on how chunks are scheduled (serial, worker processes or a Dask cluster).
+
+The public chunk API: :func:`plan` compiles a scenario and cuts its runs into
+:class:`CrisisChunk` jobs; :func:`simulate_chunk` simulates one (what executors map over);
+:meth:`CrisisPlan.assemble` puts the parts together in chunk order; :func:`run_plans` does all
+three on an executor, keeping finished chunks in a chunk store so a killed run resumes;
+:func:`simulate` runs a compiled scenario with any random source and :func:`with_values` sets
+numbers per run (the sensitivity studies' parameter points).
 
 Step order (specs/crisis.md §9.3):
 
@@ -29,11 +36,16 @@ References are given in :mod:`detente.crisis.kernels` and ``docs/crisis.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 import math
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Iterator, Literal, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,7 +55,8 @@ from detente.crisis.result import CrisisResult
 from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
 from detente.errors import InputError, Problem
 
-__all__ = ["CrisisParams", "run", "compile_spec", "calibration_note", "drawable"]
+__all__ = ["CrisisParams", "run", "compile_spec", "calibration_note", "drawable", "CrisisChunk", "CrisisPlan", "plan",
+           "simulate", "simulate_chunk", "with_values", "run_plans", "execution", "current_execution"]
 
 WEEK_MONTHS = 12.0 / 52.0
 NCAUSE = 6   # background, preventive, crisis, moral hazard, escalation, provocation (result.CAUSES)
@@ -1095,10 +1108,194 @@ def _binomial_small(k: np.ndarray, p: Any, u: np.ndarray) -> np.ndarray:
     return out
 
 
-def _chunk_worker(args: tuple) -> dict[str, Any]:
-    c, n, root, chunk, record = args
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(root, spawn_key=(chunk,))))
-    return _simulate_chunk(c, n, rng, record)
+# ====================================================================== the public chunk API
+#: The execution context of :func:`run` calls that name no executor or chunk store
+#: (:func:`execution`): ``(executor, chunks)``.
+_EXECUTION: ContextVar[tuple[Any, Any]] = ContextVar("detente_crisis_execution", default=(None, None))
+
+
+@dataclass(frozen=True)
+class CrisisChunk:
+    """One chunk of a crisis run: everything a worker needs to simulate it (picklable).
+
+    Chunk ``chunk`` of a run with root seed ``root`` draws every random number from
+    ``SeedSequence(root, spawn_key=(chunk,))``; ``key`` names the run it belongs to
+    (:attr:`CrisisPlan.key`), so stores can keep finished chunks under it.
+    """
+
+    compiled: _Compiled
+    chunk: int
+    n: int
+    root: int
+    record_paths: bool
+    key: str = ""
+
+
+def simulate(compiled: _Compiled, n: int, rng: Any, record_paths: bool = False) -> dict[str, Any]:
+    """Simulate ``n`` runs of a compiled scenario with the random numbers of ``rng``.
+
+    ``rng`` is a :class:`numpy.random.Generator` or a stand-in with the same draw methods (the
+    sensitivity studies pass one that gives every parameter point common random numbers).
+    Returns a *part*: per-run arrays and per-step sums, assembled by
+    :meth:`CrisisResult.from_parts` / :meth:`CrisisPlan.assemble` in chunk order.
+    """
+    return _simulate_chunk(compiled, int(n), rng, bool(record_paths))
+
+
+def simulate_chunk(job: CrisisChunk) -> dict[str, Any]:
+    """Simulate one chunk from its own random stream (the function executors map over chunks)."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(job.root, spawn_key=(job.chunk,))))
+    return simulate(job.compiled, job.n, rng, job.record_paths)
+
+
+def with_values(compiled: _Compiled, values: dict[str, Any]) -> _Compiled:
+    """A copy of ``compiled`` with the numbers at ``values``' dotted paths set (a float for all
+    runs, or an array with one value per run) and no longer drawn per run."""
+    fixed = dict(compiled.fixed)
+    fixed.update(values)
+    return dataclasses.replace(compiled, fixed=fixed, drawn=[t for t in compiled.drawn if t[0] not in values])
+
+
+@dataclass(frozen=True)
+class CrisisPlan:
+    """A crisis run cut into chunks, before any is simulated (see :func:`plan`).
+
+    ``key`` is the SHA-256 of everything that determines the run's numbers (the compiled
+    numbers and calendar, the run parameters but ``workers``, the runs, the root seed and the
+    detente version), never of where it runs; a chunk store keeps finished chunks under it.
+    """
+
+    compiled: _Compiled
+    params: CrisisParams
+    runs: int
+    root: int
+    input_hash: str
+    scenario_name: str
+    key: str
+
+    @property
+    def chunks(self) -> list[CrisisChunk]:
+        """The chunk jobs, in chunk order (``chunk_size`` runs each, the last one the rest)."""
+        cs = self.params.chunk_size
+        return [CrisisChunk(self.compiled, i, min(cs, self.runs - i * cs), self.root, self.params.record_paths, self.key)
+                for i in range((self.runs + cs - 1) // cs)]
+
+    def assemble(self, parts: Sequence[dict[str, Any]]) -> CrisisResult:
+        """The :class:`CrisisResult` of the parts of every chunk, given in chunk order."""
+        return CrisisResult.from_parts(list(parts), compiled=self.compiled, params=self.params, root_seed=self.root,
+                                       runs=self.runs, input_hash=self.input_hash, scenario_name=self.scenario_name)
+
+
+def _plan_key(c: _Compiled, params: CrisisParams, runs: int, root: int) -> str:
+    from detente.models.result import detente_version
+
+    def num(v: Any) -> Any:
+        return np.asarray(v).tolist() if isinstance(v, np.ndarray) else v
+
+    blob = json.dumps({
+        "spec": c.spec.model_dump(mode="json"), "fixed": {k: num(v) for k, v in sorted(c.fixed.items())},
+        "drawn": [list(t) for t in c.drawn], "dt": c.dt, "steps": [d.isoformat() for d in c.step_start],
+        "events": [repr(e) for e in c.events], "shocks": [repr(x) for x in c.shocks],
+        "params": params.model_dump(mode="json", exclude={"workers"}), "runs": runs, "root": root,
+        "version": detente_version(),
+    }, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def plan(scenario: Any, params: CrisisParams | dict | None = None, *,
+         rng: np.random.Generator | int | None = None, seed: int | None = None) -> CrisisPlan:
+    """Compile a crisis scenario and cut its runs into chunks (arguments as for :func:`run`).
+
+    Examples
+    --------
+    >>> from detente import examples
+    >>> from detente.crisis.engine import plan, simulate_chunk
+    >>> p = plan(examples.load("seesaw-2021"), {"runs": 300, "chunk_size": 100, "horizon_months": 3}, seed=1)
+    >>> [c.n for c in p.chunks]
+    [100, 100, 100]
+    >>> p.assemble([simulate_chunk(c) for c in p.chunks]).runs
+    300
+    """
+    if params is None:
+        params = CrisisParams()
+    elif isinstance(params, dict):
+        params = CrisisParams.model_validate(params)
+    spec = load_spec(scenario.dynamics, file=getattr(scenario, "name", None), hypothesis=params.hypothesis,
+                     extra=params.set or None)
+    c = compile_spec(spec, params)
+    runs = params.runs or spec.settings.runs
+    root = _root_seed(rng, seed, spec.settings.seed)
+    return CrisisPlan(c, params, runs, root, scenario.content_hash(), scenario.name, _plan_key(c, params, runs, root))
+
+
+@contextmanager
+def execution(executor: Any = None, chunks: Any = None) -> Iterator[None]:
+    """Within the block, :func:`run` calls that name no ``executor``/``chunks`` use these.
+
+    So a whole analysis (:func:`detente.crisis.analysis.run_hypotheses`: hypotheses,
+    counterfactual passes, back-test forecasts) runs its chunks on one executor and keeps them
+    in one chunk store without passing them through every function.
+    """
+    token = _EXECUTION.set((executor, chunks))
+    try:
+        yield
+    finally:
+        _EXECUTION.reset(token)
+
+
+def current_execution() -> tuple[Any, Any]:
+    """``(executor, chunks)`` of the enclosing :func:`execution` block (``(None, None)`` outside one)."""
+    return _EXECUTION.get()
+
+
+def run_plans(plans: Sequence[CrisisPlan], *, executor: Any = None, chunks: Any = None,
+              progress: Callable[[int, int], None] | None = None) -> list[CrisisResult]:
+    """Simulate the chunks of several plans together and assemble one result per plan.
+
+    Parameters
+    ----------
+    executor
+        Anything with ``map_unordered(fn, jobs)`` yielding ``(job, fn(job))`` as jobs finish
+        (:mod:`detente.executors`: serial, process pool, Dask); ``None``: in this process.
+        The chunks of all plans are submitted at once, so many small runs (one chunk each)
+        fill the workers too.
+    chunks
+        A chunk store (``None``: none), with ``stored(plan) -> {chunk: part}`` (the chunks
+        finished earlier, e.g. before a kill), ``save(plan, chunk, part)`` (called as each chunk
+        finishes) and ``finish(plan)``; only the missing chunks are simulated.
+    progress
+        Called with ``(chunks done, chunks in all)``.
+
+    Results are the same bytes whatever the executor, the number of workers, the order in
+    which chunks finish and how many were stored before: parts are assembled in chunk order.
+    """
+    got: dict[str, dict[int, dict[str, Any]]] = {}   # by plan key: identical plans are simulated once
+    todo: list[CrisisChunk] = []
+    for p in plans:
+        if p.key in got:
+            continue
+        have = dict(chunks.stored(p)) if chunks is not None else {}
+        got[p.key] = have
+        todo += [j for j in p.chunks if j.chunk not in have]
+    first = {p.key: p for p in reversed(plans)}
+    total = sum(len(first[k].chunks) for k in got)
+    done = total - len(todo)
+    if progress:
+        progress(done, total)
+    results = executor.map_unordered(simulate_chunk, todo) if executor is not None else \
+        ((j, simulate_chunk(j)) for j in todo)
+    for job, part in results:
+        got[job.key][job.chunk] = part
+        if chunks is not None:
+            chunks.save(first[job.key], job.chunk, part)
+        done += 1
+        if progress:
+            progress(done, total)
+    if chunks is not None:
+        for k in got:
+            chunks.finish(first[k])
+    out = [p.assemble([got[p.key][j.chunk] for j in p.chunks]) for p in plans]
+    return out
 
 
 def _root_seed(rng: np.random.Generator | int | None, seed: int | None, default: int) -> int:
@@ -1112,7 +1309,8 @@ def _root_seed(rng: np.random.Generator | int | None, seed: int | None, default:
 
 
 def run(scenario: Any, params: CrisisParams | dict | None = None, *,
-        rng: np.random.Generator | int | None = None, seed: int | None = None) -> CrisisResult:
+        rng: np.random.Generator | int | None = None, seed: int | None = None, executor: Any = None,
+        chunks: Any = None) -> CrisisResult:
     """Simulate a crisis scenario over Monte-Carlo runs.
 
     Parameters
@@ -1125,6 +1323,11 @@ def run(scenario: Any, params: CrisisParams | dict | None = None, *,
         The root of the random streams: an integer ``seed`` (recorded), or a
         ``numpy.random.Generator`` from which one root integer is drawn; if neither is
         given the scenario's ``settings.seed`` is used.
+    executor, chunks
+        Where the chunks run and where finished chunks are kept (see :func:`run_plans`);
+        by default those of the enclosing :func:`execution` block, else in this process (or
+        a local process pool of ``params.workers``) with no store. The result does not depend
+        on either.
 
     Returns
     -------
@@ -1139,26 +1342,14 @@ def run(scenario: Any, params: CrisisParams | dict | None = None, *,
     >>> 0.0 <= res.p_war_by()["2022-02-28"] <= 1.0
     True
     """
-    if params is None:
-        params = CrisisParams()
-    elif isinstance(params, dict):
-        params = CrisisParams.model_validate(params)
-    spec = load_spec(scenario.dynamics, file=getattr(scenario, "name", None), hypothesis=params.hypothesis,
-                     extra=params.set or None)
-    c = compile_spec(spec, params)
-    runs = params.runs or spec.settings.runs
-    root = _root_seed(rng, seed, spec.settings.seed)
-    cs = params.chunk_size
-    jobs = [(c, min(cs, runs - i * cs), root, i, params.record_paths) for i in range((runs + cs - 1) // cs)]
-    if params.workers > 1 and len(jobs) > 1:
-        import multiprocessing
+    p = plan(scenario, params, rng=rng, seed=seed)
+    ctx_executor, ctx_chunks = current_execution()
+    executor = executor if executor is not None else ctx_executor
+    chunks = chunks if chunks is not None else ctx_chunks
+    if executor is None and p.params.workers > 1 and len(p.chunks) > 1:
+        from detente.executors import ProcessExecutor
 
-        from detente.processes import OwnedProcessPool
-
-        # the platform's default start method, as before; workers exit when this process dies
-        with OwnedProcessPool(params.workers, mp_context=multiprocessing.get_context()) as ex:
-            parts = list(ex.map(_chunk_worker, jobs))
-    else:
-        parts = [_chunk_worker(j) for j in jobs]
-    return CrisisResult.from_parts(parts, compiled=c, params=params, root_seed=root, runs=runs,
-                                   input_hash=scenario.content_hash(), scenario_name=scenario.name)
+        # workers exit when this process dies (detente.processes.OwnedProcessPool)
+        with ProcessExecutor(p.params.workers) as ex:
+            return run_plans([p], executor=ex, chunks=chunks)[0]
+    return run_plans([p], executor=executor, chunks=chunks)[0]

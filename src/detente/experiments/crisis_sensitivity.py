@@ -44,7 +44,8 @@ import numpy as np
 from detente.errors import InputError, Problem
 from detente.experiments.sensitivity import SensitivityResult, constant_output_warning, index_warnings, salib_quiet
 
-__all__ = ["crisis_factors", "point_outputs", "parameter_uncertainty", "crisis_sensitivity", "screened_sobol", "OUTPUT_ALIASES",
+__all__ = ["crisis_factors", "point_outputs", "point_groups", "run_groups", "evaluate_points", "PointGroup",
+           "load_crisis_sensitivity", "STORE_KIND", "parameter_uncertainty", "crisis_sensitivity", "screened_sobol", "OUTPUT_ALIASES",
            "DEFAULT_SOBOL_N", "DEFAULT_MORRIS_N", "DEFAULT_RUNS_PER_POINT"]
 
 #: Short names accepted for ``--output`` (the engine-side names are those of
@@ -133,53 +134,133 @@ class _CommonRNG:
         raise AttributeError(f"_CommonRNG does not provide {name!r}: add it (common draws must be explicit)")
 
 
-def point_outputs(scenario: Any, paths: Sequence[str], values: np.ndarray, *, runs_per_point: int, seed: int,
-                  outputs: Sequence[str], hypothesis: str | None = None, extra_set: dict[str, Any] | None = None,
-                  common: bool = True, max_batch_runs: int = 65536) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and within-point variance of each output at each parameter point.
+@dataclasses.dataclass(frozen=True)
+class PointGroup:
+    """One chunk of a sensitivity study: a group of ``g`` parameter points × ``m`` runs each
+    (picklable, self-contained; evaluated by :func:`evaluate_points` on any executor).
 
-    ``values`` is ``(points, len(paths))``; returns two ``(points, len(outputs))`` arrays. With
-    ``common`` the points share random numbers (:class:`_CommonRNG`); otherwise every run has its
-    own stream (one ``SeedSequence(seed)`` stream per group of points, spawned by group index).
+    ``compiled`` already holds the points' numbers as per-run arrays
+    (:func:`detente.crisis.engine.with_values`); ``g0`` is the first point's index, which seeds
+    the group's own stream.
     """
+
+    compiled: Any
+    chunk: int
+    g0: int
+    g: int
+    m: int
+    seed: int
+    common: bool
+    outputs: tuple[str, ...]
+    end: str | None
+    params: Any
+    scenario_name: str
+
+
+def evaluate_points(job: PointGroup) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and within-point variance ``(g, outputs)`` of one group of points (see :func:`point_outputs`)."""
     from detente.crisis.analysis import output_samples
-    from detente.crisis.engine import CrisisParams, _simulate_chunk, compile_spec
+    from detente.crisis.engine import simulate
     from detente.crisis.result import CrisisResult
+
+    g, M, seed = job.g, job.m, job.seed
+    n = g * M
+    if job.common:
+        ss = np.random.SeedSequence(seed)
+        rng: Any = _CommonRNG(np.random.Generator(np.random.PCG64(ss)),
+                              np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(job.g0,)))), g, M)
+    else:
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(job.g0,))))
+    part = simulate(job.compiled, n, rng, False)
+    res = CrisisResult.from_parts([part], compiled=job.compiled, params=job.params, root_seed=seed, runs=n,
+                                  input_hash="", scenario_name=job.scenario_name)
+    mean = np.empty((g, len(job.outputs)))
+    var = np.empty((g, len(job.outputs)))
+    for k, o in enumerate(job.outputs):
+        y = output_samples(res, o, end=job.end).reshape(g, M)
+        mean[:, k] = y.mean(axis=1)
+        var[:, k] = y.var(axis=1, ddof=1) if M > 1 else np.nan
+    return mean, var
+
+
+def point_groups(scenario: Any, paths: Sequence[str], values: np.ndarray, *, runs_per_point: int, seed: int,
+                 outputs: Sequence[str], hypothesis: str | None = None, extra_set: dict[str, Any] | None = None,
+                 common: bool = True, max_batch_runs: int = 65536, first_chunk: int = 0) -> list[PointGroup]:
+    """The chunks of :func:`point_outputs`: groups of at most ``max_batch_runs`` runs, numbered
+    from ``first_chunk``."""
+    from detente.crisis.engine import CrisisParams, compile_spec, with_values
     from detente.crisis.spec import load_spec
 
     values = np.atleast_2d(np.asarray(values, dtype=float))
     P, M = values.shape[0], int(runs_per_point)
     spec = load_spec(scenario.dynamics, file=getattr(scenario, "name", None), hypothesis=hypothesis,
                      extra=extra_set or None)
-    outs = [_output_name(o) for o in outputs]
+    outs = tuple(_output_name(o) for o in outputs)
     end = record_end(spec)
-    mean = np.empty((P, len(outs)))
-    var = np.empty((P, len(outs)))
     per = max(1, max_batch_runs // M)
-    pathset = set(paths)
-    for g0 in range(0, P, per):
+    jobs = []
+    for k, g0 in enumerate(range(0, P, per)):
         g = min(per, P - g0)
         n = g * M
         params = CrisisParams(runs=n, hypothesis=hypothesis, set=extra_set or {}, record_paths=False, chunk_size=n)
-        c = compile_spec(spec, params)
-        fixed = dict(c.fixed)
-        for d, p in enumerate(paths):
-            fixed[p] = np.repeat(values[g0:g0 + g, d], M)
-        c = dataclasses.replace(c, fixed=fixed, drawn=[t for t in c.drawn if t[0] not in pathset])
-        if common:
-            ss = np.random.SeedSequence(seed)
-            rng: Any = _CommonRNG(np.random.Generator(np.random.PCG64(ss)),
-                                  np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(g0,)))), g, M)
+        c = with_values(compile_spec(spec, params), {p: np.repeat(values[g0:g0 + g, d], M) for d, p in enumerate(paths)})
+        jobs.append(PointGroup(c, first_chunk + k, g0, g, M, int(seed), bool(common), outs, end, params,
+                               getattr(scenario, "name", "")))
+    return jobs
+
+
+def run_groups(jobs: Sequence[PointGroup], *, executor: Any = None, chunks: Any = None,
+               progress: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluate groups of points on an executor (default: the crisis engine's
+    :func:`~detente.crisis.engine.execution` context, else this process) and stack their
+    means and variances in point order. ``chunks`` (``get(chunk)``/``put(chunk, mean, var)``)
+    keeps finished groups, so a killed study resumes with the missing ones only."""
+    from detente.crisis.engine import current_execution
+
+    if executor is None:
+        executor = current_execution()[0]
+    got: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    todo = []
+    for j in jobs:
+        have = chunks.get(j.chunk) if chunks is not None else None
+        if have is None:
+            todo.append(j)
         else:
-            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(g0,))))
-        part = _simulate_chunk(c, n, rng, False)
-        res = CrisisResult.from_parts([part], compiled=c, params=params, root_seed=seed, runs=n,
-                                      input_hash="", scenario_name=getattr(scenario, "name", ""))
-        for k, o in enumerate(outs):
-            y = output_samples(res, o, end=end).reshape(g, M)
-            mean[g0:g0 + g, k] = y.mean(axis=1)
-            var[g0:g0 + g, k] = y.var(axis=1, ddof=1) if M > 1 else np.nan
-    return mean, var
+            got[j.chunk] = have
+    done = len(got)
+    if progress:
+        progress(done, len(jobs))
+    results = executor.map_unordered(evaluate_points, todo) if executor is not None else \
+        ((j, evaluate_points(j)) for j in todo)
+    for j, (m, v) in results:
+        got[j.chunk] = (m, v)
+        if chunks is not None:
+            chunks.put(j.chunk, m, v)
+        done += 1
+        if progress:
+            progress(done, len(jobs))
+    if not jobs:
+        return np.empty((0, 0)), np.empty((0, 0))
+    return (np.concatenate([got[j.chunk][0] for j in jobs], axis=0),
+            np.concatenate([got[j.chunk][1] for j in jobs], axis=0))
+
+
+def point_outputs(scenario: Any, paths: Sequence[str], values: np.ndarray, *, runs_per_point: int, seed: int,
+                  outputs: Sequence[str], hypothesis: str | None = None, extra_set: dict[str, Any] | None = None,
+                  common: bool = True, max_batch_runs: int = 65536, executor: Any = None,
+                  chunks: Any = None, first_chunk: int = 0, progress: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and within-point variance of each output at each parameter point.
+
+    ``values`` is ``(points, len(paths))``; returns two ``(points, len(outputs))`` arrays. With
+    ``common`` the points share random numbers (:class:`_CommonRNG`); otherwise every run has its
+    own stream (one ``SeedSequence(seed)`` stream per group of points, spawned by group index).
+    The groups (:func:`point_groups`) are the chunks: they run on ``executor`` and are kept in
+    ``chunks`` (:func:`run_groups`); the numbers do not depend on either.
+    """
+    jobs = point_groups(scenario, paths, values, runs_per_point=runs_per_point, seed=seed, outputs=outputs,
+                        hypothesis=hypothesis, extra_set=extra_set, common=common, max_batch_runs=max_batch_runs,
+                        first_chunk=first_chunk)
+    return run_groups(jobs, executor=executor, chunks=chunks, progress=progress)
 
 
 def _intervals(pk: np.ndarray, s2k: np.ndarray, m: int, level: float = 0.90, z: float = 1.959964) -> dict[str, Any]:
@@ -235,17 +316,18 @@ def parameter_uncertainty(scenario: Any, *, hypothesis: str | None = None, draws
                         for k, o in enumerate(outputs)}}
 
 
-def _tornado(scenario: Any, fac: list[tuple[str, float, float]], nominal: np.ndarray, *, runs: int, seed: int,
-             outputs: Sequence[str], hypothesis: str | None,
-             extra_set: dict[str, Any] | None) -> tuple[dict[str, float], dict[str, list[dict[str, Any]]]]:
-    """One-at-a-time swings: each number at the ends of its range, the others at their values
-    (one batch of 2D + 1 points for every output)."""
+def _tornado_design(fac: list[tuple[str, float, float]], nominal: np.ndarray) -> np.ndarray:
+    """One-at-a-time points: all numbers at their values, then each at the low and the high end
+    of its range, the others at their values (2D + 1 points)."""
     D = len(fac)
     V = np.repeat(nominal[None, :], 1 + 2 * D, axis=0)
     for j, (_, lo, hi) in enumerate(fac):
         V[1 + 2 * j, j], V[2 + 2 * j, j] = lo, hi
-    Y, _ = point_outputs(scenario, [f[0] for f in fac], V, runs_per_point=runs, seed=seed, outputs=outputs,
-                         hypothesis=hypothesis, extra_set=extra_set)
+    return V
+
+
+def _tornado_table(fac: list[tuple[str, float, float]], Y: np.ndarray,
+                   outputs: Sequence[str]) -> tuple[dict[str, float], dict[str, list[dict[str, Any]]]]:
     base: dict[str, float] = {}
     table: dict[str, list[dict[str, Any]]] = {}
     for k, o in enumerate(outputs):
@@ -257,12 +339,75 @@ def _tornado(scenario: Any, fac: list[tuple[str, float, float]], nominal: np.nda
     return base, table
 
 
+#: Run-store kind of a stored crisis sensitivity study (:func:`crisis_sensitivity` with ``store``).
+STORE_KIND = "crisis_sensitivity"
+
+
+class _StoredGroups:
+    """The finished point groups of a stored study, as parts of its run (one per group:
+    columns ``point``, ``output``, ``mean``, ``var``)."""
+
+    def __init__(self, store: Any, run_id: str, n_chunks: int, outputs: Sequence[str]):
+        self.store, self.run_id, self.outputs = store, run_id, list(outputs)
+        self.missing = set(store.missing_chunks(run_id, n_chunks))
+
+    def get(self, chunk: int) -> tuple[np.ndarray, np.ndarray] | None:
+        if chunk in self.missing:
+            return None
+        df = self.store.read_part(self.run_id, chunk)
+        k = len(self.outputs)
+        mean = df["mean"].to_numpy(dtype=float).reshape(-1, k)
+        var = df["var"].to_numpy(dtype=float).reshape(-1, k)
+        return mean, var
+
+    def put(self, chunk: int, mean: np.ndarray, var: np.ndarray) -> None:
+        import pyarrow as pa
+
+        g, k = mean.shape
+        self.store.write_part(self.run_id, chunk, pa.table({
+            "point": pa.array(np.repeat(np.arange(g, dtype=np.int64), k)),
+            "output": pa.array(self.outputs * g, pa.string()),
+            "mean": pa.array(mean.reshape(-1).astype(np.float64)),
+            "var": pa.array(var.reshape(-1).astype(np.float64)),
+        }))
+
+
+def _result_from_json(d: dict[str, Any]) -> SensitivityResult:
+    return SensitivityResult(d["method"], d["run_id"], d["runs"], list(d["factors"]), d["indices"], d.get("tornado") or {},
+                             d.get("baseline") or {}, d.get("confidence_level", 0.95), warnings=list(d.get("warnings") or []),
+                             sample_size=d.get("sample_size"), points=d.get("points"), runs_per_point=d.get("runs_per_point"),
+                             notes=list(d.get("notes") or []))
+
+
+def load_crisis_sensitivity(store: Any, ref: str) -> dict[str, Any]:
+    """The ``--json`` object of a stored crisis sensitivity study (:data:`STORE_KIND`), with
+    ``hypothesis``, ``outputs``, ``scenario`` and ``request`` added from the run's record."""
+    import json
+
+    from detente.errors import StoreError
+
+    info = store.info(ref)
+    if info.kind != STORE_KIND:
+        raise StoreError(f"run {info.run_id} is a {info.kind} run, not a crisis sensitivity study")
+    if info.status != "done":
+        raise StoreError(f"crisis sensitivity study {info.run_id} is {info.status}: run it again to finish it "
+                         "(the finished chunks are kept)")
+    meta = info.meta or {}
+    store.check_parts(info.run_id)
+    df = store.read_part(info.run_id, int(meta["n_chunks"]) - 1)
+    obj = json.loads(df["result"].iloc[0])
+    obj["scenario"] = info.scenario_name
+    obj["request"] = meta.get("request")
+    return obj
+
+
 def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "sobol", n: int | None = None,
                        factors: Sequence[str] | None = None, outputs: Sequence[str] = ("p_war_by_end",),
                        hypothesis: str | None = None, runs_per_point: int = DEFAULT_RUNS_PER_POINT,
                        seed: int | None = None, extra_set: dict[str, Any] | None = None,
                        confidence_level: float = 0.95, with_tornado: bool = True, tornado_runs: int | None = None,
-                       max_batch_runs: int = 65536) -> SensitivityResult:
+                       max_batch_runs: int = 65536, store: Any = None, executor: Any = None, progress: Any = None,
+                       label: str | None = None) -> SensitivityResult:
     """Sobol or Morris indices of crisis outputs over assumption numbers (SALib), with a tornado.
 
     Parameters
@@ -277,6 +422,14 @@ def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "s
     tornado_runs
         Runs per point of the tornado (2D + 1 points; default max(runs_per_point, :data:`TORNADO_RUNS`),
         so that its swings are not multiples of 1/32).
+
+    store, executor, progress, label
+        With a run ``store`` the study is stored as a run of kind :data:`STORE_KIND` (keyed by
+        everything that determines its numbers; the result's ``run_id`` names it): every group
+        of points is a part written as it finishes, so a killed study run again computes only the
+        missing groups, and a finished one is read back. The groups run on ``executor``
+        (:mod:`detente.executors`; default: the crisis engine's execution context, else this
+        process); ``progress(done, total)`` counts groups. The numbers depend on neither.
 
     The result's ``warnings`` say when the sample is too small for the indices
     (:func:`detente.experiments.sensitivity.index_warnings`).
@@ -306,8 +459,32 @@ def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "s
         U = morris_sample.sample(problem, n, num_levels=4, seed=seed)
     X = lo + (hi - lo) * U
     outs = [_output_name(o) for o in outputs]
-    Y, _ = point_outputs(scenario, names, X, runs_per_point=runs_per_point, seed=seed, outputs=outs,
-                         hypothesis=hypothesis, extra_set=extra_set, max_batch_runs=max_batch_runs)
+    t_runs = tornado_runs or max(runs_per_point, TORNADO_RUNS)
+    jobs = point_groups(scenario, names, X, runs_per_point=runs_per_point, seed=seed, outputs=outs,
+                        hypothesis=hypothesis, extra_set=extra_set, max_batch_runs=max_batch_runs)
+    t_jobs: list[PointGroup] = []
+    if with_tornado:
+        from detente.crisis.spec import resolve
+
+        items = dict(spec.num_items())
+        nominal = np.array([resolve(items[p]) for p in names])
+        t_jobs = point_groups(scenario, names, _tornado_design(fac, nominal), runs_per_point=t_runs, seed=seed,
+                              outputs=outs, hypothesis=hypothesis, extra_set=extra_set, first_chunk=len(jobs))
+    run_id, sink = "", None
+    if store is not None:
+        run_id, sink, done = _open_study(store, scenario, label=label, n_chunks=len(jobs) + len(t_jobs) + 1, outs=outs,
+                                         request={"method": method, "n": int(n), "factors": [list(f) for f in fac],
+                                                  "outputs": outs, "hypothesis": hypothesis,
+                                                  "runs_per_point": int(runs_per_point), "seed": seed,
+                                                  "set": dict(extra_set or {}), "confidence_level": confidence_level,
+                                                  "with_tornado": bool(with_tornado),
+                                                  "tornado_runs": int(t_runs) if with_tornado else None,
+                                                  "max_batch_runs": int(max_batch_runs)})
+        if done is not None:
+            return done
+    Y, _ = run_groups(jobs + t_jobs, executor=executor, chunks=sink, progress=progress)
+    Yt = Y[X.shape[0]:]
+    Y = Y[:X.shape[0]]
     indices: dict[str, list[dict[str, float]]] = {}
     warnings: list[str] = []
     for k, o in enumerate(outs):
@@ -332,15 +509,48 @@ def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "s
     baseline: dict[str, float] = {}
     torn: dict[str, list[dict[str, Any]]] = {}
     if with_tornado:
-        items = dict(spec.num_items())
-        from detente.crisis.spec import resolve
+        baseline, torn = _tornado_table(fac, Yt, outs)
+    res = SensitivityResult(method, run_id, int(X.shape[0]) * runs_per_point, names, indices, torn, baseline,
+                            confidence_level, warnings=warnings, sample_size=n, points=int(X.shape[0]),
+                            runs_per_point=runs_per_point)
+    if store is not None:
+        _close_study(store, run_id, len(jobs) + len(t_jobs), res)
+    return res
 
-        nominal = np.array([resolve(items[p]) for p in names])
-        baseline, torn = _tornado(scenario, fac, nominal, runs=tornado_runs or max(runs_per_point, TORNADO_RUNS),
-                                  seed=seed, outputs=outs, hypothesis=hypothesis, extra_set=extra_set)
-    return SensitivityResult(method, "", int(X.shape[0]) * runs_per_point, names, indices, torn, baseline,
-                             confidence_level, warnings=warnings, sample_size=n, points=int(X.shape[0]),
-                             runs_per_point=runs_per_point)
+
+def _study_key(scenario: Any, request: dict[str, Any]) -> str:
+    import hashlib
+    import json
+
+    from detente.models.result import detente_version
+
+    blob = json.dumps({"kind": STORE_KIND, "scenario": scenario.content_hash(), "request": request,
+                       "version": detente_version()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _open_study(store: Any, scenario: Any, *, label: str | None, n_chunks: int, outs: Sequence[str],
+                request: dict[str, Any]) -> tuple[str, _StoredGroups | None, SensitivityResult | None]:
+    """Open (or find again) the stored run of a study: ``(run id, its groups, the stored result if done)``."""
+    run_id = store.open_run(_study_key(scenario, request), model="crisis", kind=STORE_KIND, seed=request["seed"],
+                            params={k: request[k] for k in ("method", "n", "outputs", "hypothesis", "runs_per_point")},
+                            scenario=scenario, label=label or f"{request['method']} sensitivity of {scenario.name}",
+                            meta={"request": request, "n_chunks": n_chunks, "outputs": list(outs)})
+    if store.info(run_id).status == "done" and not store.missing_chunks(run_id, n_chunks):
+        d = load_crisis_sensitivity(store, run_id)
+        return run_id, None, _result_from_json(d)
+    return run_id, _StoredGroups(store, run_id, n_chunks, outs), None
+
+
+def _close_study(store: Any, run_id: str, result_chunk: int, res: SensitivityResult) -> None:
+    """Store the analysed result as the run's last part and mark it done."""
+    import json
+
+    import pyarrow as pa
+
+    text = json.dumps(res.to_json_dict(), sort_keys=True, allow_nan=False)
+    store.write_part(run_id, result_chunk, pa.table({"result": pa.array([text], pa.string())}))
+    store.finish_run(run_id, "done")
 
 
 def screened_sobol(scenario: Any, *, hypothesis: str | None = None, outputs: Sequence[str] = ("months_of_peace_focal",),

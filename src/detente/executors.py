@@ -1,0 +1,141 @@
+"""Executors: where the chunks of a sweep, a crisis run, a crisis sensitivity study or the
+ICB case-library fit run, behind one interface.
+
+Every executor has ``map_unordered(fn, jobs)`` yielding ``(job, fn(job))`` pairs as they
+finish, and ``close()``. Chunks carry their own seeds (see :mod:`detente.experiments.sweep`
+and :func:`detente.crisis.engine.plan`), so the numbers do not depend on the executor or on
+the number of workers; callers put finished chunks back in chunk order. A job has a
+``chunk`` attribute (its number, used to name Dask tasks).
+
+The module imports nothing of detente but :mod:`detente.errors` and :mod:`detente.processes`,
+so every layer may use it (the crisis engine takes an executor; the experiments layer
+re-exports these names as :mod:`detente.experiments.executors`).
+
+* :class:`SerialExecutor` — in this process, in order.
+* :class:`ProcessExecutor` — a local process pool (``forkserver`` start method, so worker
+  processes do not inherit the parent's threads or open databases). Workers exit when the
+  process that owns the pool dies, even by SIGKILL (:class:`detente.processes.OwnedProcessPool`, which the crisis engine and the DEU
+  benchmark use too), and with them
+  the forkserver and the resource tracker, so a killed sweep leaves no process behind.
+* :class:`DaskExecutor` — a Dask ``distributed`` cluster: an existing scheduler at
+  ``address`` (``tcp://HOST:PORT``) or a local cluster of worker processes. Needs the
+  optional extra ``cluster``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, wait
+from typing import Any
+
+from detente.errors import RunError
+from detente.processes import OwnedProcessPool
+
+__all__ = ["SerialExecutor", "ProcessExecutor", "DaskExecutor", "make_executor"]
+
+
+class SerialExecutor:
+    """Run every job in this process, in order."""
+
+    name = "serial"
+
+    def map_unordered(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+        for j in jobs:
+            yield j, fn(j)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class ProcessExecutor(SerialExecutor):
+    """A local pool of worker processes; at most ``2 * workers`` chunks in flight.
+
+    Worker processes exit when this process dies (:class:`OwnedProcessPool`).
+    """
+
+    name = "process"
+
+    def __init__(self, workers: int = 2):
+        self.workers = workers
+        self._pool = OwnedProcessPool(workers)
+
+    def map_unordered(self, fn, jobs):
+        pending = {}
+        it = iter(jobs)
+        for j in it:
+            pending[self._pool.submit(fn, j)] = j
+            if len(pending) >= 2 * self.workers:
+                break
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                j = pending.pop(fut)
+                yield j, fut.result()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending[self._pool.submit(fn, nxt)] = nxt
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor(SerialExecutor):
+    """Chunks on a Dask ``distributed`` cluster.
+
+    Parameters
+    ----------
+    address
+        Scheduler address ``tcp://HOST:PORT``; when ``None`` a local cluster of ``workers``
+        single-threaded worker processes is started (and stopped on :meth:`close`).
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str | None = None, workers: int = 2):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover - depends on the extra
+            raise RunError("the dask executor needs the `cluster` extra: pip install 'detente[cluster]'") from exc
+        self._cluster = None
+        try:
+            if address is None:
+                self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=40)
+                self.client = Client(self._cluster)
+            else:
+                self.client = Client(address, timeout="20s")
+        except OSError as exc:
+            raise RunError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+    def map_unordered(self, fn, jobs):
+        from distributed import as_completed
+
+        jobs = list(jobs)
+        futs = {self.client.submit(fn, j, pure=False, key=f"detente-chunk-{getattr(j, 'chunk', k)}-{id(j)}"): j
+                for k, j in enumerate(jobs)}
+        for fut in as_completed(list(futs)):
+            yield futs[fut], fut.result()
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+
+
+def make_executor(kind: str = "serial", *, workers: int = 2, address: str | None = None):
+    """An executor by name: ``serial``, ``process`` or ``dask``."""
+    if kind == "serial":
+        return SerialExecutor()
+    if kind == "process":
+        return ProcessExecutor(workers)
+    if kind == "dask":
+        return DaskExecutor(address, workers)
+    raise RunError(f"unknown executor {kind!r}; expected serial, process or dask")
