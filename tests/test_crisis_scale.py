@@ -12,10 +12,10 @@ import pytest
 
 from detente import examples
 from detente.crisis.analysis import run_hypotheses
-from detente.crisis.engine import CrisisParams, plan, run, run_plans, simulate_chunk
+from detente.crisis.engine import plan, run, run_plans, simulate_chunk
 from detente.executors import ProcessExecutor, SerialExecutor
-from detente.experiments.crisis_sensitivity import crisis_sensitivity
 from detente.experiments.crisis_runs import CHUNK_KIND, StoredChunks, crisis_execution, pack_part, unpack_part
+from detente.experiments.crisis_sensitivity import crisis_sensitivity
 from detente.formats import load
 from detente.store import Store
 

@@ -27,8 +27,9 @@ data        binary   the array's bytes (C order), or UTF-8 JSON for ``json``
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -150,7 +151,7 @@ def crisis_execution(*, executor: str | Any | None = None, workers: int = 2, add
     from detente.executors import make_executor
 
     own = isinstance(executor, str)
-    ex = make_executor(executor, workers=workers, address=address) if own else executor
+    ex: Any = make_executor(executor, workers=workers, address=address) if isinstance(executor, str) else executor
     chunks = StoredChunks(store) if store is not None else None
     try:
         with execution(ex, chunks):
