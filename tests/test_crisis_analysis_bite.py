@@ -267,9 +267,79 @@ def test_regime_names_the_zero_causes_and_the_barred_initiators():
                         "to B, C is removed")
     one = np.ones((2, 2, len(CAUSES)))
     one[:, :, CAUSES.index("crisis")] = 0.0
-    assert A._regime(_res(diagnostics={"cause": one}), "all") == "; in this regime the hazard part crisis is zero at every flashpoint"
+    assert A._regime(_res(diagnostics={"cause": one}), "all") == ("; in this regime the hazard part crisis is zero at "
+                                                                   "every flashpoint")
     assert A._regime(_res(diagnostics={"cause": np.ones((2, 2, len(CAUSES)))}), "all") == ""
     # a cause with hazard at one flashpoint only is not zero "at every flashpoint"
     half = np.ones((2, 2, len(CAUSES)))
     half[:, 0, :] = 0.0
     assert A._regime(_res(diagnostics={"cause": half}), "all") == ""
+
+
+# ------------------------------------------------------------------ counterfactuals
+@pytest.fixture(scope="module")
+def flagship():
+    from detente import examples
+
+    return examples.load("seesaw-2021")
+
+
+def _peace(res, months):
+    # E[min(T, months)] per run for the focal actor, onset at mid-step (the hand formula)
+    s = res.ru_war_step()
+    t = np.where(s < 0, np.inf, (s + 0.5) * res.dt_months)
+    return np.minimum(t, min(months, len(res.month_ends)))
+
+
+@pytest.mark.parametrize("months", [48, 12])
+def test_counterfactuals_are_paired_runs_with_each_policy_off(flagship, months):
+    from detente.crisis import run
+
+    cf = A.counterfactuals(flagship, "article", runs=200, seed=7, focal_months=months)
+    params = {"runs": 200, "hypothesis": "article", "record_paths": False}
+    base = run(flagship, params, seed=7)
+    assert set(cf) == {"stalling", "seesaw"}
+    for name, path in (("stalling", "policies.stall.enabled"), ("seesaw", "policies.seesaw.enabled")):
+        # the "without" run: the same hypothesis and root seed, only this policy switched off
+        alt = run(flagship, {**params, "set": {path: False}}, seed=7)
+        c = cf[name]
+        d = _peace(base, months) - _peace(alt, months)
+        assert c["months_of_peace_ru_48_with"] == pytest.approx(_peace(base, months).mean(), abs=1e-12)
+        assert c["months_of_peace_ru_48_without"] == pytest.approx(_peace(alt, months).mean(), abs=1e-12)
+        assert c["months_gained"] == pytest.approx(d.mean(), abs=1e-12)
+        # the paired SE of the same quantity as months_gained (capped at `months`)
+        assert c["months_gained_se"] == pytest.approx(d.std(ddof=1) / math.sqrt(200), rel=1e-12)
+        assert c["p_no_war_ru_48_with"] == base.p_no_war_ru(months)
+        assert c["p_no_war_ru_48_without"] == alt.p_no_war_ru(months)
+        assert c["p_war_by_48_with"] == base.p_war_by()["2025-11-30"]
+        assert c["p_war_by_48_without"] == alt.p_war_by()["2025-11-30"]
+        assert c["p_ru_cn_split_48_with"] == base.p_split_by()["2025-11-30"]
+        assert c["p_ru_cn_split_48_without"] == alt.p_split_by()["2025-11-30"]
+        assert c["horizon_months"] == 48
+    # the policies change what happens (a "without" run that left them on would give 0 here; over 48
+    # months stalling gains about 3.3 months and the seesaw about 0.3 at 200 runs, over 12 months
+    # stalling about 0.015 and the seesaw nothing)
+    assert cf["stalling"]["months_gained"] > (1.0 if months == 48 else 0.0)
+    if months == 48:
+        assert cf["seesaw"]["months_gained"] != 0.0
+
+
+def test_counterfactuals_reuse_the_given_base_and_cache(flagship):
+    from detente.crisis import run
+
+    base = run(flagship, {"runs": 100, "hypothesis": "article", "record_paths": False}, seed=3)
+    cache: dict = {}
+    cf = A.counterfactuals(flagship, "article", runs=100, seed=3, base=base, cache=cache)
+    assert len(cache) == 2           # one "without" run per policy, kept for the mechanism map
+    again = A.counterfactuals(flagship, "article", runs=100, seed=3, cache=cache)
+    assert again == cf               # the cached "without" runs and a fresh base give the same numbers
+    assert A.counterfactuals(flagship, "article", runs=100, seed=4)["stalling"] != cf["stalling"]
+
+
+def test_counterfactuals_of_a_scenario_without_policies_are_null():
+    from pathlib import Path
+
+    from detente.formats import load
+
+    toy = load(Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml")
+    assert A.counterfactuals(toy, "live", runs=20, seed=1) == {"stalling": None, "seesaw": None}

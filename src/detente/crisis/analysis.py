@@ -136,7 +136,9 @@ def counterfactuals(scenario: Any, hypothesis: str | None, *, runs: int, seed: i
             continue
         alt = _cached_run(cache, scenario, hypothesis, runs=runs, seed=seed, chunk_size=chunk_size,
                           extra_set=extra_set, off={path: False})
-        mp = paired_effect(output_samples(base, "months_of_peace_focal"), output_samples(alt, "months_of_peace_focal"))
+        # the paired SE of months_gained itself: months of peace capped at focal_months, as in
+        # months_of_peace_ru (output_samples' months_of_peace_focal is capped at the whole horizon)
+        mp = paired_effect(_months_of_peace(base, focal_months), _months_of_peace(alt, focal_months))
         out[name] = {
             "months_of_peace_ru_48_with": base.months_of_peace_ru(focal_months),
             "months_of_peace_ru_48_without": alt.months_of_peace_ru(focal_months),
@@ -152,6 +154,14 @@ def counterfactuals(scenario: Any, hypothesis: str | None, *, runs: int, seed: i
             "horizon_months": h,
         }
     return out
+
+
+def _months_of_peace(res: CrisisResult, months: int) -> np.ndarray:
+    """Per run, min(onset of the focal actor's first war, ``months``) in months, onset at mid-step
+    (its mean is :meth:`CrisisResult.months_of_peace_ru`)."""
+    s = res.ru_war_step()
+    t = np.where(s < 0, np.inf, (s + 0.5) * res.dt_months)
+    return np.minimum(t, float(min(months, len(res.month_ends))))
 
 
 # ====================================================================== per-run outputs and paired effects
