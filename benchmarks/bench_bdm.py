@@ -47,7 +47,8 @@ EC = ROOT / "tests" / "fixtures" / "bdm" / "inputs" / "emission_scholz2011_table
 
 
 def ec_scenario() -> Scenario:
-    rows = list(csv.DictReader(open(EC, newline="", encoding="utf-8")))
+    with open(EC, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     return Scenario(
         name="ec", salience_scale="percent",
         actors=[Actor(id=r["Actor"], capability=float(r["Capability"])) for r in rows],
@@ -166,11 +167,11 @@ def sizes(repeat: int, naive_200: bool) -> bool:
         x, c, s = arr.position.tolist(), arr.capability.tolist(), arr.salience.tolist()
         t_naive = None
         if n < 200 or naive_200:
-            t_naive, _, _ = best_time(lambda: naive_masad2014(x, c, s), 1 if n >= 50 else repeat)
+            t_naive, _, _ = best_time(lambda x=x, c=c, s=s: naive_masad2014(x, c, s), 1 if n >= 50 else repeat)
             print(f"  n={n:<4} naive pure-Python loops (masad2014 rules): {t_naive:8.3f} s")
         for v in VARIANTS:
             p = BDMParams(variant=v, record_eu=False)
-            w, cpu, res = best_time(lambda: run_issue(sc, "x", p, rng=np.random.default_rng(0)), repeat)
+            w, cpu, res = best_time(lambda sc=sc, p=p: run_issue(sc, "x", p, rng=np.random.default_rng(0)), repeat)
             tgt = TARGET_200[v] if n == 200 else None
             verdict = "" if tgt is None else (f"target < {tgt:g} s: " + ("met" if w < tgt else "MISSED"))
             ok &= tgt is None or w < tgt
@@ -190,10 +191,10 @@ def monte_carlo(repeat: int, baseline_runs: int) -> bool:
     ok = True
     for v in VARIANTS:
         p = BDMParams(variant=v, monte_carlo=1000, record_eu=False)
-        w, cpu, res = best_time(lambda: run(scn, p, rng=np.random.default_rng(0)), repeat)
+        w, cpu, res = best_time(lambda p=p: run(scn, p, rng=np.random.default_rng(0)), repeat)
         assert res.issues["x"].extra["monte_carlo"]["runs"] == 1000
         pb = p.model_copy(update={"monte_carlo": baseline_runs})
-        wb, _, _ = best_time(lambda: _monte_carlo(scn, "x", pb, np.random.default_rng(0), None, batched=False), 1)
+        wb, _, _ = best_time(lambda pb=pb: _monte_carlo(scn, "x", pb, np.random.default_rng(0), None, batched=False), 1)
         per_loop, per_fast = wb / baseline_runs, w / 1000
         ok &= w < TARGET_MC
         print(f"  {v:<11} {w:7.3f} s  (CPU {cpu:6.3f})  {per_fast * 1e3:6.3f} ms/run   per-run loop {per_loop * 1e3:6.2f} ms/run "
@@ -261,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"EC, 10 actors x 10 rounds; naive pure-Python loops (masad2014 rules): {t_naive * 1e3:8.3f} ms/run")
     for v in ("detente", "scholz2011", "masad2014", "masad2016"):
         p = BDMParams(variant=v, record_eu=False)
-        t = timeit(lambda: run_issue(scn, "x", p, rng=np.random.default_rng(0)), args.runs)
+        t = timeit(lambda p=p: run_issue(scn, "x", p, rng=np.random.default_rng(0)), args.runs)
         print(f"  {v:<11} vectorised: {t * 1e3:8.3f} ms/run   ratio naive/this {t_naive / t:6.2f}x   "
               f"-> 1e6 runs on 2 cores: {t * 1e6 / 2 / 60:7.1f} min")
     ok = sizes(args.repeat, args.naive_200)

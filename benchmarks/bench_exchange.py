@@ -60,7 +60,7 @@ def bench(n: int, m: int, rounds: int, repeat: int, **kw) -> tuple[float, float,
 
 def load() -> str:
     try:
-        return "load average %.2f %.2f %.2f" % os.getloadavg()
+        return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     except OSError:  # pragma: no cover - not on every platform
         return "load average unknown"
 

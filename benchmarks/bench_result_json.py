@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_bdm import random_scenario  # noqa: E402
+from bench_bdm import random_scenario
 
-from detente.cli import without_rounds  # noqa: E402
-from detente.models.bdm import BDMParams, run  # noqa: E402
+from detente.cli import without_rounds
+from detente.models.bdm import BDMParams, run
 
 
 def cpu() -> float:

@@ -26,7 +26,7 @@ def split(path: str) -> dict[str, str]:
     for wave in ("DEU I", "DEU II", "DEU III"):
         ids = sorted(p for p, w in wave_of.items() if w == wave)
         perm = rng.permutation(len(ids))
-        n_val = int(round(len(ids) / 3))
+        n_val = round(len(ids) / 3)
         for rank, k in enumerate(perm):
             side[ids[k]] = "validation" if rank < n_val else "train"
     return side

@@ -42,7 +42,7 @@ def test_compromise_closed_forms():
     assert compromise(np.array([1.0, 4.0, 10.0]), np.array([2.0, 2.0, 1.0])) == pytest.approx(4.0)
     assert isinstance(compromise(np.array([1.0]), np.array([2.0])), float)
     for bad in ([0.0, 0.0], [1.0, -1.0], [1.0, -2.0]):
-        with pytest.raises(ZeroDivisionError, match="^all weights are zero$"):
+        with pytest.raises(ZeroDivisionError, match=r"^all weights are zero$"):
             compromise(np.array([1.0, 2.0]), np.array(bad))
 
 
@@ -80,7 +80,7 @@ def test_weighted_median_hand_computed():
     # equal positions are pooled: 10 carries 2 of 3
     assert weighted_median(np.array([10.0, 0.0, 10.0]), np.ones(3)) == 10.0
     for bad in ([0.0, 0.0], [1.0, -2.0]):
-        with pytest.raises(ZeroDivisionError, match="^all weights are zero$"):
+        with pytest.raises(ZeroDivisionError, match=r"^all weights are zero$"):
             weighted_median(np.array([1.0, 2.0]), np.array(bad))
     # the tie tolerance is relative to the total weight: 3e6 against 1e6 + (2e6 + 1e-6) differ by
     # 1e-6, within 1e-12 x 6e6, so it is a tie (midpoint of 0 and 1)

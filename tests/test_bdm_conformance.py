@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
-
 from bdm_helpers import FIX, case_scenario, compare_trajectory, expected, scripted_resolver
+
 from detente.models.bdm import BDMParams, probability_matrix, run_issue
 from detente.models.registry import run_model
 

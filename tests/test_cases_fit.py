@@ -77,7 +77,7 @@ def test_raw_coefficients_reproduce_the_standardised_predictor():
 
 
 def test_fit_recovers_a_better_likelihood_than_the_start():
-    cs, std, d = _data(0, 2, runs=200)
+    _cs, _std, d = _data(0, 2, runs=200)
     d = dataclasses.replace(d, category=np.array([2, 0, 1]), month=np.array([0, -1, 0]))
     r = F.fit_one(d, False)
     assert r.fun <= F.neg_loglik(F.start_values(d, False), d) + 1e-9

@@ -18,8 +18,16 @@ import yaml
 from typer.testing import CliRunner
 
 from detente.cases.icb import (
-    FILES, ICB1_ALLOWED, ICB2_ALLOWED, MID_COLUMNS, NMC_COLUMNS, RIVALRY_COLUMNS, CaseParams, build_cases,
-    case_scenario, library_json,
+    FILES,
+    ICB1_ALLOWED,
+    ICB2_ALLOWED,
+    MID_COLUMNS,
+    NMC_COLUMNS,
+    RIVALRY_COLUMNS,
+    CaseParams,
+    build_cases,
+    case_scenario,
+    library_json,
 )
 from detente.cli import app
 from detente.formats.yamlfmt import write_yaml

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from test_cli_contract import doc_keys
 from typer.testing import CliRunner
 
 from detente.cli import app
-from test_cli_contract import doc_keys
 
 runner = CliRunner()
 

@@ -137,7 +137,7 @@ def test_mini_wars_and_ucdp(mini):
 
 
 def test_missing_files_are_reported(tmp_path):
-    with pytest.raises(FileNotFoundError, match="cow_nmc.csv"):
+    with pytest.raises(FileNotFoundError, match=r"cow_nmc.csv"):
         cal.derive(tmp_path)
     assert cal.main([str(tmp_path)]) == 2
 

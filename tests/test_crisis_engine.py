@@ -223,7 +223,7 @@ def test_run_hypotheses_json_contract(scn):
     for key in ("p_war_by", "p_war_by_flashpoint", "p_war_by_initiator", "p_no_war_ru_48", "months_of_peace_ru_48",
                 "backtest"):
         assert key in art
-    assert "2022-02-28" in art["p_war_by"] and list(art["p_war_by"])[0] == "2021-12-31"
+    assert "2022-02-28" in art["p_war_by"] and next(iter(art["p_war_by"])) == "2021-12-31"
     assert set(art["p_war_by_flashpoint"]) == {"UA", "TW", "BY-PL"}
     bt = art["backtest"]
     assert {"brier", "log_score", "events"} <= set(bt)
@@ -273,10 +273,9 @@ def test_binomial_small_matches_distribution():
 
 
 def test_calibrated_numbers_come_from_the_shipped_file(scn):
-    from detente.crisis.engine import compile_spec
-
     import json
 
+    from detente.crisis.engine import compile_spec
     from detente.crisis.spec import CALIBRATION_PATH
 
     spec = load_spec(scn.dynamics)

@@ -80,7 +80,8 @@ def test_the_no_war_cases_and_the_agreement():
 def test_records_agree_with_the_shared_facts(name, shared):
     """The inline record restates the facts file: its outcome row's window and, with a war, the
     first onset row (war_onset, or use_of_force for Crimea) with its initiator."""
-    rows = list(csv.DictReader(open(shared / "facts" / FACTS[name], encoding="utf-8", newline="")))
+    with open(shared / "facts" / FACTS[name], encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
     rec = load_spec(examples.load(name).dynamics).record
     out = [r for r in rows if r["kind"] == "outcome"]
     if out:

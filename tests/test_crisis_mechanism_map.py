@@ -10,8 +10,15 @@ import numpy as np
 import pytest
 
 from detente.crisis import run
-from detente.crisis.analysis import (_verdict, declared_mechanisms, mean_se, mechanism_map, output_samples,
-                                     paired_effect, run_hypotheses)
+from detente.crisis.analysis import (
+    _verdict,
+    declared_mechanisms,
+    mean_se,
+    mechanism_map,
+    output_samples,
+    paired_effect,
+    run_hypotheses,
+)
 from detente.crisis.spec import load_spec
 from detente.errors import InputError
 from detente.formats import load
@@ -204,7 +211,7 @@ def test_mechanism_choice_and_bad_switch(toy):
     assert "mechanisms.bad.switch" in str(ei.value) and "flashpoints[Z]" in str(ei.value)
     # a claim naming an undeclared mechanism is refused when the scenario is read
     dyn["claims"] = [{"id": "c", "text": "t", "mechanisms": ["ghost"]}]
-    with pytest.raises(InputError, match="claims.0.mechanisms: unknown mechanism 'ghost'"):
+    with pytest.raises(InputError, match=r"claims.0.mechanisms: unknown mechanism 'ghost'"):
         load_spec(dyn)
 
 

@@ -18,9 +18,8 @@ import numpy as np
 import pytest
 
 from detente import examples
-from detente.crisis import run
 from detente.crisis import kernels as K
-from detente.crisis import theory
+from detente.crisis import run, theory
 
 NOT_RU = ["US", "UA", "CN", "TW", "BY", "DE", "FR", "PL", "UK", "JP", "AU"]
 

@@ -229,7 +229,7 @@ def test_a_rung_event_is_scored_against_the_geometric_chance(toy):
     ev = {"kind": "rung", "flashpoint": "F", "rung": 1, "happened": True, "by": "2022-02-28", "track": None}
     obs = {"window": ["2021-12-01", "2023-11-30"], "war": False, "onset": None, "flashpoint": None,
            "initiator": None, "events": [ev], "focal": {"actor": "A"}}
-    bt, hist = R.score(res, obs, spec.settings.start)
+    bt, _hist = R.score(res, obs, spec.settings.start)
     t = bt["event_scores"]["rung_F_1_by_2022-02-28"]
     assert abs(t["p"] - (1 - 2.0 ** -3)) < 4 * t["p_se"] and t["p_se"] == pytest.approx(math.sqrt(t["p"] * (1 - t["p"]) / 4000))
     assert t["brier"] == pytest.approx((t["p"] - 1) ** 2)

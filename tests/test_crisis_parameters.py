@@ -129,7 +129,7 @@ def test_shipped_values_are_annotated_assumptions_with_ranges(scn):
     for name in ("pressure_scale_months", "noise_decay_m", "deadline_width_months", "deadline_tail_months",
                  "push_factor"):
         assert name in DOMAINS
-    from detente.crisis.spec import Settings, Track, Triangle, Escalation
+    from detente.crisis.spec import Escalation, Settings, Track, Triangle
 
     for model, name in ((Settings, "pressure_scale_months"), (Triangle, "noise_decay_m"),
                         (Track, "deadline_width_months"), (Track, "deadline_tail_months"),

@@ -360,12 +360,12 @@ def test_the_focal_actor_comes_from_the_scenario():
     assert load_spec(dyn).settings.russia == "CN"                      # else the triangle's first partner
     dyn = _flagship_dyn()
     dyn["record"] = {**dyn["record"], "focal": {"actor": "CN"}}
-    with pytest.raises(InputError, match="differs from settings.russia"):
+    with pytest.raises(InputError, match=r"differs from settings.russia"):
         load_spec(dyn)
     dyn = _flagship_dyn()
     dyn["settings"] = {**dyn["settings"], "russia": "XX"}
     dyn["record"] = {k: v for k, v in dyn["record"].items() if k != "focal"}
-    with pytest.raises(InputError, match="settings.russia: unknown actor 'XX'"):
+    with pytest.raises(InputError, match=r"settings.russia: unknown actor 'XX'"):
         load_spec(dyn)
 
 

@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from detente.errors import InputError
-from detente.experiments.crisis_sensitivity import crisis_factors, crisis_sensitivity, parameter_uncertainty, point_outputs
+from detente.experiments.crisis_sensitivity import (
+    crisis_factors,
+    crisis_sensitivity,
+    parameter_uncertainty,
+    point_outputs,
+)
 from detente.experiments.sensitivity import index_warnings
 from detente.formats import load
 
@@ -112,7 +117,7 @@ def test_draw_assumptions_switch_draws_every_range(toy):
     # fixed: λ = 0.5 + 0.25; drawn: E[1 − e^{−a−b}] over the ranges (differs by ~0.04)
     assert fixed.p_war_by()[fixed.month_ends[-1].isoformat()] == pytest.approx(1 - np.exp(-0.75), abs=0.012)
     assert drawn.p_war_by()[drawn.month_ends[-1].isoformat()] == pytest.approx(_closed_form()["mean"], abs=0.012)
-    from detente.crisis.engine import compile_spec, CrisisParams
+    from detente.crisis.engine import CrisisParams, compile_spec
     from detente.crisis.spec import load_spec
 
     spec = load_spec(toy.dynamics, extra={"settings.draw_assumptions": True})

@@ -171,9 +171,7 @@ def assert_close(key, got, want, tol):
         assert isinstance(got, dict) and set(got) == set(want), (key, got, want)
         for k in want:
             assert_close(f"{key}.{k}", got[k], want[k], tol)
-    elif want is None or isinstance(want, (bool, str)):
-        assert got == want, f"{key}: got {got!r}, expected {want!r}"
-    elif isinstance(want, int) and not isinstance(got, float):
+    elif want is None or isinstance(want, (bool, str)) or (isinstance(want, int) and not isinstance(got, float)):
         assert got == want, f"{key}: got {got!r}, expected {want!r}"
     else:
         assert got is not None, f"{key}: got None, expected {want!r}"

@@ -15,10 +15,9 @@ def brute(w, q, mm=0, always=None):
     n = len(w)
     phi = np.zeros(n)
     for perm in itertools.permutations(range(n)):
-        s = k = 0
-        for p in perm:
+        s = 0
+        for k, p in enumerate(perm, start=1):
             s += w[p]
-            k += 1
             if k >= mm and (s >= q or (always is not None and k >= always)):
                 phi[p] += 1
                 break

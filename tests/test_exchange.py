@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
+import exchange_decide as dec
 import numpy as np
 import pytest
 
-import exchange_decide as dec
 from detente.errors import InputError
 from detente.models.exchange import (
     ExchangeData,
@@ -129,7 +129,7 @@ def test_rex_eu_max_c6():
 
 
 def test_salience_above_one_rejected_all_at_once(fixtures):
-    actors, issues, bounds, rows = dec.read(fixtures / "exchange" / "rex_2x2.csv")
+    _actors, _issues, _bounds, _rows = dec.read(fixtures / "exchange" / "rex_2x2.csv")
     with pytest.raises(InputError) as ei:
         dec.data(fixtures / "exchange" / "rex_2x2.csv")
     assert len(ei.value.problems) == 4  # every stance of rex_2x2 has a salience > 1

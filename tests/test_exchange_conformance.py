@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 
+import exchange_decide as dec
 import numpy as np
 import pytest
-
-import exchange_decide as dec
-from detente.models.exchange import ExchangeParams, simulate
 from test_exchange import MODES, compare_run
+
+from detente.models.exchange import ExchangeParams, simulate
 
 pytestmark = pytest.mark.shared
 
@@ -47,7 +47,7 @@ def test_round0_forecasts_groups_candidates_c1_c2(shared, inp, exp, ncand, mode)
 
 
 def test_first_exchanges_c3(shared):
-    data, e = load(shared, "sample_data.txt", "sample_data_EG_p0_deterministic.json")
+    data, _e = load(shared, "sample_data.txt", "sample_data_EG_p0_deterministic.json")
     r = simulate(data, ExchangeParams(rounds=1)).rounds[0]
     x = r.exchanges[0]
     A, I = data.actors, data.issues

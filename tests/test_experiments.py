@@ -16,7 +16,7 @@ from scipy import stats
 
 from detente import examples
 from detente.errors import InputError
-from detente.experiments.distributions import Distribution, Factor, ScenarioArrays, expand_factors
+from detente.experiments.distributions import Distribution, ScenarioArrays, expand_factors
 from detente.experiments.executors import ProcessExecutor, SerialExecutor
 from detente.experiments.export import export_run
 from detente.experiments.runner import resume_sweep, run_sweep

@@ -12,10 +12,10 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from detente.experiments.executors import DaskExecutor, SerialExecutor  # noqa: E402
-from detente.experiments.runner import run_sweep  # noqa: E402
-from detente.experiments.sweep import SweepSpec  # noqa: E402
-from detente.store import Store  # noqa: E402
+from detente.experiments.executors import DaskExecutor, SerialExecutor
+from detente.experiments.runner import run_sweep
+from detente.experiments.sweep import SweepSpec
+from detente.store import Store
 
 
 def _port() -> int:
@@ -28,7 +28,7 @@ def _port() -> int:
 def cluster(tmp_path):
     port = _port()
     addr = f"tcp://127.0.0.1:{port}"
-    log = open(tmp_path / "dask.log", "w")
+    log = open(tmp_path / "dask.log", "w")  # noqa: SIM115 - the cluster processes write to it until the finally block
     procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
                                "--port", str(port), "--no-dashboard"], stdout=log, stderr=log)]
     time.sleep(1.0)

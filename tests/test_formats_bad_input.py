@@ -167,7 +167,7 @@ def test_xlsx_with_a_dtd_is_refused(tmp_path, decl):
                      + d.decode().encode("utf-16-le"))
     (q,) = problems_of(bad16)
     assert "document type declaration" in q.message and q.column == "[Content_Types].xml"
-    code, d = cli_json("validate", bad, "--json")
+    code, _d = cli_json("validate", bad, "--json")
     assert code == 2
 
 

@@ -122,7 +122,7 @@ def test_confine_reference_reasons(tmp_path):
     assert confine_reference("~/x.csv", root)[0] == (root / "~" / "x.csv").resolve()  # no ~ expansion
     assert confine_reference("a\x00b", root)[0] is None
     os.symlink(root / "loop", root / "loop")
-    target, why = confine_reference("loop", root)  # a symlink loop: no crash, and nothing to read
+    target, _why = confine_reference("loop", root)  # a symlink loop: no crash, and nothing to read
     assert target is None or not target.is_file()
 
 

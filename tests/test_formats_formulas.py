@@ -150,7 +150,7 @@ def test_runs_export_csv_escapes_and_reads_back(tmp_path, stored_run):
     from detente.experiments.export import export_run, run_table
 
     st, rid = stored_run
-    path, n = export_run(st, rid, "csv", tmp_path / "run.csv")
+    path, _n = export_run(st, rid, "csv", tmp_path / "run.csv")
     rows = list(csv.reader(path.open(encoding="utf-8")))
     assert not [c for r in rows for c in r if starts_formula(c) and not _is_number(c)]
     df = run_table(st, rid)

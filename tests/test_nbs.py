@@ -260,7 +260,7 @@ def test_tie_tolerance_is_relative():
 
 
 def test_error_messages():
-    with pytest.raises(ZeroDivisionError, match="^all weights are zero$"):
+    with pytest.raises(ZeroDivisionError, match=r"^all weights are zero$"):
         nb([0.2, 0.4], [0.0, 0.0], 0.5)
     with pytest.raises(ValueError, match=r"^lower \(1\.0\) must be below upper \(1\.0\)$"):
         nb([0.5], [1.0], None, lower=1.0, upper=1.0)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import math
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 from enum import Enum, IntEnum
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pytest
@@ -53,7 +54,7 @@ class _P(BaseModel):
     b: tuple[int, ...] = (1, 2)
 
 
-class _S(str, Enum):
+class _S(str, Enum):  # noqa: UP042 - the str-mixin Enum is the case under test (str() differs from StrEnum)
     A = "a"
 
 
@@ -82,7 +83,7 @@ PINS = [
     (np.array([True, False]), [True, False]), (np.array([[0.5, np.inf]], dtype=np.float32), [[0.5, None]]),
     (np.array([1.0, 2.0], dtype=np.float16), [1.0, 2.0]), (np.array([], dtype=float), []),
     (np.array([1, "a"], dtype=object), [1, "a"]), (np.array([np.float64(np.nan)], dtype=object), [None]),
-    ({1: 1.0, True: 2.0}, {"1": 2.0}),                                     # 1 == True: one key, as a dict has
+    ({1: 1.0, True: 2.0}, {"1": 2.0}),  # noqa: F601 - 1 == True: one key, as a dict has
     ({None: 1, 1.5: float("nan"), (1, 2): [np.nan]}, {"None": 1, "1.5": None, "(1, 2)": [None]}),
     ({"a": 1e308, "b": 1e308}, {"a": 1e308, "b": 1e308}), ({"a": "s", "b": float("nan"), "c": 1}, {"a": "s", "b": None, "c": 1}),
     ({"a": [1.0, np.nan], "b": np.int8(2)}, {"a": [1.0, None], "b": 2}), ({}, {}), ([], []),

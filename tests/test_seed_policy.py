@@ -26,9 +26,9 @@ from detente.models.result import IssueResult, RunResult
 from detente.store import Store
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from detente.web.app import WebConfig, create_app  # noqa: E402
+from detente.web.app import WebConfig, create_app
 
 EXAMPLE = Path(detente.__file__).parent / "examples" / "ec_emission.yaml"
 

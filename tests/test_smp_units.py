@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from detente.models import smp
 
@@ -133,9 +134,9 @@ def test_params_by_name_and_code():
     assert p.voting_rule == "PropCbc"
     assert p.resolved().codes() == [0, 1, 0, 3, 1, 1, 1, 1, 0]
     assert smp.params_from_codes([0, 0, 0, 2, 1, 1, 1, 1, 0]).resolved() == smp.SMPParams().resolved()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="voting_rule"):
         smp.SMPParams(voting_rule="Majority")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="bogus"):
         smp.SMPParams(bogus=1)
 
 

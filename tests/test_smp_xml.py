@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,8 +11,6 @@ from detente.errors import InputError
 from detente.formats import load
 from detente.formats.ktab_xml import parse_ktab_xml_bytes, read_ktab_xml
 from detente.models import smp
-
-from pathlib import Path
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "smp"
 

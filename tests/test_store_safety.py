@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_cli_contract import doc_keys, sections, tables
 from typer.testing import CliRunner
 
 import detente
@@ -22,7 +23,6 @@ from detente.experiments.runner import resume_sweep, run_sweep
 from detente.experiments.sweep import SweepSpec
 from detente.store import Store
 from detente.store.integrity import check_store, repair_store
-from test_cli_contract import doc_keys, sections, tables
 
 runner = CliRunner()
 EXAMPLE = Path(detente.__file__).parent / "examples" / "ec_emission.yaml"
@@ -77,7 +77,7 @@ def quarantined(root: Path) -> dict[str, bytes]:
 
 
 def test_zero_byte_catalogue_is_named_not_taken_for_a_new_store(swept):
-    root, rid, _ = swept
+    root, _rid, _ = swept
     cat = root / "catalog.sqlite"
     cat.write_bytes(b"")
     for ro in (False, True):
@@ -94,7 +94,7 @@ def test_zero_byte_catalogue_is_named_not_taken_for_a_new_store(swept):
 
 
 def test_repair_rebuilds_a_lost_catalogue_from_the_manifests(swept, tmp_path):
-    root, rid, parts = swept
+    root, rid, _parts = swept
     before = export_run(Store(root), rid, "csv", tmp_path / "before.csv")
     (root / "catalog.sqlite").write_bytes(b"")
     code, d = cli("runs", "repair", "--store", root, "--json")
@@ -266,7 +266,7 @@ def test_missing_part_repair_marks_the_chunk_and_resume_recomputes(swept, tmp_pa
     root, rid, parts = swept
     st = Store(root)
     st.part_path(rid, 2).unlink()
-    with pytest.raises(DamagedRunError, match="chunk 2 .*missing"):
+    with pytest.raises(DamagedRunError, match=r"chunk 2 .*missing"):
         run_table(st, rid)
     (f,) = check_store(root).findings
     assert f.kind == "part_missing" and f.chunk == 2 and f.run == rid
@@ -292,7 +292,7 @@ def test_repair_quarantines_a_damaged_part(swept):
     st = Store(root)
     _garbage(st.part_path(rid, 0))
     bad = st.part_path(rid, 0).read_bytes()
-    code, d = cli("runs", "repair", "--store", root, "--json")
+    code, _d = cli("runs", "repair", "--store", root, "--json")
     assert code == 0
     assert not st.part_path(rid, 0).exists() and quarantined(root) == {"part-000000.parquet": bad}
     assert {c["chunk"]: c["status"] for c in st.chunks(rid)} == {0: "damaged", 1: "done", 2: "done"}
@@ -575,6 +575,7 @@ def test_a_key_taken_by_another_result_is_not_a_mismatch(tmp_path):
     """Two results of the same inputs (a caller's own generator, no seed) are stored under two
     ids, the second under a key derived from the run key and its result hash: that is sound."""
     import numpy as np
+
     from detente.models.registry import run_model
 
     scn = detente.load(EXAMPLE)

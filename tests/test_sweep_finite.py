@@ -22,7 +22,6 @@ from detente.models import registry
 from detente.store import Store
 
 
-
 def _spec() -> SweepSpec:
     return SweepSpec.model_validate(dict(
         name="finite", scenario="example:ec_emission", model="median", seed=5, chunk_size=10,

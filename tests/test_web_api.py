@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from detente.web.app import WebConfig, create_app  # noqa: E402
+from detente.web.app import WebConfig, create_app
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -175,7 +175,6 @@ def planted(client, tmp_path, monkeypatch):
     """Valid scenario files a careless join would find (outside the library, hidden, with
     ``..`` in the name), and a record of every scenario file the app reads."""
     import detente.web.app as web
-
     from detente import examples
 
     text = examples.path("ec_emission").read_text()
@@ -265,7 +264,7 @@ def test_edit_cells_of_library_scenario(client, tmp_path):
     r = client.post("/api/scenarios/mine.yaml/cells", json={"cells": [{"actor": "UK", "issue": "emission", "field": "position", "value": 4}]})
     assert r.status_code == 200, r.text
     doc = client.get("/api/scenarios/library/mine.yaml").json()["scenario"]
-    uk = [s for s in doc["stances"] if s["actor"] == "UK"][0]
+    uk = next(s for s in doc["stances"] if s["actor"] == "UK")
     assert uk["position"] == 4
     bad = client.post("/api/scenarios/mine.yaml/cells", json={"cells": [{"actor": "UK", "issue": "emission", "field": "position", "value": 99}]})
     assert bad.status_code == 422

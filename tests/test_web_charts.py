@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+import itertools
 
-from detente import examples  # noqa: E402
-from detente.formats import load  # noqa: E402
-from detente.models.registry import run_model  # noqa: E402
-from detente.store import Store  # noqa: E402
-from detente.web.app import WebConfig, create_app  # noqa: E402
+from fastapi.testclient import TestClient
+
+from detente import examples
+from detente.formats import load
+from detente.models.registry import run_model
+from detente.store import Store
+from detente.web.app import WebConfig, create_app
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -98,7 +100,7 @@ def test_crisis_job_charts_and_report(env):
     ch = client.get(f"/api/runs/{rid}/charts").json()
     assert ch["kind"] == "crisis" and list(ch["p_war_by"]) == ["article"]
     pw = ch["p_war_by"]["article"]["p"]
-    assert all(0 <= a <= b <= 1 for a, b in zip(pw, pw[1:]))  # cumulative
+    assert all(0 <= a <= b <= 1 for a, b in itertools.pairwise(pw))  # cumulative
     assert set(ch["hazard"]["article"]) and ch["triangle"]["article"]["dates"]
     assert client.get(f"/runs/{rid}").status_code == 200
     rep = client.get(f"/api/runs/{rid}/report")

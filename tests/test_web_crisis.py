@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
+from web_helpers import wait_job as _wait
 
-from detente.web.app import WebConfig, create_app  # noqa: E402
-from web_helpers import wait_job as _wait  # noqa: E402
-from detente.web.crisis import Q10_Q90_SD, add_bands, compare_rows, parse_sets  # noqa: E402
+from detente.web.app import WebConfig, create_app
+from detente.web.crisis import Q10_Q90_SD, add_bands, compare_rows, parse_sets
 
 TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml"
 
@@ -47,8 +47,8 @@ def test_form_offers_hypotheses_mechanisms_and_every_number(client):
 
 
 def test_bad_set_values_are_refused_with_the_cli_problems(client):
-    from detente.errors import InputError
     from detente.crisis.spec import load_spec
+    from detente.errors import InputError
     from detente.formats import load
 
     body = {"source": "library", "name": "toy-crisis.yaml", "runs": 10, "hypotheses": ["live"],

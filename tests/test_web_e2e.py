@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from browser_helpers import browser_page, require_browser, serve, shot
 
 pytestmark = pytest.mark.browser
@@ -40,7 +39,7 @@ def flagship() -> str:
 
 
 def test_full_journey(server, page, tmp_path):
-    base, tmp = server
+    base, _tmp = server
     page.goto(base + "/")
     page.wait_for_selector("#library")
     shot(page, "01-library")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from detente.formats import load  # noqa: E402
-from detente.web.app import WebConfig, create_app  # noqa: E402
+from detente.formats import load
+from detente.web.app import WebConfig, create_app
 
 FIX = Path(__file__).parent / "fixtures"
 

@@ -8,11 +8,11 @@ import threading
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from detente.errors import InputError  # noqa: E402
-from detente.web.app import WebConfig, create_app  # noqa: E402
-from detente.web.jobs import JobManager  # noqa: E402
+from detente.errors import InputError
+from detente.web.app import WebConfig, create_app
+from detente.web.jobs import JobManager
 
 
 def _finish(jm: JobManager, n: int, label: str = "j") -> list[str]:

@@ -10,11 +10,11 @@ import time
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from detente.store import Store  # noqa: E402
-from detente.store.jobs import JobRecords  # noqa: E402
-from detente.web.app import WebConfig, create_app  # noqa: E402
+from detente.store import Store
+from detente.store.jobs import JobRecords
+from detente.web.app import WebConfig, create_app
 
 LONG_CRISIS = {"source": "examples", "name": "seesaw-2021", "runs": 20000, "counterfactuals": True}  # ~30 s
 

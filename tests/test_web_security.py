@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from detente import examples  # noqa: E402
-from detente.web.app import WebConfig, create_app  # noqa: E402
+from detente import examples
+from detente.web.app import WebConfig, create_app
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
+from web_helpers import wait_job as _wait
 
-from detente.web.app import WebConfig, create_app  # noqa: E402
-from web_helpers import wait_job as _wait  # noqa: E402
+from detente.web.app import WebConfig, create_app
 
 
 @pytest.fixture
