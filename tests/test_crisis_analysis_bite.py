@@ -10,6 +10,7 @@ tested in ``tests/test_crisis_mechanism_map.py`` and ``tests/test_crisis_record.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pytest
