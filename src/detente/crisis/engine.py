@@ -256,14 +256,14 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
 
     # ---------------- followers' cohesion (allies follow the patron with a lag)
     fol = list(spec.followers)
-    coh = np.empty((n, len(fol)))
+    coh = np.empty((len(fol), n))          # layout (follower, run): rows contiguous
     for k, f in enumerate(fol):
         # mechanism switch `allies_lag`: without the lag, followers hold their final line at once
-        coh[:, k] = V[f"followers.{f}.reliability_prior"] if st.allies_lag else V[f"followers.{f}.follows_patron"]
+        coh[k] = V[f"followers.{f}.reliability_prior"] if st.allies_lag else V[f"followers.{f}.follows_patron"]
 
     def cohesion(actor: str) -> Any:
         if actor in fol:
-            return coh[:, fol.index(actor)]
+            return coh[fol.index(actor)]
         return 1.0
 
     # ---------------- triangle (pivot, partner 1, partner 2)
@@ -337,8 +337,20 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     psi = V["triangle.coupling.cost_effect"] if has_tri else 0.0
     cost_coupled = coupled and bool(np.any(np.asarray(psi) > 0))
 
+    # capabilities, ties, beliefs and cohesion do not change between the bargaining step and the
+    # crisis contest of a month: effective capabilities and cost multipliers are computed once per
+    # month (the memo is cleared before and after those steps; results are read-only)
+    cap_memo: dict[Any, Any] = {}
+
     def eff_cap(di: int, side: str) -> Any:
         """Effective capability of ``side`` in dyad ``di``: own capability plus expected support."""
+        got = cap_memo.get((di, side))
+        if got is not None:
+            return got
+        cap_memo[(di, side)] = cap = _eff_cap(di, side)
+        return cap
+
+    def _eff_cap(di: int, side: str) -> Any:
         d = dyads[di]
         cap = P[aidx[side]].copy()
         for si, s in enumerate(d.support):
@@ -364,6 +376,12 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
 
     def alignment_support(di: int, side: str) -> Any:
         """Capability that ``side`` expects from aligned partners in dyad ``di`` (coupled engine)."""
+        got = cap_memo.get(("align", di, side))
+        if got is None:
+            cap_memo[("align", di, side)] = got = _alignment_support(di, side)
+        return got
+
+    def _alignment_support(di: int, side: str) -> Any:
         d = dyads[di]
         out = np.zeros(n)
         if not has_tri or not cp.support:
@@ -385,8 +403,16 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             return mu2
         return 1.0
 
-    def cost_mult(capD: Any, capR: Any, D: str, R: str) -> tuple[Any, Any]:
-        return K.war_cost_multipliers(P[aidx[D]], capD, P[aidx[R]], capR, psi)
+    def cost_mult(di: int, capD: Any, capR: Any, D: str, R: str) -> tuple[Any, Any]:
+        """War-cost multipliers of D and R in dyad ``di`` (``capD``, ``capR`` = ``eff_cap`` of this month)."""
+        # the multipliers of (R, D) are those of (D, R) swapped, bit for bit
+        got = cap_memo.get(("cost", di, D, R))
+        if got is None:
+            got = cap_memo.get(("cost", di, R, D))
+            if got is not None:
+                return got[1], got[0]
+            cap_memo[("cost", di, D, R)] = got = K.war_cost_multipliers(P[aidx[D]], capD, P[aidx[R]], capR, psi)
+        return got
 
     theta_re = V["triangle.coupling.split_memory"] if has_tri else 0.0
     remember = bool(np.any(np.asarray(theta_re) > 0))
@@ -398,7 +424,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         ``size·((1 − θ)r + θ)`` plus θ times the drop of its p when the support returns (a window
         against the lone partner: "one by one")."""
         now = alignment_support(di, R)
-        r = np.clip(now / support0[(di, R)], 0.0, 2.0)
+        r = K.clip(now / support0[(di, R)], 0.0, 2.0)
         if not remember:
             return size * r
         weak = r < 1.0
@@ -414,6 +440,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     for di, D in coalition_cliff:
         R = dyads[di].b if dyads[di].a == D else dyads[di].a
         support0[(di, R)] = np.maximum(alignment_support(di, R), 1e-12)
+    cap_memo.clear()
 
     # ---------------- tracks and expert groups
     tracks = spec.tracks
@@ -440,7 +467,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         z = [np.broadcast_to(np.asarray(V[f"tracks[{t.id}].obstinate.{p}"], float), (n,)).copy() for p in t.parties]
         if stall is not None and stall.track == t.id and stall.actor in t.parties:
             j = t.parties.index(stall.actor)
-            z[j] = np.clip(z[j] + V["policies.stall.obstinacy_boost"], 0.0, 0.99)
+            z[j] = K.clip(z[j] + V["policies.stall.obstinacy_boost"], 0.0, 0.99)
             if j == 0:
                 r1 = r1 * V["policies.stall.patience"]
             else:
@@ -505,7 +532,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         capA, capB = eff_cap(di, dem), eff_cap(di, opp)
         p_dem = K.contest_p(capA, capB, V[f"dyads[{dyads[di].id}].exponent"])
         if cost_coupled:
-            c_A = c_A * cost_mult(capA, capB, dem, opp)[0]
+            c_A = c_A * cost_mult(di, capA, capB, dem, opp)[0]
         return p_dem, c_A
 
     alive = np.ones((n, J), bool)
@@ -525,7 +552,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     alls = spec.alliances
     NA = len(alls)
     q = np.zeros((n, NA))
-    pending = np.zeros((n, NA), np.int32)
+    pending = np.zeros((NA, n), np.int32)   # layout (alliance, run)
     for i in range(NA):
         q[:, i] = V[f"alliances.{i}.reliability_prior"]
     pressure_of = {}
@@ -603,13 +630,17 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             eps = rng.standard_normal((noisy.size, n))
             eps *= (gsd[noisy] * math.sqrt(dtm))[:, None]
             eps += (g[noisy] * dtm)[:, None]
-            P[noisy] *= np.exp(eps)
+            np.exp(eps, out=eps)
+            for ri, i in enumerate(noisy):         # row by row, in place (same products as P[noisy] *= …)
+                P[i] *= eps[ri]
         if quiet.size:
-            P[quiet] *= np.exp(g[quiet] * dtm)[:, None]
+            for i, fac in zip(quiet, np.exp(g[quiet] * dtm)):
+                if fac != 1.0:                     # × 1.0 leaves every value as it is
+                    P[i] *= fac
         for k, f in enumerate(fol if st.allies_lag else ()):
             lag = V[f"followers.{f}.lag_mean_m"]
             target = V[f"followers.{f}.follows_patron"]
-            coh[:, k] += (target - coh[:, k]) * (1.0 - np.exp(-dtm / lag))
+            coh[k] += (target - coh[k]) * (1.0 - np.exp(-dtm / lag))
 
         # 2. diplomacy ----------------------------------------------------------------
         evs = ev_by_step.get(s, [])
@@ -676,7 +707,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             for fid in t.flashpoints:
                 g_damp[:, fidx[fid]] += gsum[:, k]
                 agreed_fp[:, fidx[fid]] = np.maximum(agreed_fp[:, fidx[fid]], agreed[:, k])
-        np.clip(phi, 0.0, 1.0, out=phi)
+        K.clip(phi, 0.0, 1.0, out=phi)
 
         # 3. information and the triangle ----------------------------------------------
         nleak = np.zeros(n)
@@ -744,7 +775,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 cg = V["policies.seesaw.courting_gain"] * dtm
                 x01 = x01 + np.where(courted_first, cg, -cg) * (1.0 + deal1)
                 x02 = x02 + np.where(courted_first, -cg, cg) * (1.0 + deal2)
-            x01, x02, x12 = K.balance_step(np.clip(x01, -1, 1), np.clip(x02, -1, 1), np.clip(x12, -1, 1),
+            x01, x02, x12 = K.balance_step(K.clip(x01, -1, 1), K.clip(x02, -1, 1), K.clip(x12, -1, 1),
                                            V["triangle.balance_rate"] * dtm)
             if tri.forced_split:               # counterfactual: the pair is split in every run
                 x12 = np.full(n, -1.0)
@@ -766,6 +797,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             split_step[newly_split] = s
 
         # 4. bargaining: preventive test per direction ----------------------------------
+        cap_memo.clear()
         kmon -= dtm
         periodic = (s % max(1, round(reeval / dtm))) == 0
         for r, (di, D, R) in enumerate(directions):
@@ -775,7 +807,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             capD = capR = None
             if cost_coupled:
                 capD, capR = eff_cap(di, D), eff_cap(di, R)
-                mD, mR = cost_mult(capD, capR, D, R)
+                mD, mR = cost_mult(di, capD, capR, D, R)
                 kD, kR = kD * mD, kR * mR
             m = V[f"dyads[{d.id}].exponent"]
             gdiff = m * (g[aidx[R]] - g[aidx[D]])
@@ -836,6 +868,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             p_dem, c_A = _crisis_contest(j, f, V[f"{b}.c_A"])
             pwar[:, j] = np.where(rung[j] >= f.crisis.rung, K.risk_return_pwar(p_dem, c_A, cbar), 0.0)
 
+        cap_memo.clear()
+
         # negotiation tracks: Abreu–Gul concessions with momentum, deadline, holdout
         for k, t in enumerate(tracks):
             mk = met[:, k] & ~agreed[:, k]
@@ -877,15 +911,15 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             pi = pressure_of.get(i)
             if pi is not None:
                 rr = V[f"policies.ally_pressure.{pi}.request_rate_m"]
-                pending[:, i] += rng.random(n) < (1.0 - np.exp(-rr * dtm))
+                pending[i] += rng.random(n) < (1.0 - np.exp(-rr * dtm))
                 lag = V[f"alliances.{i}.lag_mean_m"]
                 u_del = rng.random(n)
                 # switch `allies_lag` off: every pending request is delivered in the step it is made
-                deliver = _binomial_small(pending[:, i], 1.0 - np.exp(-dtm / lag), u_del) if st.allies_lag \
-                    else pending[:, i].copy()
-                pending[:, i] -= deliver
+                deliver = _binomial_small(pending[i], 1.0 - np.exp(-dtm / lag), u_del) if st.allies_lag \
+                    else pending[i].copy()
+                pending[i] -= deliver
                 qg = V[f"policies.ally_pressure.{pi}.q_gain"]
-                q[:, i] = 1.0 - (1.0 - q[:, i]) * np.power(1.0 - qg, deliver)
+                q[:, i] = 1.0 - (1.0 - q[:, i]) * _power_sparse(1.0 - qg, deliver)
                 acts = (deliver > 0) & (rng.random(n) < V[f"alliances.{i}.follows_patron"])
                 for j, f in enumerate(fps):
                     if f.local == al.protege or al.protege in f.hawks:
@@ -916,11 +950,11 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 with np.errstate(divide="ignore"):
                     forces[:, j] = np.log((fx[:, j] + fy[:, j]) / f_eq[:, j])
             up = 1.0 - np.exp(-(V[f"{e}.up_m"] + V[f"{e}.up_pressure"] * adv_prox) * dtm)
-            up = 1.0 - (1.0 - up) * np.power(V[f"{e}.push_factor"], rung_push[:, j])
+            up = 1.0 - (1.0 - up) * _power_sparse(V[f"{e}.push_factor"], rung_push[:, j])
             down = 1.0 - np.exp(-(V[f"{e}.down_m"] + V[f"{e}.down_groups"] * g_damp[:, j]) * dtm)
             u = rng.random(n)
             step_r = np.where(u < up, 1, np.where(u > 1.0 - down, -1, 0))
-            new_rung = np.clip(rung[j] + step_r, 0, f.escalation.rungs - 1)
+            new_rung = K.clip(rung[j] + step_r, 0, f.escalation.rungs - 1)
             rose = np.nonzero(new_rung > rung[j])[0]
             if rose.size:
                 hit = rung_step[rose, j, new_rung[rose]] < 0
@@ -1014,7 +1048,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 if by_partner.size:
                     shift = V["triangle.coupling.war_tie_shift"]
                     shift = shift[by_partner] if np.ndim(shift) else shift
-                    x12[by_partner] = np.clip(x12[by_partner] + shift, -1.0, 1.0)
+                    x12[by_partner] = K.clip(x12[by_partner] + shift, -1.0, 1.0)
                     mu1[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
                     mu2[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
 
@@ -1074,7 +1108,9 @@ def _hazard_parts(lam_b: np.ndarray, bg: np.ndarray, terms: list[tuple[int, Any,
     for cause, term, who in terms:
         w = float(who.sum()) if isinstance(who, np.ndarray) else float(allowed[who])
         if w > 0:
-            t = np.maximum(term, 0.0) * w
+            t = np.maximum(term, 0.0)
+            if w != 1.0:                      # × 1.0 leaves every value as it is
+                t = t * w
             kept.append((cause, t, who))
             total_e += t
     excess = lam_b * np.expm1(total_e) / np.where(total_e > 0, total_e, 1.0)
@@ -1082,6 +1118,16 @@ def _hazard_parts(lam_b: np.ndarray, bg: np.ndarray, terms: list[tuple[int, Any,
     for cause, t, who in kept:
         parts.append((cause, excess * t, who))
     return parts
+
+
+def _power_sparse(base: Any, expo: np.ndarray) -> np.ndarray:
+    """``np.power(base, expo)`` for an exponent array that is mostly zero: ``x**0`` is 1 for
+    every ``x``, so only the non-zero exponents are computed (the same values, element by element)."""
+    out = np.ones(expo.shape)
+    nz = np.flatnonzero(expo)
+    if nz.size:
+        out[nz] = np.power(base[nz] if np.ndim(base) else base, expo[nz])
+    return out
 
 
 def _binomial_small(k: np.ndarray, p: Any, u: np.ndarray) -> np.ndarray:

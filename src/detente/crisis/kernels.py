@@ -22,6 +22,10 @@ import math
 
 import numpy as np
 
+#: The clip ufunc that ``np.clip`` dispatches to for arrays with both bounds (same values), called
+#: directly: ``np.clip``'s Python-level wrapper costs several times the work on the engine's arrays.
+clip = getattr((getattr(np, "_core", None) or np.core).umath, "clip", np.clip)
+
 __all__ = [
     "markov_path_batch", "preventive_first_war", "contest_p", "risk_return_pwar", "partner_support", "war_cost_multipliers", "failed_wedge_step", "pending_step", "leak_posterior", "stag_hunt_mu_star",
     "abreu_gul_rates", "group_step", "hazard_prob", "competing_risks_step", "triangle_config",
@@ -176,7 +180,7 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np
         np.reciprocal(p, out=p)
         p += d_[:c] * k
         p -= s_[:c]                       # k >= kc for every active row
-        np.clip(p, 1e-4, 1.0 - 1e-4, out=p)
+        clip(p, 1e-4, 1.0 - 1e-4, out=p)
         md = np.multiply(p, tot)
         md -= cD_[:c]
         return md, np.subtract(totC[:c], md)
@@ -201,7 +205,7 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np
     p += 1.0
     np.reciprocal(p, out=p)
     p += d_ * ts.astype(float)
-    np.clip(p, 1e-4, 1.0 - 1e-4, out=p)
+    clip(p, 1e-4, 1.0 - 1e-4, out=p)
     md = p * tot
     md -= cD_
     mr = totC - md
@@ -245,7 +249,7 @@ def _preventive_full(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np.nda
         if cliff_at is not None:
             np.less_equal(cliff_at, k, out=msk)
             np.subtract(p, size, out=p, where=msk)
-        np.clip(p, 1e-4, 1.0 - 1e-4, out=p)
+        clip(p, 1e-4, 1.0 - 1e-4, out=p)
         np.multiply(p, tot, out=md)
         np.subtract(md, c_D, out=md)
         np.subtract(totC, md, out=mr)
@@ -285,7 +289,7 @@ def risk_return_pwar(p: np.ndarray | float, c_A: np.ndarray | float, c_bar: np.n
     x = np.minimum(p + (c_bar - c_A) / 2.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         pw = (x - p) / c_bar
-    return np.where(c_A < c_bar, np.clip(pw, 0.0, 0.5), 0.0)
+    return np.where(c_A < c_bar, clip(pw, 0.0, 0.5), 0.0)
 
 
 def partner_support(tie: np.ndarray | float | None, reliability: np.ndarray | float, exponent: np.ndarray | float,
@@ -353,7 +357,7 @@ def stag_hunt_mu_star(R: float, T: np.ndarray | float, P: float, S: float) -> np
     den = (R - T) + (P - S)
     with np.errstate(divide="ignore", invalid="ignore"):
         mu = np.where((R - T) > 0, (P - S) / np.where(den > 0, den, 1.0), 1.0)
-    return np.clip(mu, 0.0, 1.0)
+    return clip(mu, 0.0, 1.0)
 
 
 def abreu_gul_rates(a1, a2, r1, r2):
@@ -382,7 +386,7 @@ def competing_risks_step(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``p_any = 1 − Π(1 − h)`` and ``shares = p_any · h/Σh`` (sums to ``p_any``).
     """
     h = np.asarray(h, dtype=float)
-    p_any = -np.expm1(np.log1p(-np.clip(h, 0.0, 1.0 - 1e-15)).sum(axis=-1))
+    p_any = -np.expm1(np.log1p(-clip(h, 0.0, 1.0 - 1e-15)).sum(axis=-1))
     tot = h.sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(tot[..., None] > 0, h / np.where(tot > 0, tot, 1.0)[..., None], 0.0)
@@ -412,7 +416,7 @@ def triangle_config(x01: np.ndarray, x02: np.ndarray, x12: np.ndarray) -> np.nda
 
 def balance_step(x01: np.ndarray, x02: np.ndarray, x12: np.ndarray, dt: float):
     """Euler step of dX/dt = X² (Marvel et al. 2011) for a 3-actor symmetric X, clipped to [−1, 1]."""
-    n01 = np.clip(x01 + dt * x02 * x12, -1.0, 1.0)
-    n02 = np.clip(x02 + dt * x01 * x12, -1.0, 1.0)
-    n12 = np.clip(x12 + dt * x01 * x02, -1.0, 1.0)
+    n01 = clip(x01 + dt * x02 * x12, -1.0, 1.0)
+    n02 = clip(x02 + dt * x01 * x12, -1.0, 1.0)
+    n12 = clip(x12 + dt * x01 * x02, -1.0, 1.0)
     return n01, n02, n12
