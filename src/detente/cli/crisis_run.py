@@ -14,7 +14,7 @@ from typing import Any
 
 from detente.errors import InputError, Problem
 
-__all__ = ["crisis_run", "load_scenario", "scenario_dir", "DEFAULT_MECHANISM_RUNS"]
+__all__ = ["crisis_run", "load_scenario", "scenario_dir", "locate_dynamics_problems", "DEFAULT_MECHANISM_RUNS"]
 
 #: Default runs per with/without pair of the mechanism map on the command line (one extra run
 #: per mechanism and hypothesis): at most this many, or fewer when the hypotheses run fewer.
@@ -90,6 +90,99 @@ def _user_hypothesis(path: Path) -> tuple[str, dict[str, Any]]:
     return name, doc
 
 
+def _scenario_file(name: str) -> Path | None:
+    """The YAML file behind a scenario name (a path, or the bundled example's file), if any."""
+    from detente import examples
+
+    p = Path(name)
+    if not p.is_file():
+        try:
+            p = examples.path(name)
+        except KeyError:
+            return None
+    return p if p.is_file() and p.suffix in (".yaml", ".yml") else None
+
+
+def locate_dynamics_problems(exc: InputError, name: str) -> InputError:
+    """The problems of a crisis scenario's ``dynamics`` block with the scenario file and the line.
+
+    ``load_spec`` names a problem by its field path in the validated description
+    (``dynamics.flashpoints.0.beta.rung.fit``), prefixed ``(hypothesis 'H')`` when a hypothesis'
+    ``set:`` brought it in. This finds the line in the YAML file: in the hypothesis' ``set:`` entry
+    whose path covers the field (``flashpoints[UA].beta`` covers ``flashpoints.0.beta...`` when
+    flashpoint 0 has id UA), else in the base description. Problems already located, or of other
+    files, are left as they are."""
+    import re
+
+    from detente.formats.common import read_text
+    from detente.formats.yamlfmt import parse_yaml_with_lines
+
+    path = _scenario_file(name)
+    if path is None or not any((p.column or "").startswith("dynamics.") and p.line is None for p in exc.problems):
+        return exc
+    try:
+        text, _ = read_text(path, encodings=("utf-8-sig",))
+    except OSError:
+        return exc
+    doc, lines = parse_yaml_with_lines(text, str(path), [])
+    dyn = (doc or {}).get("dynamics") if isinstance(doc, dict) else None
+    if not isinstance(dyn, dict):
+        return exc
+    seg = re.compile(r"([^.\[\]]+)|\[([^\]]+)\]")
+
+    def as_loc(key: str) -> list[str] | None:
+        """A ``set:`` path (``flashpoints[UA].beta``) as the field path of the base description."""
+        node: Any = dyn
+        out: list[str] = []
+        for m in seg.finditer(key):
+            if m.group(1) is not None:
+                part = m.group(1)
+                node = node.get(part) if isinstance(node, dict) else (
+                    node[int(part)] if isinstance(node, list) and part.isdigit() and int(part) < len(node) else None)
+                out.append(part)
+            else:
+                idx = [i for i, el in enumerate(node or []) if isinstance(el, dict) and str(el.get("id")) == m.group(2)] \
+                    if isinstance(node, list) else []
+                if not idx:
+                    return None
+                node = node[idx[0]]
+                out.append(str(idx[0]))
+        return out
+
+    def line_of(ypath: tuple[Any, ...]) -> int | None:
+        for k in range(len(ypath), 0, -1):
+            if ypath[:k] in lines:
+                return lines[ypath[:k]]
+        return None
+
+    def yaml_key(part: str) -> Any:
+        return int(part) if part.isdigit() else part
+
+    out = []
+    for p in exc.problems:
+        col = p.column or ""
+        if p.line is not None or not col.startswith("dynamics.") or (p.file not in (None, name, str(path), doc.get("name"))):
+            out.append(p)
+            continue
+        loc = col.split(".")[1:]
+        m = re.match(r"\(hypothesis '([^']+)'\)", p.message)
+        line = None
+        if m:
+            h = m.group(1)
+            sets = (((dyn.get("hypotheses") or {}).get(h) or {}).get("set") or {})
+            for key in sorted(sets, key=len, reverse=True):
+                pre = as_loc(str(key))
+                if pre is not None and loc[:len(pre)] == pre:
+                    line = line_of(("dynamics", "hypotheses", h, "set", key, *map(yaml_key, loc[len(pre):])))
+                    break
+            if line is None:
+                line = line_of(("dynamics", "hypotheses", h))
+        else:
+            line = line_of(("dynamics", *map(yaml_key, loc)))
+        out.append(Problem(p.message, str(path), line, p.column, p.value, p.expected))
+    return InputError(out)
+
+
 def _as_of_dates(items: list[str] | None) -> list[Any] | None:
     """``--as-of DATE`` values (ISO dates) → dates; a bad one is an input error naming it."""
     import datetime as dt
@@ -103,6 +196,21 @@ def _as_of_dates(items: list[str] | None) -> list[Any] | None:
     return out or None
 
 
+def _locating(fn: Any) -> Any:
+    """Give the problems of a crisis run their scenario file and line (:func:`locate_dynamics_problems`)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(name: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(name, *args, **kwargs)
+        except InputError as exc:
+            raise locate_dynamics_problems(exc, name) from None
+
+    return wrapper
+
+
+@_locating
 def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | None = None, seed: int | None = None,
                out_dir: str | Path | None = "reports", sets: list[str] | None = None,
                cf_runs: int | None = None, mechanisms: str | None = None, mechanism_runs: int | None = None,

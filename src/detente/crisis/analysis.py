@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from detente.crisis import record as _record
 from detente.crisis.engine import CrisisParams, run
+from detente.crisis.fits import spec_fit_summary
 from detente.crisis.result import CrisisResult
 from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
 from detente.errors import InputError, Problem
@@ -704,7 +705,12 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
             block["label"] = "base scenario (the scenario declares no hypotheses)"
         else:
             block["label"] = spec.hypotheses[h].label if h in spec.hypotheses else h
+            block["description"] = spec.hypotheses[h].description if h in spec.hypotheses else ""
         block["focal"] = focal_summary(res, focal["actor"], focal["horizon_months"])
+        block["frozen_fit"] = spec_fit_summary(
+            load_spec(scenario.dynamics, hypothesis=h, extra=extra_set or None),
+            record_start=dt.date.fromisoformat(str(obs["window"][0])) if obs else None,
+            record_end=dt.date.fromisoformat(str(obs["window"][1])) if obs else None)
         if obs is not None:
             block["backtest"], hist[key] = _record.score(res, obs, spec.settings.start)
         else:
@@ -755,6 +761,16 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
     ref = out.get("reference")
     out["forecast_path"] = forecast_path(scenario, rspec, obs, None if ref in (None, BASE) else ref, runs=runs, seed=seed,
                                          chunk_size=chunk_size, extra_set=extra_set, dates=as_of) if forecast or as_of else None
+    # the hypotheses whose numbers from frozen fits were all trained before the record window
+    out["out_of_sample"] = [h for h, b in out["hypotheses"].items() if (b.get("frozen_fit") or {}).get("before_record")]
+    paths: dict[str, Any] = {}
+    if out["forecast_path"] is not None:
+        paths[out["forecast_path"]["hypothesis"]] = out["forecast_path"]
+        for h in out["out_of_sample"]:
+            if h not in paths:
+                paths[h] = forecast_path(scenario, rspec, obs, None if h == BASE else h, runs=runs, seed=seed,
+                                         chunk_size=chunk_size, extra_set=extra_set, dates=as_of)
+    out["forecast_paths"] = paths or None
     if keep_results:
         out["_results"] = results
     return out

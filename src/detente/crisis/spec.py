@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from detente.errors import InputError, Problem
 
 __all__ = [
-    "Num", "Assumption", "Settings", "ActorDyn", "Cliff", "Belief", "Support", "Dyad",
+    "Num", "FitRef", "Assumption", "Settings", "ActorDyn", "Cliff", "Belief", "Support", "Dyad",
     "Escalation", "CrisisBargain", "Richardson", "Beta", "Flashpoint", "Alliance", "Follower", "Track",
     "StallPolicy", "SeesawPolicy", "LeakPolicy", "AllyPressure", "Policies", "StagHunt",
     "Provocation", "Coupling", "Triangle", "CalendarEvent", "Shock", "Hypothesis", "Mechanism", "ClaimTest", "Claim",
@@ -100,18 +100,67 @@ class Assumption(_M):
         return self
 
 
+class FitRef(_M):
+    """Where a number comes from in a frozen fit on history (:mod:`detente.crisis.fits`).
+
+    ``coefficient`` takes one fitted coefficient (raw scale); ``hazard`` (``war`` or
+    ``violence``) with ``features`` takes the fitted monthly hazard floor
+    ``exp(log_base_<hazard>_m + Σ β x)`` at those trigger-time features (each a number with its
+    own source). ``scale`` (default 1) multiplies the fitted number when the scenario's units
+    differ from the fit's; it needs ``scale_note`` saying why.
+    """
+
+    file: str = Field("icb_engine", description="Name of the frozen fit: `detente/data/<file>.json`.")
+    variant: str = Field("without_trigger", description="Variant of the fit (e.g. without_trigger, with_trigger).")
+    coefficient: str | None = Field(None, description="A fitted coefficient on its raw scale (e.g. beta_rung).")
+    hazard: Literal["war", "violence"] | None = Field(
+        None, description="The fitted monthly hazard floor exp(log_base_<hazard>_m + Σβx) at `features`.")
+    features: dict[str, Num] | None = Field(
+        None, description="Trigger-time features of the linear predictor (with `hazard`).")
+    scale: float = Field(1.0, gt=0, description="Multiplier of the fitted number (units); needs `scale_note`.")
+    scale_note: str | None = None
+
+    @model_validator(mode="after")
+    def _resolvable(self) -> FitRef:
+        from detente.crisis.fits import load_fit
+
+        if self.scale != 1.0 and not self.scale_note:
+            raise ValueError("a fit reference with `scale` other than 1 needs `scale_note` saying why")
+        fit = load_fit(self.file)
+        fit.number(self.variant, coefficient=self.coefficient, hazard=self.hazard,
+                   features={k: n.value for k, n in (self.features or {}).items()} if self.hazard else self.features,
+                   scale=self.scale, scale_note=self.scale_note)
+        return self
+
+    def resolve(self) -> Any:
+        """The :class:`detente.crisis.fits.FitNumber` this reference stands for."""
+        from detente.crisis.fits import load_fit
+
+        return load_fit(self.file).number(
+            self.variant, coefficient=self.coefficient, hazard=self.hazard,
+            features={k: n.value for k, n in (self.features or {}).items()} if self.hazard else None,
+            scale=self.scale, scale_note=self.scale_note)
+
+
 class Num(_M):
     """A number with provenance: ``source`` (data/paper/calibration) or ``assumption``.
 
     ``calibrated`` names a key of ``data/calibration.json`` (dotted path); when the file
     and key exist, the derived value replaces ``value`` at resolve time (see
     :func:`resolve`), otherwise ``value`` is used and the fallback is reported.
+
+    ``fit`` (:class:`FitRef`) takes the number from a frozen fit on history when the scenario
+    is validated: ``value`` may be omitted (if given it must equal the fitted number) and
+    ``source`` is written from the fit's record (file and SHA-256, variant, coefficient,
+    standard error, training period). Such a number has no assumption range.
     """
 
     value: float
     source: str | None = None
     assumption: Assumption | None = None
     calibrated: str | None = None
+    fit: FitRef | None = None
+    se: float | None = Field(None, description="Standard error of a number taken from a frozen fit (filled in).")
 
     @model_validator(mode="before")
     @classmethod
@@ -121,10 +170,26 @@ class Num(_M):
                 note = info.context.get("bare_note", "bare number")
                 return {"value": float(data), "assumption": {"range": [float(data), float(data)], "note": note}}
             return {"value": data}
+        if isinstance(data, dict) and "fit" in data and "value" not in data:
+            # filled in from the fit after validation (the reference is checked first)
+            return {**data, "value": math.nan}
         return data
 
     @model_validator(mode="after")
     def _annotated(self, info: ValidationInfo) -> Num:
+        if self.fit is not None:
+            if self.assumption is not None or self.calibrated is not None:
+                raise ValueError("a number taken from a frozen fit (`fit:`) has no `assumption:` or `calibrated:`")
+            got = self.fit.resolve()
+            if not math.isnan(self.value) and not math.isclose(self.value, got.value, rel_tol=1e-9, abs_tol=1e-15):
+                raise ValueError(f"value {self.value} differs from the frozen fit's {got.value:.10g}: omit `value` "
+                                 "(it is read from the fit)")
+            if self.source is not None and self.source != got.source:
+                raise ValueError("`source` of a number taken from a frozen fit is written from the fit: omit it")
+            self.value, self.source, self.se = got.value, got.source, got.se
+            return self
+        if self.se is not None:
+            raise ValueError("`se` is filled in from a frozen fit (`fit:`); a number without `fit:` has none")
         if self.source is None and self.assumption is None and self.calibrated is None:
             raise ValueError("a number must be annotated: give `source:` or `assumption: {range: [lo, hi]}`")
         if self.assumption is not None:
@@ -136,6 +201,9 @@ class Num(_M):
     @property
     def drawn(self) -> bool:
         return self.assumption is not None and self.assumption.draw == "uniform"
+
+
+FitRef.model_rebuild()
 
 
 def _num(v: float, note: str = "engine default") -> Num:
@@ -1133,6 +1201,10 @@ def load_spec(dynamics: dict[str, Any] | None, *, file: str | None = None,
         path = ".".join(str(x) for x in ("dynamics",) + tuple(e["loc"]))
         msg = e["msg"].removeprefix("Value error, ")
         val = e.get("input")
+        if isinstance(val, dict) and e["loc"] and e["loc"][-1] == "fit":
+            # a frozen-fit reference: name it as file/variant/coefficient (or hazard)
+            val = "/".join(str(val.get(k, d)) for k, d in (("file", "icb_engine"), ("variant", "without_trigger"))) \
+                + "/" + str(val.get("coefficient") or val.get("hazard"))
         if isinstance(val, (dict, list)):
             val = None
         from_set = own is not None and (tuple(e["loc"]), e["msg"]) not in own

@@ -380,6 +380,120 @@ def forecast_lines(obj: dict[str, Any]) -> list[str]:
     return L + [""]
 
 
+def _p_cell(p: float, se: float, runs: Any) -> str:
+    """P ± SE, or the exact one-sided 95 % bound when no run hit (0 ± 0 says nothing)."""
+    if p == 0 and isinstance(runs, int) and runs > 0:
+        return f"0 (< {1.0 - 0.05 ** (1.0 / runs):.4f}, 95 %)"
+    return f"{p:.3f} ± {se:.3f}"
+
+
+def numbers_label(obj: dict[str, Any], h: str) -> str:
+    """Where a hypothesis' hazard numbers come from, for the report's tables."""
+    ff = ((obj.get("hypotheses") or {}).get(h) or {}).get("frozen_fit")
+    if ff and ff.get("label"):
+        return ff["label"]
+    if ff:
+        return "frozen fit on " + "; ".join(f"{f['dataset']} {f['period']}" for f in ff["fits"])
+    return "labelled assumptions and calibrated base rates"
+
+
+def out_of_sample_blocks(obj: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The section on the hypotheses whose numbers come from frozen fits trained before the record
+    window (``out_of_sample``) as blocks — ``("h2", text)``, ``("p", markdown text)``,
+    ``("table", head, rows)`` — rendered by :func:`out_of_sample_lines` (markdown) and the HTML
+    report: which numbers, from which fit (file hash, period, SE), the mapping and what stays an
+    assumption, their P(record) next to every hypothesis with Monte Carlo errors, and their
+    forecasts as of each date next to the reference's and the crowd's. Empty when there is none."""
+    oos = [h for h in obj.get("out_of_sample") or [] if h in (obj.get("hypotheses") or {})]
+    if not oos:
+        return []
+    hyps = obj["hypotheses"]
+    end = str(obj.get("backtest_end") or "")[:4] or "the record"
+    one = len(oos) == 1
+    names = ", ".join(f"**{h}**" for h in oos)
+    B: list[tuple[Any, ...]] = [
+        ("h2", f"Out of sample: the forecast{'' if one else 's'} of {end} whose numbers were not chosen knowing {end}"),
+        ("p", f"{names} {'is the one hypothesis' if one else 'are the hypotheses'} whose hazard and escalation numbers "
+              f"were not chosen knowing {end}: they come from fits frozen on history before the record window. Every "
+              "other hypothesis rests on labelled assumptions and calibrated base rates chosen by the project (see "
+              "each number's note, and the record's note on what was chosen after the outcome was known).")]
+    for h in oos:
+        ff = hyps[h]["frozen_fit"]
+        fits = "; ".join(f"`{f['file']}` (sha256 {f['sha256'][:12]}…, {f['dataset']} crises {f['period']}, "
+                         f"{f['crises']} crises" + (f", {f['preregistration']}" if f.get("preregistration") else "") + ")"
+                         for f in ff["fits"])
+        B.append(("p", f"**{h}** ({hyps[h].get('label', '')}): {len(ff['numbers'])} numbers from {fits} — "
+                       f"*{ff.get('label')}*."))
+        rows = []
+        for n in ff["numbers"]:
+            what = n["coefficient"] or (f"hazard floor exp(log_base_{n['hazard']}_m + Σβx) at the flashpoint's "
+                                        "trigger-time features")
+            if n.get("scale", 1.0) != 1.0:
+                what += f" × {n['scale']:g}"
+            rows.append([n["path"], f"{n['value']:.6g}", "–" if n["se"] is None else f"{n['se']:.3g}",
+                         f"{n['fit']} / {n['variant']}: {what}"])
+        B.append(("table", ["number", "value", "SE", "from the fit"], rows))
+        if any(n["se"] is None for n in ff["numbers"]):
+            B.append(("p", "SE –: the standard error of a hazard floor needs the fitted coefficients' covariance, "
+                           "which the frozen record does not store; each number's source lists its parts' SEs."))
+        if hyps[h].get("description"):
+            B.append(("p", f"*Mapping, and what stays an assumption:* {hyps[h]['description'].strip()}"))
+    lik = obj.get("likelihood_table") or []
+    if lik:
+        B.append(("p", f"The likelihood of the record ({((obj.get('record') or {}).get('window') or ['', ''])[0]} – "
+                       f"{obj.get('backtest_end')}) under every hypothesis, with its Monte Carlo error "
+                       f"({obj.get('runs')} runs each):"))
+        rows = []
+        for r in lik:
+            p = (f"{_sci(r['p_record'])} ± {_sci(r['p_record_se'])} ({r['hits']} runs)" if r["hits"]
+                 else f"0 (< {_sci(r['p_record_upper'])}, 95 %)")
+            ll = (f"{r['log_likelihood']:.2f} ± {r['log_likelihood_se']:.2f}" if r.get("log_likelihood") is not None
+                  else f"< {math.log(r['p_record_upper']):.2f}")
+            rows.append([r["hypothesis"] + (" (out of sample)" if r["hypothesis"] in oos else ""),
+                         numbers_label(obj, r["hypothesis"]), p, ll, r["verdict"]])
+        B.append(("table", ["hypothesis", "its hazard numbers", "P(record) ± SE", "log L ± SE", "verdict"], rows))
+    paths = obj.get("forecast_paths") or {}
+    ref = (obj.get("forecast_path") or {}).get("hypothesis")
+    cols = [h for h in oos if h in paths] + ([ref] if ref in paths and ref not in oos else [])
+    if cols:
+        fp = paths[cols[0]]
+        by_date: dict[str, dict[str, Any]] = {}
+        for h in cols:
+            for r in paths[h]["path"]:
+                by_date.setdefault(r["date"], {})[h] = r
+        B.append(("p", f"Forecasts as of each date — {fp['question']} (outcome: {'yes' if fp['outcome'] else 'no'}): "
+                       f"each a run started on that date from the record's state, {fp['runs']} runs, P ± Monte Carlo "
+                       "SE (no hit: the exact one-sided 95 % bound), Brier score in brackets."))
+        rows = []
+        for d, row in by_date.items():
+            first = next(iter(row.values()))
+            st = ", ".join(f"{f} rung {k}" for f, k in (first.get("start_rungs") or {}).items()) or "base description"
+            cells = [f"{_p_cell(row[h]['p'], row[h]['se'], paths[h]['runs'])} [{row[h]['brier']:.3f}]" if h in row
+                     else "–" for h in cols]
+            crowd = "–" if first.get("crowd") is None else (f"{'≈ ' if first.get('crowd_approximate') else ''}"
+                                                            f"{first['crowd']:.2f} [{first['crowd_brier']:.3f}]")
+            rows.append([d, st, *cells, crowd])
+        B.append(("table", ["as of", "state", *[h + (" (out of sample)" if h in oos else " (reference)") for h in cols],
+                            "crowd"], rows))
+        B.append(("p", "The states of the later dates (the rung of each flashpoint) are the record's reading of the "
+                       "facts, chosen after the outcome was known; they apply to every hypothesis alike."))
+    return B
+
+
+def out_of_sample_lines(obj: dict[str, Any]) -> list[str]:
+    """:func:`out_of_sample_blocks` as markdown lines (empty when no hypothesis is out of sample)."""
+    L: list[str] = []
+    for b in out_of_sample_blocks(obj):
+        if b[0] == "h2":
+            L += [f"## {b[1]}", ""]
+        elif b[0] == "p":
+            L += [b[1], ""]
+        else:
+            rows = [[f"`{c}`" if k == 0 and b[1][0] == "number" else c for k, c in enumerate(r)] for r in b[2]]
+            L += _table(b[1], rows) + [""]
+    return L
+
+
 def record_lines(obj: dict[str, Any]) -> list[str]:
     """The Back-test section: the scenario's record, the likelihood table with Monte Carlo
     errors and Bayes factors, the verdicts, and the per-event table (secondary view)."""
@@ -444,7 +558,7 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
     f = obj.get("focal") or {}
     L += [f"## {f.get('label') or 'The focal actor'}", ""]
     L += _table(*focal_rows(obj))
-    L += [""] + record_lines(obj) + forecast_lines(obj)
+    L += [""] + record_lines(obj) + forecast_lines(obj) + out_of_sample_lines(obj)
     L += ["## Where it breaks and who starts it (whole horizon)", ""]
     for h, b in hyps.items():
         loc = ", ".join(f"{k} {v:.2f}" for k, v in (b.get("locations") or {}).items())

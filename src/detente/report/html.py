@@ -315,7 +315,7 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
     """HTML report of a crisis ``detente run --json`` object (the flagship report). It opens
     with the Claims section (what the model concludes, in words) before any table."""
     from detente.report.crisis import (backtest_head, backtest_rows, focal_rows, forecast_lines, forecast_rows,
-                                       likelihood_rows, mechanism_rows,
+                                       likelihood_rows, mechanism_rows, out_of_sample_blocks,
                                        output_legend, record_lines, triangle_glossary, NO_TRIANGLE, no_triangle)
 
     ch = C.crisis_charts(obj)
@@ -357,6 +357,13 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
                 doc.p(_md_inline(ln), raw=True)
         doc.table(["as of", "state", "model P ± SE", "model Brier", "crowd", "crowd Brier"], forecast_rows(dict(obj)),
                   left=2, tid="forecast-path")
+    for k_blk, blk in enumerate(out_of_sample_blocks(dict(obj))):   # hypotheses from frozen fits (`history`)
+        if blk[0] == "h2":
+            doc.h2(blk[1], "out-of-sample")
+        elif blk[0] == "p":
+            doc.p(_md_inline(blk[1]), raw=True)
+        else:
+            doc.table(blk[1], blk[2], left=2, tid=f"out-of-sample-{k_blk}")
     doc.h2("Hazard curves", "hazard")
     for h, hz in ch["hazard"].items():
         if hz:
