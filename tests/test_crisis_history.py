@@ -247,7 +247,7 @@ def test_history_as_of_forecasts_are_pinned_and_reported(tmp_path):
     assert "## Out of sample: the forecast of 2022 whose numbers were not chosen knowing 2022" in md
     assert "*frozen fit on ICB 1918–1989, not chosen knowing 2022*" in md
     lik = {r["hypothesis"]: r for r in obj["likelihood_table"]}
-    assert f"| history (out of sample) | frozen fit on ICB 1918–1989, not chosen knowing 2022 |" in md
+    assert "| history (out of sample) | frozen fit on ICB 1918–1989, not chosen knowing 2022 |" in md
     assert ("0 (< 0.0149, 95 %)" if lik["history"]["hits"] == 0 else f"({lik['history']['hits']} runs)") in md
     html = crisis_report(obj)
     assert "frozen fit on ICB 1918–1989, not chosen knowing 2022" in html and 'id="out-of-sample"' in html

@@ -130,7 +130,7 @@ class FrozenFit:
         return vs[variant]
 
     def coefficient_names(self, variant: str) -> list[str]:
-        return sorted((self._variant(variant).get("coefficients") or {}))
+        return sorted(self._variant(variant).get("coefficients") or {})
 
     def feature_names(self, variant: str) -> list[str]:
         """Features of the variant's linear predictor (one per slope it has)."""
