@@ -343,3 +343,175 @@ def test_counterfactuals_of_a_scenario_without_policies_are_null():
 
     toy = load(Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml")
     assert A.counterfactuals(toy, "live", runs=20, seed=1) == {"stalling": None, "seesaw": None}
+
+
+# ------------------------------------------------------------------ mechanisms, claims, as-of
+TOY = __import__("pathlib").Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml"
+
+
+def _toy_spec():
+    from detente.crisis.spec import load_spec
+    from detente.formats import load
+
+    return load_spec(load(TOY).dynamics)
+
+
+def test_declared_mechanisms_of_the_toy_are_its_block():
+    m = A.declared_mechanisms(_toy_spec())
+    assert list(m) == ["escalation", "balance", "window"]
+    assert m["escalation"] == {"label": "the escalation rung term", "description": "",
+                               "off": {"flashpoints[F].beta.rung": 0}, "declared": True}
+
+
+def test_derived_mechanisms_one_per_policy_channel_and_flashpoint(flagship):
+    from detente.crisis.spec import load_spec
+
+    dyn = {k: v for k, v in flagship.dynamics.items() if k not in ("mechanisms", "claims")}
+    m = A.declared_mechanisms(load_spec(dyn))
+    # the flagship's policies: RU stalls on SSD, the US plays the seesaw between RU and CN, three
+    # leak channels and three ally-pressure channels; war parties in UA, TW and PL; believed power
+    # paths in US-CN (believer US) and RU-UA (RU); flashpoints UA, TW and BY-PL
+    assert list(m) == ["stalling", "seesaw", "leaks", "ally_requests", "war_parties", "beliefs_US-CN", "beliefs_RU-UA",
+                       "flashpoint_UA", "flashpoint_TW", "flashpoint_BY-PL"]
+    assert all(v["declared"] is False and v["description"] == "" for v in m.values())
+    assert m["stalling"]["label"] == "RU's stalling on track SSD"
+    assert m["stalling"]["off"] == {"policies.stall.enabled": False}
+    assert m["seesaw"]["label"] == "US's seesaw between RU and CN"
+    assert m["seesaw"]["off"] == {"policies.seesaw.enabled": False}
+    assert m["leaks"]["label"] == "leaks and disinformation (US→CN, US→RU, RU→CN)"
+    assert m["leaks"]["off"] == {f"policies.leaks.{i}.rate_m": 0.0 for i in range(3)}
+    assert m["ally_requests"]["off"] == {f"policies.ally_pressure.{i}.request_rate_m": 0.0 for i in range(3)}
+    assert m["war_parties"]["label"] == "war parties of UA, TW, PL"
+    assert m["war_parties"]["off"] == {"actors.UA.hawk_share": 0.0, "actors.TW.hawk_share": 0.0,
+                                       "actors.PL.hawk_share": 0.0}
+    assert m["beliefs_RU-UA"] == {"label": "believed power path in RU-UA (RU)", "description": "",
+                                  "off": {"dyads[RU-UA].beliefs": []}, "declared": False}
+    assert m["flashpoint_TW"]["label"] == "flashpoint Taiwan Strait"
+    assert m["flashpoint_TW"]["off"] == {"flashpoints[TW].base_hazard_m": 0.0}
+
+
+def test_switch_text_and_norm():
+    assert A._switch_text({"a.b": False, "c[X].d": 0.5, "e": []}) == "a.b = false; c[X].d = 0.5; e = []"
+    from detente.crisis.spec import load_spec
+    from detente.formats import load
+
+    dyn = dict(load(TOY).dynamics)
+    n0 = A._norm(load_spec(dyn))
+    # hypotheses, mechanisms and claims are not part of the description that is run
+    assert A._norm(load_spec({k: v for k, v in dyn.items() if k not in ("hypotheses", "mechanisms", "claims")})) == n0
+    # a number is compared by its resolved value and, when drawn, its range
+    assert A._norm(load_spec(dyn, extra={"flashpoints[F].base_hazard_m": 0.02})) != n0
+    assert A._norm(load_spec(dyn, extra={"flashpoints[F].base_hazard_m": 0.01})) == n0
+    f = n0["flashpoints"][0]
+    assert f["base_hazard_m"] == ("num", 0.01, None)
+    assert f["escalation"]["rungs"] == 3 and f["id"] == "F"
+
+
+def test_as_of_overrides_by_hand():
+    spec = _toy_spec()       # starts 2021-12-01
+    obs = {"states": [{"date": "2022-01-05", "rungs": {"F": 1}}, {"date": "2022-03-10", "rungs": {"F": 2}},
+                      {"date": "2022-04-01", "rungs": {"F": 0}}]}
+    # Mar → Dec 2022: 10 month ends; the latest state on or before 2022-03-10 is that day's
+    over, st = A.as_of_overrides(spec, obs, dt.date(2022, 3, 10), dt.date(2022, 12, 31))
+    assert over == {"settings.start": "2022-03-10", "settings.horizon_months": 10,
+                    "flashpoints[F].escalation.start_rung": 2}
+    assert st["date"] == "2022-03-10"
+    # across a year: Dec 2021 → Feb 2023 is 15 month ends; the first state lies after the date
+    over, st = A.as_of_overrides(spec, obs, dt.date(2021, 12, 15), dt.date(2023, 2, 1))
+    assert over == {"settings.start": "2021-12-15", "settings.horizon_months": 15} and st is None
+    # the start date itself is allowed; a question within the same month gives one month
+    over, _ = A.as_of_overrides(spec, {}, dt.date(2021, 12, 1), dt.date(2021, 12, 2))
+    assert over == {"settings.start": "2021-12-01", "settings.horizon_months": 1}
+    with pytest.raises(InputError) as ei:
+        A.as_of_overrides(spec, obs, dt.date(2021, 11, 30), dt.date(2022, 12, 31))
+    p = ei.value.problems[0]
+    assert p.column == "--as-of" and p.value == "2021-11-30" and "2021-12-01" in p.expected
+    with pytest.raises(InputError) as ei:
+        A.as_of_overrides(spec, obs, dt.date(2022, 5, 1), dt.date(2022, 5, 1))
+    assert ei.value.problems[0].value == "2022-05-01" and "2022-05-01" in ei.value.problems[0].expected
+
+
+def test_forecast_path_probability_is_the_share_of_runs_with_the_asked_war(flagship):
+    from detente.crisis import run
+    from detente.crisis import record as R
+    from detente.crisis.spec import load_spec
+
+    spec = load_spec(flagship.dynamics)
+    obs = R.observed(spec)
+    fp = A.forecast_path(flagship, spec, obs, "combined", runs=60, seed=5, dates=[dt.date(2022, 2, 23)])
+    assert fp["question"].startswith("Will Russia invade Ukraine before 2023?")
+    assert (fp["flashpoint"], fp["initiator"], fp["before"], fp["outcome"], fp["runs"]) == ("UA", "RU", "2023-01-01", 1, 60)
+    assert fp["hypothesis"] == "combined" and fp["chosen"].startswith("Before the outcome")
+    for row in fp["path"]:
+        d = dt.date.fromisoformat(row["date"])
+        over, st = A.as_of_overrides(spec, obs, d, dt.date(2022, 12, 31))
+        res = run(flagship, {"runs": 60, "hypothesis": "combined", "set": over, "record_paths": False}, seed=5)
+        j, ru = res.flashpoints.index("UA"), res.actors.index("RU")
+        # a war at UA started by RU whose step ends on or before 2022-12-31 (the day before "before")
+        hit = [s >= 0 and res.step_end[s] <= dt.date(2022, 12, 31) and i == ru
+               for s, i in zip(res.onset_step[:, j].tolist(), res.onset_initiator[:, j].tolist())]
+        assert row["p"] == sum(hit) / 60
+        assert row["horizon_months"] == over["settings.horizon_months"]
+        assert row["start_rungs"] == (st or {}).get("rungs", {}) and row["state_date"] == (st or {}).get("date")
+    rows = {r["date"]: r for r in fp["path"]}
+    assert rows["2022-02-19"]["crowd"] == 0.79 and rows["2022-02-19"]["crowd_approximate"] is not None
+    assert rows["2022-02-19"]["crowd_source"].startswith("Metaculus community median 0.79")
+    assert rows["2021-12-01"]["state_date"] is None or rows["2021-12-01"]["state_date"] <= "2021-12-01"
+
+
+def test_forecast_path_without_a_question():
+    assert A.forecast_path(None, None, {}, None, runs=1, seed=0) is None
+    assert A.forecast_path(None, None, None, None, runs=1, seed=0) is None
+    with pytest.raises(InputError) as ei:
+        A.forecast_path(None, None, {"forecast": None}, None, runs=1, seed=0, dates=[dt.date(2022, 1, 2)])
+    assert ei.value.problems[0].value == "2022-01-02" and ei.value.problems[0].column == "--as-of"
+
+
+def _all_war(n=4):
+    return _res(first_step=np.arange(n, dtype=np.int16), first_flashpoint=np.zeros(n, np.int8),
+                first_initiator=np.zeros(n, np.int8))
+
+
+def _no_war(n=4):
+    return _res(first_step=np.full(n, -1, np.int16), first_flashpoint=np.full(n, -1, np.int8),
+                first_initiator=np.full(n, -1, np.int8))
+
+
+def test_evaluate_claims_by_hand():
+    spec = _toy_spec()
+    # escalation_matters: the map's effect of `escalation` on p_war_horizon must be > 0;
+    # war_likely: p_war_horizon itself must be > 0.5
+    blocks = {
+        "h1": {"mechanisms": {"escalation": {"effects": {"p_war_horizon": {"diff": 0.2, "se": 0.05}},
+                                             "inert_reason": None}},
+               "backtest": {"events": {"war_ru": 0.3}, "rejected": True, "outcomes": {"war_ru": 0}}},
+        "h2": {"mechanisms": {"escalation": {"effects": {"p_war_horizon": {"diff": 0.0, "se": 0.0}},
+                                             "inert_reason": "switched off in h2"}},
+               "backtest": None},
+        "h3": {},
+    }
+    results = {"h1": _all_war(), "h2": _no_war(), "h3": _res()}
+    out = {c["id"]: c for c in A.evaluate_claims(spec, blocks, results)}
+    esc = out["escalation_matters"]
+    assert esc["mechanisms"] == ["escalation"] and esc["record"] == "nothing happened in the toy world"
+    assert esc["record_outcomes"] == {"war_ru": 0}                       # from the first block's back-test
+    h1, h2, h3 = (esc["by_hypothesis"][h] for h in ("h1", "h2", "h3"))
+    # 0.2 ± 2·0.05 = [0.1, 0.3] > 0
+    assert h1["verdict"] == "supported" and h1["tests"][0]["lo"] == pytest.approx(0.1) and "inert_reason" not in h1["tests"][0]
+    assert h1["record_events"] == {"war_ru": 0.3} and h1["rejected_by_record"] is True
+    # an exactly-zero effect of an inert mechanism: contradicted, with the reason beside it
+    assert h2["verdict"] == "contradicted" and h2["tests"][0]["inert_reason"] == "switched off in h2"
+    assert h2["record_events"] == {"war_ru": None} and h2["rejected_by_record"] is False
+    assert h3["verdict"] == "not evaluated" and h3["tests"][0]["quantity"] is None
+    assert "'escalation' under 'h3'" in h3["tests"][0]["why"]
+    assert esc["summary"] == "supported under h1; contradicted under h2; not evaluated under h3"
+    likely = out["war_likely"]
+    # every run at war: 1 ± 0 > 0.5; no run at war: 0 ± 0; the hand result: 0.75 ± 2·0.25 spans 0.5
+    assert [likely["by_hypothesis"][h]["verdict"] for h in ("h1", "h2", "h3")] == ["supported", "contradicted",
+                                                                                    "undecided"]
+    t3 = likely["by_hypothesis"]["h3"]["tests"][0]
+    assert (t3["quantity"], t3["se"], t3["lo"], t3["hi"]) == pytest.approx((0.75, 0.25, 0.25, 1.25))
+    assert likely["summary"] == "supported under h1; contradicted under h2; undecided under h3"
+    assert likely["record_outcomes"] == {}
+    # no hypothesis run
+    assert A.evaluate_claims(spec, {}, {})[0]["summary"] == "no hypothesis run"
