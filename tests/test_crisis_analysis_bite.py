@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ import pytest
 from detente.crisis import analysis as A
 from detente.crisis.result import CAUSES, CrisisResult
 from detente.errors import InputError
+
+TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml"
 
 # ------------------------------------------------------------------ a result built by hand
 # 12 half-month steps (dt = 0.5 month) from 2022-01-01: step k ends on the 15th or the last
@@ -337,16 +340,13 @@ def test_counterfactuals_reuse_the_given_base_and_cache(flagship):
 
 
 def test_counterfactuals_of_a_scenario_without_policies_are_null():
-    from pathlib import Path
-
     from detente.formats import load
 
-    toy = load(Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml")
+    toy = load(TOY)
     assert A.counterfactuals(toy, "live", runs=20, seed=1) == {"stalling": None, "seesaw": None}
 
 
 # ------------------------------------------------------------------ mechanisms, claims, as-of
-TOY = __import__("pathlib").Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml"
 
 
 def _toy_spec():
@@ -432,8 +432,8 @@ def test_as_of_overrides_by_hand():
 
 
 def test_forecast_path_probability_is_the_share_of_runs_with_the_asked_war(flagship):
-    from detente.crisis import run
     from detente.crisis import record as R
+    from detente.crisis import run
     from detente.crisis.spec import load_spec
 
     spec = load_spec(flagship.dynamics)
