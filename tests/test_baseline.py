@@ -124,4 +124,8 @@ def test_result_dataframe_plot_and_html():
     df = r.to_df()
     assert df.to_dict("records")[0]["kind"] == "forecast" and df["value"].iloc[0] == pytest.approx(7.389955686853767)
     assert "<table>" in r._repr_html_()
-    assert r.plot().axes
+    fig = r.plot(scenario=s)   # a model without rounds: the forecast on the issue's scale
+    (diamond,) = [t for t in fig.data if t.name == "compromise"]
+    assert list(diamond.x) == [pytest.approx(7.389955686853767)]
+    assert [t for t in fig.data if t.name == "issue bounds"][0].x == (4.0, 10.0)
+    assert hasattr(fig, "_repr_html_") or hasattr(fig, "_ipython_display_")   # displays itself in Jupyter

@@ -260,4 +260,6 @@ def test_bundled_sweep_example_runs(tmp_path):
     html = r._repr_html_()
     assert "<table" in html
     fig = r.plot()
-    assert fig.axes
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert sum(bars[0].y) == 300   # every run in the histogram
+    assert f"median {summ['median'].iloc[0]:.4g}" in [t.name for t in fig.data]

@@ -162,3 +162,33 @@ def test_write_images_png_and_svg(tmp_path):
     assert X.write_images({tmp_path / "a.png": fig, tmp_path / "a.svg": fig}) is None
     assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<svg" in (tmp_path / "a.svg").read_text()[:500]
+
+
+def test_hazard_bands_record_the_monte_carlo_se_of_the_mean():
+    import numpy as np
+
+    from detente.crisis import run
+
+    res = run(examples.load("seesaw-2021"), {"runs": 40}, seed=3)
+    hb = res.hazard_bands()
+    f, j = res.flashpoints[0], 0
+    # the first month end: runs at peace at that flashpoint from the first step on
+    _me, k = next((me, k) for me, k in zip(res.month_ends, res.month_end_step) if k >= 0)
+    steps = np.arange(0, k + 1)
+    h = res.hazard[:, steps, j].astype(float)
+    hm = 1.0 - np.prod(1.0 - h, axis=1) if len(steps) > 1 else h[:, 0]
+    at_peace = (res.onset_step[:, j] < 0) | (res.onset_step[:, j] >= 0)
+    v = hm[at_peace]
+    row = next(iter(hb[f].values()))
+    assert row["mean"] == pytest.approx(v.mean())
+    assert row["se"] == pytest.approx(v.std(ddof=1) / np.sqrt(v.size))
+
+
+def test_bands_use_the_recorded_hazard_se():
+    from detente.report.charts import add_bands
+
+    ch = {"hazard": {"h": {"F": {"dates": ["d1"], "mean": [0.10], "q10": [0.0], "q90": [0.95], "se_recorded": [0.01]}}}}
+    add_bands(ch, 100)
+    s = ch["hazard"]["h"]["F"]
+    assert s["se"] == [0.01] and s["lo"] == [pytest.approx(0.08)] and s["hi"] == [pytest.approx(0.12)]
+    assert "se_recorded" not in s and "recorded" in ch["bands"]["hazard"]

@@ -30,8 +30,11 @@ def env(tmp_path, monkeypatch):
 
 
 def _self_contained(html: str) -> bool:
+    from detente.plotting.export import plotlyjs
+
+    html = html.replace(plotlyjs(), "")   # inlined as shipped (its code names URLs our charts never use)
     refs = re.findall(r'(?:src|href)="([^"]*)"', html)
-    return all(r.startswith(("data:", "#")) for r in refs) and "<script" not in html
+    return all(r.startswith(("data:", "#")) for r in refs) and not re.search(r"<script\b[^>]*\bsrc\b", html)
 
 
 def test_bdm_charts_page_and_report(env):
@@ -127,3 +130,43 @@ def test_chart_errors(env):
     assert client.get("/api/runs/..%2f..%2fetc/charts").status_code in (400, 404)
     assert client.get("/api/runs/abcdef0123/report").status_code == 404
     assert client.get("/runs/abcdef0123").status_code == 404
+
+
+def _report_traces(html: str, div_id: str) -> list[dict]:
+    """The data array a report passes to Plotly.newPlot for the figure in ``div_id``."""
+    import json
+
+    m = re.search(r'Plotly\.newPlot\(\s*"' + re.escape(div_id) + r'",\s*', html)
+    assert m, div_id
+    data, _ = json.JSONDecoder().raw_decode(html, m.end())
+    return data
+
+
+def test_an_actor_has_one_colour_on_the_web_in_the_report_and_in_plot(env):
+    """UK is drawn in the same colour by the web chart JSON, the HTML report and RunResult.plot(),
+    on the trajectory chart and on the forecast chart, and it is the palette's colour of UK
+    among the scenario's actors."""
+    from detente.plotting.palette import colors
+    from detente.report.html import run_report
+
+    client, store = env
+    scn = examples.load("ec_emission")
+    res = run_model(scn, "bdm", seed=0)
+    rid = store.save(res, scenario=scn)
+    want = colors(a.id for a in scn.actors)["UK"]
+    assert want != colors(a.id for a in scn.actors)["Germany"]
+
+    figs = {f["id"]: f["figure"] for f in client.get(f"/api/runs/{rid}/charts").json()["figures"]}
+    web_traj = next(t for t in figs["chart-trajectory-emission"]["data"] if t.get("name") == "UK")
+    web_fc = next(t for t in figs["chart-forecast"]["data"] if t.get("name") == "UK")
+
+    html = run_report(store, rid)
+    rep_traj = next(t for t in _report_traces(html, "fig-trajectory-emission-plot") if t.get("name") == "UK")
+    rep_fc = next(t for t in _report_traces(html, "fig-forecast-plot") if t.get("name") == "UK")
+
+    fig = res.plot("emission")
+    py_traj = next(t for t in fig.data if t.name == "UK")
+    py_fc = next(t for t in run_model(scn, "compromise").plot(scenario=scn).data if t.name == "UK")
+
+    assert web_traj["line"]["color"] == rep_traj["line"]["color"] == py_traj.line.color == want
+    assert web_fc["marker"]["color"] == rep_fc["marker"]["color"] == py_fc.marker.color == want

@@ -47,7 +47,7 @@ def benchmark_deu_cmd(
 
     res = guarded(go, as_json=as_json)
     if figure is not None:
-        leaderboard_figure(res, figure)
+        guarded(lambda: leaderboard_figure(res, figure), as_json=as_json)
     if as_json:
         print_json(to_json_contract(res))
         return

@@ -213,14 +213,19 @@ class CrisisResult:
     def p_agreement_by(self) -> dict[str, dict[str, float]]:
         return {t: self._by_date(self.agree_step[:, k]) for k, t in enumerate(self.tracks)}
 
-    def hazard_bands(self, q: tuple[float, ...] = (0.1, 0.5, 0.9)) -> dict[str, dict[str, dict[str, float]]]:
-        """Monthly hazard per flashpoint over runs still at peace there: mean and quantiles."""
+    def hazard_bands(self, q: tuple[float, ...] = (0.1, 0.5, 0.9)) -> dict[str, dict[str, dict[str, float | None]]]:
+        """Monthly hazard per flashpoint over runs still at peace there: mean, its Monte Carlo standard
+        error ``se`` (sd over those runs / √their number; ``None`` with fewer than two) and quantiles.
+
+        The hazard is very skewed across runs (a few runs near war carry most of the mean, so the
+        90 % quantile can sit below the mean): ``se`` says how precisely the runs pin the mean down,
+        the quantiles how the hazard is spread over runs; they are different bands."""
         if self.hazard is None:
             return {}
-        out: dict[str, dict[str, dict[str, float]]] = {}
+        out: dict[str, dict[str, dict[str, float | None]]] = {}
         per_month = max(1, round(1.0 / self.dt_months))
         for j, f in enumerate(self.flashpoints):
-            row: dict[str, dict[str, float]] = {}
+            row: dict[str, dict[str, float | None]] = {}
             prev = -1
             for me, k in zip(self.month_ends, self.month_end_step):
                 if k < 0:
@@ -235,7 +240,9 @@ class CrisisResult:
                 if v.size == 0:
                     continue
                 qs = np.quantile(v, q)
-                row[_iso(me)] = {"mean": float(v.mean()), **{f"q{round(x * 100):02d}": float(y) for x, y in zip(q, qs)}}
+                se = float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else None
+                row[_iso(me)] = {"mean": float(v.mean()), "se": se,
+                                 **{f"q{round(x * 100):02d}": float(y) for x, y in zip(q, qs)}}
             out[f] = row
         return out
 

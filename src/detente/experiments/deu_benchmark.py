@@ -533,43 +533,18 @@ def leaderboard_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def leaderboard_figure(result: Mapping[str, Any], path: str | Path) -> Path:
     """Horizontal bar chart of MAE with the paired 95 % CI of the difference to the
-    compromise model drawn around the compromise MAE + difference."""
-    import matplotlib
+    compromise model drawn around the compromise MAE + difference, written as an image (PNG, or
+    SVG/PDF by the suffix) through kaleido. Raises :class:`~detente.errors.RunError` when no
+    image can be written here (no kaleido or no Chrome/Chromium)."""
+    from detente.errors import RunError
+    from detente.plotting.export import write_images
+    from detente.plotting.figures import leaderboard_figure as figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [r for r in leaderboard_rows(result) if r["mae"] is not None]
-    ref = result["models"].get(REFERENCE, {}).get("mae")
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1.2))
-    ys = np.arange(len(rows))[::-1]
-    bars = ax.barh(ys, [r["mae"] for r in rows], color=["#c44" if r["name"] == REFERENCE else "#48a" for r in rows])
-    for b, r in zip(bars, rows):
-        if r.get("n_in_sample"):
-            b.set_hatch("//")
-            b.set_alpha(0.6)
-    for y, r in zip(ys, rows):
-        ci = r.get("ci_vs_compromise")
-        right = r["mae"]
-        if ci and ref is not None and r["name"] != REFERENCE and None not in ci:
-            ax.plot([ref + ci[0], ref + ci[1]], [y, y], color="k", lw=1.5)
-            right = max(right, ref + ci[1])
-        note = f", {r['n_in_sample']} in-sample" if r.get("n_in_sample") else ""
-        ax.text(right + 0.4, y, f"{r['mae']:.2f} (n={r['n']}{note})", va="center", fontsize=7)
-    ax.set_yticks(ys, [r["name"] for r in rows], fontsize=8)
-    if ref is not None:
-        ax.axvline(ref, color="#c44", lw=0.8, ls="--")
-    xl = "MAE (0-100 scale); black: compromise MAE + paired 95% CI of the difference"
-    if any(r.get("n_in_sample") for r in rows):
-        xl += "\nhatched: fitted on some of these issues (train side of the pre-registered split)"
-    ax.set_xlabel(xl, fontsize=8)
-    ax.set_xlim(0, max(max(r["mae"] for r in rows), ax.get_xlim()[1]) + 8)
-    ax.set_title(f"DEU tournament, {result['n_issues']} issues")
-    fig.tight_layout()
+    fig = figure(leaderboard_rows(result), REFERENCE, f"DEU tournament, {result['n_issues']} issues")
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=120)
-    plt.close(fig)
+    why = write_images({p: fig})
+    if why:
+        raise RunError(f"cannot write the leaderboard figure {p}: {why}")
     return p
 
 

@@ -51,25 +51,28 @@ class SweepResult:
             run_id=self.run_id,
         )
 
-    def plot(self, ax=None):
-        """Histogram of the forecast per issue (matplotlib); returns the figure."""
-        import matplotlib
+    def plot(self, issue: str | None = None):
+        """A plotly figure (it displays itself in Jupyter): the histogram of the forecast on
+        ``issue`` (default: the first issue) over the sweep's runs, with its mean, median and
+        5 % / 95 % quantiles named — the chart the web and the HTML report show."""
+        import numpy as np
 
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from detente.plotting.figures import distribution_figure
 
         df = self.to_df(forecasts_only=True)
-        issues = sorted(df["issue"].unique())
-        if ax is None:
-            fig, axes = plt.subplots(1, max(1, len(issues)), figsize=(4 * max(1, len(issues)), 3), squeeze=False)
-            axes = axes[0]
-        else:
-            fig, axes = ax.figure, [ax] * len(issues)
-        for a, iss in zip(axes, issues):
-            a.hist(df.loc[df["issue"] == iss, "value"].to_numpy(), bins=40, color="#3465a4")
-            a.set_title(f"{iss}: forecast over {self.n_runs} runs")
-        fig.tight_layout()
-        return fig
+        issues = sorted(str(i) for i in df["issue"].unique())
+        if not issues:
+            raise ValueError(f"sweep {self.run_id} has no stored forecasts to plot")
+        iss = issue or issues[0]
+        if iss not in issues:
+            raise KeyError(f"no issue {iss!r} in this sweep (issues: {', '.join(issues)})")
+        y = df.loc[df["issue"] == iss, "value"].to_numpy(dtype=float)
+        y = y[np.isfinite(y)]
+        counts, edges = np.histogram(y, bins=40) if y.size else (np.array([]), np.array([]))
+        q05, med, q95 = np.quantile(y, [0.05, 0.5, 0.95]) if y.size else (None, None, None)
+        d = {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts],
+             "summary": {"mean": float(y.mean()) if y.size else None, "median": med, "q05": q05, "q95": q95}}
+        return distribution_figure(iss, d, self.n_runs)
 
     def to_json_dict(self) -> dict[str, Any]:
         s = self.summary()

@@ -84,26 +84,15 @@ class SensitivityResult:
                       "points": self.points, "runs_per_point": self.runs_per_point, "notes": self.notes})
 
     def plot(self, issue: str | None = None, top: int | None = 10):
-        """Tornado chart (bars from output at factor low to high) for one issue: the ``top`` largest swings."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        """Tornado chart of one issue (bars from the output at a factor's low end to its high end,
+        the ``top`` largest swings; red: a higher factor raises it) as a plotly figure, which
+        displays itself in Jupyter."""
+        from detente.plotting.figures import tornado_figure
 
         issue = issue or next(iter(self.tornado or self.indices))
-        rows = list(reversed(self.tornado.get(issue, [])[:top]))
-        fig, ax = plt.subplots(figsize=(6, 0.4 * max(3, len(rows)) + 1))
-        base = self.baseline.get(issue, 0.0)
-        for k, r in enumerate(rows):
-            lo, hi = sorted((r["output_low"], r["output_high"]))
-            ax.barh(k, hi - lo, left=lo, color="#3465a4")
-        ax.axvline(base, color="black", lw=1)
-        ax.set_yticks(range(len(rows)), [r["factor"] for r in rows])
-        ax.set_xlabel(f"forecast on {issue}")
-        ax.set_title(f"Tornado ({self.method} study {self.run_id[:10]})" if self.run_id else
-                     f"Tornado: {issue} (top {len(rows)}, {self.method} study)")
-        fig.tight_layout()
-        return fig
+        rows = list(self.tornado.get(issue, []))[: top or None]
+        return tornado_figure(issue, rows, self.baseline.get(issue), f"{self.method} study: one at a time, each "
+                              "factor at its 5 % and 95 % quantile, the others at their medians", max_rows=len(rows) or 1)
 
     def _repr_html_(self) -> str:
         import html

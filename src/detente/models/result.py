@@ -317,32 +317,31 @@ class RunResult:
         df["value"] = df["value"].astype(float)
         return df
 
-    def plot(self, issue: str | None = None):
-        """Positions by round per actor (dynamic models) or the forecast per issue; returns a
-        matplotlib figure (Agg backend, nothing shown)."""
-        from matplotlib.figure import Figure
+    def plot(self, issue: str | None = None, *, scenario: Any = None):
+        """A plotly figure (it displays itself in Jupyter): the positions of every actor by round
+        on ``issue`` (default: the first issue) with the weighted mean and median for models with
+        rounds; otherwise the forecast on each issue's scale with the actors' positions (pass the
+        ``scenario`` for the issue's bounds and the stated positions). Actors have the colours
+        they have on the web and in the HTML report (:mod:`detente.plotting.palette`)."""
+        from detente.plotting import figures as F
+        from detente.plotting.data import forecast_rows, result_charts, scenario_meta
+        from detente.plotting.palette import colors
 
-        fig = Figure(figsize=(7, 3.8))
-        ax = fig.subplots()
+        d = self.to_json_dict()
+        meta = scenario_meta(scenario)
+        names = ([a.id for a in scenario.actors] if scenario is not None else
+                 [a for ir in self.issues.values() for r in ir.rounds for a in r.positions])
+        cols = colors(names)
         iid = issue or next(iter(self.issues))
-        ir = self.issues[iid]
-        if ir.rounds:
-            actors = list(ir.rounds[0].positions)
-            for a in actors:
-                ax.plot(range(len(ir.rounds)), [r.positions.get(a) for r in ir.rounds], marker="o", ms=3, label=str(a))
-            if ir.forecast is not None:
-                ax.axhline(ir.forecast, color="black", ls="--", lw=1, label="forecast")
-            ax.set_xlabel("round")
-            ax.set_ylabel("position")
-            ax.set_title(f"{self.model}: {iid}")
-            if len(actors) <= 15:
-                ax.legend(fontsize=7, ncol=2)
-        else:
-            ids = list(self.issues)
-            ax.bar(ids, [self.issues[i].forecast or float("nan") for i in ids])
-            ax.set_title(f"{self.model}: forecast per issue")
-        fig.tight_layout()
-        return fig
+        if iid not in self.issues:
+            raise KeyError(f"no issue {iid!r} in this result (issues: {', '.join(self.issues)})")
+        tr = (result_charts(d).get("trajectories") or {}).get(iid)
+        if tr is not None:
+            m = meta.get(iid) or {}
+            b = (m.get("lower"), m.get("upper")) if m else None
+            return F.trajectory_figure(iid, tr, b, colors=cols, label=m.get("label"))
+        model = self.model + (f" ({self.variant})" if self.variant else "")
+        return F.forecast_figure(forecast_rows(d, meta), f"Forecast per issue — {model}", colors=cols, model=model)
 
     def _repr_html_(self) -> str:
         from html import escape

@@ -135,7 +135,8 @@ def forecast_figure(rows: Sequence[Mapping[str, Any]], title: str = "Forecast pe
     tall = max([max(s.values(), default=0) for s in stacks] or [0])
     fig = make_subplots(rows=n, cols=1, vertical_spacing=min(0.3, 1.2 / n) if n > 1 else 0.1,
                         subplot_titles=[with_code(r.get("label") or r["issue"], r["issue"]) for r in rows] or None)
-    fig.update_layout(_new(title, height=int(150 + (90 + 25 * tall / 0.35) * n), margin=dict(l=40, r=20, t=90, b=60)).layout)
+    height = max(int(150 + (90 + 25 * tall / 0.35) * n), 120 + 21 * (len(actors) + 2))   # room for the legend
+    fig.update_layout(_new(title, height=height, margin=dict(l=40, r=20, t=90, b=60)).layout)
     shown: set[str] = set()
     for k, r in enumerate(rows, start=1):
         lo, hi = r.get("lower"), r.get("upper")
@@ -465,7 +466,7 @@ def crisis_p_war_figure(ch: Mapping[str, Any], *, colors: Mapping[str, str] | No
             for t in _band(go, s["dates"], s["lo"], s["hi"], cols[h], f"{h} ±{z:g} SE", h, show=False):
                 fig.add_trace(t)
         se = s.get("se")
-        fig.add_trace(go.Scatter(x=s["dates"], y=_nz(s["p"]), mode="lines", name=with_code(s.get("label") or h, h)
+        fig.add_trace(go.Scatter(x=s["dates"], y=_nz(s["p"]), mode="lines", name=f"{h} — {s['label']}"
                                  if s.get("label") and s.get("label") != h else h, legendgroup=h,
                                  line=dict(color=cols[h], width=2), customdata=_nz(se) if se else None,
                                  hovertemplate="%{x}: %{y:.3f}" + (" ± %{customdata:.3f} (SE)" if se else "") + f"<extra>{h}</extra>"))

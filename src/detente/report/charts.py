@@ -1,5 +1,6 @@
 """Chart data of stored runs: plain JSON-serialisable dicts shared by the static HTML
-report (:mod:`detente.report.html`, matplotlib) and the web UI (Plotly.js).
+report (:mod:`detente.report.html`) and the web UI, both drawing the plotly figures of
+:mod:`detente.report.figures`.
 
 Every function is pure (no printing, no files written) and returns only what the run
 actually recorded; a key is absent when the run has nothing for it.
@@ -37,8 +38,15 @@ from typing import Any
 
 from detente.plotting.data import result_charts
 
-__all__ = ["result_charts", "sweep_charts", "sensitivity_charts", "crisis_charts", "QUADRANTS",
-           "TORNADO_CONDITIONAL"]
+__all__ = ["result_charts", "sweep_charts", "sensitivity_charts", "crisis_charts", "add_bands", "QUADRANTS",
+           "TORNADO_CONDITIONAL", "BAND_Z", "Q10_Q90_SD"]
+
+#: Width of the Monte Carlo bands on the crisis charts, in standard errors (estimate ± 2 SE).
+BAND_Z = 2.0
+#: Distance between the 10 % and 90 % quantiles of a normal distribution, in sds (2 × 1.2816):
+#: the sd of the Russia–China tie over runs (and of the monthly hazard of runs stored before the
+#: hazard's own SE was recorded) is read from the 10–90 % spread, assuming a normal spread.
+Q10_Q90_SD = 2.0 * 1.2815515655446004
 
 #: Quadrant labels of the BDM perception table, in legend order.
 QUADRANTS = ("conflict", "compromise", "capitulation", "compromise (other yields)",
@@ -217,6 +225,8 @@ def crisis_charts(obj: Mapping[str, Any]) -> dict[str, Any]:
         for f, row in (b.get("hazard_by_flashpoint") or {}).items():
             if row:
                 hz[f] = {"dates": list(row), **{k: [_num(v.get(k)) for v in row.values()] for k in ("mean", "q10", "q90")}}
+                if any("se" in v for v in row.values()):   # recorded since the hazard band is that of the mean
+                    hz[f]["se_recorded"] = [_num(v.get("se")) for v in row.values()]
         out["hazard"][h] = hz
         tri = b.get("triangle") or {}
         names = list(dict.fromkeys(n for v in tri.values() for n in v))
@@ -228,3 +238,77 @@ def crisis_charts(obj: Mapping[str, Any]) -> dict[str, Any]:
     out["events"] = [{"date": on["date"], "label": "observed onset" + (f" at {rec['flashpoint']}" if rec.get("flashpoint") else "")
                       + (f" ({rec['initiator']})" if rec.get("initiator") else "")}] if on else []
     return out
+
+
+def _se_binomial(p: float | None, n: int) -> float | None:
+    if p is None or n <= 0:
+        return None
+    return math.sqrt(max(p * (1.0 - p), 0.0) / n)
+
+
+def _band(values: list[float | None], ses: list[float | None], z: float, lo: float | None = None,
+          hi: float | None = None) -> tuple[list[float | None], list[float | None]]:
+    los, his = [], []
+    for v, s in zip(values, ses):
+        if v is None or s is None:
+            los.append(None)
+            his.append(None)
+            continue
+        a, b = v - z * s, v + z * s
+        los.append(max(a, lo) if lo is not None else a)
+        his.append(min(b, hi) if hi is not None else b)
+    return los, his
+
+
+def add_bands(charts: dict[str, Any], runs: int, z: float = BAND_Z) -> dict[str, Any]:
+    """Add Monte Carlo bands (estimate ± ``z`` standard errors, ``runs`` runs per hypothesis)
+    to the series of :func:`detente.report.charts.crisis_charts`, in place; returns ``charts``.
+
+    * P(war by date), P(war at a flashpoint by date) and the triangle shares are proportions
+      of runs: SE = √(p(1 − p)/runs), bands clipped to [0, 1];
+    * the mean monthly hazard: the Monte Carlo SE of the mean the run records (``se`` of
+      ``hazard_by_flashpoint``: sd over the runs at peace / √their number); runs stored before
+      that field existed fall back to sd/√runs with the sd read from the 10–90 % spread
+      (:data:`Q10_Q90_SD`, an approximation that assumes a normal spread; ``bands["hazard"]``
+      says which was used);
+    * the mean Russia–China tie: SE = sd/√runs with the sd over runs read from the recorded
+      10–90 % spread (:data:`Q10_Q90_SD`).
+
+    Each series gets ``se``, ``lo`` and ``hi`` lists beside its estimate; ``charts["bands"]``
+    says how they were made.
+    """
+    n = int(runs)
+    for s in charts.get("p_war_by", {}).values():
+        s["se"] = [_se_binomial(p, n) for p in s["p"]]
+        s["lo"], s["hi"] = _band(s["p"], s["se"], z, 0.0, 1.0)
+    for by_fp in charts.get("p_war_at_by", {}).values():
+        for s in by_fp.values():
+            s["se"] = [_se_binomial(p, n) for p in s["p"]]
+            s["lo"], s["hi"] = _band(s["p"], s["se"], z, 0.0, 1.0)
+    for t in charts.get("triangle", {}).values():
+        t["se"], t["lo"], t["hi"] = {}, {}, {}
+        for name, share in t.get("configs", {}).items():
+            t["se"][name] = [_se_binomial(p, n) for p in share]
+            t["lo"][name], t["hi"][name] = _band(share, t["se"][name], z, 0.0, 1.0)
+
+    def spread_se(q10: list[float | None], q90: list[float | None]) -> list[float | None]:
+        return [None if a is None or b is None or n <= 0 else (b - a) / Q10_Q90_SD / math.sqrt(n) for a, b in zip(q10, q90)]
+
+    how = set()
+    for by_fp in charts.get("hazard", {}).values():
+        for s in by_fp.values():
+            rec = s.pop("se_recorded", None)
+            s["se"] = rec if rec is not None else spread_se(s["q10"], s["q90"])
+            how.add("recorded" if rec is not None else "spread")
+            s["lo"], s["hi"] = _band(s["mean"], s["se"], z, 0.0, None)
+    for s in charts.get("alignment", {}).values():
+        if s.get("mean"):
+            s["se"] = spread_se(s["q10"], s["q90"])
+            s["lo"], s["hi"] = _band(s["mean"], s["se"], z, -1.0, 1.0)
+    hz_method = ("sd/sqrt(n) over the runs at peace (recorded)" if how == {"recorded"} else
+                 "sd/sqrt(runs), sd = (q90 - q10) / 2.563 (normal spread; approximate)" if how == {"spread"} else
+                 "recorded sd/sqrt(n) where the run has it, else (q90 - q10) / 2.563 / sqrt(runs)")
+    charts["bands"] = {"z": z, "runs": n, "hazard": hz_method,
+                       "method": "proportions: sqrt(p(1-p)/runs); mean hazard: " + hz_method
+                                 + "; tie mean: sd/sqrt(runs), sd = (q90 - q10) / 2.563 (normal spread)"}
+    return charts

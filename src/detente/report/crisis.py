@@ -1,4 +1,4 @@
-"""The crisis report: markdown with matplotlib figures for a :func:`run_hypotheses` object.
+"""The crisis report: markdown with PNG figures (plotly through kaleido) for a :func:`run_hypotheses` object.
 
 :func:`write_report` takes the ``detente run --json`` object (plus, optionally, the
 :class:`~detente.crisis.result.CrisisResult` objects for richer figures) and writes
@@ -312,41 +312,33 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> dict[str, str]:
-    """PNG files of the report's figures (the same figures the HTML report embeds)."""
-    from detente.report.charts import crisis_charts
-    from detente.report.figures import _dates, _fig, crisis_alignment_figure, crisis_hazard_figure, crisis_p_war_figure
-
-    figs: dict[str, str] = {}
-
-    def save(fig: Any, key: str) -> None:
-        p = out_dir / f"{stem}-{key}.png"
-        fig.savefig(p, dpi=110, bbox_inches="tight")
-        figs[key] = p.name
+def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> tuple[dict[str, str], str | None]:
+    """PNG files of the report's figures: the same plotly figures the HTML report and the web show
+    (:func:`detente.report.figures.crisis_figures`), written through kaleido. Returns ``{key: file
+    name}`` and, when no image could be written (no kaleido, no browser), the reason."""
+    from detente.plotting.export import write_images
+    from detente.report.charts import add_bands, crisis_charts
+    from detente.report.figures import crisis_figures
 
     hyps = obj["hypotheses"]
-    ch = crisis_charts(obj)
-    save(crisis_p_war_figure(ch), "p_war_by")
-    for h, hz in ch["hazard"].items():
-        if hz:
-            save(crisis_hazard_figure(h, hz, ch.get("events")), f"hazard-{h}")
-    if not no_triangle(obj):
-        save(crisis_alignment_figure(ch["alignment"], (obj.get("triangle_actors") or [])[1:]), "alignment")
-
+    ch = add_bands(crisis_charts(obj), int(obj.get("runs") or 0))
+    entries = {e["key"]: e for e in crisis_figures(ch, obj)}
+    todo: dict[str, Any] = {}
+    if "p-war" in entries:
+        todo["p_war_by"] = entries["p-war"]["figure"]
+    for h, fig in ((entries.get("hazard") or {}).get("variants") or {}).items():
+        todo[f"hazard-{h}"] = fig
+    if not no_triangle(obj) and "alignment" in entries:
+        todo["alignment"] = entries["alignment"]["figure"]
     main = obj.get("reference") if obj.get("reference") in hyps else next(iter(hyps), None)
-    ag = (hyps[main].get("p_agreement_by") or {}) if main is not None else {}
-    if ag:
-        fig = _fig(8.0, 4.2)
-        ax = fig.add_subplot()
-        for t, row in ag.items():
-            ax.plot(_dates(list(row)), list(row.values()), label=t)
-        ax.set_ylabel("P(agreement by date)")
-        ax.set_ylim(0, 1)
-        ax.legend(fontsize=8)
-        ax.set_title(f"Negotiation tracks — {main}")
-        fig.autofmt_xdate()
-        save(fig, "agreement")
-    return figs
+    ag = (entries.get("agreement") or {}).get("variants") or {}
+    if main in ag:
+        todo["agreement"] = ag[main]
+    paths = {k: out_dir / f"{stem}-{k}.png" for k in todo}
+    why = write_images({paths[k]: fig for k, fig in todo.items()})
+    if why:
+        return {}, why
+    return {k: p.name for k, p in paths.items()}, None
 
 
 def forecast_rows(obj: dict[str, Any]) -> list[list[str]]:
@@ -549,7 +541,7 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = obj["scenario"]
-    figs = _figures(obj, out_dir, stem) if figures else {}
+    figs, no_figs = _figures(obj, out_dir, stem) if figures else ({}, None)
     hyps = obj["hypotheses"]
     L: list[str] = [f"# {stem}: crisis report", "",
                     f"{obj['runs']} Monte-Carlo runs per hypothesis, root seed {obj['seed']} "
@@ -616,6 +608,9 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
         L += ["", "## Figures", ""]
         for k, name in figs.items():
             L += [f"![{k}]({name})", ""]
+    elif no_figs:
+        L += ["", "## Figures", "", f"The figures were not written: {no_figs}. The HTML report "
+              "(`detente report … --format html`) shows them without a browser on this machine.", ""]
     notes = sorted({n for b in hyps.values() for n in b.get("notes", [])})
     if notes:
         L += ["## Notes", ""] + [f"* {n}" for n in notes]

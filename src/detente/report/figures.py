@@ -1,303 +1,216 @@
-"""matplotlib figures of the chart data in :mod:`detente.report.charts`.
+"""The figures of a run, built once (plotly, :mod:`detente.plotting.figures`) and shown by both the
+web UI and the HTML report.
 
-Every function returns a :class:`matplotlib.figure.Figure` built without pyplot (no global
-state, Agg canvas), so they are safe in threads (the web server) and never open windows.
-:func:`to_png_base64` turns a figure into a ``data:`` URI body for self-contained HTML.
+Each builder returns a list of *entries* in display order; an entry is a dict with
+
+* ``key`` — a stable name (``forecast``, ``trajectory-emission``, ``p-war``, ``hazard``, …): the
+  web draws it in ``<div id="chart-KEY">``, the HTML report in ``<figure id="fig-KEY">``;
+* ``figure`` — a :class:`plotly.graph_objects.Figure`, or ``variants`` — ``{value: Figure}``
+  with a ``select`` (``{"id", "label", "options": [[value, text]]}``): the web shows one variant
+  at a time through that ``<select>`` (entries may share one), the report shows every variant
+  (``fig-KEY-VALUE``);
+* ``caption`` — what the chart shows, in words (and what its bands are);
+* optionally ``heading`` (a section title the web puts before it), ``note``/``note_id`` (a line
+  under the heading), ``filter`` (a ``<select>`` filtering points on ``customdata[0]``: the BDM
+  perception chart's "perspective of" an actor), ``height`` (pixels).
+
+Every builder uses one colour per name for the whole run (``palette.colors`` of all its actors,
+hypotheses or flashpoints), so an actor has the same colour on every chart of the run.
 """
 
 from __future__ import annotations
 
-import base64
-import io
-import math
-from typing import Any, Mapping, Sequence
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-__all__ = ["to_png_base64", "trajectory_figure", "perception_figure", "exchange_network_figure",
-           "distribution_figure", "fan_figure", "tornado_figure", "indices_figure", "forecast_figure",
-           "crisis_p_war_figure", "crisis_hazard_figure", "crisis_triangle_figure", "crisis_alignment_figure",
-           "compare_figure"]
+from detente.plotting import figures as F
+from detente.plotting import palette as P
+from detente.plotting.data import forecast_rows, result_charts, scenario_meta
 
-QUADRANT_COLORS = {
-    "conflict": "#cc3311", "compromise": "#0077bb", "capitulation": "#009988",
-    "compromise (other yields)": "#33bbee", "capitulation (other yields)": "#66ccaa",
-    "stalemate": "#bbbbbb", "boundary": "#ee7733", "origin": "#000000",
-}
+__all__ = ["slug", "result_figures", "sweep_figures", "crisis_figures", "compare_figures", "compare_crisis_figures",
+           "actor_colors"]
 
 
-def _fig(w: float = 7.0, h: float = 3.8):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(w, h))
-    FigureCanvasAgg(fig)
-    return fig
+def slug(s: Any) -> str:
+    """``s`` as an id fragment: runs of other characters than ASCII letters and digits become ``-``."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(s)).strip("-").lower() or "x"
 
 
-def to_png_base64(fig: Any, dpi: int = 96) -> str:
-    """PNG bytes of ``fig``, base64-encoded (ASCII)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _dates(xs: Sequence[str]):
-    import datetime as dt
-
-    return [dt.date.fromisoformat(x) for x in xs]
-
-
-def forecast_figure(forecasts: Mapping[str, float | None], title: str = "Forecast per issue"):
-    fig = _fig(max(4.0, 0.8 * len(forecasts) + 2), 3.2)
-    ax = fig.add_subplot()
-    ids = list(forecasts)
-    ax.bar(range(len(ids)), [forecasts[i] if forecasts[i] is not None else math.nan for i in ids], color="#3465a4")
-    ax.set_xticks(range(len(ids)), ids, rotation=30 if len(ids) > 4 else 0, ha="right" if len(ids) > 4 else "center")
-    ax.set_title(title)
-    return fig
-
-
-def trajectory_figure(issue: str, tr: Mapping[str, Any], bounds: tuple[float, float] | None = None, max_legend: int = 15):
-    """Position of every actor by round on one issue, with the weighted mean (dashed)."""
-    fig = _fig(7.0, 3.8)
-    ax = fig.add_subplot()
-    x = tr["rounds"]
-    actors = tr["actors"]
-    for a, ys in actors.items():
-        ax.plot(x, [math.nan if v is None else v for v in ys], marker="o" if len(x) <= 20 else None, ms=3, lw=1.2,
-                label=a if len(actors) <= max_legend else None)
-    mean = tr.get("mean") or []
-    if any(v is not None for v in mean):
-        ax.plot(x, [math.nan if v is None else v for v in mean], "k--", lw=1.6, label="weighted mean")
-    if bounds:
-        ax.set_ylim(*bounds)
-    ax.set_xlabel("round")
-    ax.set_ylabel("position")
-    ax.set_title(f"Positions by round — {issue}")
-    if len(actors) <= max_legend:
-        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return fig
-
-
-def perception_figure(issue: str, p: Mapping[str, Any], annotate_max: int = 30):
-    """BDM perception quadrants: each point is an ordered pair (actor, other), x = the actor's
-    expected utility of challenging the other, y = the other's of challenging the actor, as
-    the actor perceives them; colours name the quadrant."""
-    fig = _fig(6.4, 5.2)
-    ax = fig.add_subplot()
-    qs = p["quadrants"]
-    for q in dict.fromkeys(qs):
-        sel = [k for k, v in enumerate(qs) if v == q]
-        ax.scatter([p["x"][k] for k in sel], [p["y"][k] for k in sel], s=22, alpha=0.8,
-                   color=QUADRANT_COLORS.get(q, "#777777"), label=f"{q} ({len(sel)})")
-    if len(qs) <= annotate_max:
-        for k in range(len(qs)):
-            if p["x"][k] is not None and p["y"][k] is not None:
-                ax.annotate(f"{p['actor'][k]}→{p['other'][k]}", (p["x"][k], p["y"][k]), fontsize=6, alpha=0.7)
-    ax.axhline(0, color="k", lw=0.7)
-    ax.axvline(0, color="k", lw=0.7)
-    ax.plot([-1e9, 1e9], [1e9, -1e9], color="#999", lw=0.6, ls=":")  # |x| = y boundary (compromise/capitulation)
-    xs = [v for v in p["x"] if v is not None] + [v for v in p["y"] if v is not None] or [1.0]
-    lim = max(abs(min(xs)), abs(max(xs)), 1e-9) * 1.1
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_xlabel("E[U] of the actor challenging the other (actor's view)")
-    ax.set_ylabel("E[U] of the other challenging the actor (actor's view)")
-    ax.set_title(f"Perceptions (round 1) — {issue}")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return fig
-
-
-def _circle(n: int) -> list[tuple[float, float]]:
-    return [(math.cos(2 * math.pi * k / max(n, 1) + math.pi / 2), math.sin(2 * math.pi * k / max(n, 1) + math.pi / 2))
-            for k in range(n)]
-
-
-def exchange_network_figure(net: Mapping[str, Any]):
-    """Actors on a circle; a line per pair that exchanged, width ∝ number of exchanges."""
-    fig = _fig(6.0, 6.0)
-    ax = fig.add_subplot()
-    nodes = [n["id"] for n in net["nodes"]]
-    xy = dict(zip(nodes, _circle(len(nodes))))
-    cmax = max([e["count"] for e in net["edges"]] or [1])
-    for e in net["edges"]:
-        (x0, y0), (x1, y1) = xy[e["source"]], xy[e["target"]]
-        ax.plot([x0, x1], [y0, y1], color="#3465a4", alpha=0.6, lw=0.8 + 5.0 * e["count"] / cmax, zorder=1)
-        if len(net["edges"]) <= 30:
-            ax.annotate(str(e["count"]), ((x0 + x1) / 2, (y0 + y1) / 2), fontsize=7, color="#333", ha="center")
-    gmax = max([n["exchanges"] for n in net["nodes"]] or [1]) or 1
-    for n in net["nodes"]:
-        x, y = xy[n["id"]]
-        ax.scatter([x], [y], s=60 + 340 * n["exchanges"] / gmax, color="#f57900", edgecolor="k", zorder=2)
-        ax.annotate(n["id"], (x * 1.13, y * 1.13), ha="center", va="center", fontsize=8)
-    ax.set_xlim(-1.35, 1.35)
-    ax.set_ylim(-1.35, 1.35)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    ax.set_title(f"Realized exchanges ({net.get('realized', 0)} in {net.get('rounds', 0)} rounds); "
-                 "line width = count, node size = exchanges", fontsize=9)
-    return fig
-
-
-def distribution_figure(issue: str, d: Mapping[str, Any], runs: int):
-    """Histogram of the sweep's forecasts on one issue with the 5/50/95 % quantiles."""
-    fig = _fig(6.4, 3.2)
-    ax = fig.add_subplot()
-    edges, counts = d.get("edges") or [], d.get("counts") or []
-    if counts:
-        ax.bar(edges[:-1], counts, width=(edges[1] - edges[0]), align="edge", color="#3465a4", alpha=0.85)
-    s = d.get("summary") or {}
-    for k, ls in (("q05", ":"), ("median", "-"), ("q95", ":")):
-        if s.get(k) is not None:
-            ax.axvline(s[k], color="k", ls=ls, lw=1, label=f"{k} {s[k]:.4g}")
-    ax.set_xlabel("forecast")
-    ax.set_ylabel("runs")
-    ax.set_title(f"Outcome distribution — {issue} ({runs} runs)")
-    ax.legend(fontsize=7)
-    return fig
-
-
-def fan_figure(issue: str, fan: Mapping[str, Mapping[str, Any]], max_actors: int = 12):
-    """Fan chart per actor: median position by round with 25–75 % and 5–95 % bands over runs."""
-    fig = _fig(7.2, 4.0)
-    ax = fig.add_subplot()
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab10"]
-    items = list(fan.items())
-    if len(items) > max_actors:  # keep the actors with the widest final 5-95 % band
-        items = sorted(items, key=lambda kv: -((kv[1]["q95"][-1] or 0) - (kv[1]["q05"][-1] or 0)))[:max_actors]
-    for k, (a, f) in enumerate(items):
-        c = cmap(k % 10)
-        r = f["round"]
-        nz = lambda v: [math.nan if x is None else x for x in v]  # noqa: E731
-        ax.fill_between(r, nz(f["q05"]), nz(f["q95"]), color=c, alpha=0.10, lw=0)
-        ax.fill_between(r, nz(f["q25"]), nz(f["q75"]), color=c, alpha=0.25, lw=0)
-        ax.plot(r, nz(f["q50"]), color=c, lw=1.4, label=a)
-    ax.set_xlabel("round")
-    ax.set_ylabel("position")
-    ax.set_title(f"Fan chart of positions over runs — {issue} (median, 25–75 %, 5–95 %)", fontsize=10)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return fig
-
-
-def tornado_figure(issue: str, rows: Sequence[Mapping[str, Any]], baseline: float | None, kind: str, max_rows: int = 15):
-    rows = list(rows)[:max_rows][::-1]
-    fig = _fig(7.0, 0.38 * max(3, len(rows)) + 1.4)
-    ax = fig.add_subplot()
-    for k, r in enumerate(rows):
-        lo, hi = r.get("output_low"), r.get("output_high")
-        if lo is None or hi is None:
-            continue
-        a, b = sorted((lo, hi))
-        ax.barh(k, b - a if b > a else 1e-12, left=a, color="#cc3311" if hi >= lo else "#0077bb")
-    if baseline is not None:
-        ax.axvline(baseline, color="k", lw=1)
-    ax.set_yticks(range(len(rows)), [str(r["factor"]) for r in rows], fontsize=8)
-    ax.set_xlabel(f"forecast on {issue} (red: higher factor raises it, blue: lowers it)")
-    ax.set_title(f"Tornado — {issue}", fontsize=10)
-    fig.text(0.01, -0.02, kind, fontsize=7, color="#555")
-    return fig
-
-
-def indices_figure(issue: str, rows: Sequence[Mapping[str, Any]], method: str):
-    fig = _fig(7.0, 0.38 * max(3, len(rows)) + 1.4)
-    ax = fig.add_subplot()
-    names = [str(r["factor"]) for r in rows]
-    y = list(range(len(rows)))
-    if method == "sobol":
-        ax.barh([v - 0.2 for v in y], [r.get("S1") or 0 for r in rows], height=0.4, xerr=[r.get("S1_conf") or 0 for r in rows],
-                label="S1 (first order)", color="#3465a4")
-        ax.barh([v + 0.2 for v in y], [r.get("ST") or 0 for r in rows], height=0.4, xerr=[r.get("ST_conf") or 0 for r in rows],
-                label="ST (total)", color="#f57900")
+def actor_colors(result: Mapping[str, Any], scenario: Any = None) -> dict[str, str]:
+    """The colour of every actor of a run (from the scenario's actors, else every actor the run
+    names in its rounds or initial positions)."""
+    if scenario is not None:
+        names: list[str] = [a.id for a in scenario.actors]
     else:
-        ax.barh(y, [r.get("mu_star") or 0 for r in rows], xerr=[r.get("mu_star_conf") or 0 for r in rows],
-                label="mu* (Morris)", color="#3465a4")
-    ax.set_yticks(y, names, fontsize=8)
-    ax.legend(fontsize=7)
-    ax.set_title(f"{method.capitalize()} indices — {issue}", fontsize=10)
-    return fig
+        names = []
+        for ir in (result.get("issues") or {}).values():
+            names += list(ir.get("initial_positions") or {})
+            for r in ir.get("rounds") or []:
+                names += list(r.get("positions") or {})
+    return P.colors(names)
 
 
-def compare_figure(results: Mapping[str, Mapping[str, Any]]):
-    fig = _fig(7.0, 3.4)
-    ax = fig.add_subplot()
+def _bounds(meta: Mapping[str, Mapping[str, Any]], iid: str) -> tuple[float | None, float | None] | None:
+    m = meta.get(iid)
+    return (m.get("lower"), m.get("upper")) if m else None
+
+
+def result_figures(result: Mapping[str, Any], scenario: Any = None) -> list[dict[str, Any]]:
+    """Figures of one model run (its JSON form): forecasts on each issue's scale, position
+    trajectories, BDM perception quadrants, the exchange network."""
+    ch = result_charts(result)
+    meta = scenario_meta(scenario)
+    cols = actor_colors(result, scenario)
+    model = f"{result.get('model')}" + (f" ({result['variant']})" if result.get("variant") else "")
+    out: list[dict[str, Any]] = []
+    rows = forecast_rows(result, meta)
+    out.append({"key": "forecast", "figure": F.forecast_figure(rows, f"Forecast per issue — {model}", colors=cols, model=model),
+                "caption": ("The forecast (black diamond) on each issue's own scale, between the issue's bounds, with every "
+                            "actor's stated position (one colour per actor)." if meta else
+                            "The forecast (black diamond) on each issue, with the actors' positions of the first round; "
+                            "the issue's bounds are not stored with this run, so the line spans the positions.")})
+    for iid, tr in (ch.get("trajectories") or {}).items():
+        out.append({"key": f"trajectory-{slug(iid)}", "height": 400,
+                    "figure": F.trajectory_figure(iid, tr, _bounds(meta, iid), colors=cols,
+                                                  label=(meta.get(iid) or {}).get("label")),
+                    "caption": f"Positions of every actor by round on {iid}; black dashed: the capability × salience "
+                               "weighted mean of each round, grey dotted: the weighted median."})
+    for k, (iid, p) in enumerate((ch.get("perception") or {}).items()):
+        out.append({"key": f"perception-{slug(iid)}", "height": 480, "figure": F.perception_figure(iid, p),
+                    "heading": "Perceptions (BDM, round 1)" if k == 0 else None,
+                    "note": ("Each point is an ordered pair: x = the actor's expected utility of challenging the other, "
+                             "y = the other's of challenging the actor, as the actor perceives them.") if k == 0 else None,
+                    "filter": {"class": "perception-actor", "label": "perspective of ", "all": "(every actor)",
+                               "options": list(dict.fromkeys(a for a in p["actor"] if a is not None))},
+                    "caption": f"Perception quadrants on {iid} (Bueno de Mesquita 1994); the legend counts the pairs "
+                               "in each quadrant, in the order of the quadrant table."})
+    net = ch.get("exchange_network")
+    if net and net.get("edges"):
+        out.append({"key": "exchange-network", "height": 500, "heading": "Exchange network",
+                    "note": f"{net['realized']} exchanges realized in {net['rounds']} rounds; line width = number of "
+                            "exchanges between two actors.",
+                    "figure": F.exchange_network_figure(net, colors=cols),
+                    "caption": "Realized exchanges between actors (Stokman's exchange model)."})
+    return out
+
+
+def sweep_figures(ch: Mapping[str, Any], scenario: Any = None) -> list[dict[str, Any]]:
+    """Figures of a stored sweep from :func:`detente.report.charts.sweep_charts`: outcome
+    distribution per issue, fan charts of positions, sensitivity indices and tornado."""
+    meta = scenario_meta(scenario)
+    runs = int(ch.get("runs") or 0)
+    out: list[dict[str, Any]] = []
+    for k, (iss, d) in enumerate((ch.get("distribution") or {}).items()):
+        out.append({"key": f"distribution-{slug(iss)}", "height": 340,
+                    "heading": f"Outcome distribution ({runs} runs)" if k == 0 else None,
+                    "figure": F.distribution_figure(iss, d, runs, _bounds(meta, iss)),
+                    "caption": f"Distribution of the forecast on {iss} over the sweep's runs, with its mean, median and "
+                               "5 % / 95 % quantiles."})
+    fan = ch.get("fan") or {}
+    if fan:
+        names = [a.id for a in scenario.actors] if scenario is not None else [a for f in fan.values() for a in f]
+        cols = P.colors(names)
+        for k, (iss, f) in enumerate(fan.items()):
+            order = [n for n in names if n in f] + [a for a in f if a not in names]
+            out.append({"key": f"fan-{slug(iss)}", "height": 420,
+                        "heading": "Fan charts of positions (median, 25–75 %, 5–95 % over runs)" if k == 0 else None,
+                        "figure": F.fan_figure(iss, {a: f[a] for a in order}, colors=cols, bounds=_bounds(meta, iss)),
+                        "caption": f"Positions by round on {iss}: median over runs with 25–75 % and 5–95 % bands."})
+    sens = ch.get("sensitivity")
+    if sens:
+        first = True
+        for iss, rows in (sens.get("indices") or {}).items():
+            method = str(sens.get("method"))
+            out.append({"key": f"indices-{slug(iss)}", "height": 110 + 34 * max(3, len(rows)),
+                        "heading": "Sensitivity" if first else None,
+                        "note": f"Tornado: {sens.get('tornado_kind', '')}." if first else None,
+                        "figure": F.indices_figure(iss, rows, method), "caption": f"{method} indices on {iss}."})
+            first = False
+        for iss, rows in (sens.get("tornado") or {}).items():
+            if not rows:
+                continue
+            out.append({"key": f"tornado-{slug(iss)}", "height": 110 + 30 * max(3, min(len(rows), 15)),
+                        "heading": "Sensitivity" if first else None,
+                        "note": f"Tornado: {sens.get('tornado_kind', '')}." if first else None,
+                        "figure": F.tornado_figure(iss, rows, (sens.get("baseline") or {}).get(iss),
+                                                   str(sens.get("tornado_kind", ""))),
+                        "caption": f"Tornado of the forecast on {iss}: {sens.get('tornado_kind', '')}."})
+            first = False
+    return out
+
+
+def crisis_figures(ch: Mapping[str, Any], obj: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Figures of a crisis run from :func:`detente.report.charts.crisis_charts` (with
+    :func:`~detente.report.charts.add_bands`) and its ``--json`` object: P(war by date) per
+    hypothesis, mean hazard per flashpoint and triangle configurations (one hypothesis at a time
+    on the web), the partners' tie, the negotiation tracks."""
+    hyps = list(ch.get("p_war_by") or {})
+    hcols = P.colors(hyps)
+    bands = ch.get("bands") or {}
+    z = float(bands.get("z") or 2)
+    runs = bands.get("runs") or obj.get("runs")
+    on = ((obj.get("record") or {}).get("onset") or {}).get("date")
+    names = dict(obj.get("flashpoint_names") or {})
+    fps = list(dict.fromkeys(f for h in hyps for f in (ch.get("hazard") or {}).get(h) or {}))
+    fcols = P.colors(fps)
+    hlabels = {h: (ch["p_war_by"][h].get("label") or "") for h in hyps}
+    select = {"id": "crisis-hypothesis", "label": "hypothesis ",
+              "options": [[h, f"{h} — {hlabels[h]}" if hlabels[h] and hlabels[h] != h else h] for h in hyps]}
+    out: list[dict[str, Any]] = [{
+        "key": "p-war", "height": 400, "heading": "Cumulative probability of war",
+        "note": (f"Shaded bands: Monte Carlo intervals, estimate ±{z:g} SE at {runs} runs per hypothesis "
+                 f"({bands.get('method')}).") if bands else None, "note_id": "crisis-bands-note",
+        "figure": F.crisis_p_war_figure(ch, colors=hcols),
+        "caption": "Cumulative probability of war by date (any flashpoint), per hypothesis"
+                   + (f", with its Monte Carlo band (±{z:g} SE)" if bands else "")
+                   + (f"; dashed: the observed onset, {on}" if on else "") + "."}]
+    hz = {h: F.crisis_hazard_figure(h, ch["hazard"][h], ch.get("events"), names=names, colors=fcols, z=z)
+          for h in hyps if (ch.get("hazard") or {}).get(h)}
+    if hz:
+        out.append({"key": "hazard", "height": 400, "heading": "Hazard curves and strategic triangle",
+                    "variants": hz, "select": select,
+                    "caption": "Mean monthly hazard per flashpoint. Shaded: " + F.HAZARD_BAND
+                               + (f" ({bands.get('hazard')})" if bands.get("hazard") else "") + "."})
+    tri_actors = obj.get("triangle_actors")
+    tri = {h: F.crisis_triangle_figure(h, t, tri_actors, z=z) for h, t in (ch.get("triangle") or {}).items() if t.get("configs")}
+    if tri:
+        out.append({"key": "triangle", "height": 380, "variants": tri, "select": select,
+                    "caption": "Share of runs in each configuration of the strategic triangle (Dittmer 1981), in plain "
+                               "words; the configuration's name is in the tooltip"
+                               + (f"; shaded: ±{z:g} SE" if bands else "") + "."})
+    al = ch.get("alignment") or {}
+    if any((s or {}).get("dates") for s in al.values()):
+        pair = list(tri_actors or [])[1:]
+        out.append({"key": "alignment", "height": 360, "figure": F.crisis_alignment_figure(al, pair, colors=hcols, z=z),
+                    "caption": f"{'–'.join(pair) or 'The partners'} tie over time (mean over runs"
+                               + (f", ±{z:g} SE" if bands else "") + ")."})
+    ag = {h: F.crisis_agreement_figure(h, b["p_agreement_by"]) for h, b in (obj.get("hypotheses") or {}).items()
+          if b.get("p_agreement_by")}
+    if ag:
+        out.append({"key": "agreement", "height": 360, "variants": ag, "select": select,
+                    "caption": "Probability that each negotiation track has reached an agreement by date."})
+    return out
+
+
+def compare_figures(results: Mapping[str, Mapping[str, Any]], scenario: Any = None) -> list[dict[str, Any]]:
+    """Several model runs side by side: forecasts on each issue's scale, and the weighted mean by
+    round of the models that record rounds."""
+    meta = scenario_meta(scenario)
+    out: list[dict[str, Any]] = [{"key": "compare", "figure": F.compare_forecast_figure(results, meta),
+                                  "caption": "Each run's forecast (one colour per model) on each issue's scale."}]
     issues = list(dict.fromkeys(i for r in results.values() for i in (r.get("issues") or {})))
-    n = max(1, len(results))
-    for k, (rid, r) in enumerate(results.items()):
-        ys = [((r.get("issues") or {}).get(i) or {}).get("forecast") for i in issues]
-        ax.bar([j + (k - (n - 1) / 2) * 0.8 / n for j in range(len(issues))], [math.nan if v is None else v for v in ys],
-               width=0.8 / n, label=f"{r.get('model')}" + (f" ({r['variant']})" if r.get("variant") else ""))
-    ax.set_xticks(range(len(issues)), issues)
-    ax.legend(fontsize=7)
-    ax.set_title("Forecasts side by side")
-    return fig
+    for iid in issues:
+        with_rounds = {rid: r for rid, r in results.items() if ((r.get("issues") or {}).get(iid) or {}).get("rounds")}
+        if with_rounds:
+            out.append({"key": f"compare-rounds-{slug(iid)}", "height": 340,
+                        "figure": F.compare_rounds_figure(iid, with_rounds, _bounds(meta, iid)),
+                        "caption": f"Weighted mean position by round on {iid}, per run that records rounds."})
+    return out
 
 
-# --------------------------------------------------------------------------- crisis
-
-
-def _event_lines(ax, events: Sequence[Mapping[str, str]]) -> None:
-    for e in events or []:
-        ax.axvline(_dates([e["date"]])[0], color="k", lw=0.8, ls="--")
-
-
-def crisis_p_war_figure(ch: Mapping[str, Any]):
-    fig = _fig(8.0, 4.0)
-    ax = fig.add_subplot()
-    for h, s in ch["p_war_by"].items():
-        ax.plot(_dates(s["dates"]), [math.nan if v is None else v for v in s["p"]], label=h)
-    _event_lines(ax, ch.get("events"))
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("P(war by date)")
-    ax.set_title("Cumulative probability of war (any flashpoint)")
-    ax.legend(fontsize=7)
-    fig.autofmt_xdate()
-    return fig
-
-
-def crisis_hazard_figure(h: str, hz: Mapping[str, Any], events=()):
-    fig = _fig(8.0, 3.6)
-    ax = fig.add_subplot()
-    for f, s in hz.items():
-        x = _dates(s["dates"])
-        nz = lambda v: [math.nan if x is None else x for x in v]  # noqa: E731
-        ax.plot(x, nz(s["mean"]), label=f"{f} mean")
-        ax.fill_between(x, nz(s["q10"]), nz(s["q90"]), alpha=0.2)
-    _event_lines(ax, events)
-    ax.set_ylabel("monthly hazard")
-    ax.set_title(f"Monthly hazard per flashpoint, 10–90 % band — {h}", fontsize=10)
-    ax.legend(fontsize=7)
-    fig.autofmt_xdate()
-    return fig
-
-
-def crisis_triangle_figure(h: str, tri: Mapping[str, Any]):
-    fig = _fig(8.0, 3.4)
-    ax = fig.add_subplot()
-    x = _dates(tri["dates"])
-    names = list(tri["configs"])
-    if names:
-        ax.stackplot(x, *[[0.0 if v is None else v for v in tri["configs"][n]] for n in names], labels=names, alpha=0.85)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("share of runs")
-    ax.set_title(f"Strategic triangle configuration over time — {h}", fontsize=10)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.autofmt_xdate()
-    return fig
-
-
-def crisis_alignment_figure(al: Mapping[str, Any], pair: Any = None):
-    """The triangle partners' tie over time; ``pair`` names them (from the scenario's triangle)."""
-    a, b = (list(pair) + ["partner 1", "partner 2"])[:2] if pair else ("partner 1", "partner 2")
-    fig = _fig(8.0, 3.4)
-    ax = fig.add_subplot()
-    for h, s in al.items():
-        if s["dates"]:
-            ax.plot(_dates(s["dates"]), [math.nan if v is None else v for v in s["mean"]], label=h)
-    ax.axhline(0, color="k", lw=0.6)
-    ax.set_ylim(-1, 1)
-    ax.set_ylabel(f"{a}–{b} tie (mean)")
-    ax.set_title(f"{a}–{b} alignment")
-    ax.legend(fontsize=7)
-    fig.autofmt_xdate()
-    return fig
+def compare_crisis_figures(rows: Sequence[Mapping[str, Any]], labels: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Two crisis runs: the difference B − A of each shared output with ±2 SE, per hypothesis."""
+    return [{"key": "compare-crisis", "height": 140 + 26 * max(4, len({r["output"] for r in rows})),
+             "figure": F.compare_crisis_figure(rows, labels),
+             "caption": "Difference B − A of each output the two runs share, ±2 SE, one colour per hypothesis."}]

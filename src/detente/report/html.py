@@ -1,8 +1,10 @@
 """Self-contained static HTML reports of stored runs (``detente report RUN_ID --format html``).
 
-A report is one HTML file with no external resource: styles are inline and every figure is
-a matplotlib PNG embedded as a ``data:`` URI, so it can be mailed, archived or opened
-offline. Contents, by kind of run:
+A report is one HTML file with no external resource: styles, plotly.js and every figure are
+inline (the figures are the plotly figures the web UI shows, :mod:`detente.report.figures`,
+interactive in the file), so it can be mailed, archived or opened offline. The page is rendered
+by the Jinja2 template ``report/templates/report.html``, whose styles (``detente.css``) the web
+UI shares. Contents, by kind of run:
 
 * **forecast** (a single model run): provenance (model, variant, parameters, seed, detente
   version, input hash, run key, run id, date), the scenario's actor × issue table, the
@@ -16,7 +18,7 @@ offline. Contents, by kind of run:
   counterfactuals, cumulative P(war), hazard curves per flashpoint, strategic-triangle
   timeline, the triangle partners' alignment.
 
-Nothing here prints; figures use matplotlib's Agg canvas.
+Nothing here prints.
 """
 
 from __future__ import annotations
@@ -24,24 +26,16 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from detente.errors import InputError, Problem
 from detente.report import charts as C
-from detente.report import figures as F
+from detente.report import figures as RF
+from detente.report.figures import slug
 
-__all__ = ["result_report", "sweep_report", "crisis_report", "run_report", "file_report", "write_report"]
-
-_STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:1.5rem auto;padding:0 1rem;color:#1d2433}
-h1{font-size:1.6rem;margin-bottom:.2rem} h2{border-bottom:2px solid #d6dbe6;padding-bottom:.2rem;margin-top:2rem}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0} th,td{border:1px solid #d6dbe6;padding:.2rem .45rem;text-align:right}
-th{background:#f2f4f8} td.l,th.l{text-align:left} .muted{color:#667} figure{margin:1rem 0} figcaption{font-size:.85rem;color:#445}
-img{max-width:100%} .scroll{max-height:28rem;overflow:auto;border:1px solid #eee} code{background:#f2f4f8;padding:0 .2rem}
-nav a{margin-right:.8rem} .bad{color:#a11;font-weight:600}
-"""
-
+__all__ = ["result_report", "sweep_report", "crisis_report", "run_report", "file_report", "write_report", "when"]
 
 def _e(x: Any) -> str:
     return html.escape("" if x is None else str(x), quote=True)
@@ -56,70 +50,98 @@ def _f(x: Any, nd: int = 4) -> str:
         return str(x)
     if isinstance(x, float):
         return f"{x:.{nd}g}"
-    return _e(x)
+    return str(x)
+
+
+def _env() -> Any:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    return Environment(loader=PackageLoader("detente.report", "templates"), autoescape=select_autoescape(["html"]),
+                       keep_trailing_newline=True)
+
+
+def when(x: Any) -> str:
+    """A stored timestamp (ISO 8601) to the second, ``2026-12-06 07:42:17 UTC``; other values as is."""
+    if x is None:
+        return "–"
+    try:
+        t = dt.datetime.fromisoformat(str(x))
+    except ValueError:
+        return str(x)
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.UTC)
+        return t.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return t.strftime("%Y-%m-%d %H:%M:%S")
 
 
 class _Doc:
-    """A small HTML builder: sections, tables, embedded figures."""
+    """The blocks of a report (sections, paragraphs, tables, figures), rendered by the Jinja2
+    template ``report/templates/report.html``; figures are plotly (:mod:`detente.report.figures`),
+    inlined as HTML with plotly.js once in the page."""
 
     def __init__(self, title: str, subtitle: str = ""):
         self.title, self.subtitle = title, subtitle
-        self.parts: list[str] = []
+        self.blocks: list[dict[str, Any]] = []
         self.toc: list[tuple[str, str]] = []
         self.n_figures = 0
 
     def h2(self, text: str, anchor: str) -> None:
         self.toc.append((anchor, text))
-        self.parts.append(f'<h2 id="{_e(anchor)}">{_e(text)}</h2>')
+        self.blocks.append({"kind": "h2", "text": text, "anchor": anchor})
 
     def h3(self, text: str) -> None:
-        self.parts.append(f"<h3>{_e(text)}</h3>")
+        self.blocks.append({"kind": "h3", "text": text})
 
     def p(self, text: str, cls: str = "", raw: bool = False) -> None:
-        self.parts.append(f'<p{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}>{text if raw else _e(text)}</p>')
+        self.blocks.append({"kind": "p", "text": _markup(text) if raw else text, "cls": cls})
+
+    def items(self, items: Iterable[str], raw: bool = False) -> None:
+        self.blocks.append({"kind": "list", "items": [_markup(i) if raw else i for i in items]})
 
     def table(self, head: Sequence[str], rows: Iterable[Sequence[Any]], *, left: int = 1, tid: str = "",
               scroll: bool = False) -> None:
-        h = "".join(f'<th class="l">{_e(c)}</th>' if k < left else f"<th>{_e(c)}</th>" for k, c in enumerate(head))
-        body = []
-        for r in rows:
-            body.append("<tr>" + "".join(
-                f'<td class="l">{c if isinstance(c, _Raw) else _f(c)}</td>' if k < left else
-                f"<td>{c if isinstance(c, _Raw) else _f(c)}</td>" for k, c in enumerate(r)) + "</tr>")
-        t = f'<table{f" id={chr(34)}{tid}{chr(34)}" if tid else ""}><tr>{h}</tr>{"".join(body)}</table>'
-        self.parts.append(f'<div class="scroll">{t}</div>' if scroll else t)
+        body = [[_markup(c) if isinstance(c, _Raw) else _f(c) for c in r] for r in rows]
+        self.blocks.append({"kind": "table", "head": list(head), "rows": body, "left": left, "tid": tid, "scroll": scroll})
 
-    def figure(self, make: Callable[[], Any], caption: str, fid: str) -> None:
-        fig = make()
-        data = F.to_png_base64(fig)
+    def figure(self, entry: Mapping[str, Any] | None, variant: str | None = None, caption: str | None = None) -> None:
+        """Add one figure entry (:mod:`detente.report.figures`), or one ``variant`` of it."""
+        if entry is None:
+            return
+        from detente.plotting.export import html_fragment
+
+        fig = entry["variants"][variant] if variant is not None else entry["figure"]
+        fid = f"fig-{entry['key']}" + (f"-{slug(variant)}" if variant is not None else "")
         self.n_figures += 1
-        self.parts.append(f'<figure id="{_e(fid)}" class="figure"><img alt="{_e(caption)}" '
-                          f'src="data:image/png;base64,{data}"><figcaption>{_e(caption)}</figcaption></figure>')
+        self.blocks.append({"kind": "figure", "fid": fid, "html": _markup(html_fragment(fig, f"{fid}-plot")),
+                            "caption": caption or entry.get("caption", "")})
 
     def render(self) -> str:
-        toc = " ".join(f'<a href="#{_e(a)}">{_e(t)}</a>' for a, t in self.toc)
-        gen = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                f"<title>{_e(self.title)} — detente report</title>"
-                '<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f'<meta name="generator" content="detente {_e(_version())}">'
-                f"<style>{_STYLE}</style></head><body>"
-                f"<h1>{_e(self.title)}</h1><p class=\"muted\">{_e(self.subtitle)} · report generated {gen} "
-                f"by detente {_e(_version())}</p><nav>{toc}</nav>" + "\n".join(self.parts) + "</body></html>\n")
+        from detente.plotting.export import plotlyjs
+
+        gen = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return _env().get_template("report.html").render(
+            title=self.title, subtitle=self.subtitle, generated=gen, version=_version(), toc=self.toc,
+            blocks=self.blocks, plotlyjs=_markup(plotlyjs()) if self.n_figures else None)
 
 
 class _Raw(str):
     """Already-escaped cell content."""
 
 
+def _markup(text: str) -> Any:
+    from markupsafe import Markup
+
+    return Markup(text)
+
+
+def _entries(entries: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    return {e["key"]: e for e in entries}
+
+
 def _version() -> str:
     from detente import __version__
 
     return __version__
-
-
-def _slug(s: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in str(s)).strip("-").lower() or "x"
 
 
 # --------------------------------------------------------------------------- pieces
@@ -151,32 +173,19 @@ def _scenario_section(doc: _Doc, scn: Any) -> None:
     doc.table(["actor", "capability"] + [i.id for i in scn.issues], rows, tid="scenario-table", scroll=len(rows) > 30)
 
 
-def _bounds(scn: Any, iid: str) -> tuple[float, float] | None:
-    if scn is None:
-        return None
-    try:
-        i = scn.issue(iid)
-        return (i.lower, i.upper)
-    except Exception:  # noqa: BLE001
-        return None
-
-
 def _result_sections(doc: _Doc, d: Mapping[str, Any], scn: Any) -> None:
     ch = C.result_charts(d)
+    figs = _entries(RF.result_figures(d, scn))
     doc.h2("Forecasts", "forecasts")
     doc.table(["issue", "forecast", "rounds", "model-specific"],
               [(iid, ir.get("forecast"), len(ir.get("rounds") or []) or "–",
                 ", ".join(f"{k}: {v}" for k, v in ir.items() if k in ("stop_reason", "reason", "forecast_sd"))
                 or "–") for iid, ir in (d.get("issues") or {}).items()], tid="forecasts")
-    if len(ch["forecasts"]) > 1:
-        doc.figure(lambda: F.forecast_figure(ch["forecasts"], f"Forecast per issue ({d.get('model')})"),
-                   "Forecast per issue", "fig-forecast")
+    doc.figure(figs.get("forecast"))
     if ch.get("trajectories"):
         doc.h2("Position trajectories", "trajectories")
-        for iid, tr in ch["trajectories"].items():
-            doc.figure(lambda iid=iid, tr=tr: F.trajectory_figure(iid, tr, _bounds(scn, iid)),
-                       f"Positions of every actor by round on {iid}; dashed: capability × salience weighted mean.",
-                       f"fig-trajectory-{_slug(iid)}")
+        for iid in ch["trajectories"]:
+            doc.figure(figs.get(f"trajectory-{slug(iid)}"))
     if ch.get("perception"):
         doc.h2("Perceptions (BDM)", "perception")
         doc.p("Each point is an ordered pair (actor, other) in round 1: x is the actor's expected utility of "
@@ -187,17 +196,16 @@ def _result_sections(doc: _Doc, d: Mapping[str, Any], scn: Any) -> None:
             counts: dict[str, int] = {}
             for q in p["quadrants"]:
                 counts[q] = counts.get(q, 0) + 1
-            doc.table(["quadrant", "pairs"], sorted(counts.items(), key=lambda kv: -kv[1]))
-            doc.figure(lambda iid=iid, p=p: F.perception_figure(iid, p), f"Perception quadrants on {iid}",
-                       f"fig-perception-{_slug(iid)}")
+            # the table lists the quadrants in the order of the chart's legend
+            order = [q for q in C.QUADRANTS if q in counts] + [q for q in counts if q not in C.QUADRANTS]
+            doc.table(["quadrant", "pairs"], [(q, counts[q]) for q in order], tid=f"quadrants-{slug(iid)}")
+            doc.figure(figs.get(f"perception-{slug(iid)}"))
     net = ch.get("exchange_network")
     if net:
         doc.h2("Exchange network", "exchange-network")
         doc.p(f"{net['realized']} exchanges realized in {net['rounds']} rounds (Stokman's exchange model). "
               "A line joins two actors that exchanged positions; its width is the number of exchanges.")
-        if net["edges"]:
-            doc.figure(lambda: F.exchange_network_figure(net), "Realized exchanges between actors",
-                       "fig-exchange-network")
+        doc.figure(figs.get("exchange-network"))
         doc.table(["actor", "other", "exchanges", "summed gain", "issue pairs", "rounds"],
                   [(e["source"], e["target"], e["count"], e["gain"], ", ".join(e["issues"]),
                     ", ".join(str(r) for r in e["rounds"])) for e in net["edges"]], left=2, tid="exchanges",
@@ -211,10 +219,10 @@ def _result_sections(doc: _Doc, d: Mapping[str, Any], scn: Any) -> None:
 def _notes(doc: _Doc, notes: Sequence[str]) -> None:
     if notes:
         doc.h2("Notes", "notes")
-        doc.parts.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
+        doc.items(notes)
 
 
-def _sensitivity_section(doc: _Doc, sens: Mapping[str, Any]) -> None:
+def _sensitivity_section(doc: _Doc, sens: Mapping[str, Any], figs: Mapping[str, Mapping[str, Any]]) -> None:
     doc.h2("Sensitivity", "sensitivity")
     doc.p(f"Tornado: {sens.get('tornado_kind', '')}.", "muted")
     for iss, rows in (sens.get("indices") or {}).items():
@@ -222,15 +230,11 @@ def _sensitivity_section(doc: _Doc, sens: Mapping[str, Any]) -> None:
         head = ["factor", "S1", "S1 conf", "ST", "ST conf"] if method == "sobol" else ["factor", "mu", "mu*", "mu* conf", "sigma"]
         keys = ["S1", "S1_conf", "ST", "ST_conf"] if method == "sobol" else ["mu", "mu_star", "mu_star_conf", "sigma"]
         doc.h3(f"{method} indices — {iss}")
-        doc.table(head, [[r["factor"], *[r.get(k) for k in keys]] for r in rows], tid=f"indices-{_slug(iss)}")
-        doc.figure(lambda iss=iss, rows=rows, method=method: F.indices_figure(iss, rows, method),
-                   f"{method} indices on {iss}", f"fig-indices-{_slug(iss)}")
+        doc.table(head, [[r["factor"], *[r.get(k) for k in keys]] for r in rows], tid=f"indices-{slug(iss)}")
+        doc.figure(figs.get(f"indices-{slug(iss)}"))
     for iss, rows in (sens.get("tornado") or {}).items():
-        if not rows:
-            continue
-        doc.figure(lambda iss=iss, rows=rows: F.tornado_figure(iss, rows, (sens.get("baseline") or {}).get(iss),
-                                                               str(sens.get("tornado_kind", ""))),
-                   f"Tornado of the forecast on {iss}", f"fig-tornado-{_slug(iss)}")
+        if rows:
+            doc.figure(figs.get(f"tornado-{slug(iss)}"))
 
 
 # --------------------------------------------------------------------------- reports
@@ -248,7 +252,7 @@ def result_report(result: Any, *, scenario: Any = None, info: Any = None) -> str
         ("params", json.dumps(d.get("params") or {}, sort_keys=True)), ("seed", d.get("seed")),
         ("detente version", d.get("version")), ("input hash", d.get("input_hash")), ("run key", d.get("run_key")),
         ("scenario", name), ("label", getattr(info, "label", None)),
-        ("date", getattr(info, "created", None)),
+        ("date", when(getattr(info, "created", None)) if info is not None else None),
     ])
     _scenario_section(doc, scenario)
     _result_sections(doc, d, scenario)
@@ -267,6 +271,7 @@ def sweep_report(store: Any, ref: str, *, sensitivity: Any = None) -> str:
     ch = C.sweep_charts(store, info.run_id)
     if sensitivity is not None:
         ch["sensitivity"] = C.sensitivity_charts(sensitivity)
+    figs = _entries(RF.sweep_figures(ch, scn))
     spec = (info.meta or {}).get("spec") or {}
     design = spec.get("design") or {}
     doc = _Doc(f"{info.scenario_name or 'Sweep'}: {info.model} sweep {info.label or ''}".strip(),
@@ -279,7 +284,7 @@ def sweep_report(store: Any, ref: str, *, sensitivity: Any = None) -> str:
         ("chunks", (info.meta or {}).get("n_chunks")), ("trace", spec.get("trace")),
         ("factors", ", ".join((info.meta or {}).get("columns") or []) or "–"),
         ("detente version", info.version), ("input hash", info.input_hash), ("run key", info.key),
-        ("status", info.status), ("label", info.label), ("date", info.created),
+        ("status", info.status), ("label", info.label), ("date", when(info.created)),
     ])
     _scenario_section(doc, scn)
     doc.h2("Outcome distribution", "distribution")
@@ -290,17 +295,14 @@ def sweep_report(store: Any, ref: str, *, sensitivity: Any = None) -> str:
               [(iss, d["summary"].get("n"), d["summary"].get("mean"), d["summary"].get("sd"), d["summary"].get("q05"),
                 d["summary"].get("q25"), d["summary"].get("median"), d["summary"].get("q75"), d["summary"].get("q95"))
                for iss, d in dist.items()], tid="distribution")
-    for iss, d in dist.items():
-        doc.figure(lambda iss=iss, d=d: F.distribution_figure(iss, d, ch.get("runs", 0)),
-                   f"Distribution of the forecast on {iss} over the sweep's runs", f"fig-distribution-{_slug(iss)}")
+    for iss in dist:
+        doc.figure(figs.get(f"distribution-{slug(iss)}"))
     if ch.get("fan"):
         doc.h2("Fan charts", "fan")
-        for iss, fan in ch["fan"].items():
-            doc.figure(lambda iss=iss, fan=fan: F.fan_figure(iss, fan),
-                       f"Positions by round on {iss}: median over runs with 25–75 % and 5–95 % bands",
-                       f"fig-fan-{_slug(iss)}")
+        for iss in ch["fan"]:
+            doc.figure(figs.get(f"fan-{slug(iss)}"))
     if ch.get("sensitivity"):
-        _sensitivity_section(doc, ch["sensitivity"])
+        _sensitivity_section(doc, ch["sensitivity"], figs)
     return doc.render()
 
 
@@ -318,7 +320,8 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
                                        likelihood_rows, mechanism_rows, out_of_sample_blocks,
                                        output_legend, record_lines, triangle_glossary, NO_TRIANGLE, no_triangle)
 
-    ch = C.crisis_charts(obj)
+    ch = C.add_bands(C.crisis_charts(obj), int(obj.get("runs") or 0))
+    figs = _entries(RF.crisis_figures(ch, obj))
     hyps = obj.get("hypotheses") or {}
     doc = _Doc(f"{obj.get('scenario')}: crisis report",
                f"{obj.get('runs')} Monte-Carlo runs per hypothesis, root seed {obj.get('seed')}")
@@ -328,16 +331,14 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
         ("hypotheses", ", ".join(hyps)), ("runs per hypothesis", obj.get("runs")), ("seed", obj.get("seed")),
         ("chunk size", obj.get("chunk_size")), ("start", obj.get("start")), ("back-test end", obj.get("backtest_end")),
         ("record", ((obj.get("record") or {}).get("facts") or "stated in the scenario") if obj.get("record") else "none declared"), ("input hash", getattr(info, "input_hash", None)),
-        ("detente version", getattr(info, "version", None) or _version()), ("date", getattr(info, "created", None)),
+        ("detente version", getattr(info, "version", None) or _version()), ("date", when(getattr(info, "created", None)) if info is not None else None),
     ])
     end = obj.get("backtest_end")   # the end of the scenario's record window (None: no record)
     fhead, frows = focal_rows(dict(obj))
     doc.h2((obj.get("focal") or {}).get("label") or "The focal actor", "months")
     doc.table(fhead[:1] + ["label"] + fhead[1:],
               [r[:1] + [(hyps.get(r[0]) or {}).get("label", "")] + r[1:] for r in frows], left=2, tid="months")
-    on = ((obj.get("record") or {}).get("onset") or {}).get("date")
-    doc.figure(lambda: F.crisis_p_war_figure(ch), "Cumulative probability of war by date, per hypothesis"
-               + (f" (dashed: the observed onset, {on})" if on else ""), "fig-p-war")
+    doc.figure(figs.get("p-war"))
     doc.h2("Back-test", "backtest")
     rec_md = record_lines(dict(obj))[2:]
     for ln in rec_md:
@@ -365,10 +366,8 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
         else:
             doc.table(blk[1], blk[2], left=2, tid=f"out-of-sample-{k_blk}")
     doc.h2("Hazard curves", "hazard")
-    for h, hz in ch["hazard"].items():
-        if hz:
-            doc.figure(lambda h=h, hz=hz: F.crisis_hazard_figure(h, hz, ch.get("events")),
-                       f"Monthly hazard per flashpoint (mean, 10–90 % band) — {h}", f"fig-hazard-{_slug(h)}")
+    for h in (figs.get("hazard") or {}).get("variants") or {}:
+        doc.figure(figs["hazard"], h, f"{figs['hazard']['caption']} Hypothesis {h}.")
     doc.h2("Where it breaks and who starts it", "where")
     doc.table(["hypothesis", "first war at", "initiators", "causes"],
               [(h, ", ".join(f"{k} {v:.2f}" for k, v in (b.get("locations") or {}).items()) or "–",
@@ -410,15 +409,9 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
         if gl:
             doc.p("Configurations (a tie above 0 counts as friendly): "
                   + "; ".join(f"{k}: {v}" for k, v in gl) + ".", "muted")
-        for h, tri in ch["triangle"].items():
-            if tri["configs"]:
-                doc.figure(lambda h=h, tri=tri: F.crisis_triangle_figure(h, tri),
-                           f"Share of runs in each configuration of the strategic triangle — {h}",
-                           f"fig-triangle-{_slug(h)}")
-    if any(a["dates"] for a in ch["alignment"].values()):
-        pair = (obj.get("triangle_actors") or [])[1:]
-        doc.figure(lambda: F.crisis_alignment_figure(ch["alignment"], pair), f"{'–'.join(pair)} tie over time (mean over runs)",
-                   "fig-alignment")
+        for h in (figs.get("triangle") or {}).get("variants") or {}:
+            doc.figure(figs["triangle"], h, f"{figs['triangle']['caption']} Hypothesis {h}.")
+    doc.figure(figs.get("alignment"))
     _notes(doc, sorted({n for b in hyps.values() for n in b.get("notes", [])}))
     return doc.render()
 
@@ -433,7 +426,7 @@ def _claims_section(doc: _Doc, obj: Mapping[str, Any]) -> None:
 
     def flush() -> None:
         if bullets:
-            doc.parts.append("<ul>" + "".join(f"<li>{_md_inline(b)}</li>" for b in bullets) + "</ul>")
+            doc.items([_md_inline(b) for b in bullets], raw=True)
             bullets.clear()
 
     for ln in lines:

@@ -1,6 +1,7 @@
 """Markdown report of a sensitivity study (``detente sensitivity … --out DIR``): per output the top
 factors by total index (Sobol) or μ* (Morris) with their intervals, the one-at-a-time tornado as a
-figure, and the warnings about the sample size. Reads the ``--json`` object (docs/json-contract.md)."""
+figure (PNG through kaleido; a note instead when it cannot be written), and the warnings about the
+sample size. Reads the ``--json`` object (docs/json-contract.md)."""
 
 from __future__ import annotations
 
@@ -14,29 +15,13 @@ def _f(x: Any, nd: int = 3) -> str:
     return "–" if x is None else f"{x:.{nd}f}"
 
 
-def _tornado_png(rows: list[dict[str, Any]], base: float | None, output: str, path: Path) -> None:
-    import matplotlib
+def _tornado(rows: list[dict[str, Any]], base: float | None, output: str) -> Any:
+    """The tornado of one output (the same figure as the web's and the HTML report's)."""
+    from detente.plotting.figures import tornado_figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    rows = list(reversed(rows))
-    fig, ax = plt.subplots(figsize=(8.5, 0.4 * max(3, len(rows)) + 1.4))
-    for k, r in enumerate(rows):
-        lo, hi = r["output_low"], r["output_high"]
-        ax.barh(k, hi - lo, left=lo, color="#3465a4" if hi >= lo else "#cc0000")
-    if base is not None:
-        ax.axvline(base, color="black", lw=1)
-    ax.set_yticks(range(len(rows)), [r["factor"] for r in rows], fontsize=8)
-    ax.set_xlabel(f"{output}: from each number's low to its high end (red: falls); line: baseline")
-    lo_all = min([min(r["output_low"], r["output_high"]) for r in rows] + ([base] if base is not None else []))
-    hi_all = max([max(r["output_low"], r["output_high"]) for r in rows] + ([base] if base is not None else []))
-    pad = 0.05 * (hi_all - lo_all) if hi_all > lo_all else 0.01
-    ax.set_xlim(lo_all - pad, hi_all + pad)
-    ax.set_title(f"Tornado: {output}, top {len(rows)}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    return tornado_figure(output, rows, base, "one at a time: each number from its low to its high end, the others "
+                          "at their values", max_rows=len(rows),
+                          xlabel=f"{output}: from each number's low to its high end; line: baseline")
 
 
 def write_sensitivity_report(obj: dict[str, Any], out_dir: str | Path, name: str, *, top: int = 10) -> Path:
@@ -51,8 +36,11 @@ def write_sensitivity_report(obj: dict[str, Any], out_dir: str | Path, name: str
 
 def sensitivity_lines(obj: dict[str, Any], out: Path, name: str, *, top: int = 10, level: int = 2) -> list[str]:
     """Markdown lines of a sensitivity study (tables, tornado figures written to ``out``, warnings)."""
+    from detente.plotting.export import write_images
+
     h = "#" * level
     sobol = obj["method"] == "sobol"
+    figs: dict[Path, Any] = {}
     L = [f"{obj.get('points')} parameter points" + (f" × {obj['runs_per_point']} runs (common random numbers)"
                                                      if obj.get("runs_per_point") else "")
          + f", base sample N = {obj.get('sample_size')}, {len(obj['factors'])} numbers; intervals at "
@@ -71,10 +59,14 @@ def sensitivity_lines(obj: dict[str, Any], out: Path, name: str, *, top: int = 1
         torn = (obj.get("tornado") or {}).get(o) or []
         if torn:
             png = out / f"{name}-sensitivity-{o.replace('.', '_')}.png"
-            _tornado_png(torn[:top], (obj.get("baseline") or {}).get(o), o, png)
+            figs[png] = _tornado(torn[:top], (obj.get("baseline") or {}).get(o), o)
             L += ["", f"![tornado of {o}]({png.name})", "",
                   f"Baseline (every number at its value): {_f((obj.get('baseline') or {}).get(o))}.", ""]
         ws = [w for w in obj.get("warnings") or [] if w.startswith(f"{o}: ")]
         if ws:
             L += ["**Warning — the sample is too small for these indices:**", ""] + [f"* {w[len(o) + 2:]}" for w in ws] + [""]
+    why = write_images(figs)
+    if why:   # no image: say so where each would have been
+        names = {f"![tornado of {o}]" for o in obj["indices"]}
+        L = [f"(tornado figure not written: {why})" if any(ln.startswith(n) for n in names) else ln for ln in L]
     return L

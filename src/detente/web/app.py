@@ -32,7 +32,7 @@ from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFi
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -302,7 +302,13 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(cfg.allowed_hosts))
         app.add_middleware(_JsonApiRefusals)  # its plain-text 400 becomes an Error body under /api/
-    env = Environment(loader=PackageLoader("detente.web", "templates"), autoescape=select_autoescape(["html"]))
+    # the web's templates, and the report's (its stylesheet detente.css is shared by both)
+    env = Environment(loader=ChoiceLoader([PackageLoader("detente.web", "templates"),
+                                           PackageLoader("detente.report", "templates")]),
+                      autoescape=select_autoescape(["html"]))
+    from detente.report.html import when
+
+    env.filters["when"] = when
     csrf = CsrfGuard()
     app.state.config, app.state.jobs, app.state.csrf = cfg, jobs, csrf
 
@@ -665,10 +671,23 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             from detente.web.crisis import compare_rows
 
             a, b = (load_crisis(st, i.run_id) for i in crisis)
+            from detente.report import figures as RF
+            from detente.report.crisis import output_label
+
+            rows = compare_rows(a, b)
+            labels = {r["output"]: output_label(r["output"], a.get("focal_actor") or "the focal actor",
+                                                a.get("backtest_end") or "the back-test end", a.get("horizon_months"))
+                      for r in rows}
             return render(request, "compare_crisis.html", a=_crisis_view(a), b=_crisis_view(b),
-                          ids=[i.run_id for i in crisis], rows=compare_rows(a, b), title="Compare crisis runs")
+                          ids=[i.run_id for i in crisis], rows=rows, title="Compare crisis runs",
+                          figures=_figures_json(RF.compare_crisis_figures(rows, labels)) if rows else [])
+        from detente.report import figures as RF
+
         results = {i.run_id: _get_run(st, i.run_id).to_json_dict() for i in infos}
-        return render(request, "compare.html", results=results, title="Compare runs")
+        scn = next((x for x in (_scenario_or_none(st, i.run_id) for i in infos) if x is not None), None)
+        same = len({i.input_hash for i in infos}) == 1   # bounds only when every run has the same scenario
+        return render(request, "compare.html", results=results, title="Compare runs",
+                      figures=_figures_json(RF.compare_figures(results, scn if same else None)))
 
     # ------------------------------------------------------------ API
     @app.get("/api/scenarios", tags=["scenarios"], responses=_errors(400))
@@ -998,25 +1017,53 @@ def _get_info(store, run_id: str):
         raise HTTPException(404, f"no run {run_id!r}: {exc}") from None
 
 
+def _figures_json(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Figure entries of :mod:`detente.report.figures` as JSON for detente.js: ``id`` is
+    ``chart-KEY``, each plotly figure its ``fig.to_json()`` read back."""
+    from detente.plotting.export import to_json
+
+    out = []
+    for e in entries:
+        d = {k: v for k, v in e.items() if k not in ("key", "figure", "variants") and v is not None}
+        d["id"] = f"chart-{e['key']}"
+        if "variants" in e:
+            d["variants"] = {k: to_json(f) for k, f in e["variants"].items()}
+        else:
+            d["figure"] = to_json(e["figure"])
+        out.append(d)
+    return out
+
+
+def _scenario_or_none(store, run_id: str) -> Any:
+    try:
+        return store.scenario(run_id)
+    except Exception:  # noqa: BLE001 - a run stored without its scenario: charts without bounds
+        return None
+
+
 def _charts(store, run_id: str) -> dict[str, Any]:
     from detente.report import charts as C
+    from detente.report import figures as RF
 
     info = _get_info(store, run_id)
     try:
         if info.kind == "sweep":
             out = {"kind": "sweep", "run_id": info.run_id, **C.sweep_charts(store, info.run_id)}
             _sensitivity_warnings(out, info)
+            out["figures"] = _figures_json(RF.sweep_figures(out, _scenario_or_none(store, info.run_id)))
             return out
         if info.kind == "crisis":
             from detente.report.stored import load_crisis
-            from detente.web.crisis import add_bands
 
             obj = load_crisis(store, info.run_id)
-            return {"kind": "crisis", "run_id": info.run_id, **add_bands(C.crisis_charts(obj), int(obj.get("runs") or 0))}
+            ch = C.add_bands(C.crisis_charts(obj), int(obj.get("runs") or 0))
+            return {"kind": "crisis", "run_id": info.run_id, **ch, "figures": _figures_json(RF.crisis_figures(ch, obj))}
         res = store.get(info.run_id)
     except _store_errors() as exc:
         raise HTTPException(404, f"run {run_id!r} has no chart data: {exc}") from None
-    return {"kind": info.kind, "run_id": info.run_id, **C.result_charts(res.to_json_dict())}
+    d = res.to_json_dict()
+    return {"kind": info.kind, "run_id": info.run_id, **C.result_charts(d),
+            "figures": _figures_json(RF.result_figures(d, _scenario_or_none(store, info.run_id)))}
 
 
 def _sensitivity_warnings(charts: dict[str, Any], info: Any) -> None:

@@ -20,12 +20,9 @@ from detente.errors import InputError, Problem
 __all__ = ["form_data", "parse_sets", "check_request", "add_bands", "headline_rows", "compare_rows",
            "BAND_Z", "Q10_Q90_SD"]
 
-#: Width of the Monte Carlo bands on the crisis charts, in standard errors (estimate ± 2 SE).
-BAND_Z = 2.0
-#: Distance between the 10 % and 90 % quantiles of a normal distribution, in sds (2 × 1.2816):
-#: the sd of a monthly hazard or of the Russia–China tie over runs is read from the 10–90 %
-#: spread the run records (the run keeps no sd of those), assuming a normal spread.
-Q10_Q90_SD = 2.0 * 1.2815515655446004
+# the Monte Carlo bands of the crisis charts are made in detente.report.charts (the HTML report
+# draws the same ones); re-exported here for the callers that import them from the web
+from detente.report.charts import BAND_Z, Q10_Q90_SD, add_bands  # noqa: E402
 
 
 def form_data(scenario: Any) -> dict[str, Any]:
@@ -107,69 +104,6 @@ def check_request(scenario: Any, hypotheses: list[str], extra: dict[str, Any], m
                                             expected=", ".join(known) or "no mechanisms declared"))
     if problems:
         raise InputError(problems)
-
-
-def _se_binomial(p: float | None, n: int) -> float | None:
-    if p is None or n <= 0:
-        return None
-    return math.sqrt(max(p * (1.0 - p), 0.0) / n)
-
-
-def _band(values: list[float | None], ses: list[float | None], z: float, lo: float | None = None,
-          hi: float | None = None) -> tuple[list[float | None], list[float | None]]:
-    los, his = [], []
-    for v, s in zip(values, ses):
-        if v is None or s is None:
-            los.append(None)
-            his.append(None)
-            continue
-        a, b = v - z * s, v + z * s
-        los.append(max(a, lo) if lo is not None else a)
-        his.append(min(b, hi) if hi is not None else b)
-    return los, his
-
-
-def add_bands(charts: dict[str, Any], runs: int, z: float = BAND_Z) -> dict[str, Any]:
-    """Add Monte Carlo bands (estimate ± ``z`` standard errors, ``runs`` runs per hypothesis)
-    to the series of :func:`detente.report.charts.crisis_charts`, in place; returns ``charts``.
-
-    * P(war by date), P(war at a flashpoint by date) and the triangle shares are proportions
-      of runs: SE = √(p(1 − p)/runs), bands clipped to [0, 1];
-    * the mean monthly hazard and the mean Russia–China tie: SE = sd/√runs with the sd over
-      runs read from the recorded 10–90 % spread (:data:`Q10_Q90_SD`).
-
-    Each series gets ``se``, ``lo`` and ``hi`` lists beside its estimate; ``charts["bands"]``
-    says how they were made.
-    """
-    n = int(runs)
-    for s in charts.get("p_war_by", {}).values():
-        s["se"] = [_se_binomial(p, n) for p in s["p"]]
-        s["lo"], s["hi"] = _band(s["p"], s["se"], z, 0.0, 1.0)
-    for by_fp in charts.get("p_war_at_by", {}).values():
-        for s in by_fp.values():
-            s["se"] = [_se_binomial(p, n) for p in s["p"]]
-            s["lo"], s["hi"] = _band(s["p"], s["se"], z, 0.0, 1.0)
-    for t in charts.get("triangle", {}).values():
-        t["se"], t["lo"], t["hi"] = {}, {}, {}
-        for name, share in t.get("configs", {}).items():
-            t["se"][name] = [_se_binomial(p, n) for p in share]
-            t["lo"][name], t["hi"][name] = _band(share, t["se"][name], z, 0.0, 1.0)
-
-    def spread_se(q10: list[float | None], q90: list[float | None]) -> list[float | None]:
-        return [None if a is None or b is None or n <= 0 else (b - a) / Q10_Q90_SD / math.sqrt(n) for a, b in zip(q10, q90)]
-
-    for by_fp in charts.get("hazard", {}).values():
-        for s in by_fp.values():
-            s["se"] = spread_se(s["q10"], s["q90"])
-            s["lo"], s["hi"] = _band(s["mean"], s["se"], z, 0.0, None)
-    for s in charts.get("alignment", {}).values():
-        if s.get("mean"):
-            s["se"] = spread_se(s["q10"], s["q90"])
-            s["lo"], s["hi"] = _band(s["mean"], s["se"], z, -1.0, 1.0)
-    charts["bands"] = {"z": z, "runs": n,
-                       "method": "proportions: sqrt(p(1-p)/runs); hazard and tie means: sd/sqrt(runs), "
-                                 "sd = (q90 - q10) / 2.563 (normal spread)"}
-    return charts
 
 
 def headline_rows(obj: Mapping[str, Any]) -> dict[str, dict[str, dict[str, float | None]]]:
