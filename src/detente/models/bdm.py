@@ -69,14 +69,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import Field
 
 from detente.errors import InputError, Problem
+from detente.models.bdm_params import NORMALISED, VARIANT_DEFAULTS, BDMParams, Options, resolved_options
 from detente.models.capability import CAPABILITY_NOTE, unit_capabilities
-from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.models.result import IssueResult, RoundRecord, RunResult
 
@@ -93,154 +92,9 @@ __all__ = [
     "SPEC",
 ]
 
-Variant = Literal["detente", "scholz2011", "masad2014", "masad2016"]
-
 #: A conflict resolver: ``resolver(a, b, p_a, rng) -> winner`` where ``a``/``b`` are actor ids,
 #: ``p_a`` the probability that ``a`` wins and ``winner`` one of ``a``/``b``.
 ConflictResolver = Callable[[str, str, float, np.random.Generator], str]
-
-
-# ---------------------------------------------------------------------------------------
-# parameters
-
-
-class BDMParams(ModelParams):
-    """Parameters of the expected-utility model.
-
-    Fields left at ``None`` take the value fixed by the chosen ``variant`` (see
-    :data:`VARIANT_DEFAULTS`); setting one overrides that single choice, so every ambiguity
-    of the model (spec ``bdm.md`` section 8, D1-D14) can be varied on its own.
-    """
-
-    variant: Variant = Field("detente", description="Named variant fixing every choice below.")
-    rounds: int = Field(10, ge=0, description="Maximum number of bargaining rounds.")
-    Q: float = Field(1.0, ge=0, le=1, description="Probability (as perceived) that the target would not move absent a challenge (D14).")
-    T: float = Field(1.0, ge=0, le=1, description="Probability that such an unchallenged move would be towards the reference point (D14).")
-
-    # D1 probability of success
-    probability: Literal["printed", "net_vote", "all_pairs"] | None = Field(
-        None, description="D1: 'printed' positive-vote share (P_ij + P_ji = 1), 'net_vote' (masad2014), "
-        "'all_pairs' denominator over every ordered actor pair (scholz2011).")
-    voter_exponent: bool | None = Field(None, description="D1: raise each voter's distances to its own risk exponent.")
-    # D2 perspective
-    perspective: Literal["receiver", "own"] | None = Field(
-        None, description="D2: 'receiver' = the evaluating actor computes both e_i and e_j with its own "
-        "exponent; 'own' = e_j is the proposer's own view (masad2014).")
-    # D3 U_b / U_w and the reference point
-    ub_uw: Literal["none", "challenger", "both"] | None = Field(
-        None, description="D3: U_b/U_w distance: 'none' (scholz2011), 'challenger' = |x_i-mu| + |x_i-x_j| "
-        "(masad2014), 'both' = |x_i-mu| + |x_j-mu| (masad2016). Only matters when Q < 1.")
-    q_sign: Literal["printed", "flipped"] | None = Field(
-        None, description="D3: sign of the (1-Q)[T U_b + (1-T) U_w] term: printed (minus) or flipped (plus, masad2014).")
-    reference_point: Literal["median", "mean", "median_then_mean"] | None = Field(
-        None, description="D3: mu in U_b/U_w; 'median_then_mean' = median for the r=1 pass, mean for the second (masad2014).")
-    # D4 median
-    median_rule: Literal["weighted", "sequential", "largest_margin"] | None = Field(
-        None, description="D4: 'weighted' median over held positions (ties -> lower), 'sequential' pairwise "
-        "comparison over distinct positions in ascending order (scholz2011), 'largest_margin' pair (masad).")
-    # D5 risk
-    risk: Literal["security", "own_positions", "neutral"] | None = Field(
-        None, description="D5: risk exponents from all actors' security levels, from the actor's own security "
-        "at 11 hypothetical positions (clamped), or all r = 1.")
-    # D6/D7 offers
-    offers: Literal["detente", "scholz2011", "masad2014", "masad2016"] | None = Field(
-        None, description="D6/D7: classification and selection rule of offers (see docs/models/bdm.md).")
-    capitulation_reachable: bool | None = Field(
-        None, description="D6: scholz2011 codes the capitulation test so that it is never true; True repairs it.")
-    relabel_quirk: bool | None = Field(
-        None, description="D7: masad2016 re-derives the chosen offer's category against the last threat examined.")
-    offer_threshold: float | None = Field(
-        None, description="D7: a proposer makes an offer when its own expected utility exceeds this "
-        "(masad2014: 0, masad2016: 1e-4); not used by the scholz2011 rule.")
-    eu_tolerance: float | None = Field(
-        None, ge=0, description="D6: expected utilities with |E| below this are treated as exactly 0, so "
-        "floating-point noise (e.g. -5.6e-17) cannot decide a category (detente: 1e-12; references: 0).")
-    # D8 conflicts
-    conflict: Literal["loser_moves", "mutual_draw"] | None = Field(
-        None, description="D8: 'loser_moves' = the receiver of a confrontation moves to the proposer "
-        "(deterministic); 'mutual_draw' = a conflict is fought only when both chose each other, winner drawn with P.")
-    conflict_winner: Literal["draw", "likelier"] | None = Field(
-        None, description="D8: 'draw' = random draw with P (seeded); 'likelier' = the side with P >= 0.5 wins.")
-    renege: bool | None = Field(None, description="D8: a proposer whose offer was accepted cancels its conflicts and stays put.")
-    # D10 normalisation
-    scale_range: Literal["positions", "issue"] = Field(
-        "positions", description="D10: distance normaliser Delta: range of the initial positions (all "
-        "references) or the issue's bounds.")
-    # D11 stopping and outcome
-    stop: Literal["fixed", "consensus", "convergence", "discount"] = Field(
-        "fixed", description="D11: run the fixed number of rounds (stopping early only at consensus), stop at "
-        "consensus, at convergence (|dmedian| and |dmean| <= tolerance*Delta for `patience` rounds, or a "
-        "period-2 cycle), or by BDM's discount criterion (|dmedian| < discount*Delta).")
-    tolerance: float = Field(1e-6, ge=0, description="D11: convergence tolerance (fraction of Delta).")
-    patience: int = Field(2, ge=1, description="D11: rounds the convergence test must hold.")
-    discount: float = Field(0.05, ge=0, le=1, description="D11: per-round discount rate of the 'discount' rule.")
-    forecast: Literal["median", "mean"] = Field("median", description="D11: which summary of the final round is the forecast.")
-    # D12 stochastic elements
-    shock_probability: float = Field(0.0, ge=0, le=1, description="D12: per actor and round chance that its salience is redrawn (BDM 2002 uses 0.2).")
-    monte_carlo: int = Field(0, ge=0, description="D12: extra seeded runs summarised with intervals (0 = none).")
-    interval: float = Field(0.9, gt=0, lt=1, description="D12: central interval of the Monte Carlo summary.")
-    record_eu: bool = Field(True, description="Record the per-round expected-utility matrix.")
-
-
-VARIANT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "detente": dict(
-        probability="printed", voter_exponent=False, perspective="receiver", ub_uw="both", q_sign="printed",
-        reference_point="median", median_rule="weighted", risk="security", offers="detente",
-        capitulation_reachable=True, relabel_quirk=False, offer_threshold=1e-9, eu_tolerance=1e-12, conflict="mutual_draw",
-        conflict_winner="draw", renege=True,
-    ),
-    "scholz2011": dict(
-        probability="all_pairs", voter_exponent=True, perspective="receiver", ub_uw="none", q_sign="printed",
-        reference_point="median", median_rule="sequential", risk="security", offers="scholz2011",
-        capitulation_reachable=False, relabel_quirk=False, offer_threshold=0.0, eu_tolerance=0.0, conflict="loser_moves",
-        conflict_winner="likelier", renege=False,
-    ),
-    "masad2014": dict(
-        probability="net_vote", voter_exponent=False, perspective="own", ub_uw="challenger", q_sign="flipped",
-        reference_point="median_then_mean", median_rule="largest_margin", risk="security", offers="masad2014",
-        capitulation_reachable=True, relabel_quirk=False, offer_threshold=0.0, eu_tolerance=0.0, conflict="loser_moves",
-        conflict_winner="likelier", renege=False,
-    ),
-    "masad2016": dict(
-        probability="printed", voter_exponent=False, perspective="receiver", ub_uw="both", q_sign="printed",
-        reference_point="median", median_rule="largest_margin", risk="security", offers="masad2016",
-        capitulation_reachable=True, relabel_quirk=True, offer_threshold=1e-4, eu_tolerance=0.0, conflict="mutual_draw",
-        conflict_winner="draw", renege=True,
-    ),
-}
-
-#: variants that compute on positions min-max normalised to [0, 1]
-_NORMALISED = {"detente": True, "scholz2011": False, "masad2014": False, "masad2016": True}
-
-
-@dataclass(frozen=True)
-class _Opts:
-    probability: str
-    voter_exponent: bool
-    perspective: str
-    ub_uw: str
-    q_sign: str
-    reference_point: str
-    median_rule: str
-    risk: str
-    offers: str
-    capitulation_reachable: bool
-    relabel_quirk: bool
-    offer_threshold: float
-    eu_tolerance: float
-    conflict: str
-    conflict_winner: str
-    renege: bool
-
-
-def resolved_options(params: BDMParams) -> dict[str, Any]:
-    """Every choice of the run: the variant's defaults overridden by the fields that are set."""
-    d = dict(VARIANT_DEFAULTS[params.variant])
-    for k in d:
-        v = getattr(params, k)
-        if v is not None:
-            d[k] = v
-    return d
 
 
 # ---------------------------------------------------------------------------------------
@@ -450,7 +304,7 @@ class _Round:
     P: np.ndarray | None = None  # probability matrix of the second pass (internal, reused)
 
 
-def _eu_pass(y, w, s, r_row, delta, mu, P, o: _Opts, Q, T):
+def _eu_pass(y, w, s, r_row, delta, mu, P, o: Options, Q, T):
     """E[i, j] = E(U_ij) computed with exponent r_row[i] (the challenger's) and the matrix
     with exponent r of the target (column), used for the receiver's view of the reverse."""
     d = _abs_dist(y) / delta
@@ -471,7 +325,7 @@ def _eu_matrix(d, D, sign, P, s, R, Q, T, same, tol=0.0):
     return e
 
 
-def _security(y, w, s, delta, mu, o: _Opts, Q, T, same, P1=None):
+def _security(y, w, s, delta, mu, o: Options, Q, T, same, P1=None):
     if P1 is None:
         P1 = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=None)
     d, D, sign = _eu_pass(y, w, s, None, delta, mu, None, o, Q, T)
@@ -480,7 +334,7 @@ def _security(y, w, s, delta, mu, o: _Opts, Q, T, same, P1=None):
     return np.cumsum(E1, axis=0)[-1]  # S_k = sum_j E(U_jk)
 
 
-def _risk(y, w, s, delta, mu, o: _Opts, Q, T, same, P1=None) -> tuple[np.ndarray, bool]:
+def _risk(y, w, s, delta, mu, o: Options, Q, T, same, P1=None) -> tuple[np.ndarray, bool]:
     """Risk exponents; ``P1`` = ``probability_matrix`` without voter exponents at ``y`` when
     already computed (it does not depend on ``mu``)."""
     if o.risk == "neutral":
@@ -514,7 +368,7 @@ def _default_resolver(a: str, b: str, p_a: float, rng: np.random.Generator) -> s
 
 
 def _step(
-    iss: _Issue, y: np.ndarray, s: np.ndarray, o: _Opts, Q: float, T: float,
+    iss: _Issue, y: np.ndarray, s: np.ndarray, o: Options, Q: float, T: float,
     rng: np.random.Generator, resolver: ConflictResolver | None, record_eu: bool,
 ) -> _Round:
     """One bargaining round; returns the new positions and what happened."""
@@ -701,7 +555,7 @@ def _prepare(scenario, issue_id: str, params: BDMParams, o: dict[str, Any]) -> t
         lo, span = float(iss.lower), float(iss.width)
     else:
         lo, span = (float(x.min()), float(x.max() - x.min())) if len(x) else (0.0, 0.0)
-    normalise = _NORMALISED[params.variant]
+    normalise = NORMALISED[params.variant]
     if normalise and span > 0:
         y, delta = (x - lo) / span, 1.0
         to_scale = lambda v, lo=lo, span=span: lo + v * span  # noqa: E731
@@ -755,13 +609,13 @@ def run_issue(
         ``forecast`` on the issue scale and one :class:`RoundRecord` per round (round 0 = input).
     """
     od = resolved_options(params)
-    o = _Opts(**od)
+    o = Options(**od)
     data, _ = _prepare(scenario, issue_id, params, od)
     _check_weights(scenario, issue_id, data)
     n = len(data.ids)
     if n == 0:
         return IssueResult(forecast=None, extra={"stop_reason": "no actor holds a position"})
-    normalised = _NORMALISED[params.variant] and data.delta > 0
+    normalised = NORMALISED[params.variant] and data.delta > 0
 
     def summary(y, s) -> tuple[float, float, float]:
         w = data.c * s
@@ -890,7 +744,7 @@ def _quadrants(a: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> np.ndarray:
          "capitulation (other yields)", "boundary"], "stalemate")
 
 
-def _perception(data: _Issue, y: np.ndarray, s: np.ndarray, o: _Opts, params: BDMParams,
+def _perception(data: _Issue, y: np.ndarray, s: np.ndarray, o: Options, params: BDMParams,
                 rd: _Round | None = None) -> list[dict[str, Any]]:
     """Round-1 perception table: for every actor p and other actor j, p's expected utility of
     challenging j (x) and of j challenging p (y), as p perceives them, with the quadrant.
@@ -1020,7 +874,7 @@ def run(scenario, params: BDMParams, *, rng: np.random.Generator, resolver: Conf
     """
     issues: dict[str, IssueResult] = {}
     notes: list[str] = [CAPABILITY_NOTE]
-    if _NORMALISED[params.variant]:
+    if NORMALISED[params.variant]:
         notes.append("positions normalised to 0-1 internally (range of the initial positions"
                      if params.scale_range == "positions" else "positions normalised to 0-1 internally (issue bounds")
         notes[-1] += "); results mapped back to the issue scale"

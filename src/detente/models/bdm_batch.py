@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from detente.models.bdm import _NORMALISED, BDMParams, _Opts, resolved_options
+from detente.models.bdm_params import NORMALISED, BDMParams, Options, resolved_options
 from detente.models.capability import capability_exponent, unit_capabilities
 
 __all__ = ["batch_bdm", "unsupported", "run_batch_issue", "block_size", "BLOCK"]
@@ -235,7 +235,7 @@ def _summary(y, s, c, delta, rule):
 # ------------------------------------------------------------------ one round
 
 
-def _step(y, s, c, delta, o: _Opts, Q: float, T: float, u_fight, fights: list | None,
+def _step(y, s, c, delta, o: Options, Q: float, T: float, u_fight, fights: list | None,
           draw=None) -> tuple[np.ndarray, np.ndarray]:
     """One round for m runs at once (``y``, ``s``, ``c``: (n, m); ``delta``: (m,)); mirrors
     :func:`detente.models.bdm._step`. Returns the new positions and, per run, whether a
@@ -414,7 +414,7 @@ def run_batch_issue(x, c, s, lower: float, width: float, params: BDMParams, rng:
         return np.full(Btot, np.nan)
     c = np.asarray(c, float)
     c = unit_capabilities(c, capability_exponent(c, axis=1)[:, None])  # per run, as bdm._prepare does
-    o = _Opts(**resolved_options(params))
+    o = Options(**resolved_options(params))
     out = np.empty(Btot)
     if trace is not None:
         trace.setdefault("rounds", [])
@@ -429,7 +429,7 @@ def run_batch_issue(x, c, s, lower: float, width: float, params: BDMParams, rng:
     return out
 
 
-def _run_block(x, c, s, lower, width, params: BDMParams, o: _Opts, rng, trace, offset, gens=None,
+def _run_block(x, c, s, lower, width, params: BDMParams, o: Options, rng, trace, offset, gens=None,
                summ=None) -> np.ndarray:
     """One block of runs; ``x``, ``c``, ``s`` are (runs, n) and are used (n, runs) inside.
     ``gens``: one generator per run of the block (see :func:`run_batch_issue`); ``summ``:
@@ -441,7 +441,7 @@ def _run_block(x, c, s, lower, width, params: BDMParams, o: _Opts, rng, trace, o
     else:
         lo = x.min(axis=1)
         span = x.max(axis=1) - x.min(axis=1)
-    norm = np.full(B, _NORMALISED[params.variant]) & (span > 0)
+    norm = np.full(B, NORMALISED[params.variant]) & (span > 0)
     yb = np.where(norm[:, None], (x - lo[:, None]) / np.where(norm, span, 1.0)[:, None], x)
     delta = np.where(norm, 1.0, span)
     y = np.ascontiguousarray(yb.T)  # (n, B)
