@@ -28,7 +28,7 @@ from detente.errors import DetenteError, RunError
 from detente.models import registry
 from detente.models.capability import capability_exponent, unit_capabilities
 from detente.models.registry import ModelSpec, run_model
-from detente.models.result import IssueResult, RoundRecord, RunResult
+from detente.result import IssueResult, RoundRecord, RunResult
 from detente.scenario import Actor, Issue, Scenario, Stance
 
 SCALES = (-300, -100, -10, 0, 10, 100, 300)  # capabilities times 10**k

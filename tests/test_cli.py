@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import detente
 from detente.cli import app
-from detente.models.result import IssueResult, RoundRecord, RunResult
+from detente.result import IssueResult, RoundRecord, RunResult
 from detente.store import Store
 
 EXAMPLE = Path(detente.__file__).parent / "examples" / "ec_emission.yaml"

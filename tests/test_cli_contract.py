@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import detente
 from detente.cli import app
-from detente.models.result import IssueResult, RoundRecord, RunResult
+from detente.result import IssueResult, RoundRecord, RunResult
 from detente.store import Store
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "json-contract.md"

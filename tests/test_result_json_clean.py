@@ -1,4 +1,4 @@
-"""The fast ``_clean`` of ``models/result.py`` (issue 17, speed) gives exactly the JSON text of the
+"""The fast ``_clean`` of ``result.py`` (issue 17, speed) gives exactly the JSON text of the
 element-wise version it replaced: on real model results (bdm with rounds and the expected-utility
 matrix, exchange, smp), on a result holding nan/inf, and value by value on every rule of the old
 function (non-finite floats, bools, numpy scalars and arrays, tuples, non-str keys, model_dump)."""
@@ -17,9 +17,9 @@ import pytest
 from pydantic import BaseModel
 
 from detente import examples
-from detente.models import result as result_mod
+from detente import result as result_mod
 from detente.models.registry import run_model
-from detente.models.result import IssueResult, RoundRecord, RunResult, _clean
+from detente.result import IssueResult, RoundRecord, RunResult, _clean
 
 
 def _old_clean(x: Any) -> Any:

@@ -22,7 +22,7 @@ from detente import seeding
 from detente.cli import app as cli_app
 from detente.errors import InputError, StoreError
 from detente.models.registry import check_params, get, names, run_model
-from detente.models.result import IssueResult, RunResult
+from detente.result import IssueResult, RunResult
 from detente.store import Store
 
 pytest.importorskip("fastapi")

@@ -13,7 +13,7 @@ import pytest
 
 import detente
 from detente.errors import InputError, StoreError, UnknownRunError
-from detente.models.result import IssueResult, RoundRecord, RunResult
+from detente.result import IssueResult, RoundRecord, RunResult
 from detente.store import Store, default_root
 from detente.store.core import trajectory_table
 

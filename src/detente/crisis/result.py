@@ -102,7 +102,7 @@ class CrisisResult:
     @classmethod
     def from_parts(cls, parts: list[dict[str, Any]], *, compiled: Any, params: Any, root_seed: int, runs: int,
                    input_hash: str, scenario_name: str) -> CrisisResult:
-        from detente.models.result import detente_version
+        from detente.result import detente_version
 
         def cat(key: str) -> Any:
             if parts[0][key] is None:

@@ -2,6 +2,6 @@
 registered by short name in :mod:`detente.models.registry`."""
 
 from detente.models.registry import ModelSpec, available, get, names, run_model
-from detente.models.result import IssueResult, RoundRecord, RunResult
+from detente.result import IssueResult, RoundRecord, RunResult
 
 __all__ = ["ModelSpec", "available", "get", "names", "run_model", "IssueResult", "RoundRecord", "RunResult"]

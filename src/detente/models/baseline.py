@@ -30,7 +30,7 @@ from detente.errors import RunError
 from detente.models.capability import CAPABILITY_NOTE, capability_exponent, unit_capabilities
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
-from detente.models.result import IssueResult, RunResult
+from detente.result import IssueResult, RunResult
 from detente.scenario import IssueArrays, Scenario
 
 __all__ = [

@@ -77,7 +77,7 @@ from detente.errors import InputError, Problem
 from detente.models.bdm_params import NORMALISED, VARIANT_DEFAULTS, BDMParams, Options, resolved_options
 from detente.models.capability import CAPABILITY_NOTE, unit_capabilities
 from detente.models.registry import ModelSpec
-from detente.models.result import IssueResult, RoundRecord, RunResult
+from detente.result import IssueResult, RoundRecord, RunResult
 
 __all__ = [
     "BDMParams",

@@ -43,7 +43,7 @@ from detente.models.baseline import compromise, weighted_median
 from detente.models.capability import CAPABILITY_NOTE, unit_capabilities
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
-from detente.models.result import IssueResult, RunResult
+from detente.result import IssueResult, RunResult
 from detente.scenario import Scenario
 
 __all__ = ["FEATURES", "SPEC_COLUMNS", "features", "design", "predict", "FROZEN", "CandidateParams", "SPEC"]

@@ -41,7 +41,7 @@ from pydantic import Field
 
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
-from detente.models.result import IssueResult, RunResult
+from detente.result import IssueResult, RunResult
 from detente.scenario import Scenario
 
 __all__ = ["IssueData", "issue_data", "predict", "FROZEN", "Candidate2Params", "SPEC", "BASELINE", "spec_name",

@@ -61,7 +61,7 @@ from pydantic import Field
 from detente.models.deu_candidate2 import IssueData, forecast_issues, frozen_spec_name
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
-from detente.models.result import RunResult
+from detente.result import RunResult
 from detente.scenario import Scenario
 
 __all__ = ["OFF", "BASELINE", "FROZEN", "predict", "shares", "Candidate3Params", "SPEC", "spec_name"]

@@ -47,7 +47,7 @@ from detente.errors import InputError, Problem
 from detente.models.capability import CAPABILITY_NOTE, unit_capabilities
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
-from detente.models.result import IssueResult, RoundRecord, RunResult
+from detente.result import IssueResult, RoundRecord, RunResult
 from detente.seeding import run_seeded
 
 __all__ = [

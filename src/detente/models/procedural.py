@@ -51,7 +51,7 @@ from detente.models.baseline import compromise, weighted_median
 from detente.models.capability import CAPABILITY_NOTE, unit_capabilities
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
-from detente.models.result import IssueResult, RunResult
+from detente.result import IssueResult, RunResult
 from detente.scenario import Scenario
 
 __all__ = ["ProceduralParams", "run_procedural", "SPEC", "QMV_SHARE"]

@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from detente.errors import InputError, Problem, RunError, UnknownModelError
-from detente.models.result import RunResult
+from detente.result import RunResult
 from detente.seeding import check_seed, run_seeded
 
 __all__ = ["ModelSpec", "get", "names", "available", "run_model", "make_params", "check_params", "check_finite"]

@@ -57,7 +57,7 @@ from pydantic import AliasChoices, ConfigDict, Field
 from detente.errors import InputError, Problem
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
-from detente.models.result import IssueResult, RoundRecord, RunResult
+from detente.result import IssueResult, RoundRecord, RunResult
 from detente.scenario.ktab import KTAB_PARAM_OPTIONS
 from detente.seeding import run_seeded
 

@@ -67,7 +67,7 @@ from pathlib import Path
 from typing import Any
 
 from detente.errors import CatalogueError, DamagedRunError, InputError, Problem, StoreError, UnknownRunError
-from detente.models.result import RunResult, detente_version, result_hash
+from detente.result import RunResult, detente_version, result_hash
 from detente.store.files import StoreLock, atomic_write_bytes, catalogue_state, quarantine, sha256_file, verify_part
 
 __all__ = ["Store", "RunInfo", "SavedRun", "default_root", "CHUNK_STATUSES", "RUN_STATUSES", "TRAJECTORY_COLUMNS",

@@ -328,7 +328,7 @@ def _key_chain(run_key: str, rhash: str) -> list[str]:
 def _result_keys(text: str | None) -> tuple[str | None, str | None, str | None, str | None]:
     """``(recorded run_key, run_key of the content, result hash, why unreadable)`` of a stored
     result's JSON text."""
-    from detente.models.result import RunResult, result_hash
+    from detente.result import RunResult, result_hash
 
     try:
         d = json.loads(text or "")

@@ -42,7 +42,7 @@ from detente.formats import load as load_scenario
 from detente.formats import save as save_scenario
 from detente.models.registry import available, check_params
 from detente.models.registry import get as get_model
-from detente.models.result import RunResult
+from detente.result import RunResult
 from detente.scenario import Scenario
 from detente.store.files import atomic_write_bytes
 from detente.web.edits import CannotEditInPlace, save_in_place

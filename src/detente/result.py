@@ -1,5 +1,9 @@
 """Results of model runs: frozen records shared by every model.
 
+This module sits below the layers, like :mod:`detente.errors`: the models build these records
+and the store saves and reads them, so both import it and neither imports the other
+(``tests/test_import_layering.py``).
+
 The JSON form (:meth:`RunResult.to_json_dict`) is the ``--json`` contract of
 ``detente forecast``; it is documented in ``docs/json-contract.md`` and may only change
 compatibly (new keys allowed, existing keys keep their meaning).
