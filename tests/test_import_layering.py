@@ -21,8 +21,8 @@ SRC = Path(detente.__file__).parent
 
 #: Modules below every layer: any layer may import them, and they import only each other
 #: (``__version__`` is ``from detente import __version__``, the version string of the package;
-#: ``data`` holds derived data files and no code that imports detente).
-UTILITIES = {"errors", "seeding", "processes", "result", "data", "__version__"}
+#: ``data`` holds derived data files; ``executors`` the serial/process/Dask back ends).
+UTILITIES = {"errors", "seeding", "processes", "executors", "result", "data", "__version__"}
 
 #: What each foundation layer may import besides the utilities (DESIGN.md's "may import" column;
 #: ``examples`` holds the bundled scenario files and reads them with ``formats``).

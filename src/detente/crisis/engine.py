@@ -1234,7 +1234,7 @@ class CrisisPlan:
 
 
 def _plan_key(c: _Compiled, params: CrisisParams, runs: int, root: int) -> str:
-    from detente.models.result import detente_version
+    from detente.result import detente_version
 
     def num(v: Any) -> Any:
         return np.asarray(v).tolist() if isinstance(v, np.ndarray) else v

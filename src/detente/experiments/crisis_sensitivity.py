@@ -522,7 +522,7 @@ def _study_key(scenario: Any, request: dict[str, Any]) -> str:
     import hashlib
     import json
 
-    from detente.models.result import detente_version
+    from detente.result import detente_version
 
     blob = json.dumps({"kind": STORE_KIND, "scenario": scenario.content_hash(), "request": request,
                        "version": detente_version()}, sort_keys=True, default=str)
