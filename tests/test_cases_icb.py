@@ -6,6 +6,7 @@ expected numbers below are computed by hand from the rows there.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import shutil
@@ -51,10 +52,13 @@ def _built(data_dir: Path, tmp: Path) -> dict[int, bytes]:
 # ------------------------------------------------------------------ hand-computed features
 def test_fixture_cases_hand_computed():
     cases, skipped = build_cases(FIX)
-    assert sorted(cases) == [1, 2, 6]
+    assert sorted(cases) == [1, 2, 6, 7, 8]
     assert skipped == {3: "the first crisis actor names no state as principal adversary (southv)",
-                       4: "no positive NMC CINC for GGG (COW 107) in 1979",
+                       4: "no positive NMC CINC for GGG (COW 107) in 1979: its NMC series begins in 1981 "
+                          "(a new state, not yet a member of the COW state system in 1979)",
                        5: "trigger year or month not coded"}
+    assert {k: (v.kind, v.year) for k, v in skipped.items()} == {
+        3: ("no_state_adversary", 1975), 4: ("new_state", 1980), 5: ("trigger_not_coded", 1985)}
     c1 = cases[1]
     # CCC joined in June (trigger March): not known at the trigger
     assert [(a.id, a.side) for a in c1.actors] == [("AAA", "local"), ("BBB", "adversary")]
@@ -77,8 +81,32 @@ def test_fixture_cases_hand_computed():
     c6 = cases[6]
     assert (c6.local, c6.adversary, c6.prior_mids) == ("BBB", "AAA", 0)  # the 2003 MID is after the trigger
     lib = library_json(cases, skipped)
-    assert lib["coverage"] == {"built": 3, "skipped": 3, "total": 6, "train": 2, "test": 1}
+    assert lib["coverage"] == {"built": 5, "skipped": 3, "total": 8, "train": 3, "test": 2, "skipped_train": 3,
+                               "skipped_test": 0, "skipped_undated": 0}
     assert lib["crises"]["6"]["set"] == "test" and lib["crises"]["1"]["set"] == "train"
+    assert lib["skipped_detail"]["4"] == {"year": 1980, "set": "train", "kind": "new_state", "reason": skipped[4]}
+    assert lib["skipped"] == {str(k): str(v) for k, v in skipped.items()}
+
+
+def test_code_corrections_and_the_preregistered_builder():
+    """ICB's code of a state unified in 1990 is read as COW's successor code; a first actor naming itself
+    takes the actor that names it as the adversary lead. ``code_corrections=False`` is the builder as
+    pre-registered: both crises are skipped there, with the reasons the old builder gave."""
+    cases, _ = build_cases(FIX)
+    c7 = cases[7]
+    assert (c7.local, c7.adversary) == ("BBB", "GFR")
+    gfr = {a.id: a for a in c7.actors}["GFR"]
+    assert gfr.ccode == 255 and gfr.cinc == pytest.approx(0.05 + 0.001 * 4)  # COW 255 in 1994
+    assert any("260" in n and "255" in n for n in c7.notes)
+    c8 = cases[8]
+    assert (c8.local, c8.adversary) == ("AAA", "BBB") and c8.trigger == dt.date(1966, 2, 1)
+    old, skipped = build_cases(FIX, CaseParams(code_corrections=False))
+    assert sorted(old) == [1, 2, 6]
+    assert skipped[7] == ("no positive NMC CINC for GFR (COW 260) in 1994: its NMC series ends in 1990 "
+                          "(the state left the COW state system)") and skipped[7].kind == "ended_state"
+    assert skipped[8].kind == "no_state_adversary"
+    for k in (1, 2, 6):  # every other crisis is the same case either way
+        assert old[k] == cases[k]
 
 
 def test_cinc_lag_zero_reads_trigger_year():
@@ -180,7 +208,7 @@ def test_cli_icb_json_and_bad_dir(tmp_path):
     res = r.invoke(app, ["cases", "icb", str(FIX), "--split", "1965", "--json"])
     assert res.exit_code == 0, res.output
     obj = json.loads(res.output)
-    assert obj["split"] == 1965 and obj["coverage"]["train"] == 1 and obj["coverage"]["test"] == 2
+    assert obj["split"] == 1965 and obj["coverage"]["train"] == 1 and obj["coverage"]["test"] == 4
     assert obj["skipped"]["5"] == "trigger year or month not coded"
     d = tmp_path / "broken"
     shutil.copytree(FIX, d)
@@ -197,6 +225,14 @@ def test_real_icb_coverage(shared):
     cases, skipped = build_cases(data)
     assert len(cases) >= 450 and len(cases) + len(skipped) == 487
     assert all(isinstance(v, str) and v for v in skipped.values())
+    # every skip is a data gap (docs/cases.md, "Coverage"); the code corrections add 35, 416
+    assert {k: v.kind for k, v in skipped.items() if v.year is None or v.year > 1989} == {
+        397: "new_state", 401: "new_state", 403: "new_state", 466: "new_state", 474: "trigger_not_coded"}
+    assert sorted(k for k, v in skipped.items() if v.kind not in ("new_state",)) == [20, 29, 109, 188, 474]
+    assert (cases[416].local, cases[416].adversary) == ("ERI", "YEM")
+    assert {a.id: a.ccode for a in cases[430].actors}["GMY"] == 255  # ICB 260 (GFR) in 1999
+    old, old_skipped = build_cases(data, CaseParams(code_corrections=False))
+    assert len(old) == 456 and sorted(set(cases) - set(old)) == [35, 416]
     cuba = cases[196]  # Cuban missiles, October 1962: USA (local) against the USSR and Cuba
     assert (cuba.local, cuba.adversary) == ("USA", "RUS")
     assert {a.id: a.side for a in cuba.actors}["CUB"] == "adversary"
@@ -211,3 +247,61 @@ def test_json_contract_lists_the_top_level_keys(tmp_path):
     assert set(obj) == doc_keys("cases icb")
     res = r.invoke(app, ["cases", "show", "1", "--data", str(FIX), "--out", str(tmp_path / "s.yaml"), "--json"])
     assert set(json.loads(res.output)) == doc_keys("cases show")
+
+
+# ------------------------------------------------------------------ no dummy triangle
+def _old_inert_triangle(sc) -> dict:
+    """The inert triangle the builder wrote before the engine's triangle became optional (all zero)."""
+    ids = list(sc.metadata["sides"])
+    L, A = sc.dynamics["flashpoints"][0]["local"], sc.dynamics["flashpoints"][0]["adversary"]
+    third = next((i for i in ids if i not in (L, A)), None)
+    p, a, b = third or L, A, L
+
+    def n(v: float) -> dict:
+        return {"value": v, "source": "inert"}
+
+    return {"actors": [p, a, b], "initial": {f"{p}-{a}": n(0.0), f"{p}-{b}": n(0.0), f"{a}-{b}": n(0.0)},
+            "balance_rate": n(0.0), "stag_hunt": {"R": n(4.0), "T": n(3.0), "P": n(1.0), "S": n(0.0)},
+            "belief_prior": n(0.5), "belief_memory": n(0.0), "defect_step": n(0.0), "loyal_recovery": n(0.0),
+            "true_leak_prob": n(0.0), "online_verify": n(0.0)}
+
+
+def test_case_scenarios_have_no_triangle_and_dropping_it_changed_no_forecast():
+    """Same seed, same bytes: onsets, initiators, causes, hazard and rung paths with and without the old triangle."""
+    import copy
+
+    from detente.cases import fit as F
+    from detente.cases.icb import PRIOR_COEFFICIENTS
+    from detente.crisis import run
+
+    cases, _ = build_cases(FIX)
+    coef = {k: dict(v) for k, v in PRIOR_COEFFICIENTS.items()}
+    coef["log_base_violence_m"] = {"value": math.log(0.2), "source": "test"}  # many onsets
+    for cn in (1, 2, 7):  # 2: three actors (a third actor was the triangle's pivot)
+        sc = case_scenario(cases[cn], coefficients=coef)
+        assert "triangle" not in sc.dynamics
+        dyn = copy.deepcopy(dict(sc.dynamics))
+        dyn["triangle"] = _old_inert_triangle(sc)
+        with_tri = sc.model_copy(update={"dynamics": dyn})
+        r0 = run(sc, {"runs": 300, "record_paths": True}, seed=11)
+        r1 = run(with_tri, {"runs": 300, "record_paths": True}, seed=11)
+        assert r1.triangle is not None and r0.triangle is None
+        assert (r0.onset_step >= 0).any()
+        for k in ("onset_step", "onset_initiator", "onset_cause", "first_step", "first_initiator", "hazard",
+                  "rung_step"):
+            assert getattr(r0, k).tobytes() == getattr(r1, k).tobytes(), k
+    # and the fit's probe counts (what every forecast is computed from) are the same bytes
+    import unittest.mock as um
+
+    real = case_scenario
+
+    def with_triangle(case, params=None, coefficients=None):
+        sc = real(case, params, coefficients)
+        dyn = copy.deepcopy(dict(sc.dynamics))
+        dyn["triangle"] = _old_inert_triangle(sc)
+        return sc.model_copy(update={"dynamics": dyn})
+
+    new = F.probe_counts(cases[2], 0.7, 200)
+    with um.patch.object(F, "case_scenario", with_triangle):
+        old = F.probe_counts(cases[2], 0.7, 200)
+    assert new.tobytes() == old.tobytes()

@@ -405,7 +405,7 @@ def freeze(data_dir: str | Path, *, runs: int = 1000, split: int = 1989, executo
     from detente.crisis.engine import execution
 
     t0 = time.time()
-    params = CaseParams(split=split)
+    params = CaseParams(split=split, code_corrections=False)  # the builder as pre-registered
     cases, _skipped = build_cases(data_dir, params)
     outcomes = load_outcomes(data_dir)
     train = [c for c in cases.values() if c.year <= split and c.crisno in outcomes]

@@ -27,6 +27,13 @@ What a case holds (all at the trigger month ``T`` = ICB ``yrtrig/motrig``):
   ``trend_years`` years ending there, per month (slope / 12).
 * **rivalry** — a Thompson–Dreyer strategic rivalry between a local-side and an
   adversary-side state with ``styear ≤ yrtrig − 1``.
+* **code corrections** (``CaseParams.code_corrections``, on by default; added after the first
+  look at the test scores, so the pre-registered scoring turns them off) — ICB keeps the code
+  of West Germany (260) and of North Yemen (678) for the unified states, which COW codes 255
+  (from October 1990) and 679 (from May 1990): :data:`SUCCESSOR_CODES` reads those ICB codes as
+  the COW successor's from that month on. And when the first crisis actor names itself or no
+  state as its principal adversary (``southv``; crisis 35 names itself), the adversary lead is
+  the first crisis actor triggered in the trigger month that names the first actor.
 * **prior disputes** — GML MIDs in which a local-side and an adversary-side state took
   opposite sides, started strictly before ``T`` (month precision when a day is unknown) and
   within ``mid_window_years``; MID data end in 2010, so for later triggers the observed share
@@ -56,7 +63,7 @@ from detente.errors import InputError, Problem
 __all__ = [
     "ICB1_ALLOWED", "ICB2_ALLOWED", "NMC_COLUMNS", "MID_COLUMNS", "RIVALRY_COLUMNS", "FILES",
     "CaseParams", "IcbCase", "CaseActor", "Tables", "load_tables", "build_cases", "case_scenario",
-    "library_json", "NON_STATE",
+    "library_json", "NON_STATE", "SUCCESSOR_CODES", "Skip",
 ]
 
 FILES = {"icb1": "icb1v14.csv", "icb2": "icb2v14.csv", "nmc": "cow_nmc.csv",
@@ -91,6 +98,11 @@ RIVALRY_COLUMNS = ("ccode1", "ccode2", "styear", "endyear")
 #: ICB codes of non-state entities (``southv``/``trigent`` 995–997).
 NON_STATE = frozenset({995, 996, 997})
 
+#: ICB codes that COW replaced at a unification: ``ICB code → (COW code, first (year, month))``.
+#: From that month on the ICB code is read as the COW successor's (COW State System Membership:
+#: GFR 260 ends and GMY 255 resumes in October 1990; YAR 678 ends and YEM 679 begins in May 1990).
+SUCCESSOR_CODES: dict[int, tuple[int, tuple[int, int]]] = {260: (255, (1990, 10)), 678: (679, (1990, 5))}
+
 #: MID data (GML 2.2.1) end with disputes started in 2010.
 MID_LAST_YEAR = 2010
 
@@ -114,6 +126,11 @@ class CaseParams:
         Last trigger year of the training set (crises triggered after it are the test set).
     runs
         Monte Carlo runs written into each scenario (``detente run`` may override).
+    code_corrections
+        Apply the corrections added after the first look at the test scores (read ICB's codes
+        of the unified Germany and Yemen as COW's, :data:`SUCCESSOR_CODES`; take the adversary
+        lead from the actor that names the first actor when the first actor names itself or no
+        state). ``False`` is the builder as pre-registered (the frozen fit and its scoring).
     """
 
     cinc_lag_years: int = 1
@@ -122,8 +139,12 @@ class CaseParams:
     horizon_months: int = 12
     split: int = 1989
     runs: int = 1000
+    code_corrections: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.code_corrections, bool):
+            raise InputError(Problem("code_corrections must be true or false", column="code_corrections",
+                                     value=self.code_corrections))
         for name, lo in (("cinc_lag_years", 0), ("trend_years", 2), ("mid_window_years", 1),
                          ("horizon_months", 1), ("runs", 1)):
             v = getattr(self, name)
@@ -182,6 +203,55 @@ class IcbCase:
             "violent_trigger": None if self.trigger_type is None else int(self.trigger_type in (8, 9)),
             "trigger_type": self.trigger_type,
         }
+
+
+class Skip(str):
+    """Why a crisis could not be built: the reason text (a ``str``) with its ``kind`` and trigger ``year``.
+
+    Kinds: ``trigger_not_coded``, ``no_actor_rows``, ``no_actor_at_trigger``, ``no_state_adversary``
+    (data gaps of ICB); ``new_state`` (a lead state's NMC series starts after the CINC year: it was
+    not yet a member of the COW state system), ``nmc_gap`` (a gap in the state's NMC series, e.g.
+    occupation), ``ended_state`` (the series ended before the CINC year), ``not_in_nmc`` (never a
+    COW system member), ``zero_cinc`` (data gaps of NMC).
+    """
+
+    kind: str
+    year: int | None
+
+    def __new__(cls, text: str, kind: str, year: int | None = None) -> "Skip":
+        obj = super().__new__(cls, text)
+        obj.kind = kind
+        obj.year = year
+        return obj
+
+    def __reduce__(self):  # keep kind/year through pickling (process pools)
+        return (Skip, (str(self), self.kind, self.year))
+
+
+SKIP_KINDS = ("trigger_not_coded", "no_actor_rows", "no_actor_at_trigger", "no_state_adversary", "new_state",
+              "nmc_gap", "ended_state", "not_in_nmc", "zero_cinc")
+
+
+def _cinc_skip(a: "CaseActor", series: dict[int, float], year: int) -> Skip:
+    """The reason for a lead state without a positive CINC in ``a.cinc_year``, from its NMC series."""
+    head = f"no positive NMC CINC for {a.id} (COW {a.ccode}) in {a.cinc_year}"
+    yc = a.cinc_year
+    if not series:
+        return Skip(f"{head}: the state has no NMC record at all (never a member of the COW state system)",
+                    "not_in_nmc", year)
+    if yc in series:
+        return Skip(f"{head}: its NMC CINC that year is {series[yc]:g}", "zero_cinc", year)
+    first, last = min(series), max(series)
+    if last < yc:
+        return Skip(f"{head}: its NMC series ends in {last} (the state left the COW state system)",
+                    "ended_state", year)
+    if first > yc:
+        return Skip(f"{head}: its NMC series begins in {first} (a new state, not yet a member of the COW "
+                    f"state system in {yc})", "new_state", year)
+    lo = max(y for y in series if y < yc) + 1
+    hi = min((y for y in series if y > yc), default=yc + 1) - 1
+    return Skip(f"{head}: its NMC series has no record {lo}–{hi} (not a member of the COW state system in "
+                f"those years: occupation or union)", "nmc_gap", year)
 
 
 def _r(x: float) -> float:
@@ -262,11 +332,12 @@ def _sides(first: int, edges: list[tuple[int, int]]) -> tuple[dict[int, int], li
 
 
 def build_cases(data_dir: str | Path | Tables, params: CaseParams | None = None
-                ) -> tuple[dict[int, IcbCase], dict[int, str]]:
+                ) -> tuple[dict[int, IcbCase], dict[int, Skip]]:
     """Build every ICB crisis that can be built; return ``(cases, skipped)`` keyed by ``crisno``.
 
-    ``skipped`` maps each crisis that could not be built to the reason (missing trigger date,
-    no state adversary coded at the trigger, no CINC for a lead actor).
+    ``skipped`` maps each crisis that could not be built to the reason (a :class:`Skip`: a
+    string with its ``kind`` — missing trigger date, no state adversary coded at the trigger,
+    no CINC for a lead state and why the NMC series has none).
     """
     params = params or CaseParams()
     t = data_dir if isinstance(data_dir, Tables) else load_tables(data_dir)
@@ -278,6 +349,10 @@ def build_cases(data_dir: str | Path | Tables, params: CaseParams | None = None
     for c, a in t.icb2.sort_values("cracno")[["cracid", "actor"]].itertuples(index=False):
         if pd.notna(c) and isinstance(a, str) and a.strip():
             abbr.setdefault(int(c), a.strip())
+    if params.code_corrections:  # the successor keeps the ICB abbreviation where COW's code is new to ICB
+        for old, (new, _) in SUCCESSOR_CODES.items():
+            if new not in abbr and old in abbr:
+                abbr[new] = abbr[old]
     # MID starts per dispute and participant
     mid = t.mid.dropna(subset=["dispnum", "ccode", "styear", "stmon"])
     mids = [(int(d), int(c), int(y), int(m), _int(dd) if (_int(dd) or 0) > 0 else None, int(s) if pd.notna(s) else -1)
@@ -286,7 +361,7 @@ def build_cases(data_dir: str | Path | Tables, params: CaseParams | None = None
            if pd.notna(a) and pd.notna(b) and pd.notna(s)]
 
     cases: dict[int, IcbCase] = {}
-    skipped: dict[int, str] = {}
+    skipped: dict[int, Skip] = {}
     actors_by_crisis = {int(k): g.sort_values("cracno") for k, g in t.icb2.groupby("crisno")}
     for rec in t.icb1.sort_values("crisno").to_dict("records"):
         cn = _int(rec["crisno"])
@@ -294,33 +369,53 @@ def build_cases(data_dir: str | Path | Tables, params: CaseParams | None = None
             continue
         y, m = _int(rec["yrtrig"]), _int(rec["motrig"])
         if y is None or m is None or not 1 <= m <= 12:
-            skipped[cn] = "trigger year or month not coded"
+            skipped[cn] = Skip("trigger year or month not coded", "trigger_not_coded", y)
             continue
         d = _int(rec["datrig"])
         day = d if d is not None and 1 <= d <= 31 else None
         grp = actors_by_crisis.get(cn)
         if grp is None or grp.empty:
-            skipped[cn] = "no actor-level rows"
+            skipped[cn] = Skip("no actor-level rows", "no_actor_rows", y)
             continue
         onset = [r for r in grp.itertuples(index=False)
                  if _int(r.cracid) is not None and _int(r.yrtrig) is not None and _int(r.motrig) is not None
                  and (_int(r.yrtrig), _int(r.motrig)) <= (y, m)]
         if not onset:
-            skipped[cn] = "no crisis actor triggered in the trigger month"
+            skipped[cn] = Skip("no crisis actor triggered in the trigger month", "no_actor_at_trigger", y)
             continue
-        first = _int(onset[0].cracid)
+
+        def code(v: Any) -> int | None:
+            c = _int(v)
+            if params.code_corrections and c in SUCCESSOR_CODES and (y, m) >= SUCCESSOR_CODES[c][1]:
+                return SUCCESSOR_CODES[c][0]
+            return c
+
+        notes: list[str] = []
+        first = code(onset[0].cracid)
         edges, crisis_actors = [], []
         for r in onset:
-            a = _int(r.cracid)
+            a = code(r.cracid)
+            if a != _int(r.cracid):
+                notes.append(f"ICB code {_int(r.cracid)} of {str(r.actor).strip()} read as COW {a} (SUCCESSOR_CODES)")
             crisis_actors.append(a)
-            sv = _int(r.southv)
+            sv = code(r.southv)
             if sv is not None and sv not in NON_STATE and sv != a:
                 edges.append((a, sv))
+                if sv != _int(r.southv):
+                    notes.append(f"ICB principal adversary {_int(r.southv)} read as COW {sv} (SUCCESSOR_CODES)")
         adv_lead = next((b for a, b in edges if a == first), None)
+        if adv_lead is None and params.code_corrections:
+            adv_lead = next((a for a, b in edges if b == first), None)
+            if adv_lead is not None:
+                notes.append(f"the first crisis actor names no other state as principal adversary; "
+                             f"COW {adv_lead}, which names it, leads the adversary side")
         if adv_lead is None:
-            skipped[cn] = "the first crisis actor names no state as principal adversary (southv)"
+            skipped[cn] = Skip("the first crisis actor names no state as principal adversary (southv)",
+                               "no_state_adversary", y)
             continue
-        colour, notes = _sides(first, edges)
+        colour, side_notes = _sides(first, edges)
+        notes.extend(side_notes)
+        notes = list(dict.fromkeys(notes))
         year_c = y - params.cinc_lag_years
         acts: list[CaseActor] = []
         ids: dict[int, str] = {}
@@ -336,7 +431,7 @@ def build_cases(data_dir: str | Path | Tables, params: CaseParams | None = None
         lead_missing = [a for a in acts if a.ccode in (first, adv_lead) and a.cinc is None]
         if lead_missing:
             a = lead_missing[0]
-            skipped[cn] = f"no positive NMC CINC for {a.id} (COW {a.ccode}) in {year_c}"
+            skipped[cn] = _cinc_skip(a, {k: v for k, v in cinc.get(a.ccode, {}).items() if v > 0}, y)
             continue
         dropped = [a for a in acts if a.cinc is None]
         if dropped:
@@ -442,8 +537,6 @@ def case_scenario(case: IcbCase, params: CaseParams | None = None,
         }
     L, A = case.local, case.adversary
     ids = [a.id for a in case.actors]
-    third = next((i for i in ids if i not in (L, A)), None)
-    tri = [third or L, A, L]
 
     def base(alpha_key: str) -> dict[str, Any]:
         v = math.exp(coef[alpha_key]["value"] + eta)
@@ -488,7 +581,6 @@ def case_scenario(case: IcbCase, params: CaseParams | None = None,
         "flashpoints": [flashpoint("violence", "log_base_violence_m"),
                         flashpoint("war", "log_base_war_m")],
     }
-    dyn["triangle"] = _triangle(tri)
     meta = {
         "source": "built by `detente cases icb` from ICB v14 (Brecher & Wilkenfeld 2000; ICB codebook), COW NMC, "
                   "GML MID 2.2.1 and Thompson-Dreyer rivalries; trigger-time columns only (docs/cases.md)",
@@ -503,19 +595,8 @@ def case_scenario(case: IcbCase, params: CaseParams | None = None,
                     metadata=meta, dynamics=dyn)
 
 
-def _triangle(tri: list[str]) -> dict[str, Any]:
-    """An inert triangle (the engine requires one; no policy or coupling uses it in the ICB cases)."""
-    def n(v: float) -> dict[str, Any]:
-        return {"value": v, "source": "inert: no triangle mechanism in the ICB cases (docs/cases.md)"}
-    p, a, b = tri
-    return {"actors": tri, "initial": {f"{p}-{a}": n(0.0), f"{p}-{b}": n(0.0), f"{a}-{b}": n(0.0)},
-            "balance_rate": n(0.0), "stag_hunt": {"R": n(4.0), "T": n(3.0), "P": n(1.0), "S": n(0.0)},
-            "belief_prior": n(0.5), "belief_memory": n(0.0), "defect_step": n(0.0), "loyal_recovery": n(0.0),
-            "true_leak_prob": n(0.0), "online_verify": n(0.0)}
-
-
 # ---------------------------------------------------------------------------------- output
-def library_json(cases: dict[int, IcbCase], skipped: dict[int, str], params: CaseParams | None = None,
+def library_json(cases: dict[int, IcbCase], skipped: dict[int, Skip] | dict[int, str], params: CaseParams | None = None,
                  total: int | None = None) -> dict[str, Any]:
     """The ``detente cases icb --json`` object (documented in ``docs/json-contract.md``)."""
     params = params or CaseParams()
@@ -529,13 +610,28 @@ def library_json(cases: dict[int, IcbCase], skipped: dict[int, str], params: Cas
             "features": c.features(), "notes": list(c.notes),
         }
     n_total = total if total is not None else len(cases) + len(skipped)
+
+    def kind(v: str) -> str | None:
+        return getattr(v, "kind", None)
+
+    def year(v: str) -> int | None:
+        return getattr(v, "year", None)
+
+    def set_of(y: int | None) -> str | None:
+        return None if y is None else ("train" if y <= params.split else "test")
+
     return {
         "split": params.split, "params": {k: getattr(params, k) for k in params.__dataclass_fields__},
         "coverage": {"built": len(cases), "skipped": len(skipped), "total": n_total,
                      "train": sum(1 for c in cases.values() if c.year <= params.split),
-                     "test": sum(1 for c in cases.values() if c.year > params.split)},
+                     "test": sum(1 for c in cases.values() if c.year > params.split),
+                     "skipped_train": sum(1 for v in skipped.values() if set_of(year(v)) == "train"),
+                     "skipped_test": sum(1 for v in skipped.values() if set_of(year(v)) == "test"),
+                     "skipped_undated": sum(1 for v in skipped.values() if year(v) is None)},
         "columns": {"icb1": ICB1_ALLOWED, "icb2": ICB2_ALLOWED},
         "crises": crises,
-        "skipped": {str(k): v for k, v in sorted(skipped.items())},
+        "skipped": {str(k): str(v) for k, v in sorted(skipped.items())},
+        "skipped_detail": {str(k): {"year": year(v), "set": set_of(year(v)), "kind": kind(v), "reason": str(v)}
+                           for k, v in sorted(skipped.items())},
         "forecasts": None,
     }
