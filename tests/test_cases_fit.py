@@ -108,6 +108,43 @@ def test_paired_bootstrap_is_zero_for_the_base_itself_and_positive_for_a_perfect
     assert out["perfect"]["bss_vs_base"] == [1.0, 1.0]
 
 
+def test_bootstrap_intervals_hand_checked_and_reproducible():
+    """The paired bootstrap resamples crises with numpy's Generator: same seed, same intervals; the
+    interval of the Brier skill is the percentile interval of 1 − Brier/Brier_base over the resamples."""
+    from detente.cases import score as S
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(60) < 0.3).astype(int)
+    base, eng, lg = np.full(60, 0.3), np.clip(0.3 + 0.4 * (y - 0.3) + rng.normal(0, 0.1, 60), 0.01, 0.99), \
+        rng.uniform(0.1, 0.5, 60)
+    a = S._boot_intervals(y, eng, base, lg, B=300, seed=11)
+    assert a == S._boot_intervals(y, eng, base, lg, B=300, seed=11)
+    assert a != S._boot_intervals(y, eng, base, lg, B=300, seed=12)
+    # by hand: the same resamples (one Generator, one integers() call per resample)
+    g = np.random.default_rng(11)
+    bss = []
+    for _ in range(300):
+        i = g.integers(0, 60, size=60)
+        bss.append(1 - np.mean((eng[i] - y[i]) ** 2) / np.mean((base[i] - y[i]) ** 2))
+    assert a["bss_engine_vs_base"] == pytest.approx([np.quantile(bss, 0.05), np.quantile(bss, 0.95)], rel=1e-12)
+    p = S.paired_bootstrap(y, {"base": base, "engine": eng}, "base", B=300, seed=11)
+    assert p == S.paired_bootstrap(y, {"base": base, "engine": eng}, "base", B=300, seed=11)
+    lo, hi = p["engine"]["bss_vs_base"]
+    full = 1 - S.brier(eng, y) / S.brier(base, y)
+    assert lo < full < hi and lo > 0  # a forecast that leans toward the outcomes beats the base rate
+
+
+def test_brier_skill_and_auc_by_hand_on_ties():
+    from detente.cases import score as S
+
+    y = np.array([1, 0, 1, 0, 0])
+    p = np.array([0.6, 0.6, 0.9, 0.2, 0.1])
+    # pairs (pos, neg): (0.6, 0.6) tie ½, (0.6, 0.2) 1, (0.6, 0.1) 1, (0.9, ·) 3 → 5.5 / 6
+    assert S.auc(p, y) == pytest.approx(5.5 / 6)
+    base = np.full(5, 0.4)
+    assert 1 - S.brier(p, y) / S.brier(base, y) == pytest.approx(1 - (0.16 + 0.36 + 0.01 + 0.04 + 0.01) / (0.36 * 2 + 0.16 * 3))
+
+
 def test_forecast_case_agrees_with_the_fit_probabilities():
     from detente.cases import score as S
 
@@ -177,3 +214,69 @@ def test_frozen_fit_record_and_scenario():
         coef[k] = {"value": x, "source": "frozen ICB fit (detente/data/icb_engine.json)"}
     res = run(case_scenario(cases[1], coefficients=coef), {"runs": 200}, seed=1)
     assert res.onset_step.shape == (200, 2)
+
+
+# ------------------------------------------------------------------ initiator (added after the first look)
+def test_violent_acts_and_initiator_side_hand_coded():
+    acts = F.load_violent_acts(FIX)
+    # crisis 1: AAA's violent trigger on 15 March by BBB (102), AAA's violent response on 20 March,
+    # BBB's violent response on 2 April
+    assert sorted(acts[1], key=lambda a: (a.month, a.day)) == [
+        F.ViolentAct(0, 15, 102, False), F.ViolentAct(0, 20, 101, True), F.ViolentAct(1, 2, 102, True)]
+    cases, _ = build_cases(FIX)
+    out = F.load_outcomes(FIX)
+    assert F.initiator_side(cases[1], out[1], acts[1]) == "adversary"     # BBB acted first (day 15 < 20)
+    assert F.initiator_side(cases[6], out[6], acts[6]) == "adversary"     # both November acts by AAA
+    assert out[8] == F.Outcome(1, 1)
+    assert F.initiator_side(cases[8], out[8], acts[8]) == "local"         # AAA's violent response, March 1966
+    assert F.initiator_side(cases[2], out[2], acts.get(2, [])) is None    # no violence
+    c1 = cases[1]
+    # a month with an unknown day: decided only if every act of the month comes from one side
+    mixed = [F.ViolentAct(0, None, 102, False), F.ViolentAct(0, 3, 101, True)]
+    assert F.initiator_side(c1, F.Outcome(2, 0), mixed) is None
+    same = [F.ViolentAct(0, None, 102, False), F.ViolentAct(0, 3, 102, True), F.ViolentAct(1, 1, 101, True)]
+    assert F.initiator_side(c1, F.Outcome(2, 0), same) == "adversary"
+    # a response and a trigger on the same known day: the triggering act comes first
+    tie = [F.ViolentAct(0, 4, 101, True), F.ViolentAct(0, 4, 102, False)]
+    assert F.initiator_side(c1, F.Outcome(2, 0), tie) == "adversary"
+    # a non-state or out-of-case actor leaves it uncoded
+    assert F.initiator_side(c1, F.Outcome(2, 0), [F.ViolentAct(0, 1, None, False)]) is None
+    assert F.initiator_side(c1, F.Outcome(2, 0), [F.ViolentAct(0, 1, 103, False)]) is None  # CCC joined late
+
+
+def test_initiator_forecast_comes_from_the_engine_runs():
+    from detente.cases import score as S
+    from detente.crisis import run
+
+    cases, _ = build_cases(FIX)
+    coef = {"log_base_violence_m": math.log(0.3), "log_base_war_m": math.log(0.05)}
+    p = S.initiator_forecast(cases[1], coef, 1000)
+    assert set(p) == {"AAA", "BBB"} and sum(p.values()) == pytest.approx(1.0)
+    # the frozen design splits initiation evenly between the leads: 0.5 within Monte Carlo error
+    assert abs(p["BBB"] - 0.5) < 4 * math.sqrt(0.25 / 600)
+    assert S.initiator_forecast(cases[1], coef, 1000) == p                   # same seed, same numbers
+    # it is the share of first onsets by each lead in the scenario's own run
+    full = {k: dict(v) for k, v in PRIOR_COEFFICIENTS.items()}
+    for k, v in coef.items():
+        full[k] = {"value": v, "source": "t"}
+    sc = case_scenario(cases[1], coefficients=full)
+    res = run(sc, {"runs": 1000}, seed=sc.dynamics["settings"]["seed"])
+    hit = res.first_step >= 0
+    assert p["BBB"] == pytest.approx(np.mean(res.first_initiator[hit] == res.actors.index("BBB")))
+
+
+def test_initiator_block_hand_computed():
+    from detente.cases import score as S
+
+    p, y = np.array([0.5, 0.5, 0.8]), np.array([1, 0, 1])
+    b = S.initiator_block(p, y, 0.6, B=200, seed=1)
+    assert b["n"] == 3 and b["adversary_started"] == 2
+    assert b["engine"]["brier"] == pytest.approx((0.25 + 0.25 + 0.04) / 3)
+    assert b["engine"]["log_score"] == pytest.approx((2 * math.log(0.5) + math.log(0.8)) / 3)
+    assert b["engine"]["accuracy"] == pytest.approx((0.5 + 0.5 + 1) / 3)   # 0.5 is half right
+    assert b["base_rate"]["brier"] == pytest.approx((0.16 + 0.36 + 0.16) / 3)
+    assert b["base_rate"]["accuracy"] == pytest.approx(2 / 3)
+    assert b["base_rate"]["log_score"] == pytest.approx((2 * math.log(0.6) + math.log(0.4)) / 3)
+    lo, hi = b["bootstrap90_log_engine_minus_base"]
+    assert lo <= b["engine"]["log_score"] - b["base_rate"]["log_score"] <= hi
+    assert S.initiator_block(p, y, 0.6, B=200, seed=1) == b

@@ -231,7 +231,7 @@ def test_real_icb_coverage(shared):
     assert sorted(k for k, v in skipped.items() if v.kind not in ("new_state",)) == [20, 29, 109, 188, 474]
     assert (cases[416].local, cases[416].adversary) == ("ERI", "YEM")
     assert {a.id: a.ccode for a in cases[430].actors}["GMY"] == 255  # ICB 260 (GFR) in 1999
-    old, old_skipped = build_cases(data, CaseParams(code_corrections=False))
+    old, _ = build_cases(data, CaseParams(code_corrections=False))
     assert len(old) == 456 and sorted(set(cases) - set(old)) == [35, 416]
     cuba = cases[196]  # Cuban missiles, October 1962: USA (local) against the USSR and Cuba
     assert (cuba.local, cuba.adversary) == ("USA", "RUS")
@@ -305,3 +305,12 @@ def test_case_scenarios_have_no_triangle_and_dropping_it_changed_no_forecast():
     with um.patch.object(F, "case_scenario", with_triangle):
         old = F.probe_counts(cases[2], 0.7, 200)
     assert new.tobytes() == old.tobytes()
+
+
+def test_cli_figure_needs_forecast_and_a_known_format(tmp_path):
+    r = CliRunner()
+    res = r.invoke(app, ["cases", "icb", str(FIX), "--figure", str(tmp_path / "f.png"), "--json"])
+    assert res.exit_code == 2 and "--forecast" in json.loads(res.output)["problems"][0]["message"]
+    res = r.invoke(app, ["cases", "icb", str(FIX), "--forecast", "--figure", str(tmp_path / "f.jpg"), "--json"])
+    assert res.exit_code == 2 and ".png" in json.loads(res.output)["problems"][0]["expected"]
+    assert not (tmp_path / "f.png").exists() and not (tmp_path / "f.jpg").exists()

@@ -34,12 +34,19 @@ from detente.errors import InputError, Problem
 
 __all__ = [
     "OUTCOME_COLUMNS", "Outcome", "load_outcomes", "probe_counts", "probe_plan", "all_probe_counts", "FitData", "fit_data", "neg_loglik",
-    "category_probs", "fit_profile", "FROZEN_PATH", "DOWN_GRID", "THETA_NAMES", "PROBE_HAZARD", "PROBE_BETA",
+    "category_probs", "fit_profile", "ViolentAct", "load_violent_acts", "initiator_side", "INITIATOR_COLUMNS",
+    "FROZEN_PATH", "DOWN_GRID", "THETA_NAMES", "PROBE_HAZARD", "PROBE_BETA",
 ]
 
 #: Post-trigger ICB columns read here, as labels only (never by the case builder).
 OUTCOME_COLUMNS = {"icb1": ("crisno", "viol", "yrtrig", "motrig"),
                    "icb2": ("crisno", "triggr", "yrtrig", "motrig", "majres", "yerres", "monres")}
+
+#: Actor-level columns of the initiator label (:func:`load_violent_acts`): the violent triggers
+#: (``triggr`` 8/9, dated ``yrtrig/motrig/datrig``, by the triggering entity ``trigent``) and the
+#: violent major responses (``majres`` 8/9, dated ``yerres/monres/dayres``, by the actor itself).
+INITIATOR_COLUMNS = ("crisno", "cracid", "yrtrig", "motrig", "datrig", "triggr", "trigent", "majres", "yerres",
+                     "monres", "dayres")
 
 #: Where the frozen fit is shipped (derived numbers only; provenance inside).
 FROZEN_PATH = Path(__file__).resolve().parent.parent / "data" / "icb_engine.json"
@@ -99,6 +106,89 @@ def load_outcomes(data_dir: str | Path) -> dict[int, Outcome]:
         m = first.get(int(r.crisno)) if cat > 0 else None
         out[int(r.crisno)] = Outcome(cat, m if m is not None and m < HORIZON else None)
     return out
+
+
+@dataclass(frozen=True)
+class ViolentAct:
+    """A violent act coded by ICB: month after the system trigger month, day (None if unknown), the
+    acting state's COW code (None for a non-state or multi-state entity) and ``response`` (False:
+    the act triggered an actor's crisis; True: an actor's violent major response)."""
+
+    month: int
+    day: int | None
+    state: int | None
+    response: bool
+
+
+def load_violent_acts(data_dir: str | Path) -> dict[int, list[ViolentAct]]:
+    """The violent acts from which :func:`load_outcomes` dates the first violence, with who acted.
+
+    A violent trigger of actor X (``triggr`` 8/9) is an act of X's triggering entity
+    (``trigent``; 995–997 are not states) at X's trigger date; a violent major response
+    (``majres`` 8/9) is an act of X at its response date. Post-trigger columns: labels only.
+    """
+    from detente.cases.icb import NON_STATE
+
+    p = Path(data_dir)
+    try:
+        i1 = pd.read_csv(p / "icb1v14.csv", encoding="utf-8-sig", usecols=["crisno", "yrtrig", "motrig"])
+        i2 = pd.read_csv(p / "icb2v14.csv", encoding="utf-8-sig", usecols=list(INITIATOR_COLUMNS))
+    except (OSError, ValueError) as exc:
+        raise InputError(Problem(f"cannot read the ICB initiator columns: {exc}", file=str(p))) from None
+    start = {int(r["crisno"]): (int(r["yrtrig"]), int(r["motrig"])) for r in i1.to_dict("records")
+             if pd.notna(r["yrtrig"]) and pd.notna(r["motrig"])}
+
+    def day(v: Any) -> int | None:
+        return int(v) if pd.notna(v) and 1 <= float(v) <= 31 else None
+
+    def state(v: Any) -> int | None:
+        return int(v) if pd.notna(v) and int(v) not in NON_STATE else None
+
+    acts: dict[int, list[ViolentAct]] = {}
+
+    def add(cn: int, y: Any, m: Any, d: Any, who: int | None, response: bool) -> None:
+        if cn in start and pd.notna(y) and pd.notna(m):
+            k = (int(y) - start[cn][0]) * 12 + int(m) - start[cn][1]
+            if k >= 0:
+                acts.setdefault(cn, []).append(ViolentAct(k, day(d), who, response))
+
+    for r in i2.to_dict("records"):
+        cn = int(r["crisno"])
+        if r["triggr"] in (8, 9):
+            add(cn, r["yrtrig"], r["motrig"], r["datrig"], state(r["trigent"]), False)
+        if r["majres"] in (8, 9):
+            add(cn, r["yerres"], r["monres"], r["dayres"], state(r["cracid"]), True)
+    return acts
+
+
+def initiator_side(case: IcbCase, outcome: Outcome, acts: list[ViolentAct]) -> str | None:
+    """Which side of the case first used violence: ``"adversary"``, ``"local"`` or ``None`` (not coded).
+
+    Coded only for a violent crisis whose first violence is dated within the horizon
+    (``outcome.month``). Among the violent acts of that month, when every day is known the earliest
+    act decides (a triggering act before a response on the same day); otherwise all of them must
+    come from one side. An act by a state that is not in the case (a late joiner, a non-state
+    entity) leaves the initiator uncoded.
+    """
+    from detente.cases.icb import SUCCESSOR_CODES
+
+    if outcome.category == 0 or outcome.month is None:
+        return None
+    sides = {a.ccode: a.side for a in case.actors}
+
+    def side(c: int | None) -> str | None:
+        if c is None:
+            return None
+        return sides.get(c) or sides.get(SUCCESSOR_CODES.get(c, (-1, None))[0])
+
+    first = [a for a in acts if a.month == outcome.month]
+    if not first:
+        return None
+    if all(a.day is not None for a in first):
+        d0 = min((a.day, a.response) for a in first)
+        first = [a for a in first if (a.day, a.response) == d0]
+    found = {side(a.state) for a in first}
+    return found.pop() if len(found) == 1 and None not in found else None
 
 
 def _probe_coefficients(down_m: float) -> dict[str, dict[str, Any]]:

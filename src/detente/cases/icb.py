@@ -218,7 +218,7 @@ class Skip(str):
     kind: str
     year: int | None
 
-    def __new__(cls, text: str, kind: str, year: int | None = None) -> "Skip":
+    def __new__(cls, text: str, kind: str, year: int | None = None) -> Skip:
         obj = super().__new__(cls, text)
         obj.kind = kind
         obj.year = year
@@ -232,7 +232,7 @@ SKIP_KINDS = ("trigger_not_coded", "no_actor_rows", "no_actor_at_trigger", "no_s
               "nmc_gap", "ended_state", "not_in_nmc", "zero_cinc")
 
 
-def _cinc_skip(a: "CaseActor", series: dict[int, float], year: int) -> Skip:
+def _cinc_skip(a: CaseActor, series: dict[int, float], year: int) -> Skip:
     """The reason for a lead state without a positive CINC in ``a.cinc_year``, from its NMC series."""
     head = f"no positive NMC CINC for {a.id} (COW {a.ccode}) in {a.cinc_year}"
     yc = a.cinc_year
@@ -384,9 +384,9 @@ def build_cases(data_dir: str | Path | Tables, params: CaseParams | None = None
             skipped[cn] = Skip("no crisis actor triggered in the trigger month", "no_actor_at_trigger", y)
             continue
 
-        def code(v: Any) -> int | None:
+        def code(v: Any, when: tuple[int, int] = (y, m)) -> int | None:
             c = _int(v)
-            if params.code_corrections and c in SUCCESSOR_CODES and (y, m) >= SUCCESSOR_CODES[c][1]:
+            if params.code_corrections and c in SUCCESSOR_CODES and when >= SUCCESSOR_CODES[c][1]:
                 return SUCCESSOR_CODES[c][0]
             return c
 

@@ -25,7 +25,8 @@ from detente.cases.fit import FEATURES, HORIZON, _exposure, probe_counts
 from detente.cases.icb import IcbCase
 
 __all__ = ["brier", "log_score", "auc", "reliability", "forecast_case", "features_row", "logit_baseline",
-           "paired_bootstrap", "BOOT_B", "BOOT_SEED"]
+           "paired_bootstrap", "initiator_forecast", "initiator_block", "score_test", "reliability_diagram",
+           "BOOT_B", "BOOT_SEED"]
 
 BOOT_B, BOOT_SEED = 10_000, 20261206
 
@@ -104,6 +105,86 @@ def forecast_case(case: IcbCase, theta: np.ndarray, std: dict[str, tuple[float, 
             "p_onset_by_month": {str(m): float(first[m] / p_v) if p_v > 0 else 0.0 for m in range(HORIZON)}}
 
 
+def initiator_forecast(case: IcbCase, coefficients: dict[str, float], runs: int) -> dict[str, float] | None:
+    """P(each lead initiates the first violence | violence within the horizon), from the engine's runs.
+
+    One forward run of the case's scenario (:func:`detente.cases.icb.case_scenario` with the
+    frozen raw-scale ``coefficients``, the scenario's own seed): among the runs with an onset of
+    either flashpoint (both are violence, so the first onset is the first violence), the share
+    whose first onset was started by each lead (``CrisisResult.first_initiator``). ``None`` if no
+    run has an onset. In the frozen design the initiator split is fixed (0.5 each,
+    ``background_initiators``), so this carries no case information; it is what the engine says.
+    """
+    from detente.cases.icb import PRIOR_COEFFICIENTS, case_scenario
+    from detente.crisis import run
+
+    coef = {k: dict(v) for k, v in PRIOR_COEFFICIENTS.items()}
+    for k, v in coefficients.items():
+        coef[k] = {"value": float(v), "source": "frozen ICB fit (detente/data/icb_engine.json)"}
+    sc = case_scenario(case, coefficients=coef)
+    res = run(sc, {"runs": runs}, seed=sc.dynamics["settings"]["seed"])
+    hit = res.first_step >= 0
+    if not hit.any():
+        return None
+    share = np.bincount(res.first_initiator[hit], minlength=len(res.actors)) / hit.sum()
+    return {res.actors[i]: float(share[i]) for i in range(len(res.actors)) if res.actors[i] in (case.adversary, case.local)}
+
+
+def initiator_block(p_adv: np.ndarray, y_adv: np.ndarray, base: float, *, B: int, seed: int,
+                    level: float = 0.9) -> dict[str, Any]:
+    """Scores of P(adversary side starts the violence) against the outcome, next to a constant ``base``.
+
+    Accuracy counts a forecast of exactly 0.5 as half right; the paired bootstrap (same resamples for
+    both) gives a percentile interval of the log-score difference engine − base rate.
+    """
+    y = np.asarray(y_adv, int)
+    p = np.asarray(p_adv, float)
+    b = np.full(len(y), float(base))
+
+    def acc(q: np.ndarray) -> float:
+        return float(np.mean(np.where(q == 0.5, 0.5, (q > 0.5) == (y == 1))))
+
+    out: dict[str, Any] = {"n": len(y), "adversary_started": int(y.sum())}
+    for name, q in (("engine", p), ("base_rate", b)):
+        out[name] = {"brier": brier(q, y), "log_score": log_score(q, y), "accuracy": acc(q),
+                     "mean_forecast": float(np.mean(q)) if len(q) else None}
+    if len(y):
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, len(y), size=(B, len(y)))
+        with np.errstate(divide="ignore"):
+            le = np.where(y == 1, np.log(p), np.log1p(-p))
+            lb = np.where(y == 1, np.log(b), np.log1p(-b))
+        diff = le[idx].mean(axis=1) - lb[idx].mean(axis=1)
+        a = (1 - level) / 2
+        out["bootstrap90_log_engine_minus_base"] = [float(np.quantile(diff, a)), float(np.quantile(diff, 1 - a))]
+    return out
+
+
+def reliability_diagram(scores: dict[str, Any], path: Any) -> str | None:
+    """Write the reliability diagram of the pre-registered test scores (without the trigger type):
+    P(full-scale war) and P(any violence), engine and logistic baseline, 5 equal-count bins with
+    90 % Wilson intervals (``scores`` as ``score_test`` returns it). ``.html`` is written directly;
+    ``.png``/``.svg`` through kaleido. Returns ``None`` on success, else why nothing was written."""
+    from pathlib import Path
+
+    from detente.plotting.export import write_images
+    from detente.plotting.figures import reliability_figure
+
+    b = scores["without_trigger"]
+    panels = {f"P(full-scale war), {b['war']['n']} test crises, {b['war']['events']} wars":
+              {"engine": b["war"]["reliability_engine"], "logistic": b["war"]["reliability_logit"]},
+              f"P(any violence), {b['violence']['events']} violent":
+              {"engine": b["violence"]["reliability_engine"], "logistic": b["violence"]["reliability_logit"]}}
+    fig = reliability_figure(panels, f"ICB crises triggered after {scores['split']}: reliability of the frozen "
+                                     "engine and the logistic baseline (without trigger type)")
+    p = Path(path)
+    if p.suffix.lower() == ".html":
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fig.write_html(str(p), include_plotlyjs=True)
+        return None
+    return write_images({p: fig})
+
+
 def logit_baseline(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray) -> np.ndarray:
     """Unpenalised logistic regression (statsmodels ``Logit``, with an intercept)."""
     import statsmodels.api as sm
@@ -171,9 +252,76 @@ def _block(y: np.ndarray, engine: np.ndarray, base: np.ndarray, logit: np.ndarra
     return res
 
 
+def _initiator_scores(data_dir: Any, train: list[IcbCase], test: list[IcbCase], outcomes: dict, forecasts: dict,
+                      *, B: int, seed: int) -> dict[str, Any]:
+    """P(adversary side starts the first violence): engine (its runs) vs the training base rate."""
+    from detente.cases.fit import initiator_side, load_violent_acts
+
+    acts = load_violent_acts(data_dir)
+    res: dict[str, Any] = {
+        "definition": "side (adversary or local) of the state whose act was the first violence of the crisis, "
+                      "from the ICB actor level: a violent trigger (triggr 8/9) is an act of the triggering entity "
+                      "(trigent), a violent major response (majres 8/9) an act of the actor; coded when the first "
+                      "violence is dated within the horizon and its acts come from one side of the case",
+        "added_after_first_look": True,
+    }
+    labelled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, cs in (("train", train), ("test", test)):
+        p, y = [], []
+        for c in cs:
+            side = initiator_side(c, outcomes[c.crisno], acts.get(c.crisno, []))
+            pi = forecasts[str(c.crisno)].get("p_initiator")
+            if side is None or pi is None:
+                continue
+            p.append(pi.get(c.adversary, 0.0))
+            y.append(int(side == "adversary"))
+        labelled[name] = (np.array(p, float), np.array(y, int))
+    base = float(labelled["train"][1].mean()) if len(labelled["train"][1]) else 0.5
+    res["base_rate_adversary"] = base
+    res["train"] = initiator_block(*labelled["train"], base, B=B, seed=seed)
+    res["test"] = initiator_block(*labelled["test"], base, B=B, seed=seed)
+    res["test"]["post_hoc"] = "added after the first look at test scores"
+    return res
+
+
+def _fit_scores(p: np.ndarray, y: np.ndarray, base: float) -> dict[str, Any]:
+    return {"brier": brier(p, y), "auc": auc(p, y), "bss_vs_base_rate": 1 - brier(p, y) / brier(np.full(len(y), base), y)
+            if len(y) and brier(np.full(len(y), base), y) > 0 else None}
+
+
+def _diagnostics(train: list[IcbCase], test: list[IcbCase], y_tr: np.ndarray, y_te: np.ndarray, eng_tr: np.ndarray,
+                 eng_te: np.ndarray, lg_tr: np.ndarray, lg_te: np.ndarray, split: int) -> dict[str, Any]:
+    """In-sample scores (training crises) and scores by decade of the trigger, engine vs logistic vs base rate."""
+    base = float(y_tr.mean())
+    out: dict[str, Any] = {"train_in_sample": {"n": len(y_tr), "events": int(y_tr.sum()), "base_rate": base,
+                                               "base_rate_brier": brier(np.full(len(y_tr), base), y_tr),
+                                               "engine": _fit_scores(eng_tr, y_tr, base),
+                                               "logit": _fit_scores(lg_tr, y_tr, base)}}
+    years = np.array([c.year for c in train] + [c.year for c in test])
+    y = np.concatenate([y_tr, y_te])
+    eng, lg = np.concatenate([eng_tr, eng_te]), np.concatenate([lg_tr, lg_te])
+    by: dict[str, Any] = {}
+    for d0 in range(int(years.min()) // 10 * 10, int(years.max()) + 1, 10):
+        m = (years >= d0) & (years < d0 + 10)
+        if not m.any():
+            continue
+        kind = "train" if d0 + 9 <= split else ("test" if d0 > split else "both")
+        by[f"{d0}s"] = {"set": kind, "n": int(m.sum()),
+                        "events": int(y[m].sum()), "base_rate_brier": brier(np.full(int(m.sum()), base), y[m]),
+                        "mean_engine": float(eng[m].mean()), "engine": _fit_scores(eng[m], y[m], base),
+                        "logit": _fit_scores(lg[m], y[m], base)}
+    out["by_decade"] = by
+    return out
+
+
 def score_test(data_dir: Any, frozen: dict[str, Any], *, runs: int = 2000, B: int = BOOT_B,
-               seed: int = BOOT_SEED) -> dict[str, Any]:
-    """The pre-registered scoring (§5) of the frozen fit: forecasts of every built crisis and test scores."""
+               seed: int = BOOT_SEED, initiators: bool = True, diagnostics: bool = True) -> dict[str, Any]:
+    """The pre-registered scoring (§5) of the frozen fit: forecasts of every built crisis and test scores.
+
+    ``initiators`` adds each crisis' ``p_initiator`` (a forward engine run per crisis) and the
+    ``initiator_scores`` block, ``diagnostics`` the in-sample and by-decade scores (both added after
+    the first look at the test scores; not pre-registered).
+    """
     from detente.cases.fit import load_outcomes
     from detente.cases.icb import CaseParams, build_cases
 
@@ -197,15 +345,17 @@ def score_test(data_dir: Any, frozen: dict[str, Any], *, runs: int = 2000, B: in
     y_te = {"war": np.array([outcomes[c.crisno].category == 2 for c in test], int),
             "violence": np.array([outcomes[c.crisno].category >= 1 for c in test], int)}
     cache: dict = {}
+    diag: dict[str, Any] = {}
     for vname, with_trig in (("without_trigger", False), ("with_trigger", True)):
         v = frozen["variants"][vname]
         names = list(v["theta_standardised"])
         theta = np.array([v["theta_standardised"][n] for n in names])
         fc = {c.crisno: forecast_case(c, theta, std, float(v["down_m"]), runs, with_trig, cache) for c in built}
         if not with_trig:
+            p_init = {c.crisno: initiator_forecast(c, v["coefficients"], runs) for c in built} if initiators else {}
             for c in built:
                 forecasts[str(c.crisno)] = {"year": c.year, "set": "train" if c.year <= split else "test", **fc[c.crisno],
-                                            "p_initiator": None}
+                                            "p_initiator": p_init.get(c.crisno)}
 
         def X(cs: list[IcbCase], with_trig: bool = with_trig) -> np.ndarray:
             rows = [features_row(c, std) for c in cs]
@@ -219,6 +369,10 @@ def score_test(data_dir: Any, frozen: dict[str, Any], *, runs: int = 2000, B: in
             base = np.full(len(test), float(y_tr[outcome].mean()))
             lg = logit_baseline(X(train), y_tr[outcome], X(test))
             block[outcome] = _block(y_te[outcome], eng, base, lg, B, seed)
+            if not with_trig and diagnostics:
+                eng_tr = np.array([fc[c.crisno][key] for c in train])
+                lg_tr = logit_baseline(X(train), y_tr[outcome], X(train))
+                diag[outcome] = _diagnostics(train, test, y_tr[outcome], y_te[outcome], eng_tr, eng, lg_tr, lg, split)
             if not with_trig and outcome == "war":
                 sub = np.array([c.year <= 2010 for c in test])
                 block["war_1990_2010"] = {"n": int(sub.sum()), "engine_brier": brier(eng[sub], y_te["war"][sub]),
@@ -233,7 +387,16 @@ def score_test(data_dir: Any, frozen: dict[str, Any], *, runs: int = 2000, B: in
         block["month_of_first_violence"] = {"n": len(dated), "engine_mean_log": float(np.mean(le)) if le else None,
                                             "training_empirical_mean_log": float(np.mean(lb)) if lb else None}
         scores[vname] = block
-    scores["initiator"] = "not scored: the engine's initiator split is fixed at 0.5 (pre-registration §5, descriptive only; not computed)"
+    scores["initiator"] = ("not part of the pre-registered scores: the engine's initiator split is fixed at 0.5; "
+                           "initiator_scores is added after the first look at the test scores")
+    if diagnostics:
+        scores["diagnostics"] = {
+            "note": "added after the first look at the test scores, not pre-registered: the frozen engine and the "
+                    "logistic regression (without the trigger type) on the training crises they were fitted on "
+                    "(in-sample) and by decade of the trigger; test decades are post hoc",
+            "added_after_first_look": True, **diag}
+    if initiators:
+        scores["initiator_scores"] = _initiator_scores(data_dir, train, test, outcomes, forecasts, B=B, seed=seed)
     primary = scores["without_trigger"]["war"]
     lo, hi = primary["bootstrap90"]["bss_engine_vs_base"]
     scores["primary"] = {"outcome": "P(full-scale war), without trigger type",

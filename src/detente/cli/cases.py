@@ -27,11 +27,18 @@ def icb_cmd(
     split: int = typer.Option(1989, "--split", help="Last trigger year of the training set."),
     forecast: bool = typer.Option(False, "--forecast", help="Add the frozen fit's forecasts and the pre-registered test scores (about a minute)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    figure: Path | None = typer.Option(None, "--figure", help="With --forecast: write the reliability diagram of the test scores (.png, .svg or .html)."),
 ) -> None:
     """Build one crisis scenario per ICB crisis from trigger-time data; report coverage."""
     from detente.cases.icb import CaseParams, build_cases, library_json
 
     def go():
+        if figure is not None and not forecast:
+            raise InputError(Problem("--figure needs --forecast (the diagram is of the test scores)",
+                                     column="--figure", value=str(figure)))
+        if figure is not None and figure.suffix.lower() not in (".png", ".svg", ".html"):
+            raise InputError(Problem("unknown figure format", column="--figure", value=str(figure),
+                                     expected=".png, .svg or .html"))
         params = CaseParams(split=split)
         cases, skipped = build_cases(data_dir, params)
         obj = library_json(cases, skipped, params)
@@ -49,6 +56,12 @@ def icb_cmd(
                 raise InputError(Problem("the frozen fit was made with another split", column="--split", value=split,
                                          expected=str(frozen["provenance"]["train"]["last_year"])))
             obj.update(score_test(data_dir, frozen))
+            if figure is not None:
+                from detente.cases.score import reliability_diagram
+
+                why = reliability_diagram(obj["scores"], figure)
+                if why:
+                    raise InputError(Problem(f"the figure was not written: {why}", file=str(figure)))
         return obj
 
     obj = guarded(go, as_json=as_json)
@@ -65,6 +78,8 @@ def icb_cmd(
         out.print(f"primary: {pr['outcome']}: Brier skill vs base rate {pr['bss_vs_base_rate']:.3f}, "
                   f"90 % bootstrap [{pr['bootstrap90'][0]:.3f}, {pr['bootstrap90'][1]:.3f}]; "
                   f"success = {pr['success']}")
+    if figure is not None:
+        out.print(f"reliability diagram written to {figure}", markup=False)
 
 
 @cases_app.command("show")

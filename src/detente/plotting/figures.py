@@ -30,7 +30,7 @@ __all__ = ["forecast_figure", "trajectory_figure", "perception_figure", "exchang
            "distribution_figure", "fan_figure", "tornado_figure", "indices_figure", "compare_forecast_figure",
            "compare_rounds_figure", "compare_crisis_figure", "crisis_p_war_figure", "crisis_hazard_figure",
            "crisis_triangle_figure", "crisis_alignment_figure", "crisis_agreement_figure", "leaderboard_figure",
-           "HAZARD_BAND", "QUADRANTS"]
+           "reliability_figure", "HAZARD_BAND", "QUADRANTS"]
 
 #: Quadrants of the BDM perception chart, in legend (and table) order.
 QUADRANTS = ("conflict", "compromise", "capitulation", "compromise (other yields)",
@@ -572,4 +572,49 @@ def leaderboard_figure(rows: Sequence[Mapping[str, Any]], reference: str, title:
                                      line=dict(color="black", width=2), hoverinfo="skip"))
     if ref is not None:
         fig.add_shape(type="line", x0=ref, x1=ref, yref="paper", y0=0, y1=1, line=dict(color="#cc4444", dash="dash", width=1))
+    return fig
+
+
+def reliability_figure(panels: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]], title: str):
+    """Reliability diagram: one panel per outcome, per model the observed frequency in each forecast bin
+    against the bin's mean forecast, with the bin's interval as an error bar and the bin size in the
+    hover; the diagonal is perfect calibration.
+
+    ``panels`` maps an outcome label to ``{model: [bin, ...]}`` with each bin ``{"mean_forecast",
+    "observed", "n", "wilson90": [lo, hi]}`` (as ``detente.cases.score.reliability`` returns them).
+    """
+    go = _go()
+    from plotly.subplots import make_subplots
+
+    names = list(panels)
+    models = list(dict.fromkeys(m for pan in panels.values() for m in pan))
+    colors = _colors(None, models)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.12)
+    fig.update_layout(template="none", title=dict(text=title, x=0.01, xanchor="left", font=dict(size=14)),
+                      font=_FONT, height=420, margin=dict(l=70, r=20, t=80, b=60), plot_bgcolor="white",
+                      paper_bgcolor="white")
+    for j, name in enumerate(names, start=1):
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#888", dash="dot", width=1),
+                                 name="perfect calibration", showlegend=j == 1, legendgroup="diag",
+                                 hoverinfo="skip"), row=1, col=j)
+        for m in models:
+            bins = list(panels[name].get(m, ()))
+            if not bins:
+                continue
+            x = [b["mean_forecast"] for b in bins]
+            y = [b["observed"] for b in bins]
+            lo = [b["observed"] - b["wilson90"][0] for b in bins]
+            hi = [b["wilson90"][1] - b["observed"] for b in bins]
+            fig.add_trace(go.Scatter(
+                x=x, y=y, mode="lines+markers", name=m, legendgroup=m, showlegend=j == 1,
+                line=dict(color=colors[m]), marker=dict(size=8, color=colors[m]),
+                error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo, thickness=1, width=4),
+                customdata=[b["n"] for b in bins],
+                hovertemplate=f"{m}<br>mean forecast %{{x:.3f}}<br>observed %{{y:.3f}} (%{{customdata}} crises)<extra></extra>"),
+                row=1, col=j)
+        axis = dict(range=[0, 1], showline=True, linecolor="#888", gridcolor="#e6e9ef", zeroline=False,
+                    ticks="outside")
+        fig.update_xaxes(title_text="mean forecast probability in the bin", row=1, col=j, **axis)
+        fig.update_yaxes(title_text="observed frequency (90 % Wilson interval)" if j == 1 else None, row=1, col=j,
+                         **axis)
     return fig
