@@ -21,11 +21,13 @@ SRC = Path(detente.__file__).parent
 
 #: Modules below every layer: any layer may import them, and they import only each other
 #: (``__version__`` is ``from detente import __version__``, the version string of the package;
-#: ``data`` holds derived data files; ``executors`` the serial/process/Dask back ends).
-UTILITIES = {"errors", "seeding", "processes", "executors", "result", "data", "__version__"}
+#: ``data`` holds derived data files; ``executors`` the serial/process/Dask back ends; ``plotting``
+#: draws figures from plain data for the results' ``.plot()``, the reports and the web).
+UTILITIES = {"errors", "seeding", "processes", "executors", "result", "data", "plotting", "__version__"}
 
 #: What each foundation layer may import besides the utilities (DESIGN.md's "may import" column;
-#: ``examples`` holds the bundled scenario files and reads them with ``formats``).
+#: ``examples`` holds the bundled scenario files and reads them with ``formats``; the ICB
+#: case library starts from bundled scenarios).
 FOUNDATION: dict[str, set[str]] = {
     "scenario": set(),
     "formats": {"scenario"},
@@ -33,12 +35,12 @@ FOUNDATION: dict[str, set[str]] = {
     "store": {"scenario"},
     "crisis": {"scenario", "models"},
     "examples": {"scenario", "formats"},
-    "cases": {"scenario", "formats", "crisis"},
+    "cases": {"scenario", "formats", "examples", "crisis"},
     "experiments": {"scenario", "formats", "examples", "models", "crisis", "store"},
 }
 #: The layers above the foundation, lowest first: each may import the foundation and the layers
 #: listed before it, never one after it ("__init__" is the front door, ``detente/__init__.py``).
-UPPER = ["plotting", "report", "__init__", "web", "cli", "__main__"]
+UPPER = ["report", "__init__", "web", "cli", "__main__"]
 
 
 def module_names(src: Path) -> dict[str, Path]:
