@@ -157,7 +157,7 @@ def test_diagnostics_by_decade_add_up(scored):
 
 
 def test_reliability_figure_draws_the_bins(scored, tmp_path):
-    from detente.cases.score import reliability_diagram
+    from detente.cli.cases import reliability_diagram
     from detente.plotting.figures import reliability_figure
 
     b = scored["scores"]["without_trigger"]["war"]

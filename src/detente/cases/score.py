@@ -25,8 +25,8 @@ from detente.cases.fit import FEATURES, HORIZON, _exposure, probe_counts
 from detente.cases.icb import IcbCase
 
 __all__ = ["brier", "log_score", "auc", "reliability", "forecast_case", "features_row", "logit_baseline",
-           "paired_bootstrap", "initiator_forecast", "initiator_block", "score_test", "reliability_diagram",
-           "BOOT_B", "BOOT_SEED"]
+           "paired_bootstrap", "initiator_forecast", "initiator_block", "score_test", "BOOT_B",
+           "BOOT_SEED"]
 
 BOOT_B, BOOT_SEED = 10_000, 20261206
 
@@ -158,31 +158,6 @@ def initiator_block(p_adv: np.ndarray, y_adv: np.ndarray, base: float, *, B: int
         a = (1 - level) / 2
         out["bootstrap90_log_engine_minus_base"] = [float(np.quantile(diff, a)), float(np.quantile(diff, 1 - a))]
     return out
-
-
-def reliability_diagram(scores: dict[str, Any], path: Any) -> str | None:
-    """Write the reliability diagram of the pre-registered test scores (without the trigger type):
-    P(full-scale war) and P(any violence), engine and logistic baseline, 5 equal-count bins with
-    90 % Wilson intervals (``scores`` as ``score_test`` returns it). ``.html`` is written directly;
-    ``.png``/``.svg`` through kaleido. Returns ``None`` on success, else why nothing was written."""
-    from pathlib import Path
-
-    from detente.plotting.export import write_images
-    from detente.plotting.figures import reliability_figure
-
-    b = scores["without_trigger"]
-    panels = {f"P(full-scale war), {b['war']['n']} test crises, {b['war']['events']} wars":
-              {"engine": b["war"]["reliability_engine"], "logistic": b["war"]["reliability_logit"]},
-              f"P(any violence), {b['violence']['events']} violent":
-              {"engine": b["violence"]["reliability_engine"], "logistic": b["violence"]["reliability_logit"]}}
-    fig = reliability_figure(panels, f"ICB crises triggered after {scores['split']}: reliability of the frozen "
-                                     "engine and the logistic baseline (without trigger type)")
-    p = Path(path)
-    if p.suffix.lower() == ".html":
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fig.write_html(str(p), include_plotlyjs=True)
-        return None
-    return write_images({p: fig})
 
 
 def logit_baseline(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -19,6 +20,29 @@ from detente.errors import InputError, Problem
 cases_app = typer.Typer(help="Historical case libraries (ICB crises) built into crisis scenarios.",
                         no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
+
+
+def reliability_diagram(scores: dict[str, Any], path: Any) -> str | None:
+    """Write the reliability diagram of the pre-registered test scores (without the trigger type):
+    P(full-scale war) and P(any violence), engine and logistic baseline, 5 equal-count bins with
+    90 % Wilson intervals (``scores`` as ``score_test`` returns it). ``.html`` is written directly;
+    ``.png``/``.svg`` through kaleido. Returns ``None`` on success, else why nothing was written."""
+    from detente.plotting.export import write_images
+    from detente.plotting.figures import reliability_figure
+
+    b = scores["without_trigger"]
+    panels = {f"P(full-scale war), {b['war']['n']} test crises, {b['war']['events']} wars":
+              {"engine": b["war"]["reliability_engine"], "logistic": b["war"]["reliability_logit"]},
+              f"P(any violence), {b['violence']['events']} violent":
+              {"engine": b["violence"]["reliability_engine"], "logistic": b["violence"]["reliability_logit"]}}
+    fig = reliability_figure(panels, f"ICB crises triggered after {scores['split']}: reliability of the frozen "
+                                     "engine and the logistic baseline (without trigger type)")
+    p = Path(path)
+    if p.suffix.lower() == ".html":
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fig.write_html(str(p), include_plotlyjs=True)
+        return None
+    return write_images({p: fig})
 
 
 @cases_app.command("icb")
@@ -57,8 +81,6 @@ def icb_cmd(
                                          expected=str(frozen["provenance"]["train"]["last_year"])))
             obj.update(score_test(data_dir, frozen))
             if figure is not None:
-                from detente.cases.score import reliability_diagram
-
                 why = reliability_diagram(obj["scores"], figure)
                 if why:
                     raise InputError(Problem(f"the figure was not written: {why}", file=str(figure)))
