@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from detente.cli import app
 from detente.experiments.deu_benchmark import Entry, bootstrap_ci, default_entries, fit_lad, run_tournament
 from detente.formats.deu import load_deu
-from detente.models.deu_candidate import FROZEN, SPEC_COLUMNS
+from detente.models.deu.median_regression import FROZEN, SPEC_COLUMNS
 from detente.models.registry import names, run_model
 
 FAST = ["compromise", "median", "nbs", "procedural", "deu_candidate"]
@@ -138,7 +138,7 @@ def test_identical_configurations_run_once(sample):
 
 def test_candidate2_frozen_and_nests_the_compromise(sample):
     from detente.experiments.deu_benchmark import _grid_predictions, candidate2_grid
-    from detente.models.deu_candidate2 import BASELINE, FROZEN, issue_data, predict
+    from detente.models.deu.reweighted_compromise import BASELINE, FROZEN, issue_data, predict
 
     assert FROZEN["spec"] in ("R1", "R2", "R3", "R4")
     assert len(candidate2_grid("R1")) == 25 and len(candidate2_grid("R3")) == 4500
@@ -165,8 +165,8 @@ def test_time_budget_is_reported_as_failures(sample):
 
 def test_candidate3_rules_nest_the_compromise_and_frozen_forecasts(sample):
     from detente.experiments.deu_benchmark import candidate3_grid
-    from detente.models.deu_candidate2 import issue_data
-    from detente.models.deu_candidate3 import BASELINE, FROZEN, OFF, predict
+    from detente.models.deu.point_masses import BASELINE, FROZEN, OFF, predict
+    from detente.models.deu.reweighted_compromise import issue_data
 
     assert "deu_candidate3" in names()
     assert FROZEN["spec"] in ("P1", "P2", "P3", "P4")
@@ -205,7 +205,7 @@ def test_candidate3_fit_reproduces_the_committed_fit(shared):
     from pathlib import Path
 
     from detente.experiments.deu_benchmark import fit_preregistered3
-    from detente.models.deu_candidate3 import FROZEN
+    from detente.models.deu.point_masses import FROZEN
 
     pre = Path(__file__).resolve().parents[1] / "preregistration"
     committed = json.loads((pre / "deu_candidate3_fit.json").read_text(encoding="utf-8"))
@@ -277,7 +277,7 @@ def _check_candidate1_tie_deviation(r, committed, shared):
     freeze) still gives the committed validation numbers (docs/deu-benchmark.md, "Deviation")."""
     import numpy as np
 
-    from detente.models.deu_candidate import FROZEN
+    from detente.models.deu.median_regression import FROZEN
 
     got = json.loads(json.dumps({k: v for k, v in r.items() if k != "val_forecasts"}))
     for k in ("n_train", "n_validation", "compromise_train_mae", "compromise_val_mae", "selected", "yva_mean"):
@@ -294,7 +294,7 @@ def _check_candidate1_tie_deviation(r, committed, shared):
     from pathlib import Path
 
     import detente.experiments.deu_benchmark as bm
-    from detente.models.deu_candidate import predict
+    from detente.models.deu.median_regression import predict
 
     pre = Path(__file__).resolve().parents[1] / "preregistration"
     _, val = bm.split_rows(shared / "data" / "deu" / "deu3_dev.csv", pre / "deu_split.csv", bm._candidate_fields)
@@ -308,7 +308,7 @@ def _check_candidate1_tie_deviation(r, committed, shared):
 def _issue(x, role, s=None, v=None, rp=None):
     """Synthetic candidate input: positions ``x`` (0-100) in reader order, roles 0 member state /
     1 Commission / 2 EP; saliences and member-state weights default to 1."""
-    from detente.models.deu_candidate2 import IssueData
+    from detente.models.deu.reweighted_compromise import IssueData
 
     n = len(x)
     return IssueData(x=np.array(x, float), s=np.ones(n) if s is None else np.array(s, float), role=np.array(role),
@@ -316,7 +316,7 @@ def _issue(x, role, s=None, v=None, rp=None):
 
 
 def test_candidate3_snap_at_exactly_delta():
-    from detente.models.deu_candidate3 import BASELINE, predict
+    from detente.models.deu.point_masses import BASELINE, predict
 
     # C = (0 + 100) / 2 = 50 (the member state has salience 0); its position 62.5 is 12.5 away,
     # the institutions 50: a distance equal to delta snaps, a smaller delta does not
@@ -327,7 +327,7 @@ def test_candidate3_snap_at_exactly_delta():
 
 
 def test_candidate3_snap_ties_go_to_the_first_actor_in_reader_order():
-    from detente.models.deu_candidate3 import BASELINE, predict
+    from detente.models.deu.point_masses import BASELINE, predict
 
     # C = 40; COM (20) and EP (60) are both 20 away: the Commission, listed first, wins
     d = _issue([20.0, 60.0, 95.0], [1, 2, 0], s=[1.0, 1.0, 0.0])
@@ -341,7 +341,7 @@ def test_candidate3_snap_ties_go_to_the_first_actor_in_reader_order():
 
 
 def test_candidate3_rules_fire_at_a_share_exactly_at_the_threshold():
-    from detente.models.deu_candidate3 import BASELINE, predict, shares
+    from detente.models.deu.point_masses import BASELINE, predict, shares
 
     # member states with weights 0.5, 0.25, 0.25 at 100, 100, 0; Commission at 100, reference
     # point 0. The first state has salience 0 and still counts: share_K = 0.75, share_q = 0.25
@@ -355,7 +355,8 @@ def test_candidate3_rules_fire_at_a_share_exactly_at_the_threshold():
 
 
 def test_candidate_runs_report_the_frozen_spec_only_with_the_frozen_values(sample):
-    from detente.models import deu_candidate2, deu_candidate3
+    from detente.models.deu import point_masses as deu_candidate3
+    from detente.models.deu import reweighted_compromise as deu_candidate2
 
     s = load_deu(sample)[0]
     for model, mod, override in (("deu_candidate3", deu_candidate3, {"delta": 10.0}),

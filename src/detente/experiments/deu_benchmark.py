@@ -568,7 +568,7 @@ def to_json_contract(result: Mapping[str, Any], *, full: bool = True) -> dict[st
 
 def _candidate_fields(s: Scenario) -> dict[str, Any]:
     """The first candidate's inputs of one single-issue DEU scenario: wave, features, positions."""
-    from detente.models.deu_candidate import features
+    from detente.models.deu.median_regression import features
 
     f = features(s, s.name)
     assert f is not None
@@ -577,7 +577,7 @@ def _candidate_fields(s: Scenario) -> dict[str, Any]:
 
 def _issue_data_fields(s: Scenario) -> dict[str, Any]:
     """The second and third candidates' inputs of one single-issue DEU scenario."""
-    from detente.models.deu_candidate2 import issue_data
+    from detente.models.deu.reweighted_compromise import issue_data
 
     return {"d": issue_data(s, s.name)}
 
@@ -661,7 +661,7 @@ def fit_preregistered(path: str | Path, split_path: str | Path, *, n_boot: int =
     """Run the procedure of ``preregistration/deu_candidate.md``: fit S1–S5 on the train side,
     score them on the validation side, select, and bootstrap the selected one against the
     compromise model."""
-    from detente.models.deu_candidate import SPEC_COLUMNS, design, predict
+    from detente.models.deu.median_regression import SPEC_COLUMNS, design, predict
 
     train, val = split_rows(path, split_path, _candidate_fields)
     ytr = np.array([r["y"] for r in train])
@@ -772,7 +772,7 @@ def fit_preregistered2(path: str | Path, split_path: str | Path, *, n_boot: int 
     """Run the procedure of ``preregistration/deu_candidate2.md``: fit R1–R4 on the train side
     by exhaustive grid search (train MAE), score them on the validation side, select, and
     bootstrap the selected one against the compromise model."""
-    from detente.models.deu_candidate2 import BASELINE, predict
+    from detente.models.deu.reweighted_compromise import BASELINE, predict
 
     train, val = split_rows(path, split_path, _issue_data_fields)
     keys = ("alpha", "gamma", "kappa", "eps_cod", "eps_cns", "lam")
@@ -835,7 +835,7 @@ def candidate3_grid(spec: str) -> list[dict[str, float]]:
     """Grid points of spec P1–P4, in tie-break order (closest to the compromise first)."""
     import itertools
 
-    from detente.models.deu_candidate3 import BASELINE, OFF
+    from detente.models.deu.point_masses import BASELINE, OFF
 
     g = CANDIDATE3_GRID
     th = sorted(g["theta"], reverse=True) if spec in ("P1", "P2", "P4") else (OFF,)
@@ -852,7 +852,7 @@ def fit_preregistered3(path: str | Path, split_path: str | Path, *, n_boot: int 
     one against the compromise model."""
     from collections import Counter
 
-    from detente.models.deu_candidate3 import BASELINE, predict
+    from detente.models.deu.point_masses import BASELINE, predict
 
     train, val = split_rows(path, split_path, _issue_data_fields)
 

@@ -3,7 +3,8 @@ capabilities re-estimated (procedure-specific Commission/EP weights, a vote expo
 salience exponent), shrinkage toward the reference point under unanimity, and optional
 snapping to the nearest actor position.
 
-Specification: ``preregistration/deu_candidate2.md`` (committed before any fitting). Per
+Specification: ``preregistration/deu_candidate2.md`` (committed before any fitting); it names this
+file by its former path ``src/detente/models/deu_candidate2.py``. Per
 issue, with positions ``x`` on 0–100 and saliences ``s`` on 0–1:
 
 * member state ``i``: weight ``(v_i / v_max) ** alpha`` (``v_i`` its capability — the Council

@@ -4,7 +4,8 @@ outcome, and DEU outcomes have atoms (the Commission's proposal, the status quo,
 positions); where an atom is likely enough the forecast is put on it instead of on the
 weighted mean.
 
-Specification: ``preregistration/deu_candidate3.md`` (committed before any fitting). Per
+Specification: ``preregistration/deu_candidate3.md`` (committed before any fitting); it names this
+file by its former path ``src/detente/models/deu_candidate3.py``. Per
 issue, with positions ``x`` on 0–100:
 
 * ``C`` — the compromise model (capability × salience weighted mean, Commission and EP at the
@@ -33,7 +34,7 @@ was selected on its validation side (``docs/deu-benchmark.md``,
 
 Positions are used on the unit-normalised scale ×100 internally and mapped back, so the model
 runs on any scenario; actors other than ``COM`` and ``EP`` count as member states. Issue data
-are read by :func:`detente.models.deu_candidate2.issue_data` (same capabilities, same
+are read by :func:`detente.models.deu.reweighted_compromise.issue_data` (same capabilities, same
 reference point handling).
 
 References
@@ -58,7 +59,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from detente.models.deu_candidate2 import IssueData, forecast_issues, frozen_spec_name
+from detente.models.deu.reweighted_compromise import IssueData, forecast_issues, frozen_spec_name
 from detente.models.params import ModelParams
 from detente.models.registry import ModelSpec
 from detente.result import RunResult
@@ -137,7 +138,7 @@ class Candidate3Params(ModelParams):
 
 
 def spec_name(p: Mapping[str, float]) -> str:
-    """:func:`detente.models.deu_candidate2.frozen_spec_name` of this candidate."""
+    """:func:`detente.models.deu.reweighted_compromise.frozen_spec_name` of this candidate."""
     return frozen_spec_name(p, FROZEN, BASELINE)
 
 

@@ -1,7 +1,8 @@
 """``deu_candidate`` — the pre-registered DEU forecasting candidate: a least-absolute-deviation
 (median-regression) stack of the compromise model and procedural anchors.
 
-Specification: ``preregistration/deu_candidate.md`` (committed before any fitting). Per
+Specification: ``preregistration/deu_candidate.md`` (committed before any fitting); it names this
+file by its former path ``src/detente/models/deu_candidate.py``. Per
 issue the features are
 
 * ``C`` — the compromise model (capability × salience weighted mean; Achen 2006);
