@@ -239,3 +239,49 @@ def test_a_stored_sensitivity_study_resumes_and_reads_back(toy, tmp_path, monkey
     # a different request is a different stored study
     crisis_sensitivity(toy, store=st, **{**SENS, "seed": 4})
     assert len(st.list(kind=CS.STORE_KIND)) == 2
+
+
+# ------------------------------------------------------------------ the command line
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from detente.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.mark.slow
+def test_cli_run_with_a_store_and_an_executor_gives_the_same_object_and_stores_it(tmp_path):
+    args = ["run", "seesaw-2021", "-H", "combined", "--runs", "200", "--mechanisms", "none", "--json"]
+    plain = _cli(*args)
+    assert plain.exit_code == 0, plain.output
+    st = tmp_path / "st"
+    stored = _cli(*args, "--store", str(st), "--executor", "process", "--workers", "2")
+    assert stored.exit_code == 0, stored.output
+    a, b = json.loads(plain.output), json.loads(stored.output)
+    run_id = b.pop("run_id")
+    assert "run_id" not in a and a == b
+    s = Store(st)
+    assert [i.run_id for i in s.list(kind="crisis")] == [run_id]
+    assert s.list(kind=CHUNK_KIND) == []       # the chunks of a finished run are not kept
+    from detente.report.stored import load_crisis
+
+    assert load_crisis(s, run_id)["hypotheses"] == a["hypotheses"]
+    bad = _cli(*args, "--executor", "cluster")
+    assert bad.exit_code == 2 and "--executor" in bad.output and "serial, process or dask" in bad.output
+
+
+def test_cli_crisis_sensitivity_with_a_store_is_stored_and_read_back(toy, tmp_path):
+    from detente.experiments.crisis_sensitivity import STORE_KIND
+
+    args = ["sensitivity", str(TOY), "--samples", "8", "--runs-per-point", "20", "--output", "p_war_horizon", "--json"]
+    plain = _cli(*args)
+    assert plain.exit_code == 0, plain.output
+    assert json.loads(plain.output)["run_id"] == ""           # without --store nothing is stored
+    first = _cli(*args, "--store", str(tmp_path / "st"), "--executor", "process")
+    again = _cli(*args, "--store", str(tmp_path / "st"))
+    assert first.exit_code == again.exit_code == 0, first.output + again.output
+    a, b, c = (json.loads(r.output) for r in (plain, first, again))
+    (info,) = Store(tmp_path / "st").list(kind=STORE_KIND)
+    assert b["run_id"] == c["run_id"] == info.run_id and info.status == "done"
+    assert {**b, "run_id": ""} == a and b == c

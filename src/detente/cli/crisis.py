@@ -11,6 +11,7 @@ from rich.table import Table
 from detente.cli.base import (
     app,
     guarded,
+    open_store,
     out,
     print_json,
 )
@@ -32,15 +33,19 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: int | None, seed: int
                 out_dir: Path | None, sets: list[str], counterfactual_runs: int | None = None,
                 html: bool = False, mechanisms: str = "all", mechanism_runs: int | None = None,
                 mechanism_hypotheses: list[str] | None = None, draw_assumptions: bool = False,
-                param_draws: int | None = None, as_of: list[str] | None = None, sensitivity: bool = False) -> None:
+                param_draws: int | None = None, as_of: list[str] | None = None, sensitivity: bool = False,
+                executor: str | None = None, workers: int | None = None, address: str | None = None,
+                store: Path | None = None) -> None:
     from detente.cli.crisis_run import crisis_run
+
+    st = open_store(store, as_json=as_json) if store is not None else None
 
     def go():
         return crisis_run(name, hypotheses=hypothesis, runs=runs, seed=seed, out_dir=None if as_json else out_dir,
                           sets=sets, cf_runs=counterfactual_runs, mechanisms=mechanisms,
                           mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses,
                           draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of,
-                          sensitivity=sensitivity)
+                          sensitivity=sensitivity, executor=executor, workers=workers, address=address, store=st)
 
     obj, rep = guarded(go, as_json=as_json)
     if as_json:
@@ -65,6 +70,8 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: int | None, seed: int
                   (f"{lr['log_lr']:+.2f} ± {lr['log_lr_se']:.2f}" if lr.get("log_lr") is not None else "-"),
                   lr.get("verdict", "-"))
     out.print(t)
+    if obj.get("run_id"):
+        out.print(f"stored as crisis run {obj['run_id']}")
     if rep is not None:
         out.print(f"report written to {rep.resolve()}")
     if html and out_dir is not None:
@@ -99,9 +106,15 @@ def run_cmd(
                                     "only the events known by then (the record's own forecast dates are always run)."),
     sensitivity: bool = typer.Option(False, "--sensitivity", help="Add Sobol indices of P(war by the record's end) "
                                      "and the focal actor's months of peace (Morris-screened top 20 numbers)."),
+    executor: str | None = typer.Option(None, "--executor", help="serial | process | dask: where the engine's "
+                                        "chunks run (same numbers on any; default serial)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes (process, local dask; default 2)."),
+    address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT (with --executor dask)."),
+    store: Path | None = typer.Option(None, "--store", help="Run store directory: keep every finished chunk there (the "
+                                      "same command after a kill resumes) and store the result as a crisis run."),
 ) -> None:
     """Run a crisis scenario's hypotheses, back-test them and write a report."""
     _crisis_run(scenario, hypothesis=hypothesis, runs=runs, seed=seed, as_json=as_json, out_dir=out_dir, sets=sets,
                 mechanisms=mechanisms, mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None,
                 draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of or None,
-                sensitivity=sensitivity)
+                sensitivity=sensitivity, executor=executor, workers=workers, address=address, store=store)

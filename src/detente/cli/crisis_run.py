@@ -216,7 +216,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
                cf_runs: int | None = None, mechanisms: str | None = None, mechanism_runs: int | None = None,
                mechanism_hypotheses: list[str] | None = None, draw_assumptions: bool = False,
                param_draws: int | None = None, as_of: list[str] | None = None,
-               sensitivity: bool = False) -> tuple[dict[str, Any], Path | None]:
+               sensitivity: bool = False, executor: str | None = None, workers: int | None = None,
+               address: str | None = None, store: Any = None) -> tuple[dict[str, Any], Path | None]:
     """Run a crisis scenario's hypotheses and (optionally) write the report.
 
     ``mechanisms`` (``all``, ``none`` or comma-separated names), ``mechanism_runs`` and
@@ -232,10 +233,19 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     actor's months of peace under the reference hypothesis (or the first one run), over the 20
     numbers a Morris screen ranks highest (:func:`detente.experiments.crisis_sensitivity.screened_sobol`).
 
+    ``executor`` (``serial``, ``process``, ``dask``), ``workers`` and ``address`` (a Dask
+    scheduler) say where every engine run's chunks run (:func:`detente.experiments.crisis_runs.crisis_execution`);
+    with a run ``store`` each finished chunk is kept there, so the same command run again after a
+    kill simulates only the missing chunks, and the finished object is stored as a ``crisis`` run
+    (its id added as ``run_id``; the sensitivity studies of ``sensitivity`` as ``crisis_sensitivity``
+    runs). The numbers depend on none of these.
+
     Returns the ``--json`` object and the report path (``None`` when ``out_dir`` is ``None``).
     """
-    from detente.crisis.analysis import run_hypotheses
+    from detente.experiments.crisis_runs import crisis_execution
     from detente.report.crisis import write_report
+
+    check_executor(executor)
 
     scn = load_scenario(name)
     dyn = dict(scn.dynamics or {})
@@ -277,6 +287,33 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
         from detente.crisis.spec import load_spec
 
         mechanism_runs = min(runs or load_spec(dyn).settings.runs, DEFAULT_MECHANISM_RUNS)
+    with crisis_execution(executor=executor or "serial", workers=workers or 2, address=address, store=store):
+        obj = _analyse(scn, name, chosen=chosen, runs=runs, seed=seed, extra=extra, cf_runs=cf_runs,
+                       mechanisms=mechanisms, mechanism_runs=mechanism_runs,
+                       mechanism_hypotheses=mechanism_hypotheses, as_of=as_of, draw_assumptions=draw_assumptions,
+                       param_draws=param_draws, sensitivity=sensitivity, store=store)
+        if store is not None:
+            from detente.report.stored import save_crisis
+
+            obj["run_id"] = save_crisis(store, obj, scenario=scn)
+    rep = write_report(obj, out_dir) if out_dir is not None else None
+    return obj, rep
+
+
+def check_executor(executor: str | None) -> None:
+    """An unknown ``--executor`` is an input error (exit 2) naming the option."""
+    if executor is not None and executor not in ("serial", "process", "dask"):
+        raise InputError(Problem("unknown executor", column="--executor", value=executor,
+                                 expected="serial, process or dask"))
+
+
+def _analyse(scn: Any, name: str, *, chosen: list[str], runs: int | None, seed: int | None, extra: dict[str, Any],
+             cf_runs: int | None, mechanisms: str | None, mechanism_runs: int | None,
+             mechanism_hypotheses: list[str] | None, as_of: list[str] | None, draw_assumptions: bool,
+             param_draws: int | None, sensitivity: bool, store: Any) -> dict[str, Any]:
+    """The ``--json`` object of :func:`crisis_run` (engine calls run in the caller's execution context)."""
+    from detente.crisis.analysis import run_hypotheses
+
     obj = run_hypotheses(scn, hypotheses=chosen or None, runs=runs, seed=seed, base_dir=scenario_dir(name),
                          extra_set=extra or None, cf_runs=cf_runs, mechanisms=mechanisms or "all",
                          mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None,
@@ -293,8 +330,7 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
         ref = obj.get("reference") if obj.get("reference") in obj["hypotheses"] else next(iter(obj["hypotheses"]))
         outs = (["p_war_by_end"] if obj.get("backtest_end") else []) + ["months_of_peace_focal"]
         sens = screened_sobol(scn, hypothesis=ref if ref in declared else None, outputs=outs, seed=int(obj["seed"]),
-                              extra_set=extra or None).to_json_dict()
+                              extra_set=extra or None, store=store).to_json_dict()
         sens["hypothesis"] = ref
         obj["sensitivity"] = sens
-    rep = write_report(obj, out_dir) if out_dir is not None else None
-    return obj, rep
+    return obj

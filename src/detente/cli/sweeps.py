@@ -45,7 +45,8 @@ def _is_crisis_target(target: str) -> bool:
     return isinstance(doc, dict) and "dynamics" in doc and "model" not in doc
 
 
-def _crisis_sensitivity(target: str, *, method: Literal["sobol", "morris"], n, factors, outputs, hypothesis, runs_per_point, seed):
+def _crisis_sensitivity(target: str, *, method: Literal["sobol", "morris"], n, factors, outputs, hypothesis, runs_per_point, seed,
+                        store=None, executor=None, progress=None):
     from detente.cli.crisis_run import load_scenario
     from detente.crisis.spec import load_spec
     from detente.experiments.crisis_sensitivity import (
@@ -59,7 +60,8 @@ def _crisis_sensitivity(target: str, *, method: Literal["sobol", "morris"], n, f
         spec = load_spec(scn.dynamics, hypothesis=hypothesis)
         outputs = (["p_war_by_end"] if record_end(spec) else []) + ["months_of_peace_focal"]
     return crisis_sensitivity(scn, method=method, n=n, factors=factors or None, outputs=outputs, hypothesis=hypothesis,
-                              runs_per_point=runs_per_point or DEFAULT_RUNS_PER_POINT, seed=seed)
+                              runs_per_point=runs_per_point or DEFAULT_RUNS_PER_POINT, seed=seed, store=store,
+                              executor=executor, progress=progress)
 
 
 def _top_rows(res, output: str, top: int):
@@ -137,8 +139,13 @@ def sensitivity_cmd(
                                     "(bundled name such as seesaw-2021, or a scenario file with `dynamics:`)."),
     method: str = typer.Option("sobol", "--method", help="sobol | morris"),
     n: int | None = typer.Option(None, "--samples", min=2, help="Base samples (Sobol) or trajectories (Morris)."),
-    store: Path | None = typer.Option(None, "--store", help="Run store directory."),
+    store: Path | None = typer.Option(None, "--store", help="Run store directory (a crisis study is stored only "
+                                      "when it is given: resumable per group of points, shown in the web UI)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (docs/json-contract.md)."),
+    executor: str | None = typer.Option(None, "--executor", help="serial | process | dask: where the sample's chunks "
+                                        "run (same numbers on any; default: the spec's, serial for a crisis)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes (default 2)."),
+    address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT (with --executor dask)."),
     factor: list[str] = typer.Option([], "--factor", help="Crisis: dotted path of a number to vary (repeatable; "
                                      "default: every assumption with a range)."),
     output: list[str] = typer.Option([], "--output", help="Crisis: output to analyse (repeatable; default "
@@ -159,22 +166,34 @@ def sensitivity_cmd(
 
     n = renamed_option(n, old_n, new="--samples", old="--n", as_json=as_json)
     crisis = _is_crisis_target(spec_file)
-    st = None if crisis else open_store(store, as_json=as_json)
+    st = open_store(store, as_json=as_json) if not crisis or store is not None else None
     prog, cb = progress(not as_json and not crisis)
 
     def go():
+        from detente.cli.crisis_run import check_executor
+        from detente.executors import make_executor
+
         if method not in ("sobol", "morris"):
             raise InputError(Problem("unknown sensitivity method", column="--method", value=method, expected="sobol or morris"))
+        check_executor(executor)
         if crisis:
-            return _crisis_sensitivity(spec_file, method=cast(Literal["sobol", "morris"], method), n=n, factors=factor, outputs=output,
-                                       hypothesis=hypothesis, runs_per_point=runs_per_point, seed=seed)
-        return run_sensitivity(load_sweep_spec(spec_file), method=method, n=n, store=st, progress=cb)  # type: ignore[arg-type]
+            with make_executor(executor or "serial", workers=workers or 2, address=address) as ex:
+                return _crisis_sensitivity(spec_file, method=cast(Literal["sobol", "morris"], method), n=n,
+                                           factors=factor, outputs=output, hypothesis=hypothesis,
+                                           runs_per_point=runs_per_point, seed=seed, store=st, executor=ex, progress=cb)
+        spec = load_sweep_spec(spec_file)
+        upd = {k: v for k, v in (("kind", executor), ("workers", workers), ("address", address)) if v is not None}
+        if upd:
+            spec = spec.model_copy(update={"executor": spec.executor.model_copy(update=upd)})
+        return run_sensitivity(spec, method=method, n=n, store=st, progress=cb)  # type: ignore[arg-type]
 
     res = run_with(prog, lambda: guarded(go, as_json=as_json))
     if as_json:
         print_json(res.to_json_dict())
         return
     if crisis:
+        if res.run_id:
+            out.print(f"stored as crisis sensitivity study {res.run_id}")
         for o in res.indices:
             out.print(df_table(_top_rows(res, o, top), title=f"{method}: {o} ({res.points} points × "
                                 f"{res.runs_per_point} runs, N = {res.sample_size}; top {top} by "

@@ -556,12 +556,13 @@ def _close_study(store: Any, run_id: str, result_chunk: int, res: SensitivityRes
 def screened_sobol(scenario: Any, *, hypothesis: str | None = None, outputs: Sequence[str] = ("months_of_peace_focal",),
                    top: int = 20, morris_n: int = DEFAULT_MORRIS_N, n: int = DEFAULT_SOBOL_N,
                    runs_per_point: int = DEFAULT_RUNS_PER_POINT, seed: int | None = None,
-                   extra_set: dict[str, Any] | None = None) -> SensitivityResult:
+                   extra_set: dict[str, Any] | None = None, store: Any = None, executor: Any = None) -> SensitivityResult:
     """Morris screening over every assumption with a range, then Sobol on the ``top`` numbers.
 
     The screen ranks each number by its largest μ* across ``outputs``, each output's μ* divided
     by that output's largest (so outputs in months and in probabilities weigh alike). What
-    ``detente demo --sensitivity`` puts in the flagship report.
+    ``detente demo --sensitivity`` puts in the flagship report. ``store`` and ``executor`` go to
+    both studies (:func:`crisis_sensitivity`).
     """
     from detente.crisis.spec import load_spec
 
@@ -571,7 +572,8 @@ def screened_sobol(scenario: Any, *, hypothesis: str | None = None, outputs: Seq
     note = f"all {len(fac)} numbers with an assumption range (no screening needed)"
     if len(fac) > top:
         scr = crisis_sensitivity(scenario, method="morris", n=morris_n, outputs=outputs, hypothesis=hypothesis,
-                                 runs_per_point=runs_per_point, seed=seed, extra_set=extra_set, with_tornado=False)
+                                 runs_per_point=runs_per_point, seed=seed, extra_set=extra_set, with_tornado=False,
+                                 store=store, executor=executor)
         score = np.zeros(len(fac))
         for rows in scr.indices.values():
             mu = np.array([r["mu_star"] for r in rows])
@@ -582,5 +584,6 @@ def screened_sobol(scenario: Any, *, hypothesis: str | None = None, outputs: Seq
         note = (f"the {top} numbers with the largest Morris μ* (relative to each output's largest) of {len(fac)} "
                 f"with an assumption range, screened with {morris_n} trajectories × {runs_per_point} runs")
     res = crisis_sensitivity(scenario, method="sobol", n=n, factors=chosen, outputs=outputs, hypothesis=hypothesis,
-                             runs_per_point=runs_per_point, seed=seed, extra_set=extra_set)
+                             runs_per_point=runs_per_point, seed=seed, extra_set=extra_set, store=store,
+                             executor=executor)
     return dataclasses.replace(res, notes=[note])

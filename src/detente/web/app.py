@@ -118,6 +118,29 @@ class CrisisRunRequest(BaseModel):
                                     "parameter-uncertainty interval (default 40, as the CLI).")
 
 
+class CrisisSensitivityRequest(BaseModel):
+    """Body of ``POST /api/crisis-sensitivity-jobs``: Sobol or Morris indices of crisis outputs
+    over assumption numbers, with a tornado (as ``detente sensitivity SCENARIO --store``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(pattern="^(examples|library)$")
+    name: str
+    method: str = Field("sobol", pattern="^(sobol|morris)$")
+    n: int = Field(64, ge=2, le=8192, description="Sobol base samples (a power of two) or Morris trajectories.")
+    factors: list[Annotated[str, Field(max_length=300)]] = Field(
+        default_factory=list, max_length=300, description="Dotted paths of numbers with an assumption range; "
+        "empty: every assumption with a range.")
+    outputs: list[str] = Field(default_factory=lambda: ["months_of_peace_focal"], min_length=1, max_length=4,
+                               description="p_war_by_end (with a record), months_of_peace_focal, p_war_horizon, "
+                                           "p_no_focal_war_horizon.")
+    hypothesis: str | None = Field(None, description="Hypothesis to analyse under (default: the base description).")
+    runs_per_point: int = Field(32, ge=2, le=10_000, description="Monte-Carlo runs per parameter point.")
+    tornado_runs: int = Field(1000, ge=2, le=100_000, description="Runs per point of the one-at-a-time tornado.")
+    seed: int | None = Field(None, ge=0)
+    sets: list[Annotated[str, Field(max_length=2000)]] = Field(
+        default_factory=list, max_length=500, description="`--set PATH=VALUE` overrides the study runs under.")
+
+
 class SweepRunRequest(BaseModel):
     """Body of ``POST /api/sweep-jobs``: a Monte Carlo sweep or a sensitivity study of a model."""
 
@@ -648,6 +671,17 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             return render(request, "run.html", run_id=info.run_id, info=info.to_json_dict(), kind=info.kind,
                           result=None, crisis=_crisis_view(obj), whatif=_whatif_link(info, obj),
                           title=f"Crisis {info.run_id[:10]}")
+        if info.kind == "crisis_sensitivity":
+            from detente.experiments.crisis_sensitivity import load_crisis_sensitivity
+            from detente.web.crisis import sensitivity_view
+
+            try:
+                obj = load_crisis_sensitivity(store(), info.run_id)
+            except _store_errors() as exc:
+                raise HTTPException(404, f"run {run_id!r} has no sensitivity result: {exc}") from None
+            return render(request, "run.html", run_id=info.run_id, info=info.to_json_dict(), kind=info.kind,
+                          result=None, crisis=None, sens=sensitivity_view(obj),
+                          title=f"Sensitivity {info.run_id[:10]}")
         if info.kind == "sweep":  # no single result: charts come from /api/runs/{id}/charts
             return render(request, "run.html", run_id=info.run_id, info=info.to_json_dict(), kind=info.kind,
                           result=None, title=f"{info.kind.capitalize()} {info.run_id[:10]}")
@@ -909,6 +943,34 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
                           request=request_doc)
         return job.to_json_dict()
 
+    @app.post("/api/crisis-sensitivity-jobs", tags=["runs"], status_code=202,
+              responses=_errors(400, 403, 404, 413, 422))
+    def api_crisis_sensitivity(request: Request, body: CrisisSensitivityRequest) -> dict[str, Any]:
+        """Run a Sobol or Morris study of a crisis scenario's outputs in the background (stored as a
+        ``crisis_sensitivity`` run; its page shows the indices with their intervals and the tornado).
+        Checked before the job starts (422 with the problems)."""
+        check_origin(request)
+        scn = get_scenario(body.source, body.name)
+        if not scn.dynamics:
+            raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "the scenario has no crisis dynamics"}]})
+        from detente.web.crisis import check_sensitivity, parse_sets
+        from detente.web.work import crisis_sensitivity_job
+
+        try:
+            extra = parse_sets(list(body.sets))
+            fac = check_sensitivity(scn, hypothesis=body.hypothesis or None, extra=extra, factors=list(body.factors),
+                                    outputs=list(body.outputs), method=body.method, n=body.n,
+                                    runs_per_point=body.runs_per_point, tornado_runs=body.tornado_runs)
+        except InputError as exc:
+            raise HTTPException(422, exc.to_dict()) from None
+        label = f"{body.method} sensitivity of {body.name} ({len(fac)} numbers)"
+        job = jobs.submit("crisis_sensitivity", label, crisis_sensitivity_job, process=True,
+                          args=(cfg.store_root, scn, body.method, body.n, list(body.factors), list(body.outputs),
+                                body.hypothesis or None, body.runs_per_point, body.tornado_runs, body.seed, extra, label,
+                                body.model_dump(mode="json")),
+                          request=body.model_dump(mode="json"))
+        return job.to_json_dict()
+
     @app.post("/api/sweep-jobs", tags=["runs"], status_code=202, responses=_errors(400, 403, 404, 413, 422))
     def api_sweep_run(request: Request, body: SweepRunRequest) -> dict[str, Any]:
         """Run a Monte Carlo sweep or a Sobol/Morris sensitivity study of a model in the background
@@ -1052,6 +1114,19 @@ def _charts(store, run_id: str) -> dict[str, Any]:
             _sensitivity_warnings(out, info)
             out["figures"] = _figures_json(RF.sweep_figures(out, _scenario_or_none(store, info.run_id)))
             return out
+        if info.kind == "crisis_sensitivity":
+            from detente.experiments.crisis_sensitivity import load_crisis_sensitivity
+
+            obj = load_crisis_sensitivity(store, info.run_id)
+            sens = {k: obj.get(k) for k in ("method", "factors", "indices", "tornado", "baseline", "warnings",
+                                            "sample_size", "points", "runs_per_point", "confidence_level")}
+            sens["tornado_kind"] = ("one at a time: each number at the low and the high end of its assumption range, "
+                                    "the others at their values")
+            from detente.web.crisis import sensitivity_view
+
+            shown = {**sens, "indices": sensitivity_view(obj)["sorted_indices"]}   # largest index first
+            return {"kind": "crisis_sensitivity", "run_id": info.run_id, "sensitivity": sens,
+                    "figures": _figures_json(RF.sweep_figures({"sensitivity": shown}))}
         if info.kind == "crisis":
             from detente.report.stored import load_crisis
 

@@ -18,7 +18,12 @@ from typing import Any
 from detente.errors import InputError, Problem
 
 __all__ = ["form_data", "parse_sets", "check_request", "add_bands", "headline_rows", "compare_rows",
-           "BAND_Z", "Q10_Q90_SD"]
+           "BAND_Z", "Q10_Q90_SD", "check_sensitivity", "SENSITIVITY_OUTPUTS", "MAX_SENSITIVITY_RUNS", "sensitivity_view"]
+
+#: Outputs the crisis sensitivity form offers (``p_war_by_end`` only when the scenario has a record).
+SENSITIVITY_OUTPUTS = ("p_war_by_end", "months_of_peace_focal", "p_war_horizon", "p_no_focal_war_horizon")
+#: Most engine runs one sensitivity study from the web UI may ask for (sample and tornado).
+MAX_SENSITIVITY_RUNS = 5_000_000
 
 # the Monte Carlo bands of the crisis charts are made in detente.report.charts (the HTML report
 # draws the same ones); re-exported here for the callers that import them from the web
@@ -31,7 +36,9 @@ def form_data(scenario: Any) -> dict[str, Any]:
     (``load_spec(dyn).num_items()``) with value, range, whether it is drawn per run or
     calibrated, and its source or assumption note."""
     from detente.crisis.analysis import declared_mechanisms
+    from detente.crisis.engine import SCALAR_ONLY
     from detente.crisis.spec import load_spec
+    from detente.experiments.crisis_sensitivity import record_end
 
     spec = load_spec(scenario.dynamics)
     hyps = [{"name": h, "label": d.label or h} for h, d in spec.hypotheses.items()]
@@ -44,9 +51,13 @@ def form_data(scenario: Any) -> dict[str, Any]:
                      "lo": a.range[0] if a is not None else None, "hi": a.range[1] if a is not None else None,
                      "kind": "assumption" if a is not None and num.source is None else "source",
                      "source": num.source, "note": a.note if a is not None else None,
-                     "drawn": bool(num.drawn), "calibrated": num.calibrated})
+                     "drawn": bool(num.drawn), "calibrated": num.calibrated,
+                     # can be a factor of a sensitivity study (experiments.crisis_sensitivity.crisis_factors)
+                     "varies": a is not None and a.range[0] < a.range[1] and not SCALAR_ONLY.match(path)})
+    has_record = record_end(spec) is not None
+    outs = [o for o in SENSITIVITY_OUTPUTS if has_record or o != "p_war_by_end"]
     return {"hypotheses": hyps, "mechanisms": mechs, "numbers": nums, "runs": spec.settings.runs,
-            "seed": spec.settings.seed}
+            "seed": spec.settings.seed, "outputs": outs, "default_outputs": outs[:2] if has_record else outs[:1]}
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -104,6 +115,50 @@ def check_request(scenario: Any, hypotheses: list[str], extra: dict[str, Any], m
                                             expected=", ".join(known) or "no mechanisms declared"))
     if problems:
         raise InputError(problems)
+
+
+def check_sensitivity(scenario: Any, *, hypothesis: str | None, extra: dict[str, Any], factors: list[str],
+                      outputs: list[str], method: str, n: int, runs_per_point: int,
+                      tornado_runs: int) -> list[tuple[str, float, float]]:
+    """Check a crisis sensitivity request before its job starts, with the errors ``detente
+    sensitivity`` gives (unknown hypothesis, ``--set`` problems, factors without a range,
+    outputs the scenario cannot give) plus a cap on its cost (:data:`MAX_SENSITIVITY_RUNS`).
+    Returns the factors ``(path, lo, hi)``. Raises :class:`InputError`."""
+    from detente.crisis.spec import load_spec
+    from detente.experiments.crisis_sensitivity import crisis_factors, record_end
+
+    check_request(scenario, [hypothesis] if hypothesis else [], extra, [])
+    spec = load_spec(scenario.dynamics, hypothesis=hypothesis, extra=extra or None)
+    fac = crisis_factors(spec, factors or None)
+    problems: list[Problem] = []
+    if not fac:
+        problems.append(Problem("no numbers to vary: the scenario has no assumption with a range", column="factors"))
+    allowed = [o for o in SENSITIVITY_OUTPUTS if record_end(spec) is not None or o != "p_war_by_end"]
+    bad = [o for o in outputs if o not in allowed]
+    if bad or not outputs:
+        problems.append(Problem("unknown output" if bad else "choose at least one output", column="outputs",
+                                value=",".join(bad) or None, expected=", ".join(allowed)))
+    d = len(fac)
+    points = n * (d + 2) if method == "sobol" else n * (d + 1)
+    cost = points * runs_per_point + (2 * d + 1) * tornado_runs
+    if d and cost > MAX_SENSITIVITY_RUNS:
+        problems.append(Problem(f"the study would run {cost:,} engine runs ({points:,} points × {runs_per_point} runs "
+                                f"and a tornado of {2 * d + 1} points × {tornado_runs} runs) over {d} numbers; the web "
+                                f"UI runs at most {MAX_SENSITIVITY_RUNS:,}: choose fewer numbers or a smaller sample "
+                                "(or use `detente sensitivity` with --executor dask)", column="n", value=n))
+    if problems:
+        raise InputError(problems)
+    return fac
+
+
+def sensitivity_view(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """What the page of a stored crisis sensitivity study shows: the settings, and per output the
+    indices sorted by total index (Sobol) or μ* (Morris) with their confidence intervals, and the
+    tornado rows."""
+    key = "ST" if obj.get("method") == "sobol" else "mu_star"
+    idx = {o: sorted(rows, key=lambda r: -(r.get(key) if r.get(key) is not None else -math.inf))
+           for o, rows in (obj.get("indices") or {}).items()}
+    return {**obj, "sorted_indices": idx, "key": key}
 
 
 def headline_rows(obj: Mapping[str, Any]) -> dict[str, dict[str, dict[str, float | None]]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from detente.errors import InputError, Problem
 
-__all__ = ["forecast_job", "crisis_job", "sweep_job"]
+__all__ = ["forecast_job", "crisis_job", "sweep_job", "crisis_sensitivity_job"]
 
 
 def _store(root: str | Path | None) -> Any:
@@ -85,3 +85,23 @@ def sweep_job(report: Callable[[float, str], None], store_root: str | Path | Non
     if design == "montecarlo":
         return run_sweep(spec, store=store, scenario=scn, progress=progress).run_id
     return run_sensitivity(spec, method=design, n=n, store=store, progress=progress).run_id  # type: ignore[arg-type]
+
+
+def crisis_sensitivity_job(report: Callable[[float, str], None], store_root: str | Path | None, scenario: Any,
+                           method: str, n: int, factors: list[str], outputs: list[str], hypothesis: str | None,
+                           runs_per_point: int, tornado_runs: int, seed: int | None, extra_set: dict[str, Any] | None,
+                           label: str, request: dict[str, Any] | None = None) -> str:
+    """A Sobol or Morris study of crisis outputs over assumption numbers
+    (:func:`detente.experiments.crisis_sensitivity.crisis_sensitivity`, as ``detente sensitivity
+    SCENARIO --store``), stored as a ``crisis_sensitivity`` run group by group (progress counts
+    the groups of parameter points)."""
+    from detente.experiments.crisis_sensitivity import crisis_sensitivity
+
+    def progress(done: int, total: int) -> None:
+        report(0.05 + 0.9 * done / max(total, 1), f"group {done} of {total} of parameter points")
+
+    report(0.02, f"{method}: {len(factors) or 'all'} numbers")
+    res = crisis_sensitivity(scenario, method=method, n=n, factors=factors or None, outputs=outputs,  # type: ignore[arg-type]
+                             hypothesis=hypothesis, runs_per_point=runs_per_point, tornado_runs=tornado_runs, seed=seed,
+                             extra_set=extra_set or None, store=_store(store_root), progress=progress, label=label)
+    return res.run_id

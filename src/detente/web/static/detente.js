@@ -191,7 +191,7 @@ const detente = (() => {
 
   function showCharts(container, ch) {
     container.innerHTML = "";
-    if (ch.kind === "sweep" && ch.sensitivity && ch.sensitivity.warnings && ch.sensitivity.warnings.length) {
+    if ((ch.kind === "sweep" || ch.kind === "crisis_sensitivity") && ch.sensitivity && ch.sensitivity.warnings && ch.sensitivity.warnings.length) {
       const ul = el("ul", container, {className: "problems", id: "sensitivity-warnings"});
       for (const w of ch.sensitivity.warnings) el("li", ul, {textContent: "warning (sample of " + ch.sensitivity.sample_size + " too small): " + w});
     }
@@ -261,6 +261,55 @@ const detente = (() => {
     });
   }
 
+  // the --set items of the crisis form: changed numbers of the assumption table and free PATH=VALUE lines
+  function crisisSets() {
+    const sets = [];
+    document.querySelectorAll("#assumptions input.set-value").forEach(inp => {
+      if (inp.value.trim() !== inp.dataset.default) sets.push(inp.dataset.path + "=" + inp.value.trim()); });
+    const extra = document.getElementById("crisis-extra-sets");
+    for (const line of ((extra && extra.value) || "").split("\n")) if (line.trim()) sets.push(line.trim());
+    return sets;
+  }
+
+  // Sobol/Morris sensitivity of crisis outputs over the numbers ticked "vary" (POST /api/crisis-sensitivity-jobs)
+  function crisisSensitivityForm(source, name) {
+    const btn = document.getElementById("sens-button");
+    if (!btn) return;
+    const count = document.getElementById("sens-count");
+    const boxes = () => Array.from(document.querySelectorAll("input.sens-vary:checked")).map(x => x.value);
+    const show = () => { const k = boxes().length;
+      count.textContent = k ? k + " number" + (k > 1 ? "s" : "") + " to vary" : "no number ticked: every assumption with a range varies"; };
+    document.querySelectorAll("input.sens-vary").forEach(b => b.addEventListener("change", show));
+    show();
+    btn.addEventListener("click", async () => {
+      const status = document.getElementById("sens-status"), bar = document.getElementById("sens-progress");
+      const probs = document.getElementById("sens-problems");
+      probs.innerHTML = "";
+      const num = (id, d) => { const v = document.getElementById(id).value; return v ? parseInt(v, 10) : d; };
+      const body = {source, name, method: document.getElementById("sens-method").value, n: num("sens-n", 64),
+                    factors: boxes(), outputs: Array.from(document.querySelectorAll("input.sens-output:checked")).map(x => x.value),
+                    hypothesis: document.getElementById("sens-hypothesis").value || null,
+                    runs_per_point: num("sens-runs", 32), tornado_runs: num("sens-tornado-runs", 1000),
+                    seed: num("sens-seed", null), sets: crisisSets()};
+      let job;
+      status.textContent = "starting…"; bar.value = 0;
+      try { job = await postJSON("/api/crisis-sensitivity-jobs", body); }
+      catch (e) {
+        status.textContent = "failed: invalid input";
+        for (const p of (e.problems || [{message: problemsText(e)}]))
+          el("li", probs, {textContent: p.message + (p.column ? " [" + p.column + "]" : "") + (p.value != null ? " (value " + p.value + ")" : "")});
+        return;
+      }
+      job = await pollJob(job, bar, status, 300);
+      if (job.status === "cancelled") { status.textContent = "cancelled"; return; }
+      if (job.status !== "done") { status.textContent = job.status + ": " + problemsText(job.error); return; }
+      bar.value = 1; status.textContent = "done";
+      document.getElementById("sens-links").innerHTML = '<a id="sens-result-link" href="/runs/' + job.result_id +
+        '">sensitivity run ' + job.result_id.slice(0, 12) + '</a> (indices with their intervals and the tornado table)';
+      runCharts(job.result_id, document.getElementById("sens-charts"));
+    });
+  }
+
   // Monte Carlo sweeps and Sobol/Morris sensitivity of a model (POST /api/sweep-jobs)
   function sweepForm(source, name) {
     const btn = document.getElementById("sweep-button");
@@ -294,5 +343,5 @@ const detente = (() => {
     });
   }
 
-  return {sweepForm, scenarioPage, compareSubmit, postJSON, runCharts, showCharts, showFigures, crisisForm, cancelJob};
+  return {sweepForm, crisisSensitivityForm, scenarioPage, compareSubmit, postJSON, runCharts, showCharts, showFigures, crisisForm, cancelJob};
 })();

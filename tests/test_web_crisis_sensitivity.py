@@ -1,0 +1,78 @@
+"""A crisis sensitivity study from the web UI (FastAPI's TestClient): the form's "vary" boxes and
+outputs, the request checked as `detente sensitivity` checks it (422 with the problems, and a cap
+on the cost), the job stored as a `crisis_sensitivity` run with the numbers of the library call,
+its page (indices with their intervals, tornado table) and its charts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from detente.web.app import WebConfig, create_app  # noqa: E402
+from web_helpers import wait_job  # noqa: E402
+
+TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-sobol.yaml"
+FA, FB = "flashpoints[F].base_hazard_m", "flashpoints[G].base_hazard_m"
+BODY = {"source": "library", "name": "toy-sobol.yaml", "method": "sobol", "n": 16, "factors": [FA, FB],
+        "outputs": ["p_war_horizon"], "runs_per_point": 40, "tornado_runs": 200, "seed": 3}
+
+
+@pytest.fixture
+def client(tmp_path, monkeypatch):
+    monkeypatch.setenv("DETENTE_HOME", str(tmp_path / "home"))
+    (tmp_path / "lib").mkdir()
+    shutil.copy(TOY, tmp_path / "lib" / "toy-sobol.yaml")
+    app = create_app(WebConfig(library_dir=tmp_path / "lib", store_root=tmp_path / "store"))
+    with TestClient(app) as c:
+        yield c
+
+
+def test_the_form_offers_vary_boxes_for_numbers_with_a_range_and_the_outputs(client):
+    html = client.get("/scenario/library/toy-sobol.yaml").text
+    assert 'id="crisis-sens-card"' in html
+    for p in (FA, FB):
+        assert f'class="sens-vary" value="{p}"' in html
+    assert html.count('class="sens-vary"') == 2            # only the two numbers with an assumption range
+    assert 'class="sens-output" value="p_war_horizon"' in html
+    assert 'value="p_war_by_end"' not in html              # the toy has no record
+
+
+def test_bad_requests_are_refused_before_the_job_starts(client):
+    r = client.post("/api/crisis-sensitivity-jobs", json={**BODY, "factors": ["flashpoints[F].beta.rung"]})
+    assert r.status_code == 422 and "no assumption range" in r.text
+    r = client.post("/api/crisis-sensitivity-jobs", json={**BODY, "outputs": ["p_war_by_end"]})
+    assert r.status_code == 422 and "unknown output" in r.text
+    r = client.post("/api/crisis-sensitivity-jobs", json={**BODY, "hypothesis": "nope"})
+    assert r.status_code == 422 and "unknown hypothesis" in r.text
+    r = client.post("/api/crisis-sensitivity-jobs", json={**BODY, "n": 8192, "runs_per_point": 1000})
+    assert r.status_code == 422 and "at most 5,000,000" in r.text and "32,768 points" in r.text
+    assert client.get("/api/runs").json()["runs"] == []
+
+
+def test_a_study_is_stored_with_the_numbers_of_the_library_and_shown(client, tmp_path):
+    from detente.experiments.crisis_sensitivity import crisis_sensitivity
+    from detente.formats import load
+
+    job = wait_job(client, client.post("/api/crisis-sensitivity-jobs", json=BODY).json())
+    assert job["status"] == "done", job
+    rid = job["result_id"]
+    (run,) = client.get("/api/runs").json()["runs"]
+    assert run["kind"] == "crisis_sensitivity" and run["run_id"] == rid
+    direct = crisis_sensitivity(load(TOY), method="sobol", n=16, factors=[FA, FB], outputs=["p_war_horizon"],
+                                runs_per_point=40, tornado_runs=200, seed=3).to_json_dict()
+    ch = client.get(f"/api/runs/{rid}/charts").json()
+    assert ch["kind"] == "crisis_sensitivity"
+    s = ch["sensitivity"]
+    assert s["indices"] == direct["indices"] and s["tornado"] == direct["tornado"] and s["warnings"] == direct["warnings"]
+    page = client.get(f"/runs/{rid}").text
+    rows = {r["factor"]: r for r in direct["indices"]["p_war_horizon"]}
+    a = rows[FA]
+    assert f"[{a['ST'] - a['ST_conf']:.3f}, {a['ST'] + a['ST_conf']:.3f}]" in page   # the interval of ST
+    table = page[page.index('id="sens-indices-0"'):]
+    assert a["ST"] > rows[FB]["ST"] and table.index(FA) < table.index(FB)   # sorted by the total index
+    assert "too small" in page                                # N = 16: the warning is shown
