@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
+from web_helpers import wait_job
 
-from detente.web.app import WebConfig, create_app  # noqa: E402
-from web_helpers import wait_job  # noqa: E402
+from detente.web.app import WebConfig, create_app
 
 TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-sobol.yaml"
 FA, FB = "flashpoints[F].base_hazard_m", "flashpoints[G].base_hazard_m"
@@ -69,6 +69,11 @@ def test_a_study_is_stored_with_the_numbers_of_the_library_and_shown(client, tmp
     assert ch["kind"] == "crisis_sensitivity"
     s = ch["sensitivity"]
     assert s["indices"] == direct["indices"] and s["tornado"] == direct["tornado"] and s["warnings"] == direct["warnings"]
+    assert [f["id"] for f in ch["figures"]] == ["chart-indices-p-war-horizon", "chart-tornado-p-war-horizon"]
+    bars = ch["figures"][0]["figure"]["data"]          # S1 and ST with their intervals as error bars, ST order
+    st = next(b for b in bars if b["name"].startswith("ST"))
+    assert st["y"][0] == FA and st["error_x"]["array"][0] == pytest.approx(rows_st := direct["indices"]["p_war_horizon"][0]["ST_conf"])
+    assert rows_st > 0
     page = client.get(f"/runs/{rid}").text
     rows = {r["factor"]: r for r in direct["indices"]["p_war_horizon"]}
     a = rows[FA]
