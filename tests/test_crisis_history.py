@@ -256,3 +256,19 @@ def test_history_as_of_forecasts_are_pinned_and_reported(tmp_path):
 #: Hits out of 200 runs (seed 11) of "war in Ukraine started by Russia before 2023" under
 #: `history`, as of each date of the record's forecast question.
 PINNED_HISTORY_HITS = {"2021-12-01": 0, "2022-01-18": 1, "2022-02-13": 2, "2022-02-19": 7}
+
+
+def test_detente_run_prints_the_out_of_sample_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "200"}
+    p = subprocess.run([sys.executable, "-m", "detente.cli", "run", "seesaw-2021", "-H", "history", "-H", "combined",
+                        "--runs", "20", "--mechanisms", "none", "--out", str(tmp_path)],
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert p.returncode == 0, p.stderr
+    line = next(ln for ln in p.stdout.splitlines() if ln.startswith("history: "))
+    assert "frozen fit on ICB 1918–1989, not chosen knowing 2022 (9 numbers from icb_engine.json)" in line
+    assert "P(war at UA by RU before 2023-01-01) as of 2021-12-01 " in line
+    assert not any(ln.startswith("combined: ") for ln in p.stdout.splitlines())

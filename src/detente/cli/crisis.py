@@ -10,6 +10,7 @@ from rich.table import Table
 
 from detente.cli.base import (
     app,
+    esc,
     guarded,
     open_store,
     out,
@@ -70,6 +71,14 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: int | None, seed: int
                   (f"{lr['log_lr']:+.2f} ± {lr['log_lr_se']:.2f}" if lr.get("log_lr") is not None else "-"),
                   lr.get("verdict", "-"))
     out.print(t)
+    for h in obj.get("out_of_sample") or []:      # hypotheses whose numbers come from frozen fits (`history`)
+        ff = obj["hypotheses"][h]["frozen_fit"]
+        fp = (obj.get("forecast_paths") or {}).get(h)
+        path = "; ".join(f"{r['date']} {r['p']:.3f}" for r in fp["path"]) if fp else ""
+        out.print(f"{esc(h)}: {esc(ff['label'])} ({len(ff['numbers'])} numbers from "
+                  + ", ".join(esc(f["file"]) for f in ff["fits"]) + ")"
+                  + (f"; P(war at {esc(fp['flashpoint'])}" + (f" by {esc(fp['initiator'])}" if fp.get("initiator") else "")
+                     + f" before {fp['before']}) as of {path}" if fp else ""))
     if obj.get("run_id"):
         out.print(f"stored as crisis run {obj['run_id']}")
     if rep is not None:
