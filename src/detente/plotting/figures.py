@@ -20,6 +20,7 @@ Plotly is imported only when a figure is built.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -135,7 +136,7 @@ def forecast_figure(rows: Sequence[Mapping[str, Any]], title: str = "Forecast pe
     tall = max([max(s.values(), default=0) for s in stacks] or [0])
     fig = make_subplots(rows=n, cols=1, vertical_spacing=min(0.3, 1.2 / n) if n > 1 else 0.1,
                         subplot_titles=[with_code(r.get("label") or r["issue"], r["issue"]) for r in rows] or None)
-    height = max(int(150 + (90 + 25 * tall / 0.35) * n), 120 + 21 * (len(actors) + 2))   # room for the legend
+    height = max(int(150 + (90 + 25 * tall / 0.35) * n), 170 + 20 * (len(actors) + 2))   # room for the legend
     fig.update_layout(_new(title, height=height, margin=dict(l=40, r=20, t=90, b=60)).layout)
     shown: set[str] = set()
     for k, r in enumerate(rows, start=1):
@@ -194,7 +195,13 @@ def trajectory_figure(issue: str, tr: Mapping[str, Any], bounds: Sequence[float 
                                      hovertemplate=f"{name}: %{{y:.4g}}<extra></extra>"))
     if bounds and bounds[0] is not None and bounds[1] is not None:
         fig.update_yaxes(range=[bounds[0], bounds[1]])
+    _round_ticks(fig, x)
     return fig
+
+
+def _round_ticks(fig: Any, rounds: Sequence[Any]) -> None:
+    """Rounds are whole numbers: ticks on integers (every round when there are few)."""
+    fig.update_xaxes(tickformat="d", **({"tickmode": "linear", "dtick": 1} if len(rounds) <= 12 else {}))
 
 
 def perception_figure(issue: str, p: Mapping[str, Any]):
@@ -298,6 +305,7 @@ def fan_figure(issue: str, fan: Mapping[str, Mapping[str, Any]], *, colors: Mapp
                                  hovertemplate=f"{a} median: %{{y:.4g}} (round %{{x}})<extra></extra>"))
     if bounds and bounds[0] is not None and bounds[1] is not None:
         fig.update_yaxes(range=[bounds[0], bounds[1]])
+    _round_ticks(fig, max((f["round"] for _a, f in items), key=len, default=[]))
     return fig
 
 
@@ -307,8 +315,11 @@ def tornado_figure(issue: str, rows: Sequence[Mapping[str, Any]], baseline: floa
     factor raises the output; blue: lowers it), largest swing on top; the baseline as a line."""
     go = _go()
     rows = [r for r in list(rows)[:max_rows] if r.get("output_low") is not None and r.get("output_high") is not None][::-1]
-    fig = _new(f"Tornado — {issue}", height=110 + 30 * max(3, len(rows)), showlegend=True,
-               xaxis_title=xlabel or f"forecast on {issue} (issue scale)", yaxis_title=None, margin=dict(l=200, r=20, t=50, b=90))
+    fig = _new(f"Tornado — {issue}", height=130 + 30 * max(3, len(rows)), showlegend=True,
+               xaxis_title=xlabel or f"forecast on {issue} (issue scale)", yaxis_title=None, margin=dict(l=200, r=20, t=75, b=60))
+    lines = textwrap.wrap(kind, 95) or [""]
+    fig.update_layout(title_subtitle_text="<br>".join(lines), title_subtitle_font=dict(size=11, color="#555"),
+                      margin_t=55 + 16 * len(lines), height=fig.layout.height + 16 * (len(lines) - 1))
     for up, name, c in ((True, "higher factor raises it", "#cc3311"), (False, "higher factor lowers it", "#0077bb")):
         sel = [r for r in rows if (r["output_high"] >= r["output_low"]) == up]
         if not sel:
@@ -322,8 +333,6 @@ def tornado_figure(issue: str, rows: Sequence[Mapping[str, Any]], baseline: floa
     fig.update_yaxes(categoryorder="array", categoryarray=[str(r["factor"]) for r in rows])
     if baseline is not None:
         _vline_paper(fig, baseline, f"baseline {baseline:.4g}")
-    fig.add_annotation(text=kind, xref="paper", yref="paper", x=0, y=-0.01, yshift=-55, showarrow=False,
-                       font=dict(size=10, color="#555"), xanchor="left", align="left")
     return fig
 
 
