@@ -191,7 +191,9 @@ const detente = (() => {
 
   function showCharts(container, ch) {
     container.innerHTML = "";
-    if ((ch.kind === "sweep" || ch.kind === "crisis_sensitivity") && ch.sensitivity && ch.sensitivity.warnings && ch.sensitivity.warnings.length) {
+    // a crisis sensitivity run's own page lists the warnings above its tables already (#sens-warnings)
+    const listed = ch.kind === "crisis_sensitivity" && document.getElementById("sens-warnings");
+    if ((ch.kind === "sweep" || (ch.kind === "crisis_sensitivity" && !listed)) && ch.sensitivity && ch.sensitivity.warnings && ch.sensitivity.warnings.length) {
       const ul = el("ul", container, {className: "problems", id: "sensitivity-warnings"});
       for (const w of ch.sensitivity.warnings) el("li", ul, {textContent: "warning (sample of " + ch.sensitivity.sample_size + " too small): " + w});
     }
