@@ -96,13 +96,13 @@ def test_crisis_workbench_journey(server, page):
     # what-if: the form opens pre-filled with that run's settings; change the value and run again
     page.click("#whatif-link")
     page.wait_for_selector("#crisis-prefill")
-    assert page.locator(f"#assumptions tr[data-path='{PATH}'] input").input_value() == "0.003"
+    assert page.locator(f"#assumptions tr[data-path='{PATH}'] input.set-value").input_value() == "0.003"
     assert page.input_value("#crisis-runs") == "24" and page.input_value("#crisis-seed") == "5"
     assert page.is_checked("input.crisis-hyp[value='article']")
     assert not page.is_checked("input.crisis-hyp[value='combined']")
     assert page.is_checked("input.crisis-mech[value='seesaw']")
     page.uncheck("input.crisis-mech[value='seesaw']")
-    page.fill(f"#assumptions tr[data-path='{PATH}'] input", "0.001")
+    page.fill(f"#assumptions tr[data-path='{PATH}'] input.set-value", "0.001")
     shot(page, "crisis-04-whatif-form")
     second = _run(page)
     assert second != first
