@@ -361,3 +361,40 @@ def test_screen_margin_keeps_a_row_just_past_the_boundary_on_the_full_pass():
     args = (_arr(2 / 3), 0.0, _arr(-0.05), _arr(12.0), _arr(0.0))
     assert K.preventive_first_war(*args, L=3, fast=False, **kw).tolist() == [0]
     assert K.preventive_first_war(*args, L=3, **kw).tolist() == [0]
+
+
+# ------------------------------------------------------------------ survivors of the full run (issue 19)
+def test_preventive_kernel_screen_with_per_row_trends_takes_the_end_of_a_rising_path():
+    # the rising-path case above with the trend given per row (the numpy branch of the screen):
+    # p_max must be the logistic at month L−1 = 6, 1/(1 + 100·e^{−12}) = 0.99939, not at month 1/(L−1)
+    kw = dict(delta=0.9, c_D=_arr(0.0), c_R=_arr(0.0), phi=_arr(0.0))
+    args = (_arr(100.0), _arr(-2.0), _arr(-0.02), _arr(12.0), _arr(0.0))
+    assert K.preventive_first_war(*args, L=7, **kw).tolist() == [5]
+    assert K.preventive_first_war(*args, L=7, fast=False, **kw).tolist() == [5]
+
+
+def test_preventive_kernel_screen_counts_the_drift_of_the_whole_lookahead():
+    # the positive-drift case above (δ = 0.3, ratio 0.05, g = 0.4, drift +0.05) over L = 16 months:
+    # p_k = 0.95238, 0.98059, 0.99987, 0.9999, 0.9999, 0.98022, … → Markov war at month 4 as before.
+    # Screen: p_max = max(p_0, logistic p_15 = 0.0472) + 0.05·15, capped at 0.9999 → full pass.
+    # Counting only 0.05/15 of drift gives p_max = 0.9557, 0.7·(1 − 0.9557) = 0.031 > δ·g/4 = 0.03: peace.
+    kw = dict(delta=0.3, c_D=_arr(0.0), c_R=_arr(0.0), phi=_arr(0.0))
+    args = (_arr(0.05), 0.4, _arr(0.05), _arr(40.0), _arr(0.0))
+    assert K.preventive_first_war(*args, L=16, **kw).tolist() == [4]
+    k = np.arange(16)
+    p = np.clip(1 / (1 + 0.05 * np.exp(0.4 * k)) + 0.05 * k, 1e-4, 1 - 1e-4)
+    assert theory.markov_path(p, 0.3, 0.0, 0.0)[0] == 4
+
+
+def test_failed_wedge_step_without_waiting_by_default():
+    # wait defaults to 0: the belief moves the full gain toward what it saw:
+    # 0.2 + (1 − 0.2)·0.5 = 0.6 when the pair held, 0.2 + (0 − 0.2)·0.5 = 0.1 when it did not
+    np.testing.assert_allclose(K.failed_wedge_step(_arr(0.2, 0.2), np.array([True, False]), 0.5), [0.6, 0.1],
+                               rtol=0, atol=1e-15)
+
+
+def test_stag_hunt_mu_star_dealing_dominant_whatever_the_gap_p_minus_s():
+    # T > R: dealing dominant, threshold 1 — also when P − S ≠ 1 (R=5, T=6, P=1.5, S=1: the raw
+    # formula would give 0.5/((5−6)+0.5) = −1, and with the guard's placeholder divisor 0.5)
+    assert float(K.stag_hunt_mu_star(5.0, 6.0, 1.5, 1.0)) == 1.0
+    np.testing.assert_array_equal(K.stag_hunt_mu_star(5.0, _arr(7.0, 9.0), 3.0, 1.0), [1.0, 1.0])
