@@ -14,10 +14,12 @@ is being set up would be credited to the first test of that module only; the plu
 ``tools/mutmut_scope.py`` credits it to every later test of the module as well, so the tests
 that read the fixture also run against the mutant.
 
-At the end it prints the score (killed / total; a timeout counts as killed, a mutant that no
-test reaches counts as a survivor) and the survivors, one per line; ``mutmut show NAME``
-in the scratch directory prints a survivor's diff. One worker by default (``--max-children``):
-the machine is shared.
+At the end it prints the score (killed / total; a timeout counts as killed and their number is
+printed, a mutant that no test reaches counts as a survivor) and the survivors, one per line;
+``mutmut show NAME`` in the scratch directory prints a survivor's diff. One worker by default
+(``--max-children``): the machine is shared. mutmut stops a mutant after a wall-clock time of
+half its CPU limit, so on a loaded machine a slow but correct run can time out: raise
+``--timeout-multiplier`` there, and ``--survivors`` re-tests the timeouts with the survivors.
 
 Examples
 --------
@@ -39,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLED = {1, 3, 36, -24, 24, 152, 255}  # mutmut's exit codes for killed and timeout
+TIMEOUT = {36, -24, 24, 152, 255}       # the timeouts among them
 STATUS = {0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 37: "caught by type check", None: "not checked"}
 
 
@@ -60,12 +63,14 @@ def tests_importing(dotted: str) -> list[str]:
     return out
 
 
-def mutmut_table(only: str, tests: list[str]) -> str:
+def mutmut_table(only: str, tests: list[str], timeout_multiplier: float | None = None) -> str:
     """The repository's ``[tool.mutmut]`` table with this module's keys filled in."""
     import tomllib
 
     base = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8")).get("tool", {}).get("mutmut", {})
     conf = {**base, "only_mutate": [only], "pytest_add_cli_args_test_selection": tests}
+    if timeout_multiplier is not None:
+        conf["timeout_multiplier"] = timeout_multiplier
     conf["pytest_add_cli_args"] = list(base.get("pytest_add_cli_args", [])) + ["-p", "mutmut_scope"]
     lines = ["[tool.mutmut]"]
     for k, v in conf.items():
@@ -94,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="reuse the previous run's results (mutmut's cache)")
     ap.add_argument("--report", action="store_true", help="only print the score and survivors of the previous run")
     ap.add_argument("--survivors", action="store_true",
-                    help="re-test only the previous run's survivors (after adding tests; implies --keep)")
+                    help="re-test only the previous run's survivors and timeouts (after adding tests; implies --keep)")
+    ap.add_argument("--timeout-multiplier", type=float, default=None,
+                    help="mutmut's timeout_multiplier (default: pyproject's); raise it on a loaded machine")
     a = ap.parse_args(argv)
 
     module = Path(a.module)
@@ -126,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         link = work / name
         if not link.exists():
             link.symlink_to(ROOT / name, target_is_directory=True)
-    (work / "pyproject.toml").write_text(project_without_mutmut_table().rstrip() + "\n\n" + mutmut_table(only, tests),
+    (work / "pyproject.toml").write_text(project_without_mutmut_table().rstrip() + "\n\n" + mutmut_table(only, tests, a.timeout_multiplier),
                                          encoding="utf-8")
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT / "tools")  # the scope plugin; mutmut puts mutants/src first itself
@@ -140,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         if not (work / "mutants" / (only + ".meta")).is_file():
             ap.error(f"--report: no previous run in {work.relative_to(ROOT)}")
     elif a.survivors:
-        names = sorted(k for k, v in previous.items() if v is not None and v not in KILLED)
-        print(f"re-testing the {len(names)} survivors of the previous run", flush=True)
+        # a timeout is re-tested too: mutmut's wall-clock limit (half its CPU limit) also fires
+        # when a niced run on a loaded machine is slow, not only on an endless loop
+        names = sorted(k for k, v in previous.items() if v is not None and (v not in KILLED or v in TIMEOUT))
+        print(f"re-testing the {len(names)} survivors and timeouts of the previous run", flush=True)
         if not names:
             return 0
     elif a.sample:
@@ -160,13 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     every = read_results(work, only)
     res = {k: v for k, v in every.items() if v is not None}  # a sample leaves the others unchecked
     killed = sum(1 for v in res.values() if v in KILLED)
+    timeouts = sum(1 for v in res.values() if v in TIMEOUT)
     survivors = sorted((k, STATUS.get(v, f"exit {v}")) for k, v in res.items() if v not in KILLED)
     print()
     print(f"survivors ({len(survivors)}), diffs: cd {work.relative_to(ROOT)} && mutmut show NAME")
     for k, s in survivors:
         print(f"  {k}  [{s}]")
     unchecked = f" ({len(every) - len(res)} of {len(every)} mutants not run)" if len(res) < len(every) else ""
-    print(f"score {only}: {killed} / {len(res)} killed = {100.0 * killed / max(1, len(res)):.1f} %{unchecked}")
+    tmo = f" ({timeouts} of them by timeout)" if timeouts else ""
+    print(f"score {only}: {killed} / {len(res)} killed = {100.0 * killed / max(1, len(res)):.1f} %{tmo}{unchecked}")
     return 0
 
 
