@@ -285,3 +285,64 @@ def test_cli_crisis_sensitivity_with_a_store_is_stored_and_read_back(toy, tmp_pa
     (info,) = Store(tmp_path / "st").list(kind=STORE_KIND)
     assert b["run_id"] == c["run_id"] == info.run_id and info.status == "done"
     assert {**b, "run_id": ""} == a and b == c
+
+
+# ------------------------------------------------------------------ the ICB fit
+def test_icb_probe_runs_of_many_cases_on_a_process_pool_match_one_by_one():
+    from detente.cases import fit as F
+    from detente.cases.icb import build_cases
+
+    cases, _ = build_cases(Path(__file__).parent / "fixtures" / "cases")
+    cs = [cases[k] for k in sorted(cases)][:3]
+    one_by_one = [F.probe_counts(c, 0.7, 300) for c in cs]
+    from detente.crisis.engine import execution
+
+    with ProcessExecutor(2) as ex, execution(ex):
+        together = F.all_probe_counts(cs, 0.7, 300)
+    assert len(together) == 3
+    for a, b in zip(one_by_one, together):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+@pytest.mark.slow
+def test_cli_run_killed_with_sigkill_resumes_from_its_stored_chunks(tmp_path):
+    """`detente run --store` killed by SIGKILL after some chunks are stored; the same command again
+    prints the object of an uninterrupted run and stores it (that only the missing chunks are then
+    simulated is checked above, with a chunk store that raises)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    toy = Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml"
+    args = ["run", str(toy), "--runs", "60000", "--mechanisms", "none", "--json"]
+    st = tmp_path / "st"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    proc = subprocess.Popen([sys.executable, "-m", "detente", *args, "--store", str(st)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        t0 = time.time()
+        while True:
+            assert proc.poll() is None, "the run finished before it could be killed"
+            assert time.time() - t0 < 120, "no chunk was stored in time"
+            done = 0
+            if (st / "catalog.sqlite").exists():
+                s = Store(st, readonly=True)
+                done = sum(c["status"] == "done" for i in s.list(kind=CHUNK_KIND) for c in s.chunks(i.run_id))
+            if done >= 2:
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    s = Store(st)
+    kept = s.list(kind=CHUNK_KIND)
+    assert kept and s.list(kind="crisis") == []          # killed: chunks kept, no result stored
+    plain = _cli(*args)
+    resumed = _cli(*args, "--store", str(st))
+    assert plain.exit_code == resumed.exit_code == 0, resumed.output
+    b = json.loads(resumed.output)
+    assert b.pop("run_id") == s.list(kind="crisis")[0].run_id
+    assert json.loads(plain.output) == b
+    assert s.list(kind=CHUNK_KIND) == []
