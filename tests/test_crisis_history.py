@@ -272,3 +272,26 @@ def test_detente_run_prints_the_out_of_sample_line(tmp_path):
     assert "frozen fit on ICB 1918–1989, not chosen knowing 2022 (9 numbers from icb_engine.json)" in line
     assert "P(war at UA by RU before 2023-01-01) as of 2021-12-01 " in line
     assert not any(ln.startswith("combined: ") for ln in p.stdout.splitlines())
+
+
+def test_the_web_run_page_labels_the_out_of_sample_hypothesis(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from detente.cli.crisis_run import crisis_run
+    from detente.report.stored import save_crisis
+    from detente.store import Store
+    from detente.web.app import WebConfig, create_app
+
+    monkeypatch.setenv("DETENTE_HOME", str(tmp_path / "home"))
+    obj, _ = crisis_run("seesaw-2021", hypotheses=["history", "combined"], runs=20, seed=2, out_dir=None,
+                        mechanisms="none", cf_runs=4)
+    rid = save_crisis(Store(tmp_path / "store"), obj)
+    (tmp_path / "lib").mkdir()
+    app = create_app(WebConfig(library_dir=tmp_path / "lib", store_root=tmp_path / "store"))
+    with TestClient(app) as c:
+        page = c.get(f"/runs/{rid}").text
+    row = page[page.index('id="likelihood-table"'):]
+    row = row[:row.index("</table>")]
+    assert '<td class="name">history<br><span class="muted frozen-fit">frozen fit on ICB 1918–1989, not chosen ' \
+           'knowing 2022</span></td>' in row
+    assert '<td class="name">combined</td>' in row

@@ -1167,6 +1167,9 @@ def _crisis_view(obj: dict[str, Any]) -> dict[str, Any]:
     return {"scenario": obj.get("scenario"), "runs": obj.get("runs"), "seed": obj.get("seed"),
             "request": obj.get("request"), "backtest_end": obj.get("backtest_end"),
             "labels": {h: b.get("label", h) for h, b in hyps.items()},
+            # hypotheses whose numbers come from frozen fits: "frozen fit on ICB 1918–1989, not chosen knowing 2022"
+            "frozen_fit": {h: (b.get("frozen_fit") or {}).get("label") for h, b in hyps.items()
+                           if (b.get("frozen_fit") or {}).get("label")},
             "outputs": {h: b.get("outputs") or {} for h, b in hyps.items()},
             "uncertainty": {h: b["uncertainty"] for h, b in hyps.items() if b.get("uncertainty")},
             "likelihood": obj.get("likelihood_table") or [], "backtest": obj.get("backtest_table") or [],
