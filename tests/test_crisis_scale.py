@@ -171,8 +171,11 @@ def test_a_whole_analysis_gives_the_same_bytes_serial_process_and_dask(scn, seri
     pytest.importorskip("distributed")
     with crisis_execution(executor="process", workers=2):
         assert _analysis(scn) == serial_analysis
+    toy_scn = load(TOY)
+    sens = crisis_sensitivity(toy_scn, **SENS).to_json_dict()
     with crisis_execution(executor="dask", workers=2):   # a local cluster of two worker processes
         assert _analysis(scn) == serial_analysis
+        assert crisis_sensitivity(toy_scn, **SENS).to_json_dict() == sens   # its groups on the cluster too
 
 
 # ------------------------------------------------------------------ crisis sensitivity
