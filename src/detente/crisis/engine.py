@@ -524,15 +524,18 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         else:
             crisis_dyad.append((None, dem, opp))
 
-    def _crisis_contest(j: int, f: Any, c_A: Any) -> tuple[Any, Any]:
-        """The demander's win probability p and (with cost coupling) its war cost c_A."""
+    def _crisis_contest(j: int, f: Any, c_A: Any, rows: np.ndarray) -> tuple[Any, Any]:
+        """The demander's win probability p and (with cost coupling) its war cost c_A, in the
+        runs ``rows`` (element by element the values of the whole arrays)."""
         di, dem, opp = crisis_dyad[j]
         if di is None:
-            return K.contest_p(P[aidx[dem]], P[aidx[opp]], 1.0), c_A
+            return K.contest_p(P[aidx[dem], rows], P[aidx[opp], rows], 1.0), _at(c_A, rows)
         capA, capB = eff_cap(di, dem), eff_cap(di, opp)
-        p_dem = K.contest_p(capA, capB, V[f"dyads[{dyads[di].id}].exponent"])
+        p_dem = K.contest_p(capA[rows], capB[rows], _at(V[f"dyads[{dyads[di].id}].exponent"], rows))
         if cost_coupled:
-            c_A = c_A * cost_mult(di, capA, capB, dem, opp)[0]
+            c_A = _at(c_A, rows) * cost_mult(di, capA, capB, dem, opp)[0][rows]
+        else:
+            c_A = _at(c_A, rows)
         return p_dem, c_A
 
     alive = np.ones((n, J), bool)
@@ -631,12 +634,12 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             eps *= (gsd[noisy] * math.sqrt(dtm))[:, None]
             eps += (g[noisy] * dtm)[:, None]
             np.exp(eps, out=eps)
-            for ri, i in enumerate(noisy):         # row by row, in place (same products as P[noisy] *= …)
-                P[i] *= eps[ri]
+            for ri, ai in enumerate(noisy):        # row by row, in place (same products as P[noisy] *= …)
+                P[ai] *= eps[ri]
         if quiet.size:
-            for i, fac in zip(quiet, np.exp(g[quiet] * dtm)):
+            for ai, fac in zip(quiet, np.exp(g[quiet] * dtm)):
                 if fac != 1.0:                     # × 1.0 leaves every value as it is
-                    P[i] *= fac
+                    P[ai] *= fac
         for k, f in enumerate(fol if st.allies_lag else ()):
             lag = V[f"followers.{f}.lag_mean_m"]
             target = V[f"followers.{f}.follows_patron"]
@@ -759,10 +762,10 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                     a_l, b_l = p_dis, f_bel
                 else:
                     a_l, b_l = f_bel, p_dis
-                upd = got & ~caught
-                mu = mu1 if which == 1 else mu2
-                post = K.leak_posterior(mu, a_l, b_l)
-                np.copyto(mu, post, where=upd)
+                upd = np.flatnonzero(got & ~caught)   # Bayes only where a leak arrived unchecked
+                if upd.size:
+                    mu = mu1 if which == 1 else mu2
+                    mu[upd] = K.leak_posterior(mu[upd], _at(a_l, upd), _at(b_l, upd))
             mem = V["triangle.belief_memory"]
             mu1 += (mu_prior - mu1) * (1.0 - np.exp(-mem * dtm))
             mu2 += (mu_prior - mu2) * (1.0 - np.exp(-mem * dtm))
@@ -864,9 +867,13 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         pwar = np.zeros((n, J))
         for j, f in enumerate(fps):
             b = f"flashpoints[{f.id}].crisis"
-            cbar = V[f"{b}.c_bar"] * (1.0 + V[f"{b}.fake_noise"] * noise)
-            p_dem, c_A = _crisis_contest(j, f, V[f"{b}.c_A"])
-            pwar[:, j] = np.where(rung[j] >= f.crisis.rung, K.risk_return_pwar(p_dem, c_A, cbar), 0.0)
+            # P(war) only where the flashpoint is in crisis (0 elsewhere)
+            crows = np.flatnonzero(rung[j] >= f.crisis.rung)
+            if not crows.size:
+                continue
+            cbar = _at(V[f"{b}.c_bar"], crows) * (1.0 + _at(V[f"{b}.fake_noise"], crows) * noise[crows])
+            p_dem, c_A = _crisis_contest(j, f, V[f"{b}.c_A"], crows)
+            pwar[crows, j] = K.risk_return_pwar(p_dem, c_A, cbar)
 
         cap_memo.clear()
 
@@ -885,7 +892,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                                                       "deadline_width_months", "deadline_tail_months"))
             u = rng.random((5, rows.size))
             ns = nsteps_track[rows, k]
-            momentum = np.exp(gam * ns)
+            momentum = K.exp_common(gam * ns)
             step_p = 1.0 - np.exp(-h0 * momentum * dtm)
             nsteps_track[rows, k] = ns + (u[0] < step_p)
             mult = momentum * np.exp(-hold * track_phi[rows, k])
@@ -925,13 +932,16 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                     if f.local == al.protege or al.protege in f.hawks:
                         rung_push[:, j] += acts
         mh = np.zeros((n, J))
+        mh_term: dict[int, Any] = {}   # one protégé's war-party term, shared by its flashpoints
         for j, f in enumerate(fps if st.war_parties else ()):      # switch `war_parties`
             for i, al in enumerate(alls):
                 if al.protege == f.local or al.protege in f.hawks:
-                    hs_num = spec.actors[al.protege].hawk_share
-                    hs = V[f"actors.{al.protege}.hawk_share"] if hs_num is not None else 0.0
-                    p0, dp, cst = (V[f"alliances.{i}.{x}"] for x in ("provoke_p0", "provoke_dp", "provoke_cost"))
-                    mh[:, j] += hs * np.maximum(0.0, p0 + q[:, i] * dp - cst) / np.maximum(dp, 1e-9)
+                    if i not in mh_term:
+                        hs_num = spec.actors[al.protege].hawk_share
+                        hs = V[f"actors.{al.protege}.hawk_share"] if hs_num is not None else 0.0
+                        p0, dp, cst = (V[f"alliances.{i}.{x}"] for x in ("provoke_p0", "provoke_dp", "provoke_cost"))
+                        mh_term[i] = hs * np.maximum(0.0, p0 + q[:, i] * dp - cst) / np.maximum(dp, 1e-9)
+                    mh[:, j] += mh_term[i]
         forces = np.zeros((n, J))
         for j, f in enumerate(fps):
             e = f"flashpoints[{f.id}].escalation"
@@ -949,7 +959,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 # both forces at 0 give log 0 = -inf: harmless, the hazard uses max(forces, 0)
                 with np.errstate(divide="ignore"):
                     forces[:, j] = np.log((fx[:, j] + fy[:, j]) / f_eq[:, j])
-            up = 1.0 - np.exp(-(V[f"{e}.up_m"] + V[f"{e}.up_pressure"] * adv_prox) * dtm)
+            up = 1.0 - K.exp_common(-(V[f"{e}.up_m"] + V[f"{e}.up_pressure"] * adv_prox) * dtm)
             up = 1.0 - (1.0 - up) * _power_sparse(V[f"{e}.push_factor"], rung_push[:, j])
             down = 1.0 - np.exp(-(V[f"{e}.down_m"] + V[f"{e}.down_groups"] * g_damp[:, j]) * dtm)
             u = rng.random(n)
@@ -1118,6 +1128,11 @@ def _hazard_parts(lam_b: np.ndarray, bg: np.ndarray, terms: list[tuple[int, Any,
     for cause, t, who in kept:
         parts.append((cause, excess * t, who))
     return parts
+
+
+def _at(x: Any, rows: np.ndarray) -> Any:
+    """``x`` at ``rows`` when it is an array over runs (a number stays as it is)."""
+    return x[rows] if np.ndim(x) else x
 
 
 def _power_sparse(base: Any, expo: np.ndarray) -> np.ndarray:

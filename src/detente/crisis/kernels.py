@@ -26,10 +26,25 @@ import numpy as np
 #: directly: ``np.clip``'s Python-level wrapper costs several times the work on the engine's arrays.
 clip = getattr((getattr(np, "_core", None) or np.core).umath, "clip", np.clip)
 
+def exp_common(x: np.ndarray) -> np.ndarray:
+    """``np.exp(x)`` for an array whose elements mostly equal its first one: the exponential is
+    evaluated once for that value and separately for the elements that differ (the same values
+    element by element, through the same ufunc); falls back to ``np.exp(x)`` when many differ."""
+    x = np.asarray(x)
+    if x.ndim != 1 or x.size < 64:
+        return np.exp(x)
+    diff = np.flatnonzero(x != x[0])
+    if 4 * diff.size > x.size:
+        return np.exp(x)
+    out = np.full(x.shape, np.exp(x[:1])[0])
+    out[diff] = np.exp(x[diff])
+    return out
+
+
 __all__ = [
     "markov_path_batch", "preventive_first_war", "contest_p", "risk_return_pwar", "partner_support", "war_cost_multipliers", "failed_wedge_step", "pending_step", "leak_posterior", "stag_hunt_mu_star",
     "abreu_gul_rates", "group_step", "hazard_prob", "competing_risks_step", "triangle_config",
-    "CONFIGS", "balance_step",
+    "CONFIGS", "balance_step", "exp_common", "clip",
 ]
 
 CONFIGS = ("menage", "romantic_pivot0", "romantic_pivot1", "romantic_pivot2",
@@ -104,6 +119,10 @@ def _backward_step(k: int, md: np.ndarray, mr: np.ndarray, V: np.ndarray, S: np.
     np.copyto(first, k, where=war)
 
 
+#: Months of the fast path's tail pass whose believed paths are built together (speed only).
+TAIL_BLOCK = 8
+
+
 def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np.ndarray | float, cliff_at: np.ndarray | None,
                          cliff_size: np.ndarray | float, *, L: int, delta: float, c_D: np.ndarray, c_R: np.ndarray,
                          phi: np.ndarray, fast: bool = True) -> np.ndarray:
@@ -174,31 +193,35 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np
     for k in range(L - 2, -1, -1):
         S_tab[k] = S_tab[k + 1] * delta + 1.0
 
-    def row(k: int, c: int) -> tuple[np.ndarray, np.ndarray]:
-        p = np.multiply(r_[:c], E[k] if g_ is None else np.exp(g_[:c] * k))
+    def rows(ks: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """M_D and M_R of the first ``c`` rows at the months ``ks`` (shape ``(len(ks), c)``)."""
+        kf = ks.astype(float)[:, None]
+        p = np.multiply(r_[None, :c], E[ks][:, None] if g_ is None else np.exp(g_[None, :c] * kf))
         p += 1.0
         np.reciprocal(p, out=p)
-        p += d_[:c] * k
-        p -= s_[:c]                       # k >= kc for every active row
+        p += d_[None, :c] * kf
+        p -= s_[None, :c]                 # k >= kc for every active row (the others are not read)
         clip(p, 1e-4, 1.0 - 1e-4, out=p)
         md = np.multiply(p, tot)
-        md -= cD_[:c]
-        return md, np.subtract(totC[:c], md)
+        md -= cD_[None, :c]
+        return md, np.subtract(totC[None, :c], md)
 
     m = len(order)
-    V, Rmin = row(L - 1, m)
+    V, Rmin = (x[0] for x in rows(np.array([L - 1]), m))
     cnt = np.searchsorted(kcs, np.arange(L), side="right")   # rows with kc <= k form a prefix
-    for k in range(L - 2, int(kcs[0]) - 1, -1):
-        c = int(cnt[k])
-        if c == 0:
-            break
-        md, mr = row(k, c)
-        Vc = V[:c]
-        Vc *= delta
-        np.maximum(Vc, md, out=Vc)
-        Rc = Rmin[:c]
-        Rc *= delta
-        np.maximum(mr, Rc, out=Rc)
+    # the tail pass, month by month from L-2 down to the smallest cliff month; the paths are built
+    # for blocks of TAIL_BLOCK months at once (element by element the same arithmetic)
+    for top in range(L - 2, int(kcs[0]) - 1, -TAIL_BLOCK):
+        ks = np.arange(top, max(top - TAIL_BLOCK, int(kcs[0]) - 1), -1)
+        MD, MR = rows(ks, int(cnt[top]))
+        for b, k in enumerate(ks):
+            c = int(cnt[k])
+            Vc = V[:c]
+            Vc *= delta
+            np.maximum(Vc, MD[b, :c], out=Vc)
+            Rc = Rmin[:c]
+            Rc *= delta
+            np.maximum(MR[b, :c], Rc, out=Rc)
     # the test at t* = kc - 1 (no cliff yet), same arithmetic as the full pass
     ts = kcs - 1
     p = r_ * (E[ts] if g_ is None else np.exp(g_ * ts))
@@ -265,7 +288,28 @@ def _preventive_full(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np.nda
     war = np.empty(n, dtype=bool)
     for k in range(L - 2, -1, -1):
         row(k)
-        _backward_step(k, md, mr, V, S, Rmin, first, phi, omp, totC, delta, m, a, b, war)
+        # _backward_step, with R_min ← m by swapping buffers and the war updates only when a row
+        # goes to war (the same values)
+        np.multiply(Rmin, delta, out=m)
+        np.maximum(mr, m, out=m)                      # max(M_R(k), δ R_min(k+1))
+        np.multiply(V, omp, out=a)
+        np.multiply(S, phi, out=b)
+        a += b
+        a *= delta
+        np.multiply(m, phi, out=b)
+        a -= b
+        a += 1.0 + 1e-12
+        np.greater(md, a, out=war)
+        V *= delta
+        np.maximum(V, md, out=V)
+        S *= delta
+        S += 1.0
+        Rmin, m = m, Rmin
+        if war.any():
+            np.copyto(V, md, where=war)
+            np.copyto(S, totC, where=war)
+            np.copyto(Rmin, mr, where=war)
+            np.copyto(first, k, where=war)
     return first
 
 

@@ -1,0 +1,137 @@
+"""Benchmark of `detente run seesaw-2021 -H combined --runs 100000` (issue 17; plain script).
+
+Target: under 10 s wall on a 2-core machine. The script does the command's work in this process
+(:func:`detente.cli.crisis_run.crisis_run`: the hypothesis run, its two counterfactual passes, the
+mechanism map, the back-test forecast path and the Markdown report, written to a temporary
+folder) and prints, for the whole and for each stage:
+
+* wall time and CPU time (this process and its workers: less sensitive to other load on a
+  shared machine; ≈ wall × cores in use when the machine is idle);
+* the ratio to a baseline measured in the same process just before: a plain numpy loop with
+  a fixed number of element-operations (the same as ``benchmarks/bench_crisis.py``), so numbers
+  from loaded and idle machines can be compared.
+
+No assertion is made. ``--workers W`` runs the chunks on a local process pool of W workers
+(:func:`detente.crisis.engine.execution`), the same bytes as in one process.
+
+Usage: python benchmarks/bench_crisis_run.py [--runs N] [--workers W] [--hypothesis H]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+
+def baseline(runs: int, months: int) -> tuple[float, float]:
+    """Wall and CPU time of 200 multiply-add passes per month over a (runs,) float64 array (a
+    reference for the machine's speed and load)."""
+    a = np.random.default_rng(0).random(min(runs, 8192))
+    b = a.copy()
+    t, c = time.perf_counter(), time.process_time()
+    reps = max(1, runs // a.size)
+    for _ in range(months):
+        for _ in range(reps):
+            for _ in range(200):
+                np.multiply(a, 0.999, out=b)
+                b += 0.001
+    return time.perf_counter() - t, time.process_time() - c
+
+
+def cpu_now() -> float:
+    """CPU seconds (user + system) of this process and its finished children."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+class Stages:
+    """Wall and CPU time of named stages (a stage nested in another is counted in the outer one only)."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.depth = 0
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*a: Any, **k: Any) -> Any:
+            if self.depth:
+                return fn(*a, **k)
+            self.depth += 1
+            t, c = time.perf_counter(), cpu_now()
+            try:
+                return fn(*a, **k)
+            finally:
+                self.depth -= 1
+                self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - t
+                self.cpu[name] = self.cpu.get(name, 0.0) + cpu_now() - c
+        return timed
+
+
+@contextlib.contextmanager
+def patched(stages: Stages) -> Iterator[None]:
+    """Time the command's stages by wrapping the functions it calls (restored afterwards)."""
+    from detente.crisis import analysis
+    from detente.report import crisis as report
+
+    names = {(analysis, "counterfactuals"): "counterfactual passes", (analysis, "mechanism_map"): "mechanism map",
+             (analysis, "forecast_path"): "forecast path", (analysis, "run"): "hypothesis run",
+             (report, "write_report"): "report"}
+    saved = {key: getattr(*key) for key in names}
+    try:
+        for (mod, attr), label in names.items():
+            setattr(mod, attr, stages.wrap(label, saved[(mod, attr)]))
+        yield
+    finally:
+        for (mod, attr), fn in saved.items():
+            setattr(mod, attr, fn)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=100_000)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--hypothesis", default="combined")
+    args = ap.parse_args()
+    from detente.cli.crisis_run import crisis_run
+    from detente.crisis.engine import execution
+
+    with tempfile.TemporaryDirectory() as tmp:
+        crisis_run("seesaw-2021", hypotheses=[args.hypothesis], runs=200, out_dir=tmp)   # warm imports and caches
+    base, base_cpu = baseline(args.runs, 48)
+    stages = Stages()
+    pool = contextlib.nullcontext()
+    if args.workers > 1:
+        from detente.executors import ProcessExecutor
+
+        pool = ProcessExecutor(args.workers)
+    with tempfile.TemporaryDirectory() as tmp, pool as ex, execution(ex if args.workers > 1 else None), patched(stages):
+        t, c = time.perf_counter(), cpu_now()
+        obj, _ = crisis_run("seesaw-2021", hypotheses=[args.hypothesis], runs=args.runs, out_dir=tmp)
+        wall, cpu = time.perf_counter() - t, cpu_now() - c
+    load = os.getloadavg()[0]
+    print(f"detente run seesaw-2021 -H {args.hypothesis} --runs {args.runs}  (workers={args.workers}, "
+          f"load average {load:.1f}, {os.cpu_count()} cores)")
+    print(f"  command                wall {wall:7.2f} s   CPU {cpu:7.2f} s   target < 10 s wall: "
+          f"{'met' if wall < 10 else 'NOT met'}")
+    for name in ("hypothesis run", "counterfactual passes", "mechanism map", "forecast path", "report"):
+        if name in stages.wall:
+            print(f"  {name:<22} wall {stages.wall[name]:7.2f} s   CPU {stages.cpu[name]:7.2f} s")
+    rest_w, rest_c = wall - sum(stages.wall.values()), cpu - sum(stages.cpu.values())
+    print(f"  {'rest (specs, back-test, claims)':<22} wall {rest_w:7.2f} s   CPU {rest_c:7.2f} s")
+    print(f"  {'baseline (numpy loop)':<22} wall {base:7.2f} s   CPU {base_cpu:7.2f} s   ratios command/baseline: "
+          f"wall {wall / base:.1f}, CPU {cpu / base_cpu:.1f}")
+    b = obj["hypotheses"][args.hypothesis]
+    print(f"  P(war by 2022-02-28) = {b['p_war_by']['2022-02-28']:.4f}; months gained by stalling "
+          f"{(b.get('counterfactuals') or {}).get('stalling', {}).get('months_gained', float('nan')):.3f}")
+
+
+if __name__ == "__main__":
+    main()
