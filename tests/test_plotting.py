@@ -192,3 +192,34 @@ def test_bands_use_the_recorded_hazard_se():
     s = ch["hazard"]["h"]["F"]
     assert s["se"] == [0.01] and s["lo"] == [pytest.approx(0.08)] and s["hi"] == [pytest.approx(0.12)]
     assert "se_recorded" not in s and "recorded" in ch["bands"]["hazard"]
+
+
+def test_markdown_report_without_static_export_says_why(tmp_path, monkeypatch):
+    """No kaleido or no browser: the markdown report is still written, with a line saying why its
+    figures are missing, and no half-written image is left."""
+    from pathlib import Path
+
+    from detente.crisis.analysis import run_hypotheses
+    from detente.formats import load
+    from detente.report.crisis import write_report
+
+    monkeypatch.setattr(X, "static_export_problem", lambda: "kaleido is not installed (pip install 'detente[static]')")
+    obj = run_hypotheses(load(Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml"), hypotheses=["live"],
+                         runs=50, seed=5, mechanisms="none")
+    p = write_report(obj, tmp_path)
+    text = p.read_text(encoding="utf-8")
+    assert "The figures were not written: kaleido is not installed" in text
+    assert "](" not in text.split("## Figures", 1)[1]   # no image link to a missing file
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_sensitivity_report_without_static_export_says_why(tmp_path, monkeypatch):
+    from detente.report.sensitivity import sensitivity_lines
+
+    monkeypatch.setattr(X, "static_export_problem", lambda: "no Chrome/Chromium found for kaleido")
+    obj = {"method": "sobol", "factors": ["a"], "points": 8, "sample_size": 4,
+           "indices": {"p": [{"factor": "a", "S1": 0.5, "S1_conf": 0.1, "ST": 0.6, "ST_conf": 0.1}]},
+           "tornado": {"p": [{"factor": "a", "output_low": 0.1, "output_high": 0.3}]}, "baseline": {"p": 0.2}}
+    lines = sensitivity_lines(obj, tmp_path, "s")
+    assert "(tornado figure not written: no Chrome/Chromium found for kaleido)" in lines
+    assert not any(ln.startswith("![") for ln in lines) and not list(tmp_path.glob("*.png"))
