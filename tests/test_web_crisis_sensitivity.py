@@ -81,3 +81,6 @@ def test_a_study_is_stored_with_the_numbers_of_the_library_and_shown(client, tmp
     table = page[page.index('id="sens-indices-0"'):]
     assert a["ST"] > rows[FB]["ST"] and table.index(FA) < table.index(FB)   # sorted by the total index
     assert "too small" in page                                # N = 16: the warning is shown
+    rep = client.get(f"/api/runs/{rid}/report")                # the self-contained HTML report
+    assert rep.status_code == 200 and "sobol indices — p_war_horizon" in rep.text
+    assert f"{a['ST_conf']:.4g}" in rep.text and "the sample is too small" in rep.text

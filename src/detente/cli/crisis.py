@@ -118,7 +118,7 @@ def run_cmd(
     executor: str | None = typer.Option(None, "--executor", help="serial | process | dask: where the engine's "
                                         "chunks run (same numbers on any; default serial)."),
     workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes (process, local dask; default 2)."),
-    address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT (with --executor dask)."),
+    address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT (implies --executor dask)."),
     store: Path | None = typer.Option(None, "--store", help="Run store directory: keep every finished chunk there (the "
                                       "same command after a kill resumes) and store the result as a crisis run."),
 ) -> None:

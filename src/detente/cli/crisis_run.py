@@ -245,7 +245,7 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     from detente.experiments.crisis_runs import crisis_execution
     from detente.report.crisis import write_report
 
-    check_executor(executor)
+    kind = check_executor(executor, address)
 
     scn = load_scenario(name)
     dyn = dict(scn.dynamics or {})
@@ -287,7 +287,7 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
         from detente.crisis.spec import load_spec
 
         mechanism_runs = min(runs or load_spec(dyn).settings.runs, DEFAULT_MECHANISM_RUNS)
-    with crisis_execution(executor=executor or "serial", workers=workers or 2, address=address, store=store):
+    with crisis_execution(executor=kind, workers=workers or 2, address=address, store=store):
         obj = _analyse(scn, name, chosen=chosen, runs=runs, seed=seed, extra=extra, cf_runs=cf_runs,
                        mechanisms=mechanisms, mechanism_runs=mechanism_runs,
                        mechanism_hypotheses=mechanism_hypotheses, as_of=as_of, draw_assumptions=draw_assumptions,
@@ -300,11 +300,17 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     return obj, rep
 
 
-def check_executor(executor: str | None) -> None:
-    """An unknown ``--executor`` is an input error (exit 2) naming the option."""
+def check_executor(executor: str | None, address: str | None = None) -> str:
+    """The executor to use: ``--executor`` (default ``serial``; ``dask`` when only a scheduler
+    ``--address`` is given). An unknown name, or an address with another executor, is an input
+    error (exit 2) naming the option."""
     if executor is not None and executor not in ("serial", "process", "dask"):
         raise InputError(Problem("unknown executor", column="--executor", value=executor,
                                  expected="serial, process or dask"))
+    if address is not None and executor not in (None, "dask"):
+        raise InputError(Problem("--address is a Dask scheduler's address: it needs --executor dask", column="--address",
+                                 value=address, expected=f"--executor dask (not {executor})"))
+    return executor or ("dask" if address is not None else "serial")
 
 
 def _analyse(scn: Any, name: str, *, chosen: list[str], runs: int | None, seed: int | None, extra: dict[str, Any],

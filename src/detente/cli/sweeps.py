@@ -145,7 +145,8 @@ def sensitivity_cmd(
     executor: str | None = typer.Option(None, "--executor", help="serial | process | dask: where the sample's chunks "
                                         "run (same numbers on any; default: the spec's, serial for a crisis)."),
     workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes (default 2)."),
-    address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT (with --executor dask)."),
+    address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT (for a crisis "
+                                       "scenario it implies --executor dask)."),
     factor: list[str] = typer.Option([], "--factor", help="Crisis: dotted path of a number to vary (repeatable; "
                                      "default: every assumption with a range)."),
     output: list[str] = typer.Option([], "--output", help="Crisis: output to analyse (repeatable; default "
@@ -175,12 +176,12 @@ def sensitivity_cmd(
 
         if method not in ("sobol", "morris"):
             raise InputError(Problem("unknown sensitivity method", column="--method", value=method, expected="sobol or morris"))
-        check_executor(executor)
         if crisis:
-            with make_executor(executor or "serial", workers=workers or 2, address=address) as ex:
+            with make_executor(check_executor(executor, address), workers=workers or 2, address=address) as ex:
                 return _crisis_sensitivity(spec_file, method=cast(Literal["sobol", "morris"], method), n=n,
                                            factors=factor, outputs=output, hypothesis=hypothesis,
                                            runs_per_point=runs_per_point, seed=seed, store=st, executor=ex, progress=cb)
+        check_executor(executor)
         spec = load_sweep_spec(spec_file)
         upd = {k: v for k, v in (("kind", executor), ("workers", workers), ("address", address)) if v is not None}
         if upd:

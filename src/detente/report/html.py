@@ -16,7 +16,9 @@ UI shares. Contents, by kind of run:
 * **crisis** (the ``detente run --json`` object of a crisis scenario, from a file or
   stored with :func:`detente.report.stored.save_crisis`): the 48-months table, back-test,
   counterfactuals, cumulative P(war), hazard curves per flashpoint, strategic-triangle
-  timeline, the triangle partners' alignment.
+  timeline, the triangle partners' alignment;
+* **crisis sensitivity** (a stored ``crisis_sensitivity`` run): the request, the warnings, the
+  indices with their confidence intervals per output, their chart and the tornado.
 
 Nothing here prints.
 """
@@ -35,7 +37,7 @@ from detente.report import charts as C
 from detente.report import figures as RF
 from detente.report.figures import slug
 
-__all__ = ["result_report", "sweep_report", "crisis_report", "run_report", "file_report", "write_report", "when"]
+__all__ = ["result_report", "sweep_report", "crisis_report", "crisis_sensitivity_report", "run_report", "file_report", "write_report", "when"]
 
 def _e(x: Any) -> str:
     return html.escape("" if x is None else str(x), quote=True)
@@ -451,11 +453,54 @@ def _md_inline(text: str) -> str:
     return re.sub(r"`(.+?)`", r"<code>\1</code>", t)
 
 
+def crisis_sensitivity_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
+    """HTML report of a crisis sensitivity study (the ``detente sensitivity SCENARIO --json``
+    object, e.g. read back from a stored ``crisis_sensitivity`` run): provenance and request,
+    the warnings, per output the indices with their confidence intervals and their chart, and
+    the one-at-a-time tornado."""
+    req = dict(obj.get("request") or {})
+    sens = {k: obj.get(k) for k in ("method", "factors", "indices", "tornado", "baseline")}
+    sens["tornado_kind"] = ("one at a time: each number at the low and the high end of its assumption range, "
+                            "the others at their values")
+    figs = _entries(RF.sweep_figures({"sensitivity": sens}))
+    name = obj.get("scenario") or getattr(info, "scenario_name", None) or "crisis"
+    doc = _Doc(f"{name}: {obj.get('method')} sensitivity",
+               f"run {getattr(info, 'run_id', '') or obj.get('run_id') or ''}, {obj.get('points')} points × "
+               f"{obj.get('runs_per_point')} runs")
+    _provenance(doc, [
+        ("run id", getattr(info, "run_id", None) or obj.get("run_id") or None), ("kind", "crisis_sensitivity"),
+        ("hypothesis", req.get("hypothesis") or "(base description)"), ("method", obj.get("method")),
+        ("sample size", obj.get("sample_size")), ("points", obj.get("points")),
+        ("runs per point", obj.get("runs_per_point")), ("tornado runs per point", req.get("tornado_runs")),
+        ("seed", req.get("seed")), ("numbers varied", len(obj.get("factors") or [])),
+        ("--set", ", ".join(f"{k}={v}" for k, v in (req.get("set") or {}).items()) or None),
+        ("confidence level", obj.get("confidence_level")),
+        ("detente version", getattr(info, "version", None)), ("input hash", getattr(info, "input_hash", None)),
+        ("run key", getattr(info, "key", None)), ("date", when(getattr(info, "created", None)) if info is not None else None),
+    ])
+    if obj.get("warnings"):
+        doc.h2("Warnings", "warnings")
+        doc.items(obj["warnings"])
+    _sensitivity_section(doc, sens, figs)
+    return doc.render()
+
+
 def run_report(store: Any, ref: str, *, sensitivity: Any = None) -> str:
-    """HTML report of any stored run: dispatches on the run's kind (forecast, sweep, crisis)."""
+    """HTML report of any stored run: dispatches on the run's kind (forecast, sweep, crisis,
+    crisis sensitivity)."""
     info = store.info(ref)
     if info.kind == "sweep":
         return sweep_report(store, info.run_id, sensitivity=sensitivity)
+    if info.kind == "crisis_sensitivity":   # its result is the JSON text of its last part
+        from detente.errors import StoreError
+
+        if info.status != "done":
+            raise StoreError(f"crisis sensitivity study {info.run_id} is {info.status}: run it again to finish it")
+        store.check_parts(info.run_id)
+        df = store.read_part(info.run_id, int((info.meta or {})["n_chunks"]) - 1)
+        obj = {**json.loads(df["result"].iloc[0]), "scenario": info.scenario_name,
+               "request": (info.meta or {}).get("request")}
+        return crisis_sensitivity_report(obj, info=info)
     if info.kind == "crisis":
         from detente.report.stored import load_crisis
 

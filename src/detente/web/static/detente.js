@@ -307,7 +307,8 @@ const detente = (() => {
       if (job.status !== "done") { status.textContent = job.status + ": " + problemsText(job.error); return; }
       bar.value = 1; status.textContent = "done";
       document.getElementById("sens-links").innerHTML = '<a id="sens-result-link" href="/runs/' + job.result_id +
-        '">sensitivity run ' + job.result_id.slice(0, 12) + '</a> (indices with their intervals and the tornado table)';
+        '">sensitivity run ' + job.result_id.slice(0, 12) + '</a> (indices with their intervals and the tornado table) · <a href="/api/runs/' +
+        job.result_id + '/report">HTML report</a>';
       runCharts(job.result_id, document.getElementById("sens-charts"));
     });
   }
