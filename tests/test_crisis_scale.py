@@ -351,3 +351,27 @@ def test_cli_run_killed_with_sigkill_resumes_from_its_stored_chunks(tmp_path):
     assert b.pop("run_id") == s.list(kind="crisis")[0].run_id
     assert json.loads(plain.output) == b
     assert s.list(kind=CHUNK_KIND) == []
+
+
+def test_the_front_door_stores_a_crisis_study(toy, tmp_path):
+    import detente
+
+    st = Store(tmp_path / "st")
+    r = detente.sensitivity(toy, vary=[FA_TOY], outputs=["p_war_horizon"], n=8, runs_per_point=20, seed=1, store=st)
+    (info,) = st.list(kind="crisis_sensitivity")
+    assert r.run_id == info.run_id and r.factors == [FA_TOY]
+
+
+FA_TOY = "flashpoints[F].base_hazard_m"
+
+
+def test_cli_sensitivity_of_a_sweep_spec_takes_the_executor_options(tmp_path):
+    spec = Path(__file__).resolve().parents[1] / "src" / "detente" / "examples" / "sweeps" / "ec_salience.yaml"
+    args = ["sensitivity", str(spec), "--samples", "8", "--json"]
+    serial = _cli(*args, "--store", str(tmp_path / "a"))
+    pooled = _cli(*args, "--store", str(tmp_path / "b"), "--executor", "process", "--workers", "2")
+    assert serial.exit_code == pooled.exit_code == 0, pooled.output
+    a, b = json.loads(serial.output), json.loads(pooled.output)
+    assert a["indices"] == b["indices"] and a["run_id"] == b["run_id"]   # same key, same numbers
+    bad = _cli(*args, "--executor", "grid")
+    assert bad.exit_code == 2 and "--executor" in bad.output

@@ -149,8 +149,9 @@ def sensitivity(scenario: Any, model: str | None = None, *, vary: Any = None, me
     With ``model`` (a bargaining model): the sensitivity of each issue's forecast to the ``vary``
     factors. Without ``model`` on a crisis scenario: the sensitivity of crisis outputs to the
     numbers named in ``vary`` (dotted paths; default every assumption with a range) — keywords
-    ``outputs``, ``hypothesis``, ``runs_per_point`` go to
-    :func:`detente.experiments.crisis_sensitivity.crisis_sensitivity`.
+    ``outputs``, ``hypothesis``, ``runs_per_point``, ``executor`` go to
+    :func:`detente.experiments.crisis_sensitivity.crisis_sensitivity`, and with ``store`` the study
+    is stored (a ``crisis_sensitivity`` run, resumable).
     """
     if model is None:
         from detente.experiments.crisis_sensitivity import crisis_sensitivity
@@ -159,7 +160,8 @@ def sensitivity(scenario: Any, model: str | None = None, *, vary: Any = None, me
         if not getattr(scn, "dynamics", None):
             raise InputError(Problem("give a model for a bargaining scenario (this one has no crisis dynamics)",
                                      column="model"))
-        return crisis_sensitivity(scn, method=method, n=n, factors=list(vary) if vary else None, seed=seed, **kw)
+        return crisis_sensitivity(scn, method=method, n=n, factors=list(vary) if vary else None, seed=seed,  # type: ignore[arg-type]
+                                  store=store, **kw)
     from detente.experiments.sensitivity import run_sensitivity
 
     spec, _ = build_spec(scenario, model, vary=vary, seed=seed or 0, **kw)
