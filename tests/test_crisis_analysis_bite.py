@@ -515,3 +515,65 @@ def test_evaluate_claims_by_hand():
     assert likely["record_outcomes"] == {}
     # no hypothesis run
     assert A.evaluate_claims(spec, {}, {})[0]["summary"] == "no hypothesis run"
+
+
+# ------------------------------------------------------------------ run_hypotheses on the toy
+def _toy():
+    from detente.formats import load
+
+    return load(TOY)
+
+
+def test_run_hypotheses_fields_equal_the_independent_runs():
+    from detente.crisis import run
+
+    toy = _toy()
+    obj = A.run_hypotheses(toy, hypotheses=["live", "calm"], runs=300, seed=0, with_counterfactuals=False,
+                           mechanisms="claims", mechanism_runs=200, keep_results=True)
+    # seed 0 is a seed (not "use the scenario's 7"); the toy has no record
+    assert (obj["runs"], obj["seed"], obj["scenario"], obj["start"]) == (300, 0, "toy-crisis", "2021-12-01")
+    assert obj["record"] is None and obj["backtest_end"] is None and obj["reference"] is None
+    assert obj["backtest_table"] == [] and obj["likelihood_table"] == [] and obj["rejected_by_record"] == []
+    assert obj["focal"] == {"actor": "A", "horizon_months": 24, "label": "A: 24 months"}
+    assert (obj["horizon_months"], obj["focal_actor"], obj["triangle_actors"]) == (24, "A", ["C", "A", "B"])
+    assert obj["flashpoint_names"] == {"F": "the toy border"} and obj["forecast_path"] is None
+    for h, label in (("live", "escalation live"), ("calm", "no escalation term")):
+        res = run(toy, {"runs": 300, "hypothesis": h, "record_paths": False}, seed=0)
+        np.testing.assert_array_equal(obj["_results"][h].first_step, res.first_step)
+        b = obj["hypotheses"][h]
+        assert b["label"] == label and b["backtest"] is None and b["notes"] == list(res.notes)
+        assert b["focal"] == A.focal_summary(res, "A", 24)
+        heads = A.headline_outputs(res)
+        assert list(b["outputs"]) == heads       # the claims' only plain output (p_war_horizon) is a headline
+        for o in heads:
+            assert b["outputs"][o] == A.mean_se(A.output_samples(res, o))
+        # the map covers the mechanism the claims test, on its own 200 runs with the same seed
+        assert list(b["mechanisms"]) == ["escalation"] and b["mechanism_runs"] == 200
+        base200 = run(toy, {"runs": 200, "hypothesis": h, "record_paths": False}, seed=0)
+        assert b["mechanisms"]["escalation"]["effects"]["p_war_horizon"]["with"] == \
+            A.output_samples(base200, "p_war_horizon").mean()
+    assert obj["claims"][1]["by_hypothesis"]["live"]["tests"][0]["quantity"] == \
+        obj["hypotheses"]["live"]["outputs"]["p_war_horizon"]["value"]
+
+
+def test_run_hypotheses_defaults_and_choices():
+    toy = _toy()
+    obj = A.run_hypotheses(toy, hypotheses=["calm"], with_counterfactuals=False)
+    assert (obj["runs"], obj["seed"]) == (4000, 7)                   # the scenario's settings
+    assert "_results" not in obj and "mechanisms" not in obj["hypotheses"]["calm"]
+    with pytest.raises(InputError) as ei:
+        A.run_hypotheses(toy, hypotheses=["calm"], runs=10, mechanism_hypotheses=["calm", "live"], mechanisms="all")
+    p = ei.value.problems[0]
+    assert p.column == "--mechanism-hypotheses" and p.value == "live" and p.expected == "calm"
+    # a scenario without hypotheses runs its base description under the name "base"
+    dyn = {k: v for k, v in toy.dynamics.items() if k not in ("hypotheses", "mechanisms", "claims")}
+    bare = toy.model_copy(update={"dynamics": dyn})
+    obj = A.run_hypotheses(bare, runs=50, seed=1, with_counterfactuals=False, mechanisms="all",
+                           mechanism_hypotheses=["base"])
+    assert list(obj["hypotheses"]) == [A.BASE]
+    b = obj["hypotheses"][A.BASE]
+    assert b["label"] == "base scenario (the scenario declares no hypotheses)"
+    assert list(b["mechanisms"]) == ["flashpoint_F"] and b["mechanism_runs"] == 50
+    # counterfactuals on request: null without policies, computed with cf_runs
+    obj = A.run_hypotheses(toy, hypotheses=["live"], runs=40, seed=1, cf_runs=30)
+    assert obj["hypotheses"]["live"]["counterfactuals"] == {"stalling": None, "seesaw": None}
