@@ -50,6 +50,11 @@ def site(tmp_path_factory):
                                                        with_counterfactuals=False), scenario=seesaw)
     runs["crisis2"] = save_crisis(store, run_hypotheses(seesaw, hypotheses=["article", "combined"], runs=24, seed=5,
                                                         with_counterfactuals=False), scenario=seesaw)
+    from detente.experiments.crisis_sensitivity import crisis_sensitivity
+
+    crisis_sensitivity(load(FIX / "crisis" / "toy-sobol.yaml"), method="sobol", n=16, outputs=["p_war_horizon"],
+                       runs_per_point=40, tornado_runs=200, seed=3, store=store)
+    runs["crisis_sensitivity"] = store.list(kind="crisis_sensitivity")[0].run_id
     with serve(tmp) as base, browser_page(playwright_api) as page:
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -116,3 +121,7 @@ def test_crisis_pages(site):
     p.select_option("#crisis-hypothesis", "combined")
     assert "combined" in svg_text(p, "#chart-hazard .gtitle")
     _visit(site, f"/compare?ids={runs['crisis']},{runs['crisis2']}", "compare-crisis", ("#chart-compare-crisis",))
+    p = _visit(site, f"/runs/{runs['crisis_sensitivity']}", "run-crisis-sensitivity",
+               ("#chart-indices-p-war-horizon", "#chart-tornado-p-war-horizon"))
+    # a crisis output in words with its unit, not an issue scale
+    assert svg_text(p, "#chart-tornado-p-war-horizon .xtitle") == "P(any war within the horizon) (probability)"

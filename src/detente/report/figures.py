@@ -27,6 +27,7 @@ from typing import Any
 from detente.plotting import figures as F
 from detente.plotting import palette as P
 from detente.plotting.data import forecast_rows, result_charts, scenario_meta
+from detente.plotting.labels import with_code
 
 __all__ = ["slug", "result_figures", "sweep_figures", "crisis_figures", "compare_figures", "compare_crisis_figures",
            "actor_colors"]
@@ -95,9 +96,20 @@ def result_figures(result: Mapping[str, Any], scenario: Any = None) -> list[dict
     return out
 
 
-def sweep_figures(ch: Mapping[str, Any], scenario: Any = None) -> list[dict[str, Any]]:
+def _crisis_output_axis(name: str) -> tuple[str, str]:
+    """Plain words for a crisis output (title) and its axis label with the unit."""
+    from detente.report.crisis import output_label
+
+    words = output_label(name)
+    unit = "months" if name.startswith("months") else "probability" if name.startswith("p_") else "the output's unit"
+    return with_code(words, name), f"{words} ({unit})"
+
+
+def sweep_figures(ch: Mapping[str, Any], scenario: Any = None, *, crisis_outputs: bool = False) -> list[dict[str, Any]]:
     """Figures of a stored sweep from :func:`detente.report.charts.sweep_charts`: outcome
-    distribution per issue, fan charts of positions, sensitivity indices and tornado."""
+    distribution per issue, fan charts of positions, sensitivity indices and tornado.
+    ``crisis_outputs``: the sensitivity block is a crisis study's, whose outputs are crisis
+    outputs (``p_war_horizon``, ``months_of_peace_focal``, …), named in plain words with their unit."""
     meta = scenario_meta(scenario)
     runs = int(ch.get("runs") or 0)
     out: list[dict[str, Any]] = []
@@ -125,7 +137,8 @@ def sweep_figures(ch: Mapping[str, Any], scenario: Any = None) -> list[dict[str,
             out.append({"key": f"indices-{slug(iss)}", "height": 110 + 34 * max(3, len(rows)),
                         "heading": "Sensitivity" if first else None,
                         "note": f"Tornado: {sens.get('tornado_kind', '')}." if first else None,
-                        "figure": F.indices_figure(iss, rows, method), "caption": f"{method} indices on {iss}."})
+                        "figure": F.indices_figure(_crisis_output_axis(iss)[0] if crisis_outputs else iss, rows, method),
+                        "caption": f"{method} indices on {iss}."})
             first = False
         for iss, rows in (sens.get("tornado") or {}).items():
             if not rows:
@@ -133,8 +146,9 @@ def sweep_figures(ch: Mapping[str, Any], scenario: Any = None) -> list[dict[str,
             out.append({"key": f"tornado-{slug(iss)}", "height": 110 + 30 * max(3, min(len(rows), 15)),
                         "heading": "Sensitivity" if first else None,
                         "note": f"Tornado: {sens.get('tornado_kind', '')}." if first else None,
-                        "figure": F.tornado_figure(iss, rows, (sens.get("baseline") or {}).get(iss),
-                                                   str(sens.get("tornado_kind", ""))),
+                        "figure": F.tornado_figure(_crisis_output_axis(iss)[0] if crisis_outputs else iss, rows,
+                                                   (sens.get("baseline") or {}).get(iss), str(sens.get("tornado_kind", "")),
+                                                   xlabel=_crisis_output_axis(iss)[1] if crisis_outputs else None),
                         "caption": f"Tornado of the forecast on {iss}: {sens.get('tornado_kind', '')}."})
             first = False
     return out

@@ -1126,7 +1126,7 @@ def _charts(store, run_id: str) -> dict[str, Any]:
 
             shown = {**sens, "indices": sensitivity_view(obj)["sorted_indices"]}   # largest index first
             return {"kind": "crisis_sensitivity", "run_id": info.run_id, "sensitivity": sens,
-                    "figures": _figures_json(RF.sweep_figures({"sensitivity": shown}))}
+                    "figures": _figures_json(RF.sweep_figures({"sensitivity": shown}, crisis_outputs=True))}
         if info.kind == "crisis":
             from detente.report.stored import load_crisis
 
