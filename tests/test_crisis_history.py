@@ -295,3 +295,12 @@ def test_the_web_run_page_labels_the_out_of_sample_hypothesis(tmp_path, monkeypa
     assert '<td class="name">history<br><span class="muted frozen-fit">frozen fit on ICB 1918–1989, not chosen ' \
            'knowing 2022</span></td>' in row
     assert '<td class="name">combined</td>' in row
+
+
+def test_a_set_value_replaces_a_fit_number_with_a_labelled_assumption():
+    dyn = examples.load("seesaw-2021").dynamics
+    for path in ("flashpoints[UA].beta.rung.value", "flashpoints[UA].beta.rung"):
+        spec = load_spec(dyn, hypothesis="history", extra={path: 2.5})
+        n = spec.flashpoints[0].beta.rung
+        assert n.value == 2.5 and n.fit is None and n.assumption is not None and n.assumption.note == "set by --set"
+        assert spec.flashpoints[1].beta.rung.fit is not None          # TW keeps the fitted number

@@ -1090,10 +1090,11 @@ def _tree_copy(obj: Any) -> Any:
 
 
 def _overrides_value(num: dict[str, Any]) -> bool:
-    """Whether a number's ``value`` is overridden at run time (calibration key or per-run draw)."""
+    """Whether a number's ``value`` is overridden at run time (calibration key, per-run draw, or a
+    frozen fit, whose value is read from the fit file)."""
     assumption = num.get("assumption")
     drawn = isinstance(assumption, dict) and assumption.get("draw") == "uniform"
-    return bool(num.get("calibrated")) or drawn
+    return bool(num.get("calibrated")) or drawn or num.get("fit") is not None
 
 
 def apply_patch(doc: dict[str, Any], updates: dict[str, Any], *, where: str) -> dict[str, Any]:
@@ -1102,8 +1103,8 @@ def apply_patch(doc: dict[str, Any], updates: dict[str, Any], *, where: str) -> 
     ``[ID]`` selects the element of a list whose ``id`` equals ``ID``; a plain integer
     segment indexes a list. Unknown paths raise :class:`InputError` naming ``where``.
     A number set at ``X`` or ``X.value`` replaces the annotated number ``X`` with a fixed
-    assumption of that value when ``X`` is calibrated or drawn per run (otherwise the
-    calibration file or the draw would silently win over the new ``value``).
+    assumption of that value when ``X`` is calibrated, drawn per run or taken from a frozen fit
+    (otherwise the calibration file, the draw or the fit would win over the new ``value``).
     """
     out = _tree_copy(doc)
     problems: list[Problem] = []
@@ -1137,7 +1138,8 @@ def apply_patch(doc: dict[str, Any], updates: dict[str, Any], *, where: str) -> 
                 break
             if last:
                 number = isinstance(value, (int, float)) and not isinstance(value, bool)
-                if isinstance(node, dict) and isinstance(node.get(key), dict) and "value" in node[key] and number:
+                if isinstance(node, dict) and isinstance(node.get(key), dict) and number and (
+                        "value" in node[key] or "fit" in node[key]):
                     # a bare number replacing an annotated one: keep it annotated as a hypothesis assumption
                     node[key] = {"value": float(value), "assumption": {"range": [float(value), float(value)],
                                                                        "note": f"set by {where}"}}
