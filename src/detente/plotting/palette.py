@@ -27,12 +27,13 @@ from collections.abc import Iterable
 
 __all__ = ["PALETTE", "NEUTRAL", "MEAN_COLOR", "MEDIAN_COLOR", "FORECAST_COLOR", "QUADRANT_COLORS", "color", "colors"]
 
-#: Qualitative colours of high mutual contrast (after Kelly 1965, "Twenty-two colors of maximum
-#: contrast", without its white, black and grey, kept for axes and summary lines, and without three
-#: yellows and pinks too close to others of the list to tell apart on a small marker).
+#: Qualitative colours that stay apart from one another on white, on a small marker and for the
+#: common forms of colour blindness as far as twelve colours can (the widely used "category 10"
+#: hues, plus a navy, a violet and a dark green); black and greys are kept for axes, bounds and
+#: the mean/median lines. Colours repeat only in runs with more actors than this.
 PALETTE: tuple[str, ...] = (
-    "#0067A5", "#BE0032", "#008856", "#F38400", "#875692", "#F3C300", "#A1CAF1", "#C2B280",
-    "#E68FAC", "#604E97", "#B3446C", "#882D17", "#8DB600", "#654522", "#E25822", "#2B3D26",
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#bcbd22", "#17becf", "#393b79", "#7b4173", "#637939",
 )
 #: Colour of things that are no one's (bounds, reference lines).
 NEUTRAL = "#7f7f7f"
