@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 from pydantic import BaseModel
@@ -76,7 +76,7 @@ def as_of_overrides(spec: CrisisSpec, obs: dict[str, Any], date: dt.date, before
     return over, state
 
 
-def forecast_path(scenario: Any, spec: CrisisSpec, obs: dict[str, Any], hypothesis: str | None, *, runs: int, seed: int,
+def forecast_path(scenario: Any, spec: CrisisSpec, obs: dict[str, Any] | None, hypothesis: str | None, *, runs: int, seed: int,
                   chunk_size: int = 8192, extra_set: dict[str, Any] | None = None,
                   dates: list[dt.date] | None = None) -> dict[str, Any] | None:
     """The record's forecast question answered as of each date (``record.forecast.dates`` plus
@@ -84,7 +84,7 @@ def forecast_path(scenario: Any, spec: CrisisSpec, obs: dict[str, Any], hypothes
     to the crowd forecast of that date when the record lists one; Brier scores of both against
     the outcome. ``None`` when the record has no forecast question."""
     fc = obs.get("forecast") if obs else None
-    if not fc:
+    if not fc or obs is None:
         if dates:
             raise InputError(Problem("--as-of needs a forecast question in the scenario's record "
                                      "(record.forecast: question, flashpoint, initiator, before, outcome)",
@@ -260,13 +260,24 @@ def headline_outputs(res: CrisisResult, *others: CrisisResult, end: str | None =
     return names
 
 
-def mean_se(x: np.ndarray) -> dict[str, float | None]:
+class MeanSE(TypedDict):
+    """A Monte-Carlo mean and its standard error (None from a single run)."""
+
+    value: float
+    se: float | None
+
+
+PairedEffect = TypedDict("PairedEffect", {"with": float, "without": float, "diff": float, "se": float | None})
+"""Means with and without a change, their paired difference and its standard error."""
+
+
+def mean_se(x: np.ndarray) -> MeanSE:
     """Mean of per-run values and its Monte-Carlo standard error sd/√n (ddof = 1)."""
     n = x.size
     return {"value": float(x.mean()), "se": float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else None}
 
 
-def paired_effect(with_: np.ndarray, without: np.ndarray) -> dict[str, float | None]:
+def paired_effect(with_: np.ndarray, without: np.ndarray) -> PairedEffect:
     """Paired comparison of two runs on the same random root (common random numbers).
 
     ``diff`` is the mean of the per-run differences d_i = with_i − without_i and ``se`` its
@@ -424,10 +435,10 @@ def _moved(a: dict[str, float], b: dict[str, float]) -> list[tuple[str, float, f
     return sorted(rows, key=lambda r: -r[3])
 
 
-def _inert_reason(effects: dict[str, dict[str, Any]], headline: list[str], base: CrisisResult, alt: CrisisResult,
+def _inert_reason(effects: dict[str, PairedEffect], headline: list[str], base: CrisisResult, alt: CrisisResult,
                   same_histories: bool, allowed: list[str] | str = "all") -> str:
     """Words for a mechanism within INERT_Z SEs of zero on every headline output, from what was measured."""
-    def z(e: dict[str, Any]) -> float:
+    def z(e: PairedEffect) -> float:
         se = e["se"] or 0.0
         return abs(e["diff"]) / se if se > 0 else (0.0 if e["diff"] == 0 else math.inf)
 
@@ -627,7 +638,7 @@ def evaluate_claims(spec: CrisisSpec, blocks: dict[str, dict[str, Any]], results
     return out
 
 
-def _mechanism_names(choice: str | list[str] | None) -> list[str] | bool | None:
+def _mechanism_names(choice: str | list[str] | None) -> list[str] | Literal[False] | None:
     """``"all"``/None → None (every mechanism), ``"none"`` → False, ``"a,b"`` or a list → the names."""
     if choice is None or choice == "all":
         return None
@@ -690,7 +701,7 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
     rspec = load_spec(scenario.dynamics, extra=extra_set) if extra_set else spec   # --set may change the record
     obs = _record.observed(rspec, base_dir)
     end = obs["window"][1] if obs else None
-    focal = obs["focal"] if obs else {"actor": rspec.settings.russia, "horizon_months": rspec.settings.horizon_months,
+    focal: dict[str, Any] = obs["focal"] if obs else {"actor": rspec.settings.russia, "horizon_months": rspec.settings.horizon_months,
                                       "label": f"{rspec.settings.russia}: {rspec.settings.horizon_months} months"}
     out: dict[str, Any] = {"scenario": scenario.name, "runs": runs, "seed": seed, "chunk_size": chunk_size,
                            "start": spec.settings.start.isoformat(), "backtest_end": end, "record": obs,

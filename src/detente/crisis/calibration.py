@@ -43,6 +43,7 @@ import math
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -133,7 +134,7 @@ def rate_estimate(count: int, exposure_months: float, level: float = 0.9) -> dic
         raise ValueError("need count >= 0 and positive exposure")
     a = (1.0 - level) / 2.0
     shape = k + 0.5
-    lo, hi = stats.gamma.ppf([a, 1.0 - a], shape, scale=1.0 / E)
+    lo, hi = np.asarray(stats.gamma.ppf([a, 1.0 - a], shape, scale=1.0 / E))
     rate = k / E
     return {
         "count": k, "exposure_months": _r(E), "rate_m": _r(rate),
@@ -169,7 +170,7 @@ def proportion_estimate(k: int, n: int, level: float = 0.9) -> dict:
         raise ValueError("need 0 <= k <= n and n > 0")
     a_, b_ = k + 0.5, n - k + 0.5
     a = (1.0 - level) / 2.0
-    lo, hi = stats.beta.ppf([a, 1.0 - a], a_, b_)
+    lo, hi = np.asarray(stats.beta.ppf([a, 1.0 - a], a_, b_))
     w = wilson_interval(k, n)
     return {
         "successes": k, "trials": n, "p": _r(k / n),
@@ -221,7 +222,7 @@ def cinc_shares(nmc: pd.DataFrame, actors: dict[str, int] = ACTORS, year: int | 
         if rows.empty:
             out[name] = {"ccode": code, "year": None, "cinc": None, "fallback": "absent"}
             continue
-        row = rows.loc[rows["year"].idxmax()]
+        row = rows.iloc[int(np.argmax(rows["year"].to_numpy()))]  # the first row of the latest year
         year = int(row["year"])
         out[name] = {"ccode": code, "year": year, "cinc": _r(row["cinc"]),
                      "fallback": None if year == latest else f"latest own year {year}"}
@@ -243,7 +244,7 @@ def cinc_growth(nmc: pd.DataFrame, actors: dict[str, int] = ACTORS, years: int =
     nmc = nmc.dropna(subset=["cinc"])
     latest = _year(nmc, year)
     first = latest - years
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any] | None] = {}
     for name, code in actors.items():
         rows = nmc[(nmc["ccode"] == code) & (nmc["year"] >= first) & (nmc["year"] <= latest) & (nmc["cinc"] > 0)]
         rows = rows.sort_values("year")
@@ -321,9 +322,9 @@ def dyad_year_exposure(rivalries: pd.DataFrame, window: tuple[int, int] = WINDOW
     ``minor_minor``. A dyad with two rivalry spells covering one year counts once.
     """
     rows = []
-    for r in rivalries.itertuples(index=False):
-        a, b = sorted((int(r.ccode1), int(r.ccode2)))
-        for y in range(max(int(r.styear), window[0]), min(int(r.endyear), window[1]) + 1):
+    for c1, c2, sty, endy in rivalries[["ccode1", "ccode2", "styear", "endyear"]].itertuples(index=False, name=None):
+        a, b = sorted((int(c1), int(c2)))
+        for y in range(max(int(sty), window[0]), min(int(endy), window[1]) + 1):
             n_major = _is_major(a, y) + _is_major(b, y)
             rows.append((a, b, y, ("minor_minor", "major_minor", "major_major")[n_major]))
     df = pd.DataFrame(rows, columns=["a", "b", "year", "kind"])
@@ -353,7 +354,7 @@ def mid_rates(onsets: pd.DataFrame, rivalries: pd.DataFrame, nmc: pd.DataFrame,
     every scenario dyad over the years both states are in NMC (``SCENARIO_DYADS``).
     """
     dy = dyad_year_exposure(rivalries, window)
-    out = {"window": list(window),
+    out: dict[str, Any] = {"window": list(window),
            "rivalry_dyads": _mid_block(onsets, dy),
            "major_major_rivalry_dyads": _mid_block(onsets, dy[dy["kind"] == "major_major"]),
            "major_minor_rivalry_dyads": _mid_block(onsets, dy[dy["kind"] == "major_minor"]),
@@ -447,9 +448,9 @@ def base_hazards(mid: dict) -> dict:
     ``(k + ½)/E`` (finite and positive even with zero wars), with the 90 % interval.
     A modelling choice, documented in ``docs/calibration.md``; swap the class to test it.
     """
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for fp, (ref, why) in FLASHPOINT_REFERENCE.items():
-        block = mid
+        block: Any = mid
         for part in ref.split("."):
             block = block.get(part) if isinstance(block, dict) else None
         if block is None:  # reference class absent from the data

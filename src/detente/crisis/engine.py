@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date  # the Calendar field `dt` hides the module name inside its class body
 from typing import Any, Literal
 
 import numpy as np
@@ -104,9 +105,9 @@ class _Compiled:
     aidx: dict[str, int]
     dt: float
     n_steps: int
-    step_start: list[dt.date]
-    step_end: list[dt.date]
-    month_ends: list[dt.date]
+    step_start: list[date]
+    step_end: list[date]
+    month_ends: list[date]
     month_end_step: list[int]
     delta_m: float
     events: list[Any]
@@ -257,9 +258,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     # ---------------- followers' cohesion (allies follow the patron with a lag)
     fol = list(spec.followers)
     coh = np.empty((len(fol), n))          # layout (follower, run): rows contiguous
-    for k, f in enumerate(fol):
+    for k, fo in enumerate(fol):
         # mechanism switch `allies_lag`: without the lag, followers hold their final line at once
-        coh[k] = V[f"followers.{f}.reliability_prior"] if st.allies_lag else V[f"followers.{f}.follows_patron"]
+        coh[k] = V[f"followers.{fo}.reliability_prior"] if st.allies_lag else V[f"followers.{fo}.follows_patron"]
 
     def cohesion(actor: str) -> Any:
         if actor in fol:
@@ -272,8 +273,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     # below are never updated and nothing reads them
     tri = spec.triangle
     has_tri = tri is not None
-    t0, t1, t2 = tri.actors if has_tri else (None, None, None)
-    ini = {frozenset(k.split("-")): k for k in tri.initial} if has_tri else {}
+    # without a triangle its three members are the empty id, which names no actor
+    t0, t1, t2 = tri.actors if tri is not None else ("", "", "")
+    ini = {frozenset(k.split("-")): k for k in tri.initial} if tri is not None else {}
 
     def tri_init(a: str, b: str) -> Any:
         key = ini.get(frozenset((a, b)))
@@ -314,24 +316,25 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     coalition_cliff: set[tuple[int, str]] = set()
     belief_drift: dict[tuple[int, str], Any] = {}
     for di, d in enumerate(dyads):
-        for bi, b in enumerate(d.beliefs):
-            if not b.enabled:
+        for bi, bel in enumerate(d.beliefs):
+            if not bel.enabled:
                 continue
             base = f"dyads[{d.id}].beliefs.{bi}"
-            if b.drift_m is not None:
-                belief_drift[(di, b.believer)] = V[f"{base}.drift_m"]
-            if b.cliff is not None:
-                kc = _months_between(start, b.cliff.date)
-                if b.cliff.shift_months is not None:
+            if bel.drift_m is not None:
+                belief_drift[(di, bel.believer)] = V[f"{base}.drift_m"]
+            if bel.cliff is not None:
+                kc = _months_between(start, bel.cliff.date)
+                if bel.cliff.shift_months is not None:
                     kc = kc + V[f"{base}.cliff.shift_months"]
-                cliff_k[(di, b.believer)] = (np.round(kc), V[f"{base}.cliff.size"])
-                if b.cliff.coalition:
-                    coalition_cliff.add((di, b.believer))
+                cliff_k[(di, bel.believer)] = (np.round(kc), V[f"{base}.cliff.size"])
+                if bel.cliff.coalition:
+                    coalition_cliff.add((di, bel.believer))
     tau_prox = V["settings.pressure_scale_months"]
     inv_tau = -1.0 / tau_prox                # scalar, or one value per run when drawn
 
-    cp = tri.coupling if has_tri else None
-    coupled = has_tri and cp.enabled
+    cp = tri.coupling if tri is not None else None
+    coupled = cp is not None and cp.enabled
+    cp_support = cp is not None and cp.support
     rho = V["triangle.coupling.reliability"] if has_tri else 0.0
     kh = V["triangle.coupling.tie_exponent"] if has_tri else 1.0
     psi = V["triangle.coupling.cost_effect"] if has_tri else 0.0
@@ -365,7 +368,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                     tie = ties.get(frozenset((side, a)))
                     if not coupled:
                         level = np.maximum(tie, 0.0) if tie is not None else 1.0
-                    elif not cp.support:          # mechanism switch `alignment`
+                    elif not cp_support:          # mechanism switch `alignment`
                         continue
                     else:
                         level = K.partner_support(tie, rho, kh, _loyalty_belief(side, a))
@@ -384,7 +387,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     def _alignment_support(di: int, side: str) -> Any:
         d = dyads[di]
         out = np.zeros(n)
-        if not has_tri or not cp.support:
+        if not has_tri or not cp_support:
             return out
         for si, s in enumerate(d.support):
             if s.side != side or s.via != "alignment":
@@ -558,7 +561,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     pending = np.zeros((NA, n), np.int32)   # layout (alliance, run)
     for i in range(NA):
         q[:, i] = V[f"alliances.{i}.reliability_prior"]
-    pressure_of = {}
+    pressure_of: dict[int, int] = {}
     for pi, ap in enumerate(spec.policies.ally_pressure):
         for i, al in enumerate(alls):
             if al.patron == ap.patron and al.protege == ap.protege:
@@ -577,15 +580,15 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
 
     # ---------------- failed wedge → provocation (triangle.coupling.provocation)
     seesaw = spec.policies.seesaw if (spec.policies.seesaw and spec.policies.seesaw.enabled) else None
-    prov = cp.provocation if has_tri else None
+    prov = cp.provocation if cp is not None else None
     # a failed wedge needs a wedge: with a declared seesaw policy switched off there is none; with
     # `alignment` off there is no pair whose holding the pivot could observe
-    prov_on = (coupled and prov is not None and prov.enabled and cp.support
+    prov_on = (coupled and prov is not None and prov.enabled and cp_support
                and (spec.policies.seesaw is None or seesaw is not None))
     wedge_fail = np.zeros(n)
     prov_gain = 1.0 - np.exp(-dtm / V["triangle.coupling.provocation.patience_months"]) if prov_on else 0.0
-    prov_fps = set(prov.flashpoints) if prov_on else set()
-    feedback_on = coupled and cp.war_feedback
+    prov_fps = set(prov.flashpoints) if prov_on and prov is not None else set()
+    feedback_on = coupled and cp is not None and cp.war_feedback
     pivot_tracks = [k for k, t in enumerate(tracks) if stall is not None and stall.actor in t.parties and t0 in t.parties]
     hold_fp = [[k for k, t in enumerate(tracks) if f.id in t.flashpoints and stall is not None and stall.actor in t.parties]
                for f in fps]
@@ -640,9 +643,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             for ai, fac in zip(quiet, np.exp(g[quiet] * dtm)):
                 if fac != 1.0:                     # × 1.0 leaves every value as it is
                     P[ai] *= fac
-        for k, f in enumerate(fol if st.allies_lag else ()):
-            lag = V[f"followers.{f}.lag_mean_m"]
-            target = V[f"followers.{f}.follows_patron"]
+        for k, fo in enumerate(fol if st.allies_lag else ()):
+            lag = V[f"followers.{fo}.lag_mean_m"]
+            target = V[f"followers.{fo}.follows_patron"]
             coh[k] += (target - coh[k]) * (1.0 - np.exp(-dtm / lag))
 
         # 2. diplomacy ----------------------------------------------------------------
@@ -667,12 +670,12 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             met[:, k] = scheduled & ~pst & ~agreed[:, k]
             postponed[:, k] = pst
             online[:, k] = on & met[:, k]
-            if hold_on and stall.actor in t.parties:
+            if hold_on and stall is not None and stall.actor in t.parties:
                 # a postponed meeting stays pending (stock decaying over hold_months)
                 pending_hold[:, k] = K.pending_step(pending_hold[:, k], hold_keep, pst)
             eta, om, omi = (V[f"tracks[{t.id}].{x}"] for x in ("eta", "omega", "omega_idle"))
             g_met, g_pst = met[:, k], postponed[:, k]
-            if perm_rate is not None and stall.track == t.id:
+            if perm_rate is not None and stall is not None and stall.track == t.id:
                 # permanent groups meet on their own as well (bureaucratic momentum), so a
                 # postponed plenary does not wear down a group that met
                 g_met = g_met | (rng.random(n) < perm_rate)   # permanent: also after an agreement
@@ -705,8 +708,8 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         for k, t in enumerate(tracks):
             track_phi[:, k] = V[f"tracks[{t.id}].phi_max"] * mean_stock[:, k]
             extra = track_phi[:, k] + V[f"tracks[{t.id}].agreement_phi"] * agreed[:, k]
-            for d in t.dyads:
-                phi[:, didx[d]] += extra
+            for dy_id in t.dyads:
+                phi[:, didx[dy_id]] += extra
             for fid in t.flashpoints:
                 g_damp[:, fidx[fid]] += gsum[:, k]
                 agreed_fp[:, fidx[fid]] = np.maximum(agreed_fp[:, fidx[fid]], agreed[:, k])
@@ -716,7 +719,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         nleak = np.zeros(n)
         nfake = np.zeros(n)
         nver = np.zeros(n)
-        if has_tri:   # without a triangle: no seesaw, leaks, beliefs, ties or split
+        if tri is not None:   # without a triangle: no seesaw, leaks, beliefs, ties or split
             if seesaw is not None:
                 period = V["policies.seesaw.period_months"]
                 courted_first = (np.floor(tau / period) % 2) == 0
@@ -839,7 +842,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             rows = np.nonzero(ev)[0]
             cD = np.broadcast_to(np.asarray(kD) / (1.0 - delta), (n,))
             cR = np.broadcast_to(np.asarray(kR) / (1.0 - delta), (n,))
-            if capD is None:
+            if capD is None or capR is None:
                 capD, capR = eff_cap(di, D), eff_cap(di, R)
             ratio = np.power(capR[rows] / capD[rows], m if np.ndim(m) == 0 else m[rows])
             def sub(x: Any, rows: np.ndarray = rows) -> Any:
@@ -915,9 +918,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             if ev.flashpoint is not None and ev.rung_push is not None:
                 rung_push[:, fidx[ev.flashpoint]] += resolve(ev.rung_push)
         for i, al in enumerate(alls):
-            pi = pressure_of.get(i)
-            if pi is not None:
-                rr = V[f"policies.ally_pressure.{pi}.request_rate_m"]
+            pk = pressure_of.get(i)
+            if pk is not None:
+                rr = V[f"policies.ally_pressure.{pk}.request_rate_m"]
                 pending[i] += rng.random(n) < (1.0 - np.exp(-rr * dtm))
                 lag = V[f"alliances.{i}.lag_mean_m"]
                 u_del = rng.random(n)
@@ -925,7 +928,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 deliver = _binomial_small(pending[i], 1.0 - np.exp(-dtm / lag), u_del) if st.allies_lag \
                     else pending[i].copy()
                 pending[i] -= deliver
-                qg = V[f"policies.ally_pressure.{pi}.q_gain"]
+                qg = V[f"policies.ally_pressure.{pk}.q_gain"]
                 q[:, i] = 1.0 - (1.0 - q[:, i]) * _power_sparse(1.0 - qg, deliver)
                 acts = (deliver > 0) & (rng.random(n) < V[f"alliances.{i}.follows_patron"])
                 for j, f in enumerate(fps):
@@ -998,7 +1001,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             terms.append((3, V[f"{b}.moral_hazard"] * mh[:, j], aidx[f.local]))
             esc = V[f"{b}.rung"] * rung[j] / (f.escalation.rungs - 1) + V[f"{b}.forces"] * np.maximum(forces[:, j], 0)
             terms.append((4, esc, bgs[j]))
-            if prov_on and f.id in prov_fps:
+            if prov_on and prov is not None and f.id in prov_fps:
                 terms.append((5, V["triangle.coupling.provocation.beta"] * wedge_fail, aidx[prov.initiator]))
             parts = _hazard_parts(lam_b, bgs[j], terms, allowed)
             for cause, lam, who in parts:
@@ -1063,9 +1066,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                     mu2[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
 
         # 7. record ----------------------------------------------------------------------
-        if record_paths:
+        if hz is not None:   # record_paths
             hz[s] = h_fp
-            if has_tri:
+            if rc_path is not None and cfg_path is not None:   # and a triangle
                 rc_path[s] = x12
                 cfg_path[s] = K.triangle_config(x01, x02, x12)
         diag["meetings_held"][s] = met.sum()

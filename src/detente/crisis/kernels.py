@@ -186,8 +186,9 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np
     kcs = kc[order].astype(np.int64)
     r_, d_, s_, cD_, cR_, ph_ = (x[order] for x in (ratio, drift_a, size_a, c_D, c_R, phi_a))
     totC = tot - cD_ - cR_
-    g_ = gdiff[order] if per_row else None
-    E = None if per_row else np.array([math.exp(gdiff * k) for k in range(L)])
+    g_ = np.asarray(gdiff)[order] if per_row else None
+    # discount table of a scalar trend (read only when g_ is None)
+    E = np.empty(0) if per_row else np.array([math.exp(gdiff * k) for k in range(L)])
     S_tab = np.empty(L)
     S_tab[L - 1] = tot
     for k in range(L - 2, -1, -1):

@@ -261,7 +261,7 @@ class CrisisResult:
 
     def triangle_occupancy(self) -> dict[str, dict[str, float]]:
         """Share of runs in each Dittmer configuration at each month end."""
-        if self.configuration is None:
+        if self.configuration is None or self.triangle is None:   # recorded exactly with a triangle
             return {}
         names = _config_names(self.triangle)
         out = {}

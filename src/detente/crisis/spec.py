@@ -128,7 +128,7 @@ class FitRef(_M):
             raise ValueError("a fit reference with `scale` other than 1 needs `scale_note` saying why")
         fit = load_fit(self.file)
         fit.number(self.variant, coefficient=self.coefficient, hazard=self.hazard,
-                   features={k: n.value for k, n in (self.features or {}).items()} if self.hazard else self.features,
+                   features=None if self.features is None else {k: n.value for k, n in self.features.items()},
                    scale=self.scale, scale_note=self.scale_note)
         return self
 
@@ -837,10 +837,13 @@ class CrisisSpec(_M):
         r = self.record
         focal = r.focal.actor if r is not None and r.focal is not None else None
         if self.settings.russia is None:
-            if focal is None and self.triangle is None:
+            if focal is not None:
+                self.settings.russia = focal
+            elif self.triangle is not None:
+                self.settings.russia = self.triangle.actors[1]
+            else:
                 raise ValueError("settings.russia: no focal actor; without a triangle give `settings.russia` "
                                  "or `record.focal.actor`")
-            self.settings.russia = focal or self.triangle.actors[1]
         elif focal is not None and focal != self.settings.russia:
             raise ValueError(f"record.focal.actor {focal!r} differs from settings.russia {self.settings.russia!r} "
                              "(the focal actor of the reports); give one of them or the same actor")
@@ -875,7 +878,8 @@ class CrisisSpec(_M):
                                 "so the engine simulates no split)")
         nr = {f.id: f.escalation.rungs for f in self.flashpoints}
         for i, e in enumerate(r.events):
-            if e.kind == "rung" and e.flashpoint in nr and not 0 <= e.rung < nr[e.flashpoint]:
+            if (e.kind == "rung" and e.flashpoint is not None and e.rung is not None and e.flashpoint in nr
+                    and not 0 <= e.rung < nr[e.flashpoint]):
                 errs.append(f"record.events.{i}.rung: {e.rung} is not a rung of {e.flashpoint} "
                             f"(0–{nr[e.flashpoint] - 1})")
         for i, st in enumerate(r.states):
@@ -914,8 +918,8 @@ class CrisisSpec(_M):
         for i, f in enumerate(self.flashpoints):
             for fld in ("local", "adversary"):
                 need(getattr(f, fld), f"flashpoints.{i}.{fld}", actors, "actor")
-            for d in f.dyads:
-                need(d, f"flashpoints.{i}.dyads", dyads, "dyad")
+            for dy_id in f.dyads:
+                need(dy_id, f"flashpoints.{i}.dyads", dyads, "dyad")
             for a in list(f.background_initiators) + f.hawks + f.involves + [f.crisis.demander]:
                 need(a, f"flashpoints.{i}", actors, "actor")
             if f.escalation.start_rung >= f.escalation.rungs:
@@ -926,16 +930,16 @@ class CrisisSpec(_M):
             for dct in ("demands", "obstinate", "rate_m"):
                 if set(getattr(t, dct)) != set(t.parties):
                     errs.append(f"tracks.{i}.{dct}: needs exactly the parties {list(t.parties)}")
-            for d in t.dyads:
-                need(d, f"tracks.{i}.dyads", dyads, "dyad")
-            for f in t.flashpoints:
-                need(f, f"tracks.{i}.flashpoints", fps, "flashpoint")
-        for i, a in enumerate(self.alliances):
-            need(a.patron, f"alliances.{i}.patron", actors, "actor")
-            need(a.protege, f"alliances.{i}.protege", actors, "actor")
-        for k, a in self.followers.items():
+            for dy_id in t.dyads:
+                need(dy_id, f"tracks.{i}.dyads", dyads, "dyad")
+            for fp_id in t.flashpoints:
+                need(fp_id, f"tracks.{i}.flashpoints", fps, "flashpoint")
+        for i, al in enumerate(self.alliances):
+            need(al.patron, f"alliances.{i}.patron", actors, "actor")
+            need(al.protege, f"alliances.{i}.protege", actors, "actor")
+        for k, fol in self.followers.items():
             need(k, "followers", actors, "actor")
-            need(a.patron, f"followers.{k}.patron", actors, "actor")
+            need(fol.patron, f"followers.{k}.patron", actors, "actor")
         p = self.policies
         if p.stall:
             need(p.stall.actor, "policies.stall.actor", actors, "actor")
@@ -959,16 +963,16 @@ class CrisisSpec(_M):
         prov = self.triangle.coupling.provocation if self.triangle is not None else None
         if prov is not None:
             need(prov.initiator, "triangle.coupling.provocation.initiator", actors, "actor")
-            for f in prov.flashpoints:
-                need(f, "triangle.coupling.provocation.flashpoints", fps, "flashpoint")
+            for fp_id in prov.flashpoints:
+                need(fp_id, "triangle.coupling.provocation.flashpoints", fps, "flashpoint")
         for i, e in enumerate(self.calendar):
             if e.track is not None:
                 need(e.track, f"calendar.{i}.track", tracks, "track")
             if e.flashpoint is not None:
                 need(e.flashpoint, f"calendar.{i}.flashpoint", fps, "flashpoint")
-        for i, s in enumerate(self.shocks):
-            for f in s.hazard_mult:
-                need(f, f"shocks.{i}.hazard_mult", fps, "flashpoint")
+        for i, shk in enumerate(self.shocks):
+            for fp_id in shk.hazard_mult:
+                need(fp_id, f"shocks.{i}.hazard_mult", fps, "flashpoint")
         ia = self.settings.initiators_allowed
         if ia != "all":
             for a in ia:
