@@ -215,8 +215,8 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np
     for top in range(L - 2, int(kcs[0]) - 1, -TAIL_BLOCK):
         ks = np.arange(top, max(top - TAIL_BLOCK, int(kcs[0]) - 1), -1)
         MD, MR = rows(ks, int(cnt[top]))
-        for b, k in enumerate(ks):
-            c = int(cnt[k])
+        for b, kk in enumerate(ks):
+            c = int(cnt[kk])
             Vc = V[:c]
             Vc *= delta
             np.maximum(Vc, MD[b, :c], out=Vc)
