@@ -223,3 +223,16 @@ def test_sensitivity_report_without_static_export_says_why(tmp_path, monkeypatch
     lines = sensitivity_lines(obj, tmp_path, "s")
     assert "(tornado figure not written: no Chrome/Chromium found for kaleido)" in lines
     assert not any(ln.startswith("![") for ln in lines) and not list(tmp_path.glob("*.png"))
+
+
+def test_leaderboard_figure_marks_the_reference_and_the_paired_intervals():
+    rows = [{"name": "compromise", "mae": 20.0, "n": 50}, {"name": "bdm", "mae": 25.0, "n": 50, "ci_vs_compromise": [2.0, 8.0]},
+            {"name": "nbs", "mae": 22.0, "n": 50, "n_in_sample": 10, "ci_vs_compromise": [-1.0, 5.0]}]
+    fig = F.leaderboard_figure(rows, "compromise", "DEU")
+    bars = fig.data[0]
+    assert list(bars.y) == ["nbs", "bdm", "compromise"]   # reversed: the first row (the best) is drawn on top
+    colours = dict(zip(bars.y, bars.marker.color))
+    assert colours["compromise"] != colours["bdm"] == colours["nbs"]
+    assert dict(zip(bars.y, bars.marker.pattern.shape))["nbs"] == "/"
+    ci = {t.y[0]: list(t.x) for t in fig.data[1:]}
+    assert ci == {"bdm": [22.0, 28.0], "nbs": [19.0, 25.0]}   # reference MAE + the paired CI of the difference
