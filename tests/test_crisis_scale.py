@@ -375,3 +375,32 @@ def test_cli_sensitivity_of_a_sweep_spec_takes_the_executor_options(tmp_path):
     assert a["indices"] == b["indices"] and a["run_id"] == b["run_id"]   # same key, same numbers
     bad = _cli(*args, "--executor", "grid")
     assert bad.exit_code == 2 and "--executor" in bad.output
+
+
+@pytest.mark.slow
+def test_the_icb_fit_resumes_from_stored_probe_chunks_and_the_cli_gives_the_same_record(tmp_path):
+    from detente.cases.fit import freeze
+
+    fix = Path(__file__).parent / "fixtures" / "cases"
+
+    def record(rec):
+        rec["provenance"].pop("seconds")
+        return rec
+
+    whole = record(freeze(fix, runs=40, split=2100))
+    st = Store(tmp_path / "st")
+    with pytest.raises(Killed):
+        freeze(fix, runs=40, split=2100, chunks=DieAfter(st, 7))
+    def stored():
+        return sum(len(st.chunks(i.run_id)) for i in st.list(kind=CHUNK_KIND, limit=None))
+
+    assert stored() == 7        # one chunk per probe run (40 runs): 7 probe runs stored before the kill
+    ex = Counting()
+    assert record(freeze(fix, runs=40, split=2100, executor=ex, chunks=StoredChunks(st))) == whole
+    assert len(ex.seen) == stored() - 7 > 0     # only the probe runs not stored were simulated
+    out = tmp_path / "fit.json"
+    r = _cli("cases", "fit", str(fix), "--out", str(out), "--runs", "40", "--split", "2100", "--executor", "process",
+             "--store", str(tmp_path / "st2"), "--json")
+    assert r.exit_code == 0, r.output
+    assert record(json.loads(out.read_text())) == json.loads(json.dumps(whole, default=float))
+    assert Store(tmp_path / "st2").list(kind=CHUNK_KIND) == []

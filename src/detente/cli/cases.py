@@ -4,7 +4,10 @@
   crisis from the conflict data directory; print coverage, the trigger-time features of each
   crisis and the reason for each skipped one;
 * ``detente cases show CRISNO --data DATA_DIR [--out FILE]`` — write that crisis as a scenario
-  YAML that ``detente run FILE`` runs.
+  YAML that ``detente run FILE`` runs;
+* ``detente cases fit DATA_DIR --out FILE [--runs N] [--split Y] [--executor K] [--workers N]
+  [--address tcp://H:P] [--store PATH]`` — the pre-registered fit (``python -m detente.cases.fit``)
+  with its probe runs on an executor and, with ``--store``, resumable after a kill.
 """
 
 from __future__ import annotations
@@ -131,3 +134,47 @@ def show_cmd(
         print_json(obj)
     else:
         out.print(f"ICB crisis {obj['crisno']} written to {obj['path']} (run it with `detente run {obj['path']}`)")
+
+
+@cases_app.command("fit")
+def fit_cmd(
+    data_dir: Path = typer.Argument(..., help="The conflict data directory (as for `detente cases icb`)."),
+    out_path: Path = typer.Option(..., "--out", "-o", help="Where to write the fit record (JSON)."),
+    runs: int = typer.Option(1000, "--runs", "-n", min=2, help="Probe runs per crisis and down_m value."),
+    split: int = typer.Option(1989, "--split", help="Last trigger year of the training set."),
+    executor: str | None = typer.Option(None, "--executor", help="serial | process | dask: where the probe runs' "
+                                        "chunks run (same record on any; default serial)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes (default 2)."),
+    address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT (implies --executor dask)."),
+    store: Path | None = typer.Option(None, "--store", help="Run store directory: keep every finished probe chunk "
+                                      "there, so the same command after a kill resumes."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Fit the ICB crisis scenarios on the training crises (pre-registered maximum simulated
+    likelihood, `python -m detente.cases.fit`), on any executor, resumable with --store."""
+    import json as _json
+
+    from detente.cases.fit import freeze
+    from detente.cli.base import open_store
+    from detente.cli.crisis_run import check_executor
+    from detente.experiments.crisis_runs import crisis_execution
+
+    st = open_store(store, as_json=as_json) if store is not None else None
+
+    def go():
+        kind = check_executor(executor, address)
+        if not data_dir.is_dir():
+            raise InputError(Problem("data directory not found", file=str(data_dir), column="DATA_DIR"))
+        with crisis_execution(executor=kind, workers=workers or 2, address=address, store=st) as chunks:
+            from detente.crisis.engine import current_execution
+
+            rec = freeze(data_dir, runs=runs, split=split, executor=current_execution()[0], chunks=chunks)
+        out_path.write_text(_json.dumps(rec, indent=1, allow_nan=False, default=float) + "\n", encoding="utf-8")
+        return {"path": str(out_path), "crises": rec["provenance"]["train"]["crises"], "runs": runs,
+                "down_m": {v: r["down_m"] for v, r in rec["variants"].items()}}
+
+    obj = guarded(go, as_json=as_json)
+    if as_json:
+        print_json(obj)
+    else:
+        out.print(f"fit of {obj['crises']} training crises ({runs} probe runs each) written to {obj['path']}")
