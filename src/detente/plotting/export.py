@@ -50,6 +50,24 @@ def plotlyjs() -> str:
     return get_plotlyjs()
 
 
+def _for_page(fig: Any, width: int) -> Any:
+    """A copy of ``fig`` for a fixed-width image: the legend under the chart (on a page a legend
+    beside the chart takes the width from the chart), the image taller by the legend's rows."""
+    import plotly.graph_objects as go
+
+    out = go.Figure(fig)
+    names = [t.name for t in out.data if t.name and t.showlegend is not False]
+    if not names or out.layout.showlegend is False:
+        return out
+    per_row = max(1, int(width // max(120, 7.5 * max(len(n) for n in names) + 40)))
+    rows = -(-len(names) // per_row)
+    height = out.layout.height or 450
+    bottom = (out.layout.margin.b or 60) + 22 * rows + 10
+    out.update_layout(legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left"),
+                      margin_b=bottom, height=height + 22 * rows + 10)
+    return out
+
+
 def static_export_problem() -> str | None:
     """Why static images cannot be written here (``None`` when kaleido and a browser are found)."""
     try:
@@ -82,7 +100,7 @@ def write_images(figs: Mapping[str | Path, Any], *, scale: float = 1.5, width: i
     for p in paths:
         p.parent.mkdir(parents=True, exist_ok=True)
     try:
-        pio.write_images(list(figs.values()), paths, scale=scale, width=width)
+        pio.write_images([_for_page(f, width) for f in figs.values()], paths, scale=scale, width=width)
     except Exception as exc:  # noqa: BLE001 - a browser that cannot start, a timeout: report, do not crash
         for p in paths:
             if p.exists():
