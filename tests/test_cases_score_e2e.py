@@ -137,7 +137,19 @@ def test_no_post_trigger_column_reaches_a_forecast(frozen, tmp_path):
     assert forecasts(d) == base
 
 
+def test_added_blocks_are_json_without_nan():
+    """A group with one outcome only (no AUC) and a sure forecast that misses (log score −∞) are null."""
+    from detente.cases.score import _fit_scores, _json_safe, initiator_block
+
+    d = _json_safe({"a": _fit_scores(np.array([0.2, 0.3]), np.array([0, 0]), 0.1),
+                    "b": initiator_block(np.array([1.0, 0.5]), np.array([0, 1]), 0.6, B=50, seed=1)})
+    json.dumps(d, allow_nan=False)
+    assert d["a"]["auc"] is None and d["b"]["engine"]["log_score"] is None
+    assert d["b"]["base_rate"]["log_score"] == pytest.approx((np.log(0.4) + np.log(0.6)) / 2)
+
+
 def test_diagnostics_by_decade_add_up(scored):
+    json.dumps(scored, allow_nan=False)
     out, tr, te = _labels()
     dg = scored["scores"]["diagnostics"]
     assert dg["added_after_first_look"] is True
