@@ -398,3 +398,12 @@ def test_stag_hunt_mu_star_dealing_dominant_whatever_the_gap_p_minus_s():
     # formula would give 0.5/((5−6)+0.5) = −1, and with the guard's placeholder divisor 0.5)
     assert float(K.stag_hunt_mu_star(5.0, 6.0, 1.5, 1.0)) == 1.0
     np.testing.assert_array_equal(K.stag_hunt_mu_star(5.0, _arr(7.0, 9.0), 3.0, 1.0), [1.0, 1.0])
+
+
+def test_preventive_kernel_with_one_drift_for_all_rows():
+    # the steady-decline case above with the drift given as one float (not an array) and without a
+    # cliff (so the full pass runs): p = 0.6, 0.55, 0.5 → war at month 0; without the drift the path
+    # is flat at 0.6 and there is no war
+    args = (_arr(2 / 3), 0.0, -0.05, None, 0.0)
+    assert K.preventive_first_war(*args, L=3, **KW9).tolist() == [0]
+    assert K.preventive_first_war(_arr(2 / 3), 0.0, 0.0, None, 0.0, L=3, **KW9).tolist() == [-1]
