@@ -148,6 +148,10 @@ def esc(x: Any) -> str:
     return escape(_printable(str(x)))
 
 
+#: ``--quiet``: no progress display (it is also off with ``--json`` and when stderr is not a terminal).
+QUIET_OPT = typer.Option(False, "--quiet", help="No progress display on stderr (also off with --json or when "
+                         "stderr is not a terminal).")
+
 #: ``--store PATH`` option shared by every command that reads or writes the run store.
 STORE_OPT = typer.Option(None, "--store", help="Run store directory (default: $DETENTE_HOME or ~/.detente).")
 
@@ -197,9 +201,11 @@ def result_json(res: Any, run_id: str | None, same_inputs_as: str | None = None)
 
 
 def progress(enabled: bool, description: str = "sweep", unit: str = "chunks"):
-    """A Rich progress display and the ``callback(done, total)`` that advances it, or
-    ``(None, None)`` when not ``enabled`` (used with :func:`run_with`)."""
-    if not enabled:
+    """A Rich progress display on stderr and the ``callback(done, total)`` that advances it, or
+    ``(None, None)`` when not ``enabled`` (``--json``, ``--quiet``) or when stderr is not a
+    terminal (a pipe, a log, CI), so stdout only ever holds the command's output. Used with
+    :func:`run_with`."""
+    if not enabled or not err.is_terminal:
         return None, None
     from rich.progress import (
         BarColumn,
@@ -211,7 +217,7 @@ def progress(enabled: bool, description: str = "sweep", unit: str = "chunks"):
     )
 
     prog = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
-                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), transient=False)
+                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), transient=False, console=err)
     task = prog.add_task(description, total=None)
 
     def cb(done: int, total: int) -> None:
@@ -220,9 +226,52 @@ def progress(enabled: bool, description: str = "sweep", unit: str = "chunks"):
     return prog, cb
 
 
+def table(*headers: str, title: str | None = None, **kwargs: Any) -> Table:
+    """A Rich table whose cells wrap, long words folded, when the terminal is narrow (80
+    columns), instead of being cut to ``combi…``: every character stays on screen. Print it
+    with :func:`print_table`, which also picks a more compact layout when it cannot fit. The
+    first column (the row's name) does not wrap."""
+    t = Table(title=title, **kwargs)
+    for k, h in enumerate(headers):
+        # the first column names the row (a hypothesis, a model): kept whole while others wrap
+        t.add_column(h, overflow="fold", no_wrap=k == 0)
+    return t
+
+
+def print_table(t: Table, console: Console | None = None) -> None:
+    """Print ``t`` within the console's width. When it does not fit, the vertical rules and the
+    cell padding go (one space between columns) and each column gets at least its longest word,
+    the room left shared out by how much more each column would like; words break only when
+    even the longest words do not fit side by side."""
+    from rich import box
+    from rich.measure import Measurement
+
+    console = console or out
+    unbounded = console.options.update_width(10**6)  # Measurement.get clamps to the options' width
+
+    def measure(x: Any) -> Measurement:
+        return Measurement.get(console, unbounded, x)
+
+    if measure(t).maximum > console.width:
+        t.box, t.padding, t.pad_edge, t.show_edge = box.SIMPLE_HEAD, (0, 1), False, False
+        if measure(t).minimum > console.width:
+            t.padding = (0, 0)
+        cells = [[c.header, *c.cells] for c in t.columns]
+        lo = [max(measure(x).minimum for x in cs) for cs in cells]
+        hi = [max(measure(x).maximum for x in cs) for cs in cells]
+        room = console.width - (measure(t).minimum - sum(lo))   # width left for cell contents
+        if sum(lo) <= room:
+            want = [h - m for m, h in zip(lo, hi, strict=True)]
+            spare, total = room - sum(lo), sum(want) or 1
+            widths = [m + min(w, spare * w // total) for m, w in zip(lo, want, strict=True)]
+            for c, w in zip(t.columns, widths, strict=True):
+                c.width = w
+    console.print(t, soft_wrap=False)  # the title wraps too
+
+
 def df_table(df, title: str | None = None):
     """A Rich table of a DataFrame, floats to 4 significant digits."""
-    t = Table(*[str(c) for c in df.columns], title=title)
+    t = table(*[str(c) for c in df.columns], title=title)
     for row in df.itertuples(index=False):
         t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
     return t

@@ -5,15 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from detente.cli.base import (
-    app,
-    guarded,
-    out,
-    print_json,
-)
+from detente.cli.base import QUIET_OPT, app, guarded, out, print_json, print_table, progress, run_with, table
 
 benchmark_app = typer.Typer(help="Benchmarks of the models against observed outcomes.", no_args_is_help=True)
 app.add_typer(benchmark_app, name="benchmark")
@@ -30,6 +23,7 @@ def benchmark_deu_cmd(
     jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Worker processes; entries are cut into chunks of issues (results do not depend on it)."),
     figure: Path | None = typer.Option(None, "--figure", help="Write the leaderboard figure (PNG) here."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see docs/json-contract.md)."),
+    quiet: bool = QUIET_OPT,
 ) -> None:
     """Score every registered model on every scoreable DEU issue (MAE, RMSE, CIs vs compromise)."""
     from detente.experiments.deu_benchmark import (
@@ -43,15 +37,16 @@ def benchmark_deu_cmd(
     def go():
         ents = default_entries([m.strip() for m in models.split(",")] if models else None)
         return run_tournament(file, entries=ents, weights_file=weights_file, n_boot=n_boot, seed=seed,
-                              time_budget=time_budget or None, jobs=jobs)
+                              time_budget=time_budget or None, jobs=jobs, progress=cb)
 
-    res = guarded(go, as_json=as_json)
+    prog, cb = progress(not as_json and not quiet, description="tournament", unit="tasks")
+    res = run_with(prog, lambda: guarded(go, as_json=as_json))
     if figure is not None:
         guarded(lambda: leaderboard_figure(res, figure), as_json=as_json)
     if as_json:
         print_json(to_json_contract(res))
         return
-    t = Table("model", "n", "MAE", "RMSE", "MedAE", "Δ vs compromise [95% CI]", "DEU I", "DEU II", "DEU III", "CPU s",
+    t = table("model", "n", "MAE", "RMSE", "MedAE", "Δ vs compromise [95% CI]", "DEU I", "DEU II", "DEU III", "CPU s",
               title=f"DEU tournament: {file.name}, {res['n_issues']} scoreable issues")
     f2 = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
     for r in leaderboard_rows(res):
@@ -61,7 +56,7 @@ def benchmark_deu_cmd(
         wv = r["by"]["wave"]
         t.add_row(r["name"] + (" *" if r.get("n_in_sample") else ""), str(r["n"]), f2(r["mae"]), f2(r["rmse"]), f2(r["medae"]), cis,
                   *(f2(wv.get(w, {}).get("mae")) for w in ("DEU I", "DEU II", "DEU III")), f"{r['seconds']:.1f}")
-    Console(highlight=False, width=max(out.width, 150)).print(t)
+    print_table(t)
     for r in leaderboard_rows(res):
         if r["n_failed"]:
             out.print(f"{r['name']}: no forecast on {r['n_failed']} issue(s): {'; '.join(r['failure_reasons'][:2])}",

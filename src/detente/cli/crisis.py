@@ -6,57 +6,81 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from detente.cli.base import (
+    QUIET_OPT,
     app,
     esc,
     guarded,
     open_store,
     out,
     print_json,
+    print_table,
+    progress,
+    run_with,
+    table,
 )
+
+#: Monte-Carlo runs per hypothesis of ``detente demo`` (and so of ``make run``); docs/web.md and
+#: docs/crisis.md quote it (``tests/test_cli_reports.py`` checks they agree).
+DEMO_RUNS = 400
 
 
 @app.command("demo")
 def demo_cmd(
-    out_dir: Path = typer.Option(Path("reports"), "--out", help="Directory for the report."),
-    runs: int = typer.Option(400, "--runs", min=1, help="Monte-Carlo runs per hypothesis."),
+    out_dir: Path = typer.Option(Path("reports"), "--out", help="Directory for the reports (markdown and HTML)."),
+    runs: int = typer.Option(DEMO_RUNS, "--runs", min=1, help="Monte-Carlo runs per hypothesis."),
     sensitivity: bool = typer.Option(False, "--sensitivity", help="Add a Sobol section (Morris-screened top 20 "
                                      "numbers, about a minute of CPU) to the report."),
+    quiet: bool = QUIET_OPT,
 ) -> None:
-    """Run the flagship crisis scenario `seesaw-2021` and write its report (what `make run` does)."""
+    """Run the flagship crisis scenario `seesaw-2021` and write its reports (what `make run` does)."""
     _crisis_run("seesaw-2021", hypothesis=[], runs=runs, seed=None, as_json=False, out_dir=out_dir,
-                sets=[], counterfactual_runs=min(runs, 200), html=True, mechanisms="claims", sensitivity=sensitivity)
+                sets=[], counterfactual_runs=min(runs, 200), mechanisms="claims", sensitivity=sensitivity, quiet=quiet)
 
 
 def _crisis_run(name: str, *, hypothesis: list[str], runs: int | None, seed: int | None, as_json: bool,
                 out_dir: Path | None, sets: list[str], counterfactual_runs: int | None = None,
-                html: bool = False, mechanisms: str = "all", mechanism_runs: int | None = None,
+                mechanisms: str = "all", mechanism_runs: int | None = None,
                 mechanism_hypotheses: list[str] | None = None, draw_assumptions: bool = False,
                 param_draws: int | None = None, as_of: list[str] | None = None, sensitivity: bool = False,
                 executor: str | None = None, workers: int | None = None, address: str | None = None,
-                store: Path | None = None) -> None:
+                store: Path | None = None, quiet: bool = False) -> None:
+    """Run, print the table (or the JSON object) and write both reports.
+
+    The reports (markdown with PNG figures, and the self-contained HTML page) go to ``out_dir``;
+    without ``--out`` to ``./reports``, except with ``--json``, which writes them only when
+    ``--out`` is given (the object then names them under ``reports``)."""
     from detente.cli.crisis_run import crisis_run
 
     st = open_store(store, as_json=as_json) if store is not None else None
+    write_dir = out_dir if out_dir is not None else (None if as_json else Path("reports"))
+    prog, cb = progress(not as_json and not quiet, description="engine", unit="chunks")
 
     def go():
-        return crisis_run(name, hypotheses=hypothesis, runs=runs, seed=seed, out_dir=None if as_json else out_dir,
+        return crisis_run(name, hypotheses=hypothesis, runs=runs, seed=seed, out_dir=write_dir,
                           sets=sets, cf_runs=counterfactual_runs, mechanisms=mechanisms,
                           mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses,
                           draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of,
-                          sensitivity=sensitivity, executor=executor, workers=workers, address=address, store=st)
+                          sensitivity=sensitivity, executor=executor, workers=workers, address=address, store=st,
+                          progress=cb)
 
-    obj, rep = guarded(go, as_json=as_json)
+    obj, rep = run_with(prog, lambda: guarded(go, as_json=as_json))
+    page = None
+    if write_dir is not None:
+        from detente.report.html import crisis_report, write_report
+
+        page = guarded(lambda: write_report(crisis_report(obj), write_dir / f"{obj['scenario']}.html"), as_json=as_json)
     if as_json:
+        obj["reports"] = None if rep is None else {"markdown": str(Path(rep).resolve()),
+                                                   "html": None if page is None else str(Path(page).resolve())}
         print_json(obj)
         return
     from detente.report.crisis import focal_rows
 
     head, rows = focal_rows(obj)
     lik = {r["hypothesis"]: r for r in obj.get("likelihood_table") or []}
-    t = Table(*head, "P(record)", "log BF", "verdict", title=f"{obj['scenario']}: {obj['runs']} runs, seed {obj['seed']}"
+    t = table(*head, "P(record)", "log BF", "verdict", title=f"{obj['scenario']}: {obj['runs']} runs, seed {obj['seed']}"
               + (f"; record {' – '.join(obj['record']['window'])}, reference {obj.get('reference')}" if obj.get("record") else
                  "; no record declared"))
     for r in rows:
@@ -70,7 +94,7 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: int | None, seed: int
         t.add_row(*r, pr,
                   (f"{lr['log_lr']:+.2f} ± {lr['log_lr_se']:.2f}" if lr.get("log_lr") is not None else "-"),
                   lr.get("verdict", "-"))
-    out.print(t)
+    print_table(t)
     for h in obj.get("out_of_sample") or []:      # hypotheses whose numbers come from frozen fits (`history`)
         ff = obj["hypotheses"][h]["frozen_fit"]
         fp = (obj.get("forecast_paths") or {}).get(h)
@@ -82,12 +106,9 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: int | None, seed: int
     if obj.get("run_id"):
         out.print(f"stored as crisis run {obj['run_id']}")
     if rep is not None:
-        out.print(f"report written to {rep.resolve()}")
-    if html and out_dir is not None:
-        from detente.report.html import crisis_report, write_report
-
-        page = guarded(lambda: write_report(crisis_report(obj), out_dir / f"{obj['scenario']}.html"))
-        out.print(f"self-contained HTML report written to {page.resolve()}")
+        out.print(f"markdown report written to {Path(rep).resolve()}", markup=False)
+    if page is not None:
+        out.print(f"HTML report written to {Path(page).resolve()}", markup=False)
 
 
 @app.command("run")
@@ -97,7 +118,8 @@ def run_cmd(
     runs: int | None = typer.Option(None, "--runs", "-n", min=1, help="Monte-Carlo runs per hypothesis."),
     seed: int | None = typer.Option(None, "--seed", min=0, help="Root random seed."),
     sets: list[str] = typer.Option([], "--set", help="Override PATH=VALUE in the dynamics (JSON value), repeatable."),
-    out_dir: Path = typer.Option(Path("reports"), "--out", help="Directory for the report."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Directory for the reports: markdown (with PNG figures) "
+                                        "and self-contained HTML (default ./reports; with --json only when given)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see docs/json-contract.md)."),
     mechanisms: str = typer.Option("all", "--mechanisms", help="Mechanism map: all, none, claims (the "
                                    "mechanisms the scenario's claims test) or comma-separated mechanism names (one "
@@ -121,9 +143,11 @@ def run_cmd(
     address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT (implies --executor dask)."),
     store: Path | None = typer.Option(None, "--store", help="Run store directory: keep every finished chunk there (the "
                                       "same command after a kill resumes) and store the result as a crisis run."),
+    quiet: bool = QUIET_OPT,
 ) -> None:
-    """Run a crisis scenario's hypotheses, back-test them and write a report."""
+    """Run a crisis scenario's hypotheses, back-test them and write the reports (markdown and HTML)."""
     _crisis_run(scenario, hypothesis=hypothesis, runs=runs, seed=seed, as_json=as_json, out_dir=out_dir, sets=sets,
                 mechanisms=mechanisms, mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None,
                 draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of or None,
-                sensitivity=sensitivity, executor=executor, workers=workers, address=address, store=store)
+                sensitivity=sensitivity, executor=executor, workers=workers, address=address, store=store,
+                quiet=quiet)

@@ -9,6 +9,7 @@ back-test (:func:`detente.crisis.analysis.run_hypotheses`) and writes the report
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -217,7 +218,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
                mechanism_hypotheses: list[str] | None = None, draw_assumptions: bool = False,
                param_draws: int | None = None, as_of: list[str] | None = None,
                sensitivity: bool = False, executor: str | None = None, workers: int | None = None,
-               address: str | None = None, store: Any = None) -> tuple[dict[str, Any], Path | None]:
+               address: str | None = None, store: Any = None,
+               progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Any], Path | None]:
     """Run a crisis scenario's hypotheses and (optionally) write the report.
 
     ``mechanisms`` (``all``, ``none`` or comma-separated names), ``mechanism_runs`` and
@@ -240,7 +242,10 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     (its id added as ``run_id``; the sensitivity studies of ``sensitivity`` as ``crisis_sensitivity``
     runs). The numbers depend on none of these.
 
-    Returns the ``--json`` object and the report path (``None`` when ``out_dir`` is ``None``).
+    ``progress(chunks done, chunks started)`` is called as the engine's chunks finish, summed over
+    every engine run of the analysis (:func:`detente.crisis.engine.reporting`).
+
+    Returns the ``--json`` object and the markdown report's path (``None`` when ``out_dir`` is ``None``).
     """
     from detente.experiments.crisis_runs import crisis_execution
     from detente.report.crisis import write_report
@@ -287,7 +292,9 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
         from detente.crisis.spec import load_spec
 
         mechanism_runs = min(runs or load_spec(dyn).settings.runs, DEFAULT_MECHANISM_RUNS)
-    with crisis_execution(executor=kind, workers=workers or 2, address=address, store=store):
+    from detente.crisis.engine import reporting
+
+    with crisis_execution(executor=kind, workers=workers or 2, address=address, store=store), reporting(progress):
         obj = _analyse(scn, name, chosen=chosen, runs=runs, seed=seed, extra=extra, cf_runs=cf_runs,
                        mechanisms=mechanisms, mechanism_runs=mechanism_runs,
                        mechanism_hypotheses=mechanism_hypotheses, as_of=as_of, draw_assumptions=draw_assumptions,

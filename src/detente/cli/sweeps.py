@@ -15,12 +15,14 @@ from typing import Literal, cast
 import typer
 
 from detente.cli.base import (
+    QUIET_OPT,
     app,
     df_table,
     guarded,
     open_store,
     out,
     print_json,
+    print_table,
     progress,
     renamed_option,
     run_with,
@@ -93,13 +95,14 @@ def sweep_cmd(
                                    "A..B (repeatable), e.g. 'salience=+-10'."),
     runs: int = typer.Option(100, "--runs", min=1, help="With -m: Monte-Carlo runs."),
     seed: int = typer.Option(0, "--seed", min=0, help="With -m: root seed."),
+    quiet: bool = QUIET_OPT,
 ) -> None:
     """Run a sweep (Monte Carlo, LHS, grid or design table) of a model; or resume one."""
     from detente.experiments.runner import resume_sweep, run_sweep
     from detente.experiments.sweep import load_sweep_spec
 
     st = open_store(store, as_json=as_json)
-    prog, cb = progress(not as_json)
+    prog, cb = progress(not as_json and not quiet)
 
     def go():
         if executor is not None and executor not in ("serial", "process", "dask"):
@@ -130,7 +133,7 @@ def sweep_cmd(
         print_json(res.to_json_dict())
         return
     out.print(f"sweep {res.run_id}: {res.n_runs} runs in {res.n_chunks} chunks ({res.computed_chunks} computed now)")
-    out.print(df_table(res.summary()))
+    print_table(df_table(res.summary()))
 
 
 @app.command("sensitivity")
@@ -159,6 +162,7 @@ def sensitivity_cmd(
     out_dir: Path | None = typer.Option(None, "--out", help="Also write DIR/NAME-sensitivity.md with a tornado "
                                            "figure per output (top --top numbers)."),
     old_n: int | None = typer.Option(None, "--n", min=2, hidden=True, help="Deprecated spelling of --samples."),
+    quiet: bool = QUIET_OPT,
 ) -> None:
     """Global sensitivity (SALib Sobol or Morris) of the forecasts to the spec's factors, with tornado data;
     for a crisis scenario, of its headline outputs to its assumption numbers."""
@@ -168,7 +172,7 @@ def sensitivity_cmd(
     n = renamed_option(n, old_n, new="--samples", old="--n", as_json=as_json)
     crisis = _is_crisis_target(spec_file)
     st = open_store(store, as_json=as_json) if not crisis or store is not None else None
-    prog, cb = progress(not as_json and not crisis)
+    prog, cb = progress(not as_json and not quiet and not crisis)
 
     def go():
         from detente.cli.crisis_run import check_executor
@@ -196,11 +200,11 @@ def sensitivity_cmd(
         if res.run_id:
             out.print(f"stored as crisis sensitivity study {res.run_id}")
         for o in res.indices:
-            out.print(df_table(_top_rows(res, o, top), title=f"{method}: {o} ({res.points} points × "
+            print_table(df_table(_top_rows(res, o, top), title=f"{method}: {o} ({res.points} points × "
                                 f"{res.runs_per_point} runs, N = {res.sample_size}; top {top} by "
                                 f"{'ST' if method == 'sobol' else 'mu*'}, tornado swing at the range ends)"))
     else:
-        out.print(df_table(res.to_df(), title=f"{method} indices ({res.n_runs} runs, sweep {res.run_id})"))
+        print_table(df_table(res.to_df(), title=f"{method} indices ({res.n_runs} runs, sweep {res.run_id})"))
     for w in res.warnings:
         out.print(f"[bold yellow]warning:[/] {w}")
     if out_dir is not None:

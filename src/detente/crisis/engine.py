@@ -58,7 +58,7 @@ from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
 from detente.errors import InputError, Problem
 
 __all__ = ["CrisisParams", "run", "compile_spec", "calibration_note", "drawable", "CrisisChunk", "CrisisPlan", "plan",
-           "simulate", "simulate_chunk", "with_values", "run_plans", "execution", "current_execution"]
+           "simulate", "simulate_chunk", "with_values", "run_plans", "execution", "current_execution", "reporting"]
 
 WEEK_MONTHS = 12.0 / 52.0
 NCAUSE = 6   # background, preventive, crisis, moral hazard, escalation, provocation (result.CAUSES)
@@ -1308,6 +1308,39 @@ def execution(executor: Any = None, chunks: Any = None) -> Iterator[None]:
         _EXECUTION.reset(token)
 
 
+class _Tally:
+    """Chunks done and chunks started over every :func:`run` of a :func:`reporting` block."""
+
+    def __init__(self, callback: Callable[[int, int], None]) -> None:
+        self.callback, self.done, self.total = callback, 0, 0
+
+    def for_run(self) -> Callable[[int, int], None]:
+        """The ``progress`` of one :func:`run_plans` call, added to what earlier runs did."""
+        done0, total0 = self.done, self.total
+
+        def hook(done: int, total: int) -> None:
+            self.done, self.total = done0 + done, total0 + total
+            self.callback(self.done, self.total)
+
+        return hook
+
+
+_PROGRESS: ContextVar[_Tally | None] = ContextVar("detente_crisis_progress", default=None)
+
+
+@contextmanager
+def reporting(progress: Callable[[int, int], None] | None) -> Iterator[None]:
+    """Within the block, every :func:`run` reports ``progress(chunks done, chunks started)``
+    summed over all the runs so far (the second number grows as each run starts: an analysis
+    does not know in advance how many runs its passes will make). ``None``: nothing reported.
+    """
+    token = _PROGRESS.set(_Tally(progress) if progress is not None else None)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
 def current_execution() -> tuple[Any, Any]:
     """``(executor, chunks)`` of the enclosing :func:`execution` block (``(None, None)`` outside one)."""
     return _EXECUTION.get()
@@ -1411,10 +1444,12 @@ def run(scenario: Any, params: CrisisParams | dict | None = None, *,
     ctx_executor, ctx_chunks = current_execution()
     executor = executor if executor is not None else ctx_executor
     chunks = chunks if chunks is not None else ctx_chunks
+    tally = _PROGRESS.get()
+    progress = tally.for_run() if tally is not None else None
     if executor is None and p.params.workers > 1 and len(p.chunks) > 1:
         from detente.executors import ProcessExecutor
 
         # workers exit when this process dies (detente.processes.OwnedProcessPool)
         with ProcessExecutor(p.params.workers) as ex:
-            return run_plans([p], executor=ex, chunks=chunks)[0]
-    return run_plans([p], executor=executor, chunks=chunks)[0]
+            return run_plans([p], executor=ex, chunks=chunks, progress=progress)[0]
+    return run_plans([p], executor=executor, chunks=chunks, progress=progress)[0]

@@ -373,6 +373,7 @@ def run_tournament(
     time_budget: float | None = None,
     issue_filter: Iterable[str] | None = None,
     jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Score every entry on every scoreable issue of a DEU file.
 
@@ -395,6 +396,8 @@ def run_tournament(
     jobs
         Worker processes; each entry's units are cut into chunks that run in a process pool
         (results do not depend on ``jobs`` or on the chunking).
+    progress
+        Called with ``(tasks done, tasks)`` as the (entry, chunk of units) tasks finish.
 
     Returns
     -------
@@ -454,9 +457,21 @@ def run_tournament(
         ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else multiprocessing.get_context()
         with OwnedProcessPool(jobs, mp_context=ctx) as ex:
             futs = [ex.submit(_entry_job, path, council, e, keep, budget(e, part), part) for _, e, part in tasks]
+            if progress:
+                from concurrent.futures import as_completed
+
+                progress(0, len(futs))
+                for n_done, _f in enumerate(as_completed(futs), 1):
+                    progress(n_done, len(futs))
             outs = [f.result() for f in futs]
     else:
-        outs = [_entry_job(path, council, e, keep, budget(e, part), part) for _, e, part in tasks]
+        outs = []
+        for n_done, (_, e, part) in enumerate(tasks):
+            if progress:
+                progress(n_done, len(tasks))
+            outs.append(_entry_job(path, council, e, keep, budget(e, part), part))
+        if progress:
+            progress(len(tasks), len(tasks))
     merged: dict[str, dict[str, Any]] = {e.name: {"entry": e, "forecasts": {}, "failures": {}, "seconds": 0.0}
                                          for e in uniq}
     for (_, e, _), (fc, fail, secs) in zip(tasks, outs):
