@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from detente.report.labels import output_label
+
 __all__ = ["NO_TRIANGLE", "no_triangle", "write_report", "backtest_rows", "event_label", "forecast_lines", "forecast_rows", "likelihood_rows", "focal_rows", "claims_lines", "mechanism_rows", "triangle_glossary", "output_label",
            "output_legend"]
 
@@ -144,29 +146,6 @@ def focal_rows(obj: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 r += [f"[{_fmt(x['mc_interval'][0], nd)}, {_fmt(x['mc_interval'][1], nd)}]" if x else "–",
                       f"[{_fmt(x['param_interval'][0], nd)}, {_fmt(x['param_interval'][1], nd)}]" if x else "–"]
     return head, rows
-
-
-def output_label(name: str, focal: str = "the focal actor", end: str = "the back-test end", horizon: Any = None) -> str:
-    """Plain words for an output name of the mechanism map (see ``crisis.analysis.output_samples``)."""
-    hz = f"{horizon} months" if horizon else "the horizon"
-    if name == "p_war_by_end":
-        return f"P(any war by {end})"
-    if name == "p_war_horizon":
-        return f"P(any war within {hz})"
-    if name == "p_no_focal_war_horizon":
-        return f"P(no war involving {focal} within {hz})"
-    if name == "months_of_peace_focal":
-        return f"months of peace for {focal} (of {hz})"
-    if name == "p_split_horizon":
-        return f"P(the triangle's partners split within {hz})"
-    if name.startswith("p_first_war_by."):
-        return f"P(first war started by {name.split('.', 1)[1].replace('+', ' or ')})"
-    if name.startswith("p_first_war_at."):
-        return f"P(first war at {name.split('.', 1)[1]})"
-    if name.startswith("p_war_at."):
-        fp, _, by = name.split(".", 1)[1].partition(".by.")
-        return f"P(a war at {fp}" + (f" started by {by.replace('+', ' or ')}" if by else "") + f" within {hz})"
-    return name
 
 
 def _pm(q: Any, se: Any, nd: int = 3) -> str:

@@ -98,7 +98,7 @@ def result_figures(result: Mapping[str, Any], scenario: Any = None) -> list[dict
 
 def _crisis_output_axis(name: str) -> tuple[str, str]:
     """Plain words for a crisis output (title) and its axis label with the unit."""
-    from detente.report.crisis import output_label
+    from detente.report.labels import output_label
 
     words = output_label(name)
     unit = "months" if name.startswith("months") else "probability" if name.startswith("p_") else "the output's unit"
