@@ -104,3 +104,32 @@ def test_full_pass_matches_the_backward_step_recursion():
     got = K._preventive_full(ratio, g, drift, cliff, size, L=L, delta=delta, c_D=cD, c_R=cR, phi=phi)
     assert (ref >= 0).sum() > 50
     np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("per_row", [False, True])
+def test_full_pass_row_by_row_equals_the_array_pass(monkeypatch, per_row):
+    """A few rows take the Python-float pass (kernels.SCALAR_ROWS): the same first wars as the
+    array pass, with and without a cliff, drift and one trend per row."""
+    rng = np.random.default_rng(7)
+    n, L, delta = 400, 48, 0.95 ** (1 / 12)
+    ratio = rng.uniform(0.3, 3.0, n)
+    g = rng.uniform(0.0, 0.02, n) if per_row else 0.012
+    drift = rng.uniform(-0.01, 0.002, n)
+    cliff = rng.integers(-2, L + 2, n).astype(float)
+    size = rng.uniform(-0.05, 0.3, n)
+    kw = dict(L=L, delta=delta, c_D=rng.uniform(0, 0.3, n), c_R=rng.uniform(0, 0.3, n), phi=rng.uniform(0, 1, n))
+    monkeypatch.setattr(K, "SCALAR_ROWS", 0)
+    arr = K._preventive_full(ratio, g, drift, cliff, size, **kw)
+    arr_plain = K._preventive_full(ratio, g, 0.0, None, 0.0, **kw)
+    monkeypatch.setattr(K, "SCALAR_ROWS", n)
+    rows = K._preventive_full(ratio, g, drift, cliff, size, **kw)
+    rows_plain = K._preventive_full(ratio, g, 0.0, None, 0.0, **kw)
+    assert (arr >= 0).sum() > 50 and (arr_plain >= 0).sum() > 20
+    np.testing.assert_array_equal(rows, arr)
+    np.testing.assert_array_equal(rows_plain, arr_plain)
+    bad = ratio.copy()
+    bad[3] = np.nan                      # not finite: the array pass runs (NaN propagates as in numpy)
+    monkeypatch.setattr(K, "SCALAR_ROWS", 0)
+    want = K._preventive_full(bad, g, drift, cliff, size, **kw)
+    monkeypatch.setattr(K, "SCALAR_ROWS", n)
+    np.testing.assert_array_equal(K._preventive_full(bad, g, drift, cliff, size, **kw), want)

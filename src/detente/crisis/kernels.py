@@ -257,12 +257,16 @@ def _preventive_full(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np.nda
     size = np.asarray(cliff_size, dtype=float)
     phi = np.broadcast_to(np.asarray(phi, dtype=float), (n,))
     omp = 1.0 - phi
+    per_row = np.ndim(gdiff) > 0
+    if n <= SCALAR_ROWS:
+        got = _preventive_full_rows(ratio, gdiff, drift, cliff_at, size, L=L, delta=delta, c_D=c_D, totC=totC,
+                                    phi=phi, omp=omp, per_row=per_row)
+        if got is not None:
+            return got
     p = np.empty(n)
     md = np.empty(n)
     mr = np.empty(n)
     msk = np.empty(n, dtype=bool)
-
-    per_row = np.ndim(gdiff) > 0
 
     def row(k: int) -> None:
         np.multiply(ratio, np.exp(gdiff * k) if per_row else math.exp(gdiff * k), out=p)
@@ -311,6 +315,73 @@ def _preventive_full(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np.nda
             np.copyto(S, totC, where=war)
             np.copyto(Rmin, mr, where=war)
             np.copyto(first, k, where=war)
+    return first
+
+
+#: Up to this many rows the full pass runs row by row in Python floats (fewer numpy calls on
+#: tiny arrays; speed only: IEEE double arithmetic gives the same numbers).
+SCALAR_ROWS = 12
+
+
+def _preventive_full_rows(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np.ndarray, cliff_at: np.ndarray | None,
+                          size: np.ndarray, *, L: int, delta: float, c_D: np.ndarray, totC: np.ndarray, phi: np.ndarray,
+                          omp: np.ndarray, per_row: bool) -> np.ndarray | None:
+    """:func:`_preventive_full` for a few rows, one row at a time with the same operations in the
+    same order (products, sums, the reciprocal, clip as max then min, comparisons), so the same
+    first-war months. Only the sign of a zero can differ from the array version's ``maximum``,
+    and no comparison or later sum depends on it. ``None`` (use the array pass) when an input is
+    not finite or a ratio is not positive: Python's ``max`` does not propagate NaN as numpy does."""
+    n = ratio.shape[0]
+    tot = 1.0 / (1.0 - delta)
+    lo, hi, margin = 1e-4, 1.0 - 1e-4, 1.0 + 1e-12
+    first = np.full(n, -1, dtype=np.int32)
+    if per_row:   # e^{gdiff·k} per row through numpy's exp, element by element as in the array pass
+        Etab = np.exp(np.broadcast_to(np.asarray(gdiff, dtype=float), (n,))[:, None] * np.arange(L, dtype=float)[None, :])
+        if not np.isfinite(Etab).all():
+            return None
+    else:
+        Erow = [math.exp(gdiff * k) for k in range(L)]
+    if not ((ratio > 0).all() and np.isfinite(ratio).all() and np.isfinite(drift).all() and np.isfinite(size).all()
+            and np.isfinite(c_D).all() and np.isfinite(totC).all() and np.isfinite(phi).all()):
+        return None
+    with_drift = bool(drift.ndim or drift != 0.0)
+    dr = np.broadcast_to(drift, (n,)).tolist()
+    sz = np.broadcast_to(size, (n,)).tolist()
+    ca = None if cliff_at is None else np.broadcast_to(cliff_at, (n,)).tolist()
+    rt, cd, tc, ph, om = (x.tolist() for x in (ratio, c_D, totC, phi, omp))
+    for i in range(n):
+        E = Etab[i].tolist() if per_row else Erow
+        r_, d_, s_, cD, tC, f_, o_ = rt[i], dr[i], sz[i], cd[i], tc[i], ph[i], om[i]
+        c_ = None if ca is None else ca[i]
+        fw = -1
+        for k in range(L - 1, -1, -1):
+            p = r_ * E[k]
+            p = p + 1.0
+            p = 1.0 / p
+            if with_drift:
+                p = p + d_ * k
+            if c_ is not None and c_ <= k:
+                p = p - s_
+            p = max(p, lo)
+            p = min(p, hi)
+            md = p * tot
+            md = md - cD
+            mr = tC - md
+            if k == L - 1:
+                V, S, Rmin = md, tot, mr
+                continue
+            m = Rmin * delta
+            m = max(mr, m)
+            a = V * o_ + S * f_
+            a = a * delta
+            a = a - m * f_
+            a = a + margin
+            V = max(V * delta, md)
+            S = S * delta + 1.0
+            Rmin = m
+            if md > a:
+                V, S, Rmin, fw = md, tC, mr, k
+        first[i] = fw
     return first
 
 
