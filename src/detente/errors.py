@@ -130,6 +130,9 @@ class InputError(DetenteError, ValueError):
 class UnknownModelError(DetenteError, KeyError):
     """A model or variant name that is not registered."""
 
+    name: str  # the offending name (set by the raiser; the CLI reports it as the value)
+    suggestions: list[str]  # registered names close to it
+
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else "unknown model"
 

@@ -122,22 +122,23 @@ def _vote_sums(a: np.ndarray, w: np.ndarray, *, pos: bool = False, absolute: boo
     """
     n = a.shape[0]
     v = np.empty((n, n))
-    t = np.empty((n, n)) if pos else None
-    sp = sa = sn = None
+    t = np.empty((n, n))
+    # each sum starts at +0.0: 0.0 + v_0 is v_0 bit for bit (bar the sign of a zero, which the
+    # final + 0.0 settles; absolute values carry no negative zero)
+    sp, sa, sn = np.zeros((n, n)), np.zeros((n, n)), np.zeros((n, n))
     for k in range(n):
         ak = a[k]
         np.subtract(ak[None, :], ak[:, None], out=v)  # a_kj - a_ki
         v *= w[k]
         if net:
-            sn = v.copy() if k == 0 else np.add(sn, v, out=sn)
+            sn += v
         if pos:
             np.fmax(v, 0.0, out=t)  # positive part (0 for NaN, as where(v > 0, v, 0))
-            sp = t.copy() if k == 0 else np.add(sp, t, out=sp)
+            sp += t
         if absolute:
             np.abs(v, out=v)
-            sa = v.copy() if k == 0 else np.add(sa, v, out=sa)
-    z = np.zeros((n, n))
-    return (z if sp is None else sp + 0.0), (z if sa is None else sa), (z if sn is None else sn + 0.0)
+            sa += v
+    return sp + 0.0, sa, sn + 0.0
 
 
 def probability_matrix(
@@ -348,13 +349,13 @@ def _risk(y, w, s, delta, mu, o: Options, Q, T, same, P1=None) -> tuple[np.ndarr
     r = np.ones(n)
     base = _security(y, w, s, delta, mu, o, Q, T, same, P1)
     for i in range(n):  # n x 11 security evaluations, each O(n^3) vectorised
-        vals = []
+        levels = []
         for g in grid:
             yy = y.copy()
             yy[i] = g
             sm = yy[:, None] == yy[None, :]
-            vals.append(_security(yy, w, s, delta, mu, o, Q, T, sm)[i])
-        vals = np.asarray(vals)
+            levels.append(_security(yy, w, s, delta, mu, o, Q, T, sm)[i])
+        vals = np.asarray(levels)
         hi, lo_ = vals.max(), vals.min()
         if hi - lo_ > 1e-12:
             R = (2.0 * base[i] - hi - lo_) / (hi - lo_)
@@ -396,6 +397,7 @@ def _step(
     if o.voter_exponent:
         P = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=r)
     else:
+        assert P1 is not None  # computed above whenever voter exponents are off
         P = P1
     out.P1, out.P = P1, P
     d, D, sign = _eu_pass(y, w, s, None, delta, mu2, P, o, Q, T)
@@ -558,10 +560,14 @@ def _prepare(scenario, issue_id: str, params: BDMParams, o: dict[str, Any]) -> t
     normalise = NORMALISED[params.variant]
     if normalise and span > 0:
         y, delta = (x - lo) / span, 1.0
-        to_scale = lambda v, lo=lo, span=span: lo + v * span  # noqa: E731
+
+        def to_scale(v: Any) -> Any:
+            return lo + v * span
     else:
         y, delta = x.copy(), span
-        to_scale = lambda v: v  # noqa: E731
+
+        def to_scale(v: Any) -> Any:
+            return v
     _ = o
     c = unit_capabilities(arr.capability)  # exact power-of-two rescaling (detente.models.capability)
     return _Issue(arr.actors, y, c * arr.salience, c, arr.salience, delta, to_scale), notes
@@ -630,7 +636,7 @@ def run_issue(
         extra: dict[str, Any] = {
             "round": k,
             "weighted_median": data.to_scale(wmed),
-            "risk_exponents": None if rd is None else dict(zip(data.ids, rd.r.tolist())),
+            "risk_exponents": None if rd is None or rd.r is None else dict(zip(data.ids, rd.r.tolist())),
             "events": [] if rd is None else rd.events,
         }
         if rd is not None and rd.conflicts:
@@ -757,7 +763,7 @@ def _perception(data: _Issue, y: np.ndarray, s: np.ndarray, o: Options, params: 
     r, _ = _risk(y, w, s, data.delta, med, o, params.Q, params.T, same, P1)
     if not o.voter_exponent and P1 is not None:
         P = P1
-    elif o.voter_exponent and rd is not None and rd.P is not None and np.array_equal(r, rd.r):
+    elif o.voter_exponent and rd is not None and rd.P is not None and rd.r is not None and np.array_equal(r, rd.r):
         P = rd.P
     else:
         P = probability_matrix(y, w, rule=o.probability, delta=data.delta, voter_r=r if o.voter_exponent else None)
@@ -794,7 +800,8 @@ def _mc_summary(vals: np.ndarray, interval: float) -> dict[str, Any]:
 def _mc_generators(params: BDMParams, rng: np.random.Generator) -> list[np.random.Generator]:
     """One generator per Monte Carlo run: children of ``rng``'s seed sequence (else seeds drawn
     from ``rng``), in run order."""
-    seeds = rng.bit_generator.seed_seq.spawn(params.monte_carlo) if hasattr(rng.bit_generator, "seed_seq") else None
+    ss = getattr(rng.bit_generator, "seed_seq", None)
+    seeds = ss.spawn(params.monte_carlo) if isinstance(ss, np.random.SeedSequence) else None
     return [np.random.default_rng(seeds[k]) if seeds else np.random.default_rng(rng.integers(2**63))
             for k in range(params.monte_carlo)]
 
@@ -891,7 +898,9 @@ def run(scenario, params: BDMParams, *, rng: np.random.Generator, resolver: Conf
                            variant=params.variant, notes=notes, extra={"options": resolved_options(params)})
 
 
-def _fmt(x: float) -> str:
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "–"
     return f"{x:.4g}" if abs(x - round(x)) > 1e-9 else f"{x:.1f}"
 
 

@@ -145,7 +145,7 @@ def _zero(e: np.ndarray, same: np.ndarray, tol: float) -> np.ndarray:
     return e
 
 
-def _bits(x) -> np.ndarray:
+def _bits(x: Any) -> np.ndarray | np.int64:
     x = np.asarray(x, dtype=np.float64)
     return x.view(np.int64) if x.ndim else np.int64(x.view(np.int64))
 
@@ -485,7 +485,7 @@ def _run_block(x, c, s, lower, width, params: BDMParams, o: Options, rng, trace,
         ya, sa, ca, da = y[:, idx], s[:, idx], c[:, idx], delta[idx]
         new, fought = _step(ya, sa, ca, da, o, params.Q, params.T, None if u_fight is None else u_fight[idx].T, fights,
                             draw)
-        if trace is not None:
+        if trace is not None and fights is not None:   # a trace collects the fights
             trace["rounds"].append({
                 "round": k, "runs": idx + offset, "u_hit": None if u_hit is None else u_hit[idx],
                 "u_new": None if u_new is None else u_new[idx],

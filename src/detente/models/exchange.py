@@ -481,7 +481,7 @@ class _Round:
             self.RH = np.zeros((N, 6))
             self.RHf = self.RH.ravel()
         if N:
-            self._compute(slice(None), Fc, Kc)
+            self._compute(np.arange(N), Fc, Kc)
         self.F = Fc.T.copy()
         self.Ff = self.F.ravel()
         self.K = Kc.T.copy()
@@ -504,11 +504,11 @@ class _Round:
 
         ``st``/``kt``: the rows of F/K of ``idx`` transposed (given for the initial computation).
         """
-        every = st is not None  # initial computation of all candidates: idx = slice(None)
+        every = st is not None  # initial computation of all candidates: idx = arange(N)
         k = self.N if every else len(idx)
         if k == 0:
             return
-        if not every:
+        if st is None or kt is None:
             st = np.ascontiguousarray(self.F.take(idx, axis=0).T)  # strided 2-D operands are slow
             kt = np.ascontiguousarray(self.K.take(idx, axis=0).T)
         w2, W2, z2, x2 = st[0:2], st[2:4], st[4:6], st[16:18]

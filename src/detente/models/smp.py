@@ -644,6 +644,28 @@ class SMPTrajectory:
         return int(self.positions.shape[0])
 
 
+@dataclass(frozen=True)
+class _Options:
+    """The engine's options of a resolved :class:`SMPParams` (every one set)."""
+
+    voting_rule: str
+    victory_prob_model: str
+    pce_model: str
+    big_r_range: str
+    big_r_adjust: str
+    third_party_commit: str
+    inter_vec_brgn: str
+    bargn_model: str
+
+    @classmethod
+    def of(cls, params: SMPParams) -> _Options:
+        vals = {f: getattr(params, f) for f in cls.__dataclass_fields__}
+        missing = [f for f, v in vals.items() if v is None]
+        if missing:
+            raise ValueError(f"SMP parameters not resolved (call SMPParams.resolved() first): {', '.join(missing)}")
+        return cls(**vals)
+
+
 class _Engine:
     def __init__(self, cap: np.ndarray, sal: np.ndarray, params: SMPParams, affinity: np.ndarray | None,
                  rng: np.random.Generator | None):
@@ -657,22 +679,22 @@ class _Engine:
         self.w = self.S * cap  # challenge weights
         self.n = cap.shape[0]
         self.p = params
+        self.o = _Options.of(params)
         self.A = affinity
         self.rng = rng
 
     # -- state helpers
     def make_state(self, pos: np.ndarray, ideal: np.ndarray) -> _State:
-        p = self.p
         d = distances(ideal, pos, self.sal)
         u0 = 1.0 - d
-        pr = scalar_pce(self.cap, u0, p.voting_rule, p.victory_prob_model, p.pce_model)
-        R = big_r_from_prob(pr, p.big_r_range)
+        pr = scalar_pce(self.cap, u0, self.o.voting_rule, self.o.victory_prob_model, self.o.pce_model)
+        R = big_r_from_prob(pr, self.o.big_r_range)
         uown = bs_util(d, R[:, None])
         return _State(pos=pos, ideal=ideal, d=d, R=R, uown=uown)
 
     def perceived(self, st: _State, h: int) -> np.ndarray:
         """U^h[i, j] = u(d_ij, r_hi)."""
-        r = est_nra(st.R[h], st.R, self.p.big_r_adjust)
+        r = est_nra(st.R[h], st.R, self.o.big_r_adjust)
         return bs_util(st.d, r[:, None])
 
     def report(self, st: _State) -> tuple[np.ndarray, list[tuple[int, list[int], float]]]:
@@ -690,8 +712,7 @@ class _Engine:
             else:
                 reps.append(i)
                 members[i] = [i]
-        p = self.p
-        pr = scalar_pce(self.cap, st.uown[:, reps], p.voting_rule, p.victory_prob_model, p.pce_model)
+        pr = scalar_pce(self.cap, st.uown[:, reps], self.o.voting_rule, self.o.victory_prob_model, self.o.pce_model)
         out = np.empty(self.n)
         for i in range(self.n):
             row = close[i]
@@ -703,7 +724,7 @@ class _Engine:
     # -- challenges
     def challenges(self, U: np.ndarray, i: int, js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """P_h(i > j) and dEU for beneficiary i, for targets ``js``, with h's utilities U."""
-        rule = self.p.voting_rule
+        rule = self.o.voting_rule
         w = self.w
         uii = U[i, i]
         uij = U[i, js]
@@ -719,7 +740,7 @@ class _Engine:
         v0 = vote(rule, wn, uni, unj)
         ci = cij[:, None] + np.maximum(v0, 0.0)
         pin = ci / (ci + cji[:, None] + np.maximum(-v0, 0.0))
-        v, _, _ = third_party_vote(wn, rule, self.p.third_party_commit, pin, uni, unj, unn)
+        v, _, _ = third_party_vote(wn, rule, self.o.third_party_commit, pin, uni, unj, unn)
         v = np.array(v, dtype=float, copy=True)
         v[:, i] = 0.0
         v[np.arange(len(js)), js] = 0.0
@@ -754,15 +775,15 @@ class _Engine:
                 continue
             pI = float(P[j])
             proposals.append({"actor": i, "target": j, "p_win": pI, "delta_eu": float(deu[j])})
-            b1 = interpolate_bargain(p.inter_vec_brgn, pos[i], sal[i], pos[j], sal[j], pI, 1.0 - pI)
-            bm = p.bargn_model
+            b1 = interpolate_bargain(self.o.inter_vec_brgn, pos[i], sal[i], pos[j], sal[j], pI, 1.0 - pI)
+            bm = self.o.bargn_model
             if bm == "InitOnlyInterp":
                 new = [b1]
             else:
                 Uj = self.perceived(st, j)
                 Pj, deuj = self.challenges(Uj, i, np.array([j]))
                 q = float(deuj[0]) if bm in ("InitRcvrInterp", "PWCompInterp") else float(Pj[0])
-                b2 = interpolate_bargain(p.inter_vec_brgn, pos[i], sal[i], pos[j], sal[j], q, 1.0 - q)
+                b2 = interpolate_bargain(self.o.inter_vec_brgn, pos[i], sal[i], pos[j], sal[j], q, 1.0 - q)
                 if bm.startswith("InitRcvr"):
                     new = [b1, b2]
                 else:
@@ -808,7 +829,7 @@ class _Engine:
         for k in range(N):
             if queues[k]:
                 u = np.column_stack([sq_val, b_val[queues[k]].T])  # (voters, M)
-                qp = scalar_pce(self.cap, u, p.voting_rule, p.victory_prob_model, p.pce_model)
+                qp = scalar_pce(self.cap, u, self.o.voting_rule, self.o.victory_prob_model, self.o.pce_model)
             else:
                 qp = np.ones(1)
             qprobs.append(qp)

@@ -111,7 +111,7 @@ def predict(d: IssueData, p: Mapping[str, float]) -> tuple[float, str]:
     sk, sq = shares(d, p.get("tol", 0.5))
     if sk is not None and sk >= p["theta"]:
         return float(d.x[np.flatnonzero(d.role == 1)[0]]), "commission"
-    if sq is not None and sq >= p["phi"]:
+    if sq is not None and d.rp is not None and sq >= p["phi"]:  # sq exists only with a reference point
         return float(d.rp), "status_quo"
     c = _compromise(d)
     if p.get("delta", 0.0) > 0:
