@@ -40,6 +40,7 @@ mutate: $(STAMP)
 
 schema: $(STAMP)
 	$(VENV)/bin/detente schema > schemas/scenario.schema.json
+	$(VENV)/bin/detente schema --crisis > schemas/crisis-dynamics.schema.json
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done

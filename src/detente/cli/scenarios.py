@@ -201,8 +201,16 @@ def convert_cmd(
 
 
 @app.command("schema")
-def schema_cmd() -> None:
-    """Print the JSON Schema of the scenario format."""
+def schema_cmd(
+    crisis: bool = typer.Option(False, "--crisis", help="The schema of a crisis scenario's `dynamics:` block "
+                                "(schemas/crisis-dynamics.schema.json) instead of the scenario's."),
+) -> None:
+    """Print the JSON Schema of the scenario format (or, with --crisis, of its crisis `dynamics:` block)."""
+    if crisis:
+        from detente.crisis.spec import crisis_json_schema
+
+        sys.stdout.write(json.dumps(crisis_json_schema(), indent=2, ensure_ascii=False) + "\n")
+        return
     from detente.scenario import scenario_json_schema
 
     sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")

@@ -47,7 +47,7 @@ __all__ = [
     "Record", "RecordFocal", "RecordOnset", "RecordEvent", "RecordState", "RecordForecast", "CrowdForecast",
     "RECORD_EVENT_KINDS",
     "CrisisSpec", "load_spec",
-    "apply_patch", "resolve", "CALIBRATION_PATH",
+    "apply_patch", "resolve", "CALIBRATION_PATH", "crisis_json_schema",
 ]
 
 CALIBRATION_PATH = Path(__file__).resolve().parent.parent / "data" / "calibration.json"
@@ -142,6 +142,14 @@ class FitRef(_M):
             scale=self.scale, scale_note=self.scale_note)
 
 
+def _num_json_schema(schema: dict[str, Any]) -> None:
+    """``value`` may be omitted when ``fit`` gives it: the schema asks for one of the two."""
+    schema["required"] = [r for r in schema.get("required", []) if r != "value"]
+    if not schema["required"]:
+        schema.pop("required")
+    schema["anyOf"] = [{"required": ["value"]}, {"required": ["fit"]}]
+
+
 class Num(_M):
     """A number with provenance: ``source`` (data/paper/calibration) or ``assumption``.
 
@@ -154,6 +162,8 @@ class Num(_M):
     ``source`` is written from the fit's record (file and SHA-256, variant, coefficient,
     standard error, training period). Such a number has no assumption range.
     """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_num_json_schema)
 
     value: float
     source: str | None = None
@@ -1220,6 +1230,21 @@ def load_spec(dynamics: dict[str, Any] | None, *, file: str | None = None,
             msg = f"(hypothesis {hypothesis!r}) {msg}"
         problems.append(Problem(msg, file=file, column=path, value=val))
     raise InputError(problems) from None
+
+
+def crisis_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a crisis scenario's ``dynamics`` block (:class:`CrisisSpec`).
+
+    The scenario schema (``detente schema``) keeps ``dynamics`` a free mapping because the
+    scenario layer does not know the engine; this one (``detente schema --crisis``,
+    ``schemas/crisis-dynamics.schema.json``) describes it. What a schema cannot say is checked
+    when the scenario is loaded: that a ``fit:`` reference names a coefficient the frozen fit has,
+    domains of the numbers, references between ids.
+    """
+    schema = CrisisSpec.model_json_schema(mode="validation")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://detente.invalid/schemas/crisis-dynamics.schema.json",
+            **schema, "title": "detente crisis dynamics"}
 
 
 # ---------------------------------------------------------------- calibration
