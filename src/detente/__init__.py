@@ -48,7 +48,8 @@ __all__ = [
 ]
 
 
-def forecast(scenario, model: str = "compromise", **kwargs):
+def forecast(scenario: Any, model: str = "compromise", *, variant: str | None = None, params: Any = None,
+             seed: int | None = None, rng: Any = None, **overrides: Any) -> Any:
     """Run a registered model; see :func:`detente.models.registry.run_model`.
 
     Without ``seed``, a run that draws random numbers draws its seed and records it in
@@ -57,10 +58,11 @@ def forecast(scenario, model: str = "compromise", **kwargs):
     """
     from detente.models.registry import run_model
 
-    return run_model(scenario, model, **kwargs)
+    return run_model(scenario, model, variant=variant, params=params, seed=seed, rng=rng, **overrides)
 
 
-def sweep(scenario, model: str, *, vary=None, runs: int = 100, seed: int = 0, store=None, **kwargs):
+def sweep(scenario: Any, model: str, *, vary: Any = None, runs: int = 100, seed: int = 0, store: Any = None,
+          variant: str | None = None, params: Any = None, chunk_size: int = 1000, name: str = "sweep") -> Any:
     """A Monte-Carlo sweep without a YAML spec, like Mesa's ``batch_run``; returns a ``SweepResult``
     (``.to_df()``, ``.summary()``, ``.plot()``, a table in Jupyter).
 
@@ -74,21 +76,23 @@ def sweep(scenario, model: str, *, vary=None, runs: int = 100, seed: int = 0, st
     """
     from detente.experiments.front import sweep as _sweep
 
-    return _sweep(scenario, model, vary=vary, runs=runs, seed=seed, store=store, **kwargs)
+    return _sweep(scenario, model, vary=vary, runs=runs, seed=seed, store=store, variant=variant, params=params,
+                  chunk_size=chunk_size, name=name)
 
 
-def sensitivity(scenario, model: str | None = None, *, vary=None, method: str = "sobol", n: int | None = None,
-                seed: int | None = None, store=None, **kwargs):
+def sensitivity(scenario: Any, model: str | None = None, *, vary: Any = None, method: str = "sobol",
+                n: int | None = None, seed: int | None = None, store: Any = None, **kw: Any) -> Any:
     """Global sensitivity (SALib Sobol or Morris) returning a ``SensitivityResult`` (``.to_df()``,
     ``.plot()`` tornado, ``.warnings``). With ``model``: a bargaining model's forecasts over the ``vary``
     factors; without, on a crisis scenario: its outputs (``outputs=[...]``) over the dotted paths in
-    ``vary`` (default every assumption with a range). See :mod:`detente.experiments.front`."""
+    ``vary`` (default every assumption with a range); further keywords (``outputs``, ``hypothesis``,
+    ``runs_per_point``, ``executor``) as for :func:`detente.experiments.front.sensitivity`."""
     from detente.experiments.front import sensitivity as _sens
 
-    return _sens(scenario, model, vary=vary, method=method, n=n, seed=seed, store=store, **kwargs)
+    return _sens(scenario, model, vary=vary, method=method, n=n, seed=seed, store=store, **kw)
 
 
-def load(path, **kwargs):
+def load(path: Any, *, format: str | None = None, max_bytes: int = 20 * 1024 * 1024, **options: Any) -> Any:
     """Read a scenario from any supported file, or a bundled scenario by name (``"seesaw-2021"``,
     see :func:`detente.examples.names`) when no such file exists; see :func:`detente.formats.load`."""
     from pathlib import Path
@@ -100,11 +104,11 @@ def load(path, **kwargs):
 
         if path in examples.names():
             path = examples.path(path)
-    return _load(path, **kwargs)
+    return _load(path, format=format, max_bytes=max_bytes, **options)
 
 
-def save(scenario, path, **kwargs):
+def save(scenario: Any, path: Any, *, format: str | None = None, **options: Any) -> Any:
     """Write a scenario; see :func:`detente.formats.save`."""
     from detente.formats import save as _save
 
-    return _save(scenario, path, **kwargs)
+    return _save(scenario, path, format=format, **options)

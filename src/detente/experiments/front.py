@@ -134,11 +134,14 @@ def build_spec(scenario: Any, model: str, *, vary: Mapping[str, Any] | Sequence[
 
 
 def sweep(scenario: Any, model: str, *, vary: Mapping[str, Any] | Sequence[str] | None = None, runs: int = 100,
-          seed: int = 0, store: Any = None, **kw: Any):
-    """Run a Monte-Carlo sweep and return its :class:`~detente.experiments.runner.SweepResult`."""
+          seed: int = 0, store: Any = None, variant: str | None = None, params: Mapping[str, Any] | None = None,
+          chunk_size: int = 1000, name: str = "sweep"):
+    """Run a Monte-Carlo sweep and return its :class:`~detente.experiments.runner.SweepResult`
+    (arguments as for :func:`build_spec`)."""
     from detente.experiments.runner import run_sweep
 
-    spec, scn = build_spec(scenario, model, vary=vary, runs=runs, seed=seed, **kw)
+    spec, scn = build_spec(scenario, model, vary=vary, runs=runs, seed=seed, variant=variant, params=params,
+                           chunk_size=chunk_size, name=name)
     return run_sweep(spec, store=store, scenario=scn)
 
 

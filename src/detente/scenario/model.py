@@ -41,7 +41,7 @@ import json
 import math
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -382,6 +382,51 @@ class Scenario(_Model):
         )
 
     # ------------------------------------------------------------------ identity
+    #: Most actors (rows) and issues (columns) :meth:`_repr_html_` shows; the rest is counted.
+    HTML_MAX_ACTORS: ClassVar[int] = 40
+    HTML_MAX_ISSUES: ClassVar[int] = 12
+
+    def _repr_html_(self) -> str:
+        """The scenario as Jupyter shows it: name, counts, the issues with their scales, and a
+        table of actors × issues with each stance's position and salience (capability when the
+        stance sets its own). Large scenarios show the first :attr:`HTML_MAX_ACTORS` actors and
+        :attr:`HTML_MAX_ISSUES` issues and say how many are left out."""
+        from html import escape as e
+
+        def num(x: float | None) -> str:
+            return "" if x is None else f"{x:g}"
+
+        issues = self.issues[: self.HTML_MAX_ISSUES]
+        actors = self.actors[: self.HTML_MAX_ACTORS]
+        stances = {(s.actor, s.issue): s for s in self.stances}
+        sal = "0–1" if self.salience_scale == "unit" else "0–100"
+        parts = [f"<div class='detente-scenario'><p><b>{e(self.name)}</b>: {len(self.actors)} actors, "
+                 f"{len(self.issues)} issues, {len(self.stances)} stances"
+                 + (f", {len(self.relations)} relations" if self.relations else "")
+                 + (", crisis dynamics" if self.dynamics else "") + "</p>"]
+        if self.description:
+            parts.append(f"<p>{e(self.description)}</p>")
+        head = "".join(f"<th title='{e(i.id)}'>{e(i.label)}<br><small>{num(i.lower)}–{num(i.upper)}"
+                       + (f", status quo {num(i.status_quo)}" if i.status_quo is not None else "") + "</small></th>"
+                       for i in issues)
+        rows = []
+        for a in actors:
+            cells = []
+            for i in issues:
+                s = stances.get((a.id, i.id))
+                cells.append("<td></td>" if s is None else
+                             f"<td>{num(s.position)} <small>(salience {num(s.salience)}"
+                             + (f", capability {num(s.capability)}" if s.capability is not None else "")
+                             + ")</small></td>")
+            rows.append(f"<tr><th title='{e(a.id)}'>{e(a.label)}</th><td>{num(a.capability)}</td>{''.join(cells)}</tr>")
+        parts.append(f"<table><thead><tr><th>actor</th><th>capability</th>{head}</tr></thead>"
+                     f"<tbody>{''.join(rows)}</tbody></table>")
+        left = [f"{n} more {what}" for n, what in ((len(self.actors) - len(actors), "actors"),
+                                                   (len(self.issues) - len(issues), "issues")) if n > 0]
+        parts.append(f"<p><small>cells: position on the issue's scale (salience on the {sal} scale)"
+                     + ("; " + ", ".join(left) + " not shown" if left else "") + "</small></p></div>")
+        return "".join(parts)
+
     def canonical_json(self) -> str:
         """Canonical JSON text (sorted keys, no whitespace) — the basis of :meth:`content_hash`."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), allow_nan=False)
