@@ -51,6 +51,7 @@ Examples
 
 from __future__ import annotations
 
+import builtins
 import functools
 import hashlib
 import json
@@ -778,9 +779,10 @@ class Store:
         kind: str | None = None,
         status: str | None = None,
         limit: int | None = 50,
-    ) -> list[RunInfo]:
+    ) -> builtins.list[RunInfo]:
         """Stored runs, newest first, optionally filtered by model, kind and status."""
-        where, args = [], []
+        where: builtins.list[str] = []
+        args: builtins.list[Any] = []
         for col, val in (("model", model), ("kind", kind), ("status", status)):
             if val is not None:
                 where.append(f"{col}=?")
@@ -834,7 +836,7 @@ class Store:
         """Glob of a run's part files, for ``read_parquet`` in DuckDB or pandas/pyarrow."""
         return str(self.run_dir(run_id) / "part-*.parquet")
 
-    def part_files(self, run_id: str) -> list[Path]:
+    def part_files(self, run_id: str) -> builtins.list[Path]:
         """A run's part files, in chunk order (temporary files excluded)."""
         return sorted(self.run_dir(run_id).glob("part-*.parquet"))
 
@@ -932,18 +934,18 @@ class Store:
             )
 
     @_consistent_read
-    def _chunk_rows(self, run_id: str) -> list[dict[str, Any]]:
+    def _chunk_rows(self, run_id: str) -> builtins.list[dict[str, Any]]:
         sha = "sha256" if self._has_sha else "NULL AS sha256"
         with self._tx(write=False) as con:
             rows = con.execute(f"SELECT chunk, status, n_rows, created, {sha} FROM chunks WHERE run_id=? "
                                "ORDER BY chunk", (run_id,)).fetchall()
         return [dict(r) for r in rows]
 
-    def chunks(self, run_id: str) -> list[dict[str, Any]]:
+    def chunks(self, run_id: str) -> builtins.list[dict[str, Any]]:
         """Chunk rows of a run: ``{"chunk", "status", "n_rows", "created", "sha256"}``, in chunk order."""
         return self._chunk_rows(self.resolve(run_id))
 
-    def part_problems(self, run_id: str, *, full: bool = True) -> list[tuple[int, Path, str]]:
+    def part_problems(self, run_id: str, *, full: bool = True) -> builtins.list[tuple[int, Path, str]]:
         """Damaged or missing parts of a run: ``(chunk, path, what is wrong)`` for each chunk
         recorded ``done`` whose part fails :func:`~detente.store.files.verify_part`, and each
         chunk marked ``damaged``. ``full=False`` reads only footers (cheap); ``full=True`` also
@@ -979,7 +981,7 @@ class Store:
         if probs:
             raise self._damaged(run_id, probs)
 
-    def _damaged(self, run_id: str, probs: list[tuple[int, Path, str]]) -> DamagedRunError:
+    def _damaged(self, run_id: str, probs: builtins.list[tuple[int, Path, str]]) -> DamagedRunError:
         try:
             kind = self.info(run_id).kind
         except StoreError:  # pragma: no cover - the row vanished in between
@@ -993,7 +995,7 @@ class Store:
             f"{fix}; {self._hint()}"
         )
 
-    def missing_chunks(self, run_id: str, n_chunks: int) -> list[int]:
+    def missing_chunks(self, run_id: str, n_chunks: int) -> builtins.list[int]:
         """Chunks in ``range(n_chunks)`` still to do: not marked ``done``, or whose part file is
         gone or damaged (checked against its recorded row count and checksum)."""
         run_id = self.resolve(run_id)
@@ -1141,7 +1143,10 @@ def trajectory_table(result: RunResult) -> Any:
     """The long ``issue, round, actor, position`` Arrow table of a result's rounds (rounds from 1)."""
     import pyarrow as pa
 
-    issue, rnd, actor, pos = [], [], [], []
+    issue: list[str] = []
+    rnd: list[int] = []
+    actor: list[str] = []
+    pos: list[float | None] = []
     for iid, ir in result.issues.items():
         for k, rr in enumerate(ir.rounds, start=1):
             for a, x in rr.positions.items():

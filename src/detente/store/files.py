@@ -255,7 +255,7 @@ class StoreLock:
         with _LOCKS_GUARD:
             entry = _LOCKS.get(key)
             fresh = entry is None
-            if fresh:
+            if entry is None:
                 try:
                     fd = os.open(Path(key) / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
                 except OSError:

@@ -356,7 +356,7 @@ def _check_key(store: Any, info: Any, findings: list[Finding]) -> None:
                                 f"its content has run_key {content}: the result was altered after it was stored",
                                 None, rid, repair="nothing to rebuild it from: run it again (`detente runs delete` "
                                 "removes it)"))
-    elif info.key not in _key_chain(content, rhash):
+    elif content is not None and rhash is not None and info.key not in _key_chain(content, rhash):
         findings.append(Finding("key_mismatch", f"run {rid} is catalogued under key {info.key}, but its result has "
                                 f"run_key {content}: a look-up by key would find the wrong run",
                                 None, rid, repair="`detente runs repair` catalogues it under its result's key"))
@@ -489,8 +489,8 @@ def _repair_locked(root: Path) -> RepairReport:
                     con.execute(sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)
                                 if "IF NOT EXISTS" not in sql.upper() else sql)
                     cols = tuple(r[1] for r in con.execute(f'PRAGMA table_info("{name}")'))
-                    n = sum(_insert(con, f'"{name}"', cols, row) for row in salvaged.get(name, []))
-                    others.append(f"{n} row(s) of table {name}")
+                    n_rows = sum(_insert(con, f'"{name}"', cols, row) for row in salvaged.get(name, []))
+                    others.append(f"{n_rows} row(s) of table {name}")
                 except sqlite3.Error as exc:
                     act("salvage", f"table {name} could not be recreated ({exc})", cat_path)
         if cat_bad:
@@ -595,7 +595,7 @@ def _repair_key(store: Any, info: Any, act: Any) -> None:
     :meth:`~detente.store.Store.save_run` would have chosen)."""
     rid = info.run_id
     recorded, content, rhash, why = _result_keys(store._row(rid, "result")["result"])
-    if why is not None or (recorded is not None and recorded != content):
+    if why is not None or content is None or rhash is None or (recorded is not None and recorded != content):
         return  # the result itself is damaged: nothing to key it with
     chain = _key_chain(content, rhash)
     if info.key in chain:

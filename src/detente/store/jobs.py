@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -111,7 +112,7 @@ class JobRecords:
             with self.store._tx() as con:
                 con.executemany("DELETE FROM jobs WHERE id=?", [(i,) for i in ids])
 
-    def interrupt_unfinished(self, *, now: float, message: str) -> list[str]:
+    def interrupt_unfinished(self, *, now: float, message: str) -> builtins.list[str]:
         """Mark every ``queued`` or ``running`` record ``interrupted`` (the process running the
         job is gone); return their ids."""
         with self.store._tx() as con:
