@@ -304,3 +304,21 @@ def test_a_set_value_replaces_a_fit_number_with_a_labelled_assumption():
         n = spec.flashpoints[0].beta.rung
         assert n.value == 2.5 and n.fit is None and n.assumption is not None and n.assumption.note == "set by --set"
         assert spec.flashpoints[1].beta.rung.fit is not None          # TW keeps the fitted number
+
+
+def test_detente_validate_checks_the_hypotheses_of_a_crisis_scenario(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    p, line = _bad_history_file(tmp_path, "coefficient: beta_rung}}", "coefficient: beta_rungg}}")
+    env = {**os.environ, "COLUMNS": "250"}
+    bad = subprocess.run([sys.executable, "-m", "detente.cli", "validate", str(p), "--json"], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert bad.returncode == 2, bad.stdout + bad.stderr
+    probs = json.loads(bad.stdout)["problems"]
+    assert len(probs) == 3 and {(q["file"], q["line"], q["value"]) for q in probs} == {
+        (str(p), line, "icb_engine/without_trigger/beta_rungg")}
+    good = subprocess.run([sys.executable, "-m", "detente.cli", "validate", str(examples.path("seesaw-2021"))],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert good.returncode == 0 and "valid" in good.stdout

@@ -15,7 +15,8 @@ from typing import Any
 
 from detente.errors import InputError, Problem
 
-__all__ = ["crisis_run", "load_scenario", "scenario_dir", "locate_dynamics_problems", "DEFAULT_MECHANISM_RUNS"]
+__all__ = ["crisis_run", "load_scenario", "scenario_dir", "locate_dynamics_problems", "check_dynamics",
+           "DEFAULT_MECHANISM_RUNS"]
 
 #: Default runs per with/without pair of the mechanism map on the command line (one extra run
 #: per mechanism and hypothesis): at most this many, or fewer when the hypotheses run fewer.
@@ -195,6 +196,31 @@ def _as_of_dates(items: list[str] | None) -> list[Any] | None:
         except ValueError:
             raise InputError(Problem("not a date", column="--as-of", value=v, expected="YYYY-MM-DD")) from None
     return out or None
+
+
+def check_dynamics(scn: Any, file: str) -> int:
+    """Validate a scenario's crisis ``dynamics`` block and every hypothesis declared in it (what
+    ``detente validate`` checks beyond the scenario itself); all problems at once, located by file
+    and line (:func:`locate_dynamics_problems`). Returns the number of hypotheses checked. Only a
+    block that declares ``engine: crisis`` is checked: ``dynamics`` is free for other engines."""
+    from detente.crisis.spec import load_spec
+
+    if not isinstance(scn.dynamics, dict) or scn.dynamics.get("engine") != "crisis":
+        return 0
+    try:
+        load_spec(scn.dynamics, file=file)
+    except InputError as exc:
+        raise locate_dynamics_problems(exc, file) from None
+    problems: list[Problem] = []
+    hyps = list(scn.dynamics.get("hypotheses") or {})
+    for h in hyps:
+        try:
+            load_spec(scn.dynamics, file=file, hypothesis=h)
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise locate_dynamics_problems(InputError(problems), file)
+    return len(hyps)
 
 
 def _locating(fn: Any) -> Any:

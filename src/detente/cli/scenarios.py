@@ -55,11 +55,16 @@ def validate_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     old_fmt: str | None = OLD_INPUT_FORMAT_OPT,
 ) -> None:
-    """Check a scenario file and report every problem in it."""
+    """Check a scenario file and report every problem in it (for a crisis scenario, `engine: crisis`,
+    also its `dynamics:` block and each hypothesis)."""
     from detente.formats import load
 
     fmt = renamed_option(fmt, old_fmt, new="--from", old="--format", as_json=as_json)
     scn = guarded(lambda: load(file, format=fmt), as_json=as_json)
+    if scn.dynamics:   # a crisis scenario (engine: crisis): its dynamics and every hypothesis, located by line
+        from detente.cli.crisis_run import check_dynamics
+
+        guarded(lambda: check_dynamics(scn, str(file)), as_json=as_json)
     summary = {"valid": True, "file": str(file), **_scenario_summary(scn)}
     if as_json:
         print_json(summary)
