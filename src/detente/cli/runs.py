@@ -222,17 +222,20 @@ def _print_findings(rep: Any, head: bool = True) -> None:
 @runs_app.command("export")
 def runs_export_cmd(
     ref: str = typer.Argument(..., help="Run id or unique prefix."),
-    fmt: str = typer.Option("csv", "--format", help="csv | parquet | xlsx"),
+    fmt: str = typer.Option("csv", "--format", help="csv | parquet | xlsx | dta (Stata) | feather (Arrow, for R)"),
     out_path: Path | None = typer.Option(None, "--out", help="Output file (default: detente-run-ID.FORMAT)."),
     store: Path | None = typer.Option(None, "--store", help="Run store directory."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Export a run's rows (sweep parts, or forecasts and trajectory) to CSV, Parquet or XLSX."""
-    from detente.experiments.export import export_run
+    """Export a run's rows (sweep parts, or forecasts and trajectory) to CSV, Parquet, XLSX, Stata or Feather."""
+    from detente.experiments.export import export_run_detail
 
     st = open_store(store, as_json=as_json, readonly=True)
-    path, n = guarded(lambda: export_run(st, ref, fmt, out_path), as_json=as_json)
+    res = guarded(lambda: export_run_detail(st, ref, fmt, out_path), as_json=as_json)
     if as_json:
-        print_json({"run": ref, "format": fmt, "path": str(path), "rows": n})
-    else:
-        out.print(f"{n} rows written to {path}")
+        print_json({"run": ref, "format": fmt, "path": str(res.path), "rows": res.rows, "columns": res.columns})
+        return
+    out.print(f"{res.rows} rows written to {res.path}", markup=False)
+    if res.columns:
+        out.print("columns renamed for Stata and R (the original names are kept in the file): "
+                  + ", ".join(f"{k} -> {v}" for k, v in res.columns.items()), markup=False)
