@@ -204,7 +204,12 @@ def test_html_report_reads_the_backtest_date_from_the_run_object(scn):
     obj["backtest_end"] = "2022-01-31"
     obj["hypotheses"]["combined"]["p_war_by"]["2022-01-31"] = 0.4321
     obj["hypotheses"]["combined"]["p_war_by"]["2022-02-28"] = 0.8765
-    page = crisis_report(obj)
+    import re
+
+    from detente.plotting.export import plotlyjs
+
+    # the tables, not the figures (whose data hold every date of the curve) nor plotly.js
+    page = re.sub(r"<figure\b.*?</figure>", "", crisis_report(obj).replace(plotlyjs(), ""), flags=re.S)
     assert "P(war by 2022-01-31)" in page and "P(war by 2022-02-28)" not in page
     assert "0.4321" in page or "0.432" in page
     assert "0.8765" not in page and "0.877" not in page
