@@ -28,7 +28,7 @@ import csv
 import io
 import math
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -74,7 +74,7 @@ def _no_loc(path: tuple) -> tuple[int | None, str | None]:
     return None, ".".join(str(p) for p in path) or None
 
 
-def _expected_from(err: dict[str, Any]) -> str | None:
+def _expected_from(err: Mapping[str, Any]) -> str | None:
     t = err.get("type", "")
     ctx = err.get("ctx") or {}
     if t == "missing":
@@ -222,8 +222,8 @@ def build_scenario(
                        if (p.file, p.line, p.column) not in refused)
             for e in errs:
                 if e["loc"]:
-                    k = e["loc"][0]
-                    failed_top.add(str(k))
+                    k = str(e["loc"][0])
+                    failed_top.add(k)
                     top.pop(k, None)
             if not any(e["loc"] for e in errs):
                 break
@@ -256,9 +256,9 @@ def build_scenario(
         items = data.get(key)
         if not isinstance(items, list) or key in failed_top or scn is None:
             continue
-        kept = set(index_map.get(key, ()))
+        kept_rows = set(index_map.get(key, ()))
         for i, item in enumerate(items):
-            if i in kept or not isinstance(item, dict):
+            if i in kept_rows or not isinstance(item, dict):
                 continue
             for fld, kind in pairs:
                 v = item.get(fld)
@@ -421,7 +421,7 @@ class Table:
     delimiter: str | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
-    def columns(self, aliases: dict[str, Sequence[str]], *, required: Sequence[str] = ()) -> dict[str, int]:
+    def columns(self, aliases: Mapping[str, Sequence[str]], *, required: Sequence[str] = ()) -> dict[str, int]:
         """Map canonical column names to header indices, case- and space-insensitively.
 
         Parameters

@@ -279,14 +279,14 @@ def parse_ktab_xml_bytes(raw: bytes, *, file: str = "<xml>") -> Scenario:
                                         expected=f"exactly {K}"))
         pv = [_num(n, "dCoord", file, problems, a.line) for n in coords]
         sv = [_num(n, "dSal", file, problems, a.line) for n in sals]
-        for n, v in zip(coords, pv):
-            if v is not None and not 0 <= v <= 100:
+        for n, x in zip(coords, pv):
+            if x is not None and not 0 <= x <= 100:
                 problems.append(Problem(f"{where}: position outside [0, 100]", file=file, line=n.line,
-                                        column="dCoord", value=v, expected="a number in [0, 100]"))
-        for n, v in zip(sals, sv):
-            if v is not None and not 0 <= v <= 100:
+                                        column="dCoord", value=x, expected="a number in [0, 100]"))
+        for n, x in zip(sals, sv):
+            if x is not None and not 0 <= x <= 100:
                 problems.append(Problem(f"{where}: salience outside [0, 100]", file=file, line=n.line,
-                                        column="dSal", value=v, expected="a number in [0, 100]"))
+                                        column="dSal", value=x, expected="a number in [0, 100]"))
         if sv and all(v is not None for v in sv):
             tot = sum(sv)  # type: ignore[arg-type]
             if tot > 100 + SAL_ALLOWANCE:
@@ -319,10 +319,10 @@ def parse_ktab_xml_bytes(raw: bytes, *, file: str = "<xml>") -> Scenario:
                     ok = False
                 else:
                     rec[key] = n.text
-            v = _num(pr.find("adjust"), "adjust", file, problems, pr.line)
-            if v is None or not ok:
+            adj = _num(pr.find("adjust"), "adjust", file, problems, pr.line)
+            if adj is None or not ok:
                 continue
-            rec["adjust"] = v
+            rec["adjust"] = adj
             ia.append(rec)
         # row sums of the resulting matrix (identity start)
         mat: dict[tuple[str, str], float] = {}

@@ -179,13 +179,14 @@ def load(path: str | Path, *, format: str | None = None, max_bytes: int = MAX_BY
     if size == 0:
         raise InputError(Problem("file is empty", file=str(path), expected="a scenario"))
     fmt = format or sniff_format(p, sheet=options.get("sheet"))
-    if fmt not in FORMATS or FORMATS[fmt][0] is None:
+    loc = FORMATS[fmt][0] if fmt in FORMATS else None
+    if loc is None:
         raise InputError(Problem("no reader for this format", file=str(path), value=fmt,
                                  expected=", ".join(k for k, v in FORMATS.items() if v[0])))
-    reader = _fn(FORMATS[fmt][0])
+    reader = _fn(loc)
     if "max_bytes" not in options and _accepts(reader, "max_bytes"):
         options["max_bytes"] = max_bytes  # readers that open further files (YAML table references)
-    return reader(p, **options)  # type: ignore[arg-type]
+    return reader(p, **options)
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:

@@ -53,10 +53,12 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from detente.errors import InputError, Problem
 from detente.formats.common import (
@@ -71,7 +73,7 @@ from detente.scenario import Actor, Issue, Relation, Scenario, Stance
 
 __all__ = ["read_yaml", "read_json", "confine_reference", "write_yaml", "write_json", "parse_yaml_with_lines", "scenario_to_document"]
 
-_TABLE_MODELS = {"actors": Actor, "issues": Issue, "stances": Stance, "relations": Relation}
+_TABLE_MODELS: dict[str, type[BaseModel]] = {"actors": Actor, "issues": Issue, "stances": Stance, "relations": Relation}
 _NUMERIC = {"capability", "lower", "upper", "status_quo", "outcome", "position", "salience", "affinity"}
 _REF_OPTIONS = {"file", "sheet", "encoding", "delimiter"}
 
@@ -229,7 +231,7 @@ def _norm(h: Any) -> str:
     return "_".join(str(h if h is not None else "").replace("_", " ").split()).lower()
 
 
-def _records(key: str, header: list[Any], rows: list[tuple[int, list[Any]]], *, file: str,
+def _records(key: str, header: list[Any], rows: Sequence[tuple[int | None, list[Any]]], *, file: str,
              header_line: int | None, problems: list[Problem],
              origin: dict[tuple, tuple[str, int | None, str | None]]) -> list[dict[str, Any]]:
     """Turn table rows into item mappings for ``key``, recording where each value came from."""
@@ -412,10 +414,10 @@ def _expand_tables(data: dict[str, Any], lines: dict[tuple, int], base: Path, fi
                 problems.append(Problem("rows must be a list of lists", file=file, line=lines.get((key, "rows"), kline),
                                         column=f"{key}.rows", expected="a list of lists"))
                 bad = True
-            if bad:
+            if bad or not isinstance(cols, list) or not isinstance(rows, list):
                 data[key] = []
                 continue
-            trows: list[tuple[int, list[Any]]] = []
+            trows: list[tuple[int | None, list[Any]]] = []
             for i, r in enumerate(rows):
                 rline = lines.get((key, "rows", i), kline)
                 if not isinstance(r, list) or len(r) != len(cols):
