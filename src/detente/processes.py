@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import Connection
 from typing import Any
 
 __all__ = ["OwnedProcessPool", "watch_owner", "OWNER_GONE_EXIT"]
@@ -85,6 +86,8 @@ class OwnedProcessPool(ProcessPoolExecutor):
                  initargs: tuple = ()):
         ctx = mp_context if mp_context is not None else mp.get_context("forkserver")
         # the write end of the lifeline stays here; each worker gets a duplicate of the read end
+        self._lifeline_r: Connection
+        self._lifeline_w: Connection
         self._lifeline_r, self._lifeline_w = ctx.Pipe(duplex=False)
         inherited = self._lifeline_w if ctx.get_start_method() == "fork" else None
         super().__init__(max_workers=max_workers, mp_context=ctx, initializer=_watch_owner,

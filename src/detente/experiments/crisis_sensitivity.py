@@ -485,7 +485,7 @@ def crisis_sensitivity(scenario: Any, *, method: Literal["sobol", "morris"] = "s
     Y, _ = run_groups(jobs + t_jobs, executor=executor, chunks=sink, progress=progress)
     Yt = Y[X.shape[0]:]
     Y = Y[:X.shape[0]]
-    indices: dict[str, list[dict[str, float]]] = {}
+    indices: dict[str, list[dict[str, Any]]] = {}
     warnings: list[str] = []
     for k, o in enumerate(outs):
         y = Y[:, k]

@@ -152,7 +152,7 @@ def bootstrap_ci(err: Any, ref: Any, *, n_boot: int = 2000, seed: int = 0, clust
     return (round(float(lo), 10), round(float(hi), 10))
 
 
-def _summary(err: np.ndarray) -> dict[str, float]:
+def _summary(err: np.ndarray) -> dict[str, float | None]:
     if len(err) == 0:
         return {"n": 0, "mae": None, "rmse": None, "medae": None}
     return {"n": len(err), "mae": float(err.mean()), "rmse": float(np.sqrt((err**2).mean())),
@@ -234,9 +234,9 @@ def _run_units(entry: Entry, units: list[Scenario], keep: set[str],
             consecutive += 1
             if consecutive >= 5 and not forecasts:
                 for s in units:
-                    for i in s.issues:
-                        if i.id in keep and i.id not in failures:
-                            failures[i.id] = f"skipped after 5 failures in a row ({msg})"
+                    for iss in s.issues:
+                        if iss.id in keep and iss.id not in failures:
+                            failures[iss.id] = f"skipped after 5 failures in a row ({msg})"
                 break
             continue
         for i in ids:
@@ -258,11 +258,11 @@ def _bdm_batched(entry: Entry, units: list[Scenario], keep: set[str]) -> tuple[d
     fails."""
     try:
         from detente.models import bdm_batch
-        from detente.models.bdm import resolved_options
+        from detente.models.bdm import BDMParams, resolved_options
         from detente.models.registry import get, make_params
 
         p = make_params(get("bdm"), dict(entry.params), variant=entry.variant)
-        if bdm_batch.unsupported(p) is not None or p.monte_carlo > 0 or p.shock_probability > 0:
+        if not isinstance(p, BDMParams) or bdm_batch.unsupported(p) is not None or p.monte_carlo > 0 or p.shock_probability > 0:
             return None
         draws = resolved_options(p)["conflict_winner"] == "draw"
         per_run: list[Scenario] = []
@@ -602,9 +602,10 @@ def _scoreable_rows(path: str | Path, fields: Callable[[Scenario], Mapping[str, 
     ``y`` (0–100) and the model inputs ``fields(scenario)``."""
     rows = []
     for s in load_deu(path):
-        if not scoreable(s):
+        outcome = s.issues[0].outcome if s.issues else None
+        if not scoreable(s) or outcome is None:
             continue
-        rows.append({"isnr": s.name, "prnr": s.metadata["prnr"], "y": float(s.issues[0].outcome), **fields(s)})
+        rows.append({"isnr": s.name, "prnr": s.metadata["prnr"], "y": float(outcome), **fields(s)})
     return rows
 
 
@@ -666,7 +667,7 @@ def fit_lad(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     c = np.r_[np.zeros(2 * p), np.ones(2 * n)]
     A = np.c_[X, -X, np.eye(n), -np.eye(n)]
     res = linprog(c, A_eq=A, b_eq=y, bounds=(0, None), method="highs")
-    if not res.success:  # pragma: no cover
+    if not res.success or res.x is None:  # pragma: no cover
         raise RuntimeError(f"LAD fit failed: {res.message}")
     return res.x[:p] - res.x[p:2 * p]
 

@@ -84,9 +84,9 @@ class Distribution(_M):
             v = getattr(self, k)
             if v is not None and not math.isfinite(v):
                 raise ValueError(f"{k} must be finite")
-        if self.kind in ("uniform", "truncnorm", "triangular") and not self.low < self.high:  # type: ignore[operator]
+        if self.kind in ("uniform", "truncnorm", "triangular") and not self._par("low") < self._par("high"):
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
-        if self.kind == "triangular" and not (self.low <= self.mode <= self.high):  # type: ignore[operator]
+        if self.kind == "triangular" and not (self._par("low") <= self._par("mode") <= self._par("high")):
             raise ValueError("mode must lie in [low, high]")
         if self.kind == "beta" and self.low is not None and self.high is not None and not self.low < self.high:
             raise ValueError("low must be below high")
@@ -100,21 +100,31 @@ class Distribution(_M):
                     raise ValueError("weights must be non-negative with a positive sum")
         return self
 
-    def _frozen(self):
+    def _par(self, name: str) -> float:
+        """A parameter the validator requires for this kind (so never None here)."""
+        v = getattr(self, name)
+        if v is None:
+            raise ValueError(f"a {self.kind} distribution needs `{name}`")
+        return float(v)
+
+    def _frozen(self) -> Any:
         if self.kind == "uniform":
-            return stats.uniform(loc=self.low, scale=self.high - self.low)  # type: ignore[operator]
+            low, high = self._par("low"), self._par("high")
+            return stats.uniform(loc=low, scale=high - low)
         if self.kind == "normal":
-            return stats.norm(loc=self.mean, scale=self.sd)
+            return stats.norm(loc=self._par("mean"), scale=self._par("sd"))
         if self.kind == "truncnorm":
-            a = (self.low - self.mean) / self.sd  # type: ignore[operator]
-            b = (self.high - self.mean) / self.sd  # type: ignore[operator]
-            return stats.truncnorm(a, b, loc=self.mean, scale=self.sd)
+            mean, sd = self._par("mean"), self._par("sd")
+            a = (self._par("low") - mean) / sd
+            b = (self._par("high") - mean) / sd
+            return stats.truncnorm(a, b, loc=mean, scale=sd)
         if self.kind == "triangular":
-            c = (self.mode - self.low) / (self.high - self.low)  # type: ignore[operator]
-            return stats.triang(c, loc=self.low, scale=self.high - self.low)  # type: ignore[operator]
+            low, high = self._par("low"), self._par("high")
+            c = (self._par("mode") - low) / (high - low)
+            return stats.triang(c, loc=low, scale=high - low)
         lo = 0.0 if self.low is None else self.low
         hi = 1.0 if self.high is None else self.high
-        return stats.beta(self.a, self.b, loc=lo, scale=hi - lo)
+        return stats.beta(self._par("a"), self._par("b"), loc=lo, scale=hi - lo)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Quantile function: maps ``u`` in (0, 1) to values of the distribution."""

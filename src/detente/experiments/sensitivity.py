@@ -53,7 +53,7 @@ class SensitivityResult:
     run_id: str
     n_runs: int
     factors: list[str]
-    indices: dict[str, list[dict[str, float]]]
+    indices: dict[str, list[dict[str, Any]]]
     tornado: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     baseline: dict[str, float] = field(default_factory=dict)
     confidence_level: float = 0.95
@@ -137,7 +137,7 @@ def constant_output_warning(y, what: str = "the output", *, runs_per_point: int 
     return msg
 
 
-def index_warnings(method: str, rows: list[dict[str, float]], n: int, *,
+def index_warnings(method: str, rows: list[dict[str, Any]], n: int, *,
                    target: float = SOBOL_TARGET_HALF_WIDTH, material: float = 0.05) -> list[str]:
     """Why a sample is too small for its indices, with the sample size that would be needed.
 
@@ -238,7 +238,7 @@ def run_sensitivity(spec: SweepSpec, *, method: Literal["sobol", "morris"] = "so
     cols = expand_factors(spec.factors, base)
     labels = [c.label for c in cols]
     problem = {"num_vars": len(labels), "names": labels, "bounds": [[0.0, 1.0]] * len(labels)}
-    indices: dict[str, list[dict[str, float]]] = {}
+    indices: dict[str, list[dict[str, Any]]] = {}
     const_warnings: list[str] = []
     for iss, g in df.groupby("issue", sort=True):
         g = g.sort_values("run")

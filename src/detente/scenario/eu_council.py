@@ -169,10 +169,10 @@ def shapley_shubik(
                 ci[kk] -= ci[kk - 1]
             else:
                 ci[kk, wi:] -= ci[kk - 1, : total + 1 - wi]
-        kk = k[:n]
-        lose = ~wins(kk, v)
+        k_n = k[:n]
+        lose = ~wins(k_n, v)
         vplus = np.minimum(v + wi, total)
-        pivot = lose & wins(kk + 1, vplus)
+        pivot = lose & wins(k_n + 1, vplus)
         phi[i] = float(np.sum(np.where(pivot, ci, 0.0).sum(axis=1) * coef))
     return phi
 

@@ -286,15 +286,15 @@ class Scenario(_Model):
         for k, s in enumerate(self.stances):
             if s.actor not in seen:
                 out.append(ScenarioProblem(("stances", k, "actor"), s.actor, "unknown actor", "one of the declared actors"))
-            iss = issues.get(s.issue)
-            if iss is None:
+            st_iss = issues.get(s.issue)
+            if st_iss is None:
                 out.append(ScenarioProblem(("stances", k, "issue"), s.issue, "unknown issue", "one of the declared issues"))
-            elif not (iss.lower <= s.position <= iss.upper):
+            elif not (st_iss.lower <= s.position <= st_iss.upper):
                 out.append(
                     ScenarioProblem(
                         ("stances", k, "position"), s.position,
                         f"position outside the bounds of issue {s.issue!r}",
-                        f"a number in [{_fmt(iss.lower)}, {_fmt(iss.upper)}]",
+                        f"a number in [{_fmt(st_iss.lower)}, {_fmt(st_iss.upper)}]",
                     )
                 )
             if s.salience > smax:
