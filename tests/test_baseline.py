@@ -127,5 +127,5 @@ def test_result_dataframe_plot_and_html():
     fig = r.plot(scenario=s)   # a model without rounds: the forecast on the issue's scale
     (diamond,) = [t for t in fig.data if t.name == "compromise"]
     assert list(diamond.x) == [pytest.approx(7.389955686853767)]
-    assert [t for t in fig.data if t.name == "issue bounds"][0].x == (4.0, 10.0)
+    assert next(t for t in fig.data if t.name == "issue bounds").x == (4.0, 10.0)
     assert hasattr(fig, "_repr_html_") or hasattr(fig, "_ipython_display_")   # displays itself in Jupyter

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bdm_helpers import case_scenario, expected
 
+from bdm_helpers import case_scenario, expected
 from detente import examples
 from detente.experiments.distributions import Factor, ScenarioArrays, expand_factors
 from detente.experiments.sweep import ChunkJob, SweepSpec, _scenario_from, apply_design, evaluate_chunk

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from bdm_helpers import FIX
 from typer.testing import CliRunner
 
+from bdm_helpers import FIX
 from detente.cli import app
 
 EC = str(FIX / "inputs" / "emission_scholz2011_table1.csv")
@@ -34,9 +34,9 @@ def test_forecast_json_contract_with_explain():
 def test_loaded_csv_matches_helper():
     """The formats layer's BDM-table reader gives the same run as the test helper."""
     import numpy as np
-    from bdm_helpers import case_scenario
 
     import detente
+    from bdm_helpers import case_scenario
     from detente.models.bdm import BDMParams, run
 
     a = run(detente.load(EC), BDMParams(variant="scholz2011"), rng=np.random.default_rng(0))

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 import pytest
-from bdm_helpers import FIX, case_scenario, compare_trajectory, expected, scripted_resolver
 
+from bdm_helpers import FIX, case_scenario, compare_trajectory, expected, scripted_resolver
 from detente.models.bdm import BDMParams, probability_matrix, run_issue
 from detente.models.registry import run_model
 

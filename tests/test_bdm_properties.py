@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bdm_helpers import case_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bdm_helpers import case_scenario
 from detente.errors import InputError
 from detente.models.bdm import BDMParams, probability_matrix, risk_exponents, run, run_issue
 from detente.models.registry import run_model

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_cli_contract import doc_keys
 from typer.testing import CliRunner
 
 from detente.cli import app
+from test_cli_contract import doc_keys
 
 runner = CliRunner()
 

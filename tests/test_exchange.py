@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-import exchange_decide as dec
 import numpy as np
 import pytest
 
+import exchange_decide as dec
 from detente.errors import InputError
 from detente.models.exchange import (
     ExchangeData,

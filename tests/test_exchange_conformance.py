@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 
-import exchange_decide as dec
 import numpy as np
 import pytest
-from test_exchange import MODES, compare_run
 
+import exchange_decide as dec
 from detente.models.exchange import ExchangeParams, simulate
+from test_exchange import MODES, compare_run
 
 pytestmark = pytest.mark.shared
 

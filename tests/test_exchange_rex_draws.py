@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import exchange_decide as dec
 import numpy as np
 import pytest
 
+import exchange_decide as dec
 from detente.models import exchange as ex
 
 FIX = Path(__file__).parent / "fixtures" / "exchange"

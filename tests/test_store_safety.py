@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_cli_contract import doc_keys, sections, tables
 from typer.testing import CliRunner
 
 import detente
@@ -23,6 +22,7 @@ from detente.experiments.runner import resume_sweep, run_sweep
 from detente.experiments.sweep import SweepSpec
 from detente.store import Store
 from detente.store.integrity import check_store, repair_store
+from test_cli_contract import doc_keys, sections, tables
 
 runner = CliRunner()
 EXAMPLE = Path(detente.__file__).parent / "examples" / "ec_emission.yaml"

@@ -12,10 +12,10 @@ import pytest
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
-from web_helpers import wait_job as _wait
 
 from detente.web.app import WebConfig, create_app
 from detente.web.crisis import Q10_Q90_SD, add_bands, compare_rows, parse_sets
+from web_helpers import wait_job as _wait
 
 TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml"
 

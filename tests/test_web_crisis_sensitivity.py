@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
-from web_helpers import wait_job
 
 from detente.web.app import WebConfig, create_app
+from web_helpers import wait_job
 
 TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-sobol.yaml"
 FA, FB = "flashpoints[F].base_hazard_m", "flashpoints[G].base_hazard_m"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from browser_helpers import browser_page, require_browser, serve, shot
 
 pytestmark = pytest.mark.browser

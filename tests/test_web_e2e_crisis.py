@@ -10,6 +10,7 @@ Uses the bundled ``seesaw-2021`` (it has a record, so a back-test) with 24 runs 
 from __future__ import annotations
 
 import pytest
+
 from browser_helpers import browser_page, require_browser, serve, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]   # about 30 s: four crisis jobs and five pages

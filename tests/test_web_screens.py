@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from browser_helpers import browser_page, require_browser, serve, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]   # about 40 s: a dozen pages, small runs

@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
-from web_helpers import wait_job as _wait
 
 from detente.web.app import WebConfig, create_app
+from web_helpers import wait_job as _wait
 
 
 @pytest.fixture
