@@ -428,7 +428,8 @@ def test_as_of_overrides_by_hand():
     assert p.column == "--as-of" and p.value == "2021-11-30" and "2021-12-01" in p.expected
     with pytest.raises(InputError) as ei:
         A.as_of_overrides(spec, obs, dt.date(2022, 5, 1), dt.date(2022, 5, 1))
-    assert ei.value.problems[0].value == "2022-05-01" and "2022-05-01" in ei.value.problems[0].expected
+    p = ei.value.problems[0]
+    assert p.column == "--as-of" and p.value == "2022-05-01" and p.expected == "a date before 2022-05-01"
 
 
 def test_forecast_path_probability_is_the_share_of_runs_with_the_asked_war(flagship):
@@ -577,3 +578,22 @@ def test_run_hypotheses_defaults_and_choices():
     # counterfactuals on request: null without policies, computed with cf_runs
     obj = A.run_hypotheses(toy, hypotheses=["live"], runs=40, seed=1, cf_runs=30)
     assert obj["hypotheses"]["live"]["counterfactuals"] == {"stalling": None, "seesaw": None}
+
+
+def test_backtest_is_the_record_score_of_the_run_hypotheses_block(flagship):
+    from detente.crisis import record as R
+    from detente.crisis import run
+    from detente.crisis.spec import load_spec
+
+    spec = load_spec(flagship.dynamics)
+    obs = R.observed(spec)
+    res = run(flagship, {"runs": 60, "hypothesis": "ru_preventive", "record_paths": False}, seed=4)
+    bt = A.backtest(res, obs, spec.settings.start)
+    obj = A.run_hypotheses(flagship, hypotheses=["ru_preventive"], runs=60, seed=4, with_counterfactuals=False)
+    block = obj["hypotheses"]["ru_preventive"]["backtest"]
+    # the block adds the comparison with the reference (log_lr, bayes_factor, verdict, ...) on top
+    assert bt == {k: v for k, v in block.items() if k in bt}
+    assert set(block) - set(bt) >= {"log_lr", "bayes_factor", "verdict"}
+    assert {"brier", "log_score", "events", "likelihood"} <= set(bt)
+    # P(record) is the share of runs that reproduce the record (its hits over the runs)
+    assert bt["likelihood"]["p"] == bt["likelihood"]["hits"] / 60
