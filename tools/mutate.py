@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
 
     every = read_results(work, only)
     res = {k: v for k, v in every.items() if v is not None}  # a sample leaves the others unchecked
+    if a.sample and names:  # the score of the sample alone (with --keep, earlier results of others stay in the cache)
+        res = {k: v for k, v in res.items() if k in set(names)}
     killed = sum(1 for v in res.values() if v in KILLED)
     timeouts = sum(1 for v in res.values() if v in TIMEOUT)
     survivors = sorted((k, STATUS.get(v, f"exit {v}")) for k, v in res.items() if v not in KILLED)
