@@ -246,6 +246,8 @@ def test_history_as_of_forecasts_are_pinned_and_reported(tmp_path):
     md = rep.read_text(encoding="utf-8")
     assert "## Out of sample: the forecast of 2022 whose numbers were not chosen knowing 2022" in md
     assert "*frozen fit on ICB 1918–1989, not chosen knowing 2022*" in md
+    assert "| `flashpoints[UA].beta.rung` | icb_engine / without_trigger: beta_rung | 9.31619 | 1.45 |" in md
+    assert "| `flashpoints[UA].escalation.down_m` | icb_engine / without_trigger: escalation_down_m × 2 | 0.7 | 0.0918 |" in md
     lik = {r["hypothesis"]: r for r in obj["likelihood_table"]}
     assert "| history (out of sample) | frozen fit on ICB 1918–1989, not chosen knowing 2022 |" in md
     assert ("0 (< 0.0149, 95 %)" if lik["history"]["hits"] == 0 else f"({lik['history']['hits']} runs)") in md

@@ -401,9 +401,9 @@ def out_of_sample_blocks(obj: dict[str, Any]) -> list[tuple[Any, ...]]:
                                         "trigger-time features")
             if n.get("scale", 1.0) != 1.0:
                 what += f" × {n['scale']:g}"
-            rows.append([n["path"], f"{n['value']:.6g}", "–" if n["se"] is None else f"{n['se']:.3g}",
-                         f"{n['fit']} / {n['variant']}: {what}"])
-        B.append(("table", ["number", "value", "SE", "from the fit"], rows))
+            rows.append([n["path"], f"{n['fit']} / {n['variant']}: {what}", f"{n['value']:.6g}",
+                         "–" if n["se"] is None else f"{n['se']:.3g}"])
+        B.append(("table", ["number", "from the fit", "value", "SE"], rows))
         if any(n["se"] is None for n in ff["numbers"]):
             B.append(("p", "SE –: the standard error of a hazard floor needs the fitted coefficients' covariance, "
                            "which the frozen record does not store; each number's source lists its parts' SEs."))
