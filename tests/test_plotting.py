@@ -236,3 +236,15 @@ def test_leaderboard_figure_marks_the_reference_and_the_paired_intervals():
     assert dict(zip(bars.y, bars.marker.pattern.shape))["nbs"] == "/"
     ci = {t.y[0]: list(t.x) for t in fig.data[1:]}
     assert ci == {"bdm": [22.0, 28.0], "nbs": [19.0, 25.0]}   # reference MAE + the paired CI of the difference
+
+
+def test_compare_figure_marks_bounds_actors_and_each_runs_forecast(emission):
+    scn, bdm = emission
+    comp = run_model(scn, "compromise").to_json_dict()
+    cols = P.colors(a.id for a in scn.actors)
+    fig = F.compare_forecast_figure({"r1": bdm, "r2": comp}, D.scenario_meta(scn), colors=cols)
+    assert list(_trace(fig, "issue bounds").x) == [4.0, 10.0]
+    assert _trace(fig, "UK").marker.color == cols["UK"]
+    b, c = _trace(fig, "bdm (detente)"), _trace(fig, "compromise")
+    assert list(b.x) == [bdm["issues"]["emission"]["forecast"]] and list(c.x) == [comp["issues"]["emission"]["forecast"]]
+    assert b.marker.symbol != c.marker.symbol and b.marker.color == c.marker.color == P.FORECAST_COLOR

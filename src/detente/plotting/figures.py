@@ -124,15 +124,7 @@ def forecast_figure(rows: Sequence[Mapping[str, Any]], title: str = "Forecast pe
         lo_, hi_ = r.get("lower"), r.get("upper")
         vals = [v for v in (r.get("positions") or {}).values() if v is not None]
         width = ((hi_ - lo_) if lo_ is not None and hi_ is not None else (max(vals) - min(vals) if vals else 1.0)) or 1.0
-        seen: dict[int, int] = {}
-        ys = {}
-        for a, v in (r.get("positions") or {}).items():
-            if v is None:
-                continue
-            key = round(v / width * 100)
-            ys[a] = 0.35 * (seen.get(key, 0) + 1)
-            seen[key] = seen.get(key, 0) + 1
-        stacks.append(ys)
+        stacks.append(_stack(r.get("positions") or {}, width))
     tall = max([max(s.values(), default=0) for s in stacks] or [0])
     fig = make_subplots(rows=n, cols=1, vertical_spacing=min(0.3, 1.2 / n) if n > 1 else 0.1,
                         subplot_titles=[with_code(r.get("label") or r["issue"], r["issue"]) for r in rows] or None)
@@ -369,24 +361,59 @@ def _model_name(r: Mapping[str, Any]) -> str:
     return f"{r.get('model')}" + (f" ({r['variant']})" if r.get("variant") else "")
 
 
-def compare_forecast_figure(results: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Mapping[str, Any]] | None = None):
-    """Several runs' forecasts, one panel per issue on the issue's own scale (bounds from
-    ``meta`` when known), one marker per run in the run's model colour."""
+def _stack(pos: Mapping[str, float | None], width: float, step: float = 0.35, base: float = 0.0) -> dict[str, float]:
+    """Heights that keep actors at the same position (within 1 % of the scale) from hiding each other."""
+    seen: dict[int, int] = {}
+    ys = {}
+    for a, v in pos.items():
+        if v is None:
+            continue
+        key = round(v / (width or 1.0) * 100)
+        ys[a] = base + step * (seen.get(key, 0) + 1)
+        seen[key] = seen.get(key, 0) + 1
+    return ys
+
+
+#: Marker shapes of the runs on the comparison chart (forecasts are black shapes, actors colours).
+_RUN_SYMBOLS = ("diamond", "square", "triangle-up", "star", "x", "cross", "triangle-down", "hexagon")
+
+
+def run_symbol(j: int) -> str:
+    """The marker shape of the ``j``-th run of a comparison (the same on all its charts)."""
+    return _RUN_SYMBOLS[j % len(_RUN_SYMBOLS)]
+
+
+def compare_forecast_figure(results: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Mapping[str, Any]] | None = None,
+                            *, colors: Mapping[str, str] | None = None):
+    """Several runs' forecasts, one panel per issue on the issue's own scale: the bounds, every
+    actor's stated position (a dot in the actor's colour, when ``meta`` has the scenario) and each
+    run's forecast as a black shape of its own (diamond, square, triangle, …) with its value."""
     from plotly.subplots import make_subplots
 
     go = _go()
     issues = list(dict.fromkeys(i for r in results.values() for i in (r.get("issues") or {})))
     names = {rid: f"{_model_name(r)} · {rid[:8]}" if sum(_model_name(x) == _model_name(r) for x in results.values()) > 1
              else _model_name(r) for rid, r in results.items()}
-    cols = P.colors(names.values())
+    symbols = {rid: run_symbol(j) for j, rid in enumerate(results)}
+    actors = list(dict.fromkeys(a for i in issues for a in (((meta or {}).get(i) or {}).get("positions") or {})))
+    cols = _colors(colors, actors)
     n = max(1, len(issues))
-    fig = make_subplots(rows=n, cols=1, vertical_spacing=min(0.25, 0.9 / n) if n > 1 else 0.1,
+    stacks = {}
+    for iid in issues:
+        m = (meta or {}).get(iid) or {}
+        lo, hi = m.get("lower"), m.get("upper")
+        stacks[iid] = _stack(m.get("positions") or {}, (hi - lo) if lo is not None and hi is not None else 1.0)
+    tall = max([max(s.values(), default=0) for s in stacks.values()] or [0])
+    height = max(int(150 + (90 + 25 * tall / 0.35) * n), 170 + 20 * (len(actors) + len(results) + 1))
+    fig = make_subplots(rows=n, cols=1, vertical_spacing=min(0.3, 1.2 / n) if n > 1 else 0.1,
                         subplot_titles=[with_code(((meta or {}).get(i) or {}).get("label") or i, i) for i in issues] or None)
-    fig.update_layout(_new("Forecasts side by side", height=120 + 110 * n).layout)
+    fig.update_layout(_new("Forecasts side by side", height=height, margin=dict(l=40, r=20, t=90, b=60)).layout)
+    shown: set[str] = set()
     for k, iid in enumerate(issues, start=1):
         m = (meta or {}).get(iid) or {}
         vals = [float(v) for r in results.values()
                 if (v := ((r.get("issues") or {}).get(iid) or {}).get("forecast")) is not None]
+        vals += [float(v) for v in (m.get("positions") or {}).values() if v is not None]
         lo, hi = m.get("lower"), m.get("upper")
         if lo is None or hi is None:
             lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
@@ -394,32 +421,47 @@ def compare_forecast_figure(results: Mapping[str, Mapping[str, Any]], meta: Mapp
         fig.add_trace(go.Scatter(x=[lo, hi], y=[0, 0], mode="lines", line=dict(color=P.NEUTRAL, width=2), showlegend=k == 1,
                                  name="issue bounds" if m.get("lower") is not None else "range of forecasts",
                                  legendgroup="bounds", hoverinfo="skip"), row=k, col=1)
-        for j, (rid, r) in enumerate(results.items()):
+        for a, y in stacks[iid].items():
+            fig.add_trace(go.Scatter(x=[m["positions"][a]], y=[y], mode="markers", name=a, legendgroup=a,
+                                     showlegend=a not in shown, marker=dict(color=cols[a], size=10, opacity=0.85),
+                                     hovertemplate=f"{a}: %{{x:.4g}}<extra>{iid}</extra>"), row=k, col=1)
+            shown.add(a)
+        for rid, r in results.items():
             v = ((r.get("issues") or {}).get(iid) or {}).get("forecast")
             if v is None:
                 continue
-            fig.add_trace(go.Scatter(x=[v], y=[0.15 * (j - (len(results) - 1) / 2)], mode="markers", name=names[rid],
-                                     legendgroup=rid, showlegend=k == 1,
-                                     marker=dict(symbol="diamond", size=14, color=cols[names[rid]]),
+            fig.add_trace(go.Scatter(x=[v], y=[0], mode="markers", name=names[rid], legendgroup=rid, showlegend=k == 1,
+                                     marker=dict(symbol=symbols[rid], size=14, color=P.FORECAST_COLOR,
+                                                 line=dict(color="white", width=1)),
                                      hovertemplate=f"{names[rid]}: %{{x:.4g}}<extra>{iid}</extra>"), row=k, col=1)
         fig.update_xaxes(range=[lo - pad, hi + pad], title_text=_scale((m.get("lower"), m.get("upper"))), row=k, col=1,
                          showline=True, linecolor="#888", gridcolor="#e6e9ef")
-        fig.update_yaxes(visible=False, range=[-1, 1], row=k, col=1)
+        fig.update_yaxes(visible=False, range=[-0.6, tall + 0.6], row=k, col=1)
     return fig
 
 
-def compare_rounds_figure(issue: str, results: Mapping[str, Mapping[str, Any]], bounds: Sequence[float | None] | None = None):
-    """The weighted mean position by round of each run that records rounds, on one issue."""
+def compare_rounds_figure(issue: str, results: Mapping[str, Mapping[str, Any]], bounds: Sequence[float | None] | None = None,
+                          *, symbols: Mapping[str, str] | None = None):
+    """The capability × salience weighted mean position by round of each run that records rounds,
+    on one issue: black lines told apart by their marker shape (the run's shape on the
+    comparison chart when ``symbols`` gives it) and dash."""
     go = _go()
-    cols = P.colors(_model_name(r) for r in results.values())
+    scale = f" ({bounds[0]:g}–{bounds[1]:g})" if bounds and None not in tuple(bounds) else ""
     fig = _new(f"Weighted mean position by round — {issue}", height=340, xaxis_title="round (0 = stated positions)",
-               yaxis_title=f"weighted mean, {_scale(bounds)}")
-    for rid, r in results.items():
+               yaxis_title=f"weighted mean position{scale}", showlegend=True)
+    dashes = ("solid", "dash", "dot", "dashdot")
+    longest: list[Any] = []
+    for j, (rid, r) in enumerate(results.items()):
         rounds = ((r.get("issues") or {}).get(issue) or {}).get("rounds") or []
         if rounds:
-            nm = _model_name(r)
+            longest = max(longest, rounds, key=len)
             fig.add_trace(go.Scatter(x=list(range(len(rounds))), y=_nz(x.get("mean") for x in rounds), mode="lines+markers",
-                                     name=f"{nm} · {rid[:8]}", line=dict(color=cols[nm])))
+                                     name=f"{_model_name(r)} · {rid[:8]}",
+                                     line=dict(color=P.FORECAST_COLOR, dash=dashes[j % len(dashes)], width=1.8),
+                                     marker=dict(symbol=(symbols or {}).get(rid, _RUN_SYMBOLS[j % len(_RUN_SYMBOLS)]), size=8)))
+    if bounds and None not in tuple(bounds):
+        fig.update_yaxes(range=[bounds[0], bounds[1]])
+    _round_ticks(fig, longest)
     return fig
 
 

@@ -211,14 +211,18 @@ def compare_figures(results: Mapping[str, Mapping[str, Any]], scenario: Any = No
     """Several model runs side by side: forecasts on each issue's scale, and the weighted mean by
     round of the models that record rounds."""
     meta = scenario_meta(scenario)
-    out: list[dict[str, Any]] = [{"key": "compare", "figure": F.compare_forecast_figure(results, meta),
-                                  "caption": "Each run's forecast (one colour per model) on each issue's scale."}]
+    cols = P.colors(a.id for a in scenario.actors) if scenario is not None else None
+    out: list[dict[str, Any]] = [{"key": "compare", "figure": F.compare_forecast_figure(results, meta, colors=cols),
+                                  "caption": "Each run's forecast (a black shape per run) on each issue's scale, between "
+                                             "the issue's bounds, with every actor's stated position (one colour per actor)."
+                                             if meta else "Each run's forecast (a black shape per run) on each issue."}]
     issues = list(dict.fromkeys(i for r in results.values() for i in (r.get("issues") or {})))
     for iid in issues:
         with_rounds = {rid: r for rid, r in results.items() if ((r.get("issues") or {}).get(iid) or {}).get("rounds")}
         if with_rounds:
             out.append({"key": f"compare-rounds-{slug(iid)}", "height": 340,
-                        "figure": F.compare_rounds_figure(iid, with_rounds, _bounds(meta, iid)),
+                        "figure": F.compare_rounds_figure(iid, with_rounds, _bounds(meta, iid),
+                                                          symbols={rid: F.run_symbol(j) for j, rid in enumerate(results)}),
                         "caption": f"Weighted mean position by round on {iid}, per run that records rounds."})
     return out
 
