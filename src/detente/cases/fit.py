@@ -81,8 +81,8 @@ def load_outcomes(data_dir: str | Path) -> dict[int, Outcome]:
         i2 = pd.read_csv(p / "icb2v14.csv", encoding="utf-8-sig", usecols=list(OUTCOME_COLUMNS["icb2"]))
     except (OSError, ValueError) as exc:
         raise InputError(Problem(f"cannot read the ICB outcome columns: {exc}", file=str(p))) from None
-    start = {int(r.crisno): (int(r.yrtrig), int(r.motrig)) for r in i1.itertuples(index=False)
-             if pd.notna(r.yrtrig) and pd.notna(r.motrig)}
+    start = {int(cn): (int(y), int(m)) for cn, y, m in i1[["crisno", "yrtrig", "motrig"]].itertuples(index=False, name=None)
+             if pd.notna(y) and pd.notna(m)}
     first: dict[int, int] = {}
 
     def note(cn: int, y: Any, m: Any) -> None:
@@ -91,20 +91,21 @@ def load_outcomes(data_dir: str | Path) -> dict[int, Outcome]:
             if k >= 0:
                 first[cn] = min(first.get(cn, k), k)
 
-    for r in i2.itertuples(index=False):
-        cn = int(r.crisno)
-        if r.triggr in (8, 9):
-            note(cn, r.yrtrig, r.motrig)
-        if r.majres in (8, 9):
-            note(cn, r.yerres, r.monres)
+    cols2 = ["crisno", "triggr", "yrtrig", "motrig", "majres", "yerres", "monres"]
+    for crisno, triggr, yrtrig, motrig, majres, yerres, monres in i2[cols2].itertuples(index=False, name=None):
+        cn = int(crisno)
+        if triggr in (8, 9):
+            note(cn, yrtrig, motrig)
+        if majres in (8, 9):
+            note(cn, yerres, monres)
     out = {}
-    for r in i1.itertuples(index=False):
-        if pd.isna(r.viol):
+    for crisno, viol in i1[["crisno", "viol"]].itertuples(index=False, name=None):
+        if pd.isna(viol):
             continue
-        v = int(r.viol)
+        v = int(viol)
         cat = 0 if v == 1 else (2 if v == 4 else 1)
-        m = first.get(int(r.crisno)) if cat > 0 else None
-        out[int(r.crisno)] = Outcome(cat, m if m is not None and m < HORIZON else None)
+        m = first.get(int(crisno)) if cat > 0 else None
+        out[int(crisno)] = Outcome(cat, m if m is not None and m < HORIZON else None)
     return out
 
 

@@ -357,12 +357,12 @@ def build_cases(data_dir: str | Path | Tables, params: CaseParams | None = None
     mid = t.mid.dropna(subset=["dispnum", "ccode", "styear", "stmon"])
     mids = [(int(d), int(c), int(y), int(m), _int(dd) if (_int(dd) or 0) > 0 else None, int(s) if pd.notna(s) else -1)
             for d, c, y, m, dd, s in mid[list(MID_COLUMNS)].itertuples(index=False)]
-    riv = [(int(a), int(b), int(s)) for a, b, s, _e in t.rivalries.itertuples(index=False)
+    riv = [(int(a), int(b), int(s)) for a, b, s, _e in t.rivalries.itertuples(index=False, name=None)
            if pd.notna(a) and pd.notna(b) and pd.notna(s)]
 
     cases: dict[int, IcbCase] = {}
     skipped: dict[int, Skip] = {}
-    actors_by_crisis = {int(k): g.sort_values("cracno") for k, g in t.icb2.groupby("crisno")}
+    actors_by_crisis = {cn: g.sort_values("cracno") for k, g in t.icb2.groupby("crisno") if (cn := _int(k)) is not None}
     for rec in t.icb1.sort_values("crisno").to_dict("records"):
         cn = _int(rec["crisno"])
         if cn is None:
@@ -392,9 +392,12 @@ def build_cases(data_dir: str | Path | Tables, params: CaseParams | None = None
 
         notes: list[str] = []
         first = code(onset[0].cracid)
-        edges, crisis_actors = [], []
+        assert first is not None  # every onset row has an actor code (filtered above)
+        edges: list[tuple[int, int]] = []
+        crisis_actors: list[int] = []
         for r in onset:
             a = code(r.cracid)
+            assert a is not None  # as above
             if a != _int(r.cracid):
                 notes.append(f"ICB code {_int(r.cracid)} of {str(r.actor).strip()} read as COW {a} (SUCCESSOR_CODES)")
             crisis_actors.append(a)

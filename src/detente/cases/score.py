@@ -189,7 +189,7 @@ def paired_bootstrap(y: np.ndarray, forecasts: dict[str, np.ndarray], base: str,
 
 
 def _boot_intervals(y: np.ndarray, engine: np.ndarray, base: np.ndarray, logit: np.ndarray, *, B: int, seed: int,
-                    level: float = 0.9) -> dict[str, list[float]]:
+                    level: float = 0.9) -> dict[str, list[float | None]]:
     """Paired bootstrap (same resamples for all models) of the pre-registered differences."""
     rng = np.random.default_rng(seed)
     n = len(y)
@@ -208,7 +208,7 @@ def _boot_intervals(y: np.ndarray, engine: np.ndarray, base: np.ndarray, logit: 
         le = log_score(engine[i], yb)
         acc["log_engine_minus_base"].append(le - log_score(base[i], yb))
         acc["log_engine_minus_logit"].append(le - log_score(logit[i], yb))
-    out = {}
+    out: dict[str, list[float | None]] = {}
     for k, v in acc.items():
         arr = np.asarray(v, float)
         arr = arr[np.isfinite(arr)]
