@@ -149,7 +149,7 @@ def _sweep_sensitivity(store: Any, rid: str, info: Any, factors: list[str]) -> d
         y = g["value"].to_numpy(dtype=float)
         ok = np.isfinite(y)
         out["baseline"][str(iss)] = _num(np.mean(y[ok])) if ok.any() else None
-        rows = []
+        rows: list[dict[str, Any]] = []
         for f in factors:
             x = g[f].to_numpy(dtype=float)
             m = ok & np.isfinite(x)
@@ -189,7 +189,7 @@ def _salib_indices(method: str, design: Mapping[str, Any], spec: Mapping[str, An
     from SALib.sample import morris as morris_sample
 
     levels = int(design.get("morris_levels") or 4)
-    X = morris_sample.sample(problem, int(design.get("n")), num_levels=levels, seed=seed)
+    X = morris_sample.sample(problem, int(design["n"]), num_levels=levels, seed=seed)
     r = morris.analyze(problem, X, y, num_levels=levels, seed=seed, print_to_console=False)
     return [{"factor": f, "mu": _num(r["mu"][j]), "mu_star": _num(r["mu_star"][j]),
              "mu_star_conf": _num(r["mu_star_conf"][j]), "sigma": _num(r["sigma"][j])} for j, f in enumerate(factors)]
@@ -248,7 +248,8 @@ def _se_binomial(p: float | None, n: int) -> float | None:
 
 def _band(values: list[float | None], ses: list[float | None], z: float, lo: float | None = None,
           hi: float | None = None) -> tuple[list[float | None], list[float | None]]:
-    los, his = [], []
+    los: list[float | None] = []
+    his: list[float | None] = []
     for v, s in zip(values, ses):
         if v is None or s is None:
             los.append(None)

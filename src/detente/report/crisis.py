@@ -121,7 +121,8 @@ def focal_rows(obj: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     f = obj.get("focal") or {}
     a, m = f.get("actor", "?"), f.get("horizon_months", obj.get("horizon_months"))
     end = obj.get("backtest_end")
-    dates = list(next(iter((obj.get("hypotheses") or {}).values()), {}).get("p_war_by") or {})
+    first_h: dict[str, Any] = next(iter((obj.get("hypotheses") or {}).values()), {})
+    dates = list(first_h.get("p_war_by") or {})
     shown = end if end in dates or not end else next((d for d in reversed(dates) if d <= end), end)
     head = ["hypothesis"] + ([f"P(war by {shown})"] if end else []) + [f"P(war within {m} months)",
                                                                     f"P(no war involving {a}, {m} months)",
@@ -206,7 +207,8 @@ def claims_lines(obj: dict[str, Any]) -> list[str]:
         outc = ", ".join(f"{event_label(e, obj)}: {'yes' if o else 'no'}" for e, o in (c.get("record_outcomes") or {}).items()
                          if o is not None)
         L += ["", f"*What the record says:* {rec.strip()}" + (f" (scored events: {outc})" if outc else ""), ""]
-        meanings = [t["meaning"] for t in next(iter(c["by_hypothesis"].values()), {}).get("tests", []) if t.get("meaning")]
+        by_h: dict[str, Any] = next(iter(c["by_hypothesis"].values()), {})
+        meanings = [t["meaning"] for t in by_h.get("tests", []) if t.get("meaning")]
         if meanings:
             L += ["*Tests:* " + "; ".join(meanings) + ".", ""]
         if c.get("mechanisms"):
@@ -218,7 +220,8 @@ def _claim_mechanisms(obj: dict[str, Any], c: dict[str, Any]) -> str:
     """One line: each mechanism bearing on a claim, its effect (with − without ± paired SE) on the
     output of the claim's first test, per hypothesis; "inert" where the map found it inert."""
     focal = obj.get("focal_actor") or "the focal actor"
-    tests = next(iter(c["by_hypothesis"].values()), {}).get("tests", [])
+    by_h: dict[str, Any] = next(iter(c["by_hypothesis"].values()), {})
+    tests = by_h.get("tests", [])
     out = tests[0]["output"] if tests else "p_war_horizon"
     parts = []
     for m in c["mechanisms"]:
@@ -506,7 +509,7 @@ def record_lines(obj: dict[str, Any]) -> list[str]:
     und = [r["hypothesis"] for r in obj.get("likelihood_table") or [] if r["verdict"] == "undecided"]
     L += ["", f"**The record rejects:** {', '.join(rej) if rej else 'none of the hypotheses'}"
           + (f"; undecided at {obj.get('runs')} runs: {', '.join(und)}" if und else "") + ".", ""]
-    first = next((b.get("backtest") for b in (obj.get("hypotheses") or {}).values() if b.get("backtest")), {}) or {}
+    first: dict[str, Any] = next((b.get("backtest") for b in (obj.get("hypotheses") or {}).values() if b.get("backtest")), {}) or {}
     scored = ", ".join(f"{event_label(e, obj)} [{o}]" for e, o in (first.get("outcomes") or {}).items())
     L += [f"Per-event view (secondary; by {w1}, outcome in brackets): {scored or '–'}. Brier: lower is better; "
           "log score: higher is better. These events overlap (one war is several of them), so they are not "
@@ -567,7 +570,7 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
         L += ["", NO_TRIANGLE]
     else:
         L += ["", "## Triangle configuration at the horizon", ""]
-    tri_names = next((list(b.get("triangle", {}).values())[-1] for b in hyps.values() if b.get("triangle")), {})
+    tri_names: dict[str, Any] = next((list(b.get("triangle", {}).values())[-1] for b in hyps.values() if b.get("triangle")), {})
     gl = triangle_glossary(obj.get("triangle_actors"))
     if gl and tri_names:
         L += ["Configurations of the strategic triangle (a tie above 0 counts as friendly): "

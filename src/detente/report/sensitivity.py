@@ -40,7 +40,7 @@ def sensitivity_lines(obj: dict[str, Any], out: Path, name: str, *, top: int = 1
 
     h = "#" * level
     sobol = obj["method"] == "sobol"
-    figs: dict[Path, Any] = {}
+    figs: dict[str | Path, Any] = {}
     L = [f"{obj.get('points')} parameter points" + (f" × {obj['runs_per_point']} runs (common random numbers)"
                                                      if obj.get("runs_per_point") else "")
          + f", base sample N = {obj.get('sample_size')}, {len(obj['factors'])} numbers; intervals at "

@@ -233,7 +233,7 @@ def _error_body(detail: Any) -> dict[str, Any]:
         probs = []
         for p in detail["problems"]:
             p = p if isinstance(p, dict) else {"message": p}
-            q = {"message": str(p.get("message") or "invalid value")}
+            q: dict[str, Any] = {"message": str(p.get("message") or "invalid value")}
             for k in ("file", "expected"):
                 if p.get(k) is not None:
                     q[k] = str(p[k])
@@ -431,7 +431,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         suffix = Path(name).suffix.lower()
         # an upload's table references ({file: ...}) are looked up in the library, where the
         # upload will be stored, and may not leave it (no absolute paths, '..' or symlinks out)
-        opts = {"ref_dir": cfg.library_dir} if suffix in (".yaml", ".yml", ".json") else {}
+        opts: dict[str, Any] = {"ref_dir": cfg.library_dir} if suffix in (".yaml", ".yml", ".json") else {}
         with tempfile.TemporaryDirectory() as td:
             p = Path(td) / f"upload{suffix}"
             p.write_bytes(data)
@@ -766,10 +766,14 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         doc = scn.model_dump(mode="python")
         for k, cell in enumerate(body.cells):
             fld, actor, issue = cell.get("field"), cell.get("actor"), cell.get("issue")
+            raw = cell.get("value")
+            value: float | None
             try:
-                value = float(cell.get("value"))
+                value = None if raw is None else float(raw)
             except (TypeError, ValueError):
-                raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "not a number", "column": f"cells.{k}.value", "value": str(cell.get("value"))}]}) from None
+                value = None
+            if value is None:
+                raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "not a number", "column": f"cells.{k}.value", "value": str(cell.get("value"))}]})
             if issue is None and fld == "capability":
                 hits = [a for a in doc["actors"] if a["id"] == actor]
                 if not hits:

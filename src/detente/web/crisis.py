@@ -93,7 +93,7 @@ def check_request(scenario: Any, hypotheses: list[str], extra: dict[str, Any], m
     if bad:
         problems.append(Problem(f"unknown hypothesis {', '.join(map(repr, bad))}", column="hypotheses",
                                 value=",".join(bad), expected=", ".join(spec.hypotheses) or "no hypotheses are declared"))
-    runs = [h for h in hypotheses if h in spec.hypotheses] or list(spec.hypotheses) or [None]
+    runs: list[str | None] = [h for h in hypotheses if h in spec.hypotheses] or list(spec.hypotheses) or [None]
     seen: set[str] = set()
     for h in runs:
         try:

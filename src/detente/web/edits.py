@@ -327,6 +327,8 @@ def _edit_csv_cells(path: Path, edits: list[tuple[str, Change]], *, one_issue: b
     names = [_norm(h) for h in header]
     new_cells: dict[int, list[str]] = {}
     for table, ch in edits:
+        keys: list[str]
+        want: list[str | None]
         if table == "table":
             keys, want = ["actor"], [ch.actor]
             if ch.issue is not None and not ("issue" not in names and one_issue):
