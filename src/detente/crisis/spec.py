@@ -32,6 +32,7 @@ import datetime as dt
 import math
 import re
 import types
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -1175,6 +1176,93 @@ def apply_patch(doc: dict[str, Any], updates: dict[str, Any], *, where: str) -> 
     return out
 
 
+def _settable(annotation: Any) -> Any:
+    """``annotation`` without ``Optional``/``Annotated``/unions with ``None`` (what a path walks into)."""
+    import typing
+
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(rest) != 1:
+                return annotation
+            annotation = rest[0]
+        else:
+            return annotation
+
+
+def _setting_paths(model: Any, depth: int = 3) -> list[str]:
+    """Dotted paths of the settings under ``model`` (a pydantic class), ``[ID]`` for a list
+    element and ``KEY`` for a mapping key, ``depth`` levels deep (for suggestions)."""
+    import typing
+
+    out: list[str] = []
+    if depth == 0 or not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return out
+    for name, f in model.model_fields.items():
+        out.append(name)
+        inner = _settable(f.annotation)
+        sel = ""
+        origin, args = typing.get_origin(inner), typing.get_args(inner)
+        if origin is list and args:
+            inner, sel = _settable(args[0]), "[ID]"
+        elif origin is dict and len(args) == 2:
+            inner, sel = _settable(args[1]), ".KEY"
+        out += [f"{name}{sel}.{q}" for q in _setting_paths(inner, depth - 1)]
+    return out
+
+
+def set_path_problems(paths: Iterable[str], *, where: str = "--set") -> list[Problem]:
+    """A problem for each dotted path that names no setting of a crisis description
+    (:class:`CrisisSpec`), e.g. ``--set no.such.path=1`` or ``settings.horizn_months``: it names
+    the first unknown part and the close valid names there ("did you mean"). Paths through
+    mappings with free keys (``actors.RU``), list elements (``flashpoints[UA]``, ``dyads.0``) and
+    free-form values are followed as far as the model says what may be there."""
+    import difflib
+    import typing
+
+    problems: list[Problem] = []
+    for path in paths:
+        node: Any = CrisisSpec
+        walked: list[str] = []
+        for seg in _segments(path):
+            node = _settable(node)
+            origin, args = typing.get_origin(node), typing.get_args(node)
+            if isinstance(seg, tuple) or (origin is list and seg.isdigit()):
+                if origin is not list:
+                    break                                    # apply_patch reports a selector on a non-list
+                node, text = args[0], f"[{seg[0]}]" if isinstance(seg, tuple) else f".{seg}"
+                walked.append(text)
+                continue
+            if origin is dict:
+                node = args[1] if len(args) == 2 else Any
+                walked.append(f".{seg}")
+                continue
+            if not (isinstance(node, type) and issubclass(node, BaseModel)):
+                break                                        # a free-form value: nothing more to check
+            fields = {name: f.annotation for name, f in node.model_fields.items()}
+            if seg not in fields:
+                prefix = "".join(walked).lstrip(".")
+                close = difflib.get_close_matches(seg, list(fields), n=3, cutoff=0.6)
+                full = [f"{prefix}.{c}" if prefix else c for c in close]
+                if not full:                                 # the name may sit deeper: settings.horizon_months
+                    deeper = _setting_paths(node)
+                    names = difflib.get_close_matches(seg, sorted({q.rsplit(".", 1)[-1] for q in deeper}), n=3,
+                                                      cutoff=0.75)
+                    full = [f"{prefix}.{q}" if prefix else q for q in deeper if q.rsplit(".", 1)[-1] in names][:3]
+                hint = f"; did you mean {' or '.join(repr(f) for f in full)}?" if full else ""
+                problems.append(Problem(
+                    f"{where} {path!r}: {repr(prefix) if prefix else 'the crisis dynamics'} has no setting "
+                    f"{seg!r}{hint}", column=where, value=path,
+                    expected=f"a setting of {prefix or 'the dynamics'}: " + ", ".join(sorted(fields))))
+                break
+            node = fields[seg]
+            walked.append(f".{seg}")
+    return problems
+
+
 def load_spec(dynamics: dict[str, Any] | None, *, file: str | None = None,
               hypothesis: str | None = None, extra: dict[str, Any] | None = None) -> CrisisSpec:
     """Validate ``dynamics`` (optionally patched by a named hypothesis and ``extra`` paths).
@@ -1195,6 +1283,9 @@ def load_spec(dynamics: dict[str, Any] | None, *, file: str | None = None,
         allow_bare = True
     before_extra = doc
     if extra:
+        unknown = set_path_problems(extra, where="--set")
+        if unknown:
+            raise InputError(unknown)
         doc = apply_patch(doc, extra, where="--set")
         allow_bare = True
     context = {"allow_bare": allow_bare,
