@@ -156,7 +156,8 @@ def initiator_block(p_adv: np.ndarray, y_adv: np.ndarray, base: float, *, B: int
             lb = np.where(y == 1, np.log(b), np.log1p(-b))
         diff = le[idx].mean(axis=1) - lb[idx].mean(axis=1)
         a = (1 - level) / 2
-        out["bootstrap90_log_engine_minus_base"] = [float(np.quantile(diff, a)), float(np.quantile(diff, 1 - a))]
+        with np.errstate(invalid="ignore"):  # −inf in a resample (a sure forecast that missed): null in JSON
+            out["bootstrap90_log_engine_minus_base"] = [float(np.quantile(diff, a)), float(np.quantile(diff, 1 - a))]
     return out
 
 
