@@ -229,10 +229,12 @@ def test_history_as_of_forecast_matches_its_closed_form():
 
 def test_history_as_of_forecasts_are_pinned_and_reported(tmp_path):
     from detente.cli.crisis_run import crisis_run
+    from detente.report.crisis import write_report
     from detente.report.html import crisis_report
 
-    obj, rep = crisis_run("seesaw-2021", hypotheses=["history", "combined"], runs=200, seed=11, out_dir=tmp_path,
-                          mechanisms="none", cf_runs=4)
+    obj, _ = crisis_run("seesaw-2021", hypotheses=["history", "combined"], runs=200, seed=11, out_dir=None,
+                        mechanisms="none", cf_runs=4)
+    rep = write_report(obj, tmp_path, figures=False)   # the flagship report's writer, without the PNG export
     assert obj["out_of_sample"] == ["history"]
     ff = obj["hypotheses"]["history"]["frozen_fit"]
     assert ff["before_record"] is True and ff["label"] == "frozen fit on ICB 1918–1989, not chosen knowing 2022"
@@ -260,22 +262,24 @@ def test_history_as_of_forecasts_are_pinned_and_reported(tmp_path):
 PINNED_HISTORY_HITS = {"2021-12-01": 0, "2022-01-18": 1, "2022-02-13": 2, "2022-02-19": 7}
 
 
-def test_detente_run_prints_the_out_of_sample_line(tmp_path):
-    import os
-    import subprocess
-    import sys
+@pytest.mark.slow   # the command writes both reports, with the PNG export (~10–30 s)
+def test_detente_run_prints_the_out_of_sample_line(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
 
-    env = {**os.environ, "COLUMNS": "200"}
-    p = subprocess.run([sys.executable, "-m", "detente.cli", "run", "seesaw-2021", "-H", "history", "-H", "combined",
-                        "--runs", "20", "--mechanisms", "none", "--out", str(tmp_path)],
-                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert p.returncode == 0, p.stderr
-    line = next(ln for ln in p.stdout.splitlines() if ln.startswith("history: "))
+    from detente.cli import app
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["run", "seesaw-2021", "-H", "history", "-H", "combined", "--runs", "20",
+                                 "--mechanisms", "none", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    line = next(ln for ln in r.output.splitlines() if ln.startswith("history: "))
     assert "frozen fit on ICB 1918–1989, not chosen knowing 2022 (9 numbers from icb_engine.json)" in line
     assert "P(war at UA by RU before 2023-01-01) as of 2021-12-01 " in line
-    assert not any(ln.startswith("combined: ") for ln in p.stdout.splitlines())
+    assert not any(ln.startswith("combined: ") for ln in r.output.splitlines())
 
 
+@pytest.mark.slow   # a crisis run, the web app and its page (~10–15 s)
 def test_the_web_run_page_labels_the_out_of_sample_hypothesis(tmp_path, monkeypatch):
     from fastapi.testclient import TestClient
 
@@ -308,19 +312,17 @@ def test_a_set_value_replaces_a_fit_number_with_a_labelled_assumption():
         assert spec.flashpoints[1].beta.rung.fit is not None          # TW keeps the fitted number
 
 
-def test_detente_validate_checks_the_hypotheses_of_a_crisis_scenario(tmp_path):
-    import os
-    import subprocess
-    import sys
+def test_detente_validate_checks_the_hypotheses_of_a_crisis_scenario(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
 
+    from detente.cli import app
+
+    monkeypatch.setenv("COLUMNS", "250")
     p, line = _bad_history_file(tmp_path, "coefficient: beta_rung}}", "coefficient: beta_rungg}}")
-    env = {**os.environ, "COLUMNS": "250"}
-    bad = subprocess.run([sys.executable, "-m", "detente.cli", "validate", str(p), "--json"], capture_output=True,
-                         text=True, env=env, timeout=120)
-    assert bad.returncode == 2, bad.stdout + bad.stderr
+    bad = CliRunner().invoke(app, ["validate", str(p), "--json"])
+    assert bad.exit_code == 2, bad.output
     probs = json.loads(bad.stdout)["problems"]
     assert len(probs) == 3 and {(q["file"], q["line"], q["value"]) for q in probs} == {
         (str(p), line, "icb_engine/without_trigger/beta_rungg")}
-    good = subprocess.run([sys.executable, "-m", "detente.cli", "validate", str(examples.path("seesaw-2021"))],
-                          capture_output=True, text=True, env=env, timeout=120)
-    assert good.returncode == 0 and "valid" in good.stdout
+    good = CliRunner().invoke(app, ["validate", str(examples.path("seesaw-2021"))])
+    assert good.exit_code == 0 and "valid" in good.output
