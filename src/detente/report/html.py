@@ -318,9 +318,21 @@ def _design_text(design: Mapping[str, Any]) -> str:
 def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
     """HTML report of a crisis ``detente run --json`` object (the flagship report). It opens
     with the Claims section (what the model concludes, in words) before any table."""
-    from detente.report.crisis import (backtest_head, backtest_rows, focal_rows, forecast_lines, forecast_rows,
-                                       likelihood_rows, mechanism_rows, out_of_sample_blocks,
-                                       output_legend, record_lines, triangle_glossary, NO_TRIANGLE, no_triangle)
+    from detente.report.crisis import (
+        NO_TRIANGLE,
+        backtest_head,
+        backtest_rows,
+        focal_rows,
+        forecast_lines,
+        forecast_rows,
+        likelihood_rows,
+        mechanism_rows,
+        no_triangle,
+        out_of_sample_blocks,
+        output_legend,
+        record_lines,
+        triangle_glossary,
+    )
 
     ch = C.add_bands(C.crisis_charts(obj), int(obj.get("runs") or 0))
     figs = _entries(RF.crisis_figures(ch, obj))
@@ -335,7 +347,6 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
         ("record", ((obj.get("record") or {}).get("facts") or "stated in the scenario") if obj.get("record") else "none declared"), ("input hash", getattr(info, "input_hash", None)),
         ("detente version", getattr(info, "version", None) or _version()), ("date", when(getattr(info, "created", None)) if info is not None else None),
     ])
-    end = obj.get("backtest_end")   # the end of the scenario's record window (None: no record)
     fhead, frows = focal_rows(dict(obj))
     doc.h2((obj.get("focal") or {}).get("label") or "The focal actor", "months")
     doc.table(fhead[:1] + ["label"] + fhead[1:],
