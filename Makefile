@@ -1,12 +1,12 @@
 # Two commands do all set-up on a fresh machine:
 #   make run   -> create .venv, install, run the flagship scenario and write its report
-#   make test  -> create .venv, install with test extras, run the test suite
+#   make test  -> create .venv, install with test extras, lint and type-check, run the test suite
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast install clean bench schema mutate docs
+.PHONY: run test test-fast lint install clean bench schema mutate docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,13 @@ run: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d $${DOCS_SITE:-site}
 
+# lint and type checks (rules and reasons: docs/contributing.md); `make test` runs them first
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m mypy src/detente
+
 test: $(STAMP)
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory docs DOCS_SITE=$$(mktemp -d)
 	$(PY) -m pytest -n 2 -q
 

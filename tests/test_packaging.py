@@ -65,3 +65,32 @@ def test_built_wheel_contains_py_typed_licence_and_metadata(tmp_path):
     assert "Typing :: Typed" in meta.get_all("Classifier")
     # the bundled scenarios and web assets still ship
     assert "detente/examples/seesaw-2021.yaml" in names
+
+
+def _recipe(target: str) -> list[str]:
+    """The command lines of a Makefile target (tab-indented lines after ``target:``)."""
+    lines = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith(f"{target}:"))
+    out = []
+    for ln in lines[start + 1:]:
+        if not ln.startswith("\t"):
+            break
+        out.append(ln.strip())
+    return out
+
+
+def test_make_test_lints_and_type_checks_before_the_suite():
+    lint = _recipe("lint")
+    assert lint == ["$(VENV)/bin/ruff check .", "$(PY) -m mypy src/detente"]
+    test = _recipe("test")
+    at = {name: next(i for i, ln in enumerate(test) if key in ln)
+          for name, key in (("lint", "$(MAKE) --no-print-directory lint"), ("pytest", "-m pytest"))}
+    assert at["lint"] < at["pytest"]   # make stops at the first failing line: a lint error fails the target
+    # the tools come with the dev extra that `make test` installs, pinned (a new release adds rules)
+    dev = _pyproject()["project"]["optional-dependencies"]["dev"]
+    pins = {r.split("==")[0]: r for r in dev if "==" in r}
+    assert {"ruff", "mypy", "pandas-stubs", "scipy-stubs", "types-PyYAML", "types-openpyxl"} <= set(pins)
+    assert "dev" in (ROOT / "Makefile").read_text(encoding="utf-8").split("pip install -q -e \".[")[1].split("]")[0]
+    tool = _pyproject()["tool"]
+    assert "pydantic.mypy" in tool["mypy"]["plugins"] and tool["mypy"]["check_untyped_defs"] is True
+    assert {"E", "F", "B", "NPY"} <= set(tool["ruff"]["lint"]["select"])
