@@ -23,7 +23,14 @@ variant, against the per-run engine on the same perturbed copies in this process
 projected time of 1,000,000 runs on 2 cores (target < 300 s, i.e. < 0.6 ms per run per core;
 process and store overheads of a real sweep are measured by ``bench_sweep.py``).
 
-Run: ``.venv/bin/python benchmarks/bench_bdm.py [--runs N] [--batch B] [--quick] [--targets-only]``.
+Scaling (``--scaling 200 400 800``, issue 17): CPU time of one ``run_issue`` (default variant, 10
+rounds, ``record_eu=False``) per size on ``random_scenario(n, seed=0)`` and the slope
+``log2(t(2n)/t(n))`` between consecutive sizes (3 for the O(n^3) vote sums alone), with the vote
+sums in row blocks that stay in cache (``bdm.VOTE_BLOCK_ELEMENTS``, the default) and, as the
+baseline in the same process, over whole n x n matrices (the previous order of work; same bits).
+
+Run: ``.venv/bin/python benchmarks/bench_bdm.py [--runs N] [--batch B] [--quick] [--targets-only]
+[--scaling 200 400 800]``.
 The machine may be shared: CPU times are reported (less sensitive to load than wall time),
 with the load average.
 """
@@ -232,6 +239,37 @@ def batched(runs: int, per_run: int) -> None:
               f"-> 1e6 runs on 2 cores: {tb * 1e6 / 2:6.0f} s (per-run engine {ts * 1e6 / 2 / 3600:5.1f} h){same}")
 
 
+def scaling(ns: list[int]) -> None:
+    """CPU time of one run per size and the slopes between sizes, blocked vs whole-matrix vote sums."""
+    import math
+
+    from detente.models import bdm
+
+    print(f"scaling: run_issue(random_scenario(n), 'x', BDMParams(record_eu=False)), CPU s; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    modes = {"blocked": bdm.VOTE_BLOCK_ELEMENTS, "whole matrices": 1 << 62}
+    got: dict[str, list[float]] = {m: [] for m in modes}
+    saved = bdm.VOTE_BLOCK_ELEMENTS
+    try:
+        for n in ns:
+            sc = random_scenario(n)
+            out = []
+            for mode, block in modes.items():
+                bdm.VOTE_BLOCK_ELEMENTS = block
+                t0 = time.process_time()
+                res = run_issue(sc, "x", BDMParams(record_eu=False), rng=np.random.default_rng(0))
+                got[mode].append(time.process_time() - t0)
+                out.append(res.forecast)
+            assert out[0] == out[1], "blocked and whole-matrix vote sums disagree"
+            print(f"  n={n:<5} blocked {got['blocked'][-1]:8.2f} s   whole matrices {got['whole matrices'][-1]:8.2f} s   "
+                  f"ratio whole/blocked {got['whole matrices'][-1] / got['blocked'][-1]:5.2f}", flush=True)
+    finally:
+        bdm.VOTE_BLOCK_ELEMENTS = saved
+    for mode, ts in got.items():
+        slopes = [f"{a}->{b}: {math.log(t2 / t1) / math.log(b / a):.2f}" for a, b, t1, t2 in zip(ns, ns[1:], ts, ts[1:])]
+        print(f"  slopes ({mode}): " + ", ".join(slopes))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=200)
@@ -241,7 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="repeats of each target measurement (best wall time kept)")
     ap.add_argument("--mc-baseline", type=int, default=200, help="runs of the per-run Monte Carlo loop baseline")
     ap.add_argument("--naive-200", action="store_true", help="also time the naive loop at 200 actors (slow)")
+    ap.add_argument("--scaling", type=int, nargs="+", help="only the scaling section at these sizes (e.g. 200 400 800)")
     args = ap.parse_args(argv)
+    if args.scaling:
+        scaling(args.scaling)
+        return 0
     if args.quick:
         args.runs, args.batch = min(args.runs, 30), min(args.batch, 2_000)
         args.mc_baseline = min(args.mc_baseline, 50)
