@@ -30,7 +30,7 @@ def detente_version() -> str:
 try:
     import numpy as _np
 except ImportError:  # pragma: no cover
-    _np = None  # type: ignore[assignment]
+    _np = None  # type: ignore[assignment]  # numpy absent: the numpy branches are skipped
 
 #: Exact types returned unchanged by :func:`_clean` (``bool`` is listed apart from ``int``
 #: because ``type(True) is bool``).

@@ -166,7 +166,7 @@ def sensitivity_cmd(
 ) -> None:
     """Global sensitivity (SALib Sobol or Morris) of the forecasts to the spec's factors, with tornado data;
     for a crisis scenario, of its headline outputs to its assumption numbers."""
-    from detente.experiments.sensitivity import run_sensitivity
+    from detente.experiments.sensitivity import run_sensitivity, sensitivity_method
     from detente.experiments.sweep import load_sweep_spec
 
     n = renamed_option(n, old_n, new="--samples", old="--n", as_json=as_json)
@@ -190,7 +190,7 @@ def sensitivity_cmd(
         upd = {k: v for k, v in (("kind", executor), ("workers", workers), ("address", address)) if v is not None}
         if upd:
             spec = spec.model_copy(update={"executor": spec.executor.model_copy(update=upd)})
-        return run_sensitivity(spec, method=method, n=n, store=st, progress=cb)  # type: ignore[arg-type]
+        return run_sensitivity(spec, method=sensitivity_method(method), n=n, store=st, progress=cb)
 
     res = run_with(prog, lambda: guarded(go, as_json=as_json))
     if as_json:

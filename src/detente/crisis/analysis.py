@@ -337,7 +337,8 @@ def declared_mechanisms(spec: CrisisSpec) -> dict[str, dict[str, Any]]:
 def _norm(obj: Any, top: bool = True) -> Any:
     """A comparable form of a spec: numbers as (resolved value, per-run draw range)."""
     if isinstance(obj, Num):
-        return ("num", resolve(obj), tuple(obj.assumption.range) if obj.drawn else None)  # type: ignore[union-attr]
+        rng_ = obj.assumption.range if obj.drawn and obj.assumption is not None else None
+        return ("num", resolve(obj), tuple(rng_) if rng_ is not None else None)
     if isinstance(obj, BaseModel):
         return {k: _norm(getattr(obj, k), False) for k in type(obj).model_fields
                 if not (top and k in ("hypotheses", "mechanisms", "claims"))}

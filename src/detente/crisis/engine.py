@@ -175,7 +175,10 @@ def compile_spec(spec: CrisisSpec, params: CrisisParams) -> _Compiled:
             group = num.calibrated.rsplit(".", 1)[0] if num.calibrated.count(".") > 1 else num.calibrated.split(".")[0]
             cal_keys[group] = cal_keys.get(group, 0) + 1
         if num.drawn or (spec.settings.draw_assumptions and drawable(path, num)):
-            lo, hi = num.assumption.range  # type: ignore[union-attr]
+            rng_ = num.assumption.range if num.assumption is not None else None
+            if rng_ is None:  # the spec's validator gives every drawn or drawable number a range
+                raise InputError(Problem("a number drawn per run needs an assumption range", column=path))
+            lo, hi = rng_
             drawn.append((path, lo, hi))
     if n_cal:
         notes.append(calibration_note(n_cal, cal_keys))

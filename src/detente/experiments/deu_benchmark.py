@@ -413,7 +413,7 @@ def run_tournament(
     only = set(issue_filter) if issue_filter is not None else None
     scored = [s for s in base if scoreable(s) and (only is None or s.name in only)]
     keep = {s.name for s in scored}
-    truth = {s.name: float(s.issues[0].outcome) for s in scored}  # type: ignore[arg-type]
+    truth = {s.name: float(o) for s in scored if (o := s.issues[0].outcome) is not None}  # scoreable: never None
     attrs = {s.name: {"wave": s.metadata.get("wave"), "proc": s.metadata.get("proc"),
                       "counvte": s.metadata.get("counvte"), "prnr": s.metadata.get("prnr")} for s in scored}
     order = [s.name for s in scored]

@@ -158,20 +158,21 @@ def sensitivity(scenario: Any, model: str | None = None, *, vary: Any = None, me
     """
     if model is None:
         from detente.experiments.crisis_sensitivity import crisis_sensitivity
+        from detente.experiments.sensitivity import sensitivity_method
 
         _, scn = _scenario_ref(scenario)
         if not getattr(scn, "dynamics", None):
             raise InputError(Problem("give a model for a bargaining scenario (this one has no crisis dynamics)",
                                      column="model"))
-        return crisis_sensitivity(scn, method=method, n=n, factors=list(vary) if vary else None, seed=seed,  # type: ignore[arg-type]
+        return crisis_sensitivity(scn, method=sensitivity_method(method), n=n, factors=list(vary) if vary else None, seed=seed,
                                   store=store, **kw)
-    from detente.experiments.sensitivity import run_sensitivity
+    from detente.experiments.sensitivity import run_sensitivity, sensitivity_method
 
     spec, _ = build_spec(scenario, model, vary=vary, seed=seed or 0, **kw)
     if spec.scenario.startswith("object:"):
         raise InputError(Problem("a sensitivity study is stored with its scenario's file: pass a scenario file or a "
                                  "bundled name, not a Scenario object", column="scenario", value=spec.scenario))
-    return run_sensitivity(spec, method=method, n=n, store=store)  # type: ignore[arg-type]
+    return run_sensitivity(spec, method=sensitivity_method(method), n=n, store=store)
 
 
 # ---------------------------------------------------------------- crisis runs: parameter uncertainty

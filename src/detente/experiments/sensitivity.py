@@ -214,6 +214,16 @@ def tornado(spec: SweepSpec, scenario: Any, *, low_q: float = 0.05, high_q: floa
     return baseline, table
 
 
+def sensitivity_method(name: str) -> Literal["sobol", "morris"]:
+    """``name`` as one of the two analyses (an :class:`InputError` naming it otherwise)."""
+    if name == "sobol":
+        return "sobol"
+    if name == "morris":
+        return "morris"
+    raise InputError(Problem(f"unknown sensitivity method {name!r}", column="method", value=name,
+                             expected="sobol or morris"))
+
+
 def run_sensitivity(spec: SweepSpec, *, method: Literal["sobol", "morris"] = "sobol", n: int | None = None,
                     store: Any = None, executor: Any = None, progress=None, confidence_level: float = 0.95,
                     with_tornado: bool = True) -> SensitivityResult:

@@ -76,6 +76,13 @@ class DesignSpec(_M):
     morris_levels: int = Field(4, ge=2, le=100)
     second_order: bool = False
 
+    def need_int(self, name: Literal["runs", "n"]) -> int:
+        """``runs`` or ``n``, which the validator requires for the kinds that use it."""
+        v = getattr(self, name)
+        if v is None:
+            raise ValueError(f"a {self.kind} design needs `{name}`")
+        return int(v)
+
     @model_validator(mode="after")
     def _need(self) -> DesignSpec:
         if self.kind in ("montecarlo", "lhs") and self.runs is None:
@@ -351,13 +358,13 @@ def n_runs(spec: SweepSpec, n_cols: int) -> int:
     """Number of runs (design rows) a spec makes."""
     d = spec.design
     if d.kind in ("montecarlo", "lhs"):
-        return int(d.runs)  # type: ignore[arg-type]
+        return d.need_int("runs")
     if d.kind == "grid":
         return int(d.levels ** max(n_cols, 0)) if n_cols else 1
     if d.kind == "sobol":
-        return int(d.n * (2 * n_cols + 2 if d.second_order else n_cols + 2))  # type: ignore[operator]
+        return d.need_int("n") * (2 * n_cols + 2 if d.second_order else n_cols + 2)
     if d.kind == "morris":
-        return int(d.n * (n_cols + 1))  # type: ignore[operator]
+        return d.need_int("n") * (n_cols + 1)
     return -1  # table: known once read
 
 
@@ -371,7 +378,9 @@ def design_values(spec: SweepSpec, cols: list[FactorColumn], factors: list[Facto
     if d.kind == "table":
         import pandas as pd
 
-        path = spec.resolve_path(d.file)  # type: ignore[arg-type]
+        if d.file is None:  # the validator requires it for a table design
+            raise InputError(Problem("a table design needs `file`", column="design.file"))
+        path = spec.resolve_path(d.file)
         try:
             df = pd.read_csv(path)
         except FileNotFoundError:
@@ -394,8 +403,8 @@ def design_values(spec: SweepSpec, cols: list[FactorColumn], factors: list[Facto
     if d.kind == "lhs":
         from scipy.stats import qmc
 
-        u = qmc.LatinHypercube(d=max(k, 1), seed=np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(2**31 - 1,)))).random(int(d.runs))  # type: ignore[arg-type]
-        return np.column_stack([dists[j].ppf(u[:, j]) for j in range(k)]) if k else np.zeros((int(d.runs), 0))  # type: ignore[arg-type]
+        u = qmc.LatinHypercube(d=max(k, 1), seed=np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(2**31 - 1,)))).random(d.need_int("runs"))
+        return np.column_stack([dists[j].ppf(u[:, j]) for j in range(k)]) if k else np.zeros((d.need_int("runs"), 0))
     if d.kind == "grid":
         axes = []
         for dist in dists:
@@ -412,11 +421,11 @@ def design_values(spec: SweepSpec, cols: list[FactorColumn], factors: list[Facto
     if d.kind == "sobol":
         from SALib.sample import sobol as sobol_sample
 
-        u = sobol_sample.sample(problem, int(d.n), calc_second_order=d.second_order, seed=spec.seed)  # type: ignore[arg-type]
+        u = sobol_sample.sample(problem, d.need_int("n"), calc_second_order=d.second_order, seed=spec.seed)
     else:
         from SALib.sample import morris as morris_sample
 
-        u = morris_sample.sample(problem, int(d.n), num_levels=d.morris_levels, seed=spec.seed)  # type: ignore[arg-type]
+        u = morris_sample.sample(problem, d.need_int("n"), num_levels=d.morris_levels, seed=spec.seed)
     return np.column_stack([dists[j].ppf(u[:, j]) for j in range(k)])
 
 

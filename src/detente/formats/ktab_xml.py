@@ -104,7 +104,8 @@ def _parse(raw: bytes, file: str) -> _Node:
     p.CharacterDataHandler = chars
     p.StartDoctypeDeclHandler = lambda *a: refuse("a DOCTYPE declaration")
     p.EntityDeclHandler = lambda *a: refuse("an entity declaration")
-    p.ExternalEntityRefHandler = lambda *a: refuse("an external entity reference")  # type: ignore[assignment]
+    # typeshed types this handler as returning int; refuse() raises, so it never returns
+    p.ExternalEntityRefHandler = lambda *a: refuse("an external entity reference")  # type: ignore[assignment]  # raises
     try:
         p.Parse(raw, True)
     except expat.ExpatError as exc:
@@ -253,21 +254,22 @@ def parse_ktab_xml_bytes(raw: bytes, *, file: str = "<xml>") -> Scenario:
                                     value="", expected=f"1 to {MAX_ACTOR_NAME} characters"))
         elif len(nm) > MAX_ACTOR_NAME:
             problems.append(Problem(f"actor name longer than {MAX_ACTOR_NAME} characters", file=file,
-                                    line=nm_node.line, column="name", value=nm,  # type: ignore[union-attr]
+                                    line=(nm_node or a).line, column="name", value=nm,
                                     expected=f"1 to {MAX_ACTOR_NAME} characters"))
         elif nm in names:
-            problems.append(Problem("duplicate actor name", file=file, line=nm_node.line,  # type: ignore[union-attr]
+            problems.append(Problem("duplicate actor name", file=file, line=(nm_node or a).line,
                                     column="name", value=nm, expected="unique actor names"))
         dsc_node = a.find("description")
         dsc = dsc_node.text if dsc_node is not None else ""
         if len(dsc) > MAX_ACTOR_DESC:
             problems.append(Problem(f"{where}: description longer than {MAX_ACTOR_DESC} characters", file=file,
-                                    line=dsc_node.line, column="description", value=dsc,  # type: ignore[union-attr]
+                                    line=(dsc_node or a).line, column="description", value=dsc,
                                     expected=f"at most {MAX_ACTOR_DESC} characters"))
-        cap = _num(a.find("capability"), "capability", file, problems, a.line)
+        cap_node = a.find("capability")
+        cap = _num(cap_node, "capability", file, problems, a.line)
         if cap is not None and not cap > 0:
             problems.append(Problem(f"{where}: capability must be positive", file=file,
-                                    line=a.find("capability").line, column="capability",  # type: ignore[union-attr]
+                                    line=(cap_node or a).line, column="capability",
                                     value=cap, expected="a number > 0"))
         pos_node, sal_node = a.find("Position"), a.find("Salience")
         coords = pos_node.findall("dCoord") if pos_node is not None else []
@@ -287,13 +289,14 @@ def parse_ktab_xml_bytes(raw: bytes, *, file: str = "<xml>") -> Scenario:
             if x is not None and not 0 <= x <= 100:
                 problems.append(Problem(f"{where}: salience outside [0, 100]", file=file, line=n.line,
                                         column="dSal", value=x, expected="a number in [0, 100]"))
-        if sv and all(v is not None for v in sv):
-            tot = sum(sv)  # type: ignore[arg-type]
+        sal_vals = [x for x in sv if x is not None]
+        if sv and len(sal_vals) == len(sv):
+            tot = sum(sal_vals)
             if tot > 100 + SAL_ALLOWANCE:
-                problems.append(Problem(f"{where}: total salience above 100", file=file, line=sal_node.line,  # type: ignore[union-attr]
+                problems.append(Problem(f"{where}: total salience above 100", file=file, line=(sal_node or a).line,
                                         column="Salience", value=tot, expected="a total of at most 100"))
             elif not tot > 0:
-                problems.append(Problem(f"{where}: total salience is 0", file=file, line=sal_node.line,  # type: ignore[union-attr]
+                problems.append(Problem(f"{where}: total salience is 0", file=file, line=(sal_node or a).line,
                                         column="Salience", value=tot, expected="a positive salience on some dimension"))
         if nm and nm not in names:
             names[nm] = len(actors)

@@ -261,7 +261,7 @@ def table_to_scenario(
             k = path[1]
             fld = path[2] if len(path) > 2 else None
             c = {"actor": head["actor"], "issue": head.get("issue"), "position": head["position"],
-                 "salience": head[sal_col], "capability": head.get("capability")}.get(fld)  # type: ignore[arg-type]
+                 "salience": head[sal_col], "capability": head.get("capability")}.get(fld) if fld is not None else None
             return stance_line[k], c
         if len(path) >= 2 and path[0] == "actors":
             aid = actor_ids[path[1]]

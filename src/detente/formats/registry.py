@@ -202,11 +202,12 @@ def save(scenario: Scenario, path: str | Path, *, format: str | None = None, **o
     """Write ``scenario`` to ``path`` in the format named or implied by the extension."""
     p = Path(path)
     fmt = format or sniff_format(p, for_writing=True)
-    if fmt not in FORMATS or FORMATS[fmt][1] is None:
+    loc = FORMATS[fmt][1] if fmt in FORMATS else None
+    if loc is None:
         raise InputError(Problem("no writer for this format", file=str(path), value=fmt,
                                  expected=", ".join(k for k, v in FORMATS.items() if v[1])))
     try:
-        _fn(FORMATS[fmt][1])(scenario, p, **options)  # type: ignore[arg-type]
+        _fn(loc)(scenario, p, **options)
     except InputError as exc:  # what the format cannot hold: name the output file
         raise InputError(exc.problems, file=str(path)) from None
     return p

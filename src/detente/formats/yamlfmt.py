@@ -105,7 +105,7 @@ def _unreadable_number(node: yaml.ScalarNode) -> str | None:
     return None
 
 
-class _SafeLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+class _SafeLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]  # the base is chosen at import (C or pure loader)
     """The safe loader, with base-60 numbers and over-long integers kept as their text
     (:func:`parse_yaml_with_lines` reports them as problems)."""
 

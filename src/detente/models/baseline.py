@@ -273,7 +273,9 @@ def nash_bargaining(
     hi = min(upper, float(np.min(x + r)))
     if not lo < hi:
         # only with a status quo: without one, every r_i reaches the far scale end
-        return float(disagreement)  # type: ignore[arg-type]
+        if disagreement is None:
+            raise ArithmeticError("empty feasible interval without a status quo")
+        return float(disagreement)
 
     def neg(v: float) -> float:
         gain = u(v, x)[0] - ud

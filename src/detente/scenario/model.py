@@ -110,7 +110,8 @@ class Actor(_Model):
     @field_validator("capability")
     @classmethod
     def _cap_finite(cls, v: float) -> float:
-        return _finite(v, "capability")  # type: ignore[return-value]
+        _finite(v, "capability")  # raises on inf/nan
+        return v
 
     @property
     def label(self) -> str:

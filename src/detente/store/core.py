@@ -150,13 +150,14 @@ def _seed_text(seed: int | None) -> str | None:
     return None if seed is None else str(seed)
 
 
-def _seed_value(text: str | None) -> int | None:
+def _seed_value(text: str | None) -> int | str | None:
+    """A stored seed: the integer, or the text as stored when it is not one."""
     if text is None:
         return None
     try:
         return int(text)
     except ValueError:
-        return text  # type: ignore[return-value]
+        return text
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class RunInfo:
     kind: str
     model: str
     variant: str | None
-    seed: int | None
+    seed: int | str | None  # str only for a stored seed that is not an integer (foreign or damaged row)
     params: Mapping[str, Any]
     input_hash: str | None
     scenario_name: str | None

@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -196,7 +196,7 @@ class JobManager:
         with self._lock:
             self._prune()
 
-    def _persist(self, job: Job, *, drop: list[str] = ()) -> None:  # type: ignore[assignment]
+    def _persist(self, job: Job, *, drop: Sequence[str] = ()) -> None:
         if self.records is None:
             return
         with self._persist_lock:  # one writer at a time: a later write always holds the later state
@@ -216,7 +216,7 @@ class JobManager:
         if self.finished_ttl is not None:
             cutoff = time.time() - self.finished_ttl
             for j in done:
-                if j.finished < cutoff:  # type: ignore[operator]
+                if j.finished is not None and j.finished < cutoff:
                     del self._jobs[j.id]
                     dropped.append(j.id)
             done = [j for j in done if j.id in self._jobs]

@@ -73,7 +73,7 @@ def sweep_job(report: Callable[[float, str], None], store_root: str | Path | Non
     stored as a sweep run (``detente sweep FILE -m MODEL --vary ...`` does the same)."""
     from detente.experiments.front import build_spec
     from detente.experiments.runner import run_sweep
-    from detente.experiments.sensitivity import run_sensitivity
+    from detente.experiments.sensitivity import run_sensitivity, sensitivity_method
 
     def progress(done: int, total: int) -> None:
         report(0.05 + 0.9 * done / max(total, 1), f"chunk {done} of {total}")
@@ -84,7 +84,7 @@ def sweep_job(report: Callable[[float, str], None], store_root: str | Path | Non
     store = _store(store_root)
     if design == "montecarlo":
         return run_sweep(spec, store=store, scenario=scn, progress=progress).run_id
-    return run_sensitivity(spec, method=design, n=n, store=store, progress=progress).run_id  # type: ignore[arg-type]
+    return run_sensitivity(spec, method=sensitivity_method(design), n=n, store=store, progress=progress).run_id
 
 
 def crisis_sensitivity_job(report: Callable[[float, str], None], store_root: str | Path | None, scenario: Any,
@@ -96,12 +96,13 @@ def crisis_sensitivity_job(report: Callable[[float, str], None], store_root: str
     SCENARIO --store``), stored as a ``crisis_sensitivity`` run group by group (progress counts
     the groups of parameter points)."""
     from detente.experiments.crisis_sensitivity import crisis_sensitivity
+    from detente.experiments.sensitivity import sensitivity_method
 
     def progress(done: int, total: int) -> None:
         report(0.05 + 0.9 * done / max(total, 1), f"group {done} of {total} of parameter points")
 
     report(0.02, f"{method}: {len(factors) or 'all'} numbers")
-    res = crisis_sensitivity(scenario, method=method, n=n, factors=factors or None, outputs=outputs,  # type: ignore[arg-type]
+    res = crisis_sensitivity(scenario, method=sensitivity_method(method), n=n, factors=factors or None, outputs=outputs,
                              hypothesis=hypothesis, runs_per_point=runs_per_point, tornado_runs=tornado_runs, seed=seed,
                              extra_set=extra_set or None, store=_store(store_root), progress=progress, label=label)
     return res.run_id
