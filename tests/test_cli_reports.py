@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -35,6 +36,7 @@ def _terminal_err(monkeypatch) -> io.StringIO:
     return buf
 
 
+@pytest.mark.slow  # a crisis run with both reports: over 10 s on a loaded machine
 def test_run_writes_both_reports_prints_both_paths_and_shows_progress_on_stderr(tmp_path, monkeypatch):
     buf = _terminal_err(monkeypatch)
     r = _invoke([*QUICK, "--out", tmp_path / "rep"], monkeypatch, tmp_path)
@@ -51,6 +53,7 @@ def test_run_writes_both_reports_prints_both_paths_and_shows_progress_on_stderr(
     assert "chunks" not in r.stdout
 
 
+@pytest.mark.slow  # a crisis run with both reports: over 10 s on a loaded machine
 def test_run_without_out_writes_under_reports_and_quiet_shows_no_progress(tmp_path, monkeypatch):
     buf = _terminal_err(monkeypatch)
     r = _invoke([*QUICK, "--quiet"], monkeypatch, tmp_path)
@@ -59,6 +62,7 @@ def test_run_without_out_writes_under_reports_and_quiet_shows_no_progress(tmp_pa
     assert buf.getvalue() == ""
 
 
+@pytest.mark.slow  # a crisis run with both reports: over 10 s on a loaded machine
 def test_json_writes_reports_only_with_out_names_them_and_shows_no_progress(tmp_path, monkeypatch):
     buf = _terminal_err(monkeypatch)
     r = _invoke([*QUICK, "--json"], monkeypatch, tmp_path)
@@ -108,6 +112,7 @@ def test_tournament_reports_each_task(tmp_path):
     assert n >= 2 and calls == [(k, n) for k in range(n + 1)]
 
 
+@pytest.mark.slow  # a crisis run with both reports: over 10 s on a loaded machine
 def test_run_table_fits_80_columns_without_cutting_words(tmp_path):
     env = dict(os.environ, COLUMNS="80", PYTHONPATH=str(ROOT / "src"))
     cp = subprocess.run([sys.executable, "-m", "detente", *QUICK, "--out", str(tmp_path / "r")], cwd=tmp_path,
