@@ -22,13 +22,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import resource
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu_time import tree_cpu
 
 
 def baseline(runs: int, months: int) -> tuple[float, float]:
@@ -47,9 +51,8 @@ def baseline(runs: int, months: int) -> tuple[float, float]:
 
 
 def cpu_now() -> float:
-    """CPU seconds (user + system) of this process and its finished children."""
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+    """CPU seconds of this process and the processes under it (worker pools included)."""
+    return tree_cpu()
 
 
 class Stages:

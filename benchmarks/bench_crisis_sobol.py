@@ -7,7 +7,7 @@ those of ``benchmarks/bench_crisis_sensitivity.py``; hypothesis ``combined``; ou
 the record's end) and Russia's months of peace; the library defaults for the base sample ``N``
 and the runs per point unless given.
 
-Prints wall and CPU time (this process and its workers), the points and engine runs, runs per
+Prints wall and CPU time (this process and its workers, :mod:`cpu_time`), the points and engine runs, runs per
 CPU second, the widest confidence half-width and the warnings, and the ratio to a baseline
 measured in the same process (a plain numpy loop, as in ``benchmarks/bench_crisis.py``), so
 numbers from loaded and idle machines can be compared. No assertion is made.
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_crisis_sensitivity import FACTORS  # the twenty numbers: one list for both scripts
+from cpu_time import tree_cpu
 
 
 def baseline() -> tuple[float, float]:
@@ -43,8 +43,8 @@ def baseline() -> tuple[float, float]:
 
 
 def cpu_now() -> float:
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+    """CPU seconds of this process and the processes under it (worker pools included)."""
+    return tree_cpu()
 
 
 def main() -> None:
