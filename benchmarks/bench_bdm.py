@@ -26,8 +26,9 @@ process and store overheads of a real sweep are measured by ``bench_sweep.py``).
 Scaling (``--scaling 200 400 800``, issue 17): CPU time of one ``run_issue`` (default variant, 10
 rounds, ``record_eu=False``) per size on ``random_scenario(n, seed=0)`` and the slope
 ``log2(t(2n)/t(n))`` between consecutive sizes (3 for the O(n^3) vote sums alone), with the vote
-sums in row blocks that stay in cache (``bdm.VOTE_BLOCK_ELEMENTS``, the default) and, as the
-baseline in the same process, over whole n x n matrices (the previous order of work; same bits).
+sums of ``bdm._vote_sums`` (row blocks that stay in cache) and, as the baseline in the same
+process, the previous implementation over whole n x n matrices (:func:`vote_sums_whole` below; the
+same bits, checked).
 
 Run: ``.venv/bin/python benchmarks/bench_bdm.py [--runs N] [--batch B] [--quick] [--targets-only]
 [--scaling 200 400 800]``.
@@ -239,32 +240,52 @@ def batched(runs: int, per_run: int) -> None:
               f"-> 1e6 runs on 2 cores: {tb * 1e6 / 2:6.0f} s (per-run engine {ts * 1e6 / 2 / 3600:5.1f} h){same}")
 
 
+def vote_sums_whole(a: np.ndarray, w: np.ndarray, *, pos: bool = False, absolute: bool = False, net: bool = False):
+    """The vote sums as computed before issue 17: one voter at a time over whole n x n matrices."""
+    n = a.shape[0]
+    v, t = np.empty((n, n)), np.empty((n, n))
+    sp, sa, sn = np.zeros((n, n)), np.zeros((n, n)), np.zeros((n, n))
+    for k in range(n):
+        ak = a[k]
+        np.subtract(ak[None, :], ak[:, None], out=v)
+        v *= w[k]
+        if net:
+            sn += v
+        if pos:
+            np.fmax(v, 0.0, out=t)
+            sp += t
+        if absolute:
+            np.abs(v, out=v)
+            sa += v
+    return sp + 0.0, sa, sn + 0.0
+
+
 def scaling(ns: list[int]) -> None:
-    """CPU time of one run per size and the slopes between sizes, blocked vs whole-matrix vote sums."""
+    """CPU time of one run per size and the slopes between sizes, current vs previous vote sums."""
     import math
 
     from detente.models import bdm
 
     print(f"scaling: run_issue(random_scenario(n), 'x', BDMParams(record_eu=False)), CPU s; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    modes = {"blocked": bdm.VOTE_BLOCK_ELEMENTS, "whole matrices": 1 << 62}
+    modes = {"now": bdm._vote_sums, "whole matrices": vote_sums_whole}
     got: dict[str, list[float]] = {m: [] for m in modes}
-    saved = bdm.VOTE_BLOCK_ELEMENTS
+    saved = bdm._vote_sums
     try:
         for n in ns:
             sc = random_scenario(n)
             out = []
-            for mode, block in modes.items():
-                bdm.VOTE_BLOCK_ELEMENTS = block
+            for mode, fn in modes.items():
+                bdm._vote_sums = fn
                 t0 = time.process_time()
                 res = run_issue(sc, "x", BDMParams(record_eu=False), rng=np.random.default_rng(0))
                 got[mode].append(time.process_time() - t0)
                 out.append(res.forecast)
-            assert out[0] == out[1], "blocked and whole-matrix vote sums disagree"
-            print(f"  n={n:<5} blocked {got['blocked'][-1]:8.2f} s   whole matrices {got['whole matrices'][-1]:8.2f} s   "
-                  f"ratio whole/blocked {got['whole matrices'][-1] / got['blocked'][-1]:5.2f}", flush=True)
+            assert out[0] == out[1], "the two vote-sum implementations disagree"
+            print(f"  n={n:<5} now {got['now'][-1]:8.2f} s   whole matrices (before) {got['whole matrices'][-1]:8.2f} s   "
+                  f"ratio before/now {got['whole matrices'][-1] / got['now'][-1]:5.2f}", flush=True)
     finally:
-        bdm.VOTE_BLOCK_ELEMENTS = saved
+        bdm._vote_sums = saved
     for mode, ts in got.items():
         slopes = [f"{a}->{b}: {math.log(t2 / t1) / math.log(b / a):.2f}" for a, b, t1, t2 in zip(ns, ns[1:], ts, ts[1:])]
         print(f"  slopes ({mode}): " + ", ".join(slopes))
