@@ -407,3 +407,30 @@ def test_preventive_kernel_with_one_drift_for_all_rows():
     args = (_arr(2 / 3), 0.0, -0.05, None, 0.0)
     assert K.preventive_first_war(*args, L=3, **KW9).tolist() == [0]
     assert K.preventive_first_war(_arr(2 / 3), 0.0, 0.0, None, 0.0, L=3, **KW9).tolist() == [-1]
+
+
+def _mpb(p, delta, c_D, c_R, phi):
+    p = np.asarray(p, dtype=float)
+    tot = 1 / (1 - delta)
+    MD, MR = (p * tot - c_D)[:, None], ((1 - p) * tot - c_R)[:, None]
+    return int(K.markov_path_batch(MD, MR, delta=delta, tot=tot, C=np.array([c_D + c_R]), phi=np.array([phi]))[0])
+
+
+def test_markov_batch_with_full_commitment_starts_r_min_at_the_last_month():
+    # p = (0.34, 0.22, 0.03), δ = 0.9, c_D = 0.4, c_R = 0.2, φ = 1: tot = 10, M_D = (3.0, 1.8, −0.1),
+    # M_R = (6.4, 7.6, 9.5), tot − C = 9.4. Start V = −0.1, S = 10, R_min = M_R(2) = 9.5.
+    # k=1: m = max(7.6, 0.9·9.5) = 8.55, a = 0.9·10 − 8.55 + 1 = 1.45 < 1.8 → war; V = 1.8, S = 9.4, R_min = 7.6
+    # k=0: m = max(6.4, 6.84) = 6.84, a = 0.9·9.4 − 6.84 + 1 = 2.62 < 3.0 → war at 0.
+    # (R_min started at M_R(1) = 7.6 instead: a = 2.4 at k=1, no war; a = 3.16 at k=0, peace.)
+    assert _mpb([0.34, 0.22, 0.03], 0.9, 0.4, 0.2, 1.0) == 0
+    assert theory.markov_path([0.34, 0.22, 0.03], 0.9, 0.4, 0.2, 1.0)[0] == 0
+
+
+def test_markov_batch_stops_at_month_zero():
+    # p = (0.96, 0.90, 0.98), δ = 0.9, c_D = 0.4, c_R = 0.2, φ = 0.5: M_D = (9.2, 8.6, 9.4), M_R = (0.2, 0.8, 0.0).
+    # k=1: m = 0.8, a = 0.9·(0.5·9.4 + 0.5·10) − 0.4 + 1 = 9.33 > 8.6 → no war; V = 8.6, S = 10, R_min = 0.8
+    # k=0: m = 0.72, a = 0.9·(0.5·8.6 + 0.5·10) − 0.36 + 1 = 9.01 < 9.2 → war at 0.
+    # A pass that went on to "k = −1" (reading the last month again) would find 9.4 > 9.28 there and
+    # write −1 over the date.
+    assert _mpb([0.96, 0.90, 0.98], 0.9, 0.4, 0.2, 0.5) == 0
+    assert theory.markov_path([0.96, 0.90, 0.98], 0.9, 0.4, 0.2, 0.5)[0] == 0
