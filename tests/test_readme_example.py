@@ -35,8 +35,8 @@ def test_the_readme_example_gives_the_readme_output(tmp_path):
     cp = subprocess.run([sys.executable, "-m", "detente", *argv[1:]], cwd=tmp_path, env=env, capture_output=True,
                         text=True, encoding="utf-8")
     assert cp.returncode == 0, cp.stderr
-    got = cp.stdout.splitlines()
-    want = output.strip("\n").splitlines()
+    got = [line.rstrip() for line in cp.stdout.splitlines()]
+    want = [line.rstrip() for line in output.strip("\n").splitlines()]
     positions = [got.index(line) for line in want]           # every shown line is printed, in order
     assert positions == sorted(positions)
 

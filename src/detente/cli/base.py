@@ -242,7 +242,7 @@ def print_table(t: Table, console: Console | None = None) -> None:
     """Print ``t`` within the console's width. When it does not fit, the vertical rules and the
     cell padding go (one space between columns) and each column gets at least its longest word,
     the room left shared out by how much more each column would like; words break only when
-    even the longest words do not fit side by side."""
+    even the longest words do not fit side by side, and then in the widest columns first."""
     from rich import box
     from rich.measure import Measurement
 
@@ -264,8 +264,13 @@ def print_table(t: Table, console: Console | None = None) -> None:
             want = [h - m for m, h in zip(lo, hi, strict=True)]
             spare, total = room - sum(lo), sum(want) or 1
             widths = [m + min(w, spare * w // total) for m, w in zip(lo, want, strict=True)]
-            for c, w in zip(t.columns, widths, strict=True):
-                c.width = w
+        else:   # even the longest words do not fit: fold the widest columns first, never the first
+            widths = list(lo)
+            while sum(widths) > room and max(widths[1:], default=0) > 4:
+                k = max(range(1, len(widths)), key=lambda j: widths[j])
+                widths[k] -= 1
+        for c, w in zip(t.columns, widths, strict=True):
+            c.width = w
     console.print(t, soft_wrap=False)  # the title wraps too
 
 

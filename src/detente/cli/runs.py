@@ -18,8 +18,10 @@ from detente.cli.base import (
     open_store,
     out,
     print_json,
+    print_table,
     renamed_option,
     result_json,
+    table,
 )
 
 # --------------------------------------------------------------------------- runs
@@ -51,15 +53,12 @@ def runs_list_cmd(
         out.print(f"no stored runs{' of model ' + model if model else ''} in {esc(st.root)}")
         return
     show_kind = any(i.kind != "forecast" for i in infos)
-    t = Table(title=f"runs in {esc(st.root)} ({len(infos)} of {total})")
-    t.add_column("run", no_wrap=True)
-    t.add_column("created (UTC)", no_wrap=True)
-    for c in (["kind"] if show_kind else []) + ["model", "variant", "seed", "scenario", "label", "status"]:
-        t.add_column(c, no_wrap=c in ("model", "status"))
+    t = table("run", "created (UTC)", *(["kind"] if show_kind else []), "model", "variant", "seed", "scenario",
+              "label", "status", title=f"runs in {esc(st.root)} ({len(infos)} of {total})")
     for i in infos:
         t.add_row(i.run_id, _short_time(i.created)[:16], *([i.kind] if show_kind else []), i.model, i.variant or "-",
                   "-" if i.seed is None else str(i.seed), esc(i.scenario_name or "-"), esc(i.label or "-"), i.status)
-    out.print(t)
+    print_table(t)
 
 
 @runs_app.command("show")
@@ -116,10 +115,10 @@ def runs_show_cmd(
     out.print(head)
     if res is None:
         return
-    t = Table("issue", "forecast", "rounds", title="forecasts")
+    t = table("issue", "forecast", "rounds", title="forecasts")
     for iid, ir in res.issues.items():
         t.add_row(esc(iid), "-" if ir.forecast is None else f"{ir.forecast:.6g}", str(len(ir.rounds)) if ir.rounds else "-")
-    out.print(t)
+    print_table(t)
     if traj is not None and len(traj):
         for iid, g in traj.groupby("issue", sort=False):
             wide = g.pivot(index="actor", columns="round", values="position")

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from detente.cli.base import (
     FROM_OPT,
@@ -20,8 +19,10 @@ from detente.cli.base import (
     open_store,
     out,
     print_json,
+    print_table,
     renamed_option,
     result_json,
+    table,
 )
 from detente.errors import InputError, Problem
 
@@ -35,11 +36,11 @@ def models_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSO
     if as_json:
         print_json({"models": {s.name: s.to_json_dict() for s in specs}})
         return
-    t = Table("model", "variants", "multi-issue", "dynamics", "stochastic", "summary")
+    t = table("model", "variants", "multi-issue", "dynamics", "stochastic", "summary")
     for s in specs:
         yn = lambda b: "yes" if b else "-"  # noqa: E731
         t.add_row(s.name, ", ".join(s.variants) or "-", yn(s.multi_issue), yn(s.dynamics), yn(s.stochastic), s.summary)
-    out.print(t)
+    print_table(t)
 
 
 def _scenario_summary(scn: Any) -> dict[str, Any]:
@@ -126,12 +127,12 @@ def forecast_cmd(
         print_json(obj)
         return
     title = f"{res.model}" + (f" ({res.variant})" if res.variant else "")
-    t = Table("issue", "forecast", "scale", title=f"{scn.name}: {title}")
+    t = table("issue", "forecast", "scale", title=f"{scn.name}: {title}")
     for iid, ir in res.issues.items():
         iss = scn.issue(iid)
         f = "-" if ir.forecast is None else f"{ir.forecast:.4g}"
         t.add_row(iss.label, f, f"{iss.lower:g}–{iss.upper:g}")
-    out.print(t)
+    print_table(t)
     for n in res.notes:
         out.print(f"[dim]note: {esc(n)}[/]")
     if res.seed is not None:
