@@ -597,3 +597,56 @@ def test_backtest_is_the_record_score_of_the_run_hypotheses_block(flagship):
     assert {"brier", "log_score", "events", "likelihood"} <= set(bt)
     # P(record) is the share of runs that reproduce the record (its hits over the runs)
     assert bt["likelihood"]["p"] == bt["likelihood"]["hits"] / 60
+
+
+# ------------------------------------------------------------------ the mechanism map on the toy
+def test_mechanism_map_statuses_and_reasons_on_the_toy():
+    toy = _toy()
+    mm = A.mechanism_map(toy, "live", runs=100, seed=1, names=["window", "balance"])
+    w = mm["window"]        # its belief exists only under `believer`
+    assert w["status"] == "absent" and w["absent_paths"] == ["dyads[A-B].beliefs.0.enabled"]
+    assert w["declared"] is True and w["switch"] == "dyads[A-B].beliefs.0.enabled = false"
+    assert all(e["diff"] == 0.0 and e["se"] == 0.0 for e in w["effects"].values())
+    assert w["inert_reason"] == ("absent from hypothesis 'live': its switch path dyads[A-B].beliefs.0.enabled does "
+                                 "not exist there (the hypothesis removes what it switches), so there is nothing to "
+                                 "switch off")
+    b = mm["balance"]       # measured, and it changes no run (the toy's triangle reaches no hazard)
+    assert b["status"] == "measured" and "absent_paths" not in b
+    assert b["inert_reason"].startswith("no effect at all over 100 paired runs: switching it off changed no run's history")
+    assert "in this regime the hazard parts preventive, crisis, moral_hazard, provocation are zero" in b["inert_reason"]
+    # under `calm` the escalation switch is the hypothesis itself, also with a --set on top
+    mm = A.mechanism_map(toy, "calm", runs=50, seed=1, names=["escalation"],
+                         extra_set={"flashpoints[F].base_hazard_m": 0.02})
+    assert mm["escalation"]["status"] == "already_off"
+    assert mm["escalation"]["inert_reason"] == (
+        "switched off in hypothesis 'calm': its switch (flashpoints[F].beta.rung = 0) leaves the description "
+        "unchanged, so the run without it is the run with it")
+    with pytest.raises(InputError) as ei:
+        A.mechanism_map(toy, "live", runs=10, seed=1, names=["escalation", "nope", "ghost"])
+    p = ei.value.problems[0]
+    assert (p.column, p.value, p.expected) == ("--mechanisms", "nope,ghost", "escalation, balance, window")
+
+
+def test_mechanism_map_of_a_weak_mechanism_reads_its_numbers():
+    from detente.crisis import run
+
+    toy = _toy()
+    weak = {"flashpoints[F].beta.rung": 0.01}     # an escalation term of 1 %: a tiny, noisy effect
+    mm = A.mechanism_map(toy, "live", runs=300, seed=1, names=["escalation"], extra_set=weak)
+    e = mm["escalation"]
+    base = run(toy, {"runs": 300, "hypothesis": "live", "set": weak, "record_paths": False}, seed=1)
+    alt = run(toy, {"runs": 300, "hypothesis": "live", "set": {**weak, "flashpoints[F].beta.rung": 0},
+                    "record_paths": False}, seed=1)
+    for o, eff in e["effects"].items():
+        assert eff == A.paired_effect(A.output_samples(base, o), A.output_samples(alt, o))
+    pw = e["effects"]["p_war_horizon"]
+    assert abs(pw["diff"]) <= 2 * pw["se"] and e["status"] == "measured"
+    z = abs(pw["diff"]) / pw["se"]               # the largest z: the first of the tied war outputs
+    assert e["inert_reason"].startswith(
+        f"within 2 paired SEs of zero on every headline output over 300 paired runs (largest: p_war_horizon "
+        f"{pw['diff']:+.4f} ± {pw['se']:.4f}, {z:.1f} SE); the hazard parts (flashpoint × cause, mean per run-month) "
+        "it changes most: F escalation ")
+    hb, ha = A._hazard_parts(base), A._hazard_parts(alt)
+    tb, ta = sum(hb.values()), sum(ha.values())
+    assert f"F escalation {hb['F escalation']:.3g} → 0;" in e["inert_reason"]
+    assert f"; the total hazard moves {tb:.4g} → {ta:.4g} ({(ta - tb) / tb:+.1%})" in e["inert_reason"]
