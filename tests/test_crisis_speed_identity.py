@@ -133,3 +133,27 @@ def test_full_pass_row_by_row_equals_the_array_pass(monkeypatch, per_row):
     want = K._preventive_full(bad, g, drift, cliff, size, **kw)
     monkeypatch.setattr(K, "SCALAR_ROWS", n)
     np.testing.assert_array_equal(K._preventive_full(bad, g, drift, cliff, size, **kw), want)
+
+
+@pytest.mark.parametrize("per_row", [False, True])
+def test_fast_path_row_by_row_equals_the_array_tail(monkeypatch, per_row):
+    """A few cliff candidates take the Python-float tail pass (kernels.TAIL_SCALAR_ROWS): the same first
+    wars as the array tail pass, cliffs all over the look-ahead, wars included."""
+    rng = np.random.default_rng(8)
+    L, delta = 48, 0.95 ** (1 / 12)
+    seen_war = 0
+    for _rep in range(40):
+        n = 10
+        ratio = rng.uniform(0.3, 3.0, n)
+        g = rng.uniform(0.0, 0.004, n) if per_row else 0.002
+        drift = rng.uniform(-0.0005, 0.0005, n)
+        cliff = rng.integers(1, L, n).astype(float)
+        size = rng.uniform(0.0, 0.5, n)
+        kw = dict(L=L, delta=delta, c_D=rng.uniform(0, 0.2, n), c_R=rng.uniform(0, 0.2, n), phi=rng.uniform(0, 1, n))
+        monkeypatch.setattr(K, "TAIL_SCALAR_ROWS", 0)
+        arr = K.preventive_first_war(ratio, g, drift, cliff, size, **kw)
+        monkeypatch.setattr(K, "TAIL_SCALAR_ROWS", 64)
+        rows = K.preventive_first_war(ratio, g, drift, cliff, size, **kw)
+        np.testing.assert_array_equal(rows, arr)
+        seen_war += int((arr >= 0).sum())
+    assert seen_war > 20

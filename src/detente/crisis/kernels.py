@@ -194,6 +194,12 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np
     for k in range(L - 2, -1, -1):
         S_tab[k] = S_tab[k + 1] * delta + 1.0
 
+    if len(order) <= TAIL_SCALAR_ROWS:
+        got = _tail_rows(r_, d_, s_, cD_, totC, ph_, kcs, g_, E, S_tab, L=L, delta=delta, tot=tot)
+        if got is not None:
+            first[order] = got
+            return first
+
     def rows(ks: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
         """M_D and M_R of the first ``c`` rows at the months ``ks`` (shape ``(len(ks), c)``)."""
         kf = ks.astype(float)[:, None]
@@ -321,6 +327,64 @@ def _preventive_full(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np.nda
 #: Up to this many rows the full pass runs row by row in Python floats (fewer numpy calls on
 #: tiny arrays; speed only: IEEE double arithmetic gives the same numbers).
 SCALAR_ROWS = 12
+#: The same for the fast path's tail pass (its array version needs fewer calls: break-even lower).
+TAIL_SCALAR_ROWS = 6
+
+
+def _tail_rows(r_: np.ndarray, d_: np.ndarray, s_: np.ndarray, cD_: np.ndarray, totC: np.ndarray, ph_: np.ndarray,
+               kcs: np.ndarray, g_: np.ndarray | None, E: np.ndarray, S_tab: np.ndarray, *, L: int, delta: float,
+               tot: float) -> np.ndarray | None:
+    """The fast path's tail pass and test at ``t* = kc - 1`` for a few rows, one row at a time with
+    the operations of the array version in the same order; the first-war month per row (-1 for
+    peace), or ``None`` (use the array version) when an input is not finite or a ratio negative."""
+    m = len(kcs)
+    ks = np.arange(L, dtype=float)
+    Etab = np.exp(g_[:, None] * ks[None, :]) if g_ is not None else None   # as np.exp(g_ * k), element by element
+    if not ((r_ >= 0).all() and np.isfinite(r_).all() and np.isfinite(d_).all() and np.isfinite(s_).all() and np.isfinite(cD_).all()
+            and np.isfinite(totC).all() and np.isfinite(ph_).all() and (Etab is None or np.isfinite(Etab).all())
+            and (Etab is not None or np.isfinite(E).all())):
+        return None
+    lo, hi, margin = 1e-4, 1.0 - 1e-4, 1.0 + 1e-12
+    out = np.full(m, -1, dtype=np.int32)
+    Er = None if Etab is not None else E.tolist()
+    St = S_tab.tolist()
+    for i, (r, d, sz, cd, tc, ph, kc) in enumerate(zip(r_.tolist(), d_.tolist(), s_.tolist(), cD_.tolist(),
+                                                        totC.tolist(), ph_.tolist(), kcs.tolist())):
+        Ei = Etab[i].tolist() if Etab is not None else Er
+        V = Rmin = 0.0
+        for k in range(L - 1, kc - 1, -1):
+            p = r * Ei[k]
+            p = p + 1.0
+            p = 1.0 / p
+            p = p + d * float(k)
+            p = p - sz
+            p = min(max(p, lo), hi)
+            md = p * tot
+            md = md - cd
+            mr = tc - md
+            if k == L - 1:
+                V, Rmin = md, mr
+            else:
+                V = max(V * delta, md)
+                Rmin = max(mr, Rmin * delta)
+        t = kc - 1
+        p = r * Ei[t]
+        p = p + 1.0
+        p = 1.0 / p
+        p = p + d * float(t)
+        p = min(max(p, lo), hi)
+        md = p * tot
+        md = md - cd
+        mr = tc - md
+        mm = max(mr, Rmin * delta)
+        a = V * (1.0 - ph)
+        a = a + St[kc] * ph
+        a = a * delta
+        a = a - mm * ph
+        a = a + margin
+        if md > a:
+            out[i] = t
+    return out
 
 
 def _preventive_full_rows(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np.ndarray, cliff_at: np.ndarray | None,
