@@ -132,3 +132,20 @@ def test_demo_help_and_the_docs_agree_on_the_runs():
     web = (ROOT / "docs" / "web.md").read_text(encoding="utf-8")
     quoted = re.findall(r"`detente demo`\) runs `seesaw-2021` with (\d+) runs per hypothesis", web)
     assert quoted == [str(DEMO_RUNS)]
+
+
+def test_runs_list_and_models_fit_80_columns_without_ellipsis(tmp_path, monkeypatch):
+    # the CLI's console takes its width when detente.cli is imported: an 80-column one for the tables
+    monkeypatch.setattr(base, "out", Console(width=80, highlight=False, soft_wrap=True))
+    store = str(tmp_path / "st")
+    label = "a rather long label for this particular run"
+    r = CliRunner().invoke(app, ["forecast", str(ROOT / "src" / "detente" / "examples" / "ec_emission.yaml"), "-m",
+                                 "compromise", "--label", label, "--store", store])
+    assert r.exit_code == 0, r.output
+    for args in (["runs", "list", "--store", store], ["models"]):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 0, r.output
+        assert "…" not in r.stdout, args
+        assert max(len(line) for line in r.stdout.splitlines()) <= 80, args
+    words = CliRunner().invoke(app, ["runs", "list", "--store", store]).stdout.split()
+    assert all(w in words for w in label.split()) and "compromise" in words

@@ -231,7 +231,10 @@ def table(*headers: str, title: str | None = None, **kwargs: Any) -> Table:
     columns), instead of being cut to ``combi…``: every character stays on screen. Print it
     with :func:`print_table`, which also picks a more compact layout when it cannot fit. The
     first column (the row's name) does not wrap."""
-    t = Table(title=title, **kwargs)
+    from rich.text import Text
+
+    # a title with a long unbroken word (a store path) folds too
+    t = Table(title=None if title is None else Text.from_markup(title, overflow="fold"), **kwargs)
     for k, h in enumerate(headers):
         # the first column names the row (a hypothesis, a model): kept whole while others wrap
         t.add_column(h, overflow="fold", no_wrap=k == 0)
