@@ -346,7 +346,7 @@ def _tail_rows(r_: np.ndarray, d_: np.ndarray, s_: np.ndarray, cD_: np.ndarray, 
         return None
     lo, hi, margin = 1e-4, 1.0 - 1e-4, 1.0 + 1e-12
     out = np.full(m, -1, dtype=np.int32)
-    Er = None if Etab is not None else E.tolist()
+    Er: list[float] = [] if Etab is not None else E.tolist()   # the scalar trend's table (unused with Etab)
     St = S_tab.tolist()
     for i, (r, d, sz, cd, tc, ph, kc) in enumerate(zip(r_.tolist(), d_.tolist(), s_.tolist(), cD_.tolist(),
                                                         totC.tolist(), ph_.tolist(), kcs.tolist())):
