@@ -434,3 +434,10 @@ def test_markov_batch_stops_at_month_zero():
     # write −1 over the date.
     assert _mpb([0.96, 0.90, 0.98], 0.9, 0.4, 0.2, 0.5) == 0
     assert theory.markov_path([0.96, 0.90, 0.98], 0.9, 0.4, 0.2, 0.5)[0] == 0
+
+
+def test_stag_hunt_mu_star_with_a_denominator_below_one():
+    # R=5, T=4.5, P=2, S=1.8: (P−S)/((R−T)+(P−S)) = 0.2/0.7 = 2/7 (the guard must not replace a
+    # positive denominator below 1)
+    assert float(K.stag_hunt_mu_star(5.0, 4.5, 2.0, 1.8)) == pytest.approx(2 / 7, abs=1e-15)
+    assert theory.stag_hunt_threshold(5, 4.5, 2, 1.8) == pytest.approx(2 / 7, abs=1e-15)
