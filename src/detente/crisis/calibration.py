@@ -4,8 +4,12 @@ Reads the raw tables from a directory (normally ``../shared/data/conflict/``; se
 README for files, versions and citation terms) and derives the few numbers the
 ``seesaw-2021`` scenario needs:
 
-* CINC capability shares (latest NMC year) of the scenario's actors and their growth
-  over the last decade (log-linear trend, per year and per month);
+* CINC capability shares of the scenario's actors in the *capability year* — the last NMC
+  year that ended before the scenario's start (:func:`capability_year`; 2021 for the
+  flagship, which starts on :data:`FLAGSHIP_START`) — and their growth over the ten years
+  ending there (log-linear trend, per year and per month). An NMC year is an annual total
+  (military spending, personnel, …), so the start's own year is known only after the
+  outcome: for the flagship, 2022 contains the war;
 * monthly base rates, with uncertainty, of militarized-dispute onsets, uses of force and
   wars for the dyad types of the scenario (strategic rivals, major-power rivals,
   major–minor rivals, and the scenario's own dyads), of crisis escalation to war while an
@@ -16,6 +20,9 @@ data. :func:`derive` is deterministic (same files → same dict); the command li
 generation date::
 
     python -m detente.crisis.calibration ../shared/data/conflict --out src/detente/data/calibration.json
+
+(``--start`` defaults to the flagship's start, 2021-12-01; another scenario passes its own
+``--start`` and ``--actors``.)
 
 Uncertainty conventions
 -----------------------
@@ -51,7 +58,7 @@ from scipy import stats
 
 __all__ = [
     "ACTORS", "MAJOR_POWERS", "SCENARIO_DYADS", "DAYS_PER_MONTH", "derive", "load_shipped",
-    "rate_estimate", "proportion_estimate", "wilson_interval", "cinc_shares", "cinc_growth",
+    "FLAGSHIP_START", "capability_year", "rate_estimate", "proportion_estimate", "wilson_interval", "cinc_shares", "cinc_growth",
     "hostility_level", "dyadic_mid_onsets", "dyad_year_exposure", "mid_rates",
     "base_hazards", "FLASHPOINT_REFERENCE", "icb_escalation",
     "war_onsets", "ucdp_interstate_onsets", "main",
@@ -82,6 +89,11 @@ SCENARIO_DYADS: tuple[tuple[str, str], ...] = (
     ("US", "RU"), ("US", "CN"), ("RU", "CN"), ("RU", "UA"), ("CN", "TW"),
     ("RU", "PL"), ("BY", "PL"),
 )
+
+#: Start date of the flagship scenario ``seesaw-2021`` (its ``settings.start``). The default
+#: ``start`` of :func:`derive`: the shipped capability shares are those of the last NMC year
+#: before it (:func:`capability_year`), so no information from the outcome enters the forecast.
+FLAGSHIP_START = date(2021, 12, 1)
 
 #: Mean Gregorian month length used to turn ICB durations (days) into months.
 DAYS_PER_MONTH = 365.2425 / 12
@@ -204,6 +216,23 @@ def _year(nmc: pd.DataFrame, year: int | None) -> int:
     if not lo <= int(year) <= hi:
         raise ValueError(f"year {year} is outside the NMC data ({lo}–{hi})")
     return int(year)
+
+
+def capability_year(nmc: pd.DataFrame, start: date) -> int:
+    """The last NMC year that ended before ``start``: the latest year in the data below
+    ``start.year``.
+
+    NMC values are annual totals, so a year is complete only at its end; a crisis that starts
+    in year ``Y`` may use capabilities up to ``Y − 1``, never ``Y`` (which includes the
+    crisis and, for the flagship, the war). Raises ``ValueError`` when the data have no year
+    before the start.
+    """
+    years = nmc.dropna(subset=["cinc"])["year"]
+    before = years[years < start.year]
+    if before.empty:
+        raise ValueError(f"the NMC data have no year before the start {start.isoformat()} "
+                         f"(they begin in {int(years.min())})")
+    return int(before.max())
 
 
 def cinc_shares(nmc: pd.DataFrame, actors: dict[str, int] = ACTORS, year: int | None = None) -> dict:
@@ -468,13 +497,17 @@ def base_hazards(mid: dict) -> dict:
 # entry points
 # ---------------------------------------------------------------------------------------
 
-def derive(path, *, year: int | None = None, actors: dict[str, int] | None = None) -> dict:
+def derive(path, *, start: date | str | None = None, year: int | None = None,
+           actors: dict[str, int] | None = None) -> dict:
     """Derive every calibration number from the raw conflict tables in ``path``.
 
-    ``year`` chooses the NMC year of the capability shares and the end of their growth window
-    (default: the latest year in the data, 2022 for the shipped file); ``actors`` maps scenario
-    codes to COW country codes (default :data:`ACTORS`), e.g. ``{"US": 2, "SU": 365, "CU": 40}``
-    for 1962. The base rates do not depend on either.
+    ``start`` is the scenario's start date (default :data:`FLAGSHIP_START`, 2021-12-01); the
+    capability shares are those of :func:`capability_year` (the last NMC year before it: 2021
+    for the shipped file) and their growth window is the ten years ending there. ``year``
+    overrides that year explicitly; it must still lie before ``start`` (when ``start`` is
+    given), since the start's own year includes the outcome. ``actors`` maps scenario codes
+    to COW country codes (default :data:`ACTORS`), e.g. ``{"US": 2, "SU": 365, "CU": 40}``
+    for 1962. The base rates depend on none of these.
 
     Deterministic: the same files give the same dict (provenance includes file hashes;
     the generation date is added only by :func:`main`).
@@ -487,7 +520,21 @@ def derive(path, *, year: int | None = None, actors: dict[str, int] | None = Non
     onsets = dyadic_mid_onsets(t["mid_part"])
     mids = mid_rates(onsets, t["rivalries"], t["nmc"])
     acts = ACTORS if actors is None else actors
+    if start is None and year is None:
+        start = FLAGSHIP_START
+    if isinstance(start, str):
+        start = date.fromisoformat(start)
+    if start is not None:
+        if year is None:
+            year = capability_year(t["nmc"], start)
+        elif year >= start.year:
+            raise ValueError(f"capability year {year} is not before the start {start.isoformat()} "
+                             "(an NMC year is complete only at its end)")
     cinc = cinc_shares(t["nmc"], acts, year=year)
+    cinc["start"] = None if start is None else start.isoformat()
+    cinc["rule"] = ("explicit year" if start is None else
+                    "last NMC year before the start" if cinc["year"] == capability_year(t["nmc"], start)
+                    else "explicit year before the start")
     growth = cinc_growth(t["nmc"], acts, year=year)
     # flat look-ups used by scenario files (``calibrated: cinc.share.US`` etc.)
     cinc["share"] = {k: v["cinc"] for k, v in cinc["actors"].items()}
@@ -521,12 +568,16 @@ def load_shipped() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m detente.crisis.calibration PATH [--out FILE]``."""
+    """``python -m detente.crisis.calibration PATH [--start DATE] [--year Y] [--actors ...] [--out FILE]``."""
     ap = argparse.ArgumentParser(prog="python -m detente.crisis.calibration",
                                  description="Derive crisis calibration numbers from conflict data.")
     ap.add_argument("path", help="directory with the raw conflict tables")
     ap.add_argument("--out", help="write JSON here (default: standard output)")
-    ap.add_argument("--year", type=int, help="NMC year of the capability shares (default: the latest in the data)")
+    ap.add_argument("--start", default=FLAGSHIP_START.isoformat(),
+                    help="scenario start date YYYY-MM-DD; the capability shares are those of the last NMC "
+                         f"year before it (default: the flagship's, {FLAGSHIP_START.isoformat()})")
+    ap.add_argument("--year", type=int, help="NMC year of the capability shares, overriding the one chosen "
+                                             "from --start (must be before it)")
     ap.add_argument("--actors", help="scenario codes and COW country codes, e.g. US=2,SU=365,CU=40 "
                                      "(default: the flagship's actors)")
     args = ap.parse_args(argv)
@@ -539,7 +590,11 @@ def main(argv: list[str] | None = None) -> int:
                 if not k.strip() or not v.strip().isdigit():
                     raise ValueError(f"--actors: {item!r} is not CODE=COW_NUMBER")
                 acts[k.strip()] = int(v)
-        result = derive(args.path, year=args.year, actors=acts)
+        try:
+            start = date.fromisoformat(args.start)
+        except ValueError:
+            raise ValueError(f"--start: {args.start!r} is not a date YYYY-MM-DD") from None
+        result = derive(args.path, start=start, year=args.year, actors=acts)
     except (FileNotFoundError, KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
