@@ -294,7 +294,7 @@ def test_calibrated_numbers_come_from_the_shipped_file(scn):
         assert c.fixed[path] == want, (path, num.calibrated)          # the file's number, bit for bit
         checked += 1
     assert checked == 27
-    assert c.fixed["actors.RU.growth_m"] < 0 < c.fixed["actors.CN.growth_m"]   # CINC shares 2012–2022
+    assert c.fixed["actors.RU.growth_m"] < 0 < c.fixed["actors.CN.growth_m"]   # CINC shares 2010–2020
     assert c.fixed["actors.RU.growth_m"] == cal["cinc"]["growth_m"]["RU"]
     assert c.fixed["flashpoints[UA].base_hazard_m"] == cal["base_hazard_m"]["UA"]["value"]
     art = compile_spec(load_spec(scn.dynamics, hypothesis="article"), CrisisParams())
