@@ -650,3 +650,35 @@ def test_mechanism_map_of_a_weak_mechanism_reads_its_numbers():
     tb, ta = sum(hb.values()), sum(ha.values())
     assert f"F escalation {hb['F escalation']:.3g} → 0;" in e["inert_reason"]
     assert f"; the total hazard moves {tb:.4g} → {ta:.4g} ({(ta - tb) / tb:+.1%})" in e["inert_reason"]
+
+
+def test_run_hypotheses_tables_of_the_flagship_come_from_the_blocks(flagship):
+    from detente.crisis import record as R
+    from detente.crisis import run
+    from detente.crisis.spec import load_spec
+
+    obj = A.run_hypotheses(flagship, hypotheses=["combined", "article"], runs=40, seed=2, chunk_size=16,
+                           with_counterfactuals=False, forecast=True)
+    spec = load_spec(flagship.dynamics)
+    # the runs use the chunk size asked for (results depend on it)
+    res = run(flagship, {"runs": 40, "hypothesis": "article", "chunk_size": 16, "record_paths": False}, seed=2)
+    assert obj["hypotheses"]["article"]["p_war_by"] == res.summary()["p_war_by"]
+    assert obj["hypotheses"]["article"]["description"] == spec.hypotheses["article"].description
+    assert obj["verdict_rule"] == {"threshold_log_bf": R.LOG_BF_REJECT, "z": R.VERDICT_Z, "upper_level": R.UPPER_LEVEL}
+    bt = {h: b["backtest"] for h, b in obj["hypotheses"].items()}
+    # the back-test table is sorted by Brier score; the likelihood table copies each block's numbers
+    assert [r["hypothesis"] for r in obj["backtest_table"]] == sorted(bt, key=lambda h: bt[h]["brier"])
+    for row in obj["likelihood_table"]:
+        b = bt[row["hypothesis"]]
+        assert row == {"hypothesis": row["hypothesis"], "p_record": b["likelihood"]["p"],
+                       "p_record_se": b["likelihood"]["se"], "hits": b["likelihood"]["hits"],
+                       "log_likelihood": b["likelihood"]["log"], "log_likelihood_se": b["likelihood"]["log_se"],
+                       "p_record_upper": b["likelihood"]["upper"], "log_lr": b["log_lr"], "log_lr_se": b["log_lr_se"],
+                       "log_lr_interval": b["log_lr_interval"], "bayes_factor": b["bayes_factor"],
+                       "verdict": b["verdict"]}
+    assert obj["rejected_by_record"] == [h for h in bt if bt[h]["rejected"]]
+    # the forecast path is the reference hypothesis's, run with the same runs, seed and chunk size
+    ref = obj["reference"]
+    fp = A.forecast_path(flagship, spec, R.observed(spec), ref, runs=40, seed=2, chunk_size=16)
+    assert obj["forecast_path"] == fp and obj["forecast_path"]["hypothesis"] == ref
+    assert obj["forecast_paths"] == {ref: fp}
