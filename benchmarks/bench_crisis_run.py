@@ -11,10 +11,22 @@ folder) and prints, for the whole and for each stage:
   a fixed number of element-operations (the same as ``benchmarks/bench_crisis.py``), so numbers
   from loaded and idle machines can be compared.
 
-No assertion is made. ``--workers W`` runs the chunks on a local process pool of W workers
-(:func:`detente.crisis.engine.execution`), the same bytes as in one process.
+No assertion is made. ``--executor`` chooses where the chunks run, as ``detente run
+--executor`` (default ``auto``, the command's default: a process pool of one worker per core
+when the planned passes are large enough; ``--workers W`` for ``process``/``auto``); the same
+bytes on any.
 
-Usage: python benchmarks/bench_crisis_run.py [--runs N] [--workers W] [--hypothesis H]
+``run_hypotheses`` plans every engine pass first and submits all their chunks together (stage
+"engine passes (together)"; the analysis stages then only read results). ``--sequential`` runs
+each pass on its own as it is asked for (the behaviour before the passes were planned
+together), and ``--compare`` measures both in this process, one after the other, with the
+serial executor for the sequential one (the command's old default) and ``--executor`` for the
+planned one, so both see the same load.
+
+Also printed: the peak resident memory of this process (``ru_maxrss``; workers not included).
+
+Usage: python benchmarks/bench_crisis_run.py [--runs N] [--executor auto|serial|process] [--workers W]
+                                             [--hypothesis H] [--sequential | --compare]
 """
 
 from __future__ import annotations
@@ -84,9 +96,9 @@ def patched(stages: Stages) -> Iterator[None]:
     from detente.crisis import analysis
     from detente.report import crisis as report
 
-    names = {(analysis, "counterfactuals"): "counterfactual passes", (analysis, "mechanism_map"): "mechanism map",
-             (analysis, "forecast_path"): "forecast path", (analysis, "run"): "hypothesis run",
-             (report, "write_report"): "report"}
+    names = {(analysis, "run_planned"): "engine passes (together)",
+             (analysis, "counterfactuals"): "counterfactual passes", (analysis, "mechanism_map"): "mechanism map",
+             (analysis, "forecast_path"): "forecast path", (report, "write_report"): "report"}
     saved = {key: getattr(*key) for key in names}
     try:
         for (mod, attr), label in names.items():
@@ -97,43 +109,76 @@ def patched(stages: Stages) -> Iterator[None]:
             setattr(mod, attr, fn)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=100_000)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--hypothesis", default="combined")
-    args = ap.parse_args()
+def measure(args: argparse.Namespace, *, sequential: bool, executor: str) -> dict[str, Any]:
+    """Run the command's work once; wall, CPU, stages and the ``--json`` object."""
     from detente.cli.crisis_run import crisis_run
-    from detente.crisis.engine import execution
+    from detente.crisis import analysis
 
-    with tempfile.TemporaryDirectory() as tmp:
-        crisis_run("seesaw-2021", hypotheses=[args.hypothesis], runs=200, out_dir=tmp)   # warm imports and caches
-    base, base_cpu = baseline(args.runs, 48)
     stages = Stages()
-    pool = contextlib.nullcontext()
-    if args.workers > 1:
-        from detente.executors import ProcessExecutor
+    saved = analysis._plan_passes
+    if sequential:   # nothing planned ahead: each pass is simulated when the analysis asks for it
+        analysis._plan_passes = lambda *a, **k: None
+    try:
+        with tempfile.TemporaryDirectory() as tmp, patched(stages):
+            t, c = time.perf_counter(), cpu_now()
+            obj, _ = crisis_run("seesaw-2021", hypotheses=[args.hypothesis], runs=args.runs, out_dir=tmp,
+                                executor=executor, workers=args.workers)
+            wall, cpu = time.perf_counter() - t, cpu_now() - c
+    finally:
+        analysis._plan_passes = saved
+    return {"wall": wall, "cpu": cpu, "stages": stages, "obj": obj, "label":
+            f"{'each pass on its own' if sequential else 'passes planned together'}, executor {executor}"}
 
-        pool = ProcessExecutor(args.workers)
-    with tempfile.TemporaryDirectory() as tmp, pool as ex, execution(ex if args.workers > 1 else None), patched(stages):
-        t, c = time.perf_counter(), cpu_now()
-        obj, _ = crisis_run("seesaw-2021", hypotheses=[args.hypothesis], runs=args.runs, out_dir=tmp)
-        wall, cpu = time.perf_counter() - t, cpu_now() - c
-    load = os.getloadavg()[0]
-    print(f"detente run seesaw-2021 -H {args.hypothesis} --runs {args.runs}  (workers={args.workers}, "
-          f"load average {load:.1f}, {os.cpu_count()} cores)")
+
+def show(args: argparse.Namespace, m: dict[str, Any], base: float, base_cpu: float) -> None:
+    wall, cpu, stages = m["wall"], m["cpu"], m["stages"]
+    print(f"  [{m['label']}]")
     print(f"  command                wall {wall:7.2f} s   CPU {cpu:7.2f} s   target < 10 s wall: "
           f"{'met' if wall < 10 else 'NOT met'}")
-    for name in ("hypothesis run", "counterfactual passes", "mechanism map", "forecast path", "report"):
+    for name in ("engine passes (together)", "counterfactual passes", "mechanism map", "forecast path", "report"):
         if name in stages.wall:
             print(f"  {name:<22} wall {stages.wall[name]:7.2f} s   CPU {stages.cpu[name]:7.2f} s")
     rest_w, rest_c = wall - sum(stages.wall.values()), cpu - sum(stages.cpu.values())
-    print(f"  {'rest (specs, back-test, claims)':<22} wall {rest_w:7.2f} s   CPU {rest_c:7.2f} s")
-    print(f"  {'baseline (numpy loop)':<22} wall {base:7.2f} s   CPU {base_cpu:7.2f} s   ratios command/baseline: "
-          f"wall {wall / base:.1f}, CPU {cpu / base_cpu:.1f}")
-    b = obj["hypotheses"][args.hypothesis]
+    print(f"  {'rest (specs, hypothesis block, back-test, claims)':<22} wall {rest_w:7.2f} s   CPU {rest_c:7.2f} s")
+    print(f"  ratios command/baseline: wall {wall / base:.1f}, CPU {cpu / base_cpu:.1f}")
+    b = m["obj"]["hypotheses"][args.hypothesis]
     print(f"  P(war by 2022-02-28) = {b['p_war_by']['2022-02-28']:.4f}; months gained by stalling "
           f"{(b.get('counterfactuals') or {}).get('stalling', {}).get('months_gained', float('nan')):.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=100_000)
+    ap.add_argument("--executor", default="auto", choices=["auto", "serial", "process"])
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--hypothesis", default="combined")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--sequential", action="store_true")
+    mode.add_argument("--compare", action="store_true")
+    args = ap.parse_args()
+    from detente.cli.crisis_run import crisis_run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        crisis_run("seesaw-2021", hypotheses=[args.hypothesis], runs=200, out_dir=tmp, executor="serial")   # warm imports
+    base, base_cpu = baseline(args.runs, 48)
+    runs = ([measure(args, sequential=True, executor="serial")] if args.compare or args.sequential else [])
+    if not args.sequential:
+        runs.append(measure(args, sequential=False, executor=args.executor))
+    load = os.getloadavg()[0]
+    print(f"detente run seesaw-2021 -H {args.hypothesis} --runs {args.runs}  (load average {load:.1f}, "
+          f"{os.cpu_count()} cores)")
+    for m in runs:
+        show(args, m, base, base_cpu)
+    print(f"  {'baseline (numpy loop)':<22} wall {base:7.2f} s   CPU {base_cpu:7.2f} s")
+    if len(runs) == 2:
+        import json
+
+        same = json.dumps(runs[0]["obj"], sort_keys=True, default=str) == json.dumps(runs[1]["obj"], sort_keys=True,
+                                                                                      default=str)
+        print(f"  same --json object both ways: {same}; planned/sequential: wall {runs[1]['wall'] / runs[0]['wall']:.2f}, "
+              f"CPU {runs[1]['cpu'] / runs[0]['cpu']:.2f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak resident memory of this process: {peak:.0f} MB")
 
 
 if __name__ == "__main__":

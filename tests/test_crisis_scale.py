@@ -271,7 +271,7 @@ def test_cli_run_with_a_store_and_an_executor_gives_the_same_object_and_stores_i
 
     assert load_crisis(s, run_id)["hypotheses"] == a["hypotheses"]
     bad = _cli(*args, "--executor", "cluster")
-    assert bad.exit_code == 2 and "--executor" in bad.output and "serial, process or dask" in bad.output
+    assert bad.exit_code == 2 and "--executor" in bad.output and "serial, process, dask or auto" in bad.output
     bad = _cli(*args, "--executor", "process", "--address", "tcp://127.0.0.1:1")
     assert bad.exit_code == 2 and "--address" in bad.output and "needs --executor dask" in bad.output
 

@@ -20,10 +20,14 @@ re-exports these names as :mod:`detente.experiments.executors`).
 * :class:`DaskExecutor` — a Dask ``distributed`` cluster: an existing scheduler at
   ``address`` (``tcp://HOST:PORT``) or a local cluster of worker processes. Needs the
   optional extra ``cluster``.
+* :class:`AutoExecutor` — in this process while the work is small, on a local process pool of
+  one worker per core once a batch of jobs is large enough to repay the pool's start-up
+  (``detente run``'s default).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from typing import Any
@@ -31,7 +35,24 @@ from typing import Any
 from detente.errors import RunError
 from detente.processes import OwnedProcessPool
 
-__all__ = ["SerialExecutor", "ProcessExecutor", "DaskExecutor", "make_executor"]
+__all__ = ["SerialExecutor", "ProcessExecutor", "DaskExecutor", "AutoExecutor", "make_executor", "AUTO_MIN_WORK",
+           "cores"]
+
+#: :class:`AutoExecutor` starts its process pool for a batch of jobs whose summed ``work`` is at
+#: least this (for crisis chunks: runs × steps). Measured (benchmarks/bench_crisis_run.py,
+#: docs/crisis.md "Scale-out"): a forkserver pool of two workers costs about 1 s of wall time
+#: to start and to import the engine in its workers, and a run-month about 1 µs of CPU on an
+#: idle core, so two workers save 1 s from about 2 million run-months on (e.g. 42,000 runs of 48
+#: months); below that the pool would cost more than it saves.
+AUTO_MIN_WORK = 2_000_000
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it, else ``os.cpu_count()``)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
 
 
 class SerialExecutor:
@@ -130,12 +151,54 @@ class DaskExecutor(SerialExecutor):
                 self._cluster.close()
 
 
-def make_executor(kind: str = "serial", *, workers: int = 2, address: str | None = None):
-    """An executor by name: ``serial``, ``process`` or ``dask``."""
+class AutoExecutor(SerialExecutor):
+    """Serial for small batches, a local process pool for large ones.
+
+    Each :meth:`map_unordered` call sums its jobs' ``work`` (a job without a ``work`` attribute
+    counts as :data:`AUTO_MIN_WORK` by itself). A batch of at least ``min_work`` with more than
+    one job, when more than one worker is allowed, runs on a :class:`ProcessExecutor` of
+    ``workers`` workers (default: one per core, :func:`cores`), started at the first such batch
+    and kept for later ones; other batches run in this process. The numbers never depend on
+    which (chunks carry their own seeds).
+    """
+
+    name = "auto"
+
+    def __init__(self, workers: int | None = None, min_work: int = AUTO_MIN_WORK):
+        self.workers = workers or cores()
+        self.min_work = min_work
+        self.pool: ProcessExecutor | None = None
+
+    def uses_pool(self, jobs: Sequence[Any]) -> bool:
+        """Whether a batch of ``jobs`` goes to the process pool."""
+        work = sum(getattr(j, "work", self.min_work) for j in jobs)
+        return self.workers > 1 and len(jobs) > 1 and work >= self.min_work
+
+    def map_unordered(self, fn, jobs):
+        jobs = list(jobs)
+        if not self.uses_pool(jobs):
+            yield from super().map_unordered(fn, jobs)
+            return
+        if self.pool is None:
+            self.pool = ProcessExecutor(self.workers)
+        yield from self.pool.map_unordered(fn, jobs)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
+
+def make_executor(kind: str = "serial", *, workers: int | None = 2, address: str | None = None):
+    """An executor by name: ``serial``, ``process``, ``dask`` or ``auto`` (``workers`` ``None``:
+    2, or one per core for ``auto``)."""
+    if kind == "auto":
+        return AutoExecutor(workers)
+    workers = workers or 2
     if kind == "serial":
         return SerialExecutor()
     if kind == "process":
         return ProcessExecutor(workers)
     if kind == "dask":
         return DaskExecutor(address, workers)
-    raise RunError(f"unknown executor {kind!r}; expected serial, process or dask")
+    raise RunError(f"unknown executor {kind!r}; expected serial, process, dask or auto")

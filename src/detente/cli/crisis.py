@@ -137,9 +137,11 @@ def run_cmd(
                                     "only the events known by then (the record's own forecast dates are always run)."),
     sensitivity: bool = typer.Option(False, "--sensitivity", help="Add Sobol indices of P(war by the record's end) "
                                      "and the focal actor's months of peace (Morris-screened top 20 numbers)."),
-    executor: str | None = typer.Option(None, "--executor", help="serial | process | dask: where the engine's "
-                                        "chunks run (same numbers on any; default serial)."),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes (process, local dask; default 2)."),
+    executor: str | None = typer.Option(None, "--executor", help="auto | serial | process | dask: where the engine's "
+                                        "chunks run (same numbers on any; default auto: a process pool of one worker "
+                                        "per core when the planned passes are large enough, else serial)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes (process, local dask: default "
+                                       "2; auto: one per core)."),
     address: str | None = typer.Option(None, "--address", help="Dask scheduler tcp://HOST:PORT (implies --executor dask)."),
     store: Path | None = typer.Option(None, "--store", help="Run store directory: keep every finished chunk there (the "
                                       "same command after a kill resumes) and store the result as a crisis run."),

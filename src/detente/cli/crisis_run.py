@@ -276,7 +276,7 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     from detente.experiments.crisis_runs import crisis_execution
     from detente.report.crisis import write_report
 
-    kind = check_executor(executor, address)
+    kind = check_executor(executor, address, default="auto")
 
     scn = load_scenario(name)
     dyn = dict(scn.dynamics or {})
@@ -320,7 +320,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
         mechanism_runs = min(runs or load_spec(dyn).settings.runs, DEFAULT_MECHANISM_RUNS)
     from detente.crisis.engine import reporting
 
-    with crisis_execution(executor=kind, workers=workers or 2, address=address, store=store), reporting(progress):
+    with crisis_execution(executor=kind, workers=workers or (None if kind == "auto" else 2), address=address,
+                          store=store), reporting(progress):
         obj = _analyse(scn, name, chosen=chosen, runs=runs, seed=seed, extra=extra, cf_runs=cf_runs,
                        mechanisms=mechanisms, mechanism_runs=mechanism_runs,
                        mechanism_hypotheses=mechanism_hypotheses, as_of=as_of, draw_assumptions=draw_assumptions,
@@ -333,17 +334,17 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     return obj, rep
 
 
-def check_executor(executor: str | None, address: str | None = None) -> str:
-    """The executor to use: ``--executor`` (default ``serial``; ``dask`` when only a scheduler
+def check_executor(executor: str | None, address: str | None = None, default: str = "serial") -> str:
+    """The executor to use: ``--executor`` (else ``default``; ``dask`` when only a scheduler
     ``--address`` is given). An unknown name, or an address with another executor, is an input
     error (exit 2) naming the option."""
-    if executor is not None and executor not in ("serial", "process", "dask"):
+    if executor is not None and executor not in ("serial", "process", "dask", "auto"):
         raise InputError(Problem("unknown executor", column="--executor", value=executor,
-                                 expected="serial, process or dask"))
+                                 expected="serial, process, dask or auto"))
     if address is not None and executor not in (None, "dask"):
         raise InputError(Problem("--address is a Dask scheduler's address: it needs --executor dask", column="--address",
                                  value=address, expected=f"--executor dask (not {executor})"))
-    return executor or ("dask" if address is not None else "serial")
+    return executor or ("dask" if address is not None else default)
 
 
 def _analyse(scn: Any, name: str, *, chosen: list[str], runs: int | None, seed: int | None, extra: dict[str, Any],

@@ -17,6 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
@@ -24,7 +27,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from detente.crisis import record as _record
-from detente.crisis.engine import CrisisParams, run
+from detente.crisis.engine import CrisisParams, CrisisPlan, plan, run, run_planned
 from detente.crisis.fits import spec_fit_summary
 from detente.crisis.result import CrisisResult
 from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
@@ -92,13 +95,13 @@ def forecast_path(scenario: Any, spec: CrisisSpec, obs: dict[str, Any] | None, h
         return None
     before = dt.date.fromisoformat(fc["before"]) - dt.timedelta(days=1)   # "before D": by the day before D
     crowd = {c["date"]: c for c in fc.get("crowd") or []}
-    all_dates = sorted({*(dt.date.fromisoformat(d) for d in fc.get("dates") or []), *(dates or [])})
     o = int(bool(fc["outcome"]))
     rows = []
-    for d in all_dates:
-        over, state = as_of_overrides(spec, obs, d, before)
-        res = run(scenario, CrisisParams(runs=runs, hypothesis=hypothesis, set={**(extra_set or {}), **over},
-                                         chunk_size=chunk_size), seed=seed)
+    todo = _forecast_runs(spec, obs, hypothesis, runs=runs, chunk_size=chunk_size, extra_set=extra_set, dates=dates)
+    for *_, params in todo:
+        _want(scenario, params, seed)   # in an analysis, the dates' runs are simulated together
+    for d, over, state, params in todo:
+        res = _simulate(scenario, params, seed)
         j = res.flashpoints.index(fc["flashpoint"])
         k = max((i for i, e in enumerate(res.step_end) if e <= before), default=-1)
         s = res.onset_step[:, j].astype(np.int64)
@@ -116,6 +119,21 @@ def forecast_path(scenario: Any, spec: CrisisSpec, obs: dict[str, Any] | None, h
     return {"question": fc["question"], "flashpoint": fc["flashpoint"], "initiator": fc.get("initiator"),
             "before": fc["before"], "outcome": o, "hypothesis": hypothesis or BASE, "runs": runs, "chosen": fc.get("chosen", ""),
             "path": rows}
+
+
+def _forecast_runs(spec: CrisisSpec, obs: dict[str, Any], hypothesis: str | None, *, runs: int, chunk_size: int,
+                   extra_set: dict[str, Any] | None, dates: list[dt.date] | None) -> list[tuple[dt.date, dict[str, Any], Any, CrisisParams]]:
+    """The engine runs of :func:`forecast_path` (a record with a forecast question): per date, in
+    date order, the date, its overrides, the record's state used and the run's parameters. The
+    runs record no paths (the forecast reads only the onsets; the numbers are the same)."""
+    fc = obs["forecast"]
+    before = dt.date.fromisoformat(fc["before"]) - dt.timedelta(days=1)
+    out = []
+    for d in sorted({*(dt.date.fromisoformat(x) for x in fc.get("dates") or []), *(dates or [])}):
+        over, state = as_of_overrides(spec, obs, d, before)
+        out.append((d, over, state, CrisisParams(runs=runs, hypothesis=hypothesis, set={**(extra_set or {}), **over},
+                                                 chunk_size=chunk_size, record_paths=False)))
+    return out
 
 
 def counterfactuals(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, base: CrisisResult | None = None,
@@ -361,10 +379,87 @@ def _switch_problems(dyn: dict[str, Any], hypothesis: str | None, extra: dict[st
     return []
 
 
+def _run_params(hypothesis: str | None, *, runs: int, chunk_size: int, extra_set: dict[str, Any] | None,
+                off: dict[str, Any], record_paths: bool = False) -> CrisisParams:
+    return CrisisParams(runs=runs, hypothesis=hypothesis, set={**(extra_set or {}), **off}, chunk_size=chunk_size,
+                        record_paths=record_paths)
+
+
 def _run(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, chunk_size: int,
          extra_set: dict[str, Any] | None, off: dict[str, Any], record_paths: bool = False) -> CrisisResult:
-    params = CrisisParams(runs=runs, hypothesis=hypothesis, set={**(extra_set or {}), **off}, chunk_size=chunk_size,
-                          record_paths=record_paths)
+    return _simulate(scenario, _run_params(hypothesis, runs=runs, chunk_size=chunk_size, extra_set=extra_set, off=off,
+                                           record_paths=record_paths), seed)
+
+
+# ====================================================================== passes planned together
+class _Passes:
+    """The engine passes of one analysis (:func:`run_hypotheses`), planned before any is simulated.
+
+    :meth:`want` plans a pass (:func:`detente.crisis.engine.plan`); :meth:`flush` submits the
+    chunks of every pass planned and not yet simulated in one
+    :func:`detente.crisis.engine.run_planned` call, so a process pool or a Dask cluster works on
+    all of them at once rather than on one pass's chunks at a time; :meth:`get` returns a pass's
+    result (flushing first when it is not simulated yet, so a pass that could not be foreseen is
+    still run). A pass asked for twice (the same parameters and seed) is simulated once. The
+    numbers are those of :func:`detente.crisis.engine.run` with the same parameters and seed:
+    every chunk draws from its own stream and parts are assembled in chunk order.
+    """
+
+    def __init__(self, scenario: Any) -> None:
+        self.scenario = scenario
+        self.plans: dict[str, CrisisPlan] = {}         # by request (parameters and seed)
+        self.results: dict[str, CrisisResult] = {}     # by plan key
+        self.memo: dict[str, Any] = {}                 # switch analyses of the mechanism map
+        self.flushes = 0                               # run_planned calls (what the tests check)
+
+    @staticmethod
+    def _request(params: CrisisParams, seed: int) -> str:
+        return json.dumps([params.model_dump(mode="json"), int(seed)], sort_keys=True, default=str)
+
+    def want(self, params: CrisisParams, seed: int) -> CrisisPlan:
+        req = self._request(params, seed)
+        if req not in self.plans:
+            self.plans[req] = plan(self.scenario, params, seed=seed)
+        return self.plans[req]
+
+    def flush(self) -> None:
+        todo = list({p.key: p for p in self.plans.values() if p.key not in self.results}.values())
+        if todo:
+            self.flushes += 1
+            for p, res in zip(todo, run_planned(todo)):
+                self.results[p.key] = res
+
+    def get(self, params: CrisisParams, seed: int) -> CrisisResult:
+        p = self.want(params, seed)
+        if p.key not in self.results:
+            self.flush()
+        return self.results[p.key]
+
+
+_PASSES: ContextVar[_Passes | None] = ContextVar("detente_crisis_passes", default=None)
+
+
+@contextmanager
+def _passes(passes: _Passes) -> Iterator[_Passes]:
+    token = _PASSES.set(passes)
+    try:
+        yield passes
+    finally:
+        _PASSES.reset(token)
+
+
+def _want(scenario: Any, params: CrisisParams, seed: int) -> None:
+    """Plan a pass in the enclosing analysis' planned passes (nothing outside one)."""
+    ps = _PASSES.get()
+    if ps is not None and ps.scenario is scenario:
+        ps.want(params, seed)
+
+
+def _simulate(scenario: Any, params: CrisisParams, seed: int) -> CrisisResult:
+    """One engine pass: from the enclosing analysis' planned passes, else :func:`detente.crisis.engine.run`."""
+    ps = _PASSES.get()
+    if ps is not None and ps.scenario is scenario:
+        return ps.get(params, seed)
     return run(scenario, params, seed=seed)
 
 
@@ -489,20 +584,18 @@ def _regime(res: CrisisResult, allowed: list[str] | str) -> str:
     return ("; in this regime " + "; ".join(bits)) if bits else ""
 
 
-def mechanism_map(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, base: CrisisResult | None = None,
-                  names: list[str] | None = None, extra_set: dict[str, Any] | None = None, chunk_size: int = 8192,
-                  end: str | None = None, outputs: list[str] | None = None,
-                  cache: dict[str, CrisisResult] | None = None) -> dict[str, Any]:
-    """Effect of switching off each mechanism of the scenario on the headline outputs.
-
-    For each mechanism (:func:`declared_mechanisms`, or the chosen ``names``) the hypothesis is
-    run again with the mechanism's ``off`` switch on top of it, with the same number of runs,
-    chunk size and root ``seed`` as ``base`` (common random numbers), and every output gets
-    ``with``, ``without``, ``diff`` and the paired ``se`` (:func:`paired_effect`). A switch that
-    leaves the hypothesis' description unchanged (already off under it) is not run. A mechanism
-    whose effect is within :data:`INERT_Z` SEs of zero on every headline output gets an
-    ``inert_reason`` derived from the run (or the description); otherwise ``null``.
-    """
+def _mechanism_switches(scenario: Any, hypothesis: str | None, names: list[str] | None,
+                        extra_set: dict[str, Any] | None) -> tuple[CrisisSpec, list[tuple[str, dict[str, Any], dict[str, Any], list[str], str]]]:
+    """What :func:`mechanism_map` switches under ``hypothesis``, before anything is run: the
+    description, and per mechanism its name, declaration, the switch paths that apply, those
+    that do not, and its status (``measured``: a run without it is needed; ``already_off``: the
+    switch leaves the description unchanged; ``absent``: no path applies). Raises the map's input
+    errors (unknown mechanism, a switch that applies nowhere or gives an invalid description).
+    Kept per analysis (:class:`_Passes`), so planning and mapping validate each switch once."""
+    ps = _PASSES.get()
+    memo_key = json.dumps([hypothesis, names, extra_set], sort_keys=True, default=str)
+    if ps is not None and ps.scenario is scenario and memo_key in ps.memo:
+        return ps.memo[memo_key]
     spec_on = load_spec(scenario.dynamics, hypothesis=hypothesis, extra=extra_set or None)
     mechs = declared_mechanisms(spec_on)
     if names is not None:
@@ -511,12 +604,9 @@ def mechanism_map(scenario: Any, hypothesis: str | None, *, runs: int, seed: int
             raise InputError(Problem(f"unknown mechanism {', '.join(map(repr, unknown))}", column="--mechanisms",
                                      value=",".join(unknown), expected=", ".join(mechs) or "no mechanisms declared"))
         mechs = {k: mechs[k] for k in names}
-    if base is None or base.runs != runs or base.root_seed != seed or base.chunk_size != chunk_size:
-        base = _run(scenario, hypothesis, runs=runs, seed=seed, chunk_size=chunk_size, extra_set=extra_set, off={})
     norm_on = _norm(spec_on)
-    hname = "the base description" if hypothesis is None else f"hypothesis {hypothesis!r}"
     dyn = dict(scenario.dynamics)
-    out: dict[str, Any] = {}
+    rows: list[tuple[str, dict[str, Any], dict[str, Any], list[str], str]] = []
     for name, m in mechs.items():
         where = f"mechanisms.{name}.switch"
         try:   # the common case: every path applies under this hypothesis (one validation)
@@ -533,26 +623,49 @@ def mechanism_map(scenario: Any, hypothesis: str | None, *, runs: int, seed: int
             if not anywhere:
                 raise InputError([Problem(f"{where}: {p.message}", file=p.file, column=p.column, value=p.value,
                                           expected=p.expected) for k in absent for p in why[k]])
+            rows.append((name, m, present, absent, "absent"))
+            continue
+        if spec_off is None:
+            try:
+                spec_off = load_spec(dyn, hypothesis=hypothesis, extra={**(extra_set or {}), **present})
+            except InputError as exc:
+                raise InputError([Problem(f"{where}: {p.message}", file=p.file, column=p.column, value=p.value,
+                                          expected=p.expected) for p in exc.problems]) from None
+        rows.append((name, m, present, absent, "already_off" if _norm(spec_off) == norm_on else "measured"))
+    if ps is not None and ps.scenario is scenario:
+        ps.memo[memo_key] = (spec_on, rows)
+    return spec_on, rows
+
+
+def mechanism_map(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, base: CrisisResult | None = None,
+                  names: list[str] | None = None, extra_set: dict[str, Any] | None = None, chunk_size: int = 8192,
+                  end: str | None = None, outputs: list[str] | None = None,
+                  cache: dict[str, CrisisResult] | None = None) -> dict[str, Any]:
+    """Effect of switching off each mechanism of the scenario on the headline outputs.
+
+    For each mechanism (:func:`declared_mechanisms`, or the chosen ``names``) the hypothesis is
+    run again with the mechanism's ``off`` switch on top of it, with the same number of runs,
+    chunk size and root ``seed`` as ``base`` (common random numbers), and every output gets
+    ``with``, ``without``, ``diff`` and the paired ``se`` (:func:`paired_effect`). A switch that
+    leaves the hypothesis' description unchanged (already off under it) is not run. A mechanism
+    whose effect is within :data:`INERT_Z` SEs of zero on every headline output gets an
+    ``inert_reason`` derived from the run (or the description); otherwise ``null``.
+    """
+    spec_on, switches = _mechanism_switches(scenario, hypothesis, names, extra_set)
+    if base is None or base.runs != runs or base.root_seed != seed or base.chunk_size != chunk_size:
+        base = _run(scenario, hypothesis, runs=runs, seed=seed, chunk_size=chunk_size, extra_set=extra_set, off={})
+    hname = "the base description" if hypothesis is None else f"hypothesis {hypothesis!r}"
+    out: dict[str, Any] = {}
+    for name, m, present, absent, status in switches:
         entry: dict[str, Any] = {"label": m["label"], "switch": _switch_text(m["off"]), "declared": m["declared"]}
         if absent:
             entry["absent_paths"] = absent
-        if not present:
-            alt = base
-            entry["status"] = "absent"
+        entry["status"] = status
+        if status == "measured":
+            alt = _cached_run(cache, scenario, hypothesis, runs=runs, seed=seed, chunk_size=chunk_size,
+                              extra_set=extra_set, off=present)
         else:
-            if spec_off is None:
-                try:
-                    spec_off = load_spec(dyn, hypothesis=hypothesis, extra={**(extra_set or {}), **present})
-                except InputError as exc:
-                    raise InputError([Problem(f"{where}: {p.message}", file=p.file, column=p.column, value=p.value,
-                                              expected=p.expected) for p in exc.problems]) from None
-            if _norm(spec_off) == norm_on:
-                alt = base
-                entry["status"] = "already_off"
-            else:
-                alt = _cached_run(cache, scenario, hypothesis, runs=runs, seed=seed, chunk_size=chunk_size,
-                                  extra_set=extra_set, off=present)
-                entry["status"] = "measured"
+            alt = base
         heads = headline_outputs(base, alt, end=end)
         names_out = heads + [o for o in (outputs or []) if o not in heads]
         eff = {o: paired_effect(output_samples(base, o, end=end), output_samples(alt, o, end=end)) for o in names_out}
@@ -707,11 +820,74 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
     out: dict[str, Any] = {"scenario": scenario.name, "runs": runs, "seed": seed, "chunk_size": chunk_size,
                            "start": spec.settings.start.isoformat(), "backtest_end": end, "record": obs,
                            "focal": focal, "hypotheses": {}}
+    frozen = {h: spec_fit_summary(
+        load_spec(scenario.dynamics, hypothesis=h, extra=extra_set or None),
+        record_start=dt.date.fromisoformat(str(obs["window"][0])) if obs else None,
+        record_end=dt.date.fromisoformat(str(obs["window"][1])) if obs else None) for h in names}
+    passes = _Passes(scenario)
+    with _passes(passes):
+        _plan_passes(passes, scenario, spec, names, runs=runs, seed=seed, chunk_size=chunk_size, extra_set=extra_set,
+                     with_counterfactuals=with_counterfactuals, cf_runs=cf_runs, mech_choice=mech_choice, m_runs=m_runs,
+                     mechanism_hypotheses=mechanism_hypotheses, rspec=rspec, obs=obs, frozen=frozen,
+                     forecast=forecast or bool(as_of), as_of=as_of)
+        passes.flush()   # every foreseen pass's chunks submitted together
+        _analyse_passes(out, scenario, spec, rspec, names, obs=obs, end=end, focal=focal, frozen=frozen, runs=runs,
+                        seed=seed, chunk_size=chunk_size, extra_set=extra_set, with_counterfactuals=with_counterfactuals,
+                        cf_runs=cf_runs, mech_choice=mech_choice, m_runs=m_runs, mechanism_hypotheses=mechanism_hypotheses,
+                        claim_outputs=claim_outputs, forecast=forecast, as_of=as_of, keep_results=keep_results)
+    return out
+
+
+def _plan_passes(passes: _Passes, scenario: Any, spec: CrisisSpec, names: list[str | None], *, runs: int, seed: int,
+                 chunk_size: int, extra_set: dict[str, Any] | None, with_counterfactuals: bool, cf_runs: int | None,
+                 mech_choice: list[str] | Literal[False] | None, m_runs: int, mechanism_hypotheses: list[str] | None,
+                 rspec: CrisisSpec, obs: dict[str, Any] | None, frozen: dict[str | None, dict[str, Any] | None],
+                 forecast: bool, as_of: list[dt.date] | None) -> None:
+    """Plan every engine pass :func:`_analyse_passes` will ask for (the same parameters and seeds):
+    per hypothesis its run, the counterfactual passes, the mechanism map's base and switched-off
+    passes, and the forecast paths of the reference hypothesis (when it is known before the
+    back-test: the record's reference when it is run, or the only hypothesis run) and of the
+    out-of-sample hypotheses. A pass not foreseen here is still run when asked for (later)."""
+    keys = [BASE if h is None else h for h in names]
+    for h, key in zip(names, keys):
+        passes.want(CrisisParams(runs=runs, hypothesis=h, set=extra_set or {}, chunk_size=chunk_size), seed)
+        if with_counterfactuals:
+            cfn = cf_runs or runs
+            if cfn != runs:
+                passes.want(_run_params(h, runs=cfn, chunk_size=chunk_size, extra_set=extra_set, off={}), seed)
+            hspec = load_spec(scenario.dynamics, hypothesis=h, extra=extra_set or None)
+            for pol, path in ((hspec.policies.stall, "policies.stall.enabled"), (hspec.policies.seesaw, "policies.seesaw.enabled")):
+                if pol is not None and pol.enabled:
+                    passes.want(_run_params(h, runs=cfn, chunk_size=chunk_size, extra_set=extra_set, off={path: False}), seed)
+        if mech_choice is not False and (not mechanism_hypotheses or key in mechanism_hypotheses):
+            if m_runs != runs:
+                passes.want(_run_params(h, runs=m_runs, chunk_size=chunk_size, extra_set=extra_set, off={}), seed)
+            for _name, _m, present, _absent, status in _mechanism_switches(scenario, h, mech_choice or None, extra_set)[1]:
+                if status == "measured":
+                    passes.want(_run_params(h, runs=m_runs, chunk_size=chunk_size, extra_set=extra_set, off=present), seed)
+    if not forecast or not obs or not obs.get("forecast"):
+        return
+    ref = obs.get("reference") if obs.get("reference") in keys else (keys[0] if len(keys) == 1 else None)
+    paths = [ref] if ref is not None else []
+    paths += [BASE if h is None else h for h in names if (frozen[h] or {}).get("before_record")]
+    for k in dict.fromkeys(paths):
+        for *_, params in _forecast_runs(rspec, obs, None if k == BASE else k, runs=runs, chunk_size=chunk_size,
+                                         extra_set=extra_set, dates=as_of):
+            passes.want(params, seed)
+
+
+def _analyse_passes(out: dict[str, Any], scenario: Any, spec: CrisisSpec, rspec: CrisisSpec, names: list[str | None], *,
+                    obs: dict[str, Any] | None, end: str | None, focal: dict[str, Any],
+                    frozen: dict[str | None, dict[str, Any] | None], runs: int, seed: int, chunk_size: int,
+                    extra_set: dict[str, Any] | None, with_counterfactuals: bool, cf_runs: int | None,
+                    mech_choice: list[str] | Literal[False] | None, m_runs: int, mechanism_hypotheses: list[str] | None,
+                    claim_outputs: list[str], forecast: bool, as_of: list[dt.date] | None, keep_results: bool) -> None:
+    """The body of :func:`run_hypotheses` once its passes are planned (each pass from :func:`_simulate`)."""
     hist: dict[str, np.ndarray] = {}
     results: dict[str, CrisisResult] = {}
     for h in names:
         key = BASE if h is None else h
-        res = run(scenario, CrisisParams(runs=runs, hypothesis=h, set=extra_set or {}, chunk_size=chunk_size), seed=seed)
+        res = _simulate(scenario, CrisisParams(runs=runs, hypothesis=h, set=extra_set or {}, chunk_size=chunk_size), seed)
         block = res.summary()
         if h is None:
             block["label"] = "base scenario (the scenario declares no hypotheses)"
@@ -719,10 +895,7 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
             block["label"] = spec.hypotheses[h].label if h in spec.hypotheses else h
             block["description"] = spec.hypotheses[h].description if h in spec.hypotheses else ""
         block["focal"] = focal_summary(res, focal["actor"], focal["horizon_months"])
-        block["frozen_fit"] = spec_fit_summary(
-            load_spec(scenario.dynamics, hypothesis=h, extra=extra_set or None),
-            record_start=dt.date.fromisoformat(str(obs["window"][0])) if obs else None,
-            record_end=dt.date.fromisoformat(str(obs["window"][1])) if obs else None)
+        block["frozen_fit"] = frozen[h]
         if obs is not None:
             block["backtest"], hist[key] = _record.score(res, obs, spec.settings.start)
         else:
@@ -785,4 +958,3 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
     out["forecast_paths"] = paths or None
     if keep_results:
         out["_results"] = results
-    return out

@@ -58,7 +58,8 @@ from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
 from detente.errors import InputError, Problem
 
 __all__ = ["CrisisParams", "run", "compile_spec", "calibration_note", "drawable", "CrisisChunk", "CrisisPlan", "plan",
-           "simulate", "simulate_chunk", "with_values", "run_plans", "execution", "current_execution", "reporting"]
+           "simulate", "simulate_chunk", "with_values", "run_plans", "run_planned", "execution", "current_execution",
+           "reporting"]
 
 WEEK_MONTHS = 12.0 / 52.0
 NCAUSE = 6   # background, preventive, crisis, moral hazard, escalation, provocation (result.CAUSES)
@@ -1198,6 +1199,11 @@ class CrisisChunk:
     record_paths: bool
     key: str = ""
 
+    @property
+    def work(self) -> int:
+        """Runs × steps: what :class:`detente.executors.AutoExecutor` weighs to choose a process pool."""
+        return self.n * len(self.compiled.step_start)
+
 
 def simulate(compiled: _Compiled, n: int, rng: Any, record_paths: bool = False) -> dict[str, Any]:
     """Simulate ``n`` runs of a compiled scenario with the random numbers of ``rng``.
@@ -1443,16 +1449,27 @@ def run(scenario: Any, params: CrisisParams | dict | None = None, *,
     >>> 0.0 <= res.p_war_by()["2022-02-28"] <= 1.0
     True
     """
-    p = plan(scenario, params, rng=rng, seed=seed)
+    return run_planned([plan(scenario, params, rng=rng, seed=seed)], executor=executor, chunks=chunks)[0]
+
+
+def run_planned(plans: Sequence[CrisisPlan], *, executor: Any = None, chunks: Any = None) -> list[CrisisResult]:
+    """:func:`run_plans` as :func:`run` calls it: by default on the executor and chunk store of the
+    enclosing :func:`execution` block (else in this process, or on a local process pool of the
+    largest ``params.workers`` of the plans), reporting to the enclosing :func:`reporting` block.
+
+    An analysis that plans all its passes first and calls this once
+    (:func:`detente.crisis.analysis.run_hypotheses`) gives the executor every pass's chunks together.
+    """
     ctx_executor, ctx_chunks = current_execution()
     executor = executor if executor is not None else ctx_executor
     chunks = chunks if chunks is not None else ctx_chunks
     tally = _PROGRESS.get()
     progress = tally.for_run() if tally is not None else None
-    if executor is None and p.params.workers > 1 and len(p.chunks) > 1:
+    workers = max((p.params.workers for p in plans), default=1)
+    if executor is None and workers > 1 and sum(len(p.chunks) for p in plans) > 1:
         from detente.executors import ProcessExecutor
 
         # workers exit when this process dies (detente.processes.OwnedProcessPool)
-        with ProcessExecutor(p.params.workers) as ex:
-            return run_plans([p], executor=ex, chunks=chunks, progress=progress)[0]
-    return run_plans([p], executor=executor, chunks=chunks, progress=progress)[0]
+        with ProcessExecutor(workers) as ex:
+            return run_plans(plans, executor=ex, chunks=chunks, progress=progress)
+    return run_plans(plans, executor=executor, chunks=chunks, progress=progress)

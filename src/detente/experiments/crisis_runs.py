@@ -136,7 +136,7 @@ class StoredChunks:
 
 
 @contextmanager
-def crisis_execution(*, executor: str | Any | None = None, workers: int = 2, address: str | None = None,
+def crisis_execution(*, executor: str | Any | None = None, workers: int | None = 2, address: str | None = None,
                      store: Any = None, keep_chunks: bool = False) -> Iterator[StoredChunks | None]:
     """Run every crisis engine call in the block on one executor, with its chunks in ``store``.
 

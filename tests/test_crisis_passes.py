@@ -1,0 +1,157 @@
+"""run_hypotheses plans every engine pass first and submits their chunks together.
+
+The hypothesis run, its counterfactual passes (stalling / seesaw off, the same seed), the
+mechanism map's passes and the forecast path's runs are planned before any is simulated and go
+to the executor in one :func:`detente.crisis.engine.run_planned` call, so a process pool works on
+all of them at once. The ``--json`` object is the same bytes whatever the executor and the
+order in which chunks finish.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from detente import examples
+from detente.crisis import analysis as A
+from detente.crisis import engine
+from detente.crisis.engine import execution
+from detente.executors import ProcessExecutor, SerialExecutor
+
+KW = dict(hypotheses=["combined"], runs=240, seed=5, chunk_size=80, mechanisms="stalling,seesaw,leaks",
+          mechanism_runs=160, forecast=True)
+
+
+class Reversed(SerialExecutor):
+    """Finishes chunks in reverse order (as a pool may)."""
+
+    def map_unordered(self, fn, jobs):
+        for j in reversed(list(jobs)):
+            yield j, fn(j)
+
+
+class Recording(SerialExecutor):
+    """A serial executor that records each batch of chunks it is given."""
+
+    def __init__(self):
+        self.batches = []
+
+    def map_unordered(self, fn, jobs):
+        jobs = list(jobs)
+        self.batches.append([(j.key, j.chunk, j.n) for j in jobs])
+        for j in jobs:
+            yield j, fn(j)
+
+
+@pytest.fixture(scope="module")
+def scn():
+    return examples.load("seesaw-2021")
+
+
+def _json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
+@pytest.fixture(scope="module")
+def serial(scn):
+    return _json(A.run_hypotheses(scn, **KW))
+
+
+def test_the_same_bytes_serial_reversed_and_process_pool(scn, serial):
+    obj = json.loads(serial)
+    b = obj["hypotheses"]["combined"]
+    # what is compared has every kind of pass in it
+    assert b["counterfactuals"]["stalling"]["months_gained"] is not None and b["counterfactuals"]["seesaw"] is not None
+    assert [m["status"] for m in b["mechanisms"].values()] == ["measured"] * 3 and b["mechanism_runs"] == 160
+    assert len(obj["forecast_path"]["path"]) == 4
+    with execution(Reversed()):
+        assert _json(A.run_hypotheses(scn, **KW)) == serial
+    with ProcessExecutor(2) as ex, execution(ex):
+        assert _json(A.run_hypotheses(scn, **KW)) == serial
+
+
+def test_every_pass_is_submitted_in_one_batch(scn, serial):
+    ex = Recording()
+    with execution(ex):
+        assert _json(A.run_hypotheses(scn, **KW)) == serial
+    (batch,) = ex.batches
+    runs = {}
+    for key, _chunk, n in batch:
+        runs[key] = runs.get(key, 0) + n
+    # the hypothesis (240 runs), stalling off and seesaw off (240 each), the mechanism map's base
+    # and its three switched-off passes (160 each), the forecast at each of the record's 4 dates (240 each)
+    assert sorted(runs.values()) == sorted([240] * 3 + [160] * 4 + [240] * 4)
+    assert len(batch) == 3 * 3 + 4 * 2 + 4 * 3 == len(set(batch))
+
+
+def test_a_pass_not_foreseen_is_still_run(scn, monkeypatch):
+    """Two hypotheses and no reference run: the forecast's hypothesis is known only after the
+    back-test, so its runs form a second batch; the object is the one of unplanned passes."""
+    calls = []
+    real = engine.run_planned
+
+    def counting(plans, **kw):
+        calls.append(len(plans))
+        return real(plans, **kw)
+
+    kw = dict(KW, hypotheses=["article", "ru_preventive"], mechanisms="none")
+    monkeypatch.setattr(A, "run_planned", counting)
+    planned = _json(A.run_hypotheses(scn, **kw))
+    assert calls == [2 + 2 * 2, 4]     # two hypotheses with their counterfactual passes, then the 4 forecast dates
+    # each pass on its own (no planning): the same object
+    monkeypatch.setattr(A, "_plan_passes", lambda *a, **k: None)
+    calls.clear()
+    assert _json(A.run_hypotheses(scn, **kw)) == planned
+    assert len(calls) > 2
+
+
+# ------------------------------------------------------------------ the `auto` executor (detente run's default)
+class Job:
+    def __init__(self, chunk, work=None):
+        self.chunk = chunk
+        if work is not None:
+            self.work = work
+
+
+def _pid_of(job):
+    import os
+
+    return job.chunk, os.getpid()
+
+
+def test_auto_executor_is_serial_for_small_batches_and_a_pool_for_large_ones():
+    import os
+
+    from detente.executors import AUTO_MIN_WORK, AutoExecutor
+
+    ex = AutoExecutor(workers=2, min_work=1000)
+    assert not ex.uses_pool([Job(0, 400), Job(1, 599)])       # 999 < 1000
+    assert ex.uses_pool([Job(0, 400), Job(1, 600)])           # 1000
+    assert not ex.uses_pool([Job(0, 10**9)])                  # one job: nothing to share
+    assert ex.uses_pool([Job(0), Job(1)])                     # no estimate: each counts as large
+    assert not AutoExecutor(workers=1, min_work=1).uses_pool([Job(0, 5), Job(1, 5)])
+    assert AutoExecutor().min_work == AUTO_MIN_WORK and AutoExecutor().workers >= 1
+    with ex:
+        got = dict(ex.map_unordered(_pid_of, [Job(0, 1), Job(1, 1)]))
+        assert ex.pool is None and {pid for _, pid in got.values()} == {os.getpid()}
+        got = dict(ex.map_unordered(_pid_of, [Job(0, 500), Job(1, 500)]))
+        assert ex.pool is not None and os.getpid() not in {pid for _, pid in got.values()}
+        assert sorted(c for c, _ in got.values()) == [0, 1]
+    assert ex.pool is None    # closed with the block
+
+
+def test_a_crisis_chunk_weighs_runs_times_steps(scn):
+    p = engine.plan(scn, {"runs": 250, "chunk_size": 100, "horizon_months": 6}, seed=1)
+    assert [c.work for c in p.chunks] == [600, 600, 300]
+
+
+def test_detente_run_defaults_to_auto():
+    from detente.cli.crisis_run import check_executor
+    from detente.errors import InputError
+
+    assert check_executor(None, default="auto") == "auto" and check_executor(None) == "serial"
+    assert check_executor("auto") == "auto" and check_executor(None, "tcp://127.0.0.1:1", default="auto") == "dask"
+    with pytest.raises(InputError) as ei:
+        check_executor("threads", default="auto")
+    assert ei.value.problems[0].expected == "serial, process, dask or auto"
