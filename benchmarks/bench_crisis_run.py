@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -62,9 +63,35 @@ def baseline(runs: int, months: int) -> tuple[float, float]:
     return time.perf_counter() - t, time.process_time() - c
 
 
+#: CPU seconds of the worker pools closed so far (read just before each closes: see cpu_now)
+POOL_CPU = [0.0]
+
+
+def own_cpu() -> float:
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
 def cpu_now() -> float:
-    """CPU seconds of this process and the processes under it (worker pools included)."""
-    return tree_cpu()
+    """CPU seconds of this process and the processes under it (worker pools included, also
+    those already closed: ``detente run`` closes its pool before it returns)."""
+    return tree_cpu() + POOL_CPU[0]
+
+
+def _count_pool_cpu() -> None:
+    """Make every ProcessExecutor add its processes' CPU to POOL_CPU just before it closes."""
+    from detente.executors import ProcessExecutor
+
+    close = ProcessExecutor.close
+    if getattr(close, "counted", False):
+        return
+
+    def counted_close(self: Any) -> None:
+        POOL_CPU[0] += tree_cpu() - own_cpu()
+        close(self)
+
+    counted_close.counted = True   # type: ignore[attr-defined]
+    ProcessExecutor.close = counted_close   # type: ignore[method-assign]
 
 
 class Stages:
@@ -157,6 +184,8 @@ def main() -> None:
     mode.add_argument("--compare", action="store_true")
     args = ap.parse_args()
     from detente.cli.crisis_run import crisis_run
+
+    _count_pool_cpu()
 
     with tempfile.TemporaryDirectory() as tmp:
         crisis_run("seesaw-2021", hypotheses=[args.hypothesis], runs=200, out_dir=tmp, executor="serial")   # warm imports
