@@ -199,10 +199,17 @@ def test_frozen_fit_record_and_scenario():
     assert prov["train"]["last_year"] == 1989 and prov["test_set_looked_at"] is False
     assert prov["preregistration"] == "preregistration/icb_crisis_engine.md"
     assert set(prov["files"]) == {"icb1", "icb2", "nmc", "mid", "rivalries"}
+    assert set(prov["covariance"]["variants"]) == set(rec["variants"]) and "no coefficient refitted" in prov["covariance"]["method"]
     for name, v in rec["variants"].items():
         assert v["converged"], name
         assert set(F.THETA_NAMES) <= set(v["theta_standardised"]) <= set(F.THETA_NAMES) | {"beta_trigger"}
         assert all(s >= 0 for s in v["se_standardised"].values())
+        # the covariance added after the first look (§4 promised it): its diagonal is the SEs', symmetric, PD
+        cov = v["covariance_standardised"]
+        assert cov["names"] == list(v["theta_standardised"])
+        m = np.array(cov["matrix"])
+        assert np.allclose(m, m.T, rtol=0, atol=1e-12) and np.all(np.linalg.eigvalsh(m) > 0)
+        assert np.sqrt(np.diag(m)) == pytest.approx([v["se_standardised"][n] for n in cov["names"]], rel=1e-12)
         # the raw-scale coefficients are the standardised ones converted with the recorded means/SDs
         std = {k: (x["mean"], x["sd"]) for k, x in prov["standardisation"].items()}
         theta = np.array(list(v["theta_standardised"].values()))

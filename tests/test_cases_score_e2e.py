@@ -182,3 +182,98 @@ def test_reliability_figure_draws_the_bins(scored, tmp_path):
     assert list(tr["engine"].error_y.arrayminus) == pytest.approx(lo)
     f = tmp_path / "rel.html"
     assert reliability_diagram(scored["scores"], f) is None and f.stat().st_size > 1000
+
+
+def test_corrected_builder_scores_its_test_crises_with_the_frozen_fit(frozen, scored, monkeypatch):
+    """§7 of the pre-registration: after a builder fix the test crises are rescored with the frozen fit.
+    A stand-in "corrected" builder drops test crisis 25, changes test crisis 30 (rivalry flipped) and
+    drops training crisis 1: the corrected scoring must score 23 test crises (30 as changed), while the
+    training crises behind the base rate and the logistic regression stay the pre-registered 24."""
+    import dataclasses
+
+    import detente.cases.icb as icb
+
+    real = icb.build_cases
+
+    def fake(data_dir, params=None):
+        cases, skipped = real(data_dir, params)
+        if params is not None and params.code_corrections:
+            cases = dict(cases)
+            del cases[25], cases[1]
+            cases[30] = dataclasses.replace(cases[30], rivalry=not cases[30].rivalry)
+        return cases, skipped
+
+    monkeypatch.setattr(icb, "build_cases", fake)
+    res = S.score_test(FIX, frozen, runs=120, B=200, seed=7, code_corrections=True, initiators=False,
+                       diagnostics=False)
+    sc, fc = res["scores"], res["forecasts"]
+    assert sc["pre_registered"] is False and sc["primary"]["pre_registered"] is False
+    assert sc["builder"]["code_corrections"] is True and "NOT PRE-REGISTERED" in sc["builder"]["note"]
+    assert sc["n_train"] == 24 and sc["n_test"] == 23
+    out, tr, te = _labels()
+    te = [k for k in te if k != 25]
+    assert set(fc) == {str(k) for k in te}  # only the test crises are forecast
+    # unchanged test crises: the same forecast as in the pre-registered scoring; crisis 30 moved
+    for k in te:
+        same = fc[str(k)]["p_war"] == scored["forecasts"][str(k)]["p_war"]
+        assert same is (k != 30), k
+    v = frozen["variants"]["without_trigger"]
+    std = {k: (x["mean"], x["sd"]) for k, x in frozen["provenance"]["standardisation"].items()}
+    cases, _ = fake(FIX, CaseParams(code_corrections=True))
+    assert fc["30"]["p_war"] == S.forecast_case(cases[30], np.array(list(v["theta_standardised"].values())), std,
+                                                v["down_m"], 120, False)["p_war"]
+    y = np.array([out[k].category == 2 for k in te], int)
+    base = np.mean([out[k].category == 2 for k in tr])  # all 24 training crises, crisis 1 included
+    blk = sc["without_trigger"]["war"]
+    assert blk["n"] == 23 and blk["base_rate"]["brier"] == pytest.approx(np.mean((base - y) ** 2), rel=1e-12)
+    p = np.array([fc[str(k)]["p_war"] for k in te])
+    assert blk["engine"]["brier"] == pytest.approx(np.mean((p - y) ** 2), rel=1e-12)
+    # the headline of this scoring is its own (corrected) primary block
+    assert sc["primary"]["bss_vs_base_rate"] == blk["engine"]["bss_vs_base_rate"]
+
+
+def test_cli_corrected_builder_needs_forecast(tmp_path):
+    from typer.testing import CliRunner
+
+    from detente.cli import app
+
+    r = CliRunner().invoke(app, ["cases", "icb", str(FIX), "--corrected-builder", "--json"])
+    assert r.exit_code == 2 and "--corrected-builder needs --forecast" in r.output
+
+
+def _record_without_covariance():
+    """A frozen record of the fixture as `freeze` writes it (one down_m, small R), minus its covariance."""
+    cases, _ = build_cases(FIX, CaseParams(code_corrections=False))
+    out = F.load_outcomes(FIX)
+    train = [cases[k] for k in sorted(cases) if cases[k].year <= 1989]
+    fits = F.fit_profile(train, out, runs=40, grid=(1.0,), refine=False, variants=(False,))
+    r = fits[False]
+    cov, pd_ok = F.hessian_covariance(r["theta"], r["data"], False)
+    se, _ = F.standard_errors(r["theta"], r["data"], False)
+    names = list(F.THETA_NAMES)
+    rec = {"provenance": {"train": {"last_year": 1989, "crises": len(train)}, "runs": 40,
+                          "standardisation": {k: {"mean": m, "sd": s} for k, (m, s) in r["std"].items()}},
+           "variants": {"without_trigger": {
+               "theta_standardised": dict(zip(names, map(float, r["theta"]))), "se_standardised": dict(zip(names, map(float, se))),
+               "hessian_positive_definite": pd_ok, "down_m": 1.0, "neg_loglik": r["neg_loglik"],
+               "identification_rule": "none: all coefficients identified"}}}
+    return rec, cov
+
+
+def test_add_covariance_recomputes_the_hessian_at_the_frozen_point_without_refitting():
+    rec, cov = _record_without_covariance()
+    got = F.add_covariance(FIX, rec)
+    v = got["variants"]["without_trigger"]
+    assert v["covariance_standardised"]["names"] == list(F.THETA_NAMES)
+    m = np.array(v["covariance_standardised"]["matrix"])
+    assert np.array_equal(m, cov) and np.allclose(m, m.T)
+    assert np.sqrt(np.diag(m)) == pytest.approx(list(v["se_standardised"].values()), rel=1e-12)
+    # nothing else moved
+    assert {k: x for k, x in v.items() if k != "covariance_standardised"} == rec["variants"]["without_trigger"]
+    assert got["provenance"]["covariance"]["variants"] == ["without_trigger"]
+    assert "covariance" not in rec["provenance"]            # the input record is not modified
+    # a record whose point is not the one the data give is refused (no silent covariance of another fit)
+    bad = json.loads(json.dumps(rec))
+    bad["variants"]["without_trigger"]["theta_standardised"]["beta_mids"] += 0.01
+    with pytest.raises(RuntimeError, match="−ℓ at the frozen point"):
+        F.add_covariance(FIX, bad)

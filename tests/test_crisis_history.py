@@ -37,6 +37,18 @@ def _expected_hazard(rec: dict, fp: str) -> float:
     return math.exp(c["log_base_war_m"] + sum(c[SLOPE[k]] * feats[k]["value"] for k in FEATURES))
 
 
+def _expected_hazard_se(rec: dict, fp: str) -> float:
+    v, std = rec["variants"]["without_trigger"], rec["provenance"]["standardisation"]
+    feats = _history_set()[f"flashpoints[{fp}].base_hazard_m"]["fit"]["features"]
+    z = {"beta_ratio": "log_cinc_ratio", "beta_trend": "trend_gap_m", "beta_mids": "log1p_prior_mids"}
+    g = {"alpha_war": 1.0, "beta_rivalry": float(feats["rivalry"]["value"])}
+    for b, f in z.items():
+        g[b] = (feats[f]["value"] - std[f]["mean"]) / std[f]["sd"]
+    names = v["covariance_standardised"]["names"]
+    gv = np.array([g.get(n, 0.0) for n in names])
+    return _expected_hazard(rec, fp) * math.sqrt(gv @ np.array(v["covariance_standardised"]["matrix"]) @ gv)
+
+
 # ------------------------------------------------------------------ the numbers come from the file
 def test_history_reads_its_numbers_from_the_frozen_fit():
     rec = _fit()
@@ -50,7 +62,8 @@ def test_history_reads_its_numbers_from_the_frozen_fit():
         assert f.escalation.down_m.value == pytest.approx(2 * v["coefficients"]["escalation_down_m"])
         assert f.escalation.down_m.se == pytest.approx(2 * v["down_m"] * v["se_log_down_m"])
         assert f.base_hazard_m.value == pytest.approx(_expected_hazard(rec, f.id), rel=1e-12)
-        assert f.base_hazard_m.se is None            # the record stores no covariance
+        # delta method from the record's covariance, by hand: g = (α_war 1, β_j z_j) on the standardised scale
+        assert f.base_hazard_m.se == pytest.approx(_expected_hazard_se(rec, f.id), rel=1e-9)
         for n in (f.beta.rung, f.escalation.down_m, f.base_hazard_m):
             assert n.fit is not None and n.assumption is None
             assert sha[:12] in n.source and "ICB crises 1918–1989" in n.source and "without_trigger" in n.source
@@ -73,7 +86,7 @@ def test_the_slope_standard_errors_are_rescaled_to_the_raw_scale():
     se, _ = fit.se_of("without_trigger", "beta_rivalry")
     assert se == pytest.approx(v["se_standardised"]["beta_rivalry"])
     se, why = fit.se_of("without_trigger", "log_base_war_m")
-    assert se is None and "covariance" in why
+    assert "delta method" in why and se > v["se_standardised"]["alpha_war"]  # the raw intercept is far from the data's centre
     # the raw slopes are the standardised ones over the training SD (as the fit writes them)
     assert v["coefficients"]["beta_log_cinc_ratio"] == pytest.approx(
         v["theta_standardised"]["beta_ratio"] / std["log_cinc_ratio"]["sd"])
@@ -326,3 +339,43 @@ def test_detente_validate_checks_the_hypotheses_of_a_crisis_scenario(tmp_path, m
         (str(p), line, "icb_engine/without_trigger/beta_rungg")}
     good = CliRunner().invoke(app, ["validate", str(examples.path("seesaw-2021"))])
     assert good.exit_code == 0 and "valid" in good.output
+
+
+# ------------------------------------------------------------------ delta-method SEs from the stored covariance
+def test_hazard_floor_se_is_the_delta_method_from_the_stored_covariance(tmp_path, monkeypatch):
+    """Hand-made record: 2 standardised slopes (ratio standardised, rivalry raw) and a known covariance."""
+    names = ["alpha_violence", "alpha_war", "beta_ratio", "beta_trend", "beta_rivalry", "beta_mids", "beta_rung"]
+    cov = np.diag([0.04, 0.09, 0.01, 0.0, 0.25, 0.0, 1.0])
+    cov[1, 2] = cov[2, 1] = -0.02
+    cov[1, 4] = cov[4, 1] = 0.03
+    rec = {"provenance": {"train": {"first_year": 1918, "last_year": 1989, "crises": 10},
+                          "standardisation": {"log_cinc_ratio": {"mean": 0.5, "sd": 2.0},
+                                              "trend_gap_m": {"mean": 0.0, "sd": 1.0},
+                                              "log1p_prior_mids": {"mean": 1.0, "sd": 0.5}}},
+           "variants": {"without_trigger": {
+               "theta_standardised": dict.fromkeys(names, 0.0), "se_standardised": dict(zip(names, np.sqrt(np.diag(cov)))),
+               "covariance_standardised": {"names": names, "matrix": cov.tolist()},
+               "coefficients": {"beta_log_cinc_ratio": 0.3, "beta_trend_gap": 0.0, "beta_rivalry": 0.2,
+                                "beta_log1p_mids": 0.0, "log_base_violence_m": -5.0, "log_base_war_m": -7.0,
+                                "beta_rung": 1.0, "escalation_down_m": 0.5}}}}
+    (tmp_path / "toy.json").write_text(json.dumps(rec), encoding="utf-8")
+    monkeypatch.setattr(F, "FITS_DIR", tmp_path)
+    fit = F.load_fit("toy")
+    x = {"log_cinc_ratio": 2.5, "trend_gap_m": 0.0, "rivalry": 1, "log1p_prior_mids": 1.0}
+    n = fit.number("without_trigger", hazard="war", features=x, scale=2.0, scale_note="test")
+    # by hand: g = (α_war 1, β_ratio z=(2.5-0.5)/2=1, β_rivalry 1, β_mids z=0):
+    # Var = 0.09 + 0.01 + 0.25 + 2(−0.02) + 2(0.03) + 0 = 0.37
+    h = math.exp(-7.0 + 0.3 * 2.5 + 0.2)
+    assert n.value == pytest.approx(2 * h, rel=1e-12)
+    assert n.se == pytest.approx(2 * h * math.sqrt(0.37), rel=1e-12)
+    assert "delta method" in n.source
+    # the raw intercept: z = −mean/SD = −0.25 on β_ratio, −2 on β_mids (variance 0), 0 on rivalry
+    se, how = fit.se_of("without_trigger", "log_base_war_m")
+    assert se == pytest.approx(math.sqrt(0.09 + 0.0625 * 0.01 + 2 * (-0.25) * (-0.02)), rel=1e-12)
+    assert "delta method" in how
+    # without a stored covariance: not available, as before
+    del rec["variants"]["without_trigger"]["covariance_standardised"]
+    (tmp_path / "toy.json").write_text(json.dumps(rec), encoding="utf-8")
+    fit = F.load_fit("toy")
+    assert fit.number("without_trigger", hazard="war", features=x).se is None
+    assert fit.se_of("without_trigger", "log_base_war_m")[0] is None

@@ -301,13 +301,29 @@ def _diagnostics(train: list[IcbCase], test: list[IcbCase], y_tr: np.ndarray, y_
     return out
 
 
+CORRECTED_NOTE = ("NOT PRE-REGISTERED (preregistration §7: a bug fixed after the first look is reported next to "
+                  "the pre-registered numbers, which remain the result): the test crises are built with the "
+                  "corrected case builder (CaseParams(code_corrections=True): ICB 260/678 read as COW 255/679 "
+                  "from 1990, crisis 35's adversary); the frozen coefficients, the standardisation and the "
+                  "baselines (base rate, logistic regression) fitted on the pre-registered training crises are "
+                  "unchanged (§7: no refit after the first look)")
+
+
 def score_test(data_dir: Any, frozen: dict[str, Any], *, runs: int = 2000, B: int = BOOT_B,
-               seed: int = BOOT_SEED, initiators: bool = True, diagnostics: bool = True) -> dict[str, Any]:
+               seed: int = BOOT_SEED, initiators: bool = True, diagnostics: bool = True,
+               code_corrections: bool = False) -> dict[str, Any]:
     """The pre-registered scoring (§5) of the frozen fit: forecasts of every built crisis and test scores.
 
     ``initiators`` adds each crisis' ``p_initiator`` (a forward engine run per crisis) and the
     ``initiator_scores`` block, ``diagnostics`` the in-sample and by-decade scores (both added after
     the first look at the test scores; not pre-registered).
+
+    ``code_corrections=True`` is the post-hoc scoring that §7 of the pre-registration asks for after
+    the builder fix: the **test** crises come from the corrected builder, while the training crises
+    (and so the base rate, the logistic regression and the frozen coefficients) stay those of the
+    pre-registered builder the frozen fit was made on: nothing is refitted. Without ``initiators``
+    and ``diagnostics`` only the test crises are forecast. The result is labelled not pre-registered
+    (``scores.builder``, ``scores.pre_registered``).
     """
     from detente.cases.fit import load_outcomes
     from detente.cases.icb import CaseParams, build_cases
@@ -321,12 +337,20 @@ def score_test(data_dir: Any, frozen: dict[str, Any], *, runs: int = 2000, B: in
     built = [c for c in sorted(cases.values(), key=lambda c: c.crisno) if c.crisno in outcomes]
     train = [c for c in built if c.year <= split]
     test = [c for c in built if c.year > split]
+    if code_corrections:
+        fixed, _ = build_cases(data_dir, CaseParams(split=split, code_corrections=True))
+        test = [c for c in sorted(fixed.values(), key=lambda c: c.crisno) if c.crisno in outcomes and c.year > split]
+        built = train + test if (initiators or diagnostics) else test
     forecasts: dict[str, dict[str, Any]] = {}
     scores: dict[str, Any] = {"split": split, "n_train": len(train), "n_test": len(test), "runs": runs,
                               "builder": {"code_corrections": False,
                                           "note": "the case builder as pre-registered (CaseParams(code_corrections=False)); "
                                                   "the corrections were added after the first look at the test scores"},
                               "bootstrap": {"B": B, "seed": seed, "level": 0.9}}
+    if code_corrections:
+        scores["pre_registered"] = False
+        scores["builder"] = {"code_corrections": True, "training_crises": "pre-registered builder (as frozen)",
+                             "note": CORRECTED_NOTE}
     y_tr = {"war": np.array([outcomes[c.crisno].category == 2 for c in train], int),
             "violence": np.array([outcomes[c.crisno].category >= 1 for c in train], int)}
     y_te = {"war": np.array([outcomes[c.crisno].category == 2 for c in test], int),
@@ -390,4 +414,6 @@ def score_test(data_dir: Any, frozen: dict[str, Any], *, runs: int = 2000, B: in
     scores["primary"] = {"outcome": "P(full-scale war), without trigger type",
                          "bss_vs_base_rate": primary["engine"]["bss_vs_base_rate"], "bootstrap90": [lo, hi],
                          "success": bool(primary["engine"]["bss_vs_base_rate"] > 0 and lo is not None and lo > 0)}
+    if code_corrections:
+        scores["primary"]["pre_registered"] = False
     return {"forecasts": forecasts, "scores": scores}

@@ -1,8 +1,9 @@
 """``detente cases``: historical case libraries (``docs/cases.md``).
 
-* ``detente cases icb DATA_DIR [--split 1989] [--json]`` — build one crisis scenario per ICB
-  crisis from the conflict data directory; print coverage, the trigger-time features of each
-  crisis and the reason for each skipped one;
+* ``detente cases icb DATA_DIR [--split 1989] [--forecast [--corrected-builder]] [--json]`` — build
+  one crisis scenario per ICB crisis from the conflict data directory; print coverage, the
+  trigger-time features of each crisis and the reason for each skipped one; ``--forecast`` adds the
+  pre-registered test scores, ``--corrected-builder`` the post-hoc ones of the corrected builder;
 * ``detente cases show CRISNO --data DATA_DIR [--out FILE]`` — write that crisis as a scenario
   YAML that ``detente run FILE`` runs;
 * ``detente cases fit DATA_DIR --out FILE [--runs N] [--split Y] [--executor K] [--workers N]
@@ -55,6 +56,9 @@ def icb_cmd(
     forecast: bool = typer.Option(False, "--forecast", help="Add the frozen fit's forecasts and the pre-registered test scores (about a minute)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     figure: Path | None = typer.Option(None, "--figure", help="With --forecast: write the reliability diagram of the test scores (.png, .svg or .html)."),
+    corrected: bool = typer.Option(False, "--corrected-builder", help="With --forecast: also score the test crises built "
+                                   "with the corrected builder (frozen coefficients, not refitted; NOT pre-registered), "
+                                   "as `corrected_builder`."),
 ) -> None:
     """Build one crisis scenario per ICB crisis from trigger-time data; report coverage."""
     from detente.cases.icb import CaseParams, build_cases, library_json
@@ -63,6 +67,9 @@ def icb_cmd(
         if figure is not None and not forecast:
             raise InputError(Problem("--figure needs --forecast (the diagram is of the test scores)",
                                      column="--figure", value=str(figure)))
+        if corrected and not forecast:
+            raise InputError(Problem("--corrected-builder needs --forecast (it is a second scoring of the test crises)",
+                                     column="--corrected-builder", value=True))
         if figure is not None and figure.suffix.lower() not in (".png", ".svg", ".html"):
             raise InputError(Problem("unknown figure format", column="--figure", value=str(figure),
                                      expected=".png, .svg or .html"))
@@ -83,6 +90,9 @@ def icb_cmd(
                 raise InputError(Problem("the frozen fit was made with another split", column="--split", value=split,
                                          expected=str(frozen["provenance"]["train"]["last_year"])))
             obj.update(score_test(data_dir, frozen))
+            if corrected:
+                obj["corrected_builder"] = score_test(data_dir, frozen, code_corrections=True, initiators=False,
+                                                      diagnostics=False)
             if figure is not None:
                 why = reliability_diagram(obj["scores"], figure)
                 if why:
@@ -103,6 +113,11 @@ def icb_cmd(
         out.print(f"primary: {pr['outcome']}: Brier skill vs base rate {pr['bss_vs_base_rate']:.3f}, "
                   f"90 % bootstrap [{pr['bootstrap90'][0]:.3f}, {pr['bootstrap90'][1]:.3f}]; "
                   f"success = {pr['success']}")
+    if obj.get("corrected_builder"):
+        pc = obj["corrected_builder"]["scores"]["primary"]
+        out.print(f"NOT pre-registered, corrected builder ({obj['corrected_builder']['scores']['n_test']} test crises, "
+                  f"frozen coefficients): Brier skill vs base rate {pc['bss_vs_base_rate']:.3f}, "
+                  f"90 % bootstrap [{pc['bootstrap90'][0]:.3f}, {pc['bootstrap90'][1]:.3f}]")
     if figure is not None:
         out.print(f"reliability diagram written to {figure}", markup=False)
 

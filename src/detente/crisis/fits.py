@@ -27,8 +27,13 @@ Standard errors on the raw scale: a slope's SE is its standardised SE divided by
 SD of its feature (:mod:`detente.cases.fit` standardises with the training mean and SD); the
 SE of ``escalation_down_m`` is ``down_m · SE(log down_m)`` (delta method). The SE of an
 intercept on the raw scale, and of a hazard at given features, needs the coefficients'
-covariance, which the frozen record does not store: they are reported as not available, with
-the SEs of their parts.
+covariance: when the variant stores it (``covariance_standardised``: the inverse numerical
+Hessian of −ℓ at the frozen point, on the standardised scale) they are delta-method SEs —
+``log h = α_k + Σ_j β_j z_j`` with ``z_j`` the feature standardised with the training mean and SD
+(raw for ``rivalry`` and ``violent_trigger``), so ``Var(log h) = gᵀ Σ g`` with ``g`` = 1 on
+``α_k`` and ``z_j`` on ``β_j``, and ``SE(h) = h · SE(log h)`` (Oehlert 1992, *The American
+Statistician* 46(1)); ``down_m`` is profiled, not in Σ, and does not enter the hazard floor.
+Without a stored covariance they are reported as not available, with the SEs of their parts.
 
 The engine holds no date or case: the fit's training period comes from its own record.
 """
@@ -141,6 +146,35 @@ class FrozenFit:
                 f"{self.period}, {((self.record.get('provenance') or {}).get('train') or {}).get('crises', '?')} "
                 f"crises; variant {variant})")
 
+    def covariance(self, variant: str) -> tuple[list[str], list[list[float]]] | None:
+        """The variant's stored covariance of the standardised coefficients (names, matrix), or ``None``."""
+        cov = self._variant(variant).get("covariance_standardised")
+        if not isinstance(cov, dict) or "names" not in cov or "matrix" not in cov:
+            return None
+        return list(cov["names"]), [list(map(float, row)) for row in cov["matrix"]]
+
+    def log_hazard_se(self, variant: str, hazard: str, features: dict[str, float]) -> float | None:
+        """Delta-method SE of ``log h = log_base_<hazard>_m + Σ β x`` at raw ``features`` (missing
+        features count as 0: the raw intercept); ``None`` without a stored covariance."""
+        cov = self.covariance(variant)
+        if cov is None:
+            return None
+        names, m = cov
+        std = (self.record.get("provenance") or {}).get("standardisation") or {}
+        g = dict.fromkeys(names, 0.0)
+        g["alpha_" + hazard] = 1.0
+        for b, f in _FEATURE_OF.items():
+            key, feat = _SLOPES[b]
+            if key not in g:
+                continue
+            x = float(features.get(f, 0.0))
+            if feat is not None:
+                x = (x - float(std[feat]["mean"])) / float(std[feat]["sd"])
+            g[key] = x
+        vec = [g[n] for n in names]
+        var = sum(vec[i] * m[i][j] * vec[j] for i in range(len(names)) for j in range(len(names)))
+        return math.sqrt(max(var, 0.0))
+
     def se_of(self, variant: str, coefficient: str) -> tuple[float | None, str]:
         """Standard error of a raw-scale coefficient (see the module docstring) and how it was obtained."""
         v = self._variant(variant)
@@ -162,7 +196,12 @@ class FrozenFit:
                 return None, "no SE of log down_m in the record"
             return float(v["coefficients"][coefficient]) * float(s), "down_m · SE(log down_m) (profile curvature)"
         if coefficient.startswith("log_base_"):
-            alpha = "alpha_" + coefficient.removeprefix("log_base_").removesuffix("_m")
+            outcome = coefficient.removeprefix("log_base_").removesuffix("_m")
+            alpha = "alpha_" + outcome
+            se = self.log_hazard_se(variant, outcome, {})
+            if se is not None:
+                return se, ("delta method from the stored covariance (the raw intercept is α at standardised "
+                            "features −mean/SD)")
             s = se_std.get(alpha)
             return None, ("not available on the raw scale: it needs the coefficients' covariance, which the frozen "
                           f"record does not store (SE of {alpha} at the training mean features: "
@@ -188,6 +227,7 @@ class FrozenFit:
             se_txt = f"SE {se:.3g}, {how}" if se is not None else f"SE {how}"
             return FitNumber(value=value * scale, se=None if se is None else se * abs(scale), se_note=how,
                              source=f"{self._head(variant)}: {coefficient} = {value:.6g} ({se_txt}){tail}")
+        assert hazard is not None  # exactly one of coefficient/hazard (checked above)
         key = f"log_base_{hazard}_m"
         if key not in coefs:
             outcomes = sorted(k.removeprefix("log_base_").removesuffix("_m") for k in coefs if k.startswith("log_base_"))
@@ -209,9 +249,16 @@ class FrozenFit:
             if f in given:
                 se, _ = self.se_of(variant, b)
                 ses.append(f"{b} {float(coefs[b]):.4g} (SE {se:.3g})" if se is not None else f"{b} {float(coefs[b]):.4g}")
-        note = ("not available: the SE of the hazard needs the coefficients' covariance, which the frozen record "
-                "does not store; parts: " + "; ".join(ses))
-        return FitNumber(value=math.exp(log_h) * scale, se=None, se_note=note,
+        se_log = self.log_hazard_se(variant, hazard, given)
+        if se_log is not None:
+            se_h: float | None = math.exp(log_h) * se_log * scale
+            note = (f"SE {se_h:.3g} (delta method: h · SE(log h), SE(log h) {se_log:.3g} from the stored covariance "
+                    "of the fit)")
+        else:
+            se_h = None
+            note = ("not available: the SE of the hazard needs the coefficients' covariance, which the frozen record "
+                    "does not store; parts: " + "; ".join(ses))
+        return FitNumber(value=math.exp(log_h) * scale, se=se_h, se_note=note,
                          source=f"{self._head(variant)}: exp({key} {float(coefs[key]):.6g} + Σβx {eta:.6g}) at "
                                 f"{parts}; {note}{tail}")
 
