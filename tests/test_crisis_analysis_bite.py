@@ -566,6 +566,8 @@ def test_run_hypotheses_defaults_and_choices():
         A.run_hypotheses(toy, hypotheses=["calm"], runs=10, mechanism_hypotheses=["calm", "live"], mechanisms="all")
     p = ei.value.problems[0]
     assert p.column == "--mechanism-hypotheses" and p.value == "live" and p.expected == "calm"
+    with pytest.raises(InputError, match="hypotheses that are not run: live, believer"):
+        A.run_hypotheses(toy, hypotheses=["calm"], runs=10, mechanism_hypotheses=["live", "believer"])
     # a scenario without hypotheses runs its base description under the name "base"
     dyn = {k: v for k, v in toy.dynamics.items() if k not in ("hypotheses", "mechanisms", "claims")}
     bare = toy.model_copy(update={"dynamics": dyn})
@@ -614,6 +616,8 @@ def test_mechanism_map_statuses_and_reasons_on_the_toy():
     assert b["status"] == "measured" and "absent_paths" not in b
     assert b["inert_reason"].startswith("no effect at all over 100 paired runs: switching it off changed no run's history")
     assert "in this regime the hazard parts preventive, crisis, moral_hazard, provocation are zero" in b["inert_reason"]
+    assert ("(meetings, postponements, expert groups, leaks, readiness to deal, the partners' split, preventive tests "
+            "and pressure, commitment capacity φ, rungs, patron support)") in b["inert_reason"]
     # under `calm` the escalation switch is the hypothesis itself, also with a --set on top
     mm = A.mechanism_map(toy, "calm", runs=50, seed=1, names=["escalation"],
                          extra_set={"flashpoints[F].base_hazard_m": 0.02})
@@ -682,3 +686,6 @@ def test_run_hypotheses_tables_of_the_flagship_come_from_the_blocks(flagship):
     fp = A.forecast_path(flagship, spec, R.observed(spec), ref, runs=40, seed=2, chunk_size=16)
     assert obj["forecast_path"] == fp and obj["forecast_path"]["hypothesis"] == ref
     assert obj["forecast_paths"] == {ref: fp}
+    # without forecast=True (or as_of) there is no forecast path
+    assert A.run_hypotheses(flagship, hypotheses=["article"], runs=10, seed=2, with_counterfactuals=False,
+                            mechanisms="none")["forecast_path"] is None
