@@ -84,3 +84,38 @@ def test_a_study_is_stored_with_the_numbers_of_the_library_and_shown(client, tmp
     rep = client.get(f"/api/runs/{rid}/report")                # the self-contained HTML report
     assert rep.status_code == 200 and "sobol indices — p_war_horizon" in rep.text
     assert f"{a['ST_conf']:.4g}" in rep.text and "the sample is too small" in rep.text
+
+
+def test_a_stored_study_through_the_run_api_download_and_compare(client, tmp_path):
+    """/api/runs/{id} and the JSON download give the stored study; CSV and Parquet its indices, one
+    row per output and number; the compare view refuses a study with a message."""
+    import io
+    import json
+
+    import pandas as pd
+
+    from detente.experiments.crisis_sensitivity import crisis_sensitivity
+    from detente.formats import load
+
+    job = wait_job(client, client.post("/api/crisis-sensitivity-jobs", json=BODY).json())
+    rid = job["result_id"]
+    direct = crisis_sensitivity(load(TOY), method="sobol", n=16, factors=[FA, FB], outputs=["p_war_horizon"],
+                                runs_per_point=40, tornado_runs=200, seed=3).to_json_dict()
+    got = client.get(f"/api/runs/{rid}")
+    assert got.status_code == 200
+    obj = got.json()
+    assert obj["indices"] == direct["indices"] and obj["tornado"] == direct["tornado"]
+    js = client.get(f"/api/runs/{rid}/download", params={"format": "json"})
+    assert js.status_code == 200 and "attachment" in js.headers["content-disposition"]
+    assert json.loads(js.text)["indices"] == direct["indices"]
+    csv = client.get(f"/api/runs/{rid}/download", params={"format": "csv"})
+    assert csv.status_code == 200
+    df = pd.read_csv(io.StringIO(csv.text))
+    assert list(df["output"]) == ["p_war_horizon", "p_war_horizon"] and set(df["factor"]) == {FA, FB}
+    for row in direct["indices"]["p_war_horizon"]:
+        got_row = df[df["factor"] == row["factor"]].iloc[0]
+        assert got_row["ST"] == pytest.approx(row["ST"]) and got_row["S1_conf"] == pytest.approx(row["S1_conf"])
+    pq = client.get(f"/api/runs/{rid}/download", params={"format": "parquet"})
+    assert pq.status_code == 200 and len(pd.read_parquet(io.BytesIO(pq.content))) == 2
+    cmp = client.get("/compare", params={"ids": f"{rid},{rid}"})
+    assert cmp.status_code == 400 and "crisis sensitivity studies are not compared" in cmp.text and rid in cmp.text

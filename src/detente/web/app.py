@@ -696,6 +696,10 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             raise HTTPException(400, "no run ids to compare")
         st = store()
         infos = [_get_info(st, i) for i in idl]
+        studies = [i.run_id for i in infos if i.kind == "crisis_sensitivity"]
+        if studies:
+            raise HTTPException(400, f"crisis sensitivity studies are not compared ({', '.join(studies)}): open each "
+                                     "study's page (/runs/ID) for its indices and tornado")
         crisis = [i for i in infos if i.kind == "crisis"]
         if crisis:
             if len(crisis) != len(infos) or len(crisis) != 2:
@@ -876,20 +880,36 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
     @app.get("/api/runs/{run_id}", tags=["runs"], responses=_errors(400, 404, 422))
     def api_run_get(run_id: str) -> dict[str, Any]:
-        """One run in the ``--json`` contract form."""
-        return _get_run(store(), run_id).to_json_dict()
+        """One run in the ``--json`` contract form (a crisis run or crisis sensitivity study: its stored
+        ``--json`` object)."""
+        st = store()
+        obj = _study_object(st, _get_info(st, run_id))
+        return obj if obj is not None else _get_run(st, run_id).to_json_dict()
 
     @app.get("/api/runs/{run_id}/download", tags=["runs"], responses={
         200: {"description": "The run as an attachment", "content": {"text/csv": {}, "application/vnd.apache.parquet": {}}},
         **_errors(400, 404, 422)})
     def api_download(run_id: str, format: str = Query("json", pattern="^(json|csv|parquet)$")) -> Response:
-        """Download a run: JSON (contract form), CSV or Parquet (long table)."""
-        res = _get_run(store(), run_id)
+        """Download a run: JSON (contract form), CSV or Parquet (long table; of a crisis sensitivity
+        study its indices, one row per output and number; a crisis run only as JSON)."""
+        st = store()
+        info = _get_info(st, run_id)
         fname = f"detente-run-{run_id[:12]}"
-        if format == "json":
-            return Response(res.to_json(indent=2), media_type="application/json",
+        obj = _study_object(st, info)
+        if obj is not None and format == "json":
+            return Response(json.dumps(obj, indent=2, default=str), media_type="application/json",
                             headers={"Content-Disposition": f'attachment; filename="{fname}.json"'})
-        df = res.to_df()
+        if obj is not None and info.kind == "crisis":
+            raise HTTPException(400, f"a crisis run downloads as JSON only (format=json), not {format}: its object "
+                                     "has no single table")
+        if obj is not None:
+            df = _indices_table(obj)
+        else:
+            res = _get_run(st, run_id)
+            if format == "json":
+                return Response(res.to_json(indent=2), media_type="application/json",
+                                headers={"Content-Disposition": f'attachment; filename="{fname}.json"'})
+            df = res.to_df()
         if format == "csv":
             from detente.experiments.export import escape_text_cells  # names never run as formulas
 
@@ -1072,6 +1092,27 @@ def _store_errors() -> tuple[type[BaseException], ...]:
     from detente.errors import StoreError
 
     return (StoreError, KeyError, LookupError)
+
+
+def _study_object(store, info) -> dict[str, Any] | None:
+    """The stored ``--json`` object of a crisis run or a crisis sensitivity study (None for other runs)."""
+    if info.kind == "crisis":
+        from detente.report.stored import load_crisis
+
+        return dict(load_crisis(store, info.run_id))
+    if info.kind == "crisis_sensitivity":
+        from detente.experiments.crisis_sensitivity import load_crisis_sensitivity
+
+        return dict(load_crisis_sensitivity(store, info.run_id))
+    return None
+
+
+def _indices_table(obj: dict[str, Any]) -> Any:
+    """A crisis sensitivity study's indices as a long table: one row per output and number."""
+    import pandas as pd
+
+    rows = [{"output": out, **row} for out, table in (obj.get("indices") or {}).items() for row in table]
+    return pd.DataFrame(rows)
 
 
 def _get_info(store, run_id: str):
