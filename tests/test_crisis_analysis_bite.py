@@ -689,3 +689,22 @@ def test_run_hypotheses_tables_of_the_flagship_come_from_the_blocks(flagship):
     # without forecast=True (or as_of) there is no forecast path
     assert A.run_hypotheses(flagship, hypotheses=["article"], runs=10, seed=2, with_counterfactuals=False,
                             mechanisms="none")["forecast_path"] is None
+
+
+def test_inert_reason_orders_the_hazard_parts_by_their_change():
+    # two parts move (one step, 4 runs: part = cause sum / 4): F background 0.4 → 0.1 (−0.3, −75 %) and
+    # G escalation 0.9 → 0.5 (−0.4, −44 %): listed by the size of the change, G first, though F moved
+    # more in relative terms; the total 1.3 → 0.6 is −53.8 %
+    def res(bg, esc):
+        cause = np.zeros((1, 2, len(CAUSES)))
+        cause[0, 0, CAUSES.index("background")] = 4 * bg
+        cause[0, 1, CAUSES.index("escalation")] = 4 * esc
+        return _res(diagnostics={"cause": cause})
+
+    eff = {"p_war_horizon": {"diff": 0.01, "se": 0.1}}
+    txt = A._inert_reason(eff, ["p_war_horizon"], res(0.4, 0.9), res(0.1, 0.5), False)
+    assert txt == ("within 2 paired SEs of zero on every headline output over 4 paired runs (largest: p_war_horizon "
+                   "+0.0100 ± 0.1000, 0.1 SE); the hazard parts (flashpoint × cause, mean per run-month) it changes "
+                   "most: G escalation 0.9 → 0.5, F background 0.4 → 0.1; the total hazard moves 1.3 → 0.6 (-53.8%); "
+                   "in this regime the hazard parts preventive, crisis, moral_hazard, provocation are zero at every "
+                   "flashpoint")
