@@ -708,3 +708,18 @@ def test_inert_reason_orders_the_hazard_parts_by_their_change():
                    "most: G escalation 0.9 → 0.5, F background 0.4 → 0.1; the total hazard moves 1.3 → 0.6 (-53.8%); "
                    "in this regime the hazard parts preventive, crisis, moral_hazard, provocation are zero at every "
                    "flashpoint")
+
+
+def test_mechanism_absent_with_several_switch_paths_is_worded_in_the_plural():
+    toy = _toy()
+    dyn = dict(toy.dynamics)
+    dyn["mechanisms"] = {**dyn["mechanisms"], "window2": {
+        "label": "two switches of the believed window",
+        "switch": {"dyads[A-B].beliefs.0.enabled": False, "dyads[A-B].beliefs.0.cliff.size": 0.1}}}
+    two = toy.model_copy(update={"dynamics": dyn})
+    w = A.mechanism_map(two, "live", runs=20, seed=1, names=["window2"])["window2"]
+    assert w["status"] == "absent"
+    assert w["absent_paths"] == ["dyads[A-B].beliefs.0.enabled", "dyads[A-B].beliefs.0.cliff.size"]
+    assert w["inert_reason"] == ("absent from hypothesis 'live': its switch paths dyads[A-B].beliefs.0.enabled, "
+                                 "dyads[A-B].beliefs.0.cliff.size do not exist there (the hypothesis removes what it "
+                                 "switches), so there is nothing to switch off")
