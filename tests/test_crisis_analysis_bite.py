@@ -723,3 +723,17 @@ def test_mechanism_absent_with_several_switch_paths_is_worded_in_the_plural():
     assert w["inert_reason"] == ("absent from hypothesis 'live': its switch paths dyads[A-B].beliefs.0.enabled, "
                                  "dyads[A-B].beliefs.0.cliff.size do not exist there (the hypothesis removes what it "
                                  "switches), so there is nothing to switch off")
+
+
+def test_run_hypotheses_carries_set_into_the_forecast_path(flagship):
+    from detente.crisis import record as R
+    from detente.crisis.spec import load_spec
+
+    extra = {"flashpoints[UA].base_hazard_m": 0.05}
+    obj = A.run_hypotheses(flagship, hypotheses=["combined"], runs=20, seed=2, extra_set=extra,
+                           with_counterfactuals=False, mechanisms="none", forecast=True)
+    rspec = load_spec(flagship.dynamics, extra=extra)
+    want = A.forecast_path(flagship, rspec, R.observed(rspec), obj["reference"], runs=20, seed=2, extra_set=extra)
+    assert obj["forecast_path"] == want
+    plain = A.forecast_path(flagship, rspec, R.observed(rspec), obj["reference"], runs=20, seed=2)
+    assert [r["p"] for r in plain["path"]] != [r["p"] for r in want["path"]]   # the --set matters here
