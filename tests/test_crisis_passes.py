@@ -58,6 +58,7 @@ def serial(scn):
     return _json(A.run_hypotheses(scn, **KW))
 
 
+@pytest.mark.slow   # two whole analyses of the flagship (about 30 s on the loaded 2-core machine)
 def test_the_same_bytes_serial_reversed_and_process_pool(scn, serial):
     obj = json.loads(serial)
     b = obj["hypotheses"]["combined"]
@@ -85,6 +86,7 @@ def test_every_pass_is_submitted_in_one_batch(scn, serial):
     assert len(batch) == 3 * 3 + 4 * 2 + 4 * 3 == len(set(batch))
 
 
+@pytest.mark.slow   # two whole analyses of the flagship (about 30 s on the loaded 2-core machine)
 def test_a_pass_not_foreseen_is_still_run(scn, monkeypatch):
     """Two hypotheses and no reference run: the forecast's hypothesis is known only after the
     back-test, so its runs form a second batch; the object is the one of unplanned passes."""
