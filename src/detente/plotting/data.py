@@ -11,10 +11,11 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["result_charts", "exchange_network", "scenario_meta", "forecast_rows"]
+__all__ = ["result_charts", "exchange_network", "scenario_meta", "forecast_rows", "finite_or_none"]
 
 
-def _num(x: Any) -> float | None:
+def finite_or_none(x: Any) -> float | None:
+    """``float(x)`` when it is a finite number, else ``None`` (JSON has no NaN or infinity)."""
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -44,7 +45,7 @@ def result_charts(result: Mapping[str, Any], *, max_actors: int = 400) -> dict[s
         their realized exchanges.
     """
     issues = result.get("issues") or {}
-    out: dict[str, Any] = {"forecasts": {i: _num(ir.get("forecast")) for i, ir in issues.items()}}
+    out: dict[str, Any] = {"forecasts": {i: finite_or_none(ir.get("forecast")) for i, ir in issues.items()}}
     traj: dict[str, Any] = {}
     for iid, ir in issues.items():
         rounds = ir.get("rounds") or []
@@ -55,7 +56,7 @@ def result_charts(result: Mapping[str, Any], *, max_actors: int = 400) -> dict[s
         for r in rounds:
             pos = r.get("positions") or {}
             for a in order:
-                actors[a].append(_num(pos.get(a)))
+                actors[a].append(finite_or_none(pos.get(a)))
         if len(order) > max_actors:
             def moved(a: str, actors: dict[str, list[float | None]] = actors) -> float:
                 v = [x for x in actors[a] if x is not None]
@@ -63,8 +64,8 @@ def result_charts(result: Mapping[str, Any], *, max_actors: int = 400) -> dict[s
             keep = set(sorted(order, key=moved, reverse=True)[:max_actors])
             order = [a for a in order if a in keep]
         traj[iid] = {"rounds": list(range(len(rounds))), "actors": {a: actors[a] for a in order},
-                     "mean": [_num(r.get("mean")) for r in rounds],
-                     "median": [_num(r.get("median")) for r in rounds]}
+                     "mean": [finite_or_none(r.get("mean")) for r in rounds],
+                     "median": [finite_or_none(r.get("median")) for r in rounds]}
     if traj:
         out["trajectories"] = traj
     perc: dict[str, Any] = {}
@@ -73,7 +74,7 @@ def result_charts(result: Mapping[str, Any], *, max_actors: int = 400) -> dict[s
         if not isinstance(rows, list) or not rows:
             continue
         perc[iid] = {"actor": [r.get("actor") for r in rows], "other": [r.get("other") for r in rows],
-                     "x": [_num(r.get("eu_actor")) for r in rows], "y": [_num(r.get("eu_other")) for r in rows],
+                     "x": [finite_or_none(r.get("eu_actor")) for r in rows], "y": [finite_or_none(r.get("eu_other")) for r in rows],
                      "quadrants": [r.get("quadrant") for r in rows]}
     if perc:
         out["perception"] = perc
@@ -106,7 +107,7 @@ def exchange_network(result: Mapping[str, Any]) -> dict[str, Any] | None:
             key = (a, b) if a <= b else (b, a)
             ed = edges.setdefault(key, {"source": key[0], "target": key[1], "count": 0, "gain": 0.0,
                                         "issues": [], "rounds": []})
-            g = (_num(i.get("eu")) or 0.0) + (_num(j.get("eu")) or 0.0)
+            g = (finite_or_none(i.get("eu")) or 0.0) + (finite_or_none(j.get("eu")) or 0.0)
             ed["count"] += 1
             ed["gain"] += g
             pair = f"{e.get('p')}|{e.get('q')}"
@@ -117,7 +118,7 @@ def exchange_network(result: Mapping[str, Any]) -> dict[str, Any] | None:
             for x, eu in ((a, i.get("eu")), (b, j.get("eu"))):
                 nd = nodes.setdefault(x, {"id": x, "exchanges": 0, "gain": 0.0})
                 nd["exchanges"] += 1
-                nd["gain"] += _num(eu) or 0.0
+                nd["gain"] += finite_or_none(eu) or 0.0
     return {"nodes": list(nodes.values()), "edges": sorted(edges.values(), key=lambda d: -d["count"]),
             "rounds": len(rounds), "realized": sum(int(r.get("realized") or 0) for r in rounds)}
 
@@ -130,8 +131,8 @@ def scenario_meta(scenario: Any) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     by = {(s.actor, s.issue): s for s in scenario.stances}
     for i in scenario.issues:
-        pos = {a.id: _num(by[(a.id, i.id)].position) for a in scenario.actors if (a.id, i.id) in by}
-        out[i.id] = {"label": i.name or i.id, "lower": _num(i.lower), "upper": _num(i.upper), "positions": pos}
+        pos = {a.id: finite_or_none(by[(a.id, i.id)].position) for a in scenario.actors if (a.id, i.id) in by}
+        out[i.id] = {"label": i.name or i.id, "lower": finite_or_none(i.lower), "upper": finite_or_none(i.upper), "positions": pos}
     return out
 
 
@@ -145,7 +146,7 @@ def forecast_rows(result: Mapping[str, Any], meta: Mapping[str, Mapping[str, Any
         m = (meta or {}).get(iid) or {}
         rounds = ir.get("rounds") or []
         first = rounds[0] if rounds else {}
-        pos = dict(m.get("positions") or {}) or {a: _num(v) for a, v in (first.get("positions") or {}).items()}
+        pos = dict(m.get("positions") or {}) or {a: finite_or_none(v) for a, v in (first.get("positions") or {}).items()}
         rows.append({"issue": iid, "label": m.get("label") or iid, "lower": m.get("lower"), "upper": m.get("upper"),
-                     "forecast": _num(ir.get("forecast")), "positions": pos})
+                     "forecast": finite_or_none(ir.get("forecast")), "positions": pos})
     return rows

@@ -36,7 +36,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from detente.plotting.data import result_charts
+from detente.plotting.data import finite_or_none, result_charts
 
 __all__ = ["result_charts", "sweep_charts", "sensitivity_charts", "crisis_charts", "add_bands", "QUADRANTS",
            "TORNADO_CONDITIONAL", "BAND_Z", "Q10_Q90_SD"]
@@ -55,14 +55,6 @@ QUADRANTS = ("conflict", "compromise", "capitulation", "compromise (other yields
 #: How the sweep tornado is computed (said on every chart that shows it).
 TORNADO_CONDITIONAL = ("conditional means: forecast averaged over the runs with the factor in its lowest "
                        "vs highest decile (other factors as sampled)")
-
-
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 # single runs: detente.plotting.data (re-exported)
@@ -95,8 +87,8 @@ def sweep_charts(store: Any, run_id: str, *, bins: int = 40) -> dict[str, Any]:
     dist: dict[str, Any] = {}
     for row in summ.to_dict(orient="records"):
         iss = str(row.pop("issue"))
-        lo, hi = _num(row["min"]), _num(row["max"])
-        dist[iss] = {"summary": {k: _num(v) for k, v in row.items()}, "edges": [], "counts": []}
+        lo, hi = finite_or_none(row["min"]), finite_or_none(row["max"])
+        dist[iss] = {"summary": {k: finite_or_none(v) for k, v in row.items()}, "edges": [], "counts": []}
         if lo is None or hi is None:
             continue
         if hi <= lo:
@@ -124,7 +116,7 @@ def sweep_charts(store: Any, run_id: str, *, bins: int = 40) -> dict[str, Any]:
             for (iss, actor), g in fan_df.groupby(["issue", "actor"], sort=False):
                 fan.setdefault(str(iss), {})[str(actor)] = {
                     "round": [int(x) for x in g["round"]],
-                    **{q: [_num(x) for x in g[q]] for q in ("q05", "q25", "q50", "q75", "q95")}}
+                    **{q: [finite_or_none(x) for x in g[q]] for q in ("q05", "q25", "q50", "q75", "q95")}}
             out["fan"] = fan
     factors = [str(c) for c in (info.meta or {}).get("columns") or [] if c in cols]
     if factors:
@@ -148,7 +140,7 @@ def _sweep_sensitivity(store: Any, rid: str, info: Any, factors: list[str]) -> d
     for iss, g in df.groupby("issue", sort=True):
         y = g["value"].to_numpy(dtype=float)
         ok = np.isfinite(y)
-        out["baseline"][str(iss)] = _num(np.mean(y[ok])) if ok.any() else None
+        out["baseline"][str(iss)] = finite_or_none(np.mean(y[ok])) if ok.any() else None
         rows: list[dict[str, Any]] = []
         for f in factors:
             x = g[f].to_numpy(dtype=float)
@@ -183,16 +175,16 @@ def _salib_indices(method: str, design: Mapping[str, Any], spec: Mapping[str, An
 
         r = sobol.analyze(problem, y, calc_second_order=bool(design.get("second_order")), seed=seed,
                           print_to_console=False)
-        return [{"factor": f, "S1": _num(r["S1"][j]), "S1_conf": _num(r["S1_conf"][j]), "ST": _num(r["ST"][j]),
-                 "ST_conf": _num(r["ST_conf"][j])} for j, f in enumerate(factors)]
+        return [{"factor": f, "S1": finite_or_none(r["S1"][j]), "S1_conf": finite_or_none(r["S1_conf"][j]), "ST": finite_or_none(r["ST"][j]),
+                 "ST_conf": finite_or_none(r["ST_conf"][j])} for j, f in enumerate(factors)]
     from SALib.analyze import morris
     from SALib.sample import morris as morris_sample
 
     levels = int(design.get("morris_levels") or 4)
     X = morris_sample.sample(problem, int(design["n"]), num_levels=levels, seed=seed)
     r = morris.analyze(problem, X, y, num_levels=levels, seed=seed, print_to_console=False)
-    return [{"factor": f, "mu": _num(r["mu"][j]), "mu_star": _num(r["mu_star"][j]),
-             "mu_star_conf": _num(r["mu_star_conf"][j]), "sigma": _num(r["sigma"][j])} for j, f in enumerate(factors)]
+    return [{"factor": f, "mu": finite_or_none(r["mu"][j]), "mu_star": finite_or_none(r["mu_star"][j]),
+             "mu_star_conf": finite_or_none(r["mu_star_conf"][j]), "sigma": finite_or_none(r["sigma"][j])} for j, f in enumerate(factors)]
 
 
 def sensitivity_charts(sres: Any) -> dict[str, Any]:
@@ -218,21 +210,21 @@ def crisis_charts(obj: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"p_war_by": {}, "hazard": {}, "triangle": {}, "alignment": {}, "p_war_at_by": {}}
     for h, b in (obj.get("hypotheses") or {}).items():
         pw = b.get("p_war_by") or {}
-        out["p_war_by"][h] = {"dates": list(pw), "p": [_num(v) for v in pw.values()], "label": b.get("label", h)}
-        out["p_war_at_by"][h] = {f: {"dates": list(row), "p": [_num(v) for v in row.values()]}
+        out["p_war_by"][h] = {"dates": list(pw), "p": [finite_or_none(v) for v in pw.values()], "label": b.get("label", h)}
+        out["p_war_at_by"][h] = {f: {"dates": list(row), "p": [finite_or_none(v) for v in row.values()]}
                                  for f, row in (b.get("p_war_at_by") or {}).items()}
         hz = {}
         for f, row in (b.get("hazard_by_flashpoint") or {}).items():
             if row:
-                hz[f] = {"dates": list(row), **{k: [_num(v.get(k)) for v in row.values()] for k in ("mean", "q10", "q90")}}
+                hz[f] = {"dates": list(row), **{k: [finite_or_none(v.get(k)) for v in row.values()] for k in ("mean", "q10", "q90")}}
                 if any("se" in v for v in row.values()):   # recorded since the hazard band is that of the mean
-                    hz[f]["se_recorded"] = [_num(v.get("se")) for v in row.values()]
+                    hz[f]["se_recorded"] = [finite_or_none(v.get("se")) for v in row.values()]
         out["hazard"][h] = hz
         tri = b.get("triangle") or {}
         names = list(dict.fromkeys(n for v in tri.values() for n in v))
-        out["triangle"][h] = {"dates": list(tri), "configs": {n: [_num(v.get(n, 0.0)) for v in tri.values()] for n in names}}
+        out["triangle"][h] = {"dates": list(tri), "configs": {n: [finite_or_none(v.get(n, 0.0)) for v in tri.values()] for n in names}}
         al = b.get("ru_cn_alignment") or {}
-        out["alignment"][h] = {"dates": list(al), **{k: [_num(v.get(k)) for v in al.values()] for k in ("mean", "q10", "q90")}}
+        out["alignment"][h] = {"dates": list(al), **{k: [finite_or_none(v.get(k)) for v in al.values()] for k in ("mean", "q10", "q90")}}
     rec = obj.get("record") or {}
     on = rec.get("onset") if rec.get("war") else None   # the observed onset, as the scenario's record states it
     out["events"] = [{"date": on["date"], "label": "observed onset" + (f" at {rec['flashpoint']}" if rec.get("flashpoint") else "")
