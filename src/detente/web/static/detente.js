@@ -47,6 +47,28 @@ const detente = (() => {
     return job;
   }
 
+  // a refused request's problem as one line of a form's problem list
+  const problemLine = p => p.message + (p.column ? " [" + p.column + "]" : "") + (p.value != null ? " (value " + p.value + ")" : "");
+
+  // POST a background job from a form and poll it to its end, showing its progress in `status`
+  // and `bar`; a refused request lists its problems in `probs` (one `line(p)` each). The finished
+  // job, or null when it was refused, cancelled or failed (the status then says which).
+  async function submitJob(url, body, status, bar, probs, line = problemLine) {
+    let job;
+    status.textContent = "starting…"; bar.value = 0;
+    try { job = await postJSON(url, body); }
+    catch (e) {
+      status.textContent = "failed: invalid input";
+      for (const p of (e.problems || [{message: problemsText(e)}])) el("li", probs, {textContent: line(p)});
+      return null;
+    }
+    job = await pollJob(job, bar, status, 300);
+    if (job.status === "cancelled") { status.textContent = "cancelled"; return null; }
+    if (job.status !== "done") { status.textContent = job.status + ": " + problemsText(job.error); return null; }
+    bar.value = 1; status.textContent = "done";
+    return job;
+  }
+
   // ------------------------------------------------------------------ figures built in Python
   // Every chart arrives as plotly JSON (detente.report.figures via /api/runs/{id}/charts or the
   // page itself); this file only places and draws it. An entry: {id, figure | variants + select,
@@ -236,27 +258,11 @@ const detente = (() => {
       const seedv = document.getElementById("crisis-seed").value;
       const hypotheses = Array.from(document.querySelectorAll("input.crisis-hyp:checked")).map(x => x.value);
       const mechanisms = Array.from(document.querySelectorAll("input.crisis-mech:checked")).map(x => x.value);
-      const sets = [];
-      document.querySelectorAll("#assumptions input.set-value").forEach(inp => {
-        if (inp.value.trim() !== inp.dataset.default) sets.push(inp.dataset.path + "=" + inp.value.trim()); });
-      for (const line of (document.getElementById("crisis-extra-sets").value || "").split("\n"))
-        if (line.trim()) sets.push(line.trim());
       const pdv = document.getElementById("crisis-param-draws").value;
-      let job;
-      status.textContent = "starting…"; bar.value = 0;
-      try { job = await postJSON("/api/crisis-jobs", {source, name, runs, seed: seedv ? parseInt(seedv, 10) : null,
-                                                      hypotheses, mechanisms, sets, draw_assumptions: document.getElementById("crisis-draw").checked,
-                                                      param_draws: pdv ? parseInt(pdv, 10) : null}); }
-      catch (e) {
-        status.textContent = "failed: invalid input";
-        for (const p of (e.problems || [{message: problemsText(e)}]))
-          el("li", probs, {textContent: p.message + (p.column ? " [" + p.column + "]" : "") + (p.value != null ? " (value " + p.value + ")" : "")});
-        return;
-      }
-      job = await pollJob(job, bar, status, 300);
-      if (job.status === "cancelled") { status.textContent = "cancelled"; return; }
-      if (job.status !== "done") { status.textContent = job.status + ": " + problemsText(job.error); return; }
-      bar.value = 1; status.textContent = "done";
+      const job = await submitJob("/api/crisis-jobs", {source, name, runs, seed: seedv ? parseInt(seedv, 10) : null,
+                                  hypotheses, mechanisms, sets: crisisSets(), draw_assumptions: document.getElementById("crisis-draw").checked,
+                                  param_draws: pdv ? parseInt(pdv, 10) : null}, status, bar, probs);
+      if (!job) return;
       document.getElementById("crisis-links").innerHTML = '<a id="crisis-result-link" href="/runs/' + job.result_id + '">crisis run ' +
         job.result_id.slice(0, 12) + '</a> (claims, back-test and mechanism tables) · <a href="/api/runs/' + job.result_id + '/report">HTML report</a>';
       runCharts(job.result_id, document.getElementById("crisis-charts"));
@@ -293,19 +299,8 @@ const detente = (() => {
                     hypothesis: document.getElementById("sens-hypothesis").value || null,
                     runs_per_point: num("sens-runs", 32), tornado_runs: num("sens-tornado-runs", 1000),
                     seed: num("sens-seed", null), sets: crisisSets()};
-      let job;
-      status.textContent = "starting…"; bar.value = 0;
-      try { job = await postJSON("/api/crisis-sensitivity-jobs", body); }
-      catch (e) {
-        status.textContent = "failed: invalid input";
-        for (const p of (e.problems || [{message: problemsText(e)}]))
-          el("li", probs, {textContent: p.message + (p.column ? " [" + p.column + "]" : "") + (p.value != null ? " (value " + p.value + ")" : "")});
-        return;
-      }
-      job = await pollJob(job, bar, status, 300);
-      if (job.status === "cancelled") { status.textContent = "cancelled"; return; }
-      if (job.status !== "done") { status.textContent = job.status + ": " + problemsText(job.error); return; }
-      bar.value = 1; status.textContent = "done";
+      const job = await submitJob("/api/crisis-sensitivity-jobs", body, status, bar, probs);
+      if (!job) return;
       document.getElementById("sens-links").innerHTML = '<a id="sens-result-link" href="/runs/' + job.result_id +
         '">sensitivity run ' + job.result_id.slice(0, 12) + '</a> (indices with their intervals and the tornado table) · <a href="/api/runs/' +
         job.result_id + '/report">HTML report</a>';
@@ -328,18 +323,8 @@ const detente = (() => {
       const body = {source, name, model: document.getElementById("sweep-model").value, design: design.value, vary,
                     runs: parseInt(document.getElementById("sweep-runs").value || "200", 10),
                     n: nv ? parseInt(nv, 10) : null, seed: sv ? parseInt(sv, 10) : 0};
-      let job;
-      status.textContent = "starting…"; bar.value = 0;
-      try { job = await postJSON("/api/sweep-jobs", body); }
-      catch (e) {
-        status.textContent = "failed: invalid input";
-        for (const p of (e.problems || [{message: problemsText(e)}])) el("li", probs, {textContent: p.message});
-        return;
-      }
-      job = await pollJob(job, bar, status, 300);
-      if (job.status === "cancelled") { status.textContent = "cancelled"; return; }
-      if (job.status !== "done") { status.textContent = job.status + ": " + problemsText(job.error); return; }
-      bar.value = 1; status.textContent = "done";
+      const job = await submitJob("/api/sweep-jobs", body, status, bar, probs, p => p.message);
+      if (!job) return;
       document.getElementById("sweep-links").innerHTML = '<a id="sweep-result-link" href="/runs/' + job.result_id + '">sweep run ' +
         job.result_id.slice(0, 12) + '</a> · <a href="/api/runs/' + job.result_id + '/report">HTML report</a>';
       runCharts(job.result_id, document.getElementById("sweep-charts"));
