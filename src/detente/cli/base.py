@@ -117,17 +117,12 @@ def guarded(fn: Callable[[], Any], *, as_json: bool = False) -> Any:
         else:
             err.print(f"[bold red]invalid input[/]: {esc(exc)}")
         raise typer.Exit(EXIT_INVALID) from None
-    except StoreError as exc:
+    except DetenteError as exc:  # a StoreError, or any other failed run
+        what = "store error" if isinstance(exc, StoreError) else "run failed"
         if as_json:
-            print_json({"error": "store error", "message": str(exc)})
+            print_json({"error": what, "message": str(exc)})
         else:
-            err.print(f"[bold red]store error[/]: {esc(exc)}")
-        raise typer.Exit(EXIT_FAILED) from None
-    except DetenteError as exc:
-        if as_json:
-            print_json({"error": "run failed", "message": str(exc)})
-        else:
-            err.print(f"[bold red]run failed[/]: {esc(exc)}")
+            err.print(f"[bold red]{what}[/]: {esc(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
