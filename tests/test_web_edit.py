@@ -157,6 +157,17 @@ def test_value_not_written_in_the_file_is_refused_and_nothing_changes(client, li
     assert (lib / "mine.yaml").read_text() == text
 
 
+@pytest.mark.parametrize("value, shown", [("abc", "abc"), (None, "None")])
+def test_cell_value_that_is_not_a_number_or_missing_is_refused_and_nothing_changes(client, lib, value, shown):
+    (lib / "mine.yaml").write_text(COMMENTED_YAML)
+    cell = {"actor": "B", "issue": "x", "field": "position"}
+    r = _edit(client, "mine.yaml", [{**cell, "value": 65}, {**cell, **({} if value is None else {"value": value})}])
+    assert r.status_code == 422, r.text
+    probs = r.json()["problems"]
+    assert [(p["message"], p["column"], p["value"]) for p in probs] == [("not a number", "cells.1.value", shown)]
+    assert (lib / "mine.yaml").read_text() == COMMENTED_YAML
+
+
 def test_save_as_new_name_and_no_overwrite_without_confirmation(client, lib):
     (lib / "mine.yaml").write_text(COMMENTED_YAML)
     (lib / "taken.yaml").write_text("name: precious\n")

@@ -770,14 +770,11 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         doc = scn.model_dump(mode="python")
         for k, cell in enumerate(body.cells):
             fld, actor, issue = cell.get("field"), cell.get("actor"), cell.get("issue")
-            raw = cell.get("value")
-            value: float | None
-            try:
-                value = None if raw is None else float(raw)
+            raw: Any = cell.get("value")
+            try:   # a missing value (None) is a TypeError: refused as well
+                value = float(raw)
             except (TypeError, ValueError):
-                value = None
-            if value is None:
-                raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "not a number", "column": f"cells.{k}.value", "value": str(cell.get("value"))}]})
+                raise HTTPException(422, {"error": "invalid input", "problems": [{"message": "not a number", "column": f"cells.{k}.value", "value": str(raw)}]}) from None
             if issue is None and fld == "capability":
                 hits = [a for a in doc["actors"] if a["id"] == actor]
                 if not hits:
