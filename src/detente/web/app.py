@@ -700,6 +700,8 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         if studies:
             raise HTTPException(400, f"crisis sensitivity studies are not compared ({', '.join(studies)}): open each "
                                      "study's page (/runs/ID) for its indices and tornado")
+        from detente.report import figures as RF
+
         crisis = [i for i in infos if i.kind == "crisis"]
         if crisis:
             if len(crisis) != len(infos) or len(crisis) != 2:
@@ -709,7 +711,6 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             from detente.web.crisis import compare_rows
 
             a, b = (load_crisis(st, i.run_id) for i in crisis)
-            from detente.report import figures as RF
             from detente.report.crisis import output_label
 
             rows = compare_rows(a, b)
@@ -719,13 +720,12 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             return render(request, "compare_crisis.html", a=_crisis_view(a), b=_crisis_view(b),
                           ids=[i.run_id for i in crisis], rows=rows, title="Compare crisis runs",
                           figures=_figures_json(RF.compare_crisis_figures(rows, labels)) if rows else [])
-        from detente.report import figures as RF
-
         results = {i.run_id: _get_run(st, i.run_id).to_json_dict() for i in infos}
-        scn = next((x for x in (_scenario_or_none(st, i.run_id) for i in infos) if x is not None), None)
-        same = len({i.input_hash for i in infos}) == 1   # bounds only when every run has the same scenario
+        # bounds only when every run has the same scenario (then read from the first run stored with it)
+        same = len({i.input_hash for i in infos}) == 1
+        scn = next((x for x in (_scenario_or_none(st, i.run_id) for i in infos) if x is not None), None) if same else None
         return render(request, "compare.html", results=results, title="Compare runs",
-                      figures=_figures_json(RF.compare_figures(results, scn if same else None)))
+                      figures=_figures_json(RF.compare_figures(results, scn)))
 
     # ------------------------------------------------------------ API
     @app.get("/api/scenarios", tags=["scenarios"], responses=_errors(400))
