@@ -134,9 +134,6 @@ class FrozenFit:
                              f"expected one of: {', '.join(sorted(vs)) or 'none'}")
         return vs[variant]
 
-    def coefficient_names(self, variant: str) -> list[str]:
-        return sorted(self._variant(variant).get("coefficients") or {})
-
     def feature_names(self, variant: str) -> list[str]:
         """Features of the variant's linear predictor (one per slope it has)."""
         return [f for b, f in _FEATURE_OF.items() if b in (self._variant(variant).get("coefficients") or {})]
