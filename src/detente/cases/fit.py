@@ -233,13 +233,10 @@ def probe_counts(case: IcbCase, down_m: float, runs: int, params: CaseParams | N
     """Months at each rung before each month end: ``(runs, 13, 2, 3)`` int16.
 
     ``[r, t, k, j]`` = number of months ``u < t`` in which flashpoint ``k`` (0 violence, 1 war)
-    of run ``r`` was at rung ``j``, from a probe run of the engine.
+    of run ``r`` was at rung ``j``, from a probe run of the engine (:func:`all_probe_counts` of
+    the one case).
     """
-    from detente.crisis.engine import current_execution, run_plans
-
-    executor, chunks = current_execution()
-    res = run_plans([probe_plan(case, down_m, runs, params)], executor=executor, chunks=chunks)[0]
-    return _counts(res, case.crisno)
+    return all_probe_counts([case], down_m, runs, params)[0]
 
 
 def all_probe_counts(cases: list[IcbCase], down_m: float, runs: int,
