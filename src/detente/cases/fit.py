@@ -73,6 +73,21 @@ class Outcome:
     month: int | None
 
 
+def _trigger_months(i1: pd.DataFrame) -> dict[int, tuple[int, int]]:
+    """Each crisis' system trigger (year, month) from the ICB system-level table."""
+    return {int(cn): (int(y), int(m)) for cn, y, m in i1[["crisno", "yrtrig", "motrig"]].itertuples(index=False, name=None)
+            if pd.notna(y) and pd.notna(m)}
+
+
+def _months_after(start: dict[int, tuple[int, int]], cn: int, y: Any, m: Any) -> int | None:
+    """Months from crisis ``cn``'s trigger month to ``y``/``m`` (``None``: undated, unknown crisis or before it)."""
+    if cn in start and pd.notna(y) and pd.notna(m):
+        k = (int(y) - start[cn][0]) * 12 + int(m) - start[cn][1]
+        if k >= 0:
+            return k
+    return None
+
+
 def load_outcomes(data_dir: str | Path) -> dict[int, Outcome]:
     """Outcome labels (``viol``; first violence from violent actor triggers / major responses)."""
     p = Path(data_dir)
@@ -81,15 +96,13 @@ def load_outcomes(data_dir: str | Path) -> dict[int, Outcome]:
         i2 = pd.read_csv(p / "icb2v14.csv", encoding="utf-8-sig", usecols=list(OUTCOME_COLUMNS["icb2"]))
     except (OSError, ValueError) as exc:
         raise InputError(Problem(f"cannot read the ICB outcome columns: {exc}", file=str(p))) from None
-    start = {int(cn): (int(y), int(m)) for cn, y, m in i1[["crisno", "yrtrig", "motrig"]].itertuples(index=False, name=None)
-             if pd.notna(y) and pd.notna(m)}
+    start = _trigger_months(i1)
     first: dict[int, int] = {}
 
     def note(cn: int, y: Any, m: Any) -> None:
-        if cn in start and pd.notna(y) and pd.notna(m):
-            k = (int(y) - start[cn][0]) * 12 + int(m) - start[cn][1]
-            if k >= 0:
-                first[cn] = min(first.get(cn, k), k)
+        k = _months_after(start, cn, y, m)
+        if k is not None:
+            first[cn] = min(first.get(cn, k), k)
 
     cols2 = ["crisno", "triggr", "yrtrig", "motrig", "majres", "yerres", "monres"]
     for crisno, triggr, yrtrig, motrig, majres, yerres, monres in i2[cols2].itertuples(index=False, name=None):
@@ -136,8 +149,7 @@ def load_violent_acts(data_dir: str | Path) -> dict[int, list[ViolentAct]]:
         i2 = pd.read_csv(p / "icb2v14.csv", encoding="utf-8-sig", usecols=list(INITIATOR_COLUMNS))
     except (OSError, ValueError) as exc:
         raise InputError(Problem(f"cannot read the ICB initiator columns: {exc}", file=str(p))) from None
-    start = {int(r["crisno"]): (int(r["yrtrig"]), int(r["motrig"])) for r in i1.to_dict("records")
-             if pd.notna(r["yrtrig"]) and pd.notna(r["motrig"])}
+    start = _trigger_months(i1)
 
     def day(v: Any) -> int | None:
         return int(v) if pd.notna(v) and 1 <= float(v) <= 31 else None
@@ -148,10 +160,9 @@ def load_violent_acts(data_dir: str | Path) -> dict[int, list[ViolentAct]]:
     acts: dict[int, list[ViolentAct]] = {}
 
     def add(cn: int, y: Any, m: Any, d: Any, who: int | None, response: bool) -> None:
-        if cn in start and pd.notna(y) and pd.notna(m):
-            k = (int(y) - start[cn][0]) * 12 + int(m) - start[cn][1]
-            if k >= 0:
-                acts.setdefault(cn, []).append(ViolentAct(k, day(d), who, response))
+        k = _months_after(start, cn, y, m)
+        if k is not None:
+            acts.setdefault(cn, []).append(ViolentAct(k, day(d), who, response))
 
     for r in i2.to_dict("records"):
         cn = int(r["crisno"])
