@@ -157,7 +157,7 @@ def counterfactuals(scenario: Any, hypothesis: str | None, *, runs: int, seed: i
                           extra_set=extra_set, off={path: False})
         # the paired SE of months_gained itself: months of peace capped at focal_months, as in
         # months_of_peace_ru (output_samples' months_of_peace_focal is capped at the whole horizon)
-        mp = paired_effect(_months_of_peace(base, focal_months), _months_of_peace(alt, focal_months))
+        mp = paired_effect(base.months_of_peace_ru_runs(focal_months), alt.months_of_peace_ru_runs(focal_months))
         out[name] = {
             "months_of_peace_ru_48_with": base.months_of_peace_ru(focal_months),
             "months_of_peace_ru_48_without": alt.months_of_peace_ru(focal_months),
@@ -173,14 +173,6 @@ def counterfactuals(scenario: Any, hypothesis: str | None, *, runs: int, seed: i
             "horizon_months": h,
         }
     return out
-
-
-def _months_of_peace(res: CrisisResult, months: int) -> np.ndarray:
-    """Per run, min(onset of the focal actor's first war, ``months``) in months, onset at mid-step
-    (its mean is :meth:`CrisisResult.months_of_peace_ru`)."""
-    s = res.ru_war_step()
-    t = np.where(s < 0, np.inf, (s + 0.5) * res.dt_months)
-    return np.minimum(t, float(min(months, len(res.month_ends))))
 
 
 # ====================================================================== per-run outputs and paired effects
@@ -234,9 +226,7 @@ def output_samples(res: CrisisResult, name: str, *, end: str | None = None) -> n
     if name == "p_no_focal_war_horizon":
         return (res.ru_war_step() < 0).astype(float)
     if name == "months_of_peace_focal":
-        s = res.ru_war_step()
-        t = np.where(s < 0, np.inf, (s + 0.5) * res.dt_months)
-        return np.minimum(t, float(len(res.month_ends)))
+        return res.months_of_peace_ru_runs(len(res.month_ends))
     if name == "p_split_horizon":
         if res.triangle is None:
             raise InputError(Problem("output p_split_horizon needs `triangle` (the scenario declares none)",

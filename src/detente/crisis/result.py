@@ -197,10 +197,16 @@ class CrisisResult:
         return float(np.mean((s < 0) | (s > limit)))
 
     def months_of_peace_ru(self, months: int = 48) -> float:
-        """E[min(T_war, months)], onset placed at the middle of its step."""
+        """E[min(T_war, months)], onset placed at the middle of its step (the mean of
+        :meth:`months_of_peace_ru_runs`)."""
+        return float(np.mean(self.months_of_peace_ru_runs(months)))
+
+    def months_of_peace_ru_runs(self, months: int = 48) -> np.ndarray:
+        """Per run, min(T_war, months) in months, ``T_war`` the onset of the focal actor's first war
+        placed at the middle of its step (capped at the horizon)."""
         s = self.ru_war_step()
         t = np.where(s < 0, np.inf, (s + 0.5) * self.dt_months)
-        return float(np.mean(np.minimum(t, min(months, len(self.month_ends)))))
+        return np.minimum(t, float(min(months, len(self.month_ends))))
 
     def _step_of_month(self, months: int) -> int:
         m = min(months, len(self.month_end_step))
