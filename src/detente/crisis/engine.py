@@ -848,13 +848,11 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             cR = np.broadcast_to(np.asarray(kR) / (1.0 - delta), (n,))
             if capD is None or capR is None:
                 capD, capR = eff_cap(di, D), eff_cap(di, R)
-            ratio = np.power(capR[rows] / capD[rows], m if np.ndim(m) == 0 else m[rows])
-            def sub(x: Any, rows: np.ndarray = rows) -> Any:
-                return x[rows] if np.ndim(x) else x
+            ratio = np.power(capR[rows] / capD[rows], _at(m, rows))
             # the trend uses each run's m when the contest exponent is drawn per run
             first = K.preventive_first_war(
-                ratio, sub(gdiff) if np.ndim(gdiff) else float(gdiff), sub(np.asarray(drift, float)),
-                None if cl is None else rel[rows], sub(np.asarray(cl[1], float)) if cl is not None else 0.0,
+                ratio, _at(gdiff, rows) if np.ndim(gdiff) else float(gdiff), _at(np.asarray(drift, float), rows),
+                None if cl is None else rel[rows], _at(np.asarray(cl[1], float), rows) if cl is not None else 0.0,
                 L=L, delta=delta, c_D=cD[rows], c_R=cR[rows], phi=phi[rows, di])
             kmon[r, rows] = np.where(first >= 0, first.astype(float), np.inf)
         for r in range(ndir):
@@ -892,9 +890,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             rows = np.nonzero(mk)[0]           # only runs whose track met this step can concede
             if not rows.size:
                 continue
-            def sub(x: Any, rows: np.ndarray = rows) -> Any:
-                return x[rows] if np.ndim(x) else x
-            h0, gam, hold, dlb, dlw, dlt = (sub(V[f"tracks[{t.id}].{x}"])
+            h0, gam, hold, dlb, dlw, dlt = (_at(V[f"tracks[{t.id}].{x}"], rows)
                                             for x in ("h0", "gamma", "holdout", "deadline_boost",
                                                       "deadline_width_months", "deadline_tail_months"))
             u = rng.random((5, rows.size))
@@ -1148,7 +1144,7 @@ def _power_sparse(base: Any, expo: np.ndarray) -> np.ndarray:
     out = np.ones(expo.shape)
     nz = np.flatnonzero(expo)
     if nz.size:
-        out[nz] = np.power(base[nz] if np.ndim(base) else base, expo[nz])
+        out[nz] = np.power(_at(base, nz), expo[nz])
     return out
 
 
