@@ -38,7 +38,6 @@ def form_data(scenario: Any) -> dict[str, Any]:
     from detente.crisis.analysis import declared_mechanisms
     from detente.crisis.engine import SCALAR_ONLY
     from detente.crisis.spec import load_spec
-    from detente.experiments.crisis_sensitivity import record_end
 
     spec = load_spec(scenario.dynamics)
     hyps = [{"name": h, "label": d.label or h} for h, d in spec.hypotheses.items()]
@@ -54,10 +53,18 @@ def form_data(scenario: Any) -> dict[str, Any]:
                      "drawn": bool(num.drawn), "calibrated": num.calibrated,
                      # can be a factor of a sensitivity study (experiments.crisis_sensitivity.crisis_factors)
                      "varies": a is not None and a.range[0] < a.range[1] and not SCALAR_ONLY.match(path)})
-    has_record = record_end(spec) is not None
-    outs = [o for o in SENSITIVITY_OUTPUTS if has_record or o != "p_war_by_end"]
+    outs = _sensitivity_outputs(spec)
     return {"hypotheses": hyps, "mechanisms": mechs, "numbers": nums, "runs": spec.settings.runs,
-            "seed": spec.settings.seed, "outputs": outs, "default_outputs": outs[:2] if has_record else outs[:1]}
+            "seed": spec.settings.seed, "outputs": outs,
+            "default_outputs": outs[:2] if "p_war_by_end" in outs else outs[:1]}
+
+
+def _sensitivity_outputs(spec: Any) -> list[str]:
+    """The :data:`SENSITIVITY_OUTPUTS` a crisis spec can give (``p_war_by_end`` only with a record)."""
+    from detente.experiments.crisis_sensitivity import record_end
+
+    has_record = record_end(spec) is not None
+    return [o for o in SENSITIVITY_OUTPUTS if has_record or o != "p_war_by_end"]
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -125,7 +132,7 @@ def check_sensitivity(scenario: Any, *, hypothesis: str | None, extra: dict[str,
     outputs the scenario cannot give) plus a cap on its cost (:data:`MAX_SENSITIVITY_RUNS`).
     Returns the factors ``(path, lo, hi)``. Raises :class:`InputError`."""
     from detente.crisis.spec import load_spec
-    from detente.experiments.crisis_sensitivity import crisis_factors, record_end
+    from detente.experiments.crisis_sensitivity import crisis_factors
 
     check_request(scenario, [hypothesis] if hypothesis else [], extra, [])
     spec = load_spec(scenario.dynamics, hypothesis=hypothesis, extra=extra or None)
@@ -133,7 +140,7 @@ def check_sensitivity(scenario: Any, *, hypothesis: str | None, extra: dict[str,
     problems: list[Problem] = []
     if not fac:
         problems.append(Problem("no numbers to vary: the scenario has no assumption with a range", column="factors"))
-    allowed = [o for o in SENSITIVITY_OUTPUTS if record_end(spec) is not None or o != "p_war_by_end"]
+    allowed = _sensitivity_outputs(spec)
     bad = [o for o in outputs if o not in allowed]
     if bad or not outputs:
         problems.append(Problem("unknown output" if bad else "choose at least one output", column="outputs",
