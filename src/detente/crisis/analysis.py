@@ -131,8 +131,8 @@ def _forecast_runs(spec: CrisisSpec, obs: dict[str, Any], hypothesis: str | None
     out = []
     for d in sorted({*(dt.date.fromisoformat(x) for x in fc.get("dates") or []), *(dates or [])}):
         over, state = as_of_overrides(spec, obs, d, before)
-        out.append((d, over, state, CrisisParams(runs=runs, hypothesis=hypothesis, set={**(extra_set or {}), **over},
-                                                 chunk_size=chunk_size, record_paths=False)))
+        out.append((d, over, state, _run_params(hypothesis, runs=runs, chunk_size=chunk_size, extra_set=extra_set,
+                                                off=over)))
     return out
 
 
@@ -373,6 +373,13 @@ def _run_params(hypothesis: str | None, *, runs: int, chunk_size: int, extra_set
                 off: dict[str, Any], record_paths: bool = False) -> CrisisParams:
     return CrisisParams(runs=runs, hypothesis=hypothesis, set={**(extra_set or {}), **off}, chunk_size=chunk_size,
                         record_paths=record_paths)
+
+
+def _hypothesis_params(hypothesis: str | None, *, runs: int, chunk_size: int,
+                       extra_set: dict[str, Any] | None) -> CrisisParams:
+    """The parameters of a hypothesis' own run in :func:`run_hypotheses` (paths recorded), planned
+    and then asked for with these very parameters."""
+    return _run_params(hypothesis, runs=runs, chunk_size=chunk_size, extra_set=extra_set, off={}, record_paths=True)
 
 
 def _run(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, chunk_size: int,
@@ -840,7 +847,7 @@ def _plan_passes(passes: _Passes, scenario: Any, spec: CrisisSpec, names: list[s
     out-of-sample hypotheses. A pass not foreseen here is still run when asked for (later)."""
     keys = [BASE if h is None else h for h in names]
     for h, key in zip(names, keys):
-        passes.want(CrisisParams(runs=runs, hypothesis=h, set=extra_set or {}, chunk_size=chunk_size), seed)
+        passes.want(_hypothesis_params(h, runs=runs, chunk_size=chunk_size, extra_set=extra_set), seed)
         if with_counterfactuals:
             cfn = cf_runs or runs
             if cfn != runs:
@@ -877,7 +884,7 @@ def _analyse_passes(out: dict[str, Any], scenario: Any, spec: CrisisSpec, rspec:
     results: dict[str, CrisisResult] = {}
     for h in names:
         key = BASE if h is None else h
-        res = _simulate(scenario, CrisisParams(runs=runs, hypothesis=h, set=extra_set or {}, chunk_size=chunk_size), seed)
+        res = _simulate(scenario, _hypothesis_params(h, runs=runs, chunk_size=chunk_size, extra_set=extra_set), seed)
         block = res.summary()
         if h is None:
             block["label"] = "base scenario (the scenario declares no hypotheses)"
