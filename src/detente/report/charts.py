@@ -38,8 +38,8 @@ from typing import Any
 
 from detente.plotting.data import finite_or_none, result_charts
 
-__all__ = ["result_charts", "sweep_charts", "sensitivity_charts", "crisis_charts", "add_bands", "QUADRANTS",
-           "TORNADO_CONDITIONAL", "BAND_Z", "Q10_Q90_SD"]
+__all__ = ["result_charts", "sweep_charts", "sensitivity_charts", "crisis_charts", "add_bands", "banded_crisis_charts",
+           "QUADRANTS", "TORNADO_CONDITIONAL", "BAND_Z", "Q10_Q90_SD"]
 
 #: Width of the Monte Carlo bands on the crisis charts, in standard errors (estimate ± 2 SE).
 BAND_Z = 2.0
@@ -305,3 +305,10 @@ def add_bands(charts: dict[str, Any], runs: int, z: float = BAND_Z) -> dict[str,
                        "method": "proportions: sqrt(p(1-p)/runs); mean hazard: " + hz_method
                                  + "; tie mean: sd/sqrt(runs), sd = (q90 - q10) / 2.563 (normal spread)"}
     return charts
+
+
+def banded_crisis_charts(obj: Mapping[str, Any], z: float = BAND_Z) -> dict[str, Any]:
+    """:func:`crisis_charts` of a crisis ``--json`` object with its Monte Carlo bands
+    (:func:`add_bands`, for the object's own ``runs`` per hypothesis): the series the web, the HTML
+    report and the report's PNG figures draw."""
+    return add_bands(crisis_charts(obj), int(obj.get("runs") or 0), z)

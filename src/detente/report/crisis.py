@@ -299,11 +299,11 @@ def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> tuple[dict[str, s
     (:func:`detente.report.figures.crisis_figures`), written through kaleido. Returns ``{key: file
     name}`` and, when no image could be written (no kaleido, no browser), the reason."""
     from detente.plotting.export import write_images
-    from detente.report.charts import add_bands, crisis_charts
+    from detente.report.charts import banded_crisis_charts
     from detente.report.figures import crisis_figures
 
     hyps = obj["hypotheses"]
-    ch = add_bands(crisis_charts(obj), int(obj.get("runs") or 0))
+    ch = banded_crisis_charts(obj)
     entries = {e["key"]: e for e in crisis_figures(ch, obj)}
     todo: dict[str, Any] = {}
     if "p-war" in entries:

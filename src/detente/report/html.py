@@ -334,7 +334,7 @@ def crisis_report(obj: Mapping[str, Any], *, info: Any = None) -> str:
         triangle_glossary,
     )
 
-    ch = C.add_bands(C.crisis_charts(obj), int(obj.get("runs") or 0))
+    ch = C.banded_crisis_charts(obj)
     figs = _entries(RF.crisis_figures(ch, obj))
     hyps = obj.get("hypotheses") or {}
     doc = _Doc(f"{obj.get('scenario')}: crisis report",

@@ -1173,7 +1173,7 @@ def _charts(store, run_id: str) -> dict[str, Any]:
             from detente.report.stored import load_crisis
 
             obj = load_crisis(store, info.run_id)
-            ch = C.add_bands(C.crisis_charts(obj), int(obj.get("runs") or 0))
+            ch = C.banded_crisis_charts(obj)
             return {"kind": "crisis", "run_id": info.run_id, **ch, "figures": _figures_json(RF.crisis_figures(ch, obj))}
         res = store.get(info.run_id)
     except _store_errors() as exc:
