@@ -5,16 +5,14 @@ claims and mechanism tables, the what-if link, Monte Carlo bands and the crisis 
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient
 
-from detente.web.app import WebConfig, create_app
 from detente.web.crisis import Q10_Q90_SD, add_bands, compare_rows, parse_sets
+from web_helpers import library_client
 from web_helpers import wait_job as _wait
 
 TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml"
@@ -22,11 +20,7 @@ TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml"
 
 @pytest.fixture
 def client(tmp_path, monkeypatch):
-    monkeypatch.setenv("DETENTE_HOME", str(tmp_path / "home"))
-    (tmp_path / "lib").mkdir()
-    shutil.copy(TOY, tmp_path / "lib" / "toy-crisis.yaml")
-    app = create_app(WebConfig(library_dir=tmp_path / "lib", store_root=tmp_path / "store"))
-    with TestClient(app) as c:
+    with library_client(tmp_path, monkeypatch, TOY) as c:
         yield c
 
 

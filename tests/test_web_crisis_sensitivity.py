@@ -5,16 +5,13 @@ its page (indices with their intervals, tornado table) and its charts."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient
 
-from detente.web.app import WebConfig, create_app
-from web_helpers import wait_job
+from web_helpers import library_client, wait_job
 
 TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-sobol.yaml"
 FA, FB = "flashpoints[F].base_hazard_m", "flashpoints[G].base_hazard_m"
@@ -24,11 +21,7 @@ BODY = {"source": "library", "name": "toy-sobol.yaml", "method": "sobol", "n": 1
 
 @pytest.fixture
 def client(tmp_path, monkeypatch):
-    monkeypatch.setenv("DETENTE_HOME", str(tmp_path / "home"))
-    (tmp_path / "lib").mkdir()
-    shutil.copy(TOY, tmp_path / "lib" / "toy-sobol.yaml")
-    app = create_app(WebConfig(library_dir=tmp_path / "lib", store_root=tmp_path / "store"))
-    with TestClient(app) as c:
+    with library_client(tmp_path, monkeypatch, TOY) as c:
         yield c
 
 
