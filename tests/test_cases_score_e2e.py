@@ -139,9 +139,10 @@ def test_no_post_trigger_column_reaches_a_forecast(frozen, tmp_path):
 
 def test_added_blocks_are_json_without_nan():
     """A group with one outcome only (no AUC) and a sure forecast that misses (log score −∞) are null."""
-    from detente.cases.score import _fit_scores, _json_safe, initiator_block
+    from detente.cases.score import _fit_scores, initiator_block
+    from detente.result import json_clean  # what score_test cleans its added blocks with
 
-    d = _json_safe({"a": _fit_scores(np.array([0.2, 0.3]), np.array([0, 0]), 0.1),
+    d = json_clean({"a": _fit_scores(np.array([0.2, 0.3]), np.array([0, 0]), 0.1),
                     "b": initiator_block(np.array([1.0, 0.5]), np.array([0, 1]), 0.6, B=50, seed=1)})
     json.dumps(d, allow_nan=False)
     assert d["a"]["auc"] is None and d["b"]["engine"]["log_score"] is None

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["RoundRecord", "IssueResult", "RunResult", "detente_version", "run_key", "result_hash"]
+__all__ = ["RoundRecord", "IssueResult", "RunResult", "detente_version", "run_key", "result_hash", "json_clean"]
 
 
 def detente_version() -> str:
@@ -78,6 +78,11 @@ def _clean(x: Any) -> Any:
                 return x.tolist()
         return _clean(x.tolist())
     return _clean_general(x)
+
+
+#: :func:`_clean` for the other JSON outputs of detente (e.g. the ICB scores), so every layer turns
+#: numpy values and non-finite floats into JSON by the same rules.
+json_clean = _clean
 
 
 def _clean_seq(xs: list[Any]) -> list[Any]:

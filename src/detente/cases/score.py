@@ -23,6 +23,7 @@ from scipy import stats
 
 from detente.cases.fit import FEATURES, HORIZON, _exposure, probe_counts
 from detente.cases.icb import IcbCase
+from detente.result import json_clean
 
 __all__ = ["brier", "log_score", "auc", "reliability", "forecast_case", "features_row", "logit_baseline",
            "paired_bootstrap", "initiator_forecast", "initiator_block", "score_test", "BOOT_B",
@@ -260,17 +261,6 @@ def _initiator_scores(data_dir: Any, train: list[IcbCase], test: list[IcbCase], 
     return res
 
 
-def _json_safe(x: Any) -> Any:
-    """Non-finite floats (an AUC of a group without both outcomes, a log score of −∞) become ``None``."""
-    if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
 def _fit_scores(p: np.ndarray, y: np.ndarray, base: float) -> dict[str, Any]:
     return {"brier": brier(p, y), "auc": auc(p, y), "bss_vs_base_rate": 1 - brier(p, y) / brier(np.full(len(y), base), y)
             if len(y) and brier(np.full(len(y), base), y) > 0 else None}
@@ -401,13 +391,14 @@ def score_test(data_dir: Any, frozen: dict[str, Any], *, runs: int = 2000, B: in
     scores["initiator"] = ("not part of the pre-registered scores: the engine's initiator split is fixed at 0.5; "
                            "initiator_scores is added after the first look at the test scores")
     if diagnostics:
-        scores["diagnostics"] = _json_safe({
+        # non-finite floats (an AUC of a group without both outcomes, a log score of −∞) become null
+        scores["diagnostics"] = json_clean({
             "note": "added after the first look at the test scores, not pre-registered: the frozen engine and the "
                     "logistic regression (without the trigger type) on the training crises they were fitted on "
                     "(in-sample) and by decade of the trigger; test decades are post hoc",
             "added_after_first_look": True, **diag})
     if initiators:
-        scores["initiator_scores"] = _json_safe(
+        scores["initiator_scores"] = json_clean(
             _initiator_scores(data_dir, train, test, outcomes, forecasts, B=B, seed=seed))
     primary = scores["without_trigger"]["war"]
     lo, hi = primary["bootstrap90"]["bss_engine_vs_base"]
