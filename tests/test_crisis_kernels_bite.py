@@ -441,3 +441,60 @@ def test_stag_hunt_mu_star_with_a_denominator_below_one():
     # positive denominator below 1)
     assert float(K.stag_hunt_mu_star(5.0, 4.5, 2.0, 1.8)) == pytest.approx(2 / 7, abs=1e-15)
     assert theory.stag_hunt_threshold(5, 4.5, 2, 1.8) == pytest.approx(2 / 7, abs=1e-15)
+
+
+# ------------------------------------------------------------------ the re-run after the row-by-row passes (issue 19)
+# Up to K.SCALAR_ROWS rows (full pass) and K.TAIL_SCALAR_ROWS cliff candidates (fast path's tail)
+# the preventive kernel runs row by row in Python floats, above that on numpy arrays: each case
+# below is checked with one row and with copies of the row past both limits, so both versions run.
+def _both_sizes(args, **kw):
+    """First-war months of one row and of n > K.SCALAR_ROWS copies of it (the scalar-trend and
+    cliff arguments are broadcast; arrays of one row are repeated)."""
+    n = max(K.SCALAR_ROWS, K.TAIL_SCALAR_ROWS) + 1
+    rep = [np.repeat(a, n) if isinstance(a, np.ndarray) else a for a in args]
+    kwn = {k: np.repeat(v, n) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    one = K.preventive_first_war(*args, **kw).tolist()
+    many = K.preventive_first_war(*rep, **kwn).tolist()
+    assert many == one * n
+    return one
+
+
+def test_markov_batch_resets_v_at_a_war_with_partial_commitment():
+    # p = (0.5, 0.4, 0.1, 0.6), δ = 0.9, c_D = c_R = 0.1, φ = 0.5: tot = 10, tot − C = 9.8,
+    # M_D = (4.9, 3.9, 0.9, 5.9), M_R = (4.9, 5.9, 8.9, 3.9). Start V = 5.9, S = 10, R_min = 3.9.
+    # k=2: m = max(8.9, 3.51) = 8.9, a = 0.9·(0.5·5.9 + 0.5·10) − 0.5·8.9 + 1 = 3.705 > 0.9: no war;
+    #      V = max(0.9·5.9, 0.9) = 5.31, S = 10, R_min = 8.9.
+    # k=1: m = max(5.9, 8.01) = 8.01, a = 0.9·(0.5·5.31 + 5) − 4.005 + 1 = 3.8845 < 3.9: war at 1;
+    #      V = M_D(1) = 3.9 (not max(0.9·5.31, 3.9) = 4.779), S = 9.8, R_min = 5.9.
+    # k=0: m = max(4.9, 5.31) = 5.31, a = 0.9·(0.5·3.9 + 0.5·9.8) − 2.655 + 1 = 4.51 < 4.9: war at 0.
+    # (With V left at 4.779 after the war: a = 4.90555 > 4.9, no war at 0, first war 1.)
+    assert _mpb([0.5, 0.4, 0.1, 0.6], 0.9, 0.1, 0.1, 0.5) == 0
+    assert theory.markov_path([0.5, 0.4, 0.1, 0.6], 0.9, 0.1, 0.1, 0.5)[0] == 0
+
+
+def test_preventive_kernel_with_a_drift_of_one_per_month():
+    # ratio 1, trend g = ln(7/3), one float drift +1 for all rows, no cliff (full pass), L = 3:
+    # p = 0.5, 1/(1 + 7/3) + 1 = 1.3 → 0.9999, 9/58 + 2 → 0.9999; M_D = 4.9, 9.899, 9.899.
+    # k=1: 9.899 > 1 + 0.9·9.899 = 9.9091? no, V = 9.899; k=0: 4.9 > 9.9091? no → peace.
+    # Without the drift: p = 0.5, 0.3, 9/58 = 0.15517, M_D = 4.9, 2.9, 1.4517: war at 1
+    # (2.9 > 1 + 0.9·1.4517 = 2.3066) and at 0 (4.9 > 1 + 0.9·2.9 = 3.61) → 0.
+    g = math.log(7 / 3)
+    assert _both_sizes((_arr(1.0), g, 1.0, None, 0.0), L=3, **KW9) == [-1]
+    assert _both_sizes((_arr(1.0), g, 0.0, None, 0.0), L=3, **KW9) == [0]
+    assert theory.markov_path([0.5, 0.3, 9 / 58], 0.9, 0.1, 0.1)[0] == 0
+
+
+def test_preventive_fast_path_clips_a_tail_above_one():
+    # A fast-path row whose tail after the cliff rises past 1: p0 = 0.83171 (ratio 1/p0 − 1, no
+    # trend), drift +0.25, cliff at month 1 of size p0 − 0.35, L = 5: p = 0.83171, 0.6, 0.85,
+    # 1.1 → 0.9999, 1.35 → 0.9999. Screen: no decline bound (drift > 0, g = 0), p_max capped at
+    # 0.9999: 1e-12 < 0.1·(1e-4 + 0.01) → fast path, candidate t* = 0.
+    # M_D = 10p − 0.1 = 8.2171, 5.9, 8.4, 9.899, 9.899. Tail: V(3) = 9.899, V(2) = 0.9·9.899 = 8.9091,
+    # V(1) = 0.81·9.899 = 8.01819. Test at 0: 8.2171 > 1 + 0.9·8.01819 = 8.216371 → war at 0.
+    # (A tail clipped at 1 + 1e-4 instead: M_D = 9.901, V(1) = 8.01981, threshold 8.217829, peace.)
+    p0 = 0.83171
+    args = (_arr(1 / p0 - 1), 0.0, _arr(0.25), _arr(1.0), _arr(p0 - 0.35))
+    assert _both_sizes(args, L=5, **KW9) == [0]
+    assert _both_sizes(args, L=5, fast=False, **KW9) == [0]
+    p = np.clip([p0, 0.6, 0.85, 1.1, 1.35], 1e-4, 1 - 1e-4)
+    assert theory.markov_path(p, 0.9, 0.1, 0.1)[0] == 0
