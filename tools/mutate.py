@@ -21,6 +21,13 @@ printed, a mutant that no test reaches counts as a survivor) and the survivors, 
 half its CPU limit, so on a loaded machine a slow but correct run can time out: raise
 ``--timeout-multiplier`` there, and ``--survivors`` re-tests the timeouts with the survivors.
 
+``--sample N`` draws N mutants uniformly from all of the module's mutants (every mutant equally
+likely, whatever its function) and runs them in that random order, in batches of ``--batch``
+mutants (one ``mutmut run`` each). mutmut orders the mutants of one run by the time of their
+tests, so a run stopped part-way has checked mostly the fast functions' mutants; batches of a
+shuffled sample keep what was checked a uniform sample too: the score of a sample counts its
+complete batches only (the order is kept in ``sample.json`` in the scratch directory).
+
 Examples
 --------
 ``python tools/mutate.py src/detente/models/baseline.py``
@@ -96,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-children", type=int, default=1, help="parallel mutant runs (default 1)")
     ap.add_argument("--sample", type=int, default=0, help="test only a random sample of this many mutants")
     ap.add_argument("--seed", type=int, default=0, help="seed of the sample")
+    ap.add_argument("--batch", type=int, default=50,
+                    help="mutants per mutmut run of a sample, in the sample's random order (default 50)")
     ap.add_argument("--keep", action="store_true", help="reuse the previous run's results (mutmut's cache)")
     ap.add_argument("--report", action="store_true", help="only print the score and survivors of the previous run")
     ap.add_argument("--survivors", action="store_true",
@@ -158,18 +167,39 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([mutmut, "run", "--max-children", str(a.max_children), "__no_such_mutant__"], cwd=work,
                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         every = sorted(read_results(work, only))
-        names = sorted(random.Random(a.seed).sample(every, min(a.sample, len(every))))
-        print(f"sample: {len(names)} of {len(every)} mutants (seed {a.seed})", flush=True)
-    rc = 0 if a.report else subprocess.run([mutmut, "run", "--max-children", str(a.max_children), *names],
-                                           cwd=work, env=env).returncode
-    if rc != 0:
-        print(f"mutmut run failed (exit {rc})", file=sys.stderr)
-        return 1
+        # random.sample returns the chosen mutants in random order: the order they are run in
+        names = random.Random(a.seed).sample(every, min(a.sample, len(every)))
+        batches = [names[i:i + max(1, a.batch)] for i in range(0, len(names), max(1, a.batch))]
+        (work / "sample.json").write_text(json.dumps({"seed": a.seed, "of": len(every), "batches": batches}),
+                                          encoding="utf-8")
+        print(f"sample: {len(names)} of {len(every)} mutants (seed {a.seed}), {len(batches)} batches", flush=True)
+    sample_file = work / "sample.json"
+    if not (a.sample or a.survivors or a.report):
+        sample_file.unlink(missing_ok=True)  # a run of every mutant: no sample to restrict the score to
+    for i, batch in enumerate([] if a.report else batches if a.sample and not a.survivors else [names]):
+        if a.sample and not a.survivors:
+            print(f"batch {i + 1} / {len(batches)}", flush=True)
+        rc = subprocess.run([mutmut, "run", "--max-children", str(a.max_children), *batch],
+                            cwd=work, env=env).returncode
+        if rc != 0:
+            print(f"mutmut run failed (exit {rc})", file=sys.stderr)
+            return 1
 
     every = read_results(work, only)
     res = {k: v for k, v in every.items() if v is not None}  # a sample leaves the others unchecked
-    if a.sample and names:  # the score of the sample alone (with --keep, earlier results of others stay in the cache)
-        res = {k: v for k, v in res.items() if k in set(names)}
+    if sample_file.is_file():
+        # the score of the sample alone (the cache may hold results of other mutants), over its
+        # complete batches: within a batch mutmut runs the fast functions' mutants first
+        plan = json.loads(sample_file.read_text(encoding="utf-8"))
+        done: list[str] = []
+        for batch in plan["batches"]:
+            if any(every.get(k) is None for k in batch):
+                break
+            done += batch
+        total = sum(len(b) for b in plan["batches"])
+        print(f"sample: {len(done)} of {total} sampled mutants in complete batches (seed {plan['seed']}, "
+              f"of {plan['of']} mutants){'; the rest is not counted' if len(done) < total else ''}", flush=True)
+        res = {k: v for k, v in res.items() if k in set(done)}
     killed = sum(1 for v in res.values() if v in KILLED)
     timeouts = sum(1 for v in res.values() if v in TIMEOUT)
     survivors = sorted((k, STATUS.get(v, f"exit {v}")) for k, v in res.items() if v not in KILLED)
