@@ -737,3 +737,140 @@ def test_run_hypotheses_carries_set_into_the_forecast_path(flagship):
     assert obj["forecast_path"] == want
     plain = A.forecast_path(flagship, rspec, R.observed(rspec), obj["reference"], runs=20, seed=2)
     assert [r["p"] for r in plain["path"]] != [r["p"] for r in want["path"]]   # the --set matters here
+
+
+# ------------------------------------------------------------------ switch errors, planning, fits, base forecast
+def test_mechanism_switch_errors_name_the_switch_and_keep_each_problem():
+    import copy
+
+    toy = _toy()
+    dyn = copy.deepcopy(dict(toy.dynamics))
+    dyn["flashpoints"][0]["base_hazard_m"] = {"value": 0.01, "assumption": {"range": [0.005, 0.02]}}
+    dyn["claims"] = []
+    dyn["mechanisms"] = {
+        # each path applies alone (0.015 in [0.005, 0.02]; 0.01 in [0.005, 0.012]) but not together
+        "both": {"label": "x", "switch": {"flashpoints[F].base_hazard_m.value": 0.015,
+                                          "flashpoints[F].base_hazard_m.assumption.range": [0.005, 0.012]}},
+        # neither path exists in the base description nor under any hypothesis
+        "nowhere": {"label": "y", "switch": {"flashpoints[Z].beta.rung": 0, "dyads[A-Q].beliefs": []}},
+        # under `believer` each applies alone, but the first removes the belief the second sets
+        "clash": {"label": "z", "switch": {"dyads[A-B].beliefs": [], "dyads[A-B].beliefs.0.cliff.size": 0.5}},
+    }
+    scn = toy.model_copy(update={"dynamics": dyn})
+    with pytest.raises(InputError) as ei:
+        A.mechanism_map(scn, "live", runs=10, seed=1, names=["both"])
+    (p,) = ei.value.problems
+    assert p.message == "mechanisms.both.switch: (--set) value 0.015 outside its assumption range [0.005, 0.012]"
+    assert p.column == "dynamics.flashpoints.0.base_hazard_m"
+    with pytest.raises(InputError) as ei:
+        A.mechanism_map(scn, "live", runs=10, seed=1, names=["nowhere"])
+    # one problem per path, in the switch's order, each with the field, value and expectation of --set's own
+    p, q = ei.value.problems
+    assert p.message == ("mechanisms.nowhere.switch: --set: path 'flashpoints[Z].beta.rung' does not exist in the "
+                         "scenario dynamics")
+    assert (p.column, p.value, p.expected) == ("flashpoints[Z].beta.rung", 0, "a path such as flashpoints[UA].base_hazard_m")
+    assert q.message.startswith("mechanisms.nowhere.switch: --set: path 'dyads[A-Q].beliefs' does not exist")
+    assert (q.column, q.value, q.expected) == ("dyads[A-Q].beliefs", [], "a path such as flashpoints[UA].base_hazard_m")
+    with pytest.raises(InputError) as ei:
+        A.mechanism_map(scn, "believer", runs=10, seed=1, names=["clash"])
+    (p,) = ei.value.problems
+    assert p.message == ("mechanisms.clash.switch: --set: path 'dyads[A-B].beliefs.0.cliff.size' does not exist in "
+                         "the scenario dynamics")
+    assert (p.column, p.value, p.expected) == ("dyads[A-B].beliefs.0.cliff.size", 0.5,
+                                               "a path such as flashpoints[UA].base_hazard_m")
+
+
+def test_mechanism_map_in_run_hypotheses_gets_the_chunk_size_and_the_claims_outputs():
+    import copy
+
+    from detente.crisis import run
+
+    toy = _toy()
+    dyn = copy.deepcopy(dict(toy.dynamics))
+    # a claim on an output that is not a headline: the map must carry it for the claim's verdict
+    dyn["claims"] = [{"id": "split", "text": "t", "mechanisms": ["escalation"],
+                      "tests": [{"mechanism": "escalation", "output": "p_split_horizon", "op": "<", "value": 0.5}]}]
+    scn = toy.model_copy(update={"dynamics": dyn})
+    obj = A.run_hypotheses(scn, hypotheses=["live"], runs=30, seed=2, chunk_size=7, mechanisms="escalation",
+                           keep_results=True)
+    m = obj["hypotheses"]["live"]["mechanisms"]["escalation"]
+    assert "p_split_horizon" in m["effects"] and "p_split_horizon" not in m["headline"]
+    p = {"runs": 30, "hypothesis": "live", "chunk_size": 7, "record_paths": False}
+    base, alt = run(scn, p, seed=2), run(scn, {**p, "set": {"flashpoints[F].beta.rung": 0}}, seed=2)
+    for o in ("p_war_horizon", "p_split_horizon"):
+        assert m["effects"][o] == A.paired_effect(A.output_samples(base, o), A.output_samples(alt, o))
+    # chunks of 7 draw other numbers than one chunk of 30 (else the check above would not see the size)
+    one = run(scn, {**p, "chunk_size": 8192}, seed=2)
+    assert not np.array_equal(one.first_step, base.first_step)
+    t = obj["claims"][0]["by_hypothesis"]["live"]["tests"][0]
+    assert t["quantity"] == m["effects"]["p_split_horizon"]["diff"]
+
+
+
+def test_run_hypotheses_plans_every_pass_and_reports_out_of_sample_hypotheses(flagship, monkeypatch):
+    """One analysis of the flagship with every kind of pass: `combined` (the record's reference) and
+    `history` (numbers from the frozen ICB fit, trained on 1918–1989: out of sample for the 2021–22
+    record), counterfactuals on 8 runs, the map of two mechanisms on 6, the forecast path at the
+    record's 4 dates and one more, in chunks of 4."""
+    from detente.crisis import engine
+    from detente.crisis import record as R
+    from detente.crisis.fits import spec_fit_summary
+    from detente.crisis.spec import load_spec
+
+    calls = []
+    real = engine.run_planned
+
+    def counting(plans, **kw):
+        calls.append(sorted((p.params.hypothesis, p.params.runs, tuple(sorted(p.params.set)), p.params.record_paths)
+                            for p in plans))
+        return real(plans, **kw)
+
+    monkeypatch.setattr(A, "run_planned", counting)
+    as_of = dt.date(2022, 1, 20)
+    obj = A.run_hypotheses(flagship, hypotheses=["combined", "history"], runs=12, seed=3, cf_runs=8, mechanism_runs=6,
+                           mechanisms="stalling,leaks", chunk_size=4, forecast=True, as_of=[as_of])
+    # every pass planned before any is run, so all go in one batch: per hypothesis its own run (12, paths
+    # recorded), the counterfactuals' base and its two policies off (8), the map's base and its two
+    # switches off (6); the forecast path of the reference and of the out-of-sample `history` at 5 dates
+    fc = ("flashpoints[UA].escalation.start_rung", "settings.horizon_months", "settings.start")
+    want = []
+    for h in ("combined", "history"):
+        want += [(h, 12, (), True), (h, 8, (), False), (h, 8, ("policies.stall.enabled",), False),
+                 (h, 8, ("policies.seesaw.enabled",), False), (h, 6, (), False),
+                 (h, 6, ("policies.stall.enabled",), False), (h, 6, ("policies.leaks_enabled",), False)]
+        want += [(h, 12, fc, False)] * 5
+    assert calls == [sorted(want)]
+    # the frozen fits, read against the record window 2021-12-01 – 2022-02-28
+    spec = load_spec(flagship.dynamics)
+    obs = R.observed(spec)
+    assert obs["window"] == ["2021-12-01", "2022-02-28"]
+    hist = obj["hypotheses"]["history"]["frozen_fit"]
+    assert hist == spec_fit_summary(load_spec(flagship.dynamics, hypothesis="history"),
+                                    record_start=dt.date(2021, 12, 1), record_end=dt.date(2022, 2, 28))
+    assert hist["before_record"] is True and hist["label"] == "frozen fit on ICB 1918–1989, not chosen knowing 2022"
+    assert obj["hypotheses"]["combined"]["frozen_fit"] is None
+    assert obj["out_of_sample"] == ["history"] and obj["reference"] == "combined"
+    # a forecast path for the reference and one for each out-of-sample hypothesis
+    paths = obj["forecast_paths"]
+    assert list(paths) == ["combined", "history"] and paths["combined"] == obj["forecast_path"]
+    assert paths["history"] == A.forecast_path(flagship, spec, obs, "history", runs=12, seed=3, chunk_size=4,
+                                               dates=[as_of])
+    assert [r["date"] for r in paths["history"]["path"]] == ["2021-12-01", "2022-01-18", "2022-01-20", "2022-02-13",
+                                                             "2022-02-19"]
+    # the counterfactuals on their own 8 runs in chunks of 4
+    assert obj["hypotheses"]["combined"]["counterfactuals"] == A.counterfactuals(flagship, "combined", runs=8, seed=3,
+                                                                                 chunk_size=4)
+
+
+def test_forecast_path_of_a_scenario_without_hypotheses_is_the_base_description(flagship):
+    from detente.crisis import record as R
+    from detente.crisis.spec import load_spec
+
+    dyn = {k: v for k, v in flagship.dynamics.items() if k not in ("hypotheses", "mechanisms", "claims")}
+    bare = flagship.model_copy(update={"dynamics": dyn})
+    obj = A.run_hypotheses(bare, runs=10, seed=3, with_counterfactuals=False, forecast=True)
+    assert obj["reference"] == A.BASE and obj["out_of_sample"] == []
+    spec = load_spec(dyn)
+    fp = A.forecast_path(bare, spec, R.observed(spec), None, runs=10, seed=3)
+    assert obj["forecast_path"] == fp and fp["hypothesis"] == A.BASE
+    assert obj["forecast_paths"] == {A.BASE: fp}
