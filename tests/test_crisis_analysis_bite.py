@@ -670,8 +670,15 @@ def test_run_hypotheses_tables_of_the_flagship_come_from_the_blocks(flagship):
     assert obj["hypotheses"]["article"]["description"] == spec.hypotheses["article"].description
     assert obj["verdict_rule"] == {"threshold_log_bf": R.LOG_BF_REJECT, "z": R.VERDICT_Z, "upper_level": R.UPPER_LEVEL}
     bt = {h: b["backtest"] for h, b in obj["hypotheses"].items()}
-    # the back-test table is sorted by Brier score; the likelihood table copies each block's numbers
+    assert obj["chunk_size"] == 16
+    # the back-test table is sorted by Brier score; both tables copy each block's numbers
     assert [r["hypothesis"] for r in obj["backtest_table"]] == sorted(bt, key=lambda h: bt[h]["brier"])
+    for row in obj["backtest_table"]:
+        b = bt[row["hypothesis"]]
+        assert row == {"hypothesis": row["hypothesis"], "brier": b["brier"], "log_score": b["log_score"],
+                       "p_record": b["p_record"], "rejected": b["rejected"],
+                       **{f"p_{e}": p for e, p in b["events"].items()}}
+        assert "p_war_ru" in row and "p_initiator_RU" in row     # one column per record event
     for row in obj["likelihood_table"]:
         b = bt[row["hypothesis"]]
         assert row == {"hypothesis": row["hypothesis"], "p_record": b["likelihood"]["p"],
@@ -874,3 +881,14 @@ def test_forecast_path_of_a_scenario_without_hypotheses_is_the_base_description(
     fp = A.forecast_path(bare, spec, R.observed(spec), None, runs=10, seed=3)
     assert obj["forecast_path"] == fp and fp["hypothesis"] == A.BASE
     assert obj["forecast_paths"] == {A.BASE: fp}
+
+
+def test_run_hypotheses_counterfactuals_use_the_records_focal_horizon(flagship):
+    # the record's focal horizon (48 months in the file) set to 12: the counterfactuals count months
+    # of peace within 12 months, not within the default 48
+    ex = {"record.focal.horizon_months": 12}
+    obj = A.run_hypotheses(flagship, hypotheses=["article"], runs=10, seed=1, mechanisms="none", extra_set=ex)
+    assert obj["focal"]["horizon_months"] == 12
+    cf = obj["hypotheses"]["article"]["counterfactuals"]
+    assert cf == A.counterfactuals(flagship, "article", runs=10, seed=1, extra_set=ex, focal_months=12)
+    assert cf != A.counterfactuals(flagship, "article", runs=10, seed=1, extra_set=ex, focal_months=48)
