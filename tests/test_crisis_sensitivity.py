@@ -109,6 +109,21 @@ def test_index_warnings_say_how_many_samples_are_needed():
     assert index_warnings("sobol", ok, 1024) == []
 
 
+def test_index_warnings_accept_a_small_index_known_to_the_target():
+    # an index near zero (here a factor acting only through interactions, S1 ≈ 0) has an interval
+    # wider than itself at any N; once that interval is within ±0.05 the index is known to be small
+    small = [{"factor": "x", "S1": 0.01, "S1_conf": 0.024, "ST": 0.24, "ST_conf": 0.025}]
+    assert index_warnings("sobol", small, 4096) == []
+    # the same index with a half-width above the target still warns, and the N asked for is the
+    # one that brings the half-width to the target: 1024 × (0.1 / 0.05)² = 4096
+    wide = [{"factor": "x", "S1": 0.01, "S1_conf": 0.1, "ST": 0.24, "ST_conf": 0.025}]
+    w = index_warnings("sobol", wide, 1024)
+    assert any("wider than the index for x" in s for s in w) and any("about N = 4096" in s for s in w)
+    # the threshold is the target half-width: just above it warns, at it does not
+    assert index_warnings("sobol", [{**small[0], "S1_conf": 0.0501}], 4096) != []
+    assert index_warnings("sobol", [{**small[0], "S1_conf": 0.05}], 4096) == []
+
+
 def test_draw_assumptions_switch_draws_every_range(toy):
     from detente.crisis import run
 

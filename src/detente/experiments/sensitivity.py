@@ -141,8 +141,11 @@ def index_warnings(method: str, rows: list[dict[str, Any]], n: int, *,
                    target: float = SOBOL_TARGET_HALF_WIDTH, material: float = 0.05) -> list[str]:
     """Why a sample is too small for its indices, with the sample size that would be needed.
 
-    Sobol: a confidence interval wider than its index (for factors whose total index is at least
-    ``material``), a first-order index below −0.01, a total index above 1.01. Morris: μ* with a
+    Sobol: a confidence interval wider than its index and than ±``target`` (for factors whose
+    total index is at least ``material``; an index near zero, such as the first-order index of a
+    factor that acts only through interactions, has an interval wider than itself at any sample
+    size, and once that interval is within ±``target`` it says the index is small), a first-order
+    index below −0.01, a total index above 1.01. Morris: μ* with a
     confidence interval wider than μ* (for factors with μ* ≥ ``material`` × the largest μ*). The
     half-width of these intervals shrinks as 1/√N, so the base sample that brings the widest one
     to ``target`` (Sobol) or to half its μ* (Morris) is N × (half-width / target)², rounded up
@@ -152,7 +155,7 @@ def index_warnings(method: str, rows: list[dict[str, Any]], n: int, *,
     if not rows:
         return out
     if method == "sobol":
-        wide = [r for r in rows if r["ST"] >= material and (r["S1_conf"] > abs(r["S1"]) or r["ST_conf"] > abs(r["ST"]))]
+        wide = [r for r in rows if r["ST"] >= material and any(r[f"{k}_conf"] > max(abs(r[k]), target) for k in ("S1", "ST"))]
         neg = [r for r in rows if r["S1"] < -0.01]
         over = [r for r in rows if r["ST"] > 1.01]
         if wide:
