@@ -452,10 +452,14 @@ def test_forecast_path_probability_is_the_share_of_runs_with_the_asked_war(flags
         hit = [s >= 0 and res.step_end[s] <= dt.date(2022, 12, 31) and i == ru
                for s, i in zip(res.onset_step[:, j].tolist(), res.onset_initiator[:, j].tolist())]
         assert row["p"] == sum(hit) / 60
+        # the question's outcome is 1 (the war came): Brier (p − 1)², SE of a share √(p(1 − p)/(n − 1))
+        assert row["brier"] == pytest.approx((row["p"] - 1) ** 2, abs=1e-15)
+        assert row["se"] == pytest.approx(math.sqrt(row["p"] * (1 - row["p"]) / 59), abs=1e-15)
         assert row["horizon_months"] == over["settings.horizon_months"]
         assert row["start_rungs"] == (st or {}).get("rungs", {}) and row["state_date"] == (st or {}).get("date")
     rows = {r["date"]: r for r in fp["path"]}
     assert rows["2022-02-19"]["crowd"] == 0.79 and rows["2022-02-19"]["crowd_approximate"] is not None
+    assert rows["2022-02-19"]["crowd_brier"] == pytest.approx((0.79 - 1) ** 2, abs=1e-15)     # 0.0441
     assert rows["2022-02-19"]["crowd_source"].startswith("Metaculus community median 0.79")
     assert rows["2021-12-01"]["state_date"] is None or rows["2021-12-01"]["state_date"] <= "2021-12-01"
 
@@ -892,3 +896,34 @@ def test_run_hypotheses_counterfactuals_use_the_records_focal_horizon(flagship):
     cf = obj["hypotheses"]["article"]["counterfactuals"]
     assert cf == A.counterfactuals(flagship, "article", runs=10, seed=1, extra_set=ex, focal_months=12)
     assert cf != A.counterfactuals(flagship, "article", runs=10, seed=1, extra_set=ex, focal_months=48)
+
+
+def test_forecast_runs_are_planned_only_for_a_hypothesis_known_before_the_back_test(flagship, monkeypatch):
+    from detente.crisis import engine
+
+    calls = []
+    real = engine.run_planned
+
+    def counting(plans, **kw):
+        calls.append(sorted((p.params.hypothesis, tuple(sorted(p.params.set))) for p in plans))
+        return real(plans, **kw)
+
+    monkeypatch.setattr(A, "run_planned", counting)
+    fc = ("flashpoints[UA].escalation.start_rung", "settings.horizon_months", "settings.start")
+    # the only hypothesis run is the one whose forecast path is wanted: planned with it (4 record dates)
+    obj = A.run_hypotheses(flagship, hypotheses=["article"], runs=12, seed=3, chunk_size=4, with_counterfactuals=False,
+                           forecast=True)
+    assert obj["reference"] == "article" and calls == [[("article", ())] + [("article", fc)] * 4]
+    # two hypotheses, neither the record's reference (`combined`): which one becomes the reference is
+    # known only after the back-test, so its 4 forecast runs come in a second batch
+    calls.clear()
+    obj = A.run_hypotheses(flagship, hypotheses=["article", "ru_preventive"], runs=12, seed=3, chunk_size=4,
+                           with_counterfactuals=False, forecast=True)
+    ref = obj["reference"]
+    assert calls == [[("article", ()), ("ru_preventive", ())], [(ref, fc)] * 4]
+    assert obj["forecast_path"]["hypothesis"] == ref and len(obj["forecast_path"]["path"]) == 4
+
+
+def test_forecast_without_a_record_is_null():
+    obj = A.run_hypotheses(_toy(), hypotheses=["calm"], runs=10, seed=1, with_counterfactuals=False, forecast=True)
+    assert obj["forecast_path"] is None and obj["forecast_paths"] is None
