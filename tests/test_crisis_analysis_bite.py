@@ -927,3 +927,15 @@ def test_forecast_runs_are_planned_only_for_a_hypothesis_known_before_the_back_t
 def test_forecast_without_a_record_is_null():
     obj = A.run_hypotheses(_toy(), hypotheses=["calm"], runs=10, seed=1, with_counterfactuals=False, forecast=True)
     assert obj["forecast_path"] is None and obj["forecast_paths"] is None
+
+
+def test_diag_channels_name_every_plain_engine_quantity():
+    # each quantity constant c over the 12 steps: 12·c / 4 runs / 12 steps = c / 4
+    names = {"meetings_held": "meetings held per month", "postponed": "meetings postponed per month",
+             "online": "online meetings per month", "groups_active": "expert groups active",
+             "group_stock": "expert-group progress stock", "leaks": "leaks received per month",
+             "fake_leaks": "fake leaks per month", "verified_fakes": "fake leaks caught per month",
+             "p_any": "monthly P(any war)"}
+    diag = {k: np.full(len(STEP_END), 4.0 * (i + 1)) for i, k in enumerate(names)}
+    got = A._diag_channels(_res(triangle=None, diagnostics=diag))
+    assert got == {names[k]: float(i + 1) for i, k in enumerate(names)}

@@ -142,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         link = work / name
         if not link.exists():
             link.symlink_to(ROOT / name, target_is_directory=True)
-    (work / "pyproject.toml").write_text(project_without_mutmut_table().rstrip() + "\n\n" + mutmut_table(only, tests, a.timeout_multiplier),
-                                         encoding="utf-8")
+    if not a.report:   # --report runs nothing: the previous run's configuration (its test selection) stays
+        (work / "pyproject.toml").write_text(project_without_mutmut_table().rstrip() + "\n\n" + mutmut_table(only, tests, a.timeout_multiplier),
+                                             encoding="utf-8")
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT / "tools")  # the scope plugin; mutmut puts mutants/src first itself
     shared = ROOT.parent / "shared"
@@ -210,6 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     unchecked = f" ({len(every) - len(res)} of {len(every)} mutants not run)" if len(res) < len(every) else ""
     tmo = f" ({timeouts} of them by timeout)" if timeouts else ""
     print(f"score {only}: {killed} / {len(res)} killed = {100.0 * killed / max(1, len(res)):.1f} %{tmo}{unchecked}")
+    if sample_file.is_file() and res:
+        # the sample's mutants are a uniform draw from the module's: an exact binomial interval for
+        # the share of the module's mutants the tests kill (equivalent mutants not yet set aside)
+        from scipy.stats import binomtest
+
+        ci = binomtest(killed, len(res)).proportion_ci(0.95, method="exact")
+        print(f"95 % interval (Clopper-Pearson) for the module's kill rate: {100 * ci.low:.1f} - {100 * ci.high:.1f} %")
     return 0
 
 
