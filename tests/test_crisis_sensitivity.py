@@ -211,14 +211,28 @@ def test_cli_run_sensitivity_section_in_the_report(tmp_path):
     from detente.cli import app
 
     r = CliRunner().invoke(app, ["run", str(TOY), "-n", "100", "--mechanisms", "none", "--sensitivity",
-                                 "--out", str(tmp_path)])
+                                 "--sensitivity-samples", "256", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     md = (tmp_path / "toy-sobol.md").read_text()
     assert "## Sensitivity: which assumptions drive it" in md and f"| `{FA}` |" in md
     assert (tmp_path / "toy-sobol-sensitivity-months_of_peace_focal.png").is_file()
-    r = CliRunner().invoke(app, ["run", str(TOY), "-n", "100", "--mechanisms", "none", "--sensitivity", "--json"])
+    r = CliRunner().invoke(app, ["run", str(TOY), "-n", "100", "--mechanisms", "none", "--sensitivity",
+                                 "--sensitivity-samples", "64", "--json"])
     s = json.loads(r.output)["sensitivity"]
     assert s["method"] == "sobol" and s["factors"] == [FA, FB] and "no screening" in s["notes"][0]
+    assert s["sample_size"] == 64 and s["points"] == 64 * (2 + 2)
+
+
+def test_the_default_sobol_sample_is_the_one_measured_usable_on_the_flagship():
+    """docs/crisis.md ('Speed'): N = 2048 is the smallest power of two whose indices raise no
+    warning on seesaw-2021 (20 numbers, 32 runs per point); `run --sensitivity` uses it unless
+    `--sensitivity-samples` says otherwise."""
+    import inspect
+
+    from detente.experiments.crisis_sensitivity import DEFAULT_SOBOL_N, screened_sobol
+
+    assert DEFAULT_SOBOL_N == 2048
+    assert inspect.signature(screened_sobol).parameters["n"].default == DEFAULT_SOBOL_N
 
 
 def test_an_output_constant_across_the_sample_is_flagged_not_read_as_zero_indices(toy):

@@ -25,18 +25,24 @@ from detente.cli.base import (
 #: docs/crisis.md quote it (``tests/test_cli_reports.py`` checks they agree).
 DEMO_RUNS = 400
 
+SENSITIVITY_SAMPLES_OPT = typer.Option(
+    None, "--sensitivity-samples", min=2, help="Sobol base sample N of --sensitivity (a power of two; default "
+    "2048, the smallest that gives seesaw-2021 usable indices: docs/crisis.md, 'Speed')")
+
 
 @app.command("demo")
 def demo_cmd(
     out_dir: Path = typer.Option(Path("reports"), "--out", help="Directory for the reports (markdown and HTML)."),
     runs: int = typer.Option(DEMO_RUNS, "--runs", min=1, help="Monte-Carlo runs per hypothesis."),
     sensitivity: bool = typer.Option(False, "--sensitivity", help="Add a Sobol section (Morris-screened top 20 "
-                                     "numbers, about a minute of CPU) to the report."),
+                                     "numbers, about two minutes of CPU) to the report."),
+    sensitivity_samples: int | None = SENSITIVITY_SAMPLES_OPT,
     quiet: bool = QUIET_OPT,
 ) -> None:
     """Run the flagship crisis scenario `seesaw-2021` and write its reports (what `make run` does)."""
     _crisis_run("seesaw-2021", hypothesis=[], runs=runs, seed=None, as_json=False, out_dir=out_dir,
-                sets=[], counterfactual_runs=min(runs, 200), mechanisms="claims", sensitivity=sensitivity, quiet=quiet)
+                sets=[], counterfactual_runs=min(runs, 200), mechanisms="claims", sensitivity=sensitivity,
+                sensitivity_samples=sensitivity_samples, quiet=quiet)
 
 
 def _crisis_run(name: str, *, hypothesis: list[str], runs: int | None, seed: int | None, as_json: bool,
@@ -44,7 +50,7 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: int | None, seed: int
                 mechanisms: str = "all", mechanism_runs: int | None = None,
                 mechanism_hypotheses: list[str] | None = None, draw_assumptions: bool = False,
                 param_draws: int | None = None, as_of: list[str] | None = None, sensitivity: bool = False,
-                executor: str | None = None, workers: int | None = None, address: str | None = None,
+                sensitivity_samples: int | None = None, executor: str | None = None, workers: int | None = None, address: str | None = None,
                 store: Path | None = None, quiet: bool = False) -> None:
     """Run, print the table (or the JSON object) and write both reports.
 
@@ -62,7 +68,8 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: int | None, seed: int
                           sets=sets, cf_runs=counterfactual_runs, mechanisms=mechanisms,
                           mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses,
                           draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of,
-                          sensitivity=sensitivity, executor=executor, workers=workers, address=address, store=st,
+                          sensitivity=sensitivity, sensitivity_samples=sensitivity_samples, executor=executor,
+                          workers=workers, address=address, store=st,
                           progress=cb)
 
     obj, rep = run_with(prog, lambda: guarded(go, as_json=as_json))
@@ -137,6 +144,7 @@ def run_cmd(
                                     "only the events known by then (the record's own forecast dates are always run)."),
     sensitivity: bool = typer.Option(False, "--sensitivity", help="Add Sobol indices of P(war by the record's end) "
                                      "and the focal actor's months of peace (Morris-screened top 20 numbers)."),
+    sensitivity_samples: int | None = SENSITIVITY_SAMPLES_OPT,
     executor: str | None = typer.Option(None, "--executor", help="auto | serial | process | dask: where the engine's "
                                         "chunks run (same numbers on any; default auto: a process pool of one worker "
                                         "per core when the planned passes are large enough, else serial)."),
@@ -151,5 +159,5 @@ def run_cmd(
     _crisis_run(scenario, hypothesis=hypothesis, runs=runs, seed=seed, as_json=as_json, out_dir=out_dir, sets=sets,
                 mechanisms=mechanisms, mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses or None,
                 draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of or None,
-                sensitivity=sensitivity, executor=executor, workers=workers, address=address, store=store,
-                quiet=quiet)
+                sensitivity=sensitivity, sensitivity_samples=sensitivity_samples, executor=executor, workers=workers,
+                address=address, store=store, quiet=quiet)

@@ -243,8 +243,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
                cf_runs: int | None = None, mechanisms: str | None = None, mechanism_runs: int | None = None,
                mechanism_hypotheses: list[str] | None = None, draw_assumptions: bool = False,
                param_draws: int | None = None, as_of: list[str] | None = None,
-               sensitivity: bool = False, executor: str | None = None, workers: int | None = None,
-               address: str | None = None, store: Any = None,
+               sensitivity: bool = False, sensitivity_samples: int | None = None, executor: str | None = None,
+               workers: int | None = None, address: str | None = None, store: Any = None,
                progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Any], Path | None]:
     """Run a crisis scenario's hypotheses and (optionally) write the report.
 
@@ -259,7 +259,9 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
 
     ``sensitivity`` adds ``sensitivity``: Sobol indices of P(war by the record's end) and the focal
     actor's months of peace under the reference hypothesis (or the first one run), over the 20
-    numbers a Morris screen ranks highest (:func:`detente.experiments.crisis_sensitivity.screened_sobol`).
+    numbers a Morris screen ranks highest (:func:`detente.experiments.crisis_sensitivity.screened_sobol`),
+    with base sample ``sensitivity_samples`` (default
+    :data:`detente.experiments.crisis_sensitivity.DEFAULT_SOBOL_N`).
 
     ``executor`` (``serial``, ``process``, ``dask``), ``workers`` and ``address`` (a Dask
     scheduler) say where every engine run's chunks run (:func:`detente.experiments.crisis_runs.crisis_execution`);
@@ -325,7 +327,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
         obj = _analyse(scn, name, chosen=chosen, runs=runs, seed=seed, extra=extra, cf_runs=cf_runs,
                        mechanisms=mechanisms, mechanism_runs=mechanism_runs,
                        mechanism_hypotheses=mechanism_hypotheses, as_of=as_of, draw_assumptions=draw_assumptions,
-                       param_draws=param_draws, sensitivity=sensitivity, store=store)
+                       param_draws=param_draws, sensitivity=sensitivity, sensitivity_samples=sensitivity_samples,
+                       store=store)
         if store is not None:
             from detente.report.stored import save_crisis
 
@@ -350,7 +353,8 @@ def check_executor(executor: str | None, address: str | None = None, default: st
 def _analyse(scn: Any, name: str, *, chosen: list[str], runs: int | None, seed: int | None, extra: dict[str, Any],
              cf_runs: int | None, mechanisms: str | None, mechanism_runs: int | None,
              mechanism_hypotheses: list[str] | None, as_of: list[str] | None, draw_assumptions: bool,
-             param_draws: int | None, sensitivity: bool, store: Any) -> dict[str, Any]:
+             param_draws: int | None, sensitivity: bool, store: Any,
+             sensitivity_samples: int | None = None) -> dict[str, Any]:
     """The ``--json`` object of :func:`crisis_run` (engine calls run in the caller's execution context)."""
     from detente.crisis.analysis import run_hypotheses
 
@@ -370,7 +374,8 @@ def _analyse(scn: Any, name: str, *, chosen: list[str], runs: int | None, seed: 
         ref = obj.get("reference") if obj.get("reference") in obj["hypotheses"] else next(iter(obj["hypotheses"]))
         outs = (["p_war_by_end"] if obj.get("backtest_end") else []) + ["months_of_peace_focal"]
         sens = screened_sobol(scn, hypothesis=ref if ref in declared else None, outputs=outs, seed=int(obj["seed"]),
-                              extra_set=extra or None, store=store).to_json_dict()
+                              extra_set=extra or None, store=store,
+                              **({"n": sensitivity_samples} if sensitivity_samples else {})).to_json_dict()
         sens["hypothesis"] = ref
         obj["sensitivity"] = sens
     return obj

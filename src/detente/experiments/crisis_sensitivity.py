@@ -53,7 +53,7 @@ __all__ = ["crisis_factors", "point_outputs", "point_groups", "run_groups", "eva
 OUTPUT_ALIASES = {"months_of_peace": "months_of_peace_focal", "p_no_war_focal": "p_no_focal_war_horizon"}
 
 #: Defaults measured on seesaw-2021 (docs/crisis.md, "Sensitivity"): Sobol base sample and runs per point.
-DEFAULT_SOBOL_N = 512
+DEFAULT_SOBOL_N = 2048
 DEFAULT_MORRIS_N = 10
 DEFAULT_RUNS_PER_POINT = 32
 #: Minimum runs per point of the one-at-a-time tornado (few points, so it can afford more runs).
