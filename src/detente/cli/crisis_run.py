@@ -8,6 +8,7 @@ back-test (:func:`detente.crisis.analysis.run_hypotheses`) and writes the report
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -321,19 +322,22 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
 
         mechanism_runs = min(runs or load_spec(dyn).settings.runs, DEFAULT_MECHANISM_RUNS)
     from detente.crisis.engine import reporting
+    from detente.plotting.export import ImageSession
 
-    with crisis_execution(executor=kind, workers=workers or (None if kind == "auto" else 2), address=address,
-                          store=store), reporting(progress):
-        obj = _analyse(scn, name, chosen=chosen, runs=runs, seed=seed, extra=extra, cf_runs=cf_runs,
-                       mechanisms=mechanisms, mechanism_runs=mechanism_runs,
-                       mechanism_hypotheses=mechanism_hypotheses, as_of=as_of, draw_assumptions=draw_assumptions,
-                       param_draws=param_draws, sensitivity=sensitivity, sensitivity_samples=sensitivity_samples,
-                       store=store)
-        if store is not None:
-            from detente.report.stored import save_crisis
+    # the report's PNGs need a browser: start it now, so it is ready when the analysis is done
+    with ImageSession() if out_dir is not None else contextlib.nullcontext() as images:
+        with crisis_execution(executor=kind, workers=workers or (None if kind == "auto" else 2), address=address,
+                              store=store), reporting(progress):
+            obj = _analyse(scn, name, chosen=chosen, runs=runs, seed=seed, extra=extra, cf_runs=cf_runs,
+                           mechanisms=mechanisms, mechanism_runs=mechanism_runs,
+                           mechanism_hypotheses=mechanism_hypotheses, as_of=as_of,
+                           draw_assumptions=draw_assumptions, param_draws=param_draws, sensitivity=sensitivity,
+                           sensitivity_samples=sensitivity_samples, store=store)
+            if store is not None:
+                from detente.report.stored import save_crisis
 
-            obj["run_id"] = save_crisis(store, obj, scenario=scn)
-    rep = write_report(obj, out_dir) if out_dir is not None else None
+                obj["run_id"] = save_crisis(store, obj, scenario=scn)
+        rep = write_report(obj, out_dir, images=images) if out_dir is not None else None
     return obj, rep
 
 

@@ -17,12 +17,13 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["to_json", "html_fragment", "plotlyjs", "write_images", "static_export_problem", "PLOT_CONFIG"]
+__all__ = ["to_json", "html_fragment", "plotlyjs", "write_images", "ImageSession", "static_export_problem", "PLOT_CONFIG"]
 
 #: Plotly.js options of every interactive figure (no mode bar, resizes with its container).
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
@@ -85,25 +86,133 @@ def static_export_problem() -> str | None:
     return None
 
 
-def write_images(figs: Mapping[str | Path, Any], *, scale: float = 1.5, width: int = 1000) -> str | None:
+def _specs(figs: Mapping[str | Path, Any], scale: float, width: int) -> list[dict[str, Any]]:
+    """kaleido's job list for ``figs``, built as :func:`plotly.io.write_images` builds it (so the
+    images are the same bytes): the page-width copy of each figure as a validated dict, the format
+    from the suffix, ``width`` and plotly's default height (``plotly.io.defaults``)."""
+    from plotly.io import defaults
+    from plotly.io._kaleido import infer_format
+    from plotly.io._utils import validate_coerce_fig_to_dict
+
+    return [dict(fig=validate_coerce_fig_to_dict(_for_page(f, width), True), path=Path(p),
+                 opts=dict(format=infer_format(Path(p), None) or defaults.default_format, width=width,
+                           height=defaults.default_height, scale=scale),
+                 topojson=defaults.topojson)
+            for p, f in figs.items()]
+
+
+def _failure(exc: BaseException) -> str:
+    msg = str(exc).strip()
+    return f"static image export failed: {type(exc).__name__}: {msg.splitlines()[0] if msg else ''}"
+
+
+class ImageSession:
+    """One headless browser (kaleido's) for every static image of a report, started in the background.
+
+    Starting Chromium and loading plotly.js into its page is most of the cost of a report's PNGs
+    (seconds; each figure then takes a fraction of a second), so a command that will write images
+    calls :meth:`start` before its long computation and passes the session to
+    :func:`write_images`: the browser starts while the computation runs, and every
+    :func:`write_images` call of the report (its figures, its tornado figures) goes through the same
+    browser, one batch per call. The browser runs in a daemon thread with its own event loop;
+    :meth:`close` (or leaving the ``with`` block) ends it. When kaleido or a browser is missing, or
+    the browser fails to start, :meth:`write` returns the reason instead of raising.
+    """
+
+    def __init__(self) -> None:
+        self._why: str | None = None
+        self._loop: Any = None
+        self._thread: Any = None
+        self._opened: Any = None          # concurrent.futures.Future of the open kaleido.Kaleido
+        #: number of batches sent to the browser (one per :meth:`write` with figures)
+        self.batches = 0
+
+    def __enter__(self) -> ImageSession:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> ImageSession:
+        """Start the browser in the background (returns at once; a second call does nothing)."""
+        if self._thread is not None or self._why is not None:
+            return self
+        self._why = static_export_problem()
+        if self._why:
+            return self
+        import asyncio
+        import threading
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="detente-image-export", daemon=True)
+        self._thread.start()
+        self._opened = asyncio.run_coroutine_threadsafe(self._open(), self._loop)
+        return self
+
+    @staticmethod
+    async def _open() -> Any:
+        import kaleido
+        from plotly.io import defaults
+
+        # the browser options plotly.io.write_images passes (the same page, so the same images)
+        kopts = {k: getattr(defaults, k) for k in ("plotlyjs", "mathjax", "headers") if getattr(defaults, k, None)}
+        k = kaleido.Kaleido(**kopts)
+        await k.open()
+        return k
+
+    def write(self, figs: Mapping[str | Path, Any], *, scale: float = 1.5, width: int = 1000) -> str | None:
+        """Write every figure to its path in one batch (see :func:`write_images`)."""
+        if not figs:
+            return None
+        self.start()
+        if self._why:
+            return self._why
+        import asyncio
+
+        paths = [Path(p) for p in figs]
+        for p in paths:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            k = self._opened.result()
+            specs = _specs(figs, scale, width)
+            self.batches += 1
+            asyncio.run_coroutine_threadsafe(k.write_fig_from_object(specs, cancel_on_error=True), self._loop).result()
+        except Exception as exc:  # noqa: BLE001 - a browser that cannot start, a timeout: report, do not crash
+            for p in paths:
+                if p.exists():
+                    p.unlink()
+            return _failure(exc)
+        return None
+
+    def close(self) -> None:
+        """Close the browser and end its thread (also when it failed to start)."""
+        if self._thread is None:
+            return
+        import asyncio
+
+        try:
+            k = self._opened.result()
+        except Exception:  # noqa: BLE001 - it never opened: nothing to close
+            k = None
+        if k is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(k.close(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+        self._thread = self._loop = self._opened = None
+
+
+def write_images(figs: Mapping[str | Path, Any], *, scale: float = 1.5, width: int = 1000,
+                 session: ImageSession | None = None) -> str | None:
     """Write every figure to its path (format from the suffix: ``.png``, ``.svg``, ``.pdf``) in one
-    browser session. Returns ``None`` on success, else the reason no image was written (kaleido
-    or a browser missing, the browser failing); files already written by a failed call are removed."""
+    browser batch: through ``session`` when given (a browser already started, see
+    :class:`ImageSession`), else through a browser started and closed for this call. Returns
+    ``None`` on success, else the reason no image was written (kaleido or a browser missing, the
+    browser failing); files already written by a failed call are removed."""
     if not figs:
         return None
-    why = static_export_problem()
-    if why:
-        return why
-    import plotly.io as pio
-
-    paths = [Path(p) for p in figs]
-    for p in paths:
-        p.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        pio.write_images([_for_page(f, width) for f in figs.values()], paths, scale=scale, width=width)
-    except Exception as exc:  # noqa: BLE001 - a browser that cannot start, a timeout: report, do not crash
-        for p in paths:
-            if p.exists():
-                p.unlink()
-        return f"static image export failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-    return None
+    if session is not None:
+        return session.write(figs, scale=scale, width=width)
+    with ImageSession() as s:
+        return s.write(figs, scale=scale, width=width)

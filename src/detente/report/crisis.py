@@ -294,7 +294,7 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> tuple[dict[str, str], str | None]:
+def _figures(obj: dict[str, Any], out_dir: Path, stem: str, images: Any = None) -> tuple[dict[str, str], str | None]:
     """PNG files of the report's figures: the same plotly figures the HTML report and the web show
     (:func:`detente.report.figures.crisis_figures`), written through kaleido. Returns ``{key: file
     name}`` and, when no image could be written (no kaleido, no browser), the reason."""
@@ -317,7 +317,7 @@ def _figures(obj: dict[str, Any], out_dir: Path, stem: str) -> tuple[dict[str, s
     if main in ag:
         todo["agreement"] = ag[main]
     paths = {k: out_dir / f"{stem}-{k}.png" for k in todo}
-    why = write_images({paths[k]: fig for k, fig in todo.items()})
+    why = write_images({paths[k]: fig for k, fig in todo.items()}, session=images)
     if why:
         return {}, why
     return {k: p.name for k, p in paths.items()}, None
@@ -518,12 +518,22 @@ def record_lines(obj: dict[str, Any]) -> list[str]:
     return L + [""]
 
 
-def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = True) -> Path:
-    """Write the markdown report of a :func:`detente.crisis.analysis.run_hypotheses` object."""
+def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = True, images: Any = None) -> Path:
+    """Write the markdown report of a :func:`detente.crisis.analysis.run_hypotheses` object.
+
+    ``images`` is the :class:`detente.plotting.export.ImageSession` (a browser, perhaps started
+    earlier) that writes the PNGs; without one the report starts its own. Either way every PNG of
+    the report (its figures and, with a sensitivity study, the tornado figures) goes through one
+    browser."""
+    if figures and images is None:
+        from detente.plotting.export import ImageSession
+
+        with ImageSession() as own:
+            return write_report(obj, out_dir, figures=True, images=own)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = obj["scenario"]
-    figs, no_figs = _figures(obj, out_dir, stem) if figures else ({}, None)
+    figs, no_figs = _figures(obj, out_dir, stem, images) if figures else ({}, None)
     hyps = obj["hypotheses"]
     L: list[str] = [f"# {stem}: crisis report", "",
                     f"{obj['runs']} Monte-Carlo runs per hypothesis, root seed {obj['seed']} "
@@ -585,7 +595,7 @@ def write_report(obj: dict[str, Any], out_dir: str | Path, *, figures: bool = Tr
 
         sens = obj["sensitivity"]
         L += ["", f"## Sensitivity: which assumptions drive it (hypothesis {sens.get('hypothesis')})", ""]
-        L += sensitivity_lines(sens, out_dir, stem, level=3) if figures else []
+        L += sensitivity_lines(sens, out_dir, stem, level=3, images=images) if figures else []
     if figs:
         L += ["", "## Figures", ""]
         for k, name in figs.items():

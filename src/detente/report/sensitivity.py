@@ -34,8 +34,11 @@ def write_sensitivity_report(obj: dict[str, Any], out_dir: str | Path, name: str
     return path
 
 
-def sensitivity_lines(obj: dict[str, Any], out: Path, name: str, *, top: int = 10, level: int = 2) -> list[str]:
-    """Markdown lines of a sensitivity study (tables, tornado figures written to ``out``, warnings)."""
+def sensitivity_lines(obj: dict[str, Any], out: Path, name: str, *, top: int = 10, level: int = 2,
+                      images: Any = None) -> list[str]:
+    """Markdown lines of a sensitivity study (tables, tornado figures written to ``out``, warnings);
+    ``images``: the :class:`detente.plotting.export.ImageSession` to write the figures with (else
+    a browser is started for them)."""
     from detente.plotting.export import write_images
 
     h = "#" * level
@@ -65,7 +68,7 @@ def sensitivity_lines(obj: dict[str, Any], out: Path, name: str, *, top: int = 1
         ws = [w for w in obj.get("warnings") or [] if w.startswith(f"{o}: ")]
         if ws:
             L += ["**Warning — the sample is too small for these indices:**", ""] + [f"* {w[len(o) + 2:]}" for w in ws] + [""]
-    why = write_images(figs)
+    why = write_images(figs, session=images)
     if why:   # no image: say so where each would have been
         names = {f"![tornado of {o}]" for o in obj["indices"]}
         L = [f"(tornado figure not written: {why})" if any(ln.startswith(n) for n in names) else ln for ln in L]

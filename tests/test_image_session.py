@@ -1,0 +1,169 @@
+"""Static images of a report go through one browser (detente.plotting.export.ImageSession).
+
+Fast tests replace kaleido's browser with a recorder (what is opened, which batches are sent);
+the slow ones use the real Chromium and check that the bytes are those of plotly's own export."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+import detente.plotting.export as X
+from detente.plotting import figures as F
+
+TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-crisis.yaml"
+
+SENS = {"method": "sobol", "factors": ["a", "b"], "points": 8, "sample_size": 4,
+        "indices": {"p": [{"factor": "a", "S1": 0.5, "S1_conf": 0.1, "ST": 0.6, "ST_conf": 0.1}],
+                    "q": [{"factor": "b", "S1": 0.2, "S1_conf": 0.1, "ST": 0.3, "ST_conf": 0.1}]},
+        "tornado": {"p": [{"factor": "a", "output_low": 0.1, "output_high": 0.3}],
+                    "q": [{"factor": "b", "output_low": 1.0, "output_high": 2.0}]},
+        "baseline": {"p": 0.2, "q": 1.5}, "hypothesis": "live"}
+
+
+class FakeKaleido:
+    """Stands for kaleido.Kaleido: records every browser opened and every batch, writes each
+    figure's title to its path."""
+
+    opened: ClassVar[list[FakeKaleido]] = []
+    fail_open: ClassVar[Exception | None] = None
+
+    def __init__(self, **kopts):
+        self.kopts, self.batches, self.closed = kopts, [], False
+
+    async def open(self):
+        if FakeKaleido.fail_open:
+            raise FakeKaleido.fail_open
+        FakeKaleido.opened.append(self)
+
+    async def write_fig_from_object(self, specs, cancel_on_error=False):
+        assert cancel_on_error   # a figure that fails must raise, not be dropped silently
+        self.batches.append([Path(s["path"]).name for s in specs])
+        for s in specs:
+            await asyncio.sleep(0)
+            Path(s["path"]).write_text(str(s["fig"]["layout"].get("title", {}).get("text")))
+
+    async def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    import kaleido
+
+    FakeKaleido.opened, FakeKaleido.fail_open = [], None
+    monkeypatch.setattr(kaleido, "Kaleido", FakeKaleido)
+    monkeypatch.setattr(X, "static_export_problem", lambda: None)
+    return FakeKaleido
+
+
+def _figs(n: int) -> list:
+    return [F.crisis_agreement_figure(f"h{i}", {"SSD": {"2022-01-31": 0.1 * (i + 1), "2022-02-28": 0.2}})
+            for i in range(n)]
+
+
+def test_a_session_opens_one_browser_for_every_batch(tmp_path, fake):
+    figs = _figs(3)
+    with X.ImageSession() as s:
+        assert X.write_images({tmp_path / f"a{i}.png": f for i, f in enumerate(figs)}, session=s) is None
+        assert X.write_images({tmp_path / "b.svg": figs[0]}, session=s) is None
+        assert X.write_images({}, session=s) is None          # nothing to write: no batch
+    assert len(fake.opened) == 1 and fake.opened[0].closed
+    assert fake.opened[0].batches == [["a0.png", "a1.png", "a2.png"], ["b.svg"]] and s.batches == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a0.png", "a1.png", "a2.png", "b.svg"]
+
+
+def test_write_images_without_a_session_uses_one_browser_per_call(tmp_path, fake):
+    assert X.write_images({tmp_path / f"a{i}.png": f for i, f in enumerate(_figs(4))}) is None
+    assert len(fake.opened) == 1 and fake.opened[0].closed and len(fake.opened[0].batches[0]) == 4
+
+
+def test_a_browser_that_fails_to_start_is_reported_and_leaves_no_file(tmp_path, fake):
+    fake.fail_open = RuntimeError("chromium crashed\nstack ...")
+    with X.ImageSession() as s:
+        why = X.write_images({tmp_path / "a.png": _figs(1)[0]}, session=s)
+    assert why == "static image export failed: RuntimeError: chromium crashed"
+    assert not list(tmp_path.iterdir())
+
+
+def test_no_browser_no_thread(tmp_path, monkeypatch):
+    monkeypatch.setattr(X, "static_export_problem", lambda: "no Chrome/Chromium found for kaleido")
+    with X.ImageSession() as s:
+        assert s.write({tmp_path / "a.png": _figs(1)[0]}) == "no Chrome/Chromium found for kaleido"
+        assert s._thread is None
+    assert not list(tmp_path.iterdir())
+
+
+def _toy_obj():
+    from detente.crisis.analysis import run_hypotheses
+    from detente.formats import load
+
+    return run_hypotheses(load(TOY), hypotheses=["live"], runs=50, seed=5, mechanisms="none")
+
+
+def test_the_crisis_report_writes_figures_and_tornados_through_one_browser(tmp_path, fake):
+    from detente.report.crisis import write_report
+
+    obj = _toy_obj()
+    obj["sensitivity"] = SENS
+    md = write_report(obj, tmp_path).read_text(encoding="utf-8")
+    assert len(fake.opened) == 1 and fake.opened[0].closed
+    crisis_batch, tornado_batch = fake.opened[0].batches
+    assert tornado_batch == ["toy-crisis-sensitivity-p.png", "toy-crisis-sensitivity-q.png"]
+    assert crisis_batch and all(n.startswith("toy-crisis-") for n in crisis_batch)
+    for n in crisis_batch + tornado_batch:   # every image written is linked from the report
+        assert (tmp_path / n).is_file() and f"]({n})" in md
+
+
+def test_crisis_run_starts_the_browser_before_the_analysis(tmp_path, fake, monkeypatch):
+    """`detente run` starts the report's browser before the engine runs (so it starts while the
+    engine works) and writes every figure through it."""
+    from detente.cli.crisis_run import crisis_run
+    from detente.crisis import analysis
+
+    events: list[str] = []
+    start, run = X.ImageSession.start, analysis.run_hypotheses
+
+    def started(self):
+        events.append("browser")
+        return start(self)
+
+    def analysed(*a, **k):
+        events.append("analysis")
+        return run(*a, **k)
+
+    monkeypatch.setattr(X.ImageSession, "start", started)
+    monkeypatch.setattr(analysis, "run_hypotheses", analysed)
+    _, rep = crisis_run(str(TOY), hypotheses=["live"], runs=20, seed=3, out_dir=tmp_path, mechanisms="none")
+    assert events[:2] == ["browser", "analysis"]
+    assert len(fake.opened) == 1 and fake.opened[0].closed and len(fake.opened[0].batches) == 1
+    assert all(f"]({n})" in rep.read_text(encoding="utf-8") for n in fake.opened[0].batches[0])
+
+
+@pytest.mark.slow
+def test_one_batch_gives_the_bytes_of_plotly_export_and_of_one_by_one(tmp_path):
+    """Real browser: the session's batch writes the same bytes as plotly.io.write_images (the
+    export used before) and as writing the figures one at a time."""
+    why = X.static_export_problem()
+    if why:
+        pytest.skip(why)
+    import plotly.io as pio
+
+    figs = _figs(3)
+    names = [f"f{i}.png" for i in range(3)]
+    for d in ("batch", "single", "plotly"):
+        (tmp_path / d).mkdir()
+    with X.ImageSession() as s:
+        assert X.write_images({tmp_path / "batch" / n: f for n, f in zip(names, figs)}, session=s) is None
+        for n, f in zip(names, figs):
+            assert X.write_images({tmp_path / "single" / n: f}, session=s) is None
+        assert s.batches == 4
+    pio.write_images([X._for_page(f, 1000) for f in figs], [tmp_path / "plotly" / n for n in names],
+                     scale=1.5, width=1000)
+    for n in names:
+        ref = (tmp_path / "plotly" / n).read_bytes()
+        assert ref[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (tmp_path / "batch" / n).read_bytes() == ref and (tmp_path / "single" / n).read_bytes() == ref
