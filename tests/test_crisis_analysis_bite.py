@@ -105,10 +105,12 @@ def test_unknown_names_in_outputs_are_named_errors():
         A.output_samples(r, "p_first_war_by.A+Z")
     p = ei.value.problems[0]
     assert "unknown actor 'Z'" in p.message and p.value == "A+Z" and p.expected == "A, B, C"
+    assert p.column == "claims.tests.output"
     with pytest.raises(InputError) as ei:
         A.output_samples(r, "p_war_at.H")
     p = ei.value.problems[0]
     assert "unknown flashpoint 'H'" in p.message and p.value == "H" and p.expected == "F, G"
+    assert p.column == "claims.tests.output"
     with pytest.raises(InputError) as ei:
         A.output_samples(r, "p_war_at.F.by.Q")
     assert "unknown actor 'Q'" in ei.value.problems[0].message
@@ -116,8 +118,10 @@ def test_unknown_names_in_outputs_are_named_errors():
         A.output_samples(r, "p_peace")
     p = ei.value.problems[0]
     assert "unknown output 'p_peace'" in p.message and "p_war_at.F[.by.A[+B]]" in p.expected
-    with pytest.raises(InputError, match="needs a record"):
+    assert p.column == "claims.tests.output" and p.value == "p_peace"
+    with pytest.raises(InputError, match="needs a record") as ei:
         A.output_samples(r, "p_war_by_end")
+    assert ei.value.problems[0].column == "claims.tests.output"
     with pytest.raises(InputError, match="needs `triangle`"):
         A.output_samples(_res(triangle=None), "p_split_horizon")
 
