@@ -121,9 +121,11 @@ def test_unknown_names_in_outputs_are_named_errors():
     assert p.column == "claims.tests.output" and p.value == "p_peace"
     with pytest.raises(InputError, match="needs a record") as ei:
         A.output_samples(r, "p_war_by_end")
-    assert ei.value.problems[0].column == "claims.tests.output"
-    with pytest.raises(InputError, match="needs `triangle`"):
+    p = ei.value.problems[0]
+    assert (p.column, p.value) == ("claims.tests.output", "p_war_by_end")
+    with pytest.raises(InputError, match="needs `triangle`") as ei:
         A.output_samples(_res(triangle=None), "p_split_horizon")
+    assert ei.value.problems[0].value == "p_split_horizon"
 
 
 def test_focal_summary_by_hand():
@@ -841,9 +843,12 @@ def test_run_hypotheses_plans_every_pass_and_reports_out_of_sample_hypotheses(fl
         return real(plans, **kw)
 
     monkeypatch.setattr(A, "run_planned", counting)
+    # and none outside the planned batch (run() is what an engine pass outside an analysis calls)
+    monkeypatch.setattr(A, "run", lambda *a, **k: pytest.fail("an engine pass outside the analysis' planned passes"))
     as_of = dt.date(2022, 1, 20)
     obj = A.run_hypotheses(flagship, hypotheses=["combined", "history"], runs=12, seed=3, cf_runs=8, mechanism_runs=6,
                            mechanisms="stalling,leaks", chunk_size=4, forecast=True, as_of=[as_of])
+    monkeypatch.undo()
     # every pass planned before any is run, so all go in one batch: per hypothesis its own run (12, paths
     # recorded), the counterfactuals' base and its two policies off (8), the map's base and its two
     # switches off (6); the forecast path of the reference and of the out-of-sample `history` at 5 dates
@@ -943,3 +948,71 @@ def test_diag_channels_name_every_plain_engine_quantity():
     diag = {k: np.full(len(STEP_END), 4.0 * (i + 1)) for i, k in enumerate(names)}
     got = A._diag_channels(_res(triangle=None, diagnostics=diag))
     assert got == {names[k]: float(i + 1) for i, k in enumerate(names)}
+
+
+def test_cached_run_returns_the_stored_result():
+    toy = _toy()
+    cache: dict = {}
+    kw = dict(runs=5, seed=1, chunk_size=8192, extra_set=None, off={"flashpoints[F].beta.rung": 0})
+    first = A._cached_run(cache, toy, "live", **kw)
+    assert len(cache) == 1 and A._cached_run(cache, toy, "live", **kw) is first      # not run again
+    # another seed, run count or switch is another entry
+    assert A._cached_run(cache, toy, "live", **{**kw, "seed": 2}) is not first and len(cache) == 2
+    assert A._cached_run(cache, toy, "live", **{**kw, "runs": 6}).runs == 6 and len(cache) == 3
+    assert A._cached_run(None, toy, "live", **kw) is not first                           # no cache: a fresh run
+
+
+def test_inert_reason_names_the_output_furthest_from_zero_in_standard_errors():
+    r = _res()
+    # z = |diff| / se: a 0.03 ± 0.01 (3 SE), b 0.1 ± 0.1 (1 SE), c 0 ± 0 (0); a no-SE difference is infinitely far
+    eff = {"a": {"diff": 0.03, "se": 0.01}, "b": {"diff": 0.1, "se": 0.1}, "c": {"diff": 0.0, "se": 0.0}}
+    txt = A._inert_reason(eff, ["c", "b", "a"], r, r, False)
+    assert txt.startswith("within 2 paired SEs of zero on every headline output over 4 paired runs (largest: a "
+                          "+0.0300 ± 0.0100, 3.0 SE)")
+    eff["d"] = {"diff": -0.001, "se": None}
+    txt = A._inert_reason(eff, ["c", "b", "a", "d"], r, r, False)
+    assert "(largest: d -0.0010 ± 0.0000, inf SE)" in txt
+    # the same result twice: nothing moved, every hazard part zero
+    assert "; and it moved none of the 1 quantities the engine records per step" in txt   # the split channel only
+
+
+def test_passes_simulate_each_planned_pass_once():
+    from detente.crisis import run
+    from detente.crisis.engine import CrisisParams
+
+    toy = _toy()
+    ps = A._Passes(toy)
+    p1 = CrisisParams(runs=6, hypothesis="live", record_paths=False)
+    p2 = CrisisParams(runs=6, hypothesis="calm", record_paths=False)
+    assert ps.want(p1, 3) is ps.want(p1, 3) and len(ps.plans) == 1       # the same request: one plan
+    ps.want(p2, 3)
+    ps.flush()
+    assert ps.flushes == 1 and len(ps.results) == 2
+    ps.flush()                                                            # nothing new: no engine call
+    assert ps.flushes == 1
+    r1 = ps.get(p1, 3)
+    assert ps.flushes == 1 and ps.get(p1, 3) is r1
+    np.testing.assert_array_equal(r1.first_step, run(toy, p1, seed=3).first_step)
+    ps.get(p1, 4)                                                         # not planned: simulated when asked for
+    assert ps.flushes == 2 and len(ps.results) == 3
+    # inside an analysis, passes of its scenario come from it; another scenario's are run directly
+    with A._passes(ps):
+        assert A._simulate(toy, p1, 3) is r1
+        A._want(toy, p2, 9)
+        assert len(ps.plans) == 4
+        other = toy.model_copy()
+        assert A._simulate(other, p1, 3) is not r1
+        A._want(other, p2, 10)
+        assert len(ps.plans) == 4
+    assert A._simulate(toy, p1, 3) is not r1                              # outside the analysis
+
+
+def test_counterfactuals_follow_the_hypothesis_policies(flagship):
+    import copy
+
+    dyn = copy.deepcopy(dict(flagship.dynamics))
+    dyn["hypotheses"]["no_stall"] = {"label": "no stalling", "set": {"policies.stall.enabled": False}}
+    scn = flagship.model_copy(update={"dynamics": dyn})
+    cf = A.counterfactuals(scn, "no_stall", runs=10, seed=1)
+    # under this hypothesis there is no stalling to switch off; the seesaw is still there
+    assert cf["stalling"] is None and cf["seesaw"] is not None
