@@ -680,7 +680,10 @@ def test_run_hypotheses_tables_of_the_flagship_come_from_the_blocks(flagship):
     assert obj["hypotheses"]["article"]["description"] == spec.hypotheses["article"].description
     assert obj["verdict_rule"] == {"threshold_log_bf": R.LOG_BF_REJECT, "z": R.VERDICT_Z, "upper_level": R.UPPER_LEVEL}
     bt = {h: b["backtest"] for h, b in obj["hypotheses"].items()}
-    assert obj["chunk_size"] == 16
+    assert obj["chunk_size"] == 16 and obj["backtest_end"] == "2022-02-28"
+    # the record's window ends inside the horizon: P(war by its end) is a headline output
+    out = obj["hypotheses"]["article"]["outputs"]["p_war_by_end"]
+    assert out == A.mean_se(A.output_samples(res, "p_war_by_end", end="2022-02-28"))
     # the back-test table is sorted by Brier score; both tables copy each block's numbers
     assert [r["hypothesis"] for r in obj["backtest_table"]] == sorted(bt, key=lambda h: bt[h]["brier"])
     for row in obj["backtest_table"]:
@@ -1016,3 +1019,61 @@ def test_counterfactuals_follow_the_hypothesis_policies(flagship):
     cf = A.counterfactuals(scn, "no_stall", runs=10, seed=1)
     # under this hypothesis there is no stalling to switch off; the seesaw is still there
     assert cf["stalling"] is None and cf["seesaw"] is not None
+
+
+def test_forecast_path_by_hand(monkeypatch):
+    """The forecast path read from the hand-made result: every date's run is `_res()` (the engine
+    is replaced), so each probability is a count of its runs. At G: run 0 war in step 7 started by
+    C, run 1 in step 4 by B, run 3 in step 10 by B."""
+    spec = _toy_spec()       # starts 2021-12-01
+    obs = {"forecast": {"question": "War at G started by B before April?", "flashpoint": "G", "initiator": "B",
+                        "before": "2022-04-01", "outcome": 1, "dates": ["2022-01-10", "2021-12-20"],
+                        "crowd": [{"date": "2022-01-10", "p": 0.6, "source": "a crowd", "approximate": True}]},
+           "states": [{"date": "2022-01-05", "rungs": {"F": 1}}]}
+    seen = []
+
+    def fake(scenario, params, seed):
+        seen.append((scenario, params.hypothesis, params.runs, params.chunk_size, params.set, seed))
+        return _res()
+
+    monkeypatch.setattr(A, "_simulate", fake)
+    fp = A.forecast_path("scn", spec, obs, "live", runs=4, seed=9, chunk_size=16, dates=[dt.date(2022, 2, 1)])
+    assert {k: v for k, v in fp.items() if k != "path"} == {
+        "question": "War at G started by B before April?", "flashpoint": "G", "initiator": "B", "before": "2022-04-01",
+        "outcome": 1, "hypothesis": "live", "runs": 4, "chosen": ""}
+    # by 2022-03-31 (the day before "before": step 5) only run 1's war (step 4, by B) counts: p = 1/4,
+    # SE √(¼·¾/3) = 1/4, Brier (1/4 − 1)² = 9/16; the crowd's 0.6 on 2022-01-10: (0.6 − 1)² = 0.16
+    # months to the question: Dec 2021 → Mar 2022 is 4 month ends, Jan → Mar 3, Feb → Mar 2
+    want = [("2021-12-20", 4, {}, None), ("2022-01-10", 3, {"F": 1}, "2022-01-05"), ("2022-02-01", 2, {"F": 1}, "2022-01-05")]
+    assert len(fp["path"]) == len(want)
+    for r, (d, months, rungs, sd) in zip(fp["path"], want):
+        assert r["date"] == d
+        assert (r["p"], r["se"], r["brier"]) == pytest.approx((0.25, 0.25, 0.5625), abs=1e-15)
+        assert (r["horizon_months"], r["start_rungs"], r["state_date"]) == (months, rungs, sd)
+    crowd = fp["path"][1]
+    assert (crowd["crowd"], crowd["crowd_source"], crowd["crowd_approximate"]) == (0.6, "a crowd", True)
+    assert crowd["crowd_brier"] == pytest.approx(0.16, abs=1e-15)
+    assert all(fp["path"][i][k] is None for i in (0, 2) for k in ("crowd", "crowd_source", "crowd_approximate",
+                                                                   "crowd_brier"))
+    # each date's run: the hypothesis, runs, chunk size and seed asked for, started on that date
+    assert seen[0] == ("scn", "live", 4, 16, {"settings.start": "2021-12-20", "settings.horizon_months": 4}, 9)
+    assert seen[1][4] == {"settings.start": "2022-01-10", "settings.horizon_months": 3,
+                          "flashpoints[F].escalation.start_rung": 1}
+    # by 2022-04-30 (step 7): a war at G started by anyone is runs 0 (step 7, the last step counted)
+    # and 1 → 1/2; started by B still 1/4 (run 3's war in step 10 is after); an outcome 0 scores p²
+    q = dict(obs["forecast"], before="2022-05-01", initiator=None, outcome=0, dates=["2022-01-10"], crowd=None)
+    fp = A.forecast_path("scn", spec, {**obs, "forecast": q}, None, runs=4, seed=9)
+    (r,) = fp["path"]
+    assert (r["p"], r["brier"], fp["hypothesis"], fp["initiator"], fp["outcome"]) == (0.5, 0.25, A.BASE, None, 0)
+    q["initiator"] = "B"
+    assert A.forecast_path("scn", spec, {**obs, "forecast": q}, None, runs=4, seed=9)["path"][0]["p"] == 0.25
+
+
+def test_a_fit_trained_into_the_record_window_is_not_out_of_sample(flagship):
+    # the ICB fit's data end in 1989: with the record window opened in 1989 (--set) the fit is no
+    # longer "before the record", though it still ends before the window's last year
+    obj = A.run_hypotheses(flagship, hypotheses=["history"], runs=5, seed=1, with_counterfactuals=False,
+                           extra_set={"record.window": ["1989-06-01", "2022-02-28"]})
+    ff = obj["hypotheses"]["history"]["frozen_fit"]
+    assert ff["before_record"] is False and ff["label"] == "frozen fit on ICB 1918–1989 (overlaps the record window)"
+    assert obj["out_of_sample"] == [] and obj["backtest_end"] == "2022-02-28"
