@@ -167,3 +167,17 @@ def test_one_batch_gives_the_bytes_of_plotly_export_and_of_one_by_one(tmp_path):
         ref = (tmp_path / "plotly" / n).read_bytes()
         assert ref[:8] == b"\x89PNG\r\n\x1a\n"
         assert (tmp_path / "batch" / n).read_bytes() == ref and (tmp_path / "single" / n).read_bytes() == ref
+
+
+@pytest.mark.slow  # ~6 s: interpreter and browser start-up, then a kill
+def test_a_killed_run_leaves_no_browser(tmp_path):
+    """`detente run` keeps its browser open while the engine runs: killing the command then
+    (SIGKILL, no clean-up) must not leave Chromium behind (it exits when its pipe closes)."""
+    why = X.static_export_problem()
+    if why:
+        pytest.skip(why)
+    from test_executor_orphans import _kill_when_busy
+
+    script = ("from detente.cli.crisis_run import crisis_run\n"
+              "crisis_run('seesaw-2021', hypotheses=['combined'], runs=2_000_000, out_dir='rep', executor='serial')\n")
+    _kill_when_busy(tmp_path, script, 4)   # serial: the only processes under the run are the browser's
