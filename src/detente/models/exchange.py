@@ -93,8 +93,8 @@ class ExchangeParams(ModelParams):
     convergence: float | None = Field(
         None,
         gt=0,
-        description="Stop early when no issue's forecast of the start positions moved by more "
-        "than this (on the 0-100 scale) in a round. None = fixed rounds (the reference).",
+        description="Stop early after a round in which every issue's forecast of the start "
+        "positions moved by less than this (on the 0-100 scale). None = fixed rounds (the reference).",
     )
     mode: Literal["corrected", "reference"] = Field(
         "corrected",
