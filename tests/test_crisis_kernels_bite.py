@@ -448,15 +448,16 @@ def test_stag_hunt_mu_star_with_a_denominator_below_one():
 # the preventive kernel runs row by row in Python floats, above that on numpy arrays: each case
 # below is checked with one row and with copies of the row past both limits, so both versions run.
 def _both_sizes(args, **kw):
-    """First-war months of one row and of n > K.SCALAR_ROWS copies of it (the scalar-trend and
-    cliff arguments are broadcast; arrays of one row are repeated)."""
+    """First-war months of the given rows and of n > K.SCALAR_ROWS copies of each row (arrays are
+    repeated element by element, floats and None broadcast); both int32 and the same."""
     n = max(K.SCALAR_ROWS, K.TAIL_SCALAR_ROWS) + 1
     rep = [np.repeat(a, n) if isinstance(a, np.ndarray) else a for a in args]
     kwn = {k: np.repeat(v, n) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
-    one = K.preventive_first_war(*args, **kw).tolist()
-    many = K.preventive_first_war(*rep, **kwn).tolist()
-    assert many == one * n
-    return one
+    one = K.preventive_first_war(*args, **kw)
+    many = K.preventive_first_war(*rep, **kwn)
+    assert one.dtype == np.int32 and many.dtype == np.int32
+    assert many.tolist() == np.repeat(one, n).tolist()
+    return one.tolist()
 
 
 def test_markov_batch_resets_v_at_a_war_with_partial_commitment():
@@ -498,3 +499,82 @@ def test_preventive_fast_path_clips_a_tail_above_one():
     assert _both_sizes(args, L=5, fast=False, **KW9) == [0]
     p = np.clip([p0, 0.6, 0.85, 1.1, 1.35], 1e-4, 1 - 1e-4)
     assert theory.markov_path(p, 0.9, 0.1, 0.1)[0] == 0
+
+
+def test_preventive_full_pass_resets_v_at_a_war_with_partial_commitment():
+    # ratio 1, trend g = −ln 2 (D's logistic rises: 1/(1 + 2^−k)), drift −0.2, a cliff of −0.5 at
+    # month 4 (D's believed strength jumps up), L = 5, δ = 0.9, no costs, φ = 0.9:
+    # p = 1/2, 7/15, 2/5, 13/45, 109/170; M_D = 10p = 5, 4.6667, 4, 2.8889, 6.4118, M_R = 10 − M_D.
+    # The screen sends the row to the full pass (δ·0.2 = 0.18 > 0.1·(1 − p_max)).
+    # Start V = 6.4118, S = 10, R_min = 3.5882.
+    # k=3: m = 7.1111, a = 0.9·(0.1·6.4118 + 0.9·10) − 0.9·7.1111 + 1 = 3.2771 > 2.8889: no war;
+    #      V = max(0.9·6.4118, 2.8889) = 5.7706, R_min = 7.1111.
+    # k=2: m = max(6, 6.4) = 6.4, a = 0.9·(0.57706 + 9) − 5.76 + 1 = 3.8594 < 4: war; V = 4, R_min = 6.
+    # k=1: m = max(5.3333, 5.4) = 5.4, a = 0.9·(0.4 + 9) − 4.86 + 1 = 4.6 < 4.6667: war; V = 4.6667.
+    # k=0: m = 5, a = 0.9·(0.46667 + 9) − 4.5 + 1 = 5.02 > 5: no war. First war at 1.
+    # (V left at max(0.9·5.7706, 4) = 5.1935 after the war at 2: a = 4.7074 at k=1, first war 2.)
+    kw = dict(delta=0.9, c_D=_arr(0.0), c_R=_arr(0.0), phi=_arr(0.9))
+    args = (_arr(1.0), -math.log(2.0), _arr(-0.2), _arr(4.0), _arr(-0.5))
+    assert _both_sizes(args, L=5, **kw) == [1]
+    assert _both_sizes(args, L=5, fast=False, **kw) == [1]
+    p = [1 / 2, 7 / 15, 2 / 5, 13 / 45, 109 / 170]
+    assert theory.markov_path(p, 0.9, 0.0, 0.0, 0.9)[0] == 1
+    assert _mpb(p, 0.9, 0.0, 0.0, 0.9) == 1
+
+
+def test_preventive_fast_path_with_per_row_trends():
+    # ratio 1, trend −ln 2 per row (D's logistic 1/(1 + 2^−k) = 0.5, 2/3, 0.8, 8/9), δ = 0.9,
+    # c = 0.1, L = 4. Screen: no decline bound (trend < 0, no drift), p_max = 8/9:
+    # 1e-12 < 0.1·(1 − 0.8889 + 0.01) → both rows on the fast path.
+    # Row 1, cliff 0.3 at month 1: p = 0.5, 0.3667, 0.5, 0.5889, M_D = 4.9, 3.5667, 4.9, 5.7889;
+    #   tail V(1) = max(0.9·max(0.9·5.7889, 4.9), 3.5667) = 0.81·5.7889 = 4.689; test at 0:
+    #   4.9 > 1 + 0.9·4.689 = 5.2201? no → peace.
+    # Row 2, cliff 0.5 at month 2: p = 0.5, 0.6667, 0.3, 0.3889, M_D = 4.9, 6.5667, 2.9, 3.7889;
+    #   tail V(2) = max(0.9·3.7889, 2.9) = 3.41; test at 1: 6.5667 > 1 + 0.9·3.41 = 4.069 → war at 1
+    #   (the full pass: no war at 2, 2.9 < 4.41; none at 0, 4.9 < 1 + 0.9·6.5667).
+    g = -math.log(2.0)
+    args = (_arr(1.0, 1.0), _arr(g, g), _arr(0.0, 0.0), _arr(1.0, 2.0), _arr(0.3, 0.5))
+    kw = dict(delta=D9, c_D=_arr(0.1, 0.1), c_R=_arr(0.1, 0.1), phi=_arr(0.0, 0.0))
+    assert _both_sizes(args, L=4, **kw) == [-1, 1]
+    assert _both_sizes(args, L=4, fast=False, **kw) == [-1, 1]
+    assert _both_sizes((args[0], g) + args[2:], L=4, **kw) == [-1, 1]
+    assert theory.markov_path([0.5, 0.3 + 1 / 15, 0.5, 0.5 + 8 / 9 - 0.8], 0.9, 0.1, 0.1)[0] is None
+    assert theory.markov_path([0.5, 2 / 3, 0.3, 8 / 9 - 0.5], 0.9, 0.1, 0.1)[0] == 1
+
+
+def test_preventive_kernel_with_a_zero_or_infinite_power_ratio():
+    # ratio 0 (R has no capability): p = 1 → 0.9999 every month, flat, no war (cliff out of reach);
+    # ratio ∞ (D has none): p = 0 − 0.3 → 1e-4 every month, flat, no war; beside them the
+    # cliff-at-month-1 case (ratio 1, cliff 0.3: war at 0). The row-by-row passes hand such
+    # rows to the array versions (an infinite ratio is not finite, a zero one not positive).
+    args = (_arr(1.0, 0.0, np.inf), 0.0, _arr(0.0, 0.0, 0.0), _arr(1.0, 12.0, 1.0), _arr(0.3, 0.3, 0.3))
+    kw = dict(delta=D9, c_D=_arr(0.1, 0.1, 0.1), c_R=_arr(0.1, 0.1, 0.1), phi=_arr(0.0, 0.0, 0.0))
+    assert _both_sizes(args, L=3, **kw) == [0, -1, -1]
+    assert _both_sizes(args, L=3, fast=False, **kw) == [0, -1, -1]
+
+
+def test_preventive_fast_path_tail_reaches_the_smallest_cliff_month_of_many_rows():
+    # More than K.TAIL_SCALAR_ROWS candidates (the array tail pass), one of them with the earliest
+    # cliff: row 0 is the peaceful tail case above (ratio 1, drift −0.05, cliff 0.005 at month 1,
+    # L = 3: p = 0.5, 0.445, 0.395, peace — a tail pass that stopped at month 2 reports war at 0);
+    # the others: ratio 1, no drift, cliff 0.3 at month 2: p = 0.5, 0.5, 0.2, M_D = 4.9, 4.9, 1.9;
+    # test at 1: 4.9 > 1 + 0.9·1.9 = 2.71 → war at 1 (and at 0 after it: 4.9 < 1 + 0.9·4.9, none).
+    m = K.TAIL_SCALAR_ROWS + 1
+    one = np.ones(m)
+    drift = np.r_[-0.05, np.zeros(m - 1)]
+    cliff = np.r_[1.0, np.full(m - 1, 2.0)]
+    size = np.r_[0.005, np.full(m - 1, 0.3)]
+    kw = dict(delta=D9, c_D=0.1 * one, c_R=0.1 * one, phi=0 * one)
+    want = [-1] + [1] * (m - 1)
+    assert K.preventive_first_war(one, 0.0, drift, cliff, size, L=3, **kw).tolist() == want
+    assert K.preventive_first_war(one, 0.0, drift, cliff, size, L=3, fast=False, **kw).tolist() == want
+    assert theory.markov_path([0.5, 0.5, 0.2], 0.9, 0.1, 0.1)[0] == 1
+
+
+def test_an_exactly_indifferent_declining_side_does_not_fight_on_the_array_passes():
+    # the indifference case above (M_D(0) = 1 + 0.9·1.9 = 2.71 exactly) with one row and with
+    # copies past K.SCALAR_ROWS: peace on both passes, and war with 1e-9 more strength for D
+    for p0, want in ((0.281, -1), (0.281 + 1e-9, 0)):
+        args = (_arr(1 / p0 - 1), 0.0, _arr(0.0), _arr(1.0), _arr(p0 - 0.2))
+        for fast in (True, False):
+            assert _both_sizes(args, L=3, fast=fast, **KW9) == [want], (p0, fast)
