@@ -161,12 +161,30 @@ def test_one_batch_gives_the_bytes_of_plotly_export_and_of_one_by_one(tmp_path):
         for n, f in zip(names, figs):
             assert X.write_images({tmp_path / "single" / n: f}, session=s) is None
         assert s.batches == 4
-    pio.write_images([X._for_page(f, 1000) for f in figs], [tmp_path / "plotly" / n for n in names],
-                     scale=1.5, width=1000)
-    for n in names:
+    pages = [X._for_page(f, 1000) for f in figs]
+    pio.write_images(pages, [tmp_path / "plotly" / n for n in names], scale=1.5, width=1000,
+                     height=[p.layout.height or pio.defaults.default_height for p in pages])
+    for n, p in zip(names, pages):
         ref = (tmp_path / "plotly" / n).read_bytes()
         assert ref[:8] == b"\x89PNG\r\n\x1a\n"
         assert (tmp_path / "batch" / n).read_bytes() == ref and (tmp_path / "single" / n).read_bytes() == ref
+        # the image is as tall as the page copy's layout (legend rows included), at scale 1.5
+        w, h = int.from_bytes(ref[16:20], "big"), int.from_bytes(ref[20:24], "big")
+        assert (w, h) == (1500, round(1.5 * (p.layout.height or pio.defaults.default_height)))
+
+
+def test_each_image_keeps_its_own_height():
+    """kaleido's height overrides the layout's: a figure with a legend under it gets the taller
+    height of its page copy, one without a legend or height plotly's default (500 px)."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    legend = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], name=f"actor {i}") for i in range(12)])
+    bare = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], showlegend=False)], layout=dict(showlegend=False))
+    tall = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], showlegend=False)], layout=dict(height=640, showlegend=False))
+    specs = X._specs({"a.png": legend, "b.png": bare, "c.png": tall}, 1.5, 1000)
+    # 12 names of up to 8 characters: 1000 // max(120, 7.5·8 + 40) = 8 per row, 2 rows; 450 + 22·2 + 10
+    assert [s["opts"]["height"] for s in specs] == [504, pio.defaults.default_height, 640]
 
 
 @pytest.mark.slow  # ~6 s: interpreter and browser start-up, then a kill

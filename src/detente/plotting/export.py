@@ -87,18 +87,24 @@ def static_export_problem() -> str | None:
 
 
 def _specs(figs: Mapping[str | Path, Any], scale: float, width: int) -> list[dict[str, Any]]:
-    """kaleido's job list for ``figs``, built as :func:`plotly.io.write_images` builds it (so the
-    images are the same bytes): the page-width copy of each figure as a validated dict, the format
-    from the suffix, ``width`` and plotly's default height (``plotly.io.defaults``)."""
+    """kaleido's job list for ``figs``, built as :func:`plotly.io.write_images` builds it: the
+    page-width copy of each figure as a validated dict, the format from the suffix, ``width`` and
+    the copy's own height (taller by its legend rows, :func:`_for_page`), or plotly's default
+    height (``plotly.io.defaults``) for a figure that sets none. kaleido's ``height`` overrides the
+    layout's, so passing the default for every figure would squeeze the plot area of a figure with
+    a legend under it by the legend's rows."""
     from plotly.io import defaults
     from plotly.io._kaleido import infer_format
     from plotly.io._utils import validate_coerce_fig_to_dict
 
-    return [dict(fig=validate_coerce_fig_to_dict(_for_page(f, width), True), path=Path(p),
-                 opts=dict(format=infer_format(Path(p), None) or defaults.default_format, width=width,
-                           height=defaults.default_height, scale=scale),
-                 topojson=defaults.topojson)
-            for p, f in figs.items()]
+    out = []
+    for p, f in figs.items():
+        page = _for_page(f, width)
+        out.append(dict(fig=validate_coerce_fig_to_dict(page, True), path=Path(p),
+                        opts=dict(format=infer_format(Path(p), None) or defaults.default_format, width=width,
+                                  height=page.layout.height or defaults.default_height, scale=scale),
+                        topojson=defaults.topojson))
+    return out
 
 
 def _failure(exc: BaseException) -> str:
