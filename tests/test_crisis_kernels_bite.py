@@ -578,3 +578,30 @@ def test_an_exactly_indifferent_declining_side_does_not_fight_on_the_array_passe
         args = (_arr(1 / p0 - 1), 0.0, _arr(0.0), _arr(1.0), _arr(p0 - 0.2))
         for fast in (True, False):
             assert _both_sizes(args, L=3, fast=fast, **KW9) == [want], (p0, fast)
+
+
+# ------------------------------------------------------------------ exp_common (np.exp for mostly-constant arrays)
+def test_exp_common_hand_values_on_every_branch():
+    # exponents 0, 1, −1, ln 2: e^x = 1, e, 1/e, 2 (math.exp as the reference, 1 ulp)
+    e, ie = math.e, 1 / math.e
+
+    def check(x, want):
+        got = K.exp_common(np.asarray(x, dtype=float))
+        assert got.shape == np.shape(want)
+        np.testing.assert_allclose(got, want, rtol=2e-16, atol=0)
+
+    x = np.zeros(100)
+    x[[1, 50]] = 1.0, -1.0              # mostly equal to x[0], including the element right after it
+    check(x, np.where(x == 1, e, np.where(x == -1, ie, 1.0)))
+    check(np.full(80, math.log(2)), np.full(80, 2.0))                  # all equal: nothing differs
+    x = np.zeros(100)
+    x[0] = 1.0                          # only the first differs: 99 of 100 differ from it
+    check(x, np.r_[e, np.ones(99)])
+    x = np.tile([0.0, 1.0, -1.0, 1.0], 25)                            # 3/4 differ from x[0]
+    check(x, np.tile([1.0, e, ie, e], 25))
+    x = np.zeros((10, 10))
+    x[3, 4] = 1.0                       # two-dimensional, 100 elements
+    want = np.ones((10, 10))
+    want[3, 4] = e
+    check(x, want)
+    check([0.0, 1.0, 0.0], [1.0, e, 1.0])                              # short
