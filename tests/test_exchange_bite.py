@@ -227,7 +227,7 @@ def test_direct_run_without_generator_records_a_seed_that_reproduces_it(fixtures
     sc = dec.scenario(fixtures / "exchange" / "exchange_4x2.csv")
     p = ExchangeParams(variant="rex", p=1.0, rounds=3)
     a = run(sc, p)
-    assert isinstance(a.seed, int)
+    assert isinstance(a.seed, int) and run(sc, p).seed != a.seed  # drawn afresh (53 bits)
     again = run(sc, p, rng=np.random.default_rng(a.seed))
     assert [ir.forecast for ir in again.issues.values()] == [ir.forecast for ir in a.issues.values()]
     # equal gain with deterministic ties draws nothing: no seed to record
@@ -281,3 +281,17 @@ def test_convergence_stops_only_below_the_threshold(fixtures):
     assert len(at.rounds) > 1 and at.rounds[0].next_forecast == pytest.approx(r0.next_forecast)
     above = simulate(d, ExchangeParams(rounds=4, convergence=float(np.nextafter(c, np.inf))))
     assert above.converged and len(above.rounds) == 1
+
+
+def test_reference_rex_reports_a_utility_for_both_sides(fixtures):
+    """Reference-mode REX: ``eu`` of both sides is a number in every exchange (the drawn
+    side's EU_A and the absolute utility of the other, docs/models/exchange.md)."""
+    d = dec.data(fixtures / "exchange" / "exchange_4x2.csv")
+    n = 0
+    for seed in range(3):
+        sim = simulate(d, ExchangeParams(variant="rex", p=1.0, mode="reference", rounds=3), rng=np.random.default_rng(seed))
+        for r in sim.rounds:
+            for e in r.exchanges:
+                assert np.isfinite(e["euI"]) and np.isfinite(e["euJ"])
+                n += 1
+    assert n > 5
