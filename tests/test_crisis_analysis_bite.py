@@ -1071,9 +1071,12 @@ def test_forecast_path_by_hand(monkeypatch):
 
 def test_a_fit_trained_into_the_record_window_is_not_out_of_sample(flagship):
     # the ICB fit's data end in 1989: with the record window opened in 1989 (--set) the fit is no
-    # longer "before the record", though it still ends before the window's last year
+    # longer "before the record", though it still ends before the window's last year; a --set
+    # number replaces the fit's (UA's base hazard is no longer a fitted number)
     obj = A.run_hypotheses(flagship, hypotheses=["history"], runs=5, seed=1, with_counterfactuals=False,
-                           extra_set={"record.window": ["1989-06-01", "2022-02-28"]})
+                           extra_set={"record.window": ["1989-06-01", "2022-02-28"], "flashpoints[UA].base_hazard_m": 0.01})
     ff = obj["hypotheses"]["history"]["frozen_fit"]
+    paths = [n["path"] for n in ff["numbers"]]
+    assert "flashpoints[UA].base_hazard_m" not in paths and "flashpoints[TW].base_hazard_m" in paths
     assert ff["before_record"] is False and ff["label"] == "frozen fit on ICB 1918–1989 (overlaps the record window)"
     assert obj["out_of_sample"] == [] and obj["backtest_end"] == "2022-02-28"

@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="seed of the sample")
     ap.add_argument("--batch", type=int, default=50,
                     help="mutants per mutmut run of a sample, in the sample's random order (default 50)")
+    ap.add_argument("--resume", action="store_true",
+                    help="run the previous sample's mutants not run yet, batch by batch (e.g. after a stop; implies --keep)")
     ap.add_argument("--keep", action="store_true", help="reuse the previous run's results (mutmut's cache)")
     ap.add_argument("--report", action="store_true", help="only print the score and survivors of the previous run")
     ap.add_argument("--survivors", action="store_true",
@@ -135,6 +137,16 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--survivors: no previous run in {work.relative_to(ROOT)}")
     if a.report:
         a.keep = True
+    sample_file = work / "sample.json"
+    if a.resume:
+        a.keep = True
+        if not sample_file.is_file():
+            ap.error(f"--resume: no previous sample in {work.relative_to(ROOT)}")
+        # the sample's own tests and timeout: another test selection would make mutmut drop every result
+        saved = json.loads(sample_file.read_text(encoding="utf-8"))
+        tests = saved.get("tests") or tests
+        if a.timeout_multiplier is None:
+            a.timeout_multiplier = saved.get("timeout_multiplier")
     if work.exists() and not a.keep:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
@@ -163,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"re-testing the {len(names)} survivors and timeouts of the previous run", flush=True)
         if not names:
             return 0
+    elif a.resume:
+        cur = read_results(work, only)
+        batches = [[k for k in b if cur.get(k) is None] for b in json.loads(sample_file.read_text(encoding="utf-8"))["batches"]]
+        batches = [b for b in batches if b]
+        print(f"resuming the sample: {sum(map(len, batches))} mutants not run yet, in {len(batches)} batches", flush=True)
     elif a.sample:
         # generate the mutants and the test stats without running any mutant, then pick the sample
         subprocess.run([mutmut, "run", "--max-children", str(a.max_children), "__no_such_mutant__"], cwd=work,
@@ -171,14 +188,15 @@ def main(argv: list[str] | None = None) -> int:
         # random.sample returns the chosen mutants in random order: the order they are run in
         names = random.Random(a.seed).sample(every, min(a.sample, len(every)))
         batches = [names[i:i + max(1, a.batch)] for i in range(0, len(names), max(1, a.batch))]
-        (work / "sample.json").write_text(json.dumps({"seed": a.seed, "of": len(every), "batches": batches}),
+        (work / "sample.json").write_text(json.dumps({"seed": a.seed, "of": len(every), "batches": batches, "tests": tests,
+                                                      "timeout_multiplier": a.timeout_multiplier}),
                                           encoding="utf-8")
         print(f"sample: {len(names)} of {len(every)} mutants (seed {a.seed}), {len(batches)} batches", flush=True)
-    sample_file = work / "sample.json"
-    if not (a.sample or a.survivors or a.report):
+    if not (a.sample or a.resume or a.survivors or a.report):
         sample_file.unlink(missing_ok=True)  # a run of every mutant: no sample to restrict the score to
-    for i, batch in enumerate([] if a.report else batches if a.sample and not a.survivors else [names]):
-        if a.sample and not a.survivors:
+    by_batch = (a.sample or a.resume) and not a.survivors
+    for i, batch in enumerate([] if a.report else batches if by_batch else [names]):
+        if by_batch:
             print(f"batch {i + 1} / {len(batches)}", flush=True)
         rc = subprocess.run([mutmut, "run", "--max-children", str(a.max_children), *batch],
                             cwd=work, env=env).returncode
