@@ -117,7 +117,10 @@ def test_unknown_names_in_outputs_are_named_errors():
     with pytest.raises(InputError) as ei:
         A.output_samples(r, "p_peace")
     p = ei.value.problems[0]
-    assert "unknown output 'p_peace'" in p.message and "p_war_at.F[.by.A[+B]]" in p.expected
+    # the message lists every form of output name a claim may use
+    assert "unknown output 'p_peace'" in p.message and p.expected == (
+        "p_war_by_end, p_war_horizon, p_no_focal_war_horizon, months_of_peace_focal, p_split_horizon, "
+        "p_first_war_by.A[+B], p_first_war_at.F, p_war_at.F[.by.A[+B]]")
     assert p.column == "claims.tests.output" and p.value == "p_peace"
     with pytest.raises(InputError, match="needs a record") as ei:
         A.output_samples(r, "p_war_by_end")
