@@ -513,6 +513,9 @@ def test_evaluate_claims_by_hand():
     # 0.2 ± 2·0.05 = [0.1, 0.3] > 0
     assert h1["verdict"] == "supported" and h1["tests"][0]["lo"] == pytest.approx(0.1) and "inert_reason" not in h1["tests"][0]
     assert h1["record_events"] == {"war_ru": 0.3} and h1["rejected_by_record"] is True
+    assert {k: h1["tests"][0][k] for k in ("output", "op", "value", "mechanism", "meaning")} == {
+        "output": "p_war_horizon", "op": ">", "value": 0, "mechanism": "escalation",
+        "meaning": "switching escalation off lowers P(war)"}
     # an exactly-zero effect of an inert mechanism: contradicted, with the reason beside it
     assert h2["verdict"] == "contradicted" and h2["tests"][0]["inert_reason"] == "switched off in h2"
     assert h2["record_events"] == {"war_ru": None} and h2["rejected_by_record"] is False
@@ -748,13 +751,16 @@ def test_mechanism_absent_with_several_switch_paths_is_worded_in_the_plural():
                                  "switches), so there is nothing to switch off")
 
 
-def test_run_hypotheses_carries_set_into_the_forecast_path(flagship):
+def test_run_hypotheses_carries_set_into_the_forecast_path(flagship, monkeypatch):
     from detente.crisis import record as R
     from detente.crisis.spec import load_spec
 
     extra = {"flashpoints[UA].base_hazard_m": 0.05}
+    calls = _count_batches(monkeypatch)
     obj = A.run_hypotheses(flagship, hypotheses=["combined"], runs=20, seed=2, extra_set=extra,
                            with_counterfactuals=False, mechanisms="none", forecast=True)
+    monkeypatch.undo()
+    assert calls == [1 + 4]       # the forecast's 4 dates planned with the --set, with the hypothesis' run
     rspec = load_spec(flagship.dynamics, extra=extra)
     want = A.forecast_path(flagship, rspec, R.observed(rspec), obj["reference"], runs=20, seed=2, extra_set=extra)
     assert obj["forecast_path"] == want
@@ -876,6 +882,9 @@ def test_run_hypotheses_plans_every_pass_and_reports_out_of_sample_hypotheses(fl
     assert hist["before_record"] is True and hist["label"] == "frozen fit on ICB 1918–1989, not chosen knowing 2022"
     assert obj["hypotheses"]["combined"]["frozen_fit"] is None
     assert obj["out_of_sample"] == ["history"] and obj["reference"] == "combined"
+    # the map reads the record's end too: P(war by 2022-02-28) is its first headline output
+    st = obj["hypotheses"]["combined"]["mechanisms"]["stalling"]
+    assert st["headline"][0] == "p_war_by_end" and set(st["headline"]) <= set(st["effects"])
     # a forecast path for the reference and one for each out-of-sample hypothesis
     paths = obj["forecast_paths"]
     assert list(paths) == ["combined", "history"] and paths["combined"] == obj["forecast_path"]
@@ -902,15 +911,34 @@ def test_forecast_path_of_a_scenario_without_hypotheses_is_the_base_description(
     assert obj["forecast_paths"] == {A.BASE: fp}
 
 
-def test_run_hypotheses_counterfactuals_use_the_records_focal_horizon(flagship):
+def test_run_hypotheses_counterfactuals_use_the_records_focal_horizon(flagship, monkeypatch):
     # the record's focal horizon (48 months in the file) set to 12: the counterfactuals count months
-    # of peace within 12 months, not within the default 48
-    ex = {"record.focal.horizon_months": 12}
+    # of peace within 12 months, not within the default 48; the --set of a hazard reaches them too
+    ex = {"record.focal.horizon_months": 12, "flashpoints[UA].base_hazard_m": 0.05}
+    calls = _count_batches(monkeypatch)
     obj = A.run_hypotheses(flagship, hypotheses=["article"], runs=10, seed=1, mechanisms="none", extra_set=ex)
+    monkeypatch.undo()
+    assert calls == [3]       # the run and its two counterfactual passes (with the --set) planned together
     assert obj["focal"]["horizon_months"] == 12
     cf = obj["hypotheses"]["article"]["counterfactuals"]
     assert cf == A.counterfactuals(flagship, "article", runs=10, seed=1, extra_set=ex, focal_months=12)
     assert cf != A.counterfactuals(flagship, "article", runs=10, seed=1, extra_set=ex, focal_months=48)
+    assert cf != A.counterfactuals(flagship, "article", runs=10, seed=1, focal_months=12)
+
+
+def _count_batches(monkeypatch):
+    """Replace the analysis' engine call by one that records how many passes each batch holds."""
+    from detente.crisis import engine
+
+    calls: list[int] = []
+    real = engine.run_planned
+
+    def counting(plans, **kw):
+        calls.append(len(plans))
+        return real(plans, **kw)
+
+    monkeypatch.setattr(A, "run_planned", counting)
+    return calls
 
 
 def test_forecast_runs_are_planned_only_for_a_hypothesis_known_before_the_back_test(flagship, monkeypatch):
@@ -1011,6 +1039,12 @@ def test_passes_simulate_each_planned_pass_once():
         A._want(other, p2, 10)
         assert len(ps.plans) == 4
     assert A._simulate(toy, p1, 3) is not r1                              # outside the analysis
+    # the mechanism switches are validated once per analysis (and per hypothesis, choice and --set)
+    with A._passes(A._Passes(toy)):
+        first = A._mechanism_switches(toy, "live", None, None)
+        assert A._mechanism_switches(toy, "live", None, None)[0] is first[0]     # the same description object
+        assert A._mechanism_switches(toy, "calm", None, None)[1] != first[1]
+    assert A._mechanism_switches(toy, "live", None, None)[0] is not first[0]
 
 
 def test_counterfactuals_follow_the_hypothesis_policies(flagship):
@@ -1070,6 +1104,9 @@ def test_forecast_path_by_hand(monkeypatch):
     assert (r["p"], r["brier"], fp["hypothesis"], fp["initiator"], fp["outcome"]) == (0.5, 0.25, A.BASE, None, 0)
     q["initiator"] = "B"
     assert A.forecast_path("scn", spec, {**obs, "forecast": q}, None, runs=4, seed=9)["path"][0]["p"] == 0.25
+    # a question closing before the first step ends (2022-01-15): no run counts
+    q.update(before="2022-01-10", dates=["2022-01-05"], initiator=None)
+    assert A.forecast_path("scn", spec, {**obs, "forecast": q}, None, runs=4, seed=9)["path"][0]["p"] == 0.0
 
 
 def test_a_fit_trained_into_the_record_window_is_not_out_of_sample(flagship):
@@ -1083,3 +1120,34 @@ def test_a_fit_trained_into_the_record_window_is_not_out_of_sample(flagship):
     assert "flashpoints[UA].base_hazard_m" not in paths and "flashpoints[TW].base_hazard_m" in paths
     assert ff["before_record"] is False and ff["label"] == "frozen fit on ICB 1918–1989 (overlaps the record window)"
     assert obj["out_of_sample"] == [] and obj["backtest_end"] == "2022-02-28"
+
+
+def test_mechanism_map_under_a_hypothesis_runs_the_hypothesis(monkeypatch):
+    import copy
+
+    from detente.crisis import run
+
+    toy = _toy()
+    # `calm_hot`: the escalation term off and a higher hazard; the escalation switch leaves it as it is
+    dyn = copy.deepcopy(dict(toy.dynamics))
+    dyn["hypotheses"]["calm_hot"] = {"label": "x", "set": {"flashpoints[F].beta.rung": 0,
+                                                          "flashpoints[F].base_hazard_m": 0.02}}
+    scn = toy.model_copy(update={"dynamics": dyn})
+    mm = A.mechanism_map(scn, "calm_hot", runs=40, seed=2, names=["escalation", "balance"])
+    assert mm["escalation"]["status"] == "already_off"
+    # the balance switch is measured against calm_hot's own runs, with and without it
+    p = {"runs": 40, "hypothesis": "calm_hot", "record_paths": False}
+    base, alt = run(scn, p, seed=2), run(scn, {**p, "set": {"triangle.balance_rate": 0}}, seed=2)
+    assert mm["balance"]["effects"]["p_war_horizon"] == A.paired_effect(A.output_samples(base, "p_war_horizon"),
+                                                                        A.output_samples(alt, "p_war_horizon"))
+
+
+def test_set_values_that_are_dates_are_accepted():
+    # a --set read from YAML may hold a date; the analysis' run and cache keys must still be built
+    toy = _toy()
+    ex = {"settings.start": dt.date(2021, 12, 1)}
+    obj = A.run_hypotheses(toy, hypotheses=["live"], runs=5, seed=1, mechanisms="escalation", extra_set=ex)
+    assert obj["start"] == "2021-12-01" and obj["hypotheses"]["live"]["mechanisms"]["escalation"]["status"] == "measured"
+    cache: dict = {}
+    A.mechanism_map(toy, "live", runs=5, seed=1, names=["escalation"], extra_set=ex, cache=cache)
+    assert len(cache) == 1
