@@ -88,6 +88,10 @@ def test_output_samples_of_every_kind_on_a_hand_made_result():
     assert _out(r, "p_war_at.G.by.B+C") == [1, 1, 0, 1]
     assert _out(r, "p_war_at.F.by.B") == [0, 0, 0, 1]
     assert all(A.output_samples(r, o).dtype == float for o in ("p_war_horizon", "p_war_at.G.by.C"))
+    # an actor id may contain a dot: all after the first dot names the actor
+    dotted = _res(actors=("A.1", "B", "C"))
+    assert _out(dotted, "p_first_war_by.A.1") == [1, 0, 0, 0]
+    assert _out(dotted, "p_war_at.F.by.A.1+B") == [1, 0, 0, 1]
 
 
 def test_months_of_peace_follow_the_step_length_and_the_horizon():
@@ -1151,3 +1155,41 @@ def test_set_values_that_are_dates_are_accepted():
     cache: dict = {}
     A.mechanism_map(toy, "live", runs=5, seed=1, names=["escalation"], extra_set=ex, cache=cache)
     assert len(cache) == 1
+
+
+def test_counterfactuals_by_hand(flagship, monkeypatch):
+    """The counterfactual numbers read from hand-made results: the base run is `_res()`, every
+    "without" run the same four runs except that run 2 has a war at F (A–B) in step 10 (the
+    last month) and the partners split there too."""
+    alt = _res(onset_step=np.array([[2, 7], [-1, 4], [10, -1], [9, 10]], np.int16),
+               first_step=np.array([2, 4, 10, 9], np.int16), first_flashpoint=np.array([0, 1, 0, 0], np.int8),
+               first_initiator=np.array([0, 1, 1, 1], np.int8), split_step=np.array([-1, 5, 11, 0], np.int16))
+    offs = []
+    monkeypatch.setattr(A, "_run", lambda scenario, h, **kw: offs.append((h, kw["off"], kw["runs"], kw["seed"])) or alt)
+    cf = A.counterfactuals(flagship, "article", runs=4, seed=5, base=_res(), focal_months=6)
+    assert offs == [("article", {"policies.stall.enabled": False}, 4, 5),
+                    ("article", {"policies.seesaw.enabled": False}, 4, 5)]
+    # months of peace for A (wars at F), capped at 6: with (1.25, 6, 6, 4.75) → 4.5, without
+    # (1.25, 6, 5.25, 4.75) → 4.3125; paired d = (0, 0, 0.75, 0): mean 0.1875, sd 0.375, SE 0.1875
+    # P(no war for A within 6 months): 2/4 with, 1/4 without; P(war by the last month end, step 11):
+    # 3/4 with, 4/4 without (by the month before, step 9, both 3/4); P(split): 2/4 with, 3/4 without
+    assert cf["stalling"] == cf["seesaw"] == pytest.approx({
+        "months_of_peace_ru_48_with": 4.5, "months_of_peace_ru_48_without": 4.3125, "months_gained": 0.1875,
+        "months_gained_se": 0.1875, "p_no_war_ru_48_with": 0.5, "p_no_war_ru_48_without": 0.25,
+        "p_war_by_48_with": 0.75, "p_war_by_48_without": 1.0, "p_ru_cn_split_48_with": 0.5,
+        "p_ru_cn_split_48_without": 0.75, "horizon_months": 6}, abs=1e-15)
+    # no triangle: the split entries are null
+    alt = _res(triangle=None)
+    cf = A.counterfactuals(flagship, "article", runs=4, seed=5, base=_res(triangle=None), focal_months=6)
+    assert cf["stalling"]["p_ru_cn_split_48_with"] is None and cf["stalling"]["p_ru_cn_split_48_without"] is None
+
+
+def test_inert_reason_lists_the_quantities_a_switch_moves():
+    base = _diag_result()
+    d = dict(base.diagnostics, meetings_held=np.full(len(STEP_END), 4.0), leaks=np.zeros(len(STEP_END)))
+    alt = _res(diagnostics=d, runs=4)
+    eff = {"p_war_horizon": {"diff": 0.0, "se": 0.1}}
+    txt = A._inert_reason(eff, ["p_war_horizon"], base, alt, False)
+    # leaks 1.375 → 0 (relative change 1) before meetings 0.5 → 1 (0.5); nothing else moved, no hazard part
+    assert ("; it does move leaks received per month 1.375 → 0, meetings held per month 0.5 → 1; but no hazard part "
+            "(flashpoint × cause) changes by more than 1%") in txt
