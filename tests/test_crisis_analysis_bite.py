@@ -892,10 +892,12 @@ def test_run_hypotheses_plans_every_pass_and_reports_out_of_sample_hypotheses(fl
     # a forecast path for the reference and one for each out-of-sample hypothesis
     paths = obj["forecast_paths"]
     assert list(paths) == ["combined", "history"] and paths["combined"] == obj["forecast_path"]
+    # both at the record's 4 dates and the date asked for
+    for h in ("combined", "history"):
+        assert [r["date"] for r in paths[h]["path"]] == ["2021-12-01", "2022-01-18", "2022-01-20", "2022-02-13",
+                                                         "2022-02-19"]
     assert paths["history"] == A.forecast_path(flagship, spec, obs, "history", runs=12, seed=3, chunk_size=4,
                                                dates=[as_of])
-    assert [r["date"] for r in paths["history"]["path"]] == ["2021-12-01", "2022-01-18", "2022-01-20", "2022-02-13",
-                                                             "2022-02-19"]
     # the counterfactuals on their own 8 runs in chunks of 4
     assert obj["hypotheses"]["combined"]["counterfactuals"] == A.counterfactuals(flagship, "combined", runs=8, seed=3,
                                                                                  chunk_size=4)
@@ -1193,3 +1195,18 @@ def test_inert_reason_lists_the_quantities_a_switch_moves():
     # leaks 1.375 → 0 (relative change 1) before meetings 0.5 → 1 (0.5); nothing else moved, no hazard part
     assert ("; it does move leaks received per month 1.375 → 0, meetings held per month 0.5 → 1; but no hazard part "
             "(flashpoint × cause) changes by more than 1%") in txt
+
+
+def test_unknown_mechanism_of_a_scenario_without_any():
+    import copy
+
+    toy = _toy()
+    # no flashpoint, policy, war party or belief: no mechanism can be derived either
+    dyn = copy.deepcopy(dict(toy.dynamics))
+    dyn["flashpoints"], dyn["claims"] = [], []
+    del dyn["mechanisms"]
+    bare = toy.model_copy(update={"dynamics": dyn})
+    with pytest.raises(InputError) as ei:
+        A.mechanism_map(bare, "live", runs=5, seed=1, names=["escalation"])
+    p = ei.value.problems[0]
+    assert (p.column, p.value, p.expected) == ("--mechanisms", "escalation", "no mechanisms declared")
