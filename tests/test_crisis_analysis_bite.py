@@ -482,7 +482,9 @@ def test_forecast_path_without_a_question():
     assert A.forecast_path(None, None, None, None, runs=1, seed=0) is None
     with pytest.raises(InputError) as ei:
         A.forecast_path(None, None, {"forecast": None}, None, runs=1, seed=0, dates=[dt.date(2022, 1, 2)])
-    assert ei.value.problems[0].value == "2022-01-02" and ei.value.problems[0].column == "--as-of"
+    p = ei.value.problems[0]
+    assert p.value == "2022-01-02" and p.column == "--as-of"
+    assert p.message.startswith("--as-of needs a forecast question in the scenario's record (record.forecast: ")
 
 
 def _all_war(n=4):
