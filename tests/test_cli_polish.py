@@ -62,9 +62,14 @@ def test_version_of_the_console_command_in_a_subprocess():
 
 
 # ------------------------------------------------------------------ completion
-def test_completion_is_enabled_and_completes_command_names():
+def test_completion_is_enabled_and_completes_command_names(monkeypatch):
     res = runner.invoke(app, ["--help"])
     assert "--install-completion" in res.stdout and "--show-completion" in res.stdout
+    # `--show-completion` detects the shell from the process tree (shellingham), which fails when
+    # the tests run detached from a shell (nohup, some CI runners): say which shell it is
+    import typer.completion
+
+    monkeypatch.setattr(typer.completion, "_get_shell_name", lambda: "bash")
     script = runner.invoke(app, ["--show-completion", "bash"], prog_name="detente")
     assert script.exit_code == 0
     assert "_DETENTE_COMPLETE=complete_bash" in script.stdout
