@@ -1212,3 +1212,13 @@ def test_unknown_mechanism_of_a_scenario_without_any():
         A.mechanism_map(bare, "live", runs=5, seed=1, names=["escalation"])
     p = ei.value.problems[0]
     assert (p.column, p.value, p.expected) == ("--mechanisms", "escalation", "no mechanisms declared")
+
+
+def test_inert_reason_of_a_switch_that_adds_hazard_to_none():
+    # no hazard at all with the mechanism, F background 0.1 without it: the part is listed, and the
+    # total's relative change (undefined from 0) is written as +0.0%
+    cause = np.zeros((1, 2, len(CAUSES)))
+    cause[0, 0, CAUSES.index("background")] = 0.4        # 0.4 / 4 runs / 1 step = 0.1
+    base, alt = _res(diagnostics={"cause": np.zeros((1, 2, len(CAUSES)))}), _res(diagnostics={"cause": cause})
+    txt = A._inert_reason({"p_war_horizon": {"diff": 0.0, "se": 0.1}}, ["p_war_horizon"], base, alt, False)
+    assert "it changes most: F background 0 → 0.1; the total hazard moves 0 → 0.1 (+0.0%)" in txt
