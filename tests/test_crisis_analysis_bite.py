@@ -417,6 +417,18 @@ def test_switch_text_and_norm():
     assert A._norm(load_spec(dyn, extra={"flashpoints[F].base_hazard_m": 0.01})) == n0
     f = n0["flashpoints"][0]
     assert f["base_hazard_m"] == ("num", 0.01, None)
+    # a number drawn per run: the same value with another range is another description
+    import copy
+
+    drawn = copy.deepcopy(dyn)
+    drawn["flashpoints"][0]["base_hazard_m"] = {"value": 0.01, "assumption": {"range": [0.005, 0.02], "draw": "uniform"}}
+    nd = A._norm(load_spec(drawn))
+    assert nd["flashpoints"][0]["base_hazard_m"] == ("num", 0.01, (0.005, 0.02))
+    assert A._norm(load_spec(drawn, extra={"flashpoints[F].base_hazard_m.assumption.range": [0.005, 0.03]})) != nd
+    # a fixed assumption is not drawn: its range does not matter
+    fixed = copy.deepcopy(drawn)
+    fixed["flashpoints"][0]["base_hazard_m"]["assumption"]["draw"] = "fixed"
+    assert A._norm(load_spec(fixed))["flashpoints"][0]["base_hazard_m"] == ("num", 0.01, None)
     assert f["escalation"]["rungs"] == 3 and f["id"] == "F"
 
 
