@@ -1013,6 +1013,8 @@ def test_cached_run_returns_the_stored_result():
     # another seed, run count or switch is another entry
     assert A._cached_run(cache, toy, "live", **{**kw, "seed": 2}) is not first and len(cache) == 2
     assert A._cached_run(cache, toy, "live", **{**kw, "runs": 6}).runs == 6 and len(cache) == 3
+    hot = A._cached_run(cache, toy, "live", **{**kw, "extra_set": {"flashpoints[F].base_hazard_m": 0.02}})
+    assert hot is not first and hot.params["set"]["flashpoints[F].base_hazard_m"] == 0.02 and len(cache) == 4
     assert A._cached_run(None, toy, "live", **kw) is not first                           # no cache: a fresh run
 
 
