@@ -22,10 +22,15 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu_time import descendants_cpu
 
 
 class TreeCPU:
@@ -33,7 +38,6 @@ class TreeCPU:
 
     def __init__(self, every: float = 0.02) -> None:
         self.every, self.last, self._stop, self.own = every, {}, threading.Event(), 0.0
-        self.tick = os.sysconf("SC_CLK_TCK")
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.base = self._self()
         self._thread.start()
@@ -44,22 +48,8 @@ class TreeCPU:
         return s.ru_utime + s.ru_stime
 
     def sample(self) -> None:
-        kids: dict[int, list[int]] = {}
-        cpu: dict[int, float] = {}
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    with open(f"/proc/{d}/stat") as fh:
-                        f = fh.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                kids.setdefault(int(f[1]), []).append(int(d))
-                cpu[int(d)] = (int(f[11]) + int(f[12])) / self.tick
-        todo = list(kids.get(os.getpid(), []))
-        while todo:
-            p = todo.pop()
-            self.last[p] = max(self.last.get(p, 0.0), cpu.get(p, 0.0))
-            todo += kids.get(p, [])
+        for p, c in descendants_cpu().items():
+            self.last[p] = max(self.last.get(p, 0.0), c)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):

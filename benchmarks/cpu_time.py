@@ -12,14 +12,13 @@ import os
 import resource
 
 
-def tree_cpu() -> float:
-    """User + system CPU seconds of this process, its finished children and its live descendants."""
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    total = s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+def descendants_cpu(pid: int | None = None) -> dict[int, float]:
+    """User + system CPU seconds of every live process under ``pid`` (default: this process), by
+    process id, read from ``/proc`` (Linux; empty elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    kids: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
     try:
-        tick = os.sysconf("SC_CLK_TCK")
-        kids: dict[int, list[int]] = {}
-        cpu: dict[int, float] = {}
         for d in os.listdir("/proc"):
             if not d.isdigit():
                 continue
@@ -31,10 +30,17 @@ def tree_cpu() -> float:
             kids.setdefault(int(f[1]), []).append(int(d))
             cpu[int(d)] = (int(f[11]) + int(f[12])) / tick     # utime + stime (fields 14, 15)
     except OSError:
-        return total
-    todo = list(kids.get(os.getpid(), []))
+        return {}
+    out: dict[int, float] = {}
+    todo = list(kids.get(os.getpid() if pid is None else pid, []))
     while todo:
         p = todo.pop()
-        total += cpu.get(p, 0.0)
+        out[p] = cpu.get(p, 0.0)
         todo += kids.get(p, [])
-    return total
+    return out
+
+
+def tree_cpu() -> float:
+    """User + system CPU seconds of this process, its finished children and its live descendants."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime + sum(descendants_cpu().values())
