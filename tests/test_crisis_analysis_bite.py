@@ -1236,3 +1236,13 @@ def test_inert_reason_of_a_switch_that_adds_hazard_to_none():
     base, alt = _res(diagnostics={"cause": np.zeros((1, 2, len(CAUSES)))}), _res(diagnostics={"cause": cause})
     txt = A._inert_reason({"p_war_horizon": {"diff": 0.0, "se": 0.1}}, ["p_war_horizon"], base, alt, False)
     assert "it changes most: F background 0 → 0.1; the total hazard moves 0 → 0.1 (+0.0%)" in txt
+
+
+def test_a_set_that_removes_what_a_switch_needs_everywhere_is_an_error():
+    # `window` switches A's belief, which only `believer` declares; a --set that empties the beliefs
+    # on top of every hypothesis leaves the switch nowhere to apply (not merely absent here)
+    with pytest.raises(InputError) as ei:
+        A.mechanism_map(_toy(), "believer", runs=5, seed=1, names=["window"], extra_set={"dyads[A-B].beliefs": []})
+    p = ei.value.problems[0]
+    assert p.message.startswith("mechanisms.window.switch: --set: path 'dyads[A-B].beliefs.0.enabled' does not exist")
+    assert (p.column, p.value) == ("dyads[A-B].beliefs.0.enabled", False)
