@@ -1090,10 +1090,11 @@ def test_forecast_path_by_hand(monkeypatch):
                         "crowd": [{"date": "2022-01-10", "p": 0.6, "source": "a crowd", "approximate": True}]},
            "states": [{"date": "2022-01-05", "rungs": {"F": 1}}]}
     seen = []
+    result = [_res()]
 
     def fake(scenario, params, seed):
         seen.append((scenario, params.hypothesis, params.runs, params.chunk_size, params.set, seed))
-        return _res()
+        return result[0]
 
     monkeypatch.setattr(A, "_simulate", fake)
     fp = A.forecast_path("scn", spec, obs, "live", runs=4, seed=9, chunk_size=16, dates=[dt.date(2022, 2, 1)])
@@ -1126,8 +1127,10 @@ def test_forecast_path_by_hand(monkeypatch):
     assert (r["p"], r["brier"], fp["hypothesis"], fp["initiator"], fp["outcome"]) == (0.5, 0.25, A.BASE, None, 0)
     q["initiator"] = "B"
     assert A.forecast_path("scn", spec, {**obs, "forecast": q}, None, runs=4, seed=9)["path"][0]["p"] == 0.25
-    # a question closing before the first step ends (2022-01-15): no run counts
+    # a question closing before the first step ends (2022-01-15): no run counts, not even a war at G
+    # in step 1 (run 0 here)
     q.update(before="2022-01-10", dates=["2022-01-05"], initiator=None)
+    result[0] = _res(onset_step=np.array([[2, 1], [-1, 4], [-1, -1], [9, 10]], np.int16))
     assert A.forecast_path("scn", spec, {**obs, "forecast": q}, None, runs=4, seed=9)["path"][0]["p"] == 0.0
 
 
@@ -1246,3 +1249,17 @@ def test_a_set_that_removes_what_a_switch_needs_everywhere_is_an_error():
     p = ei.value.problems[0]
     assert p.message.startswith("mechanisms.window.switch: --set: path 'dyads[A-B].beliefs.0.enabled' does not exist")
     assert (p.column, p.value) == ("dyads[A-B].beliefs.0.enabled", False)
+
+
+def test_mechanism_map_of_the_base_description_words_its_reasons():
+    import copy
+
+    toy = _toy()
+    dyn = copy.deepcopy(dict(toy.dynamics))
+    del dyn["hypotheses"]
+    dyn["claims"] = []
+    bare = toy.model_copy(update={"dynamics": dyn})
+    mm = A.mechanism_map(bare, None, runs=5, seed=1, names=["escalation"], extra_set={"flashpoints[F].beta.rung": 0})
+    assert mm["escalation"]["inert_reason"] == (
+        "switched off in the base description: its switch (flashpoints[F].beta.rung = 0) leaves the description "
+        "unchanged, so the run without it is the run with it")
