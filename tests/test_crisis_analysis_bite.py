@@ -648,7 +648,8 @@ def test_mechanism_map_statuses_and_reasons_on_the_toy():
                                  "switch off")
     b = mm["balance"]       # measured, and it changes no run (the toy's triangle reaches no hazard)
     assert b["status"] == "measured" and "absent_paths" not in b
-    assert b["inert_reason"].startswith("no effect at all over 100 paired runs: switching it off changed no run's history")
+    assert b["inert_reason"].startswith("no effect at all over 100 paired runs: switching it off changed no run's history "
+                                        "(every paired run has the same wars: dates, places, initiators)")
     assert "in this regime the hazard parts preventive, crisis, moral_hazard, provocation are zero" in b["inert_reason"]
     assert ("(meetings, postponements, expert groups, leaks, readiness to deal, the partners' split, preventive tests "
             "and pressure, commitment capacity φ, rungs, patron support)") in b["inert_reason"]
@@ -936,9 +937,12 @@ def test_run_hypotheses_counterfactuals_use_the_records_focal_horizon(flagship, 
     # of peace within 12 months, not within the default 48; the --set of a hazard reaches them too
     ex = {"record.focal.horizon_months": 12, "flashpoints[UA].base_hazard_m": 0.05}
     calls = _count_batches(monkeypatch)
-    obj = A.run_hypotheses(flagship, hypotheses=["article"], runs=10, seed=1, mechanisms="none", extra_set=ex)
+    obj = A.run_hypotheses(flagship, hypotheses=["article"], runs=10, seed=1, mechanisms="stalling", mechanism_runs=6,
+                           extra_set=ex)
     monkeypatch.undo()
-    assert calls == [3]       # the run and its two counterfactual passes (with the --set) planned together
+    # the run, its two counterfactual passes and the map's base and stalling-off passes on 6 runs,
+    # all with the --set, planned together
+    assert calls == [5] and obj["hypotheses"]["article"]["mechanism_runs"] == 6
     assert obj["focal"]["horizon_months"] == 12
     cf = obj["hypotheses"]["article"]["counterfactuals"]
     assert cf == A.counterfactuals(flagship, "article", runs=10, seed=1, extra_set=ex, focal_months=12)
