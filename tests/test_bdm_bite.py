@@ -129,7 +129,7 @@ QUADRANTS = [((0.0, 0.0), "origin"), ((1e-13, -1e-13), "origin"), ((0.5, 0.2), "
              ((-2.0, 0.5), "capitulation"), ((0.5, -0.2), "compromise (other yields)"),
              ((0.5, -0.5), "capitulation (other yields)"), ((0.5, -2.0), "capitulation (other yields)"),
              ((0.5, 0.0), "boundary"), ((0.0, 0.5), "boundary"), ((-0.5, 0.0), "stalemate"),
-             ((-0.5, -0.5), "stalemate")]
+             ((-0.5, -0.5), "stalemate"), ((0.0, -0.5), "stalemate")]
 
 
 def test_quadrants_by_hand():
