@@ -213,6 +213,8 @@ def test_mutual_conflicts_use_the_printed_probability_and_are_told(extra):
             if e["type"] in ("compromise", "capitulation"):  # moved to the offer, or kept its own accepted offer
                 a = e["actor"]
                 assert rd.positions[a] in (pytest.approx(e["new_position"], abs=1e-12), prev.positions[a])
+                verb = "compromises with" if e["type"] == "compromise" else "gives in to"
+                assert any(ln.startswith(f"Round {k}: {a} {verb} {e['counterpart']} and moves to") for ln in lines)
     assert n >= 2
     assert lines[-1] == f"Stopped: {ir.extra['stop_reason']}; forecast {bdm._fmt(ir.forecast)}."
     moved = [e for rd in ir.rounds[1:] for e in rd.extra["events"]
