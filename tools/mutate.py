@@ -96,6 +96,16 @@ def read_results(work: Path, only: str) -> dict[str, int | None]:
     return data["exit_code_by_key"]
 
 
+def merge_retested(previous: dict[str, int | None], current: dict[str, int | None],
+                   retested: list[str]) -> dict[str, int | None]:
+    """Results after ``--survivors``: the re-tested mutants' new results, every other mutant's
+    result from before. mutmut drops every cached result when the test selection changes (as it
+    does when the new tests are in a new file that imports the module), and tests only added
+    cannot revive a mutant that was killed, so the earlier kills stand."""
+    again = set(retested)
+    return {k: (current.get(k) if k in again else v) for k, v in {**current, **previous}.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("module", help="source file under src/, e.g. src/detente/models/baseline.py")
@@ -205,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
 
     every = read_results(work, only)
+    if a.survivors:
+        every = merge_retested(previous, every, names)
     res = {k: v for k, v in every.items() if v is not None}  # a sample leaves the others unchecked
     if sample_file.is_file():
         # the score of the sample alone (the cache may hold results of other mutants), over its
