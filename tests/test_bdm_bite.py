@@ -299,3 +299,19 @@ def test_monte_carlo_with_a_generator_without_seed_sequence():
     a = run(sc, p, rng=legacy(5)).issues["issue"].extra["monte_carlo"]
     b = run(sc, p, rng=legacy(5)).issues["issue"].extra["monte_carlo"]
     assert a == b and a["runs"] == 5 and a["forecast"]["n"] == 5
+
+
+@pytest.mark.parametrize("reference_point", ["median", "mean", "median_then_mean"])
+def test_perception_table_is_round_one_under_every_reference_point(reference_point):
+    """The round-1 perception table must hold round 1's expected utilities whatever the reference
+    point: with Q < 1 the risk exponents depend on it (the status-quo term), and the table used to
+    take them from the median even where round 1 used the mean (differences up to 0.046 here)."""
+    p = BDMParams(variant="detente", rounds=1, Q=0.5, T=0.3, ub_uw="both", reference_point=reference_point,
+                  eu_tolerance=0.0)
+    ir = run_issue(FIVE, "x", p, rng=np.random.default_rng(0))
+    ids, _y, _r, eu, _mu = _round_one(ir)
+    per = {(e["actor"], e["other"]): e["eu_actor"] for e in ir.extra["perception"]}
+    for i, a in enumerate(ids):
+        for j, b in enumerate(ids):
+            if i != j:
+                assert per[(a, b)] == pytest.approx(eu[i, j], abs=1e-12), (a, b)

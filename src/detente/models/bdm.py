@@ -771,15 +771,16 @@ def _perception(data: _Issue, y: np.ndarray, s: np.ndarray, o: Options, params: 
     w = data.c * s
     same = y[:, None] == y[None, :]
     med = _median(o.median_rule, y, w, data.delta)
+    mean = float(_ssum(w * y) / _ssum(w)) if _ssum(w) > 0 else float(_ssum(y) / len(y))
     P1 = None if rd is None else rd.P1
-    r, _ = _risk(y, w, s, data.delta, med, o, params.Q, params.T, same, P1)
+    # the reference points of round 1 (:func:`_step`): the risk pass, then the expected utilities
+    r, _ = _risk(y, w, s, data.delta, mean if o.reference_point == "mean" else med, o, params.Q, params.T, same, P1)
     if not o.voter_exponent and P1 is not None:
         P = P1
     elif o.voter_exponent and rd is not None and rd.P is not None and rd.r is not None and np.array_equal(r, rd.r):
         P = rd.P
     else:
         P = probability_matrix(y, w, rule=o.probability, delta=data.delta, voter_r=r if o.voter_exponent else None)
-    mean = float(_ssum(w * y) / _ssum(w))
     mu = mean if o.reference_point in ("mean", "median_then_mean") else med
     d, D, sign = _eu_pass(y, w, s, None, data.delta, mu, P, o, params.Q, params.T)
     E_row = _eu_matrix(d, D, sign, P, s, r[:, None], params.Q, params.T, same)
