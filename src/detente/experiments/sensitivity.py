@@ -145,7 +145,8 @@ def index_warnings(method: str, rows: list[dict[str, Any]], n: int, *,
     total index is at least ``material``; an index near zero, such as the first-order index of a
     factor that acts only through interactions, has an interval wider than itself at any sample
     size, and once that interval is within ±``target`` it says the index is small), a first-order
-    index below −0.01, a total index above 1.01. Morris: μ* with a
+    index below −0.01 whose interval lies below zero or is wider than ±``target`` (a clearly
+    negative estimate), a total index above 1.01. Morris: μ* with a
     confidence interval wider than μ* (for factors with μ* ≥ ``material`` × the largest μ*). The
     half-width of these intervals shrinks as 1/√N, so the base sample that brings the widest one
     to ``target`` (Sobol) or to half its μ* (Morris) is N × (half-width / target)², rounded up
@@ -156,7 +157,9 @@ def index_warnings(method: str, rows: list[dict[str, Any]], n: int, *,
         return out
     if method == "sobol":
         wide = [r for r in rows if r["ST"] >= material and any(r[f"{k}_conf"] > max(abs(r[k]), target) for k in ("S1", "ST"))]
-        neg = [r for r in rows if r["S1"] < -0.01]
+        # a first-order index is ≥ 0: a negative estimate is Monte Carlo error, a problem only when
+        # its interval lies below zero or is wider than the target
+        neg = [r for r in rows if r["S1"] < -0.01 and (r["S1"] + r["S1_conf"] < 0 or r["S1_conf"] > target)]
         over = [r for r in rows if r["ST"] > 1.01]
         if wide:
             out.append("confidence interval wider than the index for " + ", ".join(r["factor"] for r in wide[:5])
