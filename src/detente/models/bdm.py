@@ -107,6 +107,12 @@ def _ssum(x: np.ndarray) -> float:
     return float(np.cumsum(x)[-1]) if len(x) else 0.0
 
 
+def _reference_mean(y: np.ndarray, w: np.ndarray) -> float:
+    """The weighted mean position (``w = c s``) used as a reference point; the plain mean when
+    every weight is zero."""
+    return float(_ssum(w * y) / _ssum(w)) if _ssum(w) > 0 else float(_ssum(y) / len(y))
+
+
 def _abs_dist(y: np.ndarray) -> np.ndarray:
     return np.abs(y[:, None] - y[None, :])
 
@@ -393,7 +399,7 @@ def _step(
 
     # reference point(s)
     med = _median(o.median_rule, y, w, delta)
-    mean = float(_ssum(w * y) / _ssum(w)) if _ssum(w) > 0 else float(_ssum(y) / len(y))
+    mean = _reference_mean(y, w)
     mu1 = mean if o.reference_point == "mean" else med
     mu2 = mean if o.reference_point in ("mean", "median_then_mean") else med
 
@@ -771,7 +777,7 @@ def _perception(data: _Issue, y: np.ndarray, s: np.ndarray, o: Options, params: 
     w = data.c * s
     same = y[:, None] == y[None, :]
     med = _median(o.median_rule, y, w, data.delta)
-    mean = float(_ssum(w * y) / _ssum(w)) if _ssum(w) > 0 else float(_ssum(y) / len(y))
+    mean = _reference_mean(y, w)
     P1 = None if rd is None else rd.P1
     # the reference points of round 1 (:func:`_step`): the risk pass, then the expected utilities
     r, _ = _risk(y, w, s, data.delta, mean if o.reference_point == "mean" else med, o, params.Q, params.T, same, P1)
