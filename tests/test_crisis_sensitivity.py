@@ -232,7 +232,7 @@ def test_cli_run_sensitivity_section_in_the_report(tmp_path):
 
 
 def test_the_default_sobol_sample_is_the_one_measured_usable_on_the_flagship():
-    """docs/crisis.md ('Speed'): N = 2048 is the smallest power of two whose indices raise no
+    """docs/crisis.md ('Speed'): N = 2048 is the smallest power of two measured whose indices raise no
     warning on seesaw-2021 (20 numbers, 32 runs per point); `run --sensitivity` uses it unless
     `--sensitivity-samples` says otherwise."""
     import inspect

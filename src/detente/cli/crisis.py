@@ -27,7 +27,7 @@ DEMO_RUNS = 400
 
 SENSITIVITY_SAMPLES_OPT = typer.Option(
     None, "--sensitivity-samples", min=2, help="Sobol base sample N of --sensitivity (a power of two; default "
-    "2048, the smallest that gives seesaw-2021 usable indices: docs/crisis.md, 'Speed')")
+    "2048, the smallest measured to give seesaw-2021 usable indices: docs/crisis.md, 'Speed')")
 
 
 @app.command("demo")
