@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 import detente
@@ -144,18 +145,40 @@ def test_run_on_a_missing_file_and_a_mistyped_bundled_name(tmp_path):
 
 # ------------------------------------------------------------------ start-up imports
 HEAVY = ("pandas", "pyarrow", "duckdb", "matplotlib", "scipy", "SALib", "fastapi", "plotly")
+#: what only a command's work needs, not parsing its command line (``--version``, ``--help``)
+WORK = ("numpy", "pydantic", "yaml", "jinja2", "sqlite3", "detente.scenario", "detente.store")
 
 
-def _imported_after(code: str) -> list[str]:
+def _imported_after(code: str, names: tuple[str, ...] = HEAVY) -> list[str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
-    probe = code + f"\nimport sys\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    probe = code + f"\nimport sys\nprint(','.join(m for m in {names!r} if m in sys.modules))\n"
     cp = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
     assert cp.returncode == 0, cp.stderr
     return [m for m in (cp.stdout.splitlines() or [""])[-1].split(",") if m]
 
 
+def _cli(*args: str) -> str:
+    """Code that runs ``detente ARGS`` as ``python -m detente.cli`` does, in the probe's process."""
+    return (f"import runpy, sys\nsys.argv = ['detente', *{list(args)!r}]\n"
+            "try:\n    runpy.run_module('detente.cli', run_name='__main__')\n"
+            "except SystemExit as e:\n    assert e.code in (0, None), e.code\n")
+
+
 def test_importing_the_cli_imports_no_heavy_library():
     assert _imported_after("import detente.cli") == []
+    # Typer carries its own Click: a separately installed `click` is neither needed nor imported
+    assert _imported_after("import detente.cli", ("click",)) == []
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_version_and_help_do_none_of_a_command_s_work(args):
+    assert _imported_after(_cli(*args), HEAVY + WORK + ("click",)) == []
+
+
+def test_the_probe_sees_what_a_command_imports(tmp_path):
+    # the same probe on a command that does load a scenario reports it (the test above can fail)
+    code = f"import os\nos.environ['DETENTE_HOME'] = {str(tmp_path / 'h')!r}\n" + _cli("validate", str(CSV))
+    assert {"numpy", "pydantic", "detente.scenario"} <= set(_imported_after(code, WORK))
 
 
 def test_a_compromise_forecast_imports_no_heavy_library(tmp_path):
@@ -245,3 +268,31 @@ def test_runs_show_max_rounds_and_the_old_rounds():
     assert "--rounds is deprecated here; use --max-rounds" in old.stderr
     shown = runner.invoke(app, ["runs", "show", "--help"]).stdout
     assert "--max-rounds" in shown and "--rounds " not in shown
+
+
+# ------------------------------------------------------------------ guarded
+def test_an_error_already_reported_by_an_inner_guarded_is_not_reported_again(tmp_path):
+    # `report RUN` opens the store inside its guarded work: the store error is printed once, with
+    # its own exit code, not followed by "internal error: Exit: 1" (Typer's Exit, not click's)
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    res = runner.invoke(app, ["report", "abc", "--store", str(not_a_dir), "--json"])
+    assert res.exit_code == 1
+    assert [json.loads(line) for line in res.stdout.splitlines()] == [
+        {"error": "store error", "message": f"store root {not_a_dir} exists and is not a directory"}]
+    res = runner.invoke(app, ["report", "abc", "--store", str(not_a_dir)])
+    assert res.exit_code == 1
+    assert "store error" in res.stderr and "internal error" not in res.stderr
+
+
+@pytest.mark.parametrize("raised", [typer.Exit(3), typer.Abort(), typer.BadParameter("no")])
+def test_guarded_lets_the_command_line_s_own_exceptions_through(raised, capsys):
+    from detente.cli import guarded
+
+    def fn() -> None:
+        raise raised
+
+    with pytest.raises(type(raised)) as info:
+        guarded(fn, as_json=True)
+    assert info.value is raised  # the same exception (an Exit keeps its code), and nothing printed
+    assert capsys.readouterr().out == ""

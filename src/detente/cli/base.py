@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -124,7 +123,10 @@ def guarded(fn: Callable[[], Any], *, as_json: bool = False) -> Any:
         else:
             err.print(f"[bold red]{what}[/]: {esc(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
-    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        # the command line's own exits and usage errors (an inner ``guarded`` that already
+        # reported its error raises ``typer.Exit``). Typer carries its own copy of Click: these
+        # are not the classes of a separately installed ``click``, which is not imported.
         raise
     except Exception as exc:  # a bug: say so briefly, keep the traceback for DETENTE_DEBUG=1
         if os.environ.get("DETENTE_DEBUG"):
