@@ -243,6 +243,31 @@ def test_the_default_sobol_sample_is_the_one_measured_usable_on_the_flagship():
     assert inspect.signature(screened_sobol).parameters["n"].default == DEFAULT_SOBOL_N
 
 
+@pytest.mark.parametrize(("given", "expected"), [(None, 2048), (64, 64)])
+def test_run_sensitivity_samples_reach_the_sobol_study(given, expected, monkeypatch):
+    """`run --sensitivity` hands `--sensitivity-samples` to the screened Sobol study, and the
+    measured default N = 2048 when the option is not given."""
+    import inspect
+
+    from typer.testing import CliRunner
+
+    import detente.experiments.crisis_sensitivity as cs
+    from detente.cli import app
+
+    seen: list[int] = []
+    real_default = inspect.signature(cs.screened_sobol).parameters["n"].default
+
+    def fake(scenario, *, n=real_default, **kw):  # the real function's default when n is not passed
+        seen.append(n)
+        raise RuntimeError("stop after the call")
+
+    monkeypatch.setattr(cs, "screened_sobol", fake)
+    args = ["run", str(TOY), "-n", "20", "--mechanisms", "none", "--sensitivity", "--json"]
+    r = CliRunner().invoke(app, args + ([] if given is None else ["--sensitivity-samples", str(given)]))
+    assert r.exit_code == 1 and "stop after the call" in r.output
+    assert seen == [expected]
+
+
 def test_an_output_constant_across_the_sample_is_flagged_not_read_as_zero_indices(toy):
     """With one run per point and common random numbers, P(war) is 0 at all 32 points of this
     sample (seed 3); SALib then returns all-zero indices, which must come with a warning that they

@@ -372,14 +372,14 @@ def _analyse(scn: Any, name: str, *, chosen: list[str], runs: int | None, seed: 
 
         add_uncertainty(obj, scn, extra=extra, draws=param_draws or DEFAULT_PARAM_DRAWS)
     if sensitivity:
-        from detente.experiments.crisis_sensitivity import screened_sobol
+        from detente.experiments.crisis_sensitivity import DEFAULT_SOBOL_N, screened_sobol
 
         declared = (scn.dynamics or {}).get("hypotheses") or {}
         ref = obj.get("reference") if obj.get("reference") in obj["hypotheses"] else next(iter(obj["hypotheses"]))
         outs = (["p_war_by_end"] if obj.get("backtest_end") else []) + ["months_of_peace_focal"]
         sens = screened_sobol(scn, hypothesis=ref if ref in declared else None, outputs=outs, seed=int(obj["seed"]),
                               extra_set=extra or None, store=store,
-                              **({"n": sensitivity_samples} if sensitivity_samples else {})).to_json_dict()
+                              n=sensitivity_samples or DEFAULT_SOBOL_N).to_json_dict()
         sens["hypothesis"] = ref
         obj["sensitivity"] = sens
     return obj
