@@ -132,12 +132,35 @@ QUADRANTS = [((0.0, 0.0), "origin"), ((1e-13, -1e-13), "origin"), ((0.5, 0.2), "
              ((-0.5, -0.5), "stalemate"), ((0.0, -0.5), "stalemate")]
 
 
+def _quadrant(a: float, b: float, eps: float = 1e-12) -> str:
+    """The quadrant of one pair (a, b), written as plain branches: the reference of the
+    vectorised ``bdm._quadrants``."""
+    if abs(a) <= eps and abs(b) <= eps:
+        return "origin"
+    if a > 0 and b > 0:
+        return "conflict"
+    if a < 0 < b:
+        return "compromise" if abs(a) < b else "capitulation"
+    if b < 0 < a:
+        return "compromise (other yields)" if abs(b) < a else "capitulation (other yields)"
+    if a > 0 or b > 0:
+        return "boundary"
+    return "stalemate"
+
+
 def test_quadrants_by_hand():
     for (a, b), want in QUADRANTS:
-        assert bdm._quadrant(a, b) == want, (a, b)
+        assert _quadrant(a, b) == want, (a, b)
     a = np.array([q[0][0] for q in QUADRANTS])
     b = np.array([q[0][1] for q in QUADRANTS])
     assert bdm._quadrants(a, b).tolist() == [q[1] for q in QUADRANTS]
+
+
+def test_quadrants_agree_with_the_scalar_rules_on_a_grid():
+    # every sign, ties |a| = |b|, values inside and just outside the eps of the origin
+    vals = [-2.0, -0.5, -2e-12, -1e-12, -5e-13, 0.0, 5e-13, 1e-12, 2e-12, 0.5, 2.0]
+    a, b = (x.ravel() for x in np.meshgrid(vals, vals))
+    assert bdm._quadrants(a, b).tolist() == [_quadrant(x, y) for x, y in zip(a.tolist(), b.tolist(), strict=True)]
 
 
 # ------------------------------------------------------------------ Monte Carlo

@@ -745,22 +745,8 @@ def run_issue(
     return IssueResult(forecast=fc, rounds=tuple(rounds), extra=extra)
 
 
-def _quadrant(a: float, b: float, eps: float = 1e-12) -> str:
-    if abs(a) <= eps and abs(b) <= eps:
-        return "origin"
-    if a > 0 and b > 0:
-        return "conflict"
-    if a < 0 < b:
-        return "compromise" if abs(a) < b else "capitulation"
-    if b < 0 < a:
-        return "compromise (other yields)" if abs(b) < a else "capitulation (other yields)"
-    if a > 0 or b > 0:
-        return "boundary"
-    return "stalemate"
-
-
 def _quadrants(a: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """:func:`_quadrant` elementwise."""
+    """The quadrant of each pair (a, b) (scalar reference: ``tests/test_bdm_bite.py``)."""
     return np.select(
         [(np.abs(a) <= eps) & (np.abs(b) <= eps), (a > 0) & (b > 0), (a < 0) & (0 < b) & (np.abs(a) < b),
          (a < 0) & (0 < b), (b < 0) & (0 < a) & (np.abs(b) < a), (b < 0) & (0 < a), (a > 0) | (b > 0)],
