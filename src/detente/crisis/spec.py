@@ -29,6 +29,7 @@ pydantic_core._pydantic_core.ValidationError: 1 validation error for Num
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import types
@@ -1000,22 +1001,28 @@ class CrisisSpec(_M):
     def num_items(self) -> list[tuple[str, Num]]:
         """Every annotated number with its dotted path (for reports and audits)."""
         out: list[tuple[str, Num]] = []
+        inner = (BaseModel, dict, list, tuple)   # what may hold a Num (a Num is a BaseModel)
 
         def walk(obj: Any, path: str) -> None:
+            # only values that can hold a number are walked into (not every leaf of the description)
             if isinstance(obj, Num):
                 out.append((path, obj))
             elif isinstance(obj, BaseModel):
                 for name in type(obj).model_fields:
                     if name == "hypotheses":
                         continue
-                    walk(getattr(obj, name), f"{path}.{name}" if path else name)
+                    v = getattr(obj, name)
+                    if isinstance(v, inner):
+                        walk(v, f"{path}.{name}" if path else name)
             elif isinstance(obj, dict):
                 for k, v in obj.items():
-                    walk(v, f"{path}.{k}")
-            elif isinstance(obj, (list, tuple)):
+                    if isinstance(v, inner):
+                        walk(v, f"{path}.{k}")
+            else:   # a list or tuple
                 for i, v in enumerate(obj):
-                    key = getattr(v, "id", None)
-                    walk(v, f"{path}[{key}]" if key else f"{path}.{i}")
+                    if isinstance(v, inner):
+                        key = getattr(v, "id", None)
+                        walk(v, f"{path}[{key}]" if key else f"{path}.{i}")
 
         walk(self, "")
         return out
@@ -1062,13 +1069,20 @@ DOMAINS: dict[str, tuple[float, float, bool, bool, str]] = {
 _KEYED = {"kappa", "demands", "obstinate", "rate_m", "background_initiators", "hazard_mult", "initial"}
 
 
+@functools.lru_cache(maxsize=4096)
+def _domain(path: str) -> tuple[float, float, bool, bool, str] | None:
+    """The domain (:data:`DOMAINS`) of the number at ``path``: by its field's name, or for a
+    mapping such as ``kappa.US`` by the mapping's name (paths recur in every description)."""
+    parts = [m.group(1) or m.group(2) for m in _SEG.finditer(path)]
+    name = parts[-1] if len(parts) < 2 or parts[-2] not in _KEYED else parts[-2]
+    return DOMAINS.get(name)
+
+
 def domain_problems(items: list[tuple[str, Num]]) -> list[str]:
     """Numbers (``value`` and assumption range) outside their field's domain (:data:`DOMAINS`)."""
     errs = []
     for path, num in items:
-        parts = [m.group(1) or m.group(2) for m in _SEG.finditer(path)]
-        name = parts[-1] if len(parts) < 2 or parts[-2] not in _KEYED else parts[-2]
-        dom = DOMAINS.get(name)
+        dom = _domain(path)
         if dom is None:
             continue
         lo, hi, lo_open, hi_open, what = dom
@@ -1096,11 +1110,12 @@ def _segments(path: str) -> list[str | tuple[str]]:
 
 
 def _tree_copy(obj: Any) -> Any:
-    """Copy dicts and lists without sharing (YAML anchors/aliases become independent copies)."""
+    """Copy dicts and lists without sharing (YAML anchors/aliases become independent copies);
+    other values (leaves) are kept as they are, without a call per leaf."""
     if isinstance(obj, dict):
-        return {k: _tree_copy(v) for k, v in obj.items()}
+        return {k: _tree_copy(v) if isinstance(v, (dict, list)) else v for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_tree_copy(v) for v in obj]
+        return [_tree_copy(v) if isinstance(v, (dict, list)) else v for v in obj]
     return obj
 
 
@@ -1122,8 +1137,14 @@ def apply_patch(doc: dict[str, Any], updates: dict[str, Any], *, where: str) -> 
     (otherwise the calibration file, the draw or the fit would win over the new ``value``).
     """
     out = _tree_copy(doc)
+    _patch_in_place(out, updates, where=where)
+    return out
+
+
+def _patch_in_place(out: dict[str, Any], updates: dict[str, Any], *, where: str) -> None:
+    """:func:`apply_patch` on ``out`` itself (a tree the caller owns, e.g. a fresh :func:`_tree_copy`)."""
     problems: list[Problem] = []
-    for path, value in updates.items():
+    for path, value in list(updates.items()):
         node: Any = out
         segs = _segments(path)
         ok = bool(segs)
@@ -1173,7 +1194,6 @@ def apply_patch(doc: dict[str, Any], updates: dict[str, Any], *, where: str) -> 
                                     column=path, value=value, expected="a path such as flashpoints[UA].base_hazard_m"))
     if problems:
         raise InputError(problems)
-    return out
 
 
 def _settable(annotation: Any) -> Any:
@@ -1272,21 +1292,25 @@ def load_spec(dynamics: dict[str, Any] | None, *, file: str | None = None,
     if not dynamics:
         raise InputError(Problem("the scenario has no `dynamics:` block for the crisis engine", file=file,
                                  column="dynamics", expected="a crisis dynamics mapping (see docs/crisis.md)"))
-    doc = _tree_copy(dict(dynamics))
-    allow_bare = False
-    if hypothesis is not None:
-        hyps = doc.get("hypotheses") or {}
-        if hypothesis not in hyps:
-            raise InputError(Problem(f"unknown hypothesis {hypothesis!r}", file=file, column="hypotheses",
-                                     value=hypothesis, expected=", ".join(sorted(hyps)) or "a declared hypothesis"))
-        doc = apply_patch(doc, (hyps[hypothesis] or {}).get("set", {}), where=f"hypothesis {hypothesis!r}")
-        allow_bare = True
-    before_extra = doc
+    def base() -> dict[str, Any]:
+        """A fresh copy of the description with the hypothesis' ``set:`` applied (one tree copy)."""
+        doc = _tree_copy(dict(dynamics))
+        if hypothesis is not None:
+            hyps = doc.get("hypotheses") or {}
+            if hypothesis not in hyps:
+                raise InputError(Problem(f"unknown hypothesis {hypothesis!r}", file=file, column="hypotheses",
+                                         value=hypothesis, expected=", ".join(sorted(hyps)) or "a declared hypothesis"))
+            # a snapshot of the hypothesis' `set:`: it lives in the tree being patched
+            _patch_in_place(doc, _tree_copy((hyps[hypothesis] or {}).get("set", {})), where=f"hypothesis {hypothesis!r}")
+        return doc
+
+    doc = base()
+    allow_bare = hypothesis is not None
     if extra:
         unknown = set_path_problems(extra, where="--set")
         if unknown:
             raise InputError(unknown)
-        doc = apply_patch(doc, extra, where="--set")
+        _patch_in_place(doc, extra, where="--set")
         allow_bare = True
     context = {"allow_bare": allow_bare,
                "bare_note": f"hypothesis {hypothesis}" if hypothesis is not None else "--set"}
@@ -1299,7 +1323,7 @@ def load_spec(dynamics: dict[str, Any] | None, *, file: str | None = None,
     own: set[tuple[Any, str]] | None = None
     if extra:
         try:
-            CrisisSpec.model_validate(before_extra, context=context)
+            CrisisSpec.model_validate(base(), context=context)   # the description without the --set paths
             own = set()
         except ValidationError as exc0:
             own = {(tuple(e["loc"]), e["msg"]) for e in exc0.errors()}
@@ -1339,15 +1363,33 @@ def crisis_json_schema() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- calibration
+#: The parsed calibration file, keyed by its path and the file's identity (device, inode, size,
+#: modification time): a compiled description resolves every calibrated number through
+#: :func:`_calibration`, and parsing the file each time was most of the cost (issue 17).
+_CAL_CACHE: dict[str, Any] = {}
+
+
 def _calibration() -> dict[str, Any] | None:
+    """The calibration file (:data:`CALIBRATION_PATH`) parsed, or ``None`` when it is missing or
+    unreadable. Parsed once per version of the file (a rewritten file is read again); the
+    returned mapping is shared, so callers only read it."""
     import json
 
-    if not CALIBRATION_PATH.exists():
-        return None
+    path = CALIBRATION_PATH
     try:
-        return json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        st = path.stat()
+    except OSError:
         return None
+    key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if _CAL_CACHE.get("key") == key:
+        return _CAL_CACHE["value"]
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        value = None
+    _CAL_CACHE.clear()
+    _CAL_CACHE.update(key=key, value=value)
+    return value
 
 
 def _lookup(d: Any, key: str) -> float | None:
