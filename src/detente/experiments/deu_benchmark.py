@@ -276,8 +276,8 @@ def _bdm_batched(entry: Entry, units: list[Scenario], keep: set[str]) -> tuple[d
                 continue
             iss = scn.issues[0]
             a = scn.issue_arrays(iss.id)
-            if a.n < 1 or not (a.capability * a.salience).sum() > 0:
-                per_run.append(scn)  # the per-run engine reports these (no forecast / input error)
+            if a.n < 1 or not (a.capability * a.salience).sum() > 0 or bdm_batch.unsupported(p, a.n) is not None:
+                per_run.append(scn)  # the per-run engine reports these (no forecast / input error), or runs them
                 continue
             groups.setdefault((a.n, float(iss.lower), float(iss.width)), []).append((scn, iss.id, a))
         forecasts: dict[str, float] = {}

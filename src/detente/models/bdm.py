@@ -29,9 +29,13 @@ module implements one engine whose every interpretive choice is a parameter
     least-movement threats, stochastic mutual conflicts with the renege rule, including the
     reference's category relabelling quirk).
 
-The computations are vectorised with numpy: per round, probabilities are O(n^3) arithmetic
-in O(n^2) memory (one vectorised step over all actor pairs per voter), expected utilities
-O(n^2); there are no Python loops over actor pairs or triples.
+The computations are vectorised with numpy: per round, expected utilities are O(n^2) and the
+vote sums behind the probabilities are either O(n^3) arithmetic in O(n^2) memory (one
+vectorised step over all actor pairs per voter, in voter order) or, for utilities linear in
+distance, O(n^2 log n) from the voters sorted by position and split at each pair's midpoint
+(:mod:`detente.models.bdm_votes`); ``BDMParams.vote_sums`` chooses (by default the sorted sums
+from :data:`~detente.models.bdm_params.SORTED_MIN_ACTORS` actors on). The two agree in real
+arithmetic and differ by round-off. There are no Python loops over actor pairs or triples.
 
 Capabilities are divided by the power of two just above their largest value on the issue
 before use (exact, :mod:`detente.models.capability`). Every variant uses capabilities only
@@ -74,7 +78,15 @@ from typing import Any
 import numpy as np
 
 from detente.errors import InputError, Problem
-from detente.models.bdm_params import NORMALISED, VARIANT_DEFAULTS, BDMParams, Options, resolved_options
+from detente.models.bdm_params import (
+    NORMALISED,
+    VARIANT_DEFAULTS,
+    BDMParams,
+    Options,
+    resolved_options,
+    uses_sorted_sums,
+)
+from detente.models.bdm_votes import vote_sums_sorted
 from detente.models.capability import CAPABILITY_NOTE, unit_capabilities
 from detente.models.registry import ModelSpec
 from detente.result import IssueResult, RoundRecord, RunResult
@@ -160,7 +172,8 @@ def _vote_sums(a: np.ndarray, w: np.ndarray, *, pos: bool = False, absolute: boo
 
 
 def probability_matrix(
-    y: np.ndarray, w: np.ndarray, *, rule: str = "printed", delta: float = 1.0, voter_r: np.ndarray | None = None
+    y: np.ndarray, w: np.ndarray, *, rule: str = "printed", delta: float = 1.0, voter_r: np.ndarray | None = None,
+    vote_sums: str = "auto",
 ) -> np.ndarray:
     """P[i, j], the probability that actor i beats actor j in a contest.
 
@@ -173,6 +186,12 @@ def probability_matrix(
     * ``all_pairs`` (Scholz code): ``sum of positive v_k`` over the sum of ``|v_k|`` for every
       ordered pair of actors.
 
+    ``vote_sums`` (``BDMParams.vote_sums``): ``"pairwise"`` sums the votes voter by voter
+    (:func:`_vote_sums`, O(n^3)); ``"sorted"`` uses :func:`detente.models.bdm_votes.vote_sums_sorted`
+    (O(n^2 log n), exact in real arithmetic only for linear utilities, so with voter exponents
+    other than 1 the pairwise sums are used); ``"auto"`` is ``"sorted"`` from
+    :data:`~detente.models.bdm_params.SORTED_MIN_ACTORS` actors on.
+
     ``P[i, j] = 0`` when ``y_i == y_j`` and whenever no one votes.
 
     Examples
@@ -182,16 +201,21 @@ def probability_matrix(
     True
     """
     a = _abs_dist(y) / delta  # a[k, i] = dist(k, i)
-    if voter_r is not None:
+    linear = voter_r is None or bool(np.all(voter_r == 1.0))  # a ** 1.0 == a exactly
+    if voter_r is not None and not linear:
         a = a ** voter_r[:, None]
+    if linear and uses_sorted_sums(vote_sums, len(y)):
+        sums = vote_sums_sorted(y, w, delta)
+    else:
+        sums = _vote_sums(a, w, pos=rule != "net_vote", absolute=rule != "all_pairs", net=rule == "net_vote")
     if rule == "printed":
-        pos, tot, _ = _vote_sums(a, w, pos=True, absolute=True)
+        pos, tot, _ = sums
         num, den = pos, tot
     elif rule == "net_vote":
-        _, tot, net = _vote_sums(a, w, absolute=True, net=True)
+        _, tot, net = sums
         num, den = np.maximum(net, 0.0) + 0.0, tot
     elif rule == "all_pairs":
-        pos, _, _ = _vote_sums(a, w, pos=True)
+        pos = sums[0]
         # sum over a, b of |a_kb - a_ka| per voter, in O(n log n) per voter via sorting
         n = len(y)
         srt = np.sort(a, axis=1)
@@ -346,7 +370,7 @@ def _eu_matrix(d, D, sign, P, s, R, Q, T, same, tol=0.0):
 
 def _security(y, w, s, delta, mu, o: Options, Q, T, same, P1=None):
     if P1 is None:
-        P1 = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=None)
+        P1 = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=None, vote_sums=o.vote_sums)
     d, D, sign = _eu_pass(y, w, s, None, delta, mu, None, o, Q, T)
     E1 = _eu_matrix(d, D, sign, P1, s, 1.0, Q, T, same)
     np.fill_diagonal(E1, 0.0)
@@ -405,7 +429,7 @@ def _step(
 
     # 1. risk exponents from the r = 1 pass (P1 is computed once and reused below when the
     # same matrix is needed again: same call, same bits)
-    P1 = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=None) if o.risk != "neutral" or not o.voter_exponent else None
+    P1 = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=None, vote_sums=o.vote_sums) if o.risk != "neutral" or not o.voter_exponent else None
     r, degenerate = _risk(y, w, s, delta, mu1, o, Q, T, same, P1)
     if degenerate:
         out.warnings.append("all security levels equal; r set to 1")
@@ -413,7 +437,7 @@ def _step(
 
     # 2. second pass with the new exponents
     if o.voter_exponent:
-        P = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=r)
+        P = probability_matrix(y, w, rule=o.probability, delta=delta, voter_r=r, vote_sums=o.vote_sums)
     else:
         assert P1 is not None  # computed above whenever voter exponents are off
         P = P1
@@ -545,7 +569,7 @@ def _step(
     elif o.probability == "printed" and P1 is not None:
         Pw = P1
     else:
-        Pw = probability_matrix(y, w, rule="printed", delta=delta)
+        Pw = probability_matrix(y, w, rule="printed", delta=delta, vote_sums=o.vote_sums)
     for a in rows:
         b = opponent[a]
         if b <= a or opponent[b] != a or offer_accepted[a] or offer_accepted[b]:
@@ -633,7 +657,7 @@ def run_issue(
         ``forecast`` on the issue scale and one :class:`RoundRecord` per round (round 0 = input).
     """
     od = resolved_options(params)
-    o = Options(**od)
+    o = Options(**od, vote_sums=params.vote_sums)
     data, _ = _prepare(scenario, issue_id, params, od)
     _check_weights(scenario, issue_id, data)
     n = len(data.ids)
@@ -772,7 +796,8 @@ def _perception(data: _Issue, y: np.ndarray, s: np.ndarray, o: Options, params: 
     elif o.voter_exponent and rd is not None and rd.P is not None and rd.r is not None and np.array_equal(r, rd.r):
         P = rd.P
     else:
-        P = probability_matrix(y, w, rule=o.probability, delta=data.delta, voter_r=r if o.voter_exponent else None)
+        P = probability_matrix(y, w, rule=o.probability, delta=data.delta, voter_r=r if o.voter_exponent else None,
+                               vote_sums=o.vote_sums)
     mu = mean if o.reference_point in ("mean", "median_then_mean") else med
     d, D, sign = _eu_pass(y, w, s, None, data.delta, mu, P, o, params.Q, params.T)
     E_row = _eu_matrix(d, D, sign, P, s, r[:, None], params.Q, params.T, same)
@@ -817,11 +842,9 @@ def _mc_batched(scenario, issue_id, p1: BDMParams, gens) -> tuple[np.ndarray, np
     as the per-run loop, see ``tests/test_bdm_batch.py``); ``None`` when not batchable."""
     from detente.models import bdm_batch
 
-    if bdm_batch.unsupported(p1) is not None:
-        return None
     arr = scenario.issue_arrays(issue_id)
     m = len(gens)
-    if arr.n < 1 or m == 0:
+    if bdm_batch.unsupported(p1, arr.n) is not None or arr.n < 1 or m == 0:
         return None
     tile = lambda v: np.tile(np.asarray(v, float), (m, 1))  # noqa: E731
     summ: dict[str, np.ndarray] = {}

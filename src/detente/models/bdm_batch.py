@@ -36,7 +36,14 @@ from typing import Any
 
 import numpy as np
 
-from detente.models.bdm_params import NORMALISED, BDMParams, Options, resolved_options
+from detente.models.bdm_params import (
+    NORMALISED,
+    SORTED_MIN_ACTORS,
+    BDMParams,
+    Options,
+    resolved_options,
+    uses_sorted_sums,
+)
 from detente.models.capability import capability_exponent, unit_capabilities
 
 __all__ = ["batch_bdm", "unsupported", "run_batch_issue", "block_size", "BLOCK"]
@@ -54,11 +61,22 @@ def block_size(n: int) -> int:
     return int(max(1, min(BLOCK, VOTE_BYTES // per_run)))
 
 
-def unsupported(params: BDMParams) -> str | None:
-    """Why the batched engine cannot run these parameters (``None`` if it can)."""
+def unsupported(params: BDMParams, n: int | None = None) -> str | None:
+    """Why the batched engine cannot run these parameters (``None`` if it can) on an issue with
+    ``n`` actors (``None``: any number the parameters allow).
+
+    The batched engine sums votes pairwise in voter order; where the per-run engine would use
+    the sorted vote sums (``vote_sums="sorted"``, or ``"auto"`` from
+    :data:`~detente.models.bdm_params.SORTED_MIN_ACTORS` actors on) it would not give the
+    per-run numbers bit for bit, so those runs go through the per-run engine (at such sizes
+    its O(n^2 log n) sums are also faster than the batch's O(n^3) vote arrays)."""
     o = resolved_options(params)
     if o["risk"] == "own_positions":
         return "risk='own_positions' (11 hypothetical positions per actor) is not batched"
+    if params.vote_sums == "sorted":
+        return "vote_sums='sorted' is not batched (the batched engine sums votes pairwise)"
+    if n is not None and uses_sorted_sums(params.vote_sums, n):
+        return f"vote_sums='auto' uses the sorted vote sums at {n} actors (>= {SORTED_MIN_ACTORS}), which are not batched"
     return None
 
 
@@ -410,6 +428,9 @@ def run_batch_issue(x, c, s, lower: float, width: float, params: BDMParams, rng:
     receives the final ``"median"`` and ``"mean"`` of every run on the issue scale."""
     x = np.asarray(x, float)
     Btot, n = x.shape
+    why = unsupported(params, n)
+    if why is not None:
+        raise ValueError(f"run_batch_issue: {why}; use the per-run engine (detente.models.bdm.run_issue)")
     if n == 0:
         return np.full(Btot, np.nan)
     c = np.asarray(c, float)
@@ -545,6 +566,8 @@ def batch_bdm(base, pert, params: BDMParams, *, rng: np.random.Generator) -> dic
         s = pert.salience[:, has, i] / base.salience_max
         c = pert.capability[:, has, i]
         if has.any() and not np.all((c * s).sum(axis=1) > 0):
+            return None
+        if unsupported(params, int(has.sum())) is not None:
             return None
         todo.append((iid, x, c, s, float(base.lower[i]), float(base.upper[i] - base.lower[i])))
     return {iid: run_batch_issue(x, c, s, lo, wd, params, rng) for iid, x, c, s, lo, wd in todo}
