@@ -5,7 +5,7 @@ subprocess) of
 
 * ``python -c pass`` — the interpreter alone, the baseline measured in the same process;
 * ``python -m detente.cli --version``, ``--help`` and ``run --help`` (what the command costs before
-  it does anything);
+  it does anything), and ``runs list`` on the empty store;
 * ``python -m detente.cli forecast tests/fixtures/emission.csv -m compromise`` — the 10-actor
   EC emission case, the run saved in a throw-away store (``DETENTE_HOME`` in a temporary
   directory), which is what a user's first command does;
@@ -80,6 +80,7 @@ def main() -> None:
             ("detente --version", [py, "-m", "detente.cli", "--version"]),
             ("detente --help", [py, "-m", "detente.cli", "--help"]),
             ("detente run --help", [py, "-m", "detente.cli", "run", "--help"]),
+            ("detente runs list (empty store)", [py, "-m", "detente.cli", "runs", "list"]),
             ("detente forecast emission.csv -m compromise", [py, "-m", "detente.cli", *forecast]),
             ("  ... --no-store", [py, "-m", "detente.cli", *forecast, "--no-store"]),
         ]

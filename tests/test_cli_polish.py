@@ -175,6 +175,14 @@ def test_version_and_help_do_none_of_a_command_s_work(args):
     assert _imported_after(_cli(*args), HEAVY + WORK + ("click",)) == []
 
 
+def test_listing_the_store_loads_no_numpy_and_no_scenario(tmp_path):
+    # the store's catalogue is SQLite and JSON: numpy (about 0.12 s) comes only with a result's data
+    home = f"import os\nos.environ['DETENTE_HOME'] = {str(tmp_path / 'h')!r}\n"
+    _imported_after(home + _cli("forecast", str(CSV), "-m", "compromise"))  # one run in the store
+    assert _imported_after(home + _cli("runs", "list"), ("numpy", "detente.scenario", "detente.store")) == [
+        "detente.store"]
+
+
 def test_the_probe_sees_what_a_command_imports(tmp_path):
     # the same probe on a command that does load a scenario reports it (the test above can fail)
     code = f"import os\nos.environ['DETENTE_HOME'] = {str(tmp_path / 'h')!r}\n" + _cli("validate", str(CSV))

@@ -149,3 +149,24 @@ def test_result_with_non_finite_values_gives_the_old_text(monkeypatch):
     assert d["issues"]["x"]["rounds"][0]["eu"]["A"] == {"A": 0.0, "B": None}
     assert d["issues"]["x"]["rounds"][1]["1"] == [1e308, 1e308] and d["issues"]["x"]["rounds"][1]["null"] is True  # round-extra keys are not str()-ed
     assert d["extra"]["m"] == {"True": [[1.0, None]]} and d["params"]["q"] == [1.0, None]
+
+
+def test_numpy_values_are_cleaned_when_numpy_is_imported_after_the_result_module():
+    # result.py does not import numpy (the store's catalogue commands stay light); it finds numpy
+    # when numpy values can exist, however late numpy was imported
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, json\nfrom detente.result import json_clean\n"
+            "assert 'numpy' not in sys.modules\n"
+            "assert json_clean({'a': [1.0, float('nan')]}) == {'a': [1.0, None]}\n"  # no numpy yet
+            "import numpy as np\n"
+            "print(json.dumps(json_clean({'x': np.array([1.0, np.nan]), 'y': np.int64(3), 'z': [np.float32(0.5)],"
+            " 'w': np.array([[1, 2]])})))\n")
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
+    cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert cp.returncode == 0, cp.stderr
+    assert json.loads(cp.stdout) == {"x": [1.0, None], "y": 3, "z": [0.5], "w": [[1, 2]]}
