@@ -13,7 +13,7 @@ $(PY):
 	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q -e ".[dev,web,static,cluster,cases,docs]"
+	$(PY) -m pip install -q -e ".[dev,web,static,cluster,cases,docs,fast]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -52,6 +52,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from detente.crisis import compiled as _compiled_kernels
 from detente.crisis import kernels as K
 from detente.crisis.result import CrisisResult
 from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
@@ -233,8 +234,11 @@ class _Vals:
         return self.v.get(path, default)
 
 
-def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths: bool) -> dict[str, Any]:
+def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths: bool,
+                    use_compiled: bool = False) -> dict[str, Any]:
     spec = c.spec
+    # the preventive pass: numpy kernel or its compiled twin (the same numbers; detente.crisis.compiled)
+    first_war = _compiled_kernels.preventive_first_war if use_compiled else K.preventive_first_war
     st = spec.settings
     V = _Vals(c, rng, n)
     A = len(c.actors)
@@ -850,7 +854,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 capD, capR = eff_cap(di, D), eff_cap(di, R)
             ratio = np.power(capR[rows] / capD[rows], _at(m, rows))
             # the trend uses each run's m when the contest exponent is drawn per run
-            first = K.preventive_first_war(
+            first = first_war(
                 ratio, _at(gdiff, rows) if np.ndim(gdiff) else float(gdiff), _at(np.asarray(drift, float), rows),
                 None if cl is None else rel[rows], _at(np.asarray(cl[1], float), rows) if cl is not None else 0.0,
                 L=L, delta=delta, c_D=cD[rows], c_R=cR[rows], phi=phi[rows, di])
@@ -1201,15 +1205,20 @@ class CrisisChunk:
         return self.n * len(self.compiled.step_start)
 
 
-def simulate(compiled: _Compiled, n: int, rng: Any, record_paths: bool = False) -> dict[str, Any]:
+def simulate(compiled: _Compiled, n: int, rng: Any, record_paths: bool = False, *,
+             use_compiled: bool | None = None) -> dict[str, Any]:
     """Simulate ``n`` runs of a compiled scenario with the random numbers of ``rng``.
 
     ``rng`` is a :class:`numpy.random.Generator` or a stand-in with the same draw methods (the
     sensitivity studies pass one that gives every parameter point common random numbers).
     Returns a *part*: per-run arrays and per-step sums, assembled by
     :meth:`CrisisResult.from_parts` / :meth:`CrisisPlan.assemble` in chunk order.
+    ``use_compiled`` chooses the compiled twins of :mod:`detente.crisis.compiled` (default: the
+    environment variable ``DETENTE_COMPILED``); the numbers are the same either way.
     """
-    return _simulate_chunk(compiled, int(n), rng, bool(record_paths))
+    if use_compiled is None:
+        use_compiled = _compiled_kernels.enabled()
+    return _simulate_chunk(compiled, int(n), rng, bool(record_paths), bool(use_compiled))
 
 
 def simulate_chunk(job: CrisisChunk) -> dict[str, Any]:

@@ -1,0 +1,103 @@
+"""Compiled twins of crisis kernels (optional extra ``detente[fast]``: numba).
+
+The numpy kernels of :mod:`detente.crisis.kernels` are the reference. A twin here does the same
+floating-point operations in the same order, one run at a time, so it returns the same numbers
+(``tests/test_crisis_compiled.py`` compares them, and whole engine runs, byte for byte); it is
+faster because it leaves out numpy's per-call overhead and the temporaries of the array version.
+Both call the C library's ``exp`` (numpy does too for float64 on machines without AVX-512; on a
+machine where numpy uses its own vectorised ``exp`` the twins could differ in the last bit of an
+intermediate value, which the equivalence test would show).
+
+Which implementation the engine uses is chosen by the environment variable ``DETENTE_COMPILED``
+(read by every process that simulates chunks, workers included):
+
+* ``0`` / ``off`` (default): the numpy kernels;
+* ``1`` / ``on``: the twins (an error when numba is missing);
+* ``auto``: the twins when numba can be imported, else the numpy kernels.
+
+The numbers do not depend on the choice. The twins are opt-in because, so far, only the
+preventive pass (about a sixth of a chunk's time) has one, and importing numba and loading the
+twins from its cache costs about 1 s of CPU in each process that uses them: they pay off in long
+studies (about 0.13 s saved per chunk of 8,192 runs and 48 months; ``docs/crisis.md`` "Speed").
+numba compiles a twin on its first call and keeps the machine code in its cache (``cache=True``:
+next to this file, or numba's user cache), so later processes load it instead of compiling it.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from detente.crisis.kernels import preventive_first_war as _numpy_first_war
+
+__all__ = ["available", "enabled", "preventive_first_war"]
+
+_MODES = {"auto": None, "": False, "1": True, "on": True, "true": True, "yes": True,
+          "0": False, "off": False, "false": False, "no": False}
+
+
+@cache
+def available() -> bool:
+    """Whether numba can be imported (the ``fast`` extra is installed)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def enabled() -> bool:
+    """Whether the engine should use the compiled twins (``DETENTE_COMPILED``, see the module)."""
+    raw = os.environ.get("DETENTE_COMPILED", "off").strip().lower()
+    if raw not in _MODES:
+        from detente.errors import InputError, Problem
+
+        raise InputError(Problem("DETENTE_COMPILED must be auto, on or off", column="DETENTE_COMPILED", value=raw,
+                                 expected="auto, on (1) or off (0)"))
+    want = _MODES[raw]
+    if want is None:
+        return available()
+    if want and not available():
+        from detente.errors import InputError, Problem
+
+        raise InputError(Problem("DETENTE_COMPILED=on needs numba: pip install 'detente[fast]'",
+                                 column="DETENTE_COMPILED", value=raw, expected="auto or off without numba"))
+    return want
+
+
+@cache
+def _kernels() -> Any:
+    """The compiled first-war kernel (imports numba and loads or compiles the twins on first use)."""
+    from detente.crisis._compiled_kernels import first_war
+
+    return first_war
+
+
+def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np.ndarray | float, cliff_at: np.ndarray | None,
+                         cliff_size: np.ndarray | float, *, L: int, delta: float, c_D: np.ndarray, c_R: np.ndarray,
+                         phi: np.ndarray, fast: bool = True) -> np.ndarray:
+    """:func:`detente.crisis.kernels.preventive_first_war`, compiled: the same arguments and the
+    same first-war months (its docstring gives the model; Powell 2006, Krainin 2017). Inputs the
+    twin does not handle (a value not finite, a ratio not positive) go to the numpy kernel."""
+    ratio = np.asarray(ratio, dtype=float)
+    n = ratio.shape[0]
+    if n == 0:
+        return np.full(0, -1, dtype=np.int32)
+
+    def row(x: Any) -> np.ndarray:
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=float), (n,)))
+
+    per_row = np.ndim(gdiff) > 0
+    drift_a = np.asarray(drift, dtype=float)
+    # the full pass adds the drift only when it is an array or a non-zero number (x + 0.0 can turn -0.0 into 0.0)
+    with_drift = bool(drift_a.ndim or drift_a != 0.0)
+    first, ok = _kernels()(np.ascontiguousarray(ratio), row(gdiff), per_row, row(drift_a), with_drift, cliff_at is not None,
+                           row(0.0 if cliff_at is None else cliff_at), row(cliff_size), row(c_D), row(c_R), row(phi),
+                           int(L), float(delta), bool(fast))
+    if not ok:
+        return _numpy_first_war(ratio, gdiff, drift, cliff_at, cliff_size, L=L, delta=delta, c_D=c_D, c_R=c_R,
+                                      phi=phi, fast=fast)
+    return first

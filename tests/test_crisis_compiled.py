@@ -1,0 +1,153 @@
+"""The compiled twins of :mod:`detente.crisis.compiled` give the numpy kernels' numbers exactly.
+
+The numpy kernels are the reference (pinned on hand values in ``tests/test_crisis_kernels_bite.py``
+and mutation-tested); here the twin is compared with them on random inputs that reach every
+branch, on those hand-valued cases (re-run with the twin in the kernel's place), and on whole
+engine runs (every output array byte for byte). Skipped when numba (the ``fast`` extra) is missing,
+except the tests of the ``DETENTE_COMPILED`` switch.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+from detente.crisis import compiled as C
+from detente.crisis import kernels as K
+from detente.errors import InputError
+
+needs_numba = pytest.mark.skipif(not C.available(), reason="numba is not installed (pip install 'detente[fast]')")
+D_M = 0.995
+
+
+def _case(rng: np.random.Generator, n: int, L: int, *, per_row: bool, cliff: bool, drift_kind: str) -> tuple:
+    ratio = rng.uniform(0.05, 6, n)
+    top = float(rng.choice([0.03, 0.2]))   # gentle and steep power shifts
+    g = rng.uniform(-top, top, n) if per_row else float(rng.uniform(-top, top))
+    drift = {"zero": 0.0, "one": float(rng.uniform(-0.01, 0.003)),
+             "rows": rng.uniform(-0.01, 0.003, n) * rng.integers(0, 2, n)}[drift_kind]
+    # whole and fractional cliff months, before the start, inside and past the look-ahead
+    at = np.where(rng.random(n) < 0.5, rng.integers(-3, L + 3, n), rng.uniform(-3, L + 3, n)).astype(float)
+    size = rng.uniform(-0.15, 0.6, n)
+    kw = dict(L=L, delta=float(rng.choice([D_M, 0.9, 0.5])), c_D=rng.uniform(0.0, 0.3, n) / (1 - D_M),
+              c_R=rng.uniform(0.0, 0.3, n) / (1 - D_M), phi=np.where(rng.random(n) < 0.2, rng.choice([0.0, 1.0], n),
+                                                                      rng.uniform(0, 1, n)))
+    return ratio, g, drift, at if cliff else None, size, kw
+
+
+@needs_numba
+@pytest.mark.parametrize("per_row", [False, True])
+@pytest.mark.parametrize("cliff", [True, False])
+@pytest.mark.parametrize("drift_kind", ["zero", "one", "rows"])
+def test_twin_equals_numpy_kernel_on_random_rows(per_row, cliff, drift_kind):
+    rng = np.random.default_rng([per_row, cliff, len(drift_kind)])
+    wars = peace = 0
+    for _ in range(25):
+        L = int(rng.integers(2, 61))
+        ratio, g, drift, at, size, kw = _case(rng, 300, L, per_row=per_row, cliff=cliff, drift_kind=drift_kind)
+        for fast in (True, False):
+            want = K.preventive_first_war(ratio, g, drift, at, size, fast=fast, **kw)
+            got = C.preventive_first_war(ratio, g, drift, at, size, fast=fast, **kw)
+            assert got.dtype == np.int32
+            np.testing.assert_array_equal(got, want)
+            wars += int((want >= 0).sum())
+            peace += int((want < 0).sum())
+    assert wars > 100 and peace > 100   # both outcomes are compared, not only peace
+
+
+@needs_numba
+def test_twin_reaches_the_slow_rows_the_tail_and_the_screened_rows():
+    """One call with rows of each kind of the fast path: a steep smooth decline (full pass), a cliff
+    inside the look-ahead (tail pass and test at t*) and a cliff past it (screened: peace)."""
+    L = 12
+    ratio = np.array([1.0, 1.0, 1.0])
+    drift = np.array([-0.08, 0.0, 0.0])          # row 0: the smooth bound fails the screen
+    at = np.array([30.0, 6.0, 40.0])             # row 1: cliff at month 6; row 2: past the look-ahead
+    size = np.array([0.0, 0.45, 0.45])
+    kw = dict(L=L, delta=0.9, c_D=np.full(3, 0.01), c_R=np.full(3, 0.01), phi=np.full(3, 0.5))
+    want = K.preventive_first_war(ratio, 0.0, drift, at, size, **kw)
+    assert want[0] >= 0 and want[1] == 5 and want[2] == -1
+    np.testing.assert_array_equal(C.preventive_first_war(ratio, 0.0, drift, at, size, **kw), want)
+
+
+@needs_numba
+def test_twin_hands_non_finite_inputs_to_the_numpy_kernel():
+    rng = np.random.default_rng(3)
+    ratio, g, drift, at, size, kw = _case(rng, 50, 20, per_row=False, cliff=True, drift_kind="rows")
+    ratio[7] = np.nan
+    size[9] = np.inf
+    np.testing.assert_array_equal(C.preventive_first_war(ratio, g, drift, at, size, **kw),
+                                  K.preventive_first_war(ratio, g, drift, at, size, **kw))
+    empty = C.preventive_first_war(np.zeros(0), 0.0, 0.0, None, 0.0, L=5, delta=0.9, c_D=np.zeros(0),
+                                   c_R=np.zeros(0), phi=np.zeros(0))
+    assert empty.shape == (0,) and empty.dtype == np.int32
+
+
+def _bite_tests() -> list:
+    import tests.test_crisis_kernels_bite as bite
+
+    return [f for name, f in inspect.getmembers(bite, inspect.isfunction)
+            if name.startswith("test_") and "preventive_first_war" in inspect.getsource(f)
+            and not hasattr(f, "pytestmark")]
+
+
+@needs_numba
+@pytest.mark.parametrize("test", _bite_tests(), ids=lambda f: f.__name__)
+def test_twin_passes_the_hand_valued_kernel_tests(test, monkeypatch):
+    """The hand-valued tests of the numpy kernel, with the twin in its place."""
+    monkeypatch.setattr(K, "preventive_first_war", C.preventive_first_war)
+    test()
+
+
+@needs_numba
+@pytest.mark.parametrize("hypothesis, extra", [
+    ("combined", {}),
+    ("combined", {"settings.draw_assumptions": True}),   # per-run trends (drawn contest exponents)
+    ("article", {"policies.stall.enabled": False}),
+])
+def test_engine_chunk_is_byte_identical_with_the_twins(hypothesis, extra):
+    from detente import examples
+    from detente.crisis import engine as E
+
+    plan = E.plan(examples.load("seesaw-2021"), {"runs": 600, "chunk_size": 600, "hypothesis": hypothesis,
+                                                 "set": extra, "record_paths": True}, seed=11)
+    job = plan.chunks[0]
+    parts = []
+    for use in (False, True):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(job.root, spawn_key=(job.chunk,))))
+        parts.append(E.simulate(job.compiled, job.n, rng, True, use_compiled=use))
+    a, b = parts
+    assert a.keys() == b.keys()
+    assert (a["first_step"] >= 0).any(), "some run must go to war, or the preventive pass is not exercised"
+    for k in a:
+        if isinstance(a[k], dict):
+            for kk in a[k]:
+                assert np.array_equal(a[k][kk], b[k][kk]) and a[k][kk].tobytes() == b[k][kk].tobytes(), (k, kk)
+        elif isinstance(a[k], np.ndarray):
+            assert a[k].dtype == b[k].dtype and a[k].tobytes() == b[k].tobytes(), k
+        else:
+            assert a[k] == b[k], k
+
+
+def test_switch_defaults_to_numpy_and_rejects_unknown_values(monkeypatch):
+    monkeypatch.delenv("DETENTE_COMPILED", raising=False)
+    assert C.enabled() is False
+    monkeypatch.setenv("DETENTE_COMPILED", "off")
+    assert C.enabled() is False
+    monkeypatch.setenv("DETENTE_COMPILED", "auto")
+    assert C.enabled() is C.available()
+    monkeypatch.setenv("DETENTE_COMPILED", "fastest")
+    with pytest.raises(InputError) as e:
+        C.enabled()
+    assert e.value.problems[0].column == "DETENTE_COMPILED" and e.value.problems[0].value == "fastest"
+
+
+def test_switch_on_without_numba_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(C, "available", lambda: False)
+    monkeypatch.setenv("DETENTE_COMPILED", "on")
+    with pytest.raises(InputError, match=r"detente\[fast\]"):
+        C.enabled()
+    monkeypatch.setenv("DETENTE_COMPILED", "auto")
+    assert C.enabled() is False
