@@ -224,3 +224,77 @@ def test_calibration_is_parsed_once_per_version_of_the_file(tmp_path, monkeypatc
     num = S.Num(value=0.1, calibrated="a.b", source="calibration")
     notes: list[str] = []
     assert S.resolve(num, notes, "x") == 0.1 and "not available" in notes[0]
+
+
+@pytest.mark.parametrize("value, refused", [(True, True), (False, True), ([0.1, True], True), ((False, 0.2), True),
+                                            (1, False), (0.0, False), ([0.1, 0.9], False)])
+def test_a_boolean_number_is_refused_alone_or_in_a_list(value, refused):
+    rng = value if isinstance(value, (list, tuple)) else [0.0, 1.0]
+    val = 0.5 if isinstance(value, (list, tuple)) else value
+    data = {"value": val, "assumption": {"range": rng}}
+    if refused:
+        with pytest.raises(S.ValidationError, match="a boolean"):
+            S.Num.model_validate(data)
+    else:
+        assert S.Num.model_validate(data).value == float(val)
+
+
+# ====================================================================== one validation per variant
+def test_spec_memo_returns_the_first_validation_of_each_variant():
+    dyn = examples.load("seesaw-2021").dynamics
+    off = {"policies.stall.enabled": False}
+    assert S.load_spec(dyn, hypothesis="combined") is not S.load_spec(dyn, hypothesis="combined")   # no memo
+    with S.spec_memo():
+        a = S.load_spec(dyn, hypothesis="combined", extra=dict(off))
+        assert S.load_spec(dyn, file="x.yaml", hypothesis="combined", extra=dict(off)) is a
+        assert a.model_dump(mode="json") == S.load_spec(dyn, hypothesis="combined", extra=off).model_dump(mode="json")
+        assert S.load_spec(dyn, hypothesis="combined") is not a                       # other variants: their own
+        assert S.load_spec(dyn, extra=dict(off)) is not a
+        assert S.load_spec(dyn, hypothesis="combined", extra={"policies.stall.enabled": 0}) is not a   # 0 is not False
+        assert S.load_spec(dict(dyn), hypothesis="combined", extra=dict(off)) is not a   # another mapping
+        lst = S.load_spec(dyn, hypothesis="combined", extra={"dyads[US-CN].beliefs": []})
+        assert S.load_spec(dyn, hypothesis="combined", extra={"dyads[US-CN].beliefs": ()}) is not lst
+        for file in ("a.yaml", "b.yaml"):   # a failed load is not kept: each call names its own file
+            with pytest.raises(S.InputError) as exc:
+                S.load_spec(dyn, file=file, hypothesis="combined", extra={"flashpoints[UA].base_hazard_m": -1.0})
+            assert {p.file for p in exc.value.problems} == {file}
+        with S.spec_memo():   # a block inside another starts empty and ends with it
+            assert S.load_spec(dyn, hypothesis="combined", extra=dict(off)) is not a
+        assert S.load_spec(dyn, hypothesis="combined", extra=dict(off)) is a
+    assert S.load_spec(dyn, hypothesis="combined", extra=dict(off)) is not a
+
+
+def test_an_analysis_gives_the_same_object_with_and_without_the_memos(monkeypatch):
+    """run_hypotheses with one validation per variant and one content hash per analysis (the
+    plans made from a view of the scenario) against the same analysis validating and hashing
+    every time (the method before)."""
+    import contextlib
+
+    from detente.crisis import analysis as A
+    from detente.scenario.model import Scenario
+
+    scn = examples.load("seesaw-2021")
+    kw = dict(hypotheses=["combined", "article"], runs=200, seed=5, mechanisms="stalling,seesaw,leaks,war_parties",
+              mechanism_runs=100, forecast=True, extra_set={"settings.horizon_months": 14},
+              base_dir=examples.path("seesaw-2021").parent)
+    hashes = []
+    real_hash = Scenario.content_hash
+    monkeypatch.setattr(Scenario, "content_hash", lambda self: hashes.append(1) or real_hash(self))
+    fast = A.run_hypotheses(scn, **kw)
+    n_fast = len(hashes)
+    monkeypatch.setattr(A, "spec_memo", contextlib.nullcontext)
+    monkeypatch.setattr(A, "_HashedOnce", lambda s: s)
+    hashes.clear()
+    plain = A.run_hypotheses(scn, **kw)
+    assert json.dumps(fast, sort_keys=True, default=str) == json.dumps(plain, sort_keys=True, default=str)
+    assert n_fast == 1 and len(hashes) > 5   # every plan hashed the scenario before
+
+
+def test_the_plans_record_the_scenarios_own_hash():
+    from detente.crisis import analysis as A
+
+    scn = examples.load("seesaw-2021")
+    ps = A._Passes(scn)
+    p = ps.want(CrisisParams(runs=10, hypothesis="combined"), 3)
+    assert p.input_hash == scn.content_hash() and p.scenario_name == scn.name
+    assert ps._view.dynamics is scn.dynamics

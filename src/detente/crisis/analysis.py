@@ -30,7 +30,7 @@ from detente.crisis import record as _record
 from detente.crisis.engine import CrisisParams, CrisisPlan, plan, run, run_planned
 from detente.crisis.fits import spec_fit_summary
 from detente.crisis.result import CrisisResult
-from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
+from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve, spec_memo
 from detente.errors import InputError, Problem
 
 __all__ = ["BASE", "backtest", "counterfactuals", "run_hypotheses", "focal_summary", "forecast_path", "as_of_overrides",
@@ -389,6 +389,25 @@ def _run(scenario: Any, hypothesis: str | None, *, runs: int, seed: int, chunk_s
 
 
 # ====================================================================== passes planned together
+class _HashedOnce:
+    """The scenario of one analysis with its content hash computed once: every plan records it
+    (:func:`detente.crisis.engine.plan`) and hashing the whole scenario cost as much as planning a
+    pass (issue 17). The scenario does not change during an analysis; everything else is the
+    scenario's own."""
+
+    def __init__(self, scenario: Any) -> None:
+        self._scenario = scenario
+        self._hash: str | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._scenario, name)
+
+    def content_hash(self) -> str:
+        if self._hash is None:
+            self._hash = self._scenario.content_hash()
+        return self._hash
+
+
 class _Passes:
     """The engine passes of one analysis (:func:`run_hypotheses`), planned before any is simulated.
 
@@ -404,6 +423,7 @@ class _Passes:
 
     def __init__(self, scenario: Any) -> None:
         self.scenario = scenario
+        self._view = _HashedOnce(scenario)            # what the plans are made from
         self.plans: dict[str, CrisisPlan] = {}         # by request (parameters and seed)
         self.results: dict[str, CrisisResult] = {}     # by plan key
         self.memo: dict[str, Any] = {}                 # switch analyses of the mechanism map
@@ -416,7 +436,7 @@ class _Passes:
     def want(self, params: CrisisParams, seed: int) -> CrisisPlan:
         req = self._request(params, seed)
         if req not in self.plans:
-            self.plans[req] = plan(self.scenario, params, seed=seed)
+            self.plans[req] = plan(self._view, params, seed=seed)
         return self.plans[req]
 
     def flush(self) -> None:
@@ -602,7 +622,7 @@ def _mechanism_switches(scenario: Any, hypothesis: str | None, names: list[str] 
                                      value=",".join(unknown), expected=", ".join(mechs) or "no mechanisms declared"))
         mechs = {k: mechs[k] for k in names}
     norm_on = _norm(spec_on)
-    dyn = dict(scenario.dynamics)
+    dyn = scenario.dynamics   # the scenario's own mapping (only read): the plans load the same variants
     rows: list[tuple[str, dict[str, Any], dict[str, Any], list[str], str]] = []
     for name, m in mechs.items():
         where = f"mechanisms.{name}.switch"
@@ -792,6 +812,20 @@ def run_hypotheses(scenario: Any, *, hypotheses: list[str] | None = None, runs: 
         date: the record's ``forecast.dates`` plus ``as_of``); ``as_of`` implies ``forecast``.
         ``detente run`` asks for it; off by default here (it costs one run per date).
     """
+    with spec_memo():   # every variant of the description validated once in this analysis
+        return _run_hypotheses(scenario, hypotheses=hypotheses, runs=runs, seed=seed, base_dir=base_dir,
+                               with_counterfactuals=with_counterfactuals, cf_runs=cf_runs, extra_set=extra_set,
+                               chunk_size=chunk_size, keep_results=keep_results, mechanisms=mechanisms,
+                               mechanism_runs=mechanism_runs, mechanism_hypotheses=mechanism_hypotheses, as_of=as_of,
+                               forecast=forecast)
+
+
+def _run_hypotheses(scenario: Any, *, hypotheses: list[str] | None, runs: int | None, seed: int | None,
+                    base_dir: str | Path | None, with_counterfactuals: bool, cf_runs: int | None,
+                    extra_set: dict[str, Any] | None, chunk_size: int, keep_results: bool,
+                    mechanisms: str | list[str] | None, mechanism_runs: int | None,
+                    mechanism_hypotheses: list[str] | None, as_of: list[dt.date] | None, forecast: bool) -> dict[str, Any]:
+    """The body of :func:`run_hypotheses`."""
     spec = load_spec(scenario.dynamics)
     names: list[str | None] = list(hypotheses or spec.hypotheses)
     if not names:

@@ -33,7 +33,9 @@ import functools
 import math
 import re
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -48,7 +50,7 @@ __all__ = [
     "Provocation", "Coupling", "Triangle", "CalendarEvent", "Shock", "Hypothesis", "Mechanism", "ClaimTest", "Claim",
     "Record", "RecordFocal", "RecordOnset", "RecordEvent", "RecordState", "RecordForecast", "CrowdForecast",
     "RECORD_EVENT_KINDS",
-    "CrisisSpec", "load_spec",
+    "CrisisSpec", "load_spec", "spec_memo",
     "apply_patch", "resolve", "CALIBRATION_PATH", "crisis_json_schema",
 ]
 
@@ -68,7 +70,9 @@ def _number_kinds(ann: Any) -> tuple[bool, bool]:
 
 
 def _has_bool(v: Any) -> bool:
-    return isinstance(v, bool) or (isinstance(v, (list, tuple)) and any(isinstance(x, bool) for x in v))
+    # `x is True or x is False` is isinstance(x, bool) (bool has no subclasses), without a call:
+    # this runs for every field of every model of a description
+    return v is True or v is False or (isinstance(v, (list, tuple)) and any(x is True or x is False for x in v))
 
 
 class _M(BaseModel):
@@ -79,7 +83,8 @@ class _M(BaseModel):
     def _no_boolean_numbers(cls, v: Any, info: ValidationInfo) -> Any:
         """``true``/``false`` where a number is expected is refused, as the scenario readers
         refuse it (issue 13): pydantic would read it as 1/0 without a word."""
-        if _has_bool(v) and info.field_name in cls.model_fields:
+        if (v is True or v is False or (isinstance(v, (list, tuple)) and _has_bool(v))) \
+                and info.field_name in cls.model_fields:
             number, boolean = _number_kinds(cls.model_fields[info.field_name].annotation)
             if number and not boolean:
                 raise ValueError("a boolean (true/false) where a number is expected")
@@ -1283,15 +1288,65 @@ def set_path_problems(paths: Iterable[str], *, where: str = "--set") -> list[Pro
     return problems
 
 
+_SPEC_MEMO: ContextVar[dict[Any, tuple[Any, CrisisSpec]] | None] = ContextVar("detente_crisis_spec_memo", default=None)
+
+
+@contextmanager
+def spec_memo() -> Iterator[None]:
+    """Within the block, :func:`load_spec` validates each variant of a description once: a call
+    with the same ``dynamics`` object (by identity), hypothesis and ``extra`` paths (the same keys
+    in the same order, the same values and types) returns the description validated by the first
+    call. One analysis (:func:`detente.crisis.analysis.run_hypotheses`) loads the same variants
+    several times (planning, the mechanism switches, the engine's plans); validating a description
+    is most of their cost (issue 17). The ``dynamics`` must not change inside the block and the
+    descriptions returned are shared: read them, do not change them. Failed loads are not kept
+    (each call raises its own problems, naming its own ``file``)."""
+    token = _SPEC_MEMO.set({})
+    try:
+        yield
+    finally:
+        _SPEC_MEMO.reset(token)
+
+
+def _frozen(obj: Any) -> Any:
+    """A hashable, type-exact form of an ``extra`` mapping (KeyError for a value of another kind)."""
+    if isinstance(obj, dict):
+        return ("dict", tuple((k, _frozen(v)) for k, v in obj.items()))
+    if isinstance(obj, (list, tuple)):
+        return (type(obj).__name__, tuple(_frozen(v) for v in obj))
+    if obj is None or type(obj) in (str, int, float, bool):
+        return (type(obj).__name__, obj)
+    raise KeyError(type(obj).__name__)
+
+
 def load_spec(dynamics: dict[str, Any] | None, *, file: str | None = None,
               hypothesis: str | None = None, extra: dict[str, Any] | None = None) -> CrisisSpec:
     """Validate ``dynamics`` (optionally patched by a named hypothesis and ``extra`` paths).
 
-    Raises :class:`InputError` with one problem per validation error, located by path.
+    Raises :class:`InputError` with one problem per validation error, located by path. Inside
+    :func:`spec_memo` a variant already validated there is returned again.
     """
     if not dynamics:
         raise InputError(Problem("the scenario has no `dynamics:` block for the crisis engine", file=file,
                                  column="dynamics", expected="a crisis dynamics mapping (see docs/crisis.md)"))
+    memo = _SPEC_MEMO.get()
+    if memo is None:
+        return _load_spec(dynamics, file=file, hypothesis=hypothesis, extra=extra)
+    try:
+        key = (id(dynamics), hypothesis, _frozen(extra or {}))
+    except KeyError:   # a value of another kind in `extra`: not kept
+        return _load_spec(dynamics, file=file, hypothesis=hypothesis, extra=extra)
+    hit = memo.get(key)
+    if hit is not None and hit[0] is dynamics:
+        return hit[1]
+    spec = _load_spec(dynamics, file=file, hypothesis=hypothesis, extra=extra)
+    memo[key] = (dynamics, spec)   # the dynamics object is kept alive: its id is not reused in the block
+    return spec
+
+
+def _load_spec(dynamics: dict[str, Any], *, file: str | None, hypothesis: str | None,
+               extra: dict[str, Any] | None) -> CrisisSpec:
+    """:func:`load_spec` itself (the description validated, no memo)."""
     def base() -> dict[str, Any]:
         """A fresh copy of the description with the hypothesis' ``set:`` applied (one tree copy)."""
         doc = _tree_copy(dict(dynamics))
