@@ -23,15 +23,17 @@ variant, against the per-run engine on the same perturbed copies in this process
 projected time of 1,000,000 runs on 2 cores (target < 300 s, i.e. < 0.6 ms per run per core;
 process and store overheads of a real sweep are measured by ``bench_sweep.py``).
 
-Scaling (``--scaling 200 400 800``, issue 17): CPU time of one ``run_issue`` (default variant, 10
-rounds, ``record_eu=False``) per size on ``random_scenario(n, seed=0)`` and the slope
-``log2(t(2n)/t(n))`` between consecutive sizes (3 for the O(n^3) vote sums alone), with the vote
-sums of ``bdm._vote_sums`` (row blocks that stay in cache) and, as the baseline in the same
-process, the previous implementation over whole n x n matrices (:func:`vote_sums_whole` below; the
-same bits, checked).
+Scaling (``--scaling 200 400 800 [1600]``, issue 17): CPU time and peak traced memory of one
+``run_issue`` (default variant, 10 rounds, ``record_eu=False``) per size on
+``random_scenario(n, seed=0)``, and the slope ``log2(t(2n)/t(n))`` between consecutive sizes, with
+the vote sums of ``BDMParams(vote_sums="auto")`` (the sorted O(n^2 log n) sums at these sizes) and,
+as the baseline in the same process, ``vote_sums="pairwise"`` (the O(n^3) voter-order sums, the
+only method before; ``--pairwise-up-to N`` skips it above N actors). The forecasts of the two
+are printed side by side. Peak memory is measured in a second run under ``tracemalloc`` (numpy
+reports its arrays to it), not in the timed one; ``--no-memory`` skips it.
 
 Run: ``.venv/bin/python benchmarks/bench_bdm.py [--runs N] [--batch B] [--quick] [--targets-only]
-[--scaling 200 400 800]``.
+[--scaling 200 400 800 [--pairwise-up-to N] [--no-memory]]``.
 The machine may be shared: CPU times are reported (less sensitive to load than wall time),
 with the load average.
 """
@@ -240,54 +242,39 @@ def batched(runs: int, per_run: int) -> None:
               f"-> 1e6 runs on 2 cores: {tb * 1e6 / 2:6.0f} s (per-run engine {ts * 1e6 / 2 / 3600:5.1f} h){same}")
 
 
-def vote_sums_whole(a: np.ndarray, w: np.ndarray, *, pos: bool = False, absolute: bool = False, net: bool = False):
-    """The vote sums as computed before issue 17: one voter at a time over whole n x n matrices."""
-    n = a.shape[0]
-    v, t = np.empty((n, n)), np.empty((n, n))
-    sp, sa, sn = np.zeros((n, n)), np.zeros((n, n)), np.zeros((n, n))
-    for k in range(n):
-        ak = a[k]
-        np.subtract(ak[None, :], ak[:, None], out=v)
-        v *= w[k]
-        if net:
-            sn += v
-        if pos:
-            np.fmax(v, 0.0, out=t)
-            sp += t
-        if absolute:
-            np.abs(v, out=v)
-            sa += v
-    return sp + 0.0, sa, sn + 0.0
-
-
-def scaling(ns: list[int]) -> None:
-    """CPU time of one run per size and the slopes between sizes, current vs previous vote sums."""
+def scaling(ns: list[int], pairwise_up_to: int | None = None, memory: bool = True) -> None:
+    """CPU time (and peak traced memory) of one run per size and the slopes between sizes, sorted
+    (``vote_sums="auto"``) against pairwise vote sums, in this process."""
+    import itertools
     import math
+    import tracemalloc
 
-    from detente.models import bdm
-
-    print(f"scaling: run_issue(random_scenario(n), 'x', BDMParams(record_eu=False)), CPU s; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    modes = {"now": bdm._vote_sums, "whole matrices": vote_sums_whole}
-    got: dict[str, list[float]] = {m: [] for m in modes}
-    saved = bdm._vote_sums
-    try:
-        for n in ns:
-            sc = random_scenario(n)
-            out = []
-            for mode, fn in modes.items():
-                bdm._vote_sums = fn
-                t0 = time.process_time()
-                res = run_issue(sc, "x", BDMParams(record_eu=False), rng=np.random.default_rng(0))
-                got[mode].append(time.process_time() - t0)
-                out.append(res.forecast)
-            assert out[0] == out[1], "the two vote-sum implementations disagree"
-            print(f"  n={n:<5} now {got['now'][-1]:8.2f} s   whole matrices (before) {got['whole matrices'][-1]:8.2f} s   "
-                  f"ratio before/now {got['whole matrices'][-1] / got['now'][-1]:5.2f}", flush=True)
-    finally:
-        bdm._vote_sums = saved
-    for mode, ts in got.items():
-        slopes = [f"{a}->{b}: {math.log(t2 / t1) / math.log(b / a):.2f}" for a, b, t1, t2 in zip(ns, ns[1:], ts, ts[1:])]
+    print(f"scaling: run_issue(random_scenario(n), 'x', BDMParams(record_eu=False, vote_sums=...)), CPU s"
+          f"{', peak traced MB' if memory else ''}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    modes = {"sorted (auto)": "auto", "pairwise (before)": "pairwise"}
+    got: dict[str, list[tuple[int, float]]] = {m: [] for m in modes}
+    for n in ns:
+        sc = random_scenario(n)
+        line = [f"  n={n:<5}"]
+        for mode, vs in modes.items():
+            if vs == "pairwise" and pairwise_up_to is not None and n > pairwise_up_to:
+                line.append(f"{mode} not run")
+                continue
+            p = BDMParams(record_eu=False, vote_sums=vs)
+            t0 = time.process_time()
+            res = run_issue(sc, "x", p, rng=np.random.default_rng(0))
+            t = time.process_time() - t0
+            got[mode].append((n, t))
+            peak = ""
+            if memory:
+                tracemalloc.start()
+                run_issue(sc, "x", p, rng=np.random.default_rng(0))
+                peak = f" {tracemalloc.get_traced_memory()[1] / 1e6:7.0f} MB"
+                tracemalloc.stop()
+            line.append(f"{mode} {t:8.2f} s{peak} forecast {res.forecast!r}")
+        print("   ".join(line), f"(load {os.getloadavg()[0]:.1f})", flush=True)
+    for mode, pts in got.items():
+        slopes = [f"{a}->{b}: {math.log(t2 / t1) / math.log(b / a):.2f}" for (a, t1), (b, t2) in itertools.pairwise(pts)]
         print(f"  slopes ({mode}): " + ", ".join(slopes))
 
 
@@ -301,9 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mc-baseline", type=int, default=200, help="runs of the per-run Monte Carlo loop baseline")
     ap.add_argument("--naive-200", action="store_true", help="also time the naive loop at 200 actors (slow)")
     ap.add_argument("--scaling", type=int, nargs="+", help="only the scaling section at these sizes (e.g. 200 400 800)")
+    ap.add_argument("--pairwise-up-to", type=int, default=None, help="scaling: run the pairwise baseline only up to this size")
+    ap.add_argument("--no-memory", action="store_true", help="scaling: skip the peak-memory runs")
     args = ap.parse_args(argv)
     if args.scaling:
-        scaling(args.scaling)
+        scaling(args.scaling, args.pairwise_up_to, not args.no_memory)
         return 0
     if args.quick:
         args.runs, args.batch = min(args.runs, 30), min(args.batch, 2_000)

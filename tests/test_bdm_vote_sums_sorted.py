@@ -90,6 +90,21 @@ def test_left_support_upper_triangle():
     assert np.array_equal(H[iu], want[iu])
 
 
+@pytest.mark.parametrize("block", [1, 30, 2 * 29 + 5, 29 * 29])
+def test_row_blocks_give_the_same_bits(monkeypatch, block):
+    """Row blocks of any size (one row, several rows not dividing n, everything) give the bits of
+    the default blocks."""
+    from detente.models import bdm_votes
+
+    g = np.random.default_rng(block)
+    y, w = g.uniform(0, 10, 29), g.uniform(0, 1, 29)
+    y[:6] = y[6]
+    want = [x.tobytes() for x in vote_sums_sorted(y, w, 3.0)]
+    monkeypatch.setattr(bdm_votes, "BLOCK_ELEMENTS", block)
+    assert [x.tobytes() for x in vote_sums_sorted(y, w, 3.0)] == want
+    assert np.allclose(vote_sums_sorted(y, w, 3.0)[0], _pairwise(y, w, 3.0)[0], rtol=1e-12, atol=0)
+
+
 def test_voters_exactly_at_the_midpoint_give_an_exact_zero():
     """Every weighted voter at the midpoint 0.625 of 0.25 and 1.0 (the two actors weigh 0): no one
     votes, so the sums are exactly 0 and P = 0, as with the pairwise sums. Counting the midpoint

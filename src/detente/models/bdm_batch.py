@@ -9,7 +9,9 @@ every variant.
 
 It is registered as ``SPEC.extra["batch"]`` of the ``bdm`` model and used by
 :func:`detente.experiments.sweep.evaluate_chunk` for summary sweeps. When a parameter is
-not supported (``risk="own_positions"``), or a run would make the per-run engine raise
+not supported (``risk="own_positions"``, or vote sums that the per-run engine computes sorted:
+``vote_sums="sorted"``, or ``"auto"`` from 64 actors on, see :func:`unsupported`), or a run
+would make the per-run engine raise
 (every actor weight zero on an issue), it returns ``None`` and the sweep falls back to the
 per-run engine, which then gives the per-run answer or the per-run error.
 
