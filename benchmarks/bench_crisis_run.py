@@ -5,8 +5,9 @@ Target: under 10 s wall on a 2-core machine. The script does the command's work 
 mechanism map, the back-test forecast path and the Markdown report, written to a temporary
 folder) and prints, for the whole and for each stage:
 
-* wall time and CPU time (this process and its workers: less sensitive to other load on a
-  shared machine; ≈ wall × cores in use when the machine is idle);
+* wall time and CPU time (this process, its workers and the report's browser, also after they
+  have ended: ``cpu_time.TreeCPU``; less sensitive to other load on a shared machine; ≈ wall ×
+  cores in use when the machine is idle);
 * the ratio to a baseline measured in the same process just before: a plain numpy loop with
   a fixed number of element-operations (the same as ``benchmarks/bench_crisis.py``), so numbers
   from loaded and idle machines can be compared.
@@ -45,7 +46,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu_time import tree_cpu
+from cpu_time import TreeCPU
 
 
 def baseline(runs: int, months: int) -> tuple[float, float]:
@@ -63,35 +64,36 @@ def baseline(runs: int, months: int) -> tuple[float, float]:
     return time.perf_counter() - t, time.process_time() - c
 
 
-#: CPU seconds of the worker pools closed so far (read just before each closes: see cpu_now)
-POOL_CPU = [0.0]
-
-
-def own_cpu() -> float:
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+#: CPU time of this process and of every process under it (worker pools, the fork server, the
+#: report's browser and its renderer processes), counting a process that has ended at its last
+#: sample (started in main)
+CPU: list[TreeCPU] = []
 
 
 def cpu_now() -> float:
-    """CPU seconds of this process and the processes under it (worker pools included, also
-    those already closed: ``detente run`` closes its pool before it returns)."""
-    return tree_cpu() + POOL_CPU[0]
+    """CPU seconds of this process and of the processes under it, also those already ended
+    (``detente run`` closes its pool and its browser before it returns)."""
+    return CPU[0].now()
 
 
-def _count_pool_cpu() -> None:
-    """Make every ProcessExecutor add its processes' CPU to POOL_CPU just before it closes."""
+def _sample_before_close() -> None:
+    """Make every ProcessExecutor and every report browser (ImageSession) take a last sample of
+    its processes' CPU time just before they close, so none of it is lost."""
     from detente.executors import ProcessExecutor
+    from detente.plotting.export import ImageSession
 
-    close = ProcessExecutor.close
-    if getattr(close, "counted", False):
-        return
+    for cls in (ProcessExecutor, ImageSession):
+        close = cls.close
+        if getattr(close, "sampled", False):
+            continue
 
-    def counted_close(self: Any) -> None:
-        POOL_CPU[0] += tree_cpu() - own_cpu()
-        close(self)
+        def sampled_close(self: Any, _close: Any = close) -> None:
+            if CPU:
+                CPU[0].sample()
+            _close(self)
 
-    counted_close.counted = True   # type: ignore[attr-defined]
-    ProcessExecutor.close = counted_close   # type: ignore[method-assign]
+        sampled_close.sampled = True   # type: ignore[attr-defined]
+        cls.close = sampled_close   # type: ignore[method-assign]
 
 
 class Stages:
@@ -185,7 +187,8 @@ def main() -> None:
     args = ap.parse_args()
     from detente.cli.crisis_run import crisis_run
 
-    _count_pool_cpu()
+    CPU.append(TreeCPU())
+    _sample_before_close()
 
     with tempfile.TemporaryDirectory() as tmp:
         crisis_run("seesaw-2021", hypotheses=[args.hypothesis], runs=200, out_dir=tmp, executor="serial")   # warm imports

@@ -5,11 +5,11 @@ to a temporary folder) and prints the wall and CPU time of the whole command and
 stage (``detente.report.crisis.write_report``: building the figures, exporting them to PNG
 through kaleido's headless Chromium, writing the markdown), with the load average.
 
-CPU time counts the browser's processes: a thread samples the CPU time of every process under
-this one every 20 ms (``/proc``), and a process that has ended is counted at its last sample (the
-browser's processes are not all reaped into ``RUSAGE_CHILDREN``, so ``cpu_time.tree_cpu`` alone
-loses most of their time once the browser is closed); the sampling thread's own CPU time is not
-counted. Without a browser the PNGs are not written
+CPU time counts the browser's processes (``cpu_time.TreeCPU``: a thread samples the CPU time of
+every process under this one every 20 ms from ``/proc`` and counts a process that has ended at its
+last sample; the browser's processes are not all reaped into ``RUSAGE_CHILDREN``, so
+``cpu_time.tree_cpu`` alone loses most of their time once the browser is closed); the sampling
+thread's own CPU time is not counted. Without a browser the PNGs are not written
 and the report says why.
 
 No assertion is made. Works on any version of the code (it only wraps ``write_report``).
@@ -21,48 +21,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu_time import descendants_cpu
-
-
-class TreeCPU:
-    """CPU seconds of this process and of every process that ran under it while sampling."""
-
-    def __init__(self, every: float = 0.02) -> None:
-        self.every, self.last, self._stop, self.own = every, {}, threading.Event(), 0.0
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.base = self._self()
-        self._thread.start()
-
-    @staticmethod
-    def _self() -> float:
-        s = resource.getrusage(resource.RUSAGE_SELF)
-        return s.ru_utime + s.ru_stime
-
-    def sample(self) -> None:
-        for p, c in descendants_cpu().items():
-            self.last[p] = max(self.last.get(p, 0.0), c)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            self.sample()
-            self.own = time.thread_time()   # the sampler's own CPU time, not counted
-
-    def now(self) -> float:
-        self.sample()
-        return self._self() - self.own - self.base + sum(self.last.values())
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+from cpu_time import TreeCPU
 
 
 def measure(runs: int) -> dict[str, Any]:
