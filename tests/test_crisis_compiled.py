@@ -151,3 +151,43 @@ def test_switch_on_without_numba_is_a_clear_error(monkeypatch):
         C.enabled()
     monkeypatch.setenv("DETENTE_COMPILED", "auto")
     assert C.enabled() is False
+
+
+def test_auto_uses_the_twins_only_for_large_batches(monkeypatch):
+    monkeypatch.setattr(C, "available", lambda: True)
+    monkeypatch.setenv("DETENTE_COMPILED", "auto")
+    assert C.choose(C.AUTO_MIN_WORK) is True and C.choose(C.AUTO_MIN_WORK - 1) is False
+    monkeypatch.setenv("DETENTE_COMPILED", "on")
+    assert C.choose(0) is True
+    monkeypatch.setenv("DETENTE_COMPILED", "off")
+    assert C.choose(10 * C.AUTO_MIN_WORK) is False
+    monkeypatch.setattr(C, "available", lambda: False)
+    monkeypatch.setenv("DETENTE_COMPILED", "auto")
+    assert C.choose(10 * C.AUTO_MIN_WORK) is False
+    monkeypatch.setenv("DETENTE_COMPILED", "fastest")
+    with pytest.raises(InputError):
+        C.choose(0)
+
+
+def test_run_plans_decides_once_per_batch_and_tells_every_chunk(monkeypatch):
+    """The choice is made where the batch is known and travels with each chunk to the worker."""
+    from detente import examples
+    from detente.crisis import engine as E
+
+    seen = []
+    real = E.simulate
+
+    def spy(compiled, n, rng, record_paths=False, *, use_compiled=None):
+        seen.append(use_compiled)
+        return real(compiled, n, rng, record_paths, use_compiled=False)
+
+    monkeypatch.setattr(E, "simulate", spy)
+    plan = E.plan(examples.load("seesaw-2021"), {"runs": 90, "chunk_size": 30, "horizon_months": 3}, seed=1)
+    work = sum(j.work for j in plan.chunks)
+    for threshold, want in ((work, True), (work + 1, False)):
+        seen.clear()
+        monkeypatch.setattr(C, "AUTO_MIN_WORK", threshold)
+        monkeypatch.setattr(C, "available", lambda: True)
+        monkeypatch.setenv("DETENTE_COMPILED", "auto")
+        E.run_plans([plan])
+        assert seen == [want] * 3

@@ -13,7 +13,10 @@ Which implementation the engine uses is chosen by the environment variable ``DET
 
 * ``0`` / ``off`` (default): the numpy kernels;
 * ``1`` / ``on``: the twins (an error when numba is missing);
-* ``auto``: the twins when numba can be imported, else the numpy kernels.
+* ``auto``: the twins when numba can be imported and, for the chunks of a run
+  (:func:`detente.crisis.engine.run_plans`), when the batch's work is at least
+  :data:`AUTO_MIN_WORK` run-steps (below it, loading numba costs more than the twins save);
+  else the numpy kernels.
 
 The numbers do not depend on the choice. The twins are opt-in because, so far, only the
 preventive pass (about a sixth of a chunk's time) has one, and importing numba and loading the
@@ -33,7 +36,14 @@ import numpy as np
 
 from detente.crisis.kernels import preventive_first_war as _numpy_first_war
 
-__all__ = ["available", "enabled", "preventive_first_war"]
+__all__ = ["available", "enabled", "choose", "preventive_first_war", "AUTO_MIN_WORK"]
+
+#: Under ``DETENTE_COMPILED=auto``, a batch of chunks uses the twins from this many run-steps on
+#: (runs × steps summed over its chunks). Loading numba and the twins costs about 1.4 s of CPU per
+#: process (measured: import 0.4-0.5 s, first call from the cache 0.9 s); the twins save about
+#: 0.13 s per 8,192 × 48 run-steps (docs/crisis.md "Speed"), so they repay a process from about
+#: 4 million run-steps on, and a batch that large usually runs on two workers.
+AUTO_MIN_WORK = 8_000_000
 
 _MODES = {"auto": None, "": False, "1": True, "on": True, "true": True, "yes": True,
           "0": False, "off": False, "false": False, "no": False}
@@ -66,6 +76,15 @@ def enabled() -> bool:
         raise InputError(Problem("DETENTE_COMPILED=on needs numba: pip install 'detente[fast]'",
                                  column="DETENTE_COMPILED", value=raw, expected="auto or off without numba"))
     return want
+
+
+def choose(work: int) -> bool:
+    """Whether a batch of chunks with ``work`` run-steps should use the twins (``DETENTE_COMPILED``:
+    ``on`` always, ``off`` never, ``auto`` when numba is installed and ``work >= AUTO_MIN_WORK``)."""
+    raw = os.environ.get("DETENTE_COMPILED", "off").strip().lower()
+    if _MODES.get(raw, False) is None:   # auto (an unknown value is reported by enabled())
+        return available() and work >= AUTO_MIN_WORK
+    return enabled()
 
 
 @cache

@@ -1198,6 +1198,9 @@ class CrisisChunk:
     root: int
     record_paths: bool
     key: str = ""
+    #: simulate with the compiled twins (:mod:`detente.crisis.compiled`; ``None``: as
+    #: ``DETENTE_COMPILED`` says in the process that simulates). Speed only: the same numbers.
+    use_compiled: bool | None = None
 
     @property
     def work(self) -> int:
@@ -1224,7 +1227,7 @@ def simulate(compiled: _Compiled, n: int, rng: Any, record_paths: bool = False, 
 def simulate_chunk(job: CrisisChunk) -> dict[str, Any]:
     """Simulate one chunk from its own random stream (the function executors map over chunks)."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(job.root, spawn_key=(job.chunk,))))
-    return simulate(job.compiled, job.n, rng, job.record_paths)
+    return simulate(job.compiled, job.n, rng, job.record_paths, use_compiled=job.use_compiled)
 
 
 def with_values(compiled: _Compiled, values: dict[str, Any]) -> _Compiled:
@@ -1389,6 +1392,9 @@ def run_plans(plans: Sequence[CrisisPlan], *, executor: Any = None, chunks: Any 
         have = dict(chunks.stored(p)) if chunks is not None else {}
         got[p.key] = have
         todo += [j for j in p.chunks if j.chunk not in have]
+    # the compiled twins or numpy, chosen once for the whole batch (DETENTE_COMPILED=auto: by its work)
+    twins = _compiled_kernels.choose(sum(j.work for j in todo))
+    todo = [dataclasses.replace(j, use_compiled=twins) for j in todo]
     first = {p.key: p for p in reversed(plans)}
     total = sum(len(first[k].chunks) for k in got)
     done = total - len(todo)
