@@ -118,6 +118,55 @@ def test_voters_exactly_at_the_midpoint_give_an_exact_zero():
     assert probability_matrix(y, w, vote_sums="pairwise")[0, 1] == 0.0
 
 
+# two actors without weight and three voters 3, 6 and 9 ulps below the midpoint 0.13233875240817739
+# of -2.6063055700704787 and 2.8709830748868335: the prefix-sum bracket cancels to -4.4e-16
+CANCEL_Y = np.array([-2.6063055700704787, 2.8709830748868335, 0.13233875240817736, 0.13233875240817733,
+                     0.1323387524081773])
+CANCEL_W = np.array([0.0, 0.0, 0.8888358077296334, 0.15271123132467493, 0.40250535449109437])
+
+
+def test_cancelling_contests_are_summed_directly():
+    """Where the bracket cancels (all weight within ulps of the midpoint) the contest is summed
+    directly, as the pairwise sums do: no negative vote sum (before: pos[0, 1] = -8.9e-16), and the
+    pairwise sums and probabilities."""
+    pos, tot, _ = vote_sums_sorted(CANCEL_Y, CANCEL_W, 1.0)
+    old = _pairwise(CANCEL_Y, CANCEL_W, 1.0)
+    assert np.all(pos >= 0) and np.all(tot >= 0)
+    assert pos[0, 1] == old[0][0, 1] and pos[1, 0] == old[0][1, 0]
+    assert np.max(np.abs(pos - old[0])) <= 1e-15 * old[1].max()
+    pp = probability_matrix(CANCEL_Y, CANCEL_W, vote_sums="pairwise")
+    assert np.array_equal(probability_matrix(CANCEL_Y, CANCEL_W, vote_sums="sorted")[:2, :2], pp[:2, :2])
+
+
+def test_direct_sums_in_voter_order(monkeypatch):
+    from detente.models import bdm_votes
+
+    g = np.random.default_rng(8)
+    ys, ws = np.sort(g.uniform(-3, 3, 9)), g.uniform(0, 1, 9)
+    r, c = np.array([0, 0, 1, 2, 3]), np.array([1, 5, 4, 3, 5])
+    want = []
+    for i, j in zip(r + 2, c + 2):
+        acc = 0.0
+        for k in range(9):
+            acc += max(abs(ys[k] - ys[j]) - abs(ys[k] - ys[i]), 0.0) * ws[k]
+        want.append(acc)
+    for block in (bdm_votes.BLOCK_ELEMENTS, 9 * 2):  # one chunk; chunks of two pairs
+        monkeypatch.setattr(bdm_votes, "BLOCK_ELEMENTS", block)
+        assert bdm_votes._direct(ys, ws, r, c, 2).tolist() == want
+
+
+def test_no_direct_sums_on_ordinary_inputs(monkeypatch):
+    """On random positions (ties included) no contest cancels: every sum comes from prefix sums."""
+    from detente.models import bdm_votes
+
+    calls = []
+    monkeypatch.setattr(bdm_votes, "_direct", lambda *a: calls.append(1) or (_ for _ in ()).throw(AssertionError))
+    for seed in range(6):
+        y, w, delta = _random_issue(seed, unit=bool(seed % 2))
+        vote_sums_sorted(y, w, delta)
+    assert not calls
+
+
 positions = st.lists(st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False), min_size=1, max_size=6)
 
 

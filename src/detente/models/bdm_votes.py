@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BLOCK_ELEMENTS", "left_support", "vote_sums_sorted"]
+__all__ = ["BLOCK_ELEMENTS", "CANCELLATION", "left_support", "vote_sums_sorted"]
 
 #: Elements of one row block of :func:`left_support` (32,768 floats, 256 kB per buffer: the
 #: buffers stay in cache at any n). Speed and memory only; elementwise work, so the same bits.
 BLOCK_ELEMENTS = 32768
+
+#: A contest whose prefix-sum bracket cancels by more than this factor is summed directly
+#: (:func:`left_support`).
+CANCELLATION = 1024.0
 
 
 def left_support(ys: np.ndarray, ws: np.ndarray) -> np.ndarray:
@@ -42,6 +46,12 @@ def left_support(ys: np.ndarray, ws: np.ndarray) -> np.ndarray:
     everything summed before L), and ``D``, ``y_k - L`` are taken from the positions directly.
     Voters exactly at m vote 0 and are left out (``y < m`` strictly), so a contest in which every
     weighted voter is equidistant sums to exactly 0, as the pairwise sums do.
+
+    The bracket cancels when the voters between L and m sit close to m; where it has lost more
+    than :data:`CANCELLATION` (1024) times the result (``(D/2) W + sum w (y - L) > 1024 H``, which
+    also catches a result rounded to zero or below), that contest is summed directly over the
+    voters, ``sum_k w_k max(0, |y_k - R| - |y_k - L|)``, as the pairwise sums would (rare: it needs
+    nearly all the weight of the contest within a few rounding errors of its midpoint).
     """
     n = len(ys)
     W = np.cumsum(ws)
@@ -61,8 +71,26 @@ def left_support(ys: np.ndarray, ws: np.ndarray) -> np.ndarray:
         D = R - L
         below_m = np.maximum(np.searchsorted(ys, 0.5 * (L + R), "left"), a)  # voters with y < m, at least a
         rows = np.arange(i1 - i0)[:, None]
-        H[i0:i1, i0:] = D * W[a - 1] + 2.0 * (0.5 * D * cw[rows, below_m] - cx[rows, below_m])
+        half, inner = 0.5 * D * cw[rows, below_m], cx[rows, below_m]
+        h = D * W[a - 1] + 2.0 * (half - inner)
+        bad = (half + inner > CANCELLATION * h) & (col[None, i0:] > col[i0:i1, None])
+        if bad.any():
+            r, c = np.nonzero(bad)
+            h[bad] = _direct(ys, ws, r, c, i0)
+        H[i0:i1, i0:] = h
     return H
+
+
+def _direct(ys: np.ndarray, ws: np.ndarray, r: np.ndarray, c: np.ndarray, i0: int) -> np.ndarray:
+    """``sum_k w_k max(0, |y_k - y_j| - |y_k - y_i|)`` for the pairs ``i = i0 + r``, ``j = i0 + c``,
+    summed over voters in order, in chunks of about :data:`BLOCK_ELEMENTS` elements."""
+    out = np.empty(len(r))
+    step = max(1, BLOCK_ELEMENTS // max(len(ys), 1))
+    for p0 in range(0, len(r), step):
+        L, R = ys[i0 + r[p0:p0 + step], None], ys[i0 + c[p0:p0 + step], None]
+        v = np.maximum(np.abs(ys[None, :] - R) - np.abs(ys[None, :] - L), 0.0) * ws[None, :]
+        out[p0:p0 + step] = np.cumsum(v, axis=1)[:, -1]
+    return out
 
 
 def vote_sums_sorted(y: np.ndarray, w: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,4 +118,4 @@ def vote_sums_sorted(y: np.ndarray, w: np.ndarray, delta: float) -> tuple[np.nda
     inv = np.empty(n, dtype=np.intp)
     inv[order] = np.arange(n)
     pos = srt[inv[:, None], inv[None, :]]
-    return pos / delta + 0.0, (pos + pos.T) / delta, (pos - pos.T) / delta + 0.0
+    return pos / delta, (pos + pos.T) / delta, (pos - pos.T) / delta  # no -0.0: x - x is +0.0
