@@ -191,3 +191,15 @@ def test_run_plans_decides_once_per_batch_and_tells_every_chunk(monkeypatch):
         monkeypatch.setenv("DETENTE_COMPILED", "auto")
         E.run_plans([plan])
         assert seen == [want] * 3
+
+
+def test_choosing_does_not_import_numba(monkeypatch):
+    """The process that plans (and, with a pool, only assembles) must not pay numba's import."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from detente.crisis import compiled as C; C.available(); C.choose(10**9); "
+            "print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "DETENTE_COMPILED": "auto"})
+    assert out.stdout.strip() == "False"

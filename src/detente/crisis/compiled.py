@@ -28,6 +28,7 @@ next to this file, or numba's user cache), so later processes load it instead of
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from functools import cache
 from typing import Any
@@ -51,12 +52,9 @@ _MODES = {"auto": None, "": False, "1": True, "on": True, "true": True, "yes": T
 
 @cache
 def available() -> bool:
-    """Whether numba can be imported (the ``fast`` extra is installed)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether numba is installed (the ``fast`` extra), found without importing it: a process that
+    only plans or assembles runs (the main process of a pool) never loads numba."""
+    return importlib.util.find_spec("numba") is not None
 
 
 def enabled() -> bool:
