@@ -298,3 +298,17 @@ def test_the_plans_record_the_scenarios_own_hash():
     p = ps.want(CrisisParams(runs=10, hypothesis="combined"), 3)
     assert p.input_hash == scn.content_hash() and p.scenario_name == scn.name
     assert ps._view.dynamics is scn.dynamics
+
+
+def test_num_items_skips_only_fields_that_cannot_hold_a_number():
+    import datetime as dt
+    from typing import Annotated, Literal, Optional
+
+    # typing.Optional as some fields of the description are written (a typing.Union, not X | None)
+    optional = [Optional[int], Optional[Literal["x"]]]  # noqa: UP045
+    assert all(S._scalar_annotation(a) for a in (str, int, float, bool, dt.date, str | None, *optional,
+                                                   Literal["a", "b"], Annotated[float, "m"]))
+    assert not any(S._scalar_annotation(a) for a in (S.Num, S.Num | None, list[str], dict[str, S.Num],
+                                                       tuple[float, float], S.Assumption | None, dict))
+    assert S._walked_fields(S.Num) == ("assumption", "fit")
+    assert "hypotheses" not in S._walked_fields(S.CrisisSpec) and "settings" in S._walked_fields(S.CrisisSpec)

@@ -70,9 +70,10 @@ def _number_kinds(ann: Any) -> tuple[bool, bool]:
 
 
 def _has_bool(v: Any) -> bool:
-    # `x is True or x is False` is isinstance(x, bool) (bool has no subclasses), without a call:
-    # this runs for every field of every model of a description
-    return v is True or v is False or (isinstance(v, (list, tuple)) and any(x is True or x is False for x in v))
+    # `x is True or x is False` and `bool in map(type, v)` are isinstance(x, bool) (bool has no
+    # subclasses) without a Python call per item: this runs for every field of every model of a
+    # description, and some fields are long lists
+    return v is True or v is False or (isinstance(v, (list, tuple)) and bool in map(type, v))
 
 
 class _M(BaseModel):
@@ -1013,9 +1014,7 @@ class CrisisSpec(_M):
             if isinstance(obj, Num):
                 out.append((path, obj))
             elif isinstance(obj, BaseModel):
-                for name in type(obj).model_fields:
-                    if name == "hypotheses":
-                        continue
+                for name in _walked_fields(type(obj)):
                     v = getattr(obj, name)
                     if isinstance(v, inner):
                         walk(v, f"{path}.{name}" if path else name)
@@ -1031,6 +1030,30 @@ class CrisisSpec(_M):
 
         walk(self, "")
         return out
+
+
+_SCALAR_TYPES = (str, int, float, bool, dt.date, type(None))
+
+
+def _scalar_annotation(ann: Any) -> bool:
+    """Whether a field annotated ``ann`` holds only plain values (text, numbers, dates, literals),
+    never a model, mapping or sequence."""
+    origin = get_origin(ann)
+    if origin is Literal:
+        return True
+    if origin is Annotated:
+        return _scalar_annotation(get_args(ann)[0])
+    if origin in (Union, types.UnionType):
+        return all(_scalar_annotation(a) for a in get_args(ann))
+    return ann in _SCALAR_TYPES
+
+
+@functools.cache
+def _walked_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of a model class that :meth:`CrisisSpec.num_items` walks into, in order: all but
+    ``hypotheses`` and those annotated as plain values (they cannot hold a number)."""
+    return tuple(name for name, f in cls.model_fields.items()
+                 if name != "hypotheses" and not _scalar_annotation(f.annotation))
 
 
 # ---------------------------------------------------------------- domains of the numbers
