@@ -199,3 +199,104 @@ def test_a_killed_run_leaves_no_browser(tmp_path):
     script = ("from detente.cli.crisis_run import crisis_run\n"
               "crisis_run('seesaw-2021', hypotheses=['combined'], runs=2_000_000, out_dir='rep', executor='serial')\n")
     _kill_when_busy(tmp_path, script, 4)   # serial: the only processes under the run are the browser's
+
+
+class QueueTab:
+    """A kaleido tab: a page that is fresh after loading and dirty after a figure."""
+
+    def __init__(self, reload_s):
+        self.fresh, self.reloads, self.reload_s = True, 0, reload_s   # fresh: opened with the page loaded
+
+    async def reload(self):
+        delay = self.reload_s.pop(0) if self.reload_s else 0.0
+        if isinstance(delay, Exception):
+            raise delay
+        await asyncio.sleep(delay)
+        self.fresh = True
+        self.reloads += 1
+
+
+class QueueKaleido:
+    """Stands for kaleido.Kaleido with its tab queue: each figure takes a tab from the queue, must
+    find its page fresh (kaleido's rule: one figure per loaded page) and gives the tab back
+    through ``_return_kaleido_tab``, which reloads it first."""
+
+    made: ClassVar[list[QueueKaleido]] = []
+    reload_s: ClassVar[list] = []
+
+    def __init__(self, **kopts):
+        self.tabs_ready, self.rendered, self.closed = asyncio.Queue(), [], False
+        self.tab = QueueTab(list(QueueKaleido.reload_s))
+        QueueKaleido.made.append(self)
+
+    async def open(self):
+        await self.tabs_ready.put(self.tab)
+
+    async def _get_kaleido_tab(self):
+        return await self.tabs_ready.get()
+
+    async def _return_kaleido_tab(self, tab):
+        await tab.reload()
+        await self.tabs_ready.put(tab)
+
+    async def write_fig_from_object(self, specs, cancel_on_error=False):
+        async def one(spec):
+            Path(spec["path"]).touch()
+            tab = await self._get_kaleido_tab()
+            try:
+                if not tab.fresh:
+                    raise AssertionError("a figure rendered on a page that already drew one")
+                tab.fresh = False
+                self.rendered.append(Path(spec["path"]).name)
+                Path(spec["path"]).write_text("png")
+            finally:
+                await self._return_kaleido_tab(tab)
+
+        await asyncio.gather(*(one(s) for s in specs))
+
+    async def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    import kaleido
+
+    QueueKaleido.made, QueueKaleido.reload_s = [], []
+    monkeypatch.setattr(kaleido, "Kaleido", QueueKaleido)
+    monkeypatch.setattr(X, "static_export_problem", lambda: None)
+    return QueueKaleido
+
+
+def test_the_session_warms_each_tab_and_does_not_wait_for_the_last_reload(tmp_path, queued):
+    """The tab is reloaded once as the browser opens (the slow second load of the page, while the
+    engine runs); every figure still gets a freshly loaded page; the batch returns before the
+    reload that follows its last figure, and closing stops that reload."""
+    queued.reload_s = [0.0, 0.0, 0.0, 60.0]   # warm-up, after figures 1 and 2, after figure 3 (never waited for)
+    figs = _figs(3)
+    s = X.ImageSession().start()
+    k = s._opened.result()
+    assert k.tab.reloads == 1 and k.tab.fresh            # warmed: reloaded once, before any figure
+    assert s.write({tmp_path / f"a{i}.png": f for i, f in enumerate(figs)}) is None
+    assert k.rendered == ["a0.png", "a1.png", "a2.png"] and k.tab.reloads == 3
+    assert len(k._reloads) == 1                          # the reload after the last figure still runs
+    s.close()                                            # and closing does not wait a minute for it
+    assert k.closed and not k._reloads
+    assert sorted(p.read_text() for p in tmp_path.iterdir()) == ["png"] * 3
+
+
+def test_a_reload_that_fails_fails_the_next_figure_and_leaves_no_file(tmp_path, queued):
+    queued.reload_s = [0.0, RuntimeError("renderer crashed")]
+    with X.ImageSession() as s:
+        assert s.write({tmp_path / "a.png": _figs(1)[0]}) is None
+        why = s.write({tmp_path / "b.png": _figs(1)[0]})
+    assert why == "static image export failed: RuntimeError: renderer crashed"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
+
+
+def test_the_session_uses_a_kaleido_without_a_tab_queue_as_it_is(tmp_path, fake):
+    with X.ImageSession() as s:
+        k = s._opened.result()
+        assert isinstance(k, FakeKaleido) and not k._queued()
+        assert s.write({tmp_path / "a.png": _figs(1)[0]}) is None
+    assert fake.opened[0].batches == [["a.png"]] and fake.opened[0].closed

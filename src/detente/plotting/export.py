@@ -112,6 +112,78 @@ def _failure(exc: BaseException) -> str:
     return f"static image export failed: {type(exc).__name__}: {msg.splitlines()[0] if msg else ''}"
 
 
+def _session_kaleido(base: type) -> type:
+    """``base`` (``kaleido.Kaleido``) as a report's session drives it (issue 17).
+
+    kaleido renders each figure in a freshly loaded page: after a figure it reloads the tab
+    (plotly.js again) before the tab takes the next one, and the batch waits for that reload. Two
+    changes, the same pages and so the same images:
+
+    * :meth:`warm` reloads each tab once right after the browser opens, in the background while
+      the engine runs. The first reload after opening is the slow one (the page's script is
+      compiled again, and only then kept in the browser's code cache: measured 1.4–2.9 s against
+      0.2–0.4 s for later ones at load average 8–10), and it used to fall after the report's
+      first figure.
+    * A tab is reloaded in the background after each figure (:meth:`_return_kaleido_tab`) and goes
+      back to the queue when reloaded, as before; the batch no longer waits for the reload after
+      its last figure. A failed reload is raised by the next figure's :meth:`_get_kaleido_tab`;
+      :meth:`close` stops the reloads still running (no figure will use their tabs).
+
+    Both go through kaleido's tab queue (``_get_kaleido_tab``, ``_return_kaleido_tab``,
+    ``tabs_ready``); a ``base`` without them (another kaleido) is used as it is."""
+
+    class SessionKaleido(base):
+        def __init__(self, *a: Any, **k: Any) -> None:
+            super().__init__(*a, **k)
+            self._reloads: set[Any] = set()
+            self._reload_error: BaseException | None = None
+
+        def _queued(self) -> bool:
+            return all(hasattr(self, n) for n in ("_get_kaleido_tab", "_return_kaleido_tab", "tabs_ready"))
+
+        async def warm(self) -> None:
+            """Reload every tab once (the slow second load of the page), then put it back."""
+            if not self._queued():
+                return
+            tabs = [await self._get_kaleido_tab() for _ in range(self.tabs_ready.qsize())]
+            try:
+                for tab in tabs:
+                    await tab.reload()
+            finally:
+                for tab in tabs:
+                    await self.tabs_ready.put(tab)
+
+        async def _get_kaleido_tab(self) -> Any:
+            if self._reload_error is not None:
+                raise self._reload_error
+            return await super()._get_kaleido_tab()
+
+        async def _return_kaleido_tab(self, tab: Any) -> None:
+            import asyncio
+
+            async def reload_and_return() -> None:
+                try:
+                    await super(SessionKaleido, self)._return_kaleido_tab(tab)   # reload, then queue it
+                except BaseException as exc:  # noqa: BLE001 - kept for the next figure, which raises it
+                    self._reload_error = exc
+                    await self.tabs_ready.put(tab)
+
+            task = asyncio.create_task(reload_and_return())
+            self._reloads.add(task)
+            task.add_done_callback(self._reloads.discard)
+
+        async def close(self) -> None:
+            import asyncio
+
+            for task in self._reloads:   # no tab is needed any more: the reloads still running stop
+                task.cancel()
+            if self._reloads:
+                await asyncio.gather(*self._reloads, return_exceptions=True)
+            await super().close()
+
+    return SessionKaleido
+
+
 class ImageSession:
     """One headless browser (kaleido's) for every static image of a report, started in the background.
 
@@ -162,8 +234,9 @@ class ImageSession:
 
         # the browser options plotly.io.write_images passes (the same page, so the same images)
         kopts = {k: getattr(defaults, k) for k in ("plotlyjs", "mathjax", "headers") if getattr(defaults, k, None)}
-        k = kaleido.Kaleido(**kopts)
+        k = _session_kaleido(kaleido.Kaleido)(**kopts)
         await k.open()
+        await k.warm()
         return k
 
     def write(self, figs: Mapping[str | Path, Any], *, scale: float = 1.5, width: int = 1000) -> str | None:
