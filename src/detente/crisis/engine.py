@@ -949,34 +949,43 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                         p0, dp, cst = (V[f"alliances.{i}.{x}"] for x in ("provoke_p0", "provoke_dp", "provoke_cost"))
                         mh_term[i] = hs * np.maximum(0.0, p0 + q[:, i] * dp - cst) / np.maximum(dp, 1e-9)
                     mh[:, j] += mh_term[i]
-        forces = np.zeros((n, J))
-        for j, f in enumerate(fps):
-            e = f"flashpoints[{f.id}].escalation"
-            adv_prox = np.zeros(n)
-            for r, (di, _D, _R) in enumerate(directions):
-                if dyad_ids[di] in f.dyads:
-                    adv_prox = np.maximum(adv_prox, prox[r])
-            if f.richardson is not None:
-                b = f"flashpoints[{f.id}].richardson"
-                kR, lR, aR, bR, gR, hR, gp = (V[f"{b}.{x}"] for x in ("k", "l", "a", "b", "g", "h", "g_pressure"))
-                dx = kR * fy[:, j] - aR * fx[:, j] + gR + gp * adv_prox
-                dy = lR * fx[:, j] - bR * fy[:, j] + hR
-                fx[:, j] = np.maximum(fx[:, j] + dx * dtm, 0.0)
-                fy[:, j] = np.maximum(fy[:, j] + dy * dtm, 0.0)
-                # both forces at 0 give log 0 = -inf: harmless, the hazard uses max(forces, 0)
-                with np.errstate(divide="ignore"):
-                    forces[:, j] = np.log((fx[:, j] + fy[:, j]) / f_eq[:, j])
-            up = 1.0 - K.exp_common(-(V[f"{e}.up_m"] + V[f"{e}.up_pressure"] * adv_prox) * dtm)
-            up = 1.0 - (1.0 - up) * _power_sparse(V[f"{e}.push_factor"], rung_push[:, j])
-            down = 1.0 - np.exp(-(V[f"{e}.down_m"] + V[f"{e}.down_groups"] * g_damp[:, j]) * dtm)
-            u = rng.random(n)
-            step_r = np.where(u < up, 1, np.where(u > 1.0 - down, -1, 0))
-            new_rung = K.clip(rung[j] + step_r, 0, f.escalation.rungs - 1)
-            rose = np.nonzero(new_rung > rung[j])[0]
-            if rose.size:
-                hit = rung_step[rose, j, new_rung[rose]] < 0
-                rung_step[rose[hit], j, new_rung[rose[hit]]] = s
-            rung[j] = new_rung
+        if s == 0:
+            esc_twin = None
+            if use_compiled:   # the compiled twin of the forces and the ladder (imports numba)
+                from detente.crisis._compiled_escal import EscalationTwin
+
+                esc_twin = EscalationTwin.build(spec, V, n, directions, dyad_ids, dtm)
+        forces = None if esc_twin is None else \
+            esc_twin.escalation(s, rng, prox, fx, fy, f_eq, g_damp, rung_push, rung, rung_step)
+        if forces is None:
+            forces = np.zeros((n, J))
+            for j, f in enumerate(fps):
+                e = f"flashpoints[{f.id}].escalation"
+                adv_prox = np.zeros(n)
+                for r, (di, _D, _R) in enumerate(directions):
+                    if dyad_ids[di] in f.dyads:
+                        adv_prox = np.maximum(adv_prox, prox[r])
+                if f.richardson is not None:
+                    b = f"flashpoints[{f.id}].richardson"
+                    kR, lR, aR, bR, gR, hR, gp = (V[f"{b}.{x}"] for x in ("k", "l", "a", "b", "g", "h", "g_pressure"))
+                    dx = kR * fy[:, j] - aR * fx[:, j] + gR + gp * adv_prox
+                    dy = lR * fx[:, j] - bR * fy[:, j] + hR
+                    fx[:, j] = np.maximum(fx[:, j] + dx * dtm, 0.0)
+                    fy[:, j] = np.maximum(fy[:, j] + dy * dtm, 0.0)
+                    # both forces at 0 give log 0 = -inf: harmless, the hazard uses max(forces, 0)
+                    with np.errstate(divide="ignore"):
+                        forces[:, j] = np.log((fx[:, j] + fy[:, j]) / f_eq[:, j])
+                up = 1.0 - K.exp_common(-(V[f"{e}.up_m"] + V[f"{e}.up_pressure"] * adv_prox) * dtm)
+                up = 1.0 - (1.0 - up) * _power_sparse(V[f"{e}.push_factor"], rung_push[:, j])
+                down = 1.0 - np.exp(-(V[f"{e}.down_m"] + V[f"{e}.down_groups"] * g_damp[:, j]) * dtm)
+                u = rng.random(n)
+                step_r = np.where(u < up, 1, np.where(u > 1.0 - down, -1, 0))
+                new_rung = K.clip(rung[j] + step_r, 0, f.escalation.rungs - 1)
+                rose = np.nonzero(new_rung > rung[j])[0]
+                if rose.size:
+                    hit = rung_step[rose, j, new_rung[rose]] < 0
+                    rung_step[rose[hit], j, new_rung[rose[hit]]] = s
+                rung[j] = new_rung
 
         # 6. hazards, causes, initiators, onsets ------------------------------------------
         fp_parts: list[list[tuple[int, Any, Any]]] = []
@@ -1484,3 +1493,4 @@ def run_planned(plans: Sequence[CrisisPlan], *, executor: Any = None, chunks: An
         with ProcessExecutor(workers) as ex:
             return run_plans(plans, executor=ex, chunks=chunks, progress=progress)
     return run_plans(plans, executor=executor, chunks=chunks, progress=progress)
+
