@@ -203,3 +203,69 @@ def test_choosing_does_not_import_numba(monkeypatch):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "DETENTE_COMPILED": "auto"})
     assert out.stdout.strip() == "False"
+
+
+def _numpy_direction(ev, capD, capR, m, gdiff, drift, rel, size, kD, kR, phi, L, delta, kmon):
+    """Step 4's numpy code for one direction (engine._simulate_chunk), on a copy of ``kmon``."""
+    from detente.crisis.engine import _at
+
+    out = kmon.copy()
+    n = ev.size
+    rows = np.nonzero(ev)[0]
+    cD = np.broadcast_to(np.asarray(kD) / (1.0 - delta), (n,))
+    cR = np.broadcast_to(np.asarray(kR) / (1.0 - delta), (n,))
+    ratio = np.power(capR[rows] / capD[rows], _at(m, rows))
+    first = K.preventive_first_war(
+        ratio, _at(gdiff, rows) if np.ndim(gdiff) else float(gdiff), _at(np.asarray(drift, float), rows),
+        None if rel is None else rel[rows], _at(np.asarray(size, float), rows) if rel is not None else 0.0,
+        L=L, delta=delta, c_D=cD[rows], c_R=cR[rows], phi=phi[rows])
+    out[rows] = np.where(first >= 0, first.astype(float), np.inf)
+    return out
+
+
+@needs_numba
+@pytest.mark.parametrize("per_run", [False, True])
+def test_direction_pass_equals_the_numpy_step(per_run):
+    rng = np.random.default_rng(5 + per_run)
+    n, checked = 400, 0
+    for it in range(30):
+        L = int(rng.integers(2, 50))
+        delta = float(rng.choice([D_M, 0.9]))
+        ev = rng.random(n) < 0.7
+        capD, capR = rng.uniform(0.01, 1, n), rng.uniform(0.01, 1, n)
+        draw = (lambda lo, hi: rng.uniform(lo, hi, n)) if per_run else (lambda lo, hi: float(rng.uniform(lo, hi)))
+        m, gdiff, kD, kR = draw(0.5, 3), draw(-0.1, 0.1), draw(0, 0.3), draw(0, 0.3)
+        drift = [0.0, draw(-0.01, 0.002)][it % 2]
+        rel = None if it % 3 == 0 else rng.uniform(-3, L + 3, n)
+        size = draw(-0.1, 0.6)
+        phi = rng.uniform(0, 1, (n, 2))[:, 1]            # a strided column, as phi[:, di] in the engine
+        kmon = np.where(rng.random(n) < 0.5, np.inf, rng.uniform(0, 30, n))
+        want = _numpy_direction(ev, capD, capR, m, gdiff, drift, rel, size, kD, kR, phi, L, delta, kmon)
+        got = kmon.copy()
+        assert C.direction_pass(ev, capD, capR, m, gdiff, drift, rel, size, kD, kR, phi, L=L, delta=delta, kmon=got)
+        assert got.tobytes() == want.tobytes()
+        checked += int(np.isfinite(want[ev]).sum())
+    assert checked > 200   # wars found, not only peace
+    bad = capD.copy()
+    bad[3] = np.nan
+    ev[3] = True
+    untouched = kmon.copy()
+    assert not C.direction_pass(ev, bad, capR, m, gdiff, drift, rel, size, kD, kR, phi, L=L, delta=delta, kmon=untouched)
+    assert untouched.tobytes() == kmon.tobytes()
+
+
+@needs_numba
+@pytest.mark.parametrize("pressure", [True, False])
+def test_forced_and_pressure_equals_the_numpy_step(pressure):
+    rng = np.random.default_rng(9)
+    kr = np.concatenate([rng.uniform(-3, 40, 300), [np.inf, -1e-9, -2e-9, 0.0, 1.0 - 1e-9, 1.0 - 2e-9, 0.999, 1.0]])
+    for inv_tau in (-1 / 6.0, rng.uniform(-1, -0.05, kr.size)):
+        ok = kr > -1e-9
+        want_f = np.logical_and(ok, kr < 1.0 - 1e-9)
+        want_p = np.multiply(np.exp(np.maximum(kr, 0.0) * inv_tau), ok) if pressure else np.zeros(kr.size)
+        f, p = np.ones(kr.size, bool), np.full(kr.size, 7.0)
+        C.forced_and_pressure(kr, inv_tau, pressure, f, p)
+        assert f.tolist() == want_f.tolist() and p.tobytes() == want_p.tobytes()
+    f, p = np.ones(3, bool), np.full(3, 7.0)
+    C.forced_and_pressure(np.full(3, np.inf), -0.5, pressure, f, p)
+    assert not f.any() and (p == 0.0).all()

@@ -37,7 +37,8 @@ import numpy as np
 
 from detente.crisis.kernels import preventive_first_war as _numpy_first_war
 
-__all__ = ["available", "enabled", "choose", "preventive_first_war", "AUTO_MIN_WORK"]
+__all__ = ["available", "enabled", "choose", "preventive_first_war", "direction_pass", "forced_and_pressure",
+           "AUTO_MIN_WORK"]
 
 #: Under ``DETENTE_COMPILED=auto``, a batch of chunks uses the twins from this many run-steps on
 #: (runs × steps summed over its chunks). Loading numba and the twins costs about 1.4 s of CPU per
@@ -87,10 +88,10 @@ def choose(work: int) -> bool:
 
 @cache
 def _kernels() -> Any:
-    """The compiled first-war kernel (imports numba and loads or compiles the twins on first use)."""
-    from detente.crisis._compiled_kernels import first_war
+    """The compiled module (imports numba and loads or compiles the twins on first use)."""
+    from detente.crisis import _compiled_kernels
 
-    return first_war
+    return _compiled_kernels
 
 
 def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np.ndarray | float, cliff_at: np.ndarray | None,
@@ -111,10 +112,39 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np
     drift_a = np.asarray(drift, dtype=float)
     # the full pass adds the drift only when it is an array or a non-zero number (x + 0.0 can turn -0.0 into 0.0)
     with_drift = bool(drift_a.ndim or drift_a != 0.0)
-    first, ok = _kernels()(np.ascontiguousarray(ratio), row(gdiff), per_row, row(drift_a), with_drift, cliff_at is not None,
+    first, ok = _kernels().first_war(np.ascontiguousarray(ratio), row(gdiff), per_row, row(drift_a), with_drift, cliff_at is not None,
                            row(0.0 if cliff_at is None else cliff_at), row(cliff_size), row(c_D), row(c_R), row(phi),
                            int(L), float(delta), bool(fast))
     if not ok:
         return _numpy_first_war(ratio, gdiff, drift, cliff_at, cliff_size, L=L, delta=delta, c_D=c_D, c_R=c_R,
-                                      phi=phi, fast=fast)
+                                phi=phi, fast=fast)
     return first
+
+
+def _runs(x: Any, n: int) -> np.ndarray:
+    """``x`` (a number or an array over runs) as a float array over ``n`` runs, without copying."""
+    return np.broadcast_to(np.asarray(x, dtype=float), (n,))
+
+
+def direction_pass(ev: np.ndarray, capD: np.ndarray, capR: np.ndarray, m: Any, gdiff: Any, drift: Any,
+                   rel: np.ndarray | None, size: Any, kD: Any, kR: Any, phi: np.ndarray, *, L: int, delta: float,
+                   kmon: np.ndarray) -> bool:
+    """The engine's preventive test of one direction in the runs ``ev`` (step 4 of
+    :func:`detente.crisis.engine._simulate_chunk`), compiled: writes each run's months to its first
+    forced war into ``kmon`` (``inf``: none) exactly as the numpy code does with
+    :func:`detente.crisis.kernels.preventive_first_war` on the power ratio ``(A_R/A_D)^m`` and the
+    costs ``κ/(1−δ)``. ``m``, ``gdiff``, ``drift``, ``size``, ``kD``, ``kR`` are numbers or arrays over
+    runs, ``rel`` the months to the believed cliff (``None``: no cliff). Returns False, leaving
+    ``kmon`` untouched, when a run's inputs are not finite (the caller then takes the numpy path)."""
+    n = ev.shape[0]
+    drift_a = np.asarray(drift, dtype=float)
+    return bool(_kernels().direction_pass(
+        ev, capD, capR, _runs(m, n), _runs(gdiff, n), np.ndim(gdiff) > 0, _runs(drift_a, n),
+        bool(drift_a.ndim or drift_a != 0.0), rel is not None, _runs(0.0 if rel is None else rel, n), _runs(size, n),
+        _runs(kD, n), _runs(kR, n), phi, int(L), float(delta), kmon))
+
+
+def forced_and_pressure(kr: np.ndarray, inv_tau: Any, pressure: bool, forced: np.ndarray, prox: np.ndarray) -> None:
+    """Step 4's forced wars and preventive pressure of one direction (in place on ``forced`` and
+    ``prox``), compiled: the numbers of the numpy code in :func:`detente.crisis.engine._simulate_chunk`."""
+    _kernels().forced_and_pressure(kr, _runs(inv_tau, kr.shape[0]), bool(pressure), forced, prox)

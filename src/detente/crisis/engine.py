@@ -847,6 +847,12 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             ev = need if periodic else need & (kmon[r] <= reeval)
             if not ev.any():
                 continue
+            if capD is None or capR is None:
+                capD, capR = eff_cap(di, D), eff_cap(di, R)
+            if use_compiled and _compiled_kernels.direction_pass(
+                    ev, capD, capR, m, gdiff, drift, None if cl is None else rel, 0.0 if cl is None else cl[1], kD, kR,
+                    phi[:, di], L=L, delta=delta, kmon=kmon[r]):
+                continue
             rows = np.nonzero(ev)[0]
             cD = np.broadcast_to(np.asarray(kD) / (1.0 - delta), (n,))
             cR = np.broadcast_to(np.asarray(kR) / (1.0 - delta), (n,))
@@ -861,6 +867,9 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             kmon[r, rows] = np.where(first >= 0, first.astype(float), np.inf)
         for r in range(ndir):
             kr = kmon[r]
+            if use_compiled:
+                _compiled_kernels.forced_and_pressure(kr, inv_tau, st.preventive_pressure, forced[r], prox[r])
+                continue
             if np.isinf(kr).all():
                 forced[r] = False
                 prox[r] = 0.0
