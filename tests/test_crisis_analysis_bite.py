@@ -132,7 +132,8 @@ def test_unknown_names_in_outputs_are_named_errors():
     assert (p.column, p.value) == ("claims.tests.output", "p_war_by_end")
     with pytest.raises(InputError, match="needs `triangle`") as ei:
         A.output_samples(_res(triangle=None), "p_split_horizon")
-    assert (ei.value.problems[0].column, ei.value.problems[0].value) == ("output", "p_split_horizon")
+    # the same column as the other output problems (it used to say `output`)
+    assert (ei.value.problems[0].column, ei.value.problems[0].value) == ("claims.tests.output", "p_split_horizon")
 
 
 def test_focal_summary_by_hand():

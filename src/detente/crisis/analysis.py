@@ -230,7 +230,7 @@ def output_samples(res: CrisisResult, name: str, *, end: str | None = None) -> n
     if name == "p_split_horizon":
         if res.triangle is None:
             raise InputError(Problem("output p_split_horizon needs `triangle` (the scenario declares none)",
-                                     column="output", value=name))
+                                     column="claims.tests.output", value=name))
         return (res.split_step >= 0).astype(float)
     if name.startswith("p_first_war_by."):
         who = _sides(name.split(".", 1)[1], res)
