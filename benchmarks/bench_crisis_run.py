@@ -123,11 +123,14 @@ class Stages:
 def patched(stages: Stages) -> Iterator[None]:
     """Time the command's stages by wrapping the functions it calls (restored afterwards)."""
     from detente.crisis import analysis
+    from detente.executors import ProcessExecutor
+    from detente.plotting.export import ImageSession
     from detente.report import crisis as report
 
-    names = {(analysis, "run_planned"): "engine passes (together)",
+    names = {(analysis, "run_planned"): "engine passes (together)", (analysis, "_plan_passes"): "planning the passes",
              (analysis, "counterfactuals"): "counterfactual passes", (analysis, "mechanism_map"): "mechanism map",
-             (analysis, "forecast_path"): "forecast path", (report, "write_report"): "report"}
+             (analysis, "forecast_path"): "forecast path", (report, "write_report"): "report",
+             (ImageSession, "close"): "closing the browser", (ProcessExecutor, "close"): "closing the pool"}
     saved = {key: getattr(*key) for key in names}
     try:
         for (mod, attr), label in names.items():
@@ -164,11 +167,18 @@ def show(args: argparse.Namespace, m: dict[str, Any], base: float, base_cpu: flo
     print(f"  [{m['label']}]")
     print(f"  command                wall {wall:7.2f} s   CPU {cpu:7.2f} s   target < 10 s wall: "
           f"{'met' if wall < 10 else 'NOT met'}")
+    rest = ("planning the passes", "closing the browser", "closing the pool")
     for name in ("engine passes (together)", "counterfactual passes", "mechanism map", "forecast path", "report"):
         if name in stages.wall:
             print(f"  {name:<22} wall {stages.wall[name]:7.2f} s   CPU {stages.cpu[name]:7.2f} s")
     rest_w, rest_c = wall - sum(stages.wall.values()), cpu - sum(stages.cpu.values())
-    print(f"  {'rest (specs, hypothesis block, back-test, claims)':<22} wall {rest_w:7.2f} s   CPU {rest_c:7.2f} s")
+    print(f"  {'rest (specs, hypothesis block, back-test, claims)':<22} wall "
+          f"{rest_w + sum(stages.wall.get(n, 0.0) for n in rest):7.2f} s   CPU "
+          f"{rest_c + sum(stages.cpu.get(n, 0.0) for n in rest):7.2f} s, of which")
+    for name in rest:
+        if name in stages.wall:
+            print(f"    {name:<20} wall {stages.wall[name]:7.2f} s   CPU {stages.cpu[name]:7.2f} s")
+    print(f"    {'the others':<20} wall {rest_w:7.2f} s   CPU {rest_c:7.2f} s")
     print(f"  ratios command/baseline: wall {wall / base:.1f}, CPU {cpu / base_cpu:.1f}")
     b = m["obj"]["hypotheses"][args.hypothesis]
     print(f"  P(war by 2022-02-28) = {b['p_war_by']['2022-02-28']:.4f}; months gained by stalling "
