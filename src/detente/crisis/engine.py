@@ -997,88 +997,32 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 rung[j] = new_rung
 
         # 6. hazards, causes, initiators, onsets ------------------------------------------
-        fp_parts: list[list[tuple[int, Any, Any]]] = []
-        lam_fp = np.zeros((n, J))
-        causes = np.zeros((J, NCAUSE))
-        for j, f in enumerate(fps):
-            b = f"flashpoints[{f.id}].beta"
-            lam0 = V[f"flashpoints[{f.id}].base_hazard_m"]
-            neg = -V[f"{b}.groups"] * g_damp[:, j] + V[f"{b}.agreement"] * agreed_fp[:, j]
-            if hold_on and hold_fp[j]:
-                # a postponed meeting still pending keeps the process alive (stall.hold_damping)
-                neg = neg - V["policies.stall.hold_damping"] * np.minimum(pending_hold[:, hold_fp[j]].sum(axis=1), 1.0)
-            smult = 1.0
-            for shk in c.shocks:
-                if f.id in shk.hazard_mult and shk.window[0] <= c.step_end[s] and c.step_start[s] <= shk.window[1]:
-                    # a window covering part of the step scales the hazard for that part only
-                    days = (min(shk.window[1], c.step_end[s]) - max(shk.window[0], c.step_start[s])).days + 1
-                    frac = days / ((c.step_end[s] - c.step_start[s]).days + 1)
-                    smult = smult * (1.0 - frac + frac * resolve(shk.hazard_mult[f.id]))
-            lam_b = lam0 * np.exp(neg) * smult * alive[:, j]
-            terms: list[tuple[int, Any, Any]] = []  # (cause, exponent term, initiator index or shares)
-            for r, (di, D, _R) in enumerate(directions):
-                if dyad_ids[di] in f.dyads and D in f.involves:
-                    terms.append((1, V[f"{b}.forced"] * forced[r] + V[f"{b}.pressure"] * prox[r], aidx[D]))
-            terms.append((2, V[f"{b}.crisis_pwar"] * pwar[:, j], aidx[f.crisis.demander]))
-            terms.append((3, V[f"{b}.moral_hazard"] * mh[:, j], aidx[f.local]))
-            esc = V[f"{b}.rung"] * rung[j] / (f.escalation.rungs - 1) + V[f"{b}.forces"] * np.maximum(forces[:, j], 0)
-            terms.append((4, esc, bgs[j]))
-            if prov_on and prov is not None and f.id in prov_fps:
-                terms.append((5, V["triangle.coupling.provocation.beta"] * wedge_fail, aidx[prov.initiator]))
-            parts = _hazard_parts(lam_b, bgs[j], terms, allowed)
-            for cause, lam, who in parts:
-                lam_fp[:, j] += lam
-                tot_l = float(np.sum(lam))
-                causes[j, cause] += tot_l
-                if isinstance(who, np.ndarray):
-                    ws = who.sum()
-                    if ws > 0:
-                        diag_init[s, j] += tot_l * who / ws
-                else:
-                    diag_init[s, j, who] += tot_l
-            fp_parts.append(parts)
-        h_fp = K.hazard_prob(lam_fp, dtm)
-        p_any = K.hazard_prob(lam_fp.sum(axis=1), dtm)  # = 1 − Π_j(1 − h_j), exactly in real arithmetic
-        u = rng.random(n)
-        onset = u < p_any
-        if onset.any():
-            rows = np.nonzero(onset)[0]
-            hsum = h_fp[rows].cumsum(axis=1)
-            pick = np.minimum((rng.random(len(rows))[:, None] * hsum[:, -1:] > hsum).sum(axis=1), J - 1)
-            u_who = rng.random(len(rows))
-            u_cause = rng.random(len(rows))
-            who = np.zeros(len(rows), np.int64)
-            cause_of = np.zeros(len(rows), np.int64)
-            for j in range(J):
-                sel = np.nonzero(pick == j)[0]
-                if not len(sel):
-                    continue
-                rr = rows[sel]
-                W = np.zeros((len(sel), A))
-                Cw = np.zeros((len(sel), NCAUSE))
-                for cause, lam, whom in fp_parts[j]:
-                    lv = lam[rr] if np.ndim(lam) else np.full(len(sel), lam)
-                    if isinstance(whom, np.ndarray):
-                        W += lv[:, None] * (whom / max(whom.sum(), 1e-300))[None, :]
-                    else:
-                        W[:, whom] += lv
-                    Cw[:, cause] += lv
-                cw = W.cumsum(axis=1)
-                who[sel] = np.minimum((u_who[sel, None] * cw[:, -1:] > cw).sum(axis=1), A - 1)
-                cc = Cw.cumsum(axis=1)
-                cause_of[sel] = np.minimum((u_cause[sel, None] * cc[:, -1:] > cc).sum(axis=1), NCAUSE - 1)
-            onset_step[rows, pick] = s
-            onset_init[rows, pick] = who
-            onset_cause[rows, pick] = cause_of
-            alive[rows, pick] = False
-            fresh = first_step[rows] < 0
-            first_step[rows[fresh]] = s
-            first_fp[rows[fresh]] = pick[fresh]
-            first_init[rows[fresh]] = who[fresh]
-            if st.after_first_war == "stop":
-                alive[rows, :] = False
-            if feedback_on:
-                # a war started by one partner moves the partners' tie and resets their beliefs
+        # the compiled twin of this step (the same numbers; detente.crisis._compiled_hazard), None when
+        # it is off or hands the month to the numpy code below (a hazard that is not finite)
+        hz6 = None
+        if use_compiled:
+            if s == 0:
+                from detente.crisis._compiled_hazard import HazardTwin
+
+                hz_twin = HazardTwin(n=n, fps=fps, directions=directions, dyad_ids=dyad_ids, aidx=aidx, V=V, bgs=bgs,
+                                     allowed=allowed, hold_on=hold_on, hold_fp=hold_fp, n_cause=NCAUSE,
+                                     prov_term=(prov_fps, V["triangle.coupling.provocation.beta"], prov.initiator)
+                                     if prov_on and prov is not None else None)
+            hz6 = hz_twin.hazards(hz_twin.shock_mults(c, s), dtm, pending_hold, g_damp, agreed_fp, alive, forced, prox,
+                                  pwar, mh, rung, forces, wedge_fail)
+        if hz6 is not None:
+            h_fp, p_any, hz_parts, hz_tots = hz6
+            causes = np.zeros((J, NCAUSE))
+            u = rng.random(n)
+            rows = np.nonzero(u < p_any)[0]
+            u_pick = rng.random(len(rows)) if rows.size else u[:0]
+            u_who = rng.random(len(rows)) if rows.size else u[:0]
+            u_cause = rng.random(len(rows)) if rows.size else u[:0]
+            who = hz_twin.onsets(s, rows, u_pick, u_who, u_cause, h_fp, hz_parts, hz_tots, causes, diag_init[s],
+                                 onset_step, onset_init, onset_cause, alive, first_step, first_fp, first_init,
+                                 st.after_first_war == "stop")
+            if feedback_on and rows.size:
+                # as below: a war started by one partner moves the partners' tie and resets their beliefs
                 by_partner = rows[(who == aidx[t1]) | (who == aidx[t2])]
                 if by_partner.size:
                     shift = V["triangle.coupling.war_tie_shift"]
@@ -1086,6 +1030,96 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                     x12[by_partner] = K.clip(x12[by_partner] + shift, -1.0, 1.0)
                     mu1[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
                     mu2[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
+        else:
+            fp_parts: list[list[tuple[int, Any, Any]]] = []
+            lam_fp = np.zeros((n, J))
+            causes = np.zeros((J, NCAUSE))
+            for j, f in enumerate(fps):
+                b = f"flashpoints[{f.id}].beta"
+                lam0 = V[f"flashpoints[{f.id}].base_hazard_m"]
+                neg = -V[f"{b}.groups"] * g_damp[:, j] + V[f"{b}.agreement"] * agreed_fp[:, j]
+                if hold_on and hold_fp[j]:
+                    # a postponed meeting still pending keeps the process alive (stall.hold_damping)
+                    neg = neg - V["policies.stall.hold_damping"] * np.minimum(pending_hold[:, hold_fp[j]].sum(axis=1), 1.0)
+                smult = 1.0
+                for shk in c.shocks:
+                    if f.id in shk.hazard_mult and shk.window[0] <= c.step_end[s] and c.step_start[s] <= shk.window[1]:
+                        # a window covering part of the step scales the hazard for that part only
+                        days = (min(shk.window[1], c.step_end[s]) - max(shk.window[0], c.step_start[s])).days + 1
+                        frac = days / ((c.step_end[s] - c.step_start[s]).days + 1)
+                        smult = smult * (1.0 - frac + frac * resolve(shk.hazard_mult[f.id]))
+                lam_b = lam0 * np.exp(neg) * smult * alive[:, j]
+                terms: list[tuple[int, Any, Any]] = []  # (cause, exponent term, initiator index or shares)
+                for r, (di, D, _R) in enumerate(directions):
+                    if dyad_ids[di] in f.dyads and D in f.involves:
+                        terms.append((1, V[f"{b}.forced"] * forced[r] + V[f"{b}.pressure"] * prox[r], aidx[D]))
+                terms.append((2, V[f"{b}.crisis_pwar"] * pwar[:, j], aidx[f.crisis.demander]))
+                terms.append((3, V[f"{b}.moral_hazard"] * mh[:, j], aidx[f.local]))
+                esc = V[f"{b}.rung"] * rung[j] / (f.escalation.rungs - 1) + V[f"{b}.forces"] * np.maximum(forces[:, j], 0)
+                terms.append((4, esc, bgs[j]))
+                if prov_on and prov is not None and f.id in prov_fps:
+                    terms.append((5, V["triangle.coupling.provocation.beta"] * wedge_fail, aidx[prov.initiator]))
+                parts = _hazard_parts(lam_b, bgs[j], terms, allowed)
+                for cause, lam, who in parts:
+                    lam_fp[:, j] += lam
+                    tot_l = float(np.sum(lam))
+                    causes[j, cause] += tot_l
+                    if isinstance(who, np.ndarray):
+                        ws = who.sum()
+                        if ws > 0:
+                            diag_init[s, j] += tot_l * who / ws
+                    else:
+                        diag_init[s, j, who] += tot_l
+                fp_parts.append(parts)
+            h_fp = K.hazard_prob(lam_fp, dtm)
+            p_any = K.hazard_prob(lam_fp.sum(axis=1), dtm)  # = 1 − Π_j(1 − h_j), exactly in real arithmetic
+            u = rng.random(n)
+            onset = u < p_any
+            if onset.any():
+                rows = np.nonzero(onset)[0]
+                hsum = h_fp[rows].cumsum(axis=1)
+                pick = np.minimum((rng.random(len(rows))[:, None] * hsum[:, -1:] > hsum).sum(axis=1), J - 1)
+                u_who = rng.random(len(rows))
+                u_cause = rng.random(len(rows))
+                who = np.zeros(len(rows), np.int64)
+                cause_of = np.zeros(len(rows), np.int64)
+                for j in range(J):
+                    sel = np.nonzero(pick == j)[0]
+                    if not len(sel):
+                        continue
+                    rr = rows[sel]
+                    W = np.zeros((len(sel), A))
+                    Cw = np.zeros((len(sel), NCAUSE))
+                    for cause, lam, whom in fp_parts[j]:
+                        lv = lam[rr] if np.ndim(lam) else np.full(len(sel), lam)
+                        if isinstance(whom, np.ndarray):
+                            W += lv[:, None] * (whom / max(whom.sum(), 1e-300))[None, :]
+                        else:
+                            W[:, whom] += lv
+                        Cw[:, cause] += lv
+                    cw = W.cumsum(axis=1)
+                    who[sel] = np.minimum((u_who[sel, None] * cw[:, -1:] > cw).sum(axis=1), A - 1)
+                    cc = Cw.cumsum(axis=1)
+                    cause_of[sel] = np.minimum((u_cause[sel, None] * cc[:, -1:] > cc).sum(axis=1), NCAUSE - 1)
+                onset_step[rows, pick] = s
+                onset_init[rows, pick] = who
+                onset_cause[rows, pick] = cause_of
+                alive[rows, pick] = False
+                fresh = first_step[rows] < 0
+                first_step[rows[fresh]] = s
+                first_fp[rows[fresh]] = pick[fresh]
+                first_init[rows[fresh]] = who[fresh]
+                if st.after_first_war == "stop":
+                    alive[rows, :] = False
+                if feedback_on:
+                    # a war started by one partner moves the partners' tie and resets their beliefs
+                    by_partner = rows[(who == aidx[t1]) | (who == aidx[t2])]
+                    if by_partner.size:
+                        shift = V["triangle.coupling.war_tie_shift"]
+                        shift = shift[by_partner] if np.ndim(shift) else shift
+                        x12[by_partner] = K.clip(x12[by_partner] + shift, -1.0, 1.0)
+                        mu1[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
+                        mu2[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
 
         # 7. record ----------------------------------------------------------------------
         if hz is not None:   # record_paths
