@@ -138,6 +138,17 @@ def test_cancelling_contests_are_summed_directly():
     assert np.array_equal(probability_matrix(CANCEL_Y, CANCEL_W, vote_sums="sorted")[:2, :2], pp[:2, :2])
 
 
+def test_a_cancelled_positive_bracket_is_summed_directly_too():
+    """Two voters 1 and 2 ulps below the midpoint of two actors without weight: the bracket keeps
+    a positive 6.7e-16 of round-off, the rational sum is 4.614963962160193e-16, which the direct
+    sum (and the pairwise one) give."""
+    y = np.array([0.4362499146542289, 2.294965609839984, 1.3656077622471063, 1.3656077622471061])
+    w = np.array([0.0, 0.0, 0.834268198709379, 0.10246465015313329])
+    pos = vote_sums_sorted(y, w, 1.0)[0]
+    assert pos[0, 1] == _exact(y, w, 1.0)[0][0, 1] == _pairwise(y, w, 1.0)[0][0, 1] == 4.614963962160193e-16
+    assert pos[1, 0] == 0.0
+
+
 def test_direct_sums_in_voter_order(monkeypatch):
     from detente.models import bdm_votes
 

@@ -84,7 +84,7 @@ def left_support(ys: np.ndarray, ws: np.ndarray) -> np.ndarray:
 def _direct(ys: np.ndarray, ws: np.ndarray, r: np.ndarray, c: np.ndarray, i0: int) -> np.ndarray:
     """``sum_k w_k max(0, |y_k - y_j| - |y_k - y_i|)`` for the pairs ``i = i0 + r``, ``j = i0 + c``,
     summed over voters in order, in chunks of about :data:`BLOCK_ELEMENTS` elements."""
-    out = np.empty(len(r))
+    out = np.full(len(r), np.nan)
     step = max(1, BLOCK_ELEMENTS // max(len(ys), 1))
     for p0 in range(0, len(r), step):
         L, R = ys[i0 + r[p0:p0 + step], None], ys[i0 + c[p0:p0 + step], None]
