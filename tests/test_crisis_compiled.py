@@ -131,16 +131,15 @@ def test_engine_chunk_is_byte_identical_with_the_twins(hypothesis, extra):
             assert a[k] == b[k], k
 
 
-def test_switch_defaults_to_numpy_and_rejects_unknown_values(monkeypatch):
+def test_switch_defaults_to_auto_and_rejects_unknown_values(monkeypatch):
     monkeypatch.delenv("DETENTE_COMPILED", raising=False)
-    assert C.enabled() is False
-    monkeypatch.setenv("DETENTE_COMPILED", "off")
-    assert C.enabled() is False
-    monkeypatch.setenv("DETENTE_COMPILED", "auto")
-    assert C.enabled() is C.available()
+    assert C.mode() == "auto"
+    for raw, want in (("off", "off"), ("0", "off"), (" Auto ", "auto"), ("", "auto")):
+        monkeypatch.setenv("DETENTE_COMPILED", raw)
+        assert C.mode() == want
     monkeypatch.setenv("DETENTE_COMPILED", "fastest")
     with pytest.raises(InputError) as e:
-        C.enabled()
+        C.mode()
     assert e.value.problems[0].column == "DETENTE_COMPILED" and e.value.problems[0].value == "fastest"
 
 
@@ -148,9 +147,9 @@ def test_switch_on_without_numba_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(C, "available", lambda: False)
     monkeypatch.setenv("DETENTE_COMPILED", "on")
     with pytest.raises(InputError, match=r"detente\[fast\]"):
-        C.enabled()
+        C.mode()
     monkeypatch.setenv("DETENTE_COMPILED", "auto")
-    assert C.enabled() is False
+    assert C.choose(10 * C.AUTO_MIN_WORK) is False
 
 
 def test_auto_uses_the_twins_only_for_large_batches(monkeypatch):
@@ -269,3 +268,26 @@ def test_forced_and_pressure_equals_the_numpy_step(pressure):
     f, p = np.ones(3, bool), np.full(3, 7.0)
     C.forced_and_pressure(np.full(3, np.inf), -0.5, pressure, f, p)
     assert not f.any() and (p == 0.0).all()
+
+
+def test_sensitivity_study_decides_once_and_tells_every_group(monkeypatch):
+    from detente.experiments import crisis_sensitivity as S
+
+    seen = []
+
+    def fake(job):
+        seen.append(job.use_compiled)
+        return np.zeros((job.g, 1)), np.zeros((job.g, 1))
+
+    monkeypatch.setattr(S, "evaluate_points", fake)
+
+    steps = type("Compiled", (), {"step_start": list(range(10))})()   # 10 steps
+    jobs = [S.PointGroup(compiled=steps, chunk=i, g0=4 * i, g=4, m=8, seed=1, common=False, outputs=("y",), end=None,
+                         params=None, scenario_name="toy") for i in range(3)]
+    monkeypatch.setattr(C, "available", lambda: True)
+    monkeypatch.setenv("DETENTE_COMPILED", "auto")
+    for threshold, want in ((3 * 4 * 8 * 10, True), (3 * 4 * 8 * 10 + 1, False)):
+        seen.clear()
+        monkeypatch.setattr(C, "AUTO_MIN_WORK", threshold)
+        S.run_groups(jobs)
+        assert seen == [want] * 3

@@ -8,22 +8,21 @@ Both call the C library's ``exp`` (numpy does too for float64 on machines withou
 machine where numpy uses its own vectorised ``exp`` the twins could differ in the last bit of an
 intermediate value, which the equivalence test would show).
 
-Which implementation the engine uses is chosen by the environment variable ``DETENTE_COMPILED``
-(read by every process that simulates chunks, workers included):
+Which implementation the engine uses is chosen by the environment variable ``DETENTE_COMPILED``:
 
-* ``0`` / ``off`` (default): the numpy kernels;
-* ``1`` / ``on``: the twins (an error when numba is missing);
-* ``auto``: the twins when numba can be imported and, for the chunks of a run
-  (:func:`detente.crisis.engine.run_plans`), when the batch's work is at least
-  :data:`AUTO_MIN_WORK` run-steps (below it, loading numba costs more than the twins save);
-  else the numpy kernels.
+* ``auto`` (default): the twins when numba is installed and the batch of chunks is large enough
+  (at least :data:`AUTO_MIN_WORK` run-steps: runs × steps summed over the batch's plans, see
+  :func:`choose`), else the numpy code;
+* ``1`` / ``on``: the twins for every batch (an error when numba is missing);
+* ``0`` / ``off``: the numpy code.
 
-The numbers do not depend on the choice. The twins are opt-in because, so far, only the
-preventive pass (about a sixth of a chunk's time) has one, and importing numba and loading the
-twins from its cache costs about 1 s of CPU in each process that uses them: they pay off in long
-studies (about 0.13 s saved per chunk of 8,192 runs and 48 months; ``docs/crisis.md`` "Speed").
-numba compiles a twin on its first call and keeps the machine code in its cache (``cache=True``:
-next to this file, or numba's user cache), so later processes load it instead of compiling it.
+The choice is made where a batch is planned (:func:`detente.crisis.engine.run_plans`,
+:func:`detente.experiments.crisis_sensitivity.run_groups`) and travels with each chunk to the
+process that simulates it. The numbers do not depend on it. Importing numba and loading the twins
+from numba's cache costs about 0.6 s of CPU in each process that uses them (measured: a first
+100-run chunk of ``combined`` 0.75 s against 0.17 s with numpy, later ones 0.13 s), which small
+batches would not repay. numba compiles a twin on its first call (a few seconds) and keeps the
+machine code in its cache (``cache=True``: next to this file, or numba's user cache).
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ import numpy as np
 
 from detente.crisis.kernels import preventive_first_war as _numpy_first_war
 
-__all__ = ["available", "enabled", "choose", "preventive_first_war", "direction_pass", "forced_and_pressure",
+__all__ = ["available", "mode", "choose", "preventive_first_war", "direction_pass", "forced_and_pressure",
            "AUTO_MIN_WORK"]
 
 #: Under ``DETENTE_COMPILED=auto``, a batch of chunks uses the twins from this many run-steps on
@@ -47,8 +46,13 @@ __all__ = ["available", "enabled", "choose", "preventive_first_war", "direction_
 #: 4 million run-steps on, and a batch that large usually runs on two workers.
 AUTO_MIN_WORK = 8_000_000
 
-_MODES = {"auto": None, "": False, "1": True, "on": True, "true": True, "yes": True,
-          "0": False, "off": False, "false": False, "no": False}
+_MODES = {"auto": "auto", "": "auto", "1": "on", "on": "on", "true": "on", "yes": "on",
+          "0": "off", "off": "off", "false": "off", "no": "off"}
+
+#: Under ``DETENTE_COMPILED=auto`` a batch uses the twins from this many run-steps on: numba's
+#: ≈ 0.6 s of CPU per process is repaid by then, as is the process pool's start-up
+#: (:data:`detente.executors.AUTO_MIN_WORK`, the same size: such a batch runs on every core).
+AUTO_MIN_WORK = 2_000_000
 
 
 @cache
@@ -58,32 +62,27 @@ def available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def enabled() -> bool:
-    """Whether the engine should use the compiled twins (``DETENTE_COMPILED``, see the module)."""
-    raw = os.environ.get("DETENTE_COMPILED", "off").strip().lower()
-    if raw not in _MODES:
-        from detente.errors import InputError, Problem
+def mode() -> str:
+    """``"auto"``, ``"on"`` or ``"off"`` from ``DETENTE_COMPILED`` (see the module); a clear error
+    for an unknown value, or for ``on`` without numba."""
+    from detente.errors import InputError, Problem
 
+    raw = os.environ.get("DETENTE_COMPILED", "auto").strip().lower()
+    if raw not in _MODES:
         raise InputError(Problem("DETENTE_COMPILED must be auto, on or off", column="DETENTE_COMPILED", value=raw,
                                  expected="auto, on (1) or off (0)"))
-    want = _MODES[raw]
-    if want is None:
-        return available()
-    if want and not available():
-        from detente.errors import InputError, Problem
-
+    got = _MODES[raw]
+    if got == "on" and not available():
         raise InputError(Problem("DETENTE_COMPILED=on needs numba: pip install 'detente[fast]'",
                                  column="DETENTE_COMPILED", value=raw, expected="auto or off without numba"))
-    return want
+    return got
 
 
 def choose(work: int) -> bool:
-    """Whether a batch of chunks with ``work`` run-steps should use the twins (``DETENTE_COMPILED``:
-    ``on`` always, ``off`` never, ``auto`` when numba is installed and ``work >= AUTO_MIN_WORK``)."""
-    raw = os.environ.get("DETENTE_COMPILED", "off").strip().lower()
-    if _MODES.get(raw, False) is None:   # auto (an unknown value is reported by enabled())
-        return available() and work >= AUTO_MIN_WORK
-    return enabled()
+    """Whether a batch of ``work`` run-steps should use the twins: always under ``on``, never under
+    ``off``, and under ``auto`` when numba is installed and ``work >= AUTO_MIN_WORK``."""
+    m = mode()
+    return m == "on" or (m == "auto" and available() and work >= AUTO_MIN_WORK)
 
 
 @cache

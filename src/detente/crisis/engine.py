@@ -1268,11 +1268,11 @@ def simulate(compiled: _Compiled, n: int, rng: Any, record_paths: bool = False, 
     sensitivity studies pass one that gives every parameter point common random numbers).
     Returns a *part*: per-run arrays and per-step sums, assembled by
     :meth:`CrisisResult.from_parts` / :meth:`CrisisPlan.assemble` in chunk order.
-    ``use_compiled`` chooses the compiled twins of :mod:`detente.crisis.compiled` (default: the
-    environment variable ``DETENTE_COMPILED``); the numbers are the same either way.
+    ``use_compiled`` chooses the compiled twins of :mod:`detente.crisis.compiled` (default: as
+    ``DETENTE_COMPILED`` says for this call's runs × steps); the numbers are the same either way.
     """
     if use_compiled is None:
-        use_compiled = _compiled_kernels.enabled()
+        use_compiled = _compiled_kernels.choose(int(n) * len(compiled.step_start))
     return _simulate_chunk(compiled, int(n), rng, bool(record_paths), bool(use_compiled))
 
 
@@ -1444,10 +1444,11 @@ def run_plans(plans: Sequence[CrisisPlan], *, executor: Any = None, chunks: Any 
         have = dict(chunks.stored(p)) if chunks is not None else {}
         got[p.key] = have
         todo += [j for j in p.chunks if j.chunk not in have]
-    # the compiled twins or numpy, chosen once for the whole batch (DETENTE_COMPILED=auto: by its work)
-    twins = _compiled_kernels.choose(sum(j.work for j in todo))
-    todo = [dataclasses.replace(j, use_compiled=twins) for j in todo]
+    # the compiled twins or numpy, chosen once for the batch by its plans' work (DETENTE_COMPILED),
+    # so a run resumed from a chunk store makes the same choice as its first attempt
     first = {p.key: p for p in reversed(plans)}
+    twins = _compiled_kernels.choose(sum(c.work for k in got for c in first[k].chunks))
+    todo = [dataclasses.replace(j, use_compiled=twins) for j in todo]
     total = sum(len(first[k].chunks) for k in got)
     done = total - len(todo)
     if progress:

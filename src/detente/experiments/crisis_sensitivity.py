@@ -155,6 +155,9 @@ class PointGroup:
     end: str | None
     params: Any
     scenario_name: str
+    #: simulate with the compiled twins (:mod:`detente.crisis.compiled`; set by :func:`run_groups`
+    #: for the whole study, ``None``: as ``DETENTE_COMPILED`` says for this group). Speed only.
+    use_compiled: bool | None = None
 
 
 def evaluate_points(job: PointGroup) -> tuple[np.ndarray, np.ndarray]:
@@ -171,7 +174,7 @@ def evaluate_points(job: PointGroup) -> tuple[np.ndarray, np.ndarray]:
                               np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(job.g0,)))), g, M)
     else:
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(job.g0,))))
-    part = simulate(job.compiled, n, rng, False)
+    part = simulate(job.compiled, n, rng, False, use_compiled=job.use_compiled)
     res = CrisisResult.from_parts([part], compiled=job.compiled, params=job.params, root_seed=seed, runs=n,
                                   input_hash="", scenario_name=job.scenario_name)
     mean = np.empty((g, len(job.outputs)))
@@ -215,16 +218,19 @@ def run_groups(jobs: Sequence[PointGroup], *, executor: Any = None, chunks: Any 
     :func:`~detente.crisis.engine.execution` context, else this process) and stack their
     means and variances in point order. ``chunks`` (``get(chunk)``/``put(chunk, mean, var)``)
     keeps finished groups, so a killed study resumes with the missing ones only."""
+    from detente.crisis import compiled as _compiled
     from detente.crisis.engine import current_execution
 
     if executor is None:
         executor = current_execution()[0]
+    # the compiled twins or numpy, chosen once for the whole study by its runs × steps
+    twins = _compiled.choose(sum(j.g * j.m * len(j.compiled.step_start) for j in jobs))
     got: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     todo = []
     for j in jobs:
         have = chunks.get(j.chunk) if chunks is not None else None
         if have is None:
-            todo.append(j)
+            todo.append(dataclasses.replace(j, use_compiled=twins))
         else:
             got[j.chunk] = have
     done = len(got)
