@@ -291,3 +291,21 @@ def test_sensitivity_study_decides_once_and_tells_every_group(monkeypatch):
         monkeypatch.setattr(C, "AUTO_MIN_WORK", threshold)
         S.run_groups(jobs)
         assert seen == [want] * 3
+
+
+@needs_numba
+def test_warm_simulates_a_chunk_of_each_scenario_with_the_twins(monkeypatch):
+    from detente.crisis import engine as E
+
+    calls = []
+    real = E.simulate
+
+    def spy(compiled, n, rng, record_paths=False, *, use_compiled=None):
+        calls.append((compiled.spec.settings.draw_assumptions, use_compiled))
+        return real(compiled, n, rng, record_paths, use_compiled=use_compiled)
+
+    monkeypatch.setattr(E, "simulate", spy)
+    assert C.warm(("cuba-1962",)) == 2
+    assert calls == [(False, True), (True, True)]
+    monkeypatch.setattr(C, "available", lambda: False)
+    assert C.warm() == 0

@@ -147,3 +147,33 @@ def forced_and_pressure(kr: np.ndarray, inv_tau: Any, pressure: bool, forced: np
     """Step 4's forced wars and preventive pressure of one direction (in place on ``forced`` and
     ``prox``), compiled: the numbers of the numpy code in :func:`detente.crisis.engine._simulate_chunk`."""
     _kernels().forced_and_pressure(kr, _runs(inv_tau, kr.shape[0]), bool(pressure), forced, prox)
+
+
+def warm(scenarios: tuple[str, ...] = ("seesaw-2021", "taiwan-strait-1995", "cuba-1962", "crimea-2014")) -> int:
+    """Compile the twins into numba's cache (or load them from it) by simulating a small chunk of
+    each bundled crisis scenario with them, with fixed and with drawn assumptions (the argument
+    types the engine passes); returns the number of chunks. ``make install`` calls it
+    (through :func:`main`), so the first large run does not wait for numba to
+    compile. Does nothing without numba."""
+    if not available():
+        return 0
+    from detente import examples
+    from detente.crisis import engine as E
+
+    done = 0
+    for name in scenarios:
+        for extra in ({}, {"settings.draw_assumptions": True}):
+            plan = E.plan(examples.load(name), {"runs": 64, "chunk_size": 64, "set": extra}, seed=1)
+            job = plan.chunks[0]
+            E.simulate(job.compiled, job.n, np.random.default_rng(0), use_compiled=True)
+            done += 1
+    return done
+
+
+def main() -> None:
+    """Warm the twins and say how long it took (``make install``)."""
+    import time
+
+    t = time.perf_counter()
+    n = warm()
+    print(f"compiled twins: {'ready' if n else 'numba not installed, skipped'} ({n} chunks, {time.perf_counter() - t:.1f} s)")
