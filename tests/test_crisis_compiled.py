@@ -18,7 +18,9 @@ from detente.crisis import compiled as C
 from detente.crisis import kernels as K
 from detente.errors import InputError
 
-needs_numba = pytest.mark.skipif(not C.available(), reason="numba is not installed (pip install 'detente[fast]')")
+needs_numba = pytest.mark.skipif(not C.available() or not C.compatible(),
+                                 reason="numba is not installed (pip install 'detente[fast]'), or numpy's float64 exp/log "
+                                        "here are its own vectorised ones (AVX-512), not the C library's the twins call")
 D_M = 0.995
 
 
@@ -309,3 +311,19 @@ def test_warm_simulates_a_chunk_of_each_scenario_with_the_twins(monkeypatch):
     assert calls == [(False, True), (True, True)]
     monkeypatch.setattr(C, "available", lambda: False)
     assert C.warm() == 0
+
+
+def test_compatible_compares_numpy_with_the_c_library(monkeypatch):
+    """``auto`` keeps numpy where numpy's exp is not the C library's (the twins could differ)."""
+    C.compatible.cache_clear()
+    try:
+        real = np.exp
+        monkeypatch.setattr(np, "exp", lambda x: np.nextafter(real(x), np.inf))   # one ulp off
+        assert C.compatible() is False
+        monkeypatch.setattr(C, "available", lambda: True)
+        monkeypatch.setenv("DETENTE_COMPILED", "auto")
+        assert C.choose(10 * C.AUTO_MIN_WORK) is False
+        monkeypatch.setenv("DETENTE_COMPILED", "on")   # the user's explicit choice stands
+        assert C.choose(0) is True
+    finally:
+        C.compatible.cache_clear()
