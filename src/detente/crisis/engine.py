@@ -658,76 +658,96 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
 
         # 2. diplomacy ----------------------------------------------------------------
         evs = ev_by_step.get(s, [])
+        if use_compiled and s == 0:
+            # the compiled twins of steps 2, 3 and the tracks (detente.crisis._compiled_diplo)
+            from detente.crisis._compiled_diplo import Diplomacy
+
+            dip = Diplomacy(V=V, n=n, dtm=dtm, rng=rng, tracks=tracks, stall=stall, hold_on=hold_on,
+                            hold_keep=hold_keep, perm_rate=perm_rate, gmax=gmax, didx=didx, fidx=fidx, dyads=dyads,
+                            leaks=leaks, leaks_enabled=spec.policies.leaks_enabled, actors=spec.actors, tri=tri,
+                            t1=t1, t2=t2, fake_block=fake_block, seesaw=seesaw, mu_prior=mu_prior,
+                            stag=(R_, T_, P_, S_) if has_tri else (0.0, 0.0, 0.0, 0.0), prov_on=prov_on,
+                            prov_gain=prov_gain, pivot_tracks=pivot_tracks, step_end=c.step_end,
+                            months_between=_months_between)
         met = np.zeros((n, NK), bool)
         postponed = np.zeros((n, NK), bool)
         online = np.zeros((n, NK), bool)
         rung_push = np.zeros((n, J))
-        for k, t in enumerate(tracks):
-            sched = [e for e in evs if e.track == t.id]
-            p_meet = 1.0 - math.exp(-np.mean(V[f"tracks[{t.id}].meet_prob_m"]) * dtm)
-            scheduled = np.full(n, bool(sched)) | (rng.random(n) < p_meet)
-            if stall is not None and stall.actor in t.parties:
-                pp = V["policies.stall.postpone_prob"] if stall.postpone else 0.0   # channel switch
-                pst = scheduled & (rng.random(n) < pp)
-                on = np.full(n, stall.online_only)
-            else:
-                pst = np.zeros(n, bool)
-                on = np.zeros(n, bool)
-            if sched and any(e.format in ("video", "online") for e in sched):
-                on |= True
-            met[:, k] = scheduled & ~pst & ~agreed[:, k]
-            postponed[:, k] = pst
-            online[:, k] = on & met[:, k]
-            if hold_on and stall is not None and stall.actor in t.parties:
-                # a postponed meeting stays pending (stock decaying over hold_months)
-                pending_hold[:, k] = K.pending_step(pending_hold[:, k], hold_keep, pst)
-            eta, om, omi = (V[f"tracks[{t.id}].{x}"] for x in ("eta", "omega", "omega_idle"))
-            g_met, g_pst = met[:, k], postponed[:, k]
-            if perm_rate is not None and stall is not None and stall.track == t.id:
-                # permanent groups meet on their own as well (bureaucratic momentum), so a
-                # postponed plenary does not wear down a group that met
-                g_met = g_met | (rng.random(n) < perm_rate)   # permanent: also after an agreement
-                g_pst = g_pst & ~g_met
-            top = int(nact[k].max()) if n else 0
-            if top:
-                # K.group_step for every slot at once: a·mult + add, zero for inactive slots
-                one = np.ones(n)
-                gmult = K.group_step(one, g_met, g_pst, eta, om * dtm, omi * dtm)
-                gadd = K.group_step(np.zeros(n), g_met, g_pst, eta, om * dtm, omi * dtm)
-                gmult -= gadd
-                for slot in range(top):
-                    gs = gstock[k, slot]
-                    gs *= gmult
-                    gs += gadd
-                    gs *= nact[k] > slot
-            if stall is not None and stall.track == t.id:
-                rate = V["policies.stall.new_groups_per_quarter"] / 3.0 if stall.expert_groups else 0.0
-                newg = rng.random(n) < (1.0 - np.exp(-rate * dtm))
-                nact[k] += newg & (nact[k] < min(stall.max_groups, gmax))
+        if use_compiled:   # the compiled twin: meetings, pending holds, expert groups
+            met, postponed, online = dip.meetings(evs, agreed, pending_hold, gstock, nact)
+        else:
+            for k, t in enumerate(tracks):
+                sched = [e for e in evs if e.track == t.id]
+                p_meet = 1.0 - math.exp(-np.mean(V[f"tracks[{t.id}].meet_prob_m"]) * dtm)
+                scheduled = np.full(n, bool(sched)) | (rng.random(n) < p_meet)
+                if stall is not None and stall.actor in t.parties:
+                    pp = V["policies.stall.postpone_prob"] if stall.postpone else 0.0   # channel switch
+                    pst = scheduled & (rng.random(n) < pp)
+                    on = np.full(n, stall.online_only)
+                else:
+                    pst = np.zeros(n, bool)
+                    on = np.zeros(n, bool)
+                if sched and any(e.format in ("video", "online") for e in sched):
+                    on |= True
+                met[:, k] = scheduled & ~pst & ~agreed[:, k]
+                postponed[:, k] = pst
+                online[:, k] = on & met[:, k]
+                if hold_on and stall is not None and stall.actor in t.parties:
+                    # a postponed meeting stays pending (stock decaying over hold_months)
+                    pending_hold[:, k] = K.pending_step(pending_hold[:, k], hold_keep, pst)
+                eta, om, omi = (V[f"tracks[{t.id}].{x}"] for x in ("eta", "omega", "omega_idle"))
+                g_met, g_pst = met[:, k], postponed[:, k]
+                if perm_rate is not None and stall is not None and stall.track == t.id:
+                    # permanent groups meet on their own as well (bureaucratic momentum), so a
+                    # postponed plenary does not wear down a group that met
+                    g_met = g_met | (rng.random(n) < perm_rate)   # permanent: also after an agreement
+                    g_pst = g_pst & ~g_met
+                top = int(nact[k].max()) if n else 0
+                if top:
+                    # K.group_step for every slot at once: a·mult + add, zero for inactive slots
+                    one = np.ones(n)
+                    gmult = K.group_step(one, g_met, g_pst, eta, om * dtm, omi * dtm)
+                    gadd = K.group_step(np.zeros(n), g_met, g_pst, eta, om * dtm, omi * dtm)
+                    gmult -= gadd
+                    for slot in range(top):
+                        gs = gstock[k, slot]
+                        gs *= gmult
+                        gs += gadd
+                        gs *= nact[k] > slot
+                if stall is not None and stall.track == t.id:
+                    rate = V["policies.stall.new_groups_per_quarter"] / 3.0 if stall.expert_groups else 0.0
+                    newg = rng.random(n) < (1.0 - np.exp(-rate * dtm))
+                    nact[k] += newg & (nact[k] < min(stall.max_groups, gmax))
         nact_all = nact.T
         gsum = gstock.sum(axis=1).T  # (n, NK)
-        mean_stock = np.where(nact_all > 0, gsum / np.maximum(nact_all, 1), 0.0)
-        phi[:] = 0.0
-        for di, d in enumerate(dyads):
-            phi[:, di] = V[f"dyads[{d.id}].phi_base"]
-        g_damp = np.zeros((n, J))
-        agreed_fp = np.zeros((n, J))
-        track_phi = np.zeros((n, NK))
-        for k, t in enumerate(tracks):
-            track_phi[:, k] = V[f"tracks[{t.id}].phi_max"] * mean_stock[:, k]
-            extra = track_phi[:, k] + V[f"tracks[{t.id}].agreement_phi"] * agreed[:, k]
-            for dy_id in t.dyads:
-                phi[:, didx[dy_id]] += extra
-            for fid in t.flashpoints:
-                g_damp[:, fidx[fid]] += gsum[:, k]
-                agreed_fp[:, fidx[fid]] = np.maximum(agreed_fp[:, fidx[fid]], agreed[:, k])
-        K.clip(phi, 0.0, 1.0, out=phi)
+        if use_compiled:   # the compiled twin: φ per dyad, damping and agreements per flashpoint
+            g_damp, agreed_fp, track_phi = dip.phi(phi, nact, gsum.T, agreed)
+        else:
+            mean_stock = np.where(nact_all > 0, gsum / np.maximum(nact_all, 1), 0.0)
+            phi[:] = 0.0
+            for di, d in enumerate(dyads):
+                phi[:, di] = V[f"dyads[{d.id}].phi_base"]
+            g_damp = np.zeros((n, J))
+            agreed_fp = np.zeros((n, J))
+            track_phi = np.zeros((n, NK))
+            for k, t in enumerate(tracks):
+                track_phi[:, k] = V[f"tracks[{t.id}].phi_max"] * mean_stock[:, k]
+                extra = track_phi[:, k] + V[f"tracks[{t.id}].agreement_phi"] * agreed[:, k]
+                for dy_id in t.dyads:
+                    phi[:, didx[dy_id]] += extra
+                for fid in t.flashpoints:
+                    g_damp[:, fidx[fid]] += gsum[:, k]
+                    agreed_fp[:, fidx[fid]] = np.maximum(agreed_fp[:, fidx[fid]], agreed[:, k])
+            K.clip(phi, 0.0, 1.0, out=phi)
 
         # 3. information and the triangle ----------------------------------------------
         nleak = np.zeros(n)
         nfake = np.zeros(n)
         nver = np.zeros(n)
-        if tri is not None:   # without a triangle: no seesaw, leaks, beliefs, ties or split
+        if tri is not None and use_compiled:   # the compiled twin of this step
+            nleak, nfake, nver, deal1, deal2, x01, x02, x12, wedge_fail = dip.triangle(
+                s, tau, online, deal1, deal2, mu1, mu2, noise, x01, x02, x12, wedge_fail, split_step, pending_hold)
+        elif tri is not None:   # without a triangle: no seesaw, leaks, beliefs, ties or split
             if seesaw is not None:
                 period = V["policies.seesaw.period_months"]
                 courted_first = (np.floor(tau / period) % 2) == 0
@@ -896,35 +916,38 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         cap_memo.clear()
 
         # negotiation tracks: Abreu–Gul concessions with momentum, deadline, holdout
-        for k, t in enumerate(tracks):
-            mk = met[:, k] & ~agreed[:, k]
-            first_meet = mk & ~started[:, k]
-            started[:, k] |= mk
-            rows = np.nonzero(mk)[0]           # only runs whose track met this step can concede
-            if not rows.size:
-                continue
-            h0, gam, hold, dlb, dlw, dlt = (_at(V[f"tracks[{t.id}].{x}"], rows)
-                                            for x in ("h0", "gamma", "holdout", "deadline_boost",
-                                                      "deadline_width_months", "deadline_tail_months"))
-            u = rng.random((5, rows.size))
-            ns = nsteps_track[rows, k]
-            momentum = K.exp_common(gam * ns)
-            step_p = 1.0 - np.exp(-h0 * momentum * dtm)
-            nsteps_track[rows, k] = ns + (u[0] < step_p)
-            mult = momentum * np.exp(-hold * track_phi[rows, k])
-            if t.deadline is not None:
-                to_dl = _months_between(c.step_end[s], t.deadline)
-                near = math.exp(-abs(to_dl) / dlw) if np.ndim(dlw) == 0 else np.exp(-abs(to_dl) / dlw)
-                mult = mult * (1.0 + dlb * near * (to_dl >= -dlt))
-            fm = first_meet[rows]
-            conc = np.zeros(rows.size, bool)
-            for j in range(2):
-                pj = 1.0 - np.exp(-lam_ag[rows, k, j] * mult * dtm)
-                now = (u[1 + j] < pj) | (fm & (u[3 + j] < init_mass[rows, k, j]))
-                conc |= ~obst[rows, k, j] & now
-            newly = rows[conc]                 # mk excludes runs already agreed
-            agreed[newly, k] = True
-            agree_step[newly, k] = s
+        if use_compiled:   # the compiled twin of this block
+            dip.tracks_step(s, met, agreed, started, agree_step, nsteps_track, track_phi, lam_ag, init_mass, obst)
+        else:
+            for k, t in enumerate(tracks):
+                mk = met[:, k] & ~agreed[:, k]
+                first_meet = mk & ~started[:, k]
+                started[:, k] |= mk
+                rows = np.nonzero(mk)[0]           # only runs whose track met this step can concede
+                if not rows.size:
+                    continue
+                h0, gam, hold, dlb, dlw, dlt = (_at(V[f"tracks[{t.id}].{x}"], rows)
+                                                for x in ("h0", "gamma", "holdout", "deadline_boost",
+                                                          "deadline_width_months", "deadline_tail_months"))
+                u = rng.random((5, rows.size))
+                ns = nsteps_track[rows, k]
+                momentum = K.exp_common(gam * ns)
+                step_p = 1.0 - np.exp(-h0 * momentum * dtm)
+                nsteps_track[rows, k] = ns + (u[0] < step_p)
+                mult = momentum * np.exp(-hold * track_phi[rows, k])
+                if t.deadline is not None:
+                    to_dl = _months_between(c.step_end[s], t.deadline)
+                    near = math.exp(-abs(to_dl) / dlw) if np.ndim(dlw) == 0 else np.exp(-abs(to_dl) / dlw)
+                    mult = mult * (1.0 + dlb * near * (to_dl >= -dlt))
+                fm = first_meet[rows]
+                conc = np.zeros(rows.size, bool)
+                for j in range(2):
+                    pj = 1.0 - np.exp(-lam_ag[rows, k, j] * mult * dtm)
+                    now = (u[1 + j] < pj) | (fm & (u[3 + j] < init_mass[rows, k, j]))
+                    conc |= ~obst[rows, k, j] & now
+                newly = rows[conc]                 # mk excludes runs already agreed
+                agreed[newly, k] = True
+                agree_step[newly, k] = s
 
         # 5. escalation, allies -------------------------------------------------------------
         for ev in evs:
