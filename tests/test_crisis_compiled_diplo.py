@@ -7,7 +7,7 @@ that reach each branch of the twins: stalling channels on and off, leaks on and 
 off, a forced split, the failed wedge with and without pending meetings, drawn assumptions
 (one value per run), a leak that moves no belief, a track deadline, an online meeting, and
 scenarios with one track or none, or no triangle. Skipped when numba (the ``fast`` extra) is
-missing.
+missing, or where numpy's float64 ``exp`` is not the C library's (``compiled.compatible``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from detente.crisis import engine as E
 from detente.crisis import kernels as K
 from detente.formats import load
 
-pytestmark = pytest.mark.skipif(not C.available(), reason="numba is not installed (pip install 'detente[fast]')")
+pytestmark = pytest.mark.skipif(not C.available() or not C.compatible(),
+                                reason="numba is not installed (pip install 'detente[fast]'), or numpy's float64 exp "
+                                       "here is its own vectorised one (AVX-512), not the C library's the twins call")
 TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-no-triangle.yaml"
 
 
