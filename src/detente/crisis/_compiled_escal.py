@@ -108,14 +108,89 @@ def _binomial_into(out: Any, k: Any, p: Any, u: Any, pmf: Any, cdf: Any, kk: Any
 
 
 @_njit
+def _allies(dtm: float, allies_lag: bool, pressured: Any, apar: Any, u: Any, pending: Any, q: Any, push_map: Any,
+            rung_push: Any, tally: Any) -> None:
+    """Requests, deliveries, perceived support q and the protégés' acts of every pressured alliance,
+    in the alliances' order (the numpy code's first loop of step 5)."""
+    NA = pending.shape[0]
+    n = pending.shape[1]
+    J = push_map.shape[1]
+    ra = 1 if apar.shape[2] > 1 else 0      # parameters per run, or one value for all runs
+    deliver = np.zeros(n, np.int32)
+    p_del = np.empty(n)
+    pmf = np.empty(n)
+    cdf = np.empty(n)
+    kk = np.empty(n)
+    rows = np.empty(n, np.int64)
+    for i in range(NA):
+        if not pressured[i]:
+            continue
+        a_last = math.nan
+        e_last = math.nan
+        for r in range(n):
+            a = -apar[i, 0, r * ra] * dtm
+            if a != a_last:
+                a_last = a
+                e_last = math.exp(a)
+                tally[0] += 1
+            if u[i, 0, r] < 1.0 - e_last:
+                pending[i, r] += 1
+        if allies_lag:
+            a_last = math.nan
+            for r in range(n):
+                a = -dtm / apar[i, 1, r * ra]
+                if a != a_last:
+                    a_last = a
+                    e_last = math.exp(a)
+                    tally[0] += 1
+                p_del[r] = 1.0 - e_last
+            _binomial_into(deliver, pending[i], p_del, u[i, 1], pmf, cdf, kk, rows)
+        else:
+            for r in range(n):
+                deliver[r] = pending[i, r]
+        for r in range(n):
+            d = deliver[r]
+            pending[i, r] -= d
+            w = 1.0 if d == 0 else math.pow(1.0 - apar[i, 2, r * ra], float(d))
+            q[r, i] = 1.0 - (1.0 - q[r, i]) * w
+            act = 1.0 if (d > 0 and u[i, 2, r] < apar[i, 3, r * ra]) else 0.0
+            for j in range(J):
+                if push_map[i, j]:
+                    rung_push[r, j] = rung_push[r, j] + act
+
+
+@_njit
+def _war_parties(mh_map: Any, wpar: Any, q: Any, mh: Any) -> None:
+    """The war parties' moral-hazard terms of every flashpoint, summed over its alliances in their
+    order (``mh`` must hold zeros)."""
+    J = mh_map.shape[0]
+    NA = mh_map.shape[1]
+    n = q.shape[0]
+    rw = 1 if wpar.shape[2] > 1 else 0
+    for j in range(J):
+        for r in range(n):
+            m = 0.0
+            for i in range(NA):
+                if mh_map[j, i]:
+                    hs = wpar[i, 0, r * rw]
+                    p0 = wpar[i, 1, r * rw]
+                    dp = wpar[i, 2, r * rw]
+                    cst = wpar[i, 3, r * rw]
+                    m = m + hs * _np_max(0.0, p0 + q[r, i] * dp - cst) / _np_max(dp, 1e-9)
+            mh[r, j] = m
+
+
+@_njit
 def _escalation(s: int, dtm: float, fp_dirs: Any, prox: Any, rich: Any, has_rich: Any, fx: Any, fy: Any, f_eq: Any,
                 esc: Any, g_damp: Any, rung_push: Any, u: Any, rung: Any, top_rung: Any, rung_step: Any,
-                forces: Any) -> None:
+                forces: Any, tally: Any) -> None:
     """The Richardson forces and the escalation ladder of every flashpoint (the loop over ``fps``
     after the war parties), one run at a time; ``forces`` must hold zeros."""
     J = rung.shape[0]
     n = rung.shape[1]
     ndir = prox.shape[0]
+    rr = 1 if rich.shape[2] > 1 else 0
+    re = 1 if esc.shape[2] > 1 else 0
     for j in range(J):
         top = top_rung[j]
         # the last argument of each exponential and its value (exp is a function: the same bits)
@@ -129,13 +204,13 @@ def _escalation(s: int, dtm: float, fp_dirs: Any, prox: Any, rich: Any, has_rich
                 if fp_dirs[j, r]:
                     adv = _np_max(adv, prox[r, i])
             if has_rich[j]:
-                kR = rich[j, 0, i]
-                lR = rich[j, 1, i]
-                aR = rich[j, 2, i]
-                bR = rich[j, 3, i]
-                gR = rich[j, 4, i]
-                hR = rich[j, 5, i]
-                gp = rich[j, 6, i]
+                kR = rich[j, 0, i * rr]
+                lR = rich[j, 1, i * rr]
+                aR = rich[j, 2, i * rr]
+                bR = rich[j, 3, i * rr]
+                gR = rich[j, 4, i * rr]
+                hR = rich[j, 5, i * rr]
+                gp = rich[j, 6, i * rr]
                 x = fx[i, j]
                 y = fy[i, j]
                 dx = kR * y - aR * x + gR + gp * adv
@@ -145,18 +220,20 @@ def _escalation(s: int, dtm: float, fp_dirs: Any, prox: Any, rich: Any, has_rich
                 fx[i, j] = x
                 fy[i, j] = y
                 forces[i, j] = math.log((x + y) / f_eq[i, j])
-            a = -(esc[j, 0, i] + esc[j, 1, i] * adv) * dtm
+            a = -(esc[j, 0, i * re] + esc[j, 1, i * re] * adv) * dtm
             if a != a_up:               # most runs share the argument (kernels.exp_common)
                 a_up = a
                 e_up = math.exp(a)
+                tally[0] += 1           # a store: LLVM cannot compute exp in every run and select
             up = 1.0 - e_up
             e = rung_push[i, j]
-            w = 1.0 if e == 0.0 else math.pow(esc[j, 2, i], e)
+            w = 1.0 if e == 0.0 else math.pow(esc[j, 2, i * re], e)
             up = 1.0 - (1.0 - up) * w
-            a = -(esc[j, 3, i] + esc[j, 4, i] * g_damp[i, j]) * dtm
+            a = -(esc[j, 3, i * re] + esc[j, 4, i * re] * g_damp[i, j]) * dtm
             if a != a_down:
                 a_down = a
                 e_down = math.exp(a)
+                tally[0] += 1
             down = 1.0 - e_down
             uu = u[j, i]
             old = int(rung[j, i])
@@ -173,64 +250,125 @@ def _escalation(s: int, dtm: float, fp_dirs: Any, prox: Any, rich: Any, has_rich
 
 
 @_njit
-def _states_finite(prox: Any, g_damp: Any, rung_push: Any, fx: Any, fy: Any) -> bool:
-    return _all_finite(prox) and _all_finite(g_damp) and _all_finite(rung_push) and _all_finite(fx) and _all_finite(fy)
+def _step(s: int, dtm: float, allies_lag: bool, pressured: Any, apar: Any, ua: Any, pending: Any, q: Any,
+          push_map: Any, mh_map: Any, wpar: Any, mh: Any, fp_dirs: Any, prox: Any, rich: Any, has_rich: Any, fx: Any,
+          fy: Any, f_eq: Any, esc: Any, g_damp: Any, rung_push: Any, u: Any, rung: Any, top_rung: Any,
+          rung_step: Any, forces: Any, tally: Any) -> None:
+    """Step 5 of one month: allies, war parties, forces and the ladder (``mh``, ``forces`` zeros)."""
+    _allies(dtm, allies_lag, pressured, apar, ua, pending, q, push_map, rung_push, tally)
+    _war_parties(mh_map, wpar, q, mh)
+    _escalation(s, dtm, fp_dirs, prox, rich, has_rich, fx, fy, f_eq, esc, g_damp, rung_push, u, rung, top_rung,
+                rung_step, forces, tally)
+
+
+@_njit
+def _states_finite(prox: Any, g_damp: Any, rung_push: Any, fx: Any, fy: Any, q: Any) -> bool:
+    return (_all_finite(prox) and _all_finite(g_damp) and _all_finite(rung_push) and _all_finite(fx)
+            and _all_finite(fy) and _all_finite(q))
 
 
 class EscalationTwin:
     """The compiled step 5 of one chunk: the parameters as per-run arrays (built once per chunk)
     and :meth:`step`, called once per month in place of the numpy code.
 
-    ``spec``, ``V`` (the chunk's values), ``directions`` and ``dyad_ids`` are the engine's; the
-    parameter paths read are exactly those the numpy code reads, under the same conditions.
+    ``spec``, ``V`` (the chunk's values), ``directions``, ``dyad_ids`` and ``pressure_of`` (alliance
+    → its ally-pressure policy) are the engine's; the parameter paths read are exactly those the
+    numpy code reads, under the same conditions.
     """
 
     def __init__(self, spec: Any, V: Any, n: int, directions: list[tuple[int, str, str]], dyad_ids: list[str],
-                 dtm: float) -> None:
+                 pressure_of: dict[int, int], dtm: float) -> None:
         fps = spec.flashpoints
+        alls = spec.alliances
+        st = spec.settings
         J = len(fps)
+        NA = len(alls)
         self.n = n
         self.dtm = float(dtm)
+        self.allies_lag = bool(st.allies_lag)
 
-        def row(x: Any) -> np.ndarray:
-            return np.broadcast_to(np.asarray(x, dtype=float), (n,))
+        # parameter packs (group, parameter, run): one column when no value is drawn per run (the
+        # same numbers for every run, read from one place), else one column per run
+        def pack(shape: tuple[int, int], values: dict[tuple[int, int], Any]) -> np.ndarray:
+            per_run = any(np.ndim(v) for v in values.values())
+            out = np.zeros((*shape, n if per_run else 1))
+            for (a, b), v in values.items():
+                out[a, b] = np.asarray(v, dtype=float)
+            return out
 
+        # allies: request rate, delivery lag, q gain, P(the protégé follows) of each pressured alliance
+        self.pressured = np.array([i in pressure_of for i in range(NA)], dtype=np.bool_)
+        av: dict[tuple[int, int], Any] = {}
+        for i, pk in pressure_of.items():
+            av[i, 0] = V[f"policies.ally_pressure.{pk}.request_rate_m"]
+            av[i, 1] = V[f"alliances.{i}.lag_mean_m"]
+            av[i, 2] = V[f"policies.ally_pressure.{pk}.q_gain"]
+            av[i, 3] = V[f"alliances.{i}.follows_patron"]
+        self.apar = pack((NA, 4), av)
+        self.push_map = np.array([[f.local == al.protege or al.protege in f.hawks for f in fps] for al in alls],
+                                 dtype=np.bool_).reshape(NA, J)
+        # war parties (switch `war_parties`): hawk share, provocation p0, dp and cost of each alliance
+        self.mh_map = np.zeros((J, NA), dtype=np.bool_)
+        wv: dict[tuple[int, int], Any] = {}
+        for j, f in enumerate(fps if st.war_parties else ()):
+            for i, al in enumerate(alls):
+                if al.protege == f.local or al.protege in f.hawks:
+                    if not self.mh_map[:, i].any():
+                        hs_num = spec.actors[al.protege].hawk_share
+                        wv[i, 0] = V[f"actors.{al.protege}.hawk_share"] if hs_num is not None else 0.0
+                        for k, x in enumerate(("provoke_p0", "provoke_dp", "provoke_cost")):
+                            wv[i, 1 + k] = V[f"alliances.{i}.{x}"]
+                    self.mh_map[j, i] = True
+        self.wpar = pack((NA, 4), wv)
+        # forces and ladder
         self.fp_dirs = np.array([[dyad_ids[di] in f.dyads for di, _D, _R in directions] for f in fps],
                                 dtype=np.bool_).reshape(J, len(directions))
         self.has_rich = np.array([f.richardson is not None for f in fps], dtype=np.bool_)
-        self.rich = np.zeros((J, 7, n))
-        self.esc = np.empty((J, 5, n))
+        ev: dict[tuple[int, int], Any] = {}
+        rv: dict[tuple[int, int], Any] = {}
         for j, f in enumerate(fps):
             e = f"flashpoints[{f.id}].escalation"
             for k, x in enumerate(("up_m", "up_pressure", "push_factor", "down_m", "down_groups")):
-                self.esc[j, k] = row(V[f"{e}.{x}"])
+                ev[j, k] = V[f"{e}.{x}"]
             if f.richardson is not None:
                 b = f"flashpoints[{f.id}].richardson"
                 for k, x in enumerate(("k", "l", "a", "b", "g", "h", "g_pressure")):
-                    self.rich[j, k] = row(V[f"{b}.{x}"])
+                    rv[j, k] = V[f"{b}.{x}"]
+        self.esc = pack((J, 5), ev)
+        self.rich = pack((J, 7), rv)
         self.top_rung = np.array([f.escalation.rungs - 1 for f in fps], dtype=np.int64)
+        self.ua = np.empty((NA, 3, n))
+        self.exps = np.zeros(1, np.int64)   # exponentials computed (the others reuse the previous run's)
         self.u = np.empty((J, n))
-        self.ok = _all_finite(self.esc) and _all_finite(self.rich)
+        self.ok = all(_all_finite(a) for a in (self.apar, self.wpar, self.esc, self.rich))
 
     @classmethod
     def build(cls, spec: Any, V: Any, n: int, directions: list[tuple[int, str, str]], dyad_ids: list[str],
-              dtm: float) -> EscalationTwin | None:
+              pressure_of: dict[int, int], dtm: float) -> EscalationTwin | None:
         """The twin of one chunk, or None when a parameter is not finite (the numpy code then runs)."""
-        twin = cls(spec, V, n, directions, dyad_ids, dtm)
+        twin = cls(spec, V, n, directions, dyad_ids, pressure_of, dtm)
         return twin if twin.ok else None
 
-    def escalation(self, s: int, rng: np.random.Generator, prox: np.ndarray, fx: np.ndarray, fy: np.ndarray,
-                   f_eq: np.ndarray, g_damp: np.ndarray, rung_push: np.ndarray, rung: np.ndarray,
-                   rung_step: np.ndarray) -> np.ndarray | None:
-        """The forces and ladder steps of month ``s`` (``fx``, ``fy``, ``rung``, ``rung_step``
-        updated in place); returns the forces, or None (nothing drawn, nothing changed) when a
-        state value is not finite: the engine then runs the numpy code."""
-        if not (self.ok and _states_finite(prox, g_damp, rung_push, fx, fy)):
+    def step(self, s: int, rng: np.random.Generator, pending: np.ndarray, q: np.ndarray, prox: np.ndarray,
+             fx: np.ndarray, fy: np.ndarray, f_eq: np.ndarray, g_damp: np.ndarray, rung_push: np.ndarray,
+             rung: np.ndarray, rung_step: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Step 5 of month ``s``: ``pending``, ``q``, ``rung_push``, ``fx``, ``fy``, ``rung`` and
+        ``rung_step`` updated in place; returns the war parties' terms ``mh`` and the forces, or
+        None (nothing drawn, nothing changed) when a state value is not finite: the engine then
+        runs the numpy code."""
+        if not _states_finite(prox, g_damp, rung_push, fx, fy, q):
             return None
-        u = self.u
-        for j in range(u.shape[0]):
-            rng.random(out=u[j])            # one rng.random(n) per flashpoint, in order
-        forces = np.zeros((self.n, u.shape[0]))
-        _escalation(s, self.dtm, self.fp_dirs, prox, self.rich, self.has_rich, fx, fy, f_eq, self.esc, g_damp,
-                    rung_push, u, rung, self.top_rung, rung_step, forces)
-        return forces
+        # the numpy code's draws, in its order: request, delivery, act of each pressured alliance,
+        # then one per flashpoint (rng.random(n) each; none depends on the state)
+        for i in np.flatnonzero(self.pressured):
+            for k in range(3):
+                rng.random(out=self.ua[i, k])
+        for j in range(self.u.shape[0]):
+            rng.random(out=self.u[j])
+        J = self.u.shape[0]
+        mh = np.zeros((self.n, J))
+        forces = np.zeros((self.n, J))
+        _step(s, self.dtm, self.allies_lag, self.pressured, self.apar, self.ua, pending, q, self.push_map,
+              self.mh_map, self.wpar, mh, self.fp_dirs, prox, self.rich, self.has_rich, fx, fy, f_eq, self.esc,
+              g_damp, rung_push, self.u, rung, self.top_rung, rung_step, forces, self.exps)
+        return mh, forces

@@ -953,43 +953,45 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         for ev in evs:
             if ev.flashpoint is not None and ev.rung_push is not None:
                 rung_push[:, fidx[ev.flashpoint]] += resolve(ev.rung_push)
-        for i, al in enumerate(alls):
-            pk = pressure_of.get(i)
-            if pk is not None:
-                rr = V[f"policies.ally_pressure.{pk}.request_rate_m"]
-                pending[i] += rng.random(n) < (1.0 - np.exp(-rr * dtm))
-                lag = V[f"alliances.{i}.lag_mean_m"]
-                u_del = rng.random(n)
-                # switch `allies_lag` off: every pending request is delivered in the step it is made
-                deliver = _binomial_small(pending[i], 1.0 - np.exp(-dtm / lag), u_del) if st.allies_lag \
-                    else pending[i].copy()
-                pending[i] -= deliver
-                qg = V[f"policies.ally_pressure.{pk}.q_gain"]
-                q[:, i] = 1.0 - (1.0 - q[:, i]) * _power_sparse(1.0 - qg, deliver)
-                acts = (deliver > 0) & (rng.random(n) < V[f"alliances.{i}.follows_patron"])
-                for j, f in enumerate(fps):
-                    if f.local == al.protege or al.protege in f.hawks:
-                        rung_push[:, j] += acts
-        mh = np.zeros((n, J))
-        mh_term: dict[int, Any] = {}   # one protégé's war-party term, shared by its flashpoints
-        for j, f in enumerate(fps if st.war_parties else ()):      # switch `war_parties`
-            for i, al in enumerate(alls):
-                if al.protege == f.local or al.protege in f.hawks:
-                    if i not in mh_term:
-                        hs_num = spec.actors[al.protege].hawk_share
-                        hs = V[f"actors.{al.protege}.hawk_share"] if hs_num is not None else 0.0
-                        p0, dp, cst = (V[f"alliances.{i}.{x}"] for x in ("provoke_p0", "provoke_dp", "provoke_cost"))
-                        mh_term[i] = hs * np.maximum(0.0, p0 + q[:, i] * dp - cst) / np.maximum(dp, 1e-9)
-                    mh[:, j] += mh_term[i]
         if s == 0:
             esc_twin = None
-            if use_compiled:   # the compiled twin of the forces and the ladder (imports numba)
+            if use_compiled:   # the compiled twin of this step (detente.crisis._compiled_escal; imports numba)
                 from detente.crisis._compiled_escal import EscalationTwin
 
-                esc_twin = EscalationTwin.build(spec, V, n, directions, dyad_ids, dtm)
-        forces = None if esc_twin is None else \
-            esc_twin.escalation(s, rng, prox, fx, fy, f_eq, g_damp, rung_push, rung, rung_step)
-        if forces is None:
+                esc_twin = EscalationTwin.build(spec, V, n, directions, dyad_ids, pressure_of, dtm)
+        got = None if esc_twin is None else \
+            esc_twin.step(s, rng, pending, q, prox, fx, fy, f_eq, g_damp, rung_push, rung, rung_step)
+        if got is not None:
+            mh, forces = got
+        else:
+            for i, al in enumerate(alls):
+                pk = pressure_of.get(i)
+                if pk is not None:
+                    rr = V[f"policies.ally_pressure.{pk}.request_rate_m"]
+                    pending[i] += rng.random(n) < (1.0 - np.exp(-rr * dtm))
+                    lag = V[f"alliances.{i}.lag_mean_m"]
+                    u_del = rng.random(n)
+                    # switch `allies_lag` off: every pending request is delivered in the step it is made
+                    deliver = _binomial_small(pending[i], 1.0 - np.exp(-dtm / lag), u_del) if st.allies_lag \
+                        else pending[i].copy()
+                    pending[i] -= deliver
+                    qg = V[f"policies.ally_pressure.{pk}.q_gain"]
+                    q[:, i] = 1.0 - (1.0 - q[:, i]) * _power_sparse(1.0 - qg, deliver)
+                    acts = (deliver > 0) & (rng.random(n) < V[f"alliances.{i}.follows_patron"])
+                    for j, f in enumerate(fps):
+                        if f.local == al.protege or al.protege in f.hawks:
+                            rung_push[:, j] += acts
+            mh = np.zeros((n, J))
+            mh_term: dict[int, Any] = {}   # one protégé's war-party term, shared by its flashpoints
+            for j, f in enumerate(fps if st.war_parties else ()):      # switch `war_parties`
+                for i, al in enumerate(alls):
+                    if al.protege == f.local or al.protege in f.hawks:
+                        if i not in mh_term:
+                            hs_num = spec.actors[al.protege].hawk_share
+                            hs = V[f"actors.{al.protege}.hawk_share"] if hs_num is not None else 0.0
+                            p0, dp, cst = (V[f"alliances.{i}.{x}"] for x in ("provoke_p0", "provoke_dp", "provoke_cost"))
+                            mh_term[i] = hs * np.maximum(0.0, p0 + q[:, i] * dp - cst) / np.maximum(dp, 1e-9)
+                        mh[:, j] += mh_term[i]
             forces = np.zeros((n, J))
             for j, f in enumerate(fps):
                 e = f"flashpoints[{f.id}].escalation"
@@ -1560,4 +1562,3 @@ def run_planned(plans: Sequence[CrisisPlan], *, executor: Any = None, chunks: An
         with ProcessExecutor(workers) as ex:
             return run_plans(plans, executor=ex, chunks=chunks, progress=progress)
     return run_plans(plans, executor=executor, chunks=chunks, progress=progress)
-
