@@ -20,7 +20,9 @@ from detente.crisis import compiled as C
 from detente.crisis import engine as E
 from detente.crisis import kernels as K
 
-needs_numba = pytest.mark.skipif(not C.available(), reason="numba is not installed (pip install 'detente[fast]')")
+needs_numba = pytest.mark.skipif(not C.available() or not C.compatible(),
+                                 reason="numba is not installed (pip install 'detente[fast]'), or numpy's float64 "
+                                        "exp/expm1 here are not the C library's (crisis.compiled.compatible)")
 NCAUSE = E.NCAUSE
 ACTORS = ["a", "b", "c", "d", "e"]
 
@@ -56,15 +58,16 @@ def _world(rng: np.random.Generator, n: int, J: int, *, per_run: bool, hold_on: 
         bg = rng.random(A) * (rng.random(A) < 0.6)
         bg = bg / bg.sum() if bg.sum() > 0 else bg
         bgs.append(bg * allowed)
-    NK = 3
-    hold_fp = [sorted(set(rng.integers(0, NK, int(rng.integers(0, 3))).tolist())) for _ in fps]
+    NK = 6
+    hold_fp = [sorted(set(rng.integers(0, NK, int(rng.integers(0, 6))).tolist())) for _ in fps]
     forces = rng.normal(0, 0.5, (n, J))
     forces[rng.random((n, J)) < 0.1] = -np.inf          # log 0 of the Richardson forces
     return dict(
         n=n, J=J, A=A, aidx=aidx, dyad_ids=dyad_ids, directions=directions, fps=fps, allowed=allowed, V=V, bgs=bgs,
         hold_on=hold_on, hold_fp=hold_fp, prov_on=prov_on, prov_fps={f.id for f in fps if rng.random() < 0.6},
         prov_init=str(rng.choice(ACTORS)),
-        pending_hold=(rng.random((n, NK)) < 0.4) * rng.uniform(0, 1.5, (n, NK)),
+        # sums of up to 5 tracks below and above the cap 1, summed in numpy's order or not
+        pending_hold=(rng.random((n, NK)) < 0.6) * rng.uniform(0, 0.45, (n, NK)) * 10.0 ** rng.integers(-3, 1, (n, NK)),
         g_damp=rng.uniform(0, 1, (n, J)) * (rng.random((n, J)) < 0.5),
         agreed_fp=(rng.random((n, J)) < 0.3).astype(float),
         alive=rng.random((n, J)) < 0.7,
@@ -162,15 +165,20 @@ def _reference(w: dict, s: int, rng: np.random.Generator, state: dict) -> tuple:
 def _twin(w: dict) -> Any:
     from detente.crisis._compiled_hazard import HazardTwin
 
-    return HazardTwin(n=w["n"], fps=w["fps"], directions=w["directions"], dyad_ids=w["dyad_ids"], aidx=w["aidx"],
-                      V=w["V"], bgs=w["bgs"], allowed=w["allowed"], hold_on=w["hold_on"], hold_fp=w["hold_fp"],
-                      n_cause=NCAUSE, prov_term=(w["prov_fps"], w["V"]["triangle.coupling.provocation.beta"],
-                                                 w["prov_init"]) if w["prov_on"] else None)
+    # no shocks here: the multipliers are set below (the chunk tests run seesaw-2021's Olympic window)
+    steps = SimpleNamespace(n_steps=4, shocks=[])
+    tw = HazardTwin(n=w["n"], fps=w["fps"], directions=w["directions"], dyad_ids=w["dyad_ids"], aidx=w["aidx"],
+                    V=w["V"], bgs=w["bgs"], allowed=w["allowed"], hold_on=w["hold_on"], hold_fp=w["hold_fp"],
+                    n_cause=NCAUSE, c=steps, prov_term=(w["prov_fps"], w["V"]["triangle.coupling.provocation.beta"],
+                                                        w["prov_init"]) if w["prov_on"] else None)
+    assert (tw.smult == 1.0).all()
+    tw.smult[:] = w["smult"]
+    return tw
 
 
 def _twin_step(tw: Any, w: dict, s: int, rng: np.random.Generator, state: dict) -> tuple | None:
     """The engine's compiled branch of step 6 (the same draws in the same order)."""
-    got = tw.hazards(w["smult"], 1.0, w["pending_hold"], w["g_damp"], w["agreed_fp"], state["alive"], w["forced"],
+    got = tw.hazards(s, 1.0, w["pending_hold"], w["g_damp"], w["agreed_fp"], state["alive"], w["forced"],
                      w["prox"], w["pwar"], w["mh"], w["rung"], w["forces"], w["wedge_fail"])
     if got is None:
         return None
@@ -237,12 +245,12 @@ def test_twin_hands_values_that_are_not_finite_to_the_numpy_code():
         w["prov_fps"] = {f.id for f in w["fps"]}
         w[where][7] = np.nan if where != "forces" else np.inf
         tw = _twin(w)
-        assert tw.hazards(w["smult"], 1.0, w["pending_hold"], w["g_damp"], w["agreed_fp"], w["alive"], w["forced"],
+        assert tw.hazards(0, 1.0, w["pending_hold"], w["g_damp"], w["agreed_fp"], w["alive"], w["forced"],
                           w["prox"], w["pwar"], w["mh"], w["rung"], w["forces"], w["wedge_fail"]) is None, where
     # -inf forces (log 0) are ordinary: the escalation term takes max(forces, 0)
     w = _world(rng, 50, 3, per_run=False, hold_on=False, prov_on=False)
     w["forces"][:] = -np.inf
-    assert _twin(w).hazards(w["smult"], 1.0, w["pending_hold"], w["g_damp"], w["agreed_fp"], w["alive"], w["forced"],
+    assert _twin(w).hazards(0, 1.0, w["pending_hold"], w["g_damp"], w["agreed_fp"], w["alive"], w["forced"],
                             w["prox"], w["pwar"], w["mh"], w["rung"], w["forces"], w["wedge_fail"]) is not None
 
 
@@ -257,7 +265,7 @@ def test_dead_flashpoints_with_a_huge_exponent_still_match():
     w["agreed_fp"][:] = 1.0
     w["V"]["flashpoints[f0].beta.groups"] = 0.0
     tw = _twin(w)
-    assert tw.hazards(w["smult"], 1.0, w["pending_hold"], w["g_damp"], w["agreed_fp"], w["alive"], w["forced"],
+    assert tw.hazards(0, 1.0, w["pending_hold"], w["g_damp"], w["agreed_fp"], w["alive"], w["forced"],
                       w["prox"], w["pwar"], w["mh"], w["rung"], w["forces"], w["wedge_fail"]) is None
     w["V"]["flashpoints[f0].beta.agreement"] = 40.0      # large but finite: the shortcut's zero
     st_r, st_t = _state(w, True), _state(w, True)

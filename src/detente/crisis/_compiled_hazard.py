@@ -24,6 +24,14 @@ The step, per month (specs/crisis.md §7.4; ``engine._hazard_parts``):
 Signed zeros: where numpy's ``maximum(x, 0)`` and the twin's could return zeros of different sign
 (``x = -0.0``), the zero only reaches accumulators that start at ``+0.0`` (``λ_j``, the cause and
 initiator sums, the picking weights), where ``+0.0 + (±0.0) = +0.0``; no output byte depends on it.
+
+Calls left out: ``e^{±0}``, ``e^{+0} − 1`` and ``1 − e^{−0·Δ}`` are written as their exact values
+(1, +0.0, +0.0), and a dead flashpoint (``alive`` false) whose ``λ₀·e^{neg}·m`` is certainly finite
+(``neg ≤ 50``, ``|λ₀|, |m| ≤ 1e100``) gets ``λ_b = 0`` and excess 0 without calling ``exp``/``expm1``:
+the reference's ``finite × 0`` is a zero too, of a sign that by the rule above reaches no output.
+Otherwise (an infinite ``e^{neg}`` times 0 gives NaN in the reference) the twin computes it and hands
+the month back. The postponed-meeting sums over a flashpoint's tracks are added in order, as numpy's
+``sum(axis=1)`` does for fewer than 8 columns (more: the numpy code runs the step).
 """
 
 from __future__ import annotations
@@ -52,10 +60,18 @@ def _maximum(a: float, b: float) -> float:
 
 
 @_njit
+def _minimum(a: float, b: float) -> float:
+    """``np.minimum`` of two numbers (NaN propagates; for equal zeros either may be returned)."""
+    if a <= b or a != a:
+        return a
+    return b
+
+
+@_njit
 def hazard_month(lam_fp: Any, h_fp: Any, p_any: Any, parts: Any, with_any: bool, dtm: float,
                  fp_lam0: Any, fp_groups: Any, fp_agree: Any, fp_hold: Any, fp_bgsum: Any, fp_start: Any,
                  p_kind: Any, p_src: Any, p_c1: Any, p_c2: Any, p_w: Any, p_den: Any,
-                 coef_s: Any, coef_row: Any, coef_a: Any, smult: Any, hold_min: Any,
+                 coef_s: Any, coef_row: Any, coef_a: Any, smult: Any, hold_cols: Any, hold_k: Any, pending_hold: Any,
                  g_damp: Any, agreed_fp: Any, alive: Any, forced: Any, prox: Any, pwar: Any, mh: Any,
                  rung: Any, forces: Any, wedge_fail: Any) -> bool:
     """One month of hazards for every run (see the module). Fills ``lam_fp``, ``h_fp`` (run,
@@ -64,7 +80,7 @@ def hazard_month(lam_fp: Any, h_fp: Any, p_any: Any, parts: Any, with_any: bool,
 
     Each pass runs over all runs for one flashpoint and one part (rows of ``parts`` hold the
     cause terms until they are multiplied into parts), so that each loop reads and writes a few
-    contiguous rows only."""
+    contiguous rows only; each element still sees the reference's operations in its order."""
     n, J = lam_fp.shape
     lam_b = np.empty(n)
     total_e = np.empty(n)
@@ -83,9 +99,13 @@ def hazard_month(lam_fp: Any, h_fp: Any, p_any: Any, parts: Any, with_any: bool,
         if fp_hold[j] >= 0:
             c = fp_hold[j]
             r = coef_row[c]
+            nk = hold_k[j]
             for i in range(n):
                 k = coef_a[r, i] if r >= 0 else coef_s[c]
-                lam_b[i] = lam_b[i] - k * hold_min[j, i]
+                x = pending_hold[i, hold_cols[j, 0]]
+                for q in range(1, nk):     # numpy's sum over fewer than 8 tracks: in order
+                    x = x + pending_hold[i, hold_cols[j, q]]
+                lam_b[i] = lam_b[i] - k * _minimum(x, 1.0)
         c = fp_lam0[j]
         r = coef_row[c]
         m = smult[j]
@@ -95,7 +115,7 @@ def hazard_month(lam_fp: Any, h_fp: Any, p_any: Any, parts: Any, with_any: bool,
             if not alive[i, j] and neg <= 50.0 and abs(k) <= 1e100 and abs(m) <= 1e100:
                 lam_b[i] = 0.0     # a finite λ₀·e^{neg}·m times 0: a zero (see the module on its sign)
             else:
-                v = k * math.exp(neg)
+                v = k * (math.exp(neg) if neg != 0.0 else 1.0)     # e^{±0} = 1 exactly
                 v = v * m
                 lam_b[i] = v * (1.0 if alive[i, j] else 0.0)
             total_e[i] = 0.0
@@ -110,26 +130,41 @@ def hazard_month(lam_fp: Any, h_fp: Any, p_any: Any, parts: Any, with_any: bool,
             c2 = p_c2[p]
             r2 = coef_row[c2]
             row = parts[p]
-            for i in range(n):
-                k = coef_a[r, i] if r >= 0 else coef_s[c]
-                if kind == DIRECTION:
+            if kind == DIRECTION:
+                for i in range(n):
+                    k = coef_a[r, i] if r >= 0 else coef_s[c]
                     t = k * (1.0 if forced[src, i] else 0.0)
                     t = t + (coef_a[r2, i] if r2 >= 0 else coef_s[c2]) * prox[src, i]
-                elif kind == CRISIS:
-                    t = k * pwar[i, j]
-                elif kind == MORAL_HAZARD:
-                    t = k * mh[i, j]
-                elif kind == ESCALATION:
+                    row[i] = t
+            elif kind == CRISIS:
+                for i in range(n):
+                    k = coef_a[r, i] if r >= 0 else coef_s[c]
+                    row[i] = k * pwar[i, j]
+            elif kind == MORAL_HAZARD:
+                for i in range(n):
+                    k = coef_a[r, i] if r >= 0 else coef_s[c]
+                    row[i] = k * mh[i, j]
+            elif kind == ESCALATION:
+                d = p_den[p]
+                for i in range(n):
+                    k = coef_a[r, i] if r >= 0 else coef_s[c]
                     t = k * float(rung[j, i])
-                    t = t / p_den[p]
-                    t = t + (coef_a[r2, i] if r2 >= 0 else coef_s[c2]) * _maximum(forces[i, j], 0.0)
-                else:   # PROVOCATION
-                    t = k * wedge_fail[i]
-                t = _maximum(t, 0.0)
-                if w != 1.0:
-                    t = t * w
-                row[i] = t
-                total_e[i] = total_e[i] + t
+                    t = t / d
+                    row[i] = t + (coef_a[r2, i] if r2 >= 0 else coef_s[c2]) * _maximum(forces[i, j], 0.0)
+            else:
+                for i in range(n):
+                    k = coef_a[r, i] if r >= 0 else coef_s[c]
+                    row[i] = k * wedge_fail[i]
+            if w != 1.0:
+                for i in range(n):
+                    t = _maximum(row[i], 0.0) * w
+                    row[i] = t
+                    total_e[i] = total_e[i] + t
+            else:
+                for i in range(n):
+                    t = _maximum(row[i], 0.0)
+                    row[i] = t
+                    total_e[i] = total_e[i] + t
         bgs = fp_bgsum[j]
         row = parts[p0]
         for i in range(n):
@@ -137,7 +172,7 @@ def hazard_month(lam_fp: Any, h_fp: Any, p_any: Any, parts: Any, with_any: bool,
             if lam_b[i] == 0.0 and te <= 700.0:
                 total_e[i] = 0.0   # 0·(e^{Σx} − 1)/Σx with a finite quotient: a zero
             else:
-                e = lam_b[i] * math.expm1(te)
+                e = lam_b[i] * (math.expm1(te) if te != 0.0 else 0.0)    # Σx = +0.0: e^0 − 1 = +0.0
                 total_e[i] = e / (te if te > 0 else 1.0)      # the excess over background
             v = lam_b[i] * bgs
             row[i] = v
@@ -254,7 +289,7 @@ class HazardTwin:
 
     def __init__(self, *, n: int, fps: list[Any], directions: list[tuple[int, str, str]], dyad_ids: list[str],
                  aidx: dict[str, int], V: Any, bgs: list[np.ndarray], allowed: np.ndarray, prov_term: Any,
-                 hold_on: bool, hold_fp: list[list[int]], n_cause: int):
+                 hold_on: bool, hold_fp: list[list[int]], n_cause: int, c: Any):
         self.n = n
         self.fp_ids = [f.id for f in fps]
         J = len(fps)
@@ -342,13 +377,23 @@ class HazardTwin:
             self.bg_sum[j] = bgs[j].sum()                         # the reference's ``who.sum()``
             self.bg_norm[j] = bgs[j] / max(bgs[j].sum(), 1e-300)  # the reference's picking weights
         self.fp_bgsum = self.bg_sum.copy()
-        self.hold_js = [j for j in range(J) if self.fp_hold[j] >= 0]
-        self.hold_fp = hold_fp
+        # the tracks whose postponed meetings hold each flashpoint (numpy sums fewer than 8 in order)
+        width = max([len(hold_fp[j]) for j in range(J) if self.fp_hold[j] >= 0], default=1)
+        self.supported = self.supported and width < 8
+        self.hold_cols = np.zeros((max(J, 1), max(width, 1)), i64)
+        self.hold_k = np.zeros(max(J, 1), i64)
+        for j in range(J):
+            if self.fp_hold[j] >= 0:
+                self.hold_cols[j, :len(hold_fp[j])] = hold_fp[j]
+                self.hold_k[j] = len(hold_fp[j])
+        self.no_hold = np.zeros((1, 1))
+        # each step's hazard multipliers from the shocks (the reference's formula, computed once)
+        self.smult = np.array([self._shock_mults(c, s) for s in range(c.n_steps)], float).reshape(c.n_steps, J)
         self.with_any = J < 8
         self.n_parts = len(p_kind)
         self.n_cause = n_cause
 
-    def shock_mults(self, c: Any, s: int) -> list[float]:
+    def _shock_mults(self, c: Any, s: int) -> list[float]:
         """Each flashpoint's hazard multiplier of step ``s`` from the shocks (the reference's own
         formula: a window covering part of the step scales the hazard for that part only)."""
         out = []
@@ -362,17 +407,14 @@ class HazardTwin:
             out.append(smult)
         return out
 
-    def hazards(self, smult: list[float], dtm: float, pending_hold: np.ndarray, g_damp: np.ndarray,
-                agreed_fp: np.ndarray, alive: np.ndarray, forced: np.ndarray, prox: np.ndarray, pwar: np.ndarray,
-                mh: np.ndarray, rung: np.ndarray, forces: np.ndarray, wedge_fail: np.ndarray
+    def hazards(self, s: int, dtm: float, pending_hold: np.ndarray, g_damp: np.ndarray, agreed_fp: np.ndarray,
+                alive: np.ndarray, forced: np.ndarray, prox: np.ndarray, pwar: np.ndarray, mh: np.ndarray,
+                rung: np.ndarray, forces: np.ndarray, wedge_fail: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """``(h_fp, p_any, parts, tots)`` of the month, or None when the numpy code must do it."""
+        """``(h_fp, p_any, parts, tots)`` of step ``s``, or None when the numpy code must do it."""
         if not self.supported:
             return None
         n, J = self.n, self.J
-        hold_min = np.zeros((J, n)) if self.hold_js else np.zeros((1, 1))
-        for j in self.hold_js:
-            hold_min[j] = np.minimum(pending_hold[:, self.hold_fp[j]].sum(axis=1), 1.0)
         lam_fp = np.empty((n, J))
         h_fp = np.empty((n, J))
         p_any = np.empty(n)
@@ -380,8 +422,8 @@ class HazardTwin:
         ok = hazard_month(lam_fp, h_fp, p_any, parts, self.with_any, float(dtm), self.fp_lam0, self.fp_groups,
                           self.fp_agree, self.fp_hold, self.fp_bgsum, self.fp_start, self.p_kind, self.p_src,
                           self.p_c1, self.p_c2, self.p_w, self.p_den, self.coef_s, self.coef_row, self.coef_a,
-                          np.asarray(smult, float), hold_min, g_damp, agreed_fp, alive, forced, prox, pwar, mh,
-                          rung, forces, wedge_fail)
+                          self.smult[s], self.hold_cols, self.hold_k, pending_hold if self.hold_k.any() else self.no_hold,
+                          g_damp, agreed_fp, alive, forced, prox, pwar, mh, rung, forces, wedge_fail)
         if not ok:
             return None
         if not self.with_any:

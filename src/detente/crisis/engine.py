@@ -1030,11 +1030,11 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 from detente.crisis._compiled_hazard import HazardTwin
 
                 hz_twin = HazardTwin(n=n, fps=fps, directions=directions, dyad_ids=dyad_ids, aidx=aidx, V=V, bgs=bgs,
-                                     allowed=allowed, hold_on=hold_on, hold_fp=hold_fp, n_cause=NCAUSE,
+                                     allowed=allowed, hold_on=hold_on, hold_fp=hold_fp, n_cause=NCAUSE, c=c,
                                      prov_term=(prov_fps, V["triangle.coupling.provocation.beta"], prov.initiator)
                                      if prov_on and prov is not None else None)
-            hz6 = hz_twin.hazards(hz_twin.shock_mults(c, s), dtm, pending_hold, g_damp, agreed_fp, alive, forced, prox,
-                                  pwar, mh, rung, forces, wedge_fail)
+            hz6 = hz_twin.hazards(s, dtm, pending_hold, g_damp, agreed_fp, alive, forced, prox, pwar, mh, rung, forces,
+                                  wedge_fail)
         if hz6 is not None:
             h_fp, p_any, hz_parts, hz_tots = hz6
             causes = np.zeros((J, NCAUSE))
