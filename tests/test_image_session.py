@@ -300,3 +300,63 @@ def test_the_session_uses_a_kaleido_without_a_tab_queue_as_it_is(tmp_path, fake)
         assert isinstance(k, FakeKaleido) and not k._queued()
         assert s.write({tmp_path / "a.png": _figs(1)[0]}) is None
     assert fake.opened[0].batches == [["a.png"]] and fake.opened[0].closed
+
+
+class SlowCloseKaleido(FakeKaleido):
+    """FakeKaleido whose closing waits until ``proceed`` is set (or 5 s), recording when it ends."""
+
+    events: ClassVar[list[str]] = []
+    proceed: ClassVar[object] = None
+
+    async def close(self):
+        SlowCloseKaleido.events.append("close started")
+        await asyncio.to_thread(SlowCloseKaleido.proceed.wait, 5)
+        SlowCloseKaleido.events.append("close ended")
+        self.closed = True
+
+
+@pytest.fixture
+def slow_close(monkeypatch):
+    import threading
+
+    import kaleido
+
+    FakeKaleido.opened, FakeKaleido.fail_open = [], None
+    SlowCloseKaleido.events, SlowCloseKaleido.proceed = [], threading.Event()
+    monkeypatch.setattr(kaleido, "Kaleido", SlowCloseKaleido)
+    monkeypatch.setattr(X, "static_export_problem", lambda: None)
+    return SlowCloseKaleido
+
+
+def test_close_without_waiting_then_close_waits(tmp_path, slow_close):
+    s = X.ImageSession().start()
+    assert s.write({tmp_path / "a.png": _figs(1)[0]}) is None
+    s.close(wait=False)                                   # returns while the browser is still closing
+    assert "close ended" not in slow_close.events and s._thread is not None
+    assert s.write({tmp_path / "b.png": _figs(1)[0]}) == "static image export failed: the browser session is closing"
+    slow_close.proceed.set()
+    s.close()                                             # waits for it and ends the thread
+    assert slow_close.events == ["close started", "close ended"] and s._thread is None
+    assert FakeKaleido.opened[0].closed and [p.name for p in tmp_path.iterdir()] == ["a.png"]
+
+
+def test_detente_run_writes_the_html_report_while_the_browser_closes(tmp_path, slow_close, monkeypatch, capsys):
+    """`detente run` writes its HTML report (no browser needed) while the report's browser shuts
+    down, and returns only once it has shut down."""
+    from detente.cli.crisis import _crisis_run
+    from detente.report import html
+
+    write = html.write_report
+
+    def writing_html(*a, **k):
+        slow_close.events.append("html written")
+        slow_close.proceed.set()                          # the browser may finish closing now
+        return write(*a, **k)
+
+    monkeypatch.setattr(html, "write_report", writing_html)
+    _crisis_run(str(TOY), hypothesis=["live"], runs=20, seed=3, as_json=True, out_dir=tmp_path, sets=[],
+                mechanisms="none")
+    assert slow_close.events[-2:] == ["html written", "close ended"]   # closing overlapped the HTML report
+    assert len(FakeKaleido.opened) == 1 and FakeKaleido.opened[0].closed and len(FakeKaleido.opened[0].batches) == 1
+    out = capsys.readouterr().out
+    assert '"html"' in out and (tmp_path / "toy-crisis.html").is_file() and (tmp_path / "toy-crisis.md").is_file()

@@ -63,6 +63,10 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: int | None, seed: int
     write_dir = out_dir if out_dir is not None else (None if as_json else Path("reports"))
     prog, cb = progress(not as_json and not quiet, description="engine", unit="chunks")
 
+    from detente.plotting.export import ImageSession
+
+    images = ImageSession()   # the report's browser: started by crisis_run, closed here
+
     def go():
         return crisis_run(name, hypotheses=hypothesis, runs=runs, seed=seed, out_dir=write_dir,
                           sets=sets, cf_runs=counterfactual_runs, mechanisms=mechanisms,
@@ -70,14 +74,19 @@ def _crisis_run(name: str, *, hypothesis: list[str], runs: int | None, seed: int
                           draw_assumptions=draw_assumptions, param_draws=param_draws, as_of=as_of,
                           sensitivity=sensitivity, sensitivity_samples=sensitivity_samples, executor=executor,
                           workers=workers, address=address, store=st,
-                          progress=cb)
+                          progress=cb, images=images)
 
-    obj, rep = run_with(prog, lambda: guarded(go, as_json=as_json))
-    page = None
-    if write_dir is not None:
-        from detente.report.html import crisis_report, write_report
+    try:
+        obj, rep = run_with(prog, lambda: guarded(go, as_json=as_json))
+        images.close(wait=False)   # the browser shuts down while the HTML report is written
+        page = None
+        if write_dir is not None:
+            from detente.report.html import crisis_report, write_report
 
-        page = guarded(lambda: write_report(crisis_report(obj), write_dir / f"{obj['scenario']}.html"), as_json=as_json)
+            page = guarded(lambda: write_report(crisis_report(obj), write_dir / f"{obj['scenario']}.html"),
+                           as_json=as_json)
+    finally:
+        images.close()
     if as_json:
         obj["reports"] = None if rep is None else {"markdown": str(Path(rep).resolve()),
                                                    "html": None if page is None else str(Path(page).resolve())}

@@ -246,7 +246,8 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
                param_draws: int | None = None, as_of: list[str] | None = None,
                sensitivity: bool = False, sensitivity_samples: int | None = None, executor: str | None = None,
                workers: int | None = None, address: str | None = None, store: Any = None,
-               progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Any], Path | None]:
+               progress: Callable[[int, int], None] | None = None,
+               images: Any = None) -> tuple[dict[str, Any], Path | None]:
     """Run a crisis scenario's hypotheses and (optionally) write the report.
 
     ``mechanisms`` (``all``, ``none`` or comma-separated names), ``mechanism_runs`` and
@@ -273,6 +274,11 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
 
     ``progress(chunks done, chunks started)`` is called as the engine's chunks finish, summed over
     every engine run of the analysis (:func:`detente.crisis.engine.reporting`).
+
+    ``images`` is a :class:`detente.plotting.export.ImageSession` of the caller's: started here as
+    an own one would be (before the analysis), used for the report's PNGs and left open, so the
+    caller can close it while it does more (``detente run`` writes the HTML report while the browser
+    shuts down) and must close it. Without one the session is this call's own.
 
     Returns the ``--json`` object and the markdown report's path (``None`` when ``out_dir`` is ``None``).
     """
@@ -325,7 +331,11 @@ def crisis_run(name: str, *, hypotheses: list[str] | None = None, runs: int | No
     from detente.plotting.export import ImageSession
 
     # the report's PNGs need a browser: start it now, so it is ready when the analysis is done
-    with ImageSession() if out_dir is not None else contextlib.nullcontext() as images:
+    if images is not None and out_dir is not None:
+        session: Any = contextlib.nullcontext(images.start())   # the caller's: it closes it
+    else:
+        session = ImageSession() if out_dir is not None else contextlib.nullcontext()
+    with session as images:
         with crisis_execution(executor=kind, workers=workers or (None if kind == "auto" else 2), address=address,
                               store=store), reporting(progress):
             obj = _analyse(scn, name, chosen=chosen, runs=runs, seed=seed, extra=extra, cf_runs=cf_runs,

@@ -202,6 +202,7 @@ class ImageSession:
         self._loop: Any = None
         self._thread: Any = None
         self._opened: Any = None          # concurrent.futures.Future of the open kaleido.Kaleido
+        self._closing: Any = None         # concurrent.futures.Future of the browser's closing
         #: number of batches sent to the browser (one per :meth:`write` with figures)
         self.batches = 0
 
@@ -243,6 +244,8 @@ class ImageSession:
         """Write every figure to its path in one batch (see :func:`write_images`)."""
         if not figs:
             return None
+        if self._closing is not None:
+            return "static image export failed: the browser session is closing"
         self.start()
         if self._why:
             return self._why
@@ -263,23 +266,37 @@ class ImageSession:
             return _failure(exc)
         return None
 
-    def close(self) -> None:
-        """Close the browser and end its thread (also when it failed to start)."""
+    def close(self, wait: bool = True) -> None:
+        """Close the browser and end its thread (also when it failed to start).
+
+        ``wait=False`` only starts closing the browser and returns: the caller's next work (another
+        report without images) goes on while Chromium shuts down; nothing may be written through the
+        session any more, and a later ``close()`` (the ``with`` block's end) waits for it."""
         if self._thread is None:
             return
         import asyncio
 
-        try:
-            k = self._opened.result()
-        except Exception:  # noqa: BLE001 - it never opened: nothing to close
-            k = None
-        if k is not None:
-            with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(k.close(), self._loop).result()
+        if self._closing is None:
+            self._closing = asyncio.run_coroutine_threadsafe(self._shut(), self._loop)
+        if not wait:
+            return
+        with contextlib.suppress(Exception):
+            self._closing.result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
-        self._thread = self._loop = self._opened = None
+        self._thread = self._loop = self._opened = self._closing = None
+
+    async def _shut(self) -> None:
+        """Close the browser once it has opened (nothing to close when it never did)."""
+        import asyncio
+
+        try:
+            k = await asyncio.wrap_future(self._opened)
+        except Exception:  # noqa: BLE001 - it never opened: nothing to close
+            return
+        with contextlib.suppress(Exception):
+            await k.close()
 
 
 def write_images(figs: Mapping[str | Path, Any], *, scale: float = 1.5, width: int = 1000,
