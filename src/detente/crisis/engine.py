@@ -352,6 +352,13 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     # crisis contest of a month: effective capabilities and cost multipliers are computed once per
     # month (the memo is cleared before and after those steps; results are read-only)
     cap_memo: dict[Any, Any] = {}
+    # the compiled twin of step 1 and of the capabilities below (detente.crisis._compiled_caps)
+    caps_twin = None
+    if use_compiled:
+        from detente.crisis._compiled_caps import CapsTwin
+
+        caps_twin = CapsTwin(spec, V, n, dtm, g, gsd, noisy, quiet, fol, aidx, has_tri=has_tri,
+                             tri_actors=(t0, t1, t2), coupled=coupled, cp_support=cp_support, rho=rho, kh=kh, psi=psi)
 
     def eff_cap(di: int, side: str) -> Any:
         """Effective capability of ``side`` in dyad ``di``: own capability plus expected support."""
@@ -362,6 +369,10 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         return cap
 
     def _eff_cap(di: int, side: str) -> Any:
+        if caps_twin is not None:
+            got = caps_twin.eff_cap(di, side, P, coh, x01, x02, x12, mu1, mu2)
+            if got is not None:
+                return got
         d = dyads[di]
         cap = P[aidx[side]].copy()
         for si, s in enumerate(d.support):
@@ -393,6 +404,10 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         return got
 
     def _alignment_support(di: int, side: str) -> Any:
+        if caps_twin is not None:
+            got = caps_twin.alignment_support(di, side, P, coh, x01, x02, x12, mu1, mu2)
+            if got is not None:
+                return got
         d = dyads[di]
         out = np.zeros(n)
         if not has_tri or not cp_support:
@@ -422,7 +437,10 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             got = cap_memo.get(("cost", di, R, D))
             if got is not None:
                 return got[1], got[0]
-            cap_memo[("cost", di, D, R)] = got = K.war_cost_multipliers(P[aidx[D]], capD, P[aidx[R]], capR, psi)
+            got = None if caps_twin is None else caps_twin.cost_mult(P[aidx[D]], capD, P[aidx[R]], capR)
+            if got is None:
+                got = K.war_cost_multipliers(P[aidx[D]], capD, P[aidx[R]], capR, psi)
+            cap_memo[("cost", di, D, R)] = got
         return got
 
     theta_re = V["triangle.coupling.split_memory"] if has_tri else 0.0
@@ -640,21 +658,24 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     for s in range(T):
         tau = s * dtm  # months since start
         # 1. capabilities -------------------------------------------------------------
-        if noisy.size:
-            eps = rng.standard_normal((noisy.size, n))
-            eps *= (gsd[noisy] * math.sqrt(dtm))[:, None]
-            eps += (g[noisy] * dtm)[:, None]
-            np.exp(eps, out=eps)
-            for ri, ai in enumerate(noisy):        # row by row, in place (same products as P[noisy] *= …)
-                P[ai] *= eps[ri]
-        if quiet.size:
-            for ai, fac in zip(quiet, np.exp(g[quiet] * dtm)):
-                if fac != 1.0:                     # × 1.0 leaves every value as it is
-                    P[ai] *= fac
-        for k, fo in enumerate(fol if st.allies_lag else ()):
-            lag = V[f"followers.{fo}.lag_mean_m"]
-            target = V[f"followers.{fo}.follows_patron"]
-            coh[k] += (target - coh[k]) * (1.0 - np.exp(-dtm / lag))
+        eps = rng.standard_normal((noisy.size, n)) if noisy.size else None
+        if caps_twin is not None and caps_twin.grow(eps, P, coh):
+            pass                                   # the compiled twin: the same numbers in place
+        else:
+            if eps is not None:
+                eps *= (gsd[noisy] * math.sqrt(dtm))[:, None]
+                eps += (g[noisy] * dtm)[:, None]
+                np.exp(eps, out=eps)
+                for ri, ai in enumerate(noisy):        # row by row, in place (same products as P[noisy] *= …)
+                    P[ai] *= eps[ri]
+            if quiet.size:
+                for ai, fac in zip(quiet, np.exp(g[quiet] * dtm)):
+                    if fac != 1.0:                     # × 1.0 leaves every value as it is
+                        P[ai] *= fac
+            for k, fo in enumerate(fol if st.allies_lag else ()):
+                lag = V[f"followers.{fo}.lag_mean_m"]
+                target = V[f"followers.{fo}.follows_patron"]
+                coh[k] += (target - coh[k]) * (1.0 - np.exp(-dtm / lag))
 
         # 2. diplomacy ----------------------------------------------------------------
         evs = ev_by_step.get(s, [])
