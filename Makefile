@@ -14,7 +14,7 @@ $(PY):
 
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install -q -e ".[dev,web,static,cluster,cases,docs,fast]"
-	$(PY) -c 'from detente.crisis.compiled import main; main()'   # fill numba's cache (speed only)
+	$(PY) -c 'from detente.experiments.compiled_cache import main; main()'   # fill numba's cache (speed only)
 	touch $(STAMP)
 
 install: $(STAMP)

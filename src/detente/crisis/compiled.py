@@ -40,12 +40,6 @@ from detente.crisis.kernels import preventive_first_war as _numpy_first_war
 __all__ = ["available", "compatible", "mode", "choose", "preventive_first_war", "direction_pass", "forced_and_pressure",
            "AUTO_MIN_WORK"]
 
-#: Under ``DETENTE_COMPILED=auto``, a batch of chunks uses the twins from this many run-steps on
-#: (runs × steps summed over its chunks). Loading numba and the twins costs about 1.4 s of CPU per
-#: process (measured: import 0.4-0.5 s, first call from the cache 0.9 s); the twins save about
-#: 0.13 s per 8,192 × 48 run-steps (docs/crisis.md "Speed"), so they repay a process from about
-#: 4 million run-steps on, and a batch that large usually runs on two workers.
-AUTO_MIN_WORK = 8_000_000
 
 _MODES = {"auto": "auto", "": "auto", "1": "on", "on": "on", "true": "on", "yes": "on",
           "0": "off", "off": "off", "false": "off", "no": "off"}
@@ -163,33 +157,3 @@ def forced_and_pressure(kr: np.ndarray, inv_tau: Any, pressure: bool, forced: np
     """Step 4's forced wars and preventive pressure of one direction (in place on ``forced`` and
     ``prox``), compiled: the numbers of the numpy code in :func:`detente.crisis.engine._simulate_chunk`."""
     _kernels().forced_and_pressure(kr, _runs(inv_tau, kr.shape[0]), bool(pressure), forced, prox)
-
-
-def warm(scenarios: tuple[str, ...] = ("seesaw-2021", "taiwan-strait-1995", "cuba-1962", "crimea-2014")) -> int:
-    """Compile the twins into numba's cache (or load them from it) by simulating a small chunk of
-    each bundled crisis scenario with them, with fixed and with drawn assumptions (the argument
-    types the engine passes); returns the number of chunks. ``make install`` calls it
-    (through :func:`main`), so the first large run does not wait for numba to
-    compile. Does nothing without numba."""
-    if not available():
-        return 0
-    from detente import examples
-    from detente.crisis import engine as E
-
-    done = 0
-    for name in scenarios:
-        for extra in ({}, {"settings.draw_assumptions": True}):
-            plan = E.plan(examples.load(name), {"runs": 64, "chunk_size": 64, "set": extra}, seed=1)
-            job = plan.chunks[0]
-            E.simulate(job.compiled, job.n, np.random.default_rng(0), use_compiled=True)
-            done += 1
-    return done
-
-
-def main() -> None:
-    """Warm the twins and say how long it took (``make install``)."""
-    import time
-
-    t = time.perf_counter()
-    n = warm()
-    print(f"compiled twins: {'ready' if n else 'numba not installed, skipped'} ({n} chunks, {time.perf_counter() - t:.1f} s)")
