@@ -68,15 +68,10 @@ def ec_scenario() -> Scenario:
 
 
 def random_scenario(n: int, seed: int = 0) -> Scenario:
-    g = np.random.default_rng(seed)
-    ids = [f"A{k}" for k in range(n)]
-    return Scenario(
-        name=f"random{n}", salience_scale="unit",
-        actors=[Actor(id=a, capability=float(c)) for a, c in zip(ids, g.uniform(0.1, 1, n))],
-        issues=[Issue(id="x", lower=0, upper=100)],
-        stances=[Stance(actor=a, issue="x", position=float(p), salience=float(s))
-                 for a, p, s in zip(ids, g.uniform(0, 100, n), g.uniform(0.1, 1, n))],
-    )
+    """The synthetic scenario of the scaling runs (:func:`detente.examples.random_scenario`)."""
+    from detente.examples import random_scenario as make
+
+    return make(n, seed)
 
 
 # ------------------------------------------------------------------ naive loop baseline (masad2014)

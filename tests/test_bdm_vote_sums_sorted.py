@@ -15,7 +15,7 @@ from detente.models import bdm, bdm_batch
 from detente.models.bdm import BDMParams, probability_matrix, run_issue
 from detente.models.bdm_params import SORTED_MIN_ACTORS, uses_sorted_sums
 from detente.models.bdm_votes import left_support, vote_sums_sorted
-from detente.scenario import Actor, Issue, Scenario, Stance
+from detente.scenario import Scenario
 
 
 def _pairwise(y, w, delta):
@@ -289,15 +289,9 @@ def test_auto_chooses_by_size_and_utility_form():
 
 
 def _random_scenario(n: int, seed: int) -> Scenario:
-    g = np.random.default_rng(seed)
-    ids = [f"A{k}" for k in range(n)]
-    return Scenario(
-        name=f"random{n}", salience_scale="unit",
-        actors=[Actor(id=a, capability=float(c)) for a, c in zip(ids, g.uniform(0.1, 1, n))],
-        issues=[Issue(id="x", lower=0, upper=100)],
-        stances=[Stance(actor=a, issue="x", position=float(p), salience=float(s))
-                 for a, p, s in zip(ids, g.uniform(0, 100, n), g.uniform(0.1, 1, n))],
-    )
+    from detente.examples import random_scenario
+
+    return random_scenario(n, seed)
 
 
 @pytest.mark.parametrize("variant", ["detente", "scholz2011", "masad2014", "masad2016"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["names", "path", "load"]
+__all__ = ["names", "path", "load", "random_scenario"]
 
 _SUFFIXES = (".yaml", ".yml")
 
@@ -40,3 +40,23 @@ def load(name: str):
     from detente.formats import load as _load
 
     return _load(path(name))
+
+
+def random_scenario(n: int, seed: int = 0):
+    """A synthetic one-issue scenario of ``n`` actors for scaling studies (not a bundled example):
+    capability ~ U(0.1, 1), position ~ U(0, 100) on issue ``x`` (bounds 0 and 100), salience
+    ~ U(0.1, 1), drawn from ``numpy.random.default_rng(seed)`` in that order; actors ``A0 … A{n-1}``,
+    salience on the unit scale. ``benchmarks/bench_bdm.py --scaling`` and the BDM tests use it."""
+    import numpy as np
+
+    from detente.scenario import Actor, Issue, Scenario, Stance
+
+    g = np.random.default_rng(seed)
+    ids = [f"A{k}" for k in range(n)]
+    return Scenario(
+        name=f"random{n}", salience_scale="unit",
+        actors=[Actor(id=a, capability=float(c)) for a, c in zip(ids, g.uniform(0.1, 1, n))],
+        issues=[Issue(id="x", lower=0, upper=100)],
+        stances=[Stance(actor=a, issue="x", position=float(p), salience=float(s))
+                 for a, p, s in zip(ids, g.uniform(0, 100, n), g.uniform(0.1, 1, n))],
+    )
