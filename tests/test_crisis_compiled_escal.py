@@ -5,7 +5,8 @@ The numpy code in ``engine._simulate_chunk`` is the reference; whole chunks are 
 without the twin and every output array is compared byte for byte, on settings that reach each
 branch of the twin (rungs pushed to the top and back to the bottom, rung pushes from events and
 allies, Richardson forces and flashpoints without them, drawn per-run parameters, the switches that
-turn allies' lags and war parties off). Skipped when numba (the ``fast`` extra) is missing.
+turn allies' lags and war parties off). Skipped when numba (the ``fast`` extra) is missing, or
+where numpy's float64 ``exp`` is not the C library's (``compiled.compatible``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from detente import examples
 from detente.crisis import compiled as C
 from detente.crisis import engine as E
 
-needs_numba = pytest.mark.skipif(not C.available(), reason="numba is not installed (pip install 'detente[fast]')")
+needs_numba = pytest.mark.skipif(not C.available() or not C.compatible(),
+                                 reason="numba is not installed (pip install 'detente[fast]'), or numpy's float64 exp "
+                                        "here is its own vectorised one (AVX-512), not the C library's the twins call")
 
 
 def _chunk_pair(name: str, hypothesis: str | None, extra: dict[str, Any], runs: int = 400, seed: int = 5,
@@ -51,15 +54,22 @@ def twin_calls(monkeypatch):
     """Counts the months the twin simulated (so a test cannot pass with the numpy code alone)."""
     from detente.crisis import _compiled_escal as M
 
-    calls = {"step": 0}
+    calls = {"step": 0, "crisis": 0}
     real = M.EscalationTwin.step
+    real_crisis = M.EscalationTwin.crisis_pwar
 
     def counted(self, *args, **kw):
         got = real(self, *args, **kw)
         calls["step"] += got is not None
         return got
 
+    def counted_crisis(self, *args, **kw):
+        got = real_crisis(self, *args, **kw)
+        calls["crisis"] += got
+        return got
+
     monkeypatch.setattr(M.EscalationTwin, "step", counted)
+    monkeypatch.setattr(M.EscalationTwin, "crisis_pwar", counted_crisis)
     return calls
 
 
@@ -84,6 +94,13 @@ FAST_LADDER = {f"flashpoints[{f}].escalation.{k}": v for f in ("UA", "TW", "BY-P
     ("seesaw-2021", "combined", BUSY_ALLIES),
     ("seesaw-2021", "combined", {**BUSY_ALLIES, "settings.draw_assumptions": True}),
     ("seesaw-2021", "ally_moral_hazard", {}),
+    # contest exponents numpy shortcuts when they are one number (m = 2: x·x, m = 0.5: sqrt), and per run
+    ("seesaw-2021", "combined", {"dyads[RU-UA].exponent": 2.0, "dyads[CN-TW].exponent": 0.5,
+                                 "dyads[US-RU].exponent": 1.5}),
+    ("seesaw-2021", "combined", {"dyads[RU-UA].exponent": 0.5, "dyads[CN-TW].exponent": 2.0,
+                                 "settings.draw_assumptions": True}),
+    ("seesaw-2021", "pure_theory", {}),
+    ("seesaw-2021", "combined", {"triangle.coupling.cost_effect": 0.0}),   # crisis costs without coupling
     ("cuba-1962", None, {"settings.draw_assumptions": True}),               # no Richardson, weeks as steps
     ("crimea-2014", None, {}),
     ("taiwan-strait-1995", None, {}),
@@ -92,6 +109,8 @@ def test_chunk_is_byte_identical_with_the_escalation_twin(name, hypothesis, extr
     a, b, c = _chunk_pair(name, hypothesis, extra)
     _assert_same_bytes(a, b)
     assert twin_calls["step"] == c.n_steps          # every month went through the twin
+    if a["diag_cause"][:, :, 2].sum() > 0:          # crisis bargaining reached the hazard
+        assert twin_calls["crisis"] > 0             # through the twin
     assert (np.diff(a["diag_rung"], axis=0) != 0).any(), "the ladder must move during the run"
 
 
@@ -203,3 +222,77 @@ def test_binomial_twin_equals_the_engines_binomial(p_kind):
         np.testing.assert_array_equal(got, want)
         differ_from_zero += int((want > 0).sum())
     assert differ_from_zero > 500
+
+
+@needs_numba
+def test_scalar_helpers_follow_numpys_rules():
+    """np.maximum/np.minimum/clip on signed zeros, NaN and infinities, and np.power with numpy's
+    shortcuts for a single exponent (x·x, sqrt, 1/x) and the C library's pow otherwise."""
+    from detente.crisis import _compiled_escal as M
+    from detente.crisis import kernels as K
+
+    special = [0.0, -0.0, 1.0, -2.5, np.inf, -np.inf, np.nan, 1e-300, 0.5]
+    for a in special:
+        for b in special:
+            for twin, ref in ((M._np_max, np.maximum), (M._np_min, np.minimum)):
+                got, want = twin(a, b), ref(np.array([a]), np.array([b]))[0]
+                assert np.array([got]).tobytes() == np.array([want]).tobytes(), (twin, a, b)
+        for lo, hi in ((0.0, 0.5), (-0.0, 0.5)):
+            got, want = M._np_clip(a, lo, hi), K.clip(np.array([a]), lo, hi)[0]
+            assert np.array([got]).tobytes() == np.array([want]).tobytes(), ("clip", a, lo)
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.01, 50.0, 4000) * rng.choice([1.0, 1e-3, 1e3], 4000)
+    for m in (2.0, 0.5, -1.0, 1.0, 0.0, 1.7, 3.0):
+        one = np.power(x, m)                    # numpy's shortcut for a single exponent
+        per_run = np.power(x, np.full(x.size, m))
+        got_one = np.array([M._np_power(v, m, True) for v in x])
+        got_per_run = np.array([M._np_power(v, m, False) for v in x])
+        assert got_one.tobytes() == one.tobytes(), m
+        assert got_per_run.tobytes() == per_run.tobytes(), m
+    # the shortcuts matter: x·x and pow(x, 2) differ in the last bit for some x
+    assert (np.power(x, 2.0) != np.power(x, np.full(x.size, 2.0))).any()
+
+
+@needs_numba
+@pytest.mark.parametrize("per_run", [False, True])
+def test_crisis_twin_equals_the_engines_formulas(per_run):
+    """``crisis_pwar`` against the numpy block (``_crisis_contest`` + ``kernels.risk_return_pwar``
+    on the runs in crisis) on random capabilities, noise and costs: the contest exponent one number
+    (1 as without a crisis dyad, the shortcuts 2 and 0.5, others) or one per run, with and without
+    a cost multiplier, c_A above c̄ in some runs (P(war) 0) and demands capped at 1."""
+    from detente.crisis import kernels as K
+
+    Twin, c, V, args = _twin_parts(300)
+    n, J = 300, len(c.spec.flashpoints)
+    rng = np.random.default_rng(int(per_run))
+    base = {f"flashpoints[{f.id}].crisis.{x}": (lo, hi) for f in c.spec.flashpoints
+            for x, lo, hi in (("c_bar", 0.05, 0.6), ("fake_noise", 0.0, 1.0), ("c_A", 0.0, 0.5))}
+    for key, (lo, hi) in base.items():
+        V.v[key] = rng.uniform(lo, hi, n) if per_run else float(rng.uniform(lo, hi))
+    twin = Twin.build(c.spec, V, n, *args, c.dt)
+    nonzero = capped = 0
+    for trial in range(12):
+        rung = rng.integers(0, 5, (J, n)).astype(np.int16)
+        noise = rng.uniform(0, 3, n) * (rng.random(n) < 0.5)
+        capA, capB = rng.uniform(0.05, 3, n), rng.uniform(0.05, 3, n)
+        m = [1.0, 2.0, 0.5, 1.3, rng.uniform(0.5, 2.0, n)][trial % 5]
+        cm = None if trial % 2 else rng.uniform(0.0, 2.0, n)
+        pwar = np.zeros((n, J))
+        want = np.zeros((n, J))
+        for j, f in enumerate(c.spec.flashpoints):
+            assert twin.in_crisis(j, rung) == bool((rung[j] >= f.crisis.rung).any())
+            assert twin.crisis_pwar(j, rung, noise, capA, capB, m, cm, pwar)
+            b = f"flashpoints[{f.id}].crisis"
+            rows = np.flatnonzero(rung[j] >= f.crisis.rung)
+            cbar = E._at(V[f"{b}.c_bar"], rows) * (1.0 + E._at(V[f"{b}.fake_noise"], rows) * noise[rows])
+            p = K.contest_p(capA[rows], capB[rows], E._at(m, rows))
+            c_A = E._at(V[f"{b}.c_A"], rows) if cm is None else E._at(V[f"{b}.c_A"], rows) * cm[rows]
+            want[rows, j] = K.risk_return_pwar(p, c_A, cbar)
+            capped += int((p + (cbar - c_A) / 2.0 > 1.0).sum())
+        assert pwar.tobytes() == want.tobytes(), trial
+        nonzero += int((want > 0).sum())
+    assert nonzero > 500 and capped > 0 and (want == 0).any()
+    # a value that is not finite in a run in crisis: nothing written, the engine's numpy code runs
+    capA[np.flatnonzero(rung[0] >= c.spec.flashpoints[0].crisis.rung)[0]] = np.nan
+    pwar = np.zeros((n, J))
+    assert not twin.crisis_pwar(0, rung, noise, capA, capB, 1.0, None, pwar) and not pwar.any()

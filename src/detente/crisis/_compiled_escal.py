@@ -1,5 +1,6 @@
 """numba twin of step 5 of the crisis engine's month loop: allies, war parties, Richardson forces
-and the escalation ladder (:func:`detente.crisis.engine._simulate_chunk`, "5. escalation, allies").
+and the escalation ladder (:func:`detente.crisis.engine._simulate_chunk`, "5. escalation, allies"),
+and of its crisis bargaining per flashpoint (the block "crisis bargaining (risk–return)").
 
 The numpy code in the engine is the reference. :class:`EscalationTwin` does the same IEEE
 operations in the same order, one run at a time, in one compiled call per month (the numpy code
@@ -13,9 +14,9 @@ The details that keep the bytes equal:
 * ``np.maximum``/``np.minimum`` and the ``clip`` ufunc are written out with numpy's own rules for
   NaN and for the sign of zero (:func:`_np_max`, :func:`_np_min`, :func:`_np_clip`); Python's
   ``max``/``min`` differ on both;
-* ``np.power`` with an array exponent is the C library's ``pow`` (numba's ``math.pow``); numpy's
-  scalar-exponent shortcuts (``x**2 → x·x`` and others) are not reached here, every exponent is
-  an array;
+* ``np.power`` is the C library's ``pow`` (numba's ``math.pow``), except numpy's shortcuts when
+  the exponent is one number for the whole array (2 → x·x, 0.5 → sqrt, −1 → 1/x), which the
+  crisis contest reaches with a fixed contest exponent (:func:`_np_power`);
 * the binomial draws of deliveries keep :func:`detente.crisis.engine._binomial_small`'s loop over
   the count with its stop when no run needs a higher count (a step across all runs at a time);
 * sums are the engine's, term by term in its order (war-party terms over alliances, pushes).
@@ -54,6 +55,42 @@ def _np_clip_int(x: int, lo: int, hi: int) -> int:
     if x > hi:
         x = hi
     return x
+
+
+@_njit
+def _np_min(a: float, b: float) -> float:
+    """``np.minimum(a, b)`` on two floats: NaN propagates, ``b`` when they compare equal (±0)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a < b else b
+
+
+@_njit
+def _np_clip(x: float, lo: float, hi: float) -> float:
+    """The ``clip`` ufunc (``kernels.clip``) on floats: ``lo`` only below it, ``hi`` only above it
+    (so ``clip(-0.0, 0.0, hi)`` stays ``-0.0``), NaN stays NaN."""
+    if x < lo:
+        x = lo
+    if x > hi:
+        x = hi
+    return x
+
+
+@_njit
+def _np_power(x: float, m: float, scalar_m: bool) -> float:
+    """``np.power(x, m)`` on float64: the C library's ``pow``, except numpy's shortcuts for an
+    exponent that is one number for the whole array (2 → x·x, 0.5 → sqrt, −1 → 1/x; 0 and 1 give
+    pow's own values)."""
+    if scalar_m:
+        if m == 2.0:
+            return x * x
+        if m == 0.5:
+            return math.sqrt(x)
+        if m == -1.0:
+            return 1.0 / x
+    return math.pow(x, m)
 
 
 @_njit
@@ -262,6 +299,45 @@ def _step(s: int, dtm: float, allies_lag: bool, pressured: Any, apar: Any, ua: A
 
 
 @_njit
+def _in_crisis(rung_j: Any, crisis_rung: int) -> bool:
+    for v in rung_j:  # noqa: SIM110 (a loop: numba compiles it, not a generator)
+        if v >= crisis_rung:
+            return True
+    return False
+
+
+@_njit
+def _crisis(j: int, rung_j: Any, crisis_rung: int, cpar: Any, noise: Any, capA: Any, capB: Any, m: Any,
+            scalar_m: bool, cm: Any, use_cm: bool, pwar: Any) -> bool:
+    """P(war) of flashpoint ``j``'s crisis bargaining in the runs at or above its crisis rung, into
+    ``pwar[:, j]`` (the engine's block "crisis bargaining (risk–return)": the contest of
+    ``_crisis_contest`` and ``kernels.risk_return_pwar``); False, with nothing written, when an
+    input of those runs is not finite."""
+    n = rung_j.shape[0]
+    rc = 1 if cpar.shape[2] > 1 else 0
+    rm = 0 if scalar_m else 1
+    for i in range(n):
+        if rung_j[i] >= crisis_rung:
+            if not (math.isfinite(cpar[j, 0, i * rc]) and math.isfinite(cpar[j, 1, i * rc])
+                    and math.isfinite(cpar[j, 2, i * rc]) and math.isfinite(noise[i]) and math.isfinite(capA[i])
+                    and math.isfinite(capB[i]) and math.isfinite(m[i * rm]) and (not use_cm or math.isfinite(cm[i]))):
+                return False
+    for i in range(n):
+        if rung_j[i] >= crisis_rung:
+            cbar = cpar[j, 0, i * rc] * (1.0 + cpar[j, 1, i * rc] * noise[i])
+            mi = m[i * rm]
+            a = _np_power(capA[i], mi, scalar_m)
+            p = a / (a + _np_power(capB[i], mi, scalar_m))
+            c_A = cpar[j, 2, i * rc]
+            if use_cm:
+                c_A = c_A * cm[i]
+            x = _np_min(p + (cbar - c_A) / 2.0, 1.0)
+            pw = (x - p) / cbar
+            pwar[i, j] = _np_clip(pw, 0.0, 0.5) if c_A < cbar else 0.0
+    return True
+
+
+@_njit
 def _states_finite(prox: Any, g_damp: Any, rung_push: Any, fx: Any, fy: Any, q: Any) -> bool:
     return (_all_finite(prox) and _all_finite(g_damp) and _all_finite(rung_push) and _all_finite(fx)
             and _all_finite(fy) and _all_finite(q))
@@ -335,12 +411,16 @@ class EscalationTwin:
                 for k, x in enumerate(("k", "l", "a", "b", "g", "h", "g_pressure")):
                     rv[j, k] = V[f"{b}.{x}"]
         self.esc = pack((J, 5), ev)
+        # crisis bargaining: c̄, fake noise and c_A of each flashpoint, its crisis rung
+        self.cpar = pack((J, 3), {(j, k): V[f"flashpoints[{f.id}].crisis.{x}"] for j, f in enumerate(fps)
+                                  for k, x in enumerate(("c_bar", "fake_noise", "c_A"))})
+        self.crisis_rung = [int(f.crisis.rung) for f in fps]
         self.rich = pack((J, 7), rv)
         self.top_rung = np.array([f.escalation.rungs - 1 for f in fps], dtype=np.int64)
         self.ua = np.empty((NA, 3, n))
         self.exps = np.zeros(1, np.int64)   # exponentials computed (the others reuse the previous run's)
         self.u = np.empty((J, n))
-        self.ok = all(_all_finite(a) for a in (self.apar, self.wpar, self.esc, self.rich))
+        self.ok = all(_all_finite(a) for a in (self.apar, self.wpar, self.esc, self.rich))   # (cpar: per call)
 
     @classmethod
     def build(cls, spec: Any, V: Any, n: int, directions: list[tuple[int, str, str]], dyad_ids: list[str],
@@ -348,6 +428,23 @@ class EscalationTwin:
         """The twin of one chunk, or None when a parameter is not finite (the numpy code then runs)."""
         twin = cls(spec, V, n, directions, dyad_ids, pressure_of, dtm)
         return twin if twin.ok else None
+
+    def in_crisis(self, j: int, rung: np.ndarray) -> bool:
+        """Whether some run of flashpoint ``j`` is at or above its crisis rung."""
+        return bool(_in_crisis(rung[j], self.crisis_rung[j]))
+
+    def crisis_pwar(self, j: int, rung: np.ndarray, noise: np.ndarray, capA: np.ndarray, capB: np.ndarray, m: Any,
+                    cm: np.ndarray | None, pwar: np.ndarray) -> bool:
+        """P(war) of flashpoint ``j``'s crisis bargaining into ``pwar[:, j]`` (the runs in crisis),
+        from the demander's and the opponent's capabilities over all runs, the contest exponent
+        ``m`` (a number or one per run) and the demander's cost multiplier ``cm`` (None without
+        cost coupling); False, nothing written, when a value is not finite (the engine then runs
+        the numpy code for this flashpoint)."""
+        scalar_m = np.ndim(m) == 0
+        m_arr = np.full(1, float(m)) if scalar_m else np.ascontiguousarray(m, dtype=float)
+        cm_arr = np.zeros(0) if cm is None else np.ascontiguousarray(cm, dtype=float)
+        return bool(_crisis(j, rung[j], self.crisis_rung[j], self.cpar, noise, np.ascontiguousarray(capA, dtype=float),
+                            np.ascontiguousarray(capB, dtype=float), m_arr, scalar_m, cm_arr, cm is not None, pwar))
 
     def step(self, s: int, rng: np.random.Generator, pending: np.ndarray, q: np.ndarray, prox: np.ndarray,
              fx: np.ndarray, fy: np.ndarray, f_eq: np.ndarray, g_damp: np.ndarray, rung_push: np.ndarray,

@@ -923,9 +923,28 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 prox[r] = 0.0
 
         # crisis bargaining (risk–return) per flashpoint
+        if s == 0:
+            esc_twin = None
+            if use_compiled:   # the compiled twin of this block and of step 5 (_compiled_escal; imports numba)
+                from detente.crisis._compiled_escal import EscalationTwin
+
+                esc_twin = EscalationTwin.build(spec, V, n, directions, dyad_ids, pressure_of, dtm)
         pwar = np.zeros((n, J))
         for j, f in enumerate(fps):
             b = f"flashpoints[{f.id}].crisis"
+            if esc_twin is not None:
+                if not esc_twin.in_crisis(j, rung):
+                    continue
+                # the inputs of _crisis_contest, over all runs
+                di_c, dem_c, opp_c = crisis_dyad[j]
+                if di_c is None:
+                    capA_c, capB_c, m_c, cm_c = P[aidx[dem_c]], P[aidx[opp_c]], 1.0, None
+                else:
+                    capA_c, capB_c = eff_cap(di_c, dem_c), eff_cap(di_c, opp_c)
+                    m_c = V[f"dyads[{dyads[di_c].id}].exponent"]
+                    cm_c = cost_mult(di_c, capA_c, capB_c, dem_c, opp_c)[0] if cost_coupled else None
+                if esc_twin.crisis_pwar(j, rung, noise, capA_c, capB_c, m_c, cm_c, pwar):
+                    continue
             # P(war) only where the flashpoint is in crisis (0 elsewhere)
             crows = np.flatnonzero(rung[j] >= f.crisis.rung)
             if not crows.size:
@@ -974,12 +993,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         for ev in evs:
             if ev.flashpoint is not None and ev.rung_push is not None:
                 rung_push[:, fidx[ev.flashpoint]] += resolve(ev.rung_push)
-        if s == 0:
-            esc_twin = None
-            if use_compiled:   # the compiled twin of this step (detente.crisis._compiled_escal; imports numba)
-                from detente.crisis._compiled_escal import EscalationTwin
-
-                esc_twin = EscalationTwin.build(spec, V, n, directions, dyad_ids, pressure_of, dtm)
+        # the compiled twin (built with the crisis bargaining's, above)
         got = None if esc_twin is None else \
             esc_twin.step(s, rng, pending, q, prox, fx, fy, f_eq, g_damp, rung_push, rung, rung_step)
         if got is not None:
