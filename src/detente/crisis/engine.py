@@ -655,6 +655,17 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
     fidx = {f.id: j for j, f in enumerate(fps)}
     didx = {d: i for i, d in enumerate(dyad_ids)}
 
+    def war_feedback(rows: np.ndarray, who: np.ndarray) -> None:
+        """A war started by one partner (initiator ``who`` of the runs ``rows``) moves the partners'
+        tie and resets their beliefs (``triangle.coupling.war_feedback``)."""
+        by_partner = rows[(who == aidx[t1]) | (who == aidx[t2])]
+        if by_partner.size:
+            shift = V["triangle.coupling.war_tie_shift"]
+            shift = shift[by_partner] if np.ndim(shift) else shift
+            x12[by_partner] = K.clip(x12[by_partner] + shift, -1.0, 1.0)
+            mu1[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
+            mu2[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
+
     for s in range(T):
         tau = s * dtm  # months since start
         # 1. capabilities -------------------------------------------------------------
@@ -1082,14 +1093,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                                  onset_step, onset_init, onset_cause, alive, first_step, first_fp, first_init,
                                  st.after_first_war == "stop")
             if feedback_on and rows.size:
-                # as below: a war started by one partner moves the partners' tie and resets their beliefs
-                by_partner = rows[(who == aidx[t1]) | (who == aidx[t2])]
-                if by_partner.size:
-                    shift = V["triangle.coupling.war_tie_shift"]
-                    shift = shift[by_partner] if np.ndim(shift) else shift
-                    x12[by_partner] = K.clip(x12[by_partner] + shift, -1.0, 1.0)
-                    mu1[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
-                    mu2[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
+                war_feedback(rows, who)
         else:
             fp_parts: list[list[tuple[int, Any, Any]]] = []
             lam_fp = np.zeros((n, J))
@@ -1172,14 +1176,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 if st.after_first_war == "stop":
                     alive[rows, :] = False
                 if feedback_on:
-                    # a war started by one partner moves the partners' tie and resets their beliefs
-                    by_partner = rows[(who == aidx[t1]) | (who == aidx[t2])]
-                    if by_partner.size:
-                        shift = V["triangle.coupling.war_tie_shift"]
-                        shift = shift[by_partner] if np.ndim(shift) else shift
-                        x12[by_partner] = K.clip(x12[by_partner] + shift, -1.0, 1.0)
-                        mu1[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
-                        mu2[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
+                    war_feedback(rows, who)
 
         # 7. record ----------------------------------------------------------------------
         if hz is not None:   # record_paths
