@@ -17,10 +17,8 @@ import pytest
 from detente.crisis import compiled as C
 from detente.crisis import kernels as K
 from detente.errors import InputError
+from twin_helpers import assert_same_bytes, chunk_pair, needs_numba
 
-needs_numba = pytest.mark.skipif(not C.available() or not C.compatible(),
-                                 reason="numba is not installed (pip install 'detente[fast]'), or numpy's float64 exp/log "
-                                        "here are its own vectorised ones (AVX-512), not the C library's the twins call")
 D_M = 0.995
 
 
@@ -110,27 +108,9 @@ def test_twin_passes_the_hand_valued_kernel_tests(test, monkeypatch):
     ("article", {"policies.stall.enabled": False}),
 ])
 def test_engine_chunk_is_byte_identical_with_the_twins(hypothesis, extra):
-    from detente import examples
-    from detente.crisis import engine as E
-
-    plan = E.plan(examples.load("seesaw-2021"), {"runs": 600, "chunk_size": 600, "hypothesis": hypothesis,
-                                                 "set": extra, "record_paths": True}, seed=11)
-    job = plan.chunks[0]
-    parts = []
-    for use in (False, True):
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(job.root, spawn_key=(job.chunk,))))
-        parts.append(E.simulate(job.compiled, job.n, rng, True, use_compiled=use))
-    a, b = parts
-    assert a.keys() == b.keys()
+    a, b, _ = chunk_pair("seesaw-2021", {"hypothesis": hypothesis, "set": extra}, runs=600, seed=11)
     assert (a["first_step"] >= 0).any(), "some run must go to war, or the preventive pass is not exercised"
-    for k in a:
-        if isinstance(a[k], dict):
-            for kk in a[k]:
-                assert np.array_equal(a[k][kk], b[k][kk]) and a[k][kk].tobytes() == b[k][kk].tobytes(), (k, kk)
-        elif isinstance(a[k], np.ndarray):
-            assert a[k].dtype == b[k].dtype and a[k].tobytes() == b[k].tobytes(), k
-        else:
-            assert a[k] == b[k], k
+    assert_same_bytes(a, b)
 
 
 def test_switch_defaults_to_auto_and_rejects_unknown_values(monkeypatch):

@@ -21,37 +21,16 @@ import numpy as np
 import pytest
 
 from detente import examples
-from detente.crisis import compiled as C
 from detente.crisis import engine as E
 from detente.crisis import kernels as K
+from twin_helpers import assert_same_bytes, chunk_pair, needs_numba
 
-pytestmark = pytest.mark.skipif(not C.available() or not C.compatible(),
-                                reason="numba is not installed (pip install 'detente[fast]'), or numpy's float64 exp "
-                                       "here is its own vectorised one (AVX-512), not the C library's the twins call")
+pytestmark = needs_numba
 
 
 def _chunk_pair(name: str, hypothesis: str | None, extra: dict[str, Any], runs: int = 300,
                 seed: int = 5) -> tuple[dict, dict, E._Compiled]:
-    plan = E.plan(examples.load(name), {"runs": runs, "chunk_size": runs, "hypothesis": hypothesis, "set": extra,
-                                        "record_paths": True}, seed=seed)
-    job = plan.chunks[0]
-    parts = []
-    for use in (False, True):
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(job.root, spawn_key=(job.chunk,))))
-        parts.append(E.simulate(job.compiled, job.n, rng, True, use_compiled=use))
-    return parts[0], parts[1], job.compiled
-
-
-def _assert_same_bytes(a: dict, b: dict) -> None:
-    assert a.keys() == b.keys()
-    for k in a:
-        if isinstance(a[k], dict):
-            for kk in a[k]:
-                assert np.asarray(a[k][kk]).tobytes() == np.asarray(b[k][kk]).tobytes(), (k, kk)
-        elif isinstance(a[k], np.ndarray):
-            assert a[k].dtype == b[k].dtype and a[k].tobytes() == b[k].tobytes(), k
-        else:
-            assert a[k] == b[k], k
+    return chunk_pair(name, {"hypothesis": hypothesis, "set": extra}, runs=runs, seed=seed)
 
 
 @pytest.fixture
@@ -89,7 +68,7 @@ def twin_calls(monkeypatch):
 ])
 def test_chunk_is_byte_identical_with_the_caps_twin(name, hypothesis, extra, reached, twin_calls):
     a, b, c = _chunk_pair(name, hypothesis, extra)
-    _assert_same_bytes(a, b)
+    assert_same_bytes(a, b)
     assert twin_calls["grow"] == c.n_steps            # every step's growth went through the twin
     assert twin_calls["eff_cap"] > 0
     for k in reached:

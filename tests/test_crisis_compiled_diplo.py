@@ -20,39 +20,17 @@ import numpy as np
 import pytest
 
 from detente import examples
-from detente.crisis import compiled as C
-from detente.crisis import engine as E
 from detente.crisis import kernels as K
 from detente.formats import load
+from twin_helpers import assert_same_bytes, chunk_pair, needs_numba
 
-pytestmark = pytest.mark.skipif(not C.available() or not C.compatible(),
-                                reason="numba is not installed (pip install 'detente[fast]'), or numpy's float64 exp "
-                                       "here is its own vectorised one (AVX-512), not the C library's the twins call")
+pytestmark = needs_numba
 TOY = Path(__file__).parent / "fixtures" / "crisis" / "toy-no-triangle.yaml"
 
 
 def _chunks(scn, params: dict, runs: int = 500, seed: int = 11) -> tuple[dict, dict]:
-    plan = E.plan(scn, {"runs": runs, "chunk_size": runs, "record_paths": True, **params}, seed=seed)
-    job = plan.chunks[0]
-    out = []
-    for use in (False, True):
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(job.root, spawn_key=(job.chunk,))))
-        out.append(E.simulate(job.compiled, job.n, rng, True, use_compiled=use))
-    return out[0], out[1]
-
-
-def _assert_same_bytes(a: dict, b: dict) -> None:
-    assert a.keys() == b.keys()
-    for k in a:
-        if isinstance(a[k], dict):
-            assert a[k].keys() == b[k].keys()
-            for kk in a[k]:
-                assert a[k][kk].tobytes() == b[k][kk].tobytes(), (k, kk)
-        elif isinstance(a[k], np.ndarray):
-            assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
-            assert a[k].tobytes() == b[k].tobytes(), k
-        else:
-            assert a[k] == b[k], k
+    a, b, _ = chunk_pair(scn, params, runs=runs, seed=seed)
+    return a, b
 
 
 def _seesaw_variant() -> object:
@@ -95,7 +73,7 @@ def load_start(dyn: dict) -> dt.date:
 ])
 def test_seesaw_chunks_are_byte_identical(values, hypothesis):
     a, b = _chunks(examples.load("seesaw-2021"), {"hypothesis": hypothesis, "set": values})
-    _assert_same_bytes(a, b)
+    assert_same_bytes(a, b)
     # the steps were exercised: meetings, groups and agreements, leaks (unless switched off)
     assert a["diag"]["meetings_held"].sum() > 0 and (a["agree_step"] >= 0).any()
     if values.get("policies.leaks_enabled", True):
@@ -106,7 +84,7 @@ def test_seesaw_chunks_are_byte_identical(values, hypothesis):
 def test_variant_with_a_neutral_leak_a_deadline_and_an_online_meeting_is_byte_identical(draw):
     a, b = _chunks(_seesaw_variant(), {"hypothesis": "combined", "set": {"settings.draw_assumptions": draw},
                                        "information_cutoff": "all"}, runs=700)
-    _assert_same_bytes(a, b)
+    assert_same_bytes(a, b)
     assert a["diag"]["online"].sum() > 0
     assert (a["split_step"] >= 0).any() and (a["agree_step"] >= 0).sum() > 50
 
@@ -114,14 +92,14 @@ def test_variant_with_a_neutral_leak_a_deadline_and_an_online_meeting_is_byte_id
 @pytest.mark.parametrize("name", ["cuba-1962", "taiwan-strait-1995", "crimea-2014"])
 def test_other_bundled_scenarios_are_byte_identical(name):
     a, b = _chunks(examples.load(name), {"hypothesis": "combined", "set": {"settings.draw_assumptions": True}})
-    _assert_same_bytes(a, b)
+    assert_same_bytes(a, b)
 
 
 def test_scenario_without_a_triangle_is_byte_identical():
     toy = load(TOY)
     for hyp in ("live", "calm"):
         a, b = _chunks(toy, {"hypothesis": hyp})
-        _assert_same_bytes(a, b)
+        assert_same_bytes(a, b)
 
 
 def test_clip_twin_is_numpy_clip_on_signed_zeros_infinities_and_nan():

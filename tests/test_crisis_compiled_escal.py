@@ -17,36 +17,13 @@ import numpy as np
 import pytest
 
 from detente import examples
-from detente.crisis import compiled as C
 from detente.crisis import engine as E
-
-needs_numba = pytest.mark.skipif(not C.available() or not C.compatible(),
-                                 reason="numba is not installed (pip install 'detente[fast]'), or numpy's float64 exp "
-                                        "here is its own vectorised one (AVX-512), not the C library's the twins call")
+from twin_helpers import assert_same_bytes, chunk_pair, needs_numba
 
 
 def _chunk_pair(name: str, hypothesis: str | None, extra: dict[str, Any], runs: int = 400, seed: int = 5,
                 **params: Any) -> tuple[dict, dict, E._Compiled]:
-    plan = E.plan(examples.load(name), {"runs": runs, "chunk_size": runs, "hypothesis": hypothesis, "set": extra,
-                                        "record_paths": True, **params}, seed=seed)
-    job = plan.chunks[0]
-    parts = []
-    for use in (False, True):
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(job.root, spawn_key=(job.chunk,))))
-        parts.append(E.simulate(job.compiled, job.n, rng, True, use_compiled=use))
-    return parts[0], parts[1], job.compiled
-
-
-def _assert_same_bytes(a: dict, b: dict) -> None:
-    assert a.keys() == b.keys()
-    for k in a:
-        if isinstance(a[k], dict):
-            for kk in a[k]:
-                assert a[k][kk].tobytes() == b[k][kk].tobytes(), (k, kk)
-        elif isinstance(a[k], np.ndarray):
-            assert a[k].dtype == b[k].dtype and a[k].tobytes() == b[k].tobytes(), k
-        else:
-            assert a[k] == b[k], k
+    return chunk_pair(name, {"hypothesis": hypothesis, "set": extra, **params}, runs=runs, seed=seed)
 
 
 @pytest.fixture
@@ -107,7 +84,7 @@ FAST_LADDER = {f"flashpoints[{f}].escalation.{k}": v for f in ("UA", "TW", "BY-P
 ])
 def test_chunk_is_byte_identical_with_the_escalation_twin(name, hypothesis, extra, twin_calls):
     a, b, c = _chunk_pair(name, hypothesis, extra)
-    _assert_same_bytes(a, b)
+    assert_same_bytes(a, b)
     assert twin_calls["step"] == c.n_steps          # every month went through the twin
     if a["diag_cause"][:, :, 2].sum() > 0:          # crisis bargaining reached the hazard
         assert twin_calls["crisis"] > 0             # through the twin
@@ -117,7 +94,7 @@ def test_chunk_is_byte_identical_with_the_escalation_twin(name, hypothesis, extr
 @needs_numba
 def test_fast_ladder_reaches_the_top_rung_and_falls_back(twin_calls):
     a, b, c = _chunk_pair("seesaw-2021", "combined", FAST_LADDER)
-    _assert_same_bytes(a, b)
+    assert_same_bytes(a, b)
     top = c.spec.flashpoints[0].escalation.rungs - 1
     assert (a["rung_step"][:, :, top] >= 0).mean() > 0.5
     # with down_m 1.5 the ladder also steps down: the mean rung is below the top in most months
@@ -136,7 +113,7 @@ def test_busy_allies_hold_several_requests_at_once(monkeypatch):
 
     monkeypatch.setattr(E, "_binomial_small", spy)
     a, b, _ = _chunk_pair("seesaw-2021", "combined", BUSY_ALLIES)
-    _assert_same_bytes(a, b)
+    assert_same_bytes(a, b)
     assert max(seen) >= 4
     assert (a["diag_q"][-1, :3] > a["diag_q"][0, :3]).all()   # q rose in the 3 pressured alliances (US-UA/TW/PL)
     assert a["diag_q"][-1, 3] == a["diag_q"][0, 3]           # and stayed in the other (RU-BY)
@@ -150,7 +127,7 @@ def test_rung_pushes_and_richardson_reach_the_twin(twin_calls):
                           information_cutoff="all")
     assert any(e.rung_push is not None for e in c.events)
     assert c.spec.flashpoints[0].richardson is not None and c.spec.flashpoints[1].richardson is None
-    _assert_same_bytes(a, b)
+    assert_same_bytes(a, b)
     assert twin_calls["step"] == c.n_steps
 
 

@@ -16,13 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from detente.crisis import compiled as C
 from detente.crisis import engine as E
 from detente.crisis import kernels as K
+from twin_helpers import needs_numba
 
-needs_numba = pytest.mark.skipif(not C.available() or not C.compatible(),
-                                 reason="numba is not installed (pip install 'detente[fast]'), or numpy's float64 "
-                                        "exp/expm1 here are not the C library's (crisis.compiled.compatible)")
 NCAUSE = E.NCAUSE
 ACTORS = ["a", "b", "c", "d", "e"]
 

@@ -41,6 +41,8 @@ ONE, COH, MAX, PS_NOTIE, PS_TIE = 0, 1, 2, 3, 4
 POW_ARRAY, POW_SCALAR, POW_SQUARE, POW_SQRT, POW_RECIP, POW_IDENT, POW_UNIT = 0, 1, 2, 3, 4, 5, 6
 
 
+# numpy-semantics helpers are kept in each twin module (not shared): numba's on-disk cache
+# does not notice a change in another module a cached function calls
 @_njit
 def _np_max(a: float, b: float) -> float:
     """``np.maximum(a, b)`` on two floats: NaN propagates, ``b`` when they compare equal (±0)."""

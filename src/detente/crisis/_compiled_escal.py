@@ -37,6 +37,8 @@ import numpy as np
 _njit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 
+# numpy-semantics helpers are kept in each twin module (not shared): numba's on-disk cache
+# does not notice a change in another module a cached function calls
 @_njit
 def _np_max(a: float, b: float) -> float:
     """``np.maximum(a, b)`` on two floats: NaN propagates, ``b`` when they compare equal (±0)."""
