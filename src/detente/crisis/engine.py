@@ -666,13 +666,35 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             mu1[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
             mu2[by_partner] = mu_prior[by_partner] if np.ndim(mu_prior) else mu_prior
 
+    # the compiled twins of steps 2-3 and the tracks, of the crisis bargaining and step 5, and of step 6
+    # (detente.crisis._compiled_diplo, _compiled_escal, _compiled_hazard): built once per chunk, they
+    # draw nothing here; None with the numpy code (EscalationTwin.build: also when a value is not finite)
+    dip: Any = None
+    esc_twin: Any = None
+    hz_twin: Any = None
+    if use_compiled:
+        from detente.crisis._compiled_diplo import Diplomacy
+        from detente.crisis._compiled_escal import EscalationTwin
+        from detente.crisis._compiled_hazard import HazardTwin
+
+        dip = Diplomacy(V=V, n=n, dtm=dtm, rng=rng, tracks=tracks, stall=stall, hold_on=hold_on,
+                        hold_keep=hold_keep, perm_rate=perm_rate, gmax=gmax, didx=didx, fidx=fidx, dyads=dyads,
+                        leaks=leaks, leaks_enabled=spec.policies.leaks_enabled, actors=spec.actors, tri=tri,
+                        t1=t1, t2=t2, fake_block=fake_block, seesaw=seesaw, mu_prior=mu_prior,
+                        stag=(R_, T_, P_, S_) if has_tri else (0.0, 0.0, 0.0, 0.0), prov_on=prov_on,
+                        prov_gain=prov_gain, pivot_tracks=pivot_tracks, step_end=c.step_end,
+                        months_between=_months_between)
+        esc_twin = EscalationTwin.build(spec, V, n, directions, dyad_ids, pressure_of, dtm)
+        hz_twin = HazardTwin(n=n, fps=fps, directions=directions, dyad_ids=dyad_ids, aidx=aidx, V=V, bgs=bgs,
+                             allowed=allowed, hold_on=hold_on, hold_fp=hold_fp, n_cause=NCAUSE, c=c,
+                             prov_term=(prov_fps, V["triangle.coupling.provocation.beta"], prov.initiator)
+                             if prov_on and prov is not None else None)
+
     for s in range(T):
         tau = s * dtm  # months since start
         # 1. capabilities -------------------------------------------------------------
         eps = rng.standard_normal((noisy.size, n)) if noisy.size else None
-        if caps_twin is not None and caps_twin.grow(eps, P, coh):
-            pass                                   # the compiled twin: the same numbers in place
-        else:
+        if caps_twin is None or not caps_twin.grow(eps, P, coh):   # else the compiled twin did it in place
             if eps is not None:
                 eps *= (gsd[noisy] * math.sqrt(dtm))[:, None]
                 eps += (g[noisy] * dtm)[:, None]
@@ -690,22 +712,11 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
 
         # 2. diplomacy ----------------------------------------------------------------
         evs = ev_by_step.get(s, [])
-        if use_compiled and s == 0:
-            # the compiled twins of steps 2, 3 and the tracks (detente.crisis._compiled_diplo)
-            from detente.crisis._compiled_diplo import Diplomacy
-
-            dip = Diplomacy(V=V, n=n, dtm=dtm, rng=rng, tracks=tracks, stall=stall, hold_on=hold_on,
-                            hold_keep=hold_keep, perm_rate=perm_rate, gmax=gmax, didx=didx, fidx=fidx, dyads=dyads,
-                            leaks=leaks, leaks_enabled=spec.policies.leaks_enabled, actors=spec.actors, tri=tri,
-                            t1=t1, t2=t2, fake_block=fake_block, seesaw=seesaw, mu_prior=mu_prior,
-                            stag=(R_, T_, P_, S_) if has_tri else (0.0, 0.0, 0.0, 0.0), prov_on=prov_on,
-                            prov_gain=prov_gain, pivot_tracks=pivot_tracks, step_end=c.step_end,
-                            months_between=_months_between)
         met = np.zeros((n, NK), bool)
         postponed = np.zeros((n, NK), bool)
         online = np.zeros((n, NK), bool)
         rung_push = np.zeros((n, J))
-        if use_compiled:   # the compiled twin: meetings, pending holds, expert groups
+        if dip is not None:   # the compiled twin: meetings, pending holds, expert groups
             met, postponed, online = dip.meetings(evs, agreed, pending_hold, gstock, nact)
         else:
             for k, t in enumerate(tracks):
@@ -752,7 +763,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                     nact[k] += newg & (nact[k] < min(stall.max_groups, gmax))
         nact_all = nact.T
         gsum = gstock.sum(axis=1).T  # (n, NK)
-        if use_compiled:   # the compiled twin: φ per dyad, damping and agreements per flashpoint
+        if dip is not None:   # the compiled twin: φ per dyad, damping and agreements per flashpoint
             g_damp, agreed_fp, track_phi = dip.phi(phi, nact, gsum.T, agreed)
         else:
             mean_stock = np.where(nact_all > 0, gsum / np.maximum(nact_all, 1), 0.0)
@@ -776,7 +787,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         nleak = np.zeros(n)
         nfake = np.zeros(n)
         nver = np.zeros(n)
-        if tri is not None and use_compiled:   # the compiled twin of this step
+        if tri is not None and dip is not None:   # the compiled twin of this step
             nleak, nfake, nver, deal1, deal2, x01, x02, x12, wedge_fail = dip.triangle(
                 s, tau, online, deal1, deal2, mu1, mu2, noise, x01, x02, x12, wedge_fail, split_step, pending_hold)
         elif tri is not None:   # without a triangle: no seesaw, leaks, beliefs, ties or split
@@ -934,12 +945,6 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 prox[r] = 0.0
 
         # crisis bargaining (risk–return) per flashpoint
-        if s == 0:
-            esc_twin = None
-            if use_compiled:   # the compiled twin of this block and of step 5 (_compiled_escal; imports numba)
-                from detente.crisis._compiled_escal import EscalationTwin
-
-                esc_twin = EscalationTwin.build(spec, V, n, directions, dyad_ids, pressure_of, dtm)
         pwar = np.zeros((n, J))
         for j, f in enumerate(fps):
             b = f"flashpoints[{f.id}].crisis"
@@ -967,7 +972,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         cap_memo.clear()
 
         # negotiation tracks: Abreu–Gul concessions with momentum, deadline, holdout
-        if use_compiled:   # the compiled twin of this block
+        if dip is not None:   # the compiled twin of this block
             dip.tracks_step(s, met, agreed, started, agree_step, nsteps_track, track_phi, lam_ag, init_mass, obst)
         else:
             for k, t in enumerate(tracks):
@@ -1071,14 +1076,7 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         # the compiled twin of this step (the same numbers; detente.crisis._compiled_hazard), None when
         # it is off or hands the month to the numpy code below (a hazard that is not finite)
         hz6 = None
-        if use_compiled:
-            if s == 0:
-                from detente.crisis._compiled_hazard import HazardTwin
-
-                hz_twin = HazardTwin(n=n, fps=fps, directions=directions, dyad_ids=dyad_ids, aidx=aidx, V=V, bgs=bgs,
-                                     allowed=allowed, hold_on=hold_on, hold_fp=hold_fp, n_cause=NCAUSE, c=c,
-                                     prov_term=(prov_fps, V["triangle.coupling.provocation.beta"], prov.initiator)
-                                     if prov_on and prov is not None else None)
+        if hz_twin is not None:
             hz6 = hz_twin.hazards(s, dtm, pending_hold, g_damp, agreed_fp, alive, forced, prox, pwar, mh, rung, forces,
                                   wedge_fail)
         if hz6 is not None:
