@@ -459,11 +459,13 @@ class EscalationTwin:
             return None
         # the numpy code's draws, in its order: request, delivery, act of each pressured alliance,
         # then one per flashpoint (rng.random(n) each; none depends on the state)
+        # (plain rng.random(n) calls: the sensitivity studies' common-random-number stand-in for a
+        # Generator provides random(size) only)
         for i in np.flatnonzero(self.pressured):
             for k in range(3):
-                rng.random(out=self.ua[i, k])
+                self.ua[i, k] = rng.random(self.n)
         for j in range(self.u.shape[0]):
-            rng.random(out=self.u[j])
+            self.u[j] = rng.random(self.n)
         J = self.u.shape[0]
         mh = np.zeros((self.n, J))
         forces = np.zeros((self.n, J))
