@@ -10,7 +10,8 @@ that must not change any number (a speed-up, a compiled twin) and compare the tw
     python tools/engine_hashes.py --compare before.json after.json
 
 ``--compare`` prints the configurations whose hashes differ and exits 1 if any does. It takes
-about two minutes for the 251 configurations on one core (``--scenarios`` narrows it).
+about two minutes for the 251 configurations on one core (``--scenarios`` narrows it; ``--settings``
+adds 105 configurations with structural settings: weekly steps, stop at the first war, …).
 """
 
 from __future__ import annotations
@@ -45,7 +46,19 @@ def part_hash(part: dict[str, Any]) -> str:
     return m.hexdigest()[:16]
 
 
-def hashes(scenarios: list[str], runs: int, chunk_size: int, seed: int) -> dict[str, list[str]]:
+#: ``--settings``: settings that change the loop's structure (weekly steps, stop at the first war,
+#: no pressure with monthly re-evaluation, a short look-ahead with drawn values, growth, lags and
+#: war parties off), each under every hypothesis (105 more configurations)
+SETTINGS_VARIANTS: list[dict[str, Any]] = [
+    {"settings.step": "week", "settings.horizon_months": 6},
+    {"settings.after_first_war": "stop"},
+    {"settings.preventive_pressure": False, "settings.reeval_months": 1},
+    {"settings.lookahead_months": 12, "settings.draw_assumptions": True},
+    {"settings.capability_growth": False, "settings.allies_lag": False, "settings.war_parties": False},
+]
+
+
+def hashes(scenarios: list[str], runs: int, chunk_size: int, seed: int, settings: bool = False) -> dict[str, list[str]]:
     from detente import examples
     from detente.crisis import engine as E
     from detente.crisis.analysis import _mechanism_switches
@@ -59,6 +72,8 @@ def hashes(scenarios: list[str], runs: int, chunk_size: int, seed: int) -> dict[
             _, rows = _mechanism_switches(scn, h, None, None)
             offs: list[dict[str, Any]] = [{}] + [present for _n, _m, present, _a, status in rows if status == "measured"]
             variants = [({}, off) for off in offs] + [({"settings.draw_assumptions": True}, {})]
+            if settings:
+                variants += [(v, {}) for v in SETTINGS_VARIANTS]
             for extra, off in variants:
                 params = {"runs": runs, "chunk_size": chunk_size, "hypothesis": h, "set": {**extra, **off},
                           "record_paths": True}
@@ -76,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=700)
     ap.add_argument("--chunk-size", type=int, default=300)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--settings", action="store_true", help="also the structural settings variants (SETTINGS_VARIANTS)")
     a = ap.parse_args(argv)
     if a.compare:
         x, y = (json.loads(p.read_text(encoding="utf-8")) for p in a.compare)
@@ -86,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if differ else 0
     if a.out is None:
         ap.error("give --out FILE or --compare A B")
-    got = hashes(a.scenarios.split(","), a.runs, a.chunk_size, a.seed)
+    got = hashes(a.scenarios.split(","), a.runs, a.chunk_size, a.seed, a.settings)
     a.out.write_text(json.dumps(got, indent=0, sort_keys=True), encoding="utf-8")
     print(f"{len(got)} configurations -> {a.out}")
     return 0
