@@ -50,16 +50,6 @@ def _np_max(a: float, b: float) -> float:
 
 
 @_njit
-def _np_clip_int(x: int, lo: int, hi: int) -> int:
-    """The ``clip`` ufunc on integers."""
-    if x < lo:
-        x = lo
-    if x > hi:
-        x = hi
-    return x
-
-
-@_njit
 def _np_min(a: float, b: float) -> float:
     """``np.minimum(a, b)`` on two floats: NaN propagates, ``b`` when they compare equal (±0)."""
     if a != a:
@@ -70,9 +60,10 @@ def _np_min(a: float, b: float) -> float:
 
 
 @_njit
-def _np_clip(x: float, lo: float, hi: float) -> float:
-    """The ``clip`` ufunc (``kernels.clip``) on floats: ``lo`` only below it, ``hi`` only above it
-    (so ``clip(-0.0, 0.0, hi)`` stays ``-0.0``), NaN stays NaN."""
+def _np_clip(x: Any, lo: Any, hi: Any) -> Any:
+    """The ``clip`` ufunc (``kernels.clip``) on floats or integers (numba compiles one version per
+    type): ``lo`` only below it, ``hi`` only above it (so ``clip(-0.0, 0.0, hi)`` stays ``-0.0``),
+    NaN stays NaN."""
     if x < lo:
         x = lo
     if x > hi:
@@ -282,7 +273,7 @@ def _escalation(s: int, dtm: float, fp_dirs: Any, prox: Any, rich: Any, has_rich
                 step = -1
             else:
                 step = 0
-            new = _np_clip_int(old + step, 0, top)
+            new = _np_clip(old + step, 0, top)
             if new > old and rung_step[i, j, new] < 0:
                 rung_step[i, j, new] = s
             rung[j, i] = new
