@@ -143,9 +143,15 @@ def test_auto_executor_is_serial_for_small_batches_and_a_pool_for_large_ones():
     assert ex.pool is None    # closed with the block
 
 
-def test_a_crisis_chunk_weighs_runs_times_steps(scn):
+def test_a_crisis_chunk_weighs_its_runs_and_its_fixed_cost_per_step(scn):
+    import dataclasses
+
     p = engine.plan(scn, {"runs": 250, "chunk_size": 100, "horizon_months": 6}, seed=1)
-    assert [c.work for c in p.chunks] == [600, 600, 300]
+    # (runs + 2,500 run-steps per chunk-step) × 6 steps
+    assert engine.CHUNK_STEP_WORK == 2500
+    assert [c.work for c in p.chunks] == [15600, 15600, 15300]
+    # with the twins: 93 % of the runs' cost, 400 per chunk-step
+    assert [dataclasses.replace(c, use_compiled=True).work for c in p.chunks] == [(93 + 400) * 6] * 2 + [(46 + 400) * 6]
 
 
 def test_detente_run_defaults_to_auto():

@@ -39,12 +39,15 @@ __all__ = ["SerialExecutor", "ProcessExecutor", "DaskExecutor", "AutoExecutor", 
            "cores"]
 
 #: :class:`AutoExecutor` starts its process pool for a batch of jobs whose summed ``work`` is at
-#: least this (for crisis chunks: runs × steps). Measured (benchmarks/bench_crisis_run.py,
-#: docs/crisis.md "Scale-out"): a forkserver pool of two workers costs about 1 s of wall time
-#: to start and to import the engine in its workers, and a run-month about 1 µs of CPU on an
-#: idle core, so two workers save 1 s from about 2 million run-months on (e.g. 42,000 runs of 48
-#: months); below that the pool would cost more than it saves.
-AUTO_MIN_WORK = 2_000_000
+#: least this (for crisis chunks: their estimated CPU cost in run-steps of the numpy engine, about
+#: 1.4 µs each, :attr:`detente.crisis.engine.CrisisChunk.work`). Measured (benchmarks/bench_crisis_run.py,
+#: docs/crisis.md "Default executor"): a forkserver pool of two workers costs about 0.4 s of wall
+#: time to start and import the engine in its workers, 1.1 s when they also load the compiled
+#: twins, and the command's own work and the report's browser share the two cores with them, so
+#: the pool pays from about 3 s of serial work on: `detente run seesaw-2021 -H combined` at its
+#: 2,000 runs (4.7 million with numpy: pool 5.5 s against 8.6 s serial; 1.9 million with the
+#: twins: serial 3.6 s against 4.4 s on the pool).
+AUTO_MIN_WORK = 2_500_000
 
 
 def cores() -> int:

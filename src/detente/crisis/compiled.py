@@ -12,7 +12,7 @@ Which implementation the engine uses is chosen by the environment variable ``DET
 
 * ``auto`` (default): the twins when numba is installed, numpy's float64 functions are the C
   library's (:func:`compatible`), and the batch of chunks is large enough
-  (at least :data:`AUTO_MIN_WORK` run-steps: runs × steps summed over the batch's plans, see
+  (at least :data:`AUTO_MIN_WORK` of work: the estimated cost of the batch's chunks, see
   :func:`choose`), else the numpy code;
 * ``1`` / ``on``: the twins for every batch (an error when numba is missing);
 * ``0`` / ``off``: the numpy code.
@@ -44,10 +44,14 @@ __all__ = ["available", "compatible", "mode", "choose", "preventive_first_war", 
 _MODES = {"auto": "auto", "": "auto", "1": "on", "on": "on", "true": "on", "yes": "on",
           "0": "off", "off": "off", "false": "off", "no": "off"}
 
-#: Under ``DETENTE_COMPILED=auto`` a batch uses the twins from this many run-steps on: numba's
-#: ≈ 0.6 s of CPU per process is repaid by then, as is the process pool's start-up
-#: (:data:`detente.executors.AUTO_MIN_WORK`, the same size: such a batch runs on every core).
-AUTO_MIN_WORK = 2_000_000
+#: Under ``DETENTE_COMPILED=auto`` a batch uses the twins from this much work on (the chunks'
+#: estimated cost in run-steps of the numpy code, :attr:`detente.crisis.engine.CrisisChunk.work`,
+#: which counts each chunk-step's fixed cost): loading numba and the twins costs ≈ 0.6 s of CPU per
+#: process, and the twins save ≈ 2.8 ms per chunk-month plus ≈ 7 % of the runs' cost, so a batch of
+#: small chunks repays the load from ≈ 0.6 million, one of 8,192-run chunks from ≈ 2 million; at 1.5
+#: million neither loses more than a few tenths of a second. Measured: `detente run seesaw-2021 -H
+#: combined` (2,000 runs, 4.7 million: 23 one-chunk passes of the mechanism map) 10.6 s → 5.4 s.
+AUTO_MIN_WORK = 1_500_000
 
 
 @cache
@@ -89,7 +93,8 @@ def mode() -> str:
 
 
 def choose(work: int) -> bool:
-    """Whether a batch of ``work`` run-steps should use the twins: always under ``on``, never under
+    """Whether a batch of ``work`` (its estimated cost in run-steps of the numpy code) should use
+    the twins: always under ``on``, never under
     ``off``, and under ``auto`` when numba is installed and ``work >= AUTO_MIN_WORK``."""
     m = mode()
     return m == "on" or (m == "auto" and work >= AUTO_MIN_WORK and available() and compatible())

@@ -1290,6 +1290,17 @@ def _binomial_small(k: np.ndarray, p: Any, u: np.ndarray) -> np.ndarray:
 _EXECUTION: ContextVar[tuple[Any, Any]] = ContextVar("detente_crisis_execution", default=(None, None))
 
 
+#: The fixed CPU cost of one step of one chunk, whatever its runs, in run-steps of the numpy code
+#: (the month loop's per-call overhead): a month costs ≈ 3.3 ms per chunk plus ≈ 1.37 µs per run
+#: (``combined`` of seesaw-2021, 100–8,192-run chunks, idle machine; docs/crisis.md "Default
+#: executor"), so a 1,000-run chunk costs 3.5 times its runs and an 8,192-run chunk 1.3 times.
+CHUNK_STEP_WORK = 2500
+#: The same for the compiled twins (≈ 0.56 ms per chunk-month plus ≈ 1.27 µs per run-month, in the
+#: numpy code's run-steps): where the twins save most is the per-chunk cost.
+CHUNK_STEP_WORK_COMPILED = 400
+COMPILED_RUN_STEP_PERCENT = 93
+
+
 @dataclass(frozen=True)
 class CrisisChunk:
     """One chunk of a crisis run: everything a worker needs to simulate it (picklable).
@@ -1311,8 +1322,14 @@ class CrisisChunk:
 
     @property
     def work(self) -> int:
-        """Runs × steps: what :class:`detente.executors.AutoExecutor` weighs to choose a process pool."""
-        return self.n * len(self.compiled.step_start)
+        """The chunk's estimated CPU cost in run-steps of the numpy code: (runs + the fixed cost of a
+        chunk-step) × steps (:data:`CHUNK_STEP_WORK`, or :data:`CHUNK_STEP_WORK_COMPILED` with the
+        twins, whose run-steps also cost a little less). What :func:`run_plans` weighs to choose
+        the twins and :class:`detente.executors.AutoExecutor` to choose a process pool."""
+        steps = len(self.compiled.step_start)
+        if self.use_compiled:
+            return (self.n * COMPILED_RUN_STEP_PERCENT // 100 + CHUNK_STEP_WORK_COMPILED) * steps
+        return (self.n + CHUNK_STEP_WORK) * steps
 
 
 def simulate(compiled: _Compiled, n: int, rng: Any, record_paths: bool = False, *,
