@@ -136,8 +136,16 @@ def test_switch_on_without_numba_is_a_clear_error(monkeypatch):
 
 def test_auto_uses_the_twins_only_for_large_batches(monkeypatch):
     monkeypatch.setattr(C, "available", lambda: True)
+    monkeypatch.setattr(C, "loaded", lambda: False)
     monkeypatch.setenv("DETENTE_COMPILED", "auto")
     assert C.choose(C.AUTO_MIN_WORK) is True and C.choose(C.AUTO_MIN_WORK - 1) is False
+    # twins already loaded in this process (their cost paid): any batch
+    monkeypatch.setattr(C, "loaded", lambda: True)
+    assert C.choose(0) is True
+    monkeypatch.setenv("DETENTE_COMPILED", "off")
+    assert C.choose(C.AUTO_MIN_WORK) is False
+    monkeypatch.setenv("DETENTE_COMPILED", "auto")
+    monkeypatch.setattr(C, "loaded", lambda: False)
     monkeypatch.setenv("DETENTE_COMPILED", "on")
     assert C.choose(0) is True
     monkeypatch.setenv("DETENTE_COMPILED", "off")
@@ -168,6 +176,7 @@ def test_run_plans_decides_once_per_batch_and_tells_every_chunk(monkeypatch):
     for threshold, want in ((work, True), (work + 1, False)):
         seen.clear()
         monkeypatch.setattr(C, "AUTO_MIN_WORK", threshold)
+        monkeypatch.setattr(C, "loaded", lambda: False)
         monkeypatch.setattr(C, "available", lambda: True)
         monkeypatch.setenv("DETENTE_COMPILED", "auto")
         E.run_plans([plan])
@@ -267,12 +276,24 @@ def test_sensitivity_study_decides_once_and_tells_every_group(monkeypatch):
     jobs = [S.PointGroup(compiled=steps, chunk=i, g0=4 * i, g=4, m=8, seed=1, common=False, outputs=("y",), end=None,
                          params=None, scenario_name="toy") for i in range(3)]
     monkeypatch.setattr(C, "available", lambda: True)
+    monkeypatch.setattr(C, "loaded", lambda: False)
     monkeypatch.setenv("DETENTE_COMPILED", "auto")
     for threshold, want in ((3 * 4 * 8 * 10, True), (3 * 4 * 8 * 10 + 1, False)):
         seen.clear()
         monkeypatch.setattr(C, "AUTO_MIN_WORK", threshold)
         S.run_groups(jobs)
         assert seen == [want] * 3
+
+
+@needs_numba
+def test_loaded_says_whether_this_process_has_the_twins():
+    import subprocess
+    import sys
+
+    code = ("from detente.crisis import compiled as C; a = C.loaded(); "
+            "from detente.experiments.compiled_cache import warm; warm(('seesaw-2021',)); print(a, C.loaded())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]
 
 
 @needs_numba

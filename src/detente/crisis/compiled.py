@@ -37,7 +37,7 @@ import numpy as np
 
 from detente.crisis.kernels import preventive_first_war as _numpy_first_war
 
-__all__ = ["available", "compatible", "mode", "choose", "preventive_first_war", "direction_pass", "forced_and_pressure",
+__all__ = ["available", "compatible", "mode", "choose", "loaded", "preventive_first_war", "direction_pass", "forced_and_pressure",
            "AUTO_MIN_WORK"]
 
 
@@ -95,9 +95,20 @@ def mode() -> str:
 def choose(work: int) -> bool:
     """Whether a batch of ``work`` (its estimated cost in run-steps of the numpy code) should use
     the twins: always under ``on``, never under
-    ``off``, and under ``auto`` when numba is installed and ``work >= AUTO_MIN_WORK``."""
+    ``off``, and under ``auto`` when numba is installed and ``work >= AUTO_MIN_WORK`` or this process
+    has loaded the twins already (:func:`loaded`)."""
     m = mode()
-    return m == "on" or (m == "auto" and work >= AUTO_MIN_WORK and available() and compatible())
+    return m == "on" or (m == "auto" and (work >= AUTO_MIN_WORK or loaded()) and available() and compatible())
+
+
+def loaded() -> bool:
+    """Whether this process has loaded the twins already (a process that ran them, or the web
+    jobs' forkserver preload, :mod:`detente.web.preload`): then ``auto`` uses them for any batch,
+    their load being paid."""
+    import sys
+
+    return all(f"detente.crisis.{m}" in sys.modules
+               for m in ("_compiled_kernels", "_compiled_caps", "_compiled_diplo", "_compiled_escal", "_compiled_hazard"))
 
 
 @cache
