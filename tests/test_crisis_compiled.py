@@ -286,14 +286,17 @@ def test_sensitivity_study_decides_once_and_tells_every_group(monkeypatch):
 
 
 @needs_numba
-def test_loaded_says_whether_this_process_has_the_twins():
+def test_loaded_is_what_the_web_preload_declares():
     import subprocess
     import sys
 
+    # running the twins does not count (a batch's choice must not depend on what ran before it);
+    # the web jobs' forkserver preload declares them
     code = ("from detente.crisis import compiled as C; a = C.loaded(); "
-            "from detente.experiments.compiled_cache import warm; warm(('seesaw-2021',)); print(a, C.loaded())")
+            "from detente.experiments.compiled_cache import warm; warm(('seesaw-2021',)); b = C.loaded(); "
+            "import detente.web.preload; print(a, b, C.loaded())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["False", "True"]
+    assert out == ["False", "False", "True"]
 
 
 @needs_numba

@@ -37,7 +37,7 @@ import numpy as np
 
 from detente.crisis.kernels import preventive_first_war as _numpy_first_war
 
-__all__ = ["available", "compatible", "mode", "choose", "loaded", "preventive_first_war", "direction_pass", "forced_and_pressure",
+__all__ = ["available", "compatible", "mode", "choose", "loaded", "mark_loaded", "preventive_first_war", "direction_pass", "forced_and_pressure",
            "AUTO_MIN_WORK"]
 
 
@@ -96,19 +96,28 @@ def choose(work: int) -> bool:
     """Whether a batch of ``work`` (its estimated cost in run-steps of the numpy code) should use
     the twins: always under ``on``, never under
     ``off``, and under ``auto`` when numba is installed and ``work >= AUTO_MIN_WORK`` or this process
-    has loaded the twins already (:func:`loaded`)."""
+    has declared the twins loaded (:func:`loaded`)."""
     m = mode()
     return m == "on" or (m == "auto" and (work >= AUTO_MIN_WORK or loaded()) and available() and compatible())
 
 
 def loaded() -> bool:
-    """Whether this process has loaded the twins already (a process that ran them, or the web
-    jobs' forkserver preload, :mod:`detente.web.preload`): then ``auto`` uses them for any batch,
-    their load being paid."""
-    import sys
+    """Whether this process has declared the twins loaded for its later batches
+    (:func:`mark_loaded`: the web jobs' forkserver, :mod:`detente.web.preload`, whose every job
+    inherits them): then ``auto`` uses them for any batch, their load being paid. A process that
+    merely ran them once does not count, so a batch's choice never depends on what ran before it
+    in the same process."""
+    return _LOADED
 
-    return all(f"detente.crisis.{m}" in sys.modules
-               for m in ("_compiled_kernels", "_compiled_caps", "_compiled_diplo", "_compiled_escal", "_compiled_hazard"))
+
+def mark_loaded() -> None:
+    """Declare the twins loaded in this process (after loading them, e.g. by
+    :func:`detente.experiments.compiled_cache.warm`): see :func:`loaded`."""
+    global _LOADED
+    _LOADED = True
+
+
+_LOADED = False
 
 
 @cache

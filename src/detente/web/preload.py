@@ -29,6 +29,7 @@ def _load_twins() -> None:
     from detente.experiments.compiled_cache import warm
 
     warm(("seesaw-2021",))
+    compiled.mark_loaded()   # every job forked from here uses them for any batch
 
 
 _load_twins()
