@@ -3,7 +3,11 @@ forkserver, :mod:`detente.web.jobs`): every registered model, the store and the 
 engine, so that each job's process starts with them loaded instead of importing them
 (about 2 s on a busy 2-core machine); also the crisis engine's compiled twins (numba, the
 ``fast`` extra) when ``DETENTE_COMPILED`` allows them, loaded from numba's cache once here
-instead of in every job that uses them (≈ 0.6 s of CPU each: a 2,000-run what-if uses them)."""
+instead of in every job that uses them (≈ 0.6 s of CPU each: a 2,000-run what-if uses them).
+
+Import it only there: it declares the twins loaded (:func:`detente.crisis.compiled.mark_loaded`),
+which makes every later engine batch of the importing process use them (pytest's doctest
+collection skips this module, see pyproject.toml)."""
 
 import pandas  # noqa: F401  (the store builds trajectory tables with it: ~2 s to import)
 import pyarrow.parquet  # noqa: F401  (and writes them with it)
