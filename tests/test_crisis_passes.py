@@ -86,6 +86,60 @@ def test_every_pass_is_submitted_in_one_batch(scn, serial):
     assert len(batch) == 3 * 3 + 4 * 2 + 4 * 3 == len(set(batch))
 
 
+class Warming(Recording):
+    """Records the warm-up it is asked for, and when (before or after the batch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def warm(self, fn, make_job, work=None):
+        self.events.append(("warm", fn, make_job(), work))
+
+    def map_unordered(self, fn, jobs):
+        self.events.append(("batch",))
+        yield from super().map_unordered(fn, jobs)
+
+
+def test_the_workers_are_warmed_while_the_passes_are_planned(scn, serial):
+    from detente.crisis import compiled
+
+    ex = Warming()
+    with execution(ex):
+        assert _json(A.run_hypotheses(scn, **KW)) == serial    # speed only
+    (kind, fn, job, work), (after,) = ex.events
+    assert kind == "warm" and after == "batch"
+    # each worker first simulates 8 runs of 2 steps of the first hypothesis
+    assert fn is engine.simulate_chunk and job.n == 8 and len(job.compiled.step_start) == 2
+    # the estimate: 1 hypothesis × (its run + 2 counterfactual passes) × (240 runs + 2,500 per chunk × 3 chunks) × 48 steps
+    assert work == 1 * 3 * (240 + 2500 * 3) * 48
+    assert job.use_compiled == compiled.choose(work)
+
+
+def test_an_auto_executor_starts_its_pool_early_only_for_a_large_batch():
+    from detente.executors import AutoExecutor
+
+    made = []
+
+    def make_job():
+        made.append(1)
+        return Job(0, 1)
+
+    with AutoExecutor(workers=2, min_work=1000) as ex:
+        ex.warm(_pid_of, make_job, work=999)
+        assert ex.pool is None and not made            # small: not even the job is made
+        ex.warm(_pid_of, make_job, work=1000)
+        assert ex.pool is not None and made == [1]
+        pool = ex.pool
+        got = dict(ex.map_unordered(_pid_of, [Job(0, 500), Job(1, 500)]))
+        assert ex.pool is pool and len(got) == 2       # the warmed pool runs the batch
+    with AutoExecutor(workers=1, min_work=0) as one:
+        one.warm(_pid_of, make_job, work=10**9)
+        assert one.pool is None and made == [1]        # one worker: never a pool
+    SerialExecutor().warm(_pid_of, make_job)
+    assert made == [1]
+
+
 @pytest.mark.slow   # two whole analyses of the flagship (about 30 s on the loaded 2-core machine)
 def test_a_pass_not_foreseen_is_still_run(scn, monkeypatch):
     """Two hypotheses and no reference run: the forecast's hypothesis is known only after the

@@ -70,6 +70,10 @@ class SerialExecutor:
     def close(self) -> None:
         pass
 
+    def warm(self, fn: Callable[[Any], Any], make_job: Callable[[], Any], work: int | None = None) -> None:
+        """Prepare the workers for a batch of estimated ``work`` about to come (see
+        :meth:`ProcessExecutor.warm`): nothing to do in this process."""
+
     def __enter__(self):
         return self
 
@@ -104,6 +108,15 @@ class ProcessExecutor(SerialExecutor):
                 nxt = next(it, None)
                 if nxt is not None:
                     pending[self._pool.submit(fn, nxt)] = nxt
+
+    def warm(self, fn: Callable[[Any], Any], make_job: Callable[[], Any], work: int | None = None) -> None:
+        """Start the workers now and run ``fn(make_job())`` in them (one call per worker, not waited
+        for, result dropped), so that they import and load what the coming batch needs while the
+        caller is still planning it (:func:`detente.crisis.analysis.run_hypotheses`: the engine
+        and, when they will be used, its compiled twins). Speed only."""
+        job = make_job()
+        for _ in range(self.workers):
+            self._pool.submit(fn, job)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -176,6 +189,17 @@ class AutoExecutor(SerialExecutor):
         """Whether a batch of ``jobs`` goes to the process pool."""
         work = sum(getattr(j, "work", self.min_work) for j in jobs)
         return self.workers > 1 and len(jobs) > 1 and work >= self.min_work
+
+    def warm(self, fn: Callable[[Any], Any], make_job: Callable[[], Any], work: int | None = None) -> None:
+        """Start the process pool now (when more than one worker is allowed and the coming batch's
+        estimated ``work`` reaches ``min_work``; ``None``: start it) and warm its workers
+        (:meth:`ProcessExecutor.warm`); later large batches run on it. A batch that turns out
+        small still runs in this process."""
+        if self.workers < 2 or (work is not None and work < self.min_work):
+            return
+        if self.pool is None:
+            self.pool = ProcessExecutor(self.workers)
+        self.pool.warm(fn, make_job)
 
     def map_unordered(self, fn, jobs):
         jobs = list(jobs)

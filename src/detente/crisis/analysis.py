@@ -14,6 +14,7 @@ per-event Brier and log scores are kept as a secondary view.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -856,6 +857,7 @@ def _run_hypotheses(scenario: Any, *, hypotheses: list[str] | None, runs: int | 
         record_start=dt.date.fromisoformat(str(obs["window"][0])) if obs else None,
         record_end=dt.date.fromisoformat(str(obs["window"][1])) if obs else None) for h in names}
     passes = _Passes(scenario)
+    _warm_workers(scenario, spec, names, runs=runs, seed=seed, chunk_size=chunk_size, extra_set=extra_set)
     with _passes(passes):
         _plan_passes(passes, scenario, spec, names, runs=runs, seed=seed, chunk_size=chunk_size, extra_set=extra_set,
                      with_counterfactuals=with_counterfactuals, cf_runs=cf_runs, mech_choice=mech_choice, m_runs=m_runs,
@@ -867,6 +869,33 @@ def _run_hypotheses(scenario: Any, *, hypotheses: list[str] | None, runs: int | 
                         cf_runs=cf_runs, mech_choice=mech_choice, m_runs=m_runs, mechanism_hypotheses=mechanism_hypotheses,
                         claim_outputs=claim_outputs, forecast=forecast, as_of=as_of, keep_results=keep_results)
     return out
+
+
+def _warm_workers(scenario: Any, spec: CrisisSpec, names: list[str | None], *, runs: int, seed: int, chunk_size: int,
+                  extra_set: dict[str, Any] | None) -> None:
+    """Let the enclosing executor start its workers while the passes are planned (speed only: the
+    pool's start and each worker's imports, and the compiled twins' load, ≈ 1 s, overlap the
+    planning). The estimate of the batch's work counts each hypothesis' run and two counterfactual
+    passes (the bulk of a large analysis; :attr:`detente.crisis.engine.CrisisChunk.work`'s units);
+    each worker first simulates 8 runs of 2 steps of the first hypothesis, with the twins when that
+    estimate chooses them (:func:`detente.crisis.compiled.choose`), which loads what the batch uses."""
+    from detente.crisis import compiled as _compiled
+    from detente.crisis.engine import CHUNK_STEP_WORK, current_execution, simulate_chunk
+
+    ex = current_execution()[0]
+    warm = getattr(ex, "warm", None)
+    if warm is None:
+        return
+    steps = spec.settings.horizon_months * (13 if spec.settings.step == "week" else 3) // 3
+    chunks = -(-runs // max(1, chunk_size))
+    work = len(names) * 3 * (runs + CHUNK_STEP_WORK * chunks) * steps
+
+    def make_job() -> Any:
+        job = plan(scenario, _run_params(names[0], runs=8, chunk_size=8, extra_set=extra_set,
+                                         off={"settings.horizon_months": 2}), seed=seed).chunks[0]
+        return dataclasses.replace(job, use_compiled=_compiled.choose(work))
+
+    warm(simulate_chunk, make_job, work=work)
 
 
 def _plan_passes(passes: _Passes, scenario: Any, spec: CrisisSpec, names: list[str | None], *, runs: int, seed: int,
