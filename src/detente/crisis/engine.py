@@ -162,13 +162,14 @@ def compile_spec(spec: CrisisSpec, params: CrisisParams) -> _Compiled:
     drawn: list[tuple[str, float, float]] = []
     n_cal = 0
     cal_keys: dict[str, int] = {}
+    items = spec.num_items()   # walked once: the description's annotated numbers
     scalar_draws = [Problem(f"{path}: `draw: uniform` is not supported here (the engine uses one value for all "
                             "runs, so the draw would have no effect)", column=f"dynamics.{path}",
                             expected="draw: fixed (or no draw)")
-                    for path, num in spec.num_items() if num.drawn and SCALAR_ONLY.match(path)]
+                    for path, num in items if num.drawn and SCALAR_ONLY.match(path)]
     if scalar_draws:
         raise InputError(scalar_draws)
-    for path, num in spec.num_items():
+    for path, num in items:
         before = len(notes)
         v = resolve(num, notes, path)
         fixed[path] = v
