@@ -278,7 +278,9 @@ def test_sensitivity_study_decides_once_and_tells_every_group(monkeypatch):
     monkeypatch.setattr(C, "available", lambda: True)
     monkeypatch.setattr(C, "loaded", lambda: False)
     monkeypatch.setenv("DETENTE_COMPILED", "auto")
-    for threshold, want in ((3 * 4 * 8 * 10, True), (3 * 4 * 8 * 10 + 1, False)):
+    # 3 groups, each one engine call of 4 points × 8 runs, 10 steps: (32 + 2,500) × 10 each
+    assert [j.work for j in jobs] == [(32 + 2500) * 10] * 3
+    for threshold, want in ((3 * 2532 * 10, True), (3 * 2532 * 10 + 1, False)):
         seen.clear()
         monkeypatch.setattr(C, "AUTO_MIN_WORK", threshold)
         S.run_groups(jobs)

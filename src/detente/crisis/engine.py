@@ -59,7 +59,7 @@ from detente.crisis.spec import CrisisSpec, Num, load_spec, resolve
 from detente.errors import InputError, Problem
 
 __all__ = ["CrisisParams", "run", "compile_spec", "calibration_note", "drawable", "CrisisChunk", "CrisisPlan", "plan",
-           "simulate", "simulate_chunk", "with_values", "run_plans", "run_planned", "execution", "current_execution",
+           "simulate", "simulate_chunk", "chunk_work", "with_values", "run_plans", "run_planned", "execution", "current_execution",
            "reporting"]
 
 WEEK_MONTHS = 12.0 / 52.0
@@ -1302,6 +1302,14 @@ CHUNK_STEP_WORK_COMPILED = 400
 COMPILED_RUN_STEP_PERCENT = 93
 
 
+def chunk_work(n: int, steps: int, compiled: bool = False) -> int:
+    """The estimated CPU cost of one engine call of ``n`` runs and ``steps`` steps, in run-steps of
+    the numpy code (:attr:`CrisisChunk.work`; also a sensitivity study's group of points)."""
+    if compiled:
+        return (n * COMPILED_RUN_STEP_PERCENT // 100 + CHUNK_STEP_WORK_COMPILED) * steps
+    return (n + CHUNK_STEP_WORK) * steps
+
+
 @dataclass(frozen=True)
 class CrisisChunk:
     """One chunk of a crisis run: everything a worker needs to simulate it (picklable).
@@ -1327,10 +1335,7 @@ class CrisisChunk:
         chunk-step) × steps (:data:`CHUNK_STEP_WORK`, or :data:`CHUNK_STEP_WORK_COMPILED` with the
         twins, whose run-steps also cost a little less). What :func:`run_plans` weighs to choose
         the twins and :class:`detente.executors.AutoExecutor` to choose a process pool."""
-        steps = len(self.compiled.step_start)
-        if self.use_compiled:
-            return (self.n * COMPILED_RUN_STEP_PERCENT // 100 + CHUNK_STEP_WORK_COMPILED) * steps
-        return (self.n + CHUNK_STEP_WORK) * steps
+        return chunk_work(self.n, len(self.compiled.step_start), bool(self.use_compiled))
 
 
 def simulate(compiled: _Compiled, n: int, rng: Any, record_paths: bool = False, *,

@@ -159,6 +159,14 @@ class PointGroup:
     #: for the whole study, ``None``: as ``DETENTE_COMPILED`` says for this group). Speed only.
     use_compiled: bool | None = None
 
+    @property
+    def work(self) -> int:
+        """Estimated CPU cost (one engine call of ``g × m`` runs: :func:`detente.crisis.engine.chunk_work`),
+        what :func:`run_groups` weighs to choose the twins and an ``auto`` executor a process pool."""
+        from detente.crisis.engine import chunk_work
+
+        return chunk_work(self.g * self.m, len(self.compiled.step_start), bool(self.use_compiled))
+
 
 def evaluate_points(job: PointGroup) -> tuple[np.ndarray, np.ndarray]:
     """Mean and within-point variance ``(g, outputs)`` of one group of points (see :func:`point_outputs`)."""
@@ -223,8 +231,8 @@ def run_groups(jobs: Sequence[PointGroup], *, executor: Any = None, chunks: Any 
 
     if executor is None:
         executor = current_execution()[0]
-    # the compiled twins or numpy, chosen once for the whole study by its runs × steps
-    twins = _compiled.choose(sum(j.g * j.m * len(j.compiled.step_start) for j in jobs))
+    # the compiled twins or numpy, chosen once for the whole study by its estimated cost
+    twins = _compiled.choose(sum(dataclasses.replace(j, use_compiled=False).work for j in jobs))
     got: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     todo = []
     for j in jobs:
