@@ -870,7 +870,6 @@ def test_run_hypotheses_plans_every_pass_and_reports_out_of_sample_hypotheses(fl
     real = engine.run_planned
 
     def counting(plans, **kw):
-        plans = list(plans)   # the planned passes come as an iterator
         calls.append(sorted((p.params.hypothesis, p.params.runs, tuple(sorted(p.params.set)), p.params.record_paths)
                             for p in plans))
         return real(plans, **kw)
@@ -960,7 +959,6 @@ def _count_batches(monkeypatch):
     real = engine.run_planned
 
     def counting(plans, **kw):
-        plans = list(plans)   # the planned passes come as an iterator
         calls.append(len(plans))
         return real(plans, **kw)
 
@@ -975,7 +973,6 @@ def test_forecast_runs_are_planned_only_for_a_hypothesis_known_before_the_back_t
     real = engine.run_planned
 
     def counting(plans, **kw):
-        plans = list(plans)   # the planned passes come as an iterator
         calls.append(sorted((p.params.hypothesis, tuple(sorted(p.params.set))) for p in plans))
         return real(plans, **kw)
 

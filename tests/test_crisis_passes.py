@@ -116,65 +116,6 @@ def test_the_workers_are_warmed_while_the_passes_are_planned(scn, serial):
     assert job.use_compiled == compiled.choose(work)
 
 
-class OneAtATime(SerialExecutor):
-    """Takes its jobs one at a time and notes, for each, how many plans had been made by then."""
-
-    def __init__(self, made):
-        self.made, self.seen, self.works, self.jobs = made, [], [], []
-
-    def map_unordered(self, fn, jobs, work=None):
-        self.works.append(work)
-        for j in jobs:
-            self.seen.append(len(self.made))
-            self.jobs.append(j)
-            yield j, fn(j)
-
-
-def test_passes_are_planned_while_the_first_ones_run(scn, serial, monkeypatch):
-    import dataclasses
-
-    made = []
-    real = A.plan
-
-    def planning(*a, **k):
-        made.append(real(*a, **k))
-        return made[-1]
-
-    monkeypatch.setattr(A, "plan", planning)
-    ex = OneAtATime(made)
-    with execution(ex):
-        assert _json(A.run_hypotheses(scn, **KW)) == serial       # the same object
-    # the first chunk ran when one pass was planned, the last when all 11 were
-    assert ex.seen[0] == 1 and ex.seen[-1] == len(made) == 3 + 4 + 4
-    assert ex.seen == sorted(ex.seen)
-    # the batch's estimate handed to the executor is the work of the chunks it then got
-    (work,) = ex.works
-    twins = ex.jobs[0].use_compiled
-    assert {j.use_compiled for j in ex.jobs} == {twins}
-    assert work == sum(dataclasses.replace(c, use_compiled=twins).work for p in made for c in p.chunks)
-
-
-def test_an_auto_executor_given_the_batch_s_work_reads_its_jobs_lazily():
-    import os
-
-    from detente.executors import AutoExecutor
-
-    taken = []
-
-    def jobs(n):
-        for k in range(n):
-            taken.append(k)
-            yield Job(k)           # no work of their own: the estimate decides
-
-    with AutoExecutor(workers=2, min_work=1000) as ex:
-        it = ex.map_unordered(_pid_of, jobs(3), work=999)
-        first = next(it)
-        assert taken == [0] and first[1] == (0, os.getpid())          # serial, one job at a time
-        assert [c for _, (c, _pid) in it] == [1, 2] and ex.pool is None
-        got = dict(ex.map_unordered(_pid_of, jobs(4), work=1000))
-        assert ex.pool is not None and os.getpid() not in {pid for _, pid in got.values()}
-
-
 def test_an_auto_executor_starts_its_pool_early_only_for_a_large_batch():
     from detente.executors import AutoExecutor
 
@@ -207,7 +148,6 @@ def test_a_pass_not_foreseen_is_still_run(scn, monkeypatch):
     real = engine.run_planned
 
     def counting(plans, **kw):
-        plans = list(plans)   # (the planned passes come as an iterator, made as they are consumed)
         calls.append(len(plans))
         return real(plans, **kw)
 

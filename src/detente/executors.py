@@ -28,7 +28,7 @@ re-exports these names as :mod:`detente.experiments.executors`).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from typing import Any
 
@@ -63,11 +63,7 @@ class SerialExecutor:
 
     name = "serial"
 
-    def map_unordered(self, fn: Callable[[Any], Any], jobs: Iterable[Any],
-                      work: int | None = None) -> Iterator[tuple[Any, Any]]:
-        """``(job, fn(job))`` for every job, as they finish; ``jobs`` is read as jobs are started (an
-        iterator may make them meanwhile); ``work`` (the batch's estimated work) matters only to
-        :class:`AutoExecutor`."""
+    def map_unordered(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
         for j in jobs:
             yield j, fn(j)
 
@@ -97,7 +93,7 @@ class ProcessExecutor(SerialExecutor):
         self.workers = workers
         self._pool = OwnedProcessPool(workers)
 
-    def map_unordered(self, fn, jobs, work=None):
+    def map_unordered(self, fn, jobs):
         pending = {}
         it = iter(jobs)
         for j in it:
@@ -154,7 +150,7 @@ class DaskExecutor(SerialExecutor):
         except OSError as exc:
             raise RunError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
-    def map_unordered(self, fn, jobs, work=None):
+    def map_unordered(self, fn, jobs):
         from distributed import as_completed
 
         jobs = list(jobs)
@@ -205,15 +201,7 @@ class AutoExecutor(SerialExecutor):
             self.pool = ProcessExecutor(self.workers)
         self.pool.warm(fn, make_job)
 
-    def map_unordered(self, fn, jobs, work=None):
-        if work is not None:   # the caller's estimate: its jobs are read only as they are started
-            if self.workers > 1 and work >= self.min_work:
-                if self.pool is None:
-                    self.pool = ProcessExecutor(self.workers)
-                yield from self.pool.map_unordered(fn, jobs)
-            else:
-                yield from super().map_unordered(fn, jobs)
-            return
+    def map_unordered(self, fn, jobs):
         jobs = list(jobs)
         if not self.uses_pool(jobs):
             yield from super().map_unordered(fn, jobs)

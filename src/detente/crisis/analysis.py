@@ -18,7 +18,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -447,45 +447,6 @@ class _Passes:
             for p, res in zip(todo, run_planned(todo)):
                 self.results[p.key] = res
 
-    def stream(self, requests: Iterable[tuple[CrisisParams, int]] | None, spec: CrisisSpec) -> None:
-        """Plan and simulate the passes ``requests`` asks for (parameters and seed), like
-        :meth:`want` for each and then :meth:`flush`, but with the planning overlapping the
-        simulation: the requests are listed first (which validates each pass's description), the
-        batch's work is estimated from their runs and steps (``spec``: the description's defaults),
-        which chooses the compiled twins and the executor's pool, and each plan is made only as the
-        executor asks for its chunks (:func:`detente.crisis.engine.run_plans`). The same results."""
-        from detente.crisis import compiled as _compiled
-        from detente.crisis.engine import chunk_work
-
-        reqs: dict[str, tuple[CrisisParams, int]] = {}
-        for params, seed in requests or ():
-            reqs.setdefault(self._request(params, seed), (params, seed))
-
-        def work(params: CrisisParams, twins: bool) -> int:
-            st = spec.settings
-            runs = params.runs or st.runs
-            horizon = int(params.horizon_months or params.set.get("settings.horizon_months", st.horizon_months))
-            week = (params.step or params.set.get("settings.step", st.step)) == "week"
-            steps = math.ceil(horizon * 4.35) if week else horizon
-            size = max(1, params.chunk_size)
-            return sum(chunk_work(min(size, runs - k), steps, twins) for k in range(0, runs, size))
-
-        todo = [(req, ps) for req, ps in reqs.items() if req not in self.plans or self.plans[req].key not in self.results]
-        if not todo:
-            return
-        twins = _compiled.choose(sum(work(params, False) for _, (params, _s) in todo))
-        made: list[CrisisPlan] = []
-
-        def plans() -> Iterator[CrisisPlan]:
-            for _req, (params, seed) in todo:
-                p = self.want(params, seed)
-                made.append(p)
-                yield p
-
-        self.flushes += 1
-        for p, res in zip(made, run_planned(plans(), twins=twins, work=sum(work(ps, twins) for _, (ps, _s) in todo))):
-            self.results[p.key] = res
-
     def get(self, params: CrisisParams, seed: int) -> CrisisResult:
         p = self.want(params, seed)
         if p.key not in self.results:
@@ -898,12 +859,11 @@ def _run_hypotheses(scenario: Any, *, hypotheses: list[str] | None, runs: int | 
     passes = _Passes(scenario)
     _warm_workers(scenario, spec, names, runs=runs, seed=seed, chunk_size=chunk_size, extra_set=extra_set)
     with _passes(passes):
-        # every foreseen pass's chunks submitted together, each plan made while earlier ones run
-        passes.stream(_plan_passes(scenario, spec, names, runs=runs, seed=seed, chunk_size=chunk_size,
-                                   extra_set=extra_set, with_counterfactuals=with_counterfactuals, cf_runs=cf_runs,
-                                   mech_choice=mech_choice, m_runs=m_runs, mechanism_hypotheses=mechanism_hypotheses,
-                                   rspec=rspec, obs=obs, frozen=frozen, forecast=forecast or bool(as_of), as_of=as_of),
-                      spec)
+        _plan_passes(passes, scenario, spec, names, runs=runs, seed=seed, chunk_size=chunk_size, extra_set=extra_set,
+                     with_counterfactuals=with_counterfactuals, cf_runs=cf_runs, mech_choice=mech_choice, m_runs=m_runs,
+                     mechanism_hypotheses=mechanism_hypotheses, rspec=rspec, obs=obs, frozen=frozen,
+                     forecast=forecast or bool(as_of), as_of=as_of)
+        passes.flush()   # every foreseen pass's chunks submitted together
         _analyse_passes(out, scenario, spec, rspec, names, obs=obs, end=end, focal=focal, frozen=frozen, runs=runs,
                         seed=seed, chunk_size=chunk_size, extra_set=extra_set, with_counterfactuals=with_counterfactuals,
                         cf_runs=cf_runs, mech_choice=mech_choice, m_runs=m_runs, mechanism_hypotheses=mechanism_hypotheses,
@@ -938,33 +898,33 @@ def _warm_workers(scenario: Any, spec: CrisisSpec, names: list[str | None], *, r
     warm(simulate_chunk, make_job, work=work)
 
 
-def _plan_passes(scenario: Any, spec: CrisisSpec, names: list[str | None], *, runs: int, seed: int,
+def _plan_passes(passes: _Passes, scenario: Any, spec: CrisisSpec, names: list[str | None], *, runs: int, seed: int,
                  chunk_size: int, extra_set: dict[str, Any] | None, with_counterfactuals: bool, cf_runs: int | None,
                  mech_choice: list[str] | Literal[False] | None, m_runs: int, mechanism_hypotheses: list[str] | None,
                  rspec: CrisisSpec, obs: dict[str, Any] | None, frozen: dict[str | None, dict[str, Any] | None],
-                 forecast: bool, as_of: list[dt.date] | None) -> Iterator[tuple[CrisisParams, int]]:
-    """The parameters and seed of every engine pass :func:`_analyse_passes` will ask for, in order:
+                 forecast: bool, as_of: list[dt.date] | None) -> None:
+    """Plan every engine pass :func:`_analyse_passes` will ask for (the same parameters and seeds):
     per hypothesis its run, the counterfactual passes, the mechanism map's base and switched-off
     passes, and the forecast paths of the reference hypothesis (when it is known before the
     back-test: the record's reference when it is run, or the only hypothesis run) and of the
     out-of-sample hypotheses. A pass not foreseen here is still run when asked for (later)."""
     keys = [BASE if h is None else h for h in names]
     for h, key in zip(names, keys):
-        yield (_hypothesis_params(h, runs=runs, chunk_size=chunk_size, extra_set=extra_set), seed)
+        passes.want(_hypothesis_params(h, runs=runs, chunk_size=chunk_size, extra_set=extra_set), seed)
         if with_counterfactuals:
             cfn = cf_runs or runs
             if cfn != runs:
-                yield (_run_params(h, runs=cfn, chunk_size=chunk_size, extra_set=extra_set, off={}), seed)
+                passes.want(_run_params(h, runs=cfn, chunk_size=chunk_size, extra_set=extra_set, off={}), seed)
             hspec = load_spec(scenario.dynamics, hypothesis=h, extra=extra_set or None)
             for pol, path in ((hspec.policies.stall, "policies.stall.enabled"), (hspec.policies.seesaw, "policies.seesaw.enabled")):
                 if pol is not None and pol.enabled:
-                    yield (_run_params(h, runs=cfn, chunk_size=chunk_size, extra_set=extra_set, off={path: False}), seed)
+                    passes.want(_run_params(h, runs=cfn, chunk_size=chunk_size, extra_set=extra_set, off={path: False}), seed)
         if mech_choice is not False and (not mechanism_hypotheses or key in mechanism_hypotheses):
             if m_runs != runs:
-                yield (_run_params(h, runs=m_runs, chunk_size=chunk_size, extra_set=extra_set, off={}), seed)
+                passes.want(_run_params(h, runs=m_runs, chunk_size=chunk_size, extra_set=extra_set, off={}), seed)
             for _name, _m, present, _absent, status in _mechanism_switches(scenario, h, mech_choice or None, extra_set)[1]:
                 if status == "measured":
-                    yield (_run_params(h, runs=m_runs, chunk_size=chunk_size, extra_set=extra_set, off=present), seed)
+                    passes.want(_run_params(h, runs=m_runs, chunk_size=chunk_size, extra_set=extra_set, off=present), seed)
     if not forecast or not obs or not obs.get("forecast"):
         return
     ref = obs.get("reference") if obs.get("reference") in keys else (keys[0] if len(keys) == 1 else None)
@@ -973,7 +933,7 @@ def _plan_passes(scenario: Any, spec: CrisisSpec, names: list[str | None], *, ru
     for k in dict.fromkeys(paths):
         for *_, params in _forecast_runs(rspec, obs, None if k == BASE else k, runs=runs, chunk_size=chunk_size,
                                          extra_set=extra_set, dates=as_of):
-            yield (params, seed)
+            passes.want(params, seed)
 
 
 def _analyse_passes(out: dict[str, Any], scenario: Any, spec: CrisisSpec, rspec: CrisisSpec, names: list[str | None], *,

@@ -42,7 +42,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -1493,9 +1493,8 @@ def current_execution() -> tuple[Any, Any]:
     return _EXECUTION.get()
 
 
-def run_plans(plans: Iterable[CrisisPlan], *, executor: Any = None, chunks: Any = None,
-              progress: Callable[[int, int], None] | None = None, twins: bool | None = None,
-              work: int | None = None) -> list[CrisisResult]:
+def run_plans(plans: Sequence[CrisisPlan], *, executor: Any = None, chunks: Any = None,
+              progress: Callable[[int, int], None] | None = None) -> list[CrisisResult]:
     """Simulate the chunks of several plans together and assemble one result per plan.
 
     Parameters
@@ -1511,20 +1510,10 @@ def run_plans(plans: Iterable[CrisisPlan], *, executor: Any = None, chunks: Any 
         finishes) and ``finish(plan)``; only the missing chunks are simulated.
     progress
         Called with ``(chunks done, chunks in all)``.
-    twins, work
-        ``None`` (default): ``plans`` is read whole first, the compiled twins are chosen from the
-        plans' work and each chunk's own work guides the executor. Given: whether the chunks use
-        the twins and the batch's estimated work for the executor's choice of a pool
-        (``map_unordered(..., work=work)``), and ``plans`` may be any iterable, consumed as the
-        executor asks for chunks (:func:`detente.crisis.analysis.run_hypotheses` makes its plans
-        so, while the first ones are simulated).
 
     Results are the same bytes whatever the executor, the number of workers, the order in
     which chunks finish and how many were stored before: parts are assembled in chunk order.
     """
-    if twins is not None:
-        return _run_plans_lazy(plans, twins=twins, work=work, executor=executor, chunks=chunks, progress=progress)
-    plans = list(plans)
     got: dict[str, dict[int, dict[str, Any]]] = {}   # by plan key: identical plans are simulated once
     todo: list[CrisisChunk] = []
     for p in plans:
@@ -1556,63 +1545,6 @@ def run_plans(plans: Iterable[CrisisPlan], *, executor: Any = None, chunks: Any 
             chunks.finish(first[k])
     out = [p.assemble([got[p.key][j.chunk] for j in p.chunks]) for p in plans]
     return out
-
-
-def _takes_work(executor: Any) -> bool:
-    """Whether ``executor.map_unordered`` takes ``work=`` (and reads its jobs as it starts them):
-    the executors of :mod:`detente.executors` do."""
-    import inspect
-
-    try:
-        return "work" in inspect.signature(executor.map_unordered).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _run_plans_lazy(plans: Iterable[CrisisPlan], *, twins: bool, work: int | None, executor: Any, chunks: Any,
-                    progress: Callable[[int, int], None] | None) -> list[CrisisResult]:
-    """:func:`run_plans` with ``plans`` consumed as the executor asks for chunks (the same results):
-    a plan is made only once the chunks before it have been handed out, so making the later plans
-    overlaps simulating the first ones. The number of chunks reported to ``progress`` grows as plans
-    arrive (as over several runs of a :func:`reporting` block)."""
-    order: list[CrisisPlan] = []                      # every plan consumed, in order (results in it)
-    first: dict[str, CrisisPlan] = {}                 # by key: identical plans are simulated once
-    got: dict[str, dict[int, dict[str, Any]]] = {}
-    count = [0, 0]                                    # chunks done, chunks in the plans so far
-
-    def jobs() -> Iterator[CrisisChunk]:
-        for p in plans:
-            order.append(p)
-            if p.key in got:
-                continue
-            first[p.key] = p
-            have = dict(chunks.stored(p)) if chunks is not None else {}
-            got[p.key] = have
-            count[0] += len(have)
-            count[1] += len(p.chunks)
-            if progress:
-                progress(count[0], count[1])
-            for j in p.chunks:
-                if j.chunk not in have:
-                    yield dataclasses.replace(j, use_compiled=twins)
-
-    if executor is None:
-        results: Iterable[tuple[CrisisChunk, dict[str, Any]]] = ((j, simulate_chunk(j)) for j in jobs())
-    elif _takes_work(executor):
-        results = executor.map_unordered(simulate_chunk, jobs(), work=work)
-    else:   # another executor (the documented two-argument protocol): its jobs as a list
-        results = executor.map_unordered(simulate_chunk, list(jobs()))
-    for job, part in results:
-        got[job.key][job.chunk] = part
-        if chunks is not None:
-            chunks.save(first[job.key], job.chunk, part)
-        count[0] += 1
-        if progress:
-            progress(count[0], count[1])
-    if chunks is not None:
-        for k in got:
-            chunks.finish(first[k])
-    return [p.assemble([got[p.key][j.chunk] for j in p.chunks]) for p in order]
 
 
 def _root_seed(rng: np.random.Generator | int | None, seed: int | None, default: int) -> int:
@@ -1662,25 +1594,19 @@ def run(scenario: Any, params: CrisisParams | dict | None = None, *,
     return run_planned([plan(scenario, params, rng=rng, seed=seed)], executor=executor, chunks=chunks)[0]
 
 
-def run_planned(plans: Iterable[CrisisPlan], *, executor: Any = None, chunks: Any = None, twins: bool | None = None,
-                work: int | None = None) -> list[CrisisResult]:
+def run_planned(plans: Sequence[CrisisPlan], *, executor: Any = None, chunks: Any = None) -> list[CrisisResult]:
     """:func:`run_plans` as :func:`run` calls it: by default on the executor and chunk store of the
     enclosing :func:`execution` block (else in this process, or on a local process pool of the
     largest ``params.workers`` of the plans), reporting to the enclosing :func:`reporting` block.
 
     An analysis that plans all its passes first and calls this once
-    (:func:`detente.crisis.analysis.run_hypotheses`) gives the executor every pass's chunks together;
-    with ``twins`` (and ``work``) given, ``plans`` may be an iterable made as it is consumed
-    (:func:`run_plans`).
+    (:func:`detente.crisis.analysis.run_hypotheses`) gives the executor every pass's chunks together.
     """
     ctx_executor, ctx_chunks = current_execution()
     executor = executor if executor is not None else ctx_executor
     chunks = chunks if chunks is not None else ctx_chunks
     tally = _PROGRESS.get()
     progress = tally.for_run() if tally is not None else None
-    if twins is not None:
-        return run_plans(plans, executor=executor, chunks=chunks, progress=progress, twins=twins, work=work)
-    plans = list(plans)
     workers = max((p.params.workers for p in plans), default=1)
     if executor is None and workers > 1 and sum(len(p.chunks) for p in plans) > 1:
         from detente.executors import ProcessExecutor
