@@ -880,15 +880,16 @@ def _warm_workers(scenario: Any, spec: CrisisSpec, names: list[str | None], *, r
     each worker first simulates 8 runs of 2 steps of the first hypothesis, with the twins when that
     estimate chooses them (:func:`detente.crisis.compiled.choose`), which loads what the batch uses."""
     from detente.crisis import compiled as _compiled
-    from detente.crisis.engine import CHUNK_STEP_WORK, current_execution, simulate_chunk
+    from detente.crisis.engine import chunk_work, current_execution, simulate_chunk
 
     ex = current_execution()[0]
     warm = getattr(ex, "warm", None)
     if warm is None:
         return
-    steps = spec.settings.horizon_months * (13 if spec.settings.step == "week" else 3) // 3
-    chunks = -(-runs // max(1, chunk_size))
-    work = len(names) * 3 * (runs + CHUNK_STEP_WORK * chunks) * steps
+    months = spec.settings.horizon_months
+    steps = months if spec.settings.step == "month" else math.ceil(months * 52 / 12)
+    size = max(1, chunk_size)
+    work = len(names) * 3 * sum(chunk_work(min(size, runs - k), steps) for k in range(0, runs, size))
 
     def make_job() -> Any:
         job = plan(scenario, _run_params(names[0], runs=8, chunk_size=8, extra_set=extra_set,
