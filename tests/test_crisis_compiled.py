@@ -357,3 +357,28 @@ def test_sensitivity_points_are_the_same_with_the_twins(common, monkeypatch):
     (m0, v0), (m1, v1) = got
     assert m0.tobytes() == m1.tobytes() and v0.tobytes() == v1.tobytes()
     assert m0[:, 0].max() > 0   # wars happen: the hazard and onset twins are exercised
+
+
+@needs_numba
+def test_numba_draws_numpys_numbers_from_the_same_generator():
+    """What a whole-month compiled loop would rest on (docs/crisis.md): numba's support of
+    numpy.random.Generator gives the bits of numpy's draws, one by one or as arrays, and advances
+    the same Generator object."""
+    import numba
+
+    @numba.njit
+    def draws(rng, n):
+        one = np.empty(n)
+        for i in range(n):
+            one[i] = rng.random()
+        return one, rng.uniform(0.2, 3.5, n), rng.standard_normal(n), rng.random((3, n))
+
+    def gen():
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(7, spawn_key=(3,))))
+
+    g, ref = gen(), gen()
+    got = draws(g, 1000)
+    want = (ref.random(1000), ref.uniform(0.2, 3.5, 1000), ref.standard_normal(1000), ref.random((3, 1000)))
+    for a, b in zip(got, want):
+        assert a.tobytes() == b.tobytes()
+    assert g.random(4).tobytes() == ref.random(4).tobytes()     # the same state afterwards
