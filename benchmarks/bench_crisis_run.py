@@ -64,6 +64,13 @@ def baseline(runs: int, months: int) -> tuple[float, float]:
     return time.perf_counter() - t, time.process_time() - c
 
 
+#: the engine's cost with the compiled twins, measured on one chunk of `combined` (chunks of 100 to
+#: 32,768 runs, idle machine, 2026-12-06; docs/crisis.md "Where it stands"): the marginal CPU per
+#: run-step and the fixed CPU per chunk-step, for the floor printed under the stages
+MARGINAL_US = 1.25
+CHUNK_STEP_MS = 0.56
+
+
 #: CPU time of this process and of every process under it (worker pools, the fork server, the
 #: report's browser and its renderer processes), counting a process that has ended at its last
 #: sample (started in main)
@@ -103,6 +110,8 @@ class Stages:
         self.wall: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
         self.depth = 0
+        self.run_steps = 0      # runs × steps of every engine pass
+        self.chunk_steps = 0    # chunks × steps
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*a: Any, **k: Any) -> Any:
@@ -132,9 +141,18 @@ def patched(stages: Stages) -> Iterator[None]:
              (analysis, "forecast_path"): "forecast path", (report, "write_report"): "report",
              (ImageSession, "close"): "closing the browser", (ProcessExecutor, "close"): "closing the pool"}
     saved = {key: getattr(*key) for key in names}
+
+    def counted(plans: Any, **kw: Any) -> Any:   # the run-steps and chunk-steps the engine is given
+        plans = list(plans)
+        for p in plans:
+            steps = len(p.compiled.step_start)
+            stages.run_steps += p.runs * steps
+            stages.chunk_steps += len(p.chunks) * steps
+        return saved[(analysis, "run_planned")](plans, **kw)
+
     try:
         for (mod, attr), label in names.items():
-            setattr(mod, attr, stages.wrap(label, saved[(mod, attr)]))
+            setattr(mod, attr, stages.wrap(label, counted if (mod, attr) == (analysis, "run_planned") else saved[(mod, attr)]))
         yield
     finally:
         for (mod, attr), fn in saved.items():
@@ -180,6 +198,14 @@ def show(args: argparse.Namespace, m: dict[str, Any], base: float, base_cpu: flo
             print(f"    {name:<20} wall {stages.wall[name]:7.2f} s   CPU {stages.cpu[name]:7.2f} s")
     print(f"    {'the others':<20} wall {rest_w:7.2f} s   CPU {rest_c:7.2f} s")
     print(f"  ratios command/baseline: wall {wall / base:.1f}, CPU {cpu / base_cpu:.1f}")
+    if stages.run_steps:
+        eng = stages.cpu.get("engine passes (together)", 0.0)
+        print(f"  the engine simulated {stages.run_steps / 1e6:.2f} M run-steps in {stages.chunk_steps:,} chunk-steps: "
+              f"{eng / stages.run_steps * 1e6:.2f} µs of CPU per run-step in the engine stage (workers' start-up "
+              f"included); at {MARGINAL_US} µs per run-step and {CHUNK_STEP_MS} ms per chunk-step (one chunk of "
+              f"`combined` with the twins, docs/crisis.md) the runs alone need "
+              f"{(stages.run_steps * MARGINAL_US / 1e6 + stages.chunk_steps * CHUNK_STEP_MS / 1e3) / (os.cpu_count() or 1):.1f} s "
+              f"of wall on {os.cpu_count() or 1} perfectly used cores")
     b = m["obj"]["hypotheses"][args.hypothesis]
     print(f"  P(war by 2022-02-28) = {b['p_war_by']['2022-02-28']:.4f}; months gained by stalling "
           f"{(b.get('counterfactuals') or {}).get('stalling', {}).get('months_gained', float('nan')):.3f}")
@@ -200,8 +226,18 @@ def main() -> None:
     CPU.append(TreeCPU())
     _sample_before_close()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        crisis_run("seesaw-2021", hypotheses=[args.hypothesis], runs=200, out_dir=tmp, executor="serial")   # warm imports
+    # warm the imports, with numpy only: a command that runs on the pool never loads numba here, and
+    # numba's compiler would add ≈ 240 MB to this process' peak memory printed below
+    mode = os.environ.get("DETENTE_COMPILED")
+    os.environ["DETENTE_COMPILED"] = "off"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            crisis_run("seesaw-2021", hypotheses=[args.hypothesis], runs=200, out_dir=tmp, executor="serial")
+    finally:
+        if mode is None:
+            del os.environ["DETENTE_COMPILED"]
+        else:
+            os.environ["DETENTE_COMPILED"] = mode
     base, base_cpu = baseline(args.runs, 48)
     runs = ([measure(args, sequential=True, executor="serial")] if args.compare or args.sequential else [])
     if not args.sequential:
