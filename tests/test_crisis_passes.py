@@ -93,8 +93,8 @@ class Warming(Recording):
         super().__init__()
         self.events = []
 
-    def warm(self, fn, make_job, work=None):
-        self.events.append(("warm", fn, make_job(), work))
+    def warm(self, fn, make_job, work=None, preload=()):
+        self.events.append(("warm", fn, make_job(), work, preload))
 
     def map_unordered(self, fn, jobs):
         self.events.append(("batch",))
@@ -107,13 +107,55 @@ def test_the_workers_are_warmed_while_the_passes_are_planned(scn, serial):
     ex = Warming()
     with execution(ex):
         assert _json(A.run_hypotheses(scn, **KW)) == serial    # speed only
-    (kind, fn, job, work), (after,) = ex.events
+    (kind, fn, job, work, preload), (after,) = ex.events
     assert kind == "warm" and after == "batch"
     # each worker first simulates 8 runs of 2 steps of the first hypothesis
     assert fn is engine.simulate_chunk and job.n == 8 and len(job.compiled.step_start) == 2
     # the estimate: 1 hypothesis × (its run + 2 counterfactual passes) × (240 runs + 2,500 per chunk × 3 chunks) × 48 steps
     assert work == 1 * 3 * (240 + 2500 * 3) * 48
     assert job.use_compiled == compiled.choose(work)
+    # the forkserver loads the engine once, and the twins with it when the batch uses them
+    assert preload == (("detente.crisis.preload",) if job.use_compiled else ("detente.crisis.engine",))
+
+
+_PROBE = """
+import sys
+
+from detente.executors import ProcessExecutor
+from detente.processes import preload_in_forkserver
+
+
+def probe(job):
+    return "detente.crisis.engine" in sys.modules   # nothing here imports it
+
+
+if __name__ == "__main__":
+    with ProcessExecutor(2) as ex:
+        ex.warm(probe, lambda: 0, preload=sys.argv[1:])
+        got = sorted(set(r for _, r in ex.map_unordered(probe, [0, 1, 2, 3])))
+    late = preload_in_forkserver(["json"])
+    with ProcessExecutor(2) as closed:
+        closed.warm(probe, lambda: 0)   # closed at once, maybe before its workers have started: no error
+    print(got, late)
+"""
+
+
+def test_a_warmed_pool_s_workers_start_with_what_its_forkserver_preloaded(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "probe.py"
+    script.write_text(_PROBE)
+
+    def run(*preload):
+        done = subprocess.run([sys.executable, str(script), *preload], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        return done.stdout.split("\n")[0]
+
+    # preloaded in the forkserver, so present in every worker before its first job
+    assert run("detente.crisis.engine") == "[True] False"
+    # without it a worker has only what the job needed; a forkserver already started takes no preload
+    assert run() == "[False] False"
 
 
 def test_an_auto_executor_starts_its_pool_early_only_for_a_large_batch():

@@ -28,12 +28,13 @@ re-exports these names as :mod:`detente.experiments.executors`).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from typing import Any
 
 from detente.errors import RunError
-from detente.processes import OwnedProcessPool
+from detente.processes import OwnedProcessPool, preload_in_forkserver
 
 __all__ = ["SerialExecutor", "ProcessExecutor", "DaskExecutor", "AutoExecutor", "make_executor", "AUTO_MIN_WORK",
            "cores"]
@@ -70,7 +71,8 @@ class SerialExecutor:
     def close(self) -> None:
         pass
 
-    def warm(self, fn: Callable[[Any], Any], make_job: Callable[[], Any], work: int | None = None) -> None:
+    def warm(self, fn: Callable[[Any], Any], make_job: Callable[[], Any], work: int | None = None,
+             preload: Sequence[str] = ()) -> None:
         """Prepare the workers for a batch of estimated ``work`` about to come (see
         :meth:`ProcessExecutor.warm`): nothing to do in this process."""
 
@@ -109,14 +111,27 @@ class ProcessExecutor(SerialExecutor):
                 if nxt is not None:
                     pending[self._pool.submit(fn, nxt)] = nxt
 
-    def warm(self, fn: Callable[[Any], Any], make_job: Callable[[], Any], work: int | None = None) -> None:
+    def warm(self, fn: Callable[[Any], Any], make_job: Callable[[], Any], work: int | None = None,
+             preload: Sequence[str] = ()) -> None:
         """Start the workers now and run ``fn(make_job())`` in them (one call per worker, not waited
         for, result dropped), so that they import and load what the coming batch needs while the
         caller is still planning it (:func:`detente.crisis.analysis.run_hypotheses`: the engine
-        and, when they will be used, its compiled twins). Speed only."""
+        and, when they will be used, its compiled twins). ``preload`` names modules the pool's
+        forkserver imports once before it forks the workers, which then start with them loaded
+        (:func:`detente.processes.preload_in_forkserver`; only where this process's forkserver
+        has not started yet). The workers are started from a thread of their own: the first
+        start waits for the forkserver's preloads, which the caller need not wait for. Speed only."""
         job = make_job()
-        for _ in range(self.workers):
-            self._pool.submit(fn, job)
+        preload_in_forkserver(preload)
+
+        def start() -> None:
+            try:
+                for _ in range(self.workers):
+                    self._pool.submit(fn, job)
+            except RuntimeError:   # closed meanwhile (cannot schedule new futures after shutdown)
+                pass
+
+        threading.Thread(target=start, name="detente-warm", daemon=True).start()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -190,16 +205,17 @@ class AutoExecutor(SerialExecutor):
         work = sum(getattr(j, "work", self.min_work) for j in jobs)
         return self.workers > 1 and len(jobs) > 1 and work >= self.min_work
 
-    def warm(self, fn: Callable[[Any], Any], make_job: Callable[[], Any], work: int | None = None) -> None:
+    def warm(self, fn: Callable[[Any], Any], make_job: Callable[[], Any], work: int | None = None,
+             preload: Sequence[str] = ()) -> None:
         """Start the process pool now (when more than one worker is allowed and the coming batch's
         estimated ``work`` reaches ``min_work``; ``None``: start it) and warm its workers
-        (:meth:`ProcessExecutor.warm`); later large batches run on it. A batch that turns out
-        small still runs in this process."""
+        (:meth:`ProcessExecutor.warm`, with ``preload``); later large batches run on it. A batch
+        that turns out small still runs in this process."""
         if self.workers < 2 or (work is not None and work < self.min_work):
             return
         if self.pool is None:
             self.pool = ProcessExecutor(self.workers)
-        self.pool.warm(fn, make_job)
+        self.pool.warm(fn, make_job, preload=preload)
 
     def map_unordered(self, fn, jobs):
         jobs = list(jobs)

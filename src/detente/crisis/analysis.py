@@ -878,7 +878,9 @@ def _warm_workers(scenario: Any, spec: CrisisSpec, names: list[str | None], *, r
     planning). The estimate of the batch's work counts each hypothesis' run and two counterfactual
     passes (the bulk of a large analysis; :attr:`detente.crisis.engine.CrisisChunk.work`'s units);
     each worker first simulates 8 runs of 2 steps of the first hypothesis, with the twins when that
-    estimate chooses them (:func:`detente.crisis.compiled.choose`), which loads what the batch uses."""
+    estimate chooses them (:func:`detente.crisis.compiled.choose`), which loads what the batch uses.
+    The pool's forkserver preloads the engine, with the twins when they will be used
+    (:mod:`detente.crisis.preload`), so that they are loaded once, not once per worker."""
     from detente.crisis import compiled as _compiled
     from detente.crisis.engine import chunk_work, current_execution, simulate_chunk
 
@@ -891,12 +893,14 @@ def _warm_workers(scenario: Any, spec: CrisisSpec, names: list[str | None], *, r
     size = max(1, chunk_size)
     work = len(names) * 3 * sum(chunk_work(min(size, runs - k), steps) for k in range(0, runs, size))
 
+    twins = _compiled.choose(work)
+
     def make_job() -> Any:
         job = plan(scenario, _run_params(names[0], runs=8, chunk_size=8, extra_set=extra_set,
                                          off={"settings.horizon_months": 2}), seed=seed).chunks[0]
-        return dataclasses.replace(job, use_compiled=_compiled.choose(work))
+        return dataclasses.replace(job, use_compiled=twins)
 
-    warm(simulate_chunk, make_job, work=work)
+    warm(simulate_chunk, make_job, work=work, preload=("detente.crisis.preload" if twins else "detente.crisis.engine",))
 
 
 def _plan_passes(passes: _Passes, scenario: Any, spec: CrisisSpec, names: list[str | None], *, runs: int, seed: int,

@@ -1,38 +1,15 @@
 """Fill numba's cache with the crisis engine's compiled twins (:mod:`detente.crisis.compiled`).
 
 ``make install`` runs :func:`main`, so the first large run does not wait for numba to compile the
-twins (a few seconds to a minute; speed only, the numbers do not depend on it). It lives in the
-experiments layer because it simulates the bundled examples.
+twins (a few seconds to a minute; speed only, the numbers do not depend on it). :func:`warm`
+is :func:`detente.crisis.compiled.warm` (the crisis layer's forkserver preload uses it too).
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from detente.crisis import compiled as C
+from detente.crisis.compiled import warm
 
 __all__ = ["warm", "main"]
-
-
-def warm(scenarios: tuple[str, ...] = ("seesaw-2021", "taiwan-strait-1995", "cuba-1962", "crimea-2014")) -> int:
-    """Compile the twins into numba's cache (or load them from it) by simulating a small chunk of
-    each bundled crisis scenario with them, with fixed and with drawn assumptions (the argument
-    types the engine passes); returns the number of chunks. ``make install`` calls it
-    (through :func:`main`), so the first large run does not wait for numba to
-    compile. Does nothing without numba."""
-    if not C.available():
-        return 0
-    from detente import examples
-    from detente.crisis import engine as E
-
-    done = 0
-    for name in scenarios:
-        for extra in ({}, {"settings.draw_assumptions": True}):
-            plan = E.plan(examples.load(name), {"runs": 64, "chunk_size": 64, "set": extra}, seed=1)
-            job = plan.chunks[0]
-            E.simulate(job.compiled, job.n, np.random.default_rng(0), use_compiled=True)
-            done += 1
-    return done
 
 
 def main() -> None:

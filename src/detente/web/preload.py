@@ -23,17 +23,9 @@ available()
 
 def _load_twins() -> None:
     from detente.crisis import compiled
-    from detente.errors import InputError
 
-    try:
-        if compiled.mode() == "off" or not (compiled.available() and compiled.compatible()):
-            return
-    except InputError:     # a bad DETENTE_COMPILED: each job reports it
-        return
-    from detente.experiments.compiled_cache import warm
-
-    warm(("seesaw-2021",))
-    compiled.mark_loaded()   # every job forked from here uses them for any batch
+    if compiled.preload():
+        compiled.mark_loaded()   # every job forked from here uses them for any batch
 
 
 _load_twins()
