@@ -253,12 +253,63 @@ def test_forced_and_pressure_equals_the_numpy_step(pressure):
         ok = kr > -1e-9
         want_f = np.logical_and(ok, kr < 1.0 - 1e-9)
         want_p = np.multiply(np.exp(np.maximum(kr, 0.0) * inv_tau), ok) if pressure else np.zeros(kr.size)
-        f, p = np.ones(kr.size, bool), np.full(kr.size, 7.0)
-        C.forced_and_pressure(kr, inv_tau, pressure, f, p)
-        assert f.tolist() == want_f.tolist() and p.tobytes() == want_p.tobytes()
-    f, p = np.ones(3, bool), np.full(3, 7.0)
-    C.forced_and_pressure(np.full(3, np.inf), -0.5, pressure, f, p)
-    assert not f.any() and (p == 0.0).all()
+        # one row per direction, as the engine's (direction, run) arrays; the second row never forced
+        kmon = np.stack([kr, np.full(kr.size, np.inf), kr[::-1]])
+        f, p = np.ones(kmon.shape, bool), np.full(kmon.shape, 7.0)
+        C.forced_and_pressure(kmon, inv_tau, pressure, f, p)
+        assert f[0].tolist() == want_f.tolist() and p[0].tobytes() == want_p.tobytes()
+        assert not f[1].any() and (p[1] == 0.0).all()
+        if np.ndim(inv_tau) == 0:
+            assert f[2].tolist() == want_f[::-1].tolist() and p[2].tobytes() == want_p[::-1].tobytes()
+
+
+def _numpy_screen(kmon_r, bound, kD, delta, cl, tau, L, periodic, reeval):
+    """The engine's numpy screens of one direction (step 4): (any to evaluate, ev, rel)."""
+    n = kmon_r.shape[0]
+    if cl is None and np.all(bound * delta <= (1.0 - delta) * np.asarray(kD)):
+        kmon_r[:] = np.inf
+        return False, None, None
+    need = np.broadcast_to(bound * delta > (1.0 - delta) * np.asarray(kD), (n,)).copy()
+    rel = None
+    if cl is not None:
+        kc, size = cl
+        rel = np.broadcast_to(np.asarray(kc) - tau, (n,))
+        need |= (rel >= 1) & (rel <= L - 1) & (np.broadcast_to(size, (n,)) > 0)
+    kmon_r[~need] = np.inf
+    ev = need if periodic else need & (kmon_r <= reeval)
+    return bool(ev.any()), ev, rel
+
+
+@needs_numba
+def test_screen_equals_the_numpy_screens():
+    rng = np.random.default_rng(21)
+    n, L, delta, reeval = 400, 24, 0.97, 6.0
+    seen = {"calm": 0, "none": 0, "some": 0}
+    for it in range(240):
+        per_run = it % 2 == 1
+        draw = (lambda lo, hi: rng.uniform(lo, hi, n)) if per_run else (lambda lo, hi: float(rng.uniform(lo, hi)))
+        bound = draw(0.0, 0.02) if it % 5 else 0.0
+        kD = draw(0.0, 0.6) if it % 7 else np.where(rng.random(n) < 0.1, np.nan, rng.uniform(0, 0.6, n))
+        cl = None if it % 3 == 0 else (np.round(draw(-5.0, 40.0)), draw(-0.1, 0.3))
+        tau = float(it % 30)
+        periodic = it % 4 == 0
+        if np.ndim(kD):
+            kD = kD.copy()
+            kD[::13] = 0.0          # with a zero bound: ties, bound·δ = (1−δ)κ_D = 0
+        kmon = np.where(rng.random(n) < 0.3, np.inf, rng.uniform(-1, 30, n))
+        kmon[::17] = reeval         # ties with the re-evaluation window
+        want_k = kmon.copy()
+        want_any, want_ev, want_rel = _numpy_screen(want_k, bound, kD, delta, cl, tau, L, periodic, reeval)
+        got_k, ev, rel = kmon.copy(), np.ones(n, bool), np.full(n, 7.0)
+        got_any = C.screen(got_k, bound, kD, delta=delta, cliff=cl, tau=tau, L=L, periodic=periodic, reeval=reeval,
+                           ev=ev, rel=rel)
+        assert got_any == want_any and got_k.tobytes() == want_k.tobytes()
+        if want_ev is not None:
+            assert ev.tolist() == want_ev.tolist()
+        if want_rel is not None:
+            assert rel.tobytes() == np.ascontiguousarray(want_rel).tobytes()
+        seen["calm" if want_ev is None else "some" if want_any else "none"] += 1
+    assert min(seen.values()) > 10, seen   # every outcome exercised
 
 
 def test_sensitivity_study_decides_once_and_tells_every_group(monkeypatch):

@@ -227,3 +227,48 @@ def forced_and_pressure(kr: Any, inv_tau: Any, pressure: bool, forced: Any, prox
         ok = k > -1e-9
         forced[i] = ok and k < 1.0 - 1e-9
         prox[i] = math.exp(max(k, 0.0) * inv_tau[i]) * (1.0 if ok else 0.0) if pressure else 0.0
+
+
+@_njit
+def screen(kmon_r: Any, bound: Any, kD: Any, delta: float, has_cliff: bool, kc: Any, tau: float, size: Any,
+           L: int, periodic: bool, reeval: float, ev: Any, rel: Any) -> bool:
+    """Engine step 4's screens of one direction, before its preventive test: without a cliff, the
+    exact screen (every run's largest one-step decline ``bound`` stays below the Markov threshold:
+    ``bound·δ ≤ (1−δ)κ_D`` in all runs, then ``kmon_r`` is all ``inf`` and nothing is evaluated);
+    else the run-level screen (``bound·δ > (1−δ)κ_D``, or a believed cliff ``rel = kc − τ`` months
+    ahead inside the look-ahead with a positive size), ``inf`` written where a run is screened out,
+    and ``ev`` the runs to evaluate (all screened-in runs in a periodic month, else those whose
+    forced date is within ``reeval``). The comparisons of the numpy code, in the same arithmetic;
+    ``rel`` is filled with a cliff. Returns whether any run is to be evaluated."""
+    n = kmon_r.shape[0]
+    q = 1.0 - delta
+    if not has_cliff:
+        calm = True
+        for i in range(n):
+            if not bound[i] * delta <= q * kD[i]:
+                calm = False
+                break
+        if calm:
+            for i in range(n):
+                kmon_r[i] = np.inf
+            return False
+    anyev = False
+    for i in range(n):
+        need = bound[i] * delta > q * kD[i]
+        if has_cliff:
+            x = kc[i] - tau
+            rel[i] = x
+            need = need or (x >= 1 and x <= L - 1 and size[i] > 0)
+        if not need:
+            kmon_r[i] = np.inf
+        e = need and (periodic or kmon_r[i] <= reeval)
+        ev[i] = e
+        anyev = anyev or e
+    return anyev
+
+
+@_njit
+def forced_and_pressure_all(kmon: Any, inv_tau: Any, pressure: bool, forced: Any, prox: Any) -> None:
+    """:func:`forced_and_pressure` for every direction (rows of ``kmon``, ``forced``, ``prox``)."""
+    for r in range(kmon.shape[0]):
+        forced_and_pressure(kmon[r], inv_tau, pressure, forced[r], prox[r])

@@ -38,7 +38,7 @@ import numpy as np
 from detente.crisis.kernels import preventive_first_war as _numpy_first_war
 
 __all__ = ["available", "compatible", "mode", "choose", "loaded", "mark_loaded", "warm", "preload", "preventive_first_war",
-           "direction_pass", "forced_and_pressure", "AUTO_MIN_WORK"]
+           "direction_pass", "forced_and_pressure", "screen", "AUTO_MIN_WORK"]
 
 
 _MODES = {"auto": "auto", "": "auto", "1": "on", "on": "on", "true": "on", "yes": "on",
@@ -218,7 +218,21 @@ def direction_pass(ev: np.ndarray, capD: np.ndarray, capR: np.ndarray, m: Any, g
         _runs(kD, n), _runs(kR, n), phi, int(L), float(delta), kmon))
 
 
-def forced_and_pressure(kr: np.ndarray, inv_tau: Any, pressure: bool, forced: np.ndarray, prox: np.ndarray) -> None:
-    """Step 4's forced wars and preventive pressure of one direction (in place on ``forced`` and
-    ``prox``), compiled: the numbers of the numpy code in :func:`detente.crisis.engine._simulate_chunk`."""
-    _kernels().forced_and_pressure(kr, _runs(inv_tau, kr.shape[0]), bool(pressure), forced, prox)
+def forced_and_pressure(kmon: np.ndarray, inv_tau: Any, pressure: bool, forced: np.ndarray, prox: np.ndarray) -> None:
+    """Step 4's forced wars and preventive pressure of every direction (rows of ``kmon``; in place on
+    ``forced`` and ``prox``), compiled: the numbers of the numpy code in
+    :func:`detente.crisis.engine._simulate_chunk`."""
+    _kernels().forced_and_pressure_all(kmon, _runs(inv_tau, kmon.shape[1]), bool(pressure), forced, prox)
+
+
+def screen(kmon_r: np.ndarray, bound: Any, kD: Any, *, delta: float, cliff: tuple[Any, Any] | None, tau: float,
+           L: int, periodic: bool, reeval: float, ev: np.ndarray, rel: np.ndarray) -> bool:
+    """Step 4's exact and run-level screens of one direction (:func:`detente.crisis.engine._simulate_chunk`),
+    compiled: ``inf`` written into ``kmon_r`` where a run is screened out, ``ev`` the runs to evaluate,
+    ``rel`` the months to the believed cliff (``cliff`` = its rounded month and size, or None);
+    returns whether any run is to be evaluated. ``bound`` and ``kD`` are numbers or arrays over runs."""
+    n = kmon_r.shape[0]
+    kc, size = cliff if cliff is not None else (0.0, 0.0)
+    return bool(_kernels().screen(kmon_r, _runs(bound, n), _runs(kD, n), float(delta), cliff is not None,
+                                  _runs(kc, n), float(tau), _runs(size, n), int(L), bool(periodic), float(reeval),
+                                  ev, rel))

@@ -338,6 +338,20 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 cliff_k[(di, bel.believer)] = (np.round(kc), V[f"{base}.cliff.size"])
                 if bel.cliff.coalition:
                     coalition_cliff.add((di, bel.believer))
+    # what step 4 reads of each direction and does not change during the chunk: κ of both sides
+    # (before the war-cost coupling), the contest exponent m, the trend m·(g_R − g_D), the believed
+    # drift and cliff, and the exact screen's bound on a one-step decline, |drift| + m·max(g_R − g_D, 0)/4
+    dir_static = []
+    for di, D, R in directions:
+        d = dyads[di]
+        m = V[f"dyads[{d.id}].exponent"]
+        gdiff = m * (g[aidx[R]] - g[aidx[D]])
+        drift = belief_drift.get((di, D), 0.0)
+        bound = np.maximum(-np.asarray(drift), 0.0) + np.maximum(gdiff, 0.0) / 4.0
+        dir_static.append((V[f"dyads[{d.id}].kappa.{D}"], V[f"dyads[{d.id}].kappa.{R}"],   # both members required
+                           m, gdiff, drift, cliff_k.get((di, D)), bound))
+    scr_ev = np.zeros(n, bool)   # the compiled screens' runs to evaluate and months to the cliff (step 4)
+    scr_rel = np.zeros(n)
     tau_prox = V["settings.pressure_scale_months"]
     inv_tau = -1.0 / tau_prox                # scalar, or one value per run when drawn
 
@@ -879,38 +893,38 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
         kmon -= dtm
         periodic = (s % max(1, round(reeval / dtm))) == 0
         for r, (di, D, R) in enumerate(directions):
-            d = dyads[di]
-            kD = V[f"dyads[{d.id}].kappa.{D}"]   # both members required by the spec
-            kR = V[f"dyads[{d.id}].kappa.{R}"]
+            kD, kR, m, gdiff, drift, cl, bound = dir_static[r]
             capD = capR = None
             if cost_coupled:
                 capD, capR = eff_cap(di, D), eff_cap(di, R)
                 mD, mR = cost_mult(di, capD, capR, D, R)
                 kD, kR = kD * mD, kR * mR
-            m = V[f"dyads[{d.id}].exponent"]
-            gdiff = m * (g[aidx[R]] - g[aidx[D]])
-            drift = belief_drift.get((di, D), 0.0)
-            cl = cliff_k.get((di, D))
             if cl is not None and coupled and (di, D) in coalition_cliff:
                 cl = (cl[0], _coalition_cliff_size(di, D, R, cl[1], m, capD, capR))
-            # exact screen: without a cliff, the largest one-step decline is bounded by
-            # |drift| + m·max(gR−gD, 0)/4; no war anywhere if it stays below (1−δ)κ_D/δ
-            bound = np.maximum(-np.asarray(drift), 0.0) + np.maximum(gdiff, 0.0) / 4.0
-            if cl is None and np.all(bound * delta <= (1.0 - delta) * np.asarray(kD)):
-                kmon[r] = np.inf
-                continue
-            # run-level screen (necessary for war under any φ): a believed cliff inside the
-            # look-ahead, or a smooth decline steeper than the Markov one-step threshold
-            need = np.broadcast_to(bound * delta > (1.0 - delta) * np.asarray(kD), (n,)).copy()
-            if cl is not None:
-                kc, size = cl
-                rel = np.broadcast_to(np.asarray(kc) - tau, (n,))
-                need |= (rel >= 1) & (rel <= L - 1) & (np.broadcast_to(size, (n,)) > 0)
-            kmon[r, ~need] = np.inf
-            # re-evaluate every `reeval_months`, and every step where a forced date is near
-            ev = need if periodic else need & (kmon[r] <= reeval)
-            if not ev.any():
-                continue
+            if use_compiled:   # the compiled twin of the two screens below (the same comparisons)
+                if not _compiled_kernels.screen(kmon[r], bound, kD, delta=delta, cliff=cl, tau=tau, L=L,
+                                                periodic=periodic, reeval=reeval, ev=scr_ev, rel=scr_rel):
+                    continue
+                ev = scr_ev
+                rel = scr_rel
+            else:
+                # exact screen: without a cliff, the largest one-step decline is bounded by
+                # |drift| + m·max(gR−gD, 0)/4 (`bound`); no war anywhere if it stays below (1−δ)κ_D/δ
+                if cl is None and np.all(bound * delta <= (1.0 - delta) * np.asarray(kD)):
+                    kmon[r] = np.inf
+                    continue
+                # run-level screen (necessary for war under any φ): a believed cliff inside the
+                # look-ahead, or a smooth decline steeper than the Markov one-step threshold
+                need = np.broadcast_to(bound * delta > (1.0 - delta) * np.asarray(kD), (n,)).copy()
+                if cl is not None:
+                    kc, size = cl
+                    rel = np.broadcast_to(np.asarray(kc) - tau, (n,))
+                    need |= (rel >= 1) & (rel <= L - 1) & (np.broadcast_to(size, (n,)) > 0)
+                kmon[r, ~need] = np.inf
+                # re-evaluate every `reeval_months`, and every step where a forced date is near
+                ev = need if periodic else need & (kmon[r] <= reeval)
+                if not ev.any():
+                    continue
             if capD is None or capR is None:
                 capD, capR = eff_cap(di, D), eff_cap(di, R)
             if use_compiled and _compiled_kernels.direction_pass(
@@ -929,11 +943,10 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
                 None if cl is None else rel[rows], _at(np.asarray(cl[1], float), rows) if cl is not None else 0.0,
                 L=L, delta=delta, c_D=cD[rows], c_R=cR[rows], phi=phi[rows, di])
             kmon[r, rows] = np.where(first >= 0, first.astype(float), np.inf)
-        for r in range(ndir):
+        if use_compiled:
+            _compiled_kernels.forced_and_pressure(kmon, inv_tau, st.preventive_pressure, forced, prox)
+        for r in range(0 if use_compiled else ndir):
             kr = kmon[r]
-            if use_compiled:
-                _compiled_kernels.forced_and_pressure(kr, inv_tau, st.preventive_pressure, forced[r], prox[r])
-                continue
             if np.isinf(kr).all():
                 forced[r] = False
                 prox[r] = 0.0
