@@ -353,6 +353,22 @@ def test_loaded_is_what_the_web_preload_declares():
 
 
 @needs_numba
+@pytest.mark.parametrize("mode, loads", [("auto", True), ("off", False), ("bogus", False)])
+def test_the_crisis_pool_preload_loads_the_twins_without_declaring_them(mode, loads):
+    import os
+    import subprocess
+    import sys
+
+    # what a crisis pool's forkserver imports (detente.crisis.preload): the engine, and the twins
+    # unless DETENTE_COMPILED rules them out; never declared loaded (each chunk says what it uses)
+    code = ("import sys; import detente.crisis.preload; from detente.crisis import compiled as C; "
+            "print('detente.crisis.engine' in sys.modules, 'detente.crisis._compiled_escal' in sys.modules, C.loaded())")
+    env = {**os.environ, "DETENTE_COMPILED": mode}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout.split()
+    assert out == ["True", str(loads), "False"]
+
+
+@needs_numba
 def test_warm_simulates_a_chunk_of_each_scenario_with_the_twins(monkeypatch):
     from detente.crisis import engine as E
 
