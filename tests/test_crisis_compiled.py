@@ -359,9 +359,11 @@ def test_the_crisis_pool_preload_loads_the_twins_without_declaring_them(mode, lo
     import subprocess
     import sys
 
-    # what a crisis pool's forkserver imports (detente.crisis.preload): the engine, and the twins
+    # what a crisis pool's forkserver imports (analysis.TWINS_PRELOAD): the engine, and the twins
     # unless DETENTE_COMPILED rules them out; never declared loaded (each chunk says what it uses)
-    code = ("import sys; import detente.crisis.preload; from detente.crisis import compiled as C; "
+    from detente.crisis.analysis import TWINS_PRELOAD
+
+    code = (f"import sys; import {TWINS_PRELOAD}; from detente.crisis import compiled as C; "
             "print('detente.crisis.engine' in sys.modules, 'detente.crisis._compiled_escal' in sys.modules, C.loaded())")
     env = {**os.environ, "DETENTE_COMPILED": mode}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout.split()

@@ -115,7 +115,7 @@ def test_the_workers_are_warmed_while_the_passes_are_planned(scn, serial):
     assert work == 1 * 3 * (240 + 2500 * 3) * 48
     assert job.use_compiled == compiled.choose(work)
     # the forkserver loads the engine once, and the twins with it when the batch uses them
-    assert preload == (("detente.crisis.preload",) if job.use_compiled else ("detente.crisis.engine",))
+    assert preload == ((A.TWINS_PRELOAD,) if job.use_compiled else ("detente.crisis.engine",))
 
 
 _PROBE = """

@@ -871,6 +871,13 @@ def _run_hypotheses(scenario: Any, *, hypotheses: list[str] | None, runs: int | 
     return out
 
 
+#: The module a crisis pool's forkserver imports when the batch uses the compiled twins: it loads
+#: the engine and the twins (:mod:`detente.experiments.crisis_preload`). A name, not an import: it is
+#: imported in the forkserver, not here, and loading the twins simulates a bundled scenario, which
+#: only the experiments layer may read.
+TWINS_PRELOAD = "detente.experiments.crisis_preload"
+
+
 def _warm_workers(scenario: Any, spec: CrisisSpec, names: list[str | None], *, runs: int, seed: int, chunk_size: int,
                   extra_set: dict[str, Any] | None) -> None:
     """Let the enclosing executor start its workers while the passes are planned (speed only: the
@@ -880,7 +887,7 @@ def _warm_workers(scenario: Any, spec: CrisisSpec, names: list[str | None], *, r
     each worker first simulates 8 runs of 2 steps of the first hypothesis, with the twins when that
     estimate chooses them (:func:`detente.crisis.compiled.choose`), which loads what the batch uses.
     The pool's forkserver preloads the engine, with the twins when they will be used
-    (:mod:`detente.crisis.preload`), so that they are loaded once, not once per worker."""
+    (:data:`TWINS_PRELOAD`), so that they are loaded once, not once per worker."""
     from detente.crisis import compiled as _compiled
     from detente.crisis.engine import chunk_work, current_execution, simulate_chunk
 
@@ -900,7 +907,7 @@ def _warm_workers(scenario: Any, spec: CrisisSpec, names: list[str | None], *, r
                                          off={"settings.horizon_months": 2}), seed=seed).chunks[0]
         return dataclasses.replace(job, use_compiled=twins)
 
-    warm(simulate_chunk, make_job, work=work, preload=("detente.crisis.preload" if twins else "detente.crisis.engine",))
+    warm(simulate_chunk, make_job, work=work, preload=(TWINS_PRELOAD if twins else "detente.crisis.engine",))
 
 
 def _plan_passes(passes: _Passes, scenario: Any, spec: CrisisSpec, names: list[str | None], *, runs: int, seed: int,

@@ -37,7 +37,7 @@ import numpy as np
 
 from detente.crisis.kernels import preventive_first_war as _numpy_first_war
 
-__all__ = ["available", "compatible", "mode", "choose", "loaded", "mark_loaded", "warm", "preload", "preventive_first_war",
+__all__ = ["available", "compatible", "mode", "choose", "loaded", "mark_loaded", "preventive_first_war",
            "direction_pass", "forced_and_pressure", "screen", "AUTO_MIN_WORK"]
 
 
@@ -111,53 +111,13 @@ def loaded() -> bool:
 
 
 def mark_loaded() -> None:
-    """Declare the twins loaded in this process (after loading them, e.g. by :func:`preload`):
-    see :func:`loaded`."""
+    """Declare the twins loaded in this process (after loading them, e.g. by
+    :func:`detente.experiments.compiled_cache.preload`): see :func:`loaded`."""
     global _LOADED
     _LOADED = True
 
 
 _LOADED = False
-
-
-def warm(scenarios: tuple[str, ...] = ("seesaw-2021", "taiwan-strait-1995", "cuba-1962", "crimea-2014")) -> int:
-    """Compile the twins into numba's cache (or load them from it) by simulating a small chunk of
-    each bundled crisis scenario with them, with fixed and with drawn assumptions (the argument
-    types the engine passes); returns the number of chunks. ``make install`` calls it (through
-    :func:`detente.experiments.compiled_cache.main`), so the first large run does not wait for
-    numba to compile. Does nothing without numba."""
-    if not available():
-        return 0
-    from detente import examples
-    from detente.crisis import engine as E
-
-    done = 0
-    for name in scenarios:
-        for extra in ({}, {"settings.draw_assumptions": True}):
-            plan = E.plan(examples.load(name), {"runs": 64, "chunk_size": 64, "set": extra}, seed=1)
-            job = plan.chunks[0]
-            E.simulate(job.compiled, job.n, np.random.default_rng(0), use_compiled=True)
-            done += 1
-    return done
-
-
-def preload() -> bool:
-    """Load the twins into this process from numba's cache (:func:`warm` on the flagship) when a
-    batch here could use them: ``DETENTE_COMPILED`` is not ``off`` (an invalid value counts as
-    off: the batches report it), numba is installed and numpy's functions are the C library's
-    (:func:`compatible`). Returns whether it loaded them. What a process that forks workers
-    calls once, so each worker starts with them loaded instead of loading them itself (≈ 0.7 s
-    of CPU each): the web jobs' forkserver (:mod:`detente.web.preload`) and a crisis pool's
-    (:mod:`detente.crisis.preload`). Speed only."""
-    from detente.errors import InputError
-
-    try:
-        if mode() == "off" or not (available() and compatible()):
-            return False
-    except InputError:
-        return False
-    warm(("seesaw-2021",))
-    return True
 
 
 @cache

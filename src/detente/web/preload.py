@@ -23,8 +23,9 @@ available()
 
 def _load_twins() -> None:
     from detente.crisis import compiled
+    from detente.experiments.compiled_cache import preload
 
-    if compiled.preload():
+    if preload():
         compiled.mark_loaded()   # every job forked from here uses them for any batch
 
 
