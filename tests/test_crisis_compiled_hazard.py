@@ -315,3 +315,14 @@ def test_engine_chunk_is_byte_identical_with_the_hazard_twin(name, hypothesis, e
             assert _same(a[k], b[k]), k
         else:
             assert a[k] == b[k], k
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 127, 128, 129, 1000, 8193])
+def test_row_sums_are_each_rows_own_pairwise_sum(n):
+    """The premise of the twin's part totals (one ``parts.sum(axis=1)`` for the reference's
+    ``np.sum`` of each part): numpy sums each row of a C-contiguous array pairwise, as it sums the
+    row alone, so the bits are the same."""
+    rng = np.random.default_rng(n)
+    parts = np.maximum(rng.standard_normal((23, n)), 0.0) * rng.uniform(0, 1e3, (23, 1))
+    want = np.array([float(np.sum(parts[p])) for p in range(parts.shape[0])])
+    assert parts.sum(axis=1).tobytes() == want.tobytes()

@@ -428,8 +428,10 @@ class HazardTwin:
             return None
         if not self.with_any:
             p_any = K.hazard_prob(lam_fp.sum(axis=1), dtm)   # the reference's call: numpy's own sum
-        # each part's sum over the runs: numpy's pairwise sum, the reference's own call on each part
-        tots = np.array([float(np.sum(parts[p])) for p in range(self.n_parts)])
+        # each part's sum over the runs: numpy's pairwise sum, as the reference's own call on each part
+        # (a reduction along the contiguous axis sums each row pairwise: the same bits as np.sum of the
+        # row, tests/test_crisis_compiled_hazard.py; one call instead of one per part)
+        tots = parts.sum(axis=1)
         return h_fp, p_any, parts, tots
 
     def onsets(self, s: int, rows: np.ndarray, u_pick: np.ndarray, u_who: np.ndarray, u_cause: np.ndarray,

@@ -156,8 +156,18 @@ def preventive_first_war(ratio: np.ndarray, gdiff: float | np.ndarray, drift: np
 
 
 def _runs(x: Any, n: int) -> np.ndarray:
-    """``x`` (a number or an array over runs) as a float array over ``n`` runs, without copying."""
-    return np.broadcast_to(np.asarray(x, dtype=float), (n,))
+    """``x`` (a number or an array over runs) as a read-only float array over ``n`` runs, without
+    copying: the arrays :func:`numpy.broadcast_to` gives (the types the twins are compiled for),
+    made without its overhead for the two common cases (≈ 0.7 against 3.5 µs; a month of
+    ``combined`` makes about 40 of them, a tenth of a small chunk's fixed cost)."""
+    if type(x) is np.ndarray and x.dtype == np.float64 and x.shape == (n,):
+        v = x.view()
+    elif isinstance(x, (float, int, np.floating, np.integer)):
+        v = np.ndarray((n,), np.float64, np.array([x], dtype=np.float64), 0, (0,))
+    else:
+        return np.broadcast_to(np.asarray(x, dtype=float), (n,))
+    v.flags.writeable = False
+    return v
 
 
 def direction_pass(ev: np.ndarray, capD: np.ndarray, capR: np.ndarray, m: Any, gdiff: Any, drift: Any,
