@@ -934,8 +934,6 @@ def _simulate_chunk(c: _Compiled, n: int, rng: np.random.Generator, record_paths
             rows = np.nonzero(ev)[0]
             cD = np.broadcast_to(np.asarray(kD) / (1.0 - delta), (n,))
             cR = np.broadcast_to(np.asarray(kR) / (1.0 - delta), (n,))
-            if capD is None or capR is None:
-                capD, capR = eff_cap(di, D), eff_cap(di, R)
             ratio = np.power(capR[rows] / capD[rows], _at(m, rows))
             # the trend uses each run's m when the contest exponent is drawn per run
             first = first_war(
